@@ -1,0 +1,52 @@
+/* config.h — a pipeline definition loaded from YAML (Flink CDC 3.x shape).
+ *
+ * Top-level keys: source, sink, route, transform, pipeline. Each option is
+ * validated against its connector's table at load time, after ${env:NAME}
+ * and ${file:PATH} substitution, so that a loaded config is known good and
+ * every error names file:line:column.
+ */
+#ifndef SL_CONFIG_H
+#define SL_CONFIG_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "option.h"
+#include "registry.h"
+
+typedef struct sl_route {
+    char *source_table;   /* regex in Flink's db.table rule */
+    char *sink_table;     /* may contain replace_symbol */
+    char *replace_symbol; /* e.g. "<>": replaced by the source table name */
+    char *description;
+    sl_srcloc loc;
+} sl_route;
+
+typedef struct sl_transform {
+    char *source_table;
+    char *projection;     /* comma-separated column list, "*" for all */
+    char *filter;         /* row predicate */
+    char *primary_keys;
+    char *description;
+    sl_srcloc loc;
+} sl_transform;
+
+typedef struct sl_config {
+    char *path;
+    const sl_source_plugin *source_plugin;
+    const sl_sink_plugin *sink_plugin;
+    sl_options source, sink, pipeline;
+    sl_route *routes;
+    size_t nroutes;
+    sl_transform *transforms;
+    size_t ntransforms;
+} sl_config;
+
+/* Loads and validates path. SL_ECONFIG with "file:line:col: message". */
+int sl_config_load(const char *path, sl_config *cfg, sl_err *err);
+void sl_config_free(sl_config *cfg);
+
+/* ${env:NAME} and ${file:PATH} in text; result malloc'd into *out. */
+int sl_config_substitute(const char *text, char **out, sl_err *why);
+
+#endif

@@ -1,0 +1,108 @@
+/* emitter.c — batching of source events and their hand-off to the queue. */
+#include "emitter.h"
+
+#include <string.h>
+
+int sl_emitter_init(sl_emitter *e, sl_queue *q, size_t target_bytes,
+                    const volatile sig_atomic_t *stop_flag)
+{
+    memset(e, 0, sizeof *e);
+    e->queue = q;
+    e->target_bytes = target_bytes;
+    e->stop_flag = stop_flag;
+    return pthread_mutex_init(&e->mu, NULL) ? -1 : 0;
+}
+
+void sl_emitter_destroy(sl_emitter *e)
+{
+    sl_batch_free(e->cur);
+    e->cur = NULL;
+    pthread_mutex_destroy(&e->mu);
+}
+
+sl_batch *sl_emit_batch(sl_emitter *e)
+{
+    if (!e->open) {
+        pthread_mutex_lock(&e->mu);
+        e->open = 1;
+    }
+    if (!e->cur)
+        e->cur = sl_batch_new();
+    return e->cur;
+}
+
+static int push_current(sl_emitter *e)
+{
+    sl_batch *b = e->cur;
+    e->cur = NULL;
+    if (!b)
+        return 0;
+    if (sl_queue_push(e->queue, b)) {
+        sl_batch_free(b);
+        return -1;
+    }
+    return 0;
+}
+
+int sl_emit_commit(sl_emitter *e, sl_pos pos, const char *token)
+{
+    sl_batch *b = sl_emit_batch(e);
+    if (!b)
+        return -1;
+    b->commit_token = sl_arena_strdup(&b->arena, token);
+    b->commit_pos = pos;
+    b->commit_count = b->count;
+    int rc = 0;
+    if (sl_batch_bytes(b) >= e->target_bytes)
+        rc = push_current(e);
+    e->open = 0;
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+int sl_emit_flush(sl_emitter *e)
+{
+    if (!e->cur)
+        return 0;
+    /* a batch pushed mid-transaction carries no token: not a boundary */
+    return push_current(e);
+}
+
+int sl_emit_end(sl_emitter *e)
+{
+    sl_batch *b = sl_emit_batch(e);
+    if (!b)
+        return -1;
+    b->end_of_stream = 1;
+    int rc = push_current(e);
+    e->open = 0;
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+void sl_emit_release(sl_emitter *e)
+{
+    if (e->open) {
+        e->open = 0;
+        pthread_mutex_unlock(&e->mu);
+    }
+}
+
+int sl_emit_should_stop(const sl_emitter *e)
+{
+    return (e->stop_flag && *e->stop_flag) || e->stop_requested;
+}
+
+sl_batch *sl_emit_take_idle(sl_emitter *e)
+{
+    if (pthread_mutex_trylock(&e->mu))
+        return NULL;
+    sl_batch *b = NULL;
+    /* every push happens under mu, so an empty queue here stays ordered */
+    if (!e->open && e->cur && sl_batch_at_boundary(e->cur) && e->queue->count == 0) {
+        b = e->cur;
+        e->cur = NULL;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return b;
+}

@@ -1,0 +1,54 @@
+/* emitter.h — how a source hands events to the pipeline.
+ *
+ * The source appends events to the current batch and marks transaction
+ * boundaries with sl_emit_commit(). Batches are pushed to the byte-bounded
+ * queue when they grow past the target size; a small batch that ends on a
+ * boundary while the source waits for the server is taken by the sink
+ * thread (sl_emit_take_idle), so an idle source never delays a commit.
+ * The mutex is held by the source from its first event after a boundary
+ * until the next boundary: the sink can only ever take whole transactions.
+ */
+#ifndef SL_EMITTER_H
+#define SL_EMITTER_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+
+#include "event.h"
+#include "queue.h"
+
+typedef struct sl_emitter {
+    sl_queue *queue;
+    pthread_mutex_t mu;
+    int open;           /* source holds mu inside a transaction */
+    sl_batch *cur;
+    size_t target_bytes;
+    const volatile sig_atomic_t *stop_flag;
+    volatile int stop_requested; /* set by the runtime (migrate end, sink failure) */
+    unsigned long long events;   /* counters, written by the source thread only */
+} sl_emitter;
+
+int sl_emitter_init(sl_emitter *e, sl_queue *q, size_t target_bytes,
+                    const volatile sig_atomic_t *stop_flag);
+void sl_emitter_destroy(sl_emitter *e);
+
+/* Current batch for appending; opens the transaction (takes the mutex).
+ * NULL only on out-of-memory. */
+sl_batch *sl_emit_batch(sl_emitter *e);
+/* Ends a transaction at pos with the source's resume token (copied). */
+int sl_emit_commit(sl_emitter *e, sl_pos pos, const char *token);
+/* Pushes the current batch now, inside or outside a transaction (large
+ * transactions stream through in several batches). */
+int sl_emit_flush(sl_emitter *e);
+/* Source is done: flush and push an end-of-stream marker. */
+int sl_emit_end(sl_emitter *e);
+int sl_emit_should_stop(const sl_emitter *e);
+/* Source thread, when run() returns: leaves an unfinished transaction. */
+void sl_emit_release(sl_emitter *e);
+
+/* Sink thread: takes the current batch if it is non-empty and ends on a
+ * boundary, without waiting for the source. */
+sl_batch *sl_emit_take_idle(sl_emitter *e);
+
+#endif

@@ -1,0 +1,370 @@
+/* envelope.c — renders events as Debezium-style JSON into an sl_buf.
+ * Hot path of the file and Kafka sinks: no allocation per value beyond
+ * the buffer's growth, table-driven escaping. */
+#include "envelope.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* 0 = copy, 1 = \uXXXX, else the escape letter */
+static const unsigned char escape_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 'b', 't', 'n', 1, 'f', 'r', 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, '"', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\\', 0, 0, 0,
+};
+
+void sl_json_string(sl_buf *b, const char *s, size_t len)
+{
+    if (sl_buf_reserve(b, len + 2))
+        return;
+    sl_buf_addc(b, '"');
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned char cls = escape_class[c];
+        if (!cls)
+            continue;
+        sl_buf_add(b, s + start, i - start);
+        if (cls == 1) {
+            char u[6] = {'\\', 'u', '0', '0', hexdig[c >> 4], hexdig[c & 15]};
+            sl_buf_add(b, u, 6);
+        } else {
+            char e[2] = {'\\', (char)cls};
+            sl_buf_add(b, e, 2);
+        }
+        start = i + 1;
+    }
+    sl_buf_add(b, s + start, len - start);
+    sl_buf_addc(b, '"');
+}
+
+void sl_base64(sl_buf *b, const unsigned char *p, size_t n)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (sl_buf_reserve(b, (n + 2) / 3 * 4 + 2))
+        return;
+    char *o = b->data + b->len;
+    *o++ = '"';
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = tbl[v >> 18];
+        *o++ = tbl[(v >> 12) & 63];
+        *o++ = tbl[(v >> 6) & 63];
+        *o++ = tbl[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = tbl[v >> 18];
+        *o++ = tbl[(v >> 12) & 63];
+        *o++ = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+}
+
+void sl_format_double(sl_buf *b, double d, int is_float)
+{
+    if (isnan(d)) {
+        sl_buf_adds(b, "\"NaN\"");
+        return;
+    }
+    if (isinf(d)) {
+        sl_buf_adds(b, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        return;
+    }
+    char tmp[40];
+    /* shortest text that reads back as the same value */
+    for (int prec = is_float ? 6 : 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        if (is_float ? strtof(tmp, NULL) == (float)d : strtod(tmp, NULL) == d)
+            break;
+    }
+    sl_buf_adds(b, tmp);
+}
+
+static void iso_timestamp(sl_buf *b, int64_t us, int digits, int zulu)
+{
+    int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    int64_t frac = us - secs * 1000000;
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int64_t sod = secs - days * 86400;
+    int64_t y;
+    unsigned m, d;
+    sl_civil_from_days(days, &y, &m, &d);
+    char tmp[64];
+    int n = snprintf(tmp, sizeof tmp, "\"%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, m, d,
+                     (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+    if (digits > 0) {
+        char f[8];
+        snprintf(f, sizeof f, "%06lld", (long long)frac);
+        n += snprintf(tmp + n, sizeof tmp - (size_t)n, ".%.*s", digits > 6 ? 6 : digits, f);
+    }
+    n += snprintf(tmp + n, sizeof tmp - (size_t)n, zulu ? "Z\"" : "\"");
+    sl_buf_add(b, tmp, (size_t)n);
+}
+
+void sl_json_value(sl_buf *b, const sl_column *col, const sl_value *v)
+{
+    switch ((sl_kind)v->kind) {
+    case SL_NULL:
+        sl_buf_adds(b, "null");
+        return;
+    case SL_INT:
+    case SL_YEAR:
+    case SL_DATE:
+    case SL_TIME:
+        /* Debezium: DATE = days since epoch, TIME = MicroTime microseconds */
+        sl_buf_i64(b, v->v.i);
+        return;
+    case SL_UINT:
+        sl_buf_u64(b, v->v.u);
+        return;
+    case SL_BOOL:
+        sl_buf_adds(b, v->v.i ? "true" : "false");
+        return;
+    case SL_FLOAT:
+    case SL_DOUBLE:
+        sl_format_double(b, v->v.d, v->kind == SL_FLOAT);
+        return;
+    case SL_DATETIME:
+        /* Debezium: precision 0-3 -> Timestamp (ms), 4-6 -> MicroTimestamp (us) */
+        if (col && col->scale <= 3) {
+            int64_t ms = v->v.i >= 0 ? v->v.i / 1000 : -((-v->v.i + 999) / 1000);
+            sl_buf_i64(b, ms);
+        } else {
+            sl_buf_i64(b, v->v.i);
+        }
+        return;
+    case SL_TIMESTAMP:
+        iso_timestamp(b, v->v.i, col ? col->scale : 6, 1);
+        return;
+    case SL_BIT:
+        if (v->aux == 1) {
+            sl_buf_adds(b, v->v.u ? "true" : "false");
+        } else {
+            /* Debezium: BIT(n>1) as bytes, little-endian */
+            unsigned char bytes[8];
+            size_t n = (size_t)(v->aux + 7) / 8;
+            for (size_t i = 0; i < n; i++)
+                bytes[i] = (unsigned char)(v->v.u >> (8 * i));
+            sl_base64(b, bytes, n);
+        }
+        return;
+    case SL_BYTES:
+        sl_base64(b, (const unsigned char *)v->v.s, v->len);
+        return;
+    case SL_UNCHANGED:
+        sl_buf_adds(b, "\"" SL_UNAVAILABLE_VALUE "\"");
+        return;
+    case SL_TEXTUAL:
+        if (v->flags & SL_VF_JSON_TEXT) {
+            sl_buf_add(b, v->v.s, v->len);
+            return;
+        }
+        /* fall through */
+    case SL_DECIMAL:
+    case SL_STRING:
+    case SL_JSON:
+    case SL_ENUM:
+    case SL_SET:
+        sl_json_string(b, v->v.s, v->len);
+        return;
+    }
+    sl_buf_adds(b, "null");
+}
+
+static void json_key(sl_buf *b, const char *name)
+{
+    sl_json_string(b, name, strlen(name));
+    sl_buf_addc(b, ':');
+}
+
+void sl_json_row(sl_buf *b, const sl_table_schema *s, const sl_value *row)
+{
+    if (!row) {
+        sl_buf_adds(b, "null");
+        return;
+    }
+    sl_buf_addc(b, '{');
+    for (int i = 0; i < s->ncols; i++) {
+        if (i)
+            sl_buf_addc(b, ',');
+        json_key(b, s->cols[i].name);
+        sl_json_value(b, &s->cols[i], &row[i]);
+    }
+    sl_buf_addc(b, '}');
+}
+
+void sl_json_key(sl_buf *b, const sl_table_schema *s, const sl_value *row)
+{
+    if (s->npk == 0) {
+        sl_json_row(b, s, row);
+        return;
+    }
+    sl_buf_addc(b, '{');
+    for (int k = 0; k < s->npk; k++) {
+        int i = s->pk[k];
+        if (k)
+            sl_buf_addc(b, ',');
+        json_key(b, s->cols[i].name);
+        sl_json_value(b, &s->cols[i], &row[i]);
+    }
+    sl_buf_addc(b, '}');
+}
+
+static void opt_string(sl_buf *b, const char *s)
+{
+    if (s)
+        sl_json_string(b, s, strlen(s));
+    else
+        sl_buf_adds(b, "null");
+}
+
+static const char *snapshot_text(uint8_t snap)
+{
+    switch (snap) {
+    case SL_SNAP_TRUE:
+        return "\"true\"";
+    case SL_SNAP_FIRST:
+        return "\"first\"";
+    case SL_SNAP_LAST:
+        return "\"last\"";
+    default:
+        return "\"false\"";
+    }
+}
+
+void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
+{
+    const sl_txinfo *tx = e->tx;
+    const sl_table_schema *s = e->schema;
+    sl_buf_adds(b, "{\"version\":\"" SL_VERSION "\",\"connector\":");
+    opt_string(b, o->connector);
+    sl_buf_adds(b, ",\"name\":");
+    opt_string(b, o->name);
+    sl_buf_adds(b, ",\"ts_ms\":");
+    sl_buf_i64(b, tx ? tx->ts_ms : 0);
+    sl_buf_adds(b, ",\"snapshot\":");
+    sl_buf_adds(b, snapshot_text(e->snapshot));
+    sl_buf_adds(b, ",\"db\":");
+    opt_string(b, s->db);
+    if (s->schema) {
+        /* PostgreSQL */
+        sl_buf_adds(b, ",\"sequence\":null,\"schema\":");
+        opt_string(b, s->schema);
+        sl_buf_adds(b, ",\"table\":");
+        opt_string(b, s->table);
+        sl_buf_adds(b, ",\"txId\":");
+        if (tx && tx->xid)
+            sl_buf_u64(b, tx->xid);
+        else
+            sl_buf_adds(b, "null");
+        sl_buf_adds(b, ",\"lsn\":");
+        if (e->offset)
+            sl_buf_u64(b, e->offset);
+        else
+            sl_buf_adds(b, "null");
+        sl_buf_adds(b, ",\"xmin\":null}");
+        return;
+    }
+    sl_buf_adds(b, ",\"sequence\":null,\"table\":");
+    opt_string(b, s->table);
+    sl_buf_adds(b, ",\"server_id\":");
+    sl_buf_u64(b, tx ? tx->server_id : 0);
+    sl_buf_adds(b, ",\"gtid\":");
+    opt_string(b, tx ? tx->gtid : NULL);
+    sl_buf_adds(b, ",\"file\":");
+    opt_string(b, tx && tx->file ? tx->file : "");
+    sl_buf_adds(b, ",\"pos\":");
+    sl_buf_u64(b, e->offset);
+    sl_buf_adds(b, ",\"row\":");
+    sl_buf_u64(b, e->row);
+    sl_buf_adds(b, ",\"thread\":");
+    if (tx && tx->thread_id)
+        sl_buf_u64(b, tx->thread_id);
+    else
+        sl_buf_adds(b, "null");
+    sl_buf_adds(b, ",\"query\":null}");
+}
+
+void sl_json_envelope(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms)
+{
+    char op[2] = {e->op, 0};
+    sl_buf_adds(b, "{\"before\":");
+    sl_json_row(b, e->schema, e->before);
+    sl_buf_adds(b, ",\"after\":");
+    sl_json_row(b, e->schema, e->after);
+    sl_buf_adds(b, ",\"source\":");
+    sl_json_source(b, e, o);
+    sl_buf_adds(b, ",\"op\":\"");
+    sl_buf_adds(b, op);
+    sl_buf_adds(b, "\",\"ts_ms\":");
+    sl_buf_i64(b, now_ms);
+    sl_buf_adds(b, ",\"transaction\":null}");
+}
+
+void sl_json_schema_change(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms)
+{
+    const sl_table_schema *s = e->schema;
+    sl_buf_adds(b, "{\"source\":");
+    sl_json_source(b, e, o);
+    sl_buf_adds(b, ",\"ts_ms\":");
+    sl_buf_i64(b, now_ms);
+    sl_buf_adds(b, ",\"databaseName\":");
+    opt_string(b, s->db);
+    sl_buf_adds(b, ",\"schemaName\":");
+    opt_string(b, s->schema);
+    sl_buf_adds(b, ",\"ddl\":null,\"tableChanges\":[{\"type\":\"");
+    sl_buf_adds(b, s->version > 1 ? "ALTER" : "CREATE");
+    sl_buf_adds(b, "\",\"id\":");
+    opt_string(b, s->qualified);
+    sl_buf_adds(b, ",\"schemaVersion\":");
+    sl_buf_u64(b, s->version);
+    sl_buf_adds(b, ",\"table\":{\"primaryKeyColumnNames\":[");
+    for (int k = 0; k < s->npk; k++) {
+        if (k)
+            sl_buf_addc(b, ',');
+        opt_string(b, s->cols[s->pk[k]].name);
+    }
+    sl_buf_adds(b, "],\"columns\":[");
+    for (int i = 0; i < s->ncols; i++) {
+        const sl_column *c = &s->cols[i];
+        if (i)
+            sl_buf_addc(b, ',');
+        sl_buf_adds(b, "{\"name\":");
+        opt_string(b, c->name);
+        sl_buf_adds(b, ",\"typeName\":");
+        opt_string(b, c->type_name);
+        sl_buf_adds(b, ",\"position\":");
+        sl_buf_u64(b, (uint64_t)i + 1);
+        sl_buf_adds(b, ",\"optional\":");
+        sl_buf_adds(b, c->nullable ? "true" : "false");
+        if (c->precision) {
+            sl_buf_adds(b, ",\"length\":");
+            sl_buf_u64(b, c->precision);
+        }
+        if (c->kind == SL_DECIMAL) {
+            sl_buf_adds(b, ",\"scale\":");
+            sl_buf_u64(b, c->scale);
+        }
+        if (c->n_enum_values) {
+            sl_buf_adds(b, ",\"enumValues\":[");
+            for (uint32_t k = 0; k < c->n_enum_values; k++) {
+                if (k)
+                    sl_buf_addc(b, ',');
+                opt_string(b, c->enum_values[k]);
+            }
+            sl_buf_addc(b, ']');
+        }
+        sl_buf_addc(b, '}');
+    }
+    sl_buf_adds(b, "]}}]}");
+}

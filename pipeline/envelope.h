@@ -1,0 +1,40 @@
+/* envelope.h — Debezium-compatible JSON for change events.
+ *
+ * The file and Kafka sinks write the same envelope so that a consumer
+ * written for Debezium reads sluice's output unchanged: before, after,
+ * source (with Debezium's field names per connector), op, ts_ms. Value
+ * encodings follow Debezium's defaults (adaptive_time_microseconds) except
+ * where Debezium would lose information; those are listed in the README.
+ */
+#ifndef SL_ENVELOPE_H
+#define SL_ENVELOPE_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "event.h"
+
+#define SL_VERSION "0.1.0"
+#define SL_UNAVAILABLE_VALUE "__debezium_unavailable_value"
+
+typedef struct sl_envelope_opts {
+    const char *connector; /* "mysql" or "postgresql" */
+    const char *name;      /* logical server name: topic prefix / pipeline name */
+} sl_envelope_opts;
+
+void sl_json_string(sl_buf *b, const char *s, size_t len);
+void sl_json_value(sl_buf *b, const sl_column *col, const sl_value *v);
+/* {"col": value, ...} for every column */
+void sl_json_row(sl_buf *b, const sl_table_schema *s, const sl_value *row);
+/* {"pk1": value, ...}; falls back to the whole row when there is no key */
+void sl_json_key(sl_buf *b, const sl_table_schema *s, const sl_value *row);
+void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o);
+/* the whole change event: {"before":..,"after":..,"source":..,"op":..,"ts_ms":..} */
+void sl_json_envelope(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms);
+/* a schema-change record in Debezium's tableChanges shape */
+void sl_json_schema_change(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms);
+
+void sl_base64(sl_buf *b, const unsigned char *p, size_t n);
+void sl_format_double(sl_buf *b, double d, int is_float);
+
+#endif

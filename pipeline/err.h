@@ -1,0 +1,35 @@
+/* err.h — how errors travel in sluice.
+ *
+ * Every fallible call returns an int (0 ok, negative failure) and fills a
+ * caller-owned message buffer, the librdkafka `errstr` habit: the message is
+ * written where the failure is understood and carried up unchanged, so the
+ * CLI prints one line that names the place. Nothing deep inside exits.
+ */
+#ifndef SL_ERR_H
+#define SL_ERR_H
+
+#include <stddef.h>
+
+#define SL_ERRLEN 1024
+
+typedef struct sl_err {
+    char msg[SL_ERRLEN];
+} sl_err;
+
+/* Exit codes of the CLI, also used as error classes. */
+enum {
+    SL_OK = 0,
+    SL_ERUNTIME = -1, /* exit 1: a server, the network, the data */
+    SL_ECONFIG = -2,  /* exit 2: usage or configuration */
+};
+
+/* Formats into err (if not NULL) and returns code, so callers can write
+ * `return sl_errf(err, SL_ECONFIG, "...")`. */
+int sl_errf(sl_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prepends context ("mysql source: ") to an existing message. */
+int sl_err_prefix(sl_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,387 @@
+/* main.c — the sluice command line: run, migrate, check, describe,
+ * status, version. Exit codes: 0 ok, 1 runtime failure, 2 usage or
+ * configuration error. Logs go to stderr; results of check/describe/status
+ * go to stdout. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "log.h"
+#include "registry.h"
+#include "runtime.h"
+
+/* The process's one piece of mutable global state: a stop request. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (stop_flag) {
+        static const char msg[] = "second signal: exiting without a final checkpoint\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(130);
+    }
+    stop_flag = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static const char usage_main[] =
+    "usage: sluice <command> [options]\n"
+    "\n"
+    "Change data capture from MySQL/MariaDB binlogs and PostgreSQL WAL into\n"
+    "Kafka, ClickHouse, Iceberg and files, exactly once.\n"
+    "\n"
+    "commands:\n"
+    "  run <pipeline.yaml>       snapshot (per scan.startup.mode), then stream changes until stopped\n"
+    "  migrate <pipeline.yaml>   one-shot: snapshot and catch up to now, then exit\n"
+    "  check <pipeline.yaml>     validate the pipeline file; --connect also probes the servers\n"
+    "  describe [connector]      list connectors, or the options of one\n"
+    "  status <pipeline.yaml>    show the last committed checkpoint\n"
+    "  version                   print the version\n"
+    "\n"
+    "common options:\n"
+    "  --log-level LEVEL         error, warn, info (default), debug, trace\n"
+    "  -h, --help                help for a command: sluice <command> --help\n";
+
+static const char usage_run[] =
+    "usage: sluice run [--log-level LEVEL] <pipeline.yaml>\n"
+    "\n"
+    "Runs the pipeline until SIGINT/SIGTERM. On start it resumes from the last\n"
+    "checkpoint committed in the sink; without one it starts as scan.startup.mode\n"
+    "says. A stop commits a final checkpoint when the stream is between\n"
+    "transactions, otherwise the open epoch is rolled back and replayed on restart.\n";
+
+static const char usage_migrate[] =
+    "usage: sluice migrate [--follow-until=now|POSITION] [--log-level LEVEL] <pipeline.yaml>\n"
+    "\n"
+    "Snapshots the configured tables (or reads the changelog from the startup\n"
+    "position), follows the changelog up to the position at start (or the given\n"
+    "one), commits, and exits.\n";
+
+static const char usage_check[] =
+    "usage: sluice check [--connect] [--log-level LEVEL] <pipeline.yaml>\n"
+    "\n"
+    "Validates the pipeline file: syntax, keys, option types and ranges, secrets.\n"
+    "With --connect it also connects to the source and checks the server settings\n"
+    "and privileges sluice needs, printing the statements that fix what is wrong.\n";
+
+static const char usage_describe[] =
+    "usage: sluice describe [connector]\n"
+    "\n"
+    "Without an argument lists the connectors; with one prints its options:\n"
+    "name, type, default and description. `sluice describe pipeline` prints the\n"
+    "options of the pipeline: block.\n";
+
+static const char usage_status[] =
+    "usage: sluice status [--log-level LEVEL] <pipeline.yaml>\n"
+    "\n"
+    "Prints the last checkpoint committed in the pipeline's sink.\n";
+
+static const char usage_version[] = "usage: sluice version\n";
+
+typedef struct cli {
+    const char *command;
+    const char *file;
+    int connect;
+    const char *follow_until;
+} cli;
+
+/* 0 ok, 1 help printed, 2 usage error */
+static int parse_args(int argc, char **argv, const char *usage, cli *c)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"connect", no_argument, NULL, 'c'},
+        {"follow-until", required_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'h':
+            fputs(usage, stdout);
+            return 1;
+        case 'l': {
+            sl_log_level lvl;
+            if (sl_log_parse_level(optarg, &lvl)) {
+                fprintf(stderr, "sluice: unknown log level '%s' (error, warn, info, debug, trace)\n", optarg);
+                return 2;
+            }
+            sl_log_init(lvl);
+            break;
+        }
+        case 'c':
+            if (strcmp(c->command, "check") != 0)
+                goto bad;
+            c->connect = 1;
+            break;
+        case 'f':
+            if (strcmp(c->command, "migrate") != 0)
+                goto bad;
+            c->follow_until = optarg;
+            break;
+        default:
+        bad:
+            fprintf(stderr, "sluice %s: unknown option '%s'\n%s", c->command, argv[optind - 1], usage);
+            return 2;
+        }
+    }
+    if (optind < argc)
+        c->file = argv[optind++];
+    if (optind < argc) {
+        fprintf(stderr, "sluice %s: unexpected argument '%s'\n%s", c->command, argv[optind], usage);
+        return 2;
+    }
+    return 0;
+}
+
+static void print_option_table(const sl_option_def *defs)
+{
+    size_t w = 4;
+    for (const sl_option_def *d = defs; d->name; d++) {
+        size_t n = strlen(d->name) + (d->type == SL_OPT_PREFIX ? 1 : 0);
+        if (n > w)
+            w = n;
+    }
+    printf("  %-*s  %-8s  %-16s  %s\n", (int)w, "NAME", "TYPE", "DEFAULT", "DESCRIPTION");
+    for (const sl_option_def *d = defs; d->name; d++) {
+        char name[128], dflt[64];
+        snprintf(name, sizeof name, "%s%s", d->name, d->type == SL_OPT_PREFIX ? "*" : "");
+        if (d->required)
+            snprintf(dflt, sizeof dflt, "(required)");
+        else if (d->default_value && d->type == SL_OPT_SECRET)
+            snprintf(dflt, sizeof dflt, "-");
+        else if (d->default_value && *d->default_value)
+            snprintf(dflt, sizeof dflt, "%s", d->default_value);
+        else
+            snprintf(dflt, sizeof dflt, "-");
+        printf("  %-*s  %-8s  %-16s  %s", (int)w, name, sl_opt_type_name(d->type), dflt, d->description);
+        if (d->type == SL_OPT_ENUM) {
+            printf(" One of: ");
+            for (const char *p = d->enum_values; *p; p++)
+                fputs(*p == '|' ? ", " : (char[]){*p, 0}, stdout);
+            putchar('.');
+        }
+        if (d->min || d->max)
+            printf(" Range: %lld..%lld%s.", (long long)d->min, (long long)d->max,
+                   d->type == SL_OPT_DURATION ? " ms" : d->type == SL_OPT_SIZE ? " bytes" : "");
+        putchar('\n');
+    }
+}
+
+static int cmd_describe(const cli *c)
+{
+    if (!c->file) {
+        printf("sources:\n");
+        for (const sl_source_plugin *const *p = sl_sources(); *p; p++)
+            printf("  %-10s %s\n", (*p)->name, (*p)->description);
+        printf("sinks:\n");
+        for (const sl_sink_plugin *const *p = sl_sinks(); *p; p++)
+            printf("  %-10s %s [%s]\n", (*p)->name, (*p)->description, (*p)->guarantee);
+        printf("other:\n  %-10s options of the pipeline: block\n", "pipeline");
+        return 0;
+    }
+    if (strcmp(c->file, "pipeline") == 0) {
+        printf("pipeline: options of the pipeline: block\n\n");
+        print_option_table(sl_pipeline_options);
+        return 0;
+    }
+    const sl_source_plugin *src = sl_find_source(c->file);
+    const sl_sink_plugin *snk = sl_find_sink(c->file);
+    if (!src && !snk) {
+        const char *names[32];
+        size_t n = 0;
+        for (const sl_source_plugin *const *p = sl_sources(); *p && n < 30; p++)
+            names[n++] = (*p)->name;
+        for (const sl_sink_plugin *const *p = sl_sinks(); *p && n < 30; p++)
+            names[n++] = (*p)->name;
+        names[n++] = "pipeline";
+        const char *hint = sl_did_you_mean(c->file, names, n);
+        if (hint)
+            fprintf(stderr, "sluice describe: unknown connector '%s'; did you mean '%s'?\n", c->file, hint);
+        else
+            fprintf(stderr, "sluice describe: unknown connector '%s' (sluice describe lists them)\n", c->file);
+        return 2;
+    }
+    if (src) {
+        printf("%s (source): %s\n\n", src->name, src->description);
+        print_option_table(src->options);
+    }
+    if (snk) {
+        if (src)
+            putchar('\n');
+        printf("%s (sink, %s): %s\n\n", snk->name, snk->guarantee, snk->description);
+        print_option_table(snk->options);
+    }
+    return 0;
+}
+
+static int load(const cli *c, sl_config *cfg)
+{
+    if (!c->file) {
+        fprintf(stderr, "sluice %s: missing pipeline file (sluice %s --help)\n", c->command, c->command);
+        return 2;
+    }
+    sl_err err;
+    int rc = sl_config_load(c->file, cfg, &err);
+    if (rc) {
+        sl_error("%s", err.msg);
+        return rc == SL_ECONFIG ? 2 : 1;
+    }
+    return 0;
+}
+
+static int cmd_check(const cli *c)
+{
+    sl_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    int rc = load(c, &cfg);
+    if (rc)
+        return rc;
+    printf("%s: ok (source %s, sink %s, %zu routes, %zu transforms)\n", c->file, cfg.source_plugin->name,
+           cfg.sink_plugin->name, cfg.nroutes, cfg.ntransforms);
+    if (c->connect) {
+        if (!cfg.source_plugin->check_connect) {
+            printf("source %s: no connection checks\n", cfg.source_plugin->name);
+        } else {
+            sl_err err;
+            void *self = NULL;
+            sl_source_env env = {.pipeline_name = sl_opt_str(&cfg.pipeline, "name"), .pipeline = &cfg.pipeline};
+            rc = cfg.source_plugin->create(&cfg.source, &env, &self, &err);
+            if (!rc)
+                rc = cfg.source_plugin->check_connect(self, stdout, &err);
+            if (self)
+                cfg.source_plugin->destroy(self);
+            if (rc) {
+                sl_error("%s", err.msg);
+                rc = rc == SL_ECONFIG ? 2 : 1;
+            }
+        }
+    }
+    sl_config_free(&cfg);
+    return rc;
+}
+
+static int cmd_status(const cli *c)
+{
+    sl_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    int rc = load(c, &cfg);
+    if (rc)
+        return rc;
+    sl_err err;
+    void *self = NULL;
+    char *ck = NULL;
+    sl_sink_env env = {.pipeline_name = sl_opt_str(&cfg.pipeline, "name"), .pipeline = &cfg.pipeline,
+                       .source_connector = cfg.source_plugin->name};
+    rc = cfg.sink_plugin->create(&cfg.sink, &env, &self, &err);
+    if (!rc)
+        rc = cfg.sink_plugin->load_checkpoint(self, &ck, &err);
+    if (self)
+        cfg.sink_plugin->destroy(self);
+    if (rc) {
+        sl_error("%s", err.msg);
+        rc = rc == SL_ECONFIG ? 2 : 1;
+    } else if (!ck) {
+        printf("pipeline %s: no checkpoint committed yet\n", sl_opt_str(&cfg.pipeline, "name"));
+    } else {
+        printf("pipeline %s: last checkpoint %s\n", sl_opt_str(&cfg.pipeline, "name"), ck);
+    }
+    free(ck);
+    sl_config_free(&cfg);
+    return rc;
+}
+
+static int cmd_run(const cli *c, int migrate)
+{
+    sl_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    int rc = load(c, &cfg);
+    if (rc)
+        return rc;
+    install_signals();
+    sl_run_opts ro = {.migrate = migrate, .follow_until = c->follow_until};
+    sl_run_stats stats;
+    sl_err err;
+    sl_info("pipeline %s: %s -> %s", sl_opt_str(&cfg.pipeline, "name"), cfg.source_plugin->name,
+            cfg.sink_plugin->name);
+    rc = sl_pipeline_run(&cfg, &ro, &stop_flag, &stats, &err);
+    if (rc) {
+        sl_error("%s", err.msg);
+        rc = rc == SL_ECONFIG ? 2 : 1;
+    } else {
+        sl_info("pipeline %s stopped: %llu events in %.1fs, %llu checkpoints", sl_opt_str(&cfg.pipeline, "name"),
+                stats.events, stats.seconds, stats.commits);
+    }
+    sl_config_free(&cfg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    sl_log_init(SL_LOG_INFO);
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return 2;
+    }
+    cli c = {.command = argv[1]};
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0)
+        cmd = c.command = "version";
+    static const struct {
+        const char *name, *usage;
+    } commands[] = {
+        {"run", usage_run},         {"migrate", usage_migrate}, {"check", usage_check},
+        {"describe", usage_describe}, {"status", usage_status}, {"version", usage_version},
+    };
+    const char *usage = NULL;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            usage = commands[i].usage;
+    if (!usage) {
+        const char *names[] = {"run", "migrate", "check", "describe", "status", "version"};
+        const char *hint = sl_did_you_mean(cmd, names, 6);
+        if (hint)
+            fprintf(stderr, "sluice: unknown command '%s'; did you mean '%s'?\n", cmd, hint);
+        else
+            fprintf(stderr, "sluice: unknown command '%s'\n\n%s", cmd, usage_main);
+        return 2;
+    }
+    int prc = parse_args(argc - 1, argv + 1, usage, &c);
+    if (prc)
+        return prc == 1 ? 0 : 2;
+    if (strcmp(cmd, "version") == 0) {
+        printf("sluice %s\n", SL_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "describe") == 0)
+        return cmd_describe(&c);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(&c);
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(&c);
+    return cmd_run(&c, strcmp(cmd, "migrate") == 0);
+}

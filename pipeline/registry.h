@@ -1,0 +1,18 @@
+/* registry.h — the connectors compiled into this binary. */
+#ifndef SL_REGISTRY_H
+#define SL_REGISTRY_H
+
+#include <stddef.h>
+
+#include "../sinks/sink.h"
+#include "../sources/source.h"
+
+const sl_source_plugin *sl_find_source(const char *name);
+const sl_sink_plugin *sl_find_sink(const char *name);
+/* NULL-terminated lists */
+const sl_source_plugin *const *sl_sources(void);
+const sl_sink_plugin *const *sl_sinks(void);
+/* the pipeline: block's own option table */
+extern const sl_option_def sl_pipeline_options[];
+
+#endif

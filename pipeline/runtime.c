@@ -1,0 +1,291 @@
+/* runtime.c — the lifecycle of a running pipeline.
+ *
+ * Two threads: the source thread runs the connector's run() and fills
+ * batches; the calling thread drains them into the sink and cuts epochs.
+ * An epoch may only end on a transaction boundary, and its data and
+ * checkpoint are committed by the sink in one step; the source hears
+ * about a checkpoint (committed()) only after that step, so nothing is
+ * acknowledged upstream before it is durable downstream. When anything
+ * fails between two commits, the sink aborts the open epoch and the next
+ * run replays it from the last checkpoint.
+ */
+#include "runtime.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "emitter.h"
+#include "log.h"
+#include "queue.h"
+
+typedef struct source_thread {
+    const sl_source_plugin *plugin;
+    void *self;
+    const char *resume;
+    sl_emitter *emitter;
+    sl_queue *queue;
+    int rc;
+    sl_err err;
+    volatile int done;
+} source_thread;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *source_main(void *arg)
+{
+    source_thread *t = arg;
+    t->rc = t->plugin->run(t->self, t->resume, t->emitter, &t->err);
+    sl_emitter *e = t->emitter;
+    if (!e->open) {
+        /* the sink thread may be taking an idle batch right now */
+        pthread_mutex_lock(&e->mu);
+        e->open = 1;
+    }
+    /* hand over a finished tail; drop a transaction that never completed */
+    if (e->cur && sl_batch_at_boundary(e->cur)) {
+        sl_batch *b = e->cur;
+        e->cur = NULL;
+        if (sl_queue_push(t->queue, b))
+            sl_batch_free(b);
+    }
+    sl_emit_release(e);
+    __atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+    sl_queue_close(t->queue);
+    return NULL;
+}
+
+char *sl_checkpoint_compose(const char *pipeline, const char *source_token)
+{
+    json_error_t je;
+    json_t *tok = json_loads(source_token, JSON_DECODE_ANY, &je);
+    if (!tok)
+        return NULL;
+    json_t *root = json_pack("{s:i, s:s, s:o, s:I}", "version", 1, "pipeline", pipeline, "source", tok,
+                             "committed_at_ms", (json_int_t)wall_ms());
+    if (!root)
+        return NULL;
+    char *s = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return s;
+}
+
+int sl_checkpoint_source(const char *checkpoint, char **token, sl_err *err)
+{
+    *token = NULL;
+    json_error_t je;
+    json_t *root = json_loads(checkpoint, 0, &je);
+    if (!root)
+        return sl_errf(err, SL_ERUNTIME, "checkpoint is not valid JSON: %s", je.text);
+    json_t *src = json_object_get(root, "source");
+    if (!src) {
+        json_decref(root);
+        return sl_errf(err, SL_ERUNTIME, "checkpoint has no source position");
+    }
+    *token = json_dumps(src, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(root);
+    return *token ? 0 : sl_errf(err, SL_ERUNTIME, "out of memory");
+}
+
+typedef struct sink_state {
+    const sl_sink_plugin *plugin;
+    void *self;
+    char *last_token;      /* newest boundary written (malloc'd) */
+    char *committed_token; /* newest boundary committed */
+    int at_boundary;       /* the last written batch ended a transaction */
+    int dirty;             /* written or advanced since the last commit */
+} sink_state;
+
+static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin *src, void *src_self,
+                     sl_run_stats *stats, sl_err *err)
+{
+    const char *name = sl_opt_str(&cfg->pipeline, "name");
+    char *ck = sl_checkpoint_compose(name, s->last_token);
+    if (!ck)
+        return sl_errf(err, SL_ERUNTIME, "cannot serialise checkpoint for token %s", s->last_token);
+    int rc = s->plugin->commit(s->self, ck, err);
+    free(ck);
+    if (rc)
+        return rc;
+    stats->commits++;
+    free(s->committed_token);
+    s->committed_token = strdup(s->last_token);
+    s->dirty = 0;
+    if (src->committed)
+        src->committed(src_self, s->last_token);
+    sl_debug("checkpoint committed at %s", s->last_token);
+    return 0;
+}
+
+static void take_batch(sink_state *s, sl_batch *b)
+{
+    if (b->count)
+        s->dirty = 1;
+    if (b->commit_token) {
+        if (!s->last_token || strcmp(s->last_token, b->commit_token) != 0) {
+            free(s->last_token);
+            s->last_token = strdup(b->commit_token);
+            s->dirty = 1;
+        }
+    }
+    s->at_boundary = b->count ? sl_batch_at_boundary(b) : s->at_boundary;
+}
+
+int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_atomic_t *stop,
+                    sl_run_stats *stats, sl_err *err)
+{
+    memset(stats, 0, sizeof *stats);
+    const char *name = sl_opt_str(&cfg->pipeline, "name");
+    const sl_source_plugin *src = cfg->source_plugin;
+    sink_state sink = {.plugin = cfg->sink_plugin, .at_boundary = 1};
+    sl_sink_env senv = {.pipeline_name = name, .pipeline = &cfg->pipeline, .routes = NULL,
+                        .source_connector = strcmp(src->name, "postgres") == 0 ? "postgresql" : src->name};
+    sl_source_env renv = {.pipeline_name = name, .pipeline = &cfg->pipeline,
+                          .follow_until = ro && ro->migrate ? (ro->follow_until ? ro->follow_until : "now") : NULL};
+    void *src_self = NULL;
+    char *checkpoint = NULL, *resume = NULL;
+    int rc = sink.plugin->create(&cfg->sink, &senv, &sink.self, err);
+    if (rc)
+        return rc;
+    rc = sink.plugin->load_checkpoint(sink.self, &checkpoint, err);
+    if (!rc && checkpoint) {
+        rc = sl_checkpoint_source(checkpoint, &resume, err);
+        if (!rc)
+            sl_info("resuming from checkpoint %s", resume);
+    }
+    if (!rc)
+        rc = src->create(&cfg->source, &renv, &src_self, err);
+    if (rc) {
+        free(checkpoint);
+        free(resume);
+        sink.plugin->destroy(sink.self);
+        return rc;
+    }
+    sink.last_token = resume ? strdup(resume) : NULL;
+    sink.committed_token = resume ? strdup(resume) : NULL;
+
+    sl_queue queue;
+    sl_emitter emitter;
+    sl_queue_init(&queue, (size_t)sl_opt_num(&cfg->pipeline, "queue.max-bytes"));
+    sl_emitter_init(&emitter, &queue, (size_t)sl_opt_num(&cfg->pipeline, "batch.size"), stop);
+    source_thread st = {.plugin = src, .self = src_self, .resume = resume, .emitter = &emitter, .queue = &queue};
+    pthread_t tid;
+    if (pthread_create(&tid, NULL, source_main, &st)) {
+        rc = sl_errf(err, SL_ERUNTIME, "cannot start the source thread");
+        goto out_nothread;
+    }
+
+    const int64_t interval = sl_opt_num(&cfg->pipeline, "checkpoint.interval");
+    int64_t start = mono_ms(), epoch_start = start, last_report = start;
+    unsigned long long last_events = 0;
+    int interrupted = 0, sink_failed = 0, ended = 0;
+    for (;;) {
+        if (!interrupted && (*stop || emitter.stop_requested)) {
+            interrupted = 1;
+            if (src->interrupt)
+                src->interrupt(src_self);
+        }
+        int64_t now = mono_ms();
+        int64_t wait = epoch_start + interval - now;
+        if (wait > 20 || wait < 1)
+            wait = 20;
+        sl_batch *b = sl_queue_pop(&queue, (int)wait);
+        if (!b)
+            b = sl_emit_take_idle(&emitter);
+        if (b) {
+            if (b->count && (rc = sink.plugin->write(sink.self, b, err))) {
+                sl_batch_free(b);
+                sink_failed = 1;
+                break;
+            }
+            stats->events += b->count;
+            stats->batches++;
+            take_batch(&sink, b);
+            ended |= b->end_of_stream;
+            sl_batch_free(b);
+        }
+        now = mono_ms();
+        if (sink.dirty && sink.at_boundary && sink.last_token && now - epoch_start >= interval) {
+            if ((rc = do_commit(&sink, cfg, src, src_self, stats, err))) {
+                sink_failed = 1;
+                break;
+            }
+            epoch_start = now;
+        } else if (!sink.dirty) {
+            epoch_start = now;
+        }
+        if (now - last_report >= 10000) {
+            double secs = (double)(now - last_report) / 1000.0;
+            sl_info("%llu events (%.0f/s), %llu checkpoints, position %s", stats->events,
+                    (double)(stats->events - last_events) / secs, stats->commits,
+                    sink.committed_token ? sink.committed_token : "(none yet)");
+            last_report = now;
+            last_events = stats->events;
+        }
+        if (ended || (__atomic_load_n(&st.done, __ATOMIC_ACQUIRE) && sl_queue_is_closed(&queue) && !b &&
+                      !queue.head))
+            break;
+    }
+    if (sink_failed) {
+        emitter.stop_requested = 1;
+        if (src->interrupt)
+            src->interrupt(src_self);
+        sl_queue_close(&queue);
+    }
+    pthread_join(tid, NULL);
+    if (!sink_failed) {
+        /* drain what the source pushed before it stopped */
+        sl_batch *b;
+        while (!rc && (b = sl_queue_pop(&queue, 0))) {
+            if (b->count && (rc = sink.plugin->write(sink.self, b, err))) {
+                sl_batch_free(b);
+                break;
+            }
+            stats->events += b->count;
+            take_batch(&sink, b);
+            sl_batch_free(b);
+        }
+        if (!rc && st.rc) {
+            rc = st.rc;
+            memcpy(err, &st.err, sizeof *err);
+        }
+        sl_err cerr;
+        if (sink.dirty && sink.at_boundary && sink.last_token) {
+            int crc = do_commit(&sink, cfg, src, src_self, stats, rc ? &cerr : err);
+            if (crc && !rc)
+                rc = crc;
+        } else if (sink.dirty) {
+            sl_info("stopping inside a transaction: the open epoch is rolled back and replayed on restart");
+            sink.plugin->abort(sink.self, &cerr);
+        }
+    } else {
+        sl_err aerr;
+        sink.plugin->abort(sink.self, &aerr);
+    }
+    stats->seconds = (double)(mono_ms() - start) / 1000.0;
+
+out_nothread:
+    sl_emitter_destroy(&emitter);
+    sl_queue_destroy(&queue);
+    src->destroy(src_self);
+    sink.plugin->destroy(sink.self);
+    free(sink.last_token);
+    free(sink.committed_token);
+    free(checkpoint);
+    free(resume);
+    return rc;
+}

@@ -1,0 +1,29 @@
+/* runtime.h — runs one pipeline: a source thread feeding a sink through
+ * the byte-bounded queue, epochs, and checkpoints. */
+#ifndef SL_RUNTIME_H
+#define SL_RUNTIME_H
+
+#include <signal.h>
+
+#include "config.h"
+#include "err.h"
+
+typedef struct sl_run_opts {
+    int migrate;              /* one-shot: stop at follow_until */
+    const char *follow_until; /* "now" or a source position */
+} sl_run_opts;
+
+typedef struct sl_run_stats {
+    unsigned long long events, batches, commits;
+    double seconds;
+} sl_run_stats;
+
+int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_atomic_t *stop,
+                    sl_run_stats *stats, sl_err *err);
+
+/* Builds {"version":1,"pipeline":..,"source":<token>,"committed_at_ms":..}. */
+char *sl_checkpoint_compose(const char *pipeline, const char *source_token);
+/* Extracts the source token (JSON text, malloc'd) from a checkpoint. */
+int sl_checkpoint_source(const char *checkpoint, char **token, sl_err *err);
+
+#endif

@@ -1,0 +1,121 @@
+/* schema.c — construction, comparison and ownership of table schemas. */
+#include "schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+sl_table_schema *sl_schema_new(const char *db, const char *schema, const char *table, int ncols)
+{
+    sl_table_schema *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->db = dup_or_null(db);
+    s->schema = dup_or_null(schema);
+    s->table = dup_or_null(table);
+    const char *ns = schema ? schema : db;
+    size_t qlen = strlen(ns ? ns : "") + strlen(table ? table : "") + 2;
+    s->qualified = malloc(qlen);
+    s->ncols = ncols;
+    s->cols = calloc(ncols > 0 ? (size_t)ncols : 1, sizeof *s->cols);
+    s->pk = calloc(ncols > 0 ? (size_t)ncols : 1, sizeof *s->pk);
+    if (!s->qualified || !s->cols || !s->pk || (db && !s->db) || (table && !s->table)) {
+        sl_schema_free(s);
+        return NULL;
+    }
+    snprintf(s->qualified, qlen, "%s.%s", ns ? ns : "", table ? table : "");
+    s->version = 1;
+    return s;
+}
+
+void sl_schema_index_pk(sl_table_schema *s)
+{
+    s->npk = 0;
+    for (int i = 0; i < s->ncols; i++)
+        if (s->cols[i].is_pk)
+            s->pk[s->npk++] = i;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+int sl_schema_same_shape(const sl_table_schema *a, const sl_table_schema *b)
+{
+    if (a->ncols != b->ncols || a->npk != b->npk)
+        return 0;
+    for (int i = 0; i < a->npk; i++)
+        if (a->pk[i] != b->pk[i])
+            return 0;
+    for (int i = 0; i < a->ncols; i++) {
+        const sl_column *x = &a->cols[i], *y = &b->cols[i];
+        if (!str_eq(x->name, y->name) || x->kind != y->kind || x->src_type != y->src_type ||
+            x->src_meta != y->src_meta || x->is_unsigned != y->is_unsigned ||
+            x->charset != y->charset || x->precision != y->precision || x->scale != y->scale ||
+            x->nullable != y->nullable || !str_eq(x->type_name, y->type_name) ||
+            x->n_enum_values != y->n_enum_values)
+            return 0;
+        for (uint32_t k = 0; k < x->n_enum_values; k++)
+            if (!str_eq(x->enum_values[k], y->enum_values[k]))
+                return 0;
+    }
+    return 1;
+}
+
+int sl_schema_column_index(const sl_table_schema *s, const char *name)
+{
+    for (int i = 0; i < s->ncols; i++)
+        if (s->cols[i].name && strcmp(s->cols[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+void sl_schema_free(sl_table_schema *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; s->cols && i < s->ncols; i++) {
+        sl_column *c = &s->cols[i];
+        free(c->name);
+        free(c->type_name);
+        for (uint32_t k = 0; k < c->n_enum_values; k++)
+            free(c->enum_values[k]);
+        free(c->enum_values);
+    }
+    free(s->cols);
+    free(s->pk);
+    free(s->db);
+    free(s->schema);
+    free(s->table);
+    free(s->qualified);
+    free(s);
+}
+
+void sl_schema_cache_init(sl_schema_cache *c) { memset(c, 0, sizeof *c); }
+
+int sl_schema_cache_add(sl_schema_cache *c, sl_table_schema *s)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        sl_table_schema **items = realloc(c->items, cap * sizeof *items);
+        if (!items)
+            return -1;
+        c->items = items;
+        c->cap = cap;
+    }
+    c->items[c->n++] = s;
+    return 0;
+}
+
+void sl_schema_cache_free(sl_schema_cache *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        sl_schema_free(c->items[i]);
+    free(c->items);
+    sl_schema_cache_init(c);
+}

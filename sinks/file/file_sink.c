@@ -1,0 +1,243 @@
+/* file_sink.c — the `file` sink: one Debezium-style JSON object per line.
+ *
+ * For development, demos and verification. Each commit fsyncs the data and
+ * then replaces a checkpoint file beside it atomically; the checkpoint
+ * records the committed length of the data file, and on start anything
+ * past that length (written by a run that crashed before its commit) is
+ * cut off. The committed contents are therefore exactly the committed
+ * epochs; a reader tailing the file may see lines of an epoch that a
+ * restart then removes, which is why the delivery is documented as
+ * at-least-once for such readers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../pipeline/atomic_file.h"
+#include "../../pipeline/envelope.h"
+#include "../sink.h"
+
+static const sl_option_def options[] = {
+    {"path", SL_OPT_STRING, NULL, 1, 0, 0, NULL, "File the change events are appended to, one JSON object per line."},
+    {"checkpoint.path", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Where the checkpoint is kept (default: <path>.checkpoint)."},
+    {"fsync", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "fsync the data before each checkpoint; false trades crash safety for speed."},
+    {"schema-changes", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Write a line for every schema change (Debezium tableChanges shape)."},
+    SL_OPTION_END,
+};
+
+typedef struct file_sink {
+    char *path, *ckpt_path;
+    int fd;
+    int do_fsync, schema_changes;
+    off_t committed_size, size;
+    sl_buf buf;
+    sl_envelope_opts env;
+    char *name;
+} file_sink;
+
+enum { FLUSH_AT = 1 << 20 };
+
+static int flush_buf(file_sink *f, sl_err *err)
+{
+    size_t off = 0;
+    while (off < f->buf.len) {
+        ssize_t n = write(f->fd, f->buf.data + off, f->buf.len - off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return sl_errf(err, SL_ERUNTIME, "file sink: cannot write %s: %s", f->path, strerror(errno));
+        }
+        off += (size_t)n;
+    }
+    f->size += (off_t)f->buf.len;
+    sl_buf_reset(&f->buf);
+    return 0;
+}
+
+static int file_create(const sl_options *o, const sl_sink_env *env, void **self, sl_err *err)
+{
+    file_sink *f = calloc(1, sizeof *f);
+    if (!f)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    f->fd = -1;
+    f->path = strdup(sl_opt_str(o, "path"));
+    const char *cp = sl_opt_str(o, "checkpoint.path");
+    if (cp) {
+        f->ckpt_path = strdup(cp);
+    } else if (f->path) {
+        size_t n = strlen(f->path) + sizeof ".checkpoint";
+        f->ckpt_path = malloc(n);
+        if (f->ckpt_path)
+            snprintf(f->ckpt_path, n, "%s.checkpoint", f->path);
+    }
+    f->name = strdup(env->pipeline_name);
+    if (!f->path || !f->ckpt_path || !f->name) {
+        free(f->path);
+        free(f->ckpt_path);
+        free(f->name);
+        free(f);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    f->do_fsync = (int)sl_opt_num(o, "fsync");
+    f->schema_changes = (int)sl_opt_num(o, "schema-changes");
+    f->env.connector = env->source_connector;
+    f->env.name = f->name;
+    sl_buf_init(&f->buf);
+    f->fd = open(f->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (f->fd < 0) {
+        int rc = sl_errf(err, SL_ECONFIG, "file sink: cannot open %s: %s", f->path, strerror(errno));
+        free(f->path);
+        free(f->ckpt_path);
+        free(f->name);
+        free(f);
+        return rc;
+    }
+    struct stat st;
+    fstat(f->fd, &st);
+    f->size = f->committed_size = st.st_size;
+    lseek(f->fd, 0, SEEK_END);
+    *self = f;
+    return 0;
+}
+
+static int file_load_checkpoint(void *self, char **out, sl_err *err)
+{
+    file_sink *f = self;
+    *out = NULL;
+    char *text;
+    int rc = sl_read_file(f->ckpt_path, &text, NULL, err);
+    if (rc || !text)
+        return rc;
+    json_error_t je;
+    json_t *root = json_loads(text, 0, &je);
+    free(text);
+    json_t *ck = root ? json_object_get(root, "checkpoint") : NULL;
+    json_t *sz = root ? json_object_get(root, "file_size") : NULL;
+    if (!ck || !json_is_integer(sz)) {
+        json_decref(root);
+        return sl_errf(err, SL_ERUNTIME,
+                       "file sink: checkpoint %s is damaged (%s); move it away to start over",
+                       f->ckpt_path, root ? "missing fields" : je.text);
+    }
+    off_t committed = (off_t)json_integer_value(sz);
+    if (f->size < committed) {
+        json_decref(root);
+        return sl_errf(err, SL_ERUNTIME,
+                       "file sink: %s is shorter (%lld bytes) than its checkpoint says (%lld); "
+                       "it was truncated or replaced: move the checkpoint away to start over",
+                       f->path, (long long)f->size, (long long)committed);
+    }
+    if (f->size > committed) {
+        /* lines of an epoch that never committed: the source replays them */
+        if (ftruncate(f->fd, committed)) {
+            json_decref(root);
+            return sl_errf(err, SL_ERUNTIME, "file sink: cannot truncate %s: %s", f->path, strerror(errno));
+        }
+        lseek(f->fd, 0, SEEK_END);
+        f->size = committed;
+    }
+    f->committed_size = committed;
+    *out = json_dumps(ck, JSON_COMPACT);
+    json_decref(root);
+    return *out ? 0 : sl_errf(err, SL_ERUNTIME, "out of memory");
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int file_write(void *self, const sl_batch *b, sl_err *err)
+{
+    file_sink *f = self;
+    int64_t now = now_ms();
+    for (const sl_event *e = b->head; e; e = e->next) {
+        if (e->op == SL_OP_SCHEMA) {
+            if (!f->schema_changes)
+                continue;
+            sl_json_schema_change(&f->buf, e, &f->env, now);
+        } else {
+            sl_json_envelope(&f->buf, e, &f->env, now);
+        }
+        sl_buf_addc(&f->buf, '\n');
+        if (f->buf.len >= FLUSH_AT && flush_buf(f, err))
+            return SL_ERUNTIME;
+    }
+    if (f->buf.failed)
+        return sl_errf(err, SL_ERUNTIME, "file sink: out of memory");
+    return 0;
+}
+
+static int file_commit(void *self, const char *checkpoint, sl_err *err)
+{
+    file_sink *f = self;
+    if (flush_buf(f, err))
+        return SL_ERUNTIME;
+    if (f->do_fsync && fsync(f->fd))
+        return sl_errf(err, SL_ERUNTIME, "file sink: fsync %s: %s", f->path, strerror(errno));
+    sl_buf doc;
+    sl_buf_init(&doc);
+    sl_buf_adds(&doc, "{\"file_size\":");
+    sl_buf_i64(&doc, (int64_t)f->size);
+    sl_buf_adds(&doc, ",\"checkpoint\":");
+    sl_buf_adds(&doc, checkpoint);
+    sl_buf_adds(&doc, "}\n");
+    int rc = doc.failed ? sl_errf(err, SL_ERUNTIME, "out of memory")
+                        : sl_write_file_atomic(f->ckpt_path, doc.data, doc.len, err);
+    sl_buf_free(&doc);
+    if (rc)
+        return sl_err_prefix(err, rc, "file sink: ");
+    f->committed_size = f->size;
+    return 0;
+}
+
+static int file_abort(void *self, sl_err *err)
+{
+    file_sink *f = self;
+    sl_buf_reset(&f->buf);
+    if (f->size != f->committed_size) {
+        if (ftruncate(f->fd, f->committed_size))
+            return sl_errf(err, SL_ERUNTIME, "file sink: cannot truncate %s: %s", f->path, strerror(errno));
+        lseek(f->fd, 0, SEEK_END);
+        f->size = f->committed_size;
+    }
+    return 0;
+}
+
+static void file_destroy(void *self)
+{
+    file_sink *f = self;
+    if (!f)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    sl_buf_free(&f->buf);
+    free(f->path);
+    free(f->ckpt_path);
+    free(f->name);
+    free(f);
+}
+
+const sl_sink_plugin sl_sink_file = {
+    .name = "file",
+    .description = "Appends Debezium-style JSON lines to a local file (development, demos, verification)",
+    .options = options,
+    .guarantee = "at-least-once",
+    .create = file_create,
+    .load_checkpoint = file_load_checkpoint,
+    .write = file_write,
+    .commit = file_commit,
+    .abort = file_abort,
+    .destroy = file_destroy,
+};

@@ -1,0 +1,47 @@
+/* source.h — the interface every source connector implements.
+ *
+ * One registration struct per connector: its name, description, option
+ * table and callbacks. The runtime owns the thread that calls run(); the
+ * sink thread calls committed() after a checkpoint is durable, which is
+ * the only moment a source may acknowledge upstream (PostgreSQL flush LSN).
+ */
+#ifndef SL_SOURCE_H
+#define SL_SOURCE_H
+
+#include <stdio.h>
+
+#include "../pipeline/emitter.h"
+#include "../pipeline/err.h"
+#include "../pipeline/option.h"
+
+typedef struct sl_source_env {
+    const char *pipeline_name;
+    const sl_options *pipeline; /* the `pipeline:` block (parallelism, ...) */
+    /* migrate: stop at this position (source-specific text: "now" resolved
+     * by the source at start); NULL = run forever */
+    const char *follow_until;
+} sl_source_env;
+
+typedef struct sl_source_plugin {
+    const char *name;
+    const char *description;
+    const sl_option_def *options;
+    /* Checks option combinations the table cannot express. Optional. */
+    int (*validate)(const sl_options *opts, sl_err *err);
+    int (*create)(const sl_options *opts, const sl_source_env *env, void **self, sl_err *err);
+    /* `sluice check --connect`: probes the server, prints one line per
+     * finding to out with the statement that fixes it; SL_ECONFIG if any
+     * finding is fatal. Optional. */
+    int (*check_connect)(void *self, FILE *out, sl_err *err);
+    /* Streams until sl_emit_should_stop() or the end of a bounded run.
+     * resume is the source part of the last committed checkpoint, or NULL. */
+    int (*run)(void *self, const char *resume, sl_emitter *out, sl_err *err);
+    /* A checkpoint holding this token is durable in the sink. Thread-safe. */
+    void (*committed)(void *self, const char *token);
+    /* Called from another thread after a stop request: unblocks a run()
+     * waiting on the network (e.g. shuts the socket down). Optional. */
+    void (*interrupt)(void *self);
+    void (*destroy)(void *self);
+} sl_source_plugin;
+
+#endif
