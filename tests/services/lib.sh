@@ -1,0 +1,143 @@
+# shellcheck shell=bash
+# tests/services/lib.sh — shared helpers for the service scripts in this folder
+# (deps.sh, mariadb.sh, postgres.sh, kafka.sh). Owns: locating the repo,
+# logging to stderr, picking free loopback ports, waiting for ports/conditions
+# with a timeout, and stopping a process reliably. Sourced, never executed.
+#
+# Conventions used by every service script:
+#   - all messages go to stderr, prefixed with the script name;
+#   - servers are started detached (setsid, stdin from /dev/null, stdout and
+#     stderr into a log file in DIR) so that a caller that captures our
+#     output (pytest's subprocess.run) is never kept waiting on an inherited
+#     pipe and a Ctrl-C in the caller's terminal does not hit the server.
+
+SLUICE_SERVICES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck disable=SC2034  # used by the scripts that source this file
+SLUICE_REPO="$(cd "$SLUICE_SERVICES_DIR/../.." && pwd)"
+SLUICE_SCRIPT="${SLUICE_SCRIPT:-$(basename "$0")}"
+
+log() { printf '[%s %s] %s\n' "$(date +%H:%M:%S)" "$SLUICE_SCRIPT" "$*" >&2; }
+die() { printf '[%s %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$SLUICE_SCRIPT" "$*" >&2; exit 1; }
+
+# show_log FILE [LINES] — print the tail of a server log to stderr (for errors).
+show_log() {
+    local f="$1" n="${2:-40}"
+    if [[ -s "$f" ]]; then
+        printf -- '----- last %s lines of %s -----\n' "$n" "$f" >&2
+        tail -n "$n" "$f" >&2 || true
+        printf -- '----- end of %s -----\n' "$f" >&2
+    else
+        printf -- '(log %s is empty or missing)\n' "$f" >&2
+    fi
+}
+
+# A python3 for small helpers (port picking, protocol probes). The system one
+# is preferred: it does not depend on the venv or a pyenv shim's cwd.
+sluice_python() {
+    if [[ -x /usr/bin/python3 ]]; then echo /usr/bin/python3
+    elif command -v python3 >/dev/null 2>&1; then command -v python3
+    else die "python3 is required"; fi
+}
+
+# free_ports N — print N distinct free TCP ports on 127.0.0.1, one per line.
+# The sockets are bound at the same time so the N ports are distinct; there is
+# the usual small race between picking and the server binding them.
+free_ports() {
+    "$(sluice_python)" - "${1:-1}" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+for s in socks:
+    print(s.getsockname()[1])
+    s.close()
+EOF
+}
+free_port() { free_ports 1; }
+
+# port_open HOST PORT — true when something accepts TCP connections there.
+port_open() {
+    # shellcheck disable=SC2016  # expanded by the inner bash
+    timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+}
+
+# port_in_use PORT — true when a listener holds 127.0.0.1:PORT. SO_REUSEADDR
+# like the servers use: connections of a just-stopped server (TIME_WAIT,
+# FIN_WAIT) must not block restarting it on the same port.
+port_in_use() {
+    ! "$(sluice_python)" - "$1" <<'EOF' 2>/dev/null
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+EOF
+}
+
+pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+
+# read_pid FILE — print the pid stored in FILE if that process is alive.
+read_pid() {
+    local pid
+    [[ -s "$1" ]] || return 1
+    pid="$(tr -dc '0-9' <"$1")"
+    pid_alive "$pid" || return 1
+    echo "$pid"
+}
+
+# wait_until TIMEOUT_S DESCRIPTION PID CMD... — run CMD every 0.2 s until it
+# succeeds. Fails when TIMEOUT_S passes or when PID (if not empty) exits.
+wait_until() {
+    local timeout="$1" what="$2" pid="$3"; shift 3
+    local deadline=$((SECONDS + timeout))
+    while :; do
+        if "$@"; then return 0; fi
+        if [[ -n "$pid" ]] && ! pid_alive "$pid"; then
+            log "process $pid exited while waiting for $what"
+            return 1
+        fi
+        if ((SECONDS >= deadline)); then
+            log "timed out after ${timeout}s waiting for $what"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# wait_for_port HOST PORT TIMEOUT_S [PID] — wait until HOST:PORT accepts.
+wait_for_port() {
+    wait_until "$3" "$1:$2 to accept connections" "${4:-}" port_open "$1" "$2"
+}
+
+# stop_pid PID TIMEOUT_S [NAME] — SIGTERM, wait up to TIMEOUT_S, then SIGKILL.
+stop_pid() {
+    local pid="$1" timeout="$2" name="${3:-process}"
+    pid_alive "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + timeout))
+    while pid_alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+    if pid_alive "$pid"; then
+        log "$name (pid $pid) still alive after ${timeout}s, sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        while pid_alive "$pid"; do sleep 0.1; done
+    fi
+}
+
+# write_env FILE NAME=VALUE... — write an env.sh with one quoted export per line,
+# atomically (readers never see a half-written file).
+write_env() {
+    local file="$1" kv; shift
+    {
+        echo "# generated by tests/services/$SLUICE_SCRIPT on $(date -Is); source it"
+        for kv in "$@"; do printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"; done
+    } >"$file.tmp"
+    mv -f "$file.tmp" "$file"
+}
+
+# abs_dir DIR — create DIR if needed and print its absolute path.
+abs_dir() {
+    [[ -n "${1:-}" ]] || die "missing DIR argument"
+    mkdir -p "$1" || die "cannot create $1"
+    (cd "$1" && pwd)
+}
