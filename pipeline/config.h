@@ -27,6 +27,8 @@ typedef struct sl_transform {
     char *projection;     /* comma-separated column list, "*" for all */
     char *filter;         /* row predicate */
     char *primary_keys;
+    char *partition_keys;
+    char *table_options;
     char *description;
     sl_srcloc loc;
 } sl_transform;

@@ -20,11 +20,14 @@ void sl_emitter_destroy(sl_emitter *e)
     pthread_mutex_destroy(&e->mu);
 }
 
+static int held_by_me(const sl_emitter *e) { return e->open && pthread_equal(e->owner, pthread_self()); }
+
 sl_batch *sl_emit_batch(sl_emitter *e)
 {
-    if (!e->open) {
+    if (!held_by_me(e)) {
         pthread_mutex_lock(&e->mu);
         e->open = 1;
+        e->owner = pthread_self();
     }
     if (!e->cur)
         e->cur = sl_batch_new();
@@ -80,9 +83,54 @@ int sl_emit_end(sl_emitter *e)
     return rc;
 }
 
+void sl_emit_lock(sl_emitter *e)
+{
+    pthread_mutex_lock(&e->mu);
+    e->open = 1;
+    e->owner = pthread_self();
+}
+
+void sl_emit_unlock(sl_emitter *e)
+{
+    e->open = 0;
+    pthread_mutex_unlock(&e->mu);
+}
+
+int sl_emit_hold(sl_emitter *e)
+{
+    if (held_by_me(e))
+        return 0;
+    sl_emit_lock(e);
+    return 1;
+}
+
+void sl_emit_drop(sl_emitter *e, int took)
+{
+    if (took)
+        sl_emit_unlock(e);
+}
+
+int sl_emit_push_batch(sl_emitter *e, sl_batch *b, sl_pos pos, const char *token)
+{
+    int mine = held_by_me(e);
+    if (!mine)
+        sl_emit_lock(e);
+    b->commit_token = sl_arena_strdup(&b->arena, token);
+    b->commit_pos = pos;
+    b->commit_count = b->count;
+    int rc = push_current(e);
+    if (!rc && sl_queue_push(e->queue, b)) {
+        sl_batch_free(b);
+        rc = -1;
+    }
+    if (!mine)
+        sl_emit_unlock(e);
+    return rc;
+}
+
 void sl_emit_release(sl_emitter *e)
 {
-    if (e->open) {
+    if (held_by_me(e)) {
         e->open = 0;
         pthread_mutex_unlock(&e->mu);
     }

@@ -5,8 +5,10 @@
  * queue when they grow past the target size; a small batch that ends on a
  * boundary while the source waits for the server is taken by the sink
  * thread (sl_emit_take_idle), so an idle source never delays a commit.
- * The mutex is held by the source from its first event after a boundary
- * until the next boundary: the sink can only ever take whole transactions.
+ * The mutex is held by a producer from its first event after a boundary
+ * until the next boundary: the sink can only ever take whole transactions,
+ * and a second producer of the same source (snapshot chunks merged into
+ * the binlog stream) can only add its rows between two transactions.
  */
 #ifndef SL_EMITTER_H
 #define SL_EMITTER_H
@@ -21,7 +23,8 @@
 typedef struct sl_emitter {
     sl_queue *queue;
     pthread_mutex_t mu;
-    int open;           /* source holds mu inside a transaction */
+    int open;           /* a producer holds mu inside a transaction */
+    pthread_t owner;    /* ... this one */
     sl_batch *cur;
     size_t target_bytes;
     const volatile sig_atomic_t *stop_flag;
@@ -46,6 +49,19 @@ int sl_emit_end(sl_emitter *e);
 int sl_emit_should_stop(const sl_emitter *e);
 /* Source thread, when run() returns: leaves an unfinished transaction. */
 void sl_emit_release(sl_emitter *e);
+
+/* Pushes a batch built elsewhere (snapshot chunk) as one transaction of its
+ * own at pos with token; the current batch goes first. Call between
+ * transactions (takes and releases the mutex unless already held). */
+int sl_emit_push_batch(sl_emitter *e, sl_batch *b, sl_pos pos, const char *token);
+/* Lock/unlock the emitter between transactions, to read state the
+ * producers share under it. */
+void sl_emit_lock(sl_emitter *e);
+void sl_emit_unlock(sl_emitter *e);
+/* Takes the lock unless this thread holds it already; returns 1 if it took
+ * it (pass that to sl_emit_drop). */
+int sl_emit_hold(sl_emitter *e);
+void sl_emit_drop(sl_emitter *e, int took);
 
 /* Sink thread: takes the current batch if it is non-empty and ends on a
  * boundary, without waiting for the source. */

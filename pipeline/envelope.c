@@ -103,8 +103,8 @@ static void iso_timestamp(sl_buf *b, int64_t us, int digits, int zulu)
     int n = snprintf(tmp, sizeof tmp, "\"%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, m, d,
                      (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
     if (digits > 0) {
-        char f[8];
-        snprintf(f, sizeof f, "%06lld", (long long)frac);
+        char f[24];
+        snprintf(f, sizeof f, "%06d", (int)(frac % 1000000));
         n += snprintf(tmp + n, sizeof tmp - (size_t)n, ".%.*s", digits > 6 ? 6 : digits, f);
     }
     n += snprintf(tmp + n, sizeof tmp - (size_t)n, zulu ? "Z\"" : "\"");

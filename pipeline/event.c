@@ -39,6 +39,24 @@ sl_event *sl_batch_add_event(sl_batch *b, char op, const sl_table_schema *schema
     return e;
 }
 
+sl_event *sl_batch_prepend_event(sl_batch *b, char op, const sl_table_schema *schema)
+{
+    sl_event *e = sl_arena_alloc(&b->arena, sizeof *e);
+    if (!e)
+        return NULL;
+    memset(e, 0, sizeof *e);
+    e->op = op;
+    e->schema = schema;
+    e->next = b->head;
+    b->head = e;
+    if (!b->tail)
+        b->tail = e;
+    b->count++;
+    if (b->commit_token)
+        b->commit_count++;
+    return e;
+}
+
 sl_value *sl_batch_row(sl_batch *b, int ncols)
 {
     size_t n = ncols > 0 ? (size_t)ncols : 1;

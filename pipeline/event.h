@@ -94,6 +94,7 @@ void sl_batch_free(sl_batch *b);
 /* memory the batch holds, for queue accounting */
 size_t sl_batch_bytes(const sl_batch *b);
 sl_event *sl_batch_add_event(sl_batch *b, char op, const sl_table_schema *schema);
+sl_event *sl_batch_prepend_event(sl_batch *b, char op, const sl_table_schema *schema);
 sl_value *sl_batch_row(sl_batch *b, int ncols);
 
 #endif

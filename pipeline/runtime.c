@@ -20,6 +20,7 @@
 #include "emitter.h"
 #include "log.h"
 #include "queue.h"
+#include "route.h"
 
 typedef struct source_thread {
     const sl_source_plugin *plugin;
@@ -51,11 +52,8 @@ static void *source_main(void *arg)
     source_thread *t = arg;
     t->rc = t->plugin->run(t->self, t->resume, t->emitter, &t->err);
     sl_emitter *e = t->emitter;
-    if (!e->open) {
-        /* the sink thread may be taking an idle batch right now */
-        pthread_mutex_lock(&e->mu);
-        e->open = 1;
-    }
+    /* the sink thread may be taking an idle batch right now */
+    sl_emit_batch(e);
     /* hand over a finished tail; drop a transaction that never completed */
     if (e->cur && sl_batch_at_boundary(e->cur)) {
         sl_batch *b = e->cur;
@@ -131,6 +129,60 @@ static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin
     return 0;
 }
 
+void sl_run_stats_free(sl_run_stats *st)
+{
+    for (size_t i = 0; i < st->ntables; i++)
+        free(st->tables[i].table);
+    free(st->tables);
+    st->tables = NULL;
+    st->ntables = st->cap = 0;
+}
+
+static sl_table_stat *table_stat(sl_run_stats *st, const char *name)
+{
+    for (size_t i = 0; i < st->ntables; i++)
+        if (strcmp(st->tables[i].table, name) == 0)
+            return &st->tables[i];
+    if (st->ntables == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 8;
+        sl_table_stat *t = realloc(st->tables, cap * sizeof *t);
+        if (!t)
+            return NULL;
+        st->tables = t;
+        st->cap = cap;
+    }
+    sl_table_stat *t = &st->tables[st->ntables];
+    memset(t, 0, sizeof *t);
+    t->table = strdup(name);
+    if (!t->table)
+        return NULL;
+    st->ntables++;
+    return t;
+}
+
+/* per-table counts for migrate's summary; one lookup per run of events of
+ * the same table */
+static void count_batch(sl_run_stats *st, const sl_batch *b)
+{
+    const sl_table_schema *last = NULL;
+    sl_table_stat *t = NULL;
+    for (const sl_event *e = b->head; e; e = e->next) {
+        if (e->schema != last) {
+            last = e->schema;
+            t = table_stat(st, e->schema->qualified);
+        }
+        if (!t)
+            continue;
+        switch (e->op) {
+        case SL_OP_READ: t->reads++; break;
+        case SL_OP_CREATE: t->inserts++; break;
+        case SL_OP_UPDATE: t->updates++; break;
+        case SL_OP_DELETE: t->deletes++; break;
+        default: break;
+        }
+    }
+}
+
 static void take_batch(sink_state *s, sl_batch *b)
 {
     if (b->count)
@@ -152,15 +204,21 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     const char *name = sl_opt_str(&cfg->pipeline, "name");
     const sl_source_plugin *src = cfg->source_plugin;
     sink_state sink = {.plugin = cfg->sink_plugin, .at_boundary = 1};
-    sl_sink_env senv = {.pipeline_name = name, .pipeline = &cfg->pipeline, .routes = NULL,
+    sl_route_table routes;
+    int rc = sl_route_table_init(&routes, cfg->routes, cfg->nroutes, err);
+    if (rc)
+        return rc;
+    sl_sink_env senv = {.pipeline_name = name, .pipeline = &cfg->pipeline, .routes = &routes,
                         .source_connector = strcmp(src->name, "postgres") == 0 ? "postgresql" : src->name};
     sl_source_env renv = {.pipeline_name = name, .pipeline = &cfg->pipeline,
                           .follow_until = ro && ro->migrate ? (ro->follow_until ? ro->follow_until : "now") : NULL};
     void *src_self = NULL;
     char *checkpoint = NULL, *resume = NULL;
-    int rc = sink.plugin->create(&cfg->sink, &senv, &sink.self, err);
-    if (rc)
+    rc = sink.plugin->create(&cfg->sink, &senv, &sink.self, err);
+    if (rc) {
+        sl_route_table_free(&routes);
         return rc;
+    }
     rc = sink.plugin->load_checkpoint(sink.self, &checkpoint, err);
     if (!rc && checkpoint) {
         rc = sl_checkpoint_source(checkpoint, &resume, err);
@@ -173,6 +231,7 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         free(checkpoint);
         free(resume);
         sink.plugin->destroy(sink.self);
+        sl_route_table_free(&routes);
         return rc;
     }
     sink.last_token = resume ? strdup(resume) : NULL;
@@ -214,6 +273,8 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
             }
             stats->events += b->count;
             stats->batches++;
+            if (ro && ro->migrate)
+                count_batch(stats, b);
             take_batch(&sink, b);
             ended |= b->end_of_stream;
             sl_batch_free(b);
@@ -256,6 +317,8 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
                 break;
             }
             stats->events += b->count;
+            if (ro && ro->migrate)
+                count_batch(stats, b);
             take_batch(&sink, b);
             sl_batch_free(b);
         }
@@ -283,6 +346,7 @@ out_nothread:
     sl_queue_destroy(&queue);
     src->destroy(src_self);
     sink.plugin->destroy(sink.self);
+    sl_route_table_free(&routes);
     free(sink.last_token);
     free(sink.committed_token);
     free(checkpoint);

@@ -13,10 +13,19 @@ typedef struct sl_run_opts {
     const char *follow_until; /* "now" or a source position */
 } sl_run_opts;
 
+typedef struct sl_table_stat {
+    char *table;
+    unsigned long long reads, inserts, updates, deletes;
+} sl_table_stat;
+
 typedef struct sl_run_stats {
     unsigned long long events, batches, commits;
     double seconds;
+    sl_table_stat *tables;
+    size_t ntables, cap;
 } sl_run_stats;
+
+void sl_run_stats_free(sl_run_stats *st);
 
 int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_atomic_t *stop,
                     sl_run_stats *stats, sl_err *err);

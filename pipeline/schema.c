@@ -1,6 +1,8 @@
 /* schema.c — construction, comparison and ownership of table schemas. */
 #include "schema.h"
 
+#include "value.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,11 @@ static int str_eq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+/* Compares what a consumer can see of a column: name, value kind, the
+ * source type, signedness, nullability, key membership, decimal precision
+ * and scale, fractional-second digits, bit width and enum members. How the
+ * schema was learnt (TABLE_MAP metadata or the catalog) must not matter,
+ * so encoding details such as TABLE_MAP metadata bytes are left out. */
 int sl_schema_same_shape(const sl_table_schema *a, const sl_table_schema *b)
 {
     if (a->ncols != b->ncols || a->npk != b->npk)
@@ -55,10 +62,14 @@ int sl_schema_same_shape(const sl_table_schema *a, const sl_table_schema *b)
     for (int i = 0; i < a->ncols; i++) {
         const sl_column *x = &a->cols[i], *y = &b->cols[i];
         if (!str_eq(x->name, y->name) || x->kind != y->kind || x->src_type != y->src_type ||
-            x->src_meta != y->src_meta || x->is_unsigned != y->is_unsigned ||
-            x->charset != y->charset || x->precision != y->precision || x->scale != y->scale ||
-            x->nullable != y->nullable || !str_eq(x->type_name, y->type_name) ||
+            x->is_unsigned != y->is_unsigned || x->nullable != y->nullable || x->is_pk != y->is_pk ||
             x->n_enum_values != y->n_enum_values)
+            return 0;
+        int dec = x->kind == SL_DECIMAL, bit = x->kind == SL_BIT;
+        int temporal = x->kind == SL_TIME || x->kind == SL_DATETIME || x->kind == SL_TIMESTAMP;
+        if ((dec || bit) && x->precision != y->precision)
+            return 0;
+        if ((dec || temporal) && x->scale != y->scale)
             return 0;
         for (uint32_t k = 0; k < x->n_enum_values; k++)
             if (!str_eq(x->enum_values[k], y->enum_values[k]))

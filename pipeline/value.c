@@ -6,6 +6,8 @@
  */
 #include "value.h"
 
+#include <stdio.h>
+
 static const char *const kind_names[] = {
     "null", "int", "uint", "float", "double", "decimal", "string", "bytes", "date", "time",
     "datetime", "timestamp", "json", "enum", "set", "bit", "year", "bool", "textual", "unchanged",
@@ -40,4 +42,45 @@ void sl_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *d = doy - (153 * mp + 2) / 5 + 1;
     *m = mp < 10 ? mp + 3 : mp - 9;
     *y = yy + (*m <= 2);
+}
+
+static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+int sl_value_sql_text(const sl_value *v, char *buf, size_t len)
+{
+    int64_t y;
+    unsigned m, d;
+    switch ((sl_kind)v->kind) {
+    case SL_DATE:
+        sl_civil_from_days(v->v.i, &y, &m, &d);
+        return snprintf(buf, len, "%04lld-%02u-%02u", (long long)y, m, d);
+    case SL_DATETIME:
+    case SL_TIMESTAMP: {
+        int64_t secs = floor_div(v->v.i, 1000000), us = v->v.i - secs * 1000000;
+        int64_t days = floor_div(secs, 86400), sod = secs - days * 86400;
+        sl_civil_from_days(days, &y, &m, &d);
+        return snprintf(buf, len, "%04lld-%02u-%02u %02d:%02d:%02d.%06lld", (long long)y, m, d, (int)(sod / 3600),
+                        (int)(sod / 60 % 60), (int)(sod % 60), (long long)us);
+    }
+    case SL_TIME: {
+        uint64_t a = v->v.i < 0 ? (uint64_t)0 - (uint64_t)v->v.i : (uint64_t)v->v.i;
+        uint64_t secs = a / 1000000;
+        return snprintf(buf, len, "%s%02llu:%02llu:%02llu.%06llu", v->v.i < 0 ? "-" : "",
+                        (unsigned long long)(secs / 3600), (unsigned long long)(secs / 60 % 60),
+                        (unsigned long long)(secs % 60), (unsigned long long)(a % 1000000));
+    }
+    case SL_FLOAT:
+        return snprintf(buf, len, "%.9g", v->v.d);
+    case SL_DOUBLE:
+        return snprintf(buf, len, "%.17g", v->v.d);
+    case SL_INT:
+    case SL_YEAR:
+    case SL_BOOL:
+        return snprintf(buf, len, "%lld", (long long)v->v.i);
+    case SL_UINT:
+    case SL_BIT:
+        return snprintf(buf, len, "%llu", (unsigned long long)v->v.u);
+    default:
+        return snprintf(buf, len, "%.*s", (int)v->len, v->v.s ? v->v.s : "");
+    }
 }

@@ -9,6 +9,7 @@
 #ifndef SL_VALUE_H
 #define SL_VALUE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum sl_kind {
@@ -68,6 +69,9 @@ static inline sl_value sl_val_text(uint8_t kind, const char *s, uint32_t len)
 }
 
 const char *sl_kind_name(sl_kind kind);
+/* The value as SQL text a server parses back into the same value
+ * (dates 'YYYY-MM-DD', times '[-]HHH:MM:SS.ffffff', floats round-trip). */
+int sl_value_sql_text(const sl_value *v, char *buf, size_t len);
 
 /* Civil-calendar helpers shared by every source and sink. */
 int64_t sl_days_from_civil(int64_t y, unsigned m, unsigned d);

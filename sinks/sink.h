@@ -16,6 +16,7 @@
 #include "../pipeline/option.h"
 
 typedef struct sl_route_table sl_route_table;
+struct sl_digest_set;
 
 typedef struct sl_sink_env {
     const char *pipeline_name;
@@ -37,6 +38,9 @@ typedef struct sl_sink_plugin {
     int (*write)(void *self, const sl_batch *b, sl_err *err);
     int (*commit)(void *self, const char *checkpoint, sl_err *err);
     int (*abort)(void *self, sl_err *err);
+    /* Optional, for `sluice migrate`: digests of what the sink holds now
+     * for the tables in want (whose key columns it names). */
+    int (*read_back)(void *self, const struct sl_digest_set *want, struct sl_digest_set *out, sl_err *err);
     void (*destroy)(void *self);
 } sl_sink_plugin;
 

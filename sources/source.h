@@ -14,6 +14,8 @@
 #include "../pipeline/err.h"
 #include "../pipeline/option.h"
 
+struct sl_digest_set;
+
 typedef struct sl_source_env {
     const char *pipeline_name;
     const sl_options *pipeline; /* the `pipeline:` block (parallelism, ...) */
@@ -41,6 +43,9 @@ typedef struct sl_source_plugin {
     /* Called from another thread after a stop request: unblocks a run()
      * waiting on the network (e.g. shuts the socket down). Optional. */
     void (*interrupt)(void *self);
+    /* Optional, for `sluice migrate`: row counts and checksums of every
+     * captured table as the server holds them now. */
+    int (*digest)(void *self, struct sl_digest_set *out, sl_err *err);
     void (*destroy)(void *self);
 } sl_source_plugin;
 

@@ -21,6 +21,8 @@
 
 #include "../../pipeline/atomic_file.h"
 #include "../../pipeline/envelope.h"
+#include "../../pipeline/json_scan.h"
+#include "../../pipeline/verify.h"
 #include "../sink.h"
 
 static const sl_option_def options[] = {
@@ -215,6 +217,181 @@ static int file_abort(void *self, sl_err *err)
     return 0;
 }
 
+/* key hash -> row hash, open addressing; 0 marks an empty slot */
+typedef struct state_map {
+    uint64_t *keys, *rows;
+    size_t n, cap;
+} state_map;
+
+static int map_grow(state_map *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 1024;
+    uint64_t *k = calloc(cap, sizeof *k), *r = calloc(cap, sizeof *r);
+    if (!k || !r) {
+        free(k);
+        free(r);
+        return -1;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->keys[i])
+            continue;
+        size_t h = m->keys[i] & (cap - 1);
+        while (k[h])
+            h = (h + 1) & (cap - 1);
+        k[h] = m->keys[i];
+        r[h] = m->rows[i];
+    }
+    free(m->keys);
+    free(m->rows);
+    m->keys = k;
+    m->rows = r;
+    m->cap = cap;
+    return 0;
+}
+
+static int map_put(state_map *m, uint64_t key, uint64_t row)
+{
+    if ((m->n + 1) * 2 > m->cap && map_grow(m))
+        return -1;
+    key |= 1; /* never 0 */
+    size_t h = key & (m->cap - 1);
+    while (m->keys[h] && m->keys[h] != key)
+        h = (h + 1) & (m->cap - 1);
+    if (!m->keys[h])
+        m->n++;
+    m->keys[h] = key;
+    m->rows[h] = row;
+    return 0;
+}
+
+static void map_del(state_map *m, uint64_t key)
+{
+    if (!m->cap)
+        return;
+    key |= 1;
+    size_t h = key & (m->cap - 1);
+    while (m->keys[h] && m->keys[h] != key)
+        h = (h + 1) & (m->cap - 1);
+    if (!m->keys[h])
+        return;
+    /* backward-shift deletion keeps probe chains intact */
+    size_t i = h;
+    for (;;) {
+        m->keys[i] = 0;
+        size_t j = i;
+        for (;;) {
+            j = (j + 1) & (m->cap - 1);
+            if (!m->keys[j]) {
+                m->n--;
+                return;
+            }
+            size_t home = m->keys[j] & (m->cap - 1);
+            if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j)))
+                break;
+        }
+        m->keys[i] = m->keys[j];
+        m->rows[i] = m->rows[j];
+        i = j;
+    }
+}
+
+static int text_member(const char *obj, const char *end, const char *name, char *buf, size_t len)
+{
+    const char *vs, *ve;
+    if (sl_json_member(obj, end, name, &vs, &ve) || ve - vs < 2 || *vs != '"')
+        return -1;
+    snprintf(buf, len, "%.*s", (int)(ve - vs - 2), vs + 1);
+    return 0;
+}
+
+static uint64_t row_key(const sl_digest *d, const char *obj, const char *end)
+{
+    if (d->npk == 0)
+        return sl_digest_hash(obj, (size_t)(end - obj));
+    sl_buf k;
+    sl_buf_init(&k);
+    for (int i = 0; i < d->npk; i++) {
+        const char *vs, *ve;
+        if (sl_json_member(obj, end, d->pk[i], &vs, &ve) == 0)
+            sl_buf_add(&k, vs, (size_t)(ve - vs));
+        sl_buf_addc(&k, '\x1f');
+    }
+    uint64_t h = sl_digest_hash(k.data ? k.data : "", k.len);
+    sl_buf_free(&k);
+    return h;
+}
+
+/* Replays the committed part of the file into per-table key -> row state. */
+static int file_read_back(void *self, const sl_digest_set *want, sl_digest_set *out, sl_err *err)
+{
+    file_sink *f = self;
+    FILE *in = fopen(f->path, "r");
+    if (!in)
+        return sl_errf(err, SL_ERUNTIME, "file sink: cannot read %s back: %s", f->path, strerror(errno));
+    state_map *maps = calloc(want->n ? want->n : 1, sizeof *maps);
+    if (!maps) {
+        fclose(in);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    off_t read = 0;
+    int rc = 0;
+    while (!rc && read < f->committed_size && (n = getline(&line, &cap, in)) > 0) {
+        read += n;
+        const char *end = line + n;
+        char op[8], db[256] = "", schema[256] = "", table[256] = "", name[600];
+        if (text_member(line, end, "op", op, sizeof op))
+            continue; /* a schema-change line */
+        const char *ss, *se;
+        if (sl_json_member(line, end, "source", &ss, &se) || text_member(ss, se, "table", table, sizeof table))
+            continue;
+        text_member(ss, se, "db", db, sizeof db);
+        text_member(ss, se, "schema", schema, sizeof schema);
+        snprintf(name, sizeof name, "%s.%s", schema[0] ? schema : db, table);
+        const sl_digest *d = sl_digest_find(want, name);
+        if (!d)
+            continue;
+        state_map *m = &maps[d - want->items];
+        const char *bs = NULL, *be = NULL, *as = NULL, *ae = NULL;
+        sl_json_member(line, end, "before", &bs, &be);
+        sl_json_member(line, end, "after", &as, &ae);
+        if (op[0] == 'd') {
+            if (bs && *bs == '{')
+                map_del(m, row_key(d, bs, be));
+        } else if (as && *as == '{') {
+            uint64_t k = row_key(d, as, ae);
+            if (op[0] == 'u' && bs && *bs == '{') {
+                uint64_t old = row_key(d, bs, be);
+                if (old != k)
+                    map_del(m, old);
+            }
+            if (map_put(m, k, sl_digest_hash(as, (size_t)(ae - as))))
+                rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+        }
+    }
+    free(line);
+    fclose(in);
+    for (size_t i = 0; i < want->n && !rc; i++) {
+        sl_digest *d = sl_digest_get(out, want->items[i].table, NULL);
+        if (!d) {
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+            break;
+        }
+        d->rows = maps[i].n;
+        for (size_t k = 0; k < maps[i].cap; k++)
+            if (maps[i].keys[k])
+                d->sum += maps[i].rows[k];
+    }
+    for (size_t i = 0; i < want->n; i++) {
+        free(maps[i].keys);
+        free(maps[i].rows);
+    }
+    free(maps);
+    return rc;
+}
+
 static void file_destroy(void *self)
 {
     file_sink *f = self;
@@ -239,5 +416,6 @@ const sl_sink_plugin sl_sink_file = {
     .write = file_write,
     .commit = file_commit,
     .abort = file_abort,
+    .read_back = file_read_back,
     .destroy = file_destroy,
 };

@@ -1,0 +1,523 @@
+/* config.c — loads a pipeline YAML file (Flink CDC 3.x shape) into a
+ * validated sl_config.
+ *
+ * libyaml's document API keeps every node's start mark, so each complaint
+ * can name file:line:column. Values are substituted (${env:..}, ${file:..})
+ * before they are typed against the connector's option table, and the
+ * connector's own validate() runs last: a config that loads is known good.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "atomic_file.h"
+
+static const char *const top_keys[] = {"source", "sink", "route", "transform", "pipeline"};
+static const char *const route_keys[] = {"source-table", "sink-table", "replace-symbol", "description"};
+static const char *const transform_keys[] = {"source-table", "projection", "filter", "primary-keys",
+                                             "partition-keys", "table-options", "description"};
+
+typedef struct loader {
+    yaml_document_t doc;
+    sl_config *cfg;
+    sl_err *err;
+} loader;
+
+static sl_srcloc loc_of(const loader *l, const yaml_node_t *n)
+{
+    sl_srcloc loc = {l->cfg->path, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1};
+    return loc;
+}
+
+static int fail_at(loader *l, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail_at(loader *l, const yaml_node_t *n, const char *fmt, ...)
+{
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sl_srcloc loc = loc_of(l, n);
+    return sl_errf(l->err, SL_ECONFIG, "%s:%d:%d: %s", loc.file, loc.line, loc.col, msg);
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+    switch (n->type) {
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    case YAML_SEQUENCE_NODE:
+        return "a sequence";
+    default:
+        return "a scalar";
+    }
+}
+
+static int is_null_scalar(const yaml_node_t *n)
+{
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    const char *v = (const char *)n->data.scalar.value;
+    return !*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+int sl_config_substitute(const char *text, char **out, sl_err *why)
+{
+    size_t cap = strlen(text) + 64, n = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return sl_errf(why, SL_ERUNTIME, "out of memory");
+    for (const char *p = text; *p;) {
+        const char *piece = NULL;
+        size_t plen = 0;
+        char *owned = NULL;
+        if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+            piece = "${";
+            plen = 2;
+            p += 3;
+        } else if (p[0] == '$' && p[1] == '{') {
+            const char *close = strchr(p, '}');
+            if (!close) {
+                free(buf);
+                return sl_errf(why, SL_ECONFIG, "unterminated '${' in '%s'", text);
+            }
+            size_t ilen = (size_t)(close - p - 2);
+            char inner[1024];
+            snprintf(inner, sizeof inner, "%.*s", (int)(ilen < sizeof inner ? ilen : sizeof inner - 1), p + 2);
+            if (strncmp(inner, "env:", 4) == 0 && inner[4]) {
+                piece = getenv(inner + 4);
+                if (!piece) {
+                    free(buf);
+                    return sl_errf(why, SL_ECONFIG, "environment variable %s is not set (in ${%s})", inner + 4, inner);
+                }
+                plen = strlen(piece);
+            } else if (strncmp(inner, "file:", 5) == 0 && inner[5]) {
+                size_t len;
+                sl_err rerr;
+                int rc = sl_read_file(inner + 5, &owned, &len, &rerr);
+                if (rc || !owned) {
+                    const char *reason = rc ? strerror(errno) : "No such file or directory";
+                    free(buf);
+                    free(owned);
+                    return sl_errf(why, SL_ECONFIG, "cannot read ${%s}: %s", inner, reason);
+                }
+                if (len && owned[len - 1] == '\n') {
+                    owned[--len] = 0;
+                    if (len && owned[len - 1] == '\r')
+                        owned[--len] = 0;
+                }
+                piece = owned;
+                plen = len;
+            } else {
+                free(buf);
+                return sl_errf(why, SL_ECONFIG,
+                               "unknown substitution ${%s}: write ${env:NAME} or ${file:PATH} ($${ for a literal ${)",
+                               inner);
+            }
+            p = close + 1;
+        } else {
+            piece = p;
+            plen = 1;
+            p++;
+        }
+        if (n + plen + 1 > cap) {
+            while (n + plen + 1 > cap)
+                cap *= 2;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                free(owned);
+                return sl_errf(why, SL_ERUNTIME, "out of memory");
+            }
+            buf = nb;
+        }
+        memcpy(buf + n, piece, plen);
+        n += plen;
+        free(owned);
+    }
+    buf[n] = 0;
+    *out = buf;
+    return 0;
+}
+
+/* The substituted text of a scalar value, or a sequence of scalars joined
+ * with commas when the option takes a list. */
+static int value_text(loader *l, const char *key, yaml_node_t *v, int list_ok, char **out)
+{
+    *out = NULL;
+    if (is_null_scalar(v))
+        return fail_at(l, v, "option '%s' has no value%s", key, "");
+    if (v->type == YAML_SEQUENCE_NODE && list_ok) {
+        size_t cap = 256, n = 0;
+        char *joined = malloc(cap);
+        if (!joined)
+            return sl_errf(l->err, SL_ERUNTIME, "out of memory");
+        joined[0] = 0;
+        for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+            yaml_node_t *item = yaml_document_get_node(&l->doc, *it);
+            if (!item || item->type != YAML_SCALAR_NODE) {
+                free(joined);
+                return fail_at(l, item ? item : v, "option '%s' expects a list of scalars, got %s", key,
+                               item ? node_kind(item) : "nothing");
+            }
+            const char *s = (const char *)item->data.scalar.value;
+            size_t sl = strlen(s);
+            while (n + sl + 2 > cap)
+                cap *= 2;
+            char *nj = realloc(joined, cap);
+            if (!nj) {
+                free(joined);
+                return sl_errf(l->err, SL_ERUNTIME, "out of memory");
+            }
+            joined = nj;
+            if (n)
+                joined[n++] = ',';
+            memcpy(joined + n, s, sl + 1);
+            n += sl;
+        }
+        sl_err why;
+        int rc = sl_config_substitute(joined, out, &why);
+        free(joined);
+        if (rc) {
+            sl_srcloc loc = loc_of(l, v);
+            return sl_errf(l->err, rc, "%s:%d:%d: %s", loc.file, loc.line, loc.col, why.msg);
+        }
+        return 0;
+    }
+    if (v->type != YAML_SCALAR_NODE)
+        return fail_at(l, v, "option '%s' expects a scalar value, got %s", key, node_kind(v));
+    sl_err why;
+    int rc = sl_config_substitute((const char *)v->data.scalar.value, out, &why);
+    if (rc) {
+        sl_srcloc loc = loc_of(l, v);
+        return sl_errf(l->err, rc, "%s:%d:%d: %s", loc.file, loc.line, loc.col, why.msg);
+    }
+    return 0;
+}
+
+/* Rejects a key seen earlier in the same mapping. */
+static int check_duplicate(loader *l, yaml_node_t *map, yaml_node_pair_t *upto, yaml_node_t *key)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < upto; p++) {
+        yaml_node_t *k = yaml_document_get_node(&l->doc, p->key);
+        if (k && k->type == YAML_SCALAR_NODE &&
+            strcmp((char *)k->data.scalar.value, (char *)key->data.scalar.value) == 0) {
+            char first[32];
+            snprintf(first, sizeof first, "%d", (int)k->start_mark.line + 1);
+            return fail_at(l, key, "key '%s' is given twice (first on line %s)", (char *)key->data.scalar.value,
+                           first);
+        }
+    }
+    return 0;
+}
+
+static int scalar_key(loader *l, yaml_node_t *map, yaml_node_pair_t *p, yaml_node_t **key, yaml_node_t **val)
+{
+    *key = yaml_document_get_node(&l->doc, p->key);
+    *val = yaml_document_get_node(&l->doc, p->value);
+    if (!*key || (*key)->type != YAML_SCALAR_NODE)
+        return fail_at(l, *key ? *key : map, "keys must be plain names, got %s%s", *key ? node_kind(*key) : "nothing", "");
+    return check_duplicate(l, map, p, *key);
+}
+
+static int load_connector(loader *l, yaml_node_t *block, const char *section)
+{
+    sl_config *cfg = l->cfg;
+    int is_source = strcmp(section, "source") == 0;
+    if (block->type != YAML_MAPPING_NODE)
+        return fail_at(l, block, "'%s' must be a mapping of options, got %s", section, node_kind(block));
+    yaml_node_t *type_node = NULL;
+    for (yaml_node_pair_t *p = block->data.mapping.pairs.start; p < block->data.mapping.pairs.top; p++) {
+        yaml_node_t *k, *v;
+        int rc = scalar_key(l, block, p, &k, &v);
+        if (rc)
+            return rc;
+        if (strcmp((char *)k->data.scalar.value, "type") == 0)
+            type_node = v;
+    }
+    if (!type_node)
+        return fail_at(l, block, "%s has no 'type' (e.g. type: %s)", section, is_source ? "mysql" : "kafka");
+    char *type = NULL;
+    int rc = value_text(l, "type", type_node, 0, &type);
+    if (rc)
+        return rc;
+    const sl_option_def *defs;
+    if (is_source) {
+        cfg->source_plugin = sl_find_source(type);
+        defs = cfg->source_plugin ? cfg->source_plugin->options : NULL;
+    } else {
+        cfg->sink_plugin = sl_find_sink(type);
+        defs = cfg->sink_plugin ? cfg->sink_plugin->options : NULL;
+    }
+    if (!defs) {
+        const char *names[32];
+        size_t n = 0;
+        if (is_source)
+            for (const sl_source_plugin *const *pp = sl_sources(); *pp && n < 32; pp++)
+                names[n++] = (*pp)->name;
+        else
+            for (const sl_sink_plugin *const *pp = sl_sinks(); *pp && n < 32; pp++)
+                names[n++] = (*pp)->name;
+        const char *hint = sl_did_you_mean(type, names, n);
+        char list[400] = "";
+        for (size_t i = 0; i < n; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+        sl_srcloc loc = loc_of(l, type_node);
+        if (hint)
+            rc = sl_errf(l->err, SL_ECONFIG, "%s:%d:%d: unknown %s type '%s'; did you mean '%s'?", loc.file, loc.line,
+                         loc.col, section, type, hint);
+        else
+            rc = sl_errf(l->err, SL_ECONFIG, "%s:%d:%d: unknown %s type '%s' (known: %s)", loc.file, loc.line,
+                         loc.col, section, type, list);
+        free(type);
+        return rc;
+    }
+    free(type);
+    sl_options *o = is_source ? &cfg->source : &cfg->sink;
+    sl_options_init(o, section, defs);
+    for (yaml_node_pair_t *p = block->data.mapping.pairs.start; p < block->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(&l->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(&l->doc, p->value);
+        const char *key = (const char *)k->data.scalar.value;
+        if (strcmp(key, "type") == 0)
+            continue;
+        if (strcmp(key, "name") == 0) {
+            if (v->type != YAML_SCALAR_NODE)
+                return fail_at(l, v, "'name' expects a scalar value, got %s%s", node_kind(v), "");
+            continue;
+        }
+        const sl_option_def *d = defs;
+        while (d->name && strcmp(d->name, key) != 0)
+            d++;
+        char *text = NULL;
+        rc = value_text(l, key, v, d->name && d->type == SL_OPT_LIST, &text);
+        if (rc)
+            return rc;
+        rc = sl_options_set(o, key, text, loc_of(l, k), l->err);
+        free(text);
+        if (rc)
+            return rc;
+    }
+    rc = sl_options_finish(o, loc_of(l, block), l->err);
+    if (rc)
+        return rc;
+    int (*validate)(const sl_options *, sl_err *) =
+        is_source ? cfg->source_plugin->validate : cfg->sink_plugin->validate;
+    if (validate && (rc = validate(o, l->err))) {
+        if (strncmp(l->err->msg, cfg->path, strlen(cfg->path)) != 0)
+            sl_err_prefix(l->err, rc, "%s: ", cfg->path);
+        return rc;
+    }
+    return 0;
+}
+
+static int load_pipeline(loader *l, yaml_node_t *block)
+{
+    sl_config *cfg = l->cfg;
+    if (block->type != YAML_MAPPING_NODE)
+        return fail_at(l, block, "'%s' must be a mapping of options, got %s", "pipeline", node_kind(block));
+    for (yaml_node_pair_t *p = block->data.mapping.pairs.start; p < block->data.mapping.pairs.top; p++) {
+        yaml_node_t *k, *v;
+        int rc = scalar_key(l, block, p, &k, &v);
+        if (rc)
+            return rc;
+        const char *key = (const char *)k->data.scalar.value;
+        char *text = NULL;
+        if ((rc = value_text(l, key, v, 0, &text)))
+            return rc;
+        rc = sl_options_set(&cfg->pipeline, key, text, loc_of(l, k), l->err);
+        free(text);
+        if (rc)
+            return rc;
+    }
+    return sl_options_finish(&cfg->pipeline, loc_of(l, block), l->err);
+}
+
+/* route: and transform: are lists of small mappings with fixed keys. */
+static int load_list(loader *l, yaml_node_t *block, const char *section, const char *const *keys, size_t nkeys,
+                     char **fields[], size_t nfields_out, void *items_out, size_t item_size, size_t *count,
+                     size_t loc_offset)
+{
+    (void)nfields_out;
+    if (block->type != YAML_SEQUENCE_NODE)
+        return fail_at(l, block, "'%s' must be a list of mappings (each item starts with '-'), got %s", section,
+                       node_kind(block));
+    size_t n = (size_t)(block->data.sequence.items.top - block->data.sequence.items.start);
+    char *items = calloc(n ? n : 1, item_size);
+    if (!items)
+        return sl_errf(l->err, SL_ERUNTIME, "out of memory");
+    *(char **)items_out = items;
+    *count = 0;
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *m = yaml_document_get_node(&l->doc, block->data.sequence.items.start[i]);
+        char *item = items + i * item_size;
+        *count = i + 1;
+        *(sl_srcloc *)(item + loc_offset) = loc_of(l, m);
+        if (m->type != YAML_MAPPING_NODE)
+            return fail_at(l, m, "each %s item must be a mapping, got %s", section, node_kind(m));
+        for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+            yaml_node_t *k, *v;
+            int rc = scalar_key(l, m, p, &k, &v);
+            if (rc)
+                return rc;
+            const char *key = (const char *)k->data.scalar.value;
+            size_t f = 0;
+            while (f < nkeys && strcmp(keys[f], key) != 0)
+                f++;
+            if (f == nkeys) {
+                const char *hint = sl_did_you_mean(key, keys, nkeys);
+                sl_srcloc loc = loc_of(l, k);
+                if (hint)
+                    return sl_errf(l->err, SL_ECONFIG, "%s:%d:%d: unknown %s key '%s'; did you mean '%s'?", loc.file,
+                                   loc.line, loc.col, section, key, hint);
+                return sl_errf(l->err, SL_ECONFIG, "%s:%d:%d: unknown %s key '%s'", loc.file, loc.line, loc.col,
+                               section, key);
+            }
+            char *text = NULL;
+            if ((rc = value_text(l, key, v, 0, &text)))
+                return rc;
+            char **slot = (char **)(item + (size_t)fields[f]);
+            free(*slot);
+            *slot = text;
+        }
+        for (size_t f = 0; f < 2; f++) {
+            /* source-table (and sink-table for routes) are required */
+            if (strcmp(section, "transform") == 0 && f == 1)
+                break;
+            if (!*(char **)(item + (size_t)fields[f]))
+                return fail_at(l, m, "%s item is missing '%s'", section, keys[f]);
+        }
+    }
+    return 0;
+}
+
+static int load_root(loader *l, yaml_node_t *root)
+{
+    sl_config *cfg = l->cfg;
+    if (!root)
+        return sl_errf(l->err, SL_ECONFIG, "%s:1:1: the pipeline file is empty; it needs 'source' and 'sink'",
+                       cfg->path);
+    if (root->type != YAML_MAPPING_NODE)
+        return fail_at(l, root, "the pipeline file must be a mapping with 'source' and 'sink', got %s%s",
+                       node_kind(root), "");
+    yaml_node_t *source = NULL, *sink = NULL, *route = NULL, *transform = NULL, *pipeline = NULL;
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+        yaml_node_t *k, *v;
+        int rc = scalar_key(l, root, p, &k, &v);
+        if (rc)
+            return rc;
+        const char *key = (const char *)k->data.scalar.value;
+        if (strcmp(key, "source") == 0)
+            source = v;
+        else if (strcmp(key, "sink") == 0)
+            sink = v;
+        else if (strcmp(key, "route") == 0)
+            route = v;
+        else if (strcmp(key, "transform") == 0)
+            transform = v;
+        else if (strcmp(key, "pipeline") == 0)
+            pipeline = v;
+        else {
+            const char *hint = sl_did_you_mean(key, top_keys, 5);
+            if (hint)
+                return fail_at(l, k, "unknown top-level key '%s'; did you mean '%s'?", key, hint);
+            return fail_at(l, k, "unknown top-level key '%s' (allowed: source, sink, route, transform, pipeline)%s",
+                           key, "");
+        }
+    }
+    if (!source)
+        return fail_at(l, root, "the pipeline has no 'source'%s%s", "", "");
+    if (!sink)
+        return fail_at(l, root, "the pipeline has no 'sink'%s%s", "", "");
+    int rc = load_connector(l, source, "source");
+    if (!rc)
+        rc = load_connector(l, sink, "sink");
+    sl_options_init(&cfg->pipeline, "pipeline", sl_pipeline_options);
+    if (!rc && pipeline)
+        rc = load_pipeline(l, pipeline);
+    else if (!rc) {
+        sl_srcloc loc = {cfg->path, 0, 0};
+        rc = sl_options_finish(&cfg->pipeline, loc, l->err);
+    }
+    if (!rc && route) {
+        char **fields[] = {(char **)offsetof(sl_route, source_table), (char **)offsetof(sl_route, sink_table),
+                           (char **)offsetof(sl_route, replace_symbol), (char **)offsetof(sl_route, description)};
+        rc = load_list(l, route, "route", route_keys, 4, fields, 4, &cfg->routes, sizeof(sl_route), &cfg->nroutes,
+                       offsetof(sl_route, loc));
+    }
+    if (!rc && transform) {
+        char **fields[] = {(char **)offsetof(sl_transform, source_table), (char **)offsetof(sl_transform, projection),
+                           (char **)offsetof(sl_transform, filter), (char **)offsetof(sl_transform, primary_keys),
+                           (char **)offsetof(sl_transform, partition_keys),
+                           (char **)offsetof(sl_transform, table_options), (char **)offsetof(sl_transform, description)};
+        rc = load_list(l, transform, "transform", transform_keys, 7, fields, 7, &cfg->transforms,
+                       sizeof(sl_transform), &cfg->ntransforms, offsetof(sl_transform, loc));
+    }
+    return rc;
+}
+
+int sl_config_load(const char *path, sl_config *cfg, sl_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->path = strdup(path);
+    if (!cfg->path)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sl_errf(err, SL_ECONFIG, "cannot open %s: %s", path, strerror(errno));
+    yaml_parser_t parser;
+    loader l = {.cfg = cfg, .err = err};
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(f);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    yaml_parser_set_input_file(&parser, f);
+    int rc;
+    if (!yaml_parser_load(&parser, &l.doc)) {
+        const char *ctx = parser.context ? parser.context : "";
+        rc = sl_errf(err, SL_ECONFIG, "%s:%d:%d: YAML syntax error: %s%s%s%s", path, (int)parser.problem_mark.line + 1,
+                     (int)parser.problem_mark.column + 1, parser.problem ? parser.problem : "malformed document",
+                     *ctx ? " (" : "", ctx, *ctx ? ")" : "");
+        yaml_parser_delete(&parser);
+        fclose(f);
+        return rc;
+    }
+    yaml_parser_delete(&parser);
+    fclose(f);
+    rc = load_root(&l, yaml_document_get_root_node(&l.doc));
+    yaml_document_delete(&l.doc);
+    return rc;
+}
+
+void sl_config_free(sl_config *cfg)
+{
+    sl_options_free(&cfg->source);
+    sl_options_free(&cfg->sink);
+    sl_options_free(&cfg->pipeline);
+    for (size_t i = 0; i < cfg->nroutes; i++) {
+        free(cfg->routes[i].source_table);
+        free(cfg->routes[i].sink_table);
+        free(cfg->routes[i].replace_symbol);
+        free(cfg->routes[i].description);
+    }
+    free(cfg->routes);
+    for (size_t i = 0; i < cfg->ntransforms; i++) {
+        sl_transform *t = &cfg->transforms[i];
+        free(t->source_table);
+        free(t->projection);
+        free(t->filter);
+        free(t->primary_keys);
+        free(t->partition_keys);
+        free(t->table_options);
+        free(t->description);
+    }
+    free(cfg->transforms);
+    free(cfg->path);
+    memset(cfg, 0, sizeof *cfg);
+}

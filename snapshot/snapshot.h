@@ -1,0 +1,133 @@
+/* snapshot.h — the lock-free, parallel, resumable incremental snapshot.
+ *
+ * Design B of DESIGN.md §5 with exact positions: one changelog reader runs
+ * all the time and emits every change; chunk readers read key ranges in
+ * parallel, each under its own consistent snapshot whose exact changelog
+ * position S is known (MariaDB: binlog_snapshot_file/position). A chunk is
+ * merged into the stream once the changelog reader has reached S:
+ *  - reader still before S: the chunk waits; changes before S go out first
+ *    and the chunk (newer) follows them;
+ *  - reader at or past S: rows whose key the reader touched at or after S
+ *    were superseded by changes already emitted and are dropped; the rest
+ *    are current and go out at once.
+ * So no snapshot row ever follows a newer change of its key, and no change
+ * is filtered out. Chunk rows go out as one transaction of their own, whose
+ * checkpoint token records the chunk as done: after a crash, finished
+ * chunks are not read again and unfinished ones are read from scratch.
+ *
+ * The source supplies the key splitting and the chunk reading (SQL
+ * differs per database); this module owns the split state, the merge, the
+ * checkpoint state and the progress reporting. Memory is bounded by
+ * parallelism x chunk size: readers wait while that many chunks are read
+ * but not yet merged.
+ */
+#ifndef SL_SNAPSHOT_H
+#define SL_SNAPSHOT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "../pipeline/emitter.h"
+#include "../pipeline/err.h"
+#include "../pipeline/schema.h"
+#include "touch_log.h"
+
+/* A half-open key range [lo, hi) of one table. Bounds are JSON arrays of
+ * encoded key parts (see sl_snap_bound_*), NULL = unbounded. */
+typedef struct sl_snap_chunk {
+    uint32_t table;
+    uint32_t seq;
+    char *lo, *hi;
+    sl_pos lower_bound; /* the chunk's snapshot position is at least this */
+} sl_snap_chunk;
+
+typedef struct sl_snap_table {
+    char *name;                   /* db.table */
+    const sl_table_schema *schema;
+    int *key_cols;                /* chunk key: PK or the configured column */
+    int nkey;
+    char *next_lo;                /* start of the next unassigned chunk; NULL = table start */
+    int exhausted;                /* every chunk assigned */
+    int done;                     /* every chunk merged */
+    int announced;                /* its schema event went out */
+    uint32_t next_seq;
+    uint64_t est_rows, rows_done, chunks_done;
+    /* arithmetic splitting of an evenly distributed integer key */
+    int arith;
+    int64_t arith_next, arith_max, arith_step;
+} sl_snap_table;
+
+typedef struct sl_snap_result sl_snap_result;
+
+typedef struct sl_snapshot {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sl_snap_table *tables;
+    uint32_t ntables;
+    uint32_t cur_table;      /* tables are split one after another */
+    size_t chunk_size;
+    int parallelism;
+    /* chunks to read again first (in flight at the last checkpoint) */
+    sl_snap_chunk *reread;
+    size_t nreread, reread_cap;
+    /* assigned and not merged */
+    sl_snap_chunk *inflight;
+    size_t ninflight, inflight_cap;
+    sl_snap_result *results; /* read, waiting for the changelog reader */
+    size_t nresults;
+    sl_pos max_seen;         /* newest snapshot position seen: lower bound for new chunks */
+    int failed;
+    /* under the emitter lock: shared with the changelog reader */
+    sl_touch_log touches;
+    sl_pos reader_pos;       /* changelog reader's position between transactions */
+    int have_reader_pos;
+    char *pos_json;          /* the reader's position token, without snapshot state */
+    char *state_json;        /* cached snapshot state */
+    int state_dirty;
+    /* progress */
+    int64_t started_ms, last_progress_ms;
+    int tty;
+} sl_snapshot;
+
+int sl_snapshot_init(sl_snapshot *s, size_t chunk_size, int parallelism, sl_pos start);
+void sl_snapshot_free(sl_snapshot *s);
+/* Registers a table (before any reader starts). schema is owned elsewhere. */
+int sl_snapshot_add_table(sl_snapshot *s, const char *name, const sl_table_schema *schema, const int *key_cols,
+                          int nkey, uint64_t est_rows, sl_err *err);
+/* Restores split state from a checkpoint's "snapshot" object (JSON text);
+ * tables not named there start from scratch. */
+int sl_snapshot_restore(sl_snapshot *s, const char *state_json, sl_err *err);
+int sl_snapshot_find_table(const sl_snapshot *s, const char *name);
+
+/* Reader side. next_chunk returns 1 with a chunk (caller owns its strings
+ * until submit/abandon), 0 when nothing is left, <0 on failure elsewhere.
+ * split(cb) computes the chunk's upper bound on the reader's connection. */
+typedef int (*sl_snap_split_fn)(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl_err *err);
+int sl_snapshot_next_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, void *ctx, sl_err *err);
+/* Hands over a chunk read at position at; rows are 'r' events in batch
+ * (ownership passes). */
+int sl_snapshot_submit(sl_snapshot *s, sl_snap_chunk *c, sl_pos at, sl_batch *batch, sl_err *err);
+/* A chunk could not be read: put it back for another try. */
+void sl_snapshot_abandon(sl_snapshot *s, sl_snap_chunk *c);
+void sl_snapshot_fail(sl_snapshot *s);
+int sl_snapshot_complete(sl_snapshot *s); /* every table done */
+
+/* Changelog reader side, all under the emitter lock. */
+/* A captured change at pos on a table: records its keys when the table is
+ * still being snapshotted. */
+int sl_snapshot_touch(sl_snapshot *s, const sl_table_schema *schema, sl_pos pos, const sl_value *before,
+                      const sl_value *after);
+/* The reader is between transactions at pos; pos_json is its token. */
+int sl_snapshot_at(sl_snapshot *s, sl_pos pos, const char *pos_json);
+/* Emits every waiting chunk the reader has reached. Takes the emitter lock
+ * unless the caller holds it. */
+int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err);
+/* Token = pos_json with "snapshot": state spliced in; malloc'd. */
+char *sl_snapshot_token(sl_snapshot *s, const char *pos_json);
+/* 1 if the schema event of this table must go out before its first event */
+int sl_snapshot_take_announce(sl_snapshot *s, const sl_table_schema *schema);
+
+/* Key bound encoding: each part is "n:<digits>", "s:<utf8 text>" or "x:<hex bytes>". */
+char *sl_snap_bound_from_row(const sl_table_schema *schema, const int *key_cols, int nkey, const sl_value *row);
+
+#endif

@@ -1,0 +1,157 @@
+/* mysql_check.c — `sluice check --connect` for the mysql source: every
+ * server setting and privilege the binlog reader and the snapshot need,
+ * each reported with the statement that fixes it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mysql_source.h"
+
+typedef struct check_ctx {
+    FILE *out;
+    int failures, warnings;
+} check_ctx;
+
+static void report(check_ctx *c, int ok, const char *what, const char *fix)
+{
+    if (ok) {
+        fprintf(c->out, "  ok    %s\n", what);
+    } else {
+        fprintf(c->out, "  FAIL  %s\n        fix: %s\n", what, fix);
+        c->failures++;
+    }
+}
+
+static void check_var(check_ctx *c, MYSQL *m, const char *var, const char *want, const char *fix)
+{
+    char sql[128], what[256];
+    char *val = NULL;
+    sl_err e;
+    snprintf(sql, sizeof sql, "SELECT @@GLOBAL.%s", var);
+    if (sl_mysql_query_value(m, sql, &val, &e)) {
+        snprintf(what, sizeof what, "%s: cannot be read (%s)", var, mysql_error(m));
+        report(c, 0, what, fix);
+        return;
+    }
+    int ok = val && strcasecmp(val, want) == 0;
+    if (!ok && strcmp(want, "ON") == 0 && val && strcmp(val, "1") == 0)
+        ok = 1;
+    snprintf(what, sizeof what, "%s = %s%s%s", var, val ? val : "(unset)", ok ? "" : ", sluice needs ",
+             ok ? "" : want);
+    report(c, ok, what, fix);
+    free(val);
+}
+
+/* Grants are matched as text: SHOW GRANTS is the only view that works for
+ * every account type on both MySQL and MariaDB. */
+static void check_grants(check_ctx *c, MYSQL *m, const char *user)
+{
+    int repl_slave = 0, repl_client = 0, select_any = 0, all = 0;
+    if (mysql_query(m, "SHOW GRANTS")) {
+        fprintf(c->out, "  warn  cannot read the grants of %s: %s\n", user, mysql_error(m));
+        c->warnings++;
+        return;
+    }
+    MYSQL_RES *res = mysql_store_result(m);
+    MYSQL_ROW row;
+    while (res && (row = mysql_fetch_row(res))) {
+        const char *g = row[0];
+        if (!g)
+            continue;
+        int global = strstr(g, " ON *.* ") != NULL;
+        if (strstr(g, "ALL PRIVILEGES") && global)
+            all = 1;
+        if (strstr(g, "REPLICATION SLAVE"))
+            repl_slave = 1;
+        if (strstr(g, "REPLICATION CLIENT") || strstr(g, "BINLOG MONITOR") || strstr(g, "SUPER"))
+            repl_client = 1;
+        if (strstr(g, "SELECT") || strstr(g, "ALL PRIVILEGES"))
+            select_any = 1;
+    }
+    if (res)
+        mysql_free_result(res);
+    char fix[512];
+    snprintf(fix, sizeof fix, "GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO '%s'@'%%';", user);
+    report(c, all || repl_slave, "privilege REPLICATION SLAVE (read the binlog)", fix);
+    report(c, all || repl_client, "privilege REPLICATION CLIENT / BINLOG MONITOR (SHOW MASTER STATUS)", fix);
+    report(c, all || select_any, "privilege SELECT (snapshots)", fix);
+}
+
+static void check_tables(check_ctx *c, MYSQL *m, const sl_mysql_source *s)
+{
+    if (mysql_query(m, "SELECT t.table_schema, t.table_name, "
+                       "(SELECT COUNT(*) FROM information_schema.statistics k WHERE k.table_schema=t.table_schema "
+                       "AND k.table_name=t.table_name AND k.index_name='PRIMARY') "
+                       "FROM information_schema.tables t WHERE t.table_type='BASE TABLE' AND t.table_schema NOT IN "
+                       "('mysql','information_schema','performance_schema','sys')")) {
+        fprintf(c->out, "  warn  cannot list tables: %s\n", mysql_error(m));
+        c->warnings++;
+        return;
+    }
+    MYSQL_RES *res = mysql_store_result(m);
+    MYSQL_ROW row;
+    int matched = 0;
+    const char *keycol = sl_opt_str(s->opts, "scan.incremental.snapshot.chunk.key-column");
+    while (res && (row = mysql_fetch_row(res))) {
+        if (!sl_table_filter_match(&s->filter, row[0], row[1]))
+            continue;
+        matched++;
+        if (atoi(row[2]) == 0 && !keycol) {
+            fprintf(c->out,
+                    "  warn  table %s.%s has no primary key: its changes are keyed by the whole row, and a snapshot "
+                    "needs scan.incremental.snapshot.chunk.key-column\n",
+                    row[0], row[1]);
+            c->warnings++;
+        }
+    }
+    if (res)
+        mysql_free_result(res);
+    char what[256];
+    snprintf(what, sizeof what, "%d existing table%s match 'tables'", matched, matched == 1 ? "" : "s");
+    if (matched)
+        report(c, 1, what, NULL);
+    else {
+        fprintf(c->out, "  warn  no existing table matches 'tables' (%s); sluice will capture them once created\n",
+                sl_opt_str(s->opts, "tables"));
+        c->warnings++;
+    }
+}
+
+int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err)
+{
+    MYSQL *m;
+    int rc = sl_mysql_connect(&s->conf, &m, err);
+    if (rc)
+        return rc;
+    check_ctx c = {.out = out};
+    fprintf(out, "mysql source %s:%u (server %s)\n", s->conf.host, s->conf.port, mysql_get_server_info(m));
+    check_var(&c, m, "log_bin", "ON",
+              "start the server with log_bin (my.cnf [mysqld] log_bin=mysql-bin) and restart it");
+    check_var(&c, m, "binlog_format", "ROW",
+              "SET GLOBAL binlog_format = 'ROW'; and binlog_format=ROW in my.cnf [mysqld]");
+    check_var(&c, m, "binlog_row_image", "FULL",
+              "SET GLOBAL binlog_row_image = 'FULL'; and binlog_row_image=FULL in my.cnf [mysqld]");
+    check_var(&c, m, "binlog_row_metadata", "FULL",
+              "SET GLOBAL binlog_row_metadata = 'FULL'; and binlog_row_metadata=FULL in my.cnf [mysqld] "
+              "(MariaDB 10.5+, MySQL 8.0.1+)");
+    char *sid = NULL;
+    sl_err e;
+    if (!sl_mysql_query_value(m, "SELECT @@GLOBAL.server_id", &sid, &e)) {
+        unsigned long id = sid ? strtoul(sid, NULL, 10) : 0;
+        char what[128];
+        snprintf(what, sizeof what, "server_id = %lu", id);
+        report(&c, id != 0, what, "SET GLOBAL server_id = 1; and server_id=1 in my.cnf [mysqld]");
+        snprintf(what, sizeof what, "server-id %u differs from the server's own server_id", s->conf.server_id);
+        report(&c, id != s->conf.server_id, what, "choose another 'server-id' in the pipeline file");
+        free(sid);
+    }
+    check_grants(&c, m, s->conf.user);
+    check_tables(&c, m, s);
+    mysql_close(m);
+    if (c.failures)
+        return sl_errf(err, SL_ECONFIG, "mysql source %s:%u: %d check%s failed; run the fixes shown above",
+                       s->conf.host, s->conf.port, c.failures, c.failures == 1 ? "" : "s");
+    fprintf(out, "mysql source: ready (%d warning%s)\n", c.warnings, c.warnings == 1 ? "" : "s");
+    return 0;
+}

@@ -1,0 +1,104 @@
+/* mysql_conn.c — client connections to MySQL/MariaDB with the configured
+ * timeout and retries, and the binlog position token. Shared by the
+ * binlog reader, the snapshot readers and `check --connect`. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../pipeline/log.h"
+#include "mysql_source.h"
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) && errno == EINTR) {
+    }
+}
+
+int sl_mysql_connect(const sl_mysql_conf *c, MYSQL **out, sl_err *err)
+{
+    *out = NULL;
+    int64_t backoff = 500;
+    for (int attempt = 0;; attempt++) {
+        MYSQL *m = mysql_init(NULL);
+        if (!m)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        unsigned timeout_s = (unsigned)((c->connect_timeout_ms + 999) / 1000);
+        mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout_s);
+        mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+        my_bool reconnect = 0;
+        mysql_optionsv(m, MYSQL_OPT_RECONNECT, &reconnect);
+        if (mysql_real_connect(m, c->host, c->user, c->password, NULL, c->port, NULL, 0)) {
+            *out = m;
+            return 0;
+        }
+        unsigned code = mysql_errno(m);
+        sl_errf(err, SL_ERUNTIME, "mysql source: cannot connect to %s:%u as %s: %s (error %u)", c->host,
+                c->port, c->user, mysql_error(m), code);
+        mysql_close(m);
+        /* a wrong password or unknown user will not fix itself */
+        if (code == 1045 || code == 1044 || code == 1698 || attempt >= c->max_retries)
+            return SL_ERUNTIME;
+        sl_warn("%s; retrying in %lld ms (%d of %d)", err->msg, (long long)backoff, attempt + 1, c->max_retries);
+        sleep_ms(backoff);
+        backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+    }
+}
+
+int sl_mysql_query_value(MYSQL *m, const char *sql, char **out, sl_err *err)
+{
+    *out = NULL;
+    if (mysql_query(m, sql))
+        return sl_errf(err, SL_ERUNTIME, "mysql source: %s: %s", sql, mysql_error(m));
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res)
+        return 0;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (row && row[0])
+        *out = strdup(row[0]);
+    mysql_free_result(res);
+    return 0;
+}
+
+uint64_t sl_mysql_file_seq(const char *file)
+{
+    const char *dot = strrchr(file, '.');
+    return dot ? strtoull(dot + 1, NULL, 10) : 0;
+}
+
+int sl_mysql_pos_format(const sl_mysql_pos *p, char *buf, size_t len)
+{
+    json_t *o = json_pack("{s:s, s:I, s:s}", "file", p->file, "pos", (json_int_t)p->pos, "gtid", p->gtid);
+    if (!o)
+        return -1;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!s)
+        return -1;
+    int rc = snprintf(buf, len, "%s", s) >= (int)len ? -1 : 0;
+    free(s);
+    return rc;
+}
+
+int sl_mysql_pos_parse(const char *text, sl_mysql_pos *p, sl_err *err)
+{
+    memset(p, 0, sizeof *p);
+    json_error_t je;
+    json_t *o = json_loads(text, 0, &je);
+    json_t *file = o ? json_object_get(o, "file") : NULL;
+    json_t *pos = o ? json_object_get(o, "pos") : NULL;
+    json_t *gtid = o ? json_object_get(o, "gtid") : NULL;
+    if (!json_is_string(file) || !json_is_integer(pos)) {
+        json_decref(o);
+        return sl_errf(err, SL_ERUNTIME, "mysql source: checkpoint position %s is not {file, pos}", text);
+    }
+    snprintf(p->file, sizeof p->file, "%s", json_string_value(file));
+    p->pos = (uint64_t)json_integer_value(pos);
+    if (json_is_string(gtid))
+        snprintf(p->gtid, sizeof p->gtid, "%s", json_string_value(gtid));
+    json_decref(o);
+    return 0;
+}

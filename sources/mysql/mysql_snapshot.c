@@ -1,0 +1,1012 @@
+/* mysql_snapshot.c — chunk readers of the mysql source's snapshot.
+ *
+ * Each reader has its own connection and reads one key range at a time
+ * inside START TRANSACTION WITH CONSISTENT SNAPSHOT, whose exact binlog
+ * position MariaDB reports as binlog_snapshot_file/position: no FLUSH
+ * TABLES WITH READ LOCK, no LOCK TABLES. Rows come through the binary
+ * protocol (prepared statements, fetched unbuffered) so floats, times and
+ * large integers arrive exactly, and are turned into the same values the
+ * binlog decoder produces. snapshot/coordinator.c merges the chunks into
+ * the binlog stream.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../pipeline/envelope.h"
+#include "../../pipeline/log.h"
+#include "../../pipeline/verify.h"
+#include "binlog_decode.h"
+#include "mysql_snapshot.h"
+
+typedef struct reader {
+    sl_mysql_snap *ms;
+    MYSQL *conn;
+    int id;
+} reader;
+
+static void quote_ident(char *out, size_t len, const char *name)
+{
+    size_t o = 0;
+    out[o++] = '`';
+    for (const char *p = name; *p && o + 3 < len; p++) {
+        if (*p == '`')
+            out[o++] = '`';
+        out[o++] = *p;
+    }
+    out[o++] = '`';
+    out[o] = 0;
+}
+
+static void table_ref(char *out, size_t len, const sl_table_schema *s)
+{
+    char a[300], b[300];
+    quote_ident(a, sizeof a, s->db);
+    quote_ident(b, sizeof b, s->table);
+    snprintf(out, len, "%s.%s", a, b);
+}
+
+/* key >= lo as (k1 > ?) OR (k1 = ? AND k2 > ?) ... OR (all = ?), and the
+ * same with < for hi: the expanded form lets every optimizer use the
+ * primary key range, which row-value comparisons do not always do. */
+static void key_predicate(sl_buf *sql, const sl_snap_table *t, int upper, int *nparams)
+{
+    const char *strict = upper ? "<" : ">";
+    sl_buf_adds(sql, "(");
+    for (int i = 0; i < t->nkey; i++) {
+        if (i)
+            sl_buf_adds(sql, " OR ");
+        sl_buf_adds(sql, "(");
+        for (int j = 0; j <= i; j++) {
+            char q[300];
+            quote_ident(q, sizeof q, t->schema->cols[t->key_cols[j]].name);
+            if (j)
+                sl_buf_adds(sql, " AND ");
+            sl_buf_printf(sql, "%s %s ?", q, j < i ? "=" : strict);
+            (*nparams)++;
+        }
+        sl_buf_adds(sql, ")");
+    }
+    if (!upper) {
+        sl_buf_adds(sql, " OR (");
+        for (int j = 0; j < t->nkey; j++) {
+            char q[300];
+            quote_ident(q, sizeof q, t->schema->cols[t->key_cols[j]].name);
+            sl_buf_printf(sql, "%s%s = ?", j ? " AND " : "", q);
+            (*nparams)++;
+        }
+        sl_buf_adds(sql, ")");
+    }
+    sl_buf_adds(sql, ")");
+}
+
+/* Parameter values of one bound, decoded from its JSON form. */
+typedef struct bound_vals {
+    int n;
+    char *text[64];
+    unsigned long len[64];
+    long long num[64];
+    int is_num[64];
+} bound_vals;
+
+static void bound_free(bound_vals *b)
+{
+    for (int i = 0; i < b->n; i++)
+        free(b->text[i]);
+    b->n = 0;
+}
+
+static int unhex(const char *h, char **out, unsigned long *len)
+{
+    size_t n = strlen(h) / 2;
+    char *p = malloc(n + 1);
+    if (!p)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(h + 2 * i, "%2x", &v) != 1) {
+            free(p);
+            return -1;
+        }
+        p[i] = (char)v;
+    }
+    *out = p;
+    *len = (unsigned long)n;
+    return 0;
+}
+
+static int bound_parse(const char *json, bound_vals *b, const sl_snap_table *t)
+{
+    memset(b, 0, sizeof *b);
+    json_error_t je;
+    json_t *arr = json_loads(json, 0, &je);
+    if (!json_is_array(arr) || (int)json_array_size(arr) != t->nkey) {
+        json_decref(arr);
+        return -1;
+    }
+    for (int i = 0; i < t->nkey; i++) {
+        const char *p = json_string_value(json_array_get(arr, (size_t)i));
+        if (!p || strlen(p) < 2 || p[1] != ':') {
+            json_decref(arr);
+            bound_free(b);
+            return -1;
+        }
+        b->n = i + 1;
+        if (p[0] == 'n') {
+            b->is_num[i] = 1;
+            b->text[i] = strdup(p + 2);
+            b->len[i] = (unsigned long)strlen(p + 2);
+        } else if (p[0] == 'x') {
+            if (unhex(p + 2, &b->text[i], &b->len[i])) {
+                json_decref(arr);
+                bound_free(b);
+                return -1;
+            }
+        } else {
+            size_t n = json_string_length(json_array_get(arr, (size_t)i)) - 2;
+            b->text[i] = malloc(n + 1);
+            if (b->text[i]) {
+                memcpy(b->text[i], p + 2, n);
+                b->text[i][n] = 0;
+            }
+            b->len[i] = (unsigned long)n;
+        }
+        if (!b->text[i]) {
+            json_decref(arr);
+            bound_free(b);
+            return -1;
+        }
+    }
+    json_decref(arr);
+    return 0;
+}
+
+/* Appends the params of one predicate in the order key_predicate used. */
+static void bind_bound(MYSQL_BIND *p, int *np, const bound_vals *b, const sl_snap_table *t, int upper,
+                       unsigned long long *nums)
+{
+    for (int i = 0; i <= t->nkey; i++) {
+        if (i == t->nkey && upper)
+            break;
+        int last = i == t->nkey ? t->nkey - 1 : i;
+        for (int j = 0; j <= last; j++) {
+            MYSQL_BIND *x = &p[(*np)++];
+            memset(x, 0, sizeof *x);
+            const sl_column *c = &t->schema->cols[t->key_cols[j]];
+            if (b->is_num[j]) {
+                /* integers bound as integers: a string would be compared as a double */
+                nums[j] = c->kind == SL_UINT || c->kind == SL_BIT ? strtoull(b->text[j], NULL, 10)
+                                                                   : (unsigned long long)strtoll(b->text[j], NULL, 10);
+                x->buffer_type = MYSQL_TYPE_LONGLONG;
+                x->buffer = &nums[j];
+                x->is_unsigned = c->kind == SL_UINT || c->kind == SL_BIT;
+            } else {
+                x->buffer_type = c->kind == SL_BYTES ? MYSQL_TYPE_BLOB
+                                 : c->kind == SL_DECIMAL ? MYSQL_TYPE_NEWDECIMAL
+                                                         : MYSQL_TYPE_STRING;
+                x->buffer = b->text[j];
+                x->buffer_length = b->len[j];
+                x->length = (unsigned long *)&b->len[j];
+            }
+        }
+    }
+}
+
+/* Result buffers for one row of a statement. */
+typedef struct row_binds {
+    int n;
+    MYSQL_BIND *b;
+    unsigned long *len;
+    my_bool *is_null, *error;
+    union cell {
+        long long i;
+        float f;
+        double d;
+        MYSQL_TIME t;
+        char s[256];
+    } *cells;
+    const int *cols; /* schema column of each result column */
+} row_binds;
+
+static void binds_free(row_binds *r)
+{
+    free(r->b);
+    free(r->len);
+    free(r->is_null);
+    free(r->error);
+    free(r->cells);
+    memset(r, 0, sizeof *r);
+}
+
+static int binds_setup(row_binds *r, const sl_table_schema *s, const int *cols, int n)
+{
+    memset(r, 0, sizeof *r);
+    r->n = n;
+    r->cols = cols;
+    r->b = calloc((size_t)n, sizeof *r->b);
+    r->len = calloc((size_t)n, sizeof *r->len);
+    r->is_null = calloc((size_t)n, sizeof *r->is_null);
+    r->error = calloc((size_t)n, sizeof *r->error);
+    r->cells = calloc((size_t)n, sizeof *r->cells);
+    if (!r->b || !r->len || !r->is_null || !r->error || !r->cells) {
+        binds_free(r);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        const sl_column *c = &s->cols[cols ? cols[i] : i];
+        MYSQL_BIND *b = &r->b[i];
+        b->length = &r->len[i];
+        b->is_null = &r->is_null[i];
+        b->error = &r->error[i];
+        switch (c->kind) {
+        case SL_INT:
+        case SL_UINT:
+        case SL_YEAR:
+        case SL_BIT:
+            b->buffer_type = MYSQL_TYPE_LONGLONG;
+            b->is_unsigned = c->kind != SL_INT;
+            b->buffer = &r->cells[i].i;
+            break;
+        case SL_FLOAT:
+            b->buffer_type = MYSQL_TYPE_FLOAT;
+            b->buffer = &r->cells[i].f;
+            break;
+        case SL_DOUBLE:
+            b->buffer_type = MYSQL_TYPE_DOUBLE;
+            b->buffer = &r->cells[i].d;
+            break;
+        case SL_DATE:
+            b->buffer_type = MYSQL_TYPE_DATE;
+            b->buffer = &r->cells[i].t;
+            break;
+        case SL_TIME:
+            b->buffer_type = MYSQL_TYPE_TIME;
+            b->buffer = &r->cells[i].t;
+            break;
+        case SL_DATETIME:
+        case SL_TIMESTAMP:
+            b->buffer_type = MYSQL_TYPE_DATETIME;
+            b->buffer = &r->cells[i].t;
+            break;
+        default:
+            b->buffer_type = MYSQL_TYPE_BLOB;
+            b->buffer = r->cells[i].s;
+            b->buffer_length = sizeof r->cells[i].s;
+            break;
+        }
+    }
+    return 0;
+}
+
+static int zero_date_value(sl_value *v, const MYSQL_TIME *t, const sl_column *c, int mode, sl_arena *a)
+{
+    if (mode == SL_ZERO_DATE_NULL) {
+        *v = sl_val_null();
+        return 0;
+    }
+    char buf[48];
+    int n;
+    if (c->kind == SL_DATE) {
+        n = snprintf(buf, sizeof buf, "%04u-%02u-%02u", t->year, t->month, t->day);
+    } else {
+        n = snprintf(buf, sizeof buf, "%04u-%02u-%02u %02u:%02u:%02u", t->year, t->month, t->day, t->hour,
+                     t->minute, t->second);
+        if (c->scale > 0)
+            n += snprintf(buf + n, sizeof buf - (size_t)n, ".%06lu", t->second_part);
+        if (c->scale > 0 && c->scale < 6)
+            n -= 6 - c->scale;
+    }
+    char *s = sl_arena_strndup(a, buf, (size_t)n);
+    if (!s)
+        return -1;
+    *v = sl_val_text(SL_STRING, s, (uint32_t)n);
+    return 0;
+}
+
+/* Converts the fetched row into values identical to the binlog decoder's. */
+static int convert_row(MYSQL_STMT *st, row_binds *r, const sl_table_schema *s, int zero_mode, sl_arena *a,
+                       sl_value *out)
+{
+    for (int i = 0; i < r->n; i++) {
+        int ci = r->cols ? r->cols[i] : i;
+        const sl_column *c = &s->cols[ci];
+        sl_value *v = &out[ci];
+        if (r->is_null[i]) {
+            *v = sl_val_null();
+            continue;
+        }
+        const union cell *cell = &r->cells[i];
+        memset(v, 0, sizeof *v);
+        switch (c->kind) {
+        case SL_INT:
+            *v = sl_val_int(cell->i);
+            break;
+        case SL_UINT:
+            *v = sl_val_uint((uint64_t)cell->i);
+            break;
+        case SL_YEAR:
+            v->kind = SL_YEAR;
+            v->v.i = cell->i;
+            break;
+        case SL_BIT:
+            v->kind = SL_BIT;
+            v->aux = c->precision;
+            v->v.u = (uint64_t)cell->i;
+            break;
+        case SL_FLOAT:
+            v->kind = SL_FLOAT;
+            v->v.d = cell->f;
+            break;
+        case SL_DOUBLE:
+            v->kind = SL_DOUBLE;
+            v->v.d = cell->d;
+            break;
+        case SL_DATE:
+        case SL_DATETIME:
+        case SL_TIMESTAMP: {
+            const MYSQL_TIME *t = &cell->t;
+            if (t->month == 0 || t->day == 0) {
+                if (zero_date_value(v, t, c, zero_mode, a))
+                    return -1;
+                break;
+            }
+            int64_t days = sl_days_from_civil(t->year, t->month, t->day);
+            v->kind = c->kind;
+            v->aux = c->scale;
+            if (c->kind == SL_DATE)
+                v->v.i = days;
+            else
+                v->v.i = ((days * 86400 + t->hour * 3600 + t->minute * 60 + t->second) * 1000000) +
+                         (int64_t)t->second_part;
+            break;
+        }
+        case SL_TIME: {
+            const MYSQL_TIME *t = &cell->t;
+            int64_t us = ((int64_t)(t->day * 24 + t->hour) * 3600 + t->minute * 60 + t->second) * 1000000 +
+                         (int64_t)t->second_part;
+            v->kind = SL_TIME;
+            v->aux = c->scale;
+            v->v.i = t->neg ? -us : us;
+            break;
+        }
+        default: {
+            unsigned long len = r->len[i];
+            char *p = sl_arena_alloc(a, len + 1);
+            if (!p)
+                return -1;
+            if (len <= sizeof cell->s) {
+                memcpy(p, cell->s, len);
+            } else {
+                MYSQL_BIND big;
+                memset(&big, 0, sizeof big);
+                big.buffer_type = MYSQL_TYPE_BLOB;
+                big.buffer = p;
+                big.buffer_length = len;
+                if (mysql_stmt_fetch_column(st, &big, (unsigned)i, 0))
+                    return -1;
+            }
+            p[len] = 0;
+            *v = sl_val_text(c->kind, p, (uint32_t)len);
+            break;
+        }
+        }
+    }
+    return 0;
+}
+
+static int reader_connect(reader *r, sl_err *err)
+{
+    int rc = sl_mysql_connect(&r->ms->src->conf, &r->conn, err);
+    if (rc)
+        return rc;
+    /* TIMESTAMP values come back in UTC; the session zone only shapes text */
+    if (mysql_query(r->conn, "SET time_zone = '+00:00'") ||
+        mysql_query(r->conn, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        return sl_errf(err, SL_ERUNTIME, "mysql source: preparing a snapshot connection: %s", mysql_error(r->conn));
+    return 0;
+}
+
+static int run_stmt(MYSQL *m, const char *sql, MYSQL_BIND *params, int nparams, MYSQL_STMT **out, sl_err *err)
+{
+    MYSQL_STMT *st = mysql_stmt_init(m);
+    if (!st)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    if (mysql_stmt_prepare(st, sql, strlen(sql)) || (nparams && mysql_stmt_bind_param(st, params)) ||
+        mysql_stmt_execute(st)) {
+        int rc = sl_errf(err, SL_ERUNTIME, "mysql source: snapshot query failed: %s (%s)", mysql_stmt_error(st), sql);
+        mysql_stmt_close(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+/* The split callback: the first key of the next chunk, by counting
+ * chunk_size keys in key order from lo. */
+static int split_next(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl_err *err)
+{
+    reader *r = ctx;
+    *hi = NULL;
+    sl_buf sql;
+    sl_buf_init(&sql);
+    char ref[700];
+    table_ref(ref, sizeof ref, t->schema);
+    sl_buf_adds(&sql, "SELECT ");
+    for (int i = 0; i < t->nkey; i++) {
+        char q[300];
+        quote_ident(q, sizeof q, t->schema->cols[t->key_cols[i]].name);
+        sl_buf_printf(&sql, "%s%s", i ? ", " : "", q);
+    }
+    sl_buf_printf(&sql, " FROM %s", ref);
+    int np = 0;
+    if (lo) {
+        sl_buf_adds(&sql, " WHERE ");
+        key_predicate(&sql, t, 0, &np);
+    }
+    sl_buf_adds(&sql, " ORDER BY ");
+    for (int i = 0; i < t->nkey; i++) {
+        char q[300];
+        quote_ident(q, sizeof q, t->schema->cols[t->key_cols[i]].name);
+        sl_buf_printf(&sql, "%s%s", i ? ", " : "", q);
+    }
+    sl_buf_printf(&sql, " LIMIT 1 OFFSET %zu", r->ms->snap.chunk_size);
+    sl_buf_addc(&sql, 0);
+    MYSQL_BIND params[64 * 65 / 2 + 64];
+    unsigned long long nums[64];
+    bound_vals bv = {0};
+    int rc = 0;
+    np = 0;
+    if (lo) {
+        if (bound_parse(lo, &bv, t)) {
+            sl_buf_free(&sql);
+            return sl_errf(err, SL_ERUNTIME, "snapshot of %s: damaged chunk bound %s", t->name, lo);
+        }
+        bind_bound(params, &np, &bv, t, 0, nums);
+    }
+    MYSQL_STMT *st = NULL;
+    rc = sql.failed ? sl_errf(err, SL_ERUNTIME, "out of memory") : run_stmt(r->conn, sql.data, params, np, &st, err);
+    if (!rc) {
+        row_binds rb;
+        sl_arena a;
+        sl_arena_init(&a);
+        sl_value row[64];
+        memset(row, 0, sizeof row);
+        if (binds_setup(&rb, t->schema, t->key_cols, t->nkey) || mysql_stmt_bind_result(st, rb.b)) {
+            rc = sl_errf(err, SL_ERUNTIME, "mysql source: %s", mysql_stmt_error(st));
+        } else {
+            int f = mysql_stmt_fetch(st);
+            if (f == 0 || f == MYSQL_DATA_TRUNCATED) {
+                sl_value full[4096];
+                if (t->schema->ncols <= 4096 &&
+                    !convert_row(st, &rb, t->schema, r->ms->src->conf.zero_date_mode, &a, full)) {
+                    *hi = sl_snap_bound_from_row(t->schema, t->key_cols, t->nkey, full);
+                    if (!*hi)
+                        rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+                } else {
+                    rc = sl_errf(err, SL_ERUNTIME, "snapshot of %s: cannot read a chunk bound", t->name);
+                }
+            } else if (f != MYSQL_NO_DATA) {
+                rc = sl_errf(err, SL_ERUNTIME, "mysql source: %s", mysql_stmt_error(st));
+            }
+        }
+        (void)row;
+        binds_free(&rb);
+        sl_arena_free(&a);
+        mysql_stmt_close(st);
+    }
+    bound_free(&bv);
+    sl_buf_free(&sql);
+    return rc;
+}
+
+static int snapshot_position(MYSQL *m, sl_pos *at, char *file, size_t flen, uint64_t *pos, sl_err *err)
+{
+    if (mysql_query(m, "SHOW STATUS LIKE 'binlog_snapshot_%'"))
+        return sl_errf(err, SL_ERUNTIME, "mysql source: SHOW STATUS: %s", mysql_error(m));
+    MYSQL_RES *res = mysql_store_result(m);
+    MYSQL_ROW row;
+    int got = 0;
+    while (res && (row = mysql_fetch_row(res))) {
+        if (strcmp(row[0], "Binlog_snapshot_file") == 0 && row[1]) {
+            snprintf(file, flen, "%s", row[1]);
+            got |= 1;
+        } else if (strcmp(row[0], "Binlog_snapshot_position") == 0 && row[1]) {
+            *pos = strtoull(row[1], NULL, 10);
+            got |= 2;
+        }
+    }
+    if (res)
+        mysql_free_result(res);
+    if (got != 3 || !file[0])
+        return sl_errf(err, SL_ECONFIG,
+                       "mysql source: the server does not report binlog_snapshot_file/position (MariaDB does; "
+                       "MySQL does not): sluice cannot snapshot without locks here; use scan.startup.mode "
+                       "latest-offset or earliest-offset");
+    at->hi = sl_mysql_file_seq(file);
+    at->lo = *pos;
+    at->idx = 0;
+    return 0;
+}
+
+int sl_mysql_snapshot_position(MYSQL *m, sl_mysql_pos *p, sl_pos *at, sl_err *err)
+{
+    if (mysql_query(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT"))
+        return sl_errf(err, SL_ERUNTIME, "mysql source: START TRANSACTION WITH CONSISTENT SNAPSHOT: %s",
+                       mysql_error(m));
+    int rc = snapshot_position(m, at, p->file, sizeof p->file, &p->pos, err);
+    mysql_query(m, "COMMIT");
+    return rc;
+}
+
+/* A table altered while it is snapshotted would be read with the wrong
+ * shape; stop with a clear message instead. The restart reads the new shape
+ * and re-reads only the unfinished chunks. */
+static int check_shape(MYSQL_STMT *st, const sl_snap_table *t, sl_err *err)
+{
+    MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+    if (!meta)
+        return sl_errf(err, SL_ERUNTIME, "mysql source: %s: no result metadata", t->name);
+    unsigned n = mysql_num_fields(meta);
+    MYSQL_FIELD *f = mysql_fetch_fields(meta);
+    int same = (int)n == t->schema->ncols;
+    for (unsigned i = 0; same && i < n; i++)
+        same = strcmp(f[i].org_name && *f[i].org_name ? f[i].org_name : f[i].name, t->schema->cols[i].name) == 0;
+    mysql_free_result(meta);
+    if (!same)
+        return sl_errf(err, SL_ERUNTIME,
+                       "mysql source: table %s changed shape while it was being snapshotted (ALTER TABLE); "
+                       "restart sluice: finished chunks are kept and the rest is read with the new shape",
+                       t->name);
+    return 0;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
+{
+    sl_mysql_snap *ms = r->ms;
+    sl_snap_table *t = &ms->snap.tables[c->table];
+    const sl_table_schema *s = t->schema;
+    if (mysql_query(r->conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"))
+        return sl_errf(err, SL_ERUNTIME, "mysql source: START TRANSACTION WITH CONSISTENT SNAPSHOT: %s",
+                       mysql_error(r->conn));
+    sl_pos at;
+    char file[256] = "";
+    uint64_t fpos = 0;
+    int rc = snapshot_position(r->conn, &at, file, sizeof file, &fpos, err);
+    sl_buf sql;
+    sl_buf_init(&sql);
+    bound_vals lo = {0}, hi = {0};
+    MYSQL_STMT *st = NULL;
+    sl_batch *b = NULL;
+    row_binds rb = {0};
+    if (rc)
+        goto out;
+    char ref[700];
+    table_ref(ref, sizeof ref, s);
+    /* SELECT *, so that a column added since the schema was read shows */
+    sl_buf_printf(&sql, "SELECT * FROM %s", ref);
+    int np = 0;
+    if (c->lo || c->hi)
+        sl_buf_adds(&sql, " WHERE ");
+    if (c->lo)
+        key_predicate(&sql, t, 0, &np);
+    if (c->lo && c->hi)
+        sl_buf_adds(&sql, " AND ");
+    if (c->hi)
+        key_predicate(&sql, t, 1, &np);
+    sl_buf_addc(&sql, 0);
+    MYSQL_BIND params[2 * (64 * 65 / 2 + 64)];
+    unsigned long long nums_lo[64], nums_hi[64];
+    np = 0;
+    if ((c->lo && bound_parse(c->lo, &lo, t)) || (c->hi && bound_parse(c->hi, &hi, t))) {
+        rc = sl_errf(err, SL_ERUNTIME, "snapshot of %s: damaged chunk bounds", t->name);
+        goto out;
+    }
+    if (c->lo)
+        bind_bound(params, &np, &lo, t, 0, nums_lo);
+    if (c->hi)
+        bind_bound(params, &np, &hi, t, 1, nums_hi);
+    if (sql.failed) {
+        rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+        goto out;
+    }
+    if ((rc = run_stmt(r->conn, sql.data, params, np, &st, err)))
+        goto out;
+    if ((rc = check_shape(st, t, err)))
+        goto out;
+    if (binds_setup(&rb, s, NULL, s->ncols) || mysql_stmt_bind_result(st, rb.b)) {
+        rc = sl_errf(err, SL_ERUNTIME, "mysql source: %s", mysql_stmt_error(st));
+        goto out;
+    }
+    b = sl_batch_new();
+    sl_txinfo *tx = b ? sl_arena_alloc(&b->arena, sizeof *tx) : NULL;
+    if (!tx) {
+        rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+        goto out;
+    }
+    memset(tx, 0, sizeof *tx);
+    tx->file = sl_arena_strdup(&b->arena, file);
+    tx->ts_ms = wall_ms();
+    for (uint32_t row = 0;; row++) {
+        int f = mysql_stmt_fetch(st);
+        if (f == MYSQL_NO_DATA)
+            break;
+        if (f == 1) {
+            rc = sl_errf(err, SL_ERUNTIME, "mysql source: reading %s: %s", t->name, mysql_stmt_error(st));
+            goto out;
+        }
+        sl_value *vals = sl_batch_row(b, s->ncols);
+        sl_event *e = vals ? sl_batch_add_event(b, SL_OP_READ, s) : NULL;
+        if (!e || convert_row(st, &rb, s, ms->src->conf.zero_date_mode, &b->arena, vals)) {
+            rc = sl_errf(err, SL_ERUNTIME, "mysql source: converting a row of %s", t->name);
+            goto out;
+        }
+        e->after = vals;
+        e->tx = tx;
+        e->snapshot = SL_SNAP_TRUE;
+        e->pos = at;
+        e->offset = fpos;
+        e->row = row;
+        if (sl_emit_should_stop(ms->out)) {
+            rc = 0;
+            sl_batch_free(b);
+            b = NULL;
+            goto out;
+        }
+    }
+out:
+    if (st)
+        mysql_stmt_close(st);
+    mysql_query(r->conn, "COMMIT");
+    binds_free(&rb);
+    bound_free(&lo);
+    bound_free(&hi);
+    sl_buf_free(&sql);
+    if (rc) {
+        sl_batch_free(b);
+        return rc;
+    }
+    if (!b) {
+        sl_snapshot_abandon(&ms->snap, c);
+        return 0;
+    }
+    sl_debug("snapshot of %s: chunk [%s, %s) read, %zu rows at %s:%" PRIu64, t->name, c->lo ? c->lo : "null",
+             c->hi ? c->hi : "null", b->count, file, fpos);
+    return sl_snapshot_submit(&ms->snap, c, at, b, err);
+}
+
+static void record_failure(sl_mysql_snap *ms, int rc, const sl_err *err)
+{
+    pthread_mutex_lock(&ms->err_mu);
+    if (!ms->rc) {
+        ms->rc = rc;
+        ms->err = *err;
+    }
+    pthread_mutex_unlock(&ms->err_mu);
+    sl_snapshot_fail(&ms->snap);
+}
+
+static void *reader_main(void *arg)
+{
+    reader *r = arg;
+    sl_mysql_snap *ms = r->ms;
+    sl_err err;
+    int rc = reader_connect(r, &err);
+    int failures = 0;
+    while (!rc && !sl_emit_should_stop(ms->out)) {
+        sl_snap_chunk c = {0};
+        int got = sl_snapshot_next_chunk(&ms->snap, &c, split_next, r, &err);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            rc = ms->snap.failed ? 0 : SL_ERUNTIME;
+            if (!ms->snap.failed && r->conn && mysql_errno(r->conn)) {
+                /* split query failed on a broken connection: reconnect and retry */
+                if (++failures <= ms->src->conf.max_retries) {
+                    mysql_close(r->conn);
+                    r->conn = NULL;
+                    rc = reader_connect(r, &err);
+                    continue;
+                }
+            }
+            break;
+        }
+        rc = read_chunk(r, &c, &err);
+        if (rc) {
+            sl_snapshot_abandon(&ms->snap, &c);
+            free(c.lo);
+            free(c.hi);
+            if (++failures > ms->src->conf.max_retries || rc == SL_ECONFIG)
+                break;
+            sl_warn("%s; reading the chunk again (%d of %d)", err.msg, failures, ms->src->conf.max_retries);
+            mysql_close(r->conn);
+            r->conn = NULL;
+            rc = reader_connect(r, &err);
+            continue;
+        }
+        failures = 0;
+        rc = sl_snapshot_merge(&ms->snap, ms->out, &err);
+    }
+    if (rc)
+        record_failure(ms, rc, &err);
+    if (r->conn)
+        mysql_close(r->conn);
+    r->conn = NULL;
+    return NULL;
+}
+
+static int discover(sl_mysql_snap *ms, MYSQL *m, sl_err *err)
+{
+    sl_mysql_source *src = ms->src;
+    if (mysql_query(m, "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(TABLE_ROWS, 0) FROM information_schema.TABLES "
+                       "WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN "
+                       "('mysql','information_schema','performance_schema','sys') ORDER BY 1, 2"))
+        return sl_errf(err, SL_ERUNTIME, "mysql source: listing tables: %s", mysql_error(m));
+    MYSQL_RES *res = mysql_store_result(m);
+    MYSQL_ROW row;
+    int rc = 0;
+    const char *keycol = sl_opt_str(src->opts, "scan.incremental.snapshot.chunk.key-column");
+    typedef struct found {
+        char *db, *tb;
+        uint64_t rows;
+    } found;
+    found *list = NULL;
+    size_t n = 0;
+    while (res && (row = mysql_fetch_row(res))) {
+        if (!sl_table_filter_match(&src->filter, row[0], row[1]))
+            continue;
+        found *nl = realloc(list, (n + 1) * sizeof *nl);
+        if (!nl)
+            break;
+        list = nl;
+        list[n].db = strdup(row[0]);
+        list[n].tb = strdup(row[1]);
+        list[n].rows = strtoull(row[2], NULL, 10);
+        n++;
+    }
+    if (res)
+        mysql_free_result(res);
+    for (size_t i = 0; i < n && !rc; i++) {
+        sl_table_schema *s = NULL;
+        rc = sl_mysql_catalog_schema(m, list[i].db, list[i].tb, &s, err);
+        if (rc)
+            break;
+        if (sl_schema_cache_add(&src->schemas, s)) {
+            sl_schema_free(s);
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+            break;
+        }
+        int keys[64], nkey = 0;
+        if (keycol) {
+            int ci = sl_schema_column_index(s, keycol);
+            if (ci < 0) {
+                char where[512];
+                sl_opt_where(src->opts, "scan.incremental.snapshot.chunk.key-column", where, sizeof where);
+                rc = sl_errf(err, SL_ECONFIG, "%s: table %s has no column '%s' to split by", where, s->qualified,
+                             keycol);
+                break;
+            }
+            keys[nkey++] = ci;
+        } else {
+            for (int k = 0; k < s->npk && k < 64; k++)
+                keys[nkey++] = s->pk[k];
+        }
+        if (nkey == 0) {
+            rc = sl_errf(err, SL_ECONFIG,
+                         "mysql source: table %s has no primary key, so its snapshot cannot be split; set "
+                         "scan.incremental.snapshot.chunk.key-column to a column with few duplicates (ideally "
+                         "unique and indexed)",
+                         s->qualified);
+            break;
+        }
+        rc = sl_snapshot_add_table(&ms->snap, s->qualified, s, keys, nkey, list[i].rows, err);
+        if (rc)
+            break;
+        sl_snap_table *t = &ms->snap.tables[ms->snap.ntables - 1];
+        /* evenly distributed integer keys are split by arithmetic alone */
+        const sl_column *kc = &s->cols[keys[0]];
+        if (nkey == 1 && (kc->kind == SL_INT || (kc->kind == SL_UINT)) && list[i].rows > ms->snap.chunk_size) {
+            char sql[1400], ref[700], q[300];
+            table_ref(ref, sizeof ref, s);
+            quote_ident(q, sizeof q, kc->name);
+            snprintf(sql, sizeof sql, "SELECT CAST(MIN(%s) AS SIGNED), CAST(MAX(%s) AS SIGNED) FROM %s", q, q, ref);
+            if (!mysql_query(m, sql)) {
+                MYSQL_RES *mm = mysql_store_result(m);
+                MYSQL_ROW r2 = mm ? mysql_fetch_row(mm) : NULL;
+                if (r2 && r2[0] && r2[1]) {
+                    long long mn = strtoll(r2[0], NULL, 10), mx = strtoll(r2[1], NULL, 10);
+                    double span = (double)mx - (double)mn + 1;
+                    if (mn >= 0 && span > 0 && span <= 1.5 * (double)list[i].rows) {
+                        t->arith = 1;
+                        t->arith_next = mn;
+                        t->arith_max = mx;
+                        t->arith_step = (int64_t)((double)ms->snap.chunk_size * span / (double)list[i].rows);
+                        if (t->arith_step < 1)
+                            t->arith_step = 1;
+                        /* first chunk starts at the table's start (NULL bound) */
+                    }
+                }
+                if (mm)
+                    mysql_free_result(mm);
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(list[i].db);
+        free(list[i].tb);
+    }
+    free(list);
+    return rc;
+}
+
+int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_json, sl_pos start,
+                              sl_mysql_snap **out, sl_err *err)
+{
+    sl_mysql_snap *ms = calloc(1, sizeof *ms);
+    if (!ms)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    ms->src = src;
+    pthread_mutex_init(&ms->err_mu, NULL);
+    int par = (int)sl_opt_num(src->env.pipeline, "parallelism");
+    sl_snapshot_init(&ms->snap, (size_t)sl_opt_num(src->opts, "scan.incremental.snapshot.chunk.size"),
+                     par < 1 ? 1 : par, start);
+    int rc = discover(ms, m, err);
+    if (!rc && state_json)
+        rc = sl_snapshot_restore(&ms->snap, state_json, err);
+    if (rc) {
+        sl_mysql_snapshot_free(ms);
+        return rc;
+    }
+    *out = ms;
+    return 0;
+}
+
+int sl_mysql_snapshot_start(sl_mysql_snap *ms, sl_emitter *out, sl_err *err)
+{
+    ms->out = out;
+    int n = ms->snap.parallelism;
+    ms->readers = calloc((size_t)n, sizeof(reader));
+    ms->threads = calloc((size_t)n, sizeof *ms->threads);
+    if (!ms->readers || !ms->threads)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    for (int i = 0; i < n; i++) {
+        reader *r = &((reader *)ms->readers)[i];
+        r->ms = ms;
+        r->id = i;
+        if (pthread_create(&ms->threads[i], NULL, reader_main, r))
+            return sl_errf(err, SL_ERUNTIME, "cannot start snapshot reader threads");
+        ms->nthreads++;
+    }
+    sl_info("snapshot of %u table%s with %d reader%s, chunks of %zu rows", ms->snap.ntables,
+            ms->snap.ntables == 1 ? "" : "s", n, n == 1 ? "" : "s", ms->snap.chunk_size);
+    return 0;
+}
+
+int sl_mysql_snapshot_failed(sl_mysql_snap *ms, sl_err *err)
+{
+    pthread_mutex_lock(&ms->err_mu);
+    int rc = ms->rc;
+    if (rc)
+        *err = ms->err;
+    pthread_mutex_unlock(&ms->err_mu);
+    return rc;
+}
+
+void sl_mysql_snapshot_free(sl_mysql_snap *ms)
+{
+    if (!ms)
+        return;
+    if (ms->nthreads) {
+        sl_snapshot_fail(&ms->snap); /* wakes readers waiting for room */
+        for (int i = 0; i < ms->nthreads; i++)
+            pthread_join(ms->threads[i], NULL);
+    }
+    free(ms->readers);
+    free(ms->threads);
+    sl_snapshot_free(&ms->snap);
+    pthread_mutex_destroy(&ms->err_mu);
+    free(ms);
+}
+
+
+
+/* `sluice migrate` verification: every captured table scanned once more and
+ * each row rendered exactly as the sinks render it. */
+int sl_mysql_digest(sl_mysql_source *src, sl_digest_set *out, sl_err *err)
+{
+    MYSQL *m;
+    int rc = sl_mysql_connect(&src->conf, &m, err);
+    if (rc)
+        return rc;
+    if (mysql_query(m, "SET time_zone = '+00:00'")) {
+        rc = sl_errf(err, SL_ERUNTIME, "mysql source: %s", mysql_error(m));
+        mysql_close(m);
+        return rc;
+    }
+    if (mysql_query(m, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = "
+                       "'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql','information_schema','performance_schema',"
+                       "'sys') ORDER BY 1, 2")) {
+        rc = sl_errf(err, SL_ERUNTIME, "mysql source: listing tables: %s", mysql_error(m));
+        mysql_close(m);
+        return rc;
+    }
+    MYSQL_RES *res = mysql_store_result(m);
+    char **names = NULL;
+    size_t n = 0;
+    MYSQL_ROW row;
+    while (res && (row = mysql_fetch_row(res))) {
+        if (!sl_table_filter_match(&src->filter, row[0], row[1]))
+            continue;
+        char **nn = realloc(names, (n + 2) * sizeof *nn);
+        if (!nn)
+            break;
+        names = nn;
+        names[n++] = strdup(row[0]);
+        names[n++] = strdup(row[1]);
+    }
+    if (res)
+        mysql_free_result(res);
+    sl_buf json;
+    sl_buf_init(&json);
+    for (size_t i = 0; i + 1 < n && !rc; i += 2) {
+        sl_table_schema *s = NULL;
+        rc = sl_mysql_catalog_schema(m, names[i], names[i + 1], &s, err);
+        if (rc)
+            break;
+        sl_digest *d = sl_digest_get(out, s->qualified, s);
+        char ref[700], sql[800];
+        table_ref(ref, sizeof ref, s);
+        snprintf(sql, sizeof sql, "SELECT * FROM %s", ref);
+        MYSQL_STMT *st = NULL;
+        row_binds rb = {0};
+        sl_arena a;
+        sl_arena_init(&a);
+        sl_value *vals = calloc((size_t)s->ncols, sizeof *vals);
+        if (!d || !vals)
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+        if (!rc)
+            rc = run_stmt(m, sql, NULL, 0, &st, err);
+        if (!rc && (binds_setup(&rb, s, NULL, s->ncols) || mysql_stmt_bind_result(st, rb.b)))
+            rc = sl_errf(err, SL_ERUNTIME, "mysql source: %s", mysql_stmt_error(st));
+        while (!rc) {
+            int f = mysql_stmt_fetch(st);
+            if (f == MYSQL_NO_DATA)
+                break;
+            if (f == 1) {
+                rc = sl_errf(err, SL_ERUNTIME, "mysql source: reading %s: %s", s->qualified, mysql_stmt_error(st));
+                break;
+            }
+            if (convert_row(st, &rb, s, src->conf.zero_date_mode, &a, vals)) {
+                rc = sl_errf(err, SL_ERUNTIME, "mysql source: converting a row of %s", s->qualified);
+                break;
+            }
+            sl_buf_reset(&json);
+            sl_json_row(&json, s, vals);
+            d->rows++;
+            d->sum += sl_digest_hash(json.data, json.len);
+            sl_arena_reset(&a);
+        }
+        if (st)
+            mysql_stmt_close(st);
+        binds_free(&rb);
+        sl_arena_free(&a);
+        free(vals);
+        sl_schema_free(s);
+    }
+    sl_buf_free(&json);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    mysql_close(m);
+    return rc;
+}

@@ -1,0 +1,34 @@
+/* mysql_snapshot.h — the mysql source's snapshot readers (see
+ * snapshot/snapshot.h for the merge with the binlog). */
+#ifndef SL_MYSQL_SNAPSHOT_H
+#define SL_MYSQL_SNAPSHOT_H
+
+#include "../../snapshot/snapshot.h"
+#include "mysql_source.h"
+
+typedef struct sl_mysql_snap {
+    sl_mysql_source *src;
+    sl_snapshot snap;
+    sl_emitter *out;
+    void *readers;
+    pthread_t *threads;
+    int nthreads;
+    pthread_mutex_t err_mu;
+    int rc;
+    sl_err err;
+} sl_mysql_snap;
+
+/* Exact binlog position of a consistent snapshot taken now. */
+int sl_mysql_snapshot_position(MYSQL *m, sl_mysql_pos *p, sl_pos *at, sl_err *err);
+/* Finds the captured tables, their schemas and split strategy; restores
+ * split progress from state_json (checkpoint) when given. */
+int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_json, sl_pos start,
+                              sl_mysql_snap **out, sl_err *err);
+int sl_mysql_snapshot_start(sl_mysql_snap *ms, sl_emitter *out, sl_err *err);
+/* The first reader failure, if any. */
+int sl_mysql_snapshot_failed(sl_mysql_snap *ms, sl_err *err);
+void sl_mysql_snapshot_free(sl_mysql_snap *ms);
+/* Counts and checksums of every captured table (migrate verification). */
+int sl_mysql_digest(sl_mysql_source *src, struct sl_digest_set *out, sl_err *err);
+
+#endif

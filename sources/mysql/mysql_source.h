@@ -1,0 +1,75 @@
+/* mysql_source.h — state shared by the files of the mysql source. */
+#ifndef SL_MYSQL_SOURCE_H
+#define SL_MYSQL_SOURCE_H
+
+#include <mysql.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "../../pipeline/schema.h"
+#include "../../pipeline/table_filter.h"
+#include "../source.h"
+
+enum sl_mysql_startup {
+    SL_MYSQL_START_INITIAL,
+    SL_MYSQL_START_LATEST,
+    SL_MYSQL_START_EARLIEST,
+    SL_MYSQL_START_SPECIFIC,
+    SL_MYSQL_START_TIMESTAMP,
+    SL_MYSQL_START_SNAPSHOT,
+};
+
+/* Where the binlog reader stands; serialised into checkpoints. */
+typedef struct sl_mysql_pos {
+    char file[256];
+    uint64_t pos;      /* start of the next event to read */
+    char gtid[512];    /* GTID of the last committed transaction / set to resume from */
+} sl_mysql_pos;
+
+typedef struct sl_mysql_conf {
+    const char *host;
+    unsigned port;
+    const char *user, *password;
+    uint32_t server_id;
+    int startup;
+    const char *spec_file, *spec_gtid;
+    uint64_t spec_pos;
+    int64_t start_ts_ms;
+    int64_t heartbeat_ms, connect_timeout_ms;
+    int max_retries;
+    int zero_date_mode;
+    const char *time_zone;
+} sl_mysql_conf;
+
+typedef struct sl_mysql_source {
+    sl_mysql_conf conf;
+    sl_source_env env;
+    const sl_options *opts;
+    sl_table_filter filter;
+    sl_schema_cache schemas;
+    /* the connection a blocking read may be waiting on, for interrupt() */
+    pthread_mutex_t live_mu;
+    MYSQL *live;
+} sl_mysql_source;
+
+/* Registers (or clears, with NULL) the connection interrupt() may shut down. */
+void sl_mysql_set_live(sl_mysql_source *s, MYSQL *m);
+
+/* Opens a client connection with the configured timeouts and retries. */
+int sl_mysql_connect(const sl_mysql_conf *c, MYSQL **out, sl_err *err);
+/* Runs a statement and returns the first column of the first row (malloc'd, NULL if no row). */
+int sl_mysql_query_value(MYSQL *m, const char *sql, char **out, sl_err *err);
+
+int sl_mysql_pos_parse(const char *json, sl_mysql_pos *p, sl_err *err);
+/* {"file":..,"pos":..,"gtid":..} */
+int sl_mysql_pos_format(const sl_mysql_pos *p, char *buf, size_t len);
+/* the numeric suffix of "mysql-bin.000042" */
+uint64_t sl_mysql_file_seq(const char *file);
+
+/* A table's schema from information_schema, described as TABLE_MAP would. */
+int sl_mysql_catalog_schema(MYSQL *m, const char *db, const char *table, sl_table_schema **out, sl_err *err);
+
+int sl_mysql_stream(sl_mysql_source *s, const char *resume, sl_emitter *out, sl_err *err);
+int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err);
+
+#endif

@@ -1,0 +1,810 @@
+/* mysql_stream.c — the binlog reader of the mysql source.
+ *
+ * libmariadb's replication API frames the stream and checks checksums; the
+ * events themselves (ROTATE, GTID, QUERY, TABLE_MAP, ROWS, XID) are decoded
+ * here and in binlog_decode from the raw bytes, because the library's own
+ * decoders are wrong for CHAR/ENUM and ROTATE. Schemas come from TABLE_MAP
+ * metadata (binlog_row_metadata=FULL): a TABLE_MAP whose shape differs from
+ * the last one seen for the table becomes a schema-change event before the
+ * first row of the new shape.
+ *
+ * Positions: a checkpoint token is the (file, pos) just after a commit, so a
+ * resume starts at the next transaction. Within a run the reader remembers
+ * the position of the last event it handed over; after a reconnect it
+ * re-reads from the last commit and skips what was already emitted, so a
+ * transaction cut by a lost connection is neither lost nor repeated.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <inttypes.h>
+#include <mysql.h>
+#include <mariadb_rpl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "../../pipeline/log.h"
+#include "binlog_decode.h"
+#include "mysql_snapshot.h"
+#include "mysql_source.h"
+
+enum { HDR = 19 };
+
+typedef struct table_entry {
+    uint64_t table_id;
+    const sl_table_schema *decode; /* as this TABLE_MAP describes it: decodes rows */
+    const sl_table_schema *schema; /* the version events carry (owned by the cache) */
+    uint8_t *tm_raw;               /* raw TABLE_MAP body, to skip re-parsing */
+    size_t tm_len;
+    int captured;
+} table_entry;
+
+typedef struct stream {
+    sl_mysql_source *src;
+    sl_emitter *out;
+    MYSQL *conn;
+    MARIADB_RPL *rpl;
+    sl_mysql_pos commit;   /* after the last committed transaction */
+    sl_pos last_emitted;   /* last event handed to the emitter */
+    int have_emitted;
+    char file[256];        /* current binlog file */
+    uint64_t file_seq;
+    uint32_t server_id;    /* of the server we read */
+    /* current transaction */
+    int in_tx, standalone;
+    char gtid[64];
+    sl_txinfo *tx;         /* in the current batch's arena */
+    sl_batch *tx_batch;    /* batch tx was allocated in */
+    uint32_t thread_id;
+    /* table_id -> entry, open addressing */
+    table_entry *tables;
+    size_t ntables, cap;
+    /* db.table -> latest schema, to detect changes across table ids */
+    const sl_table_schema **latest;
+    size_t nlatest, latest_cap;
+    sl_mysql_decode_opts dopts;
+    int64_t skip_until_ts; /* timestamp startup mode: skip older transactions */
+    int skipping_tx;
+    sl_mysql_snap *snap;   /* snapshot in progress, or NULL */
+    int snapshot_only;     /* scan.startup.mode snapshot: stop when it is done */
+    int have_until;        /* migrate: stop once past this position */
+    sl_pos until;
+    int ended;
+} stream;
+
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+
+static table_entry *table_slot(stream *s, uint64_t id)
+{
+    if (s->ntables * 2 >= s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        table_entry *nt = calloc(ncap, sizeof *nt);
+        if (!nt)
+            return NULL;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->tables[i].schema && !s->tables[i].tm_raw)
+                continue;
+            size_t h = (size_t)(s->tables[i].table_id * 0x9E3779B97F4A7C15ULL) & (ncap - 1);
+            while (nt[h].tm_raw)
+                h = (h + 1) & (ncap - 1);
+            nt[h] = s->tables[i];
+        }
+        free(s->tables);
+        s->tables = nt;
+        s->cap = ncap;
+    }
+    size_t h = (size_t)(id * 0x9E3779B97F4A7C15ULL) & (s->cap - 1);
+    while (s->tables[h].tm_raw && s->tables[h].table_id != id)
+        h = (h + 1) & (s->cap - 1);
+    return &s->tables[h];
+}
+
+static table_entry *table_find(stream *s, uint64_t id)
+{
+    if (!s->cap)
+        return NULL;
+    size_t h = (size_t)(id * 0x9E3779B97F4A7C15ULL) & (s->cap - 1);
+    while (s->tables[h].tm_raw) {
+        if (s->tables[h].table_id == id)
+            return &s->tables[h];
+        h = (h + 1) & (s->cap - 1);
+    }
+    return NULL;
+}
+
+static const sl_table_schema **latest_slot(stream *s, const sl_table_schema *sc)
+{
+    for (size_t i = 0; i < s->nlatest; i++)
+        if (strcmp(s->latest[i]->qualified, sc->qualified) == 0)
+            return &s->latest[i];
+    if (s->nlatest == s->latest_cap) {
+        size_t ncap = s->latest_cap ? s->latest_cap * 2 : 32;
+        const sl_table_schema **n = realloc(s->latest, ncap * sizeof *n);
+        if (!n)
+            return NULL;
+        s->latest = n;
+        s->latest_cap = ncap;
+    }
+    s->latest[s->nlatest] = NULL;
+    return &s->latest[s->nlatest++];
+}
+
+
+/* The transaction info lives in the arena of the batch its first event went
+ * to; a transaction spilling into a new batch gets a copy there. */
+static const sl_txinfo *tx_info(stream *s, sl_batch *b, uint32_t ts)
+{
+    if (s->tx && s->tx_batch == b)
+        return s->tx;
+    sl_txinfo *t = sl_arena_alloc(&b->arena, sizeof *t);
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof *t);
+    t->file = sl_arena_strdup(&b->arena, s->file);
+    t->gtid = s->gtid[0] ? sl_arena_strdup(&b->arena, s->gtid) : NULL;
+    t->server_id = s->server_id;
+    t->thread_id = s->thread_id;
+    t->ts_ms = (int64_t)ts * 1000;
+    s->tx = t;
+    s->tx_batch = b;
+    return t;
+}
+
+static void begin_tx(stream *s)
+{
+    s->in_tx = 1;
+    s->tx = NULL;
+    s->tx_batch = NULL;
+}
+
+static int end_tx(stream *s, uint32_t next_pos, sl_err *err)
+{
+    s->in_tx = 0;
+    s->standalone = 0;
+    s->tx = NULL;
+    s->tx_batch = NULL;
+    snprintf(s->commit.file, sizeof s->commit.file, "%s", s->file);
+    s->commit.pos = next_pos;
+    snprintf(s->commit.gtid, sizeof s->commit.gtid, "%s", s->gtid);
+    if (s->skipping_tx) {
+        s->skipping_tx = 0;
+    }
+    char token[1024];
+    if (sl_mysql_pos_format(&s->commit, token, sizeof token))
+        return sl_errf(err, SL_ERUNTIME, "mysql source: position too long for a checkpoint");
+    sl_pos p = {s->file_seq, next_pos, 0};
+    int rc;
+    if (s->snap) {
+        /* the snapshot's state rides in every checkpoint token */
+        sl_emit_batch(s->out);
+        char *full = NULL;
+        if (sl_snapshot_at(&s->snap->snap, p, token) || !(full = sl_snapshot_token(&s->snap->snap, token)))
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        rc = sl_emit_commit(s->out, p, full);
+        free(full);
+    } else {
+        rc = sl_emit_commit(s->out, p, token);
+    }
+    if (rc)
+        return sl_errf(err, SL_ERUNTIME, "mysql source: pipeline closed");
+    if (s->snap && s->snap->snap.nresults)
+        return sl_snapshot_merge(&s->snap->snap, s->out, err);
+    return 0;
+}
+
+/* Between transactions at (file, pos): lets waiting snapshot chunks out and
+ * checks the migrate end position. */
+static int between(stream *s, uint32_t next_pos, sl_err *err)
+{
+    if (s->in_tx || next_pos == 0)
+        return 0;
+    sl_pos p = {s->file_seq, next_pos, 0};
+    if (s->snap && s->snap->snap.nresults) {
+        sl_mysql_pos cur = s->commit;
+        snprintf(cur.file, sizeof cur.file, "%s", s->file);
+        cur.pos = next_pos;
+        char token[1024];
+        if (sl_mysql_pos_format(&cur, token, sizeof token))
+            return sl_errf(err, SL_ERUNTIME, "mysql source: position too long for a checkpoint");
+        int took = sl_emit_hold(s->out);
+        int rc = sl_snapshot_at(&s->snap->snap, p, token);
+        sl_emit_drop(s->out, took);
+        if (rc)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        if ((rc = sl_snapshot_merge(&s->snap->snap, s->out, err)))
+            return rc;
+    }
+    return 0;
+}
+
+static int finished(stream *s, uint32_t next_pos)
+{
+    if (s->snap && !sl_snapshot_complete(&s->snap->snap))
+        return 0;
+    if (s->snapshot_only)
+        return s->snap != NULL;
+    if (!s->have_until || s->in_tx)
+        return 0;
+    sl_pos p = {s->file_seq, next_pos ? next_pos : s->commit.pos, 0};
+    return sl_pos_cmp(p, s->until) >= 0;
+}
+
+static int on_rotate(stream *s, const uint8_t *body, size_t len)
+{
+    if (len < 8)
+        return -1;
+    uint64_t pos = rd64(body);
+    size_t n = len - 8;
+    if (n >= sizeof s->file)
+        n = sizeof s->file - 1;
+    memcpy(s->file, body + 8, n);
+    s->file[n] = 0;
+    s->file_seq = sl_mysql_file_seq(s->file);
+    (void)pos;
+    sl_debug("mysql source: now reading %s", s->file);
+    return 0;
+}
+
+static int on_table_map(stream *s, const uint8_t *body, size_t len, sl_err *err)
+{
+    if (len < 6)
+        return sl_errf(err, SL_ERUNTIME, "mysql source: short TABLE_MAP event in %s", s->file);
+    uint64_t id = (uint64_t)rd32(body) | (uint64_t)body[4] << 32 | (uint64_t)body[5] << 40;
+    table_entry *te = table_find(s, id);
+    if (te && te->tm_len == len && memcmp(te->tm_raw, body, len) == 0)
+        return 0; /* same table, same shape: the common case */
+    uint64_t parsed_id;
+    sl_table_schema *sc = NULL;
+    int rc = sl_mysql_parse_table_map(body, len, &parsed_id, &sc, err);
+    if (rc)
+        return sl_err_prefix(err, rc, "mysql source: %s:%" PRIu64 ": ", s->file, s->commit.pos);
+    if (sl_schema_cache_add(&s->src->schemas, sc)) {
+        sl_schema_free(sc);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    int captured = sl_table_filter_match(&s->src->filter, sc->db, sc->table);
+    if (captured)
+        sl_emit_batch(s->out); /* the latest-schema map is shared with snapshot merges */
+    const sl_table_schema **latest = latest_slot(s, sc);
+    if (!latest)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    const sl_table_schema *use;
+    int changed = 0;
+    if (*latest && sl_schema_same_shape(*latest, sc)) {
+        use = *latest;
+    } else {
+        sc->version = *latest ? (*latest)->version + 1 : 1;
+        changed = 1;
+        use = sc;
+        *latest = sc;
+        if (captured && use->npk == 0)
+            sl_warn("mysql source: table %s has no primary key; its changes are keyed by the whole row",
+                    use->qualified);
+    }
+    if (!te) {
+        te = table_slot(s, id);
+        if (!te)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        s->ntables++;
+    }
+    free(te->tm_raw);
+    te->table_id = id;
+    te->tm_raw = malloc(len);
+    if (!te->tm_raw)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    memcpy(te->tm_raw, body, len);
+    te->tm_len = len;
+    te->decode = sc;
+    te->schema = use;
+    te->captured = captured;
+    if (changed && captured && !s->skipping_tx) {
+        sl_batch *b = sl_emit_batch(s->out);
+        sl_event *e = b ? sl_batch_add_event(b, SL_OP_SCHEMA, use) : NULL;
+        if (!e)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        e->tx = tx_info(s, b, 0);
+        e->pos = (sl_pos){s->file_seq, 0, 0};
+        if (s->snap)
+            sl_snapshot_take_announce(&s->snap->snap, use);
+        sl_info("mysql source: schema of %s is now version %u (%d columns)", use->qualified, use->version,
+                use->ncols);
+    }
+    return 0;
+}
+
+static int on_rows(stream *s, int type, const uint8_t *body, size_t len, uint32_t start, uint32_t ts,
+                   sl_err *err)
+{
+    if (len < 6)
+        return sl_errf(err, SL_ERUNTIME, "mysql source: short rows event in %s at %u", s->file, start);
+    uint64_t id = (uint64_t)rd32(body) | (uint64_t)body[4] << 32 | (uint64_t)body[5] << 40;
+    table_entry *te = table_find(s, id);
+    if (!te)
+        return sl_errf(err, SL_ERUNTIME, "mysql source: rows event for unknown table id %" PRIu64 " in %s at %u",
+                       id, s->file, start);
+    if (!te->captured || s->skipping_tx)
+        return 0;
+    const sl_table_schema *sc = te->schema;
+    sl_mysql_rows it;
+    int rc = sl_mysql_rows_open(&it, type, body, len, te->decode, &s->dopts, err);
+    if (rc)
+        return sl_err_prefix(err, rc, "mysql source: %s at %s:%u: ", sc->qualified, s->file, start);
+    char op = sl_mysql_rows_op(type);
+    for (uint32_t row = 0;; row++) {
+        sl_batch *b = sl_emit_batch(s->out);
+        if (!b)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        sl_value *before = NULL, *after = NULL;
+        rc = sl_mysql_rows_next(&it, &b->arena, &before, &after, err);
+        if (rc < 0)
+            return sl_err_prefix(err, SL_ERUNTIME, "mysql source: %s at %s:%u row %u: ", sc->qualified, s->file,
+                                 start, row);
+        if (rc == 0)
+            break;
+        sl_pos p = {s->file_seq, start, row};
+        if (s->have_emitted && sl_pos_cmp(p, s->last_emitted) <= 0)
+            continue; /* already handed over before a reconnect */
+        if (s->snap) {
+            if (sl_snapshot_take_announce(&s->snap->snap, sc)) {
+                sl_event *se = sl_batch_add_event(b, SL_OP_SCHEMA, sc);
+                if (!se)
+                    return sl_errf(err, SL_ERUNTIME, "out of memory");
+                se->tx = tx_info(s, b, ts);
+                se->pos = p;
+            }
+            if (sl_snapshot_touch(&s->snap->snap, sc, p, before, after))
+                return sl_errf(err, SL_ERUNTIME, "out of memory");
+        }
+        sl_event *e = sl_batch_add_event(b, op, sc);
+        if (!e)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        e->before = before;
+        e->after = after;
+        e->tx = tx_info(s, b, ts);
+        e->pos = p;
+        e->offset = start;
+        e->row = row;
+        s->last_emitted = p;
+        s->have_emitted = 1;
+        if (sl_batch_bytes(b) >= s->out->target_bytes && sl_emit_flush(s->out))
+            return sl_errf(err, SL_ERUNTIME, "mysql source: pipeline closed");
+    }
+    return 0;
+}
+
+static int is_word(const char *q, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+    if (len < n || strncasecmp(q, w, n) != 0)
+        return 0;
+    return len == n || q[n] == ' ' || q[n] == '\t' || q[n] == '\n' || q[n] == ';';
+}
+
+static int on_query(stream *s, const uint8_t *body, size_t len, uint32_t next_pos, sl_err *err)
+{
+    if (len < 13)
+        return 0;
+    s->thread_id = rd32(body);
+    size_t db_len = body[8];
+    size_t status_len = (size_t)body[11] | (size_t)body[12] << 8;
+    size_t off = 13 + status_len + db_len + 1;
+    if (off > len)
+        return 0;
+    const char *q = (const char *)body + off;
+    size_t qlen = len - off;
+    while (qlen && (*q == ' ' || *q == '\n'))
+        q++, qlen--;
+    if (is_word(q, qlen, "BEGIN") || is_word(q, qlen, "XA START")) {
+        begin_tx(s);
+        return 0;
+    }
+    if (is_word(q, qlen, "COMMIT") || is_word(q, qlen, "XA END") || is_word(q, qlen, "XA COMMIT") ||
+        is_word(q, qlen, "ROLLBACK"))
+        return end_tx(s, next_pos, err);
+    /* DDL and other statements: a transaction of their own */
+    if (!s->in_tx || s->standalone)
+        return end_tx(s, next_pos, err);
+    return 0;
+}
+
+static int on_gtid_mariadb(stream *s, const uint8_t *body, size_t len)
+{
+    if (len < 13)
+        return -1;
+    uint64_t seq = rd64(body);
+    uint32_t domain = rd32(body + 8);
+    uint8_t flags = body[12];
+    snprintf(s->gtid, sizeof s->gtid, "%u-%u-%" PRIu64, domain, s->server_id, seq);
+    begin_tx(s);
+    s->standalone = flags & 1;
+    return 0;
+}
+
+/* MySQL 8: flags(1) sid(16) gno(8) -> "uuid:gno" */
+static void on_gtid_mysql(stream *s, const uint8_t *body, size_t len)
+{
+    begin_tx(s);
+    if (len < 25)
+        return;
+    static const char hx[] = "0123456789abcdef";
+    char *o = s->gtid;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hx[body[1 + i] >> 4];
+        *o++ = hx[body[1 + i] & 15];
+    }
+    snprintf(o, sizeof s->gtid - (size_t)(o - s->gtid), ":%" PRIu64, rd64(body + 17));
+}
+
+static void close_conn(stream *s)
+{
+    sl_mysql_set_live(s->src, NULL);
+    if (s->rpl) {
+        mariadb_rpl_close(s->rpl);
+        s->rpl = NULL;
+    }
+    if (s->conn) {
+        mysql_close(s->conn);
+        s->conn = NULL;
+    }
+}
+
+/* Resolves where to start when no checkpoint exists. */
+static int startup_position(stream *s, MYSQL *m, sl_err *err)
+{
+    const sl_mysql_conf *c = &s->src->conf;
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    switch (c->startup) {
+    case SL_MYSQL_START_SPECIFIC:
+        if (c->spec_gtid) {
+            s->commit.file[0] = 0;
+            s->commit.pos = 4;
+            snprintf(s->commit.gtid, sizeof s->commit.gtid, "%s", c->spec_gtid);
+        } else {
+            snprintf(s->commit.file, sizeof s->commit.file, "%s", c->spec_file);
+            s->commit.pos = c->spec_pos;
+        }
+        return 0;
+    case SL_MYSQL_START_EARLIEST:
+    case SL_MYSQL_START_TIMESTAMP:
+        if (mysql_query(m, "SHOW BINARY LOGS") || !(res = mysql_store_result(m)))
+            return sl_errf(err, SL_ERUNTIME, "mysql source: SHOW BINARY LOGS: %s", mysql_error(m));
+        row = mysql_fetch_row(res);
+        if (row)
+            snprintf(s->commit.file, sizeof s->commit.file, "%s", row[0]);
+        mysql_free_result(res);
+        if (!row)
+            return sl_errf(err, SL_ECONFIG, "mysql source: the server has no binary logs; enable log_bin");
+        s->commit.pos = 4;
+        if (c->startup == SL_MYSQL_START_TIMESTAMP)
+            s->skip_until_ts = c->start_ts_ms;
+        return 0;
+    default:
+        if (mysql_query(m, "SHOW MASTER STATUS") || !(res = mysql_store_result(m)))
+            return sl_errf(err, SL_ERUNTIME, "mysql source: SHOW MASTER STATUS: %s", mysql_error(m));
+        row = mysql_fetch_row(res);
+        if (row) {
+            snprintf(s->commit.file, sizeof s->commit.file, "%s", row[0]);
+            s->commit.pos = strtoull(row[1], NULL, 10);
+        }
+        mysql_free_result(res);
+        if (!row)
+            return sl_errf(err, SL_ECONFIG,
+                           "mysql source: binary logging is off on %s:%u; set log_bin=ON (server option "
+                           "--log-bin) and restart the server",
+                           c->host, c->port);
+        return 0;
+    }
+}
+
+static int open_stream(stream *s, sl_err *err)
+{
+    const sl_mysql_conf *c = &s->src->conf;
+    int rc = sl_mysql_connect(c, &s->conn, err);
+    if (rc)
+        return rc;
+    sl_mysql_set_live(s->src, s->conn);
+    char sql[1400];
+    char *sid = NULL;
+    if (sl_mysql_query_value(s->conn, "SELECT @@server_id", &sid, err))
+        return SL_ERUNTIME;
+    s->server_id = sid ? (uint32_t)strtoul(sid, NULL, 10) : 0;
+    free(sid);
+    if (s->server_id == c->server_id)
+        return sl_errf(err, SL_ECONFIG,
+                       "mysql source: server-id %u is the server's own server_id; choose another value for "
+                       "'server-id'",
+                       c->server_id);
+    snprintf(sql, sizeof sql, "SET @master_heartbeat_period=%lld", (long long)c->heartbeat_ms * 1000000LL);
+    if (mysql_query(s->conn, "SET @master_binlog_checksum=@@global.binlog_checksum") ||
+        mysql_query(s->conn, "SET @mariadb_slave_capability=4") || mysql_query(s->conn, sql))
+        return sl_errf(err, SL_ERUNTIME, "mysql source: preparing the binlog connection: %s", mysql_error(s->conn));
+    if (!s->commit.file[0] && s->commit.gtid[0]) {
+        char esc[1100];
+        mysql_real_escape_string(s->conn, esc, s->commit.gtid, strlen(s->commit.gtid));
+        snprintf(sql, sizeof sql, "SET @slave_connect_state='%s'", esc);
+        if (mysql_query(s->conn, sql))
+            return sl_errf(err, SL_ERUNTIME, "mysql source: %s: %s", sql, mysql_error(s->conn));
+    }
+    s->rpl = mariadb_rpl_init(s->conn);
+    if (!s->rpl)
+        return sl_errf(err, SL_ERUNTIME, "mysql source: cannot initialise replication");
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_SERVER_ID, (uint32_t)c->server_id);
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FILENAME, s->commit.file, strlen(s->commit.file));
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_START, (unsigned long)s->commit.pos);
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FLAGS, (uint32_t)0);
+    if (mariadb_rpl_open(s->rpl))
+        return sl_errf(err, SL_ERUNTIME, "mysql source: cannot start the binlog stream at %s:%" PRIu64 ": %s",
+                       s->commit.file, s->commit.pos, mysql_error(s->conn));
+    snprintf(s->file, sizeof s->file, "%s", s->commit.file);
+    s->file_seq = sl_mysql_file_seq(s->file);
+    s->in_tx = 0;
+    return 0;
+}
+
+/* Errors the server sends in the stream that no retry can fix. */
+static int fatal_stream_error(stream *s, unsigned code, const char *msg, sl_err *err)
+{
+    if (code == 1236) {
+        if (strstr(msg, "purged") || strstr(msg, "Could not find first log") || strstr(msg, "could not find"))
+            return sl_errf(err, SL_ERUNTIME,
+                           "mysql source: the binlog needed to resume (%s at %" PRIu64 ") is no longer on the "
+                           "server (%s). Changes were lost upstream; re-snapshot by moving the sink's "
+                           "checkpoint away and starting with scan.startup.mode: initial",
+                           s->commit.file, s->commit.pos, msg);
+        if (strstr(msg, "server_id") || strstr(msg, "server_uuid") || strstr(msg, "same server"))
+            return sl_errf(err, SL_ECONFIG,
+                           "mysql source: another replica is using server-id %u (%s); give this pipeline a "
+                           "unique 'server-id'",
+                           s->src->conf.server_id, msg);
+        return sl_errf(err, SL_ERUNTIME, "mysql source: the server refused the binlog stream: %s", msg);
+    }
+    return 0;
+}
+
+/* Splits a resume token into the binlog position and the snapshot state. */
+static int parse_resume(stream *s, const char *resume, char **snap_state, sl_err *err)
+{
+    *snap_state = NULL;
+    int rc = sl_mysql_pos_parse(resume, &s->commit, err);
+    if (rc)
+        return rc;
+    json_error_t je;
+    json_t *root = json_loads(resume, 0, &je);
+    json_t *st = root ? json_object_get(root, "snapshot") : NULL;
+    if (st)
+        *snap_state = json_dumps(st, JSON_COMPACT);
+    json_decref(root);
+    return 0;
+}
+
+/* migrate: "now" is the end of the binlog at start; a position is
+ * "file:pos". */
+static int resolve_until(stream *s, MYSQL *m, const char *spec, sl_err *err)
+{
+    char file[256];
+    uint64_t pos = 0;
+    if (strcmp(spec, "now") == 0) {
+        MYSQL_RES *res;
+        if (mysql_query(m, "SHOW MASTER STATUS") || !(res = mysql_store_result(m)))
+            return sl_errf(err, SL_ERUNTIME, "mysql source: SHOW MASTER STATUS: %s", mysql_error(m));
+        MYSQL_ROW row = mysql_fetch_row(res);
+        if (!row) {
+            mysql_free_result(res);
+            return sl_errf(err, SL_ECONFIG, "mysql source: binary logging is off; set log_bin=ON");
+        }
+        snprintf(file, sizeof file, "%s", row[0]);
+        pos = strtoull(row[1], NULL, 10);
+        mysql_free_result(res);
+    } else {
+        const char *colon = strrchr(spec, ':');
+        if (!colon || colon == spec || !colon[1])
+            return sl_errf(err, SL_ECONFIG, "--follow-until: '%s' is not 'now' or a binlog position file:pos "
+                           "(e.g. binlog.000003:1234)", spec);
+        snprintf(file, sizeof file, "%.*s", (int)(colon - spec), spec);
+        pos = strtoull(colon + 1, NULL, 10);
+    }
+    s->until = (sl_pos){sl_mysql_file_seq(file), pos, 0};
+    s->have_until = 1;
+    sl_info("mysql source: following the binlog until %s:%" PRIu64, file, pos);
+    return 0;
+}
+
+static int setup(stream *s, const char *resume, sl_err *err)
+{
+    sl_mysql_source *src = s->src;
+    MYSQL *m = NULL;
+    char *snap_state = NULL;
+    int rc = sl_mysql_connect(&src->conf, &m, err);
+    int want_snapshot = 0;
+    sl_pos start = {0};
+    if (!rc && resume) {
+        rc = parse_resume(s, resume, &snap_state, err);
+        want_snapshot = snap_state != NULL;
+        start = (sl_pos){sl_mysql_file_seq(s->commit.file), s->commit.pos, 0};
+    } else if (!rc) {
+        int mode = src->conf.startup;
+        if (mode == SL_MYSQL_START_INITIAL || mode == SL_MYSQL_START_SNAPSHOT) {
+            /* the binlog reader starts exactly where the first snapshot sees
+             * the data, so no chunk can be older than the reader's start */
+            rc = sl_mysql_snapshot_position(m, &s->commit, &start, err);
+            want_snapshot = 1;
+        } else {
+            rc = startup_position(s, m, err);
+        }
+    }
+    s->snapshot_only = src->conf.startup == SL_MYSQL_START_SNAPSHOT;
+    if (!rc && want_snapshot) {
+        rc = sl_mysql_snapshot_prepare(src, m, snap_state, start, &s->snap, err);
+        if (!rc) {
+            /* rows of snapshotted tables carry the catalog's schema; the
+             * binlog's TABLE_MAP of the same shape maps onto it */
+            for (uint32_t i = 0; i < s->snap->snap.ntables && !rc; i++) {
+                const sl_table_schema **slot = latest_slot(s, s->snap->snap.tables[i].schema);
+                if (!slot)
+                    rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+                else if (!*slot)
+                    *slot = s->snap->snap.tables[i].schema;
+            }
+        }
+    }
+    if (!rc && src->env.follow_until)
+        rc = resolve_until(s, m, src->env.follow_until, err);
+    free(snap_state);
+    if (m)
+        mysql_close(m);
+    return rc;
+}
+
+int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, sl_err *err)
+{
+    stream s;
+    memset(&s, 0, sizeof s);
+    s.src = src;
+    s.out = out;
+    s.dopts.zero_date = src->conf.zero_date_mode;
+    int rc = setup(&s, resume, err);
+    if (!rc && s.snap) {
+        char token[1024];
+        sl_mysql_pos_format(&s.commit, token, sizeof token);
+        sl_pos p = {sl_mysql_file_seq(s.commit.file), s.commit.pos, 0};
+        sl_emit_lock(out);
+        rc = sl_snapshot_at(&s.snap->snap, p, token) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
+        sl_emit_unlock(out);
+        if (!rc)
+            rc = sl_mysql_snapshot_start(s.snap, out, err);
+    }
+    int retries = 0;
+    MARIADB_RPL_EVENT *ev = NULL;
+    while (!rc && !sl_emit_should_stop(out)) {
+        if (s.snap && (rc = sl_mysql_snapshot_failed(s.snap, err)))
+            break;
+        if (finished(&s, 0)) {
+            s.ended = 1;
+            break;
+        }
+        if (!s.rpl) {
+            rc = open_stream(&s, err);
+            if (rc) {
+                close_conn(&s);
+                if (rc == SL_ECONFIG || retries++ >= src->conf.max_retries || sl_emit_should_stop(out))
+                    break;
+                sl_warn("%s; reconnecting (%d of %d)", err->msg, retries, src->conf.max_retries);
+                rc = 0;
+                struct timespec ts = {1, 0};
+                nanosleep(&ts, NULL);
+                continue;
+            }
+            sl_info("mysql source: streaming %s:%" PRIu64 " from %s:%u", s.commit.file, s.commit.pos,
+                    src->conf.host, src->conf.port);
+        }
+        ev = mariadb_rpl_fetch(s.rpl, ev);
+        if (!ev) {
+            unsigned code = mysql_errno(s.conn);
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", mysql_error(s.conn));
+            if (sl_emit_should_stop(out))
+                break;
+            if ((rc = fatal_stream_error(&s, code, msg, err)))
+                break;
+            /* the partial transaction is re-read from the last commit;
+             * rows already handed over are skipped by position */
+            close_conn(&s);
+            if (retries++ >= src->conf.max_retries) {
+                rc = sl_errf(err, SL_ERUNTIME, "mysql source: lost the binlog stream at %s:%" PRIu64 " and could "
+                             "not reconnect: %s (error %u)", s.file, s.commit.pos, msg, code);
+                break;
+            }
+            sl_warn("mysql source: binlog stream lost (%s, error %u); reconnecting from %s:%" PRIu64, msg, code,
+                    s.commit.file, s.commit.pos);
+            continue;
+        }
+        retries = 0;
+        const uint8_t *raw = ev->raw_data + ev->raw_data_ofs;
+        size_t elen = ev->event_length;
+        if (s.rpl->use_checksum && elen >= HDR + 4)
+            elen -= 4;
+        if (elen < HDR || ev->raw_data_size < ev->raw_data_ofs + HDR)
+            continue;
+        const uint8_t *body = raw + HDR;
+        size_t blen = elen - HDR;
+        uint32_t next = ev->next_event_pos;
+        uint32_t start = next >= ev->event_length ? next - ev->event_length : 0;
+        int type = ev->event_type;
+        if (s.skip_until_ts && (type == GTID_EVENT || type == GTID_LOG_EVENT || type == QUERY_EVENT) && !s.in_tx) {
+            if ((int64_t)ev->timestamp * 1000 >= s.skip_until_ts)
+                s.skip_until_ts = 0;
+            else
+                s.skipping_tx = 1;
+        }
+        switch (type) {
+        case ROTATE_EVENT:
+            /* the fake rotate at the start of a stream carries no checksum */
+            if (next == 0 && s.rpl->use_checksum)
+                blen += 4;
+            if (on_rotate(&s, body, blen))
+                rc = sl_errf(err, SL_ERUNTIME, "mysql source: malformed ROTATE event");
+            break;
+        case GTID_EVENT:
+            on_gtid_mariadb(&s, body, blen);
+            break;
+        case GTID_LOG_EVENT:
+            on_gtid_mysql(&s, body, blen);
+            break;
+        case QUERY_EVENT:
+            rc = on_query(&s, body, blen, next, err);
+            break;
+        case XID_EVENT:
+            rc = end_tx(&s, next, err);
+            break;
+        case TABLE_MAP_EVENT:
+            rc = on_table_map(&s, body, blen, err);
+            break;
+        case WRITE_ROWS_EVENT_V1:
+        case UPDATE_ROWS_EVENT_V1:
+        case DELETE_ROWS_EVENT_V1:
+        case WRITE_ROWS_EVENT:
+        case UPDATE_ROWS_EVENT:
+        case DELETE_ROWS_EVENT:
+        case WRITE_ROWS_COMPRESSED_EVENT_V1:
+        case UPDATE_ROWS_COMPRESSED_EVENT_V1:
+        case DELETE_ROWS_COMPRESSED_EVENT_V1:
+        case WRITE_ROWS_COMPRESSED_EVENT:
+        case UPDATE_ROWS_COMPRESSED_EVENT:
+        case DELETE_ROWS_COMPRESSED_EVENT:
+            rc = on_rows(&s, type, body, blen, start, ev->timestamp, err);
+            break;
+        default:
+            break;
+        }
+        if (!rc && type != ROTATE_EVENT)
+            rc = between(&s, next, err);
+        if (!rc && type != ROTATE_EVENT && finished(&s, next)) {
+            s.ended = 1;
+            break;
+        }
+    }
+    if (ev)
+        mariadb_free_rpl_event(ev);
+    close_conn(&s);
+    if (!rc && s.ended) {
+        sl_info("mysql source: reached the end position; finishing");
+        if (sl_emit_end(out))
+            rc = sl_errf(err, SL_ERUNTIME, "mysql source: pipeline closed");
+    }
+    if (s.snap) {
+        int src_rc = rc;
+        sl_mysql_snapshot_free(s.snap);
+        (void)src_rc;
+    }
+    for (size_t i = 0; i < s.cap; i++)
+        free(s.tables[i].tm_raw);
+    free(s.tables);
+    free(s.latest);
+    return rc;
+}

@@ -1,0 +1,183 @@
+"""Drive the sluice binary from tests: write a pipeline file, start
+``sluice run`` as a subprocess, wait for what it logs and writes, stop it
+(gracefully or with kill -9), and read back what the file sink wrote.
+
+The file sink's output is the observable result; tests compare it with the
+source database row by row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pymysql
+
+from conftest import sluice_binary
+
+
+def mysql_connect(svc, database=None, autocommit=True):
+    return pymysql.connect(host=svc.host, port=svc.port, user=svc.user,
+                           password=svc.password, database=database,
+                           autocommit=autocommit, charset="utf8mb4")
+
+
+def mysql_exec(svc, *statements, database=None):
+    conn = mysql_connect(svc, database)
+    try:
+        with conn.cursor() as cur:
+            for st in statements:
+                cur.execute(st)
+    finally:
+        conn.close()
+
+
+def mysql_rows(svc, sql, database=None):
+    conn = mysql_connect(svc, database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return list(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def mysql_pipeline_yaml(svc, tables, out_path, name="test", startup="latest-offset",
+                        server_id=5400, extra_source="", extra_pipeline="", extra_sink=""):
+    return f"""
+source:
+  type: mysql
+  hostname: {svc.host}
+  port: {svc.port}
+  username: {svc.user}
+  password: ${{env:TEST_MYSQL_PASSWORD}}
+  tables: {tables}
+  server-id: {server_id}
+  scan.startup.mode: {startup}
+  connect.max-retries: 30
+  heartbeat.interval: 1s
+{extra_source}
+sink:
+  type: file
+  path: {out_path}
+{extra_sink}
+pipeline:
+  name: {name}
+  checkpoint.interval: 100ms
+{extra_pipeline}
+"""
+
+
+class Sluice:
+    """One sluice process over one pipeline file."""
+
+    def __init__(self, workdir: Path, yaml_text: str, env=None, command="run"):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.config = self.dir / "pipeline.yaml"
+        self.config.write_text(yaml_text)
+        self.env = dict(os.environ, **(env or {}))
+        self.command = command
+        self.proc = None
+        self.logs = []
+        self.runs = 0
+
+    @property
+    def log_path(self):
+        return self.dir / f"sluice-{self.runs}.log"
+
+    def start(self, wait_for="mysql source: streaming", timeout=30):
+        self.runs += 1
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([str(sluice_binary()), self.command, "--log-level", "debug",
+                                      str(self.config)], stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
+        if wait_for:
+            self.wait_log(wait_for, timeout)
+        return self
+
+    def log_text(self):
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def wait_log(self, text, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if text in self.log_text():
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"sluice exited with {self.proc.returncode} before logging "
+                                     f"{text!r}:\n{self.log_text()}")
+            time.sleep(0.05)
+        raise AssertionError(f"sluice did not log {text!r} within {timeout}s:\n{self.log_text()}")
+
+    def stop(self, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"sluice did not stop on SIGTERM:\n{self.log_text()}")
+        self._log.close()
+        return self.proc.returncode
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self._log.close()
+
+    def wait_exit(self, timeout=60):
+        try:
+            rc = self.proc.wait(timeout)
+        finally:
+            self._log.close()
+        return rc
+
+
+def read_events(path: Path):
+    """Every JSON line of a file sink; a torn last line is an error."""
+    if not Path(path).exists():
+        return []
+    out = []
+    with open(path) as f:
+        for line in f:
+            out.append(json.loads(line))
+    return out
+
+
+def changes(path: Path):
+    return [e for e in read_events(path) if "op" in e]
+
+
+def wait_events(path: Path, count: int, timeout=60, proc: Sluice | None = None):
+    deadline = time.time() + timeout
+    evs = []
+    while time.time() < deadline:
+        evs = changes(path)
+        if len(evs) >= count:
+            return evs
+        if proc is not None and proc.proc.poll() is not None:
+            raise AssertionError(f"sluice exited ({proc.proc.returncode}) with {len(evs)} of "
+                                 f"{count} events:\n{proc.log_text()}")
+        time.sleep(0.05)
+    raise AssertionError(f"only {len(evs)} of {count} events arrived within {timeout}s"
+                         + (f":\n{proc.log_text()}" if proc else ""))
+
+
+def replay(events, key="id"):
+    """Applies change events to a dict keyed by primary key: the sink's state."""
+    state = {}
+    for e in events:
+        table = (e["source"]["db"], e["source"]["table"])
+        if e["op"] in ("c", "r", "u"):
+            if e["op"] == "u" and e["before"][key] != e["after"][key]:
+                state.pop((table, e["before"][key]), None)
+            state[(table, e["after"][key])] = e["after"]
+        elif e["op"] == "d":
+            state.pop((table, e["before"][key]), None)
+    return state

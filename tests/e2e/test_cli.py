@@ -1,0 +1,207 @@
+"""The command line as a user meets it: every kind of bad input gives one
+clear line naming the place, exit code 2, and nothing started or written;
+every file in configs/ passes `sluice check`."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT, sluice_binary
+
+
+def sluice(*args, env=None, cwd=None):
+    e = dict(os.environ)
+    e.pop("MYSQL_PASSWORD", None)
+    e.update(env or {})
+    return subprocess.run([str(sluice_binary()), *map(str, args)], capture_output=True, text=True,
+                          env=e, cwd=cwd, timeout=30)
+
+
+GOOD = """\
+source:
+  type: mysql
+  hostname: 127.0.0.1
+  port: 3306
+  username: sluice
+  password: ${env:SLUICE_TEST_PW}
+  tables: shop.orders
+  server-id: 5401
+sink:
+  type: file
+  path: OUT
+pipeline:
+  name: cli-test
+"""
+
+
+def write(tmp_path, text, name="p.yaml"):
+    p = tmp_path / name
+    p.write_text(text.replace("OUT", str(tmp_path / "out.jsonl")))
+    return p
+
+
+def error_line(proc):
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, proc.stderr
+    return re.sub(r"^\S+ error\s+", "", lines[0])
+
+
+def assert_config_error(tmp_path, text, expected, env=None):
+    p = write(tmp_path, text)
+    for cmd in ("check", "run"):
+        proc = sluice(cmd, p, env=env)
+        assert proc.returncode == 2, (cmd, proc.stdout, proc.stderr)
+        assert error_line(proc) == expected.replace("FILE", str(p))
+    assert not (tmp_path / "out.jsonl").exists(), "nothing may be written"
+    assert not (tmp_path / "out.jsonl.checkpoint").exists()
+
+
+def test_good_config_checks(tmp_path):
+    p = write(tmp_path, GOOD)
+    proc = sluice("check", p, env={"SLUICE_TEST_PW": "x"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"{p}: ok (source mysql, sink file, 0 routes, 0 transforms)"
+
+
+def test_malformed_yaml(tmp_path):
+    assert_config_error(tmp_path, "source:\n  type: mysql\n   hostname: x\n",
+                        "FILE:3:12: YAML syntax error: mapping values are not allowed in this context")
+
+
+def test_wrong_type(tmp_path):
+    assert_config_error(tmp_path, GOOD.replace("port: 3306", "port: abc"),
+                        "FILE:4:3: 'abc' is not an integer (option 'port')", env={"SLUICE_TEST_PW": "x"})
+
+
+def test_out_of_range(tmp_path):
+    assert_config_error(tmp_path, GOOD.replace("port: 3306", "port: 70000"),
+                        "FILE:4:3: '70000' is out of range for 'port' (1..65535)", env={"SLUICE_TEST_PW": "x"})
+
+
+def test_misspelt_key_did_you_mean(tmp_path):
+    assert_config_error(tmp_path, GOOD.replace("hostname:", "hostnme:"),
+                        "FILE:3:3: unknown source option 'hostnme'; did you mean 'hostname'?",
+                        env={"SLUICE_TEST_PW": "x"})
+
+
+def test_unknown_top_level_key(tmp_path):
+    assert_config_error(tmp_path, GOOD + "pipline:\n  name: x\n",
+                        "FILE:14:1: unknown top-level key 'pipline'; did you mean 'pipeline'?",
+                        env={"SLUICE_TEST_PW": "x"})
+
+
+def test_missing_required_option(tmp_path):
+    text = GOOD.replace("  username: sluice\n", "")
+    assert_config_error(tmp_path, text,
+                        "FILE:2:3: source is missing required option 'username' (User to connect as; needs "
+                        "REPLICATION SLAVE, REPLICATION CLIENT and SELECT.)", env={"SLUICE_TEST_PW": "x"})
+
+
+def test_unresolved_env(tmp_path):
+    assert_config_error(tmp_path, GOOD,
+                        "FILE:6:13: environment variable SLUICE_TEST_PW is not set (in ${env:SLUICE_TEST_PW})")
+
+
+def test_unreadable_file_secret(tmp_path):
+    text = GOOD.replace("${env:SLUICE_TEST_PW}", "${file:/nonexistent/secret}")
+    assert_config_error(tmp_path, text,
+                        "FILE:6:13: cannot read ${file:/nonexistent/secret}: No such file or directory")
+
+
+def test_file_secret_is_read(tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\n")
+    p = write(tmp_path, GOOD.replace("${env:SLUICE_TEST_PW}", "${file:" + str(secret) + "}"))
+    proc = sluice("check", p)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_unknown_connector(tmp_path):
+    assert_config_error(tmp_path, GOOD.replace("type: file", "type: fiel"),
+                        "FILE:10:9: unknown sink type 'fiel'; did you mean 'file'?", env={"SLUICE_TEST_PW": "x"})
+
+
+def test_bad_enum_value(tmp_path):
+    text = GOOD.replace("server-id: 5401", "server-id: 5401\n  scan.startup.mode: latest")
+    assert_config_error(tmp_path, text,
+                        "FILE:9:3: 'latest' is not a valid value for 'scan.startup.mode' (one of: initial, "
+                        "latest-offset, earliest-offset, specific-offset, timestamp, snapshot)",
+                        env={"SLUICE_TEST_PW": "x"})
+
+
+def test_bad_duration(tmp_path):
+    text = GOOD + "  checkpoint.interval: soon\n"
+    assert_config_error(tmp_path, text,
+                        "FILE:14:3: 'soon' is not a duration (option 'checkpoint.interval'); write e.g. 500ms, "
+                        "1s, 5min, 2h", env={"SLUICE_TEST_PW": "x"})
+
+
+def test_nonexistent_config_path(tmp_path):
+    for cmd in ("check", "run", "migrate", "status"):
+        proc = sluice(cmd, tmp_path / "missing.yaml")
+        assert proc.returncode == 2
+        assert error_line(proc) == f"cannot open {tmp_path / 'missing.yaml'}: No such file or directory"
+
+
+def test_usage_errors():
+    proc = sluice("frobnicate")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("sluice: unknown command 'frobnicate'")
+    proc = sluice("chek")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "sluice: unknown command 'chek'; did you mean 'check'?"
+    proc = sluice("run")
+    assert proc.returncode == 2
+    assert "missing pipeline file" in proc.stderr
+    proc = sluice("run", "--bogus", "x.yaml")
+    assert proc.returncode == 2
+    assert "unknown option '--bogus'" in proc.stderr
+
+
+@pytest.mark.parametrize("cmd", ["run", "migrate", "check", "describe", "status", "version"])
+def test_help_for_each_command(cmd):
+    proc = sluice(cmd, "--help")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith(f"usage: sluice {cmd}")
+
+
+def test_version():
+    proc = sluice("version")
+    assert proc.returncode == 0
+    assert re.fullmatch(r"sluice \d+\.\d+\.\d+\n", proc.stdout)
+
+
+def test_describe_prints_option_table():
+    proc = sluice("describe", "mysql")
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("mysql (source): ")
+    row = next(l for l in lines if l.strip().startswith("scan.startup.mode"))
+    assert "enum" in row and "initial" in row and "One of: initial, latest-offset" in row
+    row = next(l for l in lines if l.strip().startswith("hostname"))
+    assert "(required)" in row
+    proc = sluice("describe", "fiel")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "sluice describe: unknown connector 'fiel'; did you mean 'file'?"
+    proc = sluice("describe")
+    assert proc.returncode == 0 and "mysql" in proc.stdout and "blackhole" in proc.stdout
+
+
+def test_every_example_config_checks():
+    configs = sorted((REPO_ROOT / "configs").glob("*.yaml"))
+    assert configs
+    for c in configs:
+        proc = sluice("check", c, env={"MYSQL_PASSWORD": "x", "PG_PASSWORD": "x"})
+        assert proc.returncode == 0, (c, proc.stderr)
+
+
+def test_log_level_option(tmp_path):
+    p = write(tmp_path, GOOD)
+    proc = sluice("check", "--log-level", "loud", p)
+    assert proc.returncode == 2
+    assert "unknown log level 'loud'" in proc.stderr
