@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -52,6 +53,7 @@ typedef struct stream {
     char file[256];        /* current binlog file */
     uint64_t file_seq;
     uint32_t server_id;    /* of the server we read */
+    int checksum;          /* events end in a CRC32 (binlog_checksum != NONE) */
     /* current transaction */
     int in_tx, standalone;
     char gtid[64];
@@ -515,6 +517,13 @@ static int open_stream(stream *s, sl_err *err)
         return SL_ERUNTIME;
     s->server_id = sid ? (uint32_t)strtoul(sid, NULL, 10) : 0;
     free(sid);
+    /* every event, the artificial ROTATE included, carries the checksum we
+     * ask for below; the library only learns that from the first FDE */
+    char *ck = NULL;
+    if (sl_mysql_query_value(s->conn, "SELECT @@global.binlog_checksum", &ck, err))
+        return SL_ERUNTIME;
+    s->checksum = ck && strcasecmp(ck, "NONE") != 0;
+    free(ck);
     if (s->server_id == c->server_id)
         return sl_errf(err, SL_ECONFIG,
                        "mysql source: server-id %u is the server's own server_id; choose another value for "
@@ -727,7 +736,7 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         retries = 0;
         const uint8_t *raw = ev->raw_data + ev->raw_data_ofs;
         size_t elen = ev->event_length;
-        if (s.rpl->use_checksum && elen >= HDR + 4)
+        if (s.checksum && elen >= HDR + 4)
             elen -= 4;
         if (elen < HDR || ev->raw_data_size < ev->raw_data_ofs + HDR)
             continue;
@@ -744,9 +753,6 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         }
         switch (type) {
         case ROTATE_EVENT:
-            /* the fake rotate at the start of a stream carries no checksum */
-            if (next == 0 && s.rpl->use_checksum)
-                blen += 4;
             if (on_rotate(&s, body, blen))
                 rc = sl_errf(err, SL_ERUNTIME, "mysql source: malformed ROTATE event");
             break;
