@@ -25,6 +25,7 @@ typedef struct sl_column {
     uint32_t src_type;  /* MySQL column type code, PostgreSQL type OID */
     uint32_t src_meta;  /* MySQL TABLE_MAP metadata, PostgreSQL typmod */
     uint32_t charset;   /* MySQL collation id; 63 = binary */
+    uint8_t conv;       /* decoder's charset conversion class (source-private) */
     char **enum_values; /* ENUM/SET members in ordinal order */
     uint32_t n_enum_values;
 } sl_column;

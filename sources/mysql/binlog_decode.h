@@ -1,0 +1,76 @@
+/* binlog_decode.h — turns raw binlog event bodies into schemas and values.
+ *
+ * No networking here: mysql_stream.c hands over the bytes of TABLE_MAP and
+ * ROWS events (after the 19-byte header, without the checksum) and gets
+ * sluice schemas and typed values back. Every column type is decoded from
+ * its binary row format directly into the value model (no text round
+ * trip), the same values the snapshot reader builds from SELECT results.
+ */
+#ifndef SL_BINLOG_DECODE_H
+#define SL_BINLOG_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../pipeline/arena.h"
+#include "../../pipeline/err.h"
+#include "../../pipeline/event.h"
+#include "../../pipeline/schema.h"
+
+enum { SL_ZERO_DATE_NULL = 0, SL_ZERO_DATE_STRING = 1 };
+
+/* MySQL column type codes (TABLE_MAP real types). */
+enum {
+    MT_DECIMAL = 0, MT_TINY = 1, MT_SHORT = 2, MT_LONG = 3, MT_FLOAT = 4, MT_DOUBLE = 5, MT_NULL = 6,
+    MT_TIMESTAMP = 7, MT_LONGLONG = 8, MT_INT24 = 9, MT_DATE = 10, MT_TIME = 11, MT_DATETIME = 12,
+    MT_YEAR = 13, MT_NEWDATE = 14, MT_VARCHAR = 15, MT_BIT = 16, MT_TIMESTAMP2 = 17, MT_DATETIME2 = 18,
+    MT_TIME2 = 19, MT_JSON = 245, MT_NEWDECIMAL = 246, MT_ENUM = 247, MT_SET = 248, MT_TINY_BLOB = 249,
+    MT_MEDIUM_BLOB = 250, MT_LONG_BLOB = 251, MT_BLOB = 252, MT_VAR_STRING = 253, MT_STRING = 254,
+    MT_GEOMETRY = 255,
+};
+
+/* How character data of a column becomes UTF-8. */
+enum { SL_CONV_NONE = 0, SL_CONV_UTF8, SL_CONV_LATIN1, SL_CONV_BINARY, SL_CONV_ICONV };
+
+typedef struct sl_mysql_iconv_cache {
+    char name[8][32];
+    void *cd[8];
+    int n;
+} sl_mysql_iconv_cache;
+
+typedef struct sl_mysql_decode_opts {
+    int zero_date;                 /* SL_ZERO_DATE_* */
+    sl_mysql_iconv_cache *iconv;   /* for charsets other than utf8/latin1/ascii/binary; may be NULL */
+} sl_mysql_decode_opts;
+
+/* Parses a TABLE_MAP body into a new schema (caller owns it). Needs
+ * binlog_row_metadata=FULL for names, keys and enum members. */
+int sl_mysql_parse_table_map(const uint8_t *body, size_t len, uint64_t *table_id, sl_table_schema **out,
+                             sl_err *err);
+
+typedef struct sl_mysql_rows {
+    const uint8_t *p, *end;
+    const sl_table_schema *schema;
+    const sl_mysql_decode_opts *opts;
+    int update;
+    char op;
+    const uint8_t *present_before, *present_after;
+    int n_before, n_after; /* present columns per image */
+} sl_mysql_rows;
+
+int sl_mysql_rows_open(sl_mysql_rows *it, int event_type, const uint8_t *body, size_t len,
+                       const sl_table_schema *schema, const sl_mysql_decode_opts *opts, sl_err *err);
+/* 1 = a row (before/after per the event kind), 0 = no more rows, <0 error. */
+int sl_mysql_rows_next(sl_mysql_rows *it, sl_arena *arena, sl_value **before, sl_value **after, sl_err *err);
+char sl_mysql_rows_op(int event_type);
+
+/* pieces shared with tests and the JSON decoder */
+int sl_mysql_decimal_text(const uint8_t *p, size_t avail, int precision, int scale, char *out, size_t outlen,
+                          size_t *used);
+size_t sl_mysql_decimal_size(int precision, int scale);
+/* MySQL binary JSON to its text form (as MySQL prints it) */
+int sl_mysql_json_to_text(const uint8_t *p, size_t len, sl_arena *a, const char **out, uint32_t *outlen);
+int sl_mysql_charset_conv(uint32_t collation);
+void sl_mysql_iconv_cache_free(sl_mysql_iconv_cache *c);
+
+#endif

@@ -1,0 +1,395 @@
+/* tablemap.c — TABLE_MAP events into sluice schemas.
+ *
+ * With binlog_row_metadata=FULL the event carries, after the classic type
+ * and metadata arrays, optional TLV fields: signedness, charsets, column
+ * names, ENUM/SET members and the primary key. Those make sluice
+ * independent of DDL parsing and schema-history stores.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binlog_decode.h"
+
+typedef struct rd {
+    const uint8_t *p, *end;
+    int bad;
+} rd;
+
+static uint64_t rd_lenenc(rd *r)
+{
+    if (r->p >= r->end) {
+        r->bad = 1;
+        return 0;
+    }
+    uint8_t c = *r->p++;
+    int n = c < 251 ? 0 : c == 252 ? 2 : c == 253 ? 3 : c == 254 ? 8 : -1;
+    if (n < 0) {
+        r->bad = 1;
+        return 0;
+    }
+    if (n == 0)
+        return c;
+    if (r->end - r->p < n) {
+        r->bad = 1;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)r->p[i] << (8 * i);
+    r->p += n;
+    return v;
+}
+
+static const uint8_t *rd_bytes(rd *r, size_t n)
+{
+    if ((size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    const uint8_t *p = r->p;
+    r->p += n;
+    return p;
+}
+
+static int is_numeric(int t)
+{
+    return t == MT_TINY || t == MT_SHORT || t == MT_INT24 || t == MT_LONG || t == MT_LONGLONG || t == MT_FLOAT ||
+           t == MT_DOUBLE || t == MT_NEWDECIMAL || t == MT_DECIMAL;
+}
+
+static int is_enum_set(int real) { return real == MT_ENUM || real == MT_SET; }
+
+static int is_character(int t, int real)
+{
+    if (is_enum_set(real))
+        return 0;
+    return t == MT_STRING || t == MT_VAR_STRING || t == MT_VARCHAR || t == MT_BLOB || t == MT_TINY_BLOB ||
+           t == MT_MEDIUM_BLOB || t == MT_LONG_BLOB;
+}
+
+static const char *base_name(int real, uint32_t meta, int binary)
+{
+    switch (real) {
+    case MT_TINY: return "tinyint";
+    case MT_SHORT: return "smallint";
+    case MT_INT24: return "mediumint";
+    case MT_LONG: return "int";
+    case MT_LONGLONG: return "bigint";
+    case MT_FLOAT: return "float";
+    case MT_DOUBLE: return "double";
+    case MT_NEWDECIMAL: case MT_DECIMAL: return "decimal";
+    case MT_YEAR: return "year";
+    case MT_DATE: case MT_NEWDATE: return "date";
+    case MT_TIME: case MT_TIME2: return "time";
+    case MT_DATETIME: case MT_DATETIME2: return "datetime";
+    case MT_TIMESTAMP: case MT_TIMESTAMP2: return "timestamp";
+    case MT_BIT: return "bit";
+    case MT_VARCHAR: case MT_VAR_STRING: return binary ? "varbinary" : "varchar";
+    case MT_STRING: return binary ? "binary" : "char";
+    case MT_ENUM: return "enum";
+    case MT_SET: return "set";
+    case MT_JSON: return "json";
+    case MT_GEOMETRY: return "geometry";
+    case MT_BLOB: case MT_TINY_BLOB: case MT_MEDIUM_BLOB: case MT_LONG_BLOB:
+        switch (meta) {
+        case 1: return binary ? "tinyblob" : "tinytext";
+        case 2: return binary ? "blob" : "text";
+        case 3: return binary ? "mediumblob" : "mediumtext";
+        default: return binary ? "longblob" : "longtext";
+        }
+    case MT_NULL: return "null";
+    }
+    return "unknown";
+}
+
+static int kind_of(int real, int is_unsigned, int binary)
+{
+    switch (real) {
+    case MT_TINY: case MT_SHORT: case MT_INT24: case MT_LONG: case MT_LONGLONG:
+        return is_unsigned ? SL_UINT : SL_INT;
+    case MT_FLOAT: return SL_FLOAT;
+    case MT_DOUBLE: return SL_DOUBLE;
+    case MT_NEWDECIMAL: case MT_DECIMAL: return SL_DECIMAL;
+    case MT_YEAR: return SL_YEAR;
+    case MT_DATE: case MT_NEWDATE: return SL_DATE;
+    case MT_TIME: case MT_TIME2: return SL_TIME;
+    case MT_DATETIME: case MT_DATETIME2: return SL_DATETIME;
+    case MT_TIMESTAMP: case MT_TIMESTAMP2: return SL_TIMESTAMP;
+    case MT_BIT: return SL_BIT;
+    case MT_ENUM: return SL_ENUM;
+    case MT_SET: return SL_SET;
+    case MT_JSON: return SL_JSON;
+    case MT_GEOMETRY: return SL_BYTES;
+    case MT_NULL: return SL_NULL;
+    default: return binary ? SL_BYTES : SL_STRING;
+    }
+}
+
+/* The catalog (information_schema) names DATE and the 5.6 temporal types
+ * by these codes; TABLE_MAP uses the same, so schemas compare equal. */
+static uint32_t canonical_type(int real)
+{
+    switch (real) {
+    case MT_NEWDATE: return MT_DATE;
+    case MT_TIME: return MT_TIME2;
+    case MT_DATETIME: return MT_DATETIME2;
+    case MT_TIMESTAMP: return MT_TIMESTAMP2;
+    case MT_VAR_STRING: return MT_VARCHAR;
+    case MT_TINY_BLOB: case MT_MEDIUM_BLOB: case MT_LONG_BLOB: return MT_BLOB;
+    case MT_DECIMAL: return MT_NEWDECIMAL;
+    default: return (uint32_t)real;
+    }
+}
+
+static char *dup_n(const uint8_t *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, p, n);
+        s[n] = 0;
+    }
+    return s;
+}
+
+int sl_mysql_parse_table_map(const uint8_t *body, size_t len, uint64_t *table_id, sl_table_schema **out,
+                             sl_err *err)
+{
+    *out = NULL;
+    rd r = {body, body + len, 0};
+    const uint8_t *h = rd_bytes(&r, 8);
+    if (!h)
+        return sl_errf(err, SL_ERUNTIME, "TABLE_MAP event too short");
+    uint64_t id = 0;
+    for (int i = 0; i < 6; i++)
+        id |= (uint64_t)h[i] << (8 * i);
+    *table_id = id;
+    const uint8_t *dbl = rd_bytes(&r, 1);
+    size_t dlen = dbl ? *dbl : 0;
+    const uint8_t *db = rd_bytes(&r, dlen + 1);
+    const uint8_t *tbl_l = rd_bytes(&r, 1);
+    size_t tlen = tbl_l ? *tbl_l : 0;
+    const uint8_t *tb = rd_bytes(&r, tlen + 1);
+    uint64_t ncols = rd_lenenc(&r);
+    const uint8_t *types = rd_bytes(&r, ncols);
+    uint64_t mlen = rd_lenenc(&r);
+    const uint8_t *meta = rd_bytes(&r, mlen);
+    const uint8_t *nulls = rd_bytes(&r, (ncols + 7) / 8);
+    if (r.bad || ncols > 4096)
+        return sl_errf(err, SL_ERUNTIME, "malformed TABLE_MAP event");
+    char dbname[256], tbname[256];
+    snprintf(dbname, sizeof dbname, "%.*s", (int)dlen, (const char *)db);
+    snprintf(tbname, sizeof tbname, "%.*s", (int)tlen, (const char *)tb);
+    sl_table_schema *s = sl_schema_new(dbname, NULL, tbname, (int)ncols);
+    if (!s)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    int real[4096];
+    /* classic metadata, one entry per column with a type-dependent width */
+    const uint8_t *m = meta, *mend = meta + mlen;
+    for (uint64_t i = 0; i < ncols; i++) {
+        sl_column *c = &s->cols[i];
+        int t = types[i];
+        uint32_t md = 0;
+        int rt = t;
+        switch (t) {
+        case MT_FLOAT: case MT_DOUBLE: case MT_BLOB: case MT_GEOMETRY: case MT_JSON:
+        case MT_TIMESTAMP2: case MT_DATETIME2: case MT_TIME2:
+            if (m < mend)
+                md = *m++;
+            break;
+        case MT_VARCHAR: case MT_VAR_STRING:
+            if (mend - m >= 2) {
+                md = (uint32_t)m[0] | (uint32_t)m[1] << 8;
+                m += 2;
+            }
+            break;
+        case MT_BIT:
+            if (mend - m >= 2) {
+                md = (uint32_t)m[1] << 8 | m[0]; /* bytes << 8 | bits */
+                m += 2;
+            }
+            break;
+        case MT_NEWDECIMAL:
+            if (mend - m >= 2) {
+                md = (uint32_t)m[0] << 8 | m[1]; /* precision << 8 | scale */
+                m += 2;
+            }
+            break;
+        case MT_STRING: case MT_ENUM: case MT_SET:
+            if (mend - m >= 2) {
+                uint8_t b0 = m[0], b1 = m[1];
+                m += 2;
+                if ((b0 & 0x30) != 0x30) {
+                    /* CHAR longer than 255: two length bits hide in the type byte */
+                    rt = b0 | 0x30;
+                    md = b1 | (((uint32_t)(b0 & 0x30) ^ 0x30) << 4);
+                } else {
+                    rt = b0;
+                    md = b1;
+                }
+            }
+            break;
+        default:
+            break;
+        }
+        real[i] = rt;
+        c->src_type = canonical_type(rt);
+        c->src_meta = md;
+        c->nullable = (nulls[i / 8] >> (i % 8)) & 1;
+        if (rt == MT_NEWDECIMAL) {
+            c->precision = (uint16_t)(md >> 8);
+            c->scale = (uint16_t)(md & 0xff);
+        } else if (rt == MT_BIT) {
+            c->precision = (uint16_t)((md >> 8) * 8 + (md & 0xff));
+        } else if (rt == MT_TIME2 || rt == MT_DATETIME2 || rt == MT_TIMESTAMP2) {
+            c->scale = (uint16_t)md;
+        } else if (rt == MT_STRING || rt == MT_VARCHAR || rt == MT_VAR_STRING) {
+            c->precision = (uint16_t)md; /* in bytes */
+        }
+    }
+    /* optional metadata */
+    int have_names = 0;
+    int n_numeric = 0, n_char = 0, n_enumset = 0;
+    for (uint64_t i = 0; i < ncols; i++) {
+        n_numeric += is_numeric(real[i]);
+        n_char += is_character(types[i], real[i]);
+        n_enumset += is_enum_set(real[i]);
+    }
+    while (r.p < r.end && !r.bad) {
+        uint8_t type = *r.p++;
+        uint64_t flen = rd_lenenc(&r);
+        const uint8_t *f = rd_bytes(&r, flen);
+        if (!f)
+            break;
+        rd fr = {f, f + flen, 0};
+        switch (type) {
+        case 1: { /* SIGNEDNESS: one bit per numeric column, MSB first */
+            int k = 0;
+            for (uint64_t i = 0; i < ncols; i++) {
+                if (!is_numeric(real[i]))
+                    continue;
+                if ((size_t)(k / 8) < flen && (f[k / 8] >> (7 - k % 8)) & 1)
+                    s->cols[i].is_unsigned = 1;
+                k++;
+            }
+            break;
+        }
+        case 2:   /* DEFAULT_CHARSET */
+        case 10: { /* ENUM_AND_SET_DEFAULT_CHARSET */
+            uint64_t dflt = rd_lenenc(&fr);
+            int enumset = type == 10;
+            for (uint64_t i = 0; i < ncols; i++)
+                if (enumset ? is_enum_set(real[i]) : is_character(types[i], real[i]))
+                    s->cols[i].charset = (uint32_t)dflt;
+            while (fr.p < fr.end && !fr.bad) {
+                uint64_t idx = rd_lenenc(&fr), coll = rd_lenenc(&fr);
+                uint64_t k = 0;
+                for (uint64_t i = 0; i < ncols; i++) {
+                    if (!(enumset ? is_enum_set(real[i]) : is_character(types[i], real[i])))
+                        continue;
+                    if (k++ == idx)
+                        s->cols[i].charset = (uint32_t)coll;
+                }
+            }
+            break;
+        }
+        case 3:   /* COLUMN_CHARSET */
+        case 11: { /* ENUM_AND_SET_COLUMN_CHARSET */
+            int enumset = type == 11;
+            for (uint64_t i = 0; i < ncols && fr.p < fr.end; i++)
+                if (enumset ? is_enum_set(real[i]) : is_character(types[i], real[i]))
+                    s->cols[i].charset = (uint32_t)rd_lenenc(&fr);
+            break;
+        }
+        case 4: /* COLUMN_NAME */
+            for (uint64_t i = 0; i < ncols && fr.p < fr.end; i++) {
+                uint64_t nl = rd_lenenc(&fr);
+                const uint8_t *nm = rd_bytes(&fr, nl);
+                if (nm)
+                    s->cols[i].name = dup_n(nm, nl);
+            }
+            have_names = 1;
+            break;
+        case 5:   /* SET_STR_VALUE */
+        case 6: { /* ENUM_STR_VALUE */
+            int want = type == 5 ? MT_SET : MT_ENUM;
+            for (uint64_t i = 0; i < ncols && fr.p < fr.end; i++) {
+                if (real[i] != want)
+                    continue;
+                uint64_t cnt = rd_lenenc(&fr);
+                if (cnt > 65535 || fr.bad)
+                    break;
+                sl_column *c = &s->cols[i];
+                c->enum_values = calloc(cnt ? cnt : 1, sizeof *c->enum_values);
+                if (!c->enum_values)
+                    break;
+                c->n_enum_values = (uint32_t)cnt;
+                for (uint64_t k = 0; k < cnt; k++) {
+                    uint64_t vl = rd_lenenc(&fr);
+                    const uint8_t *v = rd_bytes(&fr, vl);
+                    c->enum_values[k] = v ? dup_n(v, vl) : strdup("");
+                }
+            }
+            break;
+        }
+        case 8: /* SIMPLE_PRIMARY_KEY */
+            while (fr.p < fr.end && !fr.bad) {
+                uint64_t idx = rd_lenenc(&fr);
+                if (idx < ncols) {
+                    s->cols[idx].is_pk = 1;
+                    s->pk[s->npk++] = (int)idx;
+                }
+            }
+            break;
+        case 9: /* PRIMARY_KEY_WITH_PREFIX */
+            while (fr.p < fr.end && !fr.bad) {
+                uint64_t idx = rd_lenenc(&fr);
+                rd_lenenc(&fr);
+                if (idx < ncols) {
+                    s->cols[idx].is_pk = 1;
+                    s->pk[s->npk++] = (int)idx;
+                }
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    if (!have_names) {
+        int rc = sl_errf(err, SL_ECONFIG,
+                         "the binlog has no column names for table %s.%s: binlog_row_metadata is MINIMAL, sluice "
+                         "needs FULL: SET GLOBAL binlog_row_metadata = 'FULL' (and binlog_row_metadata=FULL in "
+                         "my.cnf)",
+                         dbname, tbname);
+        sl_schema_free(s);
+        return rc;
+    }
+    for (uint64_t i = 0; i < ncols; i++) {
+        sl_column *c = &s->cols[i];
+        if (!c->name) {
+            sl_schema_free(s);
+            return sl_errf(err, SL_ERUNTIME, "TABLE_MAP of %s.%s lacks a column name", dbname, tbname);
+        }
+        int binary = c->charset == 63 && (is_character(types[i], real[i]));
+        if (real[i] == MT_GEOMETRY)
+            binary = 1;
+        c->kind = (uint8_t)kind_of(real[i], c->is_unsigned, binary);
+        if (c->kind == SL_STRING || c->kind == SL_ENUM || c->kind == SL_SET)
+            c->conv = (uint8_t)sl_mysql_charset_conv(c->charset);
+        char tn[128];
+        const char *bn = base_name(real[i], c->src_meta, binary);
+        if (real[i] == MT_NEWDECIMAL)
+            snprintf(tn, sizeof tn, "%s(%u,%u)", bn, c->precision, c->scale);
+        else if (real[i] == MT_BIT)
+            snprintf(tn, sizeof tn, "%s(%u)", bn, c->precision);
+        else if ((c->kind == SL_TIME || c->kind == SL_DATETIME || c->kind == SL_TIMESTAMP) && c->scale)
+            snprintf(tn, sizeof tn, "%s(%u)", bn, c->scale);
+        else if (c->is_unsigned)
+            snprintf(tn, sizeof tn, "%s unsigned", bn);
+        else
+            snprintf(tn, sizeof tn, "%s", bn);
+        c->type_name = strdup(tn);
+    }
+    *out = s;
+    return 0;
+}
