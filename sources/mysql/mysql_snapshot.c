@@ -246,7 +246,6 @@ static int binds_setup(row_binds *r, const sl_table_schema *s, const int *cols, 
         case SL_INT:
         case SL_UINT:
         case SL_YEAR:
-        case SL_BIT:
             b->buffer_type = MYSQL_TYPE_LONGLONG;
             b->is_unsigned = c->kind != SL_INT;
             b->buffer = &r->cells[i].i;
@@ -332,11 +331,16 @@ static int convert_row(MYSQL_STMT *st, row_binds *r, const sl_table_schema *s, i
             v->kind = SL_YEAR;
             v->v.i = cell->i;
             break;
-        case SL_BIT:
+        case SL_BIT: {
+            /* BIT arrives as its bytes, most significant first */
+            uint64_t u = 0;
+            for (unsigned long k = 0; k < r->len[i] && k < sizeof cell->s; k++)
+                u = u << 8 | (unsigned char)cell->s[k];
             v->kind = SL_BIT;
             v->aux = c->precision;
-            v->v.u = (uint64_t)cell->i;
+            v->v.u = u;
             break;
+        }
         case SL_FLOAT:
             v->kind = SL_FLOAT;
             v->v.d = cell->f;

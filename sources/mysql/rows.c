@@ -271,37 +271,29 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
          * then the fraction; negative values are stored as their two's
          * complement distance from the offset */
         int64_t intpart = (int64_t)be(p, 3) - 0x800000;
-        int64_t frac = 0;
-        if (fb == 1) {
-            frac = (int8_t)p[3];
-            if (intpart < 0 && frac) {
-                intpart++;
-                frac -= 0x100;
-            }
-            frac *= 10000;
-        } else if (fb == 2) {
-            frac = (int16_t)be(p + 3, 2);
-            if (intpart < 0 && frac) {
-                intpart++;
-                frac -= 0x10000;
-            }
-            frac *= 100;
+        int64_t packed;
+        if (fb == 0) {
+            packed = intpart * (1LL << 24);
         } else if (fb == 3) {
-            int64_t packed = (int64_t)be(p, 6) - 0x800000000000LL;
-            intpart = packed >> 24;
-            frac = packed - intpart * (1LL << 24);
-            if (packed < 0 && frac) {
-                intpart = -((-packed) >> 24);
-                frac = -((-packed) % (1LL << 24));
+            packed = (int64_t)be(p, 6) - 0x800000000000LL;
+        } else {
+            /* the fraction is stored unsigned; a negative time keeps it
+             * as the distance to the next whole second */
+            int64_t frac = fb == 1 ? (int64_t)p[3] : (int64_t)be(p + 3, 2);
+            if (intpart < 0 && frac) {
+                intpart++;
+                frac -= fb == 1 ? 0x100 : 0x10000;
             }
+            packed = intpart * (1LL << 24) + frac * (fb == 1 ? 10000 : 100);
         }
-        int64_t a_int = intpart < 0 ? -intpart : intpart;
-        int64_t a_frac = frac < 0 ? -frac : frac;
-        int64_t h = (a_int >> 12) & 0x3ff, mi = (a_int >> 6) & 0x3f, s = a_int & 0x3f;
-        int64_t us = (h * 3600 + mi * 60 + s) * 1000000 + a_frac;
+        int neg = packed < 0;
+        uint64_t a_packed = neg ? (uint64_t)-packed : (uint64_t)packed;
+        uint64_t hms = a_packed >> 24, frac_us = a_packed % (1u << 24);
+        int64_t h = (int64_t)((hms >> 12) & 0x3ff), mi = (int64_t)((hms >> 6) & 0x3f), s = (int64_t)(hms & 0x3f);
+        int64_t us = (h * 3600 + mi * 60 + s) * 1000000 + (int64_t)frac_us;
         v->kind = SL_TIME;
         v->aux = (uint16_t)meta;
-        v->v.i = (intpart < 0 || frac < 0) ? -us : us;
+        v->v.i = neg ? -us : us;
         p += 3 + fb;
         break;
     }
