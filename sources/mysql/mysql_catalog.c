@@ -82,6 +82,29 @@ fail:
     return -1;
 }
 
+/* "int(10) unsigned" -> "int unsigned": integer display widths are not
+ * part of the type and the binlog does not know them */
+static char *strip_display_width(const char *t)
+{
+    static const char *const ints[] = {"tinyint(", "smallint(", "mediumint(", "int(", "bigint(", "year(", NULL};
+    for (int i = 0; ints[i]; i++) {
+        size_t n = strlen(ints[i]);
+        if (strncmp(t, ints[i], n) == 0) {
+            const char *close = strchr(t + n, ')');
+            if (!close)
+                break;
+            size_t head = n - 1;
+            char *out = malloc(strlen(t) + 1);
+            if (!out)
+                return NULL;
+            memcpy(out, t, head);
+            strcpy(out + head, close + 1);
+            return out;
+        }
+    }
+    return strdup(t);
+}
+
 typedef struct type_map {
     const char *data_type;
     uint32_t src_type;
@@ -141,7 +164,7 @@ int sl_mysql_catalog_schema(MYSQL *m, const char *db, const char *table, sl_tabl
     for (int i = 0; (row = mysql_fetch_row(res)) && i < ncols; i++) {
         sl_column *c = &s->cols[i];
         c->name = strdup(row[0]);
-        c->type_name = strdup(row[2]);
+        c->type_name = strip_display_width(row[2]);
         c->nullable = strcmp(row[3], "YES") == 0;
         c->is_unsigned = strstr(row[2], "unsigned") != NULL;
         const type_map *t = types;

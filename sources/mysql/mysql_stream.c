@@ -139,8 +139,11 @@ static const sl_table_schema **latest_slot(stream *s, const sl_table_schema *sc)
  * to; a transaction spilling into a new batch gets a copy there. */
 static const sl_txinfo *tx_info(stream *s, sl_batch *b, uint32_t ts)
 {
-    if (s->tx && s->tx_batch == b)
+    if (s->tx && s->tx_batch == b) {
+        if (!s->tx->ts_ms && ts)
+            s->tx->ts_ms = (int64_t)ts * 1000; /* a schema event opened it */
         return s->tx;
+    }
     sl_txinfo *t = sl_arena_alloc(&b->arena, sizeof *t);
     if (!t)
         return NULL;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mysql.h>
+
 #include "binlog_decode.h"
 
 typedef struct rd {
@@ -376,9 +378,31 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, uint64_t *table_id
         c->kind = (uint8_t)kind_of(real[i], c->is_unsigned, binary);
         if (c->kind == SL_STRING || c->kind == SL_ENUM || c->kind == SL_SET)
             c->conv = (uint8_t)sl_mysql_charset_conv(c->charset);
-        char tn[128];
+        char tn[4096];
         const char *bn = base_name(real[i], c->src_meta, binary);
-        if (real[i] == MT_NEWDECIMAL)
+        if ((real[i] == MT_VARCHAR || real[i] == MT_VAR_STRING || real[i] == MT_STRING) && !binary) {
+            /* metadata counts bytes; the type is declared in characters */
+            MARIADB_CHARSET_INFO *cs = mariadb_get_charset_by_nr(c->charset);
+            unsigned mb = cs && cs->char_maxlen ? cs->char_maxlen : 1;
+            snprintf(tn, sizeof tn, "%s(%u)", bn, c->src_meta / mb);
+        } else if (real[i] == MT_VARCHAR || real[i] == MT_VAR_STRING || real[i] == MT_STRING) {
+            snprintf(tn, sizeof tn, "%s(%u)", bn, c->src_meta);
+        } else if (c->kind == SL_ENUM || c->kind == SL_SET) {
+            size_t o = (size_t)snprintf(tn, sizeof tn, "%s(", bn);
+            for (uint32_t k = 0; k < c->n_enum_values && o + 8 < sizeof tn; k++) {
+                tn[o++] = k ? ',' : '\'';
+                if (k)
+                    tn[o++] = '\'';
+                for (const char *q = c->enum_values[k]; *q && o + 6 < sizeof tn; q++) {
+                    if (*q == '\'')
+                        tn[o++] = '\'';
+                    tn[o++] = *q;
+                }
+                tn[o++] = '\'';
+            }
+            tn[o++] = ')';
+            tn[o] = 0;
+        } else if (real[i] == MT_NEWDECIMAL)
             snprintf(tn, sizeof tn, "%s(%u,%u)", bn, c->precision, c->scale);
         else if (real[i] == MT_BIT)
             snprintf(tn, sizeof tn, "%s(%u)", bn, c->precision);
