@@ -117,7 +117,7 @@ static void table_map_full_metadata(void **state)
     assert_int_equal(s->cols[0].nullable, 0);
     assert_int_equal(s->npk, 1);
     assert_int_equal(s->pk[0], 0);
-    assert_string_equal(s->cols[1].type_name, "varchar");
+    assert_string_equal(s->cols[1].type_name, "varchar(20)"); /* 80 bytes of utf8mb4 */
     assert_int_equal(s->cols[1].kind, SL_STRING);
     assert_int_equal(s->cols[1].charset, 45);
     assert_int_equal(s->cols[2].kind, SL_DATETIME);
