@@ -5,10 +5,10 @@ CC          ?= cc
 PKGS        := libmariadb libpq rdkafka jansson yaml-0.1 libcurl libzstd
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS      ?= -O2 -g
-CFLAGS      += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+OPT         ?= -O2 -g
+CFLAGS      := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
                -Wshadow -Wformat=2 -fno-strict-aliasing -pthread -MMD -MP $(PKG_CFLAGS)
-LDLIBS      += $(PKG_LIBS) -lsnappy -lm -pthread
+LDLIBS      := $(PKG_LIBS) -lsnappy -lm -pthread $(EXTRA_LDFLAGS)
 VENV        := .venv
 PYTEST      := $(VENV)/bin/pytest
 
@@ -45,8 +45,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 asan:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	        LDFLAGS="-fsanitize=address,undefined" all unit-bins
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	        EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit-bins
 
 unit-bins: $(UNIT_BINS)
 

@@ -245,6 +245,7 @@ static int load(const cli *c, sl_config *cfg)
     sl_err err;
     int rc = sl_config_load(c->file, cfg, &err);
     if (rc) {
+        sl_config_free(cfg);
         sl_error("%s", err.msg);
         return rc == SL_ECONFIG ? 2 : 1;
     }

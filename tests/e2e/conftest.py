@@ -38,8 +38,10 @@ SERVICES_DIR = REPO_ROOT / "tests" / "services"
 
 
 def sluice_binary() -> Path:
-    """Path of the sluice binary built by `make` (it may not exist yet)."""
-    return REPO_ROOT / "build" / "sluice"
+    """Path of the sluice binary built by `make` (it may not exist yet);
+    SLUICE_BIN overrides it, e.g. build-asan/sluice to run the e2e tests
+    under AddressSanitizer."""
+    return Path(os.environ.get("SLUICE_BIN") or REPO_ROOT / "build" / "sluice")
 
 
 class Service(dict):
