@@ -16,6 +16,8 @@
 #include <yaml.h>
 
 #include "atomic_file.h"
+#include "transform.h"
+#include "route.h"
 
 static const char *const top_keys[] = {"source", "sink", "route", "transform", "pipeline"};
 static const char *const route_keys[] = {"source-table", "sink-table", "replace-symbol", "description"};
@@ -458,6 +460,17 @@ static int load_root(loader *l, yaml_node_t *root)
                            (char **)offsetof(sl_transform, table_options), (char **)offsetof(sl_transform, description)};
         rc = load_list(l, transform, "transform", transform_keys, 7, fields, 7, &cfg->transforms,
                        sizeof(sl_transform), &cfg->ntransforms, offsetof(sl_transform, loc));
+    }
+    /* compile routes and transforms once, so that their mistakes show now */
+    if (!rc && cfg->nroutes) {
+        sl_route_table rt;
+        if (!(rc = sl_route_table_init(&rt, cfg->routes, cfg->nroutes, l->err)))
+            sl_route_table_free(&rt);
+    }
+    if (!rc && cfg->ntransforms) {
+        sl_transformer *t = NULL;
+        if (!(rc = sl_transformer_new(cfg->transforms, cfg->ntransforms, &t, l->err)))
+            sl_transformer_free(t);
     }
     return rc;
 }

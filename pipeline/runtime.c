@@ -21,6 +21,7 @@
 #include "log.h"
 #include "queue.h"
 #include "route.h"
+#include "transform.h"
 
 typedef struct source_thread {
     const sl_source_plugin *plugin;
@@ -205,9 +206,14 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     const sl_source_plugin *src = cfg->source_plugin;
     sink_state sink = {.plugin = cfg->sink_plugin, .at_boundary = 1};
     sl_route_table routes;
+    sl_transformer *transformer = NULL;
     int rc = sl_route_table_init(&routes, cfg->routes, cfg->nroutes, err);
     if (rc)
         return rc;
+    if (cfg->ntransforms && (rc = sl_transformer_new(cfg->transforms, cfg->ntransforms, &transformer, err))) {
+        sl_route_table_free(&routes);
+        return rc;
+    }
     sl_sink_env senv = {.pipeline_name = name, .pipeline = &cfg->pipeline, .routes = &routes,
                         .source_connector = strcmp(src->name, "postgres") == 0 ? "postgresql" : src->name};
     sl_source_env renv = {.pipeline_name = name, .pipeline = &cfg->pipeline,
@@ -217,6 +223,7 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     rc = sink.plugin->create(&cfg->sink, &senv, &sink.self, err);
     if (rc) {
         sl_route_table_free(&routes);
+        sl_transformer_free(transformer);
         return rc;
     }
     rc = sink.plugin->load_checkpoint(sink.self, &checkpoint, err);
@@ -232,6 +239,7 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         free(resume);
         sink.plugin->destroy(sink.self);
         sl_route_table_free(&routes);
+        sl_transformer_free(transformer);
         return rc;
     }
     sink.last_token = resume ? strdup(resume) : NULL;
@@ -265,6 +273,11 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         sl_batch *b = sl_queue_pop(&queue, (int)wait);
         if (!b)
             b = sl_emit_take_idle(&emitter);
+        if (b && transformer && (rc = sl_transformer_apply(transformer, b, err))) {
+            sl_batch_free(b);
+            sink_failed = 1;
+            break;
+        }
         if (b) {
             if (b->count && (rc = sink.plugin->write(sink.self, b, err))) {
                 sl_batch_free(b);
@@ -312,7 +325,8 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         /* drain what the source pushed before it stopped */
         sl_batch *b;
         while (!rc && (b = sl_queue_pop(&queue, 0))) {
-            if (b->count && (rc = sink.plugin->write(sink.self, b, err))) {
+            if ((transformer && (rc = sl_transformer_apply(transformer, b, err))) ||
+                (b->count && (rc = sink.plugin->write(sink.self, b, err)))) {
                 sl_batch_free(b);
                 break;
             }
@@ -347,6 +361,7 @@ out_nothread:
     src->destroy(src_self);
     sink.plugin->destroy(sink.self);
     sl_route_table_free(&routes);
+    sl_transformer_free(transformer);
     free(sink.last_token);
     free(sink.committed_token);
     free(checkpoint);
