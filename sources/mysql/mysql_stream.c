@@ -562,6 +562,11 @@ static int open_stream(stream *s, sl_err *err)
 /* Errors the server sends in the stream that no retry can fix. */
 static int fatal_stream_error(stream *s, unsigned code, const char *msg, sl_err *err)
 {
+    if (code == 4052 || strstr(msg, "same server_uuid/server_id") || strstr(msg, "same server_id"))
+        return sl_errf(err, SL_ECONFIG,
+                       "mysql source: another replica is using server-id %u (%s); give this pipeline a "
+                       "unique 'server-id'",
+                       s->src->conf.server_id, msg);
     if (code == 1236) {
         if (strstr(msg, "purged") || strstr(msg, "Could not find first log") || strstr(msg, "could not find"))
             return sl_errf(err, SL_ERUNTIME,
@@ -577,6 +582,16 @@ static int fatal_stream_error(stream *s, unsigned code, const char *msg, sl_err 
         return sl_errf(err, SL_ERUNTIME, "mysql source: the server refused the binlog stream: %s", msg);
     }
     return 0;
+}
+
+static void forget_tables(stream *s)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        free(s->tables[i].tm_raw);
+    free(s->tables);
+    s->tables = NULL;
+    s->ntables = s->cap = 0;
+    s->nlatest = 0;
 }
 
 /* Splits a resume token into the binlog position and the snapshot state. */
@@ -749,10 +764,13 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         uint32_t start = next >= ev->event_length ? next - ev->event_length : 0;
         int type = ev->event_type;
         if (s.skip_until_ts && (type == GTID_EVENT || type == GTID_LOG_EVENT || type == QUERY_EVENT) && !s.in_tx) {
-            if ((int64_t)ev->timestamp * 1000 >= s.skip_until_ts)
+            /* binlog timestamps have whole seconds: start at the second */
+            if ((int64_t)ev->timestamp >= s.skip_until_ts / 1000) {
                 s.skip_until_ts = 0;
-            else
+                forget_tables(&s); /* so the first rows announce their schema */
+            } else {
                 s.skipping_tx = 1;
+            }
         }
         switch (type) {
         case ROTATE_EVENT:

@@ -1,0 +1,136 @@
+"""Operating the mysql source: server checks with the statements that fix
+them, startup modes, a purged binlog, a server-id clash, a wrong password."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from conftest import sluice_binary
+from sluice_run import Sluice, changes, mysql_exec, mysql_pipeline_yaml, mysql_rows, wait_events
+
+
+def run_check(mariadb, tmp_path, extra=""):
+    out = tmp_path / "out.jsonl"
+    yaml = mysql_pipeline_yaml(mariadb, "ops.\\.*", out, name="ops", server_id=5888, extra_source=extra)
+    p = tmp_path / "p.yaml"
+    p.write_text(yaml)
+    return subprocess.run([str(sluice_binary()), "check", "--connect", str(p)], capture_output=True, text=True,
+                          env={"TEST_MYSQL_PASSWORD": mariadb.password, "PATH": "/usr/bin:/bin"}, timeout=60)
+
+
+def test_check_connect_reports_settings_with_fixes(mariadb, tmp_path):
+    mysql_exec(mariadb, "CREATE DATABASE IF NOT EXISTS ops", "CREATE TABLE IF NOT EXISTS ops.t (id INT PRIMARY KEY)")
+    proc = run_check(mariadb, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok    binlog_row_metadata = FULL" in proc.stdout
+    assert "mysql source: ready" in proc.stdout
+    mysql_exec(mariadb, "SET GLOBAL binlog_row_image = 'MINIMAL'", "SET GLOBAL binlog_format = 'MIXED'")
+    try:
+        proc = run_check(mariadb, tmp_path)
+    finally:
+        mysql_exec(mariadb, "SET GLOBAL binlog_row_image = 'FULL'", "SET GLOBAL binlog_format = 'ROW'")
+    assert proc.returncode == 2
+    assert ("  FAIL  binlog_format = MIXED, sluice needs ROW\n"
+            "        fix: SET GLOBAL binlog_format = 'ROW'; and binlog_format=ROW in my.cnf [mysqld]") in proc.stdout
+    assert ("  FAIL  binlog_row_image = MINIMAL, sluice needs FULL\n"
+            "        fix: SET GLOBAL binlog_row_image = 'FULL'; and binlog_row_image=FULL in my.cnf [mysqld]") in proc.stdout
+    assert "2 checks failed; run the fixes shown above" in proc.stderr
+
+
+def test_check_connect_missing_privileges(mariadb, tmp_path):
+    mysql_exec(mariadb, "DROP USER IF EXISTS weak@'%'", "CREATE USER weak@'%' IDENTIFIED BY 'weak'",
+               "GRANT SELECT ON *.* TO weak@'%'")
+    out = tmp_path / "out.jsonl"
+    yaml = mysql_pipeline_yaml(mariadb, "ops.\\.*", out, name="ops", server_id=5888).replace(
+        f"username: {mariadb.user}", "username: weak")
+    p = tmp_path / "p.yaml"
+    p.write_text(yaml)
+    proc = subprocess.run([str(sluice_binary()), "check", "--connect", str(p)], capture_output=True, text=True,
+                          env={"TEST_MYSQL_PASSWORD": "weak"}, timeout=60)
+    assert proc.returncode == 2
+    assert "FAIL  privilege REPLICATION SLAVE (read the binlog)" in proc.stdout
+    assert "fix: GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO 'weak'@'%';" in proc.stdout
+
+
+def test_wrong_password_is_a_clear_error(mariadb, tmp_path):
+    out = tmp_path / "out.jsonl"
+    s = Sluice(tmp_path, mysql_pipeline_yaml(mariadb, "ops.\\.*", out, name="pw", server_id=5889),
+               env={"TEST_MYSQL_PASSWORD": "wrong"})
+    s.start(wait_for=None)
+    assert s.wait_exit(60) == 1
+    assert f"mysql source: cannot connect to {mariadb.host}:{mariadb.port} as {mariadb.user}: Access denied" in s.log_text()
+    assert not out.exists() or not changes(out)
+
+
+def master_status(mariadb):
+    return mysql_rows(mariadb, "SHOW MASTER STATUS")[0][:2]
+
+
+def test_specific_offset_and_timestamp_modes(mariadb, tmp_path):
+    mysql_exec(mariadb, "DROP DATABASE IF EXISTS modes", "CREATE DATABASE modes",
+               "CREATE TABLE modes.t (id INT PRIMARY KEY)")
+    mysql_exec(mariadb, "INSERT INTO modes.t VALUES (1)")
+    time.sleep(1.1)
+    file, pos = master_status(mariadb)
+    ts_ms = int(time.time() * 1000)
+    mysql_exec(mariadb, "INSERT INTO modes.t VALUES (2)", "INSERT INTO modes.t VALUES (3)")
+    for mode, extra in (("specific-offset", f"  scan.startup.specific-offset.file: {file}\n"
+                                            f"  scan.startup.specific-offset.pos: {pos}\n"),
+                        ("timestamp", f"  scan.startup.timestamp-millis: {ts_ms}\n")):
+        d = tmp_path / mode
+        out = d / "out.jsonl"
+        s = Sluice(d, mysql_pipeline_yaml(mariadb, "modes.\\.*", out, name=mode, startup=mode,
+                                          server_id=5890, extra_source=extra),
+                   env={"TEST_MYSQL_PASSWORD": mariadb.password}, command="migrate")
+        s.start(wait_for=None)
+        assert s.wait_exit(60) == 0, s.log_text()
+        assert [e["after"]["id"] for e in changes(out)] == [2, 3], (mode, s.log_text())
+
+
+def test_purged_binlog_names_the_file_and_the_fix(mariadb, tmp_path):
+    mysql_exec(mariadb, "DROP DATABASE IF EXISTS purged", "CREATE DATABASE purged",
+               "CREATE TABLE purged.t (id INT PRIMARY KEY)")
+    out = tmp_path / "out.jsonl"
+    s = Sluice(tmp_path, mysql_pipeline_yaml(mariadb, "purged.\\.*", out, name="purged", server_id=5891),
+               env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    s.start()
+    mysql_exec(mariadb, "INSERT INTO purged.t VALUES (1)")
+    wait_events(out, 1, proc=s)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    # MariaDB keeps binlogs its crash recovery still needs, so a PURGE right
+    # away may keep the file; a checkpoint naming a binlog older than any on
+    # the server is the same situation as seen from sluice
+    ck_path = tmp_path / "out.jsonl.checkpoint"
+    ck = json.loads(ck_path.read_text())
+    ck["checkpoint"]["source"]["file"] = "binlog.000000"
+    ck_path.write_text(json.dumps(ck))
+    s.start(wait_for=None)
+    assert s.wait_exit(60) == 1
+    log = s.log_text()
+    assert "the binlog needed to resume (binlog.000000 at " in log, log
+    assert "is no longer on the server" in log
+    assert "scan.startup.mode: initial" in log
+
+
+def test_server_id_clash_is_reported(mariadb, tmp_path):
+    mysql_exec(mariadb, "CREATE DATABASE IF NOT EXISTS clash")
+    a = Sluice(tmp_path / "a", mysql_pipeline_yaml(mariadb, "clash.\\.*", tmp_path / "a" / "o.jsonl", name="a",
+                                                    server_id=5999), env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    b = Sluice(tmp_path / "b", mysql_pipeline_yaml(mariadb, "clash.\\.*", tmp_path / "b" / "o.jsonl", name="b",
+                                                    server_id=5999), env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    a.start()
+    b.start()
+    deadline = time.time() + 30
+    while time.time() < deadline and a.proc.poll() is None and b.proc.poll() is None:
+        time.sleep(0.2)
+    loser = a if a.proc.poll() is not None else b
+    winner = b if loser is a else a
+    assert loser.wait_exit(10) == 2, loser.log_text()
+    assert "another replica is using server-id 5999" in loser.log_text()
+    assert "give this pipeline a unique 'server-id'" in loser.log_text()
+    winner.stop()
