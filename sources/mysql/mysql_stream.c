@@ -532,7 +532,12 @@ static int open_stream(stream *s, sl_err *err)
                        "mysql source: server-id %u is the server's own server_id; choose another value for "
                        "'server-id'",
                        c->server_id);
-    snprintf(sql, sizeof sql, "SET @master_heartbeat_period=%lld", (long long)c->heartbeat_ms * 1000000LL);
+    /* a bounded run (migrate, snapshot only) must notice its end on an idle
+     * server promptly: the heartbeat is what wakes an idle binlog read */
+    int64_t hb = c->heartbeat_ms;
+    if ((s->have_until || s->snapshot_only) && hb > 200)
+        hb = 200;
+    snprintf(sql, sizeof sql, "SET @master_heartbeat_period=%lld", (long long)hb * 1000000LL);
     if (mysql_query(s->conn, "SET @master_binlog_checksum=@@global.binlog_checksum") ||
         mysql_query(s->conn, "SET @mariadb_slave_capability=4") || mysql_query(s->conn, sql))
         return sl_errf(err, SL_ERUNTIME, "mysql source: preparing the binlog connection: %s", mysql_error(s->conn));
