@@ -22,14 +22,22 @@ void sl_batch_free(sl_batch *b)
 
 size_t sl_batch_bytes(const sl_batch *b) { return sizeof *b + b->arena.reserved_bytes; }
 
-sl_event *sl_batch_add_event(sl_batch *b, char op, const sl_table_schema *schema)
+static sl_event *new_event(sl_batch *b, char op, const sl_table_schema *schema)
 {
     sl_event *e = sl_arena_alloc(&b->arena, sizeof *e);
+    if (e) {
+        memset(e, 0, sizeof *e);
+        e->op = op;
+        e->schema = schema;
+    }
+    return e;
+}
+
+sl_event *sl_batch_add_event(sl_batch *b, char op, const sl_table_schema *schema)
+{
+    sl_event *e = new_event(b, op, schema);
     if (!e)
         return NULL;
-    memset(e, 0, sizeof *e);
-    e->op = op;
-    e->schema = schema;
     if (b->tail)
         b->tail->next = e;
     else
@@ -41,12 +49,9 @@ sl_event *sl_batch_add_event(sl_batch *b, char op, const sl_table_schema *schema
 
 sl_event *sl_batch_prepend_event(sl_batch *b, char op, const sl_table_schema *schema)
 {
-    sl_event *e = sl_arena_alloc(&b->arena, sizeof *e);
+    sl_event *e = new_event(b, op, schema);
     if (!e)
         return NULL;
-    memset(e, 0, sizeof *e);
-    e->op = op;
-    e->schema = schema;
     e->next = b->head;
     b->head = e;
     if (!b->tail)

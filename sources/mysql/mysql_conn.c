@@ -18,7 +18,9 @@ static void sleep_ms(int64_t ms)
     }
 }
 
-int sl_mysql_connect(const sl_mysql_conf *c, MYSQL **out, sl_err *err)
+int sl_mysql_connect(const sl_mysql_conf *c, MYSQL **out, sl_err *err) { return sl_mysql_connect_rt(c, 0, out, err); }
+
+int sl_mysql_connect_rt(const sl_mysql_conf *c, unsigned read_timeout_s, MYSQL **out, sl_err *err)
 {
     *out = NULL;
     int64_t backoff = 500;
@@ -31,6 +33,8 @@ int sl_mysql_connect(const sl_mysql_conf *c, MYSQL **out, sl_err *err)
         mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
         my_bool reconnect = 0;
         mysql_optionsv(m, MYSQL_OPT_RECONNECT, &reconnect);
+        if (read_timeout_s)
+            mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &read_timeout_s);
         if (mysql_real_connect(m, c->host, c->user, c->password, NULL, c->port, NULL, 0)) {
             *out = m;
             return 0;

@@ -55,7 +55,10 @@ typedef struct sl_mysql_source {
 /* Registers (or clears, with NULL) the connection interrupt() may shut down. */
 void sl_mysql_set_live(sl_mysql_source *s, MYSQL *m);
 
-/* Opens a client connection with the configured timeouts and retries. */
+/* Opens a client connection with the configured timeouts and retries;
+ * read_timeout_s > 0 makes a read that hears nothing for that long fail
+ * (the binlog connection, which heartbeats keep talking). */
+int sl_mysql_connect_rt(const sl_mysql_conf *c, unsigned read_timeout_s, MYSQL **out, sl_err *err);
 int sl_mysql_connect(const sl_mysql_conf *c, MYSQL **out, sl_err *err);
 /* Runs a statement and returns the first column of the first row (malloc'd, NULL if no row). */
 int sl_mysql_query_value(MYSQL *m, const char *sql, char **out, sl_err *err);

@@ -510,7 +510,9 @@ static int startup_position(stream *s, MYSQL *m, sl_err *err)
 static int open_stream(stream *s, sl_err *err)
 {
     const sl_mysql_conf *c = &s->src->conf;
-    int rc = sl_mysql_connect(c, &s->conn, err);
+    /* a server that stops sending even heartbeats is taken for gone */
+    unsigned rt = (unsigned)((c->heartbeat_ms * 3 + 999) / 1000);
+    int rc = sl_mysql_connect_rt(c, rt < 10 ? 10 : rt, &s->conn, err);
     if (rc)
         return rc;
     sl_mysql_set_live(s->src, s->conn);

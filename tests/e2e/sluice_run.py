@@ -181,3 +181,30 @@ def replay(events, key="id"):
         elif e["op"] == "d":
             state.pop((table, e["before"][key]), None)
     return state
+
+
+def tail_events(out, nbytes=65536):
+    """The last complete lines of the sink file, without reading it all."""
+    try:
+        with open(out, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - nbytes))
+            data = f.read().decode()
+    except FileNotFoundError:
+        return []
+    lines = data.split("\n")[1:] if size > nbytes else data.split("\n")
+    # the last piece is unfinished while sluice is writing it
+    return [json.loads(l) for l in lines[:-1] if l.strip()]
+
+
+def wait_for_key(out, key, proc, timeout=180):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for e in tail_events(out):
+            if e.get("after") and e["after"].get("id") == key:
+                return
+        if proc.proc.poll() is not None:
+            raise AssertionError(f"sluice exited ({proc.proc.returncode}):\n{proc.log_text()}")
+        time.sleep(0.2)
+    raise AssertionError(f"marker {key} did not arrive:\n{proc.log_text()[-3000:]}")

@@ -15,7 +15,7 @@ import pymysql
 import pytest
 
 from sluice_run import (Sluice, changes, mysql_connect, mysql_exec, mysql_pipeline_yaml, mysql_rows,
-                        read_events, replay)
+                        read_events, replay, wait_for_key)
 
 _ids = itertools.count(6500)
 
@@ -86,33 +86,6 @@ def sink_state(out):
 def source_state(mariadb, db, table="t"):
     return {r[0]: {"id": r[0], "v": r[1], "pad": r[2]}
             for r in mysql_rows(mariadb, f"SELECT id, v, pad FROM {db}.{table}")}
-
-
-def tail_events(out, nbytes=65536):
-    """The last complete lines of the sink file, without reading it all."""
-    try:
-        with open(out, "rb") as f:
-            f.seek(0, 2)
-            size = f.tell()
-            f.seek(max(0, size - nbytes))
-            data = f.read().decode()
-    except FileNotFoundError:
-        return []
-    lines = data.split("\n")[1:] if size > nbytes else data.split("\n")
-    # the last piece is unfinished while sluice is writing it
-    return [json.loads(l) for l in lines[:-1] if l.strip()]
-
-
-def wait_for_key(out, key, proc, timeout=180):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for e in tail_events(out):
-            if e.get("after") and e["after"].get("id") == key:
-                return
-        if proc.proc.poll() is not None:
-            raise AssertionError(f"sluice exited ({proc.proc.returncode}):\n{proc.log_text()}")
-        time.sleep(0.2)
-    raise AssertionError(f"marker {key} did not arrive:\n{proc.log_text()[-3000:]}")
 
 
 def assert_no_stale_after_newer(out):

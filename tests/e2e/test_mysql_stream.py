@@ -13,7 +13,7 @@ import pytest
 
 from conftest import sluice_binary
 from sluice_run import (Sluice, changes, mysql_exec, mysql_pipeline_yaml, mysql_rows,
-                        read_events, replay, wait_events)
+                        read_events, replay, wait_events, wait_for_key)
 
 _ids = itertools.count(5500)
 
@@ -166,11 +166,7 @@ def test_kill9_and_restart_loses_and_repeats_nothing(mariadb, tmp_path, db):
     # wait until the position of the source is reached, then compare
     marker = total
     mysql_exec(mariadb, f"INSERT INTO {db}.kv VALUES (100000, {marker})")
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if any(e["after"] and e["after"]["id"] == 100000 for e in changes(out)):
-            break
-        time.sleep(0.1)
+    wait_for_key(out, 100000, s, timeout=60)
     assert s.stop() == 0
     evs = _assert_sink_equals_source(mariadb, db, out)
     # exactly once: every (file, pos, row) appears once
@@ -192,11 +188,7 @@ def test_server_restart_mid_stream(mariadb, tmp_path, db, repo_root):
                    check=True, capture_output=True, env=dict(__import__("os").environ, **env))
     _writer(mariadb, db, 300, 300, seed=12)
     mysql_exec(mariadb, f"INSERT INTO {db}.kv VALUES (100000, 1)")
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if any(e["after"] and e["after"]["id"] == 100000 for e in changes(out)):
-            break
-        time.sleep(0.1)
+    wait_for_key(out, 100000, s, timeout=60)
     assert s.proc.poll() is None, s.log_text()
     assert "reconnecting" in s.log_text()
     assert s.stop() == 0
