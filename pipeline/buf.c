@@ -46,14 +46,27 @@ void sl_buf_printf(sl_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 void sl_buf_u64(sl_buf *b, uint64_t v)
 {
     char tmp[24];
     int i = 24;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100);
+        v /= 100;
+        tmp[--i] = digit_pairs[2 * d + 1];
+        tmp[--i] = digit_pairs[2 * d];
+    }
+    if (v >= 10) {
+        tmp[--i] = digit_pairs[2 * v + 1];
+        tmp[--i] = digit_pairs[2 * v];
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
     sl_buf_add(b, tmp + i, (size_t)(24 - i));
 }
 

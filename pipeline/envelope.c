@@ -19,17 +19,40 @@ static const unsigned char escape_class[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\\', 0, 0, 0,
 };
 
+/* true when one of the 8 bytes in w needs escaping: below 0x20, '"' or '\\' */
+static inline int needs_escape8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t lt20 = (w - ones * 0x20) & ~w & high;
+    uint64_t q = w ^ (ones * '"');
+    uint64_t bs = w ^ (ones * '\\');
+    uint64_t eq = ((q - ones) & ~q & high) | ((bs - ones) & ~bs & high);
+    return (lt20 | eq) != 0;
+}
+
 void sl_json_string(sl_buf *b, const char *s, size_t len)
 {
     if (sl_buf_reserve(b, len + 2))
         return;
     sl_buf_addc(b, '"');
-    size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
+    size_t start = 0, i = 0;
+    for (;;) {
+        /* skip clean stretches eight bytes at a time */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (needs_escape8(w))
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
         unsigned char c = (unsigned char)s[i];
         unsigned char cls = escape_class[c];
-        if (!cls)
+        if (!cls) {
+            i++;
             continue;
+        }
         sl_buf_add(b, s + start, i - start);
         if (cls == 1) {
             char u[6] = {'\\', 'u', '0', '0', hexdig[c >> 4], hexdig[c & 15]};
@@ -38,7 +61,7 @@ void sl_json_string(sl_buf *b, const char *s, size_t len)
             char e[2] = {'\\', (char)cls};
             sl_buf_add(b, e, 2);
         }
-        start = i + 1;
+        start = ++i;
     }
     sl_buf_add(b, s + start, len - start);
     sl_buf_addc(b, '"');

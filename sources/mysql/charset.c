@@ -45,8 +45,15 @@ static const uint16_t cp1252_high[32] = {
 
 int sl_mysql_latin1_to_utf8(const uint8_t *in, size_t len, sl_arena *a, const char **out, uint32_t *outlen)
 {
-    size_t extra = 0;
-    for (size_t i = 0; i < len; i++)
+    size_t extra = 0, i = 0;
+    /* plain ASCII, the common case, is checked a word at a time */
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, in + i, 8);
+        if (w & 0x8080808080808080ULL)
+            break;
+    }
+    for (; i < len; i++)
         extra += in[i] >= 0x80 ? 2 : 0;
     if (!extra) {
         char *p = sl_arena_memdup(a, in, len);
@@ -59,7 +66,7 @@ int sl_mysql_latin1_to_utf8(const uint8_t *in, size_t len, sl_arena *a, const ch
     char *p = sl_arena_alloc(a, len + extra + 1), *o = p;
     if (!p)
         return -1;
-    for (size_t i = 0; i < len; i++) {
+    for (i = 0; i < len; i++) {
         uint32_t c = in[i];
         if (c >= 0x80 && c < 0xa0)
             c = cp1252_high[c - 0x80];
