@@ -14,6 +14,7 @@
 #include "../../pipeline/arena.h"
 #include "../../pipeline/atomic_file.h"
 #include "../../pipeline/emitter.h"
+#include "../../pipeline/envelope.h"
 #include "../../pipeline/queue.h"
 #include "../../pipeline/runtime.h"
 #include "../../pipeline/table_filter.h"
@@ -199,6 +200,49 @@ static void checkpoint_compose_and_extract(void **state)
     assert_string_equal(err.msg, "checkpoint has no source position");
 }
 
+static void json_escaping_at_every_alignment(void **state)
+{
+    /* the escape scan looks at eight bytes at a time: put each special
+     * character at every offset of a word */
+    const char specials[] = {'"', '\\', '\n', '\x01', '\x1f', '\0'};
+    for (size_t k = 0; k < sizeof specials; k++) {
+        for (int off = 0; off < 17; off++) {
+            char in[32];
+            memset(in, 'a', sizeof in);
+            in[off] = specials[k];
+            sl_buf b;
+            sl_buf_init(&b);
+            sl_json_string(&b, in, 20);
+            char want[64];
+            const char *esc = specials[k] == '"' ? "\\\"" : specials[k] == '\\' ? "\\\\"
+                              : specials[k] == '\n' ? "\\n" : specials[k] == 1 ? "\\u0001"
+                              : specials[k] == 0x1f ? "\\u001f" : "\\u0000";
+            static const char as[] = "aaaaaaaaaaaaaaaaaaaa";
+            snprintf(want, sizeof want, "\"%.*s%s%.*s\"", off, as, esc, 19 - off, as);
+            assert_int_equal(b.len, strlen(want));
+            assert_memory_equal(b.data, want, b.len);
+            sl_buf_free(&b);
+        }
+    }
+    sl_buf b;
+    sl_buf_init(&b);
+    sl_json_string(&b, "caf\xc3\xa9 \xf0\x9f\x98\x80", 10);
+    assert_memory_equal(b.data, "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"", 12);
+    sl_buf_reset(&b);
+    sl_buf_u64(&b, 18446744073709551615ULL);
+    sl_buf_addc(&b, ' ');
+    sl_buf_i64(&b, INT64_MIN);
+    sl_buf_addc(&b, ' ');
+    sl_buf_u64(&b, 0);
+    sl_buf_addc(&b, ' ');
+    sl_buf_u64(&b, 7);
+    sl_buf_addc(&b, ' ');
+    sl_buf_u64(&b, 10);
+    assert_int_equal(b.len, strlen("18446744073709551615 -9223372036854775808 0 7 10"));
+    assert_memory_equal(b.data, "18446744073709551615 -9223372036854775808 0 7 10", b.len);
+    sl_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +253,7 @@ int main(void)
         cmocka_unit_test(table_filter_flink_rule),
         cmocka_unit_test(atomic_file_replaces),
         cmocka_unit_test(checkpoint_compose_and_extract),
+        cmocka_unit_test(json_escaping_at_every_alignment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
