@@ -17,7 +17,7 @@ const sl_option_def sl_pipeline_options[] = {
     {"parallelism", SL_OPT_INT, "1", 0, 1, 256, NULL, "Snapshot chunk readers running at once."},
     {"checkpoint.interval", SL_OPT_DURATION, "1s", 0, 1, 86400000, NULL,
      "How often an epoch ends and the sink commits data and checkpoint together."},
-    {"queue.max-bytes", SL_OPT_SIZE, "64MiB", 0, 1048576, 68719476736LL, NULL,
+    {"queue.max-bytes", SL_OPT_SIZE, "16MiB", 0, 1048576, 68719476736LL, NULL,
      "Memory bound of the queue between source and sink."},
     {"batch.size", SL_OPT_SIZE, "1MiB", 0, 4096, 268435456, NULL,
      "Target size of one batch of events handed from source to sink."},
