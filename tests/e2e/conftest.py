@@ -165,3 +165,11 @@ def kafka(request):
                        port=int(port), dir=env["KAFKA_DIR"], env=env)
     # the first start may download the jars from Maven Central
     yield from _service(request, "kafka", "kafka.sh", 600, build)
+
+
+@pytest.fixture(autouse=True)
+def _no_sluice_left_behind():
+    """A test that fails half-way must not leave a sluice process running."""
+    yield
+    from sluice_run import kill_leftovers
+    kill_leftovers()

@@ -72,6 +72,18 @@ pipeline:
 """
 
 
+# every sluice a test starts, so that a failing test cannot leave one behind
+LIVE: list = []
+
+
+def kill_leftovers():
+    while LIVE:
+        s = LIVE.pop()
+        if s.proc and s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()
+
+
 class Sluice:
     """One sluice process over one pipeline file."""
 
@@ -96,6 +108,7 @@ class Sluice:
         self.proc = subprocess.Popen([str(sluice_binary()), self.command, "--log-level", "debug",
                                       str(self.config)], stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
+        LIVE.append(self)
         if wait_for:
             self.wait_log(wait_for, timeout)
         return self
