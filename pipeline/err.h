@@ -21,6 +21,7 @@ enum {
     SL_OK = 0,
     SL_ERUNTIME = -1, /* exit 1: a server, the network, the data */
     SL_ECONFIG = -2,  /* exit 2: usage or configuration */
+    SL_ERETRY = -3,   /* transient: the pipeline restarts from its last checkpoint (exit 1 if it persists) */
 };
 
 /* Formats into err (if not NULL) and returns code, so callers can write

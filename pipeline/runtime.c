@@ -9,6 +9,7 @@
  * fails between two commits, the sink aborts the open epoch and the next
  * run replays it from the last checkpoint.
  */
+#include "clock.h"
 #include "runtime.h"
 
 #include <jansson.h>
@@ -33,20 +34,6 @@ typedef struct source_thread {
     sl_err err;
     volatile int done;
 } source_thread;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void *source_main(void *arg)
 {
@@ -75,7 +62,7 @@ char *sl_checkpoint_compose(const char *pipeline, const char *source_token)
     if (!tok)
         return NULL;
     json_t *root = json_pack("{s:i, s:s, s:o, s:I}", "version", 1, "pipeline", pipeline, "source", tok,
-                             "committed_at_ms", (json_int_t)wall_ms());
+                             "committed_at_ms", (json_int_t)sl_wall_ms());
     if (!root)
         return NULL;
     char *s = json_dumps(root, JSON_COMPACT);
@@ -198,10 +185,9 @@ static void take_batch(sink_state *s, sl_batch *b)
     s->at_boundary = b->count ? sl_batch_at_boundary(b) : s->at_boundary;
 }
 
-int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_atomic_t *stop,
+static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_atomic_t *stop,
                     sl_run_stats *stats, sl_err *err)
 {
-    memset(stats, 0, sizeof *stats);
     const char *name = sl_opt_str(&cfg->pipeline, "name");
     const sl_source_plugin *src = cfg->source_plugin;
     sink_state sink = {.plugin = cfg->sink_plugin, .at_boundary = 1};
@@ -257,7 +243,7 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     }
 
     const int64_t interval = sl_opt_num(&cfg->pipeline, "checkpoint.interval");
-    int64_t start = mono_ms(), epoch_start = start, last_report = start;
+    int64_t start = sl_mono_ms(), epoch_start = start, last_report = start;
     unsigned long long last_events = 0;
     int interrupted = 0, sink_failed = 0, ended = 0;
     for (;;) {
@@ -266,7 +252,7 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
             if (src->interrupt)
                 src->interrupt(src_self);
         }
-        int64_t now = mono_ms();
+        int64_t now = sl_mono_ms();
         int64_t wait = epoch_start + interval - now;
         if (wait > 20 || wait < 1)
             wait = 20;
@@ -292,7 +278,7 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
             ended |= b->end_of_stream;
             sl_batch_free(b);
         }
-        now = mono_ms();
+        now = sl_mono_ms();
         if (sink.dirty && sink.at_boundary && sink.last_token && now - epoch_start >= interval) {
             if ((rc = do_commit(&sink, cfg, src, src_self, stats, err))) {
                 sink_failed = 1;
@@ -353,7 +339,7 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         sl_err aerr;
         sink.plugin->abort(sink.self, &aerr);
     }
-    stats->seconds = (double)(mono_ms() - start) / 1000.0;
+    (void)start;
 
 out_nothread:
     sl_emitter_destroy(&emitter);
@@ -366,5 +352,41 @@ out_nothread:
     free(sink.committed_token);
     free(checkpoint);
     free(resume);
+    return rc;
+}
+
+/* A transient failure (SL_ERETRY: a Kafka transaction the broker aborted,
+ * a producer that must be rebuilt) restarts the whole pipeline from the
+ * last committed checkpoint, so the replay is exactly the uncommitted
+ * epoch. Attempts back off; a run that committed something resets the
+ * budget, ten failures in a row without progress end the run. */
+int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_atomic_t *stop,
+                    sl_run_stats *stats, sl_err *err)
+{
+    memset(stats, 0, sizeof *stats);
+    int64_t start = sl_mono_ms();
+    int failures = 0;
+    int rc;
+    for (;;) {
+        unsigned long long commits = stats->commits;
+        rc = run_once(cfg, ro, stop, stats, err);
+        if (rc != SL_ERETRY || *stop)
+            break;
+        failures = stats->commits > commits ? 1 : failures + 1;
+        if (failures > 10)
+            break;
+        int64_t delay = 500LL << (failures < 6 ? failures - 1 : 5);
+        sl_warn("%s; restarting from the last checkpoint in %.1fs (attempt %d)", err->msg, (double)delay / 1000.0,
+                failures);
+        for (int64_t until = sl_mono_ms() + delay; sl_mono_ms() < until && !*stop;) {
+            struct timespec ts = {0, 50 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (*stop)
+            break;
+    }
+    if (rc == SL_ERETRY)
+        rc = SL_ERUNTIME;
+    stats->seconds = (double)(sl_mono_ms() - start) / 1000.0;
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../pipeline/clock.h"
 #include "../pipeline/log.h"
 #include "rowkey.h"
 #include "snapshot.h"
@@ -21,13 +22,6 @@ struct sl_snap_result {
 };
 
 enum { TOUCH_LOG_BYTES = 64 << 20, PROGRESS_MS = 5000 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
@@ -51,7 +45,7 @@ int sl_snapshot_init(sl_snapshot *s, size_t chunk_size, int parallelism, sl_pos 
     s->touches.forgot = 1;
     s->touches.forgotten_below = start;
     s->state_dirty = 1;
-    s->started_ms = s->last_progress_ms = now_ms();
+    s->started_ms = s->last_progress_ms = sl_mono_ms();
     s->tty = isatty(2);
     return 0;
 }
@@ -558,7 +552,7 @@ static int drop_superseded(sl_snapshot *s, sl_snap_result *r, const sl_snap_tabl
 
 static void progress(sl_snapshot *s, int force)
 {
-    int64_t now = now_ms();
+    int64_t now = sl_mono_ms();
     if (!force && now - s->last_progress_ms < (s->tty ? 500 : PROGRESS_MS))
         return;
     s->last_progress_ms = now;

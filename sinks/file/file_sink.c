@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../pipeline/clock.h"
 #include "../../pipeline/atomic_file.h"
 #include "../../pipeline/envelope.h"
 #include "../../pipeline/json_scan.h"
@@ -153,17 +154,10 @@ static int file_load_checkpoint(void *self, char **out, sl_err *err)
     return *out ? 0 : sl_errf(err, SL_ERUNTIME, "out of memory");
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int file_write(void *self, const sl_batch *b, sl_err *err)
 {
     file_sink *f = self;
-    int64_t now = now_ms();
+    int64_t now = sl_wall_ms();
     for (const sl_event *e = b->head; e; e = e->next) {
         if (e->op == SL_OP_SCHEMA) {
             if (!f->schema_changes)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../pipeline/clock.h"
 #include "../../pipeline/envelope.h"
 #include "../../pipeline/log.h"
 #include "../../pipeline/verify.h"
@@ -568,13 +569,6 @@ static int check_shape(MYSQL_STMT *st, const sl_snap_table *t, sl_err *err)
     return 0;
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
 {
     sl_mysql_snap *ms = r->ms;
@@ -640,7 +634,7 @@ static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
     }
     memset(tx, 0, sizeof *tx);
     tx->file = sl_arena_strdup(&b->arena, file);
-    tx->ts_ms = wall_ms();
+    tx->ts_ms = sl_wall_ms();
     for (uint32_t row = 0;; row++) {
         int f = mysql_stmt_fetch(st);
         if (f == MYSQL_NO_DATA)

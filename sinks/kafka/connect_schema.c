@@ -1,0 +1,214 @@
+/* connect_schema.c — Kafka Connect schema blocks for the JSON envelope.
+ *
+ * With `schemas.enable: true` every key and value is wrapped as
+ * {"schema": ..., "payload": ...} the way Kafka Connect's JsonConverter
+ * writes Debezium's records, so consumers that read types from the schema
+ * (sink connectors, ksqlDB) work unchanged. Each field's type and semantic
+ * name match how envelope.c renders the value (io.debezium.time.Date for
+ * days since epoch, MicroTime for microsecond TIMEs, ...). Rendered once
+ * per table schema version and cached by the caller.
+ */
+#include <string.h>
+
+#include "../../pipeline/envelope.h"
+#include "kafka_sink.h"
+
+static int starts(const char *s, const char *p) { return s && strncmp(s, p, strlen(p)) == 0; }
+
+static const char *int_type(const sl_column *c)
+{
+    const char *t = c->type_name;
+    if (starts(t, "tinyint") || starts(t, "smallint") || starts(t, "int2"))
+        return c->is_unsigned && starts(t, "smallint") ? "int32" : "int16";
+    if (starts(t, "mediumint"))
+        return "int32";
+    if ((starts(t, "int") && !starts(t, "int8") && !starts(t, "integer unsigned")) || starts(t, "integer") ||
+        starts(t, "int4") || starts(t, "serial"))
+        return c->is_unsigned ? "int64" : "int32";
+    return "int64";
+}
+
+static void field(sl_buf *b, const char *type, int optional, const char *name, const char *fieldname)
+{
+    sl_buf_adds(b, "{\"type\":\"");
+    sl_buf_adds(b, type);
+    sl_buf_adds(b, optional ? "\",\"optional\":true" : "\",\"optional\":false");
+    if (name) {
+        sl_buf_adds(b, ",\"name\":\"");
+        sl_buf_adds(b, name);
+        sl_buf_adds(b, "\",\"version\":1");
+    }
+    if (fieldname) {
+        sl_buf_adds(b, ",\"field\":");
+        sl_json_string(b, fieldname, strlen(fieldname));
+    }
+}
+
+static void column_field(sl_buf *b, const sl_column *c)
+{
+    const char *type = "string", *name = NULL;
+    switch ((sl_kind)c->kind) {
+    case SL_INT: type = int_type(c); break;
+    case SL_UINT: type = "int64"; break;
+    case SL_FLOAT: type = "float32"; break;
+    case SL_DOUBLE: type = "float64"; break;
+    case SL_BOOL: type = "boolean"; break;
+    case SL_BYTES: type = "bytes"; break;
+    case SL_DATE: type = "int32"; name = "io.debezium.time.Date"; break;
+    case SL_TIME: type = "int64"; name = "io.debezium.time.MicroTime"; break;
+    case SL_DATETIME:
+        type = "int64";
+        name = c->scale <= 3 ? "io.debezium.time.Timestamp" : "io.debezium.time.MicroTimestamp";
+        break;
+    case SL_TIMESTAMP: name = "io.debezium.time.ZonedTimestamp"; break;
+    case SL_YEAR: type = "int32"; name = "io.debezium.time.Year"; break;
+    case SL_JSON: name = "io.debezium.data.Json"; break;
+    case SL_ENUM: name = "io.debezium.data.Enum"; break;
+    case SL_SET: name = "io.debezium.data.EnumSet"; break;
+    case SL_BIT:
+        if (c->precision > 1) {
+            type = "bytes";
+            name = "io.debezium.data.Bits";
+        } else {
+            type = "boolean";
+        }
+        break;
+    default: break;
+    }
+    field(b, type, c->nullable, name, c->name);
+    if (c->kind == SL_ENUM || c->kind == SL_SET) {
+        sl_buf_adds(b, ",\"parameters\":{\"allowed\":\"");
+        for (uint32_t i = 0; i < c->n_enum_values; i++) {
+            if (i)
+                sl_buf_addc(b, ',');
+            /* enum members are plain text; escape through the JSON writer
+             * without its quotes */
+            sl_buf tmp;
+            sl_buf_init(&tmp);
+            sl_json_string(&tmp, c->enum_values[i], strlen(c->enum_values[i]));
+            if (tmp.len >= 2)
+                sl_buf_add(b, tmp.data + 1, tmp.len - 2);
+            sl_buf_free(&tmp);
+        }
+        sl_buf_adds(b, "\"}");
+    } else if (c->kind == SL_BIT && c->precision > 1) {
+        sl_buf_printf(b, ",\"parameters\":{\"length\":\"%u\"}", (unsigned)c->precision);
+    } else if (c->kind == SL_DECIMAL) {
+        /* decimals travel as exact text (decimal.handling.mode=string) */
+        sl_buf_printf(b, ",\"parameters\":{\"precision\":\"%u\",\"scale\":\"%u\"}", (unsigned)c->precision,
+                      (unsigned)c->scale);
+    }
+    sl_buf_addc(b, '}');
+}
+
+static void row_struct(sl_buf *b, const sl_table_schema *s, const char *topic, const char *suffix, int key,
+                       const char *fieldname)
+{
+    sl_buf_adds(b, "{\"type\":\"struct\",\"fields\":[");
+    int n = key ? s->npk : s->ncols;
+    for (int i = 0; i < n; i++) {
+        if (i)
+            sl_buf_addc(b, ',');
+        column_field(b, &s->cols[key ? s->pk[i] : i]);
+    }
+    sl_buf_adds(b, key ? "],\"optional\":false,\"name\":" : "],\"optional\":true,\"name\":");
+    sl_buf tmp;
+    sl_buf_init(&tmp);
+    sl_buf_adds(&tmp, topic);
+    sl_buf_adds(&tmp, suffix);
+    sl_json_string(b, tmp.data, tmp.len);
+    sl_buf_free(&tmp);
+    if (fieldname) {
+        sl_buf_adds(b, ",\"field\":\"");
+        sl_buf_adds(b, fieldname);
+        sl_buf_addc(b, '"');
+    }
+    sl_buf_addc(b, '}');
+}
+
+void sl_connect_key_schema(sl_buf *b, const sl_table_schema *s, const char *topic)
+{
+    row_struct(b, s, topic, ".Key", 1, NULL);
+}
+
+static void source_schema(sl_buf *b, const sl_table_schema *s, const char *connector)
+{
+    int pg = s->schema != NULL;
+    sl_buf_adds(b, "{\"type\":\"struct\",\"fields\":[");
+    field(b, "string", 0, NULL, "version");
+    sl_buf_adds(b, "},");
+    field(b, "string", 0, NULL, "connector");
+    sl_buf_adds(b, "},");
+    field(b, "string", 0, NULL, "name");
+    sl_buf_adds(b, "},");
+    field(b, "int64", 0, NULL, "ts_ms");
+    sl_buf_adds(b, "},");
+    field(b, "string", 1, "io.debezium.data.Enum", "snapshot");
+    sl_buf_adds(b, ",\"parameters\":{\"allowed\":\"true,first,last,false,incremental\"},\"default\":\"false\"},");
+    field(b, "string", 0, NULL, "db");
+    sl_buf_adds(b, "},");
+    field(b, "string", 1, NULL, "sequence");
+    sl_buf_adds(b, "},");
+    if (pg) {
+        field(b, "string", 0, NULL, "schema");
+        sl_buf_adds(b, "},");
+        field(b, "string", 0, NULL, "table");
+        sl_buf_adds(b, "},");
+        field(b, "int64", 1, NULL, "txId");
+        sl_buf_adds(b, "},");
+        field(b, "int64", 1, NULL, "lsn");
+        sl_buf_adds(b, "},");
+        field(b, "int64", 1, NULL, "xmin");
+        sl_buf_adds(b, "}");
+    } else {
+        field(b, "string", 1, NULL, "table");
+        sl_buf_adds(b, "},");
+        field(b, "int64", 0, NULL, "server_id");
+        sl_buf_adds(b, "},");
+        field(b, "string", 1, NULL, "gtid");
+        sl_buf_adds(b, "},");
+        field(b, "string", 0, NULL, "file");
+        sl_buf_adds(b, "},");
+        field(b, "int64", 0, NULL, "pos");
+        sl_buf_adds(b, "},");
+        field(b, "int32", 0, NULL, "row");
+        sl_buf_adds(b, "},");
+        field(b, "int64", 1, NULL, "thread");
+        sl_buf_adds(b, "},");
+        field(b, "string", 1, NULL, "query");
+        sl_buf_adds(b, "}");
+    }
+    sl_buf_adds(b, "],\"optional\":false,\"name\":\"io.debezium.connector.");
+    sl_buf_adds(b, pg ? "postgresql" : (connector && strcmp(connector, "mariadb") == 0 ? "mariadb" : "mysql"));
+    sl_buf_adds(b, ".Source\",\"field\":\"source\"}");
+}
+
+void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *topic, const char *connector)
+{
+    sl_buf_adds(b, "{\"type\":\"struct\",\"fields\":[");
+    row_struct(b, s, topic, ".Value", 0, "before");
+    sl_buf_addc(b, ',');
+    row_struct(b, s, topic, ".Value", 0, "after");
+    sl_buf_addc(b, ',');
+    source_schema(b, s, connector);
+    sl_buf_addc(b, ',');
+    field(b, "string", 0, NULL, "op");
+    sl_buf_adds(b, "},");
+    field(b, "int64", 1, NULL, "ts_ms");
+    sl_buf_adds(b, "},");
+    sl_buf_adds(b, "{\"type\":\"struct\",\"fields\":[");
+    field(b, "string", 0, NULL, "id");
+    sl_buf_adds(b, "},");
+    field(b, "int64", 0, NULL, "total_order");
+    sl_buf_adds(b, "},");
+    field(b, "int64", 0, NULL, "data_collection_order");
+    sl_buf_adds(b, "}],\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}");
+    sl_buf_adds(b, "],\"optional\":false,\"name\":");
+    sl_buf tmp;
+    sl_buf_init(&tmp);
+    sl_buf_adds(&tmp, topic);
+    sl_buf_adds(&tmp, ".Envelope");
+    sl_json_string(b, tmp.data, tmp.len);
+    sl_buf_free(&tmp);
+    sl_buf_adds(b, ",\"version\":1}");
+}

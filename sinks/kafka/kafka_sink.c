@@ -1,0 +1,529 @@
+/* kafka_sink.c — the `kafka` sink: Debezium-compatible change events,
+ * exactly once.
+ *
+ * Exactly-once: one producer transaction per checkpoint epoch. The epoch's
+ * change events and the pipeline's checkpoint (to a compacted topic keyed
+ * by the pipeline name) are committed in the same transaction, so a
+ * read_committed consumer sees an epoch's changes if and only if the
+ * checkpoint that follows them is also committed; a crash anywhere replays
+ * exactly the uncommitted epoch. transactional.id is derived from the
+ * pipeline name, so starting a second sluice on the same pipeline fences
+ * the first, which stops with a message saying so.
+ *
+ * At-least-once: the idempotent producer without transactions; the
+ * checkpoint is written after the epoch's messages are acknowledged.
+ *
+ * Errors a new producer can recover from (an aborted transaction after a
+ * broker restart, a fatal producer state that is not fencing) come back as
+ * SL_ERETRY: the runtime rebuilds the pipeline from the last committed
+ * checkpoint, so nothing is lost and nothing is repeated.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../pipeline/clock.h"
+#include "../../pipeline/log.h"
+#include "kafka_sink.h"
+
+static const sl_option_def options[] = {
+    {"properties.", SL_OPT_PREFIX, NULL, 0, 0, 0, NULL,
+     "Passed to librdkafka without the prefix: properties.bootstrap.servers (required), security.protocol, "
+     "sasl.*, ssl.*, compression.type, linger.ms, message.max.bytes, ..."},
+    {"delivery.guarantee", SL_OPT_ENUM, "exactly-once", 0, 0, 0, "exactly-once|at-least-once",
+     "exactly-once: one transaction per checkpoint epoch, read_committed consumers see every change once; "
+     "at-least-once: idempotent producer, no transactions (a crash may repeat the last epoch)."},
+    {"topic.prefix", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Topics are <topic.prefix>.<db>.<table> (PostgreSQL: <schema>.<table>); default: the pipeline name. "
+     "A route's sink-table names the topic instead."},
+    {"topic.partitions", SL_OPT_INT, "1", 0, 1, 100000, NULL, "Partitions of the topics sluice creates."},
+    {"topic.replication-factor", SL_OPT_INT, "-1", 0, -1, 32767, NULL,
+     "Replication factor of the topics sluice creates; -1 = the broker's default.replication.factor."},
+    {"value.format", SL_OPT_ENUM, "debezium-json", 0, 0, 0, "debezium-json",
+     "Message format: Debezium's JSON envelope (before, after, source, op, ts_ms)."},
+    {"schemas.enable", SL_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "Wrap keys and values as {\"schema\":..,\"payload\":..} like Kafka Connect's JsonConverter."},
+    {"tombstones.on.delete", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "After each delete, send a tombstone (the key with a null value) so compaction can drop the key."},
+    {"include.schema.changes", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Send schema-change events to the topic named <topic.prefix> (Debezium's schema change topic)."},
+    {"checkpoint.topic", SL_OPT_STRING, "_sluice_checkpoints", 0, 0, 0, NULL,
+     "Compacted topic holding each pipeline's checkpoint, keyed by pipeline name."},
+    {"transactional.id", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Producer transactional.id; default sluice-<pipeline name>. Two processes with the same id fence each other."},
+    {"connect.timeout", SL_OPT_DURATION, "30s", 0, 100, 3600000, NULL,
+     "How long to wait for the brokers at start before giving up."},
+    {"transaction.timeout", SL_OPT_DURATION, "60s", 0, 1000, 900000, NULL,
+     "Upper bound of one epoch's transaction (transaction.timeout.ms); the broker aborts a transaction older than this."},
+    SL_OPTION_END,
+};
+
+static int kafka_validate(const sl_options *o, sl_err *err)
+{
+    if (!sl_opt_str(o, "properties.bootstrap.servers"))
+        return sl_errf(err, SL_ECONFIG,
+                       "sink option properties.bootstrap.servers is required (the brokers, e.g. localhost:9092)");
+    /* every properties.* key must be one librdkafka knows */
+    kafka_sink probe = {.opts = o, .exactly_once = 1, .txn_id = "x", .commit_timeout_ms = 60000};
+    rd_kafka_conf_t *conf = sl_kafka_conf(&probe, 0, err);
+    if (!conf)
+        return SL_ECONFIG;
+    rd_kafka_conf_destroy(conf);
+    return 0;
+}
+
+static int is_fencing(rd_kafka_resp_err_t code)
+{
+    return code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+           code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH ||
+           code == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+}
+
+/* The producer is in a fatal state: fenced (another sluice took over) is
+ * final; anything else a new producer can get past. */
+static int fatal_error(kafka_sink *k, const char *what, sl_err *err)
+{
+    char reason[512];
+    rd_kafka_resp_err_t code = rd_kafka_fatal_error(k->rk, reason, sizeof reason);
+    if (is_fencing(code))
+        return sl_errf(err, SL_ERUNTIME,
+                       "kafka sink: this process was fenced during %s: another sluice with pipeline '%s' "
+                       "(transactional.id %s) has started and took over; this one stops (%s)",
+                       what, k->pipeline, k->txn_id, reason);
+    return sl_errf(err, SL_ERETRY, "kafka sink: producer failed during %s: %s", what,
+                   code ? reason : "fatal error");
+}
+
+/* Classifies a transactional API error; retriable ones return 1 so the
+ * caller tries again. */
+static int txn_error(kafka_sink *k, rd_kafka_error_t *e, const char *what, sl_err *err)
+{
+    int rc;
+    if (rd_kafka_error_is_fatal(e)) {
+        rc = fatal_error(k, what, err);
+    } else if (rd_kafka_error_is_retriable(e)) {
+        rc = 1;
+    } else if (rd_kafka_error_txn_requires_abort(e)) {
+        rc = sl_errf(err, SL_ERETRY, "kafka sink: the transaction failed during %s: %s", what,
+                     rd_kafka_error_string(e));
+        rd_kafka_error_t *ae = rd_kafka_abort_transaction(k->rk, (int)k->commit_timeout_ms);
+        if (ae)
+            rd_kafka_error_destroy(ae);
+        k->in_txn = 0;
+    } else if (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+        rc = sl_errf(err, SL_ERUNTIME, "kafka sink: no answer from the brokers (%s) during %s within %lld ms%s%s",
+                     k->bootstrap, what, (long long)k->connect_timeout_ms,
+                     k->last_error[0] ? ": " : "", k->last_error);
+    } else {
+        rc = sl_errf(err, SL_ERUNTIME, "kafka sink: %s: %s", what, rd_kafka_error_string(e));
+    }
+    rd_kafka_error_destroy(e);
+    return rc;
+}
+
+static void kafka_destroy(void *self)
+{
+    kafka_sink *k = self;
+    if (!k)
+        return;
+    sl_kafka_topics_free(k);
+    if (k->schema_rkt)
+        rd_kafka_topic_destroy(k->schema_rkt);
+    if (k->ckpt_rkt)
+        rd_kafka_topic_destroy(k->ckpt_rkt);
+    if (k->rk) {
+        if (k->in_txn) {
+            rd_kafka_error_t *e = rd_kafka_abort_transaction(k->rk, 5000);
+            if (e)
+                rd_kafka_error_destroy(e);
+        }
+        rd_kafka_flush(k->rk, 5000);
+        rd_kafka_destroy(k->rk);
+    }
+    sl_buf_free(&k->key);
+    sl_buf_free(&k->value);
+    free(k->prefix);
+    free(k->pipeline);
+    free(k->ckpt_topic);
+    free(k->txn_id);
+    free(k->bootstrap);
+    free(k);
+}
+
+static char *dup_or(const char *a, const char *b) { return strdup(a ? a : b); }
+
+static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self, sl_err *err)
+{
+    kafka_sink *k = calloc(1, sizeof *k);
+    if (!k)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    k->opts = o;
+    k->routes = env->routes;
+    k->exactly_once = sl_opt_num(o, "delivery.guarantee") == 0;
+    k->tombstones = (int)sl_opt_num(o, "tombstones.on.delete");
+    k->schemas = (int)sl_opt_num(o, "schemas.enable");
+    k->schema_changes = (int)sl_opt_num(o, "include.schema.changes");
+    k->connect_timeout_ms = sl_opt_num(o, "connect.timeout");
+    k->commit_timeout_ms = sl_opt_num(o, "transaction.timeout");
+    k->topic_partitions = (int)sl_opt_num(o, "topic.partitions");
+    k->topic_replication = (int)sl_opt_num(o, "topic.replication-factor");
+    k->pipeline = strdup(env->pipeline_name);
+    k->prefix = dup_or(sl_opt_str(o, "topic.prefix"), env->pipeline_name);
+    k->ckpt_topic = strdup(sl_opt_str(o, "checkpoint.topic"));
+    k->bootstrap = dup_or(sl_opt_str(o, "properties.bootstrap.servers"), "");
+    const char *tid = sl_opt_str(o, "transactional.id");
+    if (tid) {
+        k->txn_id = strdup(tid);
+    } else if (k->pipeline && (k->txn_id = malloc(strlen(k->pipeline) + 8))) {
+        sprintf(k->txn_id, "sluice-%s", k->pipeline);
+    }
+    k->env.connector = env->source_connector;
+    k->env.name = k->prefix;
+    sl_buf_init(&k->key);
+    sl_buf_init(&k->value);
+    if (!k->pipeline || !k->prefix || !k->ckpt_topic || !k->bootstrap || !k->txn_id) {
+        kafka_destroy(k);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    rd_kafka_conf_t *conf = sl_kafka_conf(k, 0, err);
+    if (!conf) {
+        kafka_destroy(k);
+        return SL_ECONFIG;
+    }
+    char errstr[512];
+    k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!k->rk) {
+        rd_kafka_conf_destroy(conf);
+        kafka_destroy(k);
+        return sl_errf(err, SL_ECONFIG, "kafka sink: %s", errstr);
+    }
+    int rc = 0;
+    if (k->exactly_once) {
+        /* also fences an older producer of this pipeline and completes
+         * its open transaction, before the checkpoint is read */
+        int64_t deadline = sl_mono_ms() + k->connect_timeout_ms;
+        for (;;) {
+            int64_t left = deadline - sl_mono_ms();
+            rd_kafka_error_t *e = rd_kafka_init_transactions(k->rk, (int)(left > 100 ? left : 100));
+            if (!e)
+                break;
+            rc = txn_error(k, e, "init_transactions", err);
+            if (rc != 1)
+                break;
+            rc = 0;
+            if (sl_mono_ms() >= deadline) {
+                rc = sl_errf(err, SL_ERUNTIME, "kafka sink: no broker of %s answered within %lld ms%s%s",
+                             k->bootstrap, (long long)k->connect_timeout_ms, k->last_error[0] ? ": " : "",
+                             k->last_error);
+                break;
+            }
+        }
+    } else {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 0, NULL, &md, (int)k->connect_timeout_ms);
+        if (e)
+            rc = sl_errf(err, SL_ERUNTIME, "kafka sink: no broker of %s answered within %lld ms: %s%s%s", k->bootstrap,
+                         (long long)k->connect_timeout_ms, rd_kafka_err2str(e), k->last_error[0] ? ": " : "",
+                         k->last_error);
+        else
+            rd_kafka_metadata_destroy(md);
+    }
+    if (!rc) {
+        k->ckpt_rkt = rd_kafka_topic_new(k->rk, k->ckpt_topic, NULL);
+        if (!k->ckpt_rkt)
+            rc = sl_errf(err, SL_ERUNTIME, "kafka sink: cannot open topic %s", k->ckpt_topic);
+    }
+    if (rc) {
+        kafka_destroy(k);
+        return rc;
+    }
+    if (k->exactly_once)
+        sl_info("kafka: connected to %s; exactly-once, transactional.id %s; topics %s.<db>.<table>", k->bootstrap,
+                k->txn_id, k->prefix);
+    else
+        sl_info("kafka: connected to %s; at-least-once; topics %s.<db>.<table>", k->bootstrap, k->prefix);
+    *self = k;
+    return 0;
+}
+
+static int kafka_check_connect(void *self, FILE *out, sl_err *err)
+{
+    kafka_sink *k = self;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 0, NULL, &md, (int)k->connect_timeout_ms);
+    if (e)
+        return sl_errf(err, SL_ERUNTIME, "kafka sink: cannot read cluster metadata from %s: %s", k->bootstrap,
+                       rd_kafka_err2str(e));
+    fprintf(out, "ok    kafka: %d broker(s), %d topic(s) visible at %s\n", md->broker_cnt, md->topic_cnt,
+            k->bootstrap);
+    rd_kafka_metadata_destroy(md);
+    return 0;
+}
+
+static int kafka_load_checkpoint(void *self, char **out, sl_err *err)
+{
+    return sl_kafka_read_checkpoint(self, out, err);
+}
+
+static int begin(kafka_sink *k, sl_err *err)
+{
+    if (!k->exactly_once || k->in_txn)
+        return 0;
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(k->rk);
+    if (e) {
+        int rc = txn_error(k, e, "begin_transaction", err);
+        return rc == 1 ? sl_errf(err, SL_ERETRY, "kafka sink: begin_transaction failed") : rc;
+    }
+    k->in_txn = 1;
+    return 0;
+}
+
+/* One message; waits for room when librdkafka's queue is full. */
+static int produce(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key, const sl_buf *value,
+                   const char *table, sl_err *err)
+{
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            k->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(key && key->len ? key->data : NULL, key ? key->len : 0),
+            RD_KAFKA_V_VALUE(value ? value->data : NULL, value ? value->len : 0), RD_KAFKA_V_END);
+        if (!e)
+            return 0;
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(k->rk, 10);
+            continue;
+        }
+        if (e == RD_KAFKA_RESP_ERR__FATAL)
+            return fatal_error(k, "produce", err);
+        if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+            return sl_errf(err, SL_ERUNTIME,
+                           "kafka sink: the change of table %s with key %.*s is %zu bytes, more than the "
+                           "producer's message.max.bytes allows; raise properties.message.max.bytes (and the "
+                           "topic's max.message.bytes on the broker) or exclude the column",
+                           table, key && key->len ? (int)(key->len > 200 ? 200 : key->len) : 4,
+                           key && key->len ? key->data : "null", (key ? key->len : 0) + (value ? value->len : 0));
+        return sl_errf(err, SL_ERUNTIME, "kafka sink: cannot send a change of table %s to topic %s: %s", table,
+                       rd_kafka_topic_name(rkt), rd_kafka_err2str(e));
+    }
+}
+
+/* {"schema":S,"payload":P} around what is in b from offset start */
+static void wrap_schema(sl_buf *b, size_t start, const char *schema)
+{
+    sl_buf tmp;
+    sl_buf_init(&tmp);
+    sl_buf_add(&tmp, b->data + start, b->len - start);
+    b->len = start;
+    sl_buf_adds(b, "{\"schema\":");
+    sl_buf_adds(b, schema);
+    sl_buf_adds(b, ",\"payload\":");
+    sl_buf_add(b, tmp.data, tmp.len);
+    sl_buf_addc(b, '}');
+    sl_buf_free(&tmp);
+}
+
+static int cache_schemas(kafka_topic *t, const sl_table_schema *s, const char *connector)
+{
+    if (t->schema == s)
+        return 0;
+    sl_buf kb, vb;
+    sl_buf_init(&kb);
+    sl_buf_init(&vb);
+    sl_connect_key_schema(&kb, s, t->name);
+    sl_connect_value_schema(&vb, s, t->name, connector);
+    sl_buf_addc(&kb, 0);
+    sl_buf_addc(&vb, 0);
+    if (kb.failed || vb.failed) {
+        sl_buf_free(&kb);
+        sl_buf_free(&vb);
+        return -1;
+    }
+    free(t->key_schema);
+    free(t->value_schema);
+    t->key_schema = kb.data;
+    t->value_schema = vb.data;
+    t->schema = s;
+    return 0;
+}
+
+static int write_schema_change(kafka_sink *k, const sl_event *e, int64_t now, sl_err *err)
+{
+    if (!k->schema_rkt) {
+        int rc = sl_kafka_ensure_topic(k, k->prefix, 1, 0, "schema changes", err);
+        if (rc)
+            return rc;
+        if (!(k->schema_rkt = rd_kafka_topic_new(k->rk, k->prefix, NULL)))
+            return sl_errf(err, SL_ERUNTIME, "kafka sink: cannot open topic %s", k->prefix);
+    }
+    sl_buf_reset(&k->key);
+    sl_buf_reset(&k->value);
+    sl_buf_adds(&k->key, "{\"databaseName\":");
+    const char *db = e->schema->db ? e->schema->db : "";
+    sl_json_string(&k->key, db, strlen(db));
+    sl_buf_addc(&k->key, '}');
+    sl_json_schema_change(&k->value, e, &k->env, now);
+    return produce(k, k->schema_rkt, 0, &k->key, &k->value, e->schema->qualified, err);
+}
+
+static int key_changed(kafka_sink *k, const sl_table_schema *s, const sl_event *e)
+{
+    sl_buf_reset(&k->key);
+    sl_buf_reset(&k->value);
+    sl_json_key(&k->key, s, e->before);
+    sl_json_key(&k->value, s, e->after);
+    return k->key.len != k->value.len || memcmp(k->key.data, k->value.data, k->key.len) != 0;
+}
+
+/* One change event (and its tombstone) to the table's topic. */
+static int send_event(kafka_sink *k, kafka_topic *t, const sl_event *e, int64_t now, sl_err *err)
+{
+    const sl_table_schema *s = e->schema;
+    const sl_value *row = e->after ? e->after : e->before;
+    sl_buf_reset(&k->key);
+    sl_buf_reset(&k->value);
+    /* Debezium: tables without a primary key have null keys; they all go
+     * to partition 0 so their changes stay in order */
+    int keyed = s->npk > 0 && row;
+    if (keyed) {
+        sl_json_key(&k->key, s, row);
+        if (k->schemas)
+            wrap_schema(&k->key, 0, t->key_schema);
+    }
+    sl_json_envelope(&k->value, e, &k->env, now);
+    if (k->schemas)
+        wrap_schema(&k->value, 0, t->value_schema);
+    if (k->key.failed || k->value.failed)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    int32_t part = keyed ? RD_KAFKA_PARTITION_UA : 0;
+    int rc = produce(k, t->rkt, part, &k->key, &k->value, s->qualified, err);
+    if (!rc && e->op == SL_OP_DELETE && keyed && k->tombstones)
+        rc = produce(k, t->rkt, part, &k->key, NULL, s->qualified, err);
+    return rc;
+}
+
+static int kafka_write(void *self, const sl_batch *b, sl_err *err)
+{
+    kafka_sink *k = self;
+    int rc = begin(k, err);
+    if (rc)
+        return rc;
+    int64_t now = sl_wall_ms();
+    for (const sl_event *e = b->head; e; e = e->next) {
+        if (e->op == SL_OP_SCHEMA) {
+            if (k->schema_changes && (rc = write_schema_change(k, e, now, err)))
+                return rc;
+            continue;
+        }
+        kafka_topic *t;
+        if ((rc = sl_kafka_topic_for(k, e->schema, &t, err)))
+            return rc;
+        const sl_table_schema *s = e->schema;
+        if (k->schemas && cache_schemas(t, s, k->env.connector))
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        if (e->op == SL_OP_UPDATE && s->npk > 0 && e->before && e->after && key_changed(k, s, e)) {
+            /* a primary-key change, as Debezium sends it: a delete (and
+             * tombstone) of the old key, then a create under the new key,
+             * each in its own key's partition */
+            sl_event del = *e, cre = *e;
+            del.op = SL_OP_DELETE;
+            del.after = NULL;
+            cre.op = SL_OP_CREATE;
+            cre.before = NULL;
+            if ((rc = send_event(k, t, &del, now, err)) || (rc = send_event(k, t, &cre, now, err)))
+                return rc;
+        } else if ((rc = send_event(k, t, e, now, err))) {
+            return rc;
+        }
+    }
+    rd_kafka_poll(k->rk, 0);
+    if (k->delivery_error[0])
+        return sl_errf(err, SL_ERUNTIME, "%s", k->delivery_error);
+    return 0;
+}
+
+static int put_checkpoint(kafka_sink *k, const char *checkpoint, sl_err *err)
+{
+    sl_buf key = {0}, value = {0};
+    key.data = k->pipeline;
+    key.len = strlen(k->pipeline);
+    value.data = (char *)checkpoint;
+    value.len = strlen(checkpoint);
+    return produce(k, k->ckpt_rkt, RD_KAFKA_PARTITION_UA, &key, &value, "(checkpoint)", err);
+}
+
+static int kafka_commit(void *self, const char *checkpoint, sl_err *err)
+{
+    kafka_sink *k = self;
+    int rc;
+    if (!k->exactly_once) {
+        /* the data first, then the checkpoint that covers it */
+        rd_kafka_resp_err_t e = rd_kafka_flush(k->rk, (int)k->commit_timeout_ms);
+        if (!e && k->delivery_error[0])
+            return sl_errf(err, SL_ERUNTIME, "%s", k->delivery_error);
+        if (!e && (rc = put_checkpoint(k, checkpoint, err)))
+            return rc;
+        if (!e)
+            e = rd_kafka_flush(k->rk, (int)k->commit_timeout_ms);
+        if (e)
+            return sl_errf(err, SL_ERETRY, "kafka sink: messages not acknowledged within %lld ms: %s%s%s",
+                           (long long)k->commit_timeout_ms, rd_kafka_err2str(e), k->last_error[0] ? "; " : "",
+                           k->last_error);
+        return k->delivery_error[0] ? sl_errf(err, SL_ERUNTIME, "%s", k->delivery_error) : 0;
+    }
+    if ((rc = begin(k, err)) || (rc = put_checkpoint(k, checkpoint, err)))
+        return rc;
+    int64_t deadline = sl_mono_ms() + k->commit_timeout_ms;
+    for (;;) {
+        int64_t left = deadline - sl_mono_ms();
+        rd_kafka_error_t *e = rd_kafka_commit_transaction(k->rk, (int)(left > 1000 ? left : 1000));
+        if (!e)
+            break;
+        if (k->delivery_error[0] && !rd_kafka_error_is_fatal(e)) {
+            /* name the message that failed rather than the transaction */
+            rd_kafka_error_destroy(e);
+            rd_kafka_error_t *ae = rd_kafka_abort_transaction(k->rk, (int)k->commit_timeout_ms);
+            if (ae)
+                rd_kafka_error_destroy(ae);
+            k->in_txn = 0;
+            return sl_errf(err, SL_ERUNTIME, "%s", k->delivery_error);
+        }
+        rc = txn_error(k, e, "commit_transaction", err);
+        if (rc != 1)
+            return rc;
+        if (sl_mono_ms() >= deadline)
+            return sl_errf(err, SL_ERETRY, "kafka sink: the transaction did not commit within %lld ms%s%s",
+                           (long long)k->commit_timeout_ms, k->last_error[0] ? ": " : "", k->last_error);
+        sl_info("kafka: commit_transaction will be retried (%s)", k->last_error);
+    }
+    k->in_txn = 0;
+    return 0;
+}
+
+static int kafka_abort(void *self, sl_err *err)
+{
+    kafka_sink *k = self;
+    if (!k->exactly_once || !k->in_txn)
+        return 0;
+    k->in_txn = 0;
+    rd_kafka_error_t *e = rd_kafka_abort_transaction(k->rk, (int)k->commit_timeout_ms);
+    if (!e)
+        return 0;
+    int rc = sl_errf(err, SL_ERUNTIME, "kafka sink: abort_transaction: %s", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return rc;
+}
+
+const sl_sink_plugin sl_sink_kafka = {
+    .name = "kafka",
+    .description = "Debezium-compatible JSON change events to Kafka topics, exactly once (transactions per epoch)",
+    .options = options,
+    .guarantee = "exactly-once",
+    .validate = kafka_validate,
+    .create = kafka_create,
+    .check_connect = kafka_check_connect,
+    .load_checkpoint = kafka_load_checkpoint,
+    .write = kafka_write,
+    .commit = kafka_commit,
+    .abort = kafka_abort,
+    .destroy = kafka_destroy,
+};

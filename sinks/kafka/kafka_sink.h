@@ -1,0 +1,69 @@
+/* kafka_sink.h — state shared by the files of the kafka sink.
+ *
+ * kafka_sink.c owns the producer, the epoch transaction and the plugin
+ * callbacks; kafka_conf.c turns the option table (properties.* included)
+ * into librdkafka configuration; kafka_topics.c names and creates topics;
+ * kafka_checkpoint.c reads the last committed checkpoint back;
+ * connect_schema.c renders the optional Kafka Connect schema blocks.
+ */
+#ifndef SL_KAFKA_SINK_H
+#define SL_KAFKA_SINK_H
+
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+
+#include "../../pipeline/buf.h"
+#include "../../pipeline/envelope.h"
+#include "../../pipeline/option.h"
+#include "../sink.h"
+
+/* one sink table (a source table, or a route target) and its topic */
+typedef struct kafka_topic {
+    char *source;             /* qualified source name: "db.table" */
+    char *name;               /* topic name */
+    rd_kafka_topic_t *rkt;
+    const sl_table_schema *schema; /* the version the cached schema blocks describe */
+    char *key_schema, *value_schema;
+} kafka_topic;
+
+typedef struct kafka_sink {
+    const sl_options *opts;
+    rd_kafka_t *rk;
+    int exactly_once;
+    int in_txn;
+    int tombstones, schemas, schema_changes;
+    int64_t connect_timeout_ms, commit_timeout_ms;
+    int topic_partitions, topic_replication;
+    char *prefix, *pipeline, *ckpt_topic, *txn_id, *bootstrap;
+    const sl_route_table *routes;
+    sl_envelope_opts env;
+    kafka_topic *topics;
+    size_t ntopics, cap_topics;
+    kafka_topic *last; /* the topic of the previous event (runs of one table) */
+    rd_kafka_topic_t *schema_rkt, *ckpt_rkt;
+    sl_buf key, value;
+    /* first delivery failure of the open epoch, set from delivery reports */
+    char delivery_error[SL_ERRLEN];
+    /* the last error librdkafka reported through error_cb (for messages) */
+    char last_error[512];
+} kafka_sink;
+
+/* kafka_conf.c: a producer (or, with consumer = 1, a checkpoint reader)
+ * configuration built from the sink's options */
+rd_kafka_conf_t *sl_kafka_conf(const kafka_sink *k, int consumer, sl_err *err);
+
+/* kafka_topics.c */
+int sl_kafka_topic_for(kafka_sink *k, const sl_table_schema *s, kafka_topic **out, sl_err *err);
+/* creates the topic unless it exists; compact = 1 for the checkpoint topic */
+int sl_kafka_ensure_topic(kafka_sink *k, const char *topic, int partitions, int compact, const char *why,
+                          sl_err *err);
+void sl_kafka_topics_free(kafka_sink *k);
+
+/* kafka_checkpoint.c: the newest committed checkpoint of this pipeline */
+int sl_kafka_read_checkpoint(kafka_sink *k, char **out, sl_err *err);
+
+/* connect_schema.c: {"type":"struct",...} for the key or the envelope */
+void sl_connect_key_schema(sl_buf *b, const sl_table_schema *s, const char *topic);
+void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *topic, const char *connector);
+
+#endif

@@ -1,0 +1,163 @@
+/* kafka_topics.c — which topic a table's changes go to, and making sure it
+ * exists.
+ *
+ * `<topic.prefix>.<db>.<table>` (PostgreSQL: schema instead of db) unless a
+ * route names the topic; characters Kafka does not allow in topic names
+ * become '_' as in Debezium. A missing topic is created with
+ * topic.partitions / topic.replication-factor before the first message,
+ * so the producer never relies on the broker's auto-creation; when the
+ * broker refuses, the error names the table, the topic and the fix.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../pipeline/log.h"
+#include "../../pipeline/route.h"
+#include "kafka_sink.h"
+
+static void sanitize(char *s)
+{
+    for (; *s; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-'))
+            *s = '_';
+    }
+}
+
+static int topic_exists(kafka_sink *k, const char *topic, int timeout_ms)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->rk, topic, NULL);
+    if (!rkt)
+        return 0;
+    const struct rd_kafka_metadata *md = NULL;
+    int ok = 0;
+    if (rd_kafka_metadata(k->rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
+        ok = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+             md->topics[0].partition_cnt > 0;
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(rkt);
+    return ok;
+}
+
+int sl_kafka_ensure_topic(kafka_sink *k, const char *topic, int partitions, int compact, const char *why,
+                          sl_err *err)
+{
+    char errstr[512];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, k->topic_replication, errstr, sizeof errstr);
+    if (!nt)
+        return sl_errf(err, SL_ECONFIG, "kafka sink: topic %s: %s", topic, errstr);
+    if (compact)
+        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(k->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_request_timeout(ao, (int)k->connect_timeout_ms, errstr, sizeof errstr);
+    rd_kafka_CreateTopics(k->rk, &nt, 1, ao, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, (int)k->connect_timeout_ms + 1000);
+    rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    char msg[512] = "no answer from the broker";
+    if (ev) {
+        code = rd_kafka_event_error(ev);
+        if (code) {
+            snprintf(msg, sizeof msg, "%s", rd_kafka_event_error_string(ev));
+        } else {
+            const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+            size_t n = 0;
+            const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+            if (tr && n == 1) {
+                code = rd_kafka_topic_result_error(tr[0]);
+                if (code)
+                    snprintf(msg, sizeof msg, "%s", rd_kafka_topic_result_error_string(tr[0])
+                                                        ? rd_kafka_topic_result_error_string(tr[0])
+                                                        : rd_kafka_err2str(code));
+            }
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        sl_info("kafka: created topic %s (%d partition%s)%s", topic, partitions, partitions == 1 ? "" : "s",
+                compact ? ", compacted" : "");
+        return 0;
+    }
+    if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        return 0;
+    /* not allowed to create, but perhaps someone else did */
+    if (topic_exists(k, topic, (int)k->connect_timeout_ms))
+        return 0;
+    return sl_errf(err, SL_ERUNTIME,
+                   "kafka sink: cannot create topic %s for %s: %s (%s); create it yourself "
+                   "(kafka-topics.sh --create --topic %s --partitions %d%s) or let sluice's user create topics",
+                   topic, why, msg, rd_kafka_err2name(code), topic, partitions,
+                   compact ? " --config cleanup.policy=compact" : "");
+}
+
+int sl_kafka_topic_for(kafka_sink *k, const sl_table_schema *s, kafka_topic **out, sl_err *err)
+{
+    if (k->last && strcmp(k->last->source, s->qualified) == 0) {
+        *out = k->last;
+        return 0;
+    }
+    for (size_t i = 0; i < k->ntopics; i++) {
+        if (strcmp(k->topics[i].source, s->qualified) == 0) {
+            *out = k->last = &k->topics[i];
+            return 0;
+        }
+    }
+    char target[512], name[1024];
+    if (sl_route_target(k->routes, s, target, sizeof target))
+        snprintf(name, sizeof name, "%s", target);
+    else
+        snprintf(name, sizeof name, "%s.%s", k->prefix, target);
+    sanitize(name);
+    if (k->ntopics == k->cap_topics) {
+        size_t cap = k->cap_topics ? k->cap_topics * 2 : 16;
+        kafka_topic *t = realloc(k->topics, cap * sizeof *t);
+        if (!t)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        k->topics = t;
+        k->cap_topics = cap;
+        k->last = NULL;
+    }
+    char why[600];
+    snprintf(why, sizeof why, "table %s", s->qualified);
+    int rc = sl_kafka_ensure_topic(k, name, k->topic_partitions, 0, why, err);
+    if (rc)
+        return rc;
+    kafka_topic *t = &k->topics[k->ntopics];
+    memset(t, 0, sizeof *t);
+    t->source = strdup(s->qualified);
+    t->name = strdup(name);
+    t->rkt = rd_kafka_topic_new(k->rk, name, NULL);
+    if (!t->source || !t->name || !t->rkt) {
+        free(t->source);
+        free(t->name);
+        if (t->rkt)
+            rd_kafka_topic_destroy(t->rkt);
+        return sl_errf(err, SL_ERUNTIME, "kafka sink: cannot open topic %s", name);
+    }
+    k->ntopics++;
+    sl_debug("kafka: table %s -> topic %s", s->qualified, name);
+    *out = k->last = t;
+    return 0;
+}
+
+void sl_kafka_topics_free(kafka_sink *k)
+{
+    for (size_t i = 0; i < k->ntopics; i++) {
+        kafka_topic *t = &k->topics[i];
+        free(t->source);
+        free(t->name);
+        free(t->key_schema);
+        free(t->value_schema);
+        if (t->rkt)
+            rd_kafka_topic_destroy(t->rkt);
+    }
+    free(k->topics);
+    k->topics = NULL;
+    k->ntopics = k->cap_topics = 0;
+    k->last = NULL;
+}

@@ -1,0 +1,68 @@
+"""Read what sluice wrote to Kafka with an independent client
+(confluent-kafka), under either isolation level."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+
+def read_topic(bootstrap, topic, isolation="read_committed", timeout=30):
+    """Every record of the topic as (partition, offset, key, value); key and
+    value are decoded JSON (None for a null key or a tombstone)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "t-" + uuid.uuid4().hex[:8],
+                  "isolation.level": isolation, "enable.auto.commit": False,
+                  "enable.partition.eof": True, "auto.offset.reset": "earliest"})
+    try:
+        md = c.list_topics(topic, timeout=timeout)
+        t = md.topics.get(topic)
+        if t is None or t.error is not None:
+            return []
+        parts = [TopicPartition(topic, p, 0) for p in t.partitions]
+        c.assign(parts)
+        out, eof = [], set()
+        deadline = time.time() + timeout
+        while len(eof) < len(parts):
+            if time.time() > deadline:
+                raise AssertionError(f"could not read {topic} to its end within {timeout}s")
+            m = c.poll(1.0)
+            if m is None:
+                continue
+            if m.error():
+                if m.error().code() == -191:  # _PARTITION_EOF
+                    eof.add(m.partition())
+                    continue
+                raise KafkaException(m.error())
+            eof.discard(m.partition())
+            key = _decode_key(m.key())
+            value = json.loads(m.value()) if m.value() is not None else None
+            out.append((m.partition(), m.offset(), key, value))
+        out.sort(key=lambda r: (r[0], r[1]))
+        return out
+    finally:
+        c.close()
+
+
+def _decode_key(raw):
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode()  # the checkpoint topic is keyed by pipeline name
+
+
+def change_events(records):
+    """The change events (tombstones dropped), in partition order."""
+    return [v for (_, _, _, v) in records if v is not None]
+
+
+def topics(bootstrap):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "t-list"})
+    try:
+        return set(c.list_topics(timeout=30).topics)
+    finally:
+        c.close()
