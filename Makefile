@@ -71,7 +71,11 @@ test: deps all
 demo: deps all
 	@bash tests/demo.sh
 
-bench: deps all
+$(BUILD)/bench/raw_produce: bench/raw_produce.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+bench: deps all $(BUILD)/bench/raw_produce
 	@bash bench/run.sh
 
 install: $(BUILD)/sluice

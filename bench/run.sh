@@ -12,6 +12,12 @@
 #   binlog     M row changes (insert/update/delete mix): `mariadb-binlog
 #              --read-from-remote-server` of the same range to /dev/null vs
 #              `sluice migrate` (earliest-offset, blackhole sink rendering JSON)
+#   kafka      the same binlog range into a real Kafka broker, exactly-once,
+#              vs bench/raw_produce (bare librdkafka, the same number of
+#              pre-built messages of the same average size)
+#   latency    commit-to-visible latency MariaDB -> Kafka (read_committed)
+#              at a steady 10k rows/s, checkpoint.interval 100ms
+#              (bench/latency.py)
 # Sizes: BENCH_ROWS (default 2000000), BENCH_CHANGES (default 1000000).
 # Every measurement is the best of three runs.
 set -euo pipefail
@@ -24,6 +30,7 @@ mkdir -p "$OUT"
 DIR="$(mktemp -d /tmp/sluice-bench.XXXXXX)"
 cleanup() {
     bash "$REPO/tests/services/mariadb.sh" stop "$DIR/mariadb" >/dev/null 2>&1 || true
+    bash "$REPO/tests/services/kafka.sh" stop "$DIR/kafka" >/dev/null 2>&1 || true
     rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -126,16 +133,62 @@ log "binlog: sluice migrate --follow-until=$efile:$epos"
 read -r w c r < <(best binlog "$SLUICE" migrate --follow-until="$efile:$epos" "$DIR/p-binlog.yaml")
 results+=("binlog $w $c $r")
 
+log "starting a Kafka broker"
+bash "$REPO/tests/services/kafka.sh" start "$DIR/kafka" >/dev/null
+# shellcheck disable=SC1091
+source "$DIR/kafka/env.sh"
+# every run writes its own topics (a fresh prefix and pipeline name); a
+# script, so that /usr/bin/time measures sluice itself (exec)
+cat >"$DIR/sluice_kafka.sh" <<SH
+#!/usr/bin/env bash
+n=\$(( \$(cat "$DIR/kafka_runs" 2>/dev/null || echo 0) + 1 ))
+echo \$n >"$DIR/kafka_runs"
+cat >"$DIR/p-kafka-\$n.yaml" <<YAML
+source:
+  type: mysql
+  hostname: 127.0.0.1
+  port: $MARIADB_PORT
+  username: sluice
+  password: sluice
+  tables: chg.t
+  server-id: 6102
+  scan.startup.mode: specific-offset
+  scan.startup.specific-offset.file: $bfile
+  scan.startup.specific-offset.pos: $bpos
+sink:
+  type: kafka
+  properties.bootstrap.servers: $KAFKA_BOOTSTRAP
+  topic.prefix: kb\$n
+pipeline:
+  name: kb\$n
+YAML
+exec "$SLUICE" migrate --follow-until="$efile:$epos" "$DIR/p-kafka-\$n.yaml"
+SH
+kmsgs=$((events + third / 4))  # every delete is followed by its tombstone
+log "kafka limit: raw librdkafka producer, $kmsgs messages of 440 bytes"
+read -r klim_wall klim_cpu klim_rss < <(best kafka_limit "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw \
+    "$kmsgs" 440)
+log "kafka: sluice migrate binlog -> kafka (exactly-once)"
+read -r w c r < <(best kafka bash "$DIR/sluice_kafka.sh")
+results+=("kafka $w $c $r")
+
+log "latency: 10k rows/s, checkpoint.interval 100ms, read_committed consumer"
+latency_json="$("$REPO/.venv/bin/python" "$REPO/bench/latency.py" --mysql-port "$MARIADB_PORT" \
+    --bootstrap "$KAFKA_BOOTSTRAP" --sluice "$SLUICE" --workdir "$DIR/latency" --rate 10000 --seconds 20)"
+
 stamp=$(date +%Y%m%dT%H%M%S)
 python3 - "$ROWS" "$events" "$lim_wall" "$lim_cpu" "$lim_rss" "$blim_wall" "$blim_cpu" "$blim_rss" \
-    "$OUT/results-$stamp.json" "${results[@]}" <<'PY'
+    "$OUT/results-$stamp.json" "$klim_wall $klim_cpu $klim_rss" "$latency_json" "${results[@]}" <<'PY'
 import json, sys
 rows, events = int(sys.argv[1]), int(sys.argv[2])
 lim = dict(wall=float(sys.argv[3]), cpu=float(sys.argv[4]), rss_kib=int(sys.argv[5]))
 blim = dict(wall=float(sys.argv[6]), cpu=float(sys.argv[7]), rss_kib=int(sys.argv[8]))
 out_path = sys.argv[9]
+kw, kc, kr = sys.argv[10].split()
+klim = dict(wall=float(kw), cpu=float(kc), rss_kib=int(kr))
+latency = json.loads(sys.argv[11])
 res = {}
-for r in sys.argv[10:]:
+for r in sys.argv[12:]:
     name, w, c, rss = r.split()
     res[name] = dict(wall=float(w), cpu=float(c), rss_kib=int(rss))
 table = []
@@ -148,13 +201,19 @@ def row(name, count, unit, m, limit):
 row("snapshot p=1 -> blackhole", rows, "rows/s", res["snapshot_p1"], lim)
 row("snapshot p=2 -> blackhole", rows, "rows/s", res["snapshot_p2"], lim)
 row("binlog -> blackhole", events, "events/s", res["binlog"], blim)
+row("binlog -> kafka (EO)", events, "events/s", res["kafka"], klim)
 print(f"{'scenario':28} {'sluice':>14} {'limit':>14} {'sluice/limit':>12} {'CPU s':>7} {'peak RSS':>10}")
 for t in table:
     print(f"{t['scenario']:28} {t['rate']:>11.0f} {t['unit'][:-2]:>2} {t['limit_rate']:>11.0f} {t['unit'][:-2]:>2} "
           f"{t['ratio']:>12.2f} {t['cpu_s']:>7.1f} {t['rss_mib']:>7.1f} MiB")
 print(f"speed-up parallelism 1 -> 2: {res['snapshot_p1']['wall'] / res['snapshot_p2']['wall']:.2f}x")
-print("limits: snapshot = mariadb --quick SELECT * > /dev/null; binlog = mariadb-binlog --read-from-remote-server > /dev/null")
-json.dump(dict(rows=rows, events=events, limit_scan=lim, limit_binlog=blim, runs=res, table=table),
-          open(out_path, "w"), indent=2)
+print(f"commit-to-visible latency at {latency['rate']:.0f} rows/s (checkpoint.interval 100ms, read_committed): "
+      f"p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms, max {latency['max_ms']:.0f} ms; "
+      f"sluice {latency['cpu_s']:.1f} CPU s, {latency['rss_kib'] / 1024:.1f} MiB peak RSS; "
+      f"{latency['received']} of {latency['sent']} rows seen")
+print("limits: snapshot = mariadb --quick SELECT * > /dev/null; binlog = mariadb-binlog --read-from-remote-server "
+      "> /dev/null; kafka = bench/raw_produce (bare librdkafka, same message count, 440-byte values)")
+json.dump(dict(rows=rows, events=events, limit_scan=lim, limit_binlog=blim, limit_kafka=klim, latency=latency,
+               runs=res, table=table), open(out_path, "w"), indent=2)
 print(f"all figures: {out_path}")
 PY

@@ -108,6 +108,10 @@ rd_kafka_conf_t *sl_kafka_conf(const kafka_sink *k, int consumer, sl_err *err)
         /* the checkpoint reader needs high watermarks, not stable offsets */
         if (!rc)
             rc = set(conf, "isolation.level", "read_uncommitted", err);
+        /* librdkafka buffers up to 1 GiB by default; a checkpoint epoch never
+         * needs that much in flight to keep the broker busy */
+        if (!rc)
+            rc = set(conf, "queue.buffering.max.kbytes", "16384", err);
         if (!rc && k->exactly_once) {
             rc = set(conf, "transactional.id", k->txn_id, err);
             snprintf(num, sizeof num, "%lld", (long long)k->commit_timeout_ms);
@@ -123,6 +127,9 @@ rd_kafka_conf_t *sl_kafka_conf(const kafka_sink *k, int consumer, sl_err *err)
             rc = set(conf, "enable.partition.eof", "true", err);
         if (!rc)
             rc = set(conf, "group.id", "sluice-checkpoint-reader", err);
+        /* the reader waits for nothing: it reads to the end and stops */
+        if (!rc)
+            rc = set(conf, "fetch.wait.max.ms", "10", err);
     }
     if (!rc) {
         prop_ctx c = {.conf = conf, .opts = k->opts, .consumer = consumer, .err = err};

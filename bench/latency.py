@@ -1,0 +1,149 @@
+"""Commit-to-visible latency of MariaDB -> sluice -> Kafka (exactly-once) at
+a steady rate: a writer commits small transactions of rows stamped with
+their commit-time microseconds; a read_committed consumer computes, for
+every row, the time from that stamp until the row is visible to it.
+Prints one JSON line with p50/p99/max in ms, the rate achieved, and
+sluice's CPU seconds and peak RSS.
+
+usage: latency.py --mysql-port P --bootstrap B --sluice BIN --workdir D
+                  [--rate 10000] [--seconds 20] [--interval 100ms]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pymysql
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mysql-port", type=int, required=True)
+    ap.add_argument("--bootstrap", required=True)
+    ap.add_argument("--sluice", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--rate", type=int, default=10000)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--warmup", type=float, default=3)
+    ap.add_argument("--interval", default="100ms")
+    a = ap.parse_args()
+    work = Path(a.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+
+    conn = pymysql.connect(host="127.0.0.1", port=a.mysql_port, user="sluice", password="sluice",
+                           autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS lat")
+        cur.execute("CREATE DATABASE lat")
+        cur.execute("CREATE TABLE lat.t (id BIGINT AUTO_INCREMENT PRIMARY KEY, t_us BIGINT NOT NULL, "
+                    "pad CHAR(80) NOT NULL)")
+    prefix = f"lat{int(time.time())}"
+    topic = f"{prefix}.lat.t"
+    admin = AdminClient({"bootstrap.servers": a.bootstrap})
+    try:
+        admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    except Exception as exc:  # already there from an earlier run is fine
+        if "TOPIC_ALREADY_EXISTS" not in str(exc):
+            raise
+
+    cfg = work / "latency.yaml"
+    cfg.write_text(f"""
+source:
+  type: mysql
+  hostname: 127.0.0.1
+  port: {a.mysql_port}
+  username: sluice
+  password: sluice
+  tables: lat.t
+  server-id: 6300
+  scan.startup.mode: latest-offset
+sink:
+  type: kafka
+  properties.bootstrap.servers: {a.bootstrap}
+  topic.prefix: {prefix}
+  include.schema.changes: false
+pipeline:
+  name: {prefix}
+  checkpoint.interval: {a.interval}
+""")
+    log = open(work / "latency-sluice.log", "w")
+    timef = work / "latency.time"
+    proc = subprocess.Popen(["/usr/bin/time", "-f", "%U %S %M", "-o", str(timef), a.sluice, "run", str(cfg)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while "mysql source: streaming" not in (work / "latency-sluice.log").read_text():
+        if proc.poll() is not None or time.time() > deadline:
+            raise SystemExit("sluice did not start:\n" + (work / "latency-sluice.log").read_text())
+        time.sleep(0.05)
+
+    lat_us: list[int] = []
+    received = [0]
+    stop = threading.Event()
+    t_start = [0.0]
+
+    def consume():
+        c = Consumer({"bootstrap.servers": a.bootstrap, "group.id": "latency", "isolation.level": "read_committed",
+                      "enable.auto.commit": False, "fetch.wait.max.ms": 5})
+        c.assign([TopicPartition(topic, 0, 0)])
+        while not stop.is_set():
+            m = c.poll(0.1)
+            if m is None or m.error() or m.value() is None:
+                continue
+            now = time.time_ns() // 1000
+            after = json.loads(m.value())["after"]
+            if after is None:
+                continue
+            received[0] += 1
+            if after["t_us"] / 1e6 >= t_start[0] + a.warmup:
+                lat_us.append(now - after["t_us"])
+        c.close()
+
+    th = threading.Thread(target=consume, daemon=True)
+    th.start()
+    time.sleep(1)
+    # 100 transactions a second, rate/100 rows each
+    per_tx = max(1, a.rate // 100)
+    pad = "p" * 80
+    sent = 0
+    t_start[0] = time.time()
+    next_at = t_start[0]
+    with conn.cursor() as cur:
+        while time.time() < t_start[0] + a.seconds:
+            now_us = time.time_ns() // 1000
+            cur.execute("INSERT INTO lat.t (t_us, pad) VALUES " + ",".join([f"({now_us},'{pad}')"] * per_tx))
+            sent += per_tx
+            next_at += 0.01
+            delay = next_at - time.time()
+            if delay > 0:
+                time.sleep(delay)
+    elapsed = time.time() - t_start[0]
+    # let the last epochs arrive
+    deadline = time.time() + 30
+    while received[0] < sent and time.time() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    th.join()
+    # SIGTERM to sluice itself (GNU time would die of it without reporting)
+    child = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    subprocess.run(["kill", "-TERM"] + child)
+    proc.wait(60)
+    user, sys_, rss = open(timef).read().split()[-3:]
+    lat_us.sort()
+
+    def pct(p):
+        return lat_us[min(len(lat_us) - 1, int(p * len(lat_us)))] / 1000.0 if lat_us else None
+
+    print(json.dumps({"sent": sent, "received": received[0], "rate": sent / elapsed, "p50_ms": pct(0.50),
+                      "p99_ms": pct(0.99), "max_ms": lat_us[-1] / 1000.0 if lat_us else None,
+                      "cpu_s": float(user) + float(sys_), "rss_kib": int(rss)}))
+
+
+if __name__ == "__main__":
+    main()
