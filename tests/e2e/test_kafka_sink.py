@@ -384,3 +384,29 @@ def test_bad_kafka_options_are_config_errors(mariadb, kafka, tmp_path, db, sluic
                        env=dict(os.environ, TEST_MYSQL_PASSWORD="x"))
     assert r.returncode == 2
     assert "properties.bootstrap.servers is required" in r.stderr
+
+
+def test_routes_name_topics_and_refused_topic_creation_is_clear(mariadb, kafka, tmp_path, db):
+    mysql_exec(mariadb, f"CREATE TABLE {db}.orders_1 (id INT PRIMARY KEY)", f"CREATE TABLE {db}.orders_2 (id INT PRIMARY KEY)")
+    yaml = kafka_yaml(mariadb, kafka, db) + f"""
+route:
+  - source-table: {db}.orders_[0-9]+
+    sink-table: {db}-all-orders
+"""
+    s = start(tmp_path, yaml, mariadb)
+    mysql_exec(mariadb, f"INSERT INTO {db}.orders_1 VALUES (1)", f"INSERT INTO {db}.orders_2 VALUES (2)")
+    wait_marker(kafka, f"{db}-all-orders", 2, s)
+    assert s.stop() == 0
+    evs = change_events(read_topic(kafka.bootstrap, f"{db}-all-orders"))
+    assert [(e["source"]["table"], e["after"]["id"]) for e in evs] == [("orders_1", 1), ("orders_2", 2)]
+    assert f"{db}.{db}.orders_1" not in topics(kafka.bootstrap)
+
+    # a single broker cannot hold three replicas: the error names table, topic and fix
+    bad = kafka_yaml(mariadb, kafka, db, extra_sink="  topic.replication-factor: 3\n  topic.prefix: rf3\n"
+                                                 "  include.schema.changes: false\n")
+    s2 = start(tmp_path, bad, mariadb, sub="rf3")
+    mysql_exec(mariadb, f"INSERT INTO {db}.orders_1 VALUES (3)")
+    assert s2.wait_exit(60) == 1
+    log = s2.log_text()
+    assert f"cannot create topic rf3.{db}.orders_1 for table {db}.orders_1" in log
+    assert "kafka-topics.sh --create" in log
