@@ -1,0 +1,127 @@
+/* pg_conn.c — libpq connections of the postgres source and the small
+ * helpers every file of it uses. Every session gets the settings that make
+ * value texts unambiguous (pg_types.h), whatever the server's defaults. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../pipeline/log.h"
+#include "pg_source.h"
+
+static const char SESSION_OPTIONS[] = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601 "
+                                      "-c extra_float_digits=3 -c bytea_output=hex";
+
+const char *sl_pg_errmsg(PGconn *conn, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = 0;
+    /* libpq prefixes "FATAL:  " / "ERROR:  " on server errors */
+    return buf;
+}
+
+int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *err)
+{
+    char port[16], timeout[32], options[512];
+    snprintf(port, sizeof port, "%u", c->port);
+    snprintf(timeout, sizeof timeout, "%lld", (long long)((c->connect_timeout_ms + 999) / 1000));
+    if (replication && c->work_mem)
+        snprintf(options, sizeof options, "%s -c logical_decoding_work_mem=%s", SESSION_OPTIONS, c->work_mem);
+    else
+        snprintf(options, sizeof options, "%s", SESSION_OPTIONS);
+    const char *keys[] = {"host", "port", "user", "password", "dbname", "connect_timeout", "application_name",
+                          "client_encoding", "options", replication ? "replication" : NULL, NULL};
+    const char *vals[] = {c->host, port, c->user, c->password, c->dbname, timeout, "sluice", "UTF8", options,
+                          "database", NULL};
+    char msg[512] = "";
+    for (int attempt = 0;; attempt++) {
+        PGconn *conn = PQconnectdbParams(keys, vals, 0);
+        if (conn && PQstatus(conn) == CONNECTION_OK) {
+            *out = conn;
+            return 0;
+        }
+        sl_pg_errmsg(conn, msg, sizeof msg);
+        PQfinish(conn);
+        /* a wrong password or a missing database does not get better */
+        int final = strstr(msg, "password authentication failed") || strstr(msg, "does not exist") ||
+                    strstr(msg, "no pg_hba.conf entry") || strstr(msg, "must be superuser or replication");
+        if (final || attempt >= c->max_retries)
+            break;
+        sl_warn("postgres source: cannot connect to %s:%u (%s); retrying (%d of %d)", c->host, c->port, msg,
+                attempt + 1, c->max_retries);
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+    }
+    return sl_errf(err, SL_ERUNTIME, "postgres source: cannot connect to %s:%u database '%s' as '%s'%s: %s", c->host,
+                   c->port, c->dbname, c->user, replication ? " (replication connection)" : "", msg);
+}
+
+static int check_result(PGconn *conn, PGresult *res, const char *sql, PGresult **out, sl_err *err)
+{
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out)
+            *out = res;
+        else
+            PQclear(res);
+        return 0;
+    }
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", res ? PQresultErrorMessage(res) : "");
+    if (!msg[0])
+        sl_pg_errmsg(conn, msg, sizeof msg);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n')
+        msg[--n] = 0;
+    PQclear(res);
+    return sl_errf(err, SL_ERUNTIME, "postgres source: %.200s: %s", sql, msg);
+}
+
+int sl_pg_exec(PGconn *conn, const char *sql, PGresult **out, sl_err *err)
+{
+    return check_result(conn, PQexec(conn, sql), sql, out, err);
+}
+
+int sl_pg_exec_params(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out, sl_err *err)
+{
+    return check_result(conn, PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0), sql, out, err);
+}
+
+int sl_pg_lsn_parse(const char *text, uint64_t *lsn)
+{
+    unsigned int hi, lo;
+    char tail;
+    if (!text || sscanf(text, "%X/%X%c", &hi, &lo, &tail) != 2)
+        return -1;
+    *lsn = (uint64_t)hi << 32 | lo;
+    return 0;
+}
+
+void sl_pg_lsn_format(uint64_t lsn, char *buf, size_t len)
+{
+    snprintf(buf, len, "%X/%X", (unsigned)(lsn >> 32), (unsigned)lsn);
+}
+
+void sl_pg_quote_ident(char *out, size_t len, const char *name)
+{
+    size_t o = 0;
+    out[o++] = '"';
+    for (const char *p = name; *p && o + 3 < len; p++) {
+        if (*p == '"')
+            out[o++] = '"';
+        out[o++] = *p;
+    }
+    out[o++] = '"';
+    out[o] = 0;
+}
+
+void sl_pg_table_ref(char *out, size_t len, const char *nsp, const char *rel)
+{
+    char a[300], b[300];
+    sl_pg_quote_ident(a, sizeof a, nsp);
+    sl_pg_quote_ident(b, sizeof b, rel);
+    snprintf(out, len, "%s.%s", a, b);
+}

@@ -1,0 +1,633 @@
+/* pg_snapshot.c — chunk readers of the postgres source's snapshot.
+ *
+ * Each reader has its own connection inside one REPEATABLE READ READ ONLY
+ * transaction that imports the shared exported snapshot (pg_snapshot.h),
+ * and reads a key range at a time with COPY (SELECT ...) TO STDOUT: the
+ * fastest way out of the server, and the same text forms pgoutput sends,
+ * parsed by the same code. Chunk bounds are the key values as the server
+ * prints them, given back as typed literals, so any key type the server
+ * can order works (text under any collation, uuid, numeric, timestamps,
+ * composite keys through row comparisons).
+ */
+#include "pg_snapshot.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../pipeline/buf.h"
+#include "../../pipeline/clock.h"
+#include "../../pipeline/envelope.h"
+#include "../../pipeline/log.h"
+#include "../../pipeline/verify.h"
+#include "pg_types.h"
+
+typedef struct reader {
+    sl_pg_snap *ps;
+    PGconn *conn;
+    int id;
+} reader;
+
+int sl_pg_import_snapshot(PGconn *conn, const char *name, sl_err *err)
+{
+    char sql[256];
+    int rc = sl_pg_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, err);
+    snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", name);
+    if (!rc)
+        rc = sl_pg_exec(conn, sql, NULL, err);
+    return rc;
+}
+
+/* ---------------------------------------------------------- COPY rows -- */
+
+static int unescape(const char *s, size_t n, sl_buf *out)
+{
+    sl_buf_reset(out);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c != '\\' || i + 1 >= n) {
+            sl_buf_addc(out, c);
+            continue;
+        }
+        c = s[++i];
+        switch (c) {
+        case 'b': sl_buf_addc(out, '\b'); break;
+        case 'f': sl_buf_addc(out, '\f'); break;
+        case 'n': sl_buf_addc(out, '\n'); break;
+        case 'r': sl_buf_addc(out, '\r'); break;
+        case 't': sl_buf_addc(out, '\t'); break;
+        case 'v': sl_buf_addc(out, '\v'); break;
+        default:
+            if (c >= '0' && c <= '7') {
+                int v = 0, k = 0;
+                while (k < 3 && i < n && s[i] >= '0' && s[i] <= '7') {
+                    v = v * 8 + (s[i] - '0');
+                    i++;
+                    k++;
+                }
+                i--;
+                sl_buf_addc(out, (char)v);
+            } else {
+                sl_buf_addc(out, c);
+            }
+        }
+    }
+    return out->failed ? -1 : 0;
+}
+
+int sl_pg_copy_row(const char *line, size_t len, const sl_table_schema *s, sl_arena *a, sl_value *vals, char *errbuf,
+                   size_t errlen)
+{
+    if (len && line[len - 1] == '\n')
+        len--;
+    sl_buf tmp;
+    sl_buf_init(&tmp);
+    size_t pos = 0;
+    int rc = 0;
+    for (int i = 0; i < s->ncols && !rc; i++) {
+        if (pos > len) {
+            snprintf(errbuf, errlen, "a row of %s has %d columns, expected %d", s->qualified, i, s->ncols);
+            rc = -1;
+            break;
+        }
+        const char *f = line + pos;
+        const char *tab = memchr(f, '\t', len - pos);
+        size_t flen = tab ? (size_t)(tab - f) : len - pos;
+        pos += flen + 1;
+        if (flen == 2 && f[0] == '\\' && f[1] == 'N') {
+            vals[i] = sl_val_null();
+            continue;
+        }
+        if (memchr(f, '\\', flen)) {
+            if (unescape(f, flen, &tmp)) {
+                snprintf(errbuf, errlen, "out of memory");
+                rc = -1;
+                break;
+            }
+            rc = sl_pg_text_value(&s->cols[i], tmp.data ? tmp.data : "", tmp.len, a, &vals[i], errbuf, errlen);
+        } else {
+            rc = sl_pg_text_value(&s->cols[i], f, flen, a, &vals[i], errbuf, errlen);
+        }
+    }
+    sl_buf_free(&tmp);
+    return rc;
+}
+
+/* ------------------------------------------------------------ bounds --- */
+
+/* key >= / < bound, as `k op lit` or `(k1, k2) op (lit1, lit2)` */
+static int key_predicate(PGconn *conn, sl_buf *sql, const sl_snap_table *t, const char *bound, const char *op,
+                         sl_err *err)
+{
+    json_error_t je;
+    json_t *arr = json_loads(bound, 0, &je);
+    if (!json_is_array(arr) || (int)json_array_size(arr) != t->nkey) {
+        json_decref(arr);
+        return sl_errf(err, SL_ERUNTIME, "snapshot of %s: damaged chunk bound %s", t->name, bound);
+    }
+    const sl_table_schema *s = t->schema;
+    sl_buf_adds(sql, t->nkey > 1 ? "(" : "");
+    for (int k = 0; k < t->nkey; k++) {
+        char q[300];
+        sl_pg_quote_ident(q, sizeof q, s->cols[t->key_cols[k]].name);
+        sl_buf_printf(sql, "%s%s", k ? ", " : "", q);
+    }
+    sl_buf_printf(sql, "%s %s %s", t->nkey > 1 ? ")" : "", op, t->nkey > 1 ? "(" : "");
+    int rc = 0;
+    for (int k = 0; k < t->nkey && !rc; k++) {
+        const char *part = json_string_value(json_array_get(arr, (size_t)k));
+        size_t plen = json_string_length(json_array_get(arr, (size_t)k));
+        if (!part || plen < 2 || part[1] != ':') {
+            rc = sl_errf(err, SL_ERUNTIME, "snapshot of %s: damaged chunk bound %s", t->name, bound);
+            break;
+        }
+        char *lit = PQescapeLiteral(conn, part + 2, plen - 2);
+        if (!lit) {
+            rc = sl_errf(err, SL_ERUNTIME, "snapshot of %s: cannot quote a bound: %s", t->name, PQerrorMessage(conn));
+            break;
+        }
+        sl_buf_printf(sql, "%s%s::%s", k ? ", " : "", lit, s->cols[t->key_cols[k]].type_name);
+        PQfreemem(lit);
+    }
+    sl_buf_adds(sql, t->nkey > 1 ? ")" : "");
+    json_decref(arr);
+    return rc;
+}
+
+static void key_list(sl_buf *sql, const sl_snap_table *t)
+{
+    for (int k = 0; k < t->nkey; k++) {
+        char q[300];
+        sl_pg_quote_ident(q, sizeof q, t->schema->cols[t->key_cols[k]].name);
+        sl_buf_printf(sql, "%s%s", k ? ", " : "", q);
+    }
+}
+
+static void table_ref(char *out, size_t len, const sl_table_schema *s) { sl_pg_table_ref(out, len, s->schema, s->table); }
+
+/* The split callback: the first key of the next chunk, chunk_size keys
+ * after lo in key order. */
+static int split_next(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl_err *err)
+{
+    reader *r = ctx;
+    *hi = NULL;
+    sl_buf sql;
+    sl_buf_init(&sql);
+    char ref[700];
+    table_ref(ref, sizeof ref, t->schema);
+    sl_buf_adds(&sql, "SELECT ");
+    key_list(&sql, t);
+    sl_buf_printf(&sql, " FROM %s", ref);
+    int rc = 0;
+    if (lo) {
+        sl_buf_adds(&sql, " WHERE ");
+        rc = key_predicate(r->conn, &sql, t, lo, ">=", err);
+    }
+    sl_buf_adds(&sql, " ORDER BY ");
+    key_list(&sql, t);
+    sl_buf_printf(&sql, " LIMIT 1 OFFSET %zu", r->ps->snap.chunk_size);
+    sl_buf_addc(&sql, 0);
+    PGresult *res = NULL;
+    if (!rc && sql.failed)
+        rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+    if (!rc)
+        rc = sl_pg_exec(r->conn, sql.data, &res, err);
+    if (!rc && PQntuples(res) == 1) {
+        json_t *arr = json_array();
+        for (int k = 0; k < t->nkey && arr; k++) {
+            const char *v = PQgetvalue(res, 0, k);
+            size_t n = (size_t)PQgetlength(res, 0, k);
+            char *part = malloc(n + 3);
+            if (!part || PQgetisnull(res, 0, k)) {
+                free(part);
+                json_decref(arr);
+                arr = NULL;
+                break;
+            }
+            part[0] = 's';
+            part[1] = ':';
+            memcpy(part + 2, v, n);
+            json_array_append_new(arr, json_stringn(part, n + 2));
+            free(part);
+        }
+        *hi = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+        json_decref(arr);
+        if (!*hi)
+            rc = sl_errf(err, SL_ERUNTIME, "snapshot of %s: a NULL chunk key; the chunk key column must not hold NULLs",
+                         t->name);
+    }
+    PQclear(res);
+    sl_buf_free(&sql);
+    return rc;
+}
+
+/* ------------------------------------------------------------ readers -- */
+
+static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
+{
+    sl_pg_snap *ps = r->ps;
+    sl_snap_table *t = &ps->snap.tables[c->table];
+    const sl_table_schema *s = t->schema;
+    sl_buf sql;
+    sl_buf_init(&sql);
+    char ref[700];
+    table_ref(ref, sizeof ref, s);
+    sl_buf_adds(&sql, "COPY (SELECT ");
+    for (int i = 0; i < s->ncols; i++) {
+        char q[300];
+        sl_pg_quote_ident(q, sizeof q, s->cols[i].name);
+        sl_buf_printf(&sql, "%s%s", i ? ", " : "", q);
+    }
+    sl_buf_printf(&sql, " FROM %s", ref);
+    int rc = 0;
+    if (c->lo || c->hi)
+        sl_buf_adds(&sql, " WHERE ");
+    if (c->lo)
+        rc = key_predicate(r->conn, &sql, t, c->lo, ">=", err);
+    if (!rc && c->lo && c->hi)
+        sl_buf_adds(&sql, " AND ");
+    if (!rc && c->hi)
+        rc = key_predicate(r->conn, &sql, t, c->hi, "<", err);
+    sl_buf_adds(&sql, ") TO STDOUT");
+    sl_buf_addc(&sql, 0);
+    if (!rc && sql.failed)
+        rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+    sl_batch *b = NULL;
+    PGresult *res = NULL;
+    if (!rc) {
+        res = PQexec(r->conn, sql.data);
+        if (PQresultStatus(res) != PGRES_COPY_OUT) {
+            char msg[512];
+            rc = sl_errf(err, SL_ERETRY, "postgres source: snapshot of %s: %s", t->name,
+                         res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
+                                                          : sl_pg_errmsg(r->conn, msg, sizeof msg));
+        }
+        PQclear(res);
+    }
+    sl_pos at = {ps->at_lsn, 0, 0};
+    if (!rc) {
+        b = sl_batch_new();
+        sl_txinfo *tx = b ? sl_arena_alloc(&b->arena, sizeof *tx) : NULL;
+        if (!tx) {
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+        } else {
+            memset(tx, 0, sizeof *tx);
+            tx->lsn = ps->at_lsn;
+            tx->ts_ms = sl_wall_ms();
+        }
+        char *line = NULL;
+        int n;
+        for (uint32_t row = 0; !rc && (n = PQgetCopyData(r->conn, &line, 0)) >= 0; row++) {
+            sl_value *vals = sl_batch_row(b, s->ncols);
+            sl_event *e = vals ? sl_batch_add_event(b, SL_OP_READ, s) : NULL;
+            char msg[256];
+            if (!e)
+                rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+            else if (sl_pg_copy_row(line, (size_t)n, s, &b->arena, vals, msg, sizeof msg))
+                rc = sl_errf(err, SL_ERUNTIME, "postgres source: snapshot of %s: %s", t->name, msg);
+            PQfreemem(line);
+            line = NULL;
+            if (rc)
+                break;
+            e->after = vals;
+            e->tx = tx;
+            e->snapshot = SL_SNAP_TRUE;
+            e->pos = at;
+            e->offset = ps->at_lsn;
+            e->row = row;
+        }
+        /* drain the COPY on failure so the connection stays usable */
+        while (rc && PQgetCopyData(r->conn, &line, 0) >= 0)
+            PQfreemem(line);
+        while ((res = PQgetResult(r->conn)) != NULL) {
+            if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
+                rc = sl_errf(err, SL_ERETRY, "postgres source: snapshot of %s: %s", t->name,
+                             PQresultErrorMessage(res));
+            PQclear(res);
+        }
+    }
+    sl_buf_free(&sql);
+    if (rc) {
+        sl_batch_free(b);
+        return rc;
+    }
+    if (sl_emit_should_stop(ps->out)) {
+        sl_batch_free(b);
+        sl_snapshot_abandon(&ps->snap, c);
+        return 0;
+    }
+    sl_debug("snapshot of %s: chunk [%s, %s) read, %zu rows", t->name, c->lo ? c->lo : "null",
+             c->hi ? c->hi : "null", b->count);
+    return sl_snapshot_submit(&ps->snap, c, at, b, err);
+}
+
+static void record_failure(sl_pg_snap *ps, int rc, const sl_err *err)
+{
+    pthread_mutex_lock(&ps->mu);
+    if (!ps->rc) {
+        ps->rc = rc;
+        ps->err = *err;
+    }
+    pthread_cond_broadcast(&ps->cv);
+    pthread_mutex_unlock(&ps->mu);
+    sl_snapshot_fail(&ps->snap);
+}
+
+static void *reader_main(void *arg)
+{
+    reader *r = arg;
+    sl_pg_snap *ps = r->ps;
+    sl_err err = {{0}};
+    int rc = sl_pg_connect(&ps->src->conf, 0, &r->conn, &err);
+    if (!rc)
+        rc = sl_pg_import_snapshot(r->conn, ps->snapshot_name, &err);
+    pthread_mutex_lock(&ps->mu);
+    ps->imported++;
+    pthread_cond_broadcast(&ps->cv);
+    pthread_mutex_unlock(&ps->mu);
+    /* the exported snapshot cannot be imported again later: a reader that
+     * loses its connection ends the run, which restarts from the last
+     * checkpoint and finished chunks stay finished */
+    if (rc)
+        rc = SL_ERETRY;
+    while (!rc && !sl_emit_should_stop(ps->out)) {
+        sl_snap_chunk c = {0};
+        int got = sl_snapshot_next_chunk(&ps->snap, &c, split_next, r, &err);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            rc = ps->snap.failed ? 0 : SL_ERETRY;
+            break;
+        }
+        rc = read_chunk(r, &c, &err);
+        if (rc) {
+            sl_snapshot_abandon(&ps->snap, &c);
+            free(c.lo);
+            free(c.hi);
+            break;
+        }
+        rc = sl_snapshot_merge(&ps->snap, ps->out, &err);
+    }
+    if (rc)
+        record_failure(ps, rc, &err);
+    if (r->conn) {
+        PQexec(r->conn, "COMMIT");
+        PQfinish(r->conn);
+    }
+    r->conn = NULL;
+    return NULL;
+}
+
+/* ---------------------------------------------------------- discovery -- */
+
+static int discover(sl_pg_snap *ps, PGconn *conn, sl_err *err)
+{
+    sl_pg_source *src = ps->src;
+    char **names = NULL;
+    size_t n = 0;
+    int rc = sl_pg_list_tables(src, conn, &names, &n, err);
+    if (rc)
+        return rc;
+    const char *keycol = sl_opt_str(src->opts, "scan.incremental.snapshot.chunk.key-column");
+    for (size_t i = 0; i < n && !rc; i++) {
+        char nsp[256];
+        const char *dot = strchr(names[i], '.');
+        snprintf(nsp, sizeof nsp, "%.*s", (int)(dot - names[i]), names[i]);
+        sl_table_schema *s = NULL;
+        rc = sl_pg_table_schema(src, conn, nsp, dot + 1, NULL, &s, err);
+        if (rc)
+            break;
+        if (sl_schema_cache_add(&src->schemas, s)) {
+            sl_schema_free(s);
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+            break;
+        }
+        int keys[64], nkey = 0;
+        if (keycol) {
+            int ci = sl_schema_column_index(s, keycol);
+            if (ci < 0) {
+                char where[512];
+                sl_opt_where(src->opts, "scan.incremental.snapshot.chunk.key-column", where, sizeof where);
+                rc = sl_errf(err, SL_ECONFIG, "%s: table %s has no column '%s' to split by", where, s->qualified,
+                             keycol);
+                break;
+            }
+            keys[nkey++] = ci;
+        } else {
+            for (int k = 0; k < s->npk && k < 64; k++)
+                keys[nkey++] = s->pk[k];
+        }
+        if (nkey == 0) {
+            rc = sl_errf(err, SL_ECONFIG,
+                         "postgres source: table %s has no primary key, so its snapshot cannot be split; set "
+                         "scan.incremental.snapshot.chunk.key-column to a NOT NULL column with few duplicates "
+                         "(ideally unique and indexed)",
+                         s->qualified);
+            break;
+        }
+        char ref[700], sql[1800];
+        table_ref(ref, sizeof ref, s);
+        const char *params[] = {nsp, dot + 1};
+        PGresult *res;
+        uint64_t est = 0;
+        rc = sl_pg_exec_params(conn,
+                               "SELECT greatest(c.reltuples, 0)::bigint FROM pg_class c JOIN pg_namespace n ON "
+                               "n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                               2, params, &res, err);
+        if (rc)
+            break;
+        if (PQntuples(res))
+            est = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        rc = sl_snapshot_add_table(&ps->snap, s->qualified, s, keys, nkey, est, err);
+        if (rc)
+            break;
+        sl_snap_table *t = &ps->snap.tables[ps->snap.ntables - 1];
+        /* an evenly spread integer key is split by arithmetic alone */
+        const sl_column *kc = &s->cols[keys[0]];
+        if (nkey == 1 && kc->conv == SL_PGV_INT && est > ps->snap.chunk_size) {
+            char q[300];
+            sl_pg_quote_ident(q, sizeof q, kc->name);
+            snprintf(sql, sizeof sql, "SELECT min(%s)::bigint, max(%s)::bigint FROM %s", q, q, ref);
+            rc = sl_pg_exec(conn, sql, &res, err);
+            if (rc)
+                break;
+            if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+                long long mn = strtoll(PQgetvalue(res, 0, 0), NULL, 10), mx = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+                double span = (double)mx - (double)mn + 1;
+                if (span > 0 && span <= 1.5 * (double)est) {
+                    t->arith = 1;
+                    t->arith_next = mn;
+                    t->arith_max = mx;
+                    t->arith_step = (int64_t)((double)ps->snap.chunk_size * span / (double)est);
+                    if (t->arith_step < 1)
+                        t->arith_step = 1;
+                }
+            }
+            PQclear(res);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+int sl_pg_snapshot_prepare(sl_pg_source *src, PGconn *conn, const char *snapshot_name, uint64_t at_lsn,
+                           const char *state_json, sl_pos start, sl_pg_snap **out, sl_err *err)
+{
+    sl_pg_snap *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    ps->src = src;
+    snprintf(ps->snapshot_name, sizeof ps->snapshot_name, "%s", snapshot_name);
+    ps->at_lsn = at_lsn;
+    pthread_mutex_init(&ps->mu, NULL);
+    pthread_cond_init(&ps->cv, NULL);
+    int par = (int)sl_opt_num(src->env.pipeline, "parallelism");
+    sl_snapshot_init(&ps->snap, (size_t)sl_opt_num(src->opts, "scan.incremental.snapshot.chunk.size"),
+                     par < 1 ? 1 : par, start);
+    int rc = discover(ps, conn, err);
+    if (!rc && state_json)
+        rc = sl_snapshot_restore(&ps->snap, state_json, err);
+    if (rc) {
+        sl_pg_snapshot_free(ps);
+        return rc;
+    }
+    *out = ps;
+    return 0;
+}
+
+int sl_pg_snapshot_start(sl_pg_snap *ps, sl_emitter *out, sl_err *err)
+{
+    ps->out = out;
+    int n = ps->snap.parallelism;
+    ps->readers = calloc((size_t)n, sizeof(reader));
+    ps->threads = calloc((size_t)n, sizeof *ps->threads);
+    if (!ps->readers || !ps->threads)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    for (int i = 0; i < n; i++) {
+        reader *r = &((reader *)ps->readers)[i];
+        r->ps = ps;
+        r->id = i;
+        if (pthread_create(&ps->threads[i], NULL, reader_main, r))
+            return sl_errf(err, SL_ERUNTIME, "cannot start snapshot reader threads");
+        ps->nthreads++;
+    }
+    pthread_mutex_lock(&ps->mu);
+    while (ps->imported < ps->nthreads && !ps->rc)
+        pthread_cond_wait(&ps->cv, &ps->mu);
+    int rc = ps->rc;
+    if (rc)
+        *err = ps->err;
+    pthread_mutex_unlock(&ps->mu);
+    if (!rc)
+        sl_info("snapshot of %u table%s with %d reader%s, chunks of %zu rows, exact at LSN %X/%X", ps->snap.ntables,
+                ps->snap.ntables == 1 ? "" : "s", n, n == 1 ? "" : "s", ps->snap.chunk_size,
+                (unsigned)(ps->at_lsn >> 32), (unsigned)ps->at_lsn);
+    return rc;
+}
+
+int sl_pg_snapshot_failed(sl_pg_snap *ps, sl_err *err)
+{
+    pthread_mutex_lock(&ps->mu);
+    int rc = ps->rc;
+    if (rc)
+        *err = ps->err;
+    pthread_mutex_unlock(&ps->mu);
+    return rc;
+}
+
+void sl_pg_snapshot_free(sl_pg_snap *ps)
+{
+    if (!ps)
+        return;
+    if (ps->nthreads) {
+        sl_snapshot_fail(&ps->snap); /* wakes readers waiting for room */
+        for (int i = 0; i < ps->nthreads; i++)
+            pthread_join(ps->threads[i], NULL);
+    }
+    free(ps->readers);
+    free(ps->threads);
+    sl_snapshot_free(&ps->snap);
+    pthread_mutex_destroy(&ps->mu);
+    pthread_cond_destroy(&ps->cv);
+    free(ps);
+}
+
+/* `sluice migrate` verification: every captured table read once more with
+ * COPY and each row rendered as the sinks render it. */
+int sl_pg_digest(sl_pg_source *src, sl_digest_set *out, sl_err *err)
+{
+    PGconn *conn;
+    int rc = sl_pg_connect(&src->conf, 0, &conn, err);
+    if (rc)
+        return rc;
+    char **names = NULL;
+    size_t n = 0;
+    rc = sl_pg_list_tables(src, conn, &names, &n, err);
+    sl_buf json, sql;
+    sl_buf_init(&json);
+    sl_buf_init(&sql);
+    for (size_t i = 0; i < n && !rc; i++) {
+        char nsp[256];
+        const char *dot = strchr(names[i], '.');
+        snprintf(nsp, sizeof nsp, "%.*s", (int)(dot - names[i]), names[i]);
+        sl_table_schema *s = NULL;
+        rc = sl_pg_table_schema(src, conn, nsp, dot + 1, NULL, &s, err);
+        if (rc)
+            break;
+        sl_digest *d = sl_digest_get(out, s->qualified, s);
+        char ref[700];
+        table_ref(ref, sizeof ref, s);
+        sl_buf_reset(&sql);
+        sl_buf_adds(&sql, "COPY (SELECT ");
+        for (int c = 0; c < s->ncols; c++) {
+            char q[300];
+            sl_pg_quote_ident(q, sizeof q, s->cols[c].name);
+            sl_buf_printf(&sql, "%s%s", c ? ", " : "", q);
+        }
+        sl_buf_printf(&sql, " FROM %s) TO STDOUT", ref);
+        sl_buf_addc(&sql, 0);
+        sl_value *vals = calloc((size_t)s->ncols, sizeof *vals);
+        sl_arena a;
+        sl_arena_init(&a);
+        if (!d || !vals || sql.failed)
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+        PGresult *res = rc ? NULL : PQexec(conn, sql.data);
+        if (!rc && PQresultStatus(res) != PGRES_COPY_OUT)
+            rc = sl_errf(err, SL_ERUNTIME, "postgres source: reading %s: %s", s->qualified, PQresultErrorMessage(res));
+        PQclear(res);
+        char *line = NULL;
+        int len;
+        while (!rc && (len = PQgetCopyData(conn, &line, 0)) >= 0) {
+            char msg[256];
+            if (sl_pg_copy_row(line, (size_t)len, s, &a, vals, msg, sizeof msg))
+                rc = sl_errf(err, SL_ERUNTIME, "postgres source: reading %s: %s", s->qualified, msg);
+            PQfreemem(line);
+            if (rc)
+                break;
+            sl_buf_reset(&json);
+            sl_json_row(&json, s, vals);
+            d->rows++;
+            d->sum += sl_digest_hash(json.data, json.len);
+            sl_arena_reset(&a);
+        }
+        while (rc && PQgetCopyData(conn, &line, 0) >= 0)
+            PQfreemem(line);
+        while ((res = PQgetResult(conn)) != NULL)
+            PQclear(res);
+        sl_arena_free(&a);
+        free(vals);
+        sl_schema_free(s);
+    }
+    sl_buf_free(&json);
+    sl_buf_free(&sql);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    PQfinish(conn);
+    return rc;
+}

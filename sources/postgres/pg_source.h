@@ -1,0 +1,97 @@
+/* pg_source.h — state shared by the files of the postgres source. */
+#ifndef SL_PG_SOURCE_H
+#define SL_PG_SOURCE_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "../../pipeline/schema.h"
+#include "../../pipeline/table_filter.h"
+#include "../source.h"
+#include "pgoutput.h"
+
+enum sl_pg_startup {
+    SL_PG_START_INITIAL,
+    SL_PG_START_LATEST,
+    SL_PG_START_COMMITTED,
+    SL_PG_START_SNAPSHOT,
+};
+
+typedef struct sl_pg_conf {
+    const char *host;
+    unsigned port;
+    const char *user, *password, *dbname;
+    const char *slot, *publication;
+    int slot_temporary;
+    int publication_create;
+    int startup;
+    int streaming;
+    int64_t heartbeat_ms, status_ms, connect_timeout_ms;
+    int max_retries;
+    const char *work_mem; /* logical_decoding_work_mem of the walsender, or NULL */
+} sl_pg_conf;
+
+/* type OID -> parse class (and element class for arrays) */
+typedef struct sl_pg_type_cache {
+    uint32_t *oids;
+    uint8_t *cls, *elem;
+    size_t n, cap;
+} sl_pg_type_cache;
+
+typedef struct sl_pg_source {
+    sl_pg_conf conf;
+    sl_source_env env;
+    const sl_options *opts;
+    sl_table_filter filter;
+    sl_schema_cache schemas;
+    sl_pg_type_cache types;
+    char slot_name[64], pub_name[64];
+    /* the replication connection a blocking read may wait on */
+    pthread_mutex_t live_mu;
+    PGconn *live;
+    /* end LSN of the newest checkpoint the sink has committed: what the
+     * standby status update may confirm */
+    pthread_mutex_t ack_mu;
+    uint64_t acked_lsn;
+} sl_pg_source;
+
+/* Connection with sluice's session settings (ISO dates, UTC, exact floats,
+ * hex bytea); replication = 1 opens a walsender in database mode. Retries
+ * per connect.max-retries. */
+int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *err);
+/* Runs sql; *out (if given) receives the result, which the caller clears. */
+int sl_pg_exec(PGconn *conn, const char *sql, PGresult **out, sl_err *err);
+int sl_pg_exec_params(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out, sl_err *err);
+/* PQerrorMessage without its trailing newline */
+const char *sl_pg_errmsg(PGconn *conn, char *buf, size_t len);
+/* "0/16B3748" <-> integer */
+int sl_pg_lsn_parse(const char *text, uint64_t *lsn);
+void sl_pg_lsn_format(uint64_t lsn, char *buf, size_t len);
+/* "schema"."table" with identifiers quoted */
+void sl_pg_table_ref(char *out, size_t len, const char *nsp, const char *rel);
+void sl_pg_quote_ident(char *out, size_t len, const char *name);
+
+/* Resolves a type OID (domains to their base type, arrays to their
+ * element) into the parse class of pg_types.h. */
+int sl_pg_type_class(sl_pg_source *src, PGconn *conn, uint32_t oid, uint8_t *cls, uint8_t *elem, sl_err *err);
+void sl_pg_type_cache_free(sl_pg_type_cache *c);
+/* A table's schema: its columns from rel (a Relation message) when given,
+ * else from the catalog; key, nullability and type names from the catalog.
+ * The same table yields the same schema either way. */
+int sl_pg_table_schema(sl_pg_source *src, PGconn *conn, const char *nsp, const char *relname,
+                       const sl_pgo_relation *rel, sl_table_schema **out, sl_err *err);
+/* Captured tables (schema.table) that exist now, in name order. */
+int sl_pg_list_tables(sl_pg_source *src, PGconn *conn, char ***names, size_t *n, sl_err *err);
+
+/* Makes sure the publication exists and covers the captured tables. */
+int sl_pg_publication_ensure(sl_pg_source *src, PGconn *conn, sl_err *err);
+
+/* Registers (or clears, with NULL) the connection interrupt() shuts down. */
+void sl_pg_set_live(sl_pg_source *s, PGconn *conn);
+
+int sl_pg_stream(sl_pg_source *s, const char *resume, sl_emitter *out, sl_err *err);
+int sl_pg_check(sl_pg_source *s, FILE *out, sl_err *err);
+int sl_pg_digest(sl_pg_source *src, struct sl_digest_set *out, sl_err *err);
+
+#endif

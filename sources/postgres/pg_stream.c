@@ -1,0 +1,1133 @@
+/* pg_stream.c — the WAL reader of the postgres source: a pgoutput logical
+ * replication stream over a walsender connection.
+ *
+ * Positions: a transaction's events are at (commit LSN, 0, i); after its
+ * Commit the reader stands at (end LSN, 0, 0), which is also the checkpoint
+ * token and the LSN a restart asks the slot for, so the next run starts
+ * with the next transaction. A keepalive between transactions carries the
+ * walsender's decoding position W: every transaction committed before W
+ * has been sent, so the reader may stand at W too (this moves snapshot
+ * merges, migrate ends and the slot's confirmed LSN along while only
+ * uncaptured tables are written). The slot is confirmed (standby status
+ * update, flush LSN) only up to the token of a checkpoint the sink has
+ * committed.
+ *
+ * Streamed in-progress transactions (protocol 2): their messages go to a
+ * per-transaction spill file as they arrive and are replayed at Stream
+ * Commit, in commit order, or dropped at Stream Abort (a subtransaction's
+ * abort drops that subtransaction's messages). Memory stays flat however
+ * large the transaction; the server's logical_decoding_work_mem decides
+ * when it starts streaming.
+ *
+ * A lost connection restarts the pipeline from the last checkpoint
+ * (SL_ERETRY), which replays exactly the uncommitted epoch.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../pipeline/clock.h"
+#include "../../pipeline/log.h"
+#include "pg_snapshot.h"
+#include "pg_source.h"
+#include "pg_types.h"
+
+#define PG_EPOCH_MS 946684800000LL /* 2000-01-01 in Unix milliseconds */
+
+typedef struct rel_entry {
+    uint32_t relid;
+    const sl_table_schema *schema; /* the version events carry */
+    int captured;
+    int announce;                  /* a schema event goes before its next row */
+} rel_entry;
+
+typedef struct spill {
+    uint32_t xid;
+    FILE *f;
+    uint32_t *aborted; /* subtransactions rolled back */
+    size_t naborted, cap;
+    uint64_t bytes;
+} spill;
+
+typedef struct stream {
+    sl_pg_source *src;
+    sl_emitter *out;
+    PGconn *repl, *side;
+    uint64_t start_lsn;
+    uint64_t commit_end; /* where the reader stands between transactions */
+    uint64_t received;   /* highest WAL position heard of */
+    uint64_t reported_flush;
+    int64_t last_status_ms, last_heartbeat_ms, last_idle_commit_ms, last_poll_ms;
+    /* current transaction */
+    int in_tx;
+    uint64_t tx_lsn;
+    uint32_t tx_xid, tx_idx;
+    int64_t tx_ts_ms;
+    sl_txinfo *tx;
+    sl_batch *tx_batch;
+    /* relations */
+    rel_entry *rels;
+    size_t nrels, caprels;
+    const sl_table_schema **latest;
+    size_t nlatest, caplatest;
+    /* streamed transactions */
+    spill *spills;
+    size_t nspills;
+    int cur_stream; /* index into spills while inside a stream block, else -1 */
+    /* snapshot, migrate */
+    sl_pg_snap *snap;
+    int snapshot_only;
+    int have_until;
+    uint64_t until;
+    int ended;
+    /* scratch for parsing */
+    sl_pgo_col *cols_a, *cols_b;
+    sl_pgo_relcol *relcols;
+    int colcap;
+} stream;
+
+/* ------------------------------------------------------------ helpers -- */
+
+static void lsn_text(uint64_t lsn, char *buf, size_t len) { sl_pg_lsn_format(lsn, buf, len); }
+
+static void token_for(uint64_t lsn, char *buf, size_t len)
+{
+    char l[32];
+    lsn_text(lsn, l, sizeof l);
+    snprintf(buf, len, "{\"lsn\":\"%s\"}", l);
+}
+
+static int64_t pg_ts_ms(uint64_t pg_us) { return (int64_t)pg_us / 1000 + PG_EPOCH_MS; }
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static int send_status(stream *s, int reply, sl_err *err)
+{
+    pthread_mutex_lock(&s->src->ack_mu);
+    uint64_t flush = s->src->acked_lsn;
+    pthread_mutex_unlock(&s->src->ack_mu);
+    uint8_t msg[34];
+    msg[0] = 'r';
+    put64(msg + 1, s->received > flush ? s->received : flush);
+    put64(msg + 9, flush);
+    put64(msg + 17, flush);
+    put64(msg + 25, (uint64_t)((sl_wall_ms() - PG_EPOCH_MS) * 1000));
+    msg[33] = (uint8_t)reply;
+    if (PQputCopyData(s->repl, (const char *)msg, sizeof msg) != 1 || PQflush(s->repl) < 0) {
+        char m[256];
+        return sl_errf(err, SL_ERETRY, "postgres source: sending a status update: %s",
+                       sl_pg_errmsg(s->repl, m, sizeof m));
+    }
+    s->reported_flush = flush;
+    s->last_status_ms = sl_mono_ms();
+    return 0;
+}
+
+static int grow_scratch(stream *s, int n)
+{
+    if (n <= s->colcap)
+        return 0;
+    int cap = n < 64 ? 64 : n * 2;
+    sl_pgo_col *a = realloc(s->cols_a, (size_t)cap * sizeof *a);
+    if (a)
+        s->cols_a = a;
+    sl_pgo_col *b = realloc(s->cols_b, (size_t)cap * sizeof *b);
+    if (b)
+        s->cols_b = b;
+    sl_pgo_relcol *r = realloc(s->relcols, (size_t)cap * sizeof *r);
+    if (r)
+        s->relcols = r;
+    if (!a || !b || !r)
+        return -1;
+    s->colcap = cap;
+    return 0;
+}
+
+static rel_entry *rel_find(stream *s, uint32_t relid)
+{
+    for (size_t i = 0; i < s->nrels; i++)
+        if (s->rels[i].relid == relid)
+            return &s->rels[i];
+    return NULL;
+}
+
+static rel_entry *rel_slot(stream *s, uint32_t relid)
+{
+    rel_entry *e = rel_find(s, relid);
+    if (e)
+        return e;
+    if (s->nrels == s->caprels) {
+        size_t cap = s->caprels ? s->caprels * 2 : 16;
+        rel_entry *n = realloc(s->rels, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        s->rels = n;
+        s->caprels = cap;
+    }
+    e = &s->rels[s->nrels++];
+    memset(e, 0, sizeof *e);
+    e->relid = relid;
+    return e;
+}
+
+static const sl_table_schema **latest_slot(stream *s, const char *qualified)
+{
+    for (size_t i = 0; i < s->nlatest; i++)
+        if (strcmp(s->latest[i]->qualified, qualified) == 0)
+            return &s->latest[i];
+    if (s->nlatest == s->caplatest) {
+        size_t cap = s->caplatest ? s->caplatest * 2 : 16;
+        const sl_table_schema **n = realloc(s->latest, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        s->latest = n;
+        s->caplatest = cap;
+    }
+    s->latest[s->nlatest] = NULL;
+    return &s->latest[s->nlatest++];
+}
+
+static const sl_txinfo *tx_info(stream *s, sl_batch *b)
+{
+    if (s->tx && s->tx_batch == b)
+        return s->tx;
+    sl_txinfo *t = sl_arena_alloc(&b->arena, sizeof *t);
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof *t);
+    t->xid = s->tx_xid;
+    t->lsn = s->tx_lsn;
+    t->ts_ms = s->tx_ts_ms;
+    s->tx = t;
+    s->tx_batch = b;
+    return t;
+}
+
+/* ------------------------------------------------------- transactions -- */
+
+static void begin_tx(stream *s, uint64_t lsn, uint32_t xid, int64_t ts_ms)
+{
+    s->in_tx = 1;
+    s->tx_lsn = lsn;
+    s->tx_xid = xid;
+    s->tx_ts_ms = ts_ms;
+    s->tx_idx = 0;
+    s->tx = NULL;
+    s->tx_batch = NULL;
+}
+
+/* The reader stands at lsn between transactions: hand the snapshot its
+ * position and let waiting chunks out. */
+static int stand_at(stream *s, uint64_t lsn, int emit_commit, sl_err *err)
+{
+    char token[128];
+    token_for(lsn, token, sizeof token);
+    sl_pos p = {lsn, 0, 0};
+    int rc = 0;
+    if (s->snap) {
+        int took = sl_emit_hold(s->out);
+        rc = sl_snapshot_at(&s->snap->snap, p, token);
+        sl_emit_drop(s->out, took);
+        if (rc)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    if (emit_commit) {
+        if (s->snap) {
+            sl_emit_batch(s->out);
+            char *full = sl_snapshot_token(&s->snap->snap, token);
+            if (!full)
+                return sl_errf(err, SL_ERUNTIME, "out of memory");
+            rc = sl_emit_commit(s->out, p, full);
+            free(full);
+        } else {
+            rc = sl_emit_commit(s->out, p, token);
+        }
+        if (rc)
+            return sl_errf(err, SL_ERUNTIME, "postgres source: pipeline closed");
+    }
+    s->commit_end = lsn;
+    if (s->snap && s->snap->snap.nresults)
+        return sl_snapshot_merge(&s->snap->snap, s->out, err);
+    return 0;
+}
+
+static int end_tx(stream *s, uint64_t end_lsn, sl_err *err)
+{
+    s->in_tx = 0;
+    s->tx = NULL;
+    s->tx_batch = NULL;
+    if (end_lsn > s->received)
+        s->received = end_lsn;
+    return stand_at(s, end_lsn, 1, err);
+}
+
+/* -------------------------------------------------------- relations ---- */
+
+static int on_relation(stream *s, sl_pgo_reader *r, int streamed, sl_err *err)
+{
+    uint32_t xid;
+    uint8_t cap_probe = 0;
+    (void)cap_probe;
+    sl_pgo_relation rel = {.cols = s->relcols, .cap = s->colcap};
+    /* the column count comes first in the message: make room and re-read */
+    sl_pgo_reader peek = *r;
+    if (streamed)
+        sl_pgo_u32(&peek);
+    sl_pgo_u32(&peek);
+    sl_pgo_str(&peek);
+    sl_pgo_str(&peek);
+    sl_pgo_u8(&peek);
+    int n = sl_pgo_u16(&peek);
+    if (peek.bad || grow_scratch(s, n))
+        return sl_errf(err, SL_ERUNTIME, "postgres source: malformed Relation message");
+    rel.cols = s->relcols;
+    rel.cap = s->colcap;
+    if (sl_pgo_relation_read(r, streamed, &xid, &rel))
+        return sl_errf(err, SL_ERUNTIME, "postgres source: malformed Relation message");
+    int captured = sl_table_filter_match(&s->src->filter, rel.nspname, rel.relname);
+    if (captured)
+        sl_emit_batch(s->out); /* the relation map is read by snapshot merges too */
+    rel_entry *e = rel_slot(s, rel.relid);
+    if (!e)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    e->captured = captured;
+    if (!captured) {
+        e->schema = NULL;
+        return 0;
+    }
+    sl_table_schema *sc = NULL;
+    int rc = sl_pg_table_schema(s->src, s->side, rel.nspname, rel.relname, &rel, &sc, err);
+    if (rc)
+        return rc;
+    const sl_table_schema **latest = latest_slot(s, sc->qualified);
+    if (!latest) {
+        sl_schema_free(sc);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    if (*latest && sl_schema_same_shape(*latest, sc)) {
+        sl_schema_free(sc);
+        e->schema = *latest;
+        return 0;
+    }
+    sc->version = *latest ? (*latest)->version + 1 : 1;
+    if (sl_schema_cache_add(&s->src->schemas, sc)) {
+        sl_schema_free(sc);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    if (*latest)
+        sl_info("postgres source: schema of %s is now version %u (%d columns)", sc->qualified, sc->version,
+                sc->ncols);
+    else if (sc->npk == 0)
+        sl_warn("postgres source: table %s has no primary key; its changes are keyed by the whole row",
+                sc->qualified);
+    *latest = sc;
+    e->schema = sc;
+    e->announce = 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ changes -- */
+
+static int tuple_values(stream *s, const sl_table_schema *sc, const sl_pgo_tuple *t, const sl_pgo_tuple *old,
+                        sl_batch *b, sl_value **out, sl_err *err)
+{
+    if (t->ncols != sc->ncols)
+        return sl_errf(err, SL_ERUNTIME, "postgres source: %s: a row with %d columns, but the table has %d",
+                       sc->qualified, t->ncols, sc->ncols);
+    sl_value *vals = sl_batch_row(b, sc->ncols);
+    if (!vals)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    char msg[300];
+    for (int i = 0; i < sc->ncols; i++) {
+        const sl_pgo_col *c = &t->cols[i];
+        if (c->kind == 'u' && old && i < old->ncols && old->cols[i].kind == 't')
+            c = &old->cols[i]; /* REPLICA IDENTITY FULL: the old row has it */
+        switch (c->kind) {
+        case 'n':
+            vals[i] = sl_val_null();
+            break;
+        case 'u': {
+            sl_value v = {0};
+            v.kind = SL_UNCHANGED;
+            vals[i] = v;
+            break;
+        }
+        case 't':
+            if (sl_pg_text_value(&sc->cols[i], c->data, c->len, &b->arena, &vals[i], msg, sizeof msg))
+                return sl_errf(err, SL_ERUNTIME, "postgres source: %s: %s", sc->qualified, msg);
+            break;
+        default:
+            return sl_errf(err, SL_ERUNTIME, "postgres source: %s: binary tuple data is not requested",
+                           sc->qualified);
+        }
+    }
+    *out = vals;
+    return 0;
+}
+
+static int add_event(stream *s, rel_entry *e, char op, const sl_value *before, const sl_value *after,
+                     uint64_t wal, sl_err *err)
+{
+    sl_batch *b = sl_emit_batch(s->out);
+    if (!b)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    const sl_table_schema *sc = e->schema;
+    sl_pos p = {s->tx_lsn, 0, s->tx_idx++};
+    int announce = e->announce;
+    e->announce = 0;
+    if (s->snap && sl_snapshot_take_announce(&s->snap->snap, sc))
+        announce = 1;
+    if (announce) {
+        sl_event *se = sl_batch_add_event(b, SL_OP_SCHEMA, sc);
+        if (!se)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        se->tx = tx_info(s, b);
+        se->pos = p;
+        se->offset = wal;
+    }
+    if (s->snap && op != SL_OP_TRUNCATE && sl_snapshot_touch(&s->snap->snap, sc, p, before, after))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    sl_event *ev = sl_batch_add_event(b, op, sc);
+    if (!ev)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    ev->before = before;
+    ev->after = after;
+    ev->tx = tx_info(s, b);
+    ev->pos = p;
+    ev->offset = wal;
+    if (!ev->tx)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    if (sl_batch_bytes(b) >= s->out->target_bytes && sl_emit_flush(s->out))
+        return sl_errf(err, SL_ERUNTIME, "postgres source: pipeline closed");
+    return 0;
+}
+
+static int on_change(stream *s, char type, sl_pgo_reader *r, int streamed, uint64_t wal, sl_err *err)
+{
+    uint32_t xid;
+    sl_pgo_change c = {.old_tuple = {.cols = s->cols_a, .cap = s->colcap},
+                       .new_tuple = {.cols = s->cols_b, .cap = s->colcap}};
+    sl_pgo_reader probe = *r;
+    if (streamed)
+        sl_pgo_u32(&probe);
+    rel_entry *e = rel_find(s, sl_pgo_u32(&probe));
+    if (!e)
+        return sl_errf(err, SL_ERUNTIME, "postgres source: a change for a relation never described (at %X/%X)",
+                       (unsigned)(wal >> 32), (unsigned)wal);
+    if (!e->captured)
+        return 0;
+    if (grow_scratch(s, e->schema->ncols))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    c.old_tuple.cols = s->cols_a;
+    c.new_tuple.cols = s->cols_b;
+    c.old_tuple.cap = c.new_tuple.cap = s->colcap;
+    if (sl_pgo_change_read(r, type, streamed, &xid, &c))
+        return sl_errf(err, SL_ERUNTIME, "postgres source: malformed %c message for %s", type,
+                       e->schema->qualified);
+    sl_batch *b = sl_emit_batch(s->out);
+    if (!b)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    sl_value *before = NULL, *after = NULL;
+    const sl_pgo_tuple *old = c.old_kind ? &c.old_tuple : NULL;
+    int rc = 0;
+    if (old)
+        rc = tuple_values(s, e->schema, old, NULL, b, &before, err);
+    if (!rc && type != 'D')
+        rc = tuple_values(s, e->schema, &c.new_tuple, c.old_kind == 'O' ? old : NULL, b, &after, err);
+    if (rc)
+        return rc;
+    char op = type == 'I' ? SL_OP_CREATE : type == 'U' ? SL_OP_UPDATE : SL_OP_DELETE;
+    return add_event(s, e, op, before, after, wal, err);
+}
+
+static int on_truncate(stream *s, sl_pgo_reader *r, int streamed, uint64_t wal, sl_err *err)
+{
+    if (streamed)
+        sl_pgo_u32(r);
+    uint32_t n = sl_pgo_u32(r);
+    sl_pgo_u8(r); /* CASCADE / RESTART IDENTITY */
+    for (uint32_t i = 0; i < n && !r->bad; i++) {
+        rel_entry *e = rel_find(s, sl_pgo_u32(r));
+        if (!e || !e->captured)
+            continue;
+        int rc = add_event(s, e, SL_OP_TRUNCATE, NULL, NULL, wal, err);
+        if (rc)
+            return rc;
+    }
+    return r->bad ? sl_errf(err, SL_ERUNTIME, "postgres source: malformed Truncate message") : 0;
+}
+
+/* One message of a transaction (or of a replayed streamed one). */
+static int on_tx_message(stream *s, const uint8_t *msg, size_t len, int streamed, uint64_t wal, sl_err *err)
+{
+    sl_pgo_reader r;
+    sl_pgo_init(&r, msg + 1, len - 1);
+    switch (msg[0]) {
+    case 'R':
+        return on_relation(s, &r, streamed, err);
+    case 'I':
+    case 'U':
+    case 'D':
+        return on_change(s, (char)msg[0], &r, streamed, wal, err);
+    case 'T':
+        return on_truncate(s, &r, streamed, wal, err);
+    default:
+        return 0; /* Type, Origin, logical messages: nothing to emit */
+    }
+}
+
+/* ---------------------------------------------------------- streaming -- */
+
+static spill *spill_find(stream *s, uint32_t xid)
+{
+    for (size_t i = 0; i < s->nspills; i++)
+        if (s->spills[i].xid == xid)
+            return &s->spills[i];
+    return NULL;
+}
+
+static void spill_drop(stream *s, spill *sp)
+{
+    if (sp->f)
+        fclose(sp->f);
+    free(sp->aborted);
+    *sp = s->spills[--s->nspills];
+}
+
+static int on_stream_start(stream *s, sl_pgo_reader *r, sl_err *err)
+{
+    uint32_t xid = sl_pgo_u32(r);
+    spill *sp = spill_find(s, xid);
+    if (!sp) {
+        spill *n = realloc(s->spills, (s->nspills + 1) * sizeof *n);
+        if (!n)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        s->spills = n;
+        sp = &s->spills[s->nspills];
+        memset(sp, 0, sizeof *sp);
+        sp->xid = xid;
+        sp->f = tmpfile();
+        if (!sp->f)
+            return sl_errf(err, SL_ERUNTIME, "postgres source: cannot create a spill file for streamed transaction "
+                           "%u: %s", xid, strerror(errno));
+        s->nspills++;
+    }
+    s->cur_stream = (int)(sp - s->spills);
+    return 0;
+}
+
+static int spill_write(stream *s, const uint8_t *msg, size_t len, uint64_t wal, sl_err *err)
+{
+    spill *sp = &s->spills[s->cur_stream];
+    uint8_t hdr[12];
+    put64(hdr, wal);
+    hdr[8] = (uint8_t)(len >> 24);
+    hdr[9] = (uint8_t)(len >> 16);
+    hdr[10] = (uint8_t)(len >> 8);
+    hdr[11] = (uint8_t)len;
+    if (fwrite(hdr, 1, sizeof hdr, sp->f) != sizeof hdr || fwrite(msg, 1, len, sp->f) != len)
+        return sl_errf(err, SL_ERUNTIME, "postgres source: writing the spill file of transaction %u: %s", sp->xid,
+                       strerror(errno));
+    sp->bytes += len + sizeof hdr;
+    return 0;
+}
+
+static int on_stream_abort(stream *s, sl_pgo_reader *r)
+{
+    uint32_t xid = sl_pgo_u32(r), sub = sl_pgo_u32(r);
+    spill *sp = spill_find(s, xid);
+    if (!sp)
+        return 0;
+    if (sub == xid) {
+        sl_debug("postgres source: streamed transaction %u rolled back; %" PRIu64 " spilled bytes dropped", xid,
+                 sp->bytes);
+        spill_drop(s, sp);
+        return 0;
+    }
+    if (sp->naborted == sp->cap) {
+        size_t cap = sp->cap ? sp->cap * 2 : 8;
+        uint32_t *a = realloc(sp->aborted, cap * sizeof *a);
+        if (!a)
+            return -1;
+        sp->aborted = a;
+        sp->cap = cap;
+    }
+    sp->aborted[sp->naborted++] = sub;
+    return 0;
+}
+
+static int on_stream_commit(stream *s, sl_pgo_reader *r, sl_err *err)
+{
+    uint32_t xid = sl_pgo_u32(r);
+    sl_pgo_u8(r);
+    uint64_t commit_lsn = sl_pgo_u64(r), end_lsn = sl_pgo_u64(r), ts = sl_pgo_u64(r);
+    if (r->bad)
+        return sl_errf(err, SL_ERUNTIME, "postgres source: malformed Stream Commit message");
+    spill *sp = spill_find(s, xid);
+    begin_tx(s, commit_lsn, xid, pg_ts_ms(ts));
+    int rc = 0;
+    if (sp) {
+        rewind(sp->f);
+        uint8_t hdr[12];
+        uint8_t *buf = NULL;
+        size_t cap = 0;
+        while (!rc && fread(hdr, 1, sizeof hdr, sp->f) == sizeof hdr) {
+            uint64_t wal = 0;
+            for (int i = 0; i < 8; i++)
+                wal = wal << 8 | hdr[i];
+            size_t len = (size_t)hdr[8] << 24 | (size_t)hdr[9] << 16 | (size_t)hdr[10] << 8 | hdr[11];
+            if (len > cap) {
+                uint8_t *nb = realloc(buf, len);
+                if (!nb) {
+                    rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+                    break;
+                }
+                buf = nb;
+                cap = len;
+            }
+            if (len < 5 || fread(buf, 1, len, sp->f) != len) {
+                rc = sl_errf(err, SL_ERUNTIME, "postgres source: the spill file of transaction %u is damaged", xid);
+                break;
+            }
+            uint32_t sub = (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4];
+            int skip = 0;
+            for (size_t k = 0; k < sp->naborted && !skip; k++)
+                skip = sp->aborted[k] == sub;
+            if (!skip)
+                rc = on_tx_message(s, buf, len, 1, wal, err);
+        }
+        free(buf);
+        sl_debug("postgres source: streamed transaction %u committed at %X/%X (%" PRIu64 " spilled bytes)", xid,
+                 (unsigned)(commit_lsn >> 32), (unsigned)commit_lsn, sp->bytes);
+        spill_drop(s, sp);
+    }
+    if (!rc)
+        rc = end_tx(s, end_lsn, err);
+    return rc;
+}
+
+/* ------------------------------------------------------------ messages -- */
+
+static int on_xlogdata(stream *s, const uint8_t *msg, size_t len, uint64_t wal, sl_err *err)
+{
+    if (len < 1)
+        return 0;
+    sl_pgo_reader r;
+    sl_pgo_init(&r, msg + 1, len - 1);
+    char type = (char)msg[0];
+    if (s->cur_stream >= 0 && type != 'E' && type != 'S')
+        return spill_write(s, msg, len, wal, err);
+    switch (type) {
+    case 'B': {
+        uint64_t final_lsn = sl_pgo_u64(&r), ts = sl_pgo_u64(&r);
+        uint32_t xid = sl_pgo_u32(&r);
+        if (r.bad)
+            return sl_errf(err, SL_ERUNTIME, "postgres source: malformed Begin message");
+        begin_tx(s, final_lsn, xid, pg_ts_ms(ts));
+        return 0;
+    }
+    case 'C': {
+        sl_pgo_u8(&r);
+        sl_pgo_u64(&r);
+        uint64_t end_lsn = sl_pgo_u64(&r);
+        if (r.bad)
+            return sl_errf(err, SL_ERUNTIME, "postgres source: malformed Commit message");
+        return end_tx(s, end_lsn, err);
+    }
+    case 'S':
+        return on_stream_start(s, &r, err);
+    case 'E':
+        s->cur_stream = -1;
+        return 0;
+    case 'c':
+        return on_stream_commit(s, &r, err);
+    case 'A':
+        return on_stream_abort(s, &r) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
+    case 'R':
+    case 'I':
+    case 'U':
+    case 'D':
+    case 'T':
+        return on_tx_message(s, msg, len, 0, wal, err);
+    default:
+        return 0; /* 'Y' type, 'O' origin, 'M' logical message */
+    }
+}
+
+/* ------------------------------------------------------------- setup ---- */
+
+typedef struct slot_info {
+    int exists, active;
+    uint64_t confirmed;
+    char plugin[64], database[128];
+} slot_info;
+
+static int read_slot(stream *s, slot_info *si, sl_err *err)
+{
+    memset(si, 0, sizeof *si);
+    const char *params[] = {s->src->slot_name};
+    PGresult *res;
+    int rc = sl_pg_exec_params(s->side,
+                               "SELECT coalesce(confirmed_flush_lsn::text, ''), coalesce(plugin, ''), "
+                               "coalesce(database, ''), active FROM pg_replication_slots WHERE slot_name = $1",
+                               1, params, &res, err);
+    if (rc)
+        return rc;
+    if (PQntuples(res) == 1) {
+        si->exists = 1;
+        sl_pg_lsn_parse(PQgetvalue(res, 0, 0), &si->confirmed);
+        snprintf(si->plugin, sizeof si->plugin, "%s", PQgetvalue(res, 0, 1));
+        snprintf(si->database, sizeof si->database, "%s", PQgetvalue(res, 0, 2));
+        si->active = PQgetvalue(res, 0, 3)[0] == 't';
+    }
+    PQclear(res);
+    if (si->exists && (strcmp(si->plugin, "pgoutput") != 0 || strcmp(si->database, s->src->conf.dbname) != 0))
+        return sl_errf(err, SL_ECONFIG,
+                       "postgres source: replication slot '%s' exists with plugin '%s' in database '%s'; sluice "
+                       "needs a pgoutput slot in '%s' (choose another slot.name, or drop it: SELECT "
+                       "pg_drop_replication_slot('%s'))",
+                       s->src->slot_name, si->plugin, si->database, s->src->conf.dbname, s->src->slot_name);
+    return 0;
+}
+
+/* CREATE_REPLICATION_SLOT on a walsender connection; returns the
+ * consistent point and, with export, the exported snapshot's name. */
+static int create_slot(PGconn *repl, const char *name, int temporary, int export, uint64_t *cp, char *snapname,
+                       size_t snaplen, sl_err *err)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "CREATE_REPLICATION_SLOT \"%s\" %sLOGICAL pgoutput %s", name,
+             temporary ? "TEMPORARY " : "", export ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
+    PGresult *res;
+    int rc = sl_pg_exec(repl, sql, &res, err);
+    if (rc)
+        return sl_err_prefix(err, strstr(err->msg, "all replication slots are in use") ? SL_ECONFIG : rc,
+                             "%s", strstr(err->msg, "all replication slots are in use")
+                                       ? "raise max_replication_slots (ALTER SYSTEM SET max_replication_slots = "
+                                         "10; then restart the server): "
+                                       : "");
+    if (PQntuples(res) != 1 || sl_pg_lsn_parse(PQgetvalue(res, 0, 1), cp)) {
+        PQclear(res);
+        return sl_errf(err, SL_ERUNTIME, "postgres source: unexpected answer to CREATE_REPLICATION_SLOT");
+    }
+    if (snapname)
+        snprintf(snapname, snaplen, "%s", PQgetisnull(res, 0, 2) ? "" : PQgetvalue(res, 0, 2));
+    PQclear(res);
+    return 0;
+}
+
+static int parse_resume(const char *resume, uint64_t *lsn, char **snap_state, sl_err *err)
+{
+    *snap_state = NULL;
+    json_error_t je;
+    json_t *root = json_loads(resume, 0, &je);
+    const char *l = root ? json_string_value(json_object_get(root, "lsn")) : NULL;
+    if (!l || sl_pg_lsn_parse(l, lsn)) {
+        json_decref(root);
+        return sl_errf(err, SL_ERUNTIME, "postgres source: checkpoint %s has no valid \"lsn\"; it was not written "
+                       "by the postgres source", resume);
+    }
+    json_t *st = json_object_get(root, "snapshot");
+    if (st)
+        *snap_state = json_dumps(st, JSON_COMPACT);
+    json_decref(root);
+    return 0;
+}
+
+static int current_lsn(stream *s, uint64_t *lsn, sl_err *err)
+{
+    PGresult *res;
+    int rc = sl_pg_exec(s->side, "SELECT pg_current_wal_lsn()::text", &res, err);
+    if (rc)
+        return rc;
+    if (sl_pg_lsn_parse(PQgetvalue(res, 0, 0), lsn))
+        rc = sl_errf(err, SL_ERUNTIME, "postgres source: cannot read pg_current_wal_lsn()");
+    PQclear(res);
+    return rc;
+}
+
+/* Every currently captured table is marked done in the checkpoint's
+ * snapshot state: no new snapshot (and no temporary slot) is needed. */
+static int snapshot_all_done(stream *s, const char *state, int *all_done, sl_err *err)
+{
+    char **names = NULL;
+    size_t n = 0;
+    int rc = sl_pg_list_tables(s->src, s->side, &names, &n, err);
+    if (rc)
+        return rc;
+    json_error_t je;
+    json_t *root = json_loads(state, 0, &je);
+    json_t *tables = root ? json_object_get(root, "tables") : NULL;
+    *all_done = 1;
+    for (size_t i = 0; i < n; i++) {
+        int done = 0;
+        size_t k;
+        json_t *t;
+        json_array_foreach(tables, k, t) {
+            const char *name = json_string_value(json_object_get(t, "t"));
+            if (name && strcmp(name, names[i]) == 0)
+                done = json_is_true(json_object_get(t, "done"));
+        }
+        *all_done &= done;
+        free(names[i]);
+    }
+    free(names);
+    json_decref(root);
+    return 0;
+}
+
+static int start_snapshot(stream *s, const char *state, sl_err *err)
+{
+    sl_pg_source *src = s->src;
+    sl_pos start = {s->start_lsn, 0, 0};
+    int all_done = 0;
+    int rc = state ? snapshot_all_done(s, state, &all_done, err) : 0;
+    if (rc)
+        return rc;
+    if (all_done)
+        return sl_pg_snapshot_prepare(src, s->side, "", 0, state, start, &s->snap, err);
+    /* a temporary slot exports the snapshot exact at its consistent point */
+    PGconn *exporter = NULL, *setup = NULL;
+    char snapname[128] = "", tmpslot[96];
+    uint64_t at = 0;
+    snprintf(tmpslot, sizeof tmpslot, "%.40s_snap_%d", src->slot_name, (int)getpid());
+    rc = sl_pg_connect(&src->conf, 1, &exporter, err);
+    if (!rc)
+        rc = create_slot(exporter, tmpslot, 1, 1, &at, snapname, sizeof snapname, err);
+    if (!rc)
+        rc = sl_pg_connect(&src->conf, 0, &setup, err);
+    if (!rc)
+        rc = sl_pg_import_snapshot(setup, snapname, err);
+    if (!rc)
+        rc = sl_pg_snapshot_prepare(src, setup, snapname, at, state, start, &s->snap, err);
+    if (!rc) {
+        char token[128];
+        token_for(s->start_lsn, token, sizeof token);
+        sl_emit_lock(s->out);
+        rc = sl_snapshot_at(&s->snap->snap, start, token) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
+        sl_emit_unlock(s->out);
+    }
+    if (!rc && !sl_snapshot_complete(&s->snap->snap))
+        rc = sl_pg_snapshot_start(s->snap, s->out, err);
+    if (setup) {
+        PQexec(setup, "COMMIT");
+        PQfinish(setup);
+    }
+    PQfinish(exporter); /* drops the temporary slot; readers hold the snapshot */
+    return rc;
+}
+
+static int setup(stream *s, const char *resume, sl_err *err)
+{
+    sl_pg_source *src = s->src;
+    int rc = sl_pg_connect(&src->conf, 0, &s->side, err);
+    if (!rc)
+        rc = sl_pg_publication_ensure(src, s->side, err);
+    slot_info si;
+    if (!rc)
+        rc = read_slot(s, &si, err);
+    if (!rc)
+        rc = sl_pg_connect(&src->conf, 1, &s->repl, err);
+    if (rc)
+        return rc;
+    sl_pg_set_live(src, s->repl);
+    char *state = NULL;
+    int mode = src->conf.startup;
+    int want_snapshot = mode == SL_PG_START_INITIAL || mode == SL_PG_START_SNAPSHOT;
+    int temporary = src->conf.slot_temporary || mode == SL_PG_START_SNAPSHOT;
+    char l[32];
+    if (resume) {
+        rc = parse_resume(resume, &s->start_lsn, &state, err);
+        want_snapshot = want_snapshot || state != NULL;
+        if (!rc && !si.exists && mode == SL_PG_START_SNAPSHOT) {
+            rc = create_slot(s->repl, src->slot_name, 1, 0, &s->start_lsn, NULL, 0, err);
+        } else if (!rc && !si.exists) {
+            lsn_text(s->start_lsn, l, sizeof l);
+            rc = sl_errf(err, SL_ERUNTIME,
+                         "postgres source: replication slot '%s' does not exist, but the checkpoint (LSN %s) needs "
+                         "it: the changes since then can no longer be read. %s",
+                         src->slot_name, l,
+                         temporary ? "A temporary slot (slot.temporary) ends with its connection; run without it "
+                                     "to resume across restarts."
+                                   : "To start over, remove the pipeline's checkpoint and run again (it snapshots "
+                                     "anew).");
+        }
+    } else if (mode == SL_PG_START_COMMITTED) {
+        if (!si.exists)
+            rc = sl_errf(err, SL_ECONFIG,
+                         "postgres source: scan.startup.mode committed-offset needs the replication slot '%s', "
+                         "which does not exist; create it with SELECT pg_create_logical_replication_slot('%s', "
+                         "'pgoutput') or use initial or latest-offset",
+                         src->slot_name, src->slot_name);
+        s->start_lsn = si.confirmed;
+    } else if (!si.exists) {
+        rc = create_slot(s->repl, src->slot_name, temporary, 0, &s->start_lsn, NULL, 0, err);
+        if (!rc) {
+            lsn_text(s->start_lsn, l, sizeof l);
+            sl_info("postgres source: created %sreplication slot %s at %s", temporary ? "temporary " : "",
+                    src->slot_name, l);
+        }
+    } else if (mode == SL_PG_START_LATEST) {
+        rc = current_lsn(s, &s->start_lsn, err);
+    } else {
+        s->start_lsn = si.confirmed;
+    }
+    s->commit_end = s->received = s->start_lsn;
+    s->snapshot_only = mode == SL_PG_START_SNAPSHOT;
+    if (!rc && want_snapshot) {
+        rc = start_snapshot(s, state, err);
+        if (!rc) {
+            /* rows of snapshotted tables carry the catalog's schema; a
+             * Relation message of the same shape maps onto it */
+            for (uint32_t i = 0; i < s->snap->snap.ntables && !rc; i++) {
+                const sl_table_schema **slot = latest_slot(s, s->snap->snap.tables[i].schema->qualified);
+                if (!slot)
+                    rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+                else if (!*slot)
+                    *slot = s->snap->snap.tables[i].schema;
+            }
+        }
+    }
+    free(state);
+    if (!rc && src->env.follow_until) {
+        if (strcmp(src->env.follow_until, "now") == 0)
+            rc = current_lsn(s, &s->until, err);
+        else if (sl_pg_lsn_parse(src->env.follow_until, &s->until))
+            rc = sl_errf(err, SL_ECONFIG, "--follow-until: '%s' is not 'now' or an LSN like 0/16B3748",
+                         src->env.follow_until);
+        if (!rc) {
+            s->have_until = 1;
+            lsn_text(s->until, l, sizeof l);
+            sl_info("postgres source: following the WAL until %s", l);
+        }
+    }
+    return rc;
+}
+
+static int start_replication(stream *s, sl_err *err)
+{
+    char sql[512], l[32];
+    lsn_text(s->start_lsn, l, sizeof l);
+    if (s->src->conf.streaming)
+        snprintf(sql, sizeof sql,
+                 "START_REPLICATION SLOT \"%s\" LOGICAL %s (proto_version '2', publication_names '\"%s\"', "
+                 "messages 'true', streaming 'true')",
+                 s->src->slot_name, l, s->src->pub_name);
+    else
+        snprintf(sql, sizeof sql,
+                 "START_REPLICATION SLOT \"%s\" LOGICAL %s (proto_version '1', publication_names '\"%s\"', "
+                 "messages 'true')",
+                 s->src->slot_name, l, s->src->pub_name);
+    PGresult *res = PQexec(s->repl, sql);
+    if (PQresultStatus(res) != PGRES_COPY_BOTH) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
+        PQclear(res);
+        size_t n = strlen(msg);
+        while (n && msg[n - 1] == '\n')
+            msg[--n] = 0;
+        /* a slot still held by a process that just died frees up shortly */
+        return sl_errf(err, strstr(msg, "is active for PID") ? SL_ERETRY : SL_ERUNTIME,
+                       "postgres source: START_REPLICATION of slot %s at %s: %s", s->src->slot_name, l, msg);
+    }
+    PQclear(res);
+    sl_info("postgres source: streaming slot %s from %s on %s:%u (publication %s)", s->src->slot_name, l,
+            s->src->conf.host, s->src->conf.port, s->src->pub_name);
+    return 0;
+}
+
+static int finished(stream *s)
+{
+    if (s->in_tx)
+        return 0;
+    if (s->snap && !sl_snapshot_complete(&s->snap->snap))
+        return 0;
+    if (s->snapshot_only)
+        return s->snap != NULL;
+    return s->have_until && s->commit_end >= s->until;
+}
+
+/* Idle: confirm what the sink committed, keep the server talking, and
+ * move between-transaction progress along. */
+static int idle_duties(stream *s, sl_err *err)
+{
+    int64_t now = sl_mono_ms();
+    pthread_mutex_lock(&s->src->ack_mu);
+    uint64_t acked = s->src->acked_lsn;
+    pthread_mutex_unlock(&s->src->ack_mu);
+    /* waiting for a position (chunks to merge, the migrate end): ask the
+     * server for a keepalive, which carries its decoding position */
+    int want_pos = !s->in_tx && ((s->snap && s->snap->snap.nresults) || s->have_until);
+    int rc = 0;
+    if (acked != s->reported_flush || now - s->last_status_ms >= s->src->conf.status_ms ||
+        (want_pos && now - s->last_poll_ms >= 100)) {
+        if (want_pos)
+            s->last_poll_ms = now;
+        rc = send_status(s, want_pos, err);
+    }
+    if (!rc && s->src->conf.heartbeat_ms > 0 && now - s->last_heartbeat_ms >= s->src->conf.heartbeat_ms) {
+        s->last_heartbeat_ms = now;
+        /* a WAL record of our own, so the slot moves even where nothing is written */
+        PGresult *res = PQexec(s->side, "SELECT pg_logical_emit_message(false, 'sluice-heartbeat', '')");
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+            sl_debug("postgres source: heartbeat message: %s", PQresultErrorMessage(res));
+        PQclear(res);
+    }
+    return rc;
+}
+
+static int on_keepalive(stream *s, const uint8_t *msg, size_t len, sl_err *err)
+{
+    sl_pgo_reader r;
+    sl_pgo_init(&r, msg, len);
+    uint64_t wal_end = sl_pgo_u64(&r);
+    sl_pgo_u64(&r);
+    int reply = sl_pgo_u8(&r);
+    if (r.bad)
+        return sl_errf(err, SL_ERUNTIME, "postgres source: malformed keepalive");
+    if (wal_end > s->received)
+        s->received = wal_end;
+    int rc = 0;
+    if (!s->in_tx && s->nspills == 0 && wal_end > s->commit_end) {
+        int64_t now = sl_mono_ms();
+        int needed = (s->snap && s->snap->snap.nresults) || (s->have_until && wal_end >= s->until);
+        /* an empty boundary at W moves the checkpoint (and so the slot) */
+        int commit = needed || now - s->last_idle_commit_ms >= 1000;
+        if (commit) {
+            s->last_idle_commit_ms = now;
+            rc = stand_at(s, wal_end, 1, err);
+        }
+    }
+    if (!rc && reply)
+        rc = send_status(s, 0, err);
+    return rc;
+}
+
+static int wait_readable(stream *s, int ms)
+{
+    int fd = PQsocket(s->repl);
+    if (fd < 0)
+        return -1;
+    fd_set rf;
+    FD_ZERO(&rf);
+    FD_SET(fd, &rf);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    int n = select(fd + 1, &rf, NULL, NULL, &tv);
+    if (n < 0 && errno != EINTR)
+        return -1;
+    return 0;
+}
+
+static int lost(stream *s, sl_err *err)
+{
+    char m[512], l[32];
+    lsn_text(s->commit_end, l, sizeof l);
+    PGresult *res = PQgetResult(s->repl);
+    const char *why = res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res) : sl_pg_errmsg(s->repl, m, sizeof m);
+    int rc = sl_errf(err, SL_ERETRY, "postgres source: WAL stream of slot %s lost after %s: %s", s->src->slot_name, l,
+                     why);
+    PQclear(res);
+    size_t n = strlen(err->msg);
+    while (n && err->msg[n - 1] == '\n')
+        err->msg[--n] = 0;
+    return rc;
+}
+
+int sl_pg_stream(sl_pg_source *src, const char *resume, sl_emitter *out, sl_err *err)
+{
+    stream s;
+    memset(&s, 0, sizeof s);
+    s.src = src;
+    s.out = out;
+    s.cur_stream = -1;
+    int rc = grow_scratch(&s, 64) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
+    if (!rc)
+        rc = setup(&s, resume, err);
+    if (!rc && !finished(&s))
+        rc = start_replication(&s, err);
+    s.last_status_ms = s.last_heartbeat_ms = s.last_idle_commit_ms = sl_mono_ms();
+    unsigned since_duties = 0;
+    while (!rc && !sl_emit_should_stop(out)) {
+        if (s.snap && (rc = sl_pg_snapshot_failed(s.snap, err)))
+            break;
+        if (finished(&s)) {
+            s.ended = 1;
+            break;
+        }
+        char *buf = NULL;
+        int n = PQgetCopyData(s.repl, &buf, 1);
+        if (n > 0) {
+            const uint8_t *m = (const uint8_t *)buf;
+            if (m[0] == 'w' && n >= 25) {
+                uint64_t start = 0, end = 0;
+                for (int i = 0; i < 8; i++) {
+                    start = start << 8 | m[1 + i];
+                    end = end << 8 | m[9 + i];
+                }
+                if (end > s.received)
+                    s.received = end;
+                rc = on_xlogdata(&s, m + 25, (size_t)n - 25, start, err);
+            } else if (m[0] == 'k') {
+                rc = on_keepalive(&s, m + 1, (size_t)n - 1, err);
+            }
+            PQfreemem(buf);
+            if (!rc && ++since_duties >= 4096) {
+                since_duties = 0;
+                rc = idle_duties(&s, err);
+            }
+            continue;
+        }
+        if (n == 0) {
+            since_duties = 0;
+            rc = idle_duties(&s, err);
+            if (!rc && (wait_readable(&s, 100) || !PQconsumeInput(s.repl)))
+                rc = sl_emit_should_stop(out) ? 0 : lost(&s, err);
+            continue;
+        }
+        if (sl_emit_should_stop(out))
+            break;
+        rc = lost(&s, err);
+    }
+    if (!rc && s.ended) {
+        char l[32];
+        lsn_text(s.commit_end, l, sizeof l);
+        sl_info("postgres source: reached the end position (%s); finishing", l);
+        if (sl_emit_end(out))
+            rc = sl_errf(err, SL_ERUNTIME, "postgres source: pipeline closed");
+        if (src->env.follow_until && !src->conf.slot_temporary && src->conf.startup != SL_PG_START_SNAPSHOT)
+            sl_info("postgres source: replication slot %s stays and holds WAL from here on; drop it with SELECT "
+                    "pg_drop_replication_slot('%s') if no later run resumes this pipeline",
+                    src->slot_name, src->slot_name);
+    }
+    /* a final status update: confirm the last committed checkpoint */
+    if (s.repl && PQstatus(s.repl) == CONNECTION_OK && !s.ended) {
+        sl_err ignore;
+        send_status(&s, 0, &ignore);
+    }
+    if (s.snap)
+        sl_pg_snapshot_free(s.snap);
+    sl_pg_set_live(src, NULL);
+    if (s.repl)
+        PQfinish(s.repl);
+    if (s.side)
+        PQfinish(s.side);
+    while (s.nspills)
+        spill_drop(&s, &s.spills[0]);
+    free(s.spills);
+    free(s.rels);
+    free(s.latest);
+    free(s.cols_a);
+    free(s.cols_b);
+    free(s.relcols);
+    return rc;
+}
