@@ -294,7 +294,7 @@ static int cmd_status(const cli *c)
     void *self = NULL;
     char *ck = NULL;
     sl_sink_env env = {.pipeline_name = sl_opt_str(&cfg.pipeline, "name"), .pipeline = &cfg.pipeline,
-                       .source_connector = cfg.source_plugin->name};
+                       .source_connector = sl_source_envelope_name(cfg.source_plugin)};
     rc = cfg.sink_plugin->create(&cfg.sink, &env, &self, &err);
     if (!rc)
         rc = cfg.sink_plugin->load_checkpoint(self, &ck, &err);
@@ -341,7 +341,7 @@ static int migrate_report(const sl_config *cfg, const sl_run_stats *st)
     void *so = NULL, *ko = NULL;
     const char *name = sl_opt_str(&cfg->pipeline, "name");
     sl_source_env renv = {.pipeline_name = name, .pipeline = &cfg->pipeline};
-    sl_sink_env kenv = {.pipeline_name = name, .pipeline = &cfg->pipeline, .source_connector = src->name};
+    sl_sink_env kenv = {.pipeline_name = name, .pipeline = &cfg->pipeline, .source_connector = sl_source_envelope_name(src)};
     sl_digest_set a, b;
     sl_digest_set_init(&a);
     sl_digest_set_init(&b);

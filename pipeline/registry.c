@@ -43,4 +43,9 @@ const sl_sink_plugin *sl_find_sink(const char *name)
 }
 
 const sl_source_plugin *const *sl_sources(void) { return sources; }
+
+const char *sl_source_envelope_name(const sl_source_plugin *src)
+{
+    return src->envelope_name ? src->envelope_name : src->name;
+}
 const sl_sink_plugin *const *sl_sinks(void) { return sinks; }

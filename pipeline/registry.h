@@ -11,6 +11,8 @@ const sl_source_plugin *sl_find_source(const char *name);
 const sl_sink_plugin *sl_find_sink(const char *name);
 /* NULL-terminated lists */
 const sl_source_plugin *const *sl_sources(void);
+/* the name change events give the source connector ("postgresql") */
+const char *sl_source_envelope_name(const sl_source_plugin *src);
 const sl_sink_plugin *const *sl_sinks(void);
 /* the pipeline: block's own option table */
 extern const sl_option_def sl_pipeline_options[];

@@ -201,7 +201,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         return rc;
     }
     sl_sink_env senv = {.pipeline_name = name, .pipeline = &cfg->pipeline, .routes = &routes,
-                        .source_connector = strcmp(src->name, "postgres") == 0 ? "postgresql" : src->name};
+                        .source_connector = sl_source_envelope_name(src)};
     sl_source_env renv = {.pipeline_name = name, .pipeline = &cfg->pipeline,
                           .follow_until = ro && ro->migrate ? (ro->follow_until ? ro->follow_until : "now") : NULL};
     void *src_self = NULL;

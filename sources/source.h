@@ -27,6 +27,8 @@ typedef struct sl_source_env {
 typedef struct sl_source_plugin {
     const char *name;
     const char *description;
+    /* Debezium's connector name for the envelope's source.connector; NULL = name */
+    const char *envelope_name;
     const sl_option_def *options;
     /* Checks option combinations the table cannot express. Optional. */
     int (*validate)(const sl_options *opts, sl_err *err);

@@ -220,6 +220,7 @@ static void pg_destroy(void *self)
 
 const sl_source_plugin sl_source_postgres = {
     .name = "postgres",
+    .envelope_name = "postgresql",
     .description = "PostgreSQL logical replication (pgoutput) with lock-free parallel snapshots",
     .options = options,
     .validate = pg_validate,
