@@ -85,6 +85,8 @@ int sl_pg_exec(PGconn *conn, const char *sql, PGresult **out, sl_err *err)
     return check_result(conn, PQexec(conn, sql), sql, out, err);
 }
 
+void sl_pg_exec_quiet(PGconn *conn, const char *sql) { PQclear(PQexec(conn, sql)); }
+
 int sl_pg_exec_params(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out, sl_err *err)
 {
     return check_result(conn, PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0), sql, out, err);

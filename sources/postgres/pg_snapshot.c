@@ -373,7 +373,7 @@ static void *reader_main(void *arg)
     if (rc)
         record_failure(ps, rc, &err);
     if (r->conn) {
-        PQexec(r->conn, "COMMIT");
+        sl_pg_exec_quiet(r->conn, "COMMIT");
         PQfinish(r->conn);
     }
     r->conn = NULL;

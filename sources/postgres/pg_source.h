@@ -63,6 +63,8 @@ int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *er
 /* Runs sql; *out (if given) receives the result, which the caller clears. */
 int sl_pg_exec(PGconn *conn, const char *sql, PGresult **out, sl_err *err);
 int sl_pg_exec_params(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out, sl_err *err);
+/* Runs sql whose outcome does not matter (COMMIT before closing). */
+void sl_pg_exec_quiet(PGconn *conn, const char *sql);
 /* PQerrorMessage without its trailing newline */
 const char *sl_pg_errmsg(PGconn *conn, char *buf, size_t len);
 /* "0/16B3748" <-> integer */

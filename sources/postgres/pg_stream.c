@@ -820,7 +820,7 @@ static int start_snapshot(stream *s, const char *state, sl_err *err)
     if (!rc && !sl_snapshot_complete(&s->snap->snap))
         rc = sl_pg_snapshot_start(s->snap, s->out, err);
     if (setup) {
-        PQexec(setup, "COMMIT");
+        sl_pg_exec_quiet(setup, "COMMIT");
         PQfinish(setup);
     }
     PQfinish(exporter); /* drops the temporary slot; readers hold the snapshot */
@@ -998,7 +998,7 @@ static int on_keepalive(stream *s, const uint8_t *msg, size_t len, sl_err *err)
     if (wal_end > s->received)
         s->received = wal_end;
     int rc = 0;
-    if (!s->in_tx && s->nspills == 0 && wal_end > s->commit_end) {
+    if (!s->in_tx && wal_end > s->commit_end) {
         int64_t now = sl_mono_ms();
         int needed = (s->snap && s->snap->snap.nresults) || (s->have_until && wal_end >= s->until);
         /* an empty boundary at W moves the checkpoint (and so the slot) */
