@@ -221,3 +221,154 @@ def wait_for_key(out, key, proc, timeout=180):
             raise AssertionError(f"sluice exited ({proc.proc.returncode}):\n{proc.log_text()}")
         time.sleep(0.2)
     raise AssertionError(f"marker {key} did not arrive:\n{proc.log_text()[-3000:]}")
+
+
+# ---------------------------------------------------------------- postgres
+
+def pg_connect(svc, database=None, autocommit=True, user=None, password=None):
+    import psycopg
+    return psycopg.connect(host=svc.host, port=svc.port, user=user or svc.user,
+                           password=password or svc.password, dbname=database or svc.database,
+                           autocommit=autocommit)
+
+
+def pg_exec(svc, *statements, database=None):
+    """Runs each statement in autocommit mode (BEGIN/COMMIT work as statements)."""
+    with pg_connect(svc, database) as conn:
+        for st in statements:
+            conn.execute(st)
+
+
+def pg_rows(svc, sql, database=None, params=None):
+    with pg_connect(svc, database) as conn:
+        return list(conn.execute(sql, params).fetchall())
+
+
+def pg_drop_slot(svc, slot, database=None):
+    """Drops the replication slot (waiting for a walsender that still holds it
+    to go away) and returns whether it existed."""
+    deadline = time.time() + 20
+    while True:
+        rows = pg_rows(svc, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s",
+                       database, (slot,))
+        if not rows:
+            return False
+        if rows[0][0] is None or time.time() > deadline:
+            if rows[0][0] is not None:
+                pg_exec(svc, f"SELECT pg_terminate_backend({rows[0][0]})", database=database)
+                time.sleep(0.5)
+            pg_exec(svc, f"SELECT pg_drop_replication_slot('{slot}')", database=database)
+            return True
+        time.sleep(0.1)
+
+
+def pg_pipeline_yaml(svc, database, tables, out_path, name="test", startup="latest-offset", slot=None,
+                     publication=None, extra_source="", extra_pipeline="", extra_sink="",
+                     sink=None, heartbeat="1s"):
+    sink = sink or f"""  type: file
+  path: {out_path}"""
+    return f"""
+source:
+  type: postgres
+  hostname: {svc.host}
+  port: {svc.port}
+  username: {svc.user}
+  password: ${{env:TEST_PG_PASSWORD}}
+  database-name: {database}
+  tables: {tables}
+  slot.name: {slot or 'sl_' + name}
+  publication.name: {publication or 'pub_' + name}
+  scan.startup.mode: {startup}
+  connect.max-retries: 30
+  heartbeat.interval: {heartbeat}
+  status.interval: 1s
+{extra_source}
+sink:
+{sink}
+{extra_sink}
+pipeline:
+  name: {name}
+  checkpoint.interval: 200ms
+{extra_pipeline}
+"""
+
+
+PG_STREAMING = "postgres source: streaming slot"
+
+
+def pg_ident(text):
+    """A slot/publication/database-safe name: lower-case letters, digits, _."""
+    import re
+    return re.sub(r"[^a-z0-9_]", "_", text.lower())[:55]
+
+
+class PgHarness:
+    """One test's view of the postgres server: a database, pipelines over it,
+    and cleanup of every replication slot and publication they named."""
+
+    def __init__(self, svc, db, tmp_path):
+        self.svc, self.db, self.tmp_path = svc, db, Path(tmp_path)
+        self.slots, self.pubs = set(), set()
+
+    def exec(self, *statements):
+        pg_exec(self.svc, *statements, database=self.db)
+
+    def rows(self, sql, params=None):
+        return pg_rows(self.svc, sql, self.db, params)
+
+    def connect(self, autocommit=True):
+        return pg_connect(self.svc, self.db, autocommit=autocommit)
+
+    def pipeline(self, tables, name, startup="latest-offset", sub=None, command="run", password=None,
+                 **kw):
+        name = pg_ident(name)
+        d = self.tmp_path / (sub or name)
+        out = d / "out.jsonl"
+        kw.setdefault("slot", "sl_" + name)
+        kw.setdefault("publication", "pub_" + name)
+        self.slots.add(kw["slot"])
+        self.pubs.add(kw["publication"])
+        yaml = pg_pipeline_yaml(self.svc, self.db, tables, out, name=name, startup=startup, **kw)
+        s = Sluice(d, yaml, env={"TEST_PG_PASSWORD": password or self.svc.password}, command=command)
+        return s, out
+
+    def cleanup(self):
+        kill_leftovers()
+        for slot in self.slots:
+            try:
+                pg_drop_slot(self.svc, slot, self.db)
+            except Exception:
+                pass
+        for pub in self.pubs:
+            try:
+                self.exec(f"DROP PUBLICATION IF EXISTS {pub}")
+            except Exception:
+                pass
+
+
+def pg_module_db(svc, module_name):
+    """A fresh database for one test module."""
+    db = pg_ident("pg_" + module_name.rsplit(".", 1)[-1])
+    # slots of an earlier run of the module would block DROP DATABASE
+    for (slot,) in pg_rows(svc, "SELECT slot_name FROM pg_replication_slots WHERE database = %s", params=(db,)):
+        pg_drop_slot(svc, slot)
+    pg_exec(svc, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", f"CREATE DATABASE {db}")
+    return db
+
+
+def iter_changes(path):
+    """The change events of a file sink one by one, without holding them all."""
+    with open(path) as f:
+        for line in f:
+            if '"op":' in line:
+                e = json.loads(line)
+                if "op" in e:
+                    yield e
+
+
+def vm_hwm_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM")

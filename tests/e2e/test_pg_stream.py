@@ -1,0 +1,366 @@
+"""postgres source -> file sink against a real PostgreSQL 15: the change
+sequence and its envelope, replica identity and TOAST, schema changes,
+resume after a stop, the slot moving while only uncaptured tables change,
+large streamed transactions (commit, rollback, savepoint rollback) and a
+server restart. Every test compares what the sink holds with what the
+database holds."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import signal
+import subprocess
+import os
+import time
+
+import pytest
+
+from conftest import sluice_binary
+from sluice_run import (PG_STREAMING, PgHarness, changes, iter_changes, pg_module_db, read_events, replay,
+                        vm_hwm_kib, wait_events, wait_for_key)
+
+UNAVAILABLE = "__debezium_unavailable_value"
+
+
+@pytest.fixture(scope="module")
+def pgdb(postgres):
+    return pg_module_db(postgres, __name__)
+
+
+@pytest.fixture
+def pg(postgres, pgdb, tmp_path):
+    h = PgHarness(postgres, pgdb, tmp_path)
+    yield h
+    h.cleanup()
+
+
+def lsn_int(text):
+    hi, lo = text.split("/")
+    return (int(hi, 16) << 32) | int(lo, 16)
+
+
+def current_lsn(pg):
+    return lsn_int(pg.rows("SELECT pg_current_wal_lsn()::text")[0][0])
+
+
+def test_change_sequence_and_envelope(pg):
+    pg.exec("CREATE TABLE orders (id int PRIMARY KEY, v text, n bigint)",
+            "CREATE TABLE items_1 (k text PRIMARY KEY, q int)",
+            "CREATE TABLE items_2 (k text PRIMARY KEY, q int)",
+            "CREATE TABLE other (id int PRIMARY KEY)")
+    s, out = pg.pipeline(r"public.orders, public.items_\.*", "seq")
+    s.start(wait_for=PG_STREAMING)
+    lsn0 = current_lsn(pg)
+    with pg.connect(autocommit=False) as conn:
+        xid1 = conn.execute("SELECT txid_current()").fetchone()[0]
+        conn.execute("INSERT INTO orders VALUES (1, 'one', 10), (2, 'two', 20)")
+        conn.execute("INSERT INTO items_1 VALUES ('a', 1)")
+        conn.execute("INSERT INTO other VALUES (1)")
+        conn.execute("INSERT INTO items_2 VALUES ('b', 2)")
+        conn.commit()
+        lsn1 = current_lsn(pg)
+        xid2 = conn.execute("SELECT txid_current()").fetchone()[0]
+        conn.execute("UPDATE orders SET v = 'uno' WHERE id = 1")
+        conn.commit()
+        conn.execute("UPDATE orders SET id = 3 WHERE id = 2")
+        conn.execute("DELETE FROM items_1")
+        conn.commit()
+        conn.execute("TRUNCATE orders")
+        conn.commit()
+    wait_events(out, 8, proc=s)
+    time.sleep(0.5)
+    assert s.stop() == 0
+    lines = read_events(out)
+    shape = []
+    for e in lines:
+        if "tableChanges" in e:
+            assert "op" not in e
+            t = e["tableChanges"][0]
+            shape.append(("schema", t["type"], t["id"], t["schemaVersion"]))
+        else:
+            shape.append((e["op"], e["source"]["table"], e["before"], e["after"]))
+    assert shape == [
+        ("schema", "CREATE", "public.orders", 1),
+        ("c", "orders", None, {"id": 1, "v": "one", "n": 10}),
+        ("c", "orders", None, {"id": 2, "v": "two", "n": 20}),
+        ("schema", "CREATE", "public.items_1", 1),
+        ("c", "items_1", None, {"k": "a", "q": 1}),
+        ("schema", "CREATE", "public.items_2", 1),
+        ("c", "items_2", None, {"k": "b", "q": 2}),
+        ("u", "orders", None, {"id": 1, "v": "uno", "n": 10}),
+        ("u", "orders", {"id": 2, "v": None, "n": None}, {"id": 3, "v": "two", "n": 20}),
+        ("d", "items_1", {"k": "a", "q": None}, None),
+        ("t", "orders", None, None),
+    ]
+    evs = changes(out)
+    for e in evs:
+        src = e["source"]
+        assert src["connector"] == "postgresql"
+        assert src["db"] == pg.db and src["schema"] == "public"
+        assert src["snapshot"] == "false"
+        assert isinstance(src["lsn"], int) and src["lsn"] >= lsn0
+    # one transaction shares one txId, which is the server's xid
+    assert [e["source"]["txId"] for e in evs[:4]] == [xid1 % 2**32] * 4
+    assert evs[4]["source"]["txId"] == xid2 % 2**32
+    assert evs[5]["source"]["txId"] == evs[6]["source"]["txId"] != evs[4]["source"]["txId"]
+    # the LSN is the change's own: increasing, distinct within a transaction,
+    # and inside the WAL written by that transaction
+    first_tx = [e["source"]["lsn"] for e in evs[:4]]
+    assert first_tx == sorted(first_tx) and len(set(first_tx)) == 4, first_tx
+    assert all(lsn0 <= l < lsn1 for l in first_tx), (lsn0, first_tx, lsn1)
+    all_lsns = [e["source"]["lsn"] for e in evs]
+    assert all_lsns == sorted(all_lsns) and len(set(all_lsns)) == len(all_lsns), all_lsns
+
+
+def toast_value(pg, seed):
+    """A ~10 kB string that pglz cannot shrink below the TOAST threshold."""
+    return pg.rows(f"SELECT string_agg(md5('{seed}' || i::text), '') FROM generate_series(1, 320) i")[0][0]
+
+
+@pytest.mark.parametrize("identity", ["default", "full"])
+def test_replica_identity_and_toast(pg, identity):
+    t = f"ri_{identity}"
+    pg.exec(f"CREATE TABLE {t} (id int PRIMARY KEY, big text, n int, s text)",
+            f"ALTER TABLE {t} REPLICA IDENTITY {identity.upper()}")
+    big = toast_value(pg, identity)
+    assert len(big) == 320 * 32
+    s, out = pg.pipeline(f"public.{t}", f"ri_{identity}")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec(f"INSERT INTO {t} VALUES (1, '{big}', 1, 'a')",
+            f"UPDATE {t} SET n = 2 WHERE id = 1",          # big unchanged, stays TOASTed
+            f"UPDATE {t} SET id = 5, s = 'b' WHERE id = 1",  # key change, big unchanged
+            f"UPDATE {t} SET big = 'small' WHERE id = 5",
+            f"DELETE FROM {t} WHERE id = 5")
+    pg.rows(f"SELECT pg_column_size(big) FROM {t}")
+    wait_events(out, 5, proc=s)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    got = [(e["op"], e["before"], e["after"]) for e in changes(out)]
+    row1 = {"id": 1, "big": big, "n": 1, "s": "a"}
+    row2 = {"id": 1, "big": big, "n": 2, "s": "a"}
+    row5 = {"id": 5, "big": big, "n": 2, "s": "b"}
+    row5s = {"id": 5, "big": "small", "n": 2, "s": "b"}
+    if identity == "full":
+        assert got == [
+            ("c", None, row1),
+            ("u", row1, row2),
+            ("u", row2, row5),
+            ("u", row5, row5s),
+            ("d", row5s, None),
+        ]
+    else:
+        assert got == [
+            ("c", None, row1),
+            ("u", None, dict(row2, big=UNAVAILABLE)),
+            ("u", {"id": 1, "big": None, "n": None, "s": None}, dict(row5, big=UNAVAILABLE)),
+            ("u", None, row5s),
+            ("d", {"id": 5, "big": None, "n": None, "s": None}, None),
+        ]
+
+
+def test_schema_change_mid_stream(pg):
+    pg.exec("CREATE TABLE sch (id int PRIMARY KEY, a int)")
+    s, out = pg.pipeline("public.sch", "sch")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO sch VALUES (1, 10)",
+            "ALTER TABLE sch ADD COLUMN b varchar(10) DEFAULT 'x'",
+            "INSERT INTO sch VALUES (2, 20, 'y')",
+            "ALTER TABLE sch DROP COLUMN a",
+            "UPDATE sch SET b = 'z' WHERE id = 1",
+            "ALTER TABLE sch RENAME COLUMN b TO c",
+            "DELETE FROM sch WHERE id = 2")
+    wait_events(out, 4, proc=s)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    shape = []
+    for e in read_events(out):
+        if "tableChanges" in e:
+            t = e["tableChanges"][0]
+            shape.append((t["type"], t["schemaVersion"], [c["name"] for c in t["table"]["columns"]]))
+        else:
+            shape.append((e["op"], e["before"], e["after"]))
+    assert shape == [
+        ("CREATE", 1, ["id", "a"]),
+        ("c", None, {"id": 1, "a": 10}),
+        ("ALTER", 2, ["id", "a", "b"]),
+        ("c", None, {"id": 2, "a": 20, "b": "y"}),
+        ("ALTER", 3, ["id", "b"]),
+        ("u", None, {"id": 1, "b": "z"}),
+        ("ALTER", 4, ["id", "c"]),
+        ("d", {"id": 2, "c": None}, None),
+    ]
+
+
+def test_resume_after_stop_repeats_nothing(pg):
+    pg.exec("CREATE TABLE res (id int PRIMARY KEY, v int)", "ALTER TABLE res REPLICA IDENTITY FULL")
+    s, out = pg.pipeline("public.res", "res")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO res VALUES (1, 1)", "INSERT INTO res VALUES (2, 2)", "UPDATE res SET v = 3 WHERE id = 1")
+    wait_events(out, 3, proc=s)
+    time.sleep(0.5)
+    s.proc.send_signal(signal.SIGINT)
+    assert s.wait_exit(30) == 0, s.log_text()
+    ck = json.loads((out.parent / "out.jsonl.checkpoint").read_text())
+    token = ck["checkpoint"]["source"]
+    assert re.fullmatch(r"[0-9A-F]+/[0-9A-F]+", token["lsn"]), token
+    pg.exec("INSERT INTO res VALUES (3, 3)", "DELETE FROM res WHERE id = 2",
+            "BEGIN", "INSERT INTO res VALUES (4, 4)", "UPDATE res SET v = 5 WHERE id = 4", "COMMIT")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO res VALUES (5, 5)")
+    wait_events(out, 8, proc=s)
+    time.sleep(1)
+    assert s.stop() == 0
+    got = [(e["op"], (e["after"] or e["before"])["id"]) for e in changes(out)]
+    assert got == [("c", 1), ("c", 2), ("u", 1), ("c", 3), ("d", 2), ("c", 4), ("u", 4), ("c", 5)]
+    assert {k[1]: v for k, v in replay(changes(out)).items()} == \
+        {r[0]: {"id": r[0], "v": r[1]} for r in pg.rows("SELECT id, v FROM res")}
+
+
+def slot_flush(pg, slot):
+    r = pg.rows("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s", (slot,))
+    return lsn_int(r[0][0]) if r and r[0][0] else 0
+
+
+def test_idle_captured_table_slot_still_advances(pg):
+    pg.exec("CREATE TABLE idle (id int PRIMARY KEY)", "CREATE TABLE busy (id int PRIMARY KEY, v int)")
+    s, out = pg.pipeline("public.idle", "idle", heartbeat="0s")
+    s.start(wait_for=PG_STREAMING)
+    for i in range(50):
+        pg.exec(f"INSERT INTO busy VALUES ({i}, {i})")
+    target = current_lsn(pg)
+    assert slot_flush(pg, "sl_idle") < target
+    deadline = time.time() + 8
+    while slot_flush(pg, "sl_idle") < target:
+        assert time.time() < deadline, (f"confirmed_flush_lsn {slot_flush(pg, 'sl_idle'):X} did not reach "
+                                        f"{target:X}:\n{s.log_text()}")
+        assert s.proc.poll() is None, s.log_text()
+        time.sleep(0.2)
+    assert s.stop() == 0
+    assert changes(out) == []
+
+
+def test_large_streamed_transaction(pg):
+    n = 1_000_000
+    pg.exec("CREATE TABLE big (id int PRIMARY KEY, v int)")
+    s, out = pg.pipeline("public.big", "big", extra_source="  decoding.work-mem: 1MB",
+                         extra_pipeline="  queue.max-bytes: 2MiB\n  batch.size: 256KiB")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec(f"INSERT INTO big SELECT i, i * 2 FROM generate_series(1, {n}) i")
+    pg.exec("INSERT INTO big VALUES (0, -1)")  # marker after it
+    deadline = time.time() + 240
+    while '"id":0,' not in "".join(json.dumps(e) for e in __import__("sluice_run").tail_events(out, 4096)):
+        assert time.time() < deadline, s.log_text()[-3000:]
+        assert s.proc.poll() is None, s.log_text()[-3000:]
+        time.sleep(0.5)
+    rss = vm_hwm_kib(s.proc.pid)
+    assert s.stop() == 0
+    assert re.search(r"streamed transaction \d+ committed", s.log_text()), "the server did not stream it"
+    count, txids, expect = 0, set(), 1
+    for e in iter_changes(out):
+        if e["after"]["id"] == 0:
+            break
+        assert e["op"] == "c"
+        assert e["after"] == {"id": expect, "v": expect * 2}
+        txids.add(e["source"]["txId"])
+        expect += 1
+        count += 1
+    assert count == n
+    assert len(txids) == 1
+    limit = 200 * 1024 if "asan" not in str(sluice_binary()) else 400 * 1024
+    assert rss < limit, f"peak RSS {rss} KiB"
+
+
+def test_streamed_rollback_and_savepoint(pg):
+    pg.exec("CREATE TABLE rb (id int PRIMARY KEY, pad text)")
+    s, out = pg.pipeline("public.rb", "rb", extra_source="  decoding.work-mem: 64kB")
+    s.start(wait_for=PG_STREAMING)
+    # a big transaction that the server streams, then rolls back
+    pg.exec("BEGIN", "INSERT INTO rb SELECT i, repeat('x', 100) FROM generate_series(1, 50000) i", "ROLLBACK")
+    # a streamed transaction with a rolled back savepoint in the middle
+    pg.exec("BEGIN",
+            "INSERT INTO rb SELECT i, 'a' FROM generate_series(1, 20000) i",
+            "SAVEPOINT sp",
+            "INSERT INTO rb SELECT i, 'b' FROM generate_series(20001, 40000) i",
+            "UPDATE rb SET pad = 'changed' WHERE id <= 10",
+            "ROLLBACK TO SAVEPOINT sp",
+            "INSERT INTO rb SELECT i, 'c' FROM generate_series(40001, 40010) i",
+            "UPDATE rb SET pad = 'kept' WHERE id = 1",
+            "COMMIT")
+    pg.exec("INSERT INTO rb VALUES (0, 'marker')")
+    wait_for_key(out, 0, s, timeout=120)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    log = s.log_text()
+    assert re.search(r"streamed transaction \d+ rolled back", log), log[-3000:]
+    assert re.search(r"streamed transaction \d+ committed", log), log[-3000:]
+    evs = changes(out)
+    want = ([("c", i, "a") for i in range(1, 20001)] + [("c", i, "c") for i in range(40001, 40011)]
+            + [("u", 1, "kept"), ("c", 0, "marker")])
+    got = [(e["op"], e["after"]["id"], e["after"]["pad"]) for e in evs]
+    assert len(got) == len(want)
+    assert got == want
+    assert len({e["source"]["txId"] for e in evs[:-1]}) == 1
+
+
+def _write_mix(pg, start, count, seed):
+    rnd = random.Random(seed)
+    stmts = []
+    for i in range(start, start + count):
+        k = rnd.randrange(1, 200)
+        op = rnd.random()
+        if op < 0.5:
+            stmts.append(f"INSERT INTO kv VALUES ({k}, {i}) ON CONFLICT (id) DO UPDATE SET v = {i}")
+        elif op < 0.8:
+            stmts.append(f"UPDATE kv SET v = v + 1 WHERE id = {k}")
+        else:
+            stmts.append(f"DELETE FROM kv WHERE id = {k}")
+    pg.exec(*stmts)
+
+
+def _assert_sink_equals_source(pg, out):
+    evs = changes(out)
+    state = {k[1]: v for k, v in replay(evs).items()}
+    assert state == {r[0]: {"id": r[0], "v": r[1]} for r in pg.rows("SELECT id, v FROM kv")}
+    keys = [(e["source"]["lsn"], e["op"]) for e in evs]
+    assert len(keys) == len(set(keys)), "a change arrived twice"
+    return evs
+
+
+def test_server_restart_mid_stream(pg, postgres, repo_root):
+    pg.exec("DROP TABLE IF EXISTS kv", "CREATE TABLE kv (id int PRIMARY KEY, v bigint)",
+            "ALTER TABLE kv REPLICA IDENTITY FULL")
+    s, out = pg.pipeline("public.kv", "restart")
+    s.start(wait_for=PG_STREAMING)
+    _write_mix(pg, 0, 300, seed=11)
+    script = str(repo_root / "tests/services/postgres.sh")
+    subprocess.run(["bash", script, "stop", postgres.dir], check=True, capture_output=True)
+    time.sleep(1.5)
+    subprocess.run(["bash", script, "start", postgres.dir], check=True, capture_output=True,
+                   env=dict(os.environ, PG_PORT=str(postgres.port)))
+    _write_mix(pg, 300, 300, seed=12)
+    pg.exec("INSERT INTO kv VALUES (100000, 1)")
+    wait_for_key(out, 100000, s, timeout=90)
+    assert s.proc.poll() is None, s.log_text()
+    assert "lost" in s.log_text() or "reconnect" in s.log_text(), s.log_text()
+    assert s.stop() == 0
+    _assert_sink_equals_source(pg, out)
+
+
+def test_kill9_loop_loses_and_repeats_nothing(pg):
+    pg.exec("DROP TABLE IF EXISTS kv", "CREATE TABLE kv (id int PRIMARY KEY, v bigint)",
+            "ALTER TABLE kv REPLICA IDENTITY FULL")
+    s, out = pg.pipeline("public.kv", "kill9")
+    s.start(wait_for=PG_STREAMING)
+    total = 0
+    for round_ in range(4):
+        _write_mix(pg, total, 300, seed=round_)
+        total += 300
+        time.sleep(random.Random(round_).uniform(0.05, 0.4))
+        s.kill9()
+        s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO kv VALUES (100000, 1)")
+    wait_for_key(out, 100000, s, timeout=60)
+    assert s.stop() == 0
+    _assert_sink_equals_source(pg, out)
