@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../pipeline/clock.h"
@@ -849,6 +850,18 @@ static int setup(stream *s, const char *resume, sl_err *err)
     if (resume) {
         rc = parse_resume(resume, &s->start_lsn, &state, err);
         want_snapshot = want_snapshot || state != NULL;
+        if (!rc && si.exists && si.confirmed > s->start_lsn) {
+            /* the server would silently start at its confirmed LSN */
+            char c1[32];
+            lsn_text(s->start_lsn, l, sizeof l);
+            lsn_text(si.confirmed, c1, sizeof c1);
+            rc = sl_errf(err, SL_ERUNTIME,
+                         "postgres source: replication slot '%s' was confirmed up to %s, past the checkpoint at %s "
+                         "(another consumer of the slot, or a sink restored from an older state): the changes in "
+                         "between can no longer be read. Give this pipeline its own slot.name, or remove its "
+                         "checkpoint to start over",
+                         src->slot_name, c1, l);
+        }
         if (!rc && !si.exists && mode == SL_PG_START_SNAPSHOT) {
             rc = create_slot(s->repl, src->slot_name, 1, 0, &s->start_lsn, NULL, 0, err);
         } else if (!rc && !si.exists) {
@@ -1028,18 +1041,39 @@ static int wait_readable(stream *s, int ms)
     return 0;
 }
 
+/* After a lost stream: wait (up to connect.timeout, at least 30 s) until
+ * the server takes connections again, so that the restart from the last
+ * checkpoint that follows finds it (a server restart takes seconds). */
+static void await_server(const sl_pg_conf *c)
+{
+    char port[16];
+    snprintf(port, sizeof port, "%u", c->port);
+    const char *keys[] = {"host", "port", "dbname", "connect_timeout", NULL};
+    const char *vals[] = {c->host, port, c->dbname, "2", NULL};
+    int64_t limit = c->connect_timeout_ms > 30000 ? c->connect_timeout_ms : 30000;
+    for (int64_t until = sl_mono_ms() + limit; sl_mono_ms() < until;) {
+        if (PQpingParams(keys, vals, 0) == PQPING_OK)
+            return;
+        struct timespec ts = {0, 500 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static int lost(stream *s, sl_err *err)
 {
     char m[512], l[32];
     lsn_text(s->commit_end, l, sizeof l);
     PGresult *res = PQgetResult(s->repl);
     const char *why = res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res) : sl_pg_errmsg(s->repl, m, sizeof m);
+    if (!*why)
+        why = "the server ended the replication stream";
     int rc = sl_errf(err, SL_ERETRY, "postgres source: WAL stream of slot %s lost after %s: %s", s->src->slot_name, l,
                      why);
     PQclear(res);
     size_t n = strlen(err->msg);
     while (n && err->msg[n - 1] == '\n')
         err->msg[--n] = 0;
+    await_server(&s->src->conf);
     return rc;
 }
 
