@@ -93,6 +93,16 @@ static int pg_validate(const sl_options *o, sl_err *err)
                            names[i], v);
         }
     }
+    const char *wm = sl_opt_str(o, "decoding.work-mem");
+    if (wm) {
+        size_t d = strspn(wm, "0123456789");
+        const char *unit = wm + d;
+        if (d == 0 || (*unit && strcmp(unit, "kB") && strcmp(unit, "MB") && strcmp(unit, "GB"))) {
+            sl_opt_where(o, "decoding.work-mem", where, sizeof where);
+            return sl_errf(err, SL_ECONFIG, "%s: 'decoding.work-mem' must be a size like 64kB, 64MB or 1GB, got '%s'",
+                           where, wm);
+        }
+    }
     sl_table_filter f;
     if (sl_table_filter_init(&f, sl_opt_str(o, "tables"), sl_opt_str(o, "tables.exclude"), err)) {
         sl_opt_where(o, "tables", where, sizeof where);
