@@ -6,24 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../check_report.h"
 #include "mysql_source.h"
 
-typedef struct check_ctx {
-    FILE *out;
-    int failures, warnings;
-} check_ctx;
-
-static void report(check_ctx *c, int ok, const char *what, const char *fix)
-{
-    if (ok) {
-        fprintf(c->out, "  ok    %s\n", what);
-    } else {
-        fprintf(c->out, "  FAIL  %s\n        fix: %s\n", what, fix);
-        c->failures++;
-    }
-}
-
-static void check_var(check_ctx *c, MYSQL *m, const char *var, const char *want, const char *fix)
+static void check_var(sl_check *c, MYSQL *m, const char *var, const char *want, const char *fix)
 {
     char sql[128], what[256];
     char *val = NULL;
@@ -31,7 +17,7 @@ static void check_var(check_ctx *c, MYSQL *m, const char *var, const char *want,
     snprintf(sql, sizeof sql, "SELECT @@GLOBAL.%s", var);
     if (sl_mysql_query_value(m, sql, &val, &e)) {
         snprintf(what, sizeof what, "%s: cannot be read (%s)", var, mysql_error(m));
-        report(c, 0, what, fix);
+        sl_check_report(c, 0, what, fix);
         return;
     }
     int ok = val && strcasecmp(val, want) == 0;
@@ -39,18 +25,17 @@ static void check_var(check_ctx *c, MYSQL *m, const char *var, const char *want,
         ok = 1;
     snprintf(what, sizeof what, "%s = %s%s%s", var, val ? val : "(unset)", ok ? "" : ", sluice needs ",
              ok ? "" : want);
-    report(c, ok, what, fix);
+    sl_check_report(c, ok, what, fix);
     free(val);
 }
 
 /* Grants are matched as text: SHOW GRANTS is the only view that works for
  * every account type on both MySQL and MariaDB. */
-static void check_grants(check_ctx *c, MYSQL *m, const char *user)
+static void check_grants(sl_check *c, MYSQL *m, const char *user)
 {
     int repl_slave = 0, repl_client = 0, select_any = 0, all = 0;
     if (mysql_query(m, "SHOW GRANTS")) {
-        fprintf(c->out, "  warn  cannot read the grants of %s: %s\n", user, mysql_error(m));
-        c->warnings++;
+        sl_check_warn(c, "cannot read the grants of %s: %s", user, mysql_error(m));
         return;
     }
     MYSQL_RES *res = mysql_store_result(m);
@@ -73,20 +58,19 @@ static void check_grants(check_ctx *c, MYSQL *m, const char *user)
         mysql_free_result(res);
     char fix[512];
     snprintf(fix, sizeof fix, "GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO '%s'@'%%';", user);
-    report(c, all || repl_slave, "privilege REPLICATION SLAVE (read the binlog)", fix);
-    report(c, all || repl_client, "privilege REPLICATION CLIENT / BINLOG MONITOR (SHOW MASTER STATUS)", fix);
-    report(c, all || select_any, "privilege SELECT (snapshots)", fix);
+    sl_check_report(c, all || repl_slave, "privilege REPLICATION SLAVE (read the binlog)", fix);
+    sl_check_report(c, all || repl_client, "privilege REPLICATION CLIENT / BINLOG MONITOR (SHOW MASTER STATUS)", fix);
+    sl_check_report(c, all || select_any, "privilege SELECT (snapshots)", fix);
 }
 
-static void check_tables(check_ctx *c, MYSQL *m, const sl_mysql_source *s)
+static void check_tables(sl_check *c, MYSQL *m, const sl_mysql_source *s)
 {
     if (mysql_query(m, "SELECT t.table_schema, t.table_name, "
                        "(SELECT COUNT(*) FROM information_schema.statistics k WHERE k.table_schema=t.table_schema "
                        "AND k.table_name=t.table_name AND k.index_name='PRIMARY') "
                        "FROM information_schema.tables t WHERE t.table_type='BASE TABLE' AND t.table_schema NOT IN "
                        "('mysql','information_schema','performance_schema','sys')")) {
-        fprintf(c->out, "  warn  cannot list tables: %s\n", mysql_error(m));
-        c->warnings++;
+        sl_check_warn(c, "cannot list tables: %s", mysql_error(m));
         return;
     }
     MYSQL_RES *res = mysql_store_result(m);
@@ -98,11 +82,10 @@ static void check_tables(check_ctx *c, MYSQL *m, const sl_mysql_source *s)
             continue;
         matched++;
         if (atoi(row[2]) == 0 && !keycol) {
-            fprintf(c->out,
-                    "  warn  table %s.%s has no primary key: its changes are keyed by the whole row, and a snapshot "
-                    "needs scan.incremental.snapshot.chunk.key-column\n",
-                    row[0], row[1]);
-            c->warnings++;
+            sl_check_warn(c,
+                          "table %s.%s has no primary key: its changes are keyed by the whole row, and a snapshot "
+                          "needs scan.incremental.snapshot.chunk.key-column",
+                          row[0], row[1]);
         }
     }
     if (res)
@@ -110,11 +93,10 @@ static void check_tables(check_ctx *c, MYSQL *m, const sl_mysql_source *s)
     char what[256];
     snprintf(what, sizeof what, "%d existing table%s match 'tables'", matched, matched == 1 ? "" : "s");
     if (matched)
-        report(c, 1, what, NULL);
+        sl_check_report(c, 1, what, NULL);
     else {
-        fprintf(c->out, "  warn  no existing table matches 'tables' (%s); sluice will capture them once created\n",
+        sl_check_warn(c, "no existing table matches 'tables' (%s); sluice will capture them once created",
                 sl_opt_str(s->opts, "tables"));
-        c->warnings++;
     }
 }
 
@@ -124,7 +106,7 @@ int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err)
     int rc = sl_mysql_connect(&s->conf, &m, err);
     if (rc)
         return rc;
-    check_ctx c = {.out = out};
+    sl_check c = {.out = out};
     fprintf(out, "mysql source %s:%u (server %s)\n", s->conf.host, s->conf.port, mysql_get_server_info(m));
     check_var(&c, m, "log_bin", "ON",
               "start the server with log_bin (my.cnf [mysqld] log_bin=mysql-bin) and restart it");
@@ -141,17 +123,13 @@ int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err)
         unsigned long id = sid ? strtoul(sid, NULL, 10) : 0;
         char what[128];
         snprintf(what, sizeof what, "server_id = %lu", id);
-        report(&c, id != 0, what, "SET GLOBAL server_id = 1; and server_id=1 in my.cnf [mysqld]");
+        sl_check_report(&c, id != 0, what, "SET GLOBAL server_id = 1; and server_id=1 in my.cnf [mysqld]");
         snprintf(what, sizeof what, "server-id %u differs from the server's own server_id", s->conf.server_id);
-        report(&c, id != s->conf.server_id, what, "choose another 'server-id' in the pipeline file");
+        sl_check_report(&c, id != s->conf.server_id, what, "choose another 'server-id' in the pipeline file");
         free(sid);
     }
     check_grants(&c, m, s->conf.user);
     check_tables(&c, m, s);
     mysql_close(m);
-    if (c.failures)
-        return sl_errf(err, SL_ECONFIG, "mysql source %s:%u: %d check%s failed; run the fixes shown above",
-                       s->conf.host, s->conf.port, c.failures, c.failures == 1 ? "" : "s");
-    fprintf(out, "mysql source: ready (%d warning%s)\n", c.warnings, c.warnings == 1 ? "" : "s");
-    return 0;
+    return sl_check_finish(&c, "mysql source", s->conf.host, s->conf.port, err);
 }

@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "binlog_decode.h"
 #include "mysql_snapshot.h"
@@ -129,10 +128,10 @@ static int mysql_create(const sl_options *o, const sl_source_env *env, void **se
     c->zero_date_mode = sl_opt_num(o, "zero-date.handling") == 0 ? SL_ZERO_DATE_NULL : SL_ZERO_DATE_STRING;
     c->time_zone = sl_opt_str(o, "server-time-zone");
     sl_schema_cache_init(&s->schemas);
-    pthread_mutex_init(&s->live_mu, NULL);
+    sl_live_init(&s->live);
     rc = sl_table_filter_init(&s->filter, sl_opt_str(o, "tables"), sl_opt_str(o, "tables.exclude"), err);
     if (rc) {
-        pthread_mutex_destroy(&s->live_mu);
+        sl_live_destroy(&s->live);
         free(s);
         return rc;
     }
@@ -147,25 +146,12 @@ static int mysql_run(void *self, const char *resume, sl_emitter *out, sl_err *er
 
 static int mysql_check_connect(void *self, FILE *out, sl_err *err) { return sl_mysql_check(self, out, err); }
 
-void sl_mysql_set_live(sl_mysql_source *s, MYSQL *m)
-{
-    pthread_mutex_lock(&s->live_mu);
-    s->live = m;
-    pthread_mutex_unlock(&s->live_mu);
-}
+void sl_mysql_set_live(sl_mysql_source *s, MYSQL *m) { sl_live_set(&s->live, m ? (int)mysql_get_socket(m) : -1); }
 
-/* Shutting the socket down (not closing it: the reader still owns the
- * handle) makes a blocked read return at once. */
 static void mysql_interrupt(void *self)
 {
     sl_mysql_source *s = self;
-    pthread_mutex_lock(&s->live_mu);
-    if (s->live) {
-        my_socket fd = mysql_get_socket(s->live);
-        if (fd >= 0)
-            shutdown(fd, SHUT_RDWR);
-    }
-    pthread_mutex_unlock(&s->live_mu);
+    sl_live_shutdown(&s->live);
 }
 
 static int mysql_digest(void *self, struct sl_digest_set *out, sl_err *err) { return sl_mysql_digest(self, out, err); }
@@ -175,7 +161,7 @@ static void mysql_destroy(void *self)
     sl_mysql_source *s = self;
     if (!s)
         return;
-    pthread_mutex_destroy(&s->live_mu);
+    sl_live_destroy(&s->live);
     sl_table_filter_free(&s->filter);
     sl_schema_cache_free(&s->schemas);
     free(s);

@@ -8,6 +8,7 @@
 
 #include "../../pipeline/schema.h"
 #include "../../pipeline/table_filter.h"
+#include "../live_socket.h"
 #include "../source.h"
 
 enum sl_mysql_startup {
@@ -47,9 +48,7 @@ typedef struct sl_mysql_source {
     const sl_options *opts;
     sl_table_filter filter;
     sl_schema_cache schemas;
-    /* the connection a blocking read may be waiting on, for interrupt() */
-    pthread_mutex_t live_mu;
-    MYSQL *live;
+    sl_live_socket live; /* the binlog connection, for interrupt() */
 } sl_mysql_source;
 
 /* Registers (or clears, with NULL) the connection interrupt() may shut down. */

@@ -5,28 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check_report.h"
 #include "pg_source.h"
-
-typedef struct check_ctx {
-    FILE *out;
-    int failures, warnings;
-} check_ctx;
-
-static void report(check_ctx *c, int ok, const char *what, const char *fix)
-{
-    if (ok) {
-        fprintf(c->out, "  ok    %s\n", what);
-    } else {
-        fprintf(c->out, "  FAIL  %s\n        fix: %s\n", what, fix);
-        c->failures++;
-    }
-}
-
-static void warn(check_ctx *c, const char *what)
-{
-    fprintf(c->out, "  warn  %s\n", what);
-    c->warnings++;
-}
 
 static int query_one(PGconn *conn, const char *sql, int n, const char *const *params, char *out, size_t len)
 {
@@ -40,12 +20,12 @@ static int query_one(PGconn *conn, const char *sql, int n, const char *const *pa
     return ok ? 0 : -1;
 }
 
-static void check_settings(check_ctx *c, PGconn *conn)
+static void check_settings(sl_check *c, PGconn *conn)
 {
     char v[128], what[512];
     query_one(conn, "SELECT current_setting('wal_level')", 0, NULL, v, sizeof v);
     snprintf(what, sizeof what, "wal_level = %s%s", v, strcmp(v, "logical") ? ", sluice needs logical" : "");
-    report(c, strcmp(v, "logical") == 0, what, "ALTER SYSTEM SET wal_level = logical; then restart the server");
+    sl_check_report(c, strcmp(v, "logical") == 0, what, "ALTER SYSTEM SET wal_level = logical; then restart the server");
 
     char used[32] = "0";
     query_one(conn, "SELECT count(*) FROM pg_replication_slots", 0, NULL, used, sizeof used);
@@ -56,7 +36,7 @@ static void check_settings(check_ctx *c, PGconn *conn)
     char fix[256];
     snprintf(fix, sizeof fix, "ALTER SYSTEM SET max_replication_slots = %d; then restart the server",
              in_use + 4 > 10 ? in_use + 4 : 10);
-    report(c, max - in_use >= 2, what, fix);
+    sl_check_report(c, max - in_use >= 2, what, fix);
 
     query_one(conn, "SELECT count(*) FROM pg_stat_replication", 0, NULL, used, sizeof used);
     query_one(conn, "SELECT current_setting('max_wal_senders')", 0, NULL, v, sizeof v);
@@ -65,15 +45,15 @@ static void check_settings(check_ctx *c, PGconn *conn)
     snprintf(what, sizeof what, "max_wal_senders = %d, %d in use (sluice needs 2 free)", max, in_use);
     snprintf(fix, sizeof fix, "ALTER SYSTEM SET max_wal_senders = %d; then restart the server",
              in_use + 4 > 10 ? in_use + 4 : 10);
-    report(c, max - in_use >= 2, what, fix);
+    sl_check_report(c, max - in_use >= 2, what, fix);
 
     query_one(conn, "SELECT current_setting('server_version_num')::int >= 140000", 0, NULL, v, sizeof v);
     if (v[0] != 't')
-        warn(c, "server older than PostgreSQL 14: large transactions arrive only after their commit "
+        sl_check_warn(c, "server older than PostgreSQL 14: large transactions arrive only after their commit "
                 "(decoding.streaming needs 14+); set decoding.streaming: false");
 }
 
-static void check_role(check_ctx *c, PGconn *conn, const char *user)
+static void check_role(sl_check *c, PGconn *conn, const char *user)
 {
     char v[16], what[256], fix[256];
     query_one(conn, "SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user", 0, NULL, v,
@@ -81,16 +61,16 @@ static void check_role(check_ctx *c, PGconn *conn, const char *user)
     snprintf(what, sizeof what, "role %s has the REPLICATION attribute", user);
     snprintf(fix, sizeof fix, "ALTER ROLE \"%s\" WITH REPLICATION; (and a 'replication' line for it in pg_hba.conf)",
              user);
-    report(c, v[0] == 't', what, fix);
+    sl_check_report(c, v[0] == 't', what, fix);
 }
 
-static void check_tables(check_ctx *c, PGconn *conn, sl_pg_source *s)
+static void check_tables(sl_check *c, PGconn *conn, sl_pg_source *s)
 {
     char **names = NULL;
     size_t n = 0;
     sl_err e;
     if (sl_pg_list_tables(s, conn, &names, &n, &e)) {
-        warn(c, e.msg);
+        sl_check_warn(c, "%s", e.msg);
         return;
     }
     char what[1024], fix[1024], v[16];
@@ -101,10 +81,10 @@ static void check_tables(check_ctx *c, PGconn *conn, sl_pg_source *s)
     if (n == 0) {
         snprintf(what, sizeof what, "no table in database '%s' matches 'tables' (%s)", s->conf.dbname,
                  sl_opt_str(s->opts, "tables"));
-        report(c, 0, what, "create the tables first, or correct 'tables' in the pipeline file");
+        sl_check_report(c, 0, what, "create the tables first, or correct 'tables' in the pipeline file");
     } else {
         snprintf(what, sizeof what, "%zu existing table%s match 'tables'", n, n == 1 ? "" : "s");
-        report(c, 1, what, NULL);
+        sl_check_report(c, 1, what, NULL);
     }
     const char *keycol = sl_opt_str(s->opts, "scan.incremental.snapshot.chunk.key-column");
     for (size_t i = 0; i < n; i++) {
@@ -116,7 +96,7 @@ static void check_tables(check_ctx *c, PGconn *conn, sl_pg_source *s)
         query_one(conn, "SELECT has_table_privilege($1, 'SELECT')", 1, p, v, sizeof v);
         snprintf(what, sizeof what, "SELECT on %s", names[i]);
         snprintf(fix, sizeof fix, "GRANT SELECT ON %s TO \"%s\";", ref, s->conf.user);
-        report(c, v[0] == 't', what, fix);
+        sl_check_report(c, v[0] == 't', what, fix);
         query_one(conn,
                   "SELECT c.relreplident::text || (EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND "
                   "i.indisprimary))::text FROM pg_class c WHERE c.oid = $1::regclass",
@@ -125,11 +105,11 @@ static void check_tables(check_ctx *c, PGconn *conn, sl_pg_source *s)
         snprintf(what, sizeof what, "%s has a primary key or REPLICA IDENTITY FULL (its UPDATEs and DELETEs can be "
                  "published)", names[i]);
         snprintf(fix, sizeof fix, "ALTER TABLE %s REPLICA IDENTITY FULL; (or add a primary key)", ref);
-        report(c, has_pk || v[0] == 'f' || v[0] == 'i', what, fix);
+        sl_check_report(c, has_pk || v[0] == 'f' || v[0] == 'i', what, fix);
         if (!has_pk && !keycol) {
             snprintf(what, sizeof what, "table %s has no primary key: its changes are keyed by the whole row, and a "
                      "snapshot needs scan.incremental.snapshot.chunk.key-column", names[i]);
-            warn(c, what);
+            sl_check_warn(c, "%s", what);
         }
         if (pub_exists && !all_tables) {
             query_one(conn,
@@ -138,7 +118,7 @@ static void check_tables(check_ctx *c, PGconn *conn, sl_pg_source *s)
                       2, p, v, sizeof v);
             snprintf(what, sizeof what, "publication %s publishes %s", s->pub_name, names[i]);
             snprintf(fix, sizeof fix, "ALTER PUBLICATION \"%s\" ADD TABLE %s;", s->pub_name, ref);
-            report(c, v[0] == 't' || s->conf.publication_create, what, fix);
+            sl_check_report(c, v[0] == 't' || s->conf.publication_create, what, fix);
         } else if (!pub_exists) {
             query_one(conn,
                       "SELECT pg_has_role(c.relowner, 'USAGE') OR (SELECT rolsuper FROM pg_roles WHERE rolname = "
@@ -148,7 +128,7 @@ static void check_tables(check_ctx *c, PGconn *conn, sl_pg_source *s)
                      s->pub_name, names[i]);
             snprintf(fix, sizeof fix, "as the table's owner: CREATE PUBLICATION \"%s\" FOR TABLE %s; (add the other "
                      "captured tables to the same statement)", s->pub_name, ref);
-            report(c, v[0] == 't' && s->conf.publication_create, what, fix);
+            sl_check_report(c, v[0] == 't' && s->conf.publication_create, what, fix);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -156,7 +136,7 @@ static void check_tables(check_ctx *c, PGconn *conn, sl_pg_source *s)
     free(names);
 }
 
-static void check_slot(check_ctx *c, PGconn *conn, sl_pg_source *s)
+static void check_slot(sl_check *c, PGconn *conn, sl_pg_source *s)
 {
     const char *p[] = {s->slot_name};
     sl_err e;
@@ -165,7 +145,7 @@ static void check_slot(check_ctx *c, PGconn *conn, sl_pg_source *s)
                           "SELECT plugin, database, active, coalesce(confirmed_flush_lsn::text, '') FROM "
                           "pg_replication_slots WHERE slot_name = $1",
                           1, p, &res, &e)) {
-        warn(c, e.msg);
+        sl_check_warn(c, "%s", e.msg);
         return;
     }
     char what[512], fix[512];
@@ -175,9 +155,9 @@ static void check_slot(check_ctx *c, PGconn *conn, sl_pg_source *s)
         if (s->conf.startup == SL_PG_START_COMMITTED) {
             snprintf(fix, sizeof fix, "SELECT pg_create_logical_replication_slot('%s', 'pgoutput'); or use "
                      "scan.startup.mode initial", s->slot_name);
-            report(c, 0, "scan.startup.mode committed-offset needs an existing replication slot", fix);
+            sl_check_report(c, 0, "scan.startup.mode committed-offset needs an existing replication slot", fix);
         } else {
-            report(c, 1, what, NULL);
+            sl_check_report(c, 1, what, NULL);
         }
     } else {
         int ok = strcmp(PQgetvalue(res, 0, 0), "pgoutput") == 0 && strcmp(PQgetvalue(res, 0, 1), s->conf.dbname) == 0;
@@ -185,7 +165,7 @@ static void check_slot(check_ctx *c, PGconn *conn, sl_pg_source *s)
                  PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 3),
                  PQgetvalue(res, 0, 2)[0] == 't' ? ", in use now" : "");
         snprintf(fix, sizeof fix, "choose another slot.name (this slot belongs to something else)");
-        report(c, ok, what, fix);
+        sl_check_report(c, ok, what, fix);
     }
     PQclear(res);
 }
@@ -196,7 +176,7 @@ int sl_pg_check(sl_pg_source *s, FILE *out, sl_err *err)
     int rc = sl_pg_connect(&s->conf, 0, &conn, err);
     if (rc)
         return rc;
-    check_ctx c = {.out = out};
+    sl_check c = {.out = out};
     fprintf(out, "postgres source %s:%u database %s (server %s)\n", s->conf.host, s->conf.port, s->conf.dbname,
             PQparameterStatus(conn, "server_version"));
     check_settings(&c, conn);
@@ -211,15 +191,11 @@ int sl_pg_check(sl_pg_source *s, FILE *out, sl_err *err)
         sl_pg_conf once = s->conf;
         once.max_retries = 0;
         if (sl_pg_connect(&once, 1, &repl, &e)) {
-            report(&c, 0, e.msg, "allow it in pg_hba.conf: host replication <user> <address> scram-sha-256");
+            sl_check_report(&c, 0, e.msg, "allow it in pg_hba.conf: host replication <user> <address> scram-sha-256");
         } else {
-            report(&c, 1, "replication connection accepted", NULL);
+            sl_check_report(&c, 1, "replication connection accepted", NULL);
             PQfinish(repl);
         }
     }
-    if (c.failures)
-        return sl_errf(err, SL_ECONFIG, "postgres source %s:%u: %d check%s failed; run the fixes shown above",
-                       s->conf.host, s->conf.port, c.failures, c.failures == 1 ? "" : "s");
-    fprintf(out, "postgres source: ready (%d warning%s)\n", c.warnings, c.warnings == 1 ? "" : "s");
-    return 0;
+    return sl_check_finish(&c, "postgres source", s->conf.host, s->conf.port, err);
 }

@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "pg_types.h"
 
@@ -148,11 +147,11 @@ static int pg_create(const sl_options *o, const sl_source_env *env, void **self,
     c->slot = s->slot_name;
     c->publication = s->pub_name;
     sl_schema_cache_init(&s->schemas);
-    pthread_mutex_init(&s->live_mu, NULL);
+    sl_live_init(&s->live);
     pthread_mutex_init(&s->ack_mu, NULL);
     rc = sl_table_filter_init(&s->filter, sl_opt_str(o, "tables"), sl_opt_str(o, "tables.exclude"), err);
     if (rc) {
-        pthread_mutex_destroy(&s->live_mu);
+        sl_live_destroy(&s->live);
         pthread_mutex_destroy(&s->ack_mu);
         free(s);
         return rc;
@@ -168,25 +167,12 @@ static int pg_run(void *self, const char *resume, sl_emitter *out, sl_err *err)
 
 static int pg_check_connect(void *self, FILE *out, sl_err *err) { return sl_pg_check(self, out, err); }
 
-void sl_pg_set_live(sl_pg_source *s, PGconn *conn)
-{
-    pthread_mutex_lock(&s->live_mu);
-    s->live = conn;
-    pthread_mutex_unlock(&s->live_mu);
-}
+void sl_pg_set_live(sl_pg_source *s, PGconn *conn) { sl_live_set(&s->live, conn ? PQsocket(conn) : -1); }
 
-/* Shutting the socket down (not closing it: the reader owns the handle)
- * makes a blocked read return at once. */
 static void pg_interrupt(void *self)
 {
     sl_pg_source *s = self;
-    pthread_mutex_lock(&s->live_mu);
-    if (s->live) {
-        int fd = PQsocket(s->live);
-        if (fd >= 0)
-            shutdown(fd, SHUT_RDWR);
-    }
-    pthread_mutex_unlock(&s->live_mu);
+    sl_live_shutdown(&s->live);
 }
 
 /* The sink committed a checkpoint: its LSN may now be confirmed to the
@@ -220,7 +206,7 @@ static void pg_destroy(void *self)
     sl_pg_source *s = self;
     if (!s)
         return;
-    pthread_mutex_destroy(&s->live_mu);
+    sl_live_destroy(&s->live);
     pthread_mutex_destroy(&s->ack_mu);
     sl_table_filter_free(&s->filter);
     sl_schema_cache_free(&s->schemas);

@@ -8,6 +8,7 @@
 
 #include "../../pipeline/schema.h"
 #include "../../pipeline/table_filter.h"
+#include "../live_socket.h"
 #include "../source.h"
 #include "pgoutput.h"
 
@@ -47,9 +48,7 @@ typedef struct sl_pg_source {
     sl_schema_cache schemas;
     sl_pg_type_cache types;
     char slot_name[64], pub_name[64];
-    /* the replication connection a blocking read may wait on */
-    pthread_mutex_t live_mu;
-    PGconn *live;
+    sl_live_socket live; /* the replication connection, for interrupt() */
     /* end LSN of the newest checkpoint the sink has committed: what the
      * standby status update may confirm */
     pthread_mutex_t ack_mu;
