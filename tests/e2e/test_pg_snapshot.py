@@ -1,0 +1,242 @@
+"""The lock-free parallel snapshot of the postgres source, merged with the
+WAL stream, against a real PostgreSQL under concurrent writes; kill -9
+during the snapshot; text and composite keys; `sluice migrate`."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+
+import pytest
+
+from sluice_run import PG_STREAMING, PgHarness, changes, pg_module_db, wait_for_key
+
+
+@pytest.fixture(scope="module")
+def pgdb(postgres):
+    return pg_module_db(postgres, __name__)
+
+
+@pytest.fixture
+def pg(postgres, pgdb, tmp_path):
+    h = PgHarness(postgres, pgdb, tmp_path)
+    yield h
+    h.cleanup()
+
+
+def fill(pg, n, table="t", identity="DEFAULT"):
+    pg.exec(f"DROP TABLE IF EXISTS {table}",
+            f"CREATE TABLE {table} (id bigint PRIMARY KEY, v bigint NOT NULL, pad text)",
+            f"ALTER TABLE {table} REPLICA IDENTITY {identity}",
+            f"INSERT INTO {table} SELECT i, i * 10, 'row-' || i FROM generate_series(1, {n}) i",
+            f"ANALYZE {table}")
+
+
+class Writer(threading.Thread):
+    """Updates, deletes, re-inserts and primary-key changes on the same keys,
+    as fast as one connection goes, until stopped."""
+
+    def __init__(self, pg, n, seed, table="t"):
+        super().__init__(daemon=True)
+        self.pg, self.n, self.table = pg, n, table
+        self.rnd = random.Random(seed)
+        self.stop_evt = threading.Event()
+        self.ops = 0
+        self.error = None
+
+    def run(self):
+        t = self.table
+        try:
+            with self.pg.connect() as conn:
+                while not self.stop_evt.is_set():
+                    k = self.rnd.randrange(1, self.n + 1)
+                    op = self.rnd.random()
+                    if op < 0.5:
+                        conn.execute(f"UPDATE {t} SET v = v + 1 WHERE id = {k}")
+                    elif op < 0.7:
+                        conn.execute(f"DELETE FROM {t} WHERE id = {k}")
+                    elif op < 0.85:
+                        conn.execute(f"INSERT INTO {t} VALUES ({k}, {self.ops}, 'again') "
+                                     f"ON CONFLICT (id) DO UPDATE SET v = {self.ops}")
+                    else:
+                        # primary-key change: move the row to a fresh key above the table
+                        conn.execute(f"UPDATE {t} SET id = {self.n + 1 + self.ops} WHERE id = {k}")
+                    self.ops += 1
+        except Exception as exc:  # surfaced by the test
+            self.error = exc
+
+
+def replay_pg(events):
+    """The sink's state per key. With REPLICA IDENTITY DEFAULT an update's
+    before is null unless the key changed; then it holds the old key."""
+    state = {}
+    for e in events:
+        if e["op"] in ("c", "r", "u"):
+            if e["op"] == "u" and e["before"] is not None and e["before"]["id"] != e["after"]["id"]:
+                state.pop(e["before"]["id"], None)
+            state[e["after"]["id"]] = e["after"]
+        elif e["op"] == "d":
+            state.pop(e["before"]["id"], None)
+    return state
+
+
+def source_state(pg, table="t"):
+    return {r[0]: {"id": r[0], "v": r[1], "pad": r[2]} for r in pg.rows(f"SELECT id, v, pad FROM {table}")}
+
+
+def assert_no_stale_after_newer(evs):
+    """After a key's first stream change following its snapshot row, no
+    snapshot row for that key appears again; and no snapshot row of a key
+    follows a change of the key made after the snapshot point."""
+    seen_change_after_read, seen_read = set(), set()
+    for e in evs:
+        keys = {(e["after"] or {}).get("id"), (e["before"] or {}).get("id")} - {None}
+        if e["op"] == "r":
+            k = e["after"]["id"]
+            assert k not in seen_change_after_read, f"snapshot row for {k} after a newer change"
+            seen_read.add(k)
+        else:
+            seen_change_after_read |= keys & seen_read
+
+
+def snapshot_done(s, table="public.t"):
+    return f"snapshot of {table} done" in s.log_text()
+
+
+@pytest.mark.parametrize("identity", ["DEFAULT", "FULL"])
+def test_snapshot_under_concurrent_writes_matches_source(pg, identity):
+    n = 200_000
+    fill(pg, n, identity=identity)
+    s, out = pg.pipeline("public.t", f"snapconc_{identity}", startup="initial",
+                         extra_source="  scan.incremental.snapshot.chunk.size: 5000",
+                         extra_pipeline="  parallelism: 3")
+    writer = Writer(pg, n, seed=1)
+    writer.start()
+    time.sleep(0.3)
+    s.start(wait_for=PG_STREAMING, timeout=60)
+    s.wait_log("snapshot of public.t done", timeout=300)
+    time.sleep(1)
+    writer.stop_evt.set()
+    writer.join()
+    assert writer.error is None, writer.error
+    assert writer.ops > 500, writer.ops
+    pg.exec("INSERT INTO t VALUES (9999999999, 0, 'marker')")
+    wait_for_key(out, 9999999999, s)
+    assert s.stop() == 0
+    log = s.log_text()
+    assert "LOCK" not in log
+    reads = [int(m.group(1)) for m in re.finditer(r"chunk \[.*?, .*?\) read, (\d+) rows", log)]
+    # an evenly spread integer key is split by arithmetic on an estimate,
+    # so a chunk may hold a little more than chunk.size rows
+    assert len(reads) >= 30 and max(reads) <= 5250, reads
+    evs = changes(out)
+    got = replay_pg(evs)
+    want = source_state(pg)
+    assert len(got) == len(want)
+    diff = {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
+    assert not diff, f"{len(diff)} keys differ, e.g. {list(diff.items())[:5]}"
+    assert_no_stale_after_newer(evs)
+    # the writer's changes after the snapshot point arrived as changes
+    assert sum(1 for e in evs if e["op"] != "r") > 100
+
+
+def test_kill9_during_snapshot(pg):
+    n = 500_000
+    fill(pg, n, identity="FULL")
+    s, out = pg.pipeline("public.t", "snapkill", startup="initial",
+                         extra_source="  scan.incremental.snapshot.chunk.size: 2000",
+                         extra_pipeline="  parallelism: 2")
+    writer = Writer(pg, n, seed=2)
+    writer.start()
+    rnd = random.Random(7)
+    s.start(wait_for=PG_STREAMING, timeout=60)
+    ck_path = out.parent / "out.jsonl.checkpoint"
+    resumed_mid_snapshot = 0
+    for _ in range(6):
+        time.sleep(rnd.uniform(0.3, 1.0))
+        if snapshot_done(s):
+            break
+        s.kill9()
+        ck = json.loads(ck_path.read_text()) if ck_path.exists() else None
+        if ck and "snapshot" in ck["checkpoint"]["source"]:
+            resumed_mid_snapshot += 1
+        s.start(wait_for=PG_STREAMING, timeout=60)
+    assert resumed_mid_snapshot >= 2, "the snapshot finished before enough crashes"
+    s.wait_log("snapshot of public.t done", timeout=300)
+    writer.stop_evt.set()
+    writer.join()
+    assert writer.error is None, writer.error
+    pg.exec("INSERT INTO t VALUES (9999999999, 0, 'marker')")
+    wait_for_key(out, 9999999999, s)
+    assert s.stop() == 0
+    got = replay_pg(changes(out))
+    want = source_state(pg)
+    diff = {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
+    assert not diff, f"{len(diff)} keys differ, e.g. {list(diff.items())[:5]}"
+
+
+def test_text_and_composite_keys_snapshot_mode(pg):
+    pg.exec("DROP TABLE IF EXISTS sk", "DROP TABLE IF EXISTS ck",
+            "CREATE TABLE sk (id text PRIMARY KEY, v int)",
+            "INSERT INTO sk SELECT CASE WHEN i % 2 = 0 THEN 'A' ELSE 'b' END || lpad(i::text, 7, '0'), i "
+            "FROM generate_series(1, 20000) i",
+            "INSERT INTO sk VALUES ('Ünïcode', 1), ('it''s', 2), ('a,b', 3), ('', 4), ('{x}', 5)",
+            "CREATE TABLE ck (a int, b text, v int, PRIMARY KEY (a, b))",
+            "INSERT INTO ck SELECT i / 10, 'k' || (i % 10), i FROM generate_series(1, 12345) i")
+    s, out = pg.pipeline("public.sk, public.ck", "keys", startup="snapshot",
+                         extra_source="  scan.incremental.snapshot.chunk.size: 700",
+                         extra_pipeline="  parallelism: 3")
+    s.start(wait_for=None)
+    assert s.wait_exit(120) == 0, s.log_text()
+    reads = [int(m.group(1)) for m in re.finditer(r"chunk \[.*?, .*?\) read, (\d+) rows", s.log_text())]
+    assert max(reads) <= 700 and sum(reads) == 20005 + 12345, reads
+    evs = changes(out)
+    assert all(e["op"] == "r" for e in evs)
+    got_sk = [(e["after"]["id"], e["after"]["v"]) for e in evs if e["source"]["table"] == "sk"]
+    assert sorted(got_sk) == sorted(tuple(r) for r in pg.rows("SELECT id, v FROM sk"))
+    got_ck = [(e["after"]["a"], e["after"]["b"], e["after"]["v"]) for e in evs if e["source"]["table"] == "ck"]
+    assert sorted(got_ck) == sorted(tuple(r) for r in pg.rows("SELECT a, b, v FROM ck"))
+
+
+def test_no_primary_key_with_chunk_key_column(pg):
+    pg.exec("DROP TABLE IF EXISTS nk",
+            "CREATE TABLE nk (k int NOT NULL, v int)",
+            "ALTER TABLE nk REPLICA IDENTITY FULL",
+            "INSERT INTO nk SELECT i, i FROM generate_series(1, 100) i")
+    s, out = pg.pipeline("public.nk", "nokey", startup="snapshot",
+                         extra_source="  scan.incremental.snapshot.chunk.size: 30\n"
+                                      "  scan.incremental.snapshot.chunk.key-column: k")
+    s.start(wait_for=None)
+    assert s.wait_exit(60) == 0, s.log_text()
+    assert sorted(e["after"]["k"] for e in changes(out)) == list(range(1, 101))
+
+
+def test_migrate_verifies(pg):
+    fill(pg, 30000, table="mt")
+    pg.exec("DROP TABLE IF EXISTS mu", "CREATE TABLE mu (id int PRIMARY KEY, s text)",
+            "INSERT INTO mu VALUES (1, 'a'), (2, 'b')")
+    s, out = pg.pipeline("public.mt, public.mu", "migr", startup="initial", command="migrate",
+                         extra_source="  scan.incremental.snapshot.chunk.size: 4000",
+                         extra_pipeline="  parallelism: 2")
+    s.start(wait_for=None)
+    assert s.wait_exit(180) == 0, s.log_text()
+    log = s.log_text()
+    assert "verification ok" in log, log
+    assert re.search(r"public\.mt\s+30000\s+30000\s+[0-9a-f]{16}\s+[0-9a-f]{16}\s+ok", log), log
+    assert len(changes(out)) == 30002
+    # a value in the sink that the source does not have is caught
+    lines = out.read_text().splitlines()
+    idx = next(i for i, l in enumerate(lines) if '"table":"mu"' in l and '"s":"a"' in l)
+    lines[idx] = lines[idx].replace('"s":"a"', '"s":"X"')
+    out.write_text("\n".join(lines) + "\n")
+    ck_path = out.parent / "out.jsonl.checkpoint"
+    ck = json.loads(ck_path.read_text())
+    ck["file_size"] = out.stat().st_size
+    ck_path.write_text(json.dumps(ck))
+    s.start(wait_for=None)
+    assert s.wait_exit(120) == 1, s.log_text()
+    assert re.search(r"public\.mu\s+2\s+2\s+[0-9a-f]{16}\s+[0-9a-f]{16}\s+MISMATCH \(values\)", s.log_text()), \
+        s.log_text()
