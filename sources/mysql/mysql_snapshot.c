@@ -683,17 +683,6 @@ out:
     return sl_snapshot_submit(&ms->snap, c, at, b, err);
 }
 
-static void record_failure(sl_mysql_snap *ms, int rc, const sl_err *err)
-{
-    pthread_mutex_lock(&ms->err_mu);
-    if (!ms->rc) {
-        ms->rc = rc;
-        ms->err = *err;
-    }
-    pthread_mutex_unlock(&ms->err_mu);
-    sl_snapshot_fail(&ms->snap);
-}
-
 static void *reader_main(void *arg)
 {
     reader *r = arg;
@@ -736,7 +725,7 @@ static void *reader_main(void *arg)
         rc = sl_snapshot_merge(&ms->snap, ms->out, &err);
     }
     if (rc)
-        record_failure(ms, rc, &err);
+        sl_reader_pool_fail(&ms->pool, rc, &err);
     if (r->conn)
         mysql_close(r->conn);
     r->conn = NULL;
@@ -854,10 +843,10 @@ int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_
     if (!ms)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     ms->src = src;
-    pthread_mutex_init(&ms->err_mu, NULL);
     int par = (int)sl_opt_num(src->env.pipeline, "parallelism");
     sl_snapshot_init(&ms->snap, (size_t)sl_opt_num(src->opts, "scan.incremental.snapshot.chunk.size"),
                      par < 1 ? 1 : par, start);
+    sl_reader_pool_init(&ms->pool, &ms->snap);
     int rc = discover(ms, m, err);
     if (!rc && state_json)
         rc = sl_snapshot_restore(&ms->snap, state_json, err);
@@ -873,50 +862,33 @@ int sl_mysql_snapshot_start(sl_mysql_snap *ms, sl_emitter *out, sl_err *err)
 {
     ms->out = out;
     int n = ms->snap.parallelism;
-    ms->readers = calloc((size_t)n, sizeof(reader));
-    ms->threads = calloc((size_t)n, sizeof *ms->threads);
-    if (!ms->readers || !ms->threads)
+    reader *readers = calloc((size_t)n, sizeof *readers);
+    if (!readers)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
+    ms->readers = readers;
     for (int i = 0; i < n; i++) {
-        reader *r = &((reader *)ms->readers)[i];
-        r->ms = ms;
-        r->id = i;
-        if (pthread_create(&ms->threads[i], NULL, reader_main, r))
-            return sl_errf(err, SL_ERUNTIME, "cannot start snapshot reader threads");
-        ms->nthreads++;
+        readers[i].ms = ms;
+        readers[i].id = i;
     }
+    int rc = sl_reader_pool_start(&ms->pool, n, reader_main, readers, sizeof *readers, err);
+    if (rc)
+        return rc;
     sl_info("snapshot of %u table%s with %d reader%s, chunks of %zu rows", ms->snap.ntables,
             ms->snap.ntables == 1 ? "" : "s", n, n == 1 ? "" : "s", ms->snap.chunk_size);
     return 0;
 }
 
-int sl_mysql_snapshot_failed(sl_mysql_snap *ms, sl_err *err)
-{
-    pthread_mutex_lock(&ms->err_mu);
-    int rc = ms->rc;
-    if (rc)
-        *err = ms->err;
-    pthread_mutex_unlock(&ms->err_mu);
-    return rc;
-}
+int sl_mysql_snapshot_failed(sl_mysql_snap *ms, sl_err *err) { return sl_reader_pool_failed(&ms->pool, err); }
 
 void sl_mysql_snapshot_free(sl_mysql_snap *ms)
 {
     if (!ms)
         return;
-    if (ms->nthreads) {
-        sl_snapshot_fail(&ms->snap); /* wakes readers waiting for room */
-        for (int i = 0; i < ms->nthreads; i++)
-            pthread_join(ms->threads[i], NULL);
-    }
+    sl_reader_pool_destroy(&ms->pool);
     free(ms->readers);
-    free(ms->threads);
     sl_snapshot_free(&ms->snap);
-    pthread_mutex_destroy(&ms->err_mu);
     free(ms);
 }
-
-
 
 /* `sluice migrate` verification: every captured table scanned once more and
  * each row rendered exactly as the sinks render it. */

@@ -3,6 +3,7 @@
 #ifndef SL_MYSQL_SNAPSHOT_H
 #define SL_MYSQL_SNAPSHOT_H
 
+#include "../../snapshot/reader_pool.h"
 #include "../../snapshot/snapshot.h"
 #include "mysql_source.h"
 
@@ -11,11 +12,7 @@ typedef struct sl_mysql_snap {
     sl_snapshot snap;
     sl_emitter *out;
     void *readers;
-    pthread_t *threads;
-    int nthreads;
-    pthread_mutex_t err_mu;
-    int rc;
-    sl_err err;
+    sl_reader_pool pool;
 } sl_mysql_snap;
 
 /* Exact binlog position of a consistent snapshot taken now. */

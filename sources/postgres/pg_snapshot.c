@@ -323,18 +323,6 @@ static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
     return sl_snapshot_submit(&ps->snap, c, at, b, err);
 }
 
-static void record_failure(sl_pg_snap *ps, int rc, const sl_err *err)
-{
-    pthread_mutex_lock(&ps->mu);
-    if (!ps->rc) {
-        ps->rc = rc;
-        ps->err = *err;
-    }
-    pthread_cond_broadcast(&ps->cv);
-    pthread_mutex_unlock(&ps->mu);
-    sl_snapshot_fail(&ps->snap);
-}
-
 static void *reader_main(void *arg)
 {
     reader *r = arg;
@@ -343,10 +331,8 @@ static void *reader_main(void *arg)
     int rc = sl_pg_connect(&ps->src->conf, 0, &r->conn, &err);
     if (!rc)
         rc = sl_pg_import_snapshot(r->conn, ps->snapshot_name, &err);
-    pthread_mutex_lock(&ps->mu);
-    ps->imported++;
-    pthread_cond_broadcast(&ps->cv);
-    pthread_mutex_unlock(&ps->mu);
+    if (!rc)
+        sl_reader_pool_ready(&ps->pool);
     /* the exported snapshot cannot be imported again later: a reader that
      * loses its connection ends the run, which restarts from the last
      * checkpoint and finished chunks stay finished */
@@ -371,7 +357,7 @@ static void *reader_main(void *arg)
         rc = sl_snapshot_merge(&ps->snap, ps->out, &err);
     }
     if (rc)
-        record_failure(ps, rc, &err);
+        sl_reader_pool_fail(&ps->pool, rc, &err);
     if (r->conn) {
         sl_pg_exec_quiet(r->conn, "COMMIT");
         PQfinish(r->conn);
@@ -484,11 +470,10 @@ int sl_pg_snapshot_prepare(sl_pg_source *src, PGconn *conn, const char *snapshot
     ps->src = src;
     snprintf(ps->snapshot_name, sizeof ps->snapshot_name, "%s", snapshot_name);
     ps->at_lsn = at_lsn;
-    pthread_mutex_init(&ps->mu, NULL);
-    pthread_cond_init(&ps->cv, NULL);
     int par = (int)sl_opt_num(src->env.pipeline, "parallelism");
     sl_snapshot_init(&ps->snap, (size_t)sl_opt_num(src->opts, "scan.incremental.snapshot.chunk.size"),
                      par < 1 ? 1 : par, start);
+    sl_reader_pool_init(&ps->pool, &ps->snap);
     int rc = discover(ps, conn, err);
     if (!rc && state_json)
         rc = sl_snapshot_restore(&ps->snap, state_json, err);
@@ -504,25 +489,17 @@ int sl_pg_snapshot_start(sl_pg_snap *ps, sl_emitter *out, sl_err *err)
 {
     ps->out = out;
     int n = ps->snap.parallelism;
-    ps->readers = calloc((size_t)n, sizeof(reader));
-    ps->threads = calloc((size_t)n, sizeof *ps->threads);
-    if (!ps->readers || !ps->threads)
+    reader *readers = calloc((size_t)n, sizeof *readers);
+    if (!readers)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
+    ps->readers = readers;
     for (int i = 0; i < n; i++) {
-        reader *r = &((reader *)ps->readers)[i];
-        r->ps = ps;
-        r->id = i;
-        if (pthread_create(&ps->threads[i], NULL, reader_main, r))
-            return sl_errf(err, SL_ERUNTIME, "cannot start snapshot reader threads");
-        ps->nthreads++;
+        readers[i].ps = ps;
+        readers[i].id = i;
     }
-    pthread_mutex_lock(&ps->mu);
-    while (ps->imported < ps->nthreads && !ps->rc)
-        pthread_cond_wait(&ps->cv, &ps->mu);
-    int rc = ps->rc;
-    if (rc)
-        *err = ps->err;
-    pthread_mutex_unlock(&ps->mu);
+    int rc = sl_reader_pool_start(&ps->pool, n, reader_main, readers, sizeof *readers, err);
+    if (!rc)
+        rc = sl_reader_pool_wait_ready(&ps->pool, err);
     if (!rc)
         sl_info("snapshot of %u table%s with %d reader%s, chunks of %zu rows, exact at LSN %X/%X", ps->snap.ntables,
                 ps->snap.ntables == 1 ? "" : "s", n, n == 1 ? "" : "s", ps->snap.chunk_size,
@@ -530,30 +507,15 @@ int sl_pg_snapshot_start(sl_pg_snap *ps, sl_emitter *out, sl_err *err)
     return rc;
 }
 
-int sl_pg_snapshot_failed(sl_pg_snap *ps, sl_err *err)
-{
-    pthread_mutex_lock(&ps->mu);
-    int rc = ps->rc;
-    if (rc)
-        *err = ps->err;
-    pthread_mutex_unlock(&ps->mu);
-    return rc;
-}
+int sl_pg_snapshot_failed(sl_pg_snap *ps, sl_err *err) { return sl_reader_pool_failed(&ps->pool, err); }
 
 void sl_pg_snapshot_free(sl_pg_snap *ps)
 {
     if (!ps)
         return;
-    if (ps->nthreads) {
-        sl_snapshot_fail(&ps->snap); /* wakes readers waiting for room */
-        for (int i = 0; i < ps->nthreads; i++)
-            pthread_join(ps->threads[i], NULL);
-    }
+    sl_reader_pool_destroy(&ps->pool);
     free(ps->readers);
-    free(ps->threads);
     sl_snapshot_free(&ps->snap);
-    pthread_mutex_destroy(&ps->mu);
-    pthread_cond_destroy(&ps->cv);
     free(ps);
 }
 

@@ -14,6 +14,7 @@
 #ifndef SL_PG_SNAPSHOT_H
 #define SL_PG_SNAPSHOT_H
 
+#include "../../snapshot/reader_pool.h"
 #include "../../snapshot/snapshot.h"
 #include "pg_source.h"
 
@@ -24,13 +25,7 @@ typedef struct sl_pg_snap {
     char snapshot_name[128]; /* exported snapshot the readers import */
     uint64_t at_lsn;         /* its consistent point */
     void *readers;
-    pthread_t *threads;
-    int nthreads;
-    pthread_mutex_t mu; /* guards imported, rc, err */
-    pthread_cond_t cv;
-    int imported;
-    int rc;
-    sl_err err;
+    sl_reader_pool pool;
 } sl_pg_snap;
 
 /* Lists the captured tables and their schemas inside the exported

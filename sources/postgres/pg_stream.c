@@ -63,6 +63,7 @@ typedef struct stream {
     uint64_t start_lsn;
     uint64_t commit_end; /* where the reader stands between transactions */
     uint64_t received;   /* highest WAL position heard of */
+    uint64_t idle_lsn;   /* a keepalive position not yet turned into a boundary */
     uint64_t reported_flush;
     int64_t last_status_ms, last_heartbeat_ms, last_idle_commit_ms, last_poll_ms;
     /* current transaction */
@@ -982,6 +983,12 @@ static int idle_duties(stream *s, sl_err *err)
      * server for a keepalive, which carries its decoding position */
     int want_pos = !s->in_tx && ((s->snap && s->snap->snap.nresults) || s->have_until);
     int rc = 0;
+    if (!s->in_tx && s->idle_lsn > s->commit_end && now - s->last_idle_commit_ms >= 1000) {
+        s->last_idle_commit_ms = now;
+        rc = stand_at(s, s->idle_lsn, 1, err);
+    }
+    if (rc)
+        return rc;
     if (acked != s->reported_flush || now - s->last_status_ms >= s->src->conf.status_ms ||
         (want_pos && now - s->last_poll_ms >= 100)) {
         if (want_pos)
@@ -1015,8 +1022,9 @@ static int on_keepalive(stream *s, const uint8_t *msg, size_t len, sl_err *err)
         int64_t now = sl_mono_ms();
         int needed = (s->snap && s->snap->snap.nresults) || (s->have_until && wal_end >= s->until);
         /* an empty boundary at W moves the checkpoint (and so the slot) */
-        int commit = needed || now - s->last_idle_commit_ms >= 1000;
-        if (commit) {
+        /* at most one a second; a later idle moment takes the rest */
+        s->idle_lsn = wal_end;
+        if (needed || now - s->last_idle_commit_ms >= 1000) {
             s->last_idle_commit_ms = now;
             rc = stand_at(s, wal_end, 1, err);
         }
