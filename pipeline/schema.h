@@ -18,6 +18,8 @@ typedef struct sl_column {
     uint8_t nullable;   /* 1 if NULL allowed or unknown */
     uint8_t is_pk;
     uint8_t is_unsigned;
+    uint8_t is_array;   /* values are JSON arrays of elem_kind (PostgreSQL arrays) */
+    uint8_t elem_kind;
     uint16_t precision; /* decimal precision, string length, bit width */
     uint16_t scale;     /* decimal scale, fractional-second digits */
     char *type_name;    /* the type as the user wrote it: "bigint unsigned", "decimal(10,2)" */

@@ -47,6 +47,20 @@ static void field(sl_buf *b, const char *type, int optional, const char *name, c
 static void column_field(sl_buf *b, const sl_column *c)
 {
     const char *type = "string", *name = NULL;
+    if (c->is_array) {
+        /* a Connect array whose items are described like the element column */
+        sl_column elem = *c;
+        elem.is_array = 0;
+        elem.kind = c->elem_kind;
+        elem.nullable = 1;
+        elem.name = NULL;
+        sl_buf_adds(b, "{\"type\":\"array\",\"items\":");
+        column_field(b, &elem);
+        sl_buf_adds(b, c->nullable ? ",\"optional\":true,\"field\":" : ",\"optional\":false,\"field\":");
+        sl_json_string(b, c->name, strlen(c->name));
+        sl_buf_addc(b, '}');
+        return;
+    }
     switch ((sl_kind)c->kind) {
     case SL_INT: type = int_type(c); break;
     case SL_UINT: type = "int64"; break;
@@ -65,6 +79,13 @@ static void column_field(sl_buf *b, const sl_column *c)
     case SL_JSON: name = "io.debezium.data.Json"; break;
     case SL_ENUM: name = "io.debezium.data.Enum"; break;
     case SL_SET: name = "io.debezium.data.EnumSet"; break;
+    case SL_TEXTUAL:
+        /* PostgreSQL values kept as text */
+        if (c->type_name && strncmp(c->type_name, "time", 4) == 0 && strstr(c->type_name, "with time zone"))
+            name = "io.debezium.time.ZonedTime";
+        else if (c->type_name && strncmp(c->type_name, "interval", 8) == 0)
+            name = "io.debezium.time.Interval";
+        break;
     case SL_BIT:
         if (c->precision > 1) {
             type = "bytes";

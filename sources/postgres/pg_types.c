@@ -114,9 +114,19 @@ void sl_pg_column_finish(sl_column *c)
         c->kind = SL_ENUM;
         break;
     case SL_PGV_INTERVAL:
-    case SL_PGV_ARRAY:
         c->kind = SL_TEXTUAL;
         break;
+    case SL_PGV_ARRAY: {
+        sl_column elem = *c;
+        elem.conv = (uint8_t)c->charset;
+        elem.charset = 0;
+        sl_pg_column_finish(&elem);
+        c->kind = SL_TEXTUAL;
+        c->is_array = 1;
+        c->elem_kind = elem.kind;
+        c->scale = elem.scale;
+        break;
+    }
     default:
         c->kind = SL_STRING;
         /* varchar(n), char(n): declared length */

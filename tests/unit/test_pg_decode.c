@@ -18,6 +18,8 @@
 #include "../../sources/postgres/pg_snapshot.h"
 #include "../../sources/postgres/pg_types.h"
 #include "../../sources/postgres/pgoutput.h"
+#include "../../sinks/kafka/kafka_sink.h"
+#include <jansson.h>
 
 static sl_column col(int cls, uint32_t oid, int32_t typmod)
 {
@@ -283,6 +285,47 @@ static void pgoutput_messages(void **state)
     assert_int_equal(sl_pgo_change_read(&r, 'D', 0, &xid, &c), -1);
 }
 
+/* Kafka Connect schemas describe PostgreSQL arrays as arrays of the
+ * element's type, and time-with-zone and interval by Debezium's names */
+static void connect_schema_of_pg_types(void **state)
+{
+    sl_table_schema *s = sl_schema_new("db", "public", "t", 3);
+    const char *names[] = {"ids", "at", "span"};
+    const char *types[] = {"integer[]", "time with time zone", "interval"};
+    s->cols[0] = col(SL_PGV_ARRAY, 1007, -1);
+    s->cols[0].charset = SL_PGV_INT;
+    sl_pg_column_finish(&s->cols[0]);
+    s->cols[1] = col(SL_PGV_TIMETZ, 1266, -1);
+    s->cols[2] = col(SL_PGV_INTERVAL, 1186, -1);
+    for (int i = 0; i < 3; i++) {
+        s->cols[i].name = strdup(names[i]);
+        s->cols[i].type_name = strdup(types[i]);
+        s->cols[i].nullable = 1;
+    }
+    assert_true(s->cols[0].is_array);
+    assert_int_equal(s->cols[0].elem_kind, SL_INT);
+    sl_buf b;
+    sl_buf_init(&b);
+    sl_connect_value_schema(&b, s, "p.public.t", "postgresql");
+    json_error_t je;
+    json_t *root = json_loadb(b.data, b.len, 0, &je);
+    assert_non_null(root);
+    json_t *after = json_array_get(json_object_get(root, "fields"), 1);
+    assert_string_equal(json_string_value(json_object_get(after, "field")), "after");
+    json_t *fields = json_object_get(after, "fields");
+    json_t *ids = json_array_get(fields, 0);
+    assert_string_equal(json_string_value(json_object_get(ids, "type")), "array");
+    assert_string_equal(json_string_value(json_object_get(ids, "field")), "ids");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(ids, "items"), "type")), "int32");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fields, 1), "name")),
+                        "io.debezium.time.ZonedTime");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fields, 2), "name")),
+                        "io.debezium.time.Interval");
+    json_decref(root);
+    sl_buf_free(&b);
+    sl_schema_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +334,7 @@ int main(void)
         cmocka_unit_test(arrays),
         cmocka_unit_test(copy_lines),
         cmocka_unit_test(pgoutput_messages),
+        cmocka_unit_test(connect_schema_of_pg_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
