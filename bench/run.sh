@@ -1,62 +1,211 @@
 #!/usr/bin/env bash
-# bench/run.sh — `make bench`: sluice beside the physical limit, measured in
-# the same run on the same data. Starts its own MariaDB (tests/services),
-# generates deterministic data server-side, and prints a table of rates,
-# ratios, CPU seconds and peak RSS; every figure also goes to
-# bench/out/results-<time>.json.
+# bench/run.sh — `make bench`: sluice beside the physical limit and beside
+# Debezium's embedded engine, measured in the same run on the same data.
+# Starts its own MariaDB, PostgreSQL and Kafka (tests/services), generates
+# deterministic data server-side, and prints a table of rates, ratios, CPU
+# seconds and peak RSS; every figure also goes to
+# bench/out/results-<time>.json, and a chart to bench/out/chart-<time>.png
+# when gnuplot is available. See bench/README.md.
 #
 # Scenarios (MariaDB):
-#   snapshot   N rows (id, k, c, pad): `mariadb --quick -e 'SELECT *' > /dev/null`
-#              vs `sluice migrate` (initial, blackhole sink rendering JSON),
-#              with parallelism 1 and 2
-#   binlog     M row changes (insert/update/delete mix): `mariadb-binlog
-#              --read-from-remote-server` of the same range to /dev/null vs
-#              `sluice migrate` (earliest-offset, blackhole sink rendering JSON)
-#   kafka      the same binlog range into a real Kafka broker, exactly-once,
-#              vs bench/raw_produce (bare librdkafka, the same number of
-#              pre-built messages of the same average size)
-#   latency    commit-to-visible latency MariaDB -> Kafka (read_committed)
-#              at a steady 10k rows/s, checkpoint.interval 100ms
-#              (bench/latency.py)
-# Sizes: BENCH_ROWS (default 2000000), BENCH_CHANGES (default 1000000).
-# Every measurement is the best of three runs.
+#   snapshot       N rows (id, k, c, pad) -> blackhole, parallelism 1 and 2;
+#                  limit `mariadb --quick -e 'SELECT *' > /dev/null`
+#   snapshot wide  a 20-column table of mixed types -> blackhole
+#   snapshot kafka the sysbench-like table into Kafka (exactly-once);
+#                  limit bench/raw_produce with the same message count and
+#                  sluice's average envelope size
+#   binlog         M row changes (insert/update/delete mix) -> blackhole;
+#                  limit `mariadb-binlog --read-from-remote-server` > /dev/null
+#   binlog kafka   the same range into Kafka (exactly-once); limit raw_produce
+#   latency        commit-to-visible latency MariaDB -> Kafka at 10k rows/s
+#                  (bench/latency.py)
+# Scenarios (PostgreSQL 15):
+#   snapshot       the sysbench-like table; limit `COPY (SELECT *) TO STDOUT`
+#   wal            the same change mix; limit `pg_recvlogical` (pgoutput) of
+#                  the same WAL range to /dev/null
+#   (sluice's side is skipped while `sluice describe postgres` fails)
+# Peer: Debezium 3.5 embedded engine (bench/peers), JSON converter, in every
+# snapshot and streaming scenario.
+#
+# Sizes: BENCH_ROWS (default 2000000), BENCH_WIDE_ROWS (default 500000),
+# BENCH_CHANGES (default 1000000). sluice and the limits are the best of
+# BENCH_RUNS (default 3) runs; Debezium of BENCH_DEBEZIUM_RUNS (default 1).
+# BENCH_DEBEZIUM=0 skips the peer; DEBEZIUM_HEAP (default 512m) is its -Xmx.
+# BENCH_KEEP=1 keeps the work directory (logs of every run) for inspection.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-SLUICE="$REPO/build/sluice"
+BUILT_SLUICE="$REPO/build/sluice"
 ROWS="${BENCH_ROWS:-2000000}"
+WIDE_ROWS="${BENCH_WIDE_ROWS:-500000}"
 CHANGES="${BENCH_CHANGES:-1000000}"
+RUNS="${BENCH_RUNS:-3}"
+DBZ="${BENCH_DEBEZIUM:-1}"
+DBZ_RUNS="${BENCH_DEBEZIUM_RUNS:-1}"
+DBZ_HEAP="${DEBEZIUM_HEAP:-512m}"
+PEERS="$REPO/bench/peers"
 OUT="$REPO/bench/out"
 mkdir -p "$OUT"
 DIR="$(mktemp -d /tmp/sluice-bench.XXXXXX)"
+chmod 0755 "$DIR"   # the PostgreSQL server runs as user postgres
+# a private copy, so that a rebuild during the run cannot change the binary
+SLUICE="$DIR/sluice"
+cp "$BUILT_SLUICE" "$SLUICE"
+load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 cleanup() {
     bash "$REPO/tests/services/mariadb.sh" stop "$DIR/mariadb" >/dev/null 2>&1 || true
+    bash "$REPO/tests/services/postgres.sh" stop "$DIR/pg" >/dev/null 2>&1 || true
     bash "$REPO/tests/services/kafka.sh" stop "$DIR/kafka" >/dev/null 2>&1 || true
-    rm -rf "$DIR"
+    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then log "kept $DIR"; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-bash "$REPO/tests/services/mariadb.sh" start "$DIR/mariadb" >/dev/null
-# shellcheck disable=SC1091
-source "$DIR/mariadb/env.sh"
-sql() { mariadb --no-defaults -h 127.0.0.1 -P "$MARIADB_PORT" -u sluice -psluice "$@"; }
+[[ -x "$REPO/build/bench/raw_produce" ]] || make -C "$REPO" -s build/bench/raw_produce >&2
+command -v bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null
+[[ -x /usr/bin/time ]] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+command -v gnuplot >/dev/null ||
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null 2>&1 ||
+    log "gnuplot-nox could not be installed; no chart"
 
-# best NAME CMD... — the fastest of three runs of measure (short runs are
-# noisy on a shared machine: background flushing, another process)
-best() {
-    local name="$1"; shift
-    for i in 1 2 3; do measure "$name$i" "$@"; done | sort -n | head -n 1
-}
+# ---------------------------------------------------------------- measuring
+FIG="$DIR/figures"   # one line per measurement: KEY WALL CPU RSS_KIB SEEN [peer figures]
+: >"$FIG"
 
 # measure NAME CMD... — wall seconds, CPU seconds and peak RSS of a command
 measure() {
     local name="$1"; shift
     /usr/bin/time -f "%e %U %S %M" -o "$DIR/$name.time" "$@" >/dev/null 2>"$DIR/$name.err" || {
-        cat "$DIR/$name.err" >&2; return 1; }
+        tail -n 20 "$DIR/$name.err" >&2; return 1; }
     read -r wall user sys rss <"$DIR/$name.time"
     echo "$wall $(echo "$user + $sys" | bc) $rss"
 }
+
+# run KEY N CMD... — the fastest of N runs (short runs are noisy on a shared
+# machine) goes to $FIG; $PREP, when set, is called as `$PREP KEY I` before
+# each run, outside the measurement. A failure is recorded, not fatal.
+PREP=""
+run() {
+    local key="$1" n="$2" i line best="" peer="" seen="-"
+    shift 2
+    for ((i = 1; i <= n; i++)); do
+        [[ -z "$PREP" ]] || "$PREP" "$key" "$i"
+        if ! line="$(measure "$key.$i" "$@")"; then
+            log "$key: run $i failed (log above)"
+            echo "$key FAILED" >>"$FIG"
+            return 0
+        fi
+        if [[ -z "$best" ]] || (($(echo "${line%% *} < ${best%% *}" | bc))); then
+            best="$line"
+            # the Debezium driver's own figures: bytes rendered, first/last event
+            # the events sluice's sink saw (blackhole; kafka counts the
+            # schema-change event too), to check every run is complete
+            seen="$(sed -n -e 's/.*blackhole sink: \([0-9]*\) events.*/\1/p' \
+                -e 's/.*pipeline [^ ]* stopped: \([0-9]*\) events.*/\1/p' "$DIR/$key.$i.err" | head -n 1)"
+            [[ -n "$seen" ]] || seen="-"
+            peer="$(sed -n 's/^debezium-peer: [0-9]* of [0-9]* events, \([0-9]*\) bytes rendered, first event at \([0-9.]*\) s, last at \([0-9.]*\) s$/\1 \2 \3/p' \
+                "$DIR/$key.$i.err")"
+        fi
+    done
+    echo "$key $best $seen $peer" >>"$FIG"
+}
+
+# ------------------------------------------------------------ the Debezium peer
+DBZ_CP="$PEERS/target/classes:$PEERS/target/lib/*"
+build_peer() {
+    local stamp="$PEERS/target/.built"
+    if [[ -f "$stamp" && -z "$(find "$PEERS/pom.xml" "$PEERS/src" -newer "$stamp" -type f)" ]]; then
+        return 0
+    fi
+    command -v mvn >/dev/null && command -v java >/dev/null || {
+        log "mvn/java missing (tests/services/deps.sh installs them)"; return 1; }
+    log "building the Debezium peer (bench/peers; the first build downloads ~45 MB from Maven Central)"
+    (cd "$PEERS" && mvn -B -q package) >"$DIR/mvn.log" 2>&1 || { tail -n 30 "$DIR/mvn.log" >&2; return 1; }
+    touch "$stamp"
+}
+if [[ "$DBZ" == 1 ]] && ! build_peer; then
+    log "the Debezium peer could not be built; Debezium columns stay empty"
+    DBZ=0
+fi
+# dbz KEY PROPERTIES EXPECTED [BOOTSTRAP] — a script per scenario, so that
+# /usr/bin/time measures the JVM itself (exec); with BOOTSTRAP every run
+# sends to topics of its own (prefix dbz<run>)
+dbz_script() {
+    local key="$1" props="$2" expected="$3" bootstrap="${4:-}"
+    local extra=""
+    [[ -z "$bootstrap" ]] || extra="$bootstrap dbz\$(cat \"$DIR/$key.run\")"
+    cat >"$DIR/$key.sh" <<SH
+#!/usr/bin/env bash
+exec java -Xmx$DBZ_HEAP -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$DBZ_CP" \
+    io.sluice.bench.DebeziumPeer "$props" $expected $extra
+SH
+    echo "$DIR/$key.sh"
+}
+# a fresh offset store and schema history for every Debezium run
+dbz_prep() {
+    rm -f "$DIR/$1.offsets" "$DIR/$1.history"
+    echo "$2" >"$DIR/$1.run"
+}
+# dbz_mariadb KEY TABLE SNAPSHOT_MODE [extra properties...]
+dbz_mariadb() {
+    local key="$1" table="$2" mode="$3"
+    shift 3
+    {
+        cat <<EOF
+connector.class=io.debezium.connector.mariadb.MariaDbConnector
+database.hostname=127.0.0.1
+database.port=$MARIADB_PORT
+database.user=sluice
+database.password=sluice
+database.server.id=6200
+topic.prefix=bench
+database.include.list=${table%%.*}
+table.include.list=$table
+include.schema.changes=false
+tombstones.on.delete=false
+snapshot.mode=$mode
+offset.storage=org.apache.kafka.connect.storage.FileOffsetBackingStore
+offset.storage.file.filename=$DIR/$key.offsets
+schema.history.internal=io.debezium.storage.file.history.FileSchemaHistory
+schema.history.internal.file.filename=$DIR/$key.history
+EOF
+        printf '%s\n' "$@"
+    } >"$DIR/$key.properties"
+    echo "$DIR/$key.properties"
+}
+# dbz_postgres KEY TABLE SNAPSHOT_MODE SLOT [extra properties...]
+dbz_postgres() {
+    local key="$1" table="$2" mode="$3" slot="$4"
+    shift 4
+    {
+        cat <<EOF
+connector.class=io.debezium.connector.postgresql.PostgresConnector
+database.hostname=127.0.0.1
+database.port=$PG_PORT
+database.user=sluice
+database.password=sluice
+database.dbname=bench
+topic.prefix=bench
+table.include.list=$table
+plugin.name=pgoutput
+slot.name=$slot
+publication.name=sluice_bench
+publication.autocreate.mode=disabled
+tombstones.on.delete=false
+snapshot.mode=$mode
+offset.storage=org.apache.kafka.connect.storage.FileOffsetBackingStore
+offset.storage.file.filename=$DIR/$key.offsets
+EOF
+        printf '%s\n' "$@"
+    } >"$DIR/$key.properties"
+    echo "$DIR/$key.properties"
+}
+
+# ------------------------------------------------------------------ MariaDB
+bash "$REPO/tests/services/mariadb.sh" start "$DIR/mariadb" >/dev/null
+# shellcheck disable=SC1091
+source "$DIR/mariadb/env.sh"
+sql() { mariadb --no-defaults -h 127.0.0.1 -P "$MARIADB_PORT" -u sluice -psluice "$@"; }
 
 pipeline() { # startup parallelism table-regex
     cat >"$DIR/p-$1-$2.yaml" <<YAML
@@ -80,26 +229,53 @@ YAML
     echo "$DIR/p-$1-$2.yaml"
 }
 
-command -v bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null
-[[ -x /usr/bin/time ]] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
-
 log "generating $ROWS rows (sysbench-like id, k, c, pad)"
 sql -e "CREATE DATABASE snap; CREATE TABLE snap.sbtest (id BIGINT PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL);
         INSERT INTO snap.sbtest SELECT seq, seq * 7919 % 1000003, RPAD(CONCAT(seq, '-', seq * 31), 120, 'c'), RPAD(seq, 60, 'p') FROM snap.seq_1_to_$ROWS;
         ANALYZE TABLE snap.sbtest;" >/dev/null
 
+log "generating $WIDE_ROWS rows of a 20-column table of mixed types"
+sql -e "CREATE DATABASE wide; CREATE TABLE wide.t (
+          id BIGINT PRIMARY KEY, ti TINYINT NOT NULL, si SMALLINT NOT NULL, mi MEDIUMINT NOT NULL,
+          i INT UNSIGNED NOT NULL, bi BIGINT NOT NULL, f FLOAT NOT NULL, d DOUBLE NOT NULL,
+          amount DECIMAL(12,2) NOT NULL, flag BIT(1) NOT NULL, yr YEAR NOT NULL, dt DATE NOT NULL,
+          tm TIME(3) NOT NULL, created DATETIME(6) NOT NULL, updated TIMESTAMP(3) NOT NULL,
+          name VARCHAR(64) NOT NULL, status ENUM('new','paid','shipped','returned') NOT NULL,
+          note TEXT NULL, payload BLOB NULL, attrs JSON NULL);
+        INSERT INTO wide.t SELECT seq, seq % 128, seq % 32768, seq % 8388608, seq * 2654435761 % 4294967296,
+          seq * 1000003, seq / 7, seq / 13, (seq % 1000000) / 100 + 0.25, seq % 2, 1901 + seq % 255,
+          DATE'2000-01-01' + INTERVAL seq % 9000 DAY, SEC_TO_TIME(seq % 86400) + INTERVAL 0.125 SECOND,
+          TIMESTAMP'2020-01-01 00:00:00' + INTERVAL seq SECOND + INTERVAL 0.000321 SECOND,
+          TIMESTAMP'2021-01-01 00:00:00' + INTERVAL seq SECOND,
+          CONCAT('customer-', seq), ELT(1 + seq % 4, 'new', 'paid', 'shipped', 'returned'),
+          IF(seq % 10 = 0, NULL, RPAD(CONCAT('note ', seq), 40 + seq % 60, '.')),
+          UNHEX(SHA2(seq, 256)), IF(seq % 5 = 0, NULL, JSON_OBJECT('id', seq, 'tags', JSON_ARRAY('a', seq % 7), 'ok', seq % 2 = 0))
+          FROM wide.seq_1_to_$WIDE_ROWS;
+        ANALYZE TABLE wide.t;" >/dev/null
+
 log "snapshot limit: mariadb --quick SELECT * > /dev/null"
-read -r lim_wall lim_cpu lim_rss < <(best scan_limit mariadb --no-defaults -h 127.0.0.1 -P "$MARIADB_PORT" \
-    -u sluice -psluice --quick -e "SELECT * FROM snap.sbtest")
-results=()
+run scan_limit "$RUNS" mariadb --no-defaults -h 127.0.0.1 -P "$MARIADB_PORT" -u sluice -psluice --quick \
+    -e "SELECT * FROM snap.sbtest"
 for par in 1 2; do
     log "snapshot: sluice migrate, parallelism $par"
-    read -r w c r < <(best "snap$par" "$SLUICE" migrate "$(pipeline initial $par 'snap.sbtest')")
-    results+=("snapshot_p$par $w $c $r")
+    run "snapshot_p$par" "$RUNS" "$SLUICE" migrate "$(pipeline initial $par 'snap.sbtest')"
 done
+log "wide snapshot limit and sluice"
+run wide_limit "$RUNS" mariadb --no-defaults -h 127.0.0.1 -P "$MARIADB_PORT" -u sluice -psluice --quick \
+    -e "SELECT * FROM wide.t"
+run wide "$RUNS" "$SLUICE" migrate "$(pipeline initial 1 'wide.t')"
+if [[ "$DBZ" == 1 ]]; then
+    PREP=dbz_prep
+    log "snapshot: Debezium (MariaDB connector, snapshot.mode=initial_only)"
+    run dbz_snapshot "$DBZ_RUNS" bash "$(dbz_script dbz_snapshot "$(dbz_mariadb dbz_snapshot snap.sbtest initial_only)" "$ROWS")"
+    log "wide snapshot: Debezium"
+    run dbz_wide "$DBZ_RUNS" bash "$(dbz_script dbz_wide "$(dbz_mariadb dbz_wide wide.t initial_only)" "$WIDE_ROWS")"
+    PREP=""
+fi
 
 log "generating $CHANGES binlog row changes"
 read -r bfile bpos < <(sql -N -e "SHOW MASTER STATUS" | awk '{print $1, $2}')
+bgtid="$(sql -N -e "SELECT BINLOG_GTID_POS('$bfile', $bpos)")"
 sql -e "CREATE DATABASE chg; CREATE TABLE chg.t (id BIGINT PRIMARY KEY, k INT NOT NULL, c CHAR(100) NOT NULL);" >/dev/null
 third=$((CHANGES / 2))
 sql -e "INSERT INTO chg.t SELECT seq, seq, RPAD(seq, 100, 'x') FROM chg.seq_1_to_$third;
@@ -109,8 +285,8 @@ events=$((third + third / 2 + third / 4))
 read -r efile epos < <(sql -N -e "SHOW MASTER STATUS" | awk '{print $1, $2}')
 
 log "binlog limit: mariadb-binlog --read-from-remote-server > /dev/null"
-read -r blim_wall blim_cpu blim_rss < <(best binlog_limit mariadb-binlog --read-from-remote-server -h 127.0.0.1 \
-    -P "$MARIADB_PORT" -u sluice -psluice --start-position="$bpos" --stop-position="$epos" "$bfile")
+run binlog_limit "$RUNS" mariadb-binlog --read-from-remote-server -h 127.0.0.1 \
+    -P "$MARIADB_PORT" -u sluice -psluice --start-position="$bpos" --stop-position="$epos" "$bfile"
 cat >"$DIR/p-binlog.yaml" <<YAML
 source:
   type: mysql
@@ -130,90 +306,204 @@ pipeline:
   name: bench-binlog
 YAML
 log "binlog: sluice migrate --follow-until=$efile:$epos"
-read -r w c r < <(best binlog "$SLUICE" migrate --follow-until="$efile:$epos" "$DIR/p-binlog.yaml")
-results+=("binlog $w $c $r")
+run binlog "$RUNS" "$SLUICE" migrate --follow-until="$efile:$epos" "$DIR/p-binlog.yaml"
+# Debezium starts from a stored offset at the same position; snapshot.mode
+# recovery only rebuilds its schema history (no data) before streaming
+dbz_binlog_props() {
+    dbz_mariadb "$1" chg.t recovery 'peer.seed.partition={"server":"bench"}' \
+        "peer.seed.offset={\"file\":\"$bfile\",\"pos\":$bpos,\"gtids\":\"$bgtid\"}"
+}
+if [[ "$DBZ" == 1 ]]; then
+    log "binlog: Debezium from $bfile:$bpos (gtid $bgtid), $events events"
+    PREP=dbz_prep run dbz_binlog "$DBZ_RUNS" bash "$(dbz_script dbz_binlog "$(dbz_binlog_props dbz_binlog)" "$events")"
+fi
 
+# -------------------------------------------------------------------- Kafka
 log "starting a Kafka broker"
 bash "$REPO/tests/services/kafka.sh" start "$DIR/kafka" >/dev/null
 # shellcheck disable=SC1091
 source "$DIR/kafka/env.sh"
-# every run writes its own topics (a fresh prefix and pipeline name); a
-# script, so that /usr/bin/time measures sluice itself (exec)
-cat >"$DIR/sluice_kafka.sh" <<SH
+# kafka_script KEY TABLE-REGEX STARTUP-YAML FOLLOW-ARGS — every run writes its
+# own topics (a fresh prefix and pipeline name); a script, so that
+# /usr/bin/time measures sluice itself (exec)
+kafka_script() {
+    cat >"$DIR/$1.sh" <<SH
 #!/usr/bin/env bash
-n=\$(( \$(cat "$DIR/kafka_runs" 2>/dev/null || echo 0) + 1 ))
-echo \$n >"$DIR/kafka_runs"
-cat >"$DIR/p-kafka-\$n.yaml" <<YAML
+n=\$(( \$(cat "$DIR/$1.runs" 2>/dev/null || echo 0) + 1 ))
+echo \$n >"$DIR/$1.runs"
+cat >"$DIR/p-$1-\$n.yaml" <<YAML
 source:
   type: mysql
   hostname: 127.0.0.1
   port: $MARIADB_PORT
   username: sluice
   password: sluice
-  tables: chg.t
+  tables: $2
   server-id: 6102
-  scan.startup.mode: specific-offset
-  scan.startup.specific-offset.file: $bfile
-  scan.startup.specific-offset.pos: $bpos
+$3
 sink:
   type: kafka
   properties.bootstrap.servers: $KAFKA_BOOTSTRAP
-  topic.prefix: kb\$n
+  topic.prefix: $1\$n
 pipeline:
-  name: kb\$n
+  name: $1\$n
 YAML
-exec "$SLUICE" migrate --follow-until="$efile:$epos" "$DIR/p-kafka-\$n.yaml"
+exec "$SLUICE" migrate $4 "$DIR/p-$1-\$n.yaml"
 SH
+    echo "$DIR/$1.sh"
+}
+
+# the average size of sluice's envelope for the sysbench-like table, from a
+# 1-in-200 sample written by the file sink, sizes the raw producer's messages
+sql -e "CREATE DATABASE sample; CREATE TABLE sample.sbtest LIKE snap.sbtest;
+        INSERT INTO sample.sbtest SELECT * FROM snap.sbtest WHERE id % 200 = 0;" >/dev/null
+cat >"$DIR/p-sample.yaml" <<YAML
+source:
+  type: mysql
+  hostname: 127.0.0.1
+  port: $MARIADB_PORT
+  username: sluice
+  password: sluice
+  tables: sample.sbtest
+  server-id: 6103
+  scan.startup.mode: snapshot
+sink:
+  type: file
+  path: $DIR/sample.jsonl
+  fsync: false
+  schema-changes: false
+pipeline:
+  name: bench-sample
+YAML
+"$SLUICE" migrate "$DIR/p-sample.yaml" >/dev/null 2>"$DIR/sample.err" || { cat "$DIR/sample.err" >&2; exit 1; }
+snap_bytes="$(awk '{ n++; b += length($0) } END { printf "%d", b / n }' "$DIR/sample.jsonl")"
+
+log "snapshot -> kafka limit: raw librdkafka producer, $ROWS messages of $snap_bytes bytes"
+run kafka_snapshot_limit "$RUNS" "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw_snapshot "$ROWS" "$snap_bytes"
+log "snapshot -> kafka: sluice migrate (exactly-once), parallelism 1"
+run kafka_snapshot "$RUNS" bash "$(kafka_script kafka_snapshot snap.sbtest '  scan.startup.mode: initial' '')"
+
 kmsgs=$((events + third / 4))  # every delete is followed by its tombstone
-log "kafka limit: raw librdkafka producer, $kmsgs messages of 440 bytes"
-read -r klim_wall klim_cpu klim_rss < <(best kafka_limit "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw \
-    "$kmsgs" 440)
-log "kafka: sluice migrate binlog -> kafka (exactly-once)"
-read -r w c r < <(best kafka bash "$DIR/sluice_kafka.sh")
-results+=("kafka $w $c $r")
+log "binlog -> kafka limit: raw librdkafka producer, $kmsgs messages of 440 bytes"
+run kafka_limit "$RUNS" "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw "$kmsgs" 440
+log "binlog -> kafka: sluice migrate (exactly-once)"
+run kafka "$RUNS" bash "$(kafka_script kafka chg.t "  scan.startup.mode: specific-offset
+  scan.startup.specific-offset.file: $bfile
+  scan.startup.specific-offset.pos: $bpos" "--follow-until=$efile:$epos")"
+if [[ "$DBZ" == 1 ]]; then
+    PREP=dbz_prep
+    log "snapshot -> kafka: Debezium"
+    run dbz_kafka_snapshot "$DBZ_RUNS" bash "$(dbz_script dbz_kafka_snapshot \
+        "$(dbz_mariadb dbz_kafka_snapshot snap.sbtest initial_only)" "$ROWS" "$KAFKA_BOOTSTRAP")"
+    log "binlog -> kafka: Debezium"
+    run dbz_kafka "$DBZ_RUNS" bash "$(dbz_script dbz_kafka "$(dbz_binlog_props dbz_kafka)" "$events" "$KAFKA_BOOTSTRAP")"
+    PREP=""
+fi
 
 log "latency: 10k rows/s, checkpoint.interval 100ms, read_committed consumer"
 latency_json="$("$REPO/.venv/bin/python" "$REPO/bench/latency.py" --mysql-port "$MARIADB_PORT" \
     --bootstrap "$KAFKA_BOOTSTRAP" --sluice "$SLUICE" --workdir "$DIR/latency" --rate 10000 --seconds 20)"
+bash "$REPO/tests/services/kafka.sh" stop "$DIR/kafka" >/dev/null 2>&1 || true
+bash "$REPO/tests/services/mariadb.sh" stop "$DIR/mariadb" >/dev/null 2>&1 || true
 
+# --------------------------------------------------------------- PostgreSQL
+bash "$REPO/tests/services/postgres.sh" start "$DIR/pg" >/dev/null
+# shellcheck disable=SC1091
+source "$DIR/pg/env.sh"
+export PGPASSWORD=sluice
+psql() { command psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U sluice -v ON_ERROR_STOP=1 "$@"; }
+psql -d sluice -c "CREATE DATABASE bench" >/dev/null
+pg_sluice=1
+if ! "$SLUICE" describe postgres >/dev/null 2>&1; then
+    log "postgres source not built yet: skipping sluice's PostgreSQL scenarios (limits and Debezium still run)"
+    pg_sluice=0
+fi
+log "PostgreSQL: generating $ROWS rows (sysbench-like)"
+psql -d bench -c "CREATE TABLE sbtest (id BIGINT PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL);
+    INSERT INTO sbtest SELECT g, g * 7919 % 1000003, RPAD(g || '-' || g * 31, 120, 'c'), RPAD(g::text, 60, 'p')
+      FROM generate_series(1, $ROWS) g;
+    CREATE TABLE chg (id BIGINT PRIMARY KEY, k INT NOT NULL, c CHAR(100) NOT NULL);
+    CREATE PUBLICATION sluice_bench FOR TABLE sbtest, chg;" >/dev/null
+psql -d bench -c "VACUUM ANALYZE sbtest" >/dev/null
+# every consumer of the WAL range gets its own copy of this slot, created
+# before the changes
+psql -d bench -c "SELECT pg_create_logical_replication_slot('bench_template', 'pgoutput')" >/dev/null
+# pg_prep KEY RUN — drop the slots of earlier runs (their processes have
+# exited), give this run a fresh copy of the template slot named KEY
+pg_prep() {
+    psql -d bench -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+                      WHERE slot_name <> 'bench_template' AND NOT active" >/dev/null
+    psql -d bench -c "SELECT pg_copy_logical_replication_slot('bench_template', '$1')" >/dev/null
+    rm -f "$DIR/$1.offsets"
+}
+pg_drop_slots() {
+    psql -d bench -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+                      WHERE slot_name <> 'bench_template' AND NOT active" >/dev/null
+    dbz_prep "$@"
+}
+pg_pipeline() { # name startup slot table parallelism
+    cat >"$DIR/p-$1.yaml" <<YAML
+source:
+  type: postgres
+  hostname: 127.0.0.1
+  port: $PG_PORT
+  username: sluice
+  password: sluice
+  database-name: bench
+  tables: public.$4
+  slot.name: $3
+  publication.name: sluice_bench
+  scan.startup.mode: $2
+sink:
+  type: blackhole
+  render: true
+pipeline:
+  name: bench-$1
+  parallelism: $5
+YAML
+    echo "$DIR/p-$1.yaml"
+}
+
+log "PostgreSQL snapshot limit: psql COPY (SELECT *) TO STDOUT > /dev/null"
+run pg_scan_limit "$RUNS" psql -X -h 127.0.0.1 -p "$PG_PORT" -U sluice -d bench -c "COPY (SELECT * FROM sbtest) TO STDOUT"
+if [[ "$pg_sluice" == 1 ]]; then
+    for par in 1 2; do
+        log "PostgreSQL snapshot: sluice migrate, parallelism $par"
+        PREP=pg_drop_slots run "pg_snapshot_p$par" "$RUNS" "$SLUICE" migrate "$(pg_pipeline "snap$par" initial sluice_snap sbtest $par)"
+    done
+fi
+if [[ "$DBZ" == 1 ]]; then
+    log "PostgreSQL snapshot: Debezium (snapshot.mode=initial_only)"
+    PREP=pg_drop_slots run dbz_pg_snapshot "$DBZ_RUNS" bash "$(dbz_script dbz_pg_snapshot \
+        "$(dbz_postgres dbz_pg_snapshot public.sbtest initial_only dbz_snap)" "$ROWS")"
+fi
+
+log "PostgreSQL: generating $CHANGES WAL row changes"
+wal_start="$(psql -d bench -At -c "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'bench_template'")"
+psql -d bench -c "INSERT INTO chg SELECT g, g, RPAD(g::text, 100, 'x') FROM generate_series(1, $third) g" >/dev/null
+psql -d bench -c "UPDATE chg SET k = k + 1 WHERE id % 2 = 0" >/dev/null
+psql -d bench -c "DELETE FROM chg WHERE id % 4 = 1" >/dev/null
+wal_end="$(psql -d bench -At -c "SELECT pg_current_wal_lsn()")"
+wal_start_num="$(psql -d bench -At -c "SELECT '$wal_start'::pg_lsn - '0/0'::pg_lsn")"
+
+log "WAL limit: pg_recvlogical (pgoutput) $wal_start .. $wal_end > /dev/null"
+PREP=pg_prep run pg_wal_limit "$RUNS" pg_recvlogical --no-loop -h 127.0.0.1 -p "$PG_PORT" -U sluice -d bench \
+    --slot pg_wal_limit --start -o proto_version=1 -o publication_names=sluice_bench --endpos="$wal_end" -f /dev/null
+if [[ "$pg_sluice" == 1 ]]; then
+    log "WAL: sluice migrate --follow-until=now (committed-offset on a copy of the slot)"
+    PREP=pg_prep run pg_wal "$RUNS" "$SLUICE" migrate --follow-until=now \
+        "$(pg_pipeline wal committed-offset pg_wal chg 1)"
+fi
+if [[ "$DBZ" == 1 ]]; then
+    log "WAL: Debezium from $wal_start (stored offset on a copy of the slot), $events events"
+    pg_dbz_prep() { pg_prep "$@"; dbz_prep "$@"; }
+    PREP=pg_dbz_prep run dbz_pg_wal "$DBZ_RUNS" bash "$(dbz_script dbz_pg_wal "$(dbz_postgres dbz_pg_wal public.chg \
+        no_data dbz_pg_wal 'peer.seed.partition={"server":"bench"}' "peer.seed.offset={\"lsn\":$wal_start_num}")" "$events")"
+fi
+
+# ------------------------------------------------------------------- report
 stamp=$(date +%Y%m%dT%H%M%S)
-python3 - "$ROWS" "$events" "$lim_wall" "$lim_cpu" "$lim_rss" "$blim_wall" "$blim_cpu" "$blim_rss" \
-    "$OUT/results-$stamp.json" "$klim_wall $klim_cpu $klim_rss" "$latency_json" "${results[@]}" <<'PY'
-import json, sys
-rows, events = int(sys.argv[1]), int(sys.argv[2])
-lim = dict(wall=float(sys.argv[3]), cpu=float(sys.argv[4]), rss_kib=int(sys.argv[5]))
-blim = dict(wall=float(sys.argv[6]), cpu=float(sys.argv[7]), rss_kib=int(sys.argv[8]))
-out_path = sys.argv[9]
-kw, kc, kr = sys.argv[10].split()
-klim = dict(wall=float(kw), cpu=float(kc), rss_kib=int(kr))
-latency = json.loads(sys.argv[11])
-res = {}
-for r in sys.argv[12:]:
-    name, w, c, rss = r.split()
-    res[name] = dict(wall=float(w), cpu=float(c), rss_kib=int(rss))
-table = []
-def row(name, count, unit, m, limit):
-    rate = count / m["wall"]
-    lrate = count / limit["wall"]
-    table.append(dict(scenario=name, unit=unit, count=count, rate=rate, limit_rate=lrate, ratio=rate / lrate,
-                      cpu_s=m["cpu"], rss_mib=m["rss_kib"] / 1024, limit_cpu_s=limit["cpu"],
-                      debezium="not measured (bench/peers pending, issue 7)"))
-row("snapshot p=1 -> blackhole", rows, "rows/s", res["snapshot_p1"], lim)
-row("snapshot p=2 -> blackhole", rows, "rows/s", res["snapshot_p2"], lim)
-row("binlog -> blackhole", events, "events/s", res["binlog"], blim)
-row("binlog -> kafka (EO)", events, "events/s", res["kafka"], klim)
-print(f"{'scenario':28} {'sluice':>14} {'limit':>14} {'sluice/limit':>12} {'CPU s':>7} {'peak RSS':>10}")
-for t in table:
-    print(f"{t['scenario']:28} {t['rate']:>11.0f} {t['unit'][:-2]:>2} {t['limit_rate']:>11.0f} {t['unit'][:-2]:>2} "
-          f"{t['ratio']:>12.2f} {t['cpu_s']:>7.1f} {t['rss_mib']:>7.1f} MiB")
-print(f"speed-up parallelism 1 -> 2: {res['snapshot_p1']['wall'] / res['snapshot_p2']['wall']:.2f}x")
-print(f"commit-to-visible latency at {latency['rate']:.0f} rows/s (checkpoint.interval 100ms, read_committed): "
-      f"p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms, max {latency['max_ms']:.0f} ms; "
-      f"sluice {latency['cpu_s']:.1f} CPU s, {latency['rss_kib'] / 1024:.1f} MiB peak RSS; "
-      f"{latency['received']} of {latency['sent']} rows seen")
-print("limits: snapshot = mariadb --quick SELECT * > /dev/null; binlog = mariadb-binlog --read-from-remote-server "
-      "> /dev/null; kafka = bench/raw_produce (bare librdkafka, same message count, 440-byte values)")
-json.dump(dict(rows=rows, events=events, limit_scan=lim, limit_binlog=blim, limit_kafka=klim, latency=latency,
-               runs=res, table=table), open(out_path, "w"), indent=2)
-print(f"all figures: {out_path}")
-PY
+"$REPO/.venv/bin/python" "$REPO/bench/report.py" --figures "$FIG" --rows "$ROWS" --wide-rows "$WIDE_ROWS" \
+    --events "$events" --snapshot-bytes "$snap_bytes" --runs "$RUNS" --debezium-runs "$DBZ_RUNS" \
+    --debezium-heap "$DBZ_HEAP" --latency "$latency_json" --json "$OUT/results-$stamp.json" \
+    --chart "$OUT/chart-$stamp.png" --workdir "$DIR" --load "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""bench/report.py — the table, JSON and chart of `make bench`.
+
+bench/run.sh writes one line per measurement to a figures file:
+    KEY WALL_S CPU_S PEAK_RSS_KIB SEEN [PEER_BYTES PEER_FIRST_S PEER_LAST_S]
+(or `KEY FAILED`); SEEN is the number of events sluice's sink reported
+(`-` for other programs); the optional peer figures are the Debezium driver's own
+(bytes of JSON rendered, seconds from JVM start to its first and last
+event). This script turns them into rates and ratios: a rate is the
+scenario's row or event count divided by the wall time of the whole process
+(start-up included, for every contender alike).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+# scenario label, count attribute, unit, sluice key, limit key, Debezium key, kind
+SCENARIOS = [
+    ("mariadb snapshot p=1 -> blackhole", "rows", "rows", "snapshot_p1", "scan_limit", "dbz_snapshot", "snapshot"),
+    ("mariadb snapshot p=2 -> blackhole", "rows", "rows", "snapshot_p2", "scan_limit", "dbz_snapshot", "snapshot"),
+    ("mariadb wide snapshot -> blackhole", "wide_rows", "rows", "wide", "wide_limit", "dbz_wide", "snapshot"),
+    ("mariadb snapshot -> kafka", "rows", "rows", "kafka_snapshot", "kafka_snapshot_limit", "dbz_kafka_snapshot",
+     "snapshot"),
+    ("mariadb binlog -> blackhole", "events", "events", "binlog", "binlog_limit", "dbz_binlog", "stream"),
+    ("mariadb binlog -> kafka", "events", "events", "kafka", "kafka_limit", "dbz_kafka", "stream"),
+    ("postgres snapshot p=1 -> blackhole", "rows", "rows", "pg_snapshot_p1", "pg_scan_limit", "dbz_pg_snapshot",
+     "snapshot"),
+    ("postgres snapshot p=2 -> blackhole", "rows", "rows", "pg_snapshot_p2", "pg_scan_limit", "dbz_pg_snapshot",
+     "snapshot"),
+    ("postgres wal -> blackhole", "events", "events", "pg_wal", "pg_wal_limit", "dbz_pg_wal", "stream"),
+]
+
+LIMITS = {
+    "scan_limit": "mariadb --quick -e 'SELECT * FROM snap.sbtest' > /dev/null",
+    "wide_limit": "mariadb --quick -e 'SELECT * FROM wide.t' > /dev/null",
+    "kafka_snapshot_limit": "bench/raw_produce: bare librdkafka, one message per row, sluice's average envelope size",
+    "binlog_limit": "mariadb-binlog --read-from-remote-server of the same range > /dev/null",
+    "kafka_limit": "bench/raw_produce: bare librdkafka, events + tombstones, 440-byte values",
+    "pg_scan_limit": "psql -c 'COPY (SELECT * FROM sbtest) TO STDOUT' > /dev/null",
+    "pg_wal_limit": "pg_recvlogical (pgoutput, proto_version 1) of the same WAL range to /dev/null",
+}
+
+
+def load_figures(path: Path) -> dict:
+    figures = {}
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        key = parts[0]
+        if len(parts) < 4:
+            figures[key] = {"failed": True}
+            continue
+        f = {"wall_s": float(parts[1]), "cpu_s": float(parts[2]), "rss_kib": int(parts[3])}
+        if len(parts) >= 5 and parts[4] != "-":
+            f["events_seen"] = int(parts[4])
+        if len(parts) >= 8:
+            f["peer"] = {"json_bytes": int(parts[5]), "first_event_s": float(parts[6]),
+                         "last_event_s": float(parts[7])}
+        figures[key] = f
+    return figures
+
+
+def fmt_rate(x):
+    if x is None:
+        return "-"
+    return f"{x / 1000:.0f}k" if x >= 10000 else f"{x:.0f}"
+
+
+def fmt_ratio(x):
+    return "-" if x is None else (f"{x:.2f}" if x < 10 else f"{x:.1f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--figures", required=True, type=Path)
+    ap.add_argument("--rows", type=int, required=True)
+    ap.add_argument("--wide-rows", type=int, required=True)
+    ap.add_argument("--events", type=int, required=True)
+    ap.add_argument("--snapshot-bytes", type=int, required=True)
+    ap.add_argument("--runs", type=int, required=True)
+    ap.add_argument("--debezium-runs", type=int, required=True)
+    ap.add_argument("--debezium-heap", required=True)
+    ap.add_argument("--latency", required=True)
+    ap.add_argument("--json", type=Path, required=True)
+    ap.add_argument("--chart", type=Path, required=True)
+    ap.add_argument("--workdir", type=Path, required=True)
+    ap.add_argument("--load", nargs=2, required=True, help="load averages at start and end")
+    a = ap.parse_args()
+
+    figures = load_figures(a.figures)
+    counts = {"rows": a.rows, "wide_rows": a.wide_rows, "events": a.events}
+
+    def rate(key, count):
+        f = figures.get(key)
+        if not f or f.get("failed"):
+            return None
+        return count / f["wall_s"]
+
+    def status(key, count=None):
+        f = figures.get(key)
+        if f is None:
+            return "skipped"
+        if f.get("failed"):
+            return "FAILED"
+        if count is not None and f.get("events_seen") is not None and f["events_seen"] < count:
+            return "SHORT"  # the sink saw fewer events than the scenario holds
+        return "ok"
+
+    table = []
+    for label, count_attr, unit, s_key, l_key, d_key, kind in SCENARIOS:
+        n = counts[count_attr]
+        s, lim, d = rate(s_key, n), rate(l_key, n), rate(d_key, n)
+        sf, df = figures.get(s_key, {}), figures.get(d_key, {})
+        table.append({
+            "scenario": label, "kind": kind, "unit": unit + "/s", "count": n,
+            "sluice": {"status": status(s_key, n), "rate": s,
+                       **{k: sf.get(k) for k in ("wall_s", "cpu_s", "rss_kib", "events_seen")}},
+            "limit": {"status": status(l_key), "rate": lim, "what": LIMITS[l_key],
+                      **{k: figures.get(l_key, {}).get(k) for k in ("wall_s", "cpu_s", "rss_kib")}},
+            "debezium": {"status": status(d_key), "rate": d,
+                         **{k: df.get(k) for k in ("wall_s", "cpu_s", "rss_kib", "peer")}},
+            "sluice_over_limit": s / lim if s and lim else None,
+            "sluice_over_debezium": s / d if s and d else None,
+            "debezium_over_limit": d / lim if d and lim else None,
+            "rss_debezium_over_sluice": (df["rss_kib"] / sf["rss_kib"]
+                                         if sf.get("rss_kib") and df.get("rss_kib") else None),
+        })
+
+    hdr = (f"{'scenario':35} {'sluice/s':>9} {'limit/s':>9} {'s/limit':>7} {'Dbz/s':>7} {'s/Dbz':>6} "
+           f"{'CPU s':>6} {'RSS MiB':>8} {'Dbz CPU':>7} {'Dbz MiB':>7}")
+    print(hdr)
+    for t in table:
+        s, lim, d = t["sluice"], t["limit"], t["debezium"]
+        srate = fmt_rate(s["rate"]) if s["status"] == "ok" else s["status"]
+        drate = fmt_rate(d["rate"]) if d["status"] == "ok" else d["status"]
+        scpu = "-" if s["cpu_s"] is None else f"{s['cpu_s']:.1f}"
+        dcpu = "-" if d["cpu_s"] is None else f"{d['cpu_s']:.1f}"
+        srss = "-" if not s["rss_kib"] else f"{s['rss_kib'] / 1024:.1f}"
+        drss = "-" if not d["rss_kib"] else f"{d['rss_kib'] / 1024:.0f}"
+        print(f"{t['scenario']:35} {srate:>9} {fmt_rate(lim['rate']):>9} {fmt_ratio(t['sluice_over_limit']):>7} "
+              f"{drate:>7} {fmt_ratio(t['sluice_over_debezium']):>6} {scpu:>6} {srss:>8} {dcpu:>7} {drss:>7}")
+    p1, p2 = figures.get("snapshot_p1", {}), figures.get("snapshot_p2", {})
+    if p1.get("wall_s") and p2.get("wall_s"):
+        print(f"speed-up parallelism 1 -> 2 (mariadb): {p1['wall_s'] / p2['wall_s']:.2f}x")
+    latency = json.loads(a.latency)
+    print(f"commit-to-visible latency at {latency['rate']:.0f} rows/s (checkpoint.interval 100ms, read_committed): "
+          f"p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms, max {latency['max_ms']:.0f} ms; "
+          f"sluice {latency['cpu_s']:.1f} CPU s, {latency['rss_kib'] / 1024:.1f} MiB peak RSS; "
+          f"{latency['received']} of {latency['sent']} rows seen")
+    print(f"rates: count / wall time of the whole process, start-up included; sluice and limits best of {a.runs}, "
+          f"Debezium 3.5 embedded (JSON converter, -Xmx{a.debezium_heap}) best of {a.debezium_runs}; "
+          f"kafka: sluice exactly-once, Debezium's driver an idempotent producer (at-least-once)")
+
+    goals = []
+    for t in table:
+        r = t["sluice_over_debezium"]
+        if r is None:
+            continue
+        need = 10 if t["kind"] == "snapshot" else 5
+        goals.append(f"{t['scenario']}: {r:.1f}x Debezium (goal {need}x) {'ok' if r >= need else 'MISSED'}")
+        m = t["rss_debezium_over_sluice"]
+        if m is not None:
+            goals.append(f"{t['scenario']}: RSS 1/{m:.0f} of Debezium's (goal 1/10) {'ok' if m >= 10 else 'MISSED'}")
+    if goals:
+        print("goals:")
+        for g in goals:
+            print("  " + g)
+
+    print(f"load average (1, 5, 15 min) at start: {a.load[0]}, at end: {a.load[1]} (2 cores: other work "
+          "on the machine slows every contender)")
+
+    out = {"sizes": counts, "load_average": {"start": a.load[0], "end": a.load[1]}, "snapshot_envelope_bytes": a.snapshot_bytes, "runs": a.runs,
+           "debezium_runs": a.debezium_runs, "debezium_heap": a.debezium_heap, "figures": figures,
+           "table": table, "latency": latency}
+    a.json.write_text(json.dumps(out, indent=2))
+    print(f"all figures: {a.json}")
+
+    if shutil.which("gnuplot"):
+        chart(table, a.chart, a.workdir)
+
+
+def chart(table, path: Path, workdir: Path) -> None:
+    rows = [t for t in table if t["limit"]["rate"] and (t["sluice"]["rate"] or t["debezium"]["rate"])]
+    if not rows:
+        return
+    data = workdir / "chart.dat"
+    with data.open("w") as f:
+        for t in rows:
+            lim = t["limit"]["rate"]
+            s = t["sluice"]["rate"] / lim if t["sluice"]["rate"] else 0
+            d = t["debezium"]["rate"] / lim if t["debezium"]["rate"] else 0
+            label = t["scenario"].replace(" -> ", "\\n-> ")
+            f.write(f'"{label}" {s:.4f} {d:.4f}\n')
+    script = f"""
+set terminal png size 1400,600 font ",10"
+set output "{path}"
+set title "rate / physical limit (same run; 1.0 = the limit)"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set yrange [0:*]
+set offsets graph 0, graph 0, graph 0.12, 0
+set grid ytics
+set key outside top center horizontal
+set bmargin 4
+set xtics font ",8"
+plot "{data}" using 2:xtic(1) title "sluice" lc rgb "#1f77b4", \\
+     "" using 3 title "Debezium 3.5 embedded" lc rgb "#d62728", \\
+     "" using 0:2:(sprintf("%.2f",$2)) with labels offset -2,0.7 notitle, \\
+     "" using 0:3:(sprintf("%.2f",$3)) with labels offset 2,0.7 notitle
+"""
+    r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    if r.returncode == 0:
+        print(f"chart: {path}")
+    else:
+        print(f"chart failed: {r.stderr.strip()}")
+
+
+if __name__ == "__main__":
+    main()
