@@ -364,3 +364,123 @@ def test_kill9_loop_loses_and_repeats_nothing(pg):
     wait_for_key(out, 100000, s, timeout=60)
     assert s.stop() == 0
     _assert_sink_equals_source(pg, out)
+
+
+def test_interleaved_streamed_transactions_in_commit_order(pg):
+    pg.exec("CREATE TABLE il (id int PRIMARY KEY, who text)")
+    s, out = pg.pipeline("public.il", "il", extra_source="  decoding.work-mem: 64kB")
+    s.start(wait_for=PG_STREAMING)
+    a, b = pg.connect(autocommit=False), pg.connect(autocommit=False)
+    try:
+        a.execute("INSERT INTO il SELECT i, 'a' FROM generate_series(1, 30000) i")
+        b.execute("INSERT INTO il SELECT i, 'b' FROM generate_series(100001, 130000) i")
+        pg.exec("INSERT INTO il VALUES (0, 'x')")
+        a.execute("INSERT INTO il SELECT i, 'a' FROM generate_series(30001, 30010) i")
+        b.execute("UPDATE il SET who = 'B' WHERE id = 100001")
+        b.commit()
+        a.execute("DELETE FROM il WHERE id = 100002")  # a row b committed
+        a.commit()
+    finally:
+        a.close()
+        b.close()
+    pg.exec("INSERT INTO il VALUES (-1, 'marker')")
+    wait_for_key(out, -1, s, timeout=120)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    assert len(re.findall(r"streamed transaction \d+ committed", s.log_text())) == 2, s.log_text()[-3000:]
+    evs = changes(out)
+    got = [(e["op"], (e["after"] or e["before"])["id"], (e["after"] or {}).get("who")) for e in evs]
+    want = ([("c", 0, "x")] + [("c", i, "b") for i in range(100001, 130001)] + [("u", 100001, "B")]
+            + [("c", i, "a") for i in range(1, 30011)] + [("d", 100002, None)] + [("c", -1, "marker")])
+    assert len(got) == len(want)
+    assert got == want
+    tx = [e["source"]["txId"] for e in evs]
+    assert len(set(tx[1:30002])) == 1 and len(set(tx[30002:60013])) == 1 and tx[1] != tx[30002]
+    lsns = [e["source"]["lsn"] for e in evs[30002:60013]]
+    assert lsns == sorted(lsns)
+
+
+def test_kill9_in_the_middle_of_a_streamed_transaction(pg):
+    pg.exec("CREATE TABLE ks (id int PRIMARY KEY, pad text)")
+    s, out = pg.pipeline("public.ks", "ks", extra_source="  decoding.work-mem: 64kB")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO ks VALUES (-2, 'before')")
+    wait_events(out, 1, proc=s)
+    time.sleep(0.5)  # a checkpoint after it
+    conn = pg.connect(autocommit=False)
+    try:
+        conn.execute("INSERT INTO ks SELECT i, 'p' FROM generate_series(1, 60000) i")
+        time.sleep(1.5)  # the server streams it to sluice meanwhile
+        s.kill9()
+        conn.execute("INSERT INTO ks SELECT i, 'q' FROM generate_series(60001, 60100) i")
+        s.start(wait_for=PG_STREAMING)
+        conn.execute("INSERT INTO ks SELECT i, 'r' FROM generate_series(60101, 60200) i")
+        conn.commit()
+    finally:
+        conn.close()
+    pg.exec("INSERT INTO ks VALUES (-1, 'marker')")
+    wait_for_key(out, -1, s, timeout=120)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    evs = changes(out)
+    ids = [e["after"]["id"] for e in evs]
+    assert ids == [-2] + list(range(1, 60201)) + [-1]
+    assert len({e["source"]["txId"] for e in evs[1:-1]}) == 1
+
+
+def test_replica_identity_using_index_and_truncate_of_two_tables(pg):
+    pg.exec("CREATE TABLE ui (id int PRIMARY KEY, code text NOT NULL, v int)",
+            "CREATE UNIQUE INDEX ui_code ON ui (code)",
+            "ALTER TABLE ui REPLICA IDENTITY USING INDEX ui_code",
+            "CREATE TABLE tr2 (id int PRIMARY KEY)")
+    s, out = pg.pipeline("public.ui, public.tr2", "ui")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO ui VALUES (1, 'one', 1)", "INSERT INTO tr2 VALUES (1)",
+            "UPDATE ui SET v = 2 WHERE id = 1",
+            "UPDATE ui SET code = 'uno' WHERE id = 1",
+            "DELETE FROM ui WHERE id = 1",
+            "TRUNCATE ui, tr2")
+    wait_events(out, 7, proc=s)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    evs = changes(out)
+    got = [(e["op"], e["source"]["table"], e["before"], e["after"]) for e in evs]
+    assert got == [
+        ("c", "ui", None, {"id": 1, "code": "one", "v": 1}),
+        ("c", "tr2", None, {"id": 1}),
+        ("u", "ui", None, {"id": 1, "code": "one", "v": 2}),
+        ("u", "ui", {"id": None, "code": "one", "v": None}, {"id": 1, "code": "uno", "v": 2}),
+        ("d", "ui", {"id": None, "code": "uno", "v": None}, None),
+        ("t", "ui", None, None),
+        ("t", "tr2", None, None),
+    ]
+    assert evs[-1]["source"]["txId"] == evs[-2]["source"]["txId"]
+
+
+def test_alter_column_type_mid_stream(pg):
+    pg.exec("CREATE TABLE act (id int PRIMARY KEY, n int, s varchar(5))")
+    s, out = pg.pipeline("public.act", "act")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO act VALUES (1, 7, 'abc')",
+            "ALTER TABLE act ALTER COLUMN n TYPE numeric(6,2), ALTER COLUMN s TYPE text",
+            "INSERT INTO act VALUES (2, 8.5, 'longer text')",
+            "ALTER TABLE act ALTER COLUMN n TYPE bigint",
+            "UPDATE act SET s = 'z' WHERE id = 2")
+    wait_events(out, 3, proc=s)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    shape = []
+    for e in read_events(out):
+        if "tableChanges" in e:
+            t = e["tableChanges"][0]
+            shape.append((t["type"], t["schemaVersion"], [c["typeName"] for c in t["table"]["columns"]]))
+        else:
+            shape.append((e["op"], e["after"]))
+    assert shape == [
+        ("CREATE", 1, ["integer", "integer", "character varying(5)"]),
+        ("c", {"id": 1, "n": 7, "s": "abc"}),
+        ("ALTER", 2, ["integer", "numeric(6,2)", "text"]),
+        ("c", {"id": 2, "n": "8.50", "s": "longer text"}),
+        ("ALTER", 3, ["integer", "bigint", "text"]),
+        ("u", {"id": 2, "n": 9, "s": "z"}),
+    ]
