@@ -264,7 +264,7 @@ def pg_drop_slot(svc, slot, database=None):
 
 def pg_pipeline_yaml(svc, database, tables, out_path, name="test", startup="latest-offset", slot=None,
                      publication=None, extra_source="", extra_pipeline="", extra_sink="",
-                     sink=None, heartbeat="1s"):
+                     sink=None, heartbeat="1s", checkpoint_interval="200ms"):
     sink = sink or f"""  type: file
   path: {out_path}"""
     return f"""
@@ -288,7 +288,7 @@ sink:
 {extra_sink}
 pipeline:
   name: {name}
-  checkpoint.interval: 200ms
+  checkpoint.interval: {checkpoint_interval}
 {extra_pipeline}
 """
 

@@ -158,6 +158,12 @@ def test_kill9_during_snapshot(pg):
     def finished():
         return snapshot_done(s) or "finished before the restart" in s.log_text()
 
+    # (a crash before the file sink's first checkpoint is a case of its own,
+    # see test_pg_operations.py::test_kill9_before_the_first_checkpoint)
+    deadline = time.time() + 60
+    while not (out.parent / "out.jsonl.checkpoint").exists():
+        assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-4000:]
+        time.sleep(0.02)
     for _ in range(5):
         # let this run make progress (a few chunks read), then crash it
         deadline = time.time() + 60
