@@ -259,3 +259,33 @@ def test_migrate_verifies(pg):
     assert s.wait_exit(120) == 1, s.log_text()
     assert re.search(r"public\.mu\s+2\s+2\s+[0-9a-f]{16}\s+[0-9a-f]{16}\s+MISMATCH \(values\)", s.log_text()), \
         s.log_text()
+
+
+def test_truncate_during_snapshot(pg):
+    n = 200_000
+    fill(pg, n, table="tt")
+    s, out = pg.pipeline("public.tt", "snaptrunc", startup="initial",
+                         extra_source="  scan.incremental.snapshot.chunk.size: 1000",
+                         extra_pipeline="  parallelism: 1")
+    s.start(wait_for=PG_STREAMING, timeout=60)
+    # truncate once the snapshot is under way, then write new rows
+    deadline = time.time() + 60
+    while s.log_text().count(") read, ") < 3:
+        assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-3000:]
+        time.sleep(0.01)
+    pg.exec("TRUNCATE tt", "INSERT INTO tt VALUES (1, -1, 'after truncate'), (150000, -2, 'after truncate')")
+    s.wait_log("snapshot of public.tt done", timeout=120)
+    pg.exec("INSERT INTO tt VALUES (9999999999, 0, 'marker')")
+    wait_for_key(out, 9999999999, s)
+    assert s.stop() == 0
+    state = {}
+    for e in changes(out):
+        if e["op"] == "t":
+            state.clear()
+        elif e["op"] in ("r", "c", "u"):
+            state[e["after"]["id"]] = e["after"]
+        elif e["op"] == "d":
+            state.pop(e["before"]["id"], None)
+    want = source_state(pg, "tt")
+    assert len(state) == len(want), f"{len(state)} rows in the sink, {len(want)} in the source"
+    assert state == want
