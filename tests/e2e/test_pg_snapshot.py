@@ -289,3 +289,39 @@ def test_truncate_during_snapshot(pg):
     want = source_state(pg, "tt")
     assert len(state) == len(want), f"{len(state)} rows in the sink, {len(want)} in the source"
     assert state == want
+
+
+def test_server_restart_during_snapshot(pg, postgres, repo_root):
+    import os
+    import subprocess
+    n = 600_000
+    fill(pg, n, identity="FULL")
+    s, out = pg.pipeline("public.t", "snaprestart", startup="initial",
+                         extra_source="  scan.incremental.snapshot.chunk.size: 500",
+                         extra_pipeline="  parallelism: 1")
+    s.start(wait_for=PG_STREAMING, timeout=60)
+    deadline = time.time() + 60
+    while not (out.parent / "out.jsonl.checkpoint").exists():
+        assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-4000:]
+        time.sleep(0.02)
+    pg.exec("UPDATE t SET v = -1 WHERE id % 1000 = 7", "DELETE FROM t WHERE id % 1000 = 8")
+    script = str(repo_root / "tests/services/postgres.sh")
+    subprocess.run(["bash", script, "stop", postgres.dir], check=True, capture_output=True)
+    finished_early = "snapshot of public.t done" in s.log_text()
+    time.sleep(1)
+    subprocess.run(["bash", script, "start", postgres.dir], check=True, capture_output=True,
+                   env=dict(os.environ, PG_PORT=str(postgres.port)))
+    assert not finished_early, "the snapshot finished before the restart"
+    pg.exec("UPDATE t SET v = -2 WHERE id % 1000 = 9", "DELETE FROM t WHERE id % 1000 = 10",
+            "UPDATE t SET id = id + 1000000 WHERE id % 1000 = 11")
+    deadline = time.time() + 120
+    while "snapshot of public.t done" not in s.log_text():
+        assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-4000:]
+        time.sleep(0.3)
+    pg.exec("INSERT INTO t VALUES (9999999999, 0, 'marker')")
+    wait_for_key(out, 9999999999, s)
+    assert s.stop() == 0
+    got = replay_pg(changes(out))
+    want = source_state(pg)
+    diff = {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
+    assert not diff, f"{len(diff)} keys differ, e.g. {list(diff.items())[:5]}"
