@@ -51,6 +51,8 @@ COLUMNS = [
     ("f8n", "double precision", ["-Infinity", "5e-324", "-0.25"], ["-Infinity", 5e-324, -0.25]),
     ("b", "bool", ["true", "false", "t"], [True, False, True]),
     ("t", "text", ['he said "hi"\\ ✓\n\ttab', "", "x" * 3000], ['he said "hi"\\ ✓\n\ttab', "", "x" * 3000]),
+    ("tc", "text", ["\b\v\f\r\n\t|", "\\N", "\x01\x7f é \\. \\\\"], ["\b\v\f\r\n\t|", "\\N", "\x01\x7f é \\. \\\\"]),
+    ("tca", "text[]", ['{"\\\\N","a\tb",""}', "{NULL,\"NULL\"}", '{"\\""}'], [["\\N", "a\tb", ""], [None, "NULL"], ['"']]),
     ("vc", "varchar(10)", ["abc", "ünïcödé", ""], ["abc", "ünïcödé", ""]),
     ("ch", "char(5)", ["ab", "abcde", ""], ["ab   ", "abcde", "     "]),
     ("by", "bytea", ["\\x00ff10", "\\x", "hello"], [b64(b"\x00\xff\x10"), "", b64(b"hello")]),
