@@ -517,3 +517,58 @@ def test_quoted_identifiers_generated_and_dropped_columns(pg):
     assert schemas[0]["tableChanges"][0]["id"] == "Sales.OrderItems"
     # no second schema record: the stream's shape equals the snapshot's
     assert len(schemas) == 1, [s["tableChanges"][0]["table"]["columns"] for s in schemas]
+
+
+def test_heartbeat_moves_an_idle_slot(pg):
+    pg.exec("CREATE TABLE hb (id int PRIMARY KEY)")
+    s, out = pg.pipeline("public.hb", "hb", heartbeat="500ms")
+    s.start(wait_for=PG_STREAMING)
+    time.sleep(1.5)
+    first = slot_flush(pg, "sl_hb")
+    deadline = time.time() + 8
+    while slot_flush(pg, "sl_hb") <= first:
+        assert time.time() < deadline, f"confirmed_flush_lsn stayed at {first:X}:\n{s.log_text()}"
+        time.sleep(0.2)
+    assert s.stop() == 0
+    assert changes(out) == []
+
+
+def test_large_transaction_without_streaming(pg):
+    n = 150_000
+    pg.exec("CREATE TABLE bigns (id int PRIMARY KEY, v int)")
+    s, out = pg.pipeline("public.bigns", "bigns", extra_source="  decoding.streaming: false\n"
+                                                              "  decoding.work-mem: 1MB",
+                         extra_pipeline="  queue.max-bytes: 2MiB\n  batch.size: 256KiB")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec(f"INSERT INTO bigns SELECT i, i FROM generate_series(1, {n}) i", "INSERT INTO bigns VALUES (0, 0)")
+    deadline = time.time() + 120
+    while not any(e.get("after") and e["after"]["id"] == 0 for e in tail_events(out, 4096)):
+        assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-3000:]
+        time.sleep(0.3)
+    rss = vm_hwm_kib(s.proc.pid)
+    assert s.stop() == 0
+    assert not re.search(r"streamed transaction \d+ committed", s.log_text())
+    ids = [e["after"]["id"] for e in iter_changes(out)]
+    assert ids == list(range(1, n + 1)) + [0]
+    limit = 200 * 1024 if "asan" not in str(sluice_binary()) else 400 * 1024
+    assert rss < limit, f"peak RSS {rss} KiB"
+
+
+def test_table_created_later_is_captured_after_a_restart(pg):
+    pg.exec("CREATE TABLE late_a (id int PRIMARY KEY)")
+    s, out = pg.pipeline(r"public.late_\.*", "late")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO late_a VALUES (1)")
+    wait_events(out, 1, proc=s)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    pg.exec("CREATE TABLE late_b (id int PRIMARY KEY)")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO late_b VALUES (2)", "INSERT INTO late_a VALUES (3)")
+    wait_events(out, 3, proc=s)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    assert [(e["source"]["table"], e["after"]["id"]) for e in changes(out)] == [
+        ("late_a", 1), ("late_b", 2), ("late_a", 3)]
+    assert sorted(r[0] for r in pg.rows("SELECT tablename FROM pg_publication_tables WHERE pubname = 'pub_late'")) \
+        == ["late_a", "late_b"]
