@@ -144,7 +144,7 @@ def test_snapshot_under_concurrent_writes_matches_source(pg, identity):
 
 
 def test_kill9_during_snapshot(pg):
-    n = 300_000
+    n = 400_000
     fill(pg, n, identity="FULL")
     s, out = pg.pipeline("public.t", "snapkill", startup="initial",
                          extra_source="  scan.incremental.snapshot.chunk.size: 1000",
@@ -170,7 +170,7 @@ def test_kill9_during_snapshot(pg):
         while s.log_text().count(") read, ") < 3 and not finished():
             assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-4000:]
             time.sleep(0.02)
-        time.sleep(rnd.uniform(0.1, 0.4))
+        time.sleep(rnd.uniform(0.0, 0.1))
         if finished():
             break
         s.kill9()
