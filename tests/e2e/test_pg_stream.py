@@ -572,3 +572,60 @@ def test_table_created_later_is_captured_after_a_restart(pg):
         ("late_a", 1), ("late_b", 2), ("late_a", 3)]
     assert sorted(r[0] for r in pg.rows("SELECT tablename FROM pg_publication_tables WHERE pubname = 'pub_late'")) \
         == ["late_a", "late_b"]
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_ddl_inside_a_transaction(pg, streamed):
+    t = f"ddltx_{int(streamed)}"
+    pg.exec(f"CREATE TABLE {t} (id int PRIMARY KEY, a int)")
+    extra = "  decoding.work-mem: 64kB" if streamed else ""
+    s, out = pg.pipeline(f"public.{t}", t, extra_source=extra)
+    s.start(wait_for=PG_STREAMING)
+    n = 20000 if streamed else 2
+    pg.exec("BEGIN",
+            f"INSERT INTO {t} SELECT i, i FROM generate_series(1, {n}) i",
+            f"ALTER TABLE {t} ADD COLUMN b text DEFAULT 'd'",
+            f"INSERT INTO {t} SELECT i, i, 'x' FROM generate_series({n + 1}, {2 * n}) i",
+            f"ALTER TABLE {t} DROP COLUMN a",
+            f"UPDATE {t} SET b = 'y' WHERE id = 1",
+            "COMMIT")
+    pg.exec(f"INSERT INTO {t} VALUES (-1, 'marker')")
+    wait_for_key(out, -1, s, timeout=120)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    if streamed:
+        assert re.search(r"streamed transaction \d+ committed", s.log_text())
+    shape = []
+    for e in read_events(out):
+        if "tableChanges" in e:
+            tc = e["tableChanges"][0]
+            shape.append(("schema", tc["schemaVersion"], tuple(c["name"] for c in tc["table"]["columns"])))
+        elif not shape or shape[-1][0] != e["op"] or shape[-1][1] != tuple(e["after"]):
+            shape.append((e["op"], tuple(e["after"]), 1))
+        else:
+            shape[-1] = (shape[-1][0], shape[-1][1], shape[-1][2] + 1)
+    assert shape == [
+        ("schema", 1, ("id", "a")),
+        ("c", ("id", "a"), n),
+        ("schema", 2, ("id", "a", "b")),
+        ("c", ("id", "a", "b"), n),
+        ("schema", 3, ("id", "b")),
+        ("u", ("id", "b"), 1),
+        ("c", ("id", "b"), 1),
+    ]
+    evs = changes(out)
+    assert evs[-2]["after"] == {"id": 1, "b": "y"}
+    assert len({e["source"]["txId"] for e in evs[:-1]}) == 1
+
+
+def test_existing_publication_for_all_tables(pg):
+    pg.exec("CREATE TABLE pall_a (id int PRIMARY KEY)", "CREATE TABLE pall_b (id int PRIMARY KEY)",
+            "CREATE PUBLICATION pub_pall FOR ALL TABLES")
+    s, out = pg.pipeline("public.pall_a", "pall")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO pall_b VALUES (1)", "INSERT INTO pall_a VALUES (2)", "INSERT INTO pall_b VALUES (3)",
+            "INSERT INTO pall_a VALUES (4)")
+    wait_events(out, 2, proc=s)
+    time.sleep(0.5)
+    assert s.stop() == 0
+    assert [(e["source"]["table"], e["after"]["id"]) for e in changes(out)] == [("pall_a", 2), ("pall_a", 4)]
