@@ -1,11 +1,11 @@
-"""Commit-to-visible latency of MariaDB -> sluice -> Kafka (exactly-once) at
+"""Commit-to-visible latency of MariaDB or PostgreSQL -> sluice -> Kafka (exactly-once) at
 a steady rate: a writer commits small transactions of rows stamped with
 their commit-time microseconds; a read_committed consumer computes, for
 every row, the time from that stamp until the row is visible to it.
 Prints one JSON line with p50/p99/max in ms, the rate achieved, and
 sluice's CPU seconds and peak RSS.
 
-usage: latency.py --mysql-port P --bootstrap B --sluice BIN --workdir D
+usage: latency.py (--mysql-port P | --pg-port P) --bootstrap B --sluice BIN --workdir D
                   [--rate 10000] [--seconds 20] [--interval 100ms]
 """
 
@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+import psycopg
 import pymysql
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -25,7 +26,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mysql-port", type=int, required=True)
+    ap.add_argument("--mysql-port", type=int)
+    ap.add_argument("--pg-port", type=int, help="PostgreSQL instead of MariaDB (database bench)")
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--sluice", required=True)
     ap.add_argument("--workdir", required=True)
@@ -37,15 +39,48 @@ def main():
     work = Path(a.workdir)
     work.mkdir(parents=True, exist_ok=True)
 
-    conn = pymysql.connect(host="127.0.0.1", port=a.mysql_port, user="sluice", password="sluice",
-                           autocommit=True)
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS lat")
-        cur.execute("CREATE DATABASE lat")
-        cur.execute("CREATE TABLE lat.t (id BIGINT AUTO_INCREMENT PRIMARY KEY, t_us BIGINT NOT NULL, "
-                    "pad CHAR(80) NOT NULL)")
+    pg = a.pg_port is not None
+    if pg == (a.mysql_port is not None):
+        raise SystemExit("give exactly one of --mysql-port and --pg-port")
     prefix = f"lat{int(time.time())}"
-    topic = f"{prefix}.lat.t"
+    if pg:
+        conn = psycopg.connect(host="127.0.0.1", port=a.pg_port, user="sluice", password="sluice",
+                               dbname="bench", autocommit=True)
+        with conn.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS lat_t")
+            cur.execute("CREATE TABLE lat_t (id BIGSERIAL PRIMARY KEY, t_us BIGINT NOT NULL, pad CHAR(80) NOT NULL)")
+            cur.execute("DROP PUBLICATION IF EXISTS lat_pub")
+            cur.execute("CREATE PUBLICATION lat_pub FOR TABLE lat_t")
+        topic = f"{prefix}.public.lat_t"
+        table = "lat_t"
+        source = f"""  type: postgres
+  hostname: 127.0.0.1
+  port: {a.pg_port}
+  username: sluice
+  password: sluice
+  database-name: bench
+  tables: public.lat_t
+  slot.name: {prefix}
+  publication.name: lat_pub
+  scan.startup.mode: latest-offset"""
+    else:
+        conn = pymysql.connect(host="127.0.0.1", port=a.mysql_port, user="sluice", password="sluice",
+                               autocommit=True)
+        with conn.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS lat")
+            cur.execute("CREATE DATABASE lat")
+            cur.execute("CREATE TABLE lat.t (id BIGINT AUTO_INCREMENT PRIMARY KEY, t_us BIGINT NOT NULL, "
+                        "pad CHAR(80) NOT NULL)")
+        topic = f"{prefix}.lat.t"
+        table = "lat.t"
+        source = f"""  type: mysql
+  hostname: 127.0.0.1
+  port: {a.mysql_port}
+  username: sluice
+  password: sluice
+  tables: lat.t
+  server-id: 6300
+  scan.startup.mode: latest-offset"""
     admin = AdminClient({"bootstrap.servers": a.bootstrap})
     try:
         admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
@@ -56,14 +91,7 @@ def main():
     cfg = work / "latency.yaml"
     cfg.write_text(f"""
 source:
-  type: mysql
-  hostname: 127.0.0.1
-  port: {a.mysql_port}
-  username: sluice
-  password: sluice
-  tables: lat.t
-  server-id: 6300
-  scan.startup.mode: latest-offset
+{source}
 sink:
   type: kafka
   properties.bootstrap.servers: {a.bootstrap}
@@ -78,7 +106,8 @@ pipeline:
     proc = subprocess.Popen(["/usr/bin/time", "-f", "%U %S %M", "-o", str(timef), a.sluice, "run", str(cfg)],
                             stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
-    while "mysql source: streaming" not in (work / "latency-sluice.log").read_text():
+    ready = "postgres source: streaming" if pg else "mysql source: streaming"
+    while ready not in (work / "latency-sluice.log").read_text():
         if proc.poll() is not None or time.time() > deadline:
             raise SystemExit("sluice did not start:\n" + (work / "latency-sluice.log").read_text())
         time.sleep(0.05)
@@ -117,7 +146,7 @@ pipeline:
     with conn.cursor() as cur:
         while time.time() < t_start[0] + a.seconds:
             now_us = time.time_ns() // 1000
-            cur.execute("INSERT INTO lat.t (t_us, pad) VALUES " + ",".join([f"({now_us},'{pad}')"] * per_tx))
+            cur.execute(f"INSERT INTO {table} (t_us, pad) VALUES " + ",".join([f"({now_us},'{pad}')"] * per_tx))
             sent += per_tx
             next_at += 0.01
             delay = next_at - time.time()
@@ -134,6 +163,10 @@ pipeline:
     child = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
     subprocess.run(["kill", "-TERM"] + child)
     proc.wait(60)
+    if pg:  # the slot would hold WAL from here on
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s",
+                        (prefix,))
     user, sys_, rss = open(timef).read().split()[-3:]
     lat_us.sort()
 

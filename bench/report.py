@@ -31,7 +31,10 @@ SCENARIOS = [
      "snapshot"),
     ("postgres snapshot p=2 -> blackhole", "rows", "rows", "pg_snapshot_p2", "pg_scan_limit", "dbz_pg_snapshot",
      "snapshot"),
+    ("postgres snapshot -> kafka", "rows", "rows", "pg_kafka_snapshot", "pg_kafka_snapshot_limit",
+     "dbz_pg_kafka_snapshot", "snapshot"),
     ("postgres wal -> blackhole", "events", "events", "pg_wal", "pg_wal_limit", "dbz_pg_wal", "stream"),
+    ("postgres wal -> kafka", "events", "events", "pg_kafka", "pg_kafka_limit", "dbz_pg_kafka", "stream"),
 ]
 
 LIMITS = {
@@ -42,6 +45,8 @@ LIMITS = {
     "kafka_limit": "bench/raw_produce: bare librdkafka, events + tombstones, 440-byte values",
     "pg_scan_limit": "psql -c 'COPY (SELECT * FROM sbtest) TO STDOUT' > /dev/null",
     "pg_wal_limit": "pg_recvlogical (pgoutput, proto_version 1) of the same WAL range to /dev/null",
+    "pg_kafka_snapshot_limit": "bench/raw_produce: one message per row, sluice's average PostgreSQL envelope size",
+    "pg_kafka_limit": "bench/raw_produce: events + tombstones, 440-byte values",
 }
 
 
@@ -86,6 +91,7 @@ def main() -> None:
     ap.add_argument("--debezium-runs", type=int, required=True)
     ap.add_argument("--debezium-heap", required=True)
     ap.add_argument("--latency", required=True)
+    ap.add_argument("--latency-pg", default="null")
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--chart", type=Path, required=True)
     ap.add_argument("--workdir", type=Path, required=True)
@@ -144,14 +150,20 @@ def main() -> None:
         drss = "-" if not d["rss_kib"] else f"{d['rss_kib'] / 1024:.0f}"
         print(f"{t['scenario']:35} {srate:>9} {fmt_rate(lim['rate']):>9} {fmt_ratio(t['sluice_over_limit']):>7} "
               f"{drate:>7} {fmt_ratio(t['sluice_over_debezium']):>6} {scpu:>6} {srss:>8} {dcpu:>7} {drss:>7}")
-    p1, p2 = figures.get("snapshot_p1", {}), figures.get("snapshot_p2", {})
-    if p1.get("wall_s") and p2.get("wall_s"):
-        print(f"speed-up parallelism 1 -> 2 (mariadb): {p1['wall_s'] / p2['wall_s']:.2f}x")
+    for name, k in (("mariadb", "snapshot"), ("postgres", "pg_snapshot")):
+        p1, p2 = figures.get(k + "_p1", {}), figures.get(k + "_p2", {})
+        if p1.get("wall_s") and p2.get("wall_s"):
+            print(f"speed-up parallelism 1 -> 2 ({name} snapshot): {p1['wall_s'] / p2['wall_s']:.2f}x")
     latency = json.loads(a.latency)
-    print(f"commit-to-visible latency at {latency['rate']:.0f} rows/s (checkpoint.interval 100ms, read_committed): "
-          f"p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms, max {latency['max_ms']:.0f} ms; "
-          f"sluice {latency['cpu_s']:.1f} CPU s, {latency['rss_kib'] / 1024:.1f} MiB peak RSS; "
-          f"{latency['received']} of {latency['sent']} rows seen")
+    latency_pg = json.loads(a.latency_pg)
+    for name, lat in (("mariadb", latency), ("postgres", latency_pg)):
+        if not lat:
+            print(f"{name} commit-to-visible latency: not measured")
+            continue
+        print(f"{name} commit-to-visible latency at {lat['rate']:.0f} rows/s (checkpoint.interval 100ms, "
+              f"read_committed): p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms; "
+              f"sluice {lat['cpu_s']:.1f} CPU s, {lat['rss_kib'] / 1024:.1f} MiB peak RSS; "
+              f"{lat['received']} of {lat['sent']} rows seen")
     print(f"rates: count / wall time of the whole process, start-up included; sluice and limits best of {a.runs}, "
           f"Debezium 3.5 embedded (JSON converter, -Xmx{a.debezium_heap}) best of {a.debezium_runs}; "
           f"kafka: sluice exactly-once, Debezium's driver an idempotent producer (at-least-once)")
@@ -176,7 +188,7 @@ def main() -> None:
 
     out = {"sizes": counts, "load_average": {"start": a.load[0], "end": a.load[1]}, "snapshot_envelope_bytes": a.snapshot_bytes, "runs": a.runs,
            "debezium_runs": a.debezium_runs, "debezium_heap": a.debezium_heap, "figures": figures,
-           "table": table, "latency": latency}
+           "table": table, "latency": latency, "latency_pg": latency_pg}
     a.json.write_text(json.dumps(out, indent=2))
     print(f"all figures: {a.json}")
 
@@ -197,7 +209,7 @@ def chart(table, path: Path, workdir: Path) -> None:
             label = t["scenario"].replace(" -> ", "\\n-> ")
             f.write(f'"{label}" {s:.4f} {d:.4f}\n')
     script = f"""
-set terminal png size 1400,600 font ",10"
+set terminal png size 1600,600 font ",10"
 set output "{path}"
 set title "rate / physical limit (same run; 1.0 = the limit)"
 set style data histogram

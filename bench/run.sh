@@ -20,9 +20,13 @@
 #   latency        commit-to-visible latency MariaDB -> Kafka at 10k rows/s
 #                  (bench/latency.py)
 # Scenarios (PostgreSQL 15):
-#   snapshot       the sysbench-like table; limit `COPY (SELECT *) TO STDOUT`
-#   wal            the same change mix; limit `pg_recvlogical` (pgoutput) of
-#                  the same WAL range to /dev/null
+#   snapshot       the sysbench-like table -> blackhole, parallelism 1 and 2;
+#                  limit `COPY (SELECT *) TO STDOUT`
+#   snapshot kafka the same into Kafka; limit raw_produce
+#   wal            the same change mix -> blackhole; limit `pg_recvlogical`
+#                  (pgoutput) of the same WAL range to /dev/null
+#   wal kafka      the same into Kafka; limit raw_produce
+#   latency        as for MariaDB
 #   (sluice's side is skipped while `sluice describe postgres` fails)
 # Peer: Debezium 3.5 embedded engine (bench/peers), JSON converter, in every
 # snapshot and streaming scenario.
@@ -323,9 +327,9 @@ log "starting a Kafka broker"
 bash "$REPO/tests/services/kafka.sh" start "$DIR/kafka" >/dev/null
 # shellcheck disable=SC1091
 source "$DIR/kafka/env.sh"
-# kafka_script KEY TABLE-REGEX STARTUP-YAML FOLLOW-ARGS — every run writes its
-# own topics (a fresh prefix and pipeline name); a script, so that
-# /usr/bin/time measures sluice itself (exec)
+# kafka_script KEY SOURCE-YAML FOLLOW-ARGS — every run writes its own topics
+# (a fresh prefix and pipeline name); a script, so that /usr/bin/time
+# measures sluice itself (exec)
 kafka_script() {
     cat >"$DIR/$1.sh" <<SH
 #!/usr/bin/env bash
@@ -333,14 +337,7 @@ n=\$(( \$(cat "$DIR/$1.runs" 2>/dev/null || echo 0) + 1 ))
 echo \$n >"$DIR/$1.runs"
 cat >"$DIR/p-$1-\$n.yaml" <<YAML
 source:
-  type: mysql
-  hostname: 127.0.0.1
-  port: $MARIADB_PORT
-  username: sluice
-  password: sluice
-  tables: $2
-  server-id: 6102
-$3
+$2
 sink:
   type: kafka
   properties.bootstrap.servers: $KAFKA_BOOTSTRAP
@@ -348,25 +345,23 @@ sink:
 pipeline:
   name: $1\$n
 YAML
-exec "$SLUICE" migrate $4 "$DIR/p-$1-\$n.yaml"
+exec "$SLUICE" migrate $3 "$DIR/p-$1-\$n.yaml"
 SH
     echo "$DIR/$1.sh"
 }
+mysql_source() { # TABLE-REGEX STARTUP-YAML
+    printf '%s\n' "  type: mysql" "  hostname: 127.0.0.1" "  port: $MARIADB_PORT" "  username: sluice" \
+        "  password: sluice" "  tables: $1" "  server-id: 6102" "$2"
+}
 
-# the average size of sluice's envelope for the sysbench-like table, from a
-# 1-in-200 sample written by the file sink, sizes the raw producer's messages
-sql -e "CREATE DATABASE sample; CREATE TABLE sample.sbtest LIKE snap.sbtest;
-        INSERT INTO sample.sbtest SELECT * FROM snap.sbtest WHERE id % 200 = 0;" >/dev/null
-cat >"$DIR/p-sample.yaml" <<YAML
+# envelope_bytes SOURCE-YAML — the average size of sluice's envelope for
+# the sysbench-like table, from a 1-in-200 sample written by the file sink;
+# it sizes the raw producer's messages
+envelope_bytes() {
+    rm -f "$DIR"/sample.jsonl*   # the data and the file sink's checkpoint
+    cat >"$DIR/p-sample.yaml" <<YAML
 source:
-  type: mysql
-  hostname: 127.0.0.1
-  port: $MARIADB_PORT
-  username: sluice
-  password: sluice
-  tables: sample.sbtest
-  server-id: 6103
-  scan.startup.mode: snapshot
+$1
 sink:
   type: file
   path: $DIR/sample.jsonl
@@ -375,21 +370,25 @@ sink:
 pipeline:
   name: bench-sample
 YAML
-"$SLUICE" migrate "$DIR/p-sample.yaml" >/dev/null 2>"$DIR/sample.err" || { cat "$DIR/sample.err" >&2; exit 1; }
-snap_bytes="$(awk '{ n++; b += length($0) } END { printf "%d", b / n }' "$DIR/sample.jsonl")"
+    "$SLUICE" migrate "$DIR/p-sample.yaml" >/dev/null 2>"$DIR/sample.err" || { cat "$DIR/sample.err" >&2; return 1; }
+    awk '{ n++; b += length($0) } END { printf "%d", b / n }' "$DIR/sample.jsonl"
+}
+sql -e "CREATE DATABASE sample; CREATE TABLE sample.sbtest LIKE snap.sbtest;
+        INSERT INTO sample.sbtest SELECT * FROM snap.sbtest WHERE id % 200 = 0;" >/dev/null
+snap_bytes="$(envelope_bytes "$(mysql_source sample.sbtest '  scan.startup.mode: snapshot')")"
 
 log "snapshot -> kafka limit: raw librdkafka producer, $ROWS messages of $snap_bytes bytes"
 run kafka_snapshot_limit "$RUNS" "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw_snapshot "$ROWS" "$snap_bytes"
 log "snapshot -> kafka: sluice migrate (exactly-once), parallelism 1"
-run kafka_snapshot "$RUNS" bash "$(kafka_script kafka_snapshot snap.sbtest '  scan.startup.mode: initial' '')"
+run kafka_snapshot "$RUNS" bash "$(kafka_script kafka_snapshot "$(mysql_source snap.sbtest '  scan.startup.mode: initial')" '')"
 
 kmsgs=$((events + third / 4))  # every delete is followed by its tombstone
 log "binlog -> kafka limit: raw librdkafka producer, $kmsgs messages of 440 bytes"
 run kafka_limit "$RUNS" "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw "$kmsgs" 440
 log "binlog -> kafka: sluice migrate (exactly-once)"
-run kafka "$RUNS" bash "$(kafka_script kafka chg.t "  scan.startup.mode: specific-offset
+run kafka "$RUNS" bash "$(kafka_script kafka "$(mysql_source chg.t "  scan.startup.mode: specific-offset
   scan.startup.specific-offset.file: $bfile
-  scan.startup.specific-offset.pos: $bpos" "--follow-until=$efile:$epos")"
+  scan.startup.specific-offset.pos: $bpos")" "--follow-until=$efile:$epos")"
 if [[ "$DBZ" == 1 ]]; then
     PREP=dbz_prep
     log "snapshot -> kafka: Debezium"
@@ -403,7 +402,6 @@ fi
 log "latency: 10k rows/s, checkpoint.interval 100ms, read_committed consumer"
 latency_json="$("$REPO/.venv/bin/python" "$REPO/bench/latency.py" --mysql-port "$MARIADB_PORT" \
     --bootstrap "$KAFKA_BOOTSTRAP" --sluice "$SLUICE" --workdir "$DIR/latency" --rate 10000 --seconds 20)"
-bash "$REPO/tests/services/kafka.sh" stop "$DIR/kafka" >/dev/null 2>&1 || true
 bash "$REPO/tests/services/mariadb.sh" stop "$DIR/mariadb" >/dev/null 2>&1 || true
 
 # --------------------------------------------------------------- PostgreSQL
@@ -421,9 +419,11 @@ fi
 log "PostgreSQL: generating $ROWS rows (sysbench-like)"
 psql -d bench -c "CREATE TABLE sbtest (id BIGINT PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL);
     INSERT INTO sbtest SELECT g, g * 7919 % 1000003, RPAD(g || '-' || g * 31, 120, 'c'), RPAD(g::text, 60, 'p')
-      FROM generate_series(1, $ROWS) g;
+      FROM generate_series(1::bigint, $ROWS) g;
     CREATE TABLE chg (id BIGINT PRIMARY KEY, k INT NOT NULL, c CHAR(100) NOT NULL);
-    CREATE PUBLICATION sluice_bench FOR TABLE sbtest, chg;" >/dev/null
+    CREATE TABLE sample_sbtest (LIKE sbtest INCLUDING ALL);
+    INSERT INTO sample_sbtest SELECT * FROM sbtest WHERE id % 200 = 0;
+    CREATE PUBLICATION sluice_bench FOR TABLE sbtest, chg, sample_sbtest;" >/dev/null
 psql -d bench -c "VACUUM ANALYZE sbtest" >/dev/null
 # every consumer of the WAL range gets its own copy of this slot, created
 # before the changes
@@ -440,6 +440,11 @@ pg_drop_slots() {
     psql -d bench -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
                       WHERE slot_name <> 'bench_template' AND NOT active" >/dev/null
     dbz_prep "$@"
+}
+pg_source() { # TABLE STARTUP SLOT
+    printf '%s\n' "  type: postgres" "  hostname: 127.0.0.1" "  port: $PG_PORT" "  username: sluice" \
+        "  password: sluice" "  database-name: bench" "  tables: public.$1" "  slot.name: $3" \
+        "  publication.name: sluice_bench" "  scan.startup.mode: $2"
 }
 pg_pipeline() { # name startup slot table parallelism
     cat >"$DIR/p-$1.yaml" <<YAML
@@ -477,6 +482,24 @@ if [[ "$DBZ" == 1 ]]; then
     PREP=pg_drop_slots run dbz_pg_snapshot "$DBZ_RUNS" bash "$(dbz_script dbz_pg_snapshot \
         "$(dbz_postgres dbz_pg_snapshot public.sbtest initial_only dbz_snap)" "$ROWS")"
 fi
+pg_snap_bytes="$snap_bytes"
+if [[ "$pg_sluice" == 1 ]]; then
+    pg_drop_slots sample 1
+    pg_snap_bytes="$(envelope_bytes "$(pg_source sample_sbtest snapshot bench_sample)")" || pg_snap_bytes="$snap_bytes"
+fi
+log "PostgreSQL snapshot -> kafka limit: raw librdkafka producer, $ROWS messages of $pg_snap_bytes bytes"
+run pg_kafka_snapshot_limit "$RUNS" "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw_pg_snapshot "$ROWS" \
+    "$pg_snap_bytes"
+if [[ "$pg_sluice" == 1 ]]; then
+    log "PostgreSQL snapshot -> kafka: sluice migrate (exactly-once), parallelism 1"
+    PREP=pg_drop_slots run pg_kafka_snapshot "$RUNS" bash "$(kafka_script pg_kafka_snapshot \
+        "$(pg_source sbtest initial sluice_kafka_snap)" '')"
+fi
+if [[ "$DBZ" == 1 ]]; then
+    log "PostgreSQL snapshot -> kafka: Debezium"
+    PREP=pg_drop_slots run dbz_pg_kafka_snapshot "$DBZ_RUNS" bash "$(dbz_script dbz_pg_kafka_snapshot \
+        "$(dbz_postgres dbz_pg_kafka_snapshot public.sbtest initial_only dbz_snap)" "$ROWS" "$KAFKA_BOOTSTRAP")"
+fi
 
 log "PostgreSQL: generating $CHANGES WAL row changes"
 wal_start="$(psql -d bench -At -c "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'bench_template'")"
@@ -500,10 +523,31 @@ if [[ "$DBZ" == 1 ]]; then
     PREP=pg_dbz_prep run dbz_pg_wal "$DBZ_RUNS" bash "$(dbz_script dbz_pg_wal "$(dbz_postgres dbz_pg_wal public.chg \
         no_data dbz_pg_wal 'peer.seed.partition={"server":"bench"}' "peer.seed.offset={\"lsn\":$wal_start_num}")" "$events")"
 fi
+log "WAL -> kafka limit: raw librdkafka producer, $kmsgs messages of 440 bytes"
+run pg_kafka_limit "$RUNS" "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw_pg "$kmsgs" 440
+if [[ "$pg_sluice" == 1 ]]; then
+    log "WAL -> kafka: sluice migrate --follow-until=now (exactly-once)"
+    PREP=pg_prep run pg_kafka "$RUNS" bash "$(kafka_script pg_kafka "$(pg_source chg committed-offset pg_kafka)" \
+        --follow-until=now)"
+fi
+if [[ "$DBZ" == 1 ]]; then
+    log "WAL -> kafka: Debezium"
+    PREP=pg_dbz_prep run dbz_pg_kafka "$DBZ_RUNS" bash "$(dbz_script dbz_pg_kafka "$(dbz_postgres dbz_pg_kafka public.chg \
+        no_data dbz_pg_kafka 'peer.seed.partition={"server":"bench"}' "peer.seed.offset={\"lsn\":$wal_start_num}")" \
+        "$events" "$KAFKA_BOOTSTRAP")"
+fi
+latency_pg=null
+if [[ "$pg_sluice" == 1 ]]; then
+    log "PostgreSQL latency: 10k rows/s, checkpoint.interval 100ms, read_committed consumer"
+    pg_drop_slots latency 1
+    latency_pg="$("$REPO/.venv/bin/python" "$REPO/bench/latency.py" --pg-port "$PG_PORT" \
+        --bootstrap "$KAFKA_BOOTSTRAP" --sluice "$SLUICE" --workdir "$DIR/latency-pg" --rate 10000 --seconds 20)" ||
+        { log "PostgreSQL latency failed"; latency_pg=null; }
+fi
 
 # ------------------------------------------------------------------- report
 stamp=$(date +%Y%m%dT%H%M%S)
 "$REPO/.venv/bin/python" "$REPO/bench/report.py" --figures "$FIG" --rows "$ROWS" --wide-rows "$WIDE_ROWS" \
     --events "$events" --snapshot-bytes "$snap_bytes" --runs "$RUNS" --debezium-runs "$DBZ_RUNS" \
-    --debezium-heap "$DBZ_HEAP" --latency "$latency_json" --json "$OUT/results-$stamp.json" \
+    --debezium-heap "$DBZ_HEAP" --latency "$latency_json" --latency-pg "$latency_pg" --json "$OUT/results-$stamp.json" \
     --chart "$OUT/chart-$stamp.png" --workdir "$DIR" --load "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
