@@ -629,3 +629,28 @@ def test_existing_publication_for_all_tables(pg):
     time.sleep(0.5)
     assert s.stop() == 0
     assert [(e["source"]["table"], e["after"]["id"]) for e in changes(out)] == [("pall_a", 2), ("pall_a", 4)]
+
+
+def test_slot_confirmed_only_up_to_committed_checkpoint(pg):
+    pg.exec("CREATE TABLE ck (id int PRIMARY KEY)")
+    s, out = pg.pipeline("public.ck", "ckslot", checkpoint_interval="10min", heartbeat="0s")
+    s.start(wait_for=PG_STREAMING)
+    time.sleep(1.5)
+    before = current_lsn(pg)
+    pg.exec("INSERT INTO ck SELECT generate_series(1, 100)")
+    time.sleep(3)  # sluice reads them (no checkpoint commits them); several status intervals pass
+    assert slot_flush(pg, "sl_ckslot") <= before, "the slot was confirmed past changes no checkpoint holds"
+    s.kill9()
+    # no checkpoint was committed: resume from what the slot confirmed, which must still hold the rows
+    s.config.write_text(s.config.read_text().replace("checkpoint.interval: 10min", "checkpoint.interval: 200ms")
+                        .replace("scan.startup.mode: latest-offset", "scan.startup.mode: committed-offset"))
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO ck VALUES (0)")
+    deadline = time.time() + 30
+    while len(changes(out)) < 101:
+        assert time.time() < deadline and s.proc.poll() is None, s.log_text()
+        time.sleep(0.1)
+    s.proc.send_signal(signal.SIGINT)
+    assert s.wait_exit(30) == 0
+    ids = [e["after"]["id"] for e in changes(out)]
+    assert sorted(ids) == list(range(0, 101)) and len(ids) == 101
