@@ -654,3 +654,21 @@ def test_slot_confirmed_only_up_to_committed_checkpoint(pg):
     assert s.wait_exit(30) == 0
     ids = [e["after"]["id"] for e in changes(out)]
     assert sorted(ids) == list(range(0, 101)) and len(ids) == 101
+
+
+def test_composite_key_in_index_order(pg):
+    pg.exec("CREATE TABLE cpk (a int, b text, v int NOT NULL, PRIMARY KEY (b, a))")
+    s, out = pg.pipeline("public.cpk", "cpk")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO cpk VALUES (1, 'x', 10)", "UPDATE cpk SET a = 2 WHERE a = 1", "DELETE FROM cpk")
+    wait_events(out, 3, proc=s)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    schema = next(e for e in read_events(out) if "tableChanges" in e)["tableChanges"][0]["table"]
+    assert schema["primaryKeyColumnNames"] == ["b", "a"]
+    assert [(c["name"], c["optional"]) for c in schema["columns"]] == [("a", False), ("b", False), ("v", False)]
+    assert [(e["op"], e["before"], e["after"]) for e in changes(out)] == [
+        ("c", None, {"a": 1, "b": "x", "v": 10}),
+        ("u", {"a": 1, "b": "x", "v": None}, {"a": 2, "b": "x", "v": 10}),
+        ("d", {"a": 2, "b": "x", "v": None}, None),
+    ]
