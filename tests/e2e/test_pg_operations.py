@@ -190,3 +190,14 @@ def test_kill9_before_the_first_checkpoint(pg):
     assert s.stop() == 0
     ids = [e["after"]["id"] for e in changes(out)]  # every line must parse
     assert sorted(ids) == list(range(0, 200001))
+
+
+def test_check_connect_names_table_and_slot_fixes(pg, postgres):
+    pg.exec("DROP TABLE IF EXISTS chk_nokey", "CREATE TABLE chk_nokey (a int)")
+    s, _ = pg.pipeline("public.chk_nokey", "chk_fixes", startup="committed-offset")
+    proc = run_check(s, postgres.password)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert 'ALTER TABLE "public"."chk_nokey" REPLICA IDENTITY FULL' in proc.stdout \
+        or "ALTER TABLE public.chk_nokey REPLICA IDENTITY FULL" in proc.stdout, proc.stdout
+    assert "SELECT pg_create_logical_replication_slot('sl_chk_fixes', 'pgoutput')" in proc.stdout, proc.stdout
+    assert "2 checks failed" in proc.stderr, proc.stderr
