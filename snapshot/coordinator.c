@@ -591,6 +591,18 @@ int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err)
         *link = r->next;
         s->nresults--;
         sl_snap_table *t = &s->tables[r->chunk.table];
+        if (!sl_touch_covers(&s->touches, r->at) && s->single_position) {
+            /* reading again at the same position cannot help: start over
+             * from the last checkpoint under a new snapshot (finished
+             * chunks stay finished) */
+            rc = sl_errf(err, SL_ERETRY,
+                         "snapshot of %s: more changes arrived during the snapshot than its touch log holds; "
+                         "restarting from the last checkpoint with a new snapshot",
+                         t->name);
+            *link = r; /* stays queued; freed with the snapshot */
+            s->nresults++;
+            break;
+        }
         if (!sl_touch_covers(&s->touches, r->at)) {
             /* the changes after this chunk's snapshot are no longer known */
             sl_debug("snapshot of %s: chunk %u is read again (its position is older than the touch log)",
@@ -656,6 +668,14 @@ int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err)
     for (size_t k = 0; k < s->nreread; k++)
         if (sl_pos_cmp(s->reread[k].lower_bound, low) < 0)
             low = s->reread[k].lower_bound;
+    /* chunks not assigned yet will be at max_seen at the earliest (with a
+     * shared exported snapshot every chunk is exactly there): keep what
+     * they will need even while no chunk is in flight */
+    int unassigned = 0;
+    for (uint32_t i = 0; i < s->ntables; i++)
+        unassigned |= !s->tables[i].exhausted && !s->tables[i].done;
+    if (unassigned && sl_pos_cmp(s->max_seen, low) < 0)
+        low = s->max_seen;
     if (s->have_reader_pos)
         sl_touch_prune(&s->touches, low);
     progress(s, 0);

@@ -77,6 +77,7 @@ typedef struct sl_snapshot {
     size_t nresults;
     sl_pos max_seen;         /* newest snapshot position seen: lower bound for new chunks */
     int failed;
+    int single_position;     /* every chunk is read at the same position (one exported snapshot) */
     /* under the emitter lock: shared with the changelog reader */
     sl_touch_log touches;
     sl_pos reader_pos;       /* changelog reader's position between transactions */

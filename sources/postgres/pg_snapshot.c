@@ -474,6 +474,7 @@ int sl_pg_snapshot_prepare(sl_pg_source *src, PGconn *conn, const char *snapshot
     sl_snapshot_init(&ps->snap, (size_t)sl_opt_num(src->opts, "scan.incremental.snapshot.chunk.size"),
                      par < 1 ? 1 : par, start);
     sl_reader_pool_init(&ps->pool, &ps->snap);
+    ps->snap.single_position = 1;
     int rc = discover(ps, conn, err);
     if (!rc && state_json)
         rc = sl_snapshot_restore(&ps->snap, state_json, err);
