@@ -325,3 +325,19 @@ def test_server_restart_during_snapshot(pg, postgres, repo_root):
     want = source_state(pg)
     diff = {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
     assert not diff, f"{len(diff)} keys differ, e.g. {list(diff.items())[:5]}"
+
+
+def test_chunks_stay_bounded_when_the_table_grew_since_analyze(pg):
+    """reltuples is an estimate: a table that grew by half since its last
+    ANALYZE must still be read in chunks of at most chunk.size rows (the
+    bound on a reader's memory)."""
+    pg.exec("DROP TABLE IF EXISTS grown", "CREATE TABLE grown (id bigint PRIMARY KEY, v int)",
+            "INSERT INTO grown SELECT i, i FROM generate_series(1, 100000) i", "ANALYZE grown",
+            "INSERT INTO grown SELECT i, i FROM generate_series(100001, 150000) i")
+    s, out = pg.pipeline("public.grown", "grown", startup="snapshot",
+                         extra_source="  scan.incremental.snapshot.chunk.size: 1000")
+    s.start(wait_for=None)
+    assert s.wait_exit(60) == 0, s.log_text()
+    reads = [int(m.group(1)) for m in re.finditer(r"chunk \[.*?, .*?\) read, (\d+) rows", s.log_text())]
+    assert sum(reads) == 150000
+    assert max(reads) <= 1000, f"largest chunk {max(reads)} rows"
