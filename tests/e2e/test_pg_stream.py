@@ -672,3 +672,29 @@ def test_composite_key_in_index_order(pg):
         ("u", {"a": 1, "b": "x", "v": None}, {"a": 2, "b": "x", "v": 10}),
         ("d", {"a": 2, "b": "x", "v": None}, None),
     ]
+
+
+def test_unchanged_toast_of_every_kind(pg):
+    """Unchanged TOASTed values of non-text types (REPLICA IDENTITY DEFAULT)
+    also become the placeholder string, in the stream and in a streamed
+    transaction."""
+    pg.exec("CREATE TABLE tk (id int PRIMARY KEY, n int, j jsonb, b bytea, a text[], x varchar(20000))")
+    s, out = pg.pipeline("public.tk", "tk", extra_source="  decoding.work-mem: 64kB")
+    s.start(wait_for=PG_STREAMING)
+    big = toast_value(pg, "tk")
+    pg.exec(f"INSERT INTO tk VALUES (1, 0, jsonb_build_object('k', '{big}'), convert_to('{big}', 'UTF8'), "
+            f"ARRAY['{big}', 'y'], '{big}')",
+            "UPDATE tk SET n = 1 WHERE id = 1",
+            # a streamed transaction: many small rows, then the same update
+            "BEGIN", "INSERT INTO tk (id, n) SELECT i, i FROM generate_series(2, 20000) i",
+            "UPDATE tk SET n = 2 WHERE id = 1", "COMMIT")
+    pg.exec("INSERT INTO tk (id, n) VALUES (-1, -1)")
+    wait_for_key(out, -1, s, timeout=120)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    assert re.search(r"streamed transaction \d+ committed", s.log_text())
+    ups = [e for e in changes(out) if e["op"] == "u"]
+    assert len(ups) == 2
+    for u in ups:
+        assert {k: u["after"][k] for k in ("j", "b", "a", "x")} == \
+            {"j": UNAVAILABLE, "b": UNAVAILABLE, "a": UNAVAILABLE, "x": UNAVAILABLE}, u["after"]
