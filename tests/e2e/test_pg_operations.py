@@ -172,13 +172,13 @@ def test_kill9_before_the_first_checkpoint(pg):
     starts over, and the file holds every row exactly once, with no torn
     line left from the first run."""
     pg.exec("DROP TABLE IF EXISTS early", "CREATE TABLE early (id int PRIMARY KEY, pad text)",
-            "INSERT INTO early SELECT i, repeat('x', 50) FROM generate_series(1, 200000) i")
+            "INSERT INTO early SELECT i, repeat('x', 50) FROM generate_series(1, 100000) i")
     s, out = pg.pipeline("public.early", "early", startup="initial",
                          checkpoint_interval="10min",
                          extra_source="  scan.incremental.snapshot.chunk.size: 1000")
     s.start(wait_for=None)
     deadline = time.time() + 60
-    while not out.exists() or out.stat().st_size < 2_000_000:
+    while not out.exists() or out.stat().st_size < 1_000_000:
         assert time.time() < deadline and s.proc.poll() is None, s.log_text()
         time.sleep(0.01)
     s.kill9()
@@ -186,10 +186,10 @@ def test_kill9_before_the_first_checkpoint(pg):
     s.config.write_text(s.config.read_text().replace("checkpoint.interval: 10min", "checkpoint.interval: 200ms"))
     s.start(wait_for="snapshot of public.early done", timeout=120)
     pg.exec("INSERT INTO early VALUES (0, 'marker')")
-    wait_events(out, 200001, proc=s, timeout=120)
+    wait_events(out, 100001, proc=s, timeout=120)
     assert s.stop() == 0
     ids = [e["after"]["id"] for e in changes(out)]  # every line must parse
-    assert sorted(ids) == list(range(0, 200001))
+    assert sorted(ids) == list(range(0, 100001))
 
 
 def test_check_connect_names_table_and_slot_fixes(pg, postgres):

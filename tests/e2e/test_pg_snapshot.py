@@ -260,7 +260,7 @@ def test_migrate_verifies(pg):
 
 
 def test_truncate_during_snapshot(pg):
-    n = 200_000
+    n = 50_000
     fill(pg, n, table="tt")
     s, out = pg.pipeline("public.tt", "snaptrunc", startup="initial",
                          extra_source="  scan.incremental.snapshot.chunk.size: 1000",
@@ -292,10 +292,10 @@ def test_truncate_during_snapshot(pg):
 def test_server_restart_during_snapshot(pg, postgres, repo_root):
     import os
     import subprocess
-    n = 600_000
+    n = 400_000
     fill(pg, n, identity="FULL")
     s, out = pg.pipeline("public.t", "snaprestart", startup="initial",
-                         extra_source="  scan.incremental.snapshot.chunk.size: 500",
+                         extra_source="  scan.incremental.snapshot.chunk.size: 250",
                          extra_pipeline="  parallelism: 1")
     s.start(wait_for=PG_STREAMING, timeout=60)
     deadline = time.time() + 60
