@@ -698,3 +698,39 @@ def test_unchanged_toast_of_every_kind(pg):
     for u in ups:
         assert {k: u["after"][k] for k in ("j", "b", "a", "x")} == \
             {"j": UNAVAILABLE, "b": UNAVAILABLE, "a": UNAVAILABLE, "x": UNAVAILABLE}, u["after"]
+
+
+def test_nested_savepoints_in_a_streamed_transaction(pg):
+    pg.exec("CREATE TABLE nsp (id int PRIMARY KEY, tag text)")
+    s, out = pg.pipeline("public.nsp", "nsp", extra_source="  decoding.work-mem: 64kB")
+    s.start(wait_for=PG_STREAMING)
+    ins = "INSERT INTO nsp SELECT i, '{tag}' FROM generate_series({lo}, {hi}) i"
+    pg.exec("BEGIN",
+            ins.format(tag="top", lo=1, hi=5000),
+            "SAVEPOINT a",
+            ins.format(tag="a", lo=5001, hi=10000),
+            "SAVEPOINT b",
+            ins.format(tag="b", lo=10001, hi=15000),
+            "RELEASE SAVEPOINT b",            # b folds into a ...
+            "SAVEPOINT c",
+            ins.format(tag="c", lo=15001, hi=20000),
+            "ROLLBACK TO SAVEPOINT a",        # ... and a (with b and c) is rolled back
+            "SAVEPOINT d",
+            ins.format(tag="d", lo=20001, hi=25000),
+            "RELEASE SAVEPOINT d",
+            "SAVEPOINT e",
+            ins.format(tag="e", lo=25001, hi=30000),
+            "ROLLBACK TO SAVEPOINT e",
+            ins.format(tag="top2", lo=30001, hi=30010),
+            "COMMIT")
+    pg.exec("INSERT INTO nsp VALUES (0, 'marker')")
+    wait_for_key(out, 0, s, timeout=120)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    assert re.search(r"streamed transaction \d+ committed", s.log_text())
+    got = [(e["after"]["id"], e["after"]["tag"]) for e in changes(out)]
+    want = ([(i, "top") for i in range(1, 5001)] + [(i, "d") for i in range(20001, 25001)]
+            + [(i, "top2") for i in range(30001, 30011)] + [(0, "marker")])
+    assert len(got) == len(want)
+    assert got == want
+    assert sorted(got[:-1]) == sorted(tuple(r) for r in pg.rows("SELECT id, tag FROM nsp WHERE id > 0"))
