@@ -39,9 +39,10 @@ class Writer(threading.Thread):
     """Updates, deletes, re-inserts and primary-key changes on the same keys,
     as fast as one connection goes, until stopped."""
 
-    def __init__(self, pg, n, seed, table="t"):
+    def __init__(self, pg, n, seed, table="t", tx_size=1, lo=1, move_base=None):
         super().__init__(daemon=True)
-        self.pg, self.n, self.table = pg, n, table
+        self.pg, self.n, self.table, self.tx_size = pg, n, table, tx_size
+        self.lo, self.move_base = lo, (n + 1 if move_base is None else move_base)
         self.rnd = random.Random(seed)
         self.stop_evt = threading.Event()
         self.ops = 0
@@ -50,9 +51,11 @@ class Writer(threading.Thread):
     def run(self):
         t = self.table
         try:
-            with self.pg.connect() as conn:
+            with self.pg.connect(autocommit=self.tx_size == 1) as conn:
                 while not self.stop_evt.is_set():
-                    k = self.rnd.randrange(1, self.n + 1)
+                    if self.tx_size > 1 and self.ops % self.tx_size == 0:
+                        conn.commit()
+                    k = self.rnd.randrange(self.lo, self.n + 1)
                     op = self.rnd.random()
                     if op < 0.5:
                         conn.execute(f"UPDATE {t} SET v = v + 1 WHERE id = {k}")
@@ -63,8 +66,10 @@ class Writer(threading.Thread):
                                      f"ON CONFLICT (id) DO UPDATE SET v = {self.ops}")
                     else:
                         # primary-key change: move the row to a fresh key above the table
-                        conn.execute(f"UPDATE {t} SET id = {self.n + 1 + self.ops} WHERE id = {k}")
+                        conn.execute(f"UPDATE {t} SET id = {self.move_base + self.ops} WHERE id = {k}")
                     self.ops += 1
+                if self.tx_size > 1:
+                    conn.commit()
         except Exception as exc:  # surfaced by the test
             self.error = exc
 
@@ -339,3 +344,38 @@ def test_chunks_stay_bounded_when_the_table_grew_since_analyze(pg):
     reads = [int(m.group(1)) for m in re.finditer(r"chunk \[.*?, .*?\) read, (\d+) rows", s.log_text())]
     assert sum(reads) == 150000
     assert max(reads) <= 1000, f"largest chunk {max(reads)} rows"
+
+
+def test_snapshot_under_concurrent_transactions_streamed_and_not(pg):
+    """Writers in multi-statement transactions, some large enough for the
+    server to stream them (decoding.work-mem 64kB), during a 4-reader
+    snapshot."""
+    n = 200_000
+    fill(pg, n, identity="FULL")
+    s, out = pg.pipeline("public.t", "snaptx", startup="initial",
+                         extra_source="  scan.incremental.snapshot.chunk.size: 3000\n  decoding.work-mem: 64kB",
+                         extra_pipeline="  parallelism: 4")
+    # disjoint keys, so that the two writers never deadlock
+    writers = [Writer(pg, n // 2, seed=21, tx_size=20, move_base=n + 1),
+               Writer(pg, n, seed=22, tx_size=3000, lo=n // 2 + 1, move_base=10 * n)]
+    for w in writers:
+        w.start()
+    time.sleep(0.5)
+    s.start(wait_for=PG_STREAMING, timeout=60)
+    s.wait_log("snapshot of public.t done", timeout=300)
+    time.sleep(1)
+    for w in writers:
+        w.stop_evt.set()
+    for w in writers:
+        w.join()
+        assert w.error is None, w.error
+    pg.exec("INSERT INTO t VALUES (9999999999, 0, 'marker')")
+    wait_for_key(out, 9999999999, s, timeout=120)
+    assert s.stop() == 0
+    assert re.search(r"streamed transaction \d+ committed", s.log_text()), "no transaction was streamed"
+    evs = changes(out)
+    got = replay_pg(evs)
+    want = source_state(pg)
+    diff = {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
+    assert not diff, f"{len(diff)} keys differ, e.g. {list(diff.items())[:5]}"
+    assert_no_stale_after_newer(evs)
