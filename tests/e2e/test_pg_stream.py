@@ -734,3 +734,31 @@ def test_nested_savepoints_in_a_streamed_transaction(pg):
     assert len(got) == len(want)
     assert got == want
     assert sorted(got[:-1]) == sorted(tuple(r) for r in pg.rows("SELECT id, tag FROM nsp WHERE id > 0"))
+
+
+def test_walsender_terminated_in_the_middle_of_a_streamed_transaction(pg):
+    """A lost replication connection while a streamed transaction is half
+    received: the server streams it again from its start after the
+    reconnect; every row arrives once."""
+    pg.exec("CREATE TABLE wt (id int PRIMARY KEY, pad text)")
+    s, out = pg.pipeline("public.wt", "wt", extra_source="  decoding.work-mem: 64kB")
+    s.start(wait_for=PG_STREAMING)
+    conn = pg.connect(autocommit=False)
+    try:
+        conn.execute("INSERT INTO wt SELECT i, 'p' FROM generate_series(1, 40000) i")
+        time.sleep(1.0)  # streamed to sluice meanwhile
+        killed = pg.rows("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                         "WHERE slot_name = 'sl_wt' AND active_pid IS NOT NULL")
+        assert killed == [(True,)]
+        conn.execute("INSERT INTO wt SELECT i, 'q' FROM generate_series(40001, 40100) i")
+        conn.commit()
+    finally:
+        conn.close()
+    pg.exec("INSERT INTO wt VALUES (-1, 'marker')")
+    wait_for_key(out, -1, s, timeout=120)
+    time.sleep(0.3)
+    assert s.proc.poll() is None
+    assert s.stop() == 0
+    assert "lost" in s.log_text(), s.log_text()[-2000:]
+    ids = [e["after"]["id"] for e in changes(out)]
+    assert ids == list(range(1, 40101)) + [-1]
