@@ -5,6 +5,7 @@ and the stream under concurrent writes with every change exactly once."""
 from __future__ import annotations
 
 import random
+import re
 import time
 
 import pytest
@@ -121,13 +122,16 @@ def chain_check(events):
 
 def test_crash_loop_exactly_once(pg, kafka):
     name = f"pgk_crash_{random.randrange(1 << 30)}"
-    n = 200_000
+    n = 150_000
     fill(pg, n, identity="FULL")
     s, _ = pg.pipeline("public.t", name, startup="initial", sink=kafka_sink(kafka),
-                       extra_source="  scan.incremental.snapshot.chunk.size: 2000",
+                       extra_source="  scan.incremental.snapshot.chunk.size: 2000\n  decoding.work-mem: 64kB",
                        extra_pipeline="  parallelism: 2")
-    writer = Writer(pg, n, seed=11)
-    writer.start()
+    # one writer of single statements, one of transactions large enough to be streamed; disjoint keys
+    writers = [Writer(pg, n // 2, seed=11, move_base=n + 1),
+               Writer(pg, n, seed=12, tx_size=1500, lo=n // 2 + 1, move_base=10 * n)]
+    for w in writers:
+        w.start()
     rnd = random.Random(13)
     s.start(wait_for="kafka: connected", timeout=60)
     def snapshot_finished():
@@ -142,7 +146,7 @@ def test_crash_loop_exactly_once(pg, kafka):
 
     # phase 1: crashes during the snapshot
     during_snapshot = 0
-    while during_snapshot < 5:
+    while during_snapshot < 4:
         # let this run make progress (a few chunks read), then crash it
         deadline = time.time() + 60
         while s.log_text().count(") read, ") < 3 and not snapshot_finished():
@@ -159,14 +163,16 @@ def test_crash_loop_exactly_once(pg, kafka):
         assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-4000:]
         time.sleep(0.5)
     # phase 2: crashes while streaming, writes still going on
-    for _ in range(5):
+    for _ in range(4):
         time.sleep(rnd.uniform(0.3, 1.5))
         crash()
     s.wait_log("postgres source: streaming slot", 60)
     time.sleep(2)
-    writer.stop_evt.set()
-    writer.join()
-    assert writer.error is None, writer.error
+    for w in writers:
+        w.stop_evt.set()
+    for w in writers:
+        w.join()
+        assert w.error is None, w.error
     pg.exec("INSERT INTO t VALUES (9999999999, 0, 'marker')")
     topic = f"{name}.public.t"
     wait_marker(kafka, topic, 9999999999, s, timeout=300)
@@ -178,3 +184,5 @@ def test_crash_loop_exactly_once(pg, kafka):
     assert state == want
     raw = read_topic(kafka.bootstrap, topic, "read_uncommitted", timeout=120)
     assert len(change_events(raw)) > len(events), "no aborted epoch: the crashes did not interrupt a transaction"
+    assert any(re.search(r"streamed transaction \d+ committed", (s.dir / f"sluice-{i}.log").read_text())
+               for i in range(1, s.runs + 1)), "no transaction was streamed"
