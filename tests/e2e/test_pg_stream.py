@@ -762,3 +762,23 @@ def test_walsender_terminated_in_the_middle_of_a_streamed_transaction(pg):
     assert "lost" in s.log_text(), s.log_text()[-2000:]
     ids = [e["after"]["id"] for e in changes(out)]
     assert ids == list(range(1, 40101)) + [-1]
+
+
+def test_column_names_needing_json_escapes(pg):
+    pg.exec('CREATE TABLE "we""ird" ("i""d" int PRIMARY KEY, "back\\slash" text, "tab\tcol" int, "ünï" text)')
+    s, out = pg.pipeline('public.we"ird', "weird", startup="initial")
+    pg.exec('INSERT INTO "we""ird" VALUES (1, \'a\', 2, \'b\')')
+    s.start(wait_for=PG_STREAMING)
+    wait_events(out, 1, proc=s)
+    pg.exec('UPDATE "we""ird" SET "ünï" = \'c\'')
+    wait_events(out, 2, proc=s)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    lines = read_events(out)  # every line is valid JSON
+    evs = [e for e in lines if "op" in e]
+    assert [(e["op"], e["source"]["table"], e["after"]) for e in evs] == [
+        ("r", 'we"ird', {'i"d': 1, "back\\slash": "a", "tab\tcol": 2, "ünï": "b"}),
+        ("u", 'we"ird', {'i"d': 1, "back\\slash": "a", "tab\tcol": 2, "ünï": "c"}),
+    ]
+    schema = next(e for e in lines if "tableChanges" in e)["tableChanges"][0]
+    assert schema["table"]["primaryKeyColumnNames"] == ['i"d']
