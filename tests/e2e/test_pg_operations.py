@@ -201,3 +201,22 @@ def test_check_connect_names_table_and_slot_fixes(pg, postgres):
         or "ALTER TABLE public.chk_nokey REPLICA IDENTITY FULL" in proc.stdout, proc.stdout
     assert "SELECT pg_create_logical_replication_slot('sl_chk_fixes', 'pgoutput')" in proc.stdout, proc.stdout
     assert "2 checks failed" in proc.stderr, proc.stderr
+
+
+def test_many_tables_with_long_names(pg):
+    names = [f"many_{i:03d}_" + "x" * 50 for i in range(300)]
+    assert all(len(n) == 59 for n in names)
+    pg.exec(*[f"CREATE TABLE IF NOT EXISTS {n} (id int PRIMARY KEY)" for n in names],
+            *[f"INSERT INTO {n} VALUES ({i}) ON CONFLICT DO NOTHING" for i, n in enumerate(names)])
+    s, out = pg.pipeline(r"public.many_\.*", "many", startup="initial", extra_pipeline="  parallelism: 4")
+    s.start(wait_for=PG_STREAMING, timeout=120)
+    pg.exec(f"INSERT INTO {names[-1]} VALUES (-1)")
+    wait_events(out, 301, proc=s, timeout=120)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    evs = changes(out)
+    assert sorted((e["source"]["table"], e["after"]["id"]) for e in evs if e["op"] == "r") == \
+        sorted((n, i) for i, n in enumerate(names))
+    assert [(e["op"], e["source"]["table"], e["after"]["id"]) for e in evs if e["op"] != "r"] == \
+        [("c", names[-1], -1)]
+    assert pg.rows("SELECT count(*) FROM pg_publication_tables WHERE pubname = 'pub_many'") == [(300,)]
