@@ -818,6 +818,10 @@ static int discover(sl_mysql_snap *ms, MYSQL *m, sl_err *err)
                         t->arith_next = mn;
                         t->arith_max = mx;
                         t->arith_step = (int64_t)((double)ms->snap.chunk_size * span / (double)list[i].rows);
+                        /* TABLE_ROWS lags a growing table; a range of chunk_size
+                         * distinct integers never holds more than chunk_size rows */
+                        if (t->arith_step > (int64_t)ms->snap.chunk_size)
+                            t->arith_step = (int64_t)ms->snap.chunk_size;
                         if (t->arith_step < 1)
                             t->arith_step = 1;
                         /* first chunk starts at the table's start (NULL bound) */

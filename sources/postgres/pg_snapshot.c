@@ -448,6 +448,10 @@ static int discover(sl_pg_snap *ps, PGconn *conn, sl_err *err)
                     t->arith_next = mn;
                     t->arith_max = mx;
                     t->arith_step = (int64_t)((double)ps->snap.chunk_size * span / (double)est);
+                    /* reltuples lags a growing table; a range of chunk_size
+                     * distinct integers never holds more than chunk_size rows */
+                    if (t->arith_step > (int64_t)ps->snap.chunk_size)
+                        t->arith_step = (int64_t)ps->snap.chunk_size;
                     if (t->arith_step < 1)
                         t->arith_step = 1;
                 }
