@@ -346,6 +346,15 @@ int sl_snapshot_touch(sl_snapshot *s, const sl_table_schema *schema, sl_pos pos,
     return rc;
 }
 
+void sl_snapshot_truncate(sl_snapshot *s, const sl_table_schema *schema, sl_pos pos)
+{
+    int idx = sl_snapshot_find_table(s, schema->qualified);
+    if (idx < 0 || s->tables[idx].done)
+        return;
+    s->tables[idx].truncated = 1;
+    s->tables[idx].truncated_at = pos;
+}
+
 int sl_snapshot_at(sl_snapshot *s, sl_pos pos, const char *pos_json)
 {
     s->reader_pos = pos;
@@ -614,6 +623,15 @@ int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err)
             sl_batch_free(r->batch);
             free(r);
             continue;
+        }
+        if (t->truncated && sl_pos_cmp(t->truncated_at, r->at) >= 0) {
+            /* truncated after this chunk was read: none of its rows exist */
+            sl_debug("snapshot of %s: chunk %u is older than a TRUNCATE; its %zu rows are dropped", t->name,
+                     r->chunk.seq, r->batch->count);
+            for (sl_event *e = r->batch->head; e; e = e->next)
+                e->op = 0;
+            r->batch->head = r->batch->tail = NULL;
+            r->batch->count = 0;
         }
         if (drop_superseded(s, r, t)) {
             rc = sl_errf(err, SL_ERUNTIME, "out of memory merging a snapshot chunk");

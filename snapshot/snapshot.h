@@ -50,6 +50,8 @@ typedef struct sl_snap_table {
     int exhausted;                /* every chunk assigned */
     int done;                     /* every chunk merged */
     int announced;                /* its schema event went out */
+    int truncated;                /* the changelog truncated it at truncated_at */
+    sl_pos truncated_at;
     uint32_t next_seq;
     uint64_t est_rows, rows_done, chunks_done;
     /* arithmetic splitting of an evenly distributed integer key */
@@ -118,6 +120,9 @@ int sl_snapshot_complete(sl_snapshot *s); /* every table done */
  * still being snapshotted. */
 int sl_snapshot_touch(sl_snapshot *s, const sl_table_schema *schema, sl_pos pos, const sl_value *before,
                       const sl_value *after);
+/* The changelog truncated a table at pos: chunks read before pos are
+ * stale as a whole (a per-key touch cannot say so). */
+void sl_snapshot_truncate(sl_snapshot *s, const sl_table_schema *schema, sl_pos pos);
 /* The reader is between transactions at pos; pos_json is its token. */
 int sl_snapshot_at(sl_snapshot *s, sl_pos pos, const char *pos_json);
 /* Emits every waiting chunk the reader has reached. Takes the emitter lock

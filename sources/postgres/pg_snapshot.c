@@ -225,7 +225,23 @@ static int split_next(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl
 
 /* ------------------------------------------------------------ readers -- */
 
+static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err);
+
+/* Each chunk is read in a short transaction of its own that imports the
+ * shared snapshot, so the ACCESS SHARE lock it takes on the table lasts one
+ * chunk: a TRUNCATE or ALTER TABLE waits for one chunk at most, never for
+ * the whole snapshot (which would also queue every later writer of the
+ * table behind it). */
 static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
+{
+    int rc = sl_pg_import_snapshot(r->conn, r->ps->snapshot_name, err) ? SL_ERETRY : 0;
+    if (!rc)
+        rc = read_chunk_in_tx(r, c, err);
+    sl_pg_exec_quiet(r->conn, rc ? "ROLLBACK" : "COMMIT");
+    return rc;
+}
+
+static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err)
 {
     sl_pg_snap *ps = r->ps;
     sl_snap_table *t = &ps->snap.tables[c->table];
@@ -323,21 +339,29 @@ static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
     return sl_snapshot_submit(&ps->snap, c, at, b, err);
 }
 
+static int reader_connect(reader *r, sl_err *err)
+{
+    if (r->conn)
+        PQfinish(r->conn);
+    r->conn = NULL;
+    int rc = sl_pg_connect(&r->ps->src->conf, 0, &r->conn, err);
+    /* the snapshot must be importable before the reader counts as ready */
+    if (!rc)
+        rc = sl_pg_import_snapshot(r->conn, r->ps->snapshot_name, err);
+    if (r->conn)
+        sl_pg_exec_quiet(r->conn, rc ? "ROLLBACK" : "COMMIT");
+    return rc;
+}
+
 static void *reader_main(void *arg)
 {
     reader *r = arg;
     sl_pg_snap *ps = r->ps;
     sl_err err = {{0}};
-    int rc = sl_pg_connect(&ps->src->conf, 0, &r->conn, &err);
-    if (!rc)
-        rc = sl_pg_import_snapshot(r->conn, ps->snapshot_name, &err);
+    int rc = reader_connect(r, &err);
     if (!rc)
         sl_reader_pool_ready(&ps->pool);
-    /* the exported snapshot cannot be imported again later: a reader that
-     * loses its connection ends the run, which restarts from the last
-     * checkpoint and finished chunks stay finished */
-    if (rc)
-        rc = SL_ERETRY;
+    int failures = 0;
     while (!rc && !sl_emit_should_stop(ps->out)) {
         sl_snap_chunk c = {0};
         int got = sl_snapshot_next_chunk(&ps->snap, &c, split_next, r, &err);
@@ -352,16 +376,27 @@ static void *reader_main(void *arg)
             sl_snapshot_abandon(&ps->snap, &c);
             free(c.lo);
             free(c.hi);
-            break;
+            /* the exporter keeps the snapshot importable: reconnect and
+             * read the chunk again */
+            if (rc == SL_ERUNTIME && PQstatus(r->conn) == CONNECTION_OK)
+                break; /* the data itself, not the connection */
+            if (++failures > ps->src->conf.max_retries) {
+                rc = SL_ERETRY;
+                break;
+            }
+            sl_warn("%s; reading the chunk again (%d of %d)", err.msg, failures, ps->src->conf.max_retries);
+            rc = reader_connect(r, &err);
+            if (rc)
+                rc = SL_ERETRY;
+            continue;
         }
+        failures = 0;
         rc = sl_snapshot_merge(&ps->snap, ps->out, &err);
     }
     if (rc)
         sl_reader_pool_fail(&ps->pool, rc, &err);
-    if (r->conn) {
-        sl_pg_exec_quiet(r->conn, "COMMIT");
+    if (r->conn)
         PQfinish(r->conn);
-    }
     r->conn = NULL;
     return NULL;
 }
@@ -514,11 +549,19 @@ int sl_pg_snapshot_start(sl_pg_snap *ps, sl_emitter *out, sl_err *err)
 
 int sl_pg_snapshot_failed(sl_pg_snap *ps, sl_err *err) { return sl_reader_pool_failed(&ps->pool, err); }
 
+void sl_pg_snapshot_release_exporter(sl_pg_snap *ps)
+{
+    if (ps->exporter)
+        PQfinish(ps->exporter); /* drops the temporary slot */
+    ps->exporter = NULL;
+}
+
 void sl_pg_snapshot_free(sl_pg_snap *ps)
 {
     if (!ps)
         return;
     sl_reader_pool_destroy(&ps->pool);
+    sl_pg_snapshot_release_exporter(ps);
     free(ps->readers);
     sl_snapshot_free(&ps->snap);
     free(ps);

@@ -8,8 +8,10 @@
  * position C, with no race between reading a position and opening a
  * snapshot. The main slot streams from its own (earlier) position; chunks
  * merge once the stream passes C, dropping rows whose keys changed at or
- * after C. Readers hold their REPEATABLE READ transaction for the whole
- * snapshot; no table lock is taken.
+ * after C. The exporting connection stays open while the snapshot runs, so
+ * each chunk is read in a short transaction of its own that imports the
+ * snapshot: no explicit lock, and the ACCESS SHARE lock any read takes is
+ * held for one chunk only.
  */
 #ifndef SL_PG_SNAPSHOT_H
 #define SL_PG_SNAPSHOT_H
@@ -24,6 +26,7 @@ typedef struct sl_pg_snap {
     sl_emitter *out;
     char snapshot_name[128]; /* exported snapshot the readers import */
     uint64_t at_lsn;         /* its consistent point */
+    PGconn *exporter;        /* keeps the exported snapshot importable */
     void *readers;
     sl_reader_pool pool;
 } sl_pg_snap;
@@ -37,6 +40,9 @@ int sl_pg_snapshot_prepare(sl_pg_source *src, PGconn *conn, const char *snapshot
  * exporting connection may close then). */
 int sl_pg_snapshot_start(sl_pg_snap *ps, sl_emitter *out, sl_err *err);
 int sl_pg_snapshot_failed(sl_pg_snap *ps, sl_err *err);
+/* The snapshot is complete: close the exporting connection (and with it
+ * the temporary slot). */
+void sl_pg_snapshot_release_exporter(sl_pg_snap *ps);
 void sl_pg_snapshot_free(sl_pg_snap *ps);
 
 /* Runs `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION

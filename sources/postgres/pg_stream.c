@@ -397,7 +397,9 @@ static int add_event(stream *s, rel_entry *e, char op, const sl_value *before, c
         se->pos = p;
         se->offset = wal;
     }
-    if (s->snap && op != SL_OP_TRUNCATE && sl_snapshot_touch(&s->snap->snap, sc, p, before, after))
+    if (s->snap && op == SL_OP_TRUNCATE)
+        sl_snapshot_truncate(&s->snap->snap, sc, p);
+    else if (s->snap && sl_snapshot_touch(&s->snap->snap, sc, p, before, after))
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     sl_event *ev = sl_batch_add_event(b, op, sc);
     if (!ev)
@@ -819,13 +821,19 @@ static int start_snapshot(stream *s, const char *state, sl_err *err)
         rc = sl_snapshot_at(&s->snap->snap, start, token) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
         sl_emit_unlock(s->out);
     }
-    if (!rc && !sl_snapshot_complete(&s->snap->snap))
+    if (!rc && !sl_snapshot_complete(&s->snap->snap)) {
+        /* the exporter stays open (idle) until the snapshot is complete:
+         * each chunk imports the snapshot anew */
+        s->snap->exporter = exporter;
+        exporter = NULL;
         rc = sl_pg_snapshot_start(s->snap, s->out, err);
+    }
     if (setup) {
         sl_pg_exec_quiet(setup, "COMMIT");
         PQfinish(setup);
     }
-    PQfinish(exporter); /* drops the temporary slot; readers hold the snapshot */
+    if (exporter)
+        PQfinish(exporter);
     return rc;
 }
 
@@ -1106,6 +1114,8 @@ int sl_pg_stream(sl_pg_source *src, const char *resume, sl_emitter *out, sl_err 
             s.ended = 1;
             break;
         }
+        if (s.snap && s.snap->exporter && sl_snapshot_complete(&s.snap->snap))
+            sl_pg_snapshot_release_exporter(s.snap);
         char *buf = NULL;
         int n = PQgetCopyData(s.repl, &buf, 1);
         if (n > 0) {

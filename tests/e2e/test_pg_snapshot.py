@@ -265,10 +265,12 @@ def test_migrate_verifies(pg):
 
 
 def test_truncate_during_snapshot(pg):
-    n = 50_000
+    # long enough that chunks read before the TRUNCATE are still merged
+    # after the stream passed it: they must not bring truncated rows back
+    n = 300_000
     fill(pg, n, table="tt")
     s, out = pg.pipeline("public.tt", "snaptrunc", startup="initial",
-                         extra_source="  scan.incremental.snapshot.chunk.size: 1000",
+                         extra_source="  scan.incremental.snapshot.chunk.size: 300",
                          extra_pipeline="  parallelism: 1")
     s.start(wait_for=PG_STREAMING, timeout=60)
     # truncate once the snapshot is under way, then write new rows
@@ -276,7 +278,13 @@ def test_truncate_during_snapshot(pg):
     while s.log_text().count(") read, ") < 3:
         assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-3000:]
         time.sleep(0.01)
-    pg.exec("TRUNCATE tt", "INSERT INTO tt VALUES (1, -1, 'after truncate'), (150000, -2, 'after truncate')")
+    # the readers hold no lock across chunks: TRUNCATE (ACCESS EXCLUSIVE)
+    # gets through while the snapshot runs instead of queueing behind it
+    assert "snapshot of public.tt done" not in s.log_text()
+    started = time.time()
+    pg.exec("SET lock_timeout = '3s'", "TRUNCATE tt",
+            "INSERT INTO tt VALUES (1, -1, 'after truncate'), (150000, -2, 'after truncate')")
+    assert time.time() - started < 3
     s.wait_log("snapshot of public.tt done", timeout=120)
     pg.exec("INSERT INTO tt VALUES (9999999999, 0, 'marker')")
     wait_for_key(out, 9999999999, s)

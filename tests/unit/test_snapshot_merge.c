@@ -3,7 +3,8 @@
  * a change made after that position to a key of a chunk not yet assigned
  * must still drop the chunk's stale row, however far the changelog reader
  * has moved on meanwhile; and a touch log that overflowed ends the run for
- * a restart rather than re-reading at the same position forever. */
+ * a restart rather than re-reading at the same position forever; a chunk
+ * older than a TRUNCATE of its table contributes nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -157,11 +158,44 @@ static void overflow_restarts_instead_of_rereading(void **state)
     sl_schema_free(s);
 }
 
+/* a chunk read before a TRUNCATE but merged after the changelog passed it
+ * brings none of its rows back */
+static void chunk_older_than_truncate_is_dropped(void **state)
+{
+    sl_table_schema *s = one_int_key();
+    sl_snapshot snap;
+    sl_pos start = {100, 0, 0}, at = {200, 0, 0}, trunc = {250, 0, 3};
+    sl_snapshot_init(&snap, 5, 1, start);
+    snap.single_position = 1;
+    sl_err err;
+    int key = 0;
+    assert_int_equal(sl_snapshot_add_table(&snap, s->qualified, s, &key, 1, 10, &err), 0);
+    sl_queue q;
+    sl_emitter em;
+    sl_queue_init(&q, 64 << 20);
+    sl_emitter_init(&em, &q, 1 << 20, NULL);
+    reader_at(&snap, &em, 150);
+    sl_snap_chunk c1 = {0};
+    assert_int_equal(sl_snapshot_next_chunk(&snap, &c1, split_at_5, NULL, &err), 1);
+    const int64_t first[] = {1, 2, 3};
+    assert_int_equal(sl_snapshot_submit(&snap, &c1, at, chunk_rows(s, first, 3, at), &err), 0);
+    sl_snapshot_truncate(&snap, s, trunc);
+    reader_at(&snap, &em, 300);
+    assert_int_equal(sl_snapshot_merge(&snap, &em, &err), 0);
+    int64_t got[8];
+    assert_int_equal(drained_rows(&q, got, 8), 0);
+    sl_emitter_destroy(&em);
+    sl_queue_destroy(&q);
+    sl_snapshot_free(&snap);
+    sl_schema_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unassigned_chunk_keeps_its_touches),
         cmocka_unit_test(overflow_restarts_instead_of_rereading),
+        cmocka_unit_test(chunk_older_than_truncate_is_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
