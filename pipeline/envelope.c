@@ -113,18 +113,27 @@ void sl_format_double(sl_buf *b, double d, int is_float)
     sl_buf_adds(b, tmp);
 }
 
-static void iso_timestamp(sl_buf *b, int64_t us, int digits, int zulu)
+/* ISO-8601 as Java prints it: years beyond 0000..9999 with a sign and at
+ * least four digits (-0043, +10000) */
+static void iso_timestamp(sl_buf *b, const sl_value *v, int digits, int zulu)
 {
-    int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-    int64_t frac = us - secs * 1000000;
+    int64_t secs, frac;
+    if (v->flags & SL_VF_U64) {
+        secs = (int64_t)(v->v.u / 1000000);
+        frac = (int64_t)(v->v.u % 1000000);
+    } else {
+        int64_t us = v->v.i;
+        secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+        frac = us - secs * 1000000;
+    }
     int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
     int64_t sod = secs - days * 86400;
     int64_t y;
     unsigned m, d;
     sl_civil_from_days(days, &y, &m, &d);
     char tmp[64];
-    int n = snprintf(tmp, sizeof tmp, "\"%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, m, d,
-                     (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+    int n = snprintf(tmp, sizeof tmp, "\"%s%04lld-%02u-%02uT%02d:%02d:%02d", y < 0 ? "-" : y > 9999 ? "+" : "",
+                     (long long)(y < 0 ? -y : y), m, d, (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
     if (digits > 0) {
         char f[24];
         snprintf(f, sizeof f, "%06d", (int)(frac % 1000000));
@@ -159,7 +168,9 @@ void sl_json_value(sl_buf *b, const sl_column *col, const sl_value *v)
         return;
     case SL_DATETIME:
         /* Debezium: precision 0-3 -> Timestamp (ms), 4-6 -> MicroTimestamp (us) */
-        if (col && col->scale <= 3) {
+        if (v->flags & SL_VF_U64) {
+            sl_buf_u64(b, col && col->scale <= 3 ? v->v.u / 1000 : v->v.u);
+        } else if (col && col->scale <= 3) {
             int64_t ms = v->v.i >= 0 ? v->v.i / 1000 : -((-v->v.i + 999) / 1000);
             sl_buf_i64(b, ms);
         } else {
@@ -167,7 +178,7 @@ void sl_json_value(sl_buf *b, const sl_column *col, const sl_value *v)
         }
         return;
     case SL_TIMESTAMP:
-        iso_timestamp(b, v->v.i, col ? col->scale : 6, 1);
+        iso_timestamp(b, v, col ? col->scale : 6, 1);
         return;
     case SL_BIT:
         if (v->aux == 1) {

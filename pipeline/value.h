@@ -41,6 +41,9 @@ enum {
     SL_VF_INVALID_DATE = 1,
     /* text value that is JSON already (SL_TEXTUAL arrays rendered as JSON) */
     SL_VF_JSON_TEXT = 2,
+    /* SL_DATETIME / SL_TIMESTAMP past the int64 range of microseconds since
+     * 1970 (PostgreSQL reaches year 294276): v.u holds the value */
+    SL_VF_U64 = 4,
 };
 
 typedef struct sl_value {

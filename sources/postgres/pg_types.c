@@ -250,8 +250,15 @@ int sl_pg_parse_timestamp(const char *s, size_t n, int with_zone, int64_t *us)
     } else if (rest != n) {
         return -1;
     }
-    *us = days * 86400000000LL + tod - (int64_t)off * 1000000;
-    return 0;
+    __int128 t = (__int128)days * 86400000000LL + tod - (__int128)off * 1000000;
+    if (t >= (__int128)INT64_MIN && t <= (__int128)INT64_MAX) {
+        *us = (int64_t)t;
+        return 0;
+    }
+    if (t < 0 || t > (__int128)UINT64_MAX)
+        return -1;
+    *us = (int64_t)(uint64_t)t; /* the caller marks it SL_VF_U64 */
+    return 1;
 }
 
 static int fail(char *err, size_t errlen, const sl_column *c, const char *what, const char *text, size_t len)
@@ -556,12 +563,15 @@ int sl_pg_text_value(const sl_column *c, const char *s, size_t n, sl_arena *a, s
         int64_t us;
         if (infinite(s, n))
             return copy_text(SL_STRING, s, n, a, out);
-        if (sl_pg_parse_timestamp(s, n, c->conv == SL_PGV_TSTZ, &us))
+        int r = sl_pg_parse_timestamp(s, n, c->conv == SL_PGV_TSTZ, &us);
+        if (r < 0)
             return fail(err, errlen, c, "a timestamp", s, n);
         sl_value v = {0};
         v.kind = c->conv == SL_PGV_TSTZ ? SL_TIMESTAMP : SL_DATETIME;
         v.aux = c->scale;
         v.v.i = us;
+        if (r == 1)
+            v.flags |= SL_VF_U64;
         *out = v;
         return 0;
     }

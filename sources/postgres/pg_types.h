@@ -57,6 +57,7 @@ int sl_pg_parse_date(const char *s, size_t n, int64_t *days);
 int sl_pg_parse_time(const char *s, size_t n, int64_t *us, size_t *used);
 /* "[+-]HH[:MM[:SS]]" -> seconds east of UTC */
 int sl_pg_parse_offset(const char *s, size_t n, int32_t *secs);
+/* 0, -1 malformed, 1 past INT64_MAX: *us holds the value as uint64 bits */
 int sl_pg_parse_timestamp(const char *s, size_t n, int with_zone, int64_t *us);
 
 #endif

@@ -117,6 +117,12 @@ static void value_renderings(void **state)
     assert_string_equal(render(&c, "infinity", &a, &b), "\"infinity\"");
     c = col(SL_PGV_TSTZ, 1184, 2);
     assert_string_equal(render(&c, "2024-05-01 10:00:00.12+00", &a, &b), "\"2024-05-01T10:00:00.12Z\"");
+    assert_string_equal(render(&c, "0044-03-15 12:00:00+00 BC", &a, &b), "\"-0043-03-15T12:00:00.00Z\"");
+    assert_string_equal(render(&c, "10000-01-01 00:00:00+00", &a, &b), "\"+10000-01-01T00:00:00.00Z\"");
+    assert_string_equal(render(&c, "294276-12-31 23:59:59.99+00", &a, &b), "\"+294276-12-31T23:59:59.99Z\"");
+    /* past INT64_MAX microseconds since 1970: exact, as an unsigned number */
+    c = col(SL_PGV_TS, 1114, -1);
+    assert_string_equal(render(&c, "294276-12-31 23:59:59.999999", &a, &b), "9224318015999999999");
     c = col(SL_PGV_MONEY, 790, -1);
     assert_string_equal(render(&c, "$1,234.56", &a, &b), "\"1234.56\"");
     assert_string_equal(render(&c, "-$0.05", &a, &b), "\"-0.05\"");
