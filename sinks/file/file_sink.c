@@ -4,7 +4,9 @@
  * then replaces a checkpoint file beside it atomically; the checkpoint
  * records the committed length of the data file, and on start anything
  * past that length (written by a run that crashed before its commit) is
- * cut off. The committed contents are therefore exactly the committed
+ * cut off (before a run's first commit, a checkpoint without a position
+ * records the length the file had, so a crash before any commit is cut
+ * back too). The committed contents are therefore exactly the committed
  * epochs; a reader tailing the file may see lines of an epoch that a
  * restart then removes, which is why the delivery is documented as
  * at-least-once for such readers.
@@ -42,6 +44,7 @@ typedef struct file_sink {
     int fd;
     int do_fsync, schema_changes;
     off_t committed_size, size;
+    int ckpt_on_disk; /* a checkpoint file records committed_size */
     sl_buf buf;
     sl_envelope_opts env;
     char *name;
@@ -49,8 +52,29 @@ typedef struct file_sink {
 
 enum { FLUSH_AT = 1 << 20 };
 
+static int write_checkpoint(file_sink *f, const char *checkpoint, sl_err *err)
+{
+    sl_buf doc;
+    sl_buf_init(&doc);
+    sl_buf_adds(&doc, "{\"file_size\":");
+    sl_buf_i64(&doc, (int64_t)f->size);
+    sl_buf_adds(&doc, ",\"checkpoint\":");
+    sl_buf_adds(&doc, checkpoint);
+    sl_buf_adds(&doc, "}\n");
+    int rc = doc.failed ? sl_errf(err, SL_ERUNTIME, "out of memory")
+                        : sl_write_file_atomic(f->ckpt_path, doc.data, doc.len, err);
+    sl_buf_free(&doc);
+    if (rc)
+        return sl_err_prefix(err, rc, "file sink: ");
+    f->ckpt_on_disk = 1;
+    return 0;
+}
+
 static int flush_buf(file_sink *f, sl_err *err)
 {
+    /* the first bytes of a pipeline's first run: record where they start */
+    if (!f->ckpt_on_disk && f->buf.len && write_checkpoint(f, "null", err))
+        return SL_ERUNTIME;
     size_t off = 0;
     while (off < f->buf.len) {
         ssize_t n = write(f->fd, f->buf.data + off, f->buf.len - off);
@@ -120,6 +144,7 @@ static int file_load_checkpoint(void *self, char **out, sl_err *err)
     int rc = sl_read_file(f->ckpt_path, &text, NULL, err);
     if (rc || !text)
         return rc;
+    f->ckpt_on_disk = 1;
     json_error_t je;
     json_t *root = json_loads(text, 0, &je);
     free(text);
@@ -149,6 +174,10 @@ static int file_load_checkpoint(void *self, char **out, sl_err *err)
         f->size = committed;
     }
     f->committed_size = committed;
+    if (json_is_null(ck)) { /* nothing committed yet */
+        json_decref(root);
+        return 0;
+    }
     *out = json_dumps(ck, JSON_COMPACT);
     json_decref(root);
     return *out ? 0 : sl_errf(err, SL_ERUNTIME, "out of memory");
@@ -182,18 +211,8 @@ static int file_commit(void *self, const char *checkpoint, sl_err *err)
         return SL_ERUNTIME;
     if (f->do_fsync && fsync(f->fd))
         return sl_errf(err, SL_ERUNTIME, "file sink: fsync %s: %s", f->path, strerror(errno));
-    sl_buf doc;
-    sl_buf_init(&doc);
-    sl_buf_adds(&doc, "{\"file_size\":");
-    sl_buf_i64(&doc, (int64_t)f->size);
-    sl_buf_adds(&doc, ",\"checkpoint\":");
-    sl_buf_adds(&doc, checkpoint);
-    sl_buf_adds(&doc, "}\n");
-    int rc = doc.failed ? sl_errf(err, SL_ERUNTIME, "out of memory")
-                        : sl_write_file_atomic(f->ckpt_path, doc.data, doc.len, err);
-    sl_buf_free(&doc);
-    if (rc)
-        return sl_err_prefix(err, rc, "file sink: ");
+    if (write_checkpoint(f, checkpoint, err))
+        return SL_ERUNTIME;
     f->committed_size = f->size;
     return 0;
 }

@@ -152,7 +152,7 @@ def test_crash_loop_during_snapshot(mariadb, tmp_path, db):
         s.kill9()
         ck = json.loads(ck_path.read_text()) if ck_path.exists() else None
         s.start(wait_for="mysql source: streaming")
-        if ck and "snapshot" in ck["checkpoint"]["source"]:
+        if ck and ck["checkpoint"] and "snapshot" in ck["checkpoint"]["source"]:
             restarts.append((s.runs, ck["checkpoint"]["source"]["snapshot"]["tables"][0]))
     assert len(restarts) >= 3, "the snapshot finished before enough crashes"
     s.wait_log(f"snapshot of {db}.t done", timeout=600)

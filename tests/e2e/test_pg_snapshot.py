@@ -27,6 +27,15 @@ def pg(postgres, pgdb, tmp_path):
     h.cleanup()
 
 
+def committed_checkpoint(out):
+    """The file sink committed a checkpoint (its checkpoint file exists from
+    the first write on, with no position until the first commit)."""
+    try:
+        return json.loads((out.parent / "out.jsonl.checkpoint").read_text())["checkpoint"] is not None
+    except (FileNotFoundError, ValueError):
+        return False
+
+
 def fill(pg, n, table="t", identity="DEFAULT"):
     pg.exec(f"DROP TABLE IF EXISTS {table}",
             f"CREATE TABLE {table} (id bigint PRIMARY KEY, v bigint NOT NULL, pad text)",
@@ -164,7 +173,7 @@ def test_kill9_during_snapshot(pg):
     # (a crash before the file sink's first checkpoint is a case of its own,
     # see test_pg_operations.py::test_kill9_before_the_first_checkpoint)
     deadline = time.time() + 60
-    while not (out.parent / "out.jsonl.checkpoint").exists():
+    while not committed_checkpoint(out):
         assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-4000:]
         time.sleep(0.02)
     for _ in range(5):
@@ -312,7 +321,7 @@ def test_server_restart_during_snapshot(pg, postgres, repo_root):
                          extra_pipeline="  parallelism: 1")
     s.start(wait_for=PG_STREAMING, timeout=60)
     deadline = time.time() + 60
-    while not (out.parent / "out.jsonl.checkpoint").exists():
+    while not committed_checkpoint(out):
         assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-4000:]
         time.sleep(0.02)
     pg.exec("UPDATE t SET v = -1 WHERE id % 1000 = 7", "DELETE FROM t WHERE id % 1000 = 8")
