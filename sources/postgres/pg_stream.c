@@ -1083,6 +1083,21 @@ static int lost(stream *s, sl_err *err)
     const char *why = res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res) : sl_pg_errmsg(s->repl, m, sizeof m);
     if (!*why)
         why = "the server ended the replication stream";
+    if (strstr(why, "publication") && strstr(why, "does not exist")) {
+        /* pgoutput reads the publication as of the WAL it decodes: a slot
+         * that starts before the publication existed can never stream it */
+        int rc = sl_errf(err, SL_ECONFIG,
+                         "postgres source: replication slot '%s' starts (at %s) before publication '%s' existed, "
+                         "so pgoutput cannot stream it (%.200s); the publication must be older than the slot: "
+                         "use a new slot.name (or drop this one: SELECT pg_drop_replication_slot('%s')) and start "
+                         "with scan.startup.mode initial",
+                         s->src->slot_name, l, s->src->pub_name, why, s->src->slot_name);
+        for (char *c = err->msg; *c; c++)
+            if (*c == '\n')
+                *c = ' ';
+        PQclear(res);
+        return rc;
+    }
     int rc = sl_errf(err, SL_ERETRY, "postgres source: WAL stream of slot %s lost after %s: %s", s->src->slot_name, l,
                      why);
     PQclear(res);
