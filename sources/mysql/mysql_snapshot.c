@@ -22,6 +22,7 @@
 #include "../../pipeline/log.h"
 #include "../../pipeline/verify.h"
 #include "binlog_decode.h"
+#include "../../snapshot/split_setup.h"
 #include "mysql_snapshot.h"
 
 typedef struct reader {
@@ -742,7 +743,6 @@ static int discover(sl_mysql_snap *ms, MYSQL *m, sl_err *err)
     MYSQL_RES *res = mysql_store_result(m);
     MYSQL_ROW row;
     int rc = 0;
-    const char *keycol = sl_opt_str(src->opts, "scan.incremental.snapshot.chunk.key-column");
     typedef struct found {
         char *db, *tb;
         uint64_t rows;
@@ -774,28 +774,9 @@ static int discover(sl_mysql_snap *ms, MYSQL *m, sl_err *err)
             break;
         }
         int keys[64], nkey = 0;
-        if (keycol) {
-            int ci = sl_schema_column_index(s, keycol);
-            if (ci < 0) {
-                char where[512];
-                sl_opt_where(src->opts, "scan.incremental.snapshot.chunk.key-column", where, sizeof where);
-                rc = sl_errf(err, SL_ECONFIG, "%s: table %s has no column '%s' to split by", where, s->qualified,
-                             keycol);
-                break;
-            }
-            keys[nkey++] = ci;
-        } else {
-            for (int k = 0; k < s->npk && k < 64; k++)
-                keys[nkey++] = s->pk[k];
-        }
-        if (nkey == 0) {
-            rc = sl_errf(err, SL_ECONFIG,
-                         "mysql source: table %s has no primary key, so its snapshot cannot be split; set "
-                         "scan.incremental.snapshot.chunk.key-column to a column with few duplicates (ideally "
-                         "unique and indexed)",
-                         s->qualified);
+        rc = sl_split_key_columns(s, src->opts, "mysql source", keys, &nkey, err);
+        if (rc)
             break;
-        }
         rc = sl_snapshot_add_table(&ms->snap, s->qualified, s, keys, nkey, list[i].rows, err);
         if (rc)
             break;
@@ -812,20 +793,8 @@ static int discover(sl_mysql_snap *ms, MYSQL *m, sl_err *err)
                 MYSQL_ROW r2 = mm ? mysql_fetch_row(mm) : NULL;
                 if (r2 && r2[0] && r2[1]) {
                     long long mn = strtoll(r2[0], NULL, 10), mx = strtoll(r2[1], NULL, 10);
-                    double span = (double)mx - (double)mn + 1;
-                    if (mn >= 0 && span > 0 && span <= 1.5 * (double)list[i].rows) {
-                        t->arith = 1;
-                        t->arith_next = mn;
-                        t->arith_max = mx;
-                        t->arith_step = (int64_t)((double)ms->snap.chunk_size * span / (double)list[i].rows);
-                        /* TABLE_ROWS lags a growing table; a range of chunk_size
-                         * distinct integers never holds more than chunk_size rows */
-                        if (t->arith_step > (int64_t)ms->snap.chunk_size)
-                            t->arith_step = (int64_t)ms->snap.chunk_size;
-                        if (t->arith_step < 1)
-                            t->arith_step = 1;
-                        /* first chunk starts at the table's start (NULL bound) */
-                    }
+                    if (mn >= 0)
+                        sl_split_try_arith(&ms->snap, t, mn, mx, list[i].rows);
                 }
                 if (mm)
                     mysql_free_result(mm);

@@ -22,6 +22,7 @@
 #include "../../pipeline/envelope.h"
 #include "../../pipeline/log.h"
 #include "../../pipeline/verify.h"
+#include "../../snapshot/split_setup.h"
 #include "pg_types.h"
 
 typedef struct reader {
@@ -411,7 +412,6 @@ static int discover(sl_pg_snap *ps, PGconn *conn, sl_err *err)
     int rc = sl_pg_list_tables(src, conn, &names, &n, err);
     if (rc)
         return rc;
-    const char *keycol = sl_opt_str(src->opts, "scan.incremental.snapshot.chunk.key-column");
     for (size_t i = 0; i < n && !rc; i++) {
         char nsp[256];
         const char *dot = strchr(names[i], '.');
@@ -426,28 +426,9 @@ static int discover(sl_pg_snap *ps, PGconn *conn, sl_err *err)
             break;
         }
         int keys[64], nkey = 0;
-        if (keycol) {
-            int ci = sl_schema_column_index(s, keycol);
-            if (ci < 0) {
-                char where[512];
-                sl_opt_where(src->opts, "scan.incremental.snapshot.chunk.key-column", where, sizeof where);
-                rc = sl_errf(err, SL_ECONFIG, "%s: table %s has no column '%s' to split by", where, s->qualified,
-                             keycol);
-                break;
-            }
-            keys[nkey++] = ci;
-        } else {
-            for (int k = 0; k < s->npk && k < 64; k++)
-                keys[nkey++] = s->pk[k];
-        }
-        if (nkey == 0) {
-            rc = sl_errf(err, SL_ECONFIG,
-                         "postgres source: table %s has no primary key, so its snapshot cannot be split; set "
-                         "scan.incremental.snapshot.chunk.key-column to a NOT NULL column with few duplicates "
-                         "(ideally unique and indexed)",
-                         s->qualified);
+        rc = sl_split_key_columns(s, src->opts, "postgres source", keys, &nkey, err);
+        if (rc)
             break;
-        }
         char ref[700], sql[1800];
         table_ref(ref, sizeof ref, s);
         const char *params[] = {nsp, dot + 1};
@@ -477,19 +458,7 @@ static int discover(sl_pg_snap *ps, PGconn *conn, sl_err *err)
                 break;
             if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
                 long long mn = strtoll(PQgetvalue(res, 0, 0), NULL, 10), mx = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-                double span = (double)mx - (double)mn + 1;
-                if (span > 0 && span <= 1.5 * (double)est) {
-                    t->arith = 1;
-                    t->arith_next = mn;
-                    t->arith_max = mx;
-                    t->arith_step = (int64_t)((double)ps->snap.chunk_size * span / (double)est);
-                    /* reltuples lags a growing table; a range of chunk_size
-                     * distinct integers never holds more than chunk_size rows */
-                    if (t->arith_step > (int64_t)ps->snap.chunk_size)
-                        t->arith_step = (int64_t)ps->snap.chunk_size;
-                    if (t->arith_step < 1)
-                        t->arith_step = 1;
-                }
+                sl_split_try_arith(&ps->snap, t, mn, mx, est);
             }
             PQclear(res);
         }
