@@ -521,6 +521,9 @@ static int on_stream_start(stream *s, sl_pgo_reader *r, sl_err *err)
         memset(sp, 0, sizeof *sp);
         sp->xid = xid;
         sp->f = tmpfile();
+        /* large transactions: write the spill in big pieces */
+        if (sp->f)
+            setvbuf(sp->f, NULL, _IOFBF, 1 << 20);
         if (!sp->f)
             return sl_errf(err, SL_ERUNTIME, "postgres source: cannot create a spill file for streamed transaction "
                            "%u: %s", xid, strerror(errno));
