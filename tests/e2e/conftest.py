@@ -173,3 +173,20 @@ def _no_sluice_left_behind():
     yield
     from sluice_run import kill_leftovers
     kill_leftovers()
+
+
+@pytest.fixture(scope="module")
+def pgdb(postgres, request):
+    """A fresh PostgreSQL database for the test module that asks for it."""
+    from sluice_run import pg_module_db
+    return pg_module_db(postgres, request.module.__name__)
+
+
+@pytest.fixture
+def pg(postgres, pgdb, tmp_path):
+    """A PgHarness in the module's database; drops the slots and
+    publications the test created."""
+    from sluice_run import PgHarness
+    h = PgHarness(postgres, pgdb, tmp_path)
+    yield h
+    h.cleanup()

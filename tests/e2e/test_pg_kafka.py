@@ -8,23 +8,9 @@ import random
 import re
 import time
 
-import pytest
-
 from kafka_read import change_events, read_topic
-from sluice_run import PgHarness, pg_module_db
+
 from test_pg_snapshot import Writer, fill, source_state
-
-
-@pytest.fixture(scope="module")
-def pgdb(postgres):
-    return pg_module_db(postgres, __name__)
-
-
-@pytest.fixture
-def pg(postgres, pgdb, tmp_path):
-    h = PgHarness(postgres, pgdb, tmp_path)
-    yield h
-    h.cleanup()
 
 
 def kafka_sink(kafka):

@@ -9,22 +9,8 @@ import json
 import subprocess
 import time
 
-import pytest
-
 from conftest import sluice_binary
-from sluice_run import PG_STREAMING, PgHarness, changes, pg_exec, pg_module_db, wait_events
-
-
-@pytest.fixture(scope="module")
-def pgdb(postgres):
-    return pg_module_db(postgres, __name__)
-
-
-@pytest.fixture
-def pg(postgres, pgdb, tmp_path):
-    h = PgHarness(postgres, pgdb, tmp_path)
-    yield h
-    h.cleanup()
+from sluice_run import PG_STREAMING, changes, pg_exec, wait_events
 
 
 def run_check(s, password):

@@ -12,19 +12,7 @@ import time
 
 import pytest
 
-from sluice_run import PG_STREAMING, PgHarness, changes, pg_module_db, wait_for_key
-
-
-@pytest.fixture(scope="module")
-def pgdb(postgres):
-    return pg_module_db(postgres, __name__)
-
-
-@pytest.fixture
-def pg(postgres, pgdb, tmp_path):
-    h = PgHarness(postgres, pgdb, tmp_path)
-    yield h
-    h.cleanup()
+from sluice_run import PG_STREAMING, changes, wait_for_key
 
 
 def committed_checkpoint(out):

@@ -18,22 +18,9 @@ import time
 import pytest
 
 from conftest import sluice_binary
-from sluice_run import (PG_STREAMING, PgHarness, changes, iter_changes, pg_module_db, read_events, replay, tail_events,
-                        vm_hwm_kib, wait_events, wait_for_key)
+from sluice_run import (PG_STREAMING, changes, iter_changes, read_events, replay, tail_events, vm_hwm_kib, wait_events, wait_for_key)
 
 UNAVAILABLE = "__debezium_unavailable_value"
-
-
-@pytest.fixture(scope="module")
-def pgdb(postgres):
-    return pg_module_db(postgres, __name__)
-
-
-@pytest.fixture
-def pg(postgres, pgdb, tmp_path):
-    h = PgHarness(postgres, pgdb, tmp_path)
-    yield h
-    h.cleanup()
 
 
 def lsn_int(text):

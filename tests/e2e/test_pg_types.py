@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 
-import pytest
-
-from sluice_run import PG_STREAMING, PgHarness, changes, pg_module_db, read_events, wait_events
+from sluice_run import PG_STREAMING, changes, read_events, wait_events
 
 UNAVAILABLE = "__debezium_unavailable_value"
 
@@ -126,18 +124,6 @@ for rid in (1, 2, 3, 4):
     EXPECTED[rid] = {"id": rid}
     for name, _, _, want in COLUMNS:
         EXPECTED[rid][name] = want[rid - 1] if rid <= 3 else None
-
-
-@pytest.fixture(scope="module")
-def pgdb(postgres):
-    return pg_module_db(postgres, __name__)
-
-
-@pytest.fixture
-def pg(postgres, pgdb, tmp_path):
-    h = PgHarness(postgres, pgdb, tmp_path)
-    yield h
-    h.cleanup()
 
 
 def insert_rows(pg, offset):
