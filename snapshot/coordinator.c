@@ -58,6 +58,7 @@ void sl_snapshot_free(sl_snapshot *s)
         free(s->tables[i].next_lo);
     }
     free(s->tables);
+    free(s->index);
     for (size_t i = 0; i < s->nreread; i++)
         chunk_free(&s->reread[i]);
     free(s->reread);
@@ -75,6 +76,16 @@ void sl_snapshot_free(sl_snapshot *s)
     free(s->state_json);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+}
+
+static size_t name_hash(const char *name) { return (size_t)sl_rowkey_hash(name, strlen(name)); }
+
+static void index_put(sl_snapshot *s, uint32_t t)
+{
+    size_t h = name_hash(s->tables[t].name) & (s->index_cap - 1);
+    while (s->index[h])
+        h = (h + 1) & (s->index_cap - 1);
+    s->index[h] = t + 1;
 }
 
 int sl_snapshot_add_table(sl_snapshot *s, const char *name, const sl_table_schema *schema, const int *key_cols,
@@ -99,14 +110,29 @@ int sl_snapshot_add_table(sl_snapshot *s, const char *name, const sl_table_schem
     t->est_rows = est_rows;
     s->ntables++;
     s->state_dirty = 1;
+    if ((size_t)s->ntables * 2 > s->index_cap) {
+        /* every change event looks its table up: keep that O(1) */
+        size_t cap = s->index_cap ? s->index_cap * 2 : 16;
+        uint32_t *ix = calloc(cap, sizeof *ix);
+        if (!ix)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        free(s->index);
+        s->index = ix;
+        s->index_cap = cap;
+        for (uint32_t i = 0; i + 1 < s->ntables; i++)
+            index_put(s, i);
+    }
+    index_put(s, s->ntables - 1);
     return 0;
 }
 
 int sl_snapshot_find_table(const sl_snapshot *s, const char *name)
 {
-    for (uint32_t i = 0; i < s->ntables; i++)
-        if (strcmp(s->tables[i].name, name) == 0)
-            return (int)i;
+    if (!s->index_cap)
+        return -1;
+    for (size_t h = name_hash(name) & (s->index_cap - 1); s->index[h]; h = (h + 1) & (s->index_cap - 1))
+        if (strcmp(s->tables[s->index[h] - 1].name, name) == 0)
+            return (int)s->index[h] - 1;
     return -1;
 }
 

@@ -66,6 +66,8 @@ typedef struct sl_snapshot {
     pthread_cond_t cv;
     sl_snap_table *tables;
     uint32_t ntables;
+    uint32_t *index;         /* open-addressing hash of table names: slot = table + 1 */
+    size_t index_cap;
     uint32_t cur_table;      /* tables are split one after another */
     size_t chunk_size;
     int parallelism;
