@@ -2,13 +2,20 @@
 PREFIX      ?= /usr/local
 BUILD       ?= build
 CC          ?= cc
-PKGS        := libmariadb libpq rdkafka jansson yaml-0.1 libcurl libzstd
-PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# pkg-config modules the binary links. Evaluated when make parses this file,
+# which is why `test`, `demo` and `bench` run `make deps` and then a fresh
+# sub-make: on a new machine the -dev packages appear only after deps.
+PKGS        := libmariadb libpq rdkafka jansson yaml-0.1
+PKG_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
+PKG_CFLAGS  := $(if $(PKG_MISSING),,$(shell pkg-config --cflags $(PKGS)))
+PKG_LIBS    := $(if $(PKG_MISSING),,$(shell pkg-config --libs $(PKGS)))
+# expanded in the compile and link recipes only, so `make deps` and `make
+# help` work on a machine without the packages
+need_pkgs    = $(if $(PKG_MISSING),$(error pkg-config finds no $(PKG_MISSING): run 'make deps' (or install the -dev packages listed in tests/services/deps.sh)))
 OPT         ?= -O2 -g
 CFLAGS      := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
                -Wshadow -Wformat=2 -fno-strict-aliasing -pthread -MMD -MP $(PKG_CFLAGS)
-LDLIBS      := $(PKG_LIBS) -lsnappy -lm -pthread $(EXTRA_LDFLAGS)
+LDLIBS      := $(PKG_LIBS) -lm -pthread $(EXTRA_LDFLAGS)
 VENV        := .venv
 PYTEST      := $(VENV)/bin/pytest
 
@@ -34,11 +41,11 @@ help:
 	@echo "make install    install the binary into PREFIX (default /usr/local)"
 
 $(BUILD)/sluice: $(LIB_OBJS) $(MAIN_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(need_pkgs)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(need_pkgs)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -63,19 +70,26 @@ check-configs: $(BUILD)/sluice
 e2e: $(BUILD)/sluice
 	$(PYTEST) -q tests/e2e
 
-test: deps all
-	$(MAKE) unit
-	$(MAKE) check-configs
-	$(MAKE) e2e
+# deps first, then a new make that parses this file with the packages present
+test:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory check-configs
+	@$(MAKE) --no-print-directory e2e
 
-demo: deps all
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
 	@bash tests/demo.sh
 
 $(BUILD)/bench/raw_produce: bench/raw_produce.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
-bench: deps all $(BUILD)/bench/raw_produce
+bench:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/raw_produce
 	@bash bench/run.sh
 
 install: $(BUILD)/sluice
