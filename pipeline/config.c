@@ -15,9 +15,9 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "atomic_file.h"
+#include "../core/atomic_file.h"
 #include "transform.h"
-#include "route.h"
+#include "../core/route.h"
 
 static const char *const top_keys[] = {"source", "sink", "route", "transform", "pipeline"};
 static const char *const route_keys[] = {"source-table", "sink-table", "replace-symbol", "description"};

@@ -10,17 +10,10 @@
 
 #include <stddef.h>
 
-#include "err.h"
-#include "option.h"
+#include "../core/err.h"
+#include "../core/option.h"
+#include "../core/route.h"
 #include "registry.h"
-
-typedef struct sl_route {
-    char *source_table;   /* regex in Flink's db.table rule */
-    char *sink_table;     /* may contain replace_symbol */
-    char *replace_symbol; /* e.g. "<>": replaced by the source table name */
-    char *description;
-    sl_srcloc loc;
-} sl_route;
 
 typedef struct sl_transform {
     char *source_table;

@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "envelope.h"
-#include "log.h"
+#include "../core/envelope.h"
+#include "../core/log.h"
 #include "registry.h"
 #include "runtime.h"
-#include "verify.h"
+#include "../core/verify.h"
 
 /* The process's one piece of mutable global state: a stop request. */
 static volatile sig_atomic_t stop_flag;

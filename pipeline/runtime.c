@@ -9,7 +9,7 @@
  * fails between two commits, the sink aborts the open epoch and the next
  * run replays it from the last checkpoint.
  */
-#include "clock.h"
+#include "../core/clock.h"
 #include "runtime.h"
 
 #include <jansson.h>
@@ -18,10 +18,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "emitter.h"
-#include "log.h"
-#include "queue.h"
-#include "route.h"
+#include "../core/emitter.h"
+#include "../core/log.h"
+#include "../core/queue.h"
+#include "../core/route.h"
 #include "transform.h"
 
 typedef struct source_thread {

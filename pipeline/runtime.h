@@ -6,7 +6,7 @@
 #include <signal.h>
 
 #include "config.h"
-#include "err.h"
+#include "../core/err.h"
 
 typedef struct sl_run_opts {
     int migrate;              /* one-shot: stop at follow_until */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "table_filter.h"
+#include "../core/table_filter.h"
 
 /* ---- filter expressions ---- */
 

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "event.h"
+#include "../core/event.h"
 
 typedef struct sl_transformer sl_transformer;
 

@@ -11,9 +11,9 @@
 
 #include <stdio.h>
 
-#include "../pipeline/err.h"
-#include "../pipeline/event.h"
-#include "../pipeline/option.h"
+#include "../core/err.h"
+#include "../core/event.h"
+#include "../core/option.h"
 
 typedef struct sl_route_table sl_route_table;
 struct sl_digest_set;

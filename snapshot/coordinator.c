@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../pipeline/clock.h"
-#include "../pipeline/log.h"
+#include "../core/clock.h"
+#include "../core/log.h"
 #include "rowkey.h"
 #include "snapshot.h"
 

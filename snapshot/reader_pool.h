@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
-#include "../pipeline/err.h"
+#include "../core/err.h"
 #include "snapshot.h"
 
 typedef struct sl_reader_pool {

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../pipeline/buf.h"
-#include "../pipeline/schema.h"
-#include "../pipeline/value.h"
+#include "../core/buf.h"
+#include "../core/schema.h"
+#include "../core/value.h"
 
 /* Appends the canonical key of row (its pk columns, or every column when the
  * table has no key, or key_cols when given) to b. */

@@ -27,9 +27,9 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "../pipeline/emitter.h"
-#include "../pipeline/err.h"
-#include "../pipeline/schema.h"
+#include "../core/emitter.h"
+#include "../core/err.h"
+#include "../core/schema.h"
 #include "touch_log.h"
 
 /* A half-open key range [lo, hi) of one table. Bounds are JSON arrays of

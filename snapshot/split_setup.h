@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#include "../pipeline/err.h"
-#include "../pipeline/option.h"
+#include "../core/err.h"
+#include "../core/option.h"
 #include "snapshot.h"
 
 /* The chunk key of a table: the configured

@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../pipeline/buf.h"
-#include "../pipeline/event.h"
+#include "../core/buf.h"
+#include "../core/event.h"
 
 typedef struct sl_touch {
     sl_pos pos;

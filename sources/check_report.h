@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "../pipeline/err.h"
+#include "../core/err.h"
 
 typedef struct sl_check {
     FILE *out;

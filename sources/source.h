@@ -10,9 +10,9 @@
 
 #include <stdio.h>
 
-#include "../pipeline/emitter.h"
-#include "../pipeline/err.h"
-#include "../pipeline/option.h"
+#include "../core/emitter.h"
+#include "../core/err.h"
+#include "../core/option.h"
 
 struct sl_digest_set;
 

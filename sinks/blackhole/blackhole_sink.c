@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pipeline/envelope.h"
-#include "../../pipeline/log.h"
+#include "../../core/envelope.h"
+#include "../../core/log.h"
 #include "../sink.h"
 
 static const sl_option_def options[] = {

@@ -21,11 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../pipeline/clock.h"
-#include "../../pipeline/atomic_file.h"
-#include "../../pipeline/envelope.h"
-#include "../../pipeline/json_scan.h"
-#include "../../pipeline/verify.h"
+#include "../../core/clock.h"
+#include "../../core/atomic_file.h"
+#include "../../core/envelope.h"
+#include "../../core/json_scan.h"
+#include "../../core/verify.h"
 #include "../sink.h"
 
 static const sl_option_def options[] = {

@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "../../pipeline/envelope.h"
+#include "../../core/envelope.h"
 #include "kafka_sink.h"
 
 static int starts(const char *s, const char *p) { return s && strncmp(s, p, strlen(p)) == 0; }

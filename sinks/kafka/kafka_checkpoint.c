@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../pipeline/clock.h"
-#include "../../pipeline/log.h"
+#include "../../core/clock.h"
+#include "../../core/log.h"
 #include "kafka_sink.h"
 
 static int partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int *out, sl_err *err)

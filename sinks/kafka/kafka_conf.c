@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../pipeline/log.h"
+#include "../../core/log.h"
 #include "kafka_sink.h"
 
 typedef struct prop_ctx {

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../pipeline/clock.h"
-#include "../../pipeline/log.h"
+#include "../../core/clock.h"
+#include "../../core/log.h"
 #include "kafka_sink.h"
 
 static const sl_option_def options[] = {

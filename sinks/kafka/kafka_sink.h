@@ -12,9 +12,9 @@
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 
-#include "../../pipeline/buf.h"
-#include "../../pipeline/envelope.h"
-#include "../../pipeline/option.h"
+#include "../../core/buf.h"
+#include "../../core/envelope.h"
+#include "../../core/option.h"
 #include "../sink.h"
 
 /* one sink table (a source table, or a route target) and its topic */

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pipeline/log.h"
-#include "../../pipeline/route.h"
+#include "../../core/log.h"
+#include "../../core/route.h"
 #include "kafka_sink.h"
 
 static void sanitize(char *s)

@@ -12,10 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../pipeline/arena.h"
-#include "../../pipeline/err.h"
-#include "../../pipeline/event.h"
-#include "../../pipeline/schema.h"
+#include "../../core/arena.h"
+#include "../../core/err.h"
+#include "../../core/event.h"
+#include "../../core/schema.h"
 
 enum { SL_ZERO_DATE_NULL = 0, SL_ZERO_DATE_STRING = 1 };
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pipeline/buf.h"
-#include "../../pipeline/envelope.h"
+#include "../../core/buf.h"
+#include "../../core/envelope.h"
 #include "binlog_decode.h"
 
 enum {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../pipeline/log.h"
+#include "../../core/log.h"
 #include "mysql_source.h"
 
 static void sleep_ms(int64_t ms)

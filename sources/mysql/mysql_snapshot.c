@@ -17,10 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../pipeline/clock.h"
-#include "../../pipeline/envelope.h"
-#include "../../pipeline/log.h"
-#include "../../pipeline/verify.h"
+#include "../../core/clock.h"
+#include "../../core/envelope.h"
+#include "../../core/log.h"
+#include "../../core/verify.h"
 #include "binlog_decode.h"
 #include "../../snapshot/split_setup.h"
 #include "mysql_snapshot.h"

@@ -6,8 +6,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "../../pipeline/schema.h"
-#include "../../pipeline/table_filter.h"
+#include "../../core/schema.h"
+#include "../../core/table_filter.h"
 #include "../live_socket.h"
 #include "../source.h"
 

@@ -26,7 +26,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "../../pipeline/log.h"
+#include "../../core/log.h"
 #include "binlog_decode.h"
 #include "mysql_snapshot.h"
 #include "mysql_source.h"

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pipeline/buf.h"
-#include "../../pipeline/log.h"
+#include "../../core/buf.h"
+#include "../../core/log.h"
 #include "pg_source.h"
 #include "pg_types.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../pipeline/log.h"
+#include "../../core/log.h"
 #include "pg_source.h"
 
 static const char SESSION_OPTIONS[] = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601 "

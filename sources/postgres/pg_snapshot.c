@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pipeline/buf.h"
-#include "../../pipeline/clock.h"
-#include "../../pipeline/envelope.h"
-#include "../../pipeline/log.h"
-#include "../../pipeline/verify.h"
+#include "../../core/buf.h"
+#include "../../core/clock.h"
+#include "../../core/envelope.h"
+#include "../../core/log.h"
+#include "../../core/verify.h"
 #include "../../snapshot/split_setup.h"
 #include "pg_types.h"
 

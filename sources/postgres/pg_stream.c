@@ -33,8 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../pipeline/clock.h"
-#include "../../pipeline/log.h"
+#include "../../core/clock.h"
+#include "../../core/log.h"
 #include "pg_snapshot.h"
 #include "pg_source.h"
 #include "pg_types.h"

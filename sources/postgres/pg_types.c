@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pipeline/buf.h"
-#include "../../pipeline/envelope.h"
+#include "../../core/buf.h"
+#include "../../core/envelope.h"
 
 int sl_pg_builtin_class(uint32_t oid)
 {

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../pipeline/arena.h"
-#include "../../pipeline/schema.h"
-#include "../../pipeline/value.h"
+#include "../../core/arena.h"
+#include "../../core/schema.h"
+#include "../../core/value.h"
 
 /* How a column's text is parsed: stored in sl_column.conv; for arrays the
  * element's class is in sl_column.charset. */

@@ -11,14 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../pipeline/arena.h"
-#include "../../pipeline/atomic_file.h"
-#include "../../pipeline/emitter.h"
-#include "../../pipeline/envelope.h"
-#include "../../pipeline/queue.h"
+#include "../../core/arena.h"
+#include "../../core/atomic_file.h"
+#include "../../core/emitter.h"
+#include "../../core/envelope.h"
+#include "../../core/queue.h"
 #include "../../pipeline/runtime.h"
-#include "../../pipeline/table_filter.h"
-#include "../../pipeline/value.h"
+#include "../../core/table_filter.h"
+#include "../../core/value.h"
 
 static void arena_alignment_and_large_blocks(void **state)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pipeline/arena.h"
+#include "../../core/arena.h"
 #include "../../sources/mysql/binlog_decode.h"
 
 static void decimal_text(void **state)

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../pipeline/option.h"
+#include "../../core/option.h"
 
 static const sl_option_def defs[] = {
     {"hostname", SL_OPT_STRING, NULL, 1, 0, 0, NULL, "Server address."},

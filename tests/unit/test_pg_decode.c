@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pipeline/arena.h"
-#include "../../pipeline/buf.h"
-#include "../../pipeline/envelope.h"
+#include "../../core/arena.h"
+#include "../../core/buf.h"
+#include "../../core/envelope.h"
 #include "../../sources/postgres/pg_snapshot.h"
 #include "../../sources/postgres/pg_types.h"
 #include "../../sources/postgres/pgoutput.h"

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pipeline/emitter.h"
-#include "../../pipeline/queue.h"
+#include "../../core/emitter.h"
+#include "../../core/queue.h"
 #include "../../snapshot/snapshot.h"
 
 static sl_table_schema *one_int_key(void)

@@ -7,10 +7,19 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "option.h"
 #include "schema.h"
 #include "table_filter.h"
 
+typedef struct sl_route {
+    char *source_table;   /* regex in Flink's db.table rule */
+    char *sink_table;     /* may contain replace_symbol */
+    char *replace_symbol; /* e.g. "<>": replaced by the source table name */
+    char *description;
+    sl_srcloc loc;
+} sl_route;
+
+typedef struct sl_route_table sl_route_table;
 struct sl_route_table {
     size_t n;
     sl_table_filter *match; /* one filter per route */
