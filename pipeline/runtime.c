@@ -182,7 +182,11 @@ static void take_batch(sink_state *s, sl_batch *b)
             s->dirty = 1;
         }
     }
-    s->at_boundary = b->count ? sl_batch_at_boundary(b) : s->at_boundary;
+    /* an empty batch with a token closes the transaction whose events were
+     * pushed before it (its last event filled a batch); an empty batch
+     * without one (the end-of-stream marker) changes nothing */
+    if (b->count || b->commit_token)
+        s->at_boundary = sl_batch_at_boundary(b);
 }
 
 static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_atomic_t *stop,
