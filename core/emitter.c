@@ -65,10 +65,13 @@ int sl_emit_commit(sl_emitter *e, sl_pos pos, const char *token)
 
 int sl_emit_flush(sl_emitter *e)
 {
-    if (!e->cur)
-        return 0;
+    /* between transactions the sink thread may be taking cur right now
+     * (sl_emit_take_idle): hold the lock for the push */
+    int took = sl_emit_hold(e);
     /* a batch pushed mid-transaction carries no token: not a boundary */
-    return push_current(e);
+    int rc = push_current(e);
+    sl_emit_drop(e, took);
+    return rc;
 }
 
 int sl_emit_end(sl_emitter *e)
