@@ -26,6 +26,8 @@ LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ    := $(BUILD)/pipeline/main.o
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# test helpers (the memory source and sink): linked into the unit tests only
+TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c)))
 
 .PHONY: all asan deps test unit e2e demo bench install clean help check-configs
 
@@ -47,15 +49,15 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(need_pkgs)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	        EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit-bins
 
-unit-bins: $(UNIT_BINS)
+unit-bins: $(TEST_OBJS) $(UNIT_BINS)
 
 deps:
 	@bash tests/services/deps.sh
@@ -99,4 +101,4 @@ install: $(BUILD)/sluice
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJS:.o=.d)
