@@ -69,7 +69,9 @@ static int is_null_scalar(const yaml_node_t *n)
     return !*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
-int sl_config_substitute(const char *text, char **out, sl_err *why)
+/* secret: the value is a password; errors must not quote it, not even in
+ * part, since it may have been written inline. */
+static int substitute(const char *text, int secret, char **out, sl_err *why)
 {
     size_t cap = strlen(text) + 64, n = 0;
     char *buf = malloc(cap);
@@ -87,6 +89,9 @@ int sl_config_substitute(const char *text, char **out, sl_err *why)
             const char *close = strchr(p, '}');
             if (!close) {
                 free(buf);
+                if (secret)
+                    return sl_errf(why, SL_ECONFIG,
+                                   "unterminated '${' in a secret value (not shown); write $${ for a literal ${");
                 return sl_errf(why, SL_ECONFIG, "unterminated '${' in '%s'", text);
             }
             size_t ilen = (size_t)(close - p - 2);
@@ -118,6 +123,9 @@ int sl_config_substitute(const char *text, char **out, sl_err *why)
                 plen = len;
             } else {
                 free(buf);
+                if (secret)
+                    return sl_errf(why, SL_ECONFIG, "unknown substitution in a secret value (not shown): write "
+                                                    "${env:NAME} or ${file:PATH} ($${ for a literal ${)");
                 return sl_errf(why, SL_ECONFIG,
                                "unknown substitution ${%s}: write ${env:NAME} or ${file:PATH} ($${ for a literal ${)",
                                inner);
@@ -148,9 +156,11 @@ int sl_config_substitute(const char *text, char **out, sl_err *why)
     return 0;
 }
 
+int sl_config_substitute(const char *text, char **out, sl_err *why) { return substitute(text, 0, out, why); }
+
 /* The substituted text of a scalar value, or a sequence of scalars joined
  * with commas when the option takes a list. */
-static int value_text(loader *l, const char *key, yaml_node_t *v, int list_ok, char **out)
+static int value_text(loader *l, const char *key, yaml_node_t *v, int list_ok, int secret, char **out)
 {
     *out = NULL;
     if (is_null_scalar(v))
@@ -184,7 +194,7 @@ static int value_text(loader *l, const char *key, yaml_node_t *v, int list_ok, c
             n += sl;
         }
         sl_err why;
-        int rc = sl_config_substitute(joined, out, &why);
+        int rc = substitute(joined, secret, out, &why);
         free(joined);
         if (rc) {
             sl_srcloc loc = loc_of(l, v);
@@ -195,7 +205,7 @@ static int value_text(loader *l, const char *key, yaml_node_t *v, int list_ok, c
     if (v->type != YAML_SCALAR_NODE)
         return fail_at(l, v, "option '%s' expects a scalar value, got %s", key, node_kind(v));
     sl_err why;
-    int rc = sl_config_substitute((const char *)v->data.scalar.value, out, &why);
+    int rc = substitute((const char *)v->data.scalar.value, secret, out, &why);
     if (rc) {
         sl_srcloc loc = loc_of(l, v);
         return sl_errf(l->err, rc, "%s:%d:%d: %s", loc.file, loc.line, loc.col, why.msg);
@@ -246,7 +256,7 @@ static int load_connector(loader *l, yaml_node_t *block, const char *section)
     if (!type_node)
         return fail_at(l, block, "%s has no 'type' (e.g. type: %s)", section, is_source ? "mysql" : "kafka");
     char *type = NULL;
-    int rc = value_text(l, "type", type_node, 0, &type);
+    int rc = value_text(l, "type", type_node, 0, 0, &type);
     if (rc)
         return rc;
     const sl_option_def *defs;
@@ -298,7 +308,7 @@ static int load_connector(loader *l, yaml_node_t *block, const char *section)
         while (d->name && strcmp(d->name, key) != 0)
             d++;
         char *text = NULL;
-        rc = value_text(l, key, v, d->name && d->type == SL_OPT_LIST, &text);
+        rc = value_text(l, key, v, d->name && d->type == SL_OPT_LIST, d->name && d->type == SL_OPT_SECRET, &text);
         if (rc)
             return rc;
         rc = sl_options_set(o, key, text, loc_of(l, k), l->err);
@@ -331,7 +341,7 @@ static int load_pipeline(loader *l, yaml_node_t *block)
             return rc;
         const char *key = (const char *)k->data.scalar.value;
         char *text = NULL;
-        if ((rc = value_text(l, key, v, 0, &text)))
+        if ((rc = value_text(l, key, v, 0, 0, &text)))
             return rc;
         rc = sl_options_set(&cfg->pipeline, key, text, loc_of(l, k), l->err);
         free(text);
@@ -382,7 +392,7 @@ static int load_list(loader *l, yaml_node_t *block, const char *section, const c
                                section, key);
             }
             char *text = NULL;
-            if ((rc = value_text(l, key, v, 0, &text)))
+            if ((rc = value_text(l, key, v, 0, 0, &text)))
                 return rc;
             char **slot = (char **)(item + (size_t)fields[f]);
             free(*slot);
