@@ -5,7 +5,7 @@ CC          ?= cc
 # pkg-config modules the binary links. Evaluated when make parses this file,
 # which is why `test`, `demo` and `bench` run `make deps` and then a fresh
 # sub-make: on a new machine the -dev packages appear only after deps.
-PKGS        := libmariadb libpq rdkafka jansson yaml-0.1
+PKGS        := libmariadb libpq rdkafka jansson yaml-0.1 libzstd zlib
 PKG_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
 PKG_CFLAGS  := $(if $(PKG_MISSING),,$(shell pkg-config --cflags $(PKGS)))
 PKG_LIBS    := $(if $(PKG_MISSING),,$(shell pkg-config --libs $(PKGS)))
@@ -15,12 +15,12 @@ need_pkgs    = $(if $(PKG_MISSING),$(error pkg-config finds no $(PKG_MISSING): r
 OPT         ?= -O2 -g
 CFLAGS      := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
                -Wshadow -Wformat=2 -fno-strict-aliasing -pthread -MMD -MP $(PKG_CFLAGS)
-LDLIBS      := $(PKG_LIBS) -lm -pthread $(EXTRA_LDFLAGS)
+LDLIBS      := $(PKG_LIBS) -lsnappy -lm -pthread $(EXTRA_LDFLAGS)
 VENV        := .venv
 PYTEST      := $(VENV)/bin/pytest
 
 SRC_DIRS    := core pipeline sources sources/mysql sources/postgres snapshot sinks sinks/file \
-               sinks/blackhole sinks/kafka
+               sinks/blackhole sinks/kafka formats formats/parquet formats/avro
 LIB_SRCS    := $(filter-out pipeline/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ    := $(BUILD)/pipeline/main.o
@@ -28,8 +28,10 @@ UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # test helpers (the memory source and sink): linked into the unit tests only
 TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c)))
+# drivers the e2e tests run to write Parquet/Avro files (not part of sluice)
+FORMAT_TOOLS := $(patsubst tests/formats/%.c,$(BUILD)/tests/formats/%,$(wildcard tests/formats/*.c))
 
-.PHONY: all asan deps test unit e2e demo bench install clean help check-configs
+.PHONY: all asan deps test unit e2e demo bench install clean help check-configs format-tools
 
 all: $(BUILD)/sluice
 
@@ -53,11 +55,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka
 
+$(BUILD)/tests/formats/%: tests/formats/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
+
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	        EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit-bins
+	        EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit-bins format-tools
 
 unit-bins: $(TEST_OBJS) $(UNIT_BINS)
+
+format-tools: $(FORMAT_TOOLS)
 
 deps:
 	@bash tests/services/deps.sh
@@ -69,7 +77,7 @@ unit: $(UNIT_BINS)
 check-configs: $(BUILD)/sluice
 	@set -e; for f in configs/*.yaml; do MYSQL_PASSWORD=example PG_PASSWORD=example $(BUILD)/sluice check "$$f"; done
 
-e2e: $(BUILD)/sluice
+e2e: $(BUILD)/sluice $(FORMAT_TOOLS)
 	$(PYTEST) -q tests/e2e
 
 # deps first, then a new make that parses this file with the packages present

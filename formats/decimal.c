@@ -1,0 +1,113 @@
+/* decimal.c — decimal text <-> unscaled 128-bit integers, and the
+ * two's complement byte forms Parquet, Avro and Iceberg store. */
+#include "decimal.h"
+
+#include <string.h>
+
+int sl_decimal_parse(const char *s, size_t n, int precision, int scale, sl_i128 *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    sl_i128 v = 0;
+    int digits = 0, frac = 0, seen_dot = 0, any = 0;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (c == '.' && !seen_dot) {
+            seen_dot = 1;
+            continue;
+        }
+        if (c < '0' || c > '9')
+            return SL_DEC_SYNTAX;
+        any = 1;
+        if (seen_dot) {
+            if (frac == scale) {
+                if (c != '0')
+                    return SL_DEC_SCALE;
+                continue;
+            }
+            frac++;
+        }
+        if (v == 0 && c == '0' && !seen_dot)
+            continue; /* leading zeros count no digits */
+        if (++digits > 38)
+            return SL_DEC_RANGE;
+        v = v * 10 + (c - '0');
+    }
+    if (!any)
+        return SL_DEC_SYNTAX;
+    for (; frac < scale; frac++) {
+        if (v != 0 && ++digits > 38)
+            return SL_DEC_RANGE;
+        v *= 10;
+    }
+    /* |v| < 10^precision */
+    sl_i128 limit = 1;
+    for (int k = 0; k < precision; k++)
+        limit *= 10;
+    if (v >= limit)
+        return SL_DEC_RANGE;
+    *out = neg ? -v : v;
+    return SL_DEC_OK;
+}
+
+int sl_decimal_fixed_len(int precision)
+{
+    /* 10^p - 1 must fit in 8n-1 bits */
+    sl_i128 max = 1;
+    for (int k = 0; k < precision; k++)
+        max *= 10;
+    max -= 1;
+    for (int n = 1; n < 16; n++) {
+        sl_i128 lim = ((sl_i128)1 << (8 * n - 1)) - 1;
+        if (max <= lim)
+            return n;
+    }
+    return 16;
+}
+
+void sl_decimal_to_be(sl_i128 v, uint8_t *out, int nbytes)
+{
+    for (int i = nbytes - 1; i >= 0; i--) {
+        out[i] = (uint8_t)(v & 0xff);
+        v >>= 8; /* arithmetic shift keeps the sign for the leading bytes */
+    }
+}
+
+int sl_decimal_to_be_min(sl_i128 v, uint8_t out[16])
+{
+    uint8_t full[16];
+    sl_decimal_to_be(v, full, 16);
+    int skip = 0;
+    /* drop a leading byte while the next byte's top bit still carries the sign */
+    while (skip < 15 && ((full[skip] == 0x00 && !(full[skip + 1] & 0x80)) ||
+                         (full[skip] == 0xff && (full[skip + 1] & 0x80))))
+        skip++;
+    memcpy(out, full + skip, (size_t)(16 - skip));
+    return 16 - skip;
+}
+
+int sl_decimal_format(sl_i128 v, int scale, char *buf)
+{
+    char tmp[48];
+    int n = 0, neg = v < 0;
+    /* work on the negative side so the minimum value does not overflow */
+    sl_i128 x = neg ? v : -v;
+    do {
+        tmp[n++] = (char)('0' - (int)(x % 10));
+        x /= 10;
+    } while (x);
+    while (n <= scale)
+        tmp[n++] = '0';
+    int len = 0;
+    if (neg)
+        buf[len++] = '-';
+    for (int i = n - 1; i >= 0; i--) {
+        buf[len++] = tmp[i];
+        if (i == scale && scale > 0)
+            buf[len++] = '.';
+    }
+    buf[len] = 0;
+    return len;
+}
