@@ -162,6 +162,8 @@ int sl_pq_put_float(sl_pq_writer *w, int col, float v)
         return SL_ERUNTIME;
     if (is_new)
         sl_pq_mm_double(&c->chunk_mm, v);
+    else if (v != v)
+        c->chunk_mm.nan_count++; /* a repeated dictionary entry: NaNs still count */
     return 0;
 }
 
@@ -173,6 +175,8 @@ int sl_pq_put_double(sl_pq_writer *w, int col, double v)
         return SL_ERUNTIME;
     if (is_new)
         sl_pq_mm_double(&c->chunk_mm, v);
+    else if (v != v)
+        c->chunk_mm.nan_count++;
     return 0;
 }
 

@@ -156,7 +156,7 @@ int main(int argc, char **argv)
         return 2;
     }
     json_error_t jerr;
-    json_t *job = json_load_file(argv[1], 0, &jerr);
+    json_t *job = json_load_file(argv[1], JSON_ALLOW_NUL, &jerr);
     if (!job) {
         fprintf(stderr, "%s:%d: %s\n", argv[1], jerr.line, jerr.text);
         return 2;
