@@ -22,12 +22,17 @@ def tool(name: str) -> Path:
     return path
 
 
-def run_job(name: str, workdir: Path, job: dict, expect_ok: bool = True) -> dict:
-    """Writes job to workdir/job.json, runs the driver on it, returns its
-    JSON answer; fails the test when the driver failed unexpectedly."""
+def run_job(name: str, workdir: Path, job: dict, expect_ok: bool = True, args=()) -> dict:
+    """Writes job to workdir/job.json, runs the driver on it (after args),
+    returns its JSON answer; fails the test when the driver failed
+    unexpectedly."""
     jobfile = workdir / f"job-{os.getpid()}-{id(job)}.json"
     jobfile.write_text(json.dumps(job))
-    proc = subprocess.run([str(tool(name)), str(jobfile)], capture_output=True, text=True,
+    return run_tool(name, *args, jobfile, expect_ok=expect_ok)
+
+
+def run_tool(name: str, *args, expect_ok: bool = True) -> dict:
+    proc = subprocess.run([str(tool(name)), *map(str, args)], capture_output=True, text=True,
                           timeout=300)
     if expect_ok and proc.returncode != 0:
         raise AssertionError(f"{name} failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
