@@ -31,7 +31,7 @@ TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard 
 # drivers the e2e tests run to write Parquet/Avro files (not part of sluice)
 FORMAT_TOOLS := $(patsubst tests/formats/%.c,$(BUILD)/tests/formats/%,$(wildcard tests/formats/*.c))
 
-.PHONY: all asan deps test unit e2e demo bench install clean help check-configs format-tools
+.PHONY: all asan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet
 
 all: $(BUILD)/sluice
 
@@ -41,6 +41,7 @@ help:
 	@echo "make test       unit tests + end-to-end tests against real servers (runs deps first)"
 	@echo "make demo       local MariaDB -> sluice -> file sink, live"
 	@echo "make bench      benchmarks against the physical limit and Debezium"
+	@echo "make bench-parquet  the Parquet writer beside DuckDB's COPY TO parquet"
 	@echo "make asan       build with AddressSanitizer + UBSan into build-asan/"
 	@echo "make install    install the binary into PREFIX (default /usr/local)"
 
@@ -96,6 +97,14 @@ demo:
 $(BUILD)/bench/raw_produce: bench/raw_produce.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+# the Parquet writer beside DuckDB's COPY TO parquet (bench/parquet_vs_duckdb.py)
+$(BUILD)/bench/pq_bench: bench/pq_bench.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
+
+bench-parquet: $(BUILD)/bench/pq_bench
+	$(VENV)/bin/python bench/parquet_vs_duckdb.py --bin $(BUILD)/bench/pq_bench
 
 bench:
 	@$(MAKE) --no-print-directory deps

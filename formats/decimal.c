@@ -55,6 +55,8 @@ int sl_decimal_parse(const char *s, size_t n, int precision, int scale, sl_i128 
 int sl_decimal_fixed_len(int precision)
 {
     /* 10^p - 1 must fit in 8n-1 bits */
+    if (precision > 38)
+        return 17; /* beyond 16 bytes; callers reject such a precision */
     sl_i128 max = 1;
     for (int k = 0; k < precision; k++)
         max *= 10;

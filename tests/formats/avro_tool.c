@@ -186,14 +186,8 @@ static int fail(const char *msg)
     return 1;
 }
 
-static int do_write(const char *jobpath)
+static int write_records(json_t *job, sl_arena *arena)
 {
-    json_error_t jerr;
-    json_t *job = json_load_file(jobpath, 0, &jerr);
-    if (!job) {
-        fprintf(stderr, "%s: %s\n", jobpath, jerr.text);
-        return 2;
-    }
     const char *schema = json_string_value(json_object_get(job, "schema"));
     const char *codec = json_string_value(json_object_get(job, "codec"));
     json_t *jmeta = json_object_get(job, "meta");
@@ -210,10 +204,8 @@ static int do_write(const char *jobpath)
         }
     }
     sl_err err = {{0}};
-    sl_arena arena;
-    sl_arena_init(&arena);
     const sl_avro_schema *s;
-    if (sl_avro_schema_parse(schema, strlen(schema), &arena, &s, &err))
+    if (sl_avro_schema_parse(schema, strlen(schema), arena, &s, &err))
         return fail(err.msg);
     sl_wfile *f;
     sl_avro_writer *w;
@@ -239,9 +231,23 @@ static int do_write(const char *jobpath)
     if (sl_avro_close(w, &size, &err))
         return fail(err.msg);
     printf("{\"count\": %lld, \"size\": %llu}\n", (long long)count, (unsigned long long)size);
+    return 0;
+}
+
+static int do_write(const char *jobpath)
+{
+    json_error_t jerr;
+    json_t *job = json_load_file(jobpath, 0, &jerr);
+    if (!job) {
+        fprintf(stderr, "%s: %s\n", jobpath, jerr.text);
+        return 2;
+    }
+    sl_arena arena;
+    sl_arena_init(&arena);
+    int rc = write_records(job, &arena);
     sl_arena_free(&arena);
     json_decref(job);
-    return 0;
+    return rc;
 }
 
 static int do_read(const char *path)
@@ -264,10 +270,12 @@ static int do_read(const char *path)
     while ((rc = sl_avro_read_next(r, &v, &err)) == 1)
         json_array_append_new(recs, to_json(v));
     sl_avro_read_close(r);
-    if (rc < 0)
-        return fail(err.msg);
     json_object_set_new(out, "meta", meta);
     json_object_set_new(out, "records", recs);
+    if (rc < 0) {
+        json_decref(out);
+        return fail(err.msg);
+    }
     json_dumpf(out, stdout, JSON_COMPACT);
     printf("\n");
     json_decref(out);

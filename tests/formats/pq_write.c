@@ -149,21 +149,17 @@ static void hex(json_t *o, const char *key, const uint8_t *p, size_t n)
     free(s);
 }
 
-int main(int argc, char **argv)
+static int fail(const char *msg)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: pq_write JOB.json\n");
-        return 2;
-    }
-    json_error_t jerr;
-    json_t *job = json_load_file(argv[1], JSON_ALLOW_NUL, &jerr);
-    if (!job) {
-        fprintf(stderr, "%s:%d: %s\n", argv[1], jerr.line, jerr.text);
-        return 2;
-    }
+    json_t *e = json_pack("{ss}", "error", msg);
+    json_dumpf(e, stdout, 0);
+    json_decref(e);
+    return 1;
+}
+
+static int run(json_t *job, sl_pq_column *cols, int ncols)
+{
     json_t *jcols = json_object_get(job, "columns"), *rows = json_object_get(job, "rows");
-    int ncols = (int)json_array_size(jcols);
-    sl_pq_column *cols = calloc((size_t)ncols, sizeof *cols);
     for (int i = 0; i < ncols; i++) {
         json_t *c = json_array_get(jcols, (size_t)i);
         cols[i].name = json_string_value(json_object_get(c, "name"));
@@ -218,11 +214,8 @@ int main(int argc, char **argv)
     sl_wfile *f;
     sl_pq_writer *w;
     const char *path = json_string_value(json_object_get(job, "path"));
-    if (sl_wfile_open_local(path, &f, &err) || sl_pq_open(&w, f, cols, ncols, &opt, &err)) {
-        json_t *e = json_pack("{ss}", "error", err.msg);
-        json_dumpf(e, stdout, 0);
-        return 1;
-    }
+    if (sl_wfile_open_local(path, &f, &err) || sl_pq_open(&w, f, cols, ncols, &opt, &err))
+        return fail(err.msg);
     size_t r;
     json_t *row;
     int abort_at = json_is_integer(json_object_get(job, "abort_at_row"))
@@ -249,17 +242,12 @@ int main(int argc, char **argv)
         }
         if (sl_pq_end_row(w, &err)) {
             sl_pq_abort(w);
-            json_t *e = json_pack("{ss}", "error", err.msg);
-            json_dumpf(e, stdout, 0);
-            return 1;
+            return fail(err.msg);
         }
     }
     sl_pq_result *res;
-    if (sl_pq_close(w, &res, &err)) {
-        json_t *e = json_pack("{ss}", "error", err.msg);
-        json_dumpf(e, stdout, 0);
-        return 1;
-    }
+    if (sl_pq_close(w, &res, &err))
+        return fail(err.msg);
     json_t *out = json_object();
     json_object_set_new(out, "file_size", json_integer((json_int_t)res->file_size));
     json_object_set_new(out, "num_rows", json_integer(res->num_rows));
@@ -288,7 +276,25 @@ int main(int argc, char **argv)
     printf("\n");
     sl_pq_result_free(res);
     json_decref(out);
-    json_decref(job);
-    free(cols);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: pq_write JOB.json\n");
+        return 2;
+    }
+    json_error_t jerr;
+    json_t *job = json_load_file(argv[1], JSON_ALLOW_NUL, &jerr);
+    if (!job) {
+        fprintf(stderr, "%s:%d: %s\n", argv[1], jerr.line, jerr.text);
+        return 2;
+    }
+    int ncols = (int)json_array_size(json_object_get(job, "columns"));
+    sl_pq_column *cols = calloc((size_t)ncols + 1, sizeof *cols);
+    int rc = run(job, cols, ncols);
+    free(cols);
+    json_decref(job);
+    return rc;
 }
