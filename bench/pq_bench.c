@@ -60,11 +60,19 @@ static double cpu_seconds(void)
            ru.ru_stime.tv_usec / 1e6;
 }
 
+/* VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork + exec, so a
+ * child of a big parent would report the parent's size */
 static long peak_rss_kib(void)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
 }
 
 int main(int argc, char **argv)

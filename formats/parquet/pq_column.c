@@ -63,6 +63,7 @@ int sl_pq_col_init(sl_pq_writer *w, sl_pq_col *c, const sl_pq_column *def, sl_er
     c->order = sort_order(&def->type);
     c->dict_ok = def->type.physical != SL_PQ_BOOLEAN;
     c->use_dict = c->dict_ok && w->opt.dict_limit > 0;
+    c->dict_check_at = 8192;
     int utf8 = def->type.logical == SL_PQ_LT_STRING || def->type.logical == SL_PQ_LT_JSON ||
                def->type.logical == SL_PQ_LT_ENUM;
     sl_pq_mm_init(&c->chunk_mm, def->type.physical, c->order, utf8, w->opt.stats_max_len);
@@ -257,5 +258,7 @@ int sl_pq_col_write_chunk(sl_pq_writer *w, sl_pq_col *c, sl_tc *rg, int64_t *com
     c->chunk_levels = c->chunk_nulls = c->chunk_uncompressed = 0;
     c->n_dict_pages = c->n_plain_pages = 0;
     c->use_dict = c->dict_ok && w->opt.dict_limit > 0;
+    c->dict_values = 0;
+    c->dict_check_at = 8192;
     return 0;
 }

@@ -36,6 +36,8 @@ typedef struct sl_pq_col {
 
     /* the open column chunk */
     int use_dict;             /* new values go to the dictionary */
+    int64_t dict_values;      /* values dictionary-encoded in this chunk */
+    int64_t dict_check_at;    /* when to next ask whether the dictionary pays */
     sl_pq_dict dict;          /* entries of this chunk (written first at the cut) */
     sl_buf pages;             /* finished data pages: header + (compressed) body */
     int64_t chunk_levels, chunk_nulls, chunk_uncompressed;

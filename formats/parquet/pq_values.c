@@ -84,6 +84,7 @@ static int value(sl_pq_writer *w, sl_pq_col *c, const void *p, size_t n, int *is
 {
     c->page_values++;
     if (c->use_dict) {
+        c->dict_values++;
         int added;
         int64_t idx = sl_pq_dict_put(&c->dict, p, n, &added);
         if (idx < 0)
@@ -288,6 +289,19 @@ int sl_pq_list_end(sl_pq_writer *w, int col)
     return 0;
 }
 
+/* Every 8192 dictionary-encoded values: when more than half of them were
+ * new, indices plus dictionary take about as much as PLAIN, and hashing
+ * every value only costs time (unique keys, random text), so the chunk goes
+ * PLAIN at once instead of filling the dictionary up to its limit. The next
+ * row group tries the dictionary again. */
+static int dict_does_not_pay(sl_pq_col *c)
+{
+    if (c->dict_values < c->dict_check_at)
+        return 0;
+    c->dict_check_at = c->dict_values + 8192;
+    return (int64_t)c->dict.count * 2 > c->dict_values;
+}
+
 int sl_pq_end_row(sl_pq_writer *w, sl_err *err)
 {
     if (w->failed)
@@ -303,7 +317,7 @@ int sl_pq_end_row(sl_pq_writer *w, sl_err *err)
         }
         c->set = 0;
         c->page_rows++;
-        if (c->use_dict && c->dict.page.len > w->opt.dict_limit) {
+        if (c->use_dict && (c->dict.page.len > w->opt.dict_limit || dict_does_not_pay(c))) {
             if (sl_pq_col_fallback(w, c))
                 goto failed;
         } else if (c->page_levels >= w->opt.page_size || sl_pq_col_page_estimate(c) >= w->opt.page_size) {
