@@ -185,6 +185,11 @@ typedef struct sl_pq_column_stats {
     int min_exact, max_exact;/* 0 when truncated (stats_max_len) */
 } sl_pq_column_stats;
 
+/* A DECIMAL column's bound (min or max above) as its unscaled value, for
+ * Iceberg's bound form (sl_decimal_to_be_min). Returns -1 when t is not a
+ * decimal or n does not fit its physical type. */
+int sl_pq_bound_decimal(const sl_pq_type *t, const uint8_t *p, size_t n, sl_i128 *out);
+
 typedef struct sl_pq_result {
     uint64_t file_size;
     int64_t num_rows;

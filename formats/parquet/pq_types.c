@@ -3,6 +3,7 @@
 #include "pq_internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static sl_pq_type mk(int physical, int logical)
 {
@@ -61,6 +62,30 @@ sl_pq_type sl_pq_t_decimal(int precision, int scale)
     if (t.physical == SL_PQ_FIXED)
         t.length = sl_decimal_fixed_len(precision);
     return t;
+}
+
+int sl_pq_bound_decimal(const sl_pq_type *t, const uint8_t *p, size_t n, sl_i128 *out)
+{
+    if (t->logical != SL_PQ_LT_DECIMAL)
+        return -1;
+    if (t->physical == SL_PQ_INT32 || t->physical == SL_PQ_INT64) {
+        size_t want = t->physical == SL_PQ_INT32 ? 4 : 8;
+        if (n != want)
+            return -1;
+        int64_t v = 0;
+        memcpy(&v, p, n); /* little-endian, then sign-extend */
+        if (n == 4)
+            v = (int32_t)(uint32_t)v;
+        *out = v;
+        return 0;
+    }
+    if (n == 0 || n > 16)
+        return -1;
+    sl_i128 v = (int8_t)p[0]; /* big-endian two's complement */
+    for (size_t i = 1; i < n; i++)
+        v = v * 256 + p[i];
+    *out = v;
+    return 0;
 }
 
 /* the spec's rules for an annotation on a physical type */

@@ -117,18 +117,42 @@ int sl_pq_put_bool(sl_pq_writer *w, int col, int v)
     return 0;
 }
 
+/* statistics of a fixed-width value: in dictionary mode only new entries
+ * can move the bounds, but every NaN counts */
+static void stat_int(sl_pq_col *c, int is_new, int64_t s, uint64_t u)
+{
+    if (!is_new)
+        return;
+    if (c->order == SL_PQ_ORD_UNSIGNED)
+        sl_pq_mm_u64(&c->chunk_mm, u);
+    else
+        sl_pq_mm_i64(&c->chunk_mm, s);
+}
+
+static void stat_float(sl_pq_col *c, int is_new, double v)
+{
+    if (is_new)
+        sl_pq_mm_double(&c->chunk_mm, v);
+    else if (v != v)
+        c->chunk_mm.nan_count++;
+}
+
+/* level + value of one fixed-width value of the column's physical type */
+static sl_pq_col *put_fixed(sl_pq_writer *w, int col, int physical, const void *p, size_t n, int *is_new)
+{
+    sl_pq_col *c = typed(w, col, physical);
+    if (!c || level(w, c, 0) || value(w, c, p, n, is_new))
+        return NULL;
+    return c;
+}
+
 int sl_pq_put_i32(sl_pq_writer *w, int col, int32_t v)
 {
-    sl_pq_col *c = typed(w, col, SL_PQ_INT32);
     int is_new;
-    if (!c || level(w, c, 0) || value(w, c, &v, 4, &is_new))
+    sl_pq_col *c = put_fixed(w, col, SL_PQ_INT32, &v, 4, &is_new);
+    if (!c)
         return SL_ERUNTIME;
-    if (is_new) {
-        if (c->order == SL_PQ_ORD_UNSIGNED)
-            sl_pq_mm_u64(&c->chunk_mm, (uint32_t)v);
-        else
-            sl_pq_mm_i64(&c->chunk_mm, v);
-    }
+    stat_int(c, is_new, v, (uint32_t)v);
     return 0;
 }
 
@@ -142,42 +166,30 @@ int sl_pq_put_i64(sl_pq_writer *w, int col, int64_t v)
                               (long long)v);
         return sl_pq_put_i32(w, col, (int32_t)(uint32_t)v);
     }
-    c = typed(w, col, SL_PQ_INT64);
     int is_new;
-    if (!c || level(w, c, 0) || value(w, c, &v, 8, &is_new))
+    if (!(c = put_fixed(w, col, SL_PQ_INT64, &v, 8, &is_new)))
         return SL_ERUNTIME;
-    if (is_new) {
-        if (c->order == SL_PQ_ORD_UNSIGNED)
-            sl_pq_mm_u64(&c->chunk_mm, (uint64_t)v);
-        else
-            sl_pq_mm_i64(&c->chunk_mm, v);
-    }
+    stat_int(c, is_new, v, (uint64_t)v);
     return 0;
 }
 
 int sl_pq_put_float(sl_pq_writer *w, int col, float v)
 {
-    sl_pq_col *c = typed(w, col, SL_PQ_FLOAT);
     int is_new;
-    if (!c || level(w, c, 0) || value(w, c, &v, 4, &is_new))
+    sl_pq_col *c = put_fixed(w, col, SL_PQ_FLOAT, &v, 4, &is_new);
+    if (!c)
         return SL_ERUNTIME;
-    if (is_new)
-        sl_pq_mm_double(&c->chunk_mm, v);
-    else if (v != v)
-        c->chunk_mm.nan_count++; /* a repeated dictionary entry: NaNs still count */
+    stat_float(c, is_new, v);
     return 0;
 }
 
 int sl_pq_put_double(sl_pq_writer *w, int col, double v)
 {
-    sl_pq_col *c = typed(w, col, SL_PQ_DOUBLE);
     int is_new;
-    if (!c || level(w, c, 0) || value(w, c, &v, 8, &is_new))
+    sl_pq_col *c = put_fixed(w, col, SL_PQ_DOUBLE, &v, 8, &is_new);
+    if (!c)
         return SL_ERUNTIME;
-    if (is_new)
-        sl_pq_mm_double(&c->chunk_mm, v);
-    else if (v != v)
-        c->chunk_mm.nan_count++;
+    stat_float(c, is_new, v);
     return 0;
 }
 

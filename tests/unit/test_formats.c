@@ -518,6 +518,23 @@ static void decimals(void **state)
     assert_true(be[0] == 0xff && be[1] == 0x7f);
     sl_decimal_to_be(-2, be, 4);
     assert_memory_equal(be, "\xff\xff\xff\xfe", 4);
+
+    /* Parquet bounds of decimal columns back to unscaled values */
+    sl_pq_type d9 = sl_pq_t_decimal(9, 2), d18 = sl_pq_t_decimal(18, 0), d38 = sl_pq_t_decimal(38, 0);
+    int32_t i32 = -12345;
+    int64_t i64 = -123456789012345678;
+    assert_int_equal(sl_pq_bound_decimal(&d9, (const uint8_t *)&i32, 4, &v), 0);
+    assert_true(v == -12345);
+    assert_int_equal(sl_pq_bound_decimal(&d18, (const uint8_t *)&i64, 8, &v), 0);
+    assert_true(v == -123456789012345678);
+    assert_int_equal(sl_pq_bound_decimal(&d18, (const uint8_t *)&i64, 4, &v), -1);
+    assert_int_equal(sl_decimal_parse(max38, 38, 38, 0, &v), SL_DEC_OK);
+    sl_decimal_to_be(-v, be, 16);
+    sl_i128 back;
+    assert_int_equal(sl_pq_bound_decimal(&d38, be, 16, &back), 0);
+    assert_true(back == -v);
+    sl_pq_type s = sl_pq_t_string();
+    assert_int_equal(sl_pq_bound_decimal(&s, be, 16, &back), -1);
 }
 
 int main(void)
