@@ -43,10 +43,26 @@ typedef struct sl_mysql_decode_opts {
     sl_mysql_iconv_cache *iconv;   /* for charsets other than utf8/latin1/ascii/binary; may be NULL */
 } sl_mysql_decode_opts;
 
+/* The server that wrote the binlog, from the server version string of its
+ * FORMAT_DESCRIPTION event: MariaDB and MySQL count different column types
+ * in the SIGNEDNESS metadata (see tablemap.c). */
+typedef struct sl_mysql_server {
+    int mariadb;
+    unsigned version; /* major * 10000 + minor * 100 + patch; 0 = unknown */
+} sl_mysql_server;
+
+void sl_mysql_server_parse(const char *version, size_t len, sl_mysql_server *out);
+
 /* Parses a TABLE_MAP body into a new schema (caller owns it). Needs
- * binlog_row_metadata=FULL for names, keys and enum members. */
-int sl_mysql_parse_table_map(const uint8_t *body, size_t len, uint64_t *table_id, sl_table_schema **out,
-                             sl_err *err);
+ * binlog_row_metadata=FULL for names, keys and enum members. srv says who
+ * wrote the event (NULL: unknown). Metadata outside its legal range is an
+ * error naming the table and column. */
+int sl_mysql_parse_table_map(const uint8_t *body, size_t len, const sl_mysql_server *srv, uint64_t *table_id,
+                             sl_table_schema **out, sl_err *err);
+/* The database and table names of a TABLE_MAP body (256 bytes each), to
+ * tell whether a table that cannot be parsed is captured at all; -1 if the
+ * body is too short to hold them. */
+int sl_mysql_table_map_names(const uint8_t *body, size_t len, char *db, char *table);
 
 typedef struct sl_mysql_rows {
     const uint8_t *p, *end;

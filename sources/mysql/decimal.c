@@ -11,8 +11,16 @@
 
 static const int dig2bytes[10] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 4};
 
+static int decimal_valid(int precision, int scale)
+{
+    return precision > 0 && precision <= 65 && scale >= 0 && scale <= 30 && scale <= precision;
+}
+
+/* 0 for a precision and scale no server writes */
 size_t sl_mysql_decimal_size(int precision, int scale)
 {
+    if (!decimal_valid(precision, scale))
+        return 0;
     int intg = precision - scale;
     return (size_t)(intg / 9 * 4 + dig2bytes[intg % 9] + scale / 9 * 4 + dig2bytes[scale % 9]);
 }
@@ -28,7 +36,7 @@ static uint32_t read_be(const uint8_t *p, int n, uint8_t mask)
 int sl_mysql_decimal_text(const uint8_t *src, size_t avail, int precision, int scale, char *out, size_t outlen,
                           size_t *used)
 {
-    if (precision <= 0 || precision > 65 || scale < 0 || scale > 30 || scale > precision)
+    if (!decimal_valid(precision, scale))
         return -1;
     size_t size = sl_mysql_decimal_size(precision, scale);
     if (avail < size || outlen < (size_t)precision + 4)

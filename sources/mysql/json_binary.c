@@ -51,7 +51,7 @@ static void packed_time(sl_buf *b, int type, int64_t packed)
 {
     /* DATE/DATETIME/TIMESTAMP: ymd (17 bits ym*13) and hms packed above 24 frac bits */
     int neg = packed < 0;
-    uint64_t a = neg ? (uint64_t)-packed : (uint64_t)packed;
+    uint64_t a = neg ? 0 - (uint64_t)packed : (uint64_t)packed; /* INT64_MIN has no signed negation */
     uint64_t frac = a % (1u << 24), intp = a >> 24;
     char t[64];
     if (type == 11 /* TIME */) {

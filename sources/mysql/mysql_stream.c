@@ -53,6 +53,7 @@ typedef struct stream {
     char file[256];        /* current binlog file */
     uint64_t file_seq;
     uint32_t server_id;    /* of the server we read */
+    sl_mysql_server server; /* that wrote the binlog file (its FORMAT_DESCRIPTION) */
     int checksum;          /* events end in a CRC32 (binlog_checksum != NONE) */
     /* current transaction */
     int in_tx, standalone;
@@ -253,6 +254,44 @@ static int on_rotate(stream *s, const uint8_t *body, size_t len)
     return 0;
 }
 
+/* Records what table id stands for until its next TABLE_MAP: the raw body
+ * (to skip re-parsing an identical one) and the schemas rows decode with.
+ * A table not captured has no schemas: its rows are skipped, so a TABLE_MAP
+ * sluice cannot parse (a type it does not decode) does not stop the
+ * pipeline unless the table is captured. */
+static int remember_table(stream *s, table_entry *te, uint64_t id, const uint8_t *body, size_t len,
+                          const sl_table_schema *decode, const sl_table_schema *schema, int captured, sl_err *err)
+{
+    if (!te) {
+        te = table_slot(s, id);
+        if (!te)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        s->ntables++;
+    }
+    free(te->tm_raw);
+    te->table_id = id;
+    te->tm_raw = malloc(len);
+    if (!te->tm_raw)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    memcpy(te->tm_raw, body, len);
+    te->tm_len = len;
+    te->decode = decode;
+    te->schema = schema;
+    te->captured = captured;
+    return 0;
+}
+
+/* FORMAT_DESCRIPTION: binlog version (2 bytes), then the 50-byte server
+ * version of the server that wrote this binlog file */
+static void on_format_description(stream *s, const uint8_t *body, size_t len)
+{
+    if (len < 2 + 50)
+        return;
+    sl_mysql_server_parse((const char *)body + 2, 50, &s->server);
+    sl_debug("mysql source: %s was written by %s %u", s->file, s->server.mariadb ? "MariaDB" : "MySQL",
+             s->server.version);
+}
+
 static int on_table_map(stream *s, const uint8_t *body, size_t len, sl_err *err)
 {
     if (len < 6)
@@ -263,9 +302,15 @@ static int on_table_map(stream *s, const uint8_t *body, size_t len, sl_err *err)
         return 0; /* same table, same shape: the common case */
     uint64_t parsed_id;
     sl_table_schema *sc = NULL;
-    int rc = sl_mysql_parse_table_map(body, len, &parsed_id, &sc, err);
-    if (rc)
+    int rc = sl_mysql_parse_table_map(body, len, &s->server, &parsed_id, &sc, err);
+    if (rc) {
+        char dbn[256], tbn[256];
+        if (!sl_mysql_table_map_names(body, len, dbn, tbn) && !sl_table_filter_match(&s->src->filter, dbn, tbn)) {
+            sl_debug("mysql source: skipping table %s.%s (not captured): %s", dbn, tbn, err->msg);
+            return remember_table(s, te, id, body, len, NULL, NULL, 0, err);
+        }
         return sl_err_prefix(err, rc, "mysql source: %s:%" PRIu64 ": ", s->file, s->commit.pos);
+    }
     if (sl_schema_cache_add(&s->src->schemas, sc)) {
         sl_schema_free(sc);
         return sl_errf(err, SL_ERUNTIME, "out of memory");
@@ -289,22 +334,8 @@ static int on_table_map(stream *s, const uint8_t *body, size_t len, sl_err *err)
             sl_warn("mysql source: table %s has no primary key; its changes are keyed by the whole row",
                     use->qualified);
     }
-    if (!te) {
-        te = table_slot(s, id);
-        if (!te)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        s->ntables++;
-    }
-    free(te->tm_raw);
-    te->table_id = id;
-    te->tm_raw = malloc(len);
-    if (!te->tm_raw)
-        return sl_errf(err, SL_ERUNTIME, "out of memory");
-    memcpy(te->tm_raw, body, len);
-    te->tm_len = len;
-    te->decode = sc;
-    te->schema = use;
-    te->captured = captured;
+    if ((rc = remember_table(s, te, id, body, len, sc, use, captured, err)))
+        return rc;
     if (changed && captured && !s->skipping_tx) {
         sl_batch *b = sl_emit_batch(s->out);
         sl_event *e = b ? sl_batch_add_event(b, SL_OP_SCHEMA, use) : NULL;
@@ -522,6 +553,10 @@ static int open_stream(stream *s, sl_err *err)
         return SL_ERUNTIME;
     s->server_id = sid ? (uint32_t)strtoul(sid, NULL, 10) : 0;
     free(sid);
+    /* until the stream's FORMAT_DESCRIPTION names the binlog's writer */
+    const char *sv = mysql_get_server_info(s->conn);
+    if (sv)
+        sl_mysql_server_parse(sv, strlen(sv), &s->server);
     /* every event, the artificial ROTATE included, carries the checksum we
      * ask for below; the library only learns that from the first FDE */
     char *ck = NULL;
@@ -763,8 +798,12 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         size_t elen = ev->event_length;
         if (s.checksum && elen >= HDR + 4)
             elen -= 4;
-        if (elen < HDR || ev->raw_data_size < ev->raw_data_ofs + HDR)
-            continue;
+        if (elen < HDR || ev->raw_data_size < ev->raw_data_ofs || elen > ev->raw_data_size - ev->raw_data_ofs) {
+            rc = sl_errf(err, SL_ERUNTIME, "mysql source: malformed event in %s at %u: length %zu, %zu bytes received",
+                         s.file, ev->next_event_pos, elen,
+                         ev->raw_data_size > ev->raw_data_ofs ? ev->raw_data_size - ev->raw_data_ofs : 0);
+            break;
+        }
         const uint8_t *body = raw + HDR;
         size_t blen = elen - HDR;
         uint32_t next = ev->next_event_pos;
@@ -780,6 +819,9 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
             }
         }
         switch (type) {
+        case FORMAT_DESCRIPTION_EVENT:
+            on_format_description(&s, body, blen);
+            break;
         case ROTATE_EVENT:
             if (on_rotate(&s, body, blen))
                 rc = sl_errf(err, SL_ERUNTIME, "mysql source: malformed ROTATE event");

@@ -29,10 +29,12 @@ char sl_mysql_rows_op(int t)
     }
 }
 
+/* n is at most 8: every width comes from metadata checked in tablemap.c
+ * and again where it is used */
 static uint64_t le(const uint8_t *p, int n)
 {
     uint64_t v = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n && i < 8; i++)
         v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
@@ -123,6 +125,8 @@ static int zero_date(sl_value *v, const char *text, size_t n, const sl_mysql_row
 
 static size_t frac_bytes(unsigned fsp) { return (fsp + 1) / 2; }
 
+enum { MAX_FSP = 6, US_PER_S = 1000000 };
+
 /* fractional part of TIME2/DATETIME2/TIMESTAMP2 in microseconds */
 static int64_t frac_us(const uint8_t *p, unsigned fsp)
 {
@@ -178,7 +182,14 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
             return -1;                                                                                       \
         }                                                                                                    \
     } while (0)
+#define BAD(...)                                                                                             \
+    do {                                                                                                     \
+        snprintf(why, whylen, __VA_ARGS__);                                                                  \
+        return -1;                                                                                           \
+    } while (0)
     memset(v, 0, sizeof *v);
+    if ((c->src_type == MT_TIME2 || c->src_type == MT_DATETIME2 || c->src_type == MT_TIMESTAMP2) && meta > MAX_FSP)
+        BAD("column %s: fractional-second precision %u is outside 0..6", c->name, meta);
     switch (c->src_type) {
     case MT_TINY:
         NEED(1);
@@ -253,6 +264,8 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
         uint32_t x = (uint32_t)le(p, 3);
         unsigned d = x & 31, m = (x >> 5) & 15, y = x >> 9;
         p += 3;
+        if (m > 12 || y > 9999)
+            BAD("column %s: invalid DATE %04u-%02u-%02u", c->name, y, m, d);
         if (!m || !d) {
             char t[16];
             int n = snprintf(t, sizeof t, "%04u-%02u-%02u", y, m, d);
@@ -287,9 +300,11 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
             packed = intpart * (1LL << 24) + frac * (fb == 1 ? 10000 : 100);
         }
         int neg = packed < 0;
-        uint64_t a_packed = neg ? (uint64_t)-packed : (uint64_t)packed;
+        uint64_t a_packed = neg ? 0 - (uint64_t)packed : (uint64_t)packed;
         uint64_t hms = a_packed >> 24, frac_us = a_packed % (1u << 24);
         int64_t h = (int64_t)((hms >> 12) & 0x3ff), mi = (int64_t)((hms >> 6) & 0x3f), s = (int64_t)(hms & 0x3f);
+        if (mi > 59 || s > 59 || frac_us >= US_PER_S)
+            BAD("column %s: invalid TIME value", c->name);
         int64_t us = (h * 3600 + mi * 60 + s) * 1000000 + (int64_t)frac_us;
         v->kind = SL_TIME;
         v->aux = (uint16_t)meta;
@@ -300,18 +315,24 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
     case MT_DATETIME2: {
         size_t fb = frac_bytes(meta);
         NEED(5 + fb);
+        /* the sign bit is always set: a DATETIME is never negative */
         int64_t intpart = (int64_t)be(p, 5) - 0x8000000000LL;
+        if (intpart < 0)
+            BAD("column %s: invalid DATETIME (negative packed value)", c->name);
         int64_t ymd = intpart >> 17, hms = intpart % (1 << 17);
         int64_t ym = ymd >> 5;
         unsigned d = (unsigned)(ymd % 32), m = (unsigned)(ym % 13), y = (unsigned)(ym / 13);
         unsigned s = (unsigned)(hms % 64), mi = (unsigned)((hms >> 6) % 64), h = (unsigned)(hms >> 12);
         int64_t us = frac_us(p + 5, meta);
         p += 5 + fb;
+        if (y > 9999 || h > 23 || mi > 59 || s > 59 || us >= US_PER_S)
+            BAD("column %s: invalid DATETIME %u-%u-%u %u:%u:%u.%lld", c->name, y, m, d, h, mi, s, (long long)us);
         if (!m || !d) {
+            /* every field is range-checked above: 26 characters at most */
             char t[40];
             int n = snprintf(t, sizeof t, "%04u-%02u-%02u %02u:%02u:%02u", y, m, d, h, mi, s);
             if (meta)
-                n += snprintf(t + n, sizeof t - (size_t)n, ".%06lld", (long long)us) - (6 - (int)meta);
+                n += snprintf(t + n, sizeof t - (size_t)n, ".%06lld", (long long)us) - (MAX_FSP - (int)meta);
             if (zero_date(v, t, (size_t)n, it, a))
                 return -1;
             break;
@@ -327,6 +348,8 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
         int64_t secs = (int64_t)be(p, 4);
         int64_t us = frac_us(p + 4, meta);
         p += 4 + fb;
+        if (us >= US_PER_S)
+            BAD("column %s: invalid TIMESTAMP fraction", c->name);
         if (secs == 0 && us == 0) {
             char t[40];
             int n = snprintf(t, sizeof t, "0000-00-00 00:00:00");
@@ -343,6 +366,8 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
     }
     case MT_BIT: {
         unsigned bytes = (meta >> 8) + ((meta & 0xff) ? 1 : 0);
+        if (bytes < 1 || bytes > 8)
+            BAD("column %s: BIT width of %u bytes is outside 1..8", c->name, bytes);
         NEED(bytes);
         v->kind = SL_BIT;
         v->aux = c->precision;
@@ -407,6 +432,8 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
         break;
     }
     case MT_ENUM: {
+        if (meta < 1 || meta > 2)
+            BAD("column %s: ENUM width %u is outside 1..2 bytes", c->name, meta);
         NEED(meta);
         uint64_t idx = le(p, (int)meta);
         p += meta;
@@ -419,6 +446,8 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
         break;
     }
     case MT_SET: {
+        if (meta < 1 || meta > 8)
+            BAD("column %s: SET width %u is outside 1..8 bytes", c->name, meta);
         NEED(meta);
         uint64_t bits = le(p, (int)meta);
         p += meta;
@@ -446,6 +475,7 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
         return -1;
     }
 #undef NEED
+#undef BAD
     *pp = p;
     return 0;
 }
@@ -489,6 +519,11 @@ int sl_mysql_rows_next(sl_mysql_rows *it, sl_arena *a, sl_value **before, sl_val
     *before = *after = NULL;
     if (it->p >= it->end)
         return 0;
+    /* a row of no columns takes no bytes: bytes left after it would be
+     * read as rows forever */
+    if (!it->n_before || (it->update && !it->n_after))
+        return sl_errf(err, SL_ERUNTIME, "rows event with an empty row image and %zu bytes left",
+                       (size_t)(it->end - it->p));
     if (it->update) {
         if (decode_image(it, it->present_before, it->n_before, a, before, err) ||
             decode_image(it, it->present_after, it->n_after, a, after, err))

@@ -54,10 +54,55 @@ static const uint8_t *rd_bytes(rd *r, size_t n)
     return p;
 }
 
-static int is_numeric(int t)
+/* The column types that own a bit in the SIGNEDNESS metadata, one bit per
+ * such column in column order, most significant bit first.
+ *
+ * MariaDB (sql/log_event_server.cc, Table_map_log_event::
+ * init_signedness_field): every column whose Binlog_type_info carries a
+ * signedness, which is every Field_num (sql/field.h: Field_num::
+ * binlog_type_info): TINYINT, SMALLINT, MEDIUMINT, INT, BIGINT, FLOAT,
+ * DOUBLE, DECIMAL, the pre-5.0 DECIMAL, and YEAR, because Field_year
+ * derives from Field_tiny (its bit is set: YEAR is built unsigned).
+ *
+ * MySQL 8.0 (sql/log_event.cc, is_numeric_field): up to 8.0.20 it is
+ * is_numeric_type() of sql/field.h, the same list without YEAR; 8.0.41 and
+ * 8.4 use has_signedess_information_type() of
+ * sql/field_common_properties.h, which adds YEAR ("still contains sign
+ * modifiers even if ignored"). Both were read; the release in between that
+ * switched was not, and 8.0.21 (the first release after 8.0.20, the year
+ * that header was written) is taken as the first with YEAR. Where the
+ * field's byte count can only be one of the two counts, it decides. */
+static int is_numeric_no_year(int t)
 {
     return t == MT_TINY || t == MT_SHORT || t == MT_INT24 || t == MT_LONG || t == MT_LONGLONG || t == MT_FLOAT ||
            t == MT_DOUBLE || t == MT_NEWDECIMAL || t == MT_DECIMAL;
+}
+
+enum { MYSQL_FIRST_YEAR_SIGNEDNESS = 80021 };
+
+static int year_has_bit(const sl_mysql_server *srv, uint64_t n_other, uint64_t n_year, size_t field_len)
+{
+    size_t without = (size_t)((n_other + 7) / 8), with = (size_t)((n_other + n_year + 7) / 8);
+    if (without != with && (field_len == without || field_len == with))
+        return field_len == with;
+    if (srv && !srv->mariadb && srv->version && srv->version < MYSQL_FIRST_YEAR_SIGNEDNESS)
+        return 0;
+    return 1;
+}
+
+void sl_mysql_server_parse(const char *version, size_t len, sl_mysql_server *out)
+{
+    char v[64];
+    size_t n = 0;
+    while (n < len && n + 1 < sizeof v && version[n])
+        n++;
+    memcpy(v, version, n);
+    v[n] = 0;
+    out->mariadb = strstr(v, "MariaDB") != NULL;
+    out->version = 0;
+    unsigned a, b, c;
+    if (sscanf(v, "%u.%u.%u", &a, &b, &c) == 3 && a < 100 && b < 100 && c < 100)
+        out->version = a * 10000 + b * 100 + c;
 }
 
 static int is_enum_set(int real) { return real == MT_ENUM || real == MT_SET; }
@@ -154,8 +199,93 @@ static char *dup_n(const uint8_t *p, size_t n)
     return s;
 }
 
-int sl_mysql_parse_table_map(const uint8_t *body, size_t len, uint64_t *table_id, sl_table_schema **out,
-                             sl_err *err)
+/* The legal range of a column's metadata; NULL when it is in range. Checked
+ * here once, so the row decoder can size every value from it. */
+static const char *bad_metadata(int rt, uint32_t md, char *why, size_t n)
+{
+    switch (rt) {
+    case MT_TINY: case MT_SHORT: case MT_INT24: case MT_LONG: case MT_LONGLONG: case MT_FLOAT: case MT_DOUBLE:
+    case MT_NULL: case MT_DATE: case MT_NEWDATE: case MT_YEAR: case MT_VARCHAR: case MT_VAR_STRING: case MT_STRING:
+        return NULL;
+    case MT_NEWDECIMAL: {
+        unsigned prec = md >> 8, scale = md & 0xff;
+        if (prec < 1 || prec > 65 || scale > 30 || scale > prec) {
+            snprintf(why, n, "DECIMAL(%u,%u) is outside precision 1..65, scale 0..30 and <= precision", prec, scale);
+            return why;
+        }
+        return NULL;
+    }
+    case MT_TIME2: case MT_DATETIME2: case MT_TIMESTAMP2:
+        if (md > 6) {
+            snprintf(why, n, "fractional-second precision %u is outside 0..6", md);
+            return why;
+        }
+        return NULL;
+    case MT_BIT: {
+        unsigned bytes = md >> 8, bits = md & 0xff;
+        if (bits > 7 || bytes > 8 || bytes * 8 + bits < 1 || bytes * 8 + bits > 64) {
+            snprintf(why, n, "BIT metadata (%u bytes + %u bits) is outside 1..64 bits", bytes, bits);
+            return why;
+        }
+        return NULL;
+    }
+    case MT_BLOB: case MT_TINY_BLOB: case MT_MEDIUM_BLOB: case MT_LONG_BLOB: case MT_GEOMETRY: case MT_JSON:
+        if (md < 1 || md > 4) {
+            snprintf(why, n, "length width %u is outside 1..4 bytes", md);
+            return why;
+        }
+        return NULL;
+    case MT_ENUM:
+        if (md < 1 || md > 2) {
+            snprintf(why, n, "ENUM width %u is outside 1..2 bytes", md);
+            return why;
+        }
+        return NULL;
+    case MT_SET:
+        if (md < 1 || (md > 4 && md != 8)) {
+            snprintf(why, n, "SET width %u is not 1, 2, 3, 4 or 8 bytes", md);
+            return why;
+        }
+        return NULL;
+    case MT_TIMESTAMP: case MT_DATETIME: case MT_TIME:
+        snprintf(why, n,
+                 "binlog type %d is the pre-MySQL-5.6 temporal format, which sluice does not decode; rebuild the "
+                 "table (ALTER TABLE ... FORCE; on MariaDB with mysql56_temporal_format=ON)",
+                 rt);
+        return why;
+    default:
+        snprintf(why, n, "binlog type %d is not supported", rt);
+        return why;
+    }
+}
+
+int sl_mysql_table_map_names(const uint8_t *body, size_t len, char *db, char *table)
+{
+    rd r = {body, body + len, 0};
+    rd_bytes(&r, 8);
+    const uint8_t *dl = rd_bytes(&r, 1);
+    const uint8_t *d = dl ? rd_bytes(&r, (size_t)*dl + 1) : NULL;
+    const uint8_t *tl = rd_bytes(&r, 1);
+    const uint8_t *t = tl ? rd_bytes(&r, (size_t)*tl + 1) : NULL;
+    if (r.bad)
+        return -1;
+    snprintf(db, 256, "%.*s", (int)*dl, (const char *)d);
+    snprintf(table, 256, "%.*s", (int)*tl, (const char *)t);
+    return 0;
+}
+
+/* Adds column idx to the primary key once; a TABLE_MAP naming a column
+ * twice (or more key columns than the table has) cannot overrun pk. */
+static void add_pk(sl_table_schema *s, uint64_t idx)
+{
+    if (idx >= (uint64_t)s->ncols || s->cols[idx].is_pk || s->npk >= s->ncols)
+        return;
+    s->cols[idx].is_pk = 1;
+    s->pk[s->npk++] = (int)idx;
+}
+
+int sl_mysql_parse_table_map(const uint8_t *body, size_t len, const sl_mysql_server *srv, uint64_t *table_id,
+                             sl_table_schema **out, sl_err *err)
 {
     *out = NULL;
     rd r = {body, body + len, 0};
@@ -173,11 +303,13 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, uint64_t *table_id
     size_t tlen = tbl_l ? *tbl_l : 0;
     const uint8_t *tb = rd_bytes(&r, tlen + 1);
     uint64_t ncols = rd_lenenc(&r);
+    if (r.bad || ncols > 4096)
+        return sl_errf(err, SL_ERUNTIME, "malformed TABLE_MAP event");
     const uint8_t *types = rd_bytes(&r, ncols);
     uint64_t mlen = rd_lenenc(&r);
     const uint8_t *meta = rd_bytes(&r, mlen);
     const uint8_t *nulls = rd_bytes(&r, (ncols + 7) / 8);
-    if (r.bad || ncols > 4096)
+    if (r.bad)
         return sl_errf(err, SL_ERUNTIME, "malformed TABLE_MAP event");
     char dbname[256], tbname[256];
     snprintf(dbname, sizeof dbname, "%.*s", (int)dlen, (const char *)db);
@@ -251,11 +383,10 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, uint64_t *table_id
     }
     /* optional metadata */
     int have_names = 0;
-    int n_numeric = 0, n_char = 0, n_enumset = 0;
+    uint64_t n_other = 0, n_year = 0;
     for (uint64_t i = 0; i < ncols; i++) {
-        n_numeric += is_numeric(real[i]);
-        n_char += is_character(types[i], real[i]);
-        n_enumset += is_enum_set(real[i]);
+        n_other += is_numeric_no_year(real[i]);
+        n_year += real[i] == MT_YEAR;
     }
     while (r.p < r.end && !r.bad) {
         uint8_t type = *r.p++;
@@ -266,11 +397,15 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, uint64_t *table_id
         rd fr = {f, f + flen, 0};
         switch (type) {
         case 1: { /* SIGNEDNESS: one bit per numeric column, MSB first */
-            int k = 0;
+            int year_bit = year_has_bit(srv, n_other, n_year, (size_t)flen);
+            uint64_t k = 0;
             for (uint64_t i = 0; i < ncols; i++) {
-                if (!is_numeric(real[i]))
+                int has_bit = is_numeric_no_year(real[i]) || (year_bit && real[i] == MT_YEAR);
+                if (!has_bit)
                     continue;
-                if ((size_t)(k / 8) < flen && (f[k / 8] >> (7 - k % 8)) & 1)
+                /* YEAR carries the bit but is always unsigned: keep its
+                 * type name "year", as the catalog spells it */
+                if (k / 8 < flen && (f[k / 8] >> (7 - k % 8)) & 1 && real[i] != MT_YEAR)
                     s->cols[i].is_unsigned = 1;
                 k++;
             }
@@ -307,8 +442,10 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, uint64_t *table_id
             for (uint64_t i = 0; i < ncols && fr.p < fr.end; i++) {
                 uint64_t nl = rd_lenenc(&fr);
                 const uint8_t *nm = rd_bytes(&fr, nl);
-                if (nm)
+                if (nm) {
+                    free(s->cols[i].name); /* a repeated field replaces, never leaks */
                     s->cols[i].name = dup_n(nm, nl);
+                }
             }
             have_names = 1;
             break;
@@ -319,9 +456,14 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, uint64_t *table_id
                 if (real[i] != want)
                     continue;
                 uint64_t cnt = rd_lenenc(&fr);
-                if (cnt > 65535 || fr.bad)
+                /* every member takes at least its length byte */
+                if (fr.bad || cnt > 65535 || cnt > (uint64_t)(fr.end - fr.p))
                     break;
                 sl_column *c = &s->cols[i];
+                for (uint32_t k = 0; k < c->n_enum_values; k++)
+                    free(c->enum_values[k]);
+                free(c->enum_values);
+                c->n_enum_values = 0;
                 c->enum_values = calloc(cnt ? cnt : 1, sizeof *c->enum_values);
                 if (!c->enum_values)
                     break;
@@ -335,22 +477,14 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, uint64_t *table_id
             break;
         }
         case 8: /* SIMPLE_PRIMARY_KEY */
-            while (fr.p < fr.end && !fr.bad) {
-                uint64_t idx = rd_lenenc(&fr);
-                if (idx < ncols) {
-                    s->cols[idx].is_pk = 1;
-                    s->pk[s->npk++] = (int)idx;
-                }
-            }
+            while (fr.p < fr.end && !fr.bad)
+                add_pk(s, rd_lenenc(&fr));
             break;
         case 9: /* PRIMARY_KEY_WITH_PREFIX */
             while (fr.p < fr.end && !fr.bad) {
                 uint64_t idx = rd_lenenc(&fr);
                 rd_lenenc(&fr);
-                if (idx < ncols) {
-                    s->cols[idx].is_pk = 1;
-                    s->pk[s->npk++] = (int)idx;
-                }
+                add_pk(s, idx);
             }
             break;
         default:
@@ -371,6 +505,12 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, uint64_t *table_id
         if (!c->name) {
             sl_schema_free(s);
             return sl_errf(err, SL_ERUNTIME, "TABLE_MAP of %s.%s lacks a column name", dbname, tbname);
+        }
+        char why[256];
+        if (bad_metadata(real[i], c->src_meta, why, sizeof why)) {
+            int rc = sl_errf(err, SL_ERUNTIME, "TABLE_MAP of %s.%s: column %s: %s", dbname, tbname, c->name, why);
+            sl_schema_free(s);
+            return rc;
         }
         int binary = c->charset == 63 && (is_character(types[i], real[i]));
         if (real[i] == MT_GEOMETRY)

@@ -12,6 +12,8 @@
 #include "../../core/arena.h"
 #include "../../sources/mysql/binlog_decode.h"
 
+static const sl_mysql_server mariadb = {1, 101119};
+
 static void decimal_text(void **state)
 {
     char out[100];
@@ -107,7 +109,7 @@ static void table_map_full_metadata(void **state)
     uint64_t id;
     sl_table_schema *s;
     sl_err err;
-    assert_int_equal(sl_mysql_parse_table_map(tablemap, sizeof tablemap, &id, &s, &err), 0);
+    assert_int_equal(sl_mysql_parse_table_map(tablemap, sizeof tablemap, &mariadb, &id, &s, &err), 0);
     assert_int_equal(id, 42);
     assert_string_equal(s->qualified, "db.t");
     assert_int_equal(s->ncols, 4);
@@ -182,7 +184,7 @@ static void table_map_minimal_metadata_is_a_clear_error(void **state)
     uint64_t id;
     sl_table_schema *s = NULL;
     sl_err err;
-    assert_int_equal(sl_mysql_parse_table_map(tablemap, cut, &id, &s, &err), SL_ECONFIG);
+    assert_int_equal(sl_mysql_parse_table_map(tablemap, cut, &mariadb, &id, &s, &err), SL_ECONFIG);
     assert_null(s);
     assert_string_equal(err.msg, "the binlog has no column names for table db.t: binlog_row_metadata is MINIMAL, "
                                  "sluice needs FULL: SET GLOBAL binlog_row_metadata = 'FULL' (and "
@@ -240,6 +242,330 @@ static void time2_negative_fractions(void **state)
     assert_int_equal(decode_time2(b0, 3, 0), (838 * 3600 + 59 * 60 + 59) * 1000000LL);
 }
 
+/* rep.y (id INT PRIMARY KEY, y YEAR, a TINYINT, b INT UNSIGNED, c INT) as
+ * MariaDB 10.11.19 wrote it (mariadb-binlog --hexdump; header and CRC cut).
+ * SIGNEDNESS (byte 26) 0x50: id 0, y 1, a 0, b 1, c 0 -- YEAR owns a bit. */
+static const uint8_t year_map[] = {
+    0x15, 0, 0, 0, 0, 0, 0x01, 0x00, 3, 'r', 'e', 'p', 0, 1, 'y', 0,
+    5, 3, 13, 1, 3, 3, 0, 0x1e,
+    1, 1, 0x50,
+    4, 11, 2, 'i', 'd', 1, 'y', 1, 'a', 1, 'b', 1, 'c',
+    8, 1, 0,
+};
+enum { YEAR_MAP_SIGN = 26 };
+/* the WRITE_ROWS_V1 body that followed it: (1, 2024, -1, 4294967295, -5) */
+static const uint8_t year_row[] = {
+    0x15, 0, 0, 0, 0, 0, 0x01, 0x00, 5, 0x1f, 0xe0,
+    1, 0, 0, 0, 0x7c, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfb, 0xff, 0xff, 0xff,
+};
+
+/* parses year_map with the given SIGNEDNESS byte as srv wrote it; every
+ * column after the YEAR must keep its own signedness */
+static void year_table_decodes(uint8_t sign, const sl_mysql_server *srv)
+{
+    uint8_t map[sizeof year_map];
+    memcpy(map, year_map, sizeof map);
+    map[YEAR_MAP_SIGN] = sign;
+    uint64_t id;
+    sl_table_schema *s;
+    sl_err err;
+    assert_int_equal(sl_mysql_parse_table_map(map, sizeof map, srv, &id, &s, &err), 0);
+    assert_string_equal(s->cols[1].type_name, "year");
+    assert_string_equal(s->cols[2].type_name, "tinyint");
+    assert_string_equal(s->cols[3].type_name, "int unsigned");
+    assert_string_equal(s->cols[4].type_name, "int");
+    sl_mysql_rows it;
+    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, NULL};
+    sl_arena a;
+    sl_arena_init(&a);
+    sl_value *before, *after;
+    assert_int_equal(sl_mysql_rows_open(&it, 23, year_row, sizeof year_row, s, &opts, &err), 0);
+    assert_int_equal(sl_mysql_rows_next(&it, &a, &before, &after, &err), 1);
+    assert_int_equal(after[1].kind, SL_YEAR);
+    assert_int_equal(after[1].v.i, 2024);
+    assert_int_equal(after[2].kind, SL_INT);
+    assert_int_equal(after[2].v.i, -1);
+    assert_int_equal(after[3].kind, SL_UINT);
+    assert_int_equal(after[3].v.u, 4294967295u);
+    assert_int_equal(after[4].kind, SL_INT);
+    assert_int_equal(after[4].v.i, -5);
+    sl_arena_free(&a);
+    sl_schema_free(s);
+}
+
+static void year_owns_a_signedness_bit_on_mariadb(void **state)
+{
+    year_table_decodes(0x50, &mariadb);
+    year_table_decodes(0x50, NULL); /* writer unknown: as MariaDB and MySQL 8.0.21+ */
+}
+
+static void mysql_signedness_with_and_without_year(void **state)
+{
+    /* MySQL 8.0.20 (is_numeric_type): id, a, b, c -> 0 0 1 0 */
+    const sl_mysql_server my8020 = {0, 80020};
+    year_table_decodes(0x20, &my8020);
+    /* MySQL 8.0.41 (has_signedess_information_type): id, y, a, b, c; the
+     * YEAR bit itself carries nothing, clear or set */
+    const sl_mysql_server my8041 = {0, 80041};
+    year_table_decodes(0x10, &my8041);
+    year_table_decodes(0x50, &my8041);
+}
+
+static void server_version_of_the_format_description(void **state)
+{
+    sl_mysql_server v;
+    const char fde[50] = "10.11.19-MariaDB-0+deb12u1-log"; /* NUL-padded, as in the event */
+    sl_mysql_server_parse(fde, sizeof fde, &v);
+    assert_int_equal(v.mariadb, 1);
+    assert_int_equal(v.version, 101119);
+    sl_mysql_server_parse("8.0.20-log", 10, &v);
+    assert_int_equal(v.mariadb, 0);
+    assert_int_equal(v.version, 80020);
+    sl_mysql_server_parse("8.0.36-28", 9, &v); /* Percona */
+    assert_int_equal(v.version, 80036);
+    sl_mysql_server_parse("", 0, &v);
+    assert_int_equal(v.version, 0);
+}
+
+/* y YEAR, t0..t7 TINYINT (t7 UNSIGNED): eight other numeric columns, so the
+ * YEAR bit makes the field two bytes instead of one, whoever wrote it */
+static void year_bit_decided_by_the_field_length(void **state)
+{
+    uint8_t map[] = {
+        0x02, 0, 0, 0, 0, 0, 0x01, 0x00, 1, 'd', 0, 1, 't', 0,
+        9, 13, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0xff, 0xff,
+        1, 2, 0x00, 0x80, /* SIGNEDNESS with the YEAR bit: t7 is the 9th */
+        4, 18, 1, 'y', 1, '0', 1, '1', 1, '2', 1, '3', 1, '4', 1, '5', 1, '6', 1, '7',
+    };
+    uint64_t id;
+    sl_table_schema *s;
+    sl_err err;
+    const sl_mysql_server my8020 = {0, 80020};
+    assert_int_equal(sl_mysql_parse_table_map(map, sizeof map, &my8020, &id, &s, &err), 0);
+    for (int i = 1; i < 8; i++)
+        assert_int_equal(s->cols[i].is_unsigned, 0);
+    assert_int_equal(s->cols[8].is_unsigned, 1);
+    sl_schema_free(s);
+    /* the same table with one byte: no YEAR bit, even from MariaDB */
+    uint8_t one[sizeof map - 1];
+    memcpy(one, map, 28);
+    one[28] = 1;    /* field length */
+    one[29] = 0x01; /* t7 is the 8th bit */
+    memcpy(one + 30, map + 31, sizeof map - 31);
+    assert_int_equal(sl_mysql_parse_table_map(one, sizeof one, &mariadb, &id, &s, &err), 0);
+    for (int i = 1; i < 8; i++)
+        assert_int_equal(s->cols[i].is_unsigned, 0);
+    assert_int_equal(s->cols[8].is_unsigned, 1);
+    sl_schema_free(s);
+}
+
+/* one column of type/meta in a WRITE_ROWS_V1 body holding value bytes v */
+static int decode_one(uint32_t type, uint32_t meta, uint8_t kind, const uint8_t *v, size_t n, int zero,
+                      sl_arena *a, sl_value *out, sl_err *err)
+{
+    sl_table_schema *s = one_column(type, meta, kind);
+    uint8_t rows[64] = {0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0x01, 0x00};
+    assert_true(n <= sizeof rows - 11);
+    memcpy(rows + 11, v, n);
+    sl_mysql_rows it;
+    sl_mysql_decode_opts opts = {zero, NULL};
+    sl_value *b, *af;
+    int rc = sl_mysql_rows_open(&it, 23, rows, 11 + n, s, &opts, err);
+    if (!rc)
+        rc = sl_mysql_rows_next(&it, a, &b, &af, err);
+    if (rc == 1)
+        *out = af[0];
+    sl_schema_free(s);
+    return rc;
+}
+
+static void datetime2_hostile_values_are_errors(void **state)
+{
+    sl_arena a;
+    sl_arena_init(&a);
+    sl_value v;
+    sl_err err;
+    /* DATETIME(3) 00 00 00 00 01 00 00: the packed value is negative; this
+     * once overran the zero-date text buffer on the stack */
+    const uint8_t neg[] = {0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00};
+    assert_int_equal(decode_one(MT_DATETIME2, 3, SL_DATETIME, neg, sizeof neg, SL_ZERO_DATE_STRING, &a, &v, &err), -1);
+    assert_string_equal(err.msg, "column c: invalid DATETIME (negative packed value)");
+    /* negative with a non-zero month and day: once a signed overflow */
+    int64_t ymd = (int64_t)(-13001) * 32 + 1;
+    uint64_t packed = (uint64_t)(ymd * (1 << 17)) + 0x8000000000ULL;
+    uint8_t ovf[5];
+    for (int i = 0; i < 5; i++)
+        ovf[i] = (uint8_t)(packed >> (8 * (4 - i)));
+    assert_int_equal(decode_one(MT_DATETIME2, 0, SL_DATETIME, ovf, sizeof ovf, SL_ZERO_DATE_NULL, &a, &v, &err), -1);
+    /* year 10082, hour 31: out of range */
+    const uint8_t big[] = {0xff, 0xff, 0xff, 0xff, 0xff};
+    assert_int_equal(decode_one(MT_DATETIME2, 0, SL_DATETIME, big, sizeof big, SL_ZERO_DATE_NULL, &a, &v, &err), -1);
+    assert_string_equal(err.msg, "column c: invalid DATETIME 10082-5-31 31:63:63.0");
+    /* fsp 7 in a schema: refused before anything is read */
+    const uint8_t z7[] = {0x80, 0, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(decode_one(MT_DATETIME2, 7, SL_DATETIME, z7, sizeof z7, SL_ZERO_DATE_STRING, &a, &v, &err), -1);
+    assert_string_equal(err.msg, "column c: fractional-second precision 7 is outside 0..6");
+    sl_arena_free(&a);
+}
+
+static void datetime2_zero_dates(void **state)
+{
+    sl_arena a;
+    sl_arena_init(&a);
+    sl_value v;
+    sl_err err;
+    const uint8_t z3[] = {0x80, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(decode_one(MT_DATETIME2, 3, SL_DATETIME, z3, sizeof z3, SL_ZERO_DATE_STRING, &a, &v, &err), 1);
+    assert_int_equal(v.kind, SL_STRING);
+    assert_int_equal(v.len, 23);
+    assert_memory_equal(v.v.s, "0000-00-00 00:00:00.000", 23);
+    assert_int_equal(decode_one(MT_DATETIME2, 3, SL_DATETIME, z3, sizeof z3, SL_ZERO_DATE_NULL, &a, &v, &err), 1);
+    assert_int_equal(v.kind, SL_NULL);
+    /* zero date with a fraction at fsp 6: 123456 us */
+    const uint8_t z6[] = {0x80, 0, 0, 0, 0, 0x01, 0xe2, 0x40};
+    assert_int_equal(decode_one(MT_DATETIME2, 6, SL_DATETIME, z6, sizeof z6, SL_ZERO_DATE_STRING, &a, &v, &err), 1);
+    assert_int_equal(v.len, 26);
+    assert_memory_equal(v.v.s, "0000-00-00 00:00:00.123456", 26);
+    /* a fraction past 999999 is damage, not a value */
+    const uint8_t f6[] = {0x80, 0, 0, 0, 0, 0xff, 0xff, 0xff};
+    assert_int_equal(decode_one(MT_DATETIME2, 6, SL_DATETIME, f6, sizeof f6, SL_ZERO_DATE_STRING, &a, &v, &err), -1);
+    sl_arena_free(&a);
+}
+
+static void widths_from_metadata_are_bounded(void **state)
+{
+    sl_arena a;
+    sl_arena_init(&a);
+    sl_value v;
+    sl_err err;
+    const uint8_t nine[9] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    /* SET of 9 bytes: once a shift by 64 */
+    assert_int_equal(decode_one(MT_SET, 9, SL_SET, nine, sizeof nine, 0, &a, &v, &err), -1);
+    assert_string_equal(err.msg, "column c: SET width 9 is outside 1..8 bytes");
+    assert_int_equal(decode_one(MT_ENUM, 3, SL_ENUM, nine, 3, 0, &a, &v, &err), -1);
+    assert_int_equal(decode_one(MT_BIT, 9 << 8, SL_BIT, nine, sizeof nine, 0, &a, &v, &err), -1);
+    /* BIT(64) still reads all eight bytes */
+    assert_int_equal(decode_one(MT_BIT, 8 << 8, SL_BIT, nine, 8, 0, &a, &v, &err), 1);
+    assert_true(v.v.u == UINT64_MAX);
+    sl_arena_free(&a);
+}
+
+static void empty_row_image_is_an_error(void **state)
+{
+    /* no column present: the row would take no bytes and never end */
+    sl_table_schema *s = one_column(MT_TINY, 0, SL_INT);
+    const uint8_t rows[] = {0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0x00, 0x00, 0x05};
+    sl_mysql_rows it;
+    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, NULL};
+    sl_err err;
+    sl_arena a;
+    sl_arena_init(&a);
+    sl_value *b, *af;
+    assert_int_equal(sl_mysql_rows_open(&it, 23, rows, sizeof rows, s, &opts, &err), 0);
+    assert_int_equal(sl_mysql_rows_next(&it, &a, &b, &af, &err), -1);
+    assert_string_equal(err.msg, "rows event with an empty row image and 2 bytes left");
+    sl_arena_free(&a);
+    sl_schema_free(s);
+}
+
+/* tablemap with byte i replaced by v */
+static int map_with(size_t i, uint8_t v, sl_table_schema **s, sl_err *err)
+{
+    uint8_t m[sizeof tablemap];
+    memcpy(m, tablemap, sizeof m);
+    m[i] = v;
+    uint64_t id;
+    return sl_mysql_parse_table_map(m, sizeof m, &mariadb, &id, s, err);
+}
+
+static void table_map_metadata_out_of_range(void **state)
+{
+    sl_table_schema *s = NULL;
+    sl_err err;
+    /* offsets in tablemap: 23 DATETIME2 fsp, 24 ENUM real type, 25 its width */
+    assert_int_equal(tablemap[23], 3);
+    assert_int_equal(map_with(23, 7, &s, &err), SL_ERUNTIME);
+    assert_null(s);
+    assert_string_equal(err.msg, "TABLE_MAP of db.t: column ts: fractional-second precision 7 is outside 0..6");
+    assert_int_equal(tablemap[24], 247);
+    assert_int_equal(map_with(24, 248, &s, &err), 0); /* a SET of 1 byte is fine */
+    sl_schema_free(s);
+    uint8_t m[sizeof tablemap];
+    memcpy(m, tablemap, sizeof m);
+    m[24] = 248;
+    m[25] = 9;
+    uint64_t id;
+    assert_int_equal(sl_mysql_parse_table_map(m, sizeof m, &mariadb, &id, &s, &err), SL_ERUNTIME);
+    assert_string_equal(err.msg, "TABLE_MAP of db.t: column e: SET width 9 is not 1, 2, 3, 4 or 8 bytes");
+    assert_int_equal(map_with(25, 3, &s, &err), SL_ERUNTIME);
+    assert_string_equal(err.msg, "TABLE_MAP of db.t: column e: ENUM width 3 is outside 1..2 bytes");
+    /* DECIMAL(70,2) and a pre-5.6 DATETIME in a table of their own */
+    const uint8_t dec[] = {0x01, 0, 0, 0, 0, 0, 0x01, 0x00, 1, 'd', 0, 1, 't', 0, 1, 246, 2, 70, 2, 0x01,
+                           4, 2, 1, 'x'};
+    assert_int_equal(sl_mysql_parse_table_map(dec, sizeof dec, &mariadb, &id, &s, &err), SL_ERUNTIME);
+    assert_string_equal(err.msg, "TABLE_MAP of d.t: column x: DECIMAL(70,2) is outside precision 1..65, scale "
+                                 "0..30 and <= precision");
+    const uint8_t old[] = {0x01, 0, 0, 0, 0, 0, 0x01, 0x00, 1, 'd', 0, 1, 't', 0, 1, 12, 0, 0x01, 4, 2, 1, 'x'};
+    assert_int_equal(sl_mysql_parse_table_map(old, sizeof old, &mariadb, &id, &s, &err), SL_ERUNTIME);
+    assert_string_equal(err.msg, "TABLE_MAP of d.t: column x: binlog type 12 is the pre-MySQL-5.6 temporal format, "
+                                 "which sluice does not decode; rebuild the table (ALTER TABLE ... FORCE; on "
+                                 "MariaDB with mysql56_temporal_format=ON)");
+    char dbn[256], tbn[256];
+    assert_int_equal(sl_mysql_table_map_names(old, sizeof old, dbn, tbn), 0);
+    assert_string_equal(dbn, "d");
+    assert_string_equal(tbn, "t");
+    assert_int_equal(sl_mysql_table_map_names(old, 11, dbn, tbn), -1);
+}
+
+static void table_map_primary_key_is_bounded(void **state)
+{
+    /* SIMPLE_PRIMARY_KEY listing column 0 five times for a 4-column
+     * table: once a heap overflow of the key array */
+    uint8_t m[sizeof tablemap + 4];
+    size_t n = sizeof tablemap - 3;
+    memcpy(m, tablemap, n);
+    const uint8_t pk[] = {8, 5, 0, 0, 0, 0, 0};
+    memcpy(m + n, pk, sizeof pk);
+    n += sizeof pk;
+    uint64_t id;
+    sl_table_schema *s;
+    sl_err err;
+    assert_int_equal(sl_mysql_parse_table_map(m, n, &mariadb, &id, &s, &err), 0);
+    assert_int_equal(s->npk, 1);
+    assert_int_equal(s->pk[0], 0);
+    sl_schema_free(s);
+    /* PRIMARY_KEY_WITH_PREFIX naming every column twice */
+    n = sizeof tablemap - 3;
+    const uint8_t pkp[] = {9, 16, 3, 0, 2, 0, 1, 0, 0, 0, 3, 0, 2, 0, 1, 0, 0, 0};
+    uint8_t m2[sizeof tablemap + sizeof pkp];
+    memcpy(m2, tablemap, n);
+    memcpy(m2 + n, pkp, sizeof pkp);
+    assert_int_equal(sl_mysql_parse_table_map(m2, n + sizeof pkp, &mariadb, &id, &s, &err), 0);
+    assert_int_equal(s->npk, 4);
+    assert_int_equal(s->pk[0], 3);
+    assert_int_equal(s->pk[3], 0);
+    sl_schema_free(s);
+}
+
+static void decimal_size_of_impossible_types(void **state)
+{
+    assert_int_equal(sl_mysql_decimal_size(65, 30), 30);
+    assert_int_equal(sl_mysql_decimal_size(0, 1), 0);  /* once read dig2bytes[-1] */
+    assert_int_equal(sl_mysql_decimal_size(70, 2), 0);
+    assert_int_equal(sl_mysql_decimal_size(5, 6), 0);
+}
+
+static void binary_json_extreme_opaque_time(void **state)
+{
+    sl_arena a;
+    sl_arena_init(&a);
+    /* an opaque DATETIME whose packed value is INT64_MIN: once a signed
+     * negation overflow */
+    const uint8_t t[] = {0x0f, 12, 8, 0, 0, 0, 0, 0, 0, 0, 0x80};
+    assert_string_equal(json(t, sizeof t, &a), "\"10082-06-00 00:00:00.000000\"");
+    sl_arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +574,18 @@ int main(void)
         cmocka_unit_test(table_map_full_metadata),
         cmocka_unit_test(table_map_minimal_metadata_is_a_clear_error),
         cmocka_unit_test(time2_negative_fractions),
+        cmocka_unit_test(year_owns_a_signedness_bit_on_mariadb),
+        cmocka_unit_test(mysql_signedness_with_and_without_year),
+        cmocka_unit_test(server_version_of_the_format_description),
+        cmocka_unit_test(year_bit_decided_by_the_field_length),
+        cmocka_unit_test(datetime2_hostile_values_are_errors),
+        cmocka_unit_test(datetime2_zero_dates),
+        cmocka_unit_test(widths_from_metadata_are_bounded),
+        cmocka_unit_test(empty_row_image_is_an_error),
+        cmocka_unit_test(table_map_metadata_out_of_range),
+        cmocka_unit_test(table_map_primary_key_is_bounded),
+        cmocka_unit_test(decimal_size_of_impossible_types),
+        cmocka_unit_test(binary_json_extreme_opaque_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
