@@ -29,8 +29,8 @@ sl_batch *sl_emit_batch(sl_emitter *e)
         e->open = 1;
         e->owner = pthread_self();
     }
-    if (!e->cur)
-        e->cur = sl_batch_new();
+    if (!e->cur && (e->cur = sl_batch_new()))
+        e->cur->seq = ++e->batches;
     return e->cur;
 }
 

@@ -30,6 +30,7 @@ typedef struct sl_emitter {
     const volatile sig_atomic_t *stop_flag;
     volatile int stop_requested; /* set by the runtime (migrate end, sink failure) */
     unsigned long long events;   /* counters, written by the source thread only */
+    uint64_t batches;            /* sl_batch.seq of the last batch created */
 } sl_emitter;
 
 int sl_emitter_init(sl_emitter *e, sl_queue *q, size_t target_bytes,

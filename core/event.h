@@ -81,6 +81,8 @@ typedef struct sl_batch {
     sl_pos commit_pos;
     size_t commit_count; /* events covered by commit_token (a prefix) */
     int end_of_stream;   /* the source finished (migrate, snapshot mode) */
+    uint64_t seq;        /* numbered by the emitter, never reused: the identity
+                            of a batch whose address a freed one may have had */
 } sl_batch;
 
 /* true when the batch's last event closes a transaction */

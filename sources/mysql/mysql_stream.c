@@ -60,6 +60,7 @@ typedef struct stream {
     char gtid[64];
     sl_txinfo *tx;         /* in the current batch's arena */
     sl_batch *tx_batch;    /* batch tx was allocated in */
+    uint64_t tx_batch_seq; /* ... and its sequence number: a freed batch's address is reused */
     uint32_t thread_id;
     /* table_id -> entry, open addressing */
     table_entry *tables;
@@ -137,10 +138,12 @@ static const sl_table_schema **latest_slot(stream *s, const sl_table_schema *sc)
 
 
 /* The transaction info lives in the arena of the batch its first event went
- * to; a transaction spilling into a new batch gets a copy there. */
+ * to; a transaction spilling into a new batch gets a copy there. A batch is
+ * known by its sequence number, not its address: once a batch is handed
+ * over and freed, the next one can be allocated at the same address. */
 static const sl_txinfo *tx_info(stream *s, sl_batch *b, uint32_t ts)
 {
-    if (s->tx && s->tx_batch == b) {
+    if (s->tx && s->tx_batch == b && s->tx_batch_seq == b->seq) {
         if (!s->tx->ts_ms && ts)
             s->tx->ts_ms = (int64_t)ts * 1000; /* a schema event opened it */
         return s->tx;
@@ -156,6 +159,7 @@ static const sl_txinfo *tx_info(stream *s, sl_batch *b, uint32_t ts)
     t->ts_ms = (int64_t)ts * 1000;
     s->tx = t;
     s->tx_batch = b;
+    s->tx_batch_seq = b->seq;
     return t;
 }
 

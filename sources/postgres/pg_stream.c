@@ -73,6 +73,7 @@ typedef struct stream {
     int64_t tx_ts_ms;
     sl_txinfo *tx;
     sl_batch *tx_batch;
+    uint64_t tx_batch_seq; /* a freed batch's address is reused: the seq tells them apart */
     /* relations */
     rel_entry *rels;
     size_t nrels, caprels;
@@ -199,9 +200,12 @@ static const sl_table_schema **latest_slot(stream *s, const char *qualified)
     return &s->latest[s->nlatest++];
 }
 
+/* The transaction info lives in the arena of the batch its first event went
+ * to; a transaction spilling into a new batch gets a copy there. A batch is
+ * known by its sequence number, not its address (see mysql_stream.c). */
 static const sl_txinfo *tx_info(stream *s, sl_batch *b)
 {
-    if (s->tx && s->tx_batch == b)
+    if (s->tx && s->tx_batch == b && s->tx_batch_seq == b->seq)
         return s->tx;
     sl_txinfo *t = sl_arena_alloc(&b->arena, sizeof *t);
     if (!t)
@@ -212,6 +216,7 @@ static const sl_txinfo *tx_info(stream *s, sl_batch *b)
     t->ts_ms = s->tx_ts_ms;
     s->tx = t;
     s->tx_batch = b;
+    s->tx_batch_seq = b->seq;
     return t;
 }
 

@@ -142,6 +142,47 @@ static void emitter_idle_take_only_at_boundary(void **state)
     sl_queue_destroy(&q);
 }
 
+/* A transaction spilling over a flush: the sink frees the first batch and
+ * the next one may be allocated at the very same address. Sources keep
+ * pointers into the arena of "the batch of the transaction's info", so the
+ * batch must be told apart by something the allocator cannot reuse. */
+static void emitter_numbers_batches_across_address_reuse(void **state)
+{
+    sl_queue q;
+    sl_emitter e;
+    volatile sig_atomic_t stop = 0;
+    sl_queue_init(&q, 1 << 20);
+    sl_emitter_init(&e, &q, 1 << 20, &stop);
+    static sl_table_schema dummy;
+    int reused = 0;
+    for (int i = 0; i < 16; i++) {
+        sl_batch *b1 = sl_emit_batch(&e);
+        uint64_t seq1 = b1->seq;
+        sl_batch_add_event(b1, SL_OP_UPDATE, &dummy);
+        assert_int_equal(sl_emit_flush(&e), 0); /* mid-transaction hand-over */
+        sl_batch *got = sl_queue_pop(&q, 0);
+        assert_ptr_equal(got, b1);
+        sl_batch_free(got); /* the sink is done with it */
+        sl_batch *b2 = sl_emit_batch(&e);
+        assert_true(b2->seq > seq1);
+        reused += b2 == b1;
+        sl_batch_add_event(b2, SL_OP_UPDATE, &dummy);
+        sl_pos p = {1, (uint64_t)i, 0};
+        assert_int_equal(sl_emit_commit(&e, p, "{}"), 0);
+        got = sl_emit_take_idle(&e);
+        assert_ptr_equal(got, b2);
+        sl_batch_free(got);
+    }
+#ifndef __SANITIZE_ADDRESS__
+    /* glibc hands the freed block straight back: the case that fooled an
+     * address comparison (ASan quarantines freed memory instead) */
+    assert_true(reused > 0);
+#endif
+    (void)reused;
+    sl_emitter_destroy(&e);
+    sl_queue_destroy(&q);
+}
+
 static void table_filter_flink_rule(void **state)
 {
     sl_table_filter f;
@@ -250,6 +291,7 @@ int main(void)
         cmocka_unit_test(calendar_round_trip),
         cmocka_unit_test(queue_is_fifo_and_bounded),
         cmocka_unit_test(emitter_idle_take_only_at_boundary),
+        cmocka_unit_test(emitter_numbers_batches_across_address_reuse),
         cmocka_unit_test(table_filter_flink_rule),
         cmocka_unit_test(atomic_file_replaces),
         cmocka_unit_test(checkpoint_compose_and_extract),
