@@ -107,10 +107,19 @@ void sl_mysql_server_parse(const char *version, size_t len, sl_mysql_server *out
 
 static int is_enum_set(int real) { return real == MT_ENUM || real == MT_SET; }
 
-static int is_character(int t, int real)
+/* The columns that own an entry in the DEFAULT_CHARSET / COLUMN_CHARSET
+ * metadata. MySQL (sql/log_event.cc, is_character_type of the real type):
+ * CHAR, VARCHAR and the BLOB/TEXT family. MariaDB (sql/log_event_server.cc,
+ * is_character_field): every column whose Binlog_type_info carries a
+ * charset and is not ENUM/SET, which adds GEOMETRY (sql/sql_type_geom.cc:
+ * Field_geom::binlog_type_info passes its binary charset) -- a GEOMETRY
+ * column shifted every charset after it. */
+static int is_character(int t, int real, const sl_mysql_server *srv)
 {
     if (is_enum_set(real))
         return 0;
+    if (t == MT_GEOMETRY)
+        return !srv || srv->mariadb;
     return t == MT_STRING || t == MT_VAR_STRING || t == MT_VARCHAR || t == MT_BLOB || t == MT_TINY_BLOB ||
            t == MT_MEDIUM_BLOB || t == MT_LONG_BLOB;
 }
@@ -416,13 +425,13 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, const sl_mysql_ser
             uint64_t dflt = rd_lenenc(&fr);
             int enumset = type == 10;
             for (uint64_t i = 0; i < ncols; i++)
-                if (enumset ? is_enum_set(real[i]) : is_character(types[i], real[i]))
+                if (enumset ? is_enum_set(real[i]) : is_character(types[i], real[i], srv))
                     s->cols[i].charset = (uint32_t)dflt;
             while (fr.p < fr.end && !fr.bad) {
                 uint64_t idx = rd_lenenc(&fr), coll = rd_lenenc(&fr);
                 uint64_t k = 0;
                 for (uint64_t i = 0; i < ncols; i++) {
-                    if (!(enumset ? is_enum_set(real[i]) : is_character(types[i], real[i])))
+                    if (!(enumset ? is_enum_set(real[i]) : is_character(types[i], real[i], srv)))
                         continue;
                     if (k++ == idx)
                         s->cols[i].charset = (uint32_t)coll;
@@ -434,7 +443,7 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, const sl_mysql_ser
         case 11: { /* ENUM_AND_SET_COLUMN_CHARSET */
             int enumset = type == 11;
             for (uint64_t i = 0; i < ncols && fr.p < fr.end; i++)
-                if (enumset ? is_enum_set(real[i]) : is_character(types[i], real[i]))
+                if (enumset ? is_enum_set(real[i]) : is_character(types[i], real[i], srv))
                     s->cols[i].charset = (uint32_t)rd_lenenc(&fr);
             break;
         }
@@ -512,7 +521,7 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, const sl_mysql_ser
             sl_schema_free(s);
             return rc;
         }
-        int binary = c->charset == 63 && (is_character(types[i], real[i]));
+        int binary = c->charset == 63 && (is_character(types[i], real[i], srv));
         if (real[i] == MT_GEOMETRY)
             binary = 1;
         c->kind = (uint8_t)kind_of(real[i], c->is_unsigned, binary);

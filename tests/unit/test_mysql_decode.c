@@ -359,6 +359,56 @@ static void year_bit_decided_by_the_field_length(void **state)
     sl_schema_free(s);
 }
 
+/* rep.g (id INT PRIMARY KEY, g GEOMETRY, c VARCHAR(10) latin1, b BLOB,
+ * u VARCHAR(10) utf8mb4_general_ci) as MariaDB 10.11.19 wrote it: its
+ * COLUMN_CHARSET has an entry for the GEOMETRY column (63, 8, 63, 45). */
+static const uint8_t geom_map_mariadb[] = {
+    0x18, 0, 0, 0, 0, 0, 0x01, 0x00, 3, 'r', 'e', 'p', 0, 1, 'g', 0,
+    5, 3, 255, 15, 252, 15, 6, 4, 10, 0, 2, 40, 0, 0x1e,
+    1, 1, 0x00,
+    3, 4, 63, 8, 63, 45,
+    7, 1, 0,
+    4, 11, 2, 'i', 'd', 1, 'g', 1, 'c', 1, 'b', 1, 'u',
+    8, 1, 0,
+};
+/* the same table from MySQL, whose COLUMN_CHARSET skips GEOMETRY */
+static const uint8_t geom_map_mysql[] = {
+    0x18, 0, 0, 0, 0, 0, 0x01, 0x00, 3, 'r', 'e', 'p', 0, 1, 'g', 0,
+    5, 3, 255, 15, 252, 15, 6, 4, 10, 0, 2, 40, 0, 0x1e,
+    1, 1, 0x00,
+    3, 3, 8, 63, 45,
+    7, 1, 0,
+    4, 11, 2, 'i', 'd', 1, 'g', 1, 'c', 1, 'b', 1, 'u',
+    8, 1, 0,
+};
+
+static void geometry_charset_entry_per_server(void **state)
+{
+    const sl_mysql_server my8041 = {0, 80041};
+    const struct {
+        const uint8_t *map;
+        size_t len;
+        const sl_mysql_server *srv;
+    } cases[] = {{geom_map_mariadb, sizeof geom_map_mariadb, &mariadb},
+                 {geom_map_mysql, sizeof geom_map_mysql, &my8041}};
+    for (size_t k = 0; k < 2; k++) {
+        uint64_t id;
+        sl_table_schema *s;
+        sl_err err;
+        assert_int_equal(sl_mysql_parse_table_map(cases[k].map, cases[k].len, cases[k].srv, &id, &s, &err), 0);
+        assert_int_equal(s->cols[1].kind, SL_BYTES); /* geometry */
+        assert_int_equal(s->cols[2].charset, 8);
+        assert_int_equal(s->cols[2].kind, SL_STRING);
+        assert_string_equal(s->cols[2].type_name, "varchar(10)");
+        assert_int_equal(s->cols[3].charset, 63);
+        assert_int_equal(s->cols[3].kind, SL_BYTES);
+        assert_string_equal(s->cols[3].type_name, "blob");
+        assert_int_equal(s->cols[4].charset, 45);
+        assert_string_equal(s->cols[4].type_name, "varchar(10)");
+        sl_schema_free(s);
+    }
+}
+
 /* one column of type/meta in a WRITE_ROWS_V1 body holding value bytes v */
 static int decode_one(uint32_t type, uint32_t meta, uint8_t kind, const uint8_t *v, size_t n, int zero,
                       sl_arena *a, sl_value *out, sl_err *err)
@@ -578,6 +628,7 @@ int main(void)
         cmocka_unit_test(mysql_signedness_with_and_without_year),
         cmocka_unit_test(server_version_of_the_format_description),
         cmocka_unit_test(year_bit_decided_by_the_field_length),
+        cmocka_unit_test(geometry_charset_entry_per_server),
         cmocka_unit_test(datetime2_hostile_values_are_errors),
         cmocka_unit_test(datetime2_zero_dates),
         cmocka_unit_test(widths_from_metadata_are_bounded),
