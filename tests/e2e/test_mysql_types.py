@@ -180,3 +180,200 @@ def test_every_type_snapshot_and_binlog_agree_with_the_server(mariadb, tmp_path)
                 assert float(f"{have:.6g}") == float(f"{want:.6g}"), (name, have, want)
             else:
                 assert have == want, (row["id"], name, have, want)
+
+
+# ---------------------------------------------------------------------------
+# Column alignment: every type before and after integers of every width and
+# signedness, decimals and floats.
+#
+# A decoder that miscounts one column -- a metadata byte, a SIGNEDNESS bit
+# (a YEAR column once shifted the signedness of every integer after it on
+# MariaDB), a NULL bit, a length prefix -- corrupts the columns after it.
+# The witnesses alternate signed and unsigned with values whose two readings
+# differ (-1 vs 255, max unsigned vs -1), so any shift shows. Each probe type
+# sits between two full sets of witnesses, and two more tables interleave
+# every probe with single witnesses in two different orders. Snapshot
+# (SELECT) and binlog (insert, then delete: after and before images) must
+# both equal what the server returns, value by value.
+
+WITNESSES = [  # name, type, the values of rows 1..3
+    ("ti", "TINYINT", -128, -1, 1),
+    ("tu", "TINYINT UNSIGNED", 255, 128, 2),
+    ("si", "SMALLINT", -32768, -1, 3),
+    ("su", "SMALLINT UNSIGNED", 65535, 32768, 4),
+    ("mi", "MEDIUMINT", -8388608, -1, 5),
+    ("mu", "MEDIUMINT UNSIGNED", 16777215, 8388608, 6),
+    ("ii", "INT", -2147483648, -1, 7),
+    ("iu", "INT UNSIGNED", 4294967295, 2147483648, 8),
+    ("bi", "BIGINT", -9223372036854775808, -1, 9),
+    ("bu", "BIGINT UNSIGNED", 18446744073709551615, 9223372036854775808, 10),
+    ("de", "DECIMAL(20,4)", "-9999999999999999.9999", "-0.0001", "1.5000"),
+    ("du", "DECIMAL(20,4) UNSIGNED", "9999999999999999.9999", "0.0001", "2.0000"),
+    ("fl", "FLOAT", -1.5, 1e10, 0.25),
+    ("dd", "DOUBLE", -1.7976931348623157e308, 5e-324, 0.5),
+]
+
+ENUM300 = ", ".join(f"'m{i}'" for i in range(300))  # two-byte ENUM
+SET64 = ", ".join(f"'s{i}'" for i in range(64))     # eight-byte SET
+
+PROBES = [  # name, type, the values of rows 1 and 2 (row 3 is NULL)
+    ("year", "YEAR", 2155, 1901),
+    ("dec65", "DECIMAL(65,30)", "-99999999999999999999999999999999999.999999999999999999999999999999",
+     "0.000000000000000000000000000001"),
+    ("decu", "DECIMAL(5,2) UNSIGNED", "999.99", "0.01"),
+    ("flt", "FLOAT", -3.4028234663852886e38, 1.1754943508222875e-38),
+    ("dbl", "DOUBLE", 1.7976931348623157e308, -2.2250738585072014e-308),
+    ("bit1", "BIT(1)", 1, 0),
+    ("bit17", "BIT(17)", 131071, 1),
+    ("bit64", "BIT(64)", 18446744073709551615, 9223372036854775808),
+    ("enum1", "ENUM('x','y','z')", "z", "x"),
+    ("enum2", f"ENUM({ENUM300})", "m299", "m0"),
+    ("set8", f"SET({SET64})", "s0,s63", "s31"),
+    ("date", "DATE", "9999-12-31", "1000-01-01"),
+    ("time0", "TIME", "-838:59:59", "838:59:59"),
+    ("time6", "TIME(6)", "-838:59:58.999999", "00:00:00.000001"),
+    ("dt0", "DATETIME", "9999-12-31 23:59:59", "1000-01-01 00:00:00"),
+    ("dt6", "DATETIME(6)", "9999-12-31 23:59:59.999999", "1000-01-01 00:00:00.000001"),
+    ("ts3", "TIMESTAMP(3) NULL DEFAULT NULL", "2038-01-19 03:14:07.999", "1970-01-01 00:00:01.000"),
+    ("char", "CHAR(255)", "é" * 255, ""),
+    ("charl", "CHAR(10) CHARACTER SET latin1", "ÿé", "a"),
+    ("vc300", "VARCHAR(300)", "v" * 300, ""),
+    ("vc5", "VARCHAR(5)", "✓✓✓✓✓", ""),
+    ("tinytext", "TINYTEXT", "t" * 255, ""),
+    ("text", "TEXT", "long ✓" * 1000, ""),
+    ("longtext", "LONGTEXT", "L" * 70000, "x"),
+    ("binary", "BINARY(5)", b"\x00\xff", b""),
+    ("tinyblob", "TINYBLOB", b"\xff" * 255, b""),
+    ("blob", "BLOB", b"\x00\x80" * 2000, b"\x00"),
+    ("medblob", "MEDIUMBLOB", bytes(range(256)) * 300, b""),
+    ("json", "JSON", '{"k": [1, -2.5, "s", null, true], "n": {"x": -1}}', "[]"),
+    ("geom", "GEOMETRY", "POINT(-1.5 2.25)", "LINESTRING(0 0, 1 1, 2 -2)"),
+    ("point", "POINT", "POINT(180 -90)", "POINT(0 0)"),
+]
+
+
+def _layout_probe(probe):
+    """id, every witness, the probe, every witness again."""
+    cols = [(f"a_{n}", t, vals) for n, t, *vals in WITNESSES]
+    name, typ, v1, v2 = probe
+    cols.append(("p", typ, (v1, v2, None)))
+    cols += [(f"b_{n}", t, vals) for n, t, *vals in WITNESSES]
+    return cols
+
+
+def _layout_mix(offset, probes):
+    """every probe, each after a single witness (a different one each time)."""
+    cols = []
+    for k, (name, typ, v1, v2) in enumerate(probes):
+        wn, wt, *wv = WITNESSES[(k + offset) % len(WITNESSES)]
+        cols.append((f"w{k}_{wn}", wt, wv))
+        cols.append((f"p{k}_{name}", typ, (v1, v2, None)))
+    return cols
+
+
+LAYOUTS = {f"p_{p[0]}": _layout_probe(p) for p in PROBES}
+LAYOUTS["mix_fwd"] = _layout_mix(0, PROBES)
+LAYOUTS["mix_rev"] = _layout_mix(7, list(reversed(PROBES)))
+
+
+def _placeholder(typ):
+    return "ST_GeomFromText(%s)" if typ.startswith(("GEOMETRY", "POINT")) else "%s"
+
+
+def _insert_layout(conn, table, cols):
+    names = ", ".join(["id"] + [c[0] for c in cols])
+    marks = ", ".join(["%s"] + [_placeholder(c[1]) for c in cols])
+    with conn.cursor() as cur:
+        for r in range(3):
+            cur.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", [r + 1] + [c[2][r] for c in cols])
+
+
+def _alignment_expected(v, col_type):
+    if v is None:
+        return None
+    if isinstance(v, (bytes, bytearray)) and not col_type.startswith("bit"):
+        return base64.b64encode(bytes(v)).decode()
+    if col_type.startswith("set") and not isinstance(v, str):
+        members = [m.strip("'") for m in col_type[4:-1].split(",")]
+        return ",".join(sorted(v, key=members.index))
+    return expected_json(None, v, col_type)
+
+
+def _same_value(have, want, col_type, name):
+    if col_type == "float" and want is not None and have is not None:
+        return float(f"{have:.6g}") == float(f"{want:.6g}")
+    if name.endswith("json") and isinstance(have, str) and isinstance(want, str):
+        return json.loads(have) == json.loads(want)
+    return have == want
+
+
+def test_every_type_before_and_after_every_integer_keeps_its_alignment(mariadb, tmp_path):
+    db = "types_align"
+    stmts = [f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}"]
+    for t, cols in LAYOUTS.items():
+        body = ", ".join(["id INT PRIMARY KEY"] + [f"{n} {typ}" for n, typ, _ in cols])
+        stmts += [f"CREATE TABLE {db}.s_{t} ({body})", f"CREATE TABLE {db}.b_{t} ({body})"]
+    mysql_exec(mariadb, *stmts)
+    conn = mysql_connect(mariadb)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET time_zone = '+00:00'")
+        for t, cols in LAYOUTS.items():
+            _insert_layout(conn, f"{db}.s_{t}", cols)
+    finally:
+        conn.close()
+    out = tmp_path / "out.jsonl"
+    yaml = mysql_pipeline_yaml(mariadb, f"{db}.\\.*", out, name=db, startup="initial", server_id=5998)
+    s = Sluice(tmp_path, yaml, env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    s.start()
+    for t in LAYOUTS:
+        s.wait_log(f"snapshot of {db}.b_{t} done", timeout=120)
+    conn = mysql_connect(mariadb)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET time_zone = '+00:00'")
+        for t, cols in LAYOUTS.items():
+            _insert_layout(conn, f"{db}.b_{t}", cols)
+        with conn.cursor() as cur:
+            for t in LAYOUTS:
+                cur.execute(f"DELETE FROM {db}.b_{t}")
+    finally:
+        conn.close()
+    n = len(LAYOUTS) * 3
+    wait_events(out, 3 * n, timeout=120, proc=s)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    evs = changes(out)
+    snap, ins, dels = {}, {}, {}
+    for e in evs:
+        t = e["source"]["table"]
+        if t.startswith("s_"):
+            assert e["op"] == "r", e
+            snap[(t[2:], e["after"]["id"])] = e["after"]
+        elif e["op"] == "c":
+            ins[(t[2:], e["after"]["id"])] = e["after"]
+        else:
+            assert e["op"] == "d", e
+            dels[(t[2:], e["before"]["id"])] = e["before"]
+    assert len(snap) == len(ins) == len(dels) == n
+    failures = []
+    for t, cols in LAYOUTS.items():
+        types = column_types(mariadb, db, f"s_{t}")
+        names = [c[0] for c in cols]
+        conn = mysql_connect(mariadb)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET time_zone = '+00:00'")
+                cur.execute(f"SELECT id, {', '.join(names)} FROM {db}.s_{t} ORDER BY id")
+                rows = cur.fetchall()
+        finally:
+            conn.close()
+        for row in rows:
+            rid = row[0]
+            for name, v in zip(names, row[1:]):
+                want = _alignment_expected(v, types[name])
+                for what, got in (("snapshot", snap), ("binlog insert", ins), ("binlog delete", dels)):
+                    have = got[(t, rid)][name]
+                    if not _same_value(have, want, types[name], name):
+                        failures.append(f"{t} id={rid} {name} ({types[name]}) {what}: {have!r} != {want!r}")
+    assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} mismatches)"
