@@ -456,7 +456,7 @@ static int array_text(const sl_column *c, const char *s, size_t n, sl_arena *a, 
 
 static int copy_text(uint8_t kind, const char *s, size_t n, sl_arena *a, sl_value *out)
 {
-    char *p = sl_arena_memdup(a, s, n ? n : 1);
+    char *p = sl_arena_strndup(a, s, n); /* n may be 0 at the very end of the message */
     if (!p)
         return -1;
     *out = sl_val_text(kind, p, (uint32_t)n);

@@ -332,6 +332,28 @@ static void connect_schema_of_pg_types(void **state)
     sl_schema_free(s);
 }
 
+/* An empty text value is its column's last bytes: nothing after it may be
+ * read (it once copied one byte past the end of the message). Run under
+ * make asan, the buffer below ends exactly where the value does. */
+static void empty_text_at_the_end_of_the_message(void **state)
+{
+    const int classes[] = {SL_PGV_TEXT, SL_PGV_NUMERIC, SL_PGV_JSON, SL_PGV_ENUM, SL_PGV_INTERVAL};
+    char *msg = malloc(1);
+    assert_non_null(msg);
+    msg[0] = 'x';
+    sl_arena a;
+    sl_arena_init(&a);
+    for (size_t k = 0; k < sizeof classes / sizeof *classes; k++) {
+        sl_column c = col(classes[k], 25, -1);
+        sl_value v;
+        char err[128];
+        assert_int_equal(sl_pg_text_value(&c, msg + 1, 0, &a, &v, err, sizeof err), 0);
+        assert_int_equal(v.len, 0);
+    }
+    sl_arena_free(&a);
+    free(msg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +363,7 @@ int main(void)
         cmocka_unit_test(copy_lines),
         cmocka_unit_test(pgoutput_messages),
         cmocka_unit_test(connect_schema_of_pg_types),
+        cmocka_unit_test(empty_text_at_the_end_of_the_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
