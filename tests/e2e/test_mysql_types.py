@@ -325,7 +325,7 @@ def test_every_type_before_and_after_every_integer_keeps_its_alignment(mariadb, 
     out = tmp_path / "out.jsonl"
     yaml = mysql_pipeline_yaml(mariadb, f"{db}.\\.*", out, name=db, startup="initial", server_id=5998)
     s = Sluice(tmp_path, yaml, env={"TEST_MYSQL_PASSWORD": mariadb.password})
-    s.start()
+    s.start(timeout=120)  # 66 tables to plan before the stream starts
     for t in LAYOUTS:
         s.wait_log(f"snapshot of {db}.b_{t} done", timeout=120)
     conn = mysql_connect(mariadb)
