@@ -26,10 +26,11 @@
 #include "mysql_snapshot.h"
 
 typedef struct reader {
-    sl_mysql_snap *ms;
+    sl_snap_reader base; /* owner: the sl_mysql_snap */
     MYSQL *conn;
-    int id;
 } reader;
+
+static sl_mysql_snap *snap_of(const reader *r) { return r->base.owner; }
 
 static void quote_ident(char *out, size_t len, const char *name)
 {
@@ -406,7 +407,7 @@ static int convert_row(MYSQL_STMT *st, row_binds *r, const sl_table_schema *s, i
 
 static int reader_connect(reader *r, sl_err *err)
 {
-    int rc = sl_mysql_connect(&r->ms->src->conf, &r->conn, err);
+    int rc = sl_mysql_connect(&snap_of(r)->src->conf, &r->conn, err);
     if (rc)
         return rc;
     /* TIMESTAMP values come back in UTC; the session zone only shapes text */
@@ -459,7 +460,7 @@ static int split_next(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl
         quote_ident(q, sizeof q, t->schema->cols[t->key_cols[i]].name);
         sl_buf_printf(&sql, "%s%s", i ? ", " : "", q);
     }
-    sl_buf_printf(&sql, " LIMIT 1 OFFSET %zu", r->ms->snap.chunk_size);
+    sl_buf_printf(&sql, " LIMIT 1 OFFSET %zu", snap_of(r)->snap.chunk_size);
     sl_buf_addc(&sql, 0);
     MYSQL_BIND params[64 * 65 / 2 + 64];
     unsigned long long nums[64];
@@ -488,7 +489,7 @@ static int split_next(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl
             if (f == 0 || f == MYSQL_DATA_TRUNCATED) {
                 sl_value full[4096];
                 if (t->schema->ncols <= 4096 &&
-                    !convert_row(st, &rb, t->schema, r->ms->src->conf.zero_date_mode, &a, full)) {
+                    !convert_row(st, &rb, t->schema, snap_of(r)->src->conf.zero_date_mode, &a, full)) {
                     *hi = sl_snap_bound_from_row(t->schema, t->key_cols, t->nkey, full);
                     if (!*hi)
                         rc = sl_errf(err, SL_ERUNTIME, "out of memory");
@@ -572,7 +573,7 @@ static int check_shape(MYSQL_STMT *st, const sl_snap_table *t, sl_err *err)
 
 static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
 {
-    sl_mysql_snap *ms = r->ms;
+    sl_mysql_snap *ms = snap_of(r);
     sl_snap_table *t = &ms->snap.tables[c->table];
     const sl_table_schema *s = t->schema;
     if (mysql_query(r->conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"))
@@ -687,7 +688,7 @@ out:
 static void *reader_main(void *arg)
 {
     reader *r = arg;
-    sl_mysql_snap *ms = r->ms;
+    sl_mysql_snap *ms = snap_of(r);
     sl_err err;
     int rc = reader_connect(r, &err);
     int failures = 0;
@@ -816,10 +817,7 @@ int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_
     if (!ms)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     ms->src = src;
-    int par = (int)sl_opt_num(src->env.pipeline, "parallelism");
-    sl_snapshot_init(&ms->snap, (size_t)sl_opt_num(src->opts, "scan.incremental.snapshot.chunk.size"),
-                     par < 1 ? 1 : par, start);
-    sl_reader_pool_init(&ms->pool, &ms->snap);
+    sl_reader_pool_setup(&ms->pool, &ms->snap, src->opts, src->env.pipeline, start);
     int rc = discover(ms, m, err);
     if (!rc && state_json)
         rc = sl_snapshot_restore(&ms->snap, state_json, err);
@@ -834,21 +832,7 @@ int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_
 int sl_mysql_snapshot_start(sl_mysql_snap *ms, sl_emitter *out, sl_err *err)
 {
     ms->out = out;
-    int n = ms->snap.parallelism;
-    reader *readers = calloc((size_t)n, sizeof *readers);
-    if (!readers)
-        return sl_errf(err, SL_ERUNTIME, "out of memory");
-    ms->readers = readers;
-    for (int i = 0; i < n; i++) {
-        readers[i].ms = ms;
-        readers[i].id = i;
-    }
-    int rc = sl_reader_pool_start(&ms->pool, n, reader_main, readers, sizeof *readers, err);
-    if (rc)
-        return rc;
-    sl_info("snapshot of %u table%s with %d reader%s, chunks of %zu rows", ms->snap.ntables,
-            ms->snap.ntables == 1 ? "" : "s", n, n == 1 ? "" : "s", ms->snap.chunk_size);
-    return 0;
+    return sl_reader_pool_launch(&ms->pool, ms, sizeof(reader), reader_main, 0, "", err);
 }
 
 int sl_mysql_snapshot_failed(sl_mysql_snap *ms, sl_err *err) { return sl_reader_pool_failed(&ms->pool, err); }
@@ -858,7 +842,6 @@ void sl_mysql_snapshot_free(sl_mysql_snap *ms)
     if (!ms)
         return;
     sl_reader_pool_destroy(&ms->pool);
-    free(ms->readers);
     sl_snapshot_free(&ms->snap);
     free(ms);
 }

@@ -11,7 +11,6 @@ typedef struct sl_mysql_snap {
     sl_mysql_source *src;
     sl_snapshot snap;
     sl_emitter *out;
-    void *readers;
     sl_reader_pool pool;
 } sl_mysql_snap;
 

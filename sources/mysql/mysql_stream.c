@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "../../core/log.h"
+#include "../../snapshot/boundary.h"
 #include "binlog_decode.h"
 #include "mysql_snapshot.h"
 #include "mysql_source.h"
@@ -72,6 +73,7 @@ typedef struct stream {
     int64_t skip_until_ts; /* timestamp startup mode: skip older transactions */
     int skipping_tx;
     sl_mysql_snap *snap;   /* snapshot in progress, or NULL */
+    sl_boundary boundary;  /* how transaction ends meet the snapshot */
     int snapshot_only;     /* scan.startup.mode snapshot: stop when it is done */
     int have_until;        /* migrate: stop once past this position */
     sl_pos until;
@@ -182,52 +184,26 @@ static int end_tx(stream *s, uint32_t next_pos, sl_err *err)
     if (s->skipping_tx) {
         s->skipping_tx = 0;
     }
-    char token[1024];
-    if (sl_mysql_pos_format(&s->commit, token, sizeof token))
-        return sl_errf(err, SL_ERUNTIME, "mysql source: position too long for a checkpoint");
-    sl_pos p = {s->file_seq, next_pos, 0};
-    int rc;
-    if (s->snap) {
-        /* the snapshot's state rides in every checkpoint token */
-        sl_emit_batch(s->out);
-        char *full = NULL;
-        if (sl_snapshot_at(&s->snap->snap, p, token) || !(full = sl_snapshot_token(&s->snap->snap, token)))
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        rc = sl_emit_commit(s->out, p, full);
-        free(full);
-    } else {
-        rc = sl_emit_commit(s->out, p, token);
-    }
-    if (rc)
-        return sl_errf(err, SL_ERUNTIME, "mysql source: pipeline closed");
-    if (s->snap && s->snap->snap.nresults)
-        return sl_snapshot_merge(&s->snap->snap, s->out, err);
-    return 0;
+    return sl_boundary_commit(&s->boundary, (sl_pos){s->file_seq, next_pos, 0}, err);
 }
 
-/* Between transactions at (file, pos): lets waiting snapshot chunks out and
- * checks the migrate end position. */
+/* Between transactions at (file, pos): lets waiting snapshot chunks out. */
 static int between(stream *s, uint32_t next_pos, sl_err *err)
 {
     if (s->in_tx || next_pos == 0)
         return 0;
-    sl_pos p = {s->file_seq, next_pos, 0};
-    if (s->snap && s->snap->snap.nresults) {
-        sl_mysql_pos cur = s->commit;
-        snprintf(cur.file, sizeof cur.file, "%s", s->file);
-        cur.pos = next_pos;
-        char token[1024];
-        if (sl_mysql_pos_format(&cur, token, sizeof token))
-            return sl_errf(err, SL_ERUNTIME, "mysql source: position too long for a checkpoint");
-        int took = sl_emit_hold(s->out);
-        int rc = sl_snapshot_at(&s->snap->snap, p, token);
-        sl_emit_drop(s->out, took);
-        if (rc)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        if ((rc = sl_snapshot_merge(&s->snap->snap, s->out, err)))
-            return rc;
-    }
-    return 0;
+    return sl_boundary_between(&s->boundary, (sl_pos){s->file_seq, next_pos, 0}, err);
+}
+
+/* The checkpoint token of a boundary at pos in the current binlog file,
+ * after the last committed GTID. */
+static int pos_token(void *ctx, sl_pos pos, char *buf, size_t len)
+{
+    stream *s = ctx;
+    sl_mysql_pos cur = s->commit;
+    snprintf(cur.file, sizeof cur.file, "%s", s->file);
+    cur.pos = pos.lo;
+    return sl_mysql_pos_format(&cur, buf, len);
 }
 
 static int finished(stream *s, uint32_t next_pos)
@@ -742,13 +718,12 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
     s.out = out;
     s.dopts.zero_date = src->conf.zero_date_mode;
     int rc = setup(&s, resume, err);
+    s.boundary = (sl_boundary){.out = out, .snap = s.snap ? &s.snap->snap : NULL, .token = pos_token, .ctx = &s,
+                               .source = "mysql source"};
     if (!rc && s.snap) {
-        char token[1024];
-        sl_mysql_pos_format(&s.commit, token, sizeof token);
-        sl_pos p = {sl_mysql_file_seq(s.commit.file), s.commit.pos, 0};
-        sl_emit_lock(out);
-        rc = sl_snapshot_at(&s.snap->snap, p, token) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
-        sl_emit_unlock(out);
+        /* the reader starts at the last commit (open_stream reads from there) */
+        snprintf(s.file, sizeof s.file, "%s", s.commit.file);
+        rc = sl_boundary_start(&s.boundary, (sl_pos){sl_mysql_file_seq(s.file), s.commit.pos, 0}, err);
         if (!rc)
             rc = sl_mysql_snapshot_start(s.snap, out, err);
     }

@@ -26,10 +26,11 @@
 #include "pg_types.h"
 
 typedef struct reader {
-    sl_pg_snap *ps;
+    sl_snap_reader base; /* owner: the sl_pg_snap */
     PGconn *conn;
-    int id;
 } reader;
+
+static sl_pg_snap *snap_of(const reader *r) { return r->base.owner; }
 
 int sl_pg_import_snapshot(PGconn *conn, const char *name, sl_err *err)
 {
@@ -188,7 +189,7 @@ static int split_next(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl
     }
     sl_buf_adds(&sql, " ORDER BY ");
     key_list(&sql, t);
-    sl_buf_printf(&sql, " LIMIT 1 OFFSET %zu", r->ps->snap.chunk_size);
+    sl_buf_printf(&sql, " LIMIT 1 OFFSET %zu", snap_of(r)->snap.chunk_size);
     sl_buf_addc(&sql, 0);
     PGresult *res = NULL;
     if (!rc && sql.failed)
@@ -235,7 +236,7 @@ static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err);
  * table behind it). */
 static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
 {
-    int rc = sl_pg_import_snapshot(r->conn, r->ps->snapshot_name, err) ? SL_ERETRY : 0;
+    int rc = sl_pg_import_snapshot(r->conn, snap_of(r)->snapshot_name, err) ? SL_ERETRY : 0;
     if (!rc)
         rc = read_chunk_in_tx(r, c, err);
     sl_pg_exec_quiet(r->conn, rc ? "ROLLBACK" : "COMMIT");
@@ -244,7 +245,7 @@ static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
 
 static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err)
 {
-    sl_pg_snap *ps = r->ps;
+    sl_pg_snap *ps = snap_of(r);
     sl_snap_table *t = &ps->snap.tables[c->table];
     const sl_table_schema *s = t->schema;
     sl_buf sql;
@@ -345,10 +346,10 @@ static int reader_connect(reader *r, sl_err *err)
     if (r->conn)
         PQfinish(r->conn);
     r->conn = NULL;
-    int rc = sl_pg_connect(&r->ps->src->conf, 0, &r->conn, err);
+    int rc = sl_pg_connect(&snap_of(r)->src->conf, 0, &r->conn, err);
     /* the snapshot must be importable before the reader counts as ready */
     if (!rc)
-        rc = sl_pg_import_snapshot(r->conn, r->ps->snapshot_name, err);
+        rc = sl_pg_import_snapshot(r->conn, snap_of(r)->snapshot_name, err);
     if (r->conn)
         sl_pg_exec_quiet(r->conn, rc ? "ROLLBACK" : "COMMIT");
     return rc;
@@ -357,7 +358,7 @@ static int reader_connect(reader *r, sl_err *err)
 static void *reader_main(void *arg)
 {
     reader *r = arg;
-    sl_pg_snap *ps = r->ps;
+    sl_pg_snap *ps = snap_of(r);
     sl_err err = {{0}};
     int rc = reader_connect(r, &err);
     if (!rc)
@@ -478,10 +479,7 @@ int sl_pg_snapshot_prepare(sl_pg_source *src, PGconn *conn, const char *snapshot
     ps->src = src;
     snprintf(ps->snapshot_name, sizeof ps->snapshot_name, "%s", snapshot_name);
     ps->at_lsn = at_lsn;
-    int par = (int)sl_opt_num(src->env.pipeline, "parallelism");
-    sl_snapshot_init(&ps->snap, (size_t)sl_opt_num(src->opts, "scan.incremental.snapshot.chunk.size"),
-                     par < 1 ? 1 : par, start);
-    sl_reader_pool_init(&ps->pool, &ps->snap);
+    sl_reader_pool_setup(&ps->pool, &ps->snap, src->opts, src->env.pipeline, start);
     ps->snap.single_position = 1;
     int rc = discover(ps, conn, err);
     if (!rc && state_json)
@@ -497,23 +495,9 @@ int sl_pg_snapshot_prepare(sl_pg_source *src, PGconn *conn, const char *snapshot
 int sl_pg_snapshot_start(sl_pg_snap *ps, sl_emitter *out, sl_err *err)
 {
     ps->out = out;
-    int n = ps->snap.parallelism;
-    reader *readers = calloc((size_t)n, sizeof *readers);
-    if (!readers)
-        return sl_errf(err, SL_ERUNTIME, "out of memory");
-    ps->readers = readers;
-    for (int i = 0; i < n; i++) {
-        readers[i].ps = ps;
-        readers[i].id = i;
-    }
-    int rc = sl_reader_pool_start(&ps->pool, n, reader_main, readers, sizeof *readers, err);
-    if (!rc)
-        rc = sl_reader_pool_wait_ready(&ps->pool, err);
-    if (!rc)
-        sl_info("snapshot of %u table%s with %d reader%s, chunks of %zu rows, exact at LSN %X/%X", ps->snap.ntables,
-                ps->snap.ntables == 1 ? "" : "s", n, n == 1 ? "" : "s", ps->snap.chunk_size,
-                (unsigned)(ps->at_lsn >> 32), (unsigned)ps->at_lsn);
-    return rc;
+    char detail[64];
+    snprintf(detail, sizeof detail, ", exact at LSN %X/%X", (unsigned)(ps->at_lsn >> 32), (unsigned)ps->at_lsn);
+    return sl_reader_pool_launch(&ps->pool, ps, sizeof(reader), reader_main, 1, detail, err);
 }
 
 int sl_pg_snapshot_failed(sl_pg_snap *ps, sl_err *err) { return sl_reader_pool_failed(&ps->pool, err); }
@@ -531,7 +515,6 @@ void sl_pg_snapshot_free(sl_pg_snap *ps)
         return;
     sl_reader_pool_destroy(&ps->pool);
     sl_pg_snapshot_release_exporter(ps);
-    free(ps->readers);
     sl_snapshot_free(&ps->snap);
     free(ps);
 }

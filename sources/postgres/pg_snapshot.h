@@ -27,7 +27,6 @@ typedef struct sl_pg_snap {
     char snapshot_name[128]; /* exported snapshot the readers import */
     uint64_t at_lsn;         /* its consistent point */
     PGconn *exporter;        /* keeps the exported snapshot importable */
-    void *readers;
     sl_reader_pool pool;
 } sl_pg_snap;
 

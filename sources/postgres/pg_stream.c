@@ -35,6 +35,7 @@
 
 #include "../../core/clock.h"
 #include "../../core/log.h"
+#include "../../snapshot/boundary.h"
 #include "pg_snapshot.h"
 #include "pg_source.h"
 #include "pg_types.h"
@@ -85,6 +86,7 @@ typedef struct stream {
     int cur_stream; /* index into spills while inside a stream block, else -1 */
     /* snapshot, migrate */
     sl_pg_snap *snap;
+    sl_boundary boundary; /* how transaction ends meet the snapshot */
     int snapshot_only;
     int have_until;
     uint64_t until;
@@ -233,38 +235,18 @@ static void begin_tx(stream *s, uint64_t lsn, uint32_t xid, int64_t ts_ms)
     s->tx_batch = NULL;
 }
 
-/* The reader stands at lsn between transactions: hand the snapshot its
- * position and let waiting chunks out. */
-static int stand_at(stream *s, uint64_t lsn, int emit_commit, sl_err *err)
+/* The reader stands at lsn between transactions: a checkpoint boundary
+ * there, and waiting snapshot chunks it has reached go out. */
+static int stand_at(stream *s, uint64_t lsn, sl_err *err)
 {
-    char token[128];
-    token_for(lsn, token, sizeof token);
-    sl_pos p = {lsn, 0, 0};
-    int rc = 0;
-    if (s->snap) {
-        int took = sl_emit_hold(s->out);
-        rc = sl_snapshot_at(&s->snap->snap, p, token);
-        sl_emit_drop(s->out, took);
-        if (rc)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-    }
-    if (emit_commit) {
-        if (s->snap) {
-            sl_emit_batch(s->out);
-            char *full = sl_snapshot_token(&s->snap->snap, token);
-            if (!full)
-                return sl_errf(err, SL_ERUNTIME, "out of memory");
-            rc = sl_emit_commit(s->out, p, full);
-            free(full);
-        } else {
-            rc = sl_emit_commit(s->out, p, token);
-        }
-        if (rc)
-            return sl_errf(err, SL_ERUNTIME, "postgres source: pipeline closed");
-    }
+    int rc = sl_boundary_commit(&s->boundary, (sl_pos){lsn, 0, 0}, err);
     s->commit_end = lsn;
-    if (s->snap && s->snap->snap.nresults)
-        return sl_snapshot_merge(&s->snap->snap, s->out, err);
+    return rc;
+}
+
+static int lsn_token(void *ctx, sl_pos pos, char *buf, size_t len)
+{
+    token_for(pos.hi, buf, len);
     return 0;
 }
 
@@ -275,7 +257,7 @@ static int end_tx(stream *s, uint64_t end_lsn, sl_err *err)
     s->tx_batch = NULL;
     if (end_lsn > s->received)
         s->received = end_lsn;
-    return stand_at(s, end_lsn, 1, err);
+    return stand_at(s, end_lsn, err);
 }
 
 /* -------------------------------------------------------- relations ---- */
@@ -806,8 +788,12 @@ static int start_snapshot(stream *s, const char *state, sl_err *err)
     int rc = state ? snapshot_all_done(s, state, &all_done, err) : 0;
     if (rc)
         return rc;
-    if (all_done)
-        return sl_pg_snapshot_prepare(src, s->side, "", 0, state, start, &s->snap, err);
+    if (all_done) {
+        rc = sl_pg_snapshot_prepare(src, s->side, "", 0, state, start, &s->snap, err);
+        if (!rc)
+            s->boundary.snap = &s->snap->snap;
+        return rc;
+    }
     /* a temporary slot exports the snapshot exact at its consistent point */
     PGconn *exporter = NULL, *setup = NULL;
     char snapname[128] = "", tmpslot[96];
@@ -823,11 +809,8 @@ static int start_snapshot(stream *s, const char *state, sl_err *err)
     if (!rc)
         rc = sl_pg_snapshot_prepare(src, setup, snapname, at, state, start, &s->snap, err);
     if (!rc) {
-        char token[128];
-        token_for(s->start_lsn, token, sizeof token);
-        sl_emit_lock(s->out);
-        rc = sl_snapshot_at(&s->snap->snap, start, token) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
-        sl_emit_unlock(s->out);
+        s->boundary.snap = &s->snap->snap;
+        rc = sl_boundary_start(&s->boundary, start, err);
     }
     if (!rc && !sl_snapshot_complete(&s->snap->snap)) {
         /* the exporter stays open (idle) until the snapshot is complete:
@@ -1001,7 +984,7 @@ static int idle_duties(stream *s, sl_err *err)
     int rc = 0;
     if (!s->in_tx && s->idle_lsn > s->commit_end && now - s->last_idle_commit_ms >= 1000) {
         s->last_idle_commit_ms = now;
-        rc = stand_at(s, s->idle_lsn, 1, err);
+        rc = stand_at(s, s->idle_lsn, err);
     }
     if (rc)
         return rc;
@@ -1042,7 +1025,7 @@ static int on_keepalive(stream *s, const uint8_t *msg, size_t len, sl_err *err)
         s->idle_lsn = wal_end;
         if (needed || now - s->last_idle_commit_ms >= 1000) {
             s->last_idle_commit_ms = now;
-            rc = stand_at(s, wal_end, 1, err);
+            rc = stand_at(s, wal_end, err);
         }
     }
     if (!rc && reply)
@@ -1123,6 +1106,7 @@ int sl_pg_stream(sl_pg_source *src, const char *resume, sl_emitter *out, sl_err 
     s.src = src;
     s.out = out;
     s.cur_stream = -1;
+    s.boundary = (sl_boundary){.out = out, .token = lsn_token, .source = "postgres source"};
     int rc = grow_scratch(&s, 64) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
     if (!rc)
         rc = setup(&s, resume, err);

@@ -1,20 +1,31 @@
-/* test_snapshot_merge.c — the snapshot coordinator's merge when every
- * chunk is read at one position (PostgreSQL's shared exported snapshot):
- * a change made after that position to a key of a chunk not yet assigned
- * must still drop the chunk's stale row, however far the changelog reader
- * has moved on meanwhile; and a touch log that overflowed ends the run for
- * a restart rather than re-reading at the same position forever; a chunk
- * older than a TRUNCATE of its table contributes nothing. */
+/* test_snapshot_merge.c — the snapshot coordinator's merge and the
+ * boundary protocol by which a changelog reader meets it.
+ *
+ * Merge, when every chunk is read at one position (PostgreSQL's shared
+ * exported snapshot): a change made after that position to a key of a
+ * chunk not yet assigned must still drop the chunk's stale row, however far
+ * the changelog reader has moved on meanwhile; a touch log that overflowed
+ * ends the run for a restart rather than re-reading at the same position
+ * forever; a chunk older than a TRUNCATE of its table contributes nothing.
+ *
+ * Boundary (snapshot/boundary.h): every commit token carries the split
+ * state; a chunk read at S waits until the reader commits or stands at or
+ * past S, then follows the boundary with the rows the reader touched since
+ * S dropped; between transactions the source's token is only formatted
+ * while chunks wait; without a snapshot a commit carries the source's token
+ * unchanged. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../core/emitter.h"
 #include "../../core/queue.h"
+#include "../../snapshot/boundary.h"
 #include "../../snapshot/snapshot.h"
 
 static sl_table_schema *one_int_key(void)
@@ -28,10 +39,46 @@ static sl_table_schema *one_int_key(void)
     return s;
 }
 
+/* A snapshot of one table t(id) of est_rows rows in chunks of 5 (or 10),
+ * a queue and the emitter that fills it. */
+typedef struct fixture {
+    sl_table_schema *s;
+    sl_snapshot snap;
+    sl_queue q;
+    sl_emitter em;
+    sl_err err;
+} fixture;
+
+static void fixture_init(fixture *f, size_t chunk_size, uint64_t est_rows, size_t target_bytes)
+{
+    memset(f, 0, sizeof *f);
+    f->s = one_int_key();
+    sl_snapshot_init(&f->snap, chunk_size, 1, (sl_pos){100, 0, 0});
+    int key = 0;
+    assert_int_equal(sl_snapshot_add_table(&f->snap, f->s->qualified, f->s, &key, 1, est_rows, &f->err), 0);
+    sl_queue_init(&f->q, 64 << 20);
+    sl_emitter_init(&f->em, &f->q, target_bytes, NULL);
+}
+
+static void fixture_free(fixture *f)
+{
+    sl_emitter_destroy(&f->em);
+    sl_queue_destroy(&f->q);
+    sl_snapshot_free(&f->snap);
+    sl_schema_free(f->s);
+}
+
 /* two chunks: [start, 5) and [5, end) */
 static int split_at_5(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl_err *err)
 {
     *hi = lo ? NULL : strdup("[\"s:5\"]");
+    return 0;
+}
+
+/* one chunk: the whole table */
+static int whole_table(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl_err *err)
+{
+    *hi = NULL;
     return 0;
 }
 
@@ -49,19 +96,28 @@ static sl_batch *chunk_rows(const sl_table_schema *s, const int64_t *ids, int n,
     return b;
 }
 
-static void touch(sl_snapshot *snap, const sl_table_schema *s, uint64_t lsn, int64_t id)
+/* takes the next chunk and hands it over as read at lsn with rows ids */
+static void read_chunk(fixture *f, sl_snap_split_fn split, const int64_t *ids, int n, uint64_t lsn)
+{
+    sl_pos at = {lsn, 0, 0};
+    sl_snap_chunk c = {0};
+    assert_int_equal(sl_snapshot_next_chunk(&f->snap, &c, split, NULL, &f->err), 1);
+    assert_int_equal(sl_snapshot_submit(&f->snap, &c, at, chunk_rows(f->s, ids, n, at), &f->err), 0);
+}
+
+static void touch(fixture *f, uint64_t lsn, int64_t id)
 {
     sl_value v = sl_val_int(id);
     sl_pos p = {lsn, 0, 0};
-    assert_int_equal(sl_snapshot_touch(snap, s, p, NULL, &v), 0);
+    assert_int_equal(sl_snapshot_touch(&f->snap, f->s, p, NULL, &v), 0);
 }
 
-static void reader_at(sl_snapshot *snap, sl_emitter *em, uint64_t lsn)
+static void reader_at(fixture *f, uint64_t lsn)
 {
     sl_pos p = {lsn, 0, 0};
-    sl_emit_lock(em);
-    assert_int_equal(sl_snapshot_at(snap, p, "{\"lsn\":\"0/1\"}"), 0);
-    sl_emit_unlock(em);
+    sl_emit_lock(&f->em);
+    assert_int_equal(sl_snapshot_at(&f->snap, p, "{\"lsn\":\"0/1\"}"), 0);
+    sl_emit_unlock(&f->em);
 }
 
 /* ids of the 'r' events pushed so far */
@@ -78,116 +134,179 @@ static int drained_rows(sl_queue *q, int64_t *ids, int cap)
     return n;
 }
 
+/* the next batch pushed: its commit token (copied into tok) and the ids of
+ * its 'r' events; -1 when none */
+static int next_batch(sl_queue *q, char *tok, size_t toklen, int64_t *ids, int cap)
+{
+    sl_batch *b = sl_queue_pop(q, 0);
+    if (!b)
+        return -1;
+    snprintf(tok, toklen, "%s", b->commit_token ? b->commit_token : "");
+    int n = 0;
+    for (sl_event *e = b->head; e; e = e->next)
+        if (e->op == SL_OP_READ && n < cap)
+            ids[n++] = e->after[0].v.i;
+    sl_batch_free(b);
+    return n;
+}
+
+/* ------------------------------------------------------------- merge -- */
+
 static void unassigned_chunk_keeps_its_touches(void **state)
 {
-    sl_table_schema *s = one_int_key();
-    sl_snapshot snap;
-    sl_pos start = {100, 0, 0}, at = {200, 0, 0};
-    sl_snapshot_init(&snap, 5, 1, start);
-    snap.single_position = 1;
-    sl_err err;
-    int key = 0;
-    assert_int_equal(sl_snapshot_add_table(&snap, s->qualified, s, &key, 1, 10, &err), 0);
-    sl_queue q;
-    sl_emitter em;
-    sl_queue_init(&q, 64 << 20);
-    sl_emitter_init(&em, &q, 1 << 20, NULL);
-    reader_at(&snap, &em, 150);
+    fixture f;
+    fixture_init(&f, 5, 10, 1 << 20);
+    f.snap.single_position = 1;
+    reader_at(&f, 150);
 
     /* chunk 1 is read at 200 and merged once the reader passes 200 */
-    sl_snap_chunk c1 = {0};
-    assert_int_equal(sl_snapshot_next_chunk(&snap, &c1, split_at_5, NULL, &err), 1);
     const int64_t first[] = {1, 2, 3, 4};
-    assert_int_equal(sl_snapshot_submit(&snap, &c1, at, chunk_rows(s, first, 4, at), &err), 0);
-    touch(&snap, s, 250, 7); /* key 7 (chunk 2, not assigned yet) changes after 200 */
-    reader_at(&snap, &em, 300);
-    assert_int_equal(sl_snapshot_merge(&snap, &em, &err), 0);
+    read_chunk(&f, split_at_5, first, 4, 200);
+    touch(&f, 250, 7); /* key 7 (chunk 2, not assigned yet) changes after 200 */
+    reader_at(&f, 300);
+    assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), 0);
     int64_t got[16];
-    assert_int_equal(drained_rows(&q, got, 16), 4);
+    assert_int_equal(drained_rows(&f.q, got, 16), 4);
 
     /* no chunk in flight now; chunk 2 is read at 200 too: its row for key
      * 7 is older than the change at 250 the reader already emitted */
-    sl_snap_chunk c2 = {0};
-    assert_int_equal(sl_snapshot_next_chunk(&snap, &c2, split_at_5, NULL, &err), 1);
     const int64_t second[] = {5, 6, 7, 8};
-    assert_int_equal(sl_snapshot_submit(&snap, &c2, at, chunk_rows(s, second, 4, at), &err), 0);
-    assert_int_equal(sl_snapshot_merge(&snap, &em, &err), 0);
-    int n = drained_rows(&q, got, 16);
+    read_chunk(&f, split_at_5, second, 4, 200);
+    assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), 0);
+    int n = drained_rows(&f.q, got, 16);
     assert_int_equal(n, 3);
     for (int i = 0; i < n; i++)
         assert_true(got[i] != 7);
-    assert_true(sl_snapshot_complete(&snap));
-
-    sl_emitter_destroy(&em);
-    sl_queue_destroy(&q);
-    sl_snapshot_free(&snap);
-    sl_schema_free(s);
+    assert_true(sl_snapshot_complete(&f.snap));
+    fixture_free(&f);
 }
 
 static void overflow_restarts_instead_of_rereading(void **state)
 {
-    sl_table_schema *s = one_int_key();
-    sl_snapshot snap;
-    sl_pos start = {100, 0, 0}, at = {200, 0, 0};
-    sl_snapshot_init(&snap, 5, 1, start);
-    snap.single_position = 1;
-    snap.touches.max_bytes = 512; /* tiny, so it overflows */
-    sl_err err;
-    int key = 0;
-    assert_int_equal(sl_snapshot_add_table(&snap, s->qualified, s, &key, 1, 10, &err), 0);
-    sl_queue q;
-    sl_emitter em;
-    sl_queue_init(&q, 64 << 20);
-    sl_emitter_init(&em, &q, 1 << 20, NULL);
-    reader_at(&snap, &em, 150);
-    sl_snap_chunk c1 = {0};
-    assert_int_equal(sl_snapshot_next_chunk(&snap, &c1, split_at_5, NULL, &err), 1);
+    fixture f;
+    fixture_init(&f, 5, 10, 1 << 20);
+    f.snap.single_position = 1;
+    f.snap.touches.max_bytes = 512; /* tiny, so it overflows */
+    reader_at(&f, 150);
     const int64_t first[] = {1, 2};
-    assert_int_equal(sl_snapshot_submit(&snap, &c1, at, chunk_rows(s, first, 2, at), &err), 0);
+    read_chunk(&f, split_at_5, first, 2, 200);
     for (int i = 0; i < 200; i++)
-        touch(&snap, s, 201 + (uint64_t)i, 1000 + i);
-    reader_at(&snap, &em, 500);
-    err.msg[0] = 0;
-    assert_int_equal(sl_snapshot_merge(&snap, &em, &err), SL_ERETRY);
-    assert_non_null(strstr(err.msg, "restarting from the last checkpoint"));
+        touch(&f, 201 + (uint64_t)i, 1000 + i);
+    reader_at(&f, 500);
+    f.err.msg[0] = 0;
+    assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), SL_ERETRY);
+    assert_non_null(strstr(f.err.msg, "restarting from the last checkpoint"));
     int64_t got[4];
-    assert_int_equal(drained_rows(&q, got, 4), 0); /* nothing stale went out */
-    sl_emitter_destroy(&em);
-    sl_queue_destroy(&q);
-    sl_snapshot_free(&snap);
-    sl_schema_free(s);
+    assert_int_equal(drained_rows(&f.q, got, 4), 0); /* nothing stale went out */
+    fixture_free(&f);
 }
 
 /* a chunk read before a TRUNCATE but merged after the changelog passed it
  * brings none of its rows back */
 static void chunk_older_than_truncate_is_dropped(void **state)
 {
-    sl_table_schema *s = one_int_key();
-    sl_snapshot snap;
-    sl_pos start = {100, 0, 0}, at = {200, 0, 0}, trunc = {250, 0, 3};
-    sl_snapshot_init(&snap, 5, 1, start);
-    snap.single_position = 1;
-    sl_err err;
-    int key = 0;
-    assert_int_equal(sl_snapshot_add_table(&snap, s->qualified, s, &key, 1, 10, &err), 0);
-    sl_queue q;
-    sl_emitter em;
-    sl_queue_init(&q, 64 << 20);
-    sl_emitter_init(&em, &q, 1 << 20, NULL);
-    reader_at(&snap, &em, 150);
-    sl_snap_chunk c1 = {0};
-    assert_int_equal(sl_snapshot_next_chunk(&snap, &c1, split_at_5, NULL, &err), 1);
+    fixture f;
+    fixture_init(&f, 5, 10, 1 << 20);
+    f.snap.single_position = 1;
+    reader_at(&f, 150);
     const int64_t first[] = {1, 2, 3};
-    assert_int_equal(sl_snapshot_submit(&snap, &c1, at, chunk_rows(s, first, 3, at), &err), 0);
-    sl_snapshot_truncate(&snap, s, trunc);
-    reader_at(&snap, &em, 300);
-    assert_int_equal(sl_snapshot_merge(&snap, &em, &err), 0);
+    read_chunk(&f, split_at_5, first, 3, 200);
+    sl_snapshot_truncate(&f.snap, f.s, (sl_pos){250, 0, 3});
+    reader_at(&f, 300);
+    assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), 0);
     int64_t got[8];
-    assert_int_equal(drained_rows(&q, got, 8), 0);
-    sl_emitter_destroy(&em);
-    sl_queue_destroy(&q);
-    sl_snapshot_free(&snap);
-    sl_schema_free(s);
+    assert_int_equal(drained_rows(&f.q, got, 8), 0);
+    fixture_free(&f);
+}
+
+/* ---------------------------------------------------------- boundary -- */
+
+typedef struct fake_source {
+    int tokens; /* how often the boundary asked for a token */
+} fake_source;
+
+static int lsn_token(void *ctx, sl_pos pos, char *buf, size_t len)
+{
+    ((fake_source *)ctx)->tokens++;
+    return snprintf(buf, len, "{\"lsn\":%llu}", (unsigned long long)pos.hi) >= (int)len;
+}
+
+static void chunk_waits_for_the_reader_and_tokens_carry_split_state(void **state)
+{
+    fixture f;
+    fixture_init(&f, 10, 3, 0); /* every commit pushes its batch */
+    fake_source src = {0};
+    sl_boundary b = {.out = &f.em, .snap = &f.snap, .token = lsn_token, .ctx = &src, .source = "test source"};
+    assert_int_equal(sl_boundary_start(&b, (sl_pos){100, 0, 0}, &f.err), 0);
+    const int64_t rows[] = {1, 2, 3};
+    read_chunk(&f, whole_table, rows, 3, 200);
+
+    /* a commit before S: the chunk waits, the token lists it as pending */
+    char tok[1024];
+    int64_t ids[8];
+    assert_int_equal(sl_boundary_commit(&b, (sl_pos){150, 0, 0}, &f.err), 0);
+    assert_int_equal(next_batch(&f.q, tok, sizeof tok, ids, 8), 0);
+    assert_string_equal(tok, "{\"lsn\":150,\"snapshot\":{\"tables\":[{\"t\":\"public.t\",\"next\":null,"
+                             "\"exhausted\":true,\"chunks\":0,\"rows\":0,\"pending\":[[null,null]]}]}}");
+    assert_int_equal(next_batch(&f.q, tok, sizeof tok, ids, 8), -1);
+
+    /* between transactions before S: still waiting */
+    assert_int_equal(sl_boundary_between(&b, (sl_pos){199, 0, 0}, &f.err), 0);
+    assert_int_equal(next_batch(&f.q, tok, sizeof tok, ids, 8), -1);
+
+    /* key 2 changes at 220 (after S), then the reader commits at 250: the
+     * chunk follows the commit without key 2, and its token marks the
+     * table done at the reader's position */
+    sl_emit_batch(&f.em);
+    touch(&f, 220, 2);
+    assert_int_equal(sl_boundary_commit(&b, (sl_pos){250, 0, 0}, &f.err), 0);
+    assert_int_equal(next_batch(&f.q, tok, sizeof tok, ids, 8), 0);
+    assert_non_null(strstr(tok, "{\"lsn\":250,\"snapshot\":"));
+    assert_int_equal(next_batch(&f.q, tok, sizeof tok, ids, 8), 2);
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[1], 3);
+    assert_string_equal(tok, "{\"lsn\":250,\"snapshot\":{\"tables\":[{\"t\":\"public.t\",\"done\":true}]}}");
+    assert_true(sl_snapshot_complete(&f.snap));
+
+    /* nothing waits: between transactions costs no token */
+    int before = src.tokens;
+    assert_int_equal(sl_boundary_between(&b, (sl_pos){300, 0, 0}, &f.err), 0);
+    assert_int_equal(src.tokens, before);
+
+    fixture_free(&f);
+}
+
+static void between_transactions_lets_a_reached_chunk_out(void **state)
+{
+    fixture f;
+    fixture_init(&f, 10, 3, 0);
+    fake_source src = {0};
+    sl_boundary b = {.out = &f.em, .snap = &f.snap, .token = lsn_token, .ctx = &src, .source = "test source"};
+    assert_int_equal(sl_boundary_start(&b, (sl_pos){100, 0, 0}, &f.err), 0);
+    const int64_t rows[] = {7, 8};
+    read_chunk(&f, whole_table, rows, 2, 200);
+    assert_int_equal(sl_boundary_between(&b, (sl_pos){200, 0, 0}, &f.err), 0);
+    char tok[1024];
+    int64_t ids[8];
+    assert_int_equal(next_batch(&f.q, tok, sizeof tok, ids, 8), 2);
+    assert_string_equal(tok, "{\"lsn\":200,\"snapshot\":{\"tables\":[{\"t\":\"public.t\",\"done\":true}]}}");
+    fixture_free(&f);
+}
+
+static void without_a_snapshot_the_token_is_the_sources(void **state)
+{
+    fixture f;
+    fixture_init(&f, 10, 3, 0);
+    fake_source src = {0};
+    sl_boundary b = {.out = &f.em, .token = lsn_token, .ctx = &src, .source = "test source"};
+    assert_int_equal(sl_boundary_start(&b, (sl_pos){1, 0, 0}, &f.err), 0);
+    assert_int_equal(sl_boundary_between(&b, (sl_pos){2, 0, 0}, &f.err), 0);
+    assert_int_equal(sl_boundary_commit(&b, (sl_pos){3, 0, 0}, &f.err), 0);
+    char tok[256];
+    int64_t ids[1];
+    assert_int_equal(next_batch(&f.q, tok, sizeof tok, ids, 1), 0);
+    assert_string_equal(tok, "{\"lsn\":3}");
+    fixture_free(&f);
 }
 
 int main(void)
@@ -196,6 +315,9 @@ int main(void)
         cmocka_unit_test(unassigned_chunk_keeps_its_touches),
         cmocka_unit_test(overflow_restarts_instead_of_rereading),
         cmocka_unit_test(chunk_older_than_truncate_is_dropped),
+        cmocka_unit_test(chunk_waits_for_the_reader_and_tokens_carry_split_state),
+        cmocka_unit_test(between_transactions_lets_a_reached_chunk_out),
+        cmocka_unit_test(without_a_snapshot_the_token_is_the_sources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
