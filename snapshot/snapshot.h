@@ -16,8 +16,11 @@
  * chunks are not read again and unfinished ones are read from scratch.
  *
  * The source supplies the key splitting and the chunk reading (SQL
- * differs per database); this module owns the split state, the merge, the
- * checkpoint state and the progress reporting. Memory is bounded by
+ * differs per database); this module owns the split state
+ * (coordinator.c), the merge (merge.c), the checkpoint state
+ * (state_json.c) and the progress reporting (progress.c); boundary.h is
+ * how the changelog reader meets it at transaction ends, reader_pool.h
+ * runs the chunk readers. Memory is bounded by
  * parallelism x chunk size: readers wait while that many chunks are read
  * but not yet merged.
  */
@@ -91,7 +94,6 @@ typedef struct sl_snapshot {
     int state_dirty;
     /* progress */
     int64_t started_ms, last_progress_ms;
-    int tty;
 } sl_snapshot;
 
 int sl_snapshot_init(sl_snapshot *s, size_t chunk_size, int parallelism, sl_pos start);

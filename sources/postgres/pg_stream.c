@@ -12,12 +12,10 @@
  * update, flush LSN) only up to the token of a checkpoint the sink has
  * committed.
  *
- * Streamed in-progress transactions (protocol 2): their messages go to a
- * per-transaction spill file as they arrive and are replayed at Stream
- * Commit, in commit order, or dropped at Stream Abort (a subtransaction's
- * abort drops that subtransaction's messages). Memory stays flat however
- * large the transaction; the server's logical_decoding_work_mem decides
- * when it starts streaming.
+ * Streamed in-progress transactions (protocol 2) go through spill files
+ * (pg_spill.h) and are replayed here at Stream Commit. Where a run starts
+ * (slot, checkpoint, startup mode, the exported snapshot) is pg_slot.c's
+ * business; this file handles the protocol once it runs.
  *
  * A lost connection restarts the pipeline from the last checkpoint
  * (SL_ERETRY), which replays exactly the uncommitted epoch.
@@ -37,6 +35,8 @@
 #include "../../core/log.h"
 #include "../../snapshot/boundary.h"
 #include "pg_snapshot.h"
+#include "pg_slot.h"
+#include "pg_spill.h"
 #include "pg_source.h"
 #include "pg_types.h"
 
@@ -48,14 +48,6 @@ typedef struct rel_entry {
     int captured;
     int announce;                  /* a schema event goes before its next row */
 } rel_entry;
-
-typedef struct spill {
-    uint32_t xid;
-    FILE *f;
-    uint32_t *aborted; /* subtransactions rolled back */
-    size_t naborted, cap;
-    uint64_t bytes;
-} spill;
 
 typedef struct stream {
     sl_pg_source *src;
@@ -80,10 +72,7 @@ typedef struct stream {
     size_t nrels, caprels;
     const sl_table_schema **latest;
     size_t nlatest, caplatest;
-    /* streamed transactions */
-    spill *spills;
-    size_t nspills;
-    int cur_stream; /* index into spills while inside a stream block, else -1 */
+    sl_pg_spills spills; /* streamed transactions */
     /* snapshot, migrate */
     sl_pg_snap *snap;
     sl_boundary boundary; /* how transaction ends meet the snapshot */
@@ -479,85 +468,9 @@ static int on_tx_message(stream *s, const uint8_t *msg, size_t len, int streamed
 
 /* ---------------------------------------------------------- streaming -- */
 
-static spill *spill_find(stream *s, uint32_t xid)
+static int replay_message(void *ctx, const uint8_t *msg, size_t len, uint64_t wal, sl_err *err)
 {
-    for (size_t i = 0; i < s->nspills; i++)
-        if (s->spills[i].xid == xid)
-            return &s->spills[i];
-    return NULL;
-}
-
-static void spill_drop(stream *s, spill *sp)
-{
-    if (sp->f)
-        fclose(sp->f);
-    free(sp->aborted);
-    *sp = s->spills[--s->nspills];
-}
-
-static int on_stream_start(stream *s, sl_pgo_reader *r, sl_err *err)
-{
-    uint32_t xid = sl_pgo_u32(r);
-    spill *sp = spill_find(s, xid);
-    if (!sp) {
-        spill *n = realloc(s->spills, (s->nspills + 1) * sizeof *n);
-        if (!n)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        s->spills = n;
-        sp = &s->spills[s->nspills];
-        memset(sp, 0, sizeof *sp);
-        sp->xid = xid;
-        sp->f = tmpfile();
-        /* large transactions: write the spill in big pieces */
-        if (sp->f)
-            setvbuf(sp->f, NULL, _IOFBF, 1 << 20);
-        if (!sp->f)
-            return sl_errf(err, SL_ERUNTIME, "postgres source: cannot create a spill file for streamed transaction "
-                           "%u: %s", xid, strerror(errno));
-        s->nspills++;
-    }
-    s->cur_stream = (int)(sp - s->spills);
-    return 0;
-}
-
-static int spill_write(stream *s, const uint8_t *msg, size_t len, uint64_t wal, sl_err *err)
-{
-    spill *sp = &s->spills[s->cur_stream];
-    uint8_t hdr[12];
-    put64(hdr, wal);
-    hdr[8] = (uint8_t)(len >> 24);
-    hdr[9] = (uint8_t)(len >> 16);
-    hdr[10] = (uint8_t)(len >> 8);
-    hdr[11] = (uint8_t)len;
-    if (fwrite(hdr, 1, sizeof hdr, sp->f) != sizeof hdr || fwrite(msg, 1, len, sp->f) != len)
-        return sl_errf(err, SL_ERUNTIME, "postgres source: writing the spill file of transaction %u: %s", sp->xid,
-                       strerror(errno));
-    sp->bytes += len + sizeof hdr;
-    return 0;
-}
-
-static int on_stream_abort(stream *s, sl_pgo_reader *r)
-{
-    uint32_t xid = sl_pgo_u32(r), sub = sl_pgo_u32(r);
-    spill *sp = spill_find(s, xid);
-    if (!sp)
-        return 0;
-    if (sub == xid) {
-        sl_debug("postgres source: streamed transaction %u rolled back; %" PRIu64 " spilled bytes dropped", xid,
-                 sp->bytes);
-        spill_drop(s, sp);
-        return 0;
-    }
-    if (sp->naborted == sp->cap) {
-        size_t cap = sp->cap ? sp->cap * 2 : 8;
-        uint32_t *a = realloc(sp->aborted, cap * sizeof *a);
-        if (!a)
-            return -1;
-        sp->aborted = a;
-        sp->cap = cap;
-    }
-    sp->aborted[sp->naborted++] = sub;
-    return 0;
+    return on_tx_message(ctx, msg, len, 1, wal, err);
 }
 
 static int on_stream_commit(stream *s, sl_pgo_reader *r, sl_err *err)
@@ -567,43 +480,13 @@ static int on_stream_commit(stream *s, sl_pgo_reader *r, sl_err *err)
     uint64_t commit_lsn = sl_pgo_u64(r), end_lsn = sl_pgo_u64(r), ts = sl_pgo_u64(r);
     if (r->bad)
         return sl_errf(err, SL_ERUNTIME, "postgres source: malformed Stream Commit message");
-    spill *sp = spill_find(s, xid);
+    sl_pg_spill *sp = sl_pg_spill_find(&s->spills, xid);
     begin_tx(s, commit_lsn, xid, pg_ts_ms(ts));
     int rc = 0;
     if (sp) {
-        rewind(sp->f);
-        uint8_t hdr[12];
-        uint8_t *buf = NULL;
-        size_t cap = 0;
-        while (!rc && fread(hdr, 1, sizeof hdr, sp->f) == sizeof hdr) {
-            uint64_t wal = 0;
-            for (int i = 0; i < 8; i++)
-                wal = wal << 8 | hdr[i];
-            size_t len = (size_t)hdr[8] << 24 | (size_t)hdr[9] << 16 | (size_t)hdr[10] << 8 | hdr[11];
-            if (len > cap) {
-                uint8_t *nb = realloc(buf, len);
-                if (!nb) {
-                    rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-                    break;
-                }
-                buf = nb;
-                cap = len;
-            }
-            if (len < 5 || fread(buf, 1, len, sp->f) != len) {
-                rc = sl_errf(err, SL_ERUNTIME, "postgres source: the spill file of transaction %u is damaged", xid);
-                break;
-            }
-            uint32_t sub = (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4];
-            int skip = 0;
-            for (size_t k = 0; k < sp->naborted && !skip; k++)
-                skip = sp->aborted[k] == sub;
-            if (!skip)
-                rc = on_tx_message(s, buf, len, 1, wal, err);
-        }
-        free(buf);
         sl_debug("postgres source: streamed transaction %u committed at %X/%X (%" PRIu64 " spilled bytes)", xid,
                  (unsigned)(commit_lsn >> 32), (unsigned)commit_lsn, sp->bytes);
-        spill_drop(s, sp);
+        rc = sl_pg_spill_replay(&s->spills, sp, replay_message, s, err);
     }
     if (!rc)
         rc = end_tx(s, end_lsn, err);
@@ -619,8 +502,8 @@ static int on_xlogdata(stream *s, const uint8_t *msg, size_t len, uint64_t wal, 
     sl_pgo_reader r;
     sl_pgo_init(&r, msg + 1, len - 1);
     char type = (char)msg[0];
-    if (s->cur_stream >= 0 && type != 'E' && type != 'S')
-        return spill_write(s, msg, len, wal, err);
+    if (s->spills.cur >= 0 && type != 'E' && type != 'S')
+        return sl_pg_spill_write(&s->spills, msg, len, wal, err);
     switch (type) {
     case 'B': {
         uint64_t final_lsn = sl_pgo_u64(&r), ts = sl_pgo_u64(&r);
@@ -639,14 +522,16 @@ static int on_xlogdata(stream *s, const uint8_t *msg, size_t len, uint64_t wal, 
         return end_tx(s, end_lsn, err);
     }
     case 'S':
-        return on_stream_start(s, &r, err);
+        return sl_pg_spill_start(&s->spills, sl_pgo_u32(&r), err);
     case 'E':
-        s->cur_stream = -1;
+        sl_pg_spill_stop(&s->spills);
         return 0;
     case 'c':
         return on_stream_commit(s, &r, err);
-    case 'A':
-        return on_stream_abort(s, &r) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
+    case 'A': {
+        uint32_t xid = sl_pgo_u32(&r), sub = sl_pgo_u32(&r);
+        return sl_pg_spill_abort(&s->spills, xid, sub, err);
+    }
     case 'R':
     case 'I':
     case 'U':
@@ -660,245 +545,24 @@ static int on_xlogdata(stream *s, const uint8_t *msg, size_t len, uint64_t wal, 
 
 /* ------------------------------------------------------------- setup ---- */
 
-typedef struct slot_info {
-    int exists, active;
-    uint64_t confirmed;
-    char plugin[64], database[128];
-} slot_info;
-
-static int read_slot(stream *s, slot_info *si, sl_err *err)
-{
-    memset(si, 0, sizeof *si);
-    const char *params[] = {s->src->slot_name};
-    PGresult *res;
-    int rc = sl_pg_exec_params(s->side,
-                               "SELECT coalesce(confirmed_flush_lsn::text, ''), coalesce(plugin, ''), "
-                               "coalesce(database, ''), active FROM pg_replication_slots WHERE slot_name = $1",
-                               1, params, &res, err);
-    if (rc)
-        return rc;
-    if (PQntuples(res) == 1) {
-        si->exists = 1;
-        sl_pg_lsn_parse(PQgetvalue(res, 0, 0), &si->confirmed);
-        snprintf(si->plugin, sizeof si->plugin, "%s", PQgetvalue(res, 0, 1));
-        snprintf(si->database, sizeof si->database, "%s", PQgetvalue(res, 0, 2));
-        si->active = PQgetvalue(res, 0, 3)[0] == 't';
-    }
-    PQclear(res);
-    if (si->exists && (strcmp(si->plugin, "pgoutput") != 0 || strcmp(si->database, s->src->conf.dbname) != 0))
-        return sl_errf(err, SL_ECONFIG,
-                       "postgres source: replication slot '%s' exists with plugin '%s' in database '%s'; sluice "
-                       "needs a pgoutput slot in '%s' (choose another slot.name, or drop it: SELECT "
-                       "pg_drop_replication_slot('%s'))",
-                       s->src->slot_name, si->plugin, si->database, s->src->conf.dbname, s->src->slot_name);
-    return 0;
-}
-
-/* CREATE_REPLICATION_SLOT on a walsender connection; returns the
- * consistent point and, with export, the exported snapshot's name. */
-static int create_slot(PGconn *repl, const char *name, int temporary, int export, uint64_t *cp, char *snapname,
-                       size_t snaplen, sl_err *err)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql, "CREATE_REPLICATION_SLOT \"%s\" %sLOGICAL pgoutput %s", name,
-             temporary ? "TEMPORARY " : "", export ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
-    PGresult *res;
-    int rc = sl_pg_exec(repl, sql, &res, err);
-    if (rc)
-        return sl_err_prefix(err, strstr(err->msg, "all replication slots are in use") ? SL_ECONFIG : rc,
-                             "%s", strstr(err->msg, "all replication slots are in use")
-                                       ? "raise max_replication_slots (ALTER SYSTEM SET max_replication_slots = "
-                                         "10; then restart the server): "
-                                       : "");
-    if (PQntuples(res) != 1 || sl_pg_lsn_parse(PQgetvalue(res, 0, 1), cp)) {
-        PQclear(res);
-        return sl_errf(err, SL_ERUNTIME, "postgres source: unexpected answer to CREATE_REPLICATION_SLOT");
-    }
-    if (snapname)
-        snprintf(snapname, snaplen, "%s", PQgetisnull(res, 0, 2) ? "" : PQgetvalue(res, 0, 2));
-    PQclear(res);
-    return 0;
-}
-
-static int parse_resume(const char *resume, uint64_t *lsn, char **snap_state, sl_err *err)
-{
-    *snap_state = NULL;
-    json_error_t je;
-    json_t *root = json_loads(resume, 0, &je);
-    const char *l = root ? json_string_value(json_object_get(root, "lsn")) : NULL;
-    if (!l || sl_pg_lsn_parse(l, lsn)) {
-        json_decref(root);
-        return sl_errf(err, SL_ERUNTIME, "postgres source: checkpoint %s has no valid \"lsn\"; it was not written "
-                       "by the postgres source", resume);
-    }
-    json_t *st = json_object_get(root, "snapshot");
-    if (st)
-        *snap_state = json_dumps(st, JSON_COMPACT);
-    json_decref(root);
-    return 0;
-}
-
-static int current_lsn(stream *s, uint64_t *lsn, sl_err *err)
-{
-    PGresult *res;
-    int rc = sl_pg_exec(s->side, "SELECT pg_current_wal_lsn()::text", &res, err);
-    if (rc)
-        return rc;
-    if (sl_pg_lsn_parse(PQgetvalue(res, 0, 0), lsn))
-        rc = sl_errf(err, SL_ERUNTIME, "postgres source: cannot read pg_current_wal_lsn()");
-    PQclear(res);
-    return rc;
-}
-
-/* Every currently captured table is marked done in the checkpoint's
- * snapshot state: no new snapshot (and no temporary slot) is needed. */
-static int snapshot_all_done(stream *s, const char *state, int *all_done, sl_err *err)
-{
-    char **names = NULL;
-    size_t n = 0;
-    int rc = sl_pg_list_tables(s->src, s->side, &names, &n, err);
-    if (rc)
-        return rc;
-    json_error_t je;
-    json_t *root = json_loads(state, 0, &je);
-    json_t *tables = root ? json_object_get(root, "tables") : NULL;
-    *all_done = 1;
-    for (size_t i = 0; i < n; i++) {
-        int done = 0;
-        size_t k;
-        json_t *t;
-        json_array_foreach(tables, k, t) {
-            const char *name = json_string_value(json_object_get(t, "t"));
-            if (name && strcmp(name, names[i]) == 0)
-                done = json_is_true(json_object_get(t, "done"));
-        }
-        *all_done &= done;
-        free(names[i]);
-    }
-    free(names);
-    json_decref(root);
-    return 0;
-}
-
-static int start_snapshot(stream *s, const char *state, sl_err *err)
-{
-    sl_pg_source *src = s->src;
-    sl_pos start = {s->start_lsn, 0, 0};
-    int all_done = 0;
-    int rc = state ? snapshot_all_done(s, state, &all_done, err) : 0;
-    if (rc)
-        return rc;
-    if (all_done) {
-        rc = sl_pg_snapshot_prepare(src, s->side, "", 0, state, start, &s->snap, err);
-        if (!rc)
-            s->boundary.snap = &s->snap->snap;
-        return rc;
-    }
-    /* a temporary slot exports the snapshot exact at its consistent point */
-    PGconn *exporter = NULL, *setup = NULL;
-    char snapname[128] = "", tmpslot[96];
-    uint64_t at = 0;
-    snprintf(tmpslot, sizeof tmpslot, "%.40s_snap_%d", src->slot_name, (int)getpid());
-    rc = sl_pg_connect(&src->conf, 1, &exporter, err);
-    if (!rc)
-        rc = create_slot(exporter, tmpslot, 1, 1, &at, snapname, sizeof snapname, err);
-    if (!rc)
-        rc = sl_pg_connect(&src->conf, 0, &setup, err);
-    if (!rc)
-        rc = sl_pg_import_snapshot(setup, snapname, err);
-    if (!rc)
-        rc = sl_pg_snapshot_prepare(src, setup, snapname, at, state, start, &s->snap, err);
-    if (!rc) {
-        s->boundary.snap = &s->snap->snap;
-        rc = sl_boundary_start(&s->boundary, start, err);
-    }
-    if (!rc && !sl_snapshot_complete(&s->snap->snap)) {
-        /* the exporter stays open (idle) until the snapshot is complete:
-         * each chunk imports the snapshot anew */
-        s->snap->exporter = exporter;
-        exporter = NULL;
-        rc = sl_pg_snapshot_start(s->snap, s->out, err);
-    }
-    if (setup) {
-        sl_pg_exec_quiet(setup, "COMMIT");
-        PQfinish(setup);
-    }
-    if (exporter)
-        PQfinish(exporter);
-    return rc;
-}
-
 static int setup(stream *s, const char *resume, sl_err *err)
 {
     sl_pg_source *src = s->src;
     int rc = sl_pg_connect(&src->conf, 0, &s->side, err);
     if (!rc)
         rc = sl_pg_publication_ensure(src, s->side, err);
-    slot_info si;
-    if (!rc)
-        rc = read_slot(s, &si, err);
     if (!rc)
         rc = sl_pg_connect(&src->conf, 1, &s->repl, err);
     if (rc)
         return rc;
     sl_pg_set_live(src, s->repl);
-    char *state = NULL;
-    int mode = src->conf.startup;
-    int want_snapshot = mode == SL_PG_START_INITIAL || mode == SL_PG_START_SNAPSHOT;
-    int temporary = src->conf.slot_temporary || mode == SL_PG_START_SNAPSHOT;
-    char l[32];
-    if (resume) {
-        rc = parse_resume(resume, &s->start_lsn, &state, err);
-        want_snapshot = want_snapshot || state != NULL;
-        if (!rc && si.exists && si.confirmed > s->start_lsn) {
-            /* the server would silently start at its confirmed LSN */
-            char c1[32];
-            lsn_text(s->start_lsn, l, sizeof l);
-            lsn_text(si.confirmed, c1, sizeof c1);
-            rc = sl_errf(err, SL_ERUNTIME,
-                         "postgres source: replication slot '%s' was confirmed up to %s, past the checkpoint at %s "
-                         "(another consumer of the slot, or a sink restored from an older state): the changes in "
-                         "between can no longer be read. Give this pipeline its own slot.name, or remove its "
-                         "checkpoint to start over",
-                         src->slot_name, c1, l);
-        }
-        if (!rc && !si.exists && mode == SL_PG_START_SNAPSHOT) {
-            rc = create_slot(s->repl, src->slot_name, 1, 0, &s->start_lsn, NULL, 0, err);
-        } else if (!rc && !si.exists) {
-            lsn_text(s->start_lsn, l, sizeof l);
-            rc = sl_errf(err, SL_ERUNTIME,
-                         "postgres source: replication slot '%s' does not exist, but the checkpoint (LSN %s) needs "
-                         "it: the changes since then can no longer be read. %s",
-                         src->slot_name, l,
-                         temporary ? "A temporary slot (slot.temporary) ends with its connection; run without it "
-                                     "to resume across restarts."
-                                   : "To start over, remove the pipeline's checkpoint and run again (it snapshots "
-                                     "anew).");
-        }
-    } else if (mode == SL_PG_START_COMMITTED) {
-        if (!si.exists)
-            rc = sl_errf(err, SL_ECONFIG,
-                         "postgres source: scan.startup.mode committed-offset needs the replication slot '%s', "
-                         "which does not exist; create it with SELECT pg_create_logical_replication_slot('%s', "
-                         "'pgoutput') or use initial or latest-offset",
-                         src->slot_name, src->slot_name);
-        s->start_lsn = si.confirmed;
-    } else if (!si.exists) {
-        rc = create_slot(s->repl, src->slot_name, temporary, 0, &s->start_lsn, NULL, 0, err);
-        if (!rc) {
-            lsn_text(s->start_lsn, l, sizeof l);
-            sl_info("postgres source: created %sreplication slot %s at %s", temporary ? "temporary " : "",
-                    src->slot_name, l);
-        }
-    } else if (mode == SL_PG_START_LATEST) {
-        rc = current_lsn(s, &s->start_lsn, err);
-    } else {
-        s->start_lsn = si.confirmed;
-    }
+    sl_pg_start st;
+    rc = sl_pg_start_position(src, s->side, s->repl, resume, &st, err);
+    s->start_lsn = st.lsn;
     s->commit_end = s->received = s->start_lsn;
-    s->snapshot_only = mode == SL_PG_START_SNAPSHOT;
-    if (!rc && want_snapshot) {
-        rc = start_snapshot(s, state, err);
+    s->snapshot_only = src->conf.startup == SL_PG_START_SNAPSHOT;
+    if (!rc && st.want_snapshot) {
+        rc = sl_pg_snapshot_open(src, s->side, st.snap_state, s->start_lsn, &s->boundary, s->out, &s->snap, err);
         if (!rc) {
             /* rows of snapshotted tables carry the catalog's schema; a
              * Relation message of the same shape maps onto it */
@@ -911,52 +575,21 @@ static int setup(stream *s, const char *resume, sl_err *err)
             }
         }
     }
-    free(state);
+    free(st.snap_state);
     if (!rc && src->env.follow_until) {
         if (strcmp(src->env.follow_until, "now") == 0)
-            rc = current_lsn(s, &s->until, err);
+            rc = sl_pg_current_lsn(s->side, &s->until, err);
         else if (sl_pg_lsn_parse(src->env.follow_until, &s->until))
             rc = sl_errf(err, SL_ECONFIG, "--follow-until: '%s' is not 'now' or an LSN like 0/16B3748",
                          src->env.follow_until);
         if (!rc) {
+            char l[32];
             s->have_until = 1;
             lsn_text(s->until, l, sizeof l);
             sl_info("postgres source: following the WAL until %s", l);
         }
     }
     return rc;
-}
-
-static int start_replication(stream *s, sl_err *err)
-{
-    char sql[512], l[32];
-    lsn_text(s->start_lsn, l, sizeof l);
-    if (s->src->conf.streaming)
-        snprintf(sql, sizeof sql,
-                 "START_REPLICATION SLOT \"%s\" LOGICAL %s (proto_version '2', publication_names '\"%s\"', "
-                 "messages 'true', streaming 'true')",
-                 s->src->slot_name, l, s->src->pub_name);
-    else
-        snprintf(sql, sizeof sql,
-                 "START_REPLICATION SLOT \"%s\" LOGICAL %s (proto_version '1', publication_names '\"%s\"', "
-                 "messages 'true')",
-                 s->src->slot_name, l, s->src->pub_name);
-    PGresult *res = PQexec(s->repl, sql);
-    if (PQresultStatus(res) != PGRES_COPY_BOTH) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
-        PQclear(res);
-        size_t n = strlen(msg);
-        while (n && msg[n - 1] == '\n')
-            msg[--n] = 0;
-        /* a slot still held by a process that just died frees up shortly */
-        return sl_errf(err, strstr(msg, "is active for PID") ? SL_ERETRY : SL_ERUNTIME,
-                       "postgres source: START_REPLICATION of slot %s at %s: %s", s->src->slot_name, l, msg);
-    }
-    PQclear(res);
-    sl_info("postgres source: streaming slot %s from %s on %s:%u (publication %s)", s->src->slot_name, l,
-            s->src->conf.host, s->src->conf.port, s->src->pub_name);
-    return 0;
 }
 
 static int finished(stream *s)
@@ -1105,13 +738,13 @@ int sl_pg_stream(sl_pg_source *src, const char *resume, sl_emitter *out, sl_err 
     memset(&s, 0, sizeof s);
     s.src = src;
     s.out = out;
-    s.cur_stream = -1;
+    sl_pg_spills_init(&s.spills);
     s.boundary = (sl_boundary){.out = out, .token = lsn_token, .source = "postgres source"};
     int rc = grow_scratch(&s, 64) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
     if (!rc)
         rc = setup(&s, resume, err);
     if (!rc && !finished(&s))
-        rc = start_replication(&s, err);
+        rc = sl_pg_start_replication(src, s.repl, s.start_lsn, err);
     s.last_status_ms = s.last_heartbeat_ms = s.last_idle_commit_ms = sl_mono_ms();
     unsigned since_duties = 0;
     while (!rc && !sl_emit_should_stop(out)) {
@@ -1180,9 +813,7 @@ int sl_pg_stream(sl_pg_source *src, const char *resume, sl_emitter *out, sl_err 
         PQfinish(s.repl);
     if (s.side)
         PQfinish(s.side);
-    while (s.nspills)
-        spill_drop(&s, &s.spills[0]);
-    free(s.spills);
+    sl_pg_spills_free(&s.spills);
     free(s.rels);
     free(s.latest);
     free(s.cols_a);
