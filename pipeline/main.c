@@ -79,8 +79,9 @@ static const char usage_check[] =
     "usage: sluice check [--connect] [--log-level LEVEL] <pipeline.yaml>\n"
     "\n"
     "Validates the pipeline file: syntax, keys, option types and ranges, secrets.\n"
-    "With --connect it also connects to the source and checks the server settings\n"
-    "and privileges sluice needs, printing the statements that fix what is wrong.\n";
+    "With --connect it also connects to the source and the sink and checks the\n"
+    "server settings and privileges sluice needs, printing the statements that fix\n"
+    "what is wrong. It creates nothing and does not disturb a running pipeline.\n";
 
 static const char usage_describe[] =
     "usage: sluice describe [connector]\n"
@@ -197,7 +198,7 @@ static int cmd_describe(const cli *c)
             printf("  %-10s %s\n", (*p)->name, (*p)->description);
         printf("sinks:\n");
         for (const sl_sink_plugin *const *p = sl_sinks(); *p; p++)
-            printf("  %-10s %s [%s]\n", (*p)->name, (*p)->description, (*p)->guarantee);
+            printf("  %-10s %s [%s]\n", (*p)->name, (*p)->description, sl_guarantee_name((*p)->guarantee));
         printf("other:\n  %-10s options of the pipeline: block\n", "pipeline");
         return 0;
     }
@@ -230,7 +231,7 @@ static int cmd_describe(const cli *c)
     if (snk) {
         if (src)
             putchar('\n');
-        printf("%s (sink, %s): %s\n\n", snk->name, snk->guarantee, snk->description);
+        printf("%s (sink, %s): %s\n\n", snk->name, sl_guarantee_name(snk->guarantee), snk->description);
         print_option_table(snk->options);
     }
     return 0;
@@ -252,6 +253,46 @@ static int load(const cli *c, sl_config *cfg)
     return 0;
 }
 
+/* exit code of a connector check: 0 ok, 2 configuration, 1 otherwise */
+static int check_exit(int rc, const sl_err *err)
+{
+    if (!rc)
+        return 0;
+    sl_error("%s", err->msg);
+    return rc == SL_ECONFIG ? 2 : 1;
+}
+
+static int check_source(const sl_config *cfg)
+{
+    const sl_source_plugin *src = cfg->source_plugin;
+    if (!src->check_connect) {
+        printf("source %s: no connection checks\n", src->name);
+        return 0;
+    }
+    sl_err err;
+    void *self = NULL;
+    sl_source_env env = {.pipeline_name = sl_opt_str(&cfg->pipeline, "name"), .pipeline = &cfg->pipeline};
+    int rc = src->create(&cfg->source, &env, &self, &err);
+    if (!rc)
+        rc = src->check_connect(self, stdout, &err);
+    if (self)
+        src->destroy(self);
+    return check_exit(rc, &err);
+}
+
+static int check_sink(const sl_config *cfg)
+{
+    const sl_sink_plugin *snk = cfg->sink_plugin;
+    if (!snk->check_connect) {
+        printf("sink %s: no connection checks\n", snk->name);
+        return 0;
+    }
+    sl_err err;
+    sl_sink_env env = {.pipeline_name = sl_opt_str(&cfg->pipeline, "name"), .pipeline = &cfg->pipeline,
+                       .source_connector = sl_source_envelope_name(cfg->source_plugin)};
+    return check_exit(snk->check_connect(&cfg->sink, &env, stdout, &err), &err);
+}
+
 static int cmd_check(const cli *c)
 {
     sl_config cfg;
@@ -262,22 +303,11 @@ static int cmd_check(const cli *c)
     printf("%s: ok (source %s, sink %s, %zu routes, %zu transforms)\n", c->file, cfg.source_plugin->name,
            cfg.sink_plugin->name, cfg.nroutes, cfg.ntransforms);
     if (c->connect) {
-        if (!cfg.source_plugin->check_connect) {
-            printf("source %s: no connection checks\n", cfg.source_plugin->name);
-        } else {
-            sl_err err;
-            void *self = NULL;
-            sl_source_env env = {.pipeline_name = sl_opt_str(&cfg.pipeline, "name"), .pipeline = &cfg.pipeline};
-            rc = cfg.source_plugin->create(&cfg.source, &env, &self, &err);
-            if (!rc)
-                rc = cfg.source_plugin->check_connect(self, stdout, &err);
-            if (self)
-                cfg.source_plugin->destroy(self);
-            if (rc) {
-                sl_error("%s", err.msg);
-                rc = rc == SL_ECONFIG ? 2 : 1;
-            }
-        }
+        /* both sides are probed; the worse verdict decides */
+        int src_rc = check_source(&cfg);
+        fflush(stdout);
+        int snk_rc = check_sink(&cfg);
+        rc = src_rc == 2 || snk_rc == 2 ? 2 : src_rc ? src_rc : snk_rc;
     }
     sl_config_free(&cfg);
     return rc;
@@ -408,6 +438,11 @@ static int cmd_run(const cli *c, int migrate)
 int main(int argc, char **argv)
 {
     sl_log_init(SL_LOG_INFO);
+    sl_err rerr;
+    if (sl_registry_check(&rerr)) {
+        sl_error("this build of sluice is broken: %s", rerr.msg);
+        return 1;
+    }
     if (argc < 2) {
         fputs(usage_main, stderr);
         return 2;

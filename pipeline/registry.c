@@ -1,5 +1,6 @@
-/* registry.c — static lists of compiled-in connectors and the options of
- * the `pipeline:` block. Adding a connector means adding one line here. */
+/* registry.c — static lists of compiled-in connectors, the check that
+ * each keeps its side of the plugin contract, and the options of the
+ * `pipeline:` block. Adding a connector means adding one line here. */
 #include "registry.h"
 
 #include <string.h>
@@ -49,3 +50,57 @@ const char *sl_source_envelope_name(const sl_source_plugin *src)
     return src->envelope_name ? src->envelope_name : src->name;
 }
 const sl_sink_plugin *const *sl_sinks(void) { return sinks; }
+
+/* the callback, or the field, a contract requires */
+#define REQUIRE(p, kind, field)                                                                                    \
+    do {                                                                                                           \
+        if (!(p)->field)                                                                                           \
+            return sl_errf(err, SL_ERUNTIME, "%s plugin '%s' lacks its required %s", kind,                       \
+                           (p)->name ? (p)->name : "(unnamed)", #field);                                         \
+    } while (0)
+
+int sl_source_plugin_check(const sl_source_plugin *p, sl_err *err)
+{
+    REQUIRE(p, "source", name);
+    REQUIRE(p, "source", description);
+    REQUIRE(p, "source", options);
+    REQUIRE(p, "source", create);
+    REQUIRE(p, "source", run);
+    REQUIRE(p, "source", destroy);
+    return 0;
+}
+
+int sl_sink_plugin_check(const sl_sink_plugin *p, sl_err *err)
+{
+    REQUIRE(p, "sink", name);
+    REQUIRE(p, "sink", description);
+    REQUIRE(p, "sink", options);
+    REQUIRE(p, "sink", guarantee);
+    REQUIRE(p, "sink", create);
+    REQUIRE(p, "sink", load_checkpoint);
+    REQUIRE(p, "sink", write);
+    REQUIRE(p, "sink", commit);
+    REQUIRE(p, "sink", abort);
+    REQUIRE(p, "sink", destroy);
+    if (p->guarantee > SL_GUARANTEE_NONE)
+        return sl_errf(err, SL_ERUNTIME, "sink plugin '%s' names an unknown guarantee %d", p->name, (int)p->guarantee);
+    return 0;
+}
+
+int sl_registry_check(sl_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; sources[i] && !rc; i++) {
+        rc = sl_source_plugin_check(sources[i], err);
+        for (size_t j = 0; sources[j] && j < i && !rc; j++)
+            if (strcmp(sources[i]->name, sources[j]->name) == 0)
+                rc = sl_errf(err, SL_ERUNTIME, "two source plugins are named '%s'", sources[i]->name);
+    }
+    for (size_t i = 0; sinks[i] && !rc; i++) {
+        rc = sl_sink_plugin_check(sinks[i], err);
+        for (size_t j = 0; sinks[j] && j < i && !rc; j++)
+            if (strcmp(sinks[i]->name, sinks[j]->name) == 0)
+                rc = sl_errf(err, SL_ERUNTIME, "two sink plugins are named '%s'", sinks[i]->name);
+    }
+    return rc;
+}

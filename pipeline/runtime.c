@@ -1,4 +1,6 @@
-/* runtime.c — the lifecycle of a running pipeline.
+/* runtime.c — the lifecycle of a running pipeline; the plugin contract it
+ * keeps (threads, lifetimes, what each error class makes it do) is written
+ * in sources/source.h and sinks/sink.h.
  *
  * Two threads: the source thread runs the connector's run() and fills
  * batches; the calling thread drains them into the sink and cuts epochs.
@@ -115,6 +117,15 @@ static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin
         src->committed(src_self, s->last_token);
     sl_debug("checkpoint committed at %s", s->last_token);
     return 0;
+}
+
+/* abort() cannot change what happens next (the next run replays the epoch
+ * from the last checkpoint either way); its failure is only worth a line */
+static void abort_epoch(sink_state *s)
+{
+    sl_err err;
+    if (s->plugin->abort(s->self, &err))
+        sl_warn("%s sink: rolling back the open epoch failed: %s", s->plugin->name, err.msg);
 }
 
 void sl_run_stats_free(sl_run_stats *st)
@@ -337,11 +348,10 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
                 rc = crc;
         } else if (sink.dirty) {
             sl_info("stopping inside a transaction: the open epoch is rolled back and replayed on restart");
-            sink.plugin->abort(sink.self, &cerr);
+            abort_epoch(&sink);
         }
     } else {
-        sl_err aerr;
-        sink.plugin->abort(sink.self, &aerr);
+        abort_epoch(&sink);
     }
     (void)start;
 

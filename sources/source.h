@@ -1,9 +1,45 @@
-/* source.h — the interface every source connector implements.
+/* source.h — the interface every source connector implements: the
+ * contract between a source and the runtime (pipeline/runtime.c).
  *
- * One registration struct per connector: its name, description, option
- * table and callbacks. The runtime owns the thread that calls run(); the
- * sink thread calls committed() after a checkpoint is durable, which is
- * the only moment a source may acknowledge upstream (PostgreSQL flush LSN).
+ * A source is one folder (sources/<name>/) with one registration struct
+ * (an sl_source_plugin, listed in pipeline/registry.c) and one option
+ * table. The registry refuses, at startup, a plugin whose name,
+ * description, option table or required callbacks are missing.
+ *
+ * Threads. Two threads touch a source. The runtime thread (the program's
+ * main thread, which is also the sink thread) calls validate, create,
+ * check_connect, committed, interrupt, digest and destroy; the source
+ * thread, which the runtime starts and joins, runs run() and nothing else.
+ * While run() runs, committed() and interrupt() may be called at any moment
+ * from the runtime thread: they must be thread-safe with respect to run().
+ * The snapshot's chunk readers are the source's own threads; they hand
+ * rows over through the same emitter (snapshot/boundary.h).
+ *
+ * What a source may keep. opts and env, and everything they point to,
+ * stay valid from create() until destroy() returns: keep the pointers, no
+ * copy needed. resume is valid until run() returns; the token given to
+ * committed() only during that call (copy what you keep). Events handed to
+ * the emitter belong to the batch they were added to (sl_emit_batch): the
+ * source must not touch them after the transaction's sl_emit_commit().
+ *
+ * Errors. Every callback that returns int returns 0 or one class of
+ * core/err.h with the message in err:
+ *  - SL_ECONFIG: the configuration or the server setup is wrong and no
+ *    retry can help; the runtime stops and sluice exits 2.
+ *  - SL_ERETRY: transient (a lost connection, a server restart); the
+ *    runtime restarts the whole pipeline from the last committed
+ *    checkpoint after a backoff (0.5 s doubling to 16 s), so the replay is
+ *    exactly the uncommitted epoch. Ten retries in a row without a new
+ *    commit end the run with exit 1.
+ *  - SL_ERUNTIME: anything else (the server, the network for good, the
+ *    data); the runtime stops and sluice exits 1.
+ * When run() returns (with or without an error), the runtime first writes
+ * what the source handed over and commits it if it ends on a transaction
+ * boundary; an unfinished transaction is rolled back in the sink (abort)
+ * and replayed on the next start. Only then does the error class decide.
+ * An error of create() ends the attempt before anything runs, with the
+ * same classes. validate() and check_connect() are not part of a run: an
+ * error there is reported and sluice exits 2 (SL_ECONFIG) or 1.
  */
 #ifndef SL_SOURCE_H
 #define SL_SOURCE_H
@@ -25,29 +61,49 @@ typedef struct sl_source_env {
 } sl_source_env;
 
 typedef struct sl_source_plugin {
+    /* Required: the name in YAML (`source: type:`), one line for
+     * `sluice describe`, the option table (SL_OPTION_END-terminated; it
+     * validates the YAML and documents the connector). */
     const char *name;
     const char *description;
-    /* Debezium's connector name for the envelope's source.connector; NULL = name */
-    const char *envelope_name;
     const sl_option_def *options;
-    /* Checks option combinations the table cannot express. Optional. */
+    /* Optional: Debezium's connector name for the envelope's
+     * source.connector; NULL = name. */
+    const char *envelope_name;
+
+    /* Optional. At config load, after the option table has checked each
+     * option: checks combinations the table cannot express. SL_ECONFIG. */
     int (*validate)(const sl_options *opts, sl_err *err);
+    /* Required. Builds the source from its options; should not connect (a
+     * `sluice check` creates the source too). *self is passed back to
+     * every other callback. */
     int (*create)(const sl_options *opts, const sl_source_env *env, void **self, sl_err *err);
-    /* `sluice check --connect`: probes the server, prints one line per
-     * finding to out with the statement that fixes it; SL_ECONFIG if any
-     * finding is fatal. Optional. */
+    /* Optional. `sluice check --connect`: probes the server and prints one
+     * line per finding to out through core/check_report.h (ok / FAIL with
+     * the statement that fixes it / warn); SL_ECONFIG if any finding is
+     * fatal. Creates nothing on the server. */
     int (*check_connect)(void *self, FILE *out, sl_err *err);
-    /* Streams until sl_emit_should_stop() or the end of a bounded run.
-     * resume is the source part of the last committed checkpoint, or NULL. */
+    /* Required. On the source thread: streams changes into out until
+     * sl_emit_should_stop(out) or, for a bounded run (migrate, snapshot
+     * only), until the end, which it marks with sl_emit_end(). resume is
+     * the source part of the last committed checkpoint (the token of a
+     * past sl_emit_commit), or NULL for a first start. Transactions end
+     * with sl_emit_commit(pos, token) or, while a snapshot runs, through
+     * snapshot/boundary.h. */
     int (*run)(void *self, const char *resume, sl_emitter *out, sl_err *err);
-    /* A checkpoint holding this token is durable in the sink. Thread-safe. */
+    /* Optional. On the runtime thread, while run() runs: a checkpoint
+     * holding this token is durable in the sink. The only moment a source
+     * may acknowledge upstream (PostgreSQL: the slot's flush LSN). */
     void (*committed)(void *self, const char *token);
-    /* Called from another thread after a stop request: unblocks a run()
-     * waiting on the network (e.g. shuts the socket down). Optional. */
+    /* Optional. On the runtime thread after a stop request: unblocks a
+     * run() waiting on the network (e.g. shuts the socket down); run()
+     * then returns. */
     void (*interrupt)(void *self);
     /* Optional, for `sluice migrate`: row counts and checksums of every
      * captured table as the server holds them now. */
     int (*digest)(void *self, struct sl_digest_set *out, sl_err *err);
+    /* Required. Once for every successful create(), on the runtime thread,
+     * after run() has returned (or when it never ran). */
     void (*destroy)(void *self);
 } sl_source_plugin;
 

@@ -121,9 +121,8 @@ static int txn_error(kafka_sink *k, rd_kafka_error_t *e, const char *what, sl_er
     return rc;
 }
 
-static void kafka_destroy(void *self)
+void sl_kafka_free(kafka_sink *k)
 {
-    kafka_sink *k = self;
     if (!k)
         return;
     sl_kafka_topics_free(k);
@@ -152,11 +151,13 @@ static void kafka_destroy(void *self)
 
 static char *dup_or(const char *a, const char *b) { return strdup(a ? a : b); }
 
-static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self, sl_err *err)
+kafka_sink *sl_kafka_new(const sl_options *o, const sl_sink_env *env, sl_err *err)
 {
     kafka_sink *k = calloc(1, sizeof *k);
-    if (!k)
-        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    if (!k) {
+        sl_errf(err, SL_ERUNTIME, "out of memory");
+        return NULL;
+    }
     k->opts = o;
     k->routes = env->routes;
     k->exactly_once = sl_opt_num(o, "delivery.guarantee") == 0;
@@ -182,22 +183,37 @@ static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self
     sl_buf_init(&k->key);
     sl_buf_init(&k->value);
     if (!k->pipeline || !k->prefix || !k->ckpt_topic || !k->bootstrap || !k->txn_id) {
-        kafka_destroy(k);
-        return sl_errf(err, SL_ERUNTIME, "out of memory");
+        sl_kafka_free(k);
+        sl_errf(err, SL_ERUNTIME, "out of memory");
+        return NULL;
     }
+    return k;
+}
+
+int sl_kafka_producer(kafka_sink *k, sl_err *err)
+{
     rd_kafka_conf_t *conf = sl_kafka_conf(k, 0, err);
-    if (!conf) {
-        kafka_destroy(k);
+    if (!conf)
         return SL_ECONFIG;
-    }
     char errstr[512];
     k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!k->rk) {
         rd_kafka_conf_destroy(conf);
-        kafka_destroy(k);
         return sl_errf(err, SL_ECONFIG, "kafka sink: %s", errstr);
     }
-    int rc = 0;
+    return 0;
+}
+
+static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self, sl_err *err)
+{
+    kafka_sink *k = sl_kafka_new(o, env, err);
+    if (!k)
+        return SL_ERUNTIME;
+    int rc = sl_kafka_producer(k, err);
+    if (rc) {
+        sl_kafka_free(k);
+        return rc;
+    }
     if (k->exactly_once) {
         /* also fences an older producer of this pipeline and completes
          * its open transaction, before the checkpoint is read */
@@ -234,7 +250,7 @@ static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self
             rc = sl_errf(err, SL_ERUNTIME, "kafka sink: cannot open topic %s", k->ckpt_topic);
     }
     if (rc) {
-        kafka_destroy(k);
+        sl_kafka_free(k);
         return rc;
     }
     if (k->exactly_once)
@@ -246,19 +262,7 @@ static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self
     return 0;
 }
 
-static int kafka_check_connect(void *self, FILE *out, sl_err *err)
-{
-    kafka_sink *k = self;
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 0, NULL, &md, (int)k->connect_timeout_ms);
-    if (e)
-        return sl_errf(err, SL_ERUNTIME, "kafka sink: cannot read cluster metadata from %s: %s", k->bootstrap,
-                       rd_kafka_err2str(e));
-    fprintf(out, "ok    kafka: %d broker(s), %d topic(s) visible at %s\n", md->broker_cnt, md->topic_cnt,
-            k->bootstrap);
-    rd_kafka_metadata_destroy(md);
-    return 0;
-}
+static void kafka_destroy(void *self) { sl_kafka_free(self); }
 
 static int kafka_load_checkpoint(void *self, char **out, sl_err *err)
 {
@@ -517,10 +521,10 @@ const sl_sink_plugin sl_sink_kafka = {
     .name = "kafka",
     .description = "Debezium-compatible JSON change events to Kafka topics, exactly once (transactions per epoch)",
     .options = options,
-    .guarantee = "exactly-once",
+    .guarantee = SL_GUARANTEE_EXACTLY_ONCE,
     .validate = kafka_validate,
     .create = kafka_create,
-    .check_connect = kafka_check_connect,
+    .check_connect = sl_kafka_check,
     .load_checkpoint = kafka_load_checkpoint,
     .write = kafka_write,
     .commit = kafka_commit,

@@ -4,6 +4,7 @@
  * callbacks; kafka_conf.c turns the option table (properties.* included)
  * into librdkafka configuration; kafka_topics.c names and creates topics;
  * kafka_checkpoint.c reads the last committed checkpoint back;
+ * kafka_check.c is `sluice check --connect`;
  * connect_schema.c renders the optional Kafka Connect schema blocks.
  */
 #ifndef SL_KAFKA_SINK_H
@@ -48,12 +49,29 @@ typedef struct kafka_sink {
     char last_error[512];
 } kafka_sink;
 
+/* kafka_sink.c: the sink's settings from its options, not connected yet;
+ * and its release (whatever is set up) */
+kafka_sink *sl_kafka_new(const sl_options *o, const sl_sink_env *env, sl_err *err);
+/* k->rk: a producer configured from k (not yet talking to a broker) */
+int sl_kafka_producer(kafka_sink *k, sl_err *err);
+void sl_kafka_free(kafka_sink *k);
+
+/* kafka_check.c: the plugin's check_connect */
+int sl_kafka_check(const sl_options *o, const sl_sink_env *env, FILE *out, sl_err *err);
+
 /* kafka_conf.c: a producer (or, with consumer = 1, a checkpoint reader)
  * configuration built from the sink's options */
 rd_kafka_conf_t *sl_kafka_conf(const kafka_sink *k, int consumer, sl_err *err);
 
 /* kafka_topics.c */
+/* characters Kafka does not allow in a topic name become '_' */
+void sl_kafka_sanitize(char *name);
 int sl_kafka_topic_for(kafka_sink *k, const sl_table_schema *s, kafka_topic **out, sl_err *err);
+/* one CreateTopics request (validate_only: the broker only checks it);
+ * the broker's answer, with its text in msg */
+rd_kafka_resp_err_t sl_kafka_create_topic(kafka_sink *k, const char *topic, int partitions, int compact,
+                                          int validate_only, char *msg, size_t msglen);
+int sl_kafka_topic_exists(kafka_sink *k, const char *topic);
 /* creates the topic unless it exists; compact = 1 for the checkpoint topic */
 int sl_kafka_ensure_topic(kafka_sink *k, const char *topic, int partitions, int compact, const char *why,
                           sl_err *err);

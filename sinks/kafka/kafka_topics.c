@@ -15,7 +15,7 @@
 #include "../../core/route.h"
 #include "kafka_sink.h"
 
-static void sanitize(char *s)
+void sl_kafka_sanitize(char *s)
 {
     for (; *s; s++) {
         char c = *s;
@@ -41,26 +41,32 @@ static int topic_exists(kafka_sink *k, const char *topic, int timeout_ms)
     return ok;
 }
 
-int sl_kafka_ensure_topic(kafka_sink *k, const char *topic, int partitions, int compact, const char *why,
-                          sl_err *err)
+int sl_kafka_topic_exists(kafka_sink *k, const char *topic) { return topic_exists(k, topic, (int)k->connect_timeout_ms); }
+
+rd_kafka_resp_err_t sl_kafka_create_topic(kafka_sink *k, const char *topic, int partitions, int compact,
+                                          int validate_only, char *msg, size_t msglen)
 {
     char errstr[512];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, k->topic_replication, errstr, sizeof errstr);
-    if (!nt)
-        return sl_errf(err, SL_ECONFIG, "kafka sink: topic %s: %s", topic, errstr);
+    if (!nt) {
+        snprintf(msg, msglen, "%s", errstr);
+        return RD_KAFKA_RESP_ERR__INVALID_ARG;
+    }
     if (compact)
         rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
     rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
     rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(k->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_AdminOptions_set_request_timeout(ao, (int)k->connect_timeout_ms, errstr, sizeof errstr);
+    if (validate_only)
+        rd_kafka_AdminOptions_set_validate_only(ao, 1, errstr, sizeof errstr);
     rd_kafka_CreateTopics(k->rk, &nt, 1, ao, q);
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, (int)k->connect_timeout_ms + 1000);
     rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR__TIMED_OUT;
-    char msg[512] = "no answer from the broker";
+    snprintf(msg, msglen, "no answer from the broker");
     if (ev) {
         code = rd_kafka_event_error(ev);
         if (code) {
-            snprintf(msg, sizeof msg, "%s", rd_kafka_event_error_string(ev));
+            snprintf(msg, msglen, "%s", rd_kafka_event_error_string(ev));
         } else {
             const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
             size_t n = 0;
@@ -68,9 +74,9 @@ int sl_kafka_ensure_topic(kafka_sink *k, const char *topic, int partitions, int 
             if (tr && n == 1) {
                 code = rd_kafka_topic_result_error(tr[0]);
                 if (code)
-                    snprintf(msg, sizeof msg, "%s", rd_kafka_topic_result_error_string(tr[0])
-                                                        ? rd_kafka_topic_result_error_string(tr[0])
-                                                        : rd_kafka_err2str(code));
+                    snprintf(msg, msglen, "%s", rd_kafka_topic_result_error_string(tr[0])
+                                                    ? rd_kafka_topic_result_error_string(tr[0])
+                                                    : rd_kafka_err2str(code));
             }
         }
         rd_kafka_event_destroy(ev);
@@ -78,6 +84,16 @@ int sl_kafka_ensure_topic(kafka_sink *k, const char *topic, int partitions, int 
     rd_kafka_AdminOptions_destroy(ao);
     rd_kafka_queue_destroy(q);
     rd_kafka_NewTopic_destroy(nt);
+    return code;
+}
+
+int sl_kafka_ensure_topic(kafka_sink *k, const char *topic, int partitions, int compact, const char *why,
+                          sl_err *err)
+{
+    char msg[512];
+    rd_kafka_resp_err_t code = sl_kafka_create_topic(k, topic, partitions, compact, 0, msg, sizeof msg);
+    if (code == RD_KAFKA_RESP_ERR__INVALID_ARG)
+        return sl_errf(err, SL_ECONFIG, "kafka sink: topic %s: %s", topic, msg);
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR) {
         sl_info("kafka: created topic %s (%d partition%s)%s", topic, partitions, partitions == 1 ? "" : "s",
                 compact ? ", compacted" : "");
@@ -112,7 +128,7 @@ int sl_kafka_topic_for(kafka_sink *k, const sl_table_schema *s, kafka_topic **ou
         snprintf(name, sizeof name, "%s", target);
     else
         snprintf(name, sizeof name, "%s.%s", k->prefix, target);
-    sanitize(name);
+    sl_kafka_sanitize(name);
     if (k->ntopics == k->cap_topics) {
         size_t cap = k->cap_topics ? k->cap_topics * 2 : 16;
         kafka_topic *t = realloc(k->topics, cap * sizeof *t);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../check_report.h"
+#include "../../core/check_report.h"
 #include "mysql_source.h"
 
 static void check_var(sl_check *c, MYSQL *m, const char *var, const char *want, const char *fix)
@@ -131,5 +131,7 @@ int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err)
     check_grants(&c, m, s->conf.user);
     check_tables(&c, m, s);
     mysql_close(m);
-    return sl_check_finish(&c, "mysql source", s->conf.host, s->conf.port, err);
+    char where[300];
+    snprintf(where, sizeof where, "%s:%u", s->conf.host, s->conf.port);
+    return sl_check_finish(&c, "mysql source", where, err);
 }

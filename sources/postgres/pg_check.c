@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../check_report.h"
+#include "../../core/check_report.h"
 #include "pg_source.h"
 
 static int query_one(PGconn *conn, const char *sql, int n, const char *const *params, char *out, size_t len)
@@ -197,5 +197,7 @@ int sl_pg_check(sl_pg_source *s, FILE *out, sl_err *err)
             PQfinish(repl);
         }
     }
-    return sl_check_finish(&c, "postgres source", s->conf.host, s->conf.port, err);
+    char where[300];
+    snprintf(where, sizeof where, "%s:%u", s->conf.host, s->conf.port);
+    return sl_check_finish(&c, "postgres source", where, err);
 }

@@ -13,8 +13,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import socket
+
 import pytest
 
+from conftest import sluice_binary
 from kafka_read import change_events, read_topic, topics
 from sluice_run import Sluice, mysql_exec, mysql_rows
 from test_mysql_snapshot import Writer, fill
@@ -77,6 +80,46 @@ def wait_marker(kafka, topic, key, proc, timeout=120):
 
 def summary(events):
     return [(e["op"], (e["before"] or {}).get("id"), e["after"]) for e in events]
+
+
+def check_connect(tmp_path, yaml, mariadb):
+    p = tmp_path / "check.yaml"
+    p.write_text(yaml)
+    return subprocess.run([str(sluice_binary()), "check", "--connect", str(p)], capture_output=True, text=True,
+                          env={"TEST_MYSQL_PASSWORD": mariadb.password, "PATH": "/usr/bin:/bin"}, timeout=120)
+
+
+def test_check_connect_probes_the_broker(mariadb, kafka, tmp_path, db):
+    proc = check_connect(tmp_path, kafka_yaml(mariadb, kafka, db), mariadb)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "mysql source: ready" in out, out
+    assert f"kafka sink {kafka.bootstrap}\n" in out, out
+    assert f"  ok    brokers reachable: 1 broker at {kafka.bootstrap}\n" in out, out
+    assert f"  ok    transactions work (a probe producer initialised transactional.id sluice-{db}.check)\n" in out, out
+    assert ("  ok    checkpoint topic _sluice_checkpoints present\n" in out
+            or "  ok    checkpoint topic _sluice_checkpoints can be created (the broker validated it)\n" in out), out
+    assert f"  ok    change topics {db}.<db>.<table> can be created (the broker validated one)\n" in out, out
+    assert "FAIL" not in out
+    assert "kafka sink: ready (0 warnings)" in out, out
+    # a check creates nothing
+    assert not [t for t in topics(kafka.bootstrap) if t.startswith(db + ".")]
+
+
+def test_check_connect_names_an_unreachable_broker(mariadb, kafka, tmp_path, db):
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        gone = f"127.0.0.1:{sock.getsockname()[1]}"
+    yaml = kafka_yaml(mariadb, kafka, db).replace(f"bootstrap.servers: {kafka.bootstrap}",
+                                                  f"bootstrap.servers: {gone}").replace(
+        "connect.timeout: 20s", "connect.timeout: 2s")
+    proc = check_connect(tmp_path, yaml, mariadb)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "mysql source: ready" in out, out  # the source is probed all the same
+    assert f"  FAIL  no broker of {gone} answered within 2000 ms" in out, out
+    assert f"        fix: start the brokers, or correct properties.bootstrap.servers (now {gone})\n" in out, out
+    assert f"kafka sink {gone}: 1 check failed; run the fixes shown above" in proc.stderr, proc.stderr
 
 
 def test_change_sequence_across_tables(mariadb, kafka, tmp_path, db):

@@ -25,11 +25,11 @@ void sl_check_warn(sl_check *c, const char *fmt, ...)
     c->warnings++;
 }
 
-int sl_check_finish(sl_check *c, const char *source, const char *host, unsigned port, sl_err *err)
+int sl_check_finish(sl_check *c, const char *who, const char *where, sl_err *err)
 {
     if (c->failures)
-        return sl_errf(err, SL_ECONFIG, "%s %s:%u: %d check%s failed; run the fixes shown above", source, host, port,
+        return sl_errf(err, SL_ECONFIG, "%s %s: %d check%s failed; run the fixes shown above", who, where,
                        c->failures, c->failures == 1 ? "" : "s");
-    fprintf(c->out, "%s: ready (%d warning%s)\n", source, c->warnings, c->warnings == 1 ? "" : "s");
+    fprintf(c->out, "%s: ready (%d warning%s)\n", who, c->warnings, c->warnings == 1 ? "" : "s");
     return 0;
 }
