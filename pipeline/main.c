@@ -45,8 +45,8 @@ static void install_signals(void)
 static const char usage_main[] =
     "usage: sluice <command> [options]\n"
     "\n"
-    "Change data capture from MySQL/MariaDB binlogs and PostgreSQL WAL into\n"
-    "Kafka, ClickHouse, Iceberg and files, exactly once.\n"
+    "Change data capture: reads a database's changelog and writes every change\n"
+    "to a sink, exactly once where the sink allows it.\n"
     "\n"
     "commands:\n"
     "  run <pipeline.yaml>       snapshot (per scan.startup.mode), then stream changes until stopped\n"
@@ -59,6 +59,19 @@ static const char usage_main[] =
     "common options:\n"
     "  --log-level LEVEL         error, warn, info (default), debug, trace\n"
     "  -h, --help                help for a command: sluice <command> --help\n";
+
+/* the usage, then the connectors this binary has (from the registry) */
+static void print_usage_main(FILE *out)
+{
+    fputs(usage_main, out);
+    fputs("\nsources:", out);
+    for (const sl_source_plugin *const *p = sl_sources(); *p; p++)
+        fprintf(out, " %s", (*p)->name);
+    fputs("\nsinks:  ", out);
+    for (const sl_sink_plugin *const *p = sl_sinks(); *p; p++)
+        fprintf(out, " %s", (*p)->name);
+    fputs("\n(sluice describe <connector> lists its options)\n", out);
+}
 
 static const char usage_run[] =
     "usage: sluice run [--log-level LEVEL] <pipeline.yaml>\n"
@@ -444,13 +457,13 @@ int main(int argc, char **argv)
         return 1;
     }
     if (argc < 2) {
-        fputs(usage_main, stderr);
+        print_usage_main(stderr);
         return 2;
     }
     cli c = {.command = argv[1]};
     const char *cmd = argv[1];
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage_main, stdout);
+        print_usage_main(stdout);
         return 0;
     }
     if (strcmp(cmd, "--version") == 0)
@@ -471,7 +484,10 @@ int main(int argc, char **argv)
         if (hint)
             fprintf(stderr, "sluice: unknown command '%s'; did you mean '%s'?\n", cmd, hint);
         else
-            fprintf(stderr, "sluice: unknown command '%s'\n\n%s", cmd, usage_main);
+        {
+            fprintf(stderr, "sluice: unknown command '%s'\n\n", cmd);
+            print_usage_main(stderr);
+        }
         return 2;
     }
     int prc = parse_args(argc - 1, argv + 1, usage, &c);

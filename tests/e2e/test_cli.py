@@ -170,6 +170,21 @@ def test_help_for_each_command(cmd):
     assert proc.stdout.startswith(f"usage: sluice {cmd}")
 
 
+def test_help_lists_the_connectors_the_binary_has():
+    proc = sluice("--help")
+    assert proc.returncode == 0
+    listed = {line.split(":")[0]: line.split(":")[1].split() for line in proc.stdout.splitlines()
+              if line.startswith(("sources:", "sinks:"))}
+    described, section = {"sources": [], "sinks": []}, None
+    for line in sluice("describe").stdout.splitlines():
+        if not line.startswith(" "):
+            section = line.rstrip(":")
+        elif section in described:
+            described[section].append(line.split()[0])
+    assert listed == described
+    assert "file" in listed["sinks"] and "mysql" in listed["sources"]
+
+
 def test_version():
     proc = sluice("version")
     assert proc.returncode == 0
