@@ -16,6 +16,21 @@ int sl_errf(sl_err *err, int code, const char *fmt, ...)
     return code;
 }
 
+int sl_err_fix(sl_err *err, int code, const char *fmt, ...)
+{
+    if (!err)
+        return code;
+    size_t len = strnlen(err->msg, sizeof err->msg - 1);
+    int n = snprintf(err->msg + len, sizeof err->msg - len, "; fix: ");
+    if (n > 0 && (size_t)n < sizeof err->msg - len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg + len + (size_t)n, sizeof err->msg - len - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
 int sl_err_prefix(sl_err *err, int code, const char *fmt, ...)
 {
     if (!err)

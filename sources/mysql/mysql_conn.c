@@ -3,6 +3,7 @@
  * binlog reader, the snapshot readers and `check --connect`. */
 #include <errno.h>
 #include <jansson.h>
+#include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,8 @@ int sl_mysql_connect_rt(const sl_mysql_conf *c, unsigned read_timeout_s, MYSQL *
                 c->port, c->user, mysql_error(m), code);
         mysql_close(m);
         /* a wrong password or unknown user will not fix itself */
-        if (code == 1045 || code == 1044 || code == 1698 || attempt >= c->max_retries)
+        if (code == ER_ACCESS_DENIED_ERROR || code == ER_DBACCESS_DENIED_ERROR ||
+            code == ER_ACCESS_DENIED_NO_PASSWORD_ERROR || attempt >= c->max_retries)
             return SL_ERUNTIME;
         sl_warn("%s; retrying in %lld ms (%d of %d)", err->msg, (long long)backoff, attempt + 1, c->max_retries);
         sleep_ms(backoff);

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <inttypes.h>
 #include <mysql.h>
+#include <mysqld_error.h>
 #include <mariadb_rpl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -581,28 +582,65 @@ static int open_stream(stream *s, sl_err *err)
     return 0;
 }
 
-/* Errors the server sends in the stream that no retry can fix. */
+/* 1 if the first column of some row of sql's result equals want. */
+static int listed(MYSQL *m, const char *sql, const char *want)
+{
+    if (mysql_query(m, sql))
+        return -1;
+    MYSQL_RES *res = mysql_store_result(m);
+    MYSQL_ROW row;
+    int found = 0;
+    while (res && (row = mysql_fetch_row(res)))
+        found |= row[0] && strcmp(row[0], want) == 0;
+    if (res)
+        mysql_free_result(res);
+    return found;
+}
+
+/* Why the server refused the binlog (ER_MASTER_FATAL_ERROR_READING_BINLOG
+ * covers several causes under one code): asked to the server itself on a
+ * new connection. 'p' = the file to resume from is gone from the binlog
+ * index; 'i' = another registered replica uses our server-id; 0 unknown. */
+static int refusal_cause(stream *s)
+{
+    MYSQL *m = NULL;
+    sl_err ignore;
+    if (sl_mysql_connect(&s->src->conf, &m, &ignore))
+        return 0;
+    int cause = 0;
+    if (s->commit.file[0] && listed(m, "SHOW BINARY LOGS", s->commit.file) == 0)
+        cause = 'p';
+    char id[16];
+    snprintf(id, sizeof id, "%u", s->src->conf.server_id);
+    if (!cause) {
+        int r = listed(m, "SHOW SLAVE HOSTS", id);
+        if (r < 0)
+            r = listed(m, "SHOW REPLICAS", id);
+        if (r > 0)
+            cause = 'i';
+    }
+    mysql_close(m);
+    return cause;
+}
+
+/* Errors the server sends in the stream that no retry can fix, told apart
+ * by their code (mysql_errno) and, under 1236, by asking the server. */
 static int fatal_stream_error(stream *s, unsigned code, const char *msg, sl_err *err)
 {
-    if (code == 4052 || strstr(msg, "same server_uuid/server_id") || strstr(msg, "same server_id"))
+    int cause = code == ER_SLAVE_SAME_ID ? 'i' : code == ER_MASTER_FATAL_ERROR_READING_BINLOG ? refusal_cause(s) : 0;
+    if (cause == 'i')
         return sl_errf(err, SL_ECONFIG,
                        "mysql source: another replica is using server-id %u (%s); give this pipeline a "
                        "unique 'server-id'",
                        s->src->conf.server_id, msg);
-    if (code == 1236) {
-        if (strstr(msg, "purged") || strstr(msg, "Could not find first log") || strstr(msg, "could not find"))
-            return sl_errf(err, SL_ERUNTIME,
-                           "mysql source: the binlog needed to resume (%s at %" PRIu64 ") is no longer on the "
-                           "server (%s). Changes were lost upstream; re-snapshot by moving the sink's "
-                           "checkpoint away and starting with scan.startup.mode: initial",
-                           s->commit.file, s->commit.pos, msg);
-        if (strstr(msg, "server_id") || strstr(msg, "server_uuid") || strstr(msg, "same server"))
-            return sl_errf(err, SL_ECONFIG,
-                           "mysql source: another replica is using server-id %u (%s); give this pipeline a "
-                           "unique 'server-id'",
-                           s->src->conf.server_id, msg);
+    if (cause == 'p')
+        return sl_errf(err, SL_ERUNTIME,
+                       "mysql source: the binlog needed to resume (%s at %" PRIu64 ") is no longer on the "
+                       "server (%s). Changes were lost upstream; re-snapshot by moving the sink's "
+                       "checkpoint away and starting with scan.startup.mode: initial",
+                       s->commit.file, s->commit.pos, msg);
+    if (code == ER_MASTER_FATAL_ERROR_READING_BINLOG)
         return sl_errf(err, SL_ERUNTIME, "mysql source: the server refused the binlog stream: %s", msg);
-    }
     return 0;
 }
 

@@ -45,9 +45,10 @@ int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *er
         }
         sl_pg_errmsg(conn, msg, sizeof msg);
         PQfinish(conn);
-        /* a wrong password or a missing database does not get better */
-        int final = strstr(msg, "password authentication failed") || strstr(msg, "does not exist") ||
-                    strstr(msg, "no pg_hba.conf entry") || strstr(msg, "must be superuser or replication");
+        /* a server that is up and accepting connections refused this one
+         * (password, pg_hba.conf, database, role, privileges): that does
+         * not get better; one unreachable or starting up may */
+        int final = PQpingParams(keys, vals, 0) == PQPING_OK;
         if (final || attempt >= c->max_retries)
             break;
         sl_warn("postgres source: cannot connect to %s:%u (%s); retrying (%d of %d)", c->host, c->port, msg,
@@ -59,8 +60,16 @@ int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *er
                    c->port, c->dbname, c->user, replication ? " (replication connection)" : "", msg);
 }
 
-static int check_result(PGconn *conn, PGresult *res, const char *sql, PGresult **out, sl_err *err)
+const char *sl_pg_sqlstate(const PGresult *res)
 {
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return state ? state : "";
+}
+
+static int check_result(PGconn *conn, PGresult *res, const char *sql, PGresult **out, char *sqlstate, sl_err *err)
+{
+    if (sqlstate)
+        snprintf(sqlstate, 6, "%s", sl_pg_sqlstate(res));
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         if (out)
@@ -82,14 +91,19 @@ static int check_result(PGconn *conn, PGresult *res, const char *sql, PGresult *
 
 int sl_pg_exec(PGconn *conn, const char *sql, PGresult **out, sl_err *err)
 {
-    return check_result(conn, PQexec(conn, sql), sql, out, err);
+    return check_result(conn, PQexec(conn, sql), sql, out, NULL, err);
+}
+
+int sl_pg_exec_state(PGconn *conn, const char *sql, PGresult **out, char sqlstate[6], sl_err *err)
+{
+    return check_result(conn, PQexec(conn, sql), sql, out, sqlstate, err);
 }
 
 void sl_pg_exec_quiet(PGconn *conn, const char *sql) { PQclear(PQexec(conn, sql)); }
 
 int sl_pg_exec_params(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out, sl_err *err)
 {
-    return check_result(conn, PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0), sql, out, err);
+    return check_result(conn, PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0), sql, out, NULL, err);
 }
 
 int sl_pg_lsn_parse(const char *text, uint64_t *lsn)

@@ -58,13 +58,13 @@ static int create_slot(PGconn *repl, const char *name, int temporary, int export
     snprintf(sql, sizeof sql, "CREATE_REPLICATION_SLOT \"%s\" %sLOGICAL pgoutput %s", name,
              temporary ? "TEMPORARY " : "", export ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
     PGresult *res;
-    int rc = sl_pg_exec(repl, sql, &res, err);
+    char state[6];
+    int rc = sl_pg_exec_state(repl, sql, &res, state, err);
+    if (rc && strcmp(state, SL_PG_CONFIGURATION_LIMIT_EXCEEDED) == 0)
+        return sl_err_fix(err, SL_ECONFIG, "raise max_replication_slots (ALTER SYSTEM SET max_replication_slots = "
+                                           "10; then restart the server), or drop unused slots");
     if (rc)
-        return sl_err_prefix(err, strstr(err->msg, "all replication slots are in use") ? SL_ECONFIG : rc,
-                             "%s", strstr(err->msg, "all replication slots are in use")
-                                       ? "raise max_replication_slots (ALTER SYSTEM SET max_replication_slots = "
-                                         "10; then restart the server): "
-                                       : "");
+        return rc;
     if (PQntuples(res) != 1 || sl_pg_lsn_parse(PQgetvalue(res, 0, 1), cp)) {
         PQclear(res);
         return sl_errf(err, SL_ERUNTIME, "postgres source: unexpected answer to CREATE_REPLICATION_SLOT");
@@ -264,13 +264,14 @@ int sl_pg_start_replication(sl_pg_source *src, PGconn *repl, uint64_t start_lsn,
     if (PQresultStatus(res) != PGRES_COPY_BOTH) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
+        /* a slot still held by a process that just died frees up shortly */
+        int in_use = strcmp(sl_pg_sqlstate(res), SL_PG_OBJECT_IN_USE) == 0;
         PQclear(res);
         size_t n = strlen(msg);
         while (n && msg[n - 1] == '\n')
             msg[--n] = 0;
-        /* a slot still held by a process that just died frees up shortly */
-        return sl_errf(err, strstr(msg, "is active for PID") ? SL_ERETRY : SL_ERUNTIME,
-                       "postgres source: START_REPLICATION of slot %s at %s: %s", src->slot_name, l, msg);
+        return sl_errf(err, in_use ? SL_ERETRY : SL_ERUNTIME, "postgres source: START_REPLICATION of slot %s at %s: %s",
+                       src->slot_name, l, msg);
     }
     PQclear(res);
     sl_info("postgres source: streaming slot %s from %s on %s:%u (publication %s)", src->slot_name, l,

@@ -62,6 +62,15 @@ int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *er
 /* Runs sql; *out (if given) receives the result, which the caller clears. */
 int sl_pg_exec(PGconn *conn, const char *sql, PGresult **out, sl_err *err);
 int sl_pg_exec_params(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out, sl_err *err);
+/* sl_pg_exec that also gives the error's SQLSTATE ("" when it succeeded
+ * or the server sent none): errors are told apart by code, never by text */
+int sl_pg_exec_state(PGconn *conn, const char *sql, PGresult **out, char sqlstate[6], sl_err *err);
+/* The SQLSTATE of a failed result, "" if none */
+const char *sl_pg_sqlstate(const PGresult *res);
+/* SQLSTATEs the source reacts to (PostgreSQL manual, Appendix A) */
+#define SL_PG_UNDEFINED_OBJECT "42704"             /* e.g. a publication pgoutput cannot find */
+#define SL_PG_OBJECT_IN_USE "55006"                /* a replication slot active for another process */
+#define SL_PG_CONFIGURATION_LIMIT_EXCEEDED "53400" /* all replication slots are in use */
 /* Runs sql whose outcome does not matter (COMMIT before closing). */
 void sl_pg_exec_quiet(PGconn *conn, const char *sql);
 /* PQerrorMessage without its trailing newline */

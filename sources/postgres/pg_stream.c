@@ -699,6 +699,29 @@ static void await_server(const sl_pg_conf *c)
     }
 }
 
+/* The publication exists now (asked on the side connection). */
+static int publication_exists(stream *s)
+{
+    const char *params[] = {s->src->pub_name};
+    PGresult *res;
+    sl_err ignore;
+    if (sl_pg_exec_params(s->side, "SELECT 1 FROM pg_publication WHERE pubname = $1", 1, params, &res, &ignore))
+        return 1; /* cannot tell: keep the likelier explanation */
+    int n = PQntuples(res);
+    PQclear(res);
+    return n > 0;
+}
+
+static void one_line(char *msg)
+{
+    for (char *c = msg; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == ' ')
+        msg[--n] = 0;
+}
+
 static int lost(stream *s, sl_err *err)
 {
     char m[512], l[32];
@@ -707,28 +730,32 @@ static int lost(stream *s, sl_err *err)
     const char *why = res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res) : sl_pg_errmsg(s->repl, m, sizeof m);
     if (!*why)
         why = "the server ended the replication stream";
-    if (strstr(why, "publication") && strstr(why, "does not exist")) {
+    int rc;
+    if (strcmp(sl_pg_sqlstate(res), SL_PG_UNDEFINED_OBJECT) == 0 && publication_exists(s)) {
         /* pgoutput reads the publication as of the WAL it decodes: a slot
          * that starts before the publication existed can never stream it */
-        int rc = sl_errf(err, SL_ECONFIG,
-                         "postgres source: replication slot '%s' starts (at %s) before publication '%s' existed, "
-                         "so pgoutput cannot stream it (%.200s); the publication must be older than the slot: "
-                         "use a new slot.name (or drop this one: SELECT pg_drop_replication_slot('%s')) and start "
-                         "with scan.startup.mode initial",
-                         s->src->slot_name, l, s->src->pub_name, why, s->src->slot_name);
-        for (char *c = err->msg; *c; c++)
-            if (*c == '\n')
-                *c = ' ';
-        PQclear(res);
-        return rc;
-    }
-    int rc = sl_errf(err, SL_ERETRY, "postgres source: WAL stream of slot %s lost after %s: %s", s->src->slot_name, l,
+        rc = sl_errf(err, SL_ECONFIG,
+                     "postgres source: replication slot '%s' starts (at %s) before publication '%s' existed, "
+                     "so pgoutput cannot stream it (%.200s); the publication must be older than the slot: "
+                     "use a new slot.name (or drop this one: SELECT pg_drop_replication_slot('%s')) and start "
+                     "with scan.startup.mode initial",
+                     s->src->slot_name, l, s->src->pub_name, why, s->src->slot_name);
+    } else if (strcmp(sl_pg_sqlstate(res), SL_PG_UNDEFINED_OBJECT) == 0) {
+        rc = sl_errf(err, SL_ECONFIG, "postgres source: publication '%s' of slot %s is gone (%.200s)",
+                     s->src->pub_name, s->src->slot_name, why);
+        sl_err_fix(err, SL_ECONFIG,
+                   "it was dropped while the pipeline ran; create it again (CREATE PUBLICATION \"%s\" FOR TABLE "
+                   "...) before the slot's position is needed, or start over with a new slot.name and "
+                   "scan.startup.mode initial",
+                   s->src->pub_name);
+    } else {
+        rc = sl_errf(err, SL_ERETRY, "postgres source: WAL stream of slot %s lost after %s: %s", s->src->slot_name, l,
                      why);
+    }
     PQclear(res);
-    size_t n = strlen(err->msg);
-    while (n && err->msg[n - 1] == '\n')
-        err->msg[--n] = 0;
-    await_server(&s->src->conf);
+    one_line(err->msg);
+    if (rc == SL_ERETRY)
+        await_server(&s->src->conf);
     return rc;
 }
 

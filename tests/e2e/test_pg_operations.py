@@ -99,6 +99,22 @@ def test_committed_offset_with_existing_slot(pg):
     assert [e["after"]["id"] for e in changes(out)] == [1, 2, 3]
 
 
+def test_slot_older_than_its_publication_is_a_config_error(pg):
+    pg.exec("CREATE TABLE IF NOT EXISTS old_slot_t (id int PRIMARY KEY)",
+            "SELECT pg_create_logical_replication_slot('sl_old_slot', 'pgoutput')")
+    pg.slots.add("sl_old_slot")
+    # decoded with the publication as of this WAL position: before it existed
+    pg.exec("INSERT INTO old_slot_t VALUES (1)")
+    s, out = pg.pipeline("public.old_slot_t", "old_slot", startup="committed-offset")
+    s.start(wait_for=None)
+    assert s.wait_exit(60) == 2, s.log_text()
+    log = s.log_text()
+    assert "replication slot 'sl_old_slot' starts (at " in log, log
+    assert "before publication 'pub_old_slot' existed" in log, log
+    assert "use a new slot.name (or drop this one: SELECT pg_drop_replication_slot('sl_old_slot'))" in log, log
+    assert not out.exists() or not changes(out)
+
+
 def test_wrong_password_names_host_and_port(pg, postgres):
     pg.exec("CREATE TABLE IF NOT EXISTS pw (id int PRIMARY KEY)")
     s, out = pg.pipeline("public.pw", "pw", password="wrong")

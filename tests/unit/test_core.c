@@ -15,6 +15,7 @@
 #include "../../core/atomic_file.h"
 #include "../../core/emitter.h"
 #include "../../core/envelope.h"
+#include "../../core/err.h"
 #include "../../core/queue.h"
 #include "../../pipeline/runtime.h"
 #include "../../core/table_filter.h"
@@ -284,10 +285,26 @@ static void json_escaping_at_every_alignment(void **state)
     sl_buf_free(&b);
 }
 
+/* a hint is the message's last clause, after any prefix; a full buffer
+ * stays terminated */
+static void error_hint_is_the_last_clause(void **state)
+{
+    sl_err err;
+    sl_errf(&err, SL_ECONFIG, "binlog_format is MIXED");
+    assert_int_equal(sl_err_fix(&err, SL_ECONFIG, "SET GLOBAL binlog_format = '%s'", "ROW"), SL_ECONFIG);
+    sl_err_prefix(&err, SL_ECONFIG, "mysql source: ");
+    assert_string_equal(err.msg, "mysql source: binlog_format is MIXED; fix: SET GLOBAL binlog_format = 'ROW'");
+    memset(err.msg, 'x', sizeof err.msg - 1);
+    err.msg[sizeof err.msg - 1] = 0;
+    sl_err_fix(&err, SL_ERUNTIME, "anything");
+    assert_int_equal(strlen(err.msg), sizeof err.msg - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(arena_alignment_and_large_blocks),
+        cmocka_unit_test(error_hint_is_the_last_clause),
         cmocka_unit_test(calendar_round_trip),
         cmocka_unit_test(queue_is_fifo_and_bounded),
         cmocka_unit_test(emitter_idle_take_only_at_boundary),
