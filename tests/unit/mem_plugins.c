@@ -502,6 +502,7 @@ const sl_sink_plugin mem_sink_plugin = {
     .name = "memory",
     .description = "Keeps written batches and checkpoints in memory (unit tests only)",
     .options = sink_options,
+    .guarantee = SL_GUARANTEE_EXACTLY_ONCE, /* an abort drops what was not committed */
     .create = sink_create,
     .load_checkpoint = sink_load,
     .write = sink_write,

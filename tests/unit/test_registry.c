@@ -1,7 +1,8 @@
 /* test_registry.c — the registry keeps the plugin contract: every
- * compiled-in connector passes the check run at startup, and a plugin
- * struct with a required callback (or its guarantee, its option table)
- * missing is refused with a message naming the plugin and the field. */
+ * compiled-in connector (and the memory test plugins) passes the check run
+ * at startup, and a plugin struct with a required callback (or its
+ * guarantee, its option table) missing is refused with a message naming
+ * the plugin and the field. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "../../pipeline/registry.h"
+#include "mem_plugins.h"
 
 static const sl_option_def no_options[] = {SL_OPTION_END};
 
@@ -28,6 +30,9 @@ static void compiled_in_plugins_pass(void **state)
     assert_int_equal(sl_registry_check(&err), 0);
     for (const sl_sink_plugin *const *p = sl_sinks(); *p; p++)
         assert_string_not_equal(sl_guarantee_name((*p)->guarantee), "unset");
+    /* the runtime's test plugins keep the same contract */
+    assert_int_equal(sl_source_plugin_check(&mem_source_plugin, &err), 0);
+    assert_int_equal(sl_sink_plugin_check(&mem_sink_plugin, &err), 0);
 }
 
 static void source_without_run_is_refused(void **state)
