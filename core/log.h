@@ -22,9 +22,28 @@ int sl_log_is_tty(void);
  * elsewhere it is an ordinary info line. */
 void sl_log_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define sl_error(...) sl_log(SL_LOG_ERROR, __VA_ARGS__)
-#define sl_warn(...) sl_log(SL_LOG_WARN, __VA_ARGS__)
-#define sl_info(...) sl_log(SL_LOG_INFO, __VA_ARGS__)
-#define sl_debug(...) sl_log(SL_LOG_DEBUG, __VA_ARGS__)
+/* The component a file speaks for. A connector file defines it before its
+ * first #include:
+ *
+ *     #define SL_LOG_COMPONENT "mysql source"
+ *
+ * and every sl_error/sl_warn/sl_info/sl_debug line of the file begins
+ * with "mysql source: ", joined to the format at compile time (string
+ * literal concatenation: the format must be a literal, and nothing is
+ * done at run time). SL_LOG_PREFIX "text" gives the same prefix to a
+ * message that is not a log line (sl_errf). A line that already names its
+ * component (an err->msg passed up) goes through sl_log() itself, which
+ * adds nothing. Files of no component (the runtime, the snapshot
+ * coordinator) define nothing and log unprefixed. */
+#ifdef SL_LOG_COMPONENT
+#define SL_LOG_PREFIX SL_LOG_COMPONENT ": "
+#else
+#define SL_LOG_PREFIX ""
+#endif
+
+#define sl_error(...) sl_log(SL_LOG_ERROR, SL_LOG_PREFIX __VA_ARGS__)
+#define sl_warn(...) sl_log(SL_LOG_WARN, SL_LOG_PREFIX __VA_ARGS__)
+#define sl_info(...) sl_log(SL_LOG_INFO, SL_LOG_PREFIX __VA_ARGS__)
+#define sl_debug(...) sl_log(SL_LOG_DEBUG, SL_LOG_PREFIX __VA_ARGS__)
 
 #endif

@@ -5,6 +5,8 @@
  * encoding cost can be measured without any I/O. Checkpoints are kept in
  * memory only, so every run starts from the configured startup mode.
  */
+#define SL_LOG_COMPONENT "blackhole sink"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +76,7 @@ static void bh_destroy(void *self)
     blackhole *b = self;
     if (!b)
         return;
-    sl_info("blackhole sink: %llu events, %llu commits%s", b->events, b->commits,
+    sl_info("%llu events, %llu commits%s", b->events, b->commits,
             b->render ? "" : " (not rendered)");
     sl_buf_free(&b->buf);
     free(b);

@@ -11,6 +11,8 @@
  * restart then removes, which is why the delivery is documented as
  * at-least-once for such readers.
  */
+#define SL_LOG_COMPONENT "file sink"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -25,6 +27,7 @@
 #include "../../core/atomic_file.h"
 #include "../../core/envelope.h"
 #include "../../core/json_scan.h"
+#include "../../core/log.h"
 #include "../../core/verify.h"
 #include "../sink.h"
 
@@ -65,7 +68,7 @@ static int write_checkpoint(file_sink *f, const char *checkpoint, sl_err *err)
                         : sl_write_file_atomic(f->ckpt_path, doc.data, doc.len, err);
     sl_buf_free(&doc);
     if (rc)
-        return sl_err_prefix(err, rc, "file sink: ");
+        return sl_err_prefix(err, rc, SL_LOG_PREFIX "");
     f->ckpt_on_disk = 1;
     return 0;
 }
@@ -81,7 +84,7 @@ static int flush_buf(file_sink *f, sl_err *err)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return sl_errf(err, SL_ERUNTIME, "file sink: cannot write %s: %s", f->path, strerror(errno));
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot write %s: %s", f->path, strerror(errno));
         }
         off += (size_t)n;
     }
@@ -121,7 +124,7 @@ static int file_create(const sl_options *o, const sl_sink_env *env, void **self,
     sl_buf_init(&f->buf);
     f->fd = open(f->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (f->fd < 0) {
-        int rc = sl_errf(err, SL_ECONFIG, "file sink: cannot open %s: %s", f->path, strerror(errno));
+        int rc = sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "cannot open %s: %s", f->path, strerror(errno));
         free(f->path);
         free(f->ckpt_path);
         free(f->name);
@@ -153,14 +156,14 @@ static int file_load_checkpoint(void *self, char **out, sl_err *err)
     if (!ck || !json_is_integer(sz)) {
         json_decref(root);
         return sl_errf(err, SL_ERUNTIME,
-                       "file sink: checkpoint %s is damaged (%s); move it away to start over",
+                       SL_LOG_PREFIX "checkpoint %s is damaged (%s); move it away to start over",
                        f->ckpt_path, root ? "missing fields" : je.text);
     }
     off_t committed = (off_t)json_integer_value(sz);
     if (f->size < committed) {
         json_decref(root);
         return sl_errf(err, SL_ERUNTIME,
-                       "file sink: %s is shorter (%lld bytes) than its checkpoint says (%lld); "
+                       SL_LOG_PREFIX "%s is shorter (%lld bytes) than its checkpoint says (%lld); "
                        "it was truncated or replaced: move the checkpoint away to start over",
                        f->path, (long long)f->size, (long long)committed);
     }
@@ -168,7 +171,7 @@ static int file_load_checkpoint(void *self, char **out, sl_err *err)
         /* lines of an epoch that never committed: the source replays them */
         if (ftruncate(f->fd, committed)) {
             json_decref(root);
-            return sl_errf(err, SL_ERUNTIME, "file sink: cannot truncate %s: %s", f->path, strerror(errno));
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot truncate %s: %s", f->path, strerror(errno));
         }
         lseek(f->fd, 0, SEEK_END);
         f->size = committed;
@@ -200,7 +203,7 @@ static int file_write(void *self, const sl_batch *b, sl_err *err)
             return SL_ERUNTIME;
     }
     if (f->buf.failed)
-        return sl_errf(err, SL_ERUNTIME, "file sink: out of memory");
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "out of memory");
     return 0;
 }
 
@@ -210,7 +213,7 @@ static int file_commit(void *self, const char *checkpoint, sl_err *err)
     if (flush_buf(f, err))
         return SL_ERUNTIME;
     if (f->do_fsync && fsync(f->fd))
-        return sl_errf(err, SL_ERUNTIME, "file sink: fsync %s: %s", f->path, strerror(errno));
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "fsync %s: %s", f->path, strerror(errno));
     if (write_checkpoint(f, checkpoint, err))
         return SL_ERUNTIME;
     f->committed_size = f->size;
@@ -223,7 +226,7 @@ static int file_abort(void *self, sl_err *err)
     sl_buf_reset(&f->buf);
     if (f->size != f->committed_size) {
         if (ftruncate(f->fd, f->committed_size))
-            return sl_errf(err, SL_ERUNTIME, "file sink: cannot truncate %s: %s", f->path, strerror(errno));
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot truncate %s: %s", f->path, strerror(errno));
         lseek(f->fd, 0, SEEK_END);
         f->size = f->committed_size;
     }
@@ -340,7 +343,7 @@ static int file_read_back(void *self, const sl_digest_set *want, sl_digest_set *
     file_sink *f = self;
     FILE *in = fopen(f->path, "r");
     if (!in)
-        return sl_errf(err, SL_ERUNTIME, "file sink: cannot read %s back: %s", f->path, strerror(errno));
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot read %s back: %s", f->path, strerror(errno));
     state_map *maps = calloc(want->n ? want->n : 1, sizeof *maps);
     if (!maps) {
         fclose(in);

@@ -9,6 +9,8 @@
  * its own transactional.id (<id>.check), so the live producer is not
  * fenced, and topic creation is only validated by the broker, never done.
  */
+#define SL_LOG_COMPONENT "kafka sink"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,7 +171,7 @@ int sl_kafka_check(const sl_options *o, const sl_sink_env *env, FILE *out, sl_er
         return rc;
     }
     sl_check c = {.out = out};
-    fprintf(out, "kafka sink %s\n", k->bootstrap);
+    fprintf(out, SL_LOG_COMPONENT " %s\n", k->bootstrap);
     const struct rd_kafka_metadata *md = NULL;
     if (brokers(&c, k, &md) == 0) {
         transactions(&c, k, md->broker_cnt);
@@ -177,7 +179,7 @@ int sl_kafka_check(const sl_options *o, const sl_sink_env *env, FILE *out, sl_er
         change_topics(&c, k, md);
         rd_kafka_metadata_destroy(md);
     }
-    rc = sl_check_finish(&c, "kafka sink", k->bootstrap, err);
+    rc = sl_check_finish(&c, SL_LOG_COMPONENT, k->bootstrap, err);
     sl_kafka_free(k);
     return rc;
 }

@@ -11,6 +11,8 @@
  * pipeline's transaction on the same topic is still open, and miss a
  * newer checkpoint of ours behind it.
  */
+#define SL_LOG_COMPONENT "kafka sink"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,13 +28,13 @@ static int partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, in
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
     rd_kafka_topic_destroy(rkt);
     if (e)
-        return sl_errf(err, SL_ERUNTIME, "kafka sink: cannot read the metadata of checkpoint topic %s: %s", topic,
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot read the metadata of checkpoint topic %s: %s", topic,
                        rd_kafka_err2str(e));
     e = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
     *out = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
     rd_kafka_metadata_destroy(md);
     if (e)
-        return sl_errf(err, SL_ERUNTIME, "kafka sink: checkpoint topic %s: %s", topic, rd_kafka_err2str(e));
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "checkpoint topic %s: %s", topic, rd_kafka_err2str(e));
     return 0;
 }
 
@@ -58,7 +60,7 @@ int sl_kafka_read_checkpoint(kafka_sink *k, char **out, sl_err *err)
         rd_kafka_resp_err_t e =
             rd_kafka_query_watermark_offsets(k->rk, k->ckpt_topic, p, &lo, &hw[p], (int)k->connect_timeout_ms);
         if (e)
-            rc = sl_errf(err, SL_ERUNTIME, "kafka sink: cannot read the end offsets of checkpoint topic %s: %s",
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot read the end offsets of checkpoint topic %s: %s",
                          k->ckpt_topic, rd_kafka_err2str(e));
         done[p] = hw[p] <= lo;
         pending += !done[p];
@@ -71,7 +73,7 @@ int sl_kafka_read_checkpoint(kafka_sink *k, char **out, sl_err *err)
             rc = SL_ECONFIG;
         else if (!(c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr))) {
             rd_kafka_conf_destroy(conf);
-            rc = sl_errf(err, SL_ERUNTIME, "kafka sink: checkpoint reader: %s", errstr);
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "checkpoint reader: %s", errstr);
         }
     }
     if (!rc && c) {
@@ -84,7 +86,7 @@ int sl_kafka_read_checkpoint(kafka_sink *k, char **out, sl_err *err)
         rd_kafka_resp_err_t e = rd_kafka_assign(c, parts);
         rd_kafka_topic_partition_list_destroy(parts);
         if (e)
-            rc = sl_errf(err, SL_ERUNTIME, "kafka sink: cannot read checkpoint topic %s: %s", k->ckpt_topic,
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot read checkpoint topic %s: %s", k->ckpt_topic,
                          rd_kafka_err2str(e));
         size_t keylen = strlen(k->pipeline);
         int64_t deadline = sl_mono_ms() + k->commit_timeout_ms + k->connect_timeout_ms;
@@ -92,7 +94,7 @@ int sl_kafka_read_checkpoint(kafka_sink *k, char **out, sl_err *err)
         while (!rc && pending) {
             if (sl_mono_ms() > deadline) {
                 rc = sl_errf(err, SL_ERUNTIME,
-                             "kafka sink: could not read checkpoint topic %s to its end within %lld ms "
+                             SL_LOG_PREFIX "could not read checkpoint topic %s to its end within %lld ms "
                              "(a transaction of another producer on it stays open?)%s%s",
                              k->ckpt_topic, (long long)(k->commit_timeout_ms + k->connect_timeout_ms),
                              k->last_error[0] ? "; last broker error: " : "", k->last_error);
@@ -107,7 +109,7 @@ int sl_kafka_read_checkpoint(kafka_sink *k, char **out, sl_err *err)
                 next = m->offset;
             } else if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__TRANSPORT && m->err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
-                    rc = sl_errf(err, SL_ERUNTIME, "kafka sink: reading checkpoint topic %s: %s", k->ckpt_topic,
+                    rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "reading checkpoint topic %s: %s", k->ckpt_topic,
                                  rd_kafka_message_errstr(m));
             } else {
                 records++;
@@ -132,7 +134,7 @@ int sl_kafka_read_checkpoint(kafka_sink *k, char **out, sl_err *err)
             }
             rd_kafka_message_destroy(m);
         }
-        sl_debug("kafka: read %llu checkpoint records from %s", records, k->ckpt_topic);
+        sl_debug("read %llu checkpoint records from %s", records, k->ckpt_topic);
         rd_kafka_consumer_close(c);
     }
     if (c)

@@ -6,6 +6,8 @@
  * user can tune or secure the client with librdkafka's own names. A bad
  * property is reported with the place it was written.
  */
+#define SL_LOG_COMPONENT "kafka sink"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -56,7 +58,7 @@ static int set(rd_kafka_conf_t *conf, const char *key, const char *value, sl_err
 {
     char errstr[512];
     if (rd_kafka_conf_set(conf, key, value, errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
-        return sl_errf(err, SL_ECONFIG, "kafka sink: %s=%s: %s", key, value, errstr);
+        return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "%s=%s: %s", key, value, errstr);
     return 0;
 }
 
@@ -75,9 +77,9 @@ static void error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
     /* brokers going away and coming back are routine; fatal ones surface
      * through the calls that fail */
     if (code == RD_KAFKA_RESP_ERR__FATAL)
-        sl_warn("kafka: %s", reason);
+        sl_warn("%s", reason);
     else
-        sl_debug("kafka: %s (%s)", reason, rd_kafka_err2name((rd_kafka_resp_err_t)code));
+        sl_debug("%s (%s)", reason, rd_kafka_err2name((rd_kafka_resp_err_t)code));
 }
 
 static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -88,7 +90,7 @@ static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         return;
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
     snprintf(k->delivery_error, sizeof k->delivery_error,
-             "kafka sink: a message to topic %s with key %.*s was not delivered: %s", topic,
+             SL_LOG_PREFIX "a message to topic %s with key %.*s was not delivered: %s", topic,
              m->key ? (int)(m->key_len > 200 ? 200 : m->key_len) : 4, m->key ? (const char *)m->key : "null",
              rd_kafka_err2str(m->err));
 }

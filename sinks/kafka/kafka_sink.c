@@ -18,6 +18,8 @@
  * SL_ERETRY: the runtime rebuilds the pipeline from the last committed
  * checkpoint, so nothing is lost and nothing is repeated.
  */
+#define SL_LOG_COMPONENT "kafka sink"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -87,10 +89,10 @@ static int fatal_error(kafka_sink *k, const char *what, sl_err *err)
     rd_kafka_resp_err_t code = rd_kafka_fatal_error(k->rk, reason, sizeof reason);
     if (is_fencing(code))
         return sl_errf(err, SL_ERUNTIME,
-                       "kafka sink: this process was fenced during %s: another sluice with pipeline '%s' "
+                       SL_LOG_PREFIX "this process was fenced during %s: another sluice with pipeline '%s' "
                        "(transactional.id %s) has started and took over; this one stops (%s)",
                        what, k->pipeline, k->txn_id, reason);
-    return sl_errf(err, SL_ERETRY, "kafka sink: producer failed during %s: %s", what,
+    return sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "producer failed during %s: %s", what,
                    code ? reason : "fatal error");
 }
 
@@ -104,18 +106,18 @@ static int txn_error(kafka_sink *k, rd_kafka_error_t *e, const char *what, sl_er
     } else if (rd_kafka_error_is_retriable(e)) {
         rc = 1;
     } else if (rd_kafka_error_txn_requires_abort(e)) {
-        rc = sl_errf(err, SL_ERETRY, "kafka sink: the transaction failed during %s: %s", what,
+        rc = sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "the transaction failed during %s: %s", what,
                      rd_kafka_error_string(e));
         rd_kafka_error_t *ae = rd_kafka_abort_transaction(k->rk, (int)k->commit_timeout_ms);
         if (ae)
             rd_kafka_error_destroy(ae);
         k->in_txn = 0;
     } else if (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-        rc = sl_errf(err, SL_ERUNTIME, "kafka sink: no answer from the brokers (%s) during %s within %lld ms%s%s",
+        rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "no answer from the brokers (%s) during %s within %lld ms%s%s",
                      k->bootstrap, what, (long long)k->connect_timeout_ms,
                      k->last_error[0] ? ": " : "", k->last_error);
     } else {
-        rc = sl_errf(err, SL_ERUNTIME, "kafka sink: %s: %s", what, rd_kafka_error_string(e));
+        rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: %s", what, rd_kafka_error_string(e));
     }
     rd_kafka_error_destroy(e);
     return rc;
@@ -199,7 +201,7 @@ int sl_kafka_producer(kafka_sink *k, sl_err *err)
     k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!k->rk) {
         rd_kafka_conf_destroy(conf);
-        return sl_errf(err, SL_ECONFIG, "kafka sink: %s", errstr);
+        return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "%s", errstr);
     }
     return 0;
 }
@@ -228,7 +230,7 @@ static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self
                 break;
             rc = 0;
             if (sl_mono_ms() >= deadline) {
-                rc = sl_errf(err, SL_ERUNTIME, "kafka sink: no broker of %s answered within %lld ms%s%s",
+                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "no broker of %s answered within %lld ms%s%s",
                              k->bootstrap, (long long)k->connect_timeout_ms, k->last_error[0] ? ": " : "",
                              k->last_error);
                 break;
@@ -238,7 +240,7 @@ static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self
         const struct rd_kafka_metadata *md = NULL;
         rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 0, NULL, &md, (int)k->connect_timeout_ms);
         if (e)
-            rc = sl_errf(err, SL_ERUNTIME, "kafka sink: no broker of %s answered within %lld ms: %s%s%s", k->bootstrap,
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "no broker of %s answered within %lld ms: %s%s%s", k->bootstrap,
                          (long long)k->connect_timeout_ms, rd_kafka_err2str(e), k->last_error[0] ? ": " : "",
                          k->last_error);
         else
@@ -247,17 +249,17 @@ static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self
     if (!rc) {
         k->ckpt_rkt = rd_kafka_topic_new(k->rk, k->ckpt_topic, NULL);
         if (!k->ckpt_rkt)
-            rc = sl_errf(err, SL_ERUNTIME, "kafka sink: cannot open topic %s", k->ckpt_topic);
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot open topic %s", k->ckpt_topic);
     }
     if (rc) {
         sl_kafka_free(k);
         return rc;
     }
     if (k->exactly_once)
-        sl_info("kafka: connected to %s; exactly-once, transactional.id %s; topics %s.<db>.<table>", k->bootstrap,
+        sl_info("connected to %s; exactly-once, transactional.id %s; topics %s.<db>.<table>", k->bootstrap,
                 k->txn_id, k->prefix);
     else
-        sl_info("kafka: connected to %s; at-least-once; topics %s.<db>.<table>", k->bootstrap, k->prefix);
+        sl_info("connected to %s; at-least-once; topics %s.<db>.<table>", k->bootstrap, k->prefix);
     *self = k;
     return 0;
 }
@@ -276,7 +278,7 @@ static int begin(kafka_sink *k, sl_err *err)
     rd_kafka_error_t *e = rd_kafka_begin_transaction(k->rk);
     if (e) {
         int rc = txn_error(k, e, "begin_transaction", err);
-        return rc == 1 ? sl_errf(err, SL_ERETRY, "kafka sink: begin_transaction failed") : rc;
+        return rc == 1 ? sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "begin_transaction failed") : rc;
     }
     k->in_txn = 1;
     return 0;
@@ -301,12 +303,12 @@ static int produce(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, cons
             return fatal_error(k, "produce", err);
         if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
             return sl_errf(err, SL_ERUNTIME,
-                           "kafka sink: the change of table %s with key %.*s is %zu bytes, more than the "
+                           SL_LOG_PREFIX "the change of table %s with key %.*s is %zu bytes, more than the "
                            "producer's message.max.bytes allows; raise properties.message.max.bytes (and the "
                            "topic's max.message.bytes on the broker) or exclude the column",
                            table, key && key->len ? (int)(key->len > 200 ? 200 : key->len) : 4,
                            key && key->len ? key->data : "null", (key ? key->len : 0) + (value ? value->len : 0));
-        return sl_errf(err, SL_ERUNTIME, "kafka sink: cannot send a change of table %s to topic %s: %s", table,
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot send a change of table %s to topic %s: %s", table,
                        rd_kafka_topic_name(rkt), rd_kafka_err2str(e));
     }
 }
@@ -357,7 +359,7 @@ static int write_schema_change(kafka_sink *k, const sl_event *e, int64_t now, sl
         if (rc)
             return rc;
         if (!(k->schema_rkt = rd_kafka_topic_new(k->rk, k->prefix, NULL)))
-            return sl_errf(err, SL_ERUNTIME, "kafka sink: cannot open topic %s", k->prefix);
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot open topic %s", k->prefix);
     }
     sl_buf_reset(&k->key);
     sl_buf_reset(&k->value);
@@ -469,7 +471,7 @@ static int kafka_commit(void *self, const char *checkpoint, sl_err *err)
         if (!e)
             e = rd_kafka_flush(k->rk, (int)k->commit_timeout_ms);
         if (e)
-            return sl_errf(err, SL_ERETRY, "kafka sink: messages not acknowledged within %lld ms: %s%s%s",
+            return sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "messages not acknowledged within %lld ms: %s%s%s",
                            (long long)k->commit_timeout_ms, rd_kafka_err2str(e), k->last_error[0] ? "; " : "",
                            k->last_error);
         return k->delivery_error[0] ? sl_errf(err, SL_ERUNTIME, "%s", k->delivery_error) : 0;
@@ -495,9 +497,9 @@ static int kafka_commit(void *self, const char *checkpoint, sl_err *err)
         if (rc != 1)
             return rc;
         if (sl_mono_ms() >= deadline)
-            return sl_errf(err, SL_ERETRY, "kafka sink: the transaction did not commit within %lld ms%s%s",
+            return sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "the transaction did not commit within %lld ms%s%s",
                            (long long)k->commit_timeout_ms, k->last_error[0] ? ": " : "", k->last_error);
-        sl_info("kafka: commit_transaction will be retried (%s)", k->last_error);
+        sl_info("commit_transaction will be retried (%s)", k->last_error);
     }
     k->in_txn = 0;
     return 0;
@@ -512,7 +514,7 @@ static int kafka_abort(void *self, sl_err *err)
     rd_kafka_error_t *e = rd_kafka_abort_transaction(k->rk, (int)k->commit_timeout_ms);
     if (!e)
         return 0;
-    int rc = sl_errf(err, SL_ERUNTIME, "kafka sink: abort_transaction: %s", rd_kafka_error_string(e));
+    int rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "abort_transaction: %s", rd_kafka_error_string(e));
     rd_kafka_error_destroy(e);
     return rc;
 }

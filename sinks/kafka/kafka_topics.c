@@ -8,6 +8,8 @@
  * so the producer never relies on the broker's auto-creation; when the
  * broker refuses, the error names the table, the topic and the fix.
  */
+#define SL_LOG_COMPONENT "kafka sink"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,9 +95,9 @@ int sl_kafka_ensure_topic(kafka_sink *k, const char *topic, int partitions, int 
     char msg[512];
     rd_kafka_resp_err_t code = sl_kafka_create_topic(k, topic, partitions, compact, 0, msg, sizeof msg);
     if (code == RD_KAFKA_RESP_ERR__INVALID_ARG)
-        return sl_errf(err, SL_ECONFIG, "kafka sink: topic %s: %s", topic, msg);
+        return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "topic %s: %s", topic, msg);
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        sl_info("kafka: created topic %s (%d partition%s)%s", topic, partitions, partitions == 1 ? "" : "s",
+        sl_info("created topic %s (%d partition%s)%s", topic, partitions, partitions == 1 ? "" : "s",
                 compact ? ", compacted" : "");
         return 0;
     }
@@ -105,7 +107,7 @@ int sl_kafka_ensure_topic(kafka_sink *k, const char *topic, int partitions, int 
     if (topic_exists(k, topic, (int)k->connect_timeout_ms))
         return 0;
     return sl_errf(err, SL_ERUNTIME,
-                   "kafka sink: cannot create topic %s for %s: %s (%s); create it yourself "
+                   SL_LOG_PREFIX "cannot create topic %s for %s: %s (%s); create it yourself "
                    "(kafka-topics.sh --create --topic %s --partitions %d%s) or let sluice's user create topics",
                    topic, why, msg, rd_kafka_err2name(code), topic, partitions,
                    compact ? " --config cleanup.policy=compact" : "");
@@ -153,10 +155,10 @@ int sl_kafka_topic_for(kafka_sink *k, const sl_table_schema *s, kafka_topic **ou
         free(t->name);
         if (t->rkt)
             rd_kafka_topic_destroy(t->rkt);
-        return sl_errf(err, SL_ERUNTIME, "kafka sink: cannot open topic %s", name);
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot open topic %s", name);
     }
     k->ntopics++;
-    sl_debug("kafka: table %s -> topic %s", s->qualified, name);
+    sl_debug("table %s -> topic %s", s->qualified, name);
     *out = k->last = t;
     return 0;
 }

@@ -7,11 +7,14 @@
  * changelog's first TABLE_MAP of the table compares equal and no spurious
  * schema change is emitted.
  */
+#define SL_LOG_COMPONENT "mysql source"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "../../core/log.h"
 #include "binlog_decode.h"
 #include "mysql_source.h"
 
@@ -145,14 +148,14 @@ int sl_mysql_catalog_schema(MYSQL *m, const char *db, const char *table, sl_tabl
              "ORDER BY c.ORDINAL_POSITION",
              edb, etb);
     if (mysql_query(m, sql))
-        return sl_errf(err, SL_ERUNTIME, "mysql source: reading the columns of %s.%s: %s", db, table, mysql_error(m));
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "reading the columns of %s.%s: %s", db, table, mysql_error(m));
     MYSQL_RES *res = mysql_store_result(m);
     if (!res)
-        return sl_errf(err, SL_ERUNTIME, "mysql source: reading the columns of %s.%s: %s", db, table, mysql_error(m));
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "reading the columns of %s.%s: %s", db, table, mysql_error(m));
     int ncols = (int)mysql_num_rows(res);
     if (ncols == 0) {
         mysql_free_result(res);
-        return sl_errf(err, SL_ERUNTIME, "mysql source: table %s.%s does not exist", db, table);
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "table %s.%s does not exist", db, table);
     }
     sl_table_schema *s = sl_schema_new(db, NULL, table, ncols);
     if (!s) {
@@ -173,7 +176,7 @@ int sl_mysql_catalog_schema(MYSQL *m, const char *db, const char *table, sl_tabl
         if (!t->data_type) {
             sl_schema_free(s);
             mysql_free_result(res);
-            return sl_errf(err, SL_ERUNTIME, "mysql source: column %s.%s.%s has type %s, which sluice does not know",
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "column %s.%s.%s has type %s, which sluice does not know",
                            db, table, row[0], row[1]);
         }
         c->src_type = t->src_type;

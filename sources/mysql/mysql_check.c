@@ -1,6 +1,8 @@
 /* mysql_check.c — `sluice check --connect` for the mysql source: every
  * server setting and privilege the binlog reader and the snapshot need,
  * each reported with the statement that fixes it. */
+#define SL_LOG_COMPONENT "mysql source"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +109,7 @@ int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err)
     if (rc)
         return rc;
     sl_check c = {.out = out};
-    fprintf(out, "mysql source %s:%u (server %s)\n", s->conf.host, s->conf.port, mysql_get_server_info(m));
+    fprintf(out, SL_LOG_COMPONENT " %s:%u (server %s)\n", s->conf.host, s->conf.port, mysql_get_server_info(m));
     check_var(&c, m, "log_bin", "ON",
               "start the server with log_bin (my.cnf [mysqld] log_bin=mysql-bin) and restart it");
     check_var(&c, m, "binlog_format", "ROW",
@@ -133,5 +135,5 @@ int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err)
     mysql_close(m);
     char where[300];
     snprintf(where, sizeof where, "%s:%u", s->conf.host, s->conf.port);
-    return sl_check_finish(&c, "mysql source", where, err);
+    return sl_check_finish(&c, SL_LOG_COMPONENT, where, err);
 }

@@ -1,6 +1,8 @@
 /* mysql_conn.c — client connections to MySQL/MariaDB with the configured
  * timeout and retries, and the binlog position token. Shared by the
  * binlog reader, the snapshot readers and `check --connect`. */
+#define SL_LOG_COMPONENT "mysql source"
+
 #include <errno.h>
 #include <jansson.h>
 #include <mysqld_error.h>
@@ -41,14 +43,14 @@ int sl_mysql_connect_rt(const sl_mysql_conf *c, unsigned read_timeout_s, MYSQL *
             return 0;
         }
         unsigned code = mysql_errno(m);
-        sl_errf(err, SL_ERUNTIME, "mysql source: cannot connect to %s:%u as %s: %s (error %u)", c->host,
+        sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot connect to %s:%u as %s: %s (error %u)", c->host,
                 c->port, c->user, mysql_error(m), code);
         mysql_close(m);
         /* a wrong password or unknown user will not fix itself */
         if (code == ER_ACCESS_DENIED_ERROR || code == ER_DBACCESS_DENIED_ERROR ||
             code == ER_ACCESS_DENIED_NO_PASSWORD_ERROR || attempt >= c->max_retries)
             return SL_ERUNTIME;
-        sl_warn("%s; retrying in %lld ms (%d of %d)", err->msg, (long long)backoff, attempt + 1, c->max_retries);
+        sl_log(SL_LOG_WARN, "%s; retrying in %lld ms (%d of %d)", err->msg, (long long)backoff, attempt + 1, c->max_retries);
         sleep_ms(backoff);
         backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
     }
@@ -58,7 +60,7 @@ int sl_mysql_query_value(MYSQL *m, const char *sql, char **out, sl_err *err)
 {
     *out = NULL;
     if (mysql_query(m, sql))
-        return sl_errf(err, SL_ERUNTIME, "mysql source: %s: %s", sql, mysql_error(m));
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: %s", sql, mysql_error(m));
     MYSQL_RES *res = mysql_store_result(m);
     if (!res)
         return 0;
@@ -99,7 +101,7 @@ int sl_mysql_pos_parse(const char *text, sl_mysql_pos *p, sl_err *err)
     json_t *gtid = o ? json_object_get(o, "gtid") : NULL;
     if (!json_is_string(file) || !json_is_integer(pos)) {
         json_decref(o);
-        return sl_errf(err, SL_ERUNTIME, "mysql source: checkpoint position %s is not {file, pos}", text);
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "checkpoint position %s is not {file, pos}", text);
     }
     snprintf(p->file, sizeof p->file, "%s", json_string_value(file));
     p->pos = (uint64_t)json_integer_value(pos);

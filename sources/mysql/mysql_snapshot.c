@@ -9,6 +9,8 @@
  * binlog decoder produces. snapshot/coordinator.c merges the chunks into
  * the binlog stream.
  */
+#define SL_LOG_COMPONENT "mysql source"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -413,7 +415,7 @@ static int reader_connect(reader *r, sl_err *err)
     /* TIMESTAMP values come back in UTC; the session zone only shapes text */
     if (mysql_query(r->conn, "SET time_zone = '+00:00'") ||
         mysql_query(r->conn, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-        return sl_errf(err, SL_ERUNTIME, "mysql source: preparing a snapshot connection: %s", mysql_error(r->conn));
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "preparing a snapshot connection: %s", mysql_error(r->conn));
     return 0;
 }
 
@@ -424,7 +426,7 @@ static int run_stmt(MYSQL *m, const char *sql, MYSQL_BIND *params, int nparams, 
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     if (mysql_stmt_prepare(st, sql, strlen(sql)) || (nparams && mysql_stmt_bind_param(st, params)) ||
         mysql_stmt_execute(st)) {
-        int rc = sl_errf(err, SL_ERUNTIME, "mysql source: snapshot query failed: %s (%s)", mysql_stmt_error(st), sql);
+        int rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "snapshot query failed: %s (%s)", mysql_stmt_error(st), sql);
         mysql_stmt_close(st);
         return rc;
     }
@@ -483,7 +485,7 @@ static int split_next(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl
         sl_value row[64];
         memset(row, 0, sizeof row);
         if (binds_setup(&rb, t->schema, t->key_cols, t->nkey) || mysql_stmt_bind_result(st, rb.b)) {
-            rc = sl_errf(err, SL_ERUNTIME, "mysql source: %s", mysql_stmt_error(st));
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s", mysql_stmt_error(st));
         } else {
             int f = mysql_stmt_fetch(st);
             if (f == 0 || f == MYSQL_DATA_TRUNCATED) {
@@ -497,7 +499,7 @@ static int split_next(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl
                     rc = sl_errf(err, SL_ERUNTIME, "snapshot of %s: cannot read a chunk bound", t->name);
                 }
             } else if (f != MYSQL_NO_DATA) {
-                rc = sl_errf(err, SL_ERUNTIME, "mysql source: %s", mysql_stmt_error(st));
+                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s", mysql_stmt_error(st));
             }
         }
         (void)row;
@@ -513,7 +515,7 @@ static int split_next(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl
 static int snapshot_position(MYSQL *m, sl_pos *at, char *file, size_t flen, uint64_t *pos, sl_err *err)
 {
     if (mysql_query(m, "SHOW STATUS LIKE 'binlog_snapshot_%'"))
-        return sl_errf(err, SL_ERUNTIME, "mysql source: SHOW STATUS: %s", mysql_error(m));
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "SHOW STATUS: %s", mysql_error(m));
     MYSQL_RES *res = mysql_store_result(m);
     MYSQL_ROW row;
     int got = 0;
@@ -530,7 +532,7 @@ static int snapshot_position(MYSQL *m, sl_pos *at, char *file, size_t flen, uint
         mysql_free_result(res);
     if (got != 3 || !file[0])
         return sl_errf(err, SL_ECONFIG,
-                       "mysql source: the server does not report binlog_snapshot_file/position (MariaDB does; "
+                       SL_LOG_PREFIX "the server does not report binlog_snapshot_file/position (MariaDB does; "
                        "MySQL does not): sluice cannot snapshot without locks here; use scan.startup.mode "
                        "latest-offset or earliest-offset");
     at->hi = sl_mysql_file_seq(file);
@@ -542,7 +544,7 @@ static int snapshot_position(MYSQL *m, sl_pos *at, char *file, size_t flen, uint
 int sl_mysql_snapshot_position(MYSQL *m, sl_mysql_pos *p, sl_pos *at, sl_err *err)
 {
     if (mysql_query(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT"))
-        return sl_errf(err, SL_ERUNTIME, "mysql source: START TRANSACTION WITH CONSISTENT SNAPSHOT: %s",
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "START TRANSACTION WITH CONSISTENT SNAPSHOT: %s",
                        mysql_error(m));
     int rc = snapshot_position(m, at, p->file, sizeof p->file, &p->pos, err);
     mysql_query(m, "COMMIT");
@@ -556,7 +558,7 @@ static int check_shape(MYSQL_STMT *st, const sl_snap_table *t, sl_err *err)
 {
     MYSQL_RES *meta = mysql_stmt_result_metadata(st);
     if (!meta)
-        return sl_errf(err, SL_ERUNTIME, "mysql source: %s: no result metadata", t->name);
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: no result metadata", t->name);
     unsigned n = mysql_num_fields(meta);
     MYSQL_FIELD *f = mysql_fetch_fields(meta);
     int same = (int)n == t->schema->ncols;
@@ -565,7 +567,7 @@ static int check_shape(MYSQL_STMT *st, const sl_snap_table *t, sl_err *err)
     mysql_free_result(meta);
     if (!same)
         return sl_errf(err, SL_ERUNTIME,
-                       "mysql source: table %s changed shape while it was being snapshotted (ALTER TABLE); "
+                       SL_LOG_PREFIX "table %s changed shape while it was being snapshotted (ALTER TABLE); "
                        "restart sluice: finished chunks are kept and the rest is read with the new shape",
                        t->name);
     return 0;
@@ -577,7 +579,7 @@ static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
     sl_snap_table *t = &ms->snap.tables[c->table];
     const sl_table_schema *s = t->schema;
     if (mysql_query(r->conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"))
-        return sl_errf(err, SL_ERUNTIME, "mysql source: START TRANSACTION WITH CONSISTENT SNAPSHOT: %s",
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "START TRANSACTION WITH CONSISTENT SNAPSHOT: %s",
                        mysql_error(r->conn));
     sl_pos at;
     char file[256] = "";
@@ -625,7 +627,7 @@ static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
     if ((rc = check_shape(st, t, err)))
         goto out;
     if (binds_setup(&rb, s, NULL, s->ncols) || mysql_stmt_bind_result(st, rb.b)) {
-        rc = sl_errf(err, SL_ERUNTIME, "mysql source: %s", mysql_stmt_error(st));
+        rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s", mysql_stmt_error(st));
         goto out;
     }
     b = sl_batch_new();
@@ -642,13 +644,13 @@ static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
         if (f == MYSQL_NO_DATA)
             break;
         if (f == 1) {
-            rc = sl_errf(err, SL_ERUNTIME, "mysql source: reading %s: %s", t->name, mysql_stmt_error(st));
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "reading %s: %s", t->name, mysql_stmt_error(st));
             goto out;
         }
         sl_value *vals = sl_batch_row(b, s->ncols);
         sl_event *e = vals ? sl_batch_add_event(b, SL_OP_READ, s) : NULL;
         if (!e || convert_row(st, &rb, s, ms->src->conf.zero_date_mode, &b->arena, vals)) {
-            rc = sl_errf(err, SL_ERUNTIME, "mysql source: converting a row of %s", t->name);
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "converting a row of %s", t->name);
             goto out;
         }
         e->after = vals;
@@ -717,7 +719,7 @@ static void *reader_main(void *arg)
             free(c.hi);
             if (++failures > ms->src->conf.max_retries || rc == SL_ECONFIG)
                 break;
-            sl_warn("%s; reading the chunk again (%d of %d)", err.msg, failures, ms->src->conf.max_retries);
+            sl_log(SL_LOG_WARN, "%s; reading the chunk again (%d of %d)", err.msg, failures, ms->src->conf.max_retries);
             mysql_close(r->conn);
             r->conn = NULL;
             rc = reader_connect(r, &err);
@@ -740,7 +742,7 @@ static int discover(sl_mysql_snap *ms, MYSQL *m, sl_err *err)
     if (mysql_query(m, "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(TABLE_ROWS, 0) FROM information_schema.TABLES "
                        "WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN "
                        "('mysql','information_schema','performance_schema','sys') ORDER BY 1, 2"))
-        return sl_errf(err, SL_ERUNTIME, "mysql source: listing tables: %s", mysql_error(m));
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "listing tables: %s", mysql_error(m));
     MYSQL_RES *res = mysql_store_result(m);
     MYSQL_ROW row;
     int rc = 0;
@@ -775,7 +777,7 @@ static int discover(sl_mysql_snap *ms, MYSQL *m, sl_err *err)
             break;
         }
         int keys[64], nkey = 0;
-        rc = sl_split_key_columns(s, src->opts, "mysql source", keys, &nkey, err);
+        rc = sl_split_key_columns(s, src->opts, SL_LOG_COMPONENT, keys, &nkey, err);
         if (rc)
             break;
         rc = sl_snapshot_add_table(&ms->snap, s->qualified, s, keys, nkey, list[i].rows, err);
@@ -855,14 +857,14 @@ int sl_mysql_digest(sl_mysql_source *src, sl_digest_set *out, sl_err *err)
     if (rc)
         return rc;
     if (mysql_query(m, "SET time_zone = '+00:00'")) {
-        rc = sl_errf(err, SL_ERUNTIME, "mysql source: %s", mysql_error(m));
+        rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s", mysql_error(m));
         mysql_close(m);
         return rc;
     }
     if (mysql_query(m, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = "
                        "'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql','information_schema','performance_schema',"
                        "'sys') ORDER BY 1, 2")) {
-        rc = sl_errf(err, SL_ERUNTIME, "mysql source: listing tables: %s", mysql_error(m));
+        rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "listing tables: %s", mysql_error(m));
         mysql_close(m);
         return rc;
     }
@@ -903,17 +905,17 @@ int sl_mysql_digest(sl_mysql_source *src, sl_digest_set *out, sl_err *err)
         if (!rc)
             rc = run_stmt(m, sql, NULL, 0, &st, err);
         if (!rc && (binds_setup(&rb, s, NULL, s->ncols) || mysql_stmt_bind_result(st, rb.b)))
-            rc = sl_errf(err, SL_ERUNTIME, "mysql source: %s", mysql_stmt_error(st));
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s", mysql_stmt_error(st));
         while (!rc) {
             int f = mysql_stmt_fetch(st);
             if (f == MYSQL_NO_DATA)
                 break;
             if (f == 1) {
-                rc = sl_errf(err, SL_ERUNTIME, "mysql source: reading %s: %s", s->qualified, mysql_stmt_error(st));
+                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "reading %s: %s", s->qualified, mysql_stmt_error(st));
                 break;
             }
             if (convert_row(st, &rb, s, src->conf.zero_date_mode, &a, vals)) {
-                rc = sl_errf(err, SL_ERUNTIME, "mysql source: converting a row of %s", s->qualified);
+                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "converting a row of %s", s->qualified);
                 break;
             }
             sl_buf_reset(&json);

@@ -14,6 +14,8 @@
  * re-reads from the last commit and skips what was already emitted, so a
  * transaction cut by a lost connection is neither lost nor repeated.
  */
+#define SL_LOG_COMPONENT "mysql source"
+
 #include <errno.h>
 #include <jansson.h>
 #include <inttypes.h>
@@ -231,7 +233,7 @@ static int on_rotate(stream *s, const uint8_t *body, size_t len)
     s->file[n] = 0;
     s->file_seq = sl_mysql_file_seq(s->file);
     (void)pos;
-    sl_debug("mysql source: now reading %s", s->file);
+    sl_debug("now reading %s", s->file);
     return 0;
 }
 
@@ -269,14 +271,14 @@ static void on_format_description(stream *s, const uint8_t *body, size_t len)
     if (len < 2 + 50)
         return;
     sl_mysql_server_parse((const char *)body + 2, 50, &s->server);
-    sl_debug("mysql source: %s was written by %s %u", s->file, s->server.mariadb ? "MariaDB" : "MySQL",
+    sl_debug("%s was written by %s %u", s->file, s->server.mariadb ? "MariaDB" : "MySQL",
              s->server.version);
 }
 
 static int on_table_map(stream *s, const uint8_t *body, size_t len, sl_err *err)
 {
     if (len < 6)
-        return sl_errf(err, SL_ERUNTIME, "mysql source: short TABLE_MAP event in %s", s->file);
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "short TABLE_MAP event in %s", s->file);
     uint64_t id = (uint64_t)rd32(body) | (uint64_t)body[4] << 32 | (uint64_t)body[5] << 40;
     table_entry *te = table_find(s, id);
     if (te && te->tm_len == len && memcmp(te->tm_raw, body, len) == 0)
@@ -287,10 +289,10 @@ static int on_table_map(stream *s, const uint8_t *body, size_t len, sl_err *err)
     if (rc) {
         char dbn[256], tbn[256];
         if (!sl_mysql_table_map_names(body, len, dbn, tbn) && !sl_table_filter_match(&s->src->filter, dbn, tbn)) {
-            sl_debug("mysql source: skipping table %s.%s (not captured): %s", dbn, tbn, err->msg);
+            sl_debug("skipping table %s.%s (not captured): %s", dbn, tbn, err->msg);
             return remember_table(s, te, id, body, len, NULL, NULL, 0, err);
         }
-        return sl_err_prefix(err, rc, "mysql source: %s:%" PRIu64 ": ", s->file, s->commit.pos);
+        return sl_err_prefix(err, rc, SL_LOG_PREFIX "%s:%" PRIu64 ": ", s->file, s->commit.pos);
     }
     if (sl_schema_cache_add(&s->src->schemas, sc)) {
         sl_schema_free(sc);
@@ -312,7 +314,7 @@ static int on_table_map(stream *s, const uint8_t *body, size_t len, sl_err *err)
         use = sc;
         *latest = sc;
         if (captured && use->npk == 0)
-            sl_warn("mysql source: table %s has no primary key; its changes are keyed by the whole row",
+            sl_warn("table %s has no primary key; its changes are keyed by the whole row",
                     use->qualified);
     }
     if ((rc = remember_table(s, te, id, body, len, sc, use, captured, err)))
@@ -326,7 +328,7 @@ static int on_table_map(stream *s, const uint8_t *body, size_t len, sl_err *err)
         e->pos = (sl_pos){s->file_seq, 0, 0};
         if (s->snap)
             sl_snapshot_take_announce(&s->snap->snap, use);
-        sl_info("mysql source: schema of %s is now version %u (%d columns)", use->qualified, use->version,
+        sl_info("schema of %s is now version %u (%d columns)", use->qualified, use->version,
                 use->ncols);
     }
     return 0;
@@ -336,11 +338,11 @@ static int on_rows(stream *s, int type, const uint8_t *body, size_t len, uint32_
                    sl_err *err)
 {
     if (len < 6)
-        return sl_errf(err, SL_ERUNTIME, "mysql source: short rows event in %s at %u", s->file, start);
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "short rows event in %s at %u", s->file, start);
     uint64_t id = (uint64_t)rd32(body) | (uint64_t)body[4] << 32 | (uint64_t)body[5] << 40;
     table_entry *te = table_find(s, id);
     if (!te)
-        return sl_errf(err, SL_ERUNTIME, "mysql source: rows event for unknown table id %" PRIu64 " in %s at %u",
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "rows event for unknown table id %" PRIu64 " in %s at %u",
                        id, s->file, start);
     if (!te->captured || s->skipping_tx)
         return 0;
@@ -348,7 +350,7 @@ static int on_rows(stream *s, int type, const uint8_t *body, size_t len, uint32_
     sl_mysql_rows it;
     int rc = sl_mysql_rows_open(&it, type, body, len, te->decode, &s->dopts, err);
     if (rc)
-        return sl_err_prefix(err, rc, "mysql source: %s at %s:%u: ", sc->qualified, s->file, start);
+        return sl_err_prefix(err, rc, SL_LOG_PREFIX "%s at %s:%u: ", sc->qualified, s->file, start);
     char op = sl_mysql_rows_op(type);
     for (uint32_t row = 0;; row++) {
         sl_batch *b = sl_emit_batch(s->out);
@@ -357,7 +359,7 @@ static int on_rows(stream *s, int type, const uint8_t *body, size_t len, uint32_
         sl_value *before = NULL, *after = NULL;
         rc = sl_mysql_rows_next(&it, &b->arena, &before, &after, err);
         if (rc < 0)
-            return sl_err_prefix(err, SL_ERUNTIME, "mysql source: %s at %s:%u row %u: ", sc->qualified, s->file,
+            return sl_err_prefix(err, SL_ERUNTIME, SL_LOG_PREFIX "%s at %s:%u row %u: ", sc->qualified, s->file,
                                  start, row);
         if (rc == 0)
             break;
@@ -387,7 +389,7 @@ static int on_rows(stream *s, int type, const uint8_t *body, size_t len, uint32_
         s->last_emitted = p;
         s->have_emitted = 1;
         if (sl_batch_bytes(b) >= s->out->target_bytes && sl_emit_flush(s->out))
-            return sl_errf(err, SL_ERUNTIME, "mysql source: pipeline closed");
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "pipeline closed");
     }
     return 0;
 }
@@ -490,20 +492,20 @@ static int startup_position(stream *s, MYSQL *m, sl_err *err)
     case SL_MYSQL_START_EARLIEST:
     case SL_MYSQL_START_TIMESTAMP:
         if (mysql_query(m, "SHOW BINARY LOGS") || !(res = mysql_store_result(m)))
-            return sl_errf(err, SL_ERUNTIME, "mysql source: SHOW BINARY LOGS: %s", mysql_error(m));
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "SHOW BINARY LOGS: %s", mysql_error(m));
         row = mysql_fetch_row(res);
         if (row)
             snprintf(s->commit.file, sizeof s->commit.file, "%s", row[0]);
         mysql_free_result(res);
         if (!row)
-            return sl_errf(err, SL_ECONFIG, "mysql source: the server has no binary logs; enable log_bin");
+            return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "the server has no binary logs; enable log_bin");
         s->commit.pos = 4;
         if (c->startup == SL_MYSQL_START_TIMESTAMP)
             s->skip_until_ts = c->start_ts_ms;
         return 0;
     default:
         if (mysql_query(m, "SHOW MASTER STATUS") || !(res = mysql_store_result(m)))
-            return sl_errf(err, SL_ERUNTIME, "mysql source: SHOW MASTER STATUS: %s", mysql_error(m));
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "SHOW MASTER STATUS: %s", mysql_error(m));
         row = mysql_fetch_row(res);
         if (row) {
             snprintf(s->commit.file, sizeof s->commit.file, "%s", row[0]);
@@ -512,7 +514,7 @@ static int startup_position(stream *s, MYSQL *m, sl_err *err)
         mysql_free_result(res);
         if (!row)
             return sl_errf(err, SL_ECONFIG,
-                           "mysql source: binary logging is off on %s:%u; set log_bin=ON (server option "
+                           SL_LOG_PREFIX "binary logging is off on %s:%u; set log_bin=ON (server option "
                            "--log-bin) and restart the server",
                            c->host, c->port);
         return 0;
@@ -547,7 +549,7 @@ static int open_stream(stream *s, sl_err *err)
     free(ck);
     if (s->server_id == c->server_id)
         return sl_errf(err, SL_ECONFIG,
-                       "mysql source: server-id %u is the server's own server_id; choose another value for "
+                       SL_LOG_PREFIX "server-id %u is the server's own server_id; choose another value for "
                        "'server-id'",
                        c->server_id);
     /* a bounded run (migrate, snapshot only) must notice its end on an idle
@@ -558,23 +560,23 @@ static int open_stream(stream *s, sl_err *err)
     snprintf(sql, sizeof sql, "SET @master_heartbeat_period=%lld", (long long)hb * 1000000LL);
     if (mysql_query(s->conn, "SET @master_binlog_checksum=@@global.binlog_checksum") ||
         mysql_query(s->conn, "SET @mariadb_slave_capability=4") || mysql_query(s->conn, sql))
-        return sl_errf(err, SL_ERUNTIME, "mysql source: preparing the binlog connection: %s", mysql_error(s->conn));
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "preparing the binlog connection: %s", mysql_error(s->conn));
     if (!s->commit.file[0] && s->commit.gtid[0]) {
         char esc[1100];
         mysql_real_escape_string(s->conn, esc, s->commit.gtid, strlen(s->commit.gtid));
         snprintf(sql, sizeof sql, "SET @slave_connect_state='%s'", esc);
         if (mysql_query(s->conn, sql))
-            return sl_errf(err, SL_ERUNTIME, "mysql source: %s: %s", sql, mysql_error(s->conn));
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: %s", sql, mysql_error(s->conn));
     }
     s->rpl = mariadb_rpl_init(s->conn);
     if (!s->rpl)
-        return sl_errf(err, SL_ERUNTIME, "mysql source: cannot initialise replication");
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot initialise replication");
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_SERVER_ID, (uint32_t)c->server_id);
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FILENAME, s->commit.file, strlen(s->commit.file));
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_START, (unsigned long)s->commit.pos);
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FLAGS, (uint32_t)0);
     if (mariadb_rpl_open(s->rpl))
-        return sl_errf(err, SL_ERUNTIME, "mysql source: cannot start the binlog stream at %s:%" PRIu64 ": %s",
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot start the binlog stream at %s:%" PRIu64 ": %s",
                        s->commit.file, s->commit.pos, mysql_error(s->conn));
     snprintf(s->file, sizeof s->file, "%s", s->commit.file);
     s->file_seq = sl_mysql_file_seq(s->file);
@@ -630,17 +632,17 @@ static int fatal_stream_error(stream *s, unsigned code, const char *msg, sl_err 
     int cause = code == ER_SLAVE_SAME_ID ? 'i' : code == ER_MASTER_FATAL_ERROR_READING_BINLOG ? refusal_cause(s) : 0;
     if (cause == 'i')
         return sl_errf(err, SL_ECONFIG,
-                       "mysql source: another replica is using server-id %u (%s); give this pipeline a "
+                       SL_LOG_PREFIX "another replica is using server-id %u (%s); give this pipeline a "
                        "unique 'server-id'",
                        s->src->conf.server_id, msg);
     if (cause == 'p')
         return sl_errf(err, SL_ERUNTIME,
-                       "mysql source: the binlog needed to resume (%s at %" PRIu64 ") is no longer on the "
+                       SL_LOG_PREFIX "the binlog needed to resume (%s at %" PRIu64 ") is no longer on the "
                        "server (%s). Changes were lost upstream; re-snapshot by moving the sink's "
                        "checkpoint away and starting with scan.startup.mode: initial",
                        s->commit.file, s->commit.pos, msg);
     if (code == ER_MASTER_FATAL_ERROR_READING_BINLOG)
-        return sl_errf(err, SL_ERUNTIME, "mysql source: the server refused the binlog stream: %s", msg);
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "the server refused the binlog stream: %s", msg);
     return 0;
 }
 
@@ -679,11 +681,11 @@ static int resolve_until(stream *s, MYSQL *m, const char *spec, sl_err *err)
     if (strcmp(spec, "now") == 0) {
         MYSQL_RES *res;
         if (mysql_query(m, "SHOW MASTER STATUS") || !(res = mysql_store_result(m)))
-            return sl_errf(err, SL_ERUNTIME, "mysql source: SHOW MASTER STATUS: %s", mysql_error(m));
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "SHOW MASTER STATUS: %s", mysql_error(m));
         MYSQL_ROW row = mysql_fetch_row(res);
         if (!row) {
             mysql_free_result(res);
-            return sl_errf(err, SL_ECONFIG, "mysql source: binary logging is off; set log_bin=ON");
+            return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "binary logging is off; set log_bin=ON");
         }
         snprintf(file, sizeof file, "%s", row[0]);
         pos = strtoull(row[1], NULL, 10);
@@ -698,7 +700,7 @@ static int resolve_until(stream *s, MYSQL *m, const char *spec, sl_err *err)
     }
     s->until = (sl_pos){sl_mysql_file_seq(file), pos, 0};
     s->have_until = 1;
-    sl_info("mysql source: following the binlog until %s:%" PRIu64, file, pos);
+    sl_info("following the binlog until %s:%" PRIu64, file, pos);
     return 0;
 }
 
@@ -757,7 +759,7 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
     s.dopts.zero_date = src->conf.zero_date_mode;
     int rc = setup(&s, resume, err);
     s.boundary = (sl_boundary){.out = out, .snap = s.snap ? &s.snap->snap : NULL, .token = pos_token, .ctx = &s,
-                               .source = "mysql source"};
+                               .source = SL_LOG_COMPONENT};
     if (!rc && s.snap) {
         /* the reader starts at the last commit (open_stream reads from there) */
         snprintf(s.file, sizeof s.file, "%s", s.commit.file);
@@ -780,13 +782,13 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
                 close_conn(&s);
                 if (rc == SL_ECONFIG || retries++ >= src->conf.max_retries || sl_emit_should_stop(out))
                     break;
-                sl_warn("%s; reconnecting (%d of %d)", err->msg, retries, src->conf.max_retries);
+                sl_log(SL_LOG_WARN, "%s; reconnecting (%d of %d)", err->msg, retries, src->conf.max_retries);
                 rc = 0;
                 struct timespec ts = {1, 0};
                 nanosleep(&ts, NULL);
                 continue;
             }
-            sl_info("mysql source: streaming %s:%" PRIu64 " from %s:%u", s.commit.file, s.commit.pos,
+            sl_info("streaming %s:%" PRIu64 " from %s:%u", s.commit.file, s.commit.pos,
                     src->conf.host, src->conf.port);
         }
         ev = mariadb_rpl_fetch(s.rpl, ev);
@@ -802,11 +804,11 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
              * rows already handed over are skipped by position */
             close_conn(&s);
             if (retries++ >= src->conf.max_retries) {
-                rc = sl_errf(err, SL_ERUNTIME, "mysql source: lost the binlog stream at %s:%" PRIu64 " and could "
+                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "lost the binlog stream at %s:%" PRIu64 " and could "
                              "not reconnect: %s (error %u)", s.file, s.commit.pos, msg, code);
                 break;
             }
-            sl_warn("mysql source: binlog stream lost (%s, error %u); reconnecting from %s:%" PRIu64, msg, code,
+            sl_warn("binlog stream lost (%s, error %u); reconnecting from %s:%" PRIu64, msg, code,
                     s.commit.file, s.commit.pos);
             continue;
         }
@@ -816,7 +818,7 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         if (s.checksum && elen >= HDR + 4)
             elen -= 4;
         if (elen < HDR || ev->raw_data_size < ev->raw_data_ofs || elen > ev->raw_data_size - ev->raw_data_ofs) {
-            rc = sl_errf(err, SL_ERUNTIME, "mysql source: malformed event in %s at %u: length %zu, %zu bytes received",
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed event in %s at %u: length %zu, %zu bytes received",
                          s.file, ev->next_event_pos, elen,
                          ev->raw_data_size > ev->raw_data_ofs ? ev->raw_data_size - ev->raw_data_ofs : 0);
             break;
@@ -841,7 +843,7 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
             break;
         case ROTATE_EVENT:
             if (on_rotate(&s, body, blen))
-                rc = sl_errf(err, SL_ERUNTIME, "mysql source: malformed ROTATE event");
+                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed ROTATE event");
             break;
         case GTID_EVENT:
             on_gtid_mariadb(&s, body, blen);
@@ -886,9 +888,9 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         mariadb_free_rpl_event(ev);
     close_conn(&s);
     if (!rc && s.ended) {
-        sl_info("mysql source: reached the end position; finishing");
+        sl_info("reached the end position; finishing");
         if (sl_emit_end(out))
-            rc = sl_errf(err, SL_ERUNTIME, "mysql source: pipeline closed");
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "pipeline closed");
     }
     if (s.snap) {
         int src_rc = rc;

@@ -6,6 +6,8 @@
  * primary key, nullability or type names; those come from the catalog,
  * matched by column name, so a table read by the snapshot (catalog only)
  * and the same table seen in the WAL describe one schema. */
+#define SL_LOG_COMPONENT "postgres source"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,7 +159,7 @@ int sl_pg_table_schema(sl_pg_source *src, PGconn *conn, const char *nsp, const c
     int ncols = rel ? rel->ncols : PQntuples(res);
     if (!rel && ncols == 0) {
         PQclear(res);
-        return sl_errf(err, SL_ERUNTIME, "postgres source: table %s.%s not found in database '%s'", nsp, relname,
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "table %s.%s not found in database '%s'", nsp, relname,
                        src->conf.dbname);
     }
     sl_table_schema *s = sl_schema_new(src->conf.dbname, nsp, relname, ncols);
@@ -276,7 +278,7 @@ static int check_identity(PGconn *conn, const char *nsp, const char *rel, sl_err
         sl_pg_table_ref(ref, sizeof ref, nsp, rel);
         if (ident == 'n' || (ident == 'd' && !has_key))
             rc = sl_errf(err, SL_ECONFIG,
-                         "postgres source: table %s.%s has no primary key and REPLICA IDENTITY %s: once published, "
+                         SL_LOG_PREFIX "table %s.%s has no primary key and REPLICA IDENTITY %s: once published, "
                          "its UPDATEs and DELETEs would fail; run ALTER TABLE %s REPLICA IDENTITY FULL (or add a "
                          "primary key)",
                          nsp, rel, ident == 'n' ? "NOTHING" : "DEFAULT", ref);
@@ -294,7 +296,7 @@ int sl_pg_publication_ensure(sl_pg_source *src, PGconn *conn, sl_err *err)
         return rc;
     if (n == 0) {
         free_names(names, n);
-        return sl_errf(err, SL_ECONFIG, "postgres source: no table in database '%s' matches tables '%s'",
+        return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "no table in database '%s' matches tables '%s'",
                        src->conf.dbname, sl_opt_str(src->opts, "tables"));
     }
     char nsp[256];
@@ -317,7 +319,7 @@ int sl_pg_publication_ensure(sl_pg_source *src, PGconn *conn, sl_err *err)
     if (!rc && PQntuples(res) == 0) {
         if (!src->conf.publication_create) {
             rc = sl_errf(err, SL_ECONFIG,
-                         "postgres source: publication '%s' does not exist and publication.autocreate is false; "
+                         SL_LOG_PREFIX "publication '%s' does not exist and publication.autocreate is false; "
                          "run CREATE PUBLICATION %s FOR TABLE ...",
                          src->pub_name, pub);
         } else {
@@ -336,7 +338,7 @@ int sl_pg_publication_ensure(sl_pg_source *src, PGconn *conn, sl_err *err)
                               src->env.pipeline_name ? src->env.pipeline_name : "");
                 sl_buf_addc(&sql, 0);
                 rc = sl_pg_exec(conn, sql.data, NULL, err);
-                sl_info("postgres source: created publication %s for %zu tables", src->pub_name, n);
+                sl_info("created publication %s for %zu tables", src->pub_name, n);
             }
             if (rc)
                 sl_err_prefix(err, SL_ECONFIG, "creating the publication (the user must own the tables, or create "
@@ -359,7 +361,7 @@ int sl_pg_publication_ensure(sl_pg_source *src, PGconn *conn, sl_err *err)
             sl_pg_table_ref(ref, sizeof ref, nsp, rel);
             if (!ours) {
                 rc = sl_errf(err, SL_ECONFIG,
-                             "postgres source: publication '%s' (not created by sluice) does not publish table %s; "
+                             SL_LOG_PREFIX "publication '%s' (not created by sluice) does not publish table %s; "
                              "run ALTER PUBLICATION %s ADD TABLE %s",
                              src->pub_name, names[i], pub, ref);
                 break;
@@ -369,7 +371,7 @@ int sl_pg_publication_ensure(sl_pg_source *src, PGconn *conn, sl_err *err)
             sl_buf_addc(&sql, 0);
             rc = sql.failed ? sl_errf(err, SL_ERUNTIME, "out of memory") : sl_pg_exec(conn, sql.data, NULL, err);
             if (!rc)
-                sl_info("postgres source: added %s to publication %s", names[i], src->pub_name);
+                sl_info("added %s to publication %s", names[i], src->pub_name);
         }
         PQclear(pt);
     }

@@ -1,6 +1,8 @@
 /* pg_check.c — `sluice check --connect` for the postgres source: every
  * server setting and privilege the WAL reader and the snapshot need, each
  * reported with the statement that fixes it. */
+#define SL_LOG_COMPONENT "postgres source"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +179,7 @@ int sl_pg_check(sl_pg_source *s, FILE *out, sl_err *err)
     if (rc)
         return rc;
     sl_check c = {.out = out};
-    fprintf(out, "postgres source %s:%u database %s (server %s)\n", s->conf.host, s->conf.port, s->conf.dbname,
+    fprintf(out, SL_LOG_COMPONENT " %s:%u database %s (server %s)\n", s->conf.host, s->conf.port, s->conf.dbname,
             PQparameterStatus(conn, "server_version"));
     check_settings(&c, conn);
     check_role(&c, conn, s->conf.user);
@@ -199,5 +201,5 @@ int sl_pg_check(sl_pg_source *s, FILE *out, sl_err *err)
     }
     char where[300];
     snprintf(where, sizeof where, "%s:%u", s->conf.host, s->conf.port);
-    return sl_check_finish(&c, "postgres source", where, err);
+    return sl_check_finish(&c, SL_LOG_COMPONENT, where, err);
 }

@@ -1,6 +1,8 @@
 /* pg_conn.c — libpq connections of the postgres source and the small
  * helpers every file of it uses. Every session gets the settings that make
  * value texts unambiguous (pg_types.h), whatever the server's defaults. */
+#define SL_LOG_COMPONENT "postgres source"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,12 +53,12 @@ int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *er
         int final = PQpingParams(keys, vals, 0) == PQPING_OK;
         if (final || attempt >= c->max_retries)
             break;
-        sl_warn("postgres source: cannot connect to %s:%u (%s); retrying (%d of %d)", c->host, c->port, msg,
+        sl_warn("cannot connect to %s:%u (%s); retrying (%d of %d)", c->host, c->port, msg,
                 attempt + 1, c->max_retries);
         struct timespec ts = {1, 0};
         nanosleep(&ts, NULL);
     }
-    return sl_errf(err, SL_ERUNTIME, "postgres source: cannot connect to %s:%u database '%s' as '%s'%s: %s", c->host,
+    return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot connect to %s:%u database '%s' as '%s'%s: %s", c->host,
                    c->port, c->dbname, c->user, replication ? " (replication connection)" : "", msg);
 }
 
@@ -86,7 +88,7 @@ static int check_result(PGconn *conn, PGresult *res, const char *sql, PGresult *
     while (n && msg[n - 1] == '\n')
         msg[--n] = 0;
     PQclear(res);
-    return sl_errf(err, SL_ERUNTIME, "postgres source: %.200s: %s", sql, msg);
+    return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%.200s: %s", sql, msg);
 }
 
 int sl_pg_exec(PGconn *conn, const char *sql, PGresult **out, sl_err *err)

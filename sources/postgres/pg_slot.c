@@ -3,6 +3,8 @@
  * and the startup mode, the slot created where the mode asks for one, the
  * temporary slot that exports the snapshot the chunk readers share, and
  * START_REPLICATION. See pg_slot.h. */
+#define SL_LOG_COMPONENT "postgres source"
+
 #include "pg_slot.h"
 
 #include <jansson.h>
@@ -42,7 +44,7 @@ static int read_slot(sl_pg_source *src, PGconn *side, slot_info *si, sl_err *err
     PQclear(res);
     if (si->exists && (strcmp(si->plugin, "pgoutput") != 0 || strcmp(si->database, src->conf.dbname) != 0))
         return sl_errf(err, SL_ECONFIG,
-                       "postgres source: replication slot '%s' exists with plugin '%s' in database '%s'; sluice "
+                       SL_LOG_PREFIX "replication slot '%s' exists with plugin '%s' in database '%s'; sluice "
                        "needs a pgoutput slot in '%s' (choose another slot.name, or drop it: SELECT "
                        "pg_drop_replication_slot('%s'))",
                        src->slot_name, si->plugin, si->database, src->conf.dbname, src->slot_name);
@@ -67,7 +69,7 @@ static int create_slot(PGconn *repl, const char *name, int temporary, int export
         return rc;
     if (PQntuples(res) != 1 || sl_pg_lsn_parse(PQgetvalue(res, 0, 1), cp)) {
         PQclear(res);
-        return sl_errf(err, SL_ERUNTIME, "postgres source: unexpected answer to CREATE_REPLICATION_SLOT");
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "unexpected answer to CREATE_REPLICATION_SLOT");
     }
     if (snapname)
         snprintf(snapname, snaplen, "%s", PQgetisnull(res, 0, 2) ? "" : PQgetvalue(res, 0, 2));
@@ -83,7 +85,7 @@ static int parse_resume(const char *resume, uint64_t *lsn, char **snap_state, sl
     const char *l = root ? json_string_value(json_object_get(root, "lsn")) : NULL;
     if (!l || sl_pg_lsn_parse(l, lsn)) {
         json_decref(root);
-        return sl_errf(err, SL_ERUNTIME, "postgres source: checkpoint %s has no valid \"lsn\"; it was not written "
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "checkpoint %s has no valid \"lsn\"; it was not written "
                        "by the postgres source", resume);
     }
     json_t *st = json_object_get(root, "snapshot");
@@ -100,7 +102,7 @@ int sl_pg_current_lsn(PGconn *side, uint64_t *lsn, sl_err *err)
     if (rc)
         return rc;
     if (sl_pg_lsn_parse(PQgetvalue(res, 0, 0), lsn))
-        rc = sl_errf(err, SL_ERUNTIME, "postgres source: cannot read pg_current_wal_lsn()");
+        rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot read pg_current_wal_lsn()");
     PQclear(res);
     return rc;
 }
@@ -204,7 +206,7 @@ int sl_pg_start_position(sl_pg_source *src, PGconn *side, PGconn *repl, const ch
             lsn_text(st->lsn, l, sizeof l);
             lsn_text(si.confirmed, c1, sizeof c1);
             rc = sl_errf(err, SL_ERUNTIME,
-                         "postgres source: replication slot '%s' was confirmed up to %s, past the checkpoint at %s "
+                         SL_LOG_PREFIX "replication slot '%s' was confirmed up to %s, past the checkpoint at %s "
                          "(another consumer of the slot, or a sink restored from an older state): the changes in "
                          "between can no longer be read. Give this pipeline its own slot.name, or remove its "
                          "checkpoint to start over",
@@ -215,7 +217,7 @@ int sl_pg_start_position(sl_pg_source *src, PGconn *side, PGconn *repl, const ch
         } else if (!rc && !si.exists) {
             lsn_text(st->lsn, l, sizeof l);
             rc = sl_errf(err, SL_ERUNTIME,
-                         "postgres source: replication slot '%s' does not exist, but the checkpoint (LSN %s) needs "
+                         SL_LOG_PREFIX "replication slot '%s' does not exist, but the checkpoint (LSN %s) needs "
                          "it: the changes since then can no longer be read. %s",
                          src->slot_name, l,
                          temporary ? "A temporary slot (slot.temporary) ends with its connection; run without it "
@@ -226,7 +228,7 @@ int sl_pg_start_position(sl_pg_source *src, PGconn *side, PGconn *repl, const ch
     } else if (mode == SL_PG_START_COMMITTED) {
         if (!si.exists)
             rc = sl_errf(err, SL_ECONFIG,
-                         "postgres source: scan.startup.mode committed-offset needs the replication slot '%s', "
+                         SL_LOG_PREFIX "scan.startup.mode committed-offset needs the replication slot '%s', "
                          "which does not exist; create it with SELECT pg_create_logical_replication_slot('%s', "
                          "'pgoutput') or use initial or latest-offset",
                          src->slot_name, src->slot_name);
@@ -235,7 +237,7 @@ int sl_pg_start_position(sl_pg_source *src, PGconn *side, PGconn *repl, const ch
         rc = create_slot(repl, src->slot_name, temporary, 0, &st->lsn, NULL, 0, err);
         if (!rc) {
             lsn_text(st->lsn, l, sizeof l);
-            sl_info("postgres source: created %sreplication slot %s at %s", temporary ? "temporary " : "",
+            sl_info("created %sreplication slot %s at %s", temporary ? "temporary " : "",
                     src->slot_name, l);
         }
     } else if (mode == SL_PG_START_LATEST) {
@@ -270,11 +272,11 @@ int sl_pg_start_replication(sl_pg_source *src, PGconn *repl, uint64_t start_lsn,
         size_t n = strlen(msg);
         while (n && msg[n - 1] == '\n')
             msg[--n] = 0;
-        return sl_errf(err, in_use ? SL_ERETRY : SL_ERUNTIME, "postgres source: START_REPLICATION of slot %s at %s: %s",
+        return sl_errf(err, in_use ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "START_REPLICATION of slot %s at %s: %s",
                        src->slot_name, l, msg);
     }
     PQclear(res);
-    sl_info("postgres source: streaming slot %s from %s on %s:%u (publication %s)", src->slot_name, l,
+    sl_info("streaming slot %s from %s on %s:%u (publication %s)", src->slot_name, l,
             src->conf.host, src->conf.port, src->pub_name);
     return 0;
 }

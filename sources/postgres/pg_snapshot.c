@@ -9,6 +9,8 @@
  * can order works (text under any collation, uuid, numeric, timestamps,
  * composite keys through row comparisons).
  */
+#define SL_LOG_COMPONENT "postgres source"
+
 #include "pg_snapshot.h"
 
 #include <inttypes.h>
@@ -278,7 +280,7 @@ static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err)
         res = PQexec(r->conn, sql.data);
         if (PQresultStatus(res) != PGRES_COPY_OUT) {
             char msg[512];
-            rc = sl_errf(err, SL_ERETRY, "postgres source: snapshot of %s: %s", t->name,
+            rc = sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "snapshot of %s: %s", t->name,
                          res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
                                                           : sl_pg_errmsg(r->conn, msg, sizeof msg));
         }
@@ -304,7 +306,7 @@ static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err)
             if (!e)
                 rc = sl_errf(err, SL_ERUNTIME, "out of memory");
             else if (sl_pg_copy_row(line, (size_t)n, s, &b->arena, vals, msg, sizeof msg))
-                rc = sl_errf(err, SL_ERUNTIME, "postgres source: snapshot of %s: %s", t->name, msg);
+                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "snapshot of %s: %s", t->name, msg);
             PQfreemem(line);
             line = NULL;
             if (rc)
@@ -321,7 +323,7 @@ static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err)
             PQfreemem(line);
         while ((res = PQgetResult(r->conn)) != NULL) {
             if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
-                rc = sl_errf(err, SL_ERETRY, "postgres source: snapshot of %s: %s", t->name,
+                rc = sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "snapshot of %s: %s", t->name,
                              PQresultErrorMessage(res));
             PQclear(res);
         }
@@ -386,7 +388,7 @@ static void *reader_main(void *arg)
                 rc = SL_ERETRY;
                 break;
             }
-            sl_warn("%s; reading the chunk again (%d of %d)", err.msg, failures, ps->src->conf.max_retries);
+            sl_log(SL_LOG_WARN, "%s; reading the chunk again (%d of %d)", err.msg, failures, ps->src->conf.max_retries);
             rc = reader_connect(r, &err);
             if (rc)
                 rc = SL_ERETRY;
@@ -427,7 +429,7 @@ static int discover(sl_pg_snap *ps, PGconn *conn, sl_err *err)
             break;
         }
         int keys[64], nkey = 0;
-        rc = sl_split_key_columns(s, src->opts, "postgres source", keys, &nkey, err);
+        rc = sl_split_key_columns(s, src->opts, SL_LOG_COMPONENT, keys, &nkey, err);
         if (rc)
             break;
         char ref[700], sql[1800];
@@ -560,14 +562,14 @@ int sl_pg_digest(sl_pg_source *src, sl_digest_set *out, sl_err *err)
             rc = sl_errf(err, SL_ERUNTIME, "out of memory");
         PGresult *res = rc ? NULL : PQexec(conn, sql.data);
         if (!rc && PQresultStatus(res) != PGRES_COPY_OUT)
-            rc = sl_errf(err, SL_ERUNTIME, "postgres source: reading %s: %s", s->qualified, PQresultErrorMessage(res));
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "reading %s: %s", s->qualified, PQresultErrorMessage(res));
         PQclear(res);
         char *line = NULL;
         int len;
         while (!rc && (len = PQgetCopyData(conn, &line, 0)) >= 0) {
             char msg[256];
             if (sl_pg_copy_row(line, (size_t)len, s, &a, vals, msg, sizeof msg))
-                rc = sl_errf(err, SL_ERUNTIME, "postgres source: reading %s: %s", s->qualified, msg);
+                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "reading %s: %s", s->qualified, msg);
             PQfreemem(line);
             if (rc)
                 break;

@@ -1,5 +1,7 @@
 /* pg_spill.c — see pg_spill.h. A record is the message's WAL position
  * (8 bytes), its length (4 bytes, both big-endian) and the message. */
+#define SL_LOG_COMPONENT "postgres source"
+
 #include "pg_spill.h"
 
 #include <errno.h>
@@ -57,7 +59,7 @@ int sl_pg_spill_start(sl_pg_spills *ss, uint32_t xid, sl_err *err)
         if (sp->f)
             setvbuf(sp->f, NULL, _IOFBF, 1 << 20);
         if (!sp->f)
-            return sl_errf(err, SL_ERUNTIME, "postgres source: cannot create a spill file for streamed transaction "
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot create a spill file for streamed transaction "
                            "%u: %s", xid, strerror(errno));
         ss->n++;
     }
@@ -83,7 +85,7 @@ int sl_pg_spill_write(sl_pg_spills *ss, const uint8_t *msg, size_t len, uint64_t
     hdr[10] = (uint8_t)(len >> 8);
     hdr[11] = (uint8_t)len;
     if (fwrite(hdr, 1, sizeof hdr, sp->f) != sizeof hdr || fwrite(msg, 1, len, sp->f) != len)
-        return sl_errf(err, SL_ERUNTIME, "postgres source: writing the spill file of transaction %u: %s", sp->xid,
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "writing the spill file of transaction %u: %s", sp->xid,
                        strerror(errno));
     sp->bytes += len + sizeof hdr;
     return 0;
@@ -95,7 +97,7 @@ int sl_pg_spill_abort(sl_pg_spills *ss, uint32_t xid, uint32_t sub, sl_err *err)
     if (!sp)
         return 0;
     if (sub == xid) {
-        sl_debug("postgres source: streamed transaction %u rolled back; %" PRIu64 " spilled bytes dropped", xid,
+        sl_debug("streamed transaction %u rolled back; %" PRIu64 " spilled bytes dropped", xid,
                  sp->bytes);
         sl_pg_spill_drop(ss, sp);
         return 0;
@@ -134,7 +136,7 @@ int sl_pg_spill_replay(sl_pg_spills *ss, sl_pg_spill *sp, sl_pg_spill_fn fn, voi
             cap = len;
         }
         if (len < 5 || fread(buf, 1, len, sp->f) != len) {
-            rc = sl_errf(err, SL_ERUNTIME, "postgres source: the spill file of transaction %u is damaged", sp->xid);
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "the spill file of transaction %u is damaged", sp->xid);
             break;
         }
         /* every message of a streamed transaction names its (sub)transaction first */

@@ -20,6 +20,8 @@
  * A lost connection restarts the pipeline from the last checkpoint
  * (SL_ERETRY), which replays exactly the uncommitted epoch.
  */
+#define SL_LOG_COMPONENT "postgres source"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -119,7 +121,7 @@ static int send_status(stream *s, int reply, sl_err *err)
     msg[33] = (uint8_t)reply;
     if (PQputCopyData(s->repl, (const char *)msg, sizeof msg) != 1 || PQflush(s->repl) < 0) {
         char m[256];
-        return sl_errf(err, SL_ERETRY, "postgres source: sending a status update: %s",
+        return sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "sending a status update: %s",
                        sl_pg_errmsg(s->repl, m, sizeof m));
     }
     s->reported_flush = flush;
@@ -267,11 +269,11 @@ static int on_relation(stream *s, sl_pgo_reader *r, int streamed, sl_err *err)
     sl_pgo_u8(&peek);
     int n = sl_pgo_u16(&peek);
     if (peek.bad || grow_scratch(s, n))
-        return sl_errf(err, SL_ERUNTIME, "postgres source: malformed Relation message");
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed Relation message");
     rel.cols = s->relcols;
     rel.cap = s->colcap;
     if (sl_pgo_relation_read(r, streamed, &xid, &rel))
-        return sl_errf(err, SL_ERUNTIME, "postgres source: malformed Relation message");
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed Relation message");
     int captured = sl_table_filter_match(&s->src->filter, rel.nspname, rel.relname);
     if (captured)
         sl_emit_batch(s->out); /* the relation map is read by snapshot merges too */
@@ -303,10 +305,10 @@ static int on_relation(stream *s, sl_pgo_reader *r, int streamed, sl_err *err)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
     if (*latest)
-        sl_info("postgres source: schema of %s is now version %u (%d columns)", sc->qualified, sc->version,
+        sl_info("schema of %s is now version %u (%d columns)", sc->qualified, sc->version,
                 sc->ncols);
     else if (sc->npk == 0)
-        sl_warn("postgres source: table %s has no primary key; its changes are keyed by the whole row",
+        sl_warn("table %s has no primary key; its changes are keyed by the whole row",
                 sc->qualified);
     *latest = sc;
     e->schema = sc;
@@ -320,7 +322,7 @@ static int tuple_values(stream *s, const sl_table_schema *sc, const sl_pgo_tuple
                         sl_batch *b, sl_value **out, sl_err *err)
 {
     if (t->ncols != sc->ncols)
-        return sl_errf(err, SL_ERUNTIME, "postgres source: %s: a row with %d columns, but the table has %d",
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: a row with %d columns, but the table has %d",
                        sc->qualified, t->ncols, sc->ncols);
     sl_value *vals = sl_batch_row(b, sc->ncols);
     if (!vals)
@@ -342,10 +344,10 @@ static int tuple_values(stream *s, const sl_table_schema *sc, const sl_pgo_tuple
         }
         case 't':
             if (sl_pg_text_value(&sc->cols[i], c->data, c->len, &b->arena, &vals[i], msg, sizeof msg))
-                return sl_errf(err, SL_ERUNTIME, "postgres source: %s: %s", sc->qualified, msg);
+                return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: %s", sc->qualified, msg);
             break;
         default:
-            return sl_errf(err, SL_ERUNTIME, "postgres source: %s: binary tuple data is not requested",
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: binary tuple data is not requested",
                            sc->qualified);
         }
     }
@@ -388,7 +390,7 @@ static int add_event(stream *s, rel_entry *e, char op, const sl_value *before, c
     if (!ev->tx)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     if (sl_batch_bytes(b) >= s->out->target_bytes && sl_emit_flush(s->out))
-        return sl_errf(err, SL_ERUNTIME, "postgres source: pipeline closed");
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "pipeline closed");
     return 0;
 }
 
@@ -402,7 +404,7 @@ static int on_change(stream *s, char type, sl_pgo_reader *r, int streamed, uint6
         sl_pgo_u32(&probe);
     rel_entry *e = rel_find(s, sl_pgo_u32(&probe));
     if (!e)
-        return sl_errf(err, SL_ERUNTIME, "postgres source: a change for a relation never described (at %X/%X)",
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "a change for a relation never described (at %X/%X)",
                        (unsigned)(wal >> 32), (unsigned)wal);
     if (!e->captured)
         return 0;
@@ -412,7 +414,7 @@ static int on_change(stream *s, char type, sl_pgo_reader *r, int streamed, uint6
     c.new_tuple.cols = s->cols_b;
     c.old_tuple.cap = c.new_tuple.cap = s->colcap;
     if (sl_pgo_change_read(r, type, streamed, &xid, &c))
-        return sl_errf(err, SL_ERUNTIME, "postgres source: malformed %c message for %s", type,
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed %c message for %s", type,
                        e->schema->qualified);
     sl_batch *b = sl_emit_batch(s->out);
     if (!b)
@@ -444,7 +446,7 @@ static int on_truncate(stream *s, sl_pgo_reader *r, int streamed, uint64_t wal, 
         if (rc)
             return rc;
     }
-    return r->bad ? sl_errf(err, SL_ERUNTIME, "postgres source: malformed Truncate message") : 0;
+    return r->bad ? sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed Truncate message") : 0;
 }
 
 /* One message of a transaction (or of a replayed streamed one). */
@@ -479,12 +481,12 @@ static int on_stream_commit(stream *s, sl_pgo_reader *r, sl_err *err)
     sl_pgo_u8(r);
     uint64_t commit_lsn = sl_pgo_u64(r), end_lsn = sl_pgo_u64(r), ts = sl_pgo_u64(r);
     if (r->bad)
-        return sl_errf(err, SL_ERUNTIME, "postgres source: malformed Stream Commit message");
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed Stream Commit message");
     sl_pg_spill *sp = sl_pg_spill_find(&s->spills, xid);
     begin_tx(s, commit_lsn, xid, pg_ts_ms(ts));
     int rc = 0;
     if (sp) {
-        sl_debug("postgres source: streamed transaction %u committed at %X/%X (%" PRIu64 " spilled bytes)", xid,
+        sl_debug("streamed transaction %u committed at %X/%X (%" PRIu64 " spilled bytes)", xid,
                  (unsigned)(commit_lsn >> 32), (unsigned)commit_lsn, sp->bytes);
         rc = sl_pg_spill_replay(&s->spills, sp, replay_message, s, err);
     }
@@ -509,7 +511,7 @@ static int on_xlogdata(stream *s, const uint8_t *msg, size_t len, uint64_t wal, 
         uint64_t final_lsn = sl_pgo_u64(&r), ts = sl_pgo_u64(&r);
         uint32_t xid = sl_pgo_u32(&r);
         if (r.bad)
-            return sl_errf(err, SL_ERUNTIME, "postgres source: malformed Begin message");
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed Begin message");
         begin_tx(s, final_lsn, xid, pg_ts_ms(ts));
         return 0;
     }
@@ -518,7 +520,7 @@ static int on_xlogdata(stream *s, const uint8_t *msg, size_t len, uint64_t wal, 
         sl_pgo_u64(&r);
         uint64_t end_lsn = sl_pgo_u64(&r);
         if (r.bad)
-            return sl_errf(err, SL_ERUNTIME, "postgres source: malformed Commit message");
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed Commit message");
         return end_tx(s, end_lsn, err);
     }
     case 'S':
@@ -586,7 +588,7 @@ static int setup(stream *s, const char *resume, sl_err *err)
             char l[32];
             s->have_until = 1;
             lsn_text(s->until, l, sizeof l);
-            sl_info("postgres source: following the WAL until %s", l);
+            sl_info("following the WAL until %s", l);
         }
     }
     return rc;
@@ -632,7 +634,7 @@ static int idle_duties(stream *s, sl_err *err)
         /* a WAL record of our own, so the slot moves even where nothing is written */
         PGresult *res = PQexec(s->side, "SELECT pg_logical_emit_message(false, 'sluice-heartbeat', '')");
         if (PQresultStatus(res) != PGRES_TUPLES_OK)
-            sl_debug("postgres source: heartbeat message: %s", PQresultErrorMessage(res));
+            sl_debug("heartbeat message: %s", PQresultErrorMessage(res));
         PQclear(res);
     }
     return rc;
@@ -646,7 +648,7 @@ static int on_keepalive(stream *s, const uint8_t *msg, size_t len, sl_err *err)
     sl_pgo_u64(&r);
     int reply = sl_pgo_u8(&r);
     if (r.bad)
-        return sl_errf(err, SL_ERUNTIME, "postgres source: malformed keepalive");
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed keepalive");
     if (wal_end > s->received)
         s->received = wal_end;
     int rc = 0;
@@ -735,13 +737,13 @@ static int lost(stream *s, sl_err *err)
         /* pgoutput reads the publication as of the WAL it decodes: a slot
          * that starts before the publication existed can never stream it */
         rc = sl_errf(err, SL_ECONFIG,
-                     "postgres source: replication slot '%s' starts (at %s) before publication '%s' existed, "
+                     SL_LOG_PREFIX "replication slot '%s' starts (at %s) before publication '%s' existed, "
                      "so pgoutput cannot stream it (%.200s); the publication must be older than the slot: "
                      "use a new slot.name (or drop this one: SELECT pg_drop_replication_slot('%s')) and start "
                      "with scan.startup.mode initial",
                      s->src->slot_name, l, s->src->pub_name, why, s->src->slot_name);
     } else if (strcmp(sl_pg_sqlstate(res), SL_PG_UNDEFINED_OBJECT) == 0) {
-        rc = sl_errf(err, SL_ECONFIG, "postgres source: publication '%s' of slot %s is gone (%.200s)",
+        rc = sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "publication '%s' of slot %s is gone (%.200s)",
                      s->src->pub_name, s->src->slot_name, why);
         sl_err_fix(err, SL_ECONFIG,
                    "it was dropped while the pipeline ran; create it again (CREATE PUBLICATION \"%s\" FOR TABLE "
@@ -749,7 +751,7 @@ static int lost(stream *s, sl_err *err)
                    "scan.startup.mode initial",
                    s->src->pub_name);
     } else {
-        rc = sl_errf(err, SL_ERETRY, "postgres source: WAL stream of slot %s lost after %s: %s", s->src->slot_name, l,
+        rc = sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "WAL stream of slot %s lost after %s: %s", s->src->slot_name, l,
                      why);
     }
     PQclear(res);
@@ -766,7 +768,7 @@ int sl_pg_stream(sl_pg_source *src, const char *resume, sl_emitter *out, sl_err 
     s.src = src;
     s.out = out;
     sl_pg_spills_init(&s.spills);
-    s.boundary = (sl_boundary){.out = out, .token = lsn_token, .source = "postgres source"};
+    s.boundary = (sl_boundary){.out = out, .token = lsn_token, .source = SL_LOG_COMPONENT};
     int rc = grow_scratch(&s, 64) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
     if (!rc)
         rc = setup(&s, resume, err);
@@ -820,11 +822,11 @@ int sl_pg_stream(sl_pg_source *src, const char *resume, sl_emitter *out, sl_err 
     if (!rc && s.ended) {
         char l[32];
         lsn_text(s.commit_end, l, sizeof l);
-        sl_info("postgres source: reached the end position (%s); finishing", l);
+        sl_info("reached the end position (%s); finishing", l);
         if (sl_emit_end(out))
-            rc = sl_errf(err, SL_ERUNTIME, "postgres source: pipeline closed");
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "pipeline closed");
         if (src->env.follow_until && !src->conf.slot_temporary && src->conf.startup != SL_PG_START_SNAPSHOT)
-            sl_info("postgres source: replication slot %s stays and holds WAL from here on; drop it with SELECT "
+            sl_info("replication slot %s stays and holds WAL from here on; drop it with SELECT "
                     "pg_drop_replication_slot('%s') if no later run resumes this pipeline",
                     src->slot_name, src->slot_name);
     }

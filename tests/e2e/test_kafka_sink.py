@@ -295,7 +295,7 @@ def test_crash_loop_exactly_once(mariadb, kafka, tmp_path, db):
     writer = Writer(mariadb, db, n, seed=11)
     writer.start()
     rnd = random.Random(13)
-    s.start(wait_for="kafka: connected", timeout=60)
+    s.start(wait_for="kafka sink: connected", timeout=60)
     kills = during_snapshot = 0
     while kills < 22:
         time.sleep(rnd.uniform(0.3, 2.5))
@@ -306,7 +306,7 @@ def test_crash_loop_exactly_once(mariadb, kafka, tmp_path, db):
             during_snapshot += 1
         s.kill9()
         kills += 1
-        s.start(wait_for="kafka: connected", timeout=60)
+        s.start(wait_for="kafka sink: connected", timeout=60)
     assert during_snapshot >= 3, "the snapshot finished before enough crashes"
     assert kills - during_snapshot >= 3, "not enough crashes while streaming"
     deadline = time.time() + 600

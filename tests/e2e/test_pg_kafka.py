@@ -37,7 +37,7 @@ def test_change_sequence_and_checkpoint_topic(pg, kafka):
             "ALTER TABLE a REPLICA IDENTITY FULL",
             "INSERT INTO a VALUES (1, 'one', 1.5), (2, 'two', 2.5)")
     s, _ = pg.pipeline("public.a", name, startup="initial", sink=kafka_sink(kafka))
-    s.start(wait_for="kafka: connected", timeout=60)
+    s.start(wait_for="kafka sink: connected", timeout=60)
     s.wait_log("postgres source: streaming slot", 60)
     pg.exec("INSERT INTO a VALUES (3, 'three', 3)",
             "UPDATE a SET price = 9.99 WHERE id = 1",
@@ -119,7 +119,7 @@ def test_crash_loop_exactly_once(pg, kafka):
     for w in writers:
         w.start()
     rnd = random.Random(13)
-    s.start(wait_for="kafka: connected", timeout=60)
+    s.start(wait_for="kafka sink: connected", timeout=60)
     def snapshot_finished():
         log = s.log_text()
         return "snapshot of public.t done" in log or "finished before the restart" in log
@@ -128,7 +128,7 @@ def test_crash_loop_exactly_once(pg, kafka):
         if s.proc.poll() is not None:
             raise AssertionError(f"sluice exited ({s.proc.returncode}):\n{s.log_text()[-4000:]}")
         s.kill9()
-        s.start(wait_for="kafka: connected", timeout=60)
+        s.start(wait_for="kafka sink: connected", timeout=60)
 
     # phase 1: crashes during the snapshot
     during_snapshot = 0
