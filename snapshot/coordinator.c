@@ -208,6 +208,9 @@ int sl_snapshot_next_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn sp
             t->exhausted = 1;
         break;
     }
+    /* a chunk read again may still be listed in flight (abandoned, or
+     * older than the touch log): it is in flight once */
+    sl_snap_inflight_remove(s, c);
     sl_snap_chunk copy = {c->table, c->seq, sl_snap_dup(c->lo), sl_snap_dup(c->hi), c->lower_bound};
     int rc = sl_snap_chunk_push(&s->inflight, &s->ninflight, &s->inflight_cap, &copy);
     s->state_dirty = 1;

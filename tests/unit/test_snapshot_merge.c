@@ -219,6 +219,30 @@ static void chunk_older_than_truncate_is_dropped(void **state)
     fixture_free(&f);
 }
 
+/* a chunk whose read failed goes back (abandon) and is read again; once
+ * that second read merges, nothing of it stays in flight and the table is
+ * done */
+static void abandoned_chunk_read_again_completes_the_table(void **state)
+{
+    fixture f;
+    fixture_init(&f, 10, 3, 1 << 20);
+    reader_at(&f, 150);
+    sl_snap_chunk c = {0};
+    assert_int_equal(sl_snapshot_next_chunk(&f.snap, &c, whole_table, NULL, &f.err), 1);
+    sl_snapshot_abandon(&f.snap, &c); /* the reader lost its connection */
+    free(c.lo);
+    free(c.hi);
+    const int64_t rows[] = {1, 2, 3};
+    read_chunk(&f, whole_table, rows, 3, 200); /* takes it from the re-read list */
+    reader_at(&f, 300);
+    assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), 0);
+    int64_t got[8];
+    assert_int_equal(drained_rows(&f.q, got, 8), 3);
+    assert_int_equal(f.snap.ninflight, 0);
+    assert_true(sl_snapshot_complete(&f.snap));
+    fixture_free(&f);
+}
+
 /* ---------------------------------------------------------- boundary -- */
 
 typedef struct fake_source {
@@ -315,6 +339,7 @@ int main(void)
         cmocka_unit_test(unassigned_chunk_keeps_its_touches),
         cmocka_unit_test(overflow_restarts_instead_of_rereading),
         cmocka_unit_test(chunk_older_than_truncate_is_dropped),
+        cmocka_unit_test(abandoned_chunk_read_again_completes_the_table),
         cmocka_unit_test(chunk_waits_for_the_reader_and_tokens_carry_split_state),
         cmocka_unit_test(between_transactions_lets_a_reached_chunk_out),
         cmocka_unit_test(without_a_snapshot_the_token_is_the_sources),
