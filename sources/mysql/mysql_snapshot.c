@@ -407,8 +407,9 @@ static int convert_row(MYSQL_STMT *st, row_binds *r, const sl_table_schema *s, i
     return 0;
 }
 
-static int reader_connect(reader *r, sl_err *err)
+static int reader_connect(sl_snap_reader *base, sl_err *err)
 {
+    reader *r = (reader *)base;
     int rc = sl_mysql_connect(&snap_of(r)->src->conf, &r->conn, err);
     if (rc)
         return rc;
@@ -573,8 +574,9 @@ static int check_shape(MYSQL_STMT *st, const sl_snap_table *t, sl_err *err)
     return 0;
 }
 
-static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
+static int read_chunk(sl_snap_reader *base, sl_snap_chunk *c, sl_err *err)
 {
+    reader *r = (reader *)base;
     sl_mysql_snap *ms = snap_of(r);
     sl_snap_table *t = &ms->snap.tables[c->table];
     const sl_table_schema *s = t->schema;
@@ -687,54 +689,31 @@ out:
     return sl_snapshot_submit(&ms->snap, c, at, b, err);
 }
 
-static void *reader_main(void *arg)
+static void reader_disconnect(sl_snap_reader *base)
 {
-    reader *r = arg;
-    sl_mysql_snap *ms = snap_of(r);
-    sl_err err;
-    int rc = reader_connect(r, &err);
-    int failures = 0;
-    while (!rc && !sl_emit_should_stop(ms->out)) {
-        sl_snap_chunk c = {0};
-        int got = sl_snapshot_next_chunk(&ms->snap, &c, split_next, r, &err);
-        if (got == 0)
-            break;
-        if (got < 0) {
-            rc = ms->snap.failed ? 0 : SL_ERUNTIME;
-            if (!ms->snap.failed && r->conn && mysql_errno(r->conn)) {
-                /* split query failed on a broken connection: reconnect and retry */
-                if (++failures <= ms->src->conf.max_retries) {
-                    mysql_close(r->conn);
-                    r->conn = NULL;
-                    rc = reader_connect(r, &err);
-                    continue;
-                }
-            }
-            break;
-        }
-        rc = read_chunk(r, &c, &err);
-        if (rc) {
-            sl_snapshot_abandon(&ms->snap, &c);
-            free(c.lo);
-            free(c.hi);
-            if (++failures > ms->src->conf.max_retries || rc == SL_ECONFIG)
-                break;
-            sl_log(SL_LOG_WARN, "%s; reading the chunk again (%d of %d)", err.msg, failures, ms->src->conf.max_retries);
-            mysql_close(r->conn);
-            r->conn = NULL;
-            rc = reader_connect(r, &err);
-            continue;
-        }
-        failures = 0;
-        rc = sl_snapshot_merge(&ms->snap, ms->out, &err);
-    }
-    if (rc)
-        sl_reader_pool_fail(&ms->pool, rc, &err);
+    reader *r = (reader *)base;
     if (r->conn)
         mysql_close(r->conn);
     r->conn = NULL;
-    return NULL;
 }
+
+/* A broken connection (the client library has an error on it) may heal;
+ * a configuration error will not. */
+static int reader_failed(sl_snap_reader *base, int rc, int in_split)
+{
+    reader *r = (reader *)base;
+    if (in_split)
+        return r->conn && mysql_errno(r->conn) ? SL_SNAP_RECONNECT : SL_ERUNTIME;
+    return rc == SL_ECONFIG ? rc : SL_SNAP_RECONNECT;
+}
+
+static const sl_snap_reader_ops reader_ops = {
+    .connect = reader_connect,
+    .disconnect = reader_disconnect,
+    .split = split_next,
+    .read = read_chunk,
+    .failed = reader_failed,
+};
 
 static int discover(sl_mysql_snap *ms, MYSQL *m, sl_err *err)
 {
@@ -834,7 +813,7 @@ int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_
 int sl_mysql_snapshot_start(sl_mysql_snap *ms, sl_emitter *out, sl_err *err)
 {
     ms->out = out;
-    return sl_reader_pool_launch(&ms->pool, ms, sizeof(reader), reader_main, 0, "", err);
+    return sl_reader_pool_launch(&ms->pool, ms, sizeof(reader), &reader_ops, ms->src->conf.max_retries, out, "", err);
 }
 
 int sl_mysql_snapshot_failed(sl_mysql_snap *ms, sl_err *err) { return sl_reader_pool_failed(&ms->pool, err); }

@@ -236,8 +236,9 @@ static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err);
  * chunk: a TRUNCATE or ALTER TABLE waits for one chunk at most, never for
  * the whole snapshot (which would also queue every later writer of the
  * table behind it). */
-static int read_chunk(reader *r, sl_snap_chunk *c, sl_err *err)
+static int read_chunk(sl_snap_reader *base, sl_snap_chunk *c, sl_err *err)
 {
+    reader *r = (reader *)base;
     int rc = sl_pg_import_snapshot(r->conn, snap_of(r)->snapshot_name, err) ? SL_ERETRY : 0;
     if (!rc)
         rc = read_chunk_in_tx(r, c, err);
@@ -343,8 +344,9 @@ static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err)
     return sl_snapshot_submit(&ps->snap, c, at, b, err);
 }
 
-static int reader_connect(reader *r, sl_err *err)
+static int reader_connect(sl_snap_reader *base, sl_err *err)
 {
+    reader *r = (reader *)base;
     if (r->conn)
         PQfinish(r->conn);
     r->conn = NULL;
@@ -357,53 +359,35 @@ static int reader_connect(reader *r, sl_err *err)
     return rc;
 }
 
-static void *reader_main(void *arg)
+static void reader_disconnect(sl_snap_reader *base)
 {
-    reader *r = arg;
-    sl_pg_snap *ps = snap_of(r);
-    sl_err err = {{0}};
-    int rc = reader_connect(r, &err);
-    if (!rc)
-        sl_reader_pool_ready(&ps->pool);
-    int failures = 0;
-    while (!rc && !sl_emit_should_stop(ps->out)) {
-        sl_snap_chunk c = {0};
-        int got = sl_snapshot_next_chunk(&ps->snap, &c, split_next, r, &err);
-        if (got == 0)
-            break;
-        if (got < 0) {
-            rc = ps->snap.failed ? 0 : SL_ERETRY;
-            break;
-        }
-        rc = read_chunk(r, &c, &err);
-        if (rc) {
-            sl_snapshot_abandon(&ps->snap, &c);
-            free(c.lo);
-            free(c.hi);
-            /* the exporter keeps the snapshot importable: reconnect and
-             * read the chunk again */
-            if (rc == SL_ERUNTIME && PQstatus(r->conn) == CONNECTION_OK)
-                break; /* the data itself, not the connection */
-            if (++failures > ps->src->conf.max_retries) {
-                rc = SL_ERETRY;
-                break;
-            }
-            sl_log(SL_LOG_WARN, "%s; reading the chunk again (%d of %d)", err.msg, failures, ps->src->conf.max_retries);
-            rc = reader_connect(r, &err);
-            if (rc)
-                rc = SL_ERETRY;
-            continue;
-        }
-        failures = 0;
-        rc = sl_snapshot_merge(&ps->snap, ps->out, &err);
-    }
-    if (rc)
-        sl_reader_pool_fail(&ps->pool, rc, &err);
+    reader *r = (reader *)base;
     if (r->conn)
         PQfinish(r->conn);
     r->conn = NULL;
-    return NULL;
 }
+
+/* The exporter keeps the snapshot importable, so a chunk whose connection
+ * broke is read again on a new one; a failure of the data itself on a
+ * healthy connection, or of a split, ends the snapshot (a split failure
+ * restarts the pipeline from its checkpoint). */
+static int reader_failed(sl_snap_reader *base, int rc, int in_split)
+{
+    reader *r = (reader *)base;
+    if (in_split)
+        return SL_ERETRY;
+    return rc == SL_ERUNTIME && PQstatus(r->conn) == CONNECTION_OK ? rc : SL_SNAP_RECONNECT;
+}
+
+static const sl_snap_reader_ops reader_ops = {
+    .connect = reader_connect,
+    .disconnect = reader_disconnect,
+    .split = split_next,
+    .read = read_chunk,
+    .failed = reader_failed,
+    .lost_class = SL_ERETRY,
+    .wait_ready = 1,
+};
 
 /* ---------------------------------------------------------- discovery -- */
 
@@ -499,7 +483,8 @@ int sl_pg_snapshot_start(sl_pg_snap *ps, sl_emitter *out, sl_err *err)
     ps->out = out;
     char detail[64];
     snprintf(detail, sizeof detail, ", exact at LSN %X/%X", (unsigned)(ps->at_lsn >> 32), (unsigned)ps->at_lsn);
-    return sl_reader_pool_launch(&ps->pool, ps, sizeof(reader), reader_main, 1, detail, err);
+    return sl_reader_pool_launch(&ps->pool, ps, sizeof(reader), &reader_ops, ps->src->conf.max_retries, out, detail,
+                                 err);
 }
 
 int sl_pg_snapshot_failed(sl_pg_snap *ps, sl_err *err) { return sl_reader_pool_failed(&ps->pool, err); }

@@ -129,6 +129,48 @@ def test_snapshot_under_concurrent_writes_matches_source(mariadb, tmp_path, db):
     assert_no_stale_after_newer(out)
 
 
+def test_reader_connection_killed_reads_the_chunk_again(mariadb, tmp_path, db):
+    """KILL the chunk readers' connections mid-snapshot: each reader
+    reconnects and reads its chunk again, and the sink still ends equal to
+    the source under concurrent writes."""
+    n = 300_000
+    fill(mariadb, db, n)
+    s, out = pipeline(mariadb, tmp_path, db, parallelism=2, chunk=3000)
+    writer = Writer(mariadb, db, n, seed=5)
+    writer.start()
+    s.start()
+    kills = 0
+    deadline = time.time() + 120
+    while kills < 4 and time.time() < deadline and f"snapshot of {db}.t done" not in s.log_text():
+        # the readers: sluice's connections without a default database that
+        # are not the binlog dump (the writer has one; this one is excluded)
+        readers = mysql_rows(mariadb, "SELECT ID FROM information_schema.PROCESSLIST WHERE DB IS NULL AND "
+                                      "COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon') AND "
+                                      f"ID <> CONNECTION_ID() AND USER = '{mariadb.user}'")
+        for (pid,) in readers:
+            try:
+                mysql_exec(mariadb, f"KILL CONNECTION {pid}")
+                kills += 1
+            except pymysql.err.OperationalError:
+                pass  # gone already
+        time.sleep(0.3)
+    assert kills >= 2, "the snapshot finished before the readers could be killed"
+    s.wait_log(f"snapshot of {db}.t done", timeout=300)
+    time.sleep(1)
+    writer.stop_evt.set()
+    writer.join()
+    assert writer.error is None, writer.error
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (9999999999, 0, 'marker')")
+    wait_for_key(out, 9999999999, s)
+    assert s.stop() == 0
+    assert "reading the chunk again" in s.log_text()
+    got = sink_state(out)
+    want = source_state(mariadb, db)
+    assert len(got) == len(want)
+    assert got == want
+    assert_no_stale_after_newer(out)
+
+
 def chunk_reads(log):
     """(lo, hi, rows) of every chunk read logged at debug level."""
     return [(m.group(1), m.group(2), int(m.group(3)))
