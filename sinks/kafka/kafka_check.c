@@ -21,7 +21,7 @@
 /* 0 = reachable, with the broker count and every topic's metadata */
 static int brokers(sl_check *c, kafka_sink *k, const struct rd_kafka_metadata **md)
 {
-    char what[700], fix[700];
+    char what[2048], fix[2048];
     rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 1, NULL, md, (int)k->connect_timeout_ms);
     if (e) {
         *md = NULL;
@@ -41,7 +41,7 @@ static int brokers(sl_check *c, kafka_sink *k, const struct rd_kafka_metadata **
 
 static void transactions(sl_check *c, kafka_sink *k, int nbrokers)
 {
-    char what[700], fix[700];
+    char what[2048], fix[2048];
     if (!k->exactly_once) {
         sl_check_report(c, 1, "delivery.guarantee at-least-once: no transactions needed", NULL);
         return;
@@ -98,7 +98,7 @@ static int topics_with_prefix(const struct rd_kafka_metadata *md, const char *pr
 
 static void checkpoint_topic(sl_check *c, kafka_sink *k, const struct rd_kafka_metadata *md)
 {
-    char what[900], fix[900], msg[512];
+    char what[2048], fix[2048], msg[512];
     if (topic_listed(md, k->ckpt_topic)) {
         snprintf(what, sizeof what, "checkpoint topic %s present", k->ckpt_topic);
         sl_check_report(c, 1, what, NULL);
@@ -121,7 +121,7 @@ static void checkpoint_topic(sl_check *c, kafka_sink *k, const struct rd_kafka_m
 
 static void change_topics(sl_check *c, kafka_sink *k, const struct rd_kafka_metadata *md)
 {
-    char what[900], fix[900], msg[512], probe[600], prefix[600];
+    char what[2048], fix[2048], msg[512], probe[600], prefix[600];
     snprintf(prefix, sizeof prefix, "%s.", k->prefix);
     snprintf(probe, sizeof probe, "%s.sluice-check", k->prefix);
     sl_kafka_sanitize(prefix);
