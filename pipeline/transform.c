@@ -290,10 +290,8 @@ static int eval(const node *n, const sl_table_schema *s, const sl_value *row)
     case N_NOT: return !eval(n->a, s, row);
     default: break;
     }
-    int ci = sl_schema_column_index(s, n->column);
-    if (ci < 0)
-        return 0;
-    const sl_value *v = &row[ci];
+    /* mapping_for() checked every filter column against the schema */
+    const sl_value *v = &row[sl_schema_column_index(s, n->column)];
     int is_null = v->kind == SL_NULL;
     if (n->kind == N_ISNULL)
         return is_null;
@@ -350,6 +348,7 @@ typedef struct rule {
     node *filter;
     char **pk;
     size_t npk;
+    sl_srcloc loc;
 } rule;
 
 typedef struct mapping {
@@ -443,6 +442,7 @@ int sl_transformer_new(const sl_transform *defs, size_t n, sl_transformer **out,
         const sl_transform *d = &defs[i];
         rule *r = &t->rules[i];
         t->nrules = i + 1;
+        r->loc = d->loc;
         char why[400] = "";
         int rc = sl_table_filter_init(&r->match, d->source_table, NULL, err);
         if (rc) {
@@ -523,6 +523,25 @@ static int copy_column(sl_column *dst, const sl_column *src, const char *alias)
     return dst->name ? 0 : -1;
 }
 
+/* The first column a filter names that the table does not have. */
+static const char *missing_column(const node *n, const sl_table_schema *s)
+{
+    if (!n)
+        return NULL;
+    if (n->column && sl_schema_column_index(s, n->column) < 0)
+        return n->column;
+    const char *m = missing_column(n->a, s);
+    return m ? m : missing_column(n->b, s);
+}
+
+static void column_list(const sl_table_schema *s, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int c = 0; c < s->ncols && o + 1 < len; c++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", c ? ", " : "", s->cols[c].name);
+}
+
 /* Finds (or builds) how events of schema `in` are rewritten. */
 static const mapping *mapping_for(sl_transformer *t, const sl_table_schema *in, sl_err *err, int *rc)
 {
@@ -550,6 +569,16 @@ static const mapping *mapping_for(sl_transformer *t, const sl_table_schema *in, 
             break;
         }
     const rule *r = m->r;
+    const char *missing = r ? missing_column(r->filter, in) : NULL;
+    if (missing) {
+        /* a filter that cannot be evaluated must stop the pipeline: dropping
+         * every row would lose data silently */
+        char cols[600];
+        column_list(in, cols, sizeof cols);
+        *rc = sl_errf(err, SL_ECONFIG, "%s:%d:%d: transform filter: table %s has no column '%s' (columns: %s)",
+                      r->loc.file, r->loc.line, r->loc.col, in->qualified, missing, cols);
+        return NULL;
+    }
     if (r && (r->nitems || r->npk)) {
         int cols[4096];
         const char *aliases[4096];

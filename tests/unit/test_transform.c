@@ -1,0 +1,104 @@
+/* test_transform.c — the `transform:` and `route:` blocks applied to real
+ * batches: which rows survive a filter, what a projection emits, where a
+ * route sends a table, and the exact error when a rule cannot apply. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/route.h"
+#include "../../pipeline/transform.h"
+
+/* shop.orders (id INT, name VARCHAR, amount DECIMAL(8,2)) */
+static sl_table_schema *orders_schema(void)
+{
+    sl_table_schema *s = sl_schema_new("shop", NULL, "orders", 3);
+    const char *names[] = {"id", "name", "amount"};
+    const uint8_t kinds[] = {SL_INT, SL_STRING, SL_DECIMAL};
+    const char *types[] = {"int", "varchar(20)", "decimal(8,2)"};
+    for (int i = 0; i < 3; i++) {
+        s->cols[i].name = strdup(names[i]);
+        s->cols[i].kind = kinds[i];
+        s->cols[i].type_name = strdup(types[i]);
+        s->cols[i].nullable = i != 0;
+    }
+    s->cols[1].precision = 20;
+    s->cols[2].precision = 8;
+    s->cols[2].scale = 2;
+    s->cols[0].is_pk = 1;
+    sl_schema_index_pk(s);
+    return s;
+}
+
+static void add_row(sl_batch *b, const sl_table_schema *s, char op, int64_t id, const char *name, const char *amount)
+{
+    sl_event *e = sl_batch_add_event(b, op, s);
+    sl_value *row = sl_batch_row(b, 3);
+    row[0] = sl_val_int(id);
+    row[1] = name ? sl_val_text(SL_STRING, name, (uint32_t)strlen(name)) : sl_val_null();
+    row[2] = amount ? sl_val_text(SL_DECIMAL, amount, (uint32_t)strlen(amount)) : sl_val_null();
+    if (op == SL_OP_DELETE)
+        e->before = row;
+    else
+        e->after = row;
+}
+
+/* a batch of ids 1..n as snapshot reads */
+static sl_batch *rows_1_to(const sl_table_schema *s, int n)
+{
+    sl_batch *b = sl_batch_new();
+    static const char *names[] = {"ann", "bob", "cid", "dan", "eve"};
+    for (int i = 1; i <= n; i++)
+        add_row(b, s, SL_OP_READ, i, names[(i - 1) % 5], "10.00");
+    b->commit_token = "{}";
+    b->commit_count = b->count;
+    return b;
+}
+
+static sl_transform def(const char *table, const char *projection, const char *filter)
+{
+    sl_transform d = {0};
+    d.source_table = (char *)table;
+    d.projection = (char *)projection;
+    d.filter = (char *)filter;
+    d.loc.file = "p.yaml";
+    d.loc.line = 7;
+    d.loc.col = 5;
+    return d;
+}
+
+static int apply(const sl_transform *d, size_t n, sl_batch *b, sl_err *err)
+{
+    sl_transformer *t = NULL;
+    int rc = sl_transformer_new(d, n, &t, err);
+    if (rc)
+        return rc;
+    rc = sl_transformer_apply(t, b, err);
+    sl_transformer_free(t);
+    return rc;
+}
+
+static void filter_on_a_missing_column_is_an_error_not_silent_loss(void **state)
+{
+    sl_table_schema *s = orders_schema();
+    sl_batch *b = rows_1_to(s, 3);
+    sl_transform d = def("shop.orders", NULL, "amout > 5");
+    sl_err err = {{0}};
+    assert_int_equal(apply(&d, 1, b, &err), SL_ECONFIG);
+    assert_string_equal(err.msg, "p.yaml:7:5: transform filter: table shop.orders has no column 'amout' "
+                                 "(columns: id, name, amount)");
+    sl_batch_free(b);
+    sl_schema_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(filter_on_a_missing_column_is_an_error_not_silent_loss),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
