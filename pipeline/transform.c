@@ -22,6 +22,7 @@ typedef struct node {
     char *column;
     cmp_op op;
     int lit_is_num, lit_is_null;
+    int text_is_num; /* a quoted literal that reads as a number ('10') */
     double num;
     char *text;
 } node;
@@ -179,6 +180,10 @@ static node *parse_factor(parser *ps)
         ps->p++;
         txt[o] = 0;
         n->text = txt;
+        /* SQL compares a numeric column with '10' as the number 10 */
+        char *end;
+        n->num = strtod(txt, &end);
+        n->text_is_num = end != txt && !*end && !isspace((unsigned char)*txt);
     } else if (keyword(ps, "NULL")) {
         n->lit_is_null = 1;
     } else if (keyword(ps, "TRUE")) {
@@ -300,7 +305,7 @@ static int eval(const node *n, const sl_table_schema *s, const sl_value *row)
     if (is_null || n->lit_is_null || v->kind == SL_UNCHANGED)
         return 0;
     double d;
-    if (n->lit_is_num && value_number(v, &d)) {
+    if ((n->lit_is_num || n->text_is_num) && value_number(v, &d)) {
         /* integers compare exactly when the literal is an integer */
         if ((v->kind == SL_INT || v->kind == SL_UINT) && n->text && !strpbrk(n->text, ".eE")) {
             long long lit = strtoll(n->text, NULL, 10);
@@ -534,6 +539,25 @@ static const char *missing_column(const node *n, const sl_table_schema *s)
     return m ? m : missing_column(n->b, s);
 }
 
+static int is_numeric_kind(uint8_t k)
+{
+    return k == SL_INT || k == SL_UINT || k == SL_FLOAT || k == SL_DOUBLE || k == SL_DECIMAL || k == SL_YEAR ||
+           k == SL_BOOL || k == SL_BIT;
+}
+
+/* A comparison of a numeric column with a quoted literal that is not a
+ * number, which SQL refuses rather than compare as text. */
+static const node *non_numeric_literal(const node *n, const sl_table_schema *s)
+{
+    if (!n)
+        return NULL;
+    if (n->kind == N_CMP && n->text && !n->lit_is_num && !n->text_is_num &&
+        is_numeric_kind(s->cols[sl_schema_column_index(s, n->column)].kind))
+        return n;
+    const node *m = non_numeric_literal(n->a, s);
+    return m ? m : non_numeric_literal(n->b, s);
+}
+
 static void column_list(const sl_table_schema *s, char *buf, size_t len)
 {
     size_t o = 0;
@@ -577,6 +601,14 @@ static const mapping *mapping_for(sl_transformer *t, const sl_table_schema *in, 
         column_list(in, cols, sizeof cols);
         *rc = sl_errf(err, SL_ECONFIG, "%s:%d:%d: transform filter: table %s has no column '%s' (columns: %s)",
                       r->loc.file, r->loc.line, r->loc.col, in->qualified, missing, cols);
+        return NULL;
+    }
+    const node *bad = r ? non_numeric_literal(r->filter, in) : NULL;
+    if (bad) {
+        *rc = sl_errf(err, SL_ECONFIG,
+                      "%s:%d:%d: transform filter: column '%s' of table %s is numeric and cannot be compared with "
+                      "'%s', which is not a number",
+                      r->loc.file, r->loc.line, r->loc.col, bad->column, in->qualified, bad->text);
         return NULL;
     }
     if (r && (r->nitems || r->npk)) {

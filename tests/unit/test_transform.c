@@ -71,6 +71,17 @@ static sl_transform def(const char *table, const char *projection, const char *f
     return d;
 }
 
+/* ids of the events left in the batch, as "1,2,3" */
+static void ids(const sl_batch *b, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (const sl_event *e = b->head; e; e = e->next) {
+        const sl_value *row = e->after ? e->after : e->before;
+        o += (size_t)snprintf(buf + o, len - o, "%s%lld", o ? "," : "", (long long)row[0].v.i);
+    }
+}
+
 static int apply(const sl_transform *d, size_t n, sl_batch *b, sl_err *err)
 {
     sl_transformer *t = NULL;
@@ -95,10 +106,32 @@ static void filter_on_a_missing_column_is_an_error_not_silent_loss(void **state)
     sl_schema_free(s);
 }
 
+static void string_literal_compares_as_a_number_against_a_numeric_column(void **state)
+{
+    sl_table_schema *s = orders_schema();
+    sl_batch *b = rows_1_to(s, 12);
+    sl_transform d = def("shop.orders", NULL, "id > '10'");
+    sl_err err = {{0}};
+    assert_int_equal(apply(&d, 1, b, &err), 0);
+    char got[128];
+    ids(b, got, sizeof got);
+    assert_string_equal(got, "11,12");
+    assert_int_equal(b->count, 2);
+    sl_batch_free(b);
+    b = rows_1_to(s, 2);
+    d = def("shop.orders", NULL, "id > 'ten'");
+    assert_int_equal(apply(&d, 1, b, &err), SL_ECONFIG);
+    assert_string_equal(err.msg, "p.yaml:7:5: transform filter: column 'id' of table shop.orders is numeric and "
+                                 "cannot be compared with 'ten', which is not a number");
+    sl_batch_free(b);
+    sl_schema_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(filter_on_a_missing_column_is_an_error_not_silent_loss),
+        cmocka_unit_test(string_literal_compares_as_a_number_against_a_numeric_column),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
