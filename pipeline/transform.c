@@ -384,14 +384,27 @@ static void rule_free(rule *r)
     free(r->pk);
 }
 
+/* Names that Flink resolves to metadata or the clock rather than a column */
+static int reserved_name(const char *name)
+{
+    static const char *const names[] = {"__namespace_name__", "__schema_name__", "__table_name__",
+                                        "__data_event_type__", "CURRENT_TIMESTAMP", "CURRENT_DATE",
+                                        "CURRENT_TIME", "LOCALTIMESTAMP", "LOCALTIME", "NOW"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int compile_projection(rule *r, const char *text, char *why, size_t wlen)
 {
     parser ps = {text, ""};
     for (;;) {
         skip_ws(&ps);
         proj_item it = {0};
-        if (*ps.p == '*') {
-            ps.p++;
+        if (*ps.p == '*' || (ps.p[0] == '\\' && ps.p[1] == '*')) {
+            /* Flink writes a leading star as \* (a bare one starts a YAML alias) */
+            ps.p += *ps.p == '*' ? 1 : 2;
         } else {
             const char *at = ps.p;
             it.column = ident(&ps);
@@ -402,6 +415,14 @@ static int compile_projection(rule *r, const char *text, char *why, size_t wlen)
                          "projection item '%.*s' is not supported (sluice projects column names, 'col AS alias' "
                          "and *)",
                          (int)(end ? end - at : (long)strlen(at)), at);
+                free(it.column);
+                return -1;
+            }
+            if (reserved_name(it.column)) {
+                snprintf(why, wlen,
+                         "projection item '%s' is a Flink metadata column or time function, which sluice's "
+                         "transform does not evaluate yet",
+                         it.column);
                 free(it.column);
                 return -1;
             }

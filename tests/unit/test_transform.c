@@ -82,15 +82,23 @@ static void ids(const sl_batch *b, char *buf, size_t len)
     }
 }
 
+/* the transformer of the last apply(): it owns the output schemas the
+ * batch's events point at, so it lives until the next apply() */
+static sl_transformer *last_t;
+
 static int apply(const sl_transform *d, size_t n, sl_batch *b, sl_err *err)
 {
-    sl_transformer *t = NULL;
-    int rc = sl_transformer_new(d, n, &t, err);
-    if (rc)
-        return rc;
-    rc = sl_transformer_apply(t, b, err);
-    sl_transformer_free(t);
-    return rc;
+    sl_transformer_free(last_t);
+    last_t = NULL;
+    int rc = sl_transformer_new(d, n, &last_t, err);
+    return rc ? rc : sl_transformer_apply(last_t, b, err);
+}
+
+static int teardown(void **state)
+{
+    sl_transformer_free(last_t);
+    last_t = NULL;
+    return 0;
 }
 
 static void filter_on_a_missing_column_is_an_error_not_silent_loss(void **state)
@@ -127,11 +135,47 @@ static void string_literal_compares_as_a_number_against_a_numeric_column(void **
     sl_schema_free(s);
 }
 
+static void escaped_star_projects_every_column(void **state)
+{
+    sl_table_schema *s = orders_schema();
+    sl_batch *b = rows_1_to(s, 2);
+    sl_transform d = def("shop.orders", "\\*, name AS who", NULL);
+    sl_err err = {{0}};
+    assert_int_equal(apply(&d, 1, b, &err), 0);
+    const sl_table_schema *out = b->head->schema;
+    assert_int_equal(out->ncols, 4);
+    assert_string_equal(out->cols[0].name, "id");
+    assert_string_equal(out->cols[3].name, "who");
+    assert_memory_equal(b->head->after[3].v.s, "ann", 3);
+    sl_batch_free(b);
+    sl_schema_free(s);
+}
+
+static void metadata_and_clock_projections_are_refused_at_load(void **state)
+{
+    const char *items[] = {"id, __table_name__", "CURRENT_TIMESTAMP AS ts"};
+    const char *names[] = {"__table_name__", "CURRENT_TIMESTAMP"};
+    for (int i = 0; i < 2; i++) {
+        sl_transform d = def("shop.orders", items[i], NULL);
+        sl_transformer *t = NULL;
+        sl_err err = {{0}};
+        assert_int_equal(sl_transformer_new(&d, 1, &t, &err), SL_ECONFIG);
+        char want[300];
+        snprintf(want, sizeof want,
+                 "p.yaml:7:5: transform: projection item '%s' is a Flink metadata column or time function, which "
+                 "sluice's transform does not evaluate yet",
+                 names[i]);
+        assert_string_equal(err.msg, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(filter_on_a_missing_column_is_an_error_not_silent_loss),
-        cmocka_unit_test(string_literal_compares_as_a_number_against_a_numeric_column),
+        cmocka_unit_test_teardown(filter_on_a_missing_column_is_an_error_not_silent_loss, teardown),
+        cmocka_unit_test_teardown(string_literal_compares_as_a_number_against_a_numeric_column, teardown),
+        cmocka_unit_test_teardown(escaped_star_projects_every_column, teardown),
+        cmocka_unit_test_teardown(metadata_and_clock_projections_are_refused_at_load, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
