@@ -169,6 +169,57 @@ static void metadata_and_clock_projections_are_refused_at_load(void **state)
     }
 }
 
+static void route_pattern_without_a_dot_matches_the_whole_table_id(void **state)
+{
+    sl_route r = {.source_table = "shop\\.*", .sink_table = "all.orders", .loc = {"p.yaml", 3, 5}};
+    sl_route_table rt;
+    sl_err err = {{0}};
+    assert_int_equal(sl_route_table_init(&rt, &r, 1, &err), 0);
+    sl_table_schema *s = orders_schema();
+    char buf[128];
+    assert_int_equal(sl_route_target(&rt, s, buf, sizeof buf), 1);
+    assert_string_equal(buf, "all.orders");
+    sl_route_table_free(&rt);
+    sl_schema_free(s);
+}
+
+/* the sink-side names a table goes to, "a|b" */
+static void targets(const sl_route_table *rt, const sl_table_schema *s, char *out, size_t len)
+{
+    char buf[256];
+    size_t o = 0;
+    out[0] = 0;
+    for (size_t i = 0; sl_route_target_at(rt, s, i, buf, sizeof buf) >= 0; i++)
+        o += (size_t)snprintf(out + o, len - o, "%s%s", i ? "|" : "", buf);
+}
+
+static void route_capture_groups_and_replace_symbol(void **state)
+{
+    sl_route r[] = {
+        {.source_table = "sh(\\.*).ord(\\.*)", .sink_table = "sink_$1.t_$2_\\$", .loc = {"p.yaml", 3, 5}},
+        {.source_table = "shop.orders, other.x", .sink_table = "ods.<>_v", .replace_symbol = "<>",
+         .loc = {"p.yaml", 5, 5}},
+    };
+    sl_route_table rt;
+    sl_err err = {{0}};
+    assert_int_equal(sl_route_table_init(&rt, r, 2, &err), 0);
+    sl_table_schema *s = orders_schema();
+    char got[512];
+    targets(&rt, s, got, sizeof got);
+    assert_string_equal(got, "sink_op.t_ers_$|ods.orders_v");
+    sl_table_schema *other = sl_schema_new("other", NULL, "y", 0);
+    targets(&rt, other, got, sizeof got);
+    assert_string_equal(got, "other.y");
+    assert_int_equal(sl_route_target(&rt, other, got, sizeof got), 0);
+    sl_schema_free(other);
+    sl_route_table_free(&rt);
+    sl_schema_free(s);
+    sl_route bad = {.source_table = "shop.(", .sink_table = "x", .loc = {"p.yaml", 9, 5}};
+    assert_int_equal(sl_route_table_init(&rt, &bad, 1, &err), SL_ECONFIG);
+    assert_string_equal(err.msg, "p.yaml:9:5: route source-table 'shop.(' is not a valid regular expression: "
+                                 "Unmatched ( or \\(");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +227,8 @@ int main(void)
         cmocka_unit_test_teardown(string_literal_compares_as_a_number_against_a_numeric_column, teardown),
         cmocka_unit_test_teardown(escaped_star_projects_every_column, teardown),
         cmocka_unit_test_teardown(metadata_and_clock_projections_are_refused_at_load, teardown),
+        cmocka_unit_test_teardown(route_pattern_without_a_dot_matches_the_whole_table_id, teardown),
+        cmocka_unit_test_teardown(route_capture_groups_and_replace_symbol, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
