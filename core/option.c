@@ -86,13 +86,29 @@ static int enum_index(const char *values, const char *text)
     for (const char *p = values; *p; idx++) {
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == tlen && strncmp(p, text, len) == 0)
+        /* Flink reads enum options regardless of case (FIRST_MATCH, first_match) */
+        if (len == tlen && strncasecmp(p, text, len) == 0)
             return idx;
         if (!bar)
             break;
         p = bar + 1;
     }
     return -1;
+}
+
+/* the idx-th spelling of values, malloc'd */
+static char *enum_value(const char *values, int64_t idx)
+{
+    const char *p = values;
+    for (int64_t i = 0; i < idx && p; i++) {
+        p = strchr(p, '|');
+        if (p)
+            p++;
+    }
+    if (!p)
+        return NULL;
+    const char *bar = strchr(p, '|');
+    return strndup(p, bar ? (size_t)(bar - p) : strlen(p));
 }
 
 static void enum_list(const char *values, char *buf, size_t len)
@@ -253,7 +269,8 @@ int sl_options_set(sl_options *o, const char *key, const char *text, sl_srcloc l
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     v->def = def;
     v->key = strdup(key);
-    v->text = strdup(text);
+    /* an enum keeps its declared spelling whatever case the user wrote */
+    v->text = def->type == SL_OPT_ENUM ? enum_value(def->enum_values, num) : strdup(text);
     v->num = num;
     v->loc = loc;
     v->from_user = 1;

@@ -23,6 +23,8 @@ const sl_option_def sl_pipeline_options[] = {
      "Memory bound of the queue between source and sink."},
     {"batch.size", SL_OPT_SIZE, "1MiB", 0, 4096, 268435456, NULL,
      "Target size of one batch of events handed from source to sink."},
+    {"route-mode", SL_OPT_ENUM, "ALL_MATCH", 0, 0, 0, "ALL_MATCH|FIRST_MATCH",
+     "A table matching several routes goes to every one (ALL_MATCH, Flink's default) or the first (FIRST_MATCH)."},
     SL_OPTION_END,
 };
 

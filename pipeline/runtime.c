@@ -200,6 +200,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     int rc = sl_route_table_init(&routes, cfg->routes, cfg->nroutes, err);
     if (rc)
         return rc;
+    routes.first_match = sl_opt_num(&cfg->pipeline, "route-mode") == 1;
     if (cfg->ntransforms && (rc = sl_transformer_new(cfg->transforms, cfg->ntransforms, &transformer, err))) {
         sl_route_table_free(&routes);
         return rc;

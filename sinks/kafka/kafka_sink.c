@@ -414,25 +414,28 @@ static int kafka_write(void *self, const sl_batch *b, sl_err *err)
                 return rc;
             continue;
         }
-        kafka_topic *t;
-        if ((rc = sl_kafka_topic_for(k, e->schema, &t, err)))
+        size_t first, ntargets;
+        if ((rc = sl_kafka_topics_for(k, e->schema, &first, &ntargets, err)))
             return rc;
-        const sl_table_schema *s = e->schema;
-        if (k->schemas && cache_schemas(t, s, k->env.connector))
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        if (e->op == SL_OP_UPDATE && s->npk > 0 && e->before && e->after && key_changed(k, s, e)) {
-            /* a primary-key change, as Debezium sends it: a delete (and
-             * tombstone) of the old key, then a create under the new key,
-             * each in its own key's partition */
-            sl_event del = *e, cre = *e;
-            del.op = SL_OP_DELETE;
-            del.after = NULL;
-            cre.op = SL_OP_CREATE;
-            cre.before = NULL;
-            if ((rc = send_event(k, t, &del, now, err)) || (rc = send_event(k, t, &cre, now, err)))
+        for (size_t ti = first; ti < first + ntargets; ti++) {
+            kafka_topic *t = &k->topics[ti];
+            const sl_table_schema *s = e->schema;
+            if (k->schemas && cache_schemas(t, s, k->env.connector))
+                return sl_errf(err, SL_ERUNTIME, "out of memory");
+            if (e->op == SL_OP_UPDATE && s->npk > 0 && e->before && e->after && key_changed(k, s, e)) {
+                /* a primary-key change, as Debezium sends it: a delete (and
+                 * tombstone) of the old key, then a create under the new key,
+                 * each in its own key's partition */
+                sl_event del = *e, cre = *e;
+                del.op = SL_OP_DELETE;
+                del.after = NULL;
+                cre.op = SL_OP_CREATE;
+                cre.before = NULL;
+                if ((rc = send_event(k, t, &del, now, err)) || (rc = send_event(k, t, &cre, now, err)))
+                    return rc;
+            } else if ((rc = send_event(k, t, e, now, err))) {
                 return rc;
-        } else if ((rc = send_event(k, t, e, now, err))) {
-            return rc;
+            }
         }
     }
     rd_kafka_poll(k->rk, 0);

@@ -19,7 +19,6 @@
 
 /* one sink table (a source table, or a route target) and its topic */
 typedef struct kafka_topic {
-    char *source;             /* qualified source name: "db.table" */
     char *name;               /* topic name */
     rd_kafka_topic_t *rkt;
     const sl_table_schema *schema; /* the version the cached schema blocks describe */
@@ -39,7 +38,11 @@ typedef struct kafka_sink {
     sl_envelope_opts env;
     kafka_topic *topics;
     size_t ntopics, cap_topics;
-    kafka_topic *last; /* the topic of the previous event (runs of one table) */
+    /* each source table's targets: a run of consecutive topics (several
+     * when overlapping routes send it to several sink tables) */
+    struct kafka_source *sources;
+    size_t nsources, cap_sources;
+    struct kafka_source *last; /* the source of the previous event (runs of one table) */
     rd_kafka_topic_t *schema_rkt, *ckpt_rkt;
     sl_buf key, value;
     /* first delivery failure of the open epoch, set from delivery reports */
@@ -52,8 +55,13 @@ typedef struct kafka_sink {
  * configuration built from the sink's options */
 rd_kafka_conf_t *sl_kafka_conf(const kafka_sink *k, int consumer, sl_err *err);
 
-/* kafka_topics.c */
-int sl_kafka_topic_for(kafka_sink *k, const sl_table_schema *s, kafka_topic **out, sl_err *err);
+typedef struct kafka_source {
+    char *qualified; /* "db.table" */
+    size_t first, n; /* its topics: k->topics[first .. first + n) */
+} kafka_source;
+
+/* kafka_topics.c: the topics a table's changes go to (every route target) */
+int sl_kafka_topics_for(kafka_sink *k, const sl_table_schema *s, size_t *first, size_t *n, sl_err *err);
 /* creates the topic unless it exists; compact = 1 for the checkpoint topic */
 int sl_kafka_ensure_topic(kafka_sink *k, const char *topic, int partitions, int compact, const char *why,
                           sl_err *err);

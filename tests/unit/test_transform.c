@@ -220,6 +220,26 @@ static void route_capture_groups_and_replace_symbol(void **state)
                                  "Unmatched ( or \\(");
 }
 
+static void overlapping_routes_go_to_every_match_unless_first_match(void **state)
+{
+    sl_route r[] = {
+        {.source_table = "shop.orders", .sink_table = "a.one", .loc = {"p.yaml", 3, 5}},
+        {.source_table = "shop\\.*", .sink_table = "a.two", .loc = {"p.yaml", 5, 5}},
+    };
+    sl_route_table rt;
+    sl_err err = {{0}};
+    assert_int_equal(sl_route_table_init(&rt, r, 2, &err), 0);
+    sl_table_schema *s = orders_schema();
+    char got[512];
+    targets(&rt, s, got, sizeof got);
+    assert_string_equal(got, "a.one|a.two");
+    rt.first_match = 1;
+    targets(&rt, s, got, sizeof got);
+    assert_string_equal(got, "a.one");
+    sl_route_table_free(&rt);
+    sl_schema_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +249,7 @@ int main(void)
         cmocka_unit_test_teardown(metadata_and_clock_projections_are_refused_at_load, teardown),
         cmocka_unit_test_teardown(route_pattern_without_a_dot_matches_the_whole_table_id, teardown),
         cmocka_unit_test_teardown(route_capture_groups_and_replace_symbol, teardown),
+        cmocka_unit_test_teardown(overlapping_routes_go_to_every_match_unless_first_match, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
