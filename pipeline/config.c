@@ -16,13 +16,16 @@
 #include <yaml.h>
 
 #include "../core/atomic_file.h"
+#include "expr/xtime.h"
 #include "transform.h"
 #include "../core/route.h"
 
 static const char *const top_keys[] = {"source", "sink", "route", "transform", "pipeline"};
 static const char *const route_keys[] = {"source-table", "sink-table", "replace-symbol", "description"};
-static const char *const transform_keys[] = {"source-table", "projection", "filter", "primary-keys",
-                                             "partition-keys", "table-options", "description"};
+static const char *const transform_keys[] = {"source-table",   "projection",    "filter",
+                                             "primary-keys",   "partition-keys", "table-options",
+                                             "description",    "table-options.delimiter",
+                                             "converter-after-transform"};
 
 typedef struct loader {
     yaml_document_t doc;
@@ -340,6 +343,12 @@ static int load_pipeline(loader *l, yaml_node_t *block)
         if (rc)
             return rc;
         const char *key = (const char *)k->data.scalar.value;
+        if (strcmp(key, "user-defined-function") == 0)
+            return fail_at(l, k, "user-defined functions are Java or Python classes, which sluice cannot run; "
+                                 "use the built-in functions (see the README's transform expressions)%s",
+                           "");
+        if (strcmp(key, "model") == 0)
+            return fail_at(l, k, "AI model functions are not supported by sluice%s", "");
         char *text = NULL;
         if ((rc = value_text(l, key, v, 0, 0, &text)))
             return rc;
@@ -409,6 +418,40 @@ static int load_list(loader *l, yaml_node_t *block, const char *section, const c
     return 0;
 }
 
+/* Where each transform's projection and filter text starts, so that an
+ * error inside an expression can name its line and column. */
+static void expression_locations(loader *l, yaml_node_t *block)
+{
+    size_t i = 0;
+    for (yaml_node_item_t *it = block->data.sequence.items.start; it < block->data.sequence.items.top; it++, i++) {
+        yaml_node_t *m = yaml_document_get_node(&l->doc, *it);
+        sl_transform *t = &l->cfg->transforms[i];
+        for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+            yaml_node_t *k = yaml_document_get_node(&l->doc, p->key);
+            yaml_node_t *v = yaml_document_get_node(&l->doc, p->value);
+            const char *key = (const char *)k->data.scalar.value;
+            int is_proj = strcmp(key, "projection") == 0, is_filter = strcmp(key, "filter") == 0;
+            if (!(is_proj || is_filter) || v->type != YAML_SCALAR_NODE)
+                continue;
+            sl_srcloc loc = loc_of(l, v);
+            yaml_scalar_style_t st = v->data.scalar.style;
+            int quoted = st == YAML_SINGLE_QUOTED_SCALAR_STYLE || st == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+            /* columns are exact for a one-line scalar without escapes */
+            int inl = v->start_mark.line == v->end_mark.line && st != YAML_LITERAL_SCALAR_STYLE &&
+                      st != YAML_FOLDED_SCALAR_STYLE &&
+                      (size_t)(v->end_mark.index - v->start_mark.index) == v->data.scalar.length + (quoted ? 2 : 0);
+            loc.col += quoted;
+            if (is_proj) {
+                t->projection_loc = loc;
+                t->projection_inline = inl;
+            } else {
+                t->filter_loc = loc;
+                t->filter_inline = inl;
+            }
+        }
+    }
+}
+
 static int load_root(loader *l, yaml_node_t *root)
 {
     sl_config *cfg = l->cfg;
@@ -467,9 +510,23 @@ static int load_root(loader *l, yaml_node_t *root)
         char **fields[] = {(char **)offsetof(sl_transform, source_table), (char **)offsetof(sl_transform, projection),
                            (char **)offsetof(sl_transform, filter), (char **)offsetof(sl_transform, primary_keys),
                            (char **)offsetof(sl_transform, partition_keys),
-                           (char **)offsetof(sl_transform, table_options), (char **)offsetof(sl_transform, description)};
-        rc = load_list(l, transform, "transform", transform_keys, 7, fields, 7, &cfg->transforms,
+                           (char **)offsetof(sl_transform, table_options), (char **)offsetof(sl_transform, description),
+                           (char **)offsetof(sl_transform, table_options_delimiter),
+                           (char **)offsetof(sl_transform, converter)};
+        rc = load_list(l, transform, "transform", transform_keys, 9, fields, 9, &cfg->transforms,
                        sizeof(sl_transform), &cfg->ntransforms, offsetof(sl_transform, loc));
+        if (!rc)
+            expression_locations(l, transform);
+    }
+    if (!rc && sl_opt_is_set(&cfg->pipeline, "local-time-zone")) {
+        xtz *tz;
+        char why[300], where[300];
+        if (xtz_open(sl_opt_str(&cfg->pipeline, "local-time-zone"), &tz, why, sizeof why)) {
+            sl_opt_where(&cfg->pipeline, "local-time-zone", where, sizeof where);
+            rc = sl_errf(l->err, SL_ECONFIG, "%s: local-time-zone: %s", where, why);
+        } else {
+            xtz_free(tz);
+        }
     }
     /* compile routes and transforms once, so that their mistakes show now */
     if (!rc && cfg->nroutes) {
@@ -479,7 +536,9 @@ static int load_root(loader *l, yaml_node_t *root)
     }
     if (!rc && cfg->ntransforms) {
         sl_transformer *t = NULL;
-        if (!(rc = sl_transformer_new(cfg->transforms, cfg->ntransforms, &t, l->err)))
+        sl_transform_env env;
+        sl_transform_env_of(cfg, &env);
+        if (!(rc = sl_transformer_create(cfg->transforms, cfg->ntransforms, &env, &t, l->err)))
             sl_transformer_free(t);
     }
     return rc;
@@ -538,6 +597,8 @@ void sl_config_free(sl_config *cfg)
         free(t->primary_keys);
         free(t->partition_keys);
         free(t->table_options);
+        free(t->table_options_delimiter);
+        free(t->converter);
         free(t->description);
     }
     free(cfg->transforms);

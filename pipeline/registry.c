@@ -25,6 +25,10 @@ const sl_option_def sl_pipeline_options[] = {
      "Target size of one batch of events handed from source to sink."},
     {"route-mode", SL_OPT_ENUM, "ALL_MATCH", 0, 0, 0, "ALL_MATCH|FIRST_MATCH",
      "A table matching several routes goes to every one (ALL_MATCH, Flink's default) or the first (FIRST_MATCH)."},
+    {"local-time-zone", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Time zone of the transform's temporal functions (Asia/Shanghai, UTC, +08:00); default the system's."},
+    {"transform.decimal.precision.mode", SL_OPT_ENUM, "UP_TO_19", 0, 0, 0, "UP_TO_19|UP_TO_38",
+     "Widest DECIMAL a transform expression computes (Flink's default UP_TO_19, or UP_TO_38)."},
     SL_OPTION_END,
 };
 

@@ -201,7 +201,10 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     if (rc)
         return rc;
     routes.first_match = sl_opt_num(&cfg->pipeline, "route-mode") == 1;
-    if (cfg->ntransforms && (rc = sl_transformer_new(cfg->transforms, cfg->ntransforms, &transformer, err))) {
+    sl_transform_env tenv;
+    sl_transform_env_of(cfg, &tenv);
+    if (cfg->ntransforms &&
+        (rc = sl_transformer_create(cfg->transforms, cfg->ntransforms, &tenv, &transformer, err))) {
         sl_route_table_free(&routes);
         return rc;
     }

@@ -108,8 +108,8 @@ static void filter_on_a_missing_column_is_an_error_not_silent_loss(void **state)
     sl_transform d = def("shop.orders", NULL, "amout > 5");
     sl_err err = {{0}};
     assert_int_equal(apply(&d, 1, b, &err), SL_ECONFIG);
-    assert_string_equal(err.msg, "p.yaml:7:5: transform filter: table shop.orders has no column 'amout' "
-                                 "(columns: id, name, amount)");
+    assert_string_equal(err.msg, "p.yaml:7:5: transform filter of table shop.orders: no column 'amout' "
+                                 "(columns: id, name, amount) (at 'amout > 5')");
     sl_batch_free(b);
     sl_schema_free(s);
 }
@@ -129,8 +129,8 @@ static void string_literal_compares_as_a_number_against_a_numeric_column(void **
     b = rows_1_to(s, 2);
     d = def("shop.orders", NULL, "id > 'ten'");
     assert_int_equal(apply(&d, 1, b, &err), SL_ECONFIG);
-    assert_string_equal(err.msg, "p.yaml:7:5: transform filter: column 'id' of table shop.orders is numeric and "
-                                 "cannot be compared with 'ten', which is not a number");
+    assert_string_equal(err.msg, "p.yaml:7:5: transform filter of table shop.orders: cannot compare INT with "
+                                 "'ten', which is not a number (at ''ten'')");
     sl_batch_free(b);
     sl_schema_free(s);
 }
@@ -151,22 +151,128 @@ static void escaped_star_projects_every_column(void **state)
     sl_schema_free(s);
 }
 
-static void metadata_and_clock_projections_are_refused_at_load(void **state)
+static void computed_and_metadata_columns_with_their_types(void **state)
 {
-    const char *items[] = {"id, __table_name__", "CURRENT_TIMESTAMP AS ts"};
-    const char *names[] = {"__table_name__", "CURRENT_TIMESTAMP"};
-    for (int i = 0; i < 2; i++) {
-        sl_transform d = def("shop.orders", items[i], NULL);
-        sl_transformer *t = NULL;
-        sl_err err = {{0}};
-        assert_int_equal(sl_transformer_new(&d, 1, &t, &err), SL_ECONFIG);
-        char want[300];
-        snprintf(want, sizeof want,
-                 "p.yaml:7:5: transform: projection item '%s' is a Flink metadata column or time function, which "
-                 "sluice's transform does not evaluate yet",
-                 names[i]);
-        assert_string_equal(err.msg, want);
+    sl_table_schema *s = orders_schema();
+    sl_batch *b = rows_1_to(s, 2);
+    sl_transform d = def("shop.orders",
+                         "id, UPPER(name) AS uname, amount * 2 AS twice, __table_name__ AS tbl, "
+                         "__data_event_type__ AS op, id > 1 AS big",
+                         "uname <> 'ANN'");
+    sl_err err = {{0}};
+    assert_int_equal(apply(&d, 1, b, &err), 0);
+    assert_int_equal(b->count, 1);
+    const sl_table_schema *out = b->head->schema;
+    assert_int_equal(out->ncols, 6);
+    const char *types[] = {"int", "string", "decimal(18,2)", "string", "string", "boolean"};
+    const uint8_t kinds[] = {SL_INT, SL_STRING, SL_DECIMAL, SL_STRING, SL_STRING, SL_BOOL};
+    for (int c = 0; c < 6; c++) {
+        assert_string_equal(out->cols[c].type_name, types[c]);
+        assert_int_equal(out->cols[c].kind, kinds[c]);
     }
+    assert_int_equal(out->npk, 1);
+    assert_string_equal(out->cols[out->pk[0]].name, "id");
+    const sl_value *r = b->head->after;
+    assert_int_equal(r[0].v.i, 2);
+    assert_memory_equal(r[1].v.s, "BOB", 3);
+    assert_int_equal(r[2].len, 5);
+    assert_memory_equal(r[2].v.s, "20.00", 5);
+    assert_memory_equal(r[3].v.s, "orders", 6);
+    assert_memory_equal(r[4].v.s, "+I", 2);
+    assert_int_equal(r[5].v.i, 1);
+    sl_batch_free(b);
+    sl_schema_free(s);
+}
+
+/* one event of each kind against `filter: amount >= 100` */
+static void updates_leaving_or_entering_the_filter_become_deletes_or_inserts(void **state)
+{
+    sl_table_schema *s = orders_schema();
+    sl_batch *b = sl_batch_new();
+    const char *amounts[][2] = {{"150", "160"}, {"150", "50"}, {"50", "150"}, {"50", "60"}};
+    for (int i = 0; i < 4; i++) {
+        sl_event *e = sl_batch_add_event(b, SL_OP_UPDATE, s);
+        sl_value *before = sl_batch_row(b, 3), *after = sl_batch_row(b, 3);
+        before[0] = after[0] = sl_val_int(i + 1);
+        before[1] = after[1] = sl_val_null();
+        before[2] = sl_val_text(SL_DECIMAL, amounts[i][0], (uint32_t)strlen(amounts[i][0]));
+        after[2] = sl_val_text(SL_DECIMAL, amounts[i][1], (uint32_t)strlen(amounts[i][1]));
+        e->before = before;
+        e->after = after;
+    }
+    b->commit_token = "{}";
+    b->commit_count = b->count;
+    sl_transform d = def("shop.orders", NULL, "amount >= 100");
+    sl_err err = {{0}};
+    assert_int_equal(apply(&d, 1, b, &err), 0);
+    char got[64] = "";
+    for (const sl_event *e = b->head; e; e = e->next) {
+        const sl_value *row = e->after ? e->after : e->before;
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%c%lld%s%s ", e->op, (long long)row[0].v.i,
+                 e->before ? "b" : "", e->after ? "a" : "");
+    }
+    assert_string_equal(got, "u1ba d2b c3a ");
+    assert_int_equal(b->count, 3);
+    assert_int_equal(b->commit_count, 3);
+    sl_batch_free(b);
+    sl_schema_free(s);
+}
+
+static void soft_delete_writes_the_deleted_row_as_an_insert(void **state)
+{
+    sl_table_schema *s = orders_schema();
+    sl_batch *b = sl_batch_new();
+    add_row(b, s, SL_OP_DELETE, 5, "eve", "10.00");
+    sl_transform d = def("shop.orders", "\\*, __data_event_type__ AS op_type", NULL);
+    d.converter = "SOFT_DELETE";
+    sl_err err = {{0}};
+    assert_int_equal(apply(&d, 1, b, &err), 0);
+    assert_int_equal(b->head->op, SL_OP_CREATE);
+    assert_null(b->head->before);
+    assert_int_equal(b->head->after[0].v.i, 5);
+    assert_memory_equal(b->head->after[3].v.s, "-D", 2);
+    sl_batch_free(b);
+    sl_schema_free(s);
+}
+
+static void evaluation_errors_name_the_place_table_and_cause(void **state)
+{
+    sl_table_schema *s = orders_schema();
+    sl_batch *b = rows_1_to(s, 1);
+    sl_transform d = def("shop.orders", "id, CAST(name AS TIMESTAMP) AS t", NULL);
+    d.projection_loc = (sl_srcloc){"p.yaml", 9, 17};
+    d.projection_inline = 1;
+    sl_err err = {{0}};
+    assert_int_equal(apply(&d, 1, b, &err), SL_ERUNTIME);
+    assert_string_equal(err.msg, "p.yaml:9:21: transform projection of table shop.orders: cannot cast 'ann' "
+                                 "(VARCHAR(20)) to TIMESTAMP(6) (at 'CAST(name AS TIMESTAMP) AS t')");
+    sl_batch_free(b);
+    /* a PostgreSQL value that was not sent cannot decide a filter */
+    b = rows_1_to(s, 1);
+    ((sl_value *)b->head->after)[1].kind = SL_UNCHANGED;
+    d = def("shop.orders", NULL, "name = 'ann'");
+    assert_int_equal(apply(&d, 1, b, &err), SL_ERUNTIME);
+    assert_string_equal(err.msg, "transform filter of table shop.orders reads a column whose value PostgreSQL did "
+                                 "not send (an unchanged TOASTed value); set REPLICA IDENTITY FULL on the table");
+    sl_batch_free(b);
+    sl_schema_free(s);
+}
+
+static void first_matching_rule_wins_and_star_columns_are_replaced_in_place(void **state)
+{
+    sl_table_schema *s = orders_schema();
+    sl_batch *b = rows_1_to(s, 1);
+    sl_transform d[2] = {def("shop.orders", "\\*, UPPER(name) AS name", NULL),
+                         def("shop.\\.*", "id", NULL)};
+    sl_err err = {{0}};
+    assert_int_equal(apply(d, 2, b, &err), 0);
+    const sl_table_schema *out = b->head->schema;
+    assert_int_equal(out->ncols, 3);
+    assert_string_equal(out->cols[1].name, "name");
+    assert_string_equal(out->cols[1].type_name, "string");
+    assert_memory_equal(b->head->after[1].v.s, "ANN", 3);
+    sl_batch_free(b);
+    sl_schema_free(s);
 }
 
 static void route_pattern_without_a_dot_matches_the_whole_table_id(void **state)
@@ -246,7 +352,11 @@ int main(void)
         cmocka_unit_test_teardown(filter_on_a_missing_column_is_an_error_not_silent_loss, teardown),
         cmocka_unit_test_teardown(string_literal_compares_as_a_number_against_a_numeric_column, teardown),
         cmocka_unit_test_teardown(escaped_star_projects_every_column, teardown),
-        cmocka_unit_test_teardown(metadata_and_clock_projections_are_refused_at_load, teardown),
+        cmocka_unit_test_teardown(computed_and_metadata_columns_with_their_types, teardown),
+        cmocka_unit_test_teardown(updates_leaving_or_entering_the_filter_become_deletes_or_inserts, teardown),
+        cmocka_unit_test_teardown(soft_delete_writes_the_deleted_row_as_an_insert, teardown),
+        cmocka_unit_test_teardown(evaluation_errors_name_the_place_table_and_cause, teardown),
+        cmocka_unit_test_teardown(first_matching_rule_wins_and_star_columns_are_replaced_in_place, teardown),
         cmocka_unit_test_teardown(route_pattern_without_a_dot_matches_the_whole_table_id, teardown),
         cmocka_unit_test_teardown(route_capture_groups_and_replace_symbol, teardown),
         cmocka_unit_test_teardown(overlapping_routes_go_to_every_match_unless_first_match, teardown),
