@@ -16,7 +16,9 @@
 #include <yaml.h>
 
 #include "../core/atomic_file.h"
+#include "../core/log.h"
 #include "expr/xtime.h"
+#include "flink_compat.h"
 #include "transform.h"
 #include "../core/route.h"
 
@@ -241,6 +243,24 @@ static int scalar_key(loader *l, yaml_node_t *map, yaml_node_pair_t *p, yaml_nod
     return check_duplicate(l, map, p, *key);
 }
 
+/* the connector's table has key (a prefix option counts) */
+static int defined(const sl_option_def *defs, const char *key)
+{
+    for (const sl_option_def *d = defs; d->name; d++) {
+        size_t n = strlen(d->name);
+        if (d->type == SL_OPT_PREFIX ? strncmp(key, d->name, n) == 0 && key[n] : strcmp(key, d->name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void note_ignored(char *buf, size_t len, const char *key, sl_srcloc loc)
+{
+    size_t o = strlen(buf);
+    if (o + 1 < len)
+        snprintf(buf + o, len - o, "%s%s (line %d)", o ? ", " : "", key, loc.line);
+}
+
 static int load_connector(loader *l, yaml_node_t *block, const char *section)
 {
     sl_config *cfg = l->cfg;
@@ -296,6 +316,7 @@ static int load_connector(loader *l, yaml_node_t *block, const char *section)
     free(type);
     sl_options *o = is_source ? &cfg->source : &cfg->sink;
     sl_options_init(o, section, defs);
+    char ignored[1024] = "";
     for (yaml_node_pair_t *p = block->data.mapping.pairs.start; p < block->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(&l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(&l->doc, p->value);
@@ -310,6 +331,10 @@ static int load_connector(loader *l, yaml_node_t *block, const char *section)
         const sl_option_def *d = defs;
         while (d->name && strcmp(d->name, key) != 0)
             d++;
+        if (!d->name && !defined(defs, key) && sl_flink_ignored_option(section, key)) {
+            note_ignored(ignored, sizeof ignored, key, loc_of(l, k));
+            continue;
+        }
         char *text = NULL;
         rc = value_text(l, key, v, d->name && d->type == SL_OPT_LIST, d->name && d->type == SL_OPT_SECRET, &text);
         if (rc)
@@ -322,6 +347,10 @@ static int load_connector(loader *l, yaml_node_t *block, const char *section)
     rc = sl_options_finish(o, loc_of(l, block), l->err);
     if (rc)
         return rc;
+    if (ignored[0])
+        sl_warn("%s: %s options of Flink's Java runtime mean nothing to sluice and are ignored: %s", cfg->path,
+                section, ignored);
+
     int (*validate)(const sl_options *, sl_err *) =
         is_source ? cfg->source_plugin->validate : cfg->sink_plugin->validate;
     if (validate && (rc = validate(o, l->err))) {
@@ -337,12 +366,17 @@ static int load_pipeline(loader *l, yaml_node_t *block)
     sl_config *cfg = l->cfg;
     if (block->type != YAML_MAPPING_NODE)
         return fail_at(l, block, "'%s' must be a mapping of options, got %s", "pipeline", node_kind(block));
+    char ignored[1024] = "";
     for (yaml_node_pair_t *p = block->data.mapping.pairs.start; p < block->data.mapping.pairs.top; p++) {
         yaml_node_t *k, *v;
         int rc = scalar_key(l, block, p, &k, &v);
         if (rc)
             return rc;
         const char *key = (const char *)k->data.scalar.value;
+        if (!defined(sl_pipeline_options, key) && sl_flink_ignored_option("pipeline", key)) {
+            note_ignored(ignored, sizeof ignored, key, loc_of(l, k));
+            continue;
+        }
         if (strcmp(key, "user-defined-function") == 0)
             return fail_at(l, k, "user-defined functions are Java or Python classes, which sluice cannot run; "
                                  "use the built-in functions (see the README's transform expressions)%s",
@@ -357,6 +391,9 @@ static int load_pipeline(loader *l, yaml_node_t *block)
         if (rc)
             return rc;
     }
+    if (ignored[0])
+        sl_warn("%s: pipeline options of Flink's Java runtime mean nothing to sluice and are ignored: %s", cfg->path,
+                ignored);
     return sl_options_finish(&cfg->pipeline, loc_of(l, block), l->err);
 }
 
@@ -452,6 +489,42 @@ static void expression_locations(loader *l, yaml_node_t *block)
     }
 }
 
+/* execution.runtime-mode: BATCH reads a snapshot and stops, which is the
+ * source's scan.startup.mode snapshot */
+static int batch_mode(loader *l)
+{
+    sl_config *cfg = l->cfg;
+    const char *mode = sl_opt_str(&cfg->source, "scan.startup.mode");
+    if (!mode)
+        return 0;
+    if (sl_opt_is_set(&cfg->source, "scan.startup.mode") && strcmp(mode, "initial") != 0 &&
+        strcmp(mode, "snapshot") != 0) {
+        char where[300];
+        sl_opt_where(&cfg->source, "scan.startup.mode", where, sizeof where);
+        return sl_errf(l->err, SL_ECONFIG,
+                       "%s: execution.runtime-mode BATCH reads a snapshot, which scan.startup.mode %s does not take "
+                       "(use initial or snapshot, or STREAMING)",
+                       where, mode);
+    }
+    return sl_options_replace(&cfg->source, "scan.startup.mode", "snapshot", l->err);
+}
+
+/* partition-keys and table-options need a sink that creates tables */
+static int hints_supported(loader *l)
+{
+    sl_config *cfg = l->cfg;
+    for (size_t i = 0; i < cfg->ntransforms; i++) {
+        const sl_transform *t = &cfg->transforms[i];
+        if ((t->partition_keys || t->table_options) && !cfg->sink_plugin->table_hints)
+            return sl_errf(l->err, SL_ECONFIG,
+                           "%s:%d:%d: transform %s: the %s sink creates no tables, so it has nothing to apply it to "
+                           "(sinks that create tables, such as ClickHouse and Iceberg, use it); remove it",
+                           t->loc.file, t->loc.line, t->loc.col, t->partition_keys ? "partition-keys" : "table-options",
+                           cfg->sink_plugin->name);
+    }
+    return 0;
+}
+
 static int load_root(loader *l, yaml_node_t *root)
 {
     sl_config *cfg = l->cfg;
@@ -518,6 +591,10 @@ static int load_root(loader *l, yaml_node_t *root)
         if (!rc)
             expression_locations(l, transform);
     }
+    if (!rc && sl_opt_num(&cfg->pipeline, "execution.runtime-mode") == 1)
+        rc = batch_mode(l);
+    if (!rc && (rc = hints_supported(l)))
+        return rc;
     if (!rc && sl_opt_is_set(&cfg->pipeline, "local-time-zone")) {
         xtz *tz;
         char why[300], where[300];

@@ -316,25 +316,6 @@ int sl_transformer_hints(const sl_transformer *t, const char *ns, const char *ta
 
 /* ---- binding a rule to a table ---- */
 
-static int copy_column(sl_column *dst, const sl_column *src, const char *name)
-{
-    *dst = *src;
-    dst->name = strdup(name);
-    dst->type_name = src->type_name ? strdup(src->type_name) : NULL;
-    dst->enum_values = NULL;
-    dst->n_enum_values = 0;
-    dst->is_pk = 0;
-    if (src->n_enum_values) {
-        dst->enum_values = calloc(src->n_enum_values, sizeof *dst->enum_values);
-        if (!dst->enum_values)
-            return -1;
-        for (uint32_t k = 0; k < src->n_enum_values; k++)
-            dst->enum_values[k] = strdup(src->enum_values[k]);
-        dst->n_enum_values = src->n_enum_values;
-    }
-    return dst->name ? 0 : -1;
-}
-
 /* the projection's columns for table `in`, Flink's rules: * expands to every
  * column, a later column of the same name replaces an earlier one in place */
 typedef struct pcol {
@@ -426,7 +407,7 @@ static int bind_mapping(sl_transformer *t, mapping *m, sl_err *err)
                 oc->in_col = pc[c].in_col;
                 post[c].in_col = pc[c].in_col;
                 post[c].type = xt_of_column(&in->cols[pc[c].in_col]);
-                if (copy_column(&m->out->cols[c], &in->cols[pc[c].in_col], pc[c].name)) {
+                if (sl_column_copy(&m->out->cols[c], &in->cols[pc[c].in_col], pc[c].name)) {
                     rc = sl_errf(err, SL_ERUNTIME, "out of memory");
                     goto out;
                 }

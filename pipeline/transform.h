@@ -39,14 +39,6 @@ void sl_transformer_free(sl_transformer *t);
  * columns. Output schemas are owned by the transformer. */
 int sl_transformer_apply(sl_transformer *t, sl_batch *b, sl_err *err);
 
-/* What a rule says about a table's sink-side shape beyond its columns
- * (partition-keys, table-options), for sinks that create tables. */
-typedef struct sl_table_hints {
-    const char *partition_keys; /* "a, b" as written, or NULL */
-    const char *table_options;  /* "k1=v1,k2=v2" as written, or NULL */
-    const char *table_options_delimiter; /* "," unless set */
-} sl_table_hints;
-
 /* 1 and *out when a rule applies to the source table ns.table */
 int sl_transformer_hints(const sl_transformer *t, const char *ns, const char *table, sl_table_hints *out);
 

@@ -18,11 +18,24 @@
 typedef struct sl_route_table sl_route_table;
 struct sl_digest_set;
 
+/* What a transform rule says about a table's sink-side shape beyond its
+ * columns (Flink's partition-keys and table-options), for sinks that
+ * create tables (ClickHouse PARTITION BY, an Iceberg partition spec). */
+typedef struct sl_table_hints {
+    const char *partition_keys;          /* "a, b" as written, or NULL */
+    const char *table_options;           /* "k1=v1,k2=v2" as written, or NULL */
+    const char *table_options_delimiter; /* "," unless the rule sets another */
+} sl_table_hints;
+
 typedef struct sl_sink_env {
     const char *pipeline_name;
     const sl_options *pipeline;
     const sl_route_table *routes; /* maps source tables to sink names */
     const char *source_connector; /* "mysql", "postgres" (for the envelope) */
+    /* the hints for source table ns.table: 1 and *out when a rule gives
+     * some; NULL when the pipeline has no transform */
+    int (*table_hints)(const void *ctx, const char *ns, const char *table, sl_table_hints *out);
+    const void *table_hints_ctx;
 } sl_sink_env;
 
 typedef struct sl_sink_plugin {
@@ -30,6 +43,9 @@ typedef struct sl_sink_plugin {
     const char *description;
     const sl_option_def *options;
     const char *guarantee; /* "exactly-once" or "at-least-once" as documented */
+    /* the sink uses sl_sink_env.table_hints; a pipeline giving
+     * partition-keys or table-options to a sink without it is refused */
+    int table_hints;
     int (*validate)(const sl_options *opts, sl_err *err);
     int (*create)(const sl_options *opts, const sl_sink_env *env, void **self, sl_err *err);
     int (*check_connect)(void *self, FILE *out, sl_err *err);
