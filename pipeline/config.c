@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "../core/atomic_file.h"
 #include "../core/log.h"
 #include "expr/xtime.h"
 #include "flink_compat.h"
+#include "schema_policy.h"
 #include "transform.h"
 #include "../core/route.h"
 
@@ -331,6 +333,33 @@ static int load_connector(loader *l, yaml_node_t *block, const char *section)
         const sl_option_def *d = defs;
         while (d->name && strcmp(d->name, key) != 0)
             d++;
+        if (!is_source && (strcmp(key, "include.schema.changes") == 0 || strcmp(key, "exclude.schema.changes") == 0)) {
+            /* Flink's list of event types, or a sink's own true/false */
+            int incl = key[0] == 'i';
+            int list = v->type == YAML_SEQUENCE_NODE ||
+                       (v->type == YAML_SCALAR_NODE && strcasecmp((char *)v->data.scalar.value, "true") != 0 &&
+                        strcasecmp((char *)v->data.scalar.value, "false") != 0);
+            if (list || !defined(defs, key)) {
+                char *text = NULL;
+                if ((rc = value_text(l, key, v, 1, 0, &text)))
+                    return rc;
+                if (!list) {
+                    /* a sink without the option: "no changes" excludes every type */
+                    int none = incl == (strcasecmp(text, "false") == 0);
+                    free(text);
+                    text = NULL;
+                    if (!none)
+                        continue;
+                    if (!(text = strdup("create,add,alter,drop,rename,truncate")))
+                        return sl_errf(l->err, SL_ERUNTIME, "out of memory");
+                    incl = 0;
+                }
+                char **slot = incl ? &cfg->schema_include : &cfg->schema_exclude;
+                free(*slot);
+                *slot = text;
+                continue;
+            }
+        }
         if (!d->name && !defined(defs, key) && sl_flink_ignored_option(section, key)) {
             note_ignored(ignored, sizeof ignored, key, loc_of(l, k));
             continue;
@@ -591,6 +620,13 @@ static int load_root(loader *l, yaml_node_t *root)
         if (!rc)
             expression_locations(l, transform);
     }
+    if (!rc && (cfg->schema_include || cfg->schema_exclude)) {
+        sl_schema_policy *sp;
+        if ((rc = sl_schema_policy_new(SL_SCB_EVOLVE, cfg->schema_include, cfg->schema_exclude, &sp, l->err)))
+            sl_err_prefix(l->err, rc, "%s: sink ", cfg->path);
+        else
+            sl_schema_policy_free(sp);
+    }
     if (!rc && sl_opt_num(&cfg->pipeline, "execution.runtime-mode") == 1)
         rc = batch_mode(l);
     if (!rc && (rc = hints_supported(l)))
@@ -679,6 +715,8 @@ void sl_config_free(sl_config *cfg)
         free(t->description);
     }
     free(cfg->transforms);
+    free(cfg->schema_include);
+    free(cfg->schema_exclude);
     free(cfg->path);
     memset(cfg, 0, sizeof *cfg);
 }

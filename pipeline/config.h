@@ -42,6 +42,10 @@ typedef struct sl_config {
     size_t nroutes;
     sl_transform *transforms;
     size_t ntransforms;
+    /* Flink's per-event schema change control, the sink's
+     * include.schema.changes / exclude.schema.changes written as lists of
+     * event types (comma-joined), or NULL */
+    char *schema_include, *schema_exclude;
 } sl_config;
 
 /* Loads and validates path. SL_ECONFIG with "file:line:col: message". */

@@ -30,7 +30,7 @@ int sl_stages_new(const sl_config *cfg, sl_stages **out, sl_err *err)
     if (sl_opt_get(&cfg->source, "schema-change.enabled") && !sl_opt_num(&cfg->source, "schema-change.enabled"))
         behavior = SL_SCB_IGNORE;
     if (!rc)
-        rc = sl_schema_policy_new(behavior, &s->policy, err);
+        rc = sl_schema_policy_new(behavior, cfg->schema_include, cfg->schema_exclude, &s->policy, err);
     if (rc) {
         sl_stages_free(s);
         return rc;

@@ -16,6 +16,7 @@
 #include "../../core/envelope.h"
 #include "../../core/option.h"
 #include "../sink.h"
+#include "kafka_flink_opts.h"
 
 /* one sink table (a source table, or a route target) and its topic */
 typedef struct kafka_topic {
@@ -49,6 +50,7 @@ typedef struct kafka_sink {
     char delivery_error[SL_ERRLEN];
     /* the last error librdkafka reported through error_cb (for messages) */
     char last_error[512];
+    kafka_flink flink; /* Flink CDC's Kafka sink options */
 } kafka_sink;
 
 /* kafka_conf.c: a producer (or, with consumer = 1, a checkpoint reader)

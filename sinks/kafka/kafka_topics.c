@@ -154,7 +154,10 @@ int sl_kafka_topics_for(kafka_sink *k, const sl_table_schema *s, size_t *first, 
         char target[512], name[1024];
         int routed;
         for (size_t i = 0; (routed = sl_route_target_at(k->routes, s, i, target, sizeof target)) >= 0; i++) {
-            if (routed)
+            const char *fixed = sl_kafka_flink_topic(&k->flink, target);
+            if (fixed)
+                snprintf(name, sizeof name, "%s", fixed);
+            else if (routed)
                 snprintf(name, sizeof name, "%s", target);
             else
                 snprintf(name, sizeof name, "%s.%s", k->prefix, target);

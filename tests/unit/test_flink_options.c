@@ -167,6 +167,43 @@ static void batch_mode_is_a_snapshot(void **state)
                  "take (use initial or snapshot, or STREAMING)");
 }
 
+static void include_schema_changes_in_both_forms(void **state)
+{
+    sl_config cfg;
+    sl_err err;
+    /* Flink's list of event types, for any sink */
+    assert_int_equal(load(MYSQL "sink:\n  type: kafka\n  properties.bootstrap.servers: k:9092\n"
+                                "  include.schema.changes: [create.table, column]\n"
+                                "  exclude.schema.changes: [drop.column]\n",
+                          &cfg, &err),
+                     0);
+    assert_string_equal(cfg.schema_include, "create.table,column");
+    assert_string_equal(cfg.schema_exclude, "drop.column");
+    assert_int_equal(sl_opt_num(&cfg.sink, "include.schema.changes"), 1);
+    sl_config_free(&cfg);
+    /* the kafka sink's own switch */
+    assert_int_equal(load(MYSQL "sink:\n  type: kafka\n  properties.bootstrap.servers: k:9092\n"
+                                "  include.schema.changes: false\n",
+                          &cfg, &err),
+                     0);
+    assert_null(cfg.schema_include);
+    assert_int_equal(sl_opt_num(&cfg.sink, "include.schema.changes"), 0);
+    sl_config_free(&cfg);
+    /* a sink without the switch: false keeps every change from it */
+    assert_int_equal(load(MYSQL BLACKHOLE "  include.schema.changes: false\n", &cfg, &err), 0);
+    assert_string_equal(cfg.schema_exclude, "create,add,alter,drop,rename,truncate");
+    sl_config_free(&cfg);
+    assert_int_equal(load(MYSQL BLACKHOLE "  include.schema.changes: column.add\n", &cfg, &err), SL_ECONFIG);
+    char want[600];
+    snprintf(want, sizeof want,
+             "%s: sink include.schema.changes: 'column.add' is not a schema change type (add.column, "
+             "alter.column.type, create.table, drop.column, drop.table, rename.column, truncate.table, or a part "
+             "such as drop)",
+             path);
+    assert_string_equal(err.msg, want);
+    sl_config_free(&cfg);
+}
+
 static void refusals_name_their_place(void **state)
 {
     expect_error(MYSQL BLACKHOLE "transform:\n  - source-table: shop.orders\n    partition-keys: id\n",
@@ -191,6 +228,7 @@ int main(void)
         cmocka_unit_test(postgres_tables_may_carry_the_database),
         cmocka_unit_test(chunk_key_column_per_table),
         cmocka_unit_test(batch_mode_is_a_snapshot),
+        cmocka_unit_test(include_schema_changes_in_both_forms),
         cmocka_unit_test(refusals_name_their_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -68,7 +68,7 @@ static void render(const sl_batch *b, char *out, size_t len)
 }
 
 /* id,a,b -> id,a,b,c (add c) -> id,b,c (drop a) -> id,b,d (rename c to d) */
-static int run(int behavior, char *out, size_t len, sl_err *err)
+static int run_with(int behavior, const char *include, const char *exclude, char *out, size_t len, sl_err *err)
 {
     sl_table_schema *v[4] = {shape("id,a,b", 1), shape("id,a,b,c", 2), shape("id,b,c", 3), shape("id,b,d", 4)};
     sl_batch *b = sl_batch_new();
@@ -77,7 +77,7 @@ static int run(int behavior, char *out, size_t len, sl_err *err)
         add(b, 'c', v[i], 10 * (i + 1));
     }
     sl_schema_policy *p;
-    assert_int_equal(sl_schema_policy_new(behavior, &p, err), 0);
+    assert_int_equal(sl_schema_policy_new(behavior, include, exclude, &p, err), 0);
     int rc = sl_schema_policy_apply(p, b, err);
     if (!rc)
         render(b, out, len);
@@ -86,6 +86,11 @@ static int run(int behavior, char *out, size_t len, sl_err *err)
     for (int i = 0; i < 4; i++)
         sl_schema_free(v[i]);
     return rc;
+}
+
+static int run(int behavior, char *out, size_t len, sl_err *err)
+{
+    return run_with(behavior, NULL, NULL, out, len, err);
 }
 
 static void evolve_passes_every_change(void **state)
@@ -125,6 +130,25 @@ static void exception_stops_at_the_first_change(void **state)
                                  "does not allow (use lenient, evolve or ignore to let changes through)");
 }
 
+static void per_event_type_control(void **state)
+{
+    char got[512];
+    sl_err err;
+    /* Flink's example: column changes and create.table, but no drop.column */
+    assert_int_equal(run_with(SL_SCB_EVOLVE, "create.table, column", "drop.column", got, sizeof got, &err), 0);
+    assert_string_equal(got, "s(id,a,b) c(id=10,a=11,b=12) s(id,a,b,c) c(id=20,a=21,b=22,c=23) "
+                             "c(id=30,a=null,b=31,c=32) s(id,a,b,d) c(id=40,a=null,b=41,d=42)");
+    /* only additions: the drop keeps a, the rename keeps c and d is never added */
+    assert_int_equal(run_with(SL_SCB_EVOLVE, "add", NULL, got, sizeof got, &err), 0);
+    assert_string_equal(got, "s(id,a,b) c(id=10,a=11,b=12) s(id,a,b,c) c(id=20,a=21,b=22,c=23) "
+                             "c(id=30,a=null,b=31,c=32) c(id=40,a=null,b=41,c=null)");
+    sl_schema_policy *p;
+    assert_int_equal(sl_schema_policy_new(SL_SCB_EVOLVE, "add.colum", NULL, &p, &err), SL_ECONFIG);
+    assert_string_equal(err.msg, "include.schema.changes: 'add.colum' is not a schema change type (add.column, "
+                                 "alter.column.type, create.table, drop.column, drop.table, rename.column, "
+                                 "truncate.table, or a part such as drop)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +156,7 @@ int main(void)
         cmocka_unit_test(ignore_keeps_the_first_shape),
         cmocka_unit_test(lenient_only_grows),
         cmocka_unit_test(exception_stops_at_the_first_change),
+        cmocka_unit_test(per_event_type_control),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
