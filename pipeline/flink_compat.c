@@ -18,7 +18,9 @@ static const char *const source_opts[] = {
 static const char *const sink_opts[] = {"sink.parallelism", NULL};
 
 static const char *const pipeline_opts[] = {"schema.operator.uid", "schema-operator.rpc-timeout", "operator.uid.prefix",
-                                            "sink.partitioning.strategy", NULL};
+                                            "sink.partitioning.strategy",
+                                            /* Flink's own job configuration, passed through its pipeline block */
+                                            "execution.checkpointing.", "use.legacy.json.format", NULL};
 
 int sl_flink_ignored_option(const char *section, const char *key)
 {

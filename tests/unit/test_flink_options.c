@@ -206,9 +206,18 @@ static void include_schema_changes_in_both_forms(void **state)
 
 static void refusals_name_their_place(void **state)
 {
-    expect_error(MYSQL BLACKHOLE "transform:\n  - source-table: shop.orders\n    partition-keys: id\n",
-                 "9:5: transform partition-keys: the blackhole sink creates no tables, so it has nothing to apply "
+    expect_error(MYSQL "sink:\n  type: file\n  path: /tmp/x.jsonl\n"
+                       "transform:\n  - source-table: shop.orders\n    partition-keys: id\n",
+                 "10:5: transform partition-keys: the file sink creates no tables, so it has nothing to apply "
                  "it to (sinks that create tables, such as ClickHouse and Iceberg, use it); remove it");
+    /* blackhole stands in for any sink and takes them */
+    sl_config cfg;
+    sl_err err;
+    assert_int_equal(load(MYSQL BLACKHOLE "transform:\n  - source-table: shop.orders\n    partition-keys: id\n"
+                                          "    table-options: a=1;b=2\n    table-options.delimiter: ';'\n",
+                          &cfg, &err),
+                     0);
+    sl_config_free(&cfg);
     expect_error(MYSQL BLACKHOLE "pipeline:\n  model:\n    - model-name: CHAT\n",
                  "9:3: AI model functions are not supported by sluice");
     expect_error(MYSQL BLACKHOLE "pipeline:\n  local-time-zone: Mars/Base\n",

@@ -275,6 +275,29 @@ static void first_matching_rule_wins_and_star_columns_are_replaced_in_place(void
     sl_schema_free(s);
 }
 
+static void partition_keys_and_table_options_reach_sinks(void **state)
+{
+    sl_transform d[2] = {def("shop.orders", NULL, NULL), def("shop.\\.*", NULL, NULL)};
+    d[0].partition_keys = "region, day";
+    d[0].table_options = "a=1;b=2";
+    d[0].table_options_delimiter = ";";
+    d[1].table_options = "comment=all";
+    sl_transformer *t;
+    sl_err err;
+    assert_int_equal(sl_transformer_new(d, 2, &t, &err), 0);
+    sl_table_hints h;
+    assert_int_equal(sl_transformer_hints(t, "shop", "orders", &h), 1);
+    assert_string_equal(h.partition_keys, "region, day");
+    assert_string_equal(h.table_options, "a=1;b=2");
+    assert_string_equal(h.table_options_delimiter, ";");
+    assert_int_equal(sl_transformer_hints(t, "shop", "items", &h), 1);
+    assert_null(h.partition_keys);
+    assert_string_equal(h.table_options, "comment=all");
+    assert_string_equal(h.table_options_delimiter, ",");
+    assert_int_equal(sl_transformer_hints(t, "crm", "leads", &h), 0);
+    sl_transformer_free(t);
+}
+
 static void route_pattern_without_a_dot_matches_the_whole_table_id(void **state)
 {
     sl_route r = {.source_table = "shop\\.*", .sink_table = "all.orders", .loc = {"p.yaml", 3, 5}};
@@ -357,6 +380,7 @@ int main(void)
         cmocka_unit_test_teardown(soft_delete_writes_the_deleted_row_as_an_insert, teardown),
         cmocka_unit_test_teardown(evaluation_errors_name_the_place_table_and_cause, teardown),
         cmocka_unit_test_teardown(first_matching_rule_wins_and_star_columns_are_replaced_in_place, teardown),
+        cmocka_unit_test_teardown(partition_keys_and_table_options_reach_sinks, teardown),
         cmocka_unit_test_teardown(route_pattern_without_a_dot_matches_the_whole_table_id, teardown),
         cmocka_unit_test_teardown(route_capture_groups_and_replace_symbol, teardown),
         cmocka_unit_test_teardown(overlapping_routes_go_to_every_match_unless_first_match, teardown),
