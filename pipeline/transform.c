@@ -617,8 +617,19 @@ static int image(sl_transformer *t, sl_batch *b, const mapping *m, const sl_even
     *out = row;
     if (!row)
         return 0;
-    xctx c = {.in = row, .post = t->scratch, .op = op, .ev = e, .arena = &b->arena, .rt = &t->rt};
+    /* set field by field: zeroing the whole context (its message buffer)
+     * per row costs more than the expressions */
+    xctx c;
+    c.in = row;
+    c.post = t->scratch;
+    c.op = op;
+    c.ev = e;
+    c.arena = &b->arena;
+    c.rt = &t->rt;
     c.now_ms = t->now_ms;
+    c.rc = 0;
+    c.err_node = NULL;
+    c.msg[0] = 0;
     int rc = 0;
     if (m->filter && m->filter_first) {
         if ((rc = test(m, &c, err)) < 0)

@@ -50,6 +50,12 @@ static size_t cp_len(const char *s, size_t n)
 /* byte offset of code point k (n when past the end) */
 static size_t cp_off(const char *s, size_t n, size_t k)
 {
+    /* ASCII up to k: the offset is k */
+    size_t lim = k < n ? k : n, j = 0;
+    while (j < lim && !((unsigned char)s[j] & 0x80))
+        j++;
+    if (j == lim)
+        return lim;
     size_t i = 0;
     while (i < n && k) {
         i++;
@@ -248,13 +254,16 @@ static void f_substr(const xnode *n, xctx *c, xval *out)
     if (len < 0)
         return x_fail(c, n, out, "the length of SUBSTRING must not be negative, got %lld", (long long)len);
     const char *s = v[0].u.s.p;
-    size_t bn = v[0].u.s.n, cn = cp_len(s, bn);
-    int64_t start;
+    size_t bn = v[0].u.s.n;
     if (pos > 0) {
-        start = pos - 1;
-        if ((size_t)start >= cn)
-            return set_str(out, s, 0);
-    } else if (pos < 0) {
+        /* from the start: walk to the first and the last character only */
+        size_t a = cp_off(s, bn, (size_t)(pos - 1));
+        size_t e = len >= (int64_t)(bn - a) ? bn : a + cp_off(s + a, bn - a, (size_t)len);
+        return set_str(out, s + a, e - a);
+    }
+    size_t cn = cp_len(s, bn);
+    int64_t start;
+    if (pos < 0) {
         start = (int64_t)cn + pos;
         if (start < 0)
             return set_str(out, s, 0);

@@ -142,6 +142,37 @@ static xval text_val(xbinder *b, const char *s)
 
 static void eval_col(const xnode *n, xctx *c, xval *out) { x_from_value(c, n, n->type, &c->in[n->col], out); }
 
+/* the common column kinds without the general conversion */
+static void eval_col_int(const xnode *n, xctx *c, xval *out)
+{
+    const sl_value *sv = &c->in[n->col];
+    if (sv->kind != SL_INT)
+        return x_from_value(c, n, n->type, sv, out);
+    out->null = 0;
+    out->unavailable = 0;
+    out->u.i = sv->v.i;
+}
+
+static void eval_col_text(const xnode *n, xctx *c, xval *out)
+{
+    const sl_value *sv = &c->in[n->col];
+    if (sv->kind != SL_STRING)
+        return x_from_value(c, n, n->type, sv, out);
+    out->null = 0;
+    out->unavailable = 0;
+    out->u.s.p = sv->v.s;
+    out->u.s.n = sv->len;
+}
+
+static xfn column_eval(const sl_column *col, xtype t)
+{
+    if (col->kind == SL_INT && xt_is_int(t.t))
+        return eval_col_int;
+    if (col->kind == SL_STRING && xt_is_string(t.t))
+        return eval_col_text;
+    return eval_col;
+}
+
 static void eval_post(const xnode *n, xctx *c, xval *out) { *out = c->post[n->col]; }
 
 static void eval_event_type(const xnode *n, xctx *c, xval *out)
@@ -228,7 +259,7 @@ static xnode *bind_ident(xbinder *b, const pnode *p)
             return NULL;
         if (po->in_col >= 0) {
             n->col = po->in_col;
-            n->eval = eval_col;
+            n->eval = b->sc->in ? column_eval(&b->sc->in->cols[po->in_col], po->type) : eval_col;
         } else {
             n->col = po->slot;
             n->eval = eval_post;
@@ -259,7 +290,7 @@ static xnode *bind_ident(xbinder *b, const pnode *p)
     xnode *n = new_node(b, p->pos, xt_of_column(&in->cols[ci]));
     if (n) {
         n->col = ci;
-        n->eval = eval_col;
+        n->eval = column_eval(&in->cols[ci], n->type);
     }
     return n;
 }

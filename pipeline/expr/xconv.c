@@ -121,7 +121,24 @@ int x_to_text(xctx *c, xtype t, const xval *v, char *buf, size_t len)
     case XT_TINYINT:
     case XT_SMALLINT:
     case XT_INT:
-    case XT_BIGINT: return snprintf(buf, len, "%lld", (long long)v->u.i);
+    case XT_BIGINT: {
+        /* the hot path of CAST(x AS STRING) and ||: no printf */
+        char tmp[24];
+        int n = 0;
+        uint64_t u = v->u.i < 0 ? (uint64_t)0 - (uint64_t)v->u.i : (uint64_t)v->u.i;
+        do {
+            tmp[n++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v->u.i < 0)
+            tmp[n++] = '-';
+        if ((size_t)n >= len)
+            return -1;
+        for (int k = 0; k < n; k++)
+            buf[k] = tmp[n - 1 - k];
+        buf[n] = 0;
+        return n;
+    }
     case XT_FLOAT: return java_double(v->u.d, 1, buf, len);
     case XT_DOUBLE: return java_double(v->u.d, 0, buf, len);
     case XT_DECIMAL: return xdec_format(v->u.dec, buf, len);
