@@ -10,6 +10,8 @@
 # Scenarios (MariaDB):
 #   snapshot       N rows (id, k, c, pad) -> blackhole, parallelism 1 and 2;
 #                  limit `mariadb --quick -e 'SELECT *' > /dev/null`
+#   transform      the p=1 snapshot through a transform of three computed
+#                  columns and a filter; compared with the p=1 snapshot
 #   snapshot wide  a 20-column table of mixed types -> blackhole
 #   snapshot kafka the sysbench-like table into Kafka (exactly-once);
 #                  limit bench/raw_produce with the same message count and
@@ -264,6 +266,18 @@ for par in 1 2; do
     log "snapshot: sluice migrate, parallelism $par"
     run "snapshot_p$par" "$RUNS" "$SLUICE" migrate "$(pipeline initial $par 'snap.sbtest')"
 done
+# the same snapshot through a Flink CDC transform: three computed columns
+# and a filter every row passes, so the sink sees as many events
+xf="$DIR/p-transform.yaml"
+cat "$(pipeline initial 1 'snap.sbtest')" >"$xf"
+cat >>"$xf" <<'YAML'
+transform:
+  - source-table: snap.sbtest
+    projection: \*, k * 2 AS k2, CONCAT(SUBSTR(pad, 1, 8), '-', CAST(id AS STRING)) AS tag, id % 7 AS bucket
+    filter: k >= 0 AND bucket < 7
+YAML
+log "snapshot with a transform (3 computed columns, a filter): sluice migrate, parallelism 1"
+run snapshot_transform "$RUNS" "$SLUICE" migrate "$xf"
 log "wide snapshot limit and sluice"
 run wide_limit "$RUNS" mariadb --no-defaults -h 127.0.0.1 -P "$MARIADB_PORT" -u sluice -psluice --quick \
     -e "SELECT * FROM wide.t"

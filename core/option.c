@@ -58,8 +58,49 @@ static int parse_scaled(const char *text, const char *const *units, const int64_
     return -1;
 }
 
+/* ISO-8601 durations as Java's Duration.parse reads them: PT30S, PT1M30S,
+ * PT0.5S, P1D, P1DT2H */
+static int parse_iso_duration(const char *text, int64_t *ms)
+{
+    const char *p = skip_ws(text);
+    if (*p != 'P' && *p != 'p')
+        return -1;
+    p++;
+    int in_time = 0, any = 0;
+    double total = 0;
+    while (*p && !isspace((unsigned char)*p)) {
+        if (*p == 'T' || *p == 't') {
+            in_time = 1;
+            p++;
+            continue;
+        }
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || v < 0)
+            return -1;
+        char u = (char)toupper((unsigned char)*end);
+        double scale = u == 'D' && !in_time ? 86400000.0
+                       : u == 'H' && in_time ? 3600000.0
+                       : u == 'M' && in_time ? 60000.0
+                       : u == 'S' && in_time ? 1000.0
+                                             : -1;
+        if (scale < 0)
+            return -1;
+        total += v * scale;
+        any = 1;
+        p = end + 1;
+    }
+    if (!any || *skip_ws(p) || total > (double)INT64_MAX)
+        return -1;
+    *ms = (int64_t)(total + 0.5);
+    return 0;
+}
+
 int sl_parse_duration_ms(const char *text, int64_t *ms)
 {
+    if (parse_iso_duration(text, ms) == 0)
+        return 0;
     static const char *const units[] = {"ms", "s", "sec", "second", "seconds", "min",
                                         "minute", "minutes", "h", "hour", "hours", "d",
                                         "day", "days", NULL};
@@ -86,13 +127,29 @@ static int enum_index(const char *values, const char *text)
     for (const char *p = values; *p; idx++) {
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == tlen && strncmp(p, text, len) == 0)
+        /* Flink reads enum options regardless of case (FIRST_MATCH, first_match) */
+        if (len == tlen && strncasecmp(p, text, len) == 0)
             return idx;
         if (!bar)
             break;
         p = bar + 1;
     }
     return -1;
+}
+
+/* the idx-th spelling of values, malloc'd */
+static char *enum_value(const char *values, int64_t idx)
+{
+    const char *p = values;
+    for (int64_t i = 0; i < idx && p; i++) {
+        p = strchr(p, '|');
+        if (p)
+            p++;
+    }
+    if (!p)
+        return NULL;
+    const char *bar = strchr(p, '|');
+    return strndup(p, bar ? (size_t)(bar - p) : strlen(p));
 }
 
 static void enum_list(const char *values, char *buf, size_t len)
@@ -253,12 +310,30 @@ int sl_options_set(sl_options *o, const char *key, const char *text, sl_srcloc l
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     v->def = def;
     v->key = strdup(key);
-    v->text = strdup(text);
+    /* an enum keeps its declared spelling whatever case the user wrote */
+    v->text = def->type == SL_OPT_ENUM ? enum_value(def->enum_values, num) : strdup(text);
     v->num = num;
     v->loc = loc;
     v->from_user = 1;
     if (!v->key || !v->text)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
+    return 0;
+}
+
+int sl_options_replace(sl_options *o, const char *key, const char *text, sl_err *err)
+{
+    sl_option_value *v = find_value(o, key);
+    if (!v)
+        return sl_errf(err, SL_ECONFIG, "%s option '%s' is not set", o->section, key);
+    int64_t num;
+    if (sl_opt_parse(v->def, text, &num, err))
+        return SL_ECONFIG;
+    char *t = strdup(text);
+    if (!t)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    free(v->text);
+    v->text = t;
+    v->num = num;
     return 0;
 }
 

@@ -19,7 +19,7 @@ typedef enum sl_opt_type {
     SL_OPT_SECRET,   /* a string never printed back (passwords) */
     SL_OPT_INT,
     SL_OPT_BOOL,     /* true/false */
-    SL_OPT_DURATION, /* "500ms", "1s", "5min", "2h"; a bare number is milliseconds */
+    SL_OPT_DURATION, /* "500ms", "1s", "5min", "2h", ISO-8601 "PT30S"; a bare number is milliseconds */
     SL_OPT_SIZE,     /* "64MiB", "1GB", "4096"; a bare number is bytes */
     SL_OPT_ENUM,     /* one of enum_values */
     SL_OPT_LIST,     /* comma-separated list (a YAML sequence is joined with commas) */
@@ -72,6 +72,9 @@ void sl_options_init(sl_options *o, const char *section, const sl_option_def *de
 void sl_options_free(sl_options *o);
 /* Sets key from user input. Unknown keys get a did-you-mean. */
 int sl_options_set(sl_options *o, const char *key, const char *text, sl_srcloc loc, sl_err *err);
+/* Gives a set (or defaulted) option a new value, keeping its location:
+ * for settings one option implies for another (BATCH implies a snapshot). */
+int sl_options_replace(sl_options *o, const char *key, const char *text, sl_err *err);
 /* Applies defaults and checks required options; block is the section's own location. */
 int sl_options_finish(sl_options *o, sl_srcloc block, sl_err *err);
 

@@ -86,6 +86,25 @@ int sl_schema_column_index(const sl_table_schema *s, const char *name)
     return -1;
 }
 
+int sl_column_copy(sl_column *dst, const sl_column *src, const char *name)
+{
+    *dst = *src;
+    dst->name = strdup(name ? name : src->name);
+    dst->type_name = src->type_name ? strdup(src->type_name) : NULL;
+    dst->enum_values = NULL;
+    dst->n_enum_values = 0;
+    dst->is_pk = 0;
+    if (src->n_enum_values) {
+        dst->enum_values = calloc(src->n_enum_values, sizeof *dst->enum_values);
+        if (!dst->enum_values)
+            return -1;
+        for (uint32_t k = 0; k < src->n_enum_values; k++)
+            dst->enum_values[k] = strdup(src->enum_values[k]);
+        dst->n_enum_values = src->n_enum_values;
+    }
+    return dst->name ? 0 : -1;
+}
+
 void sl_schema_free(sl_table_schema *s)
 {
     if (!s)

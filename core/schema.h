@@ -57,6 +57,8 @@ void sl_schema_index_pk(sl_table_schema *s);
 /* structural equality: names, kinds, types, key (version ignored) */
 int sl_schema_same_shape(const sl_table_schema *a, const sl_table_schema *b);
 int sl_schema_column_index(const sl_table_schema *s, const char *name);
+/* deep copy of src into dst under name (NULL: src's name), not a key column */
+int sl_column_copy(sl_column *dst, const sl_column *src, const char *name);
 void sl_schema_free(sl_table_schema *s);
 
 void sl_schema_cache_init(sl_schema_cache *c);

@@ -13,16 +13,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "../core/atomic_file.h"
+#include "../core/log.h"
+#include "expr/xtime.h"
+#include "flink_compat.h"
+#include "schema_policy.h"
 #include "transform.h"
 #include "../core/route.h"
 
 static const char *const top_keys[] = {"source", "sink", "route", "transform", "pipeline"};
 static const char *const route_keys[] = {"source-table", "sink-table", "replace-symbol", "description"};
-static const char *const transform_keys[] = {"source-table", "projection", "filter", "primary-keys",
-                                             "partition-keys", "table-options", "description"};
+static const char *const transform_keys[] = {"source-table",   "projection",    "filter",
+                                             "primary-keys",   "partition-keys", "table-options",
+                                             "description",    "table-options.delimiter",
+                                             "converter-after-transform"};
 
 typedef struct loader {
     yaml_document_t doc;
@@ -238,6 +245,24 @@ static int scalar_key(loader *l, yaml_node_t *map, yaml_node_pair_t *p, yaml_nod
     return check_duplicate(l, map, p, *key);
 }
 
+/* the connector's table has key (a prefix option counts) */
+static int defined(const sl_option_def *defs, const char *key)
+{
+    for (const sl_option_def *d = defs; d->name; d++) {
+        size_t n = strlen(d->name);
+        if (d->type == SL_OPT_PREFIX ? strncmp(key, d->name, n) == 0 && key[n] : strcmp(key, d->name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void note_ignored(char *buf, size_t len, const char *key, sl_srcloc loc)
+{
+    size_t o = strlen(buf);
+    if (o + 1 < len)
+        snprintf(buf + o, len - o, "%s%s (line %d)", o ? ", " : "", key, loc.line);
+}
+
 static int load_connector(loader *l, yaml_node_t *block, const char *section)
 {
     sl_config *cfg = l->cfg;
@@ -293,6 +318,7 @@ static int load_connector(loader *l, yaml_node_t *block, const char *section)
     free(type);
     sl_options *o = is_source ? &cfg->source : &cfg->sink;
     sl_options_init(o, section, defs);
+    char ignored[1024] = "";
     for (yaml_node_pair_t *p = block->data.mapping.pairs.start; p < block->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(&l->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(&l->doc, p->value);
@@ -307,6 +333,37 @@ static int load_connector(loader *l, yaml_node_t *block, const char *section)
         const sl_option_def *d = defs;
         while (d->name && strcmp(d->name, key) != 0)
             d++;
+        if (!is_source && (strcmp(key, "include.schema.changes") == 0 || strcmp(key, "exclude.schema.changes") == 0)) {
+            /* Flink's list of event types, or a sink's own true/false */
+            int incl = key[0] == 'i';
+            int list = v->type == YAML_SEQUENCE_NODE ||
+                       (v->type == YAML_SCALAR_NODE && strcasecmp((char *)v->data.scalar.value, "true") != 0 &&
+                        strcasecmp((char *)v->data.scalar.value, "false") != 0);
+            if (list || !defined(defs, key)) {
+                char *text = NULL;
+                if ((rc = value_text(l, key, v, 1, 0, &text)))
+                    return rc;
+                if (!list) {
+                    /* a sink without the option: "no changes" excludes every type */
+                    int none = incl == (strcasecmp(text, "false") == 0);
+                    free(text);
+                    text = NULL;
+                    if (!none)
+                        continue;
+                    if (!(text = strdup("create,add,alter,drop,rename,truncate")))
+                        return sl_errf(l->err, SL_ERUNTIME, "out of memory");
+                    incl = 0;
+                }
+                char **slot = incl ? &cfg->schema_include : &cfg->schema_exclude;
+                free(*slot);
+                *slot = text;
+                continue;
+            }
+        }
+        if (!d->name && !defined(defs, key) && sl_flink_ignored_option(section, key)) {
+            note_ignored(ignored, sizeof ignored, key, loc_of(l, k));
+            continue;
+        }
         char *text = NULL;
         rc = value_text(l, key, v, d->name && d->type == SL_OPT_LIST, d->name && d->type == SL_OPT_SECRET, &text);
         if (rc)
@@ -319,6 +376,10 @@ static int load_connector(loader *l, yaml_node_t *block, const char *section)
     rc = sl_options_finish(o, loc_of(l, block), l->err);
     if (rc)
         return rc;
+    if (ignored[0])
+        sl_warn("%s: %s options of Flink's Java runtime mean nothing to sluice and are ignored: %s", cfg->path,
+                section, ignored);
+
     int (*validate)(const sl_options *, sl_err *) =
         is_source ? cfg->source_plugin->validate : cfg->sink_plugin->validate;
     if (validate && (rc = validate(o, l->err))) {
@@ -334,12 +395,23 @@ static int load_pipeline(loader *l, yaml_node_t *block)
     sl_config *cfg = l->cfg;
     if (block->type != YAML_MAPPING_NODE)
         return fail_at(l, block, "'%s' must be a mapping of options, got %s", "pipeline", node_kind(block));
+    char ignored[1024] = "";
     for (yaml_node_pair_t *p = block->data.mapping.pairs.start; p < block->data.mapping.pairs.top; p++) {
         yaml_node_t *k, *v;
         int rc = scalar_key(l, block, p, &k, &v);
         if (rc)
             return rc;
         const char *key = (const char *)k->data.scalar.value;
+        if (!defined(sl_pipeline_options, key) && sl_flink_ignored_option("pipeline", key)) {
+            note_ignored(ignored, sizeof ignored, key, loc_of(l, k));
+            continue;
+        }
+        if (strcmp(key, "user-defined-function") == 0)
+            return fail_at(l, k, "user-defined functions are Java or Python classes, which sluice cannot run; "
+                                 "use the built-in functions (see the README's transform expressions)%s",
+                           "");
+        if (strcmp(key, "model") == 0)
+            return fail_at(l, k, "AI model functions are not supported by sluice%s", "");
         char *text = NULL;
         if ((rc = value_text(l, key, v, 0, 0, &text)))
             return rc;
@@ -348,6 +420,9 @@ static int load_pipeline(loader *l, yaml_node_t *block)
         if (rc)
             return rc;
     }
+    if (ignored[0])
+        sl_warn("%s: pipeline options of Flink's Java runtime mean nothing to sluice and are ignored: %s", cfg->path,
+                ignored);
     return sl_options_finish(&cfg->pipeline, loc_of(l, block), l->err);
 }
 
@@ -405,6 +480,76 @@ static int load_list(loader *l, yaml_node_t *block, const char *section, const c
             if (!*(char **)(item + (size_t)fields[f]))
                 return fail_at(l, m, "%s item is missing '%s'", section, keys[f]);
         }
+    }
+    return 0;
+}
+
+/* Where each transform's projection and filter text starts, so that an
+ * error inside an expression can name its line and column. */
+static void expression_locations(loader *l, yaml_node_t *block)
+{
+    size_t i = 0;
+    for (yaml_node_item_t *it = block->data.sequence.items.start; it < block->data.sequence.items.top; it++, i++) {
+        yaml_node_t *m = yaml_document_get_node(&l->doc, *it);
+        sl_transform *t = &l->cfg->transforms[i];
+        for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+            yaml_node_t *k = yaml_document_get_node(&l->doc, p->key);
+            yaml_node_t *v = yaml_document_get_node(&l->doc, p->value);
+            const char *key = (const char *)k->data.scalar.value;
+            int is_proj = strcmp(key, "projection") == 0, is_filter = strcmp(key, "filter") == 0;
+            if (!(is_proj || is_filter) || v->type != YAML_SCALAR_NODE)
+                continue;
+            sl_srcloc loc = loc_of(l, v);
+            yaml_scalar_style_t st = v->data.scalar.style;
+            int quoted = st == YAML_SINGLE_QUOTED_SCALAR_STYLE || st == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+            /* columns are exact for a one-line scalar without escapes */
+            int inl = v->start_mark.line == v->end_mark.line && st != YAML_LITERAL_SCALAR_STYLE &&
+                      st != YAML_FOLDED_SCALAR_STYLE &&
+                      (size_t)(v->end_mark.index - v->start_mark.index) == v->data.scalar.length + (quoted ? 2 : 0);
+            loc.col += quoted;
+            if (is_proj) {
+                t->projection_loc = loc;
+                t->projection_inline = inl;
+            } else {
+                t->filter_loc = loc;
+                t->filter_inline = inl;
+            }
+        }
+    }
+}
+
+/* execution.runtime-mode: BATCH reads a snapshot and stops, which is the
+ * source's scan.startup.mode snapshot */
+static int batch_mode(loader *l)
+{
+    sl_config *cfg = l->cfg;
+    const char *mode = sl_opt_str(&cfg->source, "scan.startup.mode");
+    if (!mode)
+        return 0;
+    if (sl_opt_is_set(&cfg->source, "scan.startup.mode") && strcmp(mode, "initial") != 0 &&
+        strcmp(mode, "snapshot") != 0) {
+        char where[300];
+        sl_opt_where(&cfg->source, "scan.startup.mode", where, sizeof where);
+        return sl_errf(l->err, SL_ECONFIG,
+                       "%s: execution.runtime-mode BATCH reads a snapshot, which scan.startup.mode %s does not take "
+                       "(use initial or snapshot, or STREAMING)",
+                       where, mode);
+    }
+    return sl_options_replace(&cfg->source, "scan.startup.mode", "snapshot", l->err);
+}
+
+/* partition-keys and table-options need a sink that creates tables */
+static int hints_supported(loader *l)
+{
+    sl_config *cfg = l->cfg;
+    for (size_t i = 0; i < cfg->ntransforms; i++) {
+        const sl_transform *t = &cfg->transforms[i];
+        if ((t->partition_keys || t->table_options) && !cfg->sink_plugin->table_hints)
+            return sl_errf(l->err, SL_ECONFIG,
+                           "%s:%d:%d: transform %s: the %s sink creates no tables, so it has nothing to apply it to "
+                           "(sinks that create tables, such as ClickHouse and Iceberg, use it); remove it",
+                           t->loc.file, t->loc.line, t->loc.col, t->partition_keys ? "partition-keys" : "table-options",
+                           cfg->sink_plugin->name);
     }
     return 0;
 }
@@ -467,9 +612,34 @@ static int load_root(loader *l, yaml_node_t *root)
         char **fields[] = {(char **)offsetof(sl_transform, source_table), (char **)offsetof(sl_transform, projection),
                            (char **)offsetof(sl_transform, filter), (char **)offsetof(sl_transform, primary_keys),
                            (char **)offsetof(sl_transform, partition_keys),
-                           (char **)offsetof(sl_transform, table_options), (char **)offsetof(sl_transform, description)};
-        rc = load_list(l, transform, "transform", transform_keys, 7, fields, 7, &cfg->transforms,
+                           (char **)offsetof(sl_transform, table_options), (char **)offsetof(sl_transform, description),
+                           (char **)offsetof(sl_transform, table_options_delimiter),
+                           (char **)offsetof(sl_transform, converter)};
+        rc = load_list(l, transform, "transform", transform_keys, 9, fields, 9, &cfg->transforms,
                        sizeof(sl_transform), &cfg->ntransforms, offsetof(sl_transform, loc));
+        if (!rc)
+            expression_locations(l, transform);
+    }
+    if (!rc && (cfg->schema_include || cfg->schema_exclude)) {
+        sl_schema_policy *sp;
+        if ((rc = sl_schema_policy_new(SL_SCB_EVOLVE, cfg->schema_include, cfg->schema_exclude, &sp, l->err)))
+            sl_err_prefix(l->err, rc, "%s: sink ", cfg->path);
+        else
+            sl_schema_policy_free(sp);
+    }
+    if (!rc && sl_opt_num(&cfg->pipeline, "execution.runtime-mode") == 1)
+        rc = batch_mode(l);
+    if (!rc && (rc = hints_supported(l)))
+        return rc;
+    if (!rc && sl_opt_is_set(&cfg->pipeline, "local-time-zone")) {
+        xtz *tz;
+        char why[300], where[300];
+        if (xtz_open(sl_opt_str(&cfg->pipeline, "local-time-zone"), &tz, why, sizeof why)) {
+            sl_opt_where(&cfg->pipeline, "local-time-zone", where, sizeof where);
+            rc = sl_errf(l->err, SL_ECONFIG, "%s: local-time-zone: %s", where, why);
+        } else {
+            xtz_free(tz);
+        }
     }
     /* compile routes and transforms once, so that their mistakes show now */
     if (!rc && cfg->nroutes) {
@@ -479,7 +649,9 @@ static int load_root(loader *l, yaml_node_t *root)
     }
     if (!rc && cfg->ntransforms) {
         sl_transformer *t = NULL;
-        if (!(rc = sl_transformer_new(cfg->transforms, cfg->ntransforms, &t, l->err)))
+        sl_transform_env env;
+        sl_transform_env_of(cfg, &env);
+        if (!(rc = sl_transformer_create(cfg->transforms, cfg->ntransforms, &env, &t, l->err)))
             sl_transformer_free(t);
     }
     return rc;
@@ -538,9 +710,13 @@ void sl_config_free(sl_config *cfg)
         free(t->primary_keys);
         free(t->partition_keys);
         free(t->table_options);
+        free(t->table_options_delimiter);
+        free(t->converter);
         free(t->description);
     }
     free(cfg->transforms);
+    free(cfg->schema_include);
+    free(cfg->schema_exclude);
     free(cfg->path);
     memset(cfg, 0, sizeof *cfg);
 }

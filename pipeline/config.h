@@ -17,13 +17,20 @@
 
 typedef struct sl_transform {
     char *source_table;
-    char *projection;     /* comma-separated column list, "*" for all */
+    char *projection;     /* select list: *, columns, expr AS name */
     char *filter;         /* row predicate */
     char *primary_keys;
     char *partition_keys;
     char *table_options;
+    char *table_options_delimiter;
+    char *converter;      /* converter-after-transform: SOFT_DELETE */
     char *description;
     sl_srcloc loc;
+    /* where the projection's and the filter's text starts in the file;
+     * *_inline: the text sits on that one line, so an offset into it is a
+     * column (a multi-line scalar reports its first line) */
+    sl_srcloc projection_loc, filter_loc;
+    int projection_inline, filter_inline;
 } sl_transform;
 
 typedef struct sl_config {
@@ -35,6 +42,10 @@ typedef struct sl_config {
     size_t nroutes;
     sl_transform *transforms;
     size_t ntransforms;
+    /* Flink's per-event schema change control, the sink's
+     * include.schema.changes / exclude.schema.changes written as lists of
+     * event types (comma-joined), or NULL */
+    char *schema_include, *schema_exclude;
 } sl_config;
 
 /* Loads and validates path. SL_ECONFIG with "file:line:col: message". */

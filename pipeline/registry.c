@@ -24,6 +24,17 @@ const sl_option_def sl_pipeline_options[] = {
      "Memory bound of the queue between source and sink."},
     {"batch.size", SL_OPT_SIZE, "1MiB", 0, 4096, 268435456, NULL,
      "Target size of one batch of events handed from source to sink."},
+    {"route-mode", SL_OPT_ENUM, "ALL_MATCH", 0, 0, 0, "ALL_MATCH|FIRST_MATCH",
+     "A table matching several routes goes to every one (ALL_MATCH, Flink's default) or the first (FIRST_MATCH)."},
+    {"schema.change.behavior", SL_OPT_ENUM, "evolve", 0, 0, 0, "ignore|lenient|try_evolve|evolve|exception",
+     "What a table's schema change does downstream: exception stops, ignore keeps the first shape, lenient only "
+     "grows it (Flink's default), evolve and try_evolve pass every change on."},
+    {"execution.runtime-mode", SL_OPT_ENUM, "STREAMING", 0, 0, 0, "STREAMING|BATCH",
+     "BATCH reads a snapshot of the tables and stops (scan.startup.mode snapshot); STREAMING runs on."},
+    {"local-time-zone", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Time zone of the transform's temporal functions (Asia/Shanghai, UTC, +08:00); default the system's."},
+    {"transform.decimal.precision.mode", SL_OPT_ENUM, "UP_TO_19", 0, 0, 0, "UP_TO_19|UP_TO_38",
+     "Widest DECIMAL a transform expression computes (Flink's default UP_TO_19, or UP_TO_38)."},
     SL_OPTION_END,
 };
 

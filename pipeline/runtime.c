@@ -24,7 +24,7 @@
 #include "../core/log.h"
 #include "../core/queue.h"
 #include "../core/route.h"
-#include "transform.h"
+#include "stages.h"
 
 typedef struct source_thread {
     const sl_source_plugin *plugin;
@@ -207,16 +207,21 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     const sl_source_plugin *src = cfg->source_plugin;
     sink_state sink = {.plugin = cfg->sink_plugin, .at_boundary = 1};
     sl_route_table routes;
-    sl_transformer *transformer = NULL;
+    sl_stages *stages = NULL;
     int rc = sl_route_table_init(&routes, cfg->routes, cfg->nroutes, err);
     if (rc)
         return rc;
-    if (cfg->ntransforms && (rc = sl_transformer_new(cfg->transforms, cfg->ntransforms, &transformer, err))) {
+    routes.first_match = sl_opt_num(&cfg->pipeline, "route-mode") == 1;
+    if ((rc = sl_stages_new(cfg, &stages, err))) {
         sl_route_table_free(&routes);
         return rc;
     }
-    sl_sink_env senv = {.pipeline_name = name, .pipeline = &cfg->pipeline, .routes = &routes,
-                        .source_connector = sl_source_envelope_name(src)};
+    sl_sink_env senv = {.pipeline_name = name,
+                        .pipeline = &cfg->pipeline,
+                        .routes = &routes,
+                        .source_connector = sl_source_envelope_name(src),
+                        .table_hints = cfg->ntransforms ? sl_stages_table_hints : NULL,
+                        .table_hints_ctx = stages};
     sl_source_env renv = {.pipeline_name = name, .pipeline = &cfg->pipeline,
                           .follow_until = ro && ro->migrate ? (ro->follow_until ? ro->follow_until : "now") : NULL};
     void *src_self = NULL;
@@ -224,7 +229,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     rc = sink.plugin->create(&cfg->sink, &senv, &sink.self, err);
     if (rc) {
         sl_route_table_free(&routes);
-        sl_transformer_free(transformer);
+        sl_stages_free(stages);
         return rc;
     }
     rc = sink.plugin->load_checkpoint(sink.self, &checkpoint, err);
@@ -240,7 +245,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         free(resume);
         sink.plugin->destroy(sink.self);
         sl_route_table_free(&routes);
-        sl_transformer_free(transformer);
+        sl_stages_free(stages);
         return rc;
     }
     sink.last_token = resume ? strdup(resume) : NULL;
@@ -274,7 +279,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         sl_batch *b = sl_queue_pop(&queue, (int)wait);
         if (!b)
             b = sl_emit_take_idle(&emitter);
-        if (b && transformer && (rc = sl_transformer_apply(transformer, b, err))) {
+        if (b && (rc = sl_stages_apply(stages, b, err))) {
             sl_batch_free(b);
             sink_failed = 1;
             break;
@@ -326,7 +331,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         /* drain what the source pushed before it stopped */
         sl_batch *b;
         while (!rc && (b = sl_queue_pop(&queue, 0))) {
-            if ((transformer && (rc = sl_transformer_apply(transformer, b, err))) ||
+            if ((rc = sl_stages_apply(stages, b, err)) ||
                 (b->count && (rc = sink.plugin->write(sink.self, b, err)))) {
                 sl_batch_free(b);
                 break;
@@ -361,7 +366,7 @@ out_nothread:
     src->destroy(src_self);
     sink.plugin->destroy(sink.self);
     sl_route_table_free(&routes);
-    sl_transformer_free(transformer);
+    sl_stages_free(stages);
     free(sink.last_token);
     free(sink.committed_token);
     free(checkpoint);

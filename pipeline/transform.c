@@ -1,437 +1,242 @@
-/* transform.c — compiles and applies projection, filter and primary-key
- * overrides of the `transform:` block (see transform.h). */
+/* transform.c — compiles the `transform:` rules and applies them to
+ * batches (see transform.h). The expressions themselves live in
+ * pipeline/expr/; this file owns the rules, the per-table bindings and the
+ * rewriting of events. */
 #include "transform.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "../core/clock.h"
 #include "../core/table_filter.h"
-
-/* ---- filter expressions ---- */
-
-typedef enum { N_OR, N_AND, N_NOT, N_CMP, N_ISNULL, N_NOTNULL } node_kind;
-typedef enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE } cmp_op;
-
-typedef struct node {
-    node_kind kind;
-    struct node *a, *b;
-    char *column;
-    cmp_op op;
-    int lit_is_num, lit_is_null;
-    double num;
-    char *text;
-} node;
-
-static void node_free(node *n)
-{
-    if (!n)
-        return;
-    node_free(n->a);
-    node_free(n->b);
-    free(n->column);
-    free(n->text);
-    free(n);
-}
-
-typedef struct parser {
-    const char *p;
-    char err[300];
-} parser;
-
-static void skip_ws(parser *ps)
-{
-    while (isspace((unsigned char)*ps->p))
-        ps->p++;
-}
-
-static int keyword(parser *ps, const char *kw)
-{
-    skip_ws(ps);
-    size_t n = strlen(kw);
-    if (strncasecmp(ps->p, kw, n) == 0 && !isalnum((unsigned char)ps->p[n]) && ps->p[n] != '_') {
-        ps->p += n;
-        return 1;
-    }
-    return 0;
-}
-
-static char *ident(parser *ps)
-{
-    skip_ws(ps);
-    const char *s = ps->p;
-    if (*s == '`') {
-        const char *e = strchr(s + 1, '`');
-        if (!e)
-            return NULL;
-        ps->p = e + 1;
-        return strndup(s + 1, (size_t)(e - s - 1));
-    }
-    if (!isalpha((unsigned char)*s) && *s != '_')
-        return NULL;
-    while (isalnum((unsigned char)*ps->p) || *ps->p == '_')
-        ps->p++;
-    return strndup(s, (size_t)(ps->p - s));
-}
-
-static node *parse_or(parser *ps);
-
-static node *parse_factor(parser *ps)
-{
-    skip_ws(ps);
-    if (keyword(ps, "NOT")) {
-        node *n = calloc(1, sizeof *n);
-        if (!n)
-            return NULL;
-        n->kind = N_NOT;
-        n->a = parse_factor(ps);
-        if (!n->a) {
-            node_free(n);
-            return NULL;
-        }
-        return n;
-    }
-    if (*ps->p == '(') {
-        ps->p++;
-        node *n = parse_or(ps);
-        skip_ws(ps);
-        if (!n || *ps->p != ')') {
-            if (!ps->err[0])
-                snprintf(ps->err, sizeof ps->err, "missing ')'");
-            node_free(n);
-            return NULL;
-        }
-        ps->p++;
-        return n;
-    }
-    const char *at = ps->p;
-    char *col = ident(ps);
-    if (!col) {
-        snprintf(ps->err, sizeof ps->err, "expected a column name at '%.20s'", at);
-        return NULL;
-    }
-    skip_ws(ps);
-    if (*ps->p == '(') {
-        snprintf(ps->err, sizeof ps->err, "function calls such as '%s(...)' are not supported", col);
-        free(col);
-        return NULL;
-    }
-    node *n = calloc(1, sizeof *n);
-    if (!n) {
-        free(col);
-        return NULL;
-    }
-    n->column = col;
-    if (keyword(ps, "IS")) {
-        n->kind = keyword(ps, "NOT") ? N_NOTNULL : N_ISNULL;
-        if (!keyword(ps, "NULL")) {
-            snprintf(ps->err, sizeof ps->err, "expected NULL after IS");
-            node_free(n);
-            return NULL;
-        }
-        return n;
-    }
-    n->kind = N_CMP;
-    skip_ws(ps);
-    static const struct {
-        const char *t;
-        cmp_op op;
-    } ops[] = {{"<=", OP_LE}, {">=", OP_GE}, {"<>", OP_NE}, {"!=", OP_NE}, {"=", OP_EQ}, {"<", OP_LT}, {">", OP_GT}};
-    int found = 0;
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-        size_t l = strlen(ops[i].t);
-        if (strncmp(ps->p, ops[i].t, l) == 0) {
-            n->op = ops[i].op;
-            ps->p += l;
-            found = 1;
-            break;
-        }
-    }
-    if (!found) {
-        snprintf(ps->err, sizeof ps->err, "expected a comparison after '%s'", col);
-        node_free(n);
-        return NULL;
-    }
-    skip_ws(ps);
-    if (*ps->p == '\'') {
-        const char *s = ++ps->p;
-        size_t cap = strlen(s) + 1, o = 0;
-        char *txt = malloc(cap);
-        while (txt && *ps->p) {
-            if (*ps->p == '\'' && ps->p[1] == '\'') {
-                txt[o++] = '\'';
-                ps->p += 2;
-            } else if (*ps->p == '\'') {
-                break;
-            } else {
-                txt[o++] = *ps->p++;
-            }
-        }
-        if (!txt || *ps->p != '\'') {
-            free(txt);
-            snprintf(ps->err, sizeof ps->err, "unterminated string literal");
-            node_free(n);
-            return NULL;
-        }
-        ps->p++;
-        txt[o] = 0;
-        n->text = txt;
-    } else if (keyword(ps, "NULL")) {
-        n->lit_is_null = 1;
-    } else if (keyword(ps, "TRUE")) {
-        n->lit_is_num = 1;
-        n->num = 1;
-    } else if (keyword(ps, "FALSE")) {
-        n->lit_is_num = 1;
-    } else {
-        char *end;
-        n->num = strtod(ps->p, &end);
-        if (end == ps->p) {
-            snprintf(ps->err, sizeof ps->err, "expected a literal after the comparison on '%s'", col);
-            node_free(n);
-            return NULL;
-        }
-        n->text = strndup(ps->p, (size_t)(end - ps->p));
-        n->lit_is_num = 1;
-        ps->p = end;
-    }
-    return n;
-}
-
-static node *parse_and(parser *ps)
-{
-    node *l = parse_factor(ps);
-    while (l && keyword(ps, "AND")) {
-        node *n = calloc(1, sizeof *n);
-        node *r = parse_factor(ps);
-        if (!n || !r) {
-            node_free(n);
-            node_free(r);
-            node_free(l);
-            return NULL;
-        }
-        n->kind = N_AND;
-        n->a = l;
-        n->b = r;
-        l = n;
-    }
-    return l;
-}
-
-static node *parse_or(parser *ps)
-{
-    node *l = parse_and(ps);
-    while (l && keyword(ps, "OR")) {
-        node *n = calloc(1, sizeof *n);
-        node *r = parse_and(ps);
-        if (!n || !r) {
-            node_free(n);
-            node_free(r);
-            node_free(l);
-            return NULL;
-        }
-        n->kind = N_OR;
-        n->a = l;
-        n->b = r;
-        l = n;
-    }
-    return l;
-}
-
-static int value_number(const sl_value *v, double *d)
-{
-    switch ((sl_kind)v->kind) {
-    case SL_INT:
-    case SL_YEAR:
-    case SL_BOOL:
-        *d = (double)v->v.i;
-        return 1;
-    case SL_UINT:
-    case SL_BIT:
-        *d = (double)v->v.u;
-        return 1;
-    case SL_FLOAT:
-    case SL_DOUBLE:
-        *d = v->v.d;
-        return 1;
-    case SL_DECIMAL: {
-        char buf[80];
-        snprintf(buf, sizeof buf, "%.*s", (int)v->len, v->v.s);
-        *d = strtod(buf, NULL);
-        return 1;
-    }
-    default:
-        return 0;
-    }
-}
-
-static int cmp_result(int c, cmp_op op)
-{
-    switch (op) {
-    case OP_EQ: return c == 0;
-    case OP_NE: return c != 0;
-    case OP_LT: return c < 0;
-    case OP_LE: return c <= 0;
-    case OP_GT: return c > 0;
-    case OP_GE: return c >= 0;
-    }
-    return 0;
-}
-
-/* SQL semantics: a comparison with NULL is not true */
-static int eval(const node *n, const sl_table_schema *s, const sl_value *row)
-{
-    switch (n->kind) {
-    case N_OR: return eval(n->a, s, row) || eval(n->b, s, row);
-    case N_AND: return eval(n->a, s, row) && eval(n->b, s, row);
-    case N_NOT: return !eval(n->a, s, row);
-    default: break;
-    }
-    int ci = sl_schema_column_index(s, n->column);
-    if (ci < 0)
-        return 0;
-    const sl_value *v = &row[ci];
-    int is_null = v->kind == SL_NULL;
-    if (n->kind == N_ISNULL)
-        return is_null;
-    if (n->kind == N_NOTNULL)
-        return !is_null && v->kind != SL_UNCHANGED;
-    if (is_null || n->lit_is_null || v->kind == SL_UNCHANGED)
-        return 0;
-    double d;
-    if (n->lit_is_num && value_number(v, &d)) {
-        /* integers compare exactly when the literal is an integer */
-        if ((v->kind == SL_INT || v->kind == SL_UINT) && n->text && !strpbrk(n->text, ".eE")) {
-            long long lit = strtoll(n->text, NULL, 10);
-            int c;
-            if (v->kind == SL_UINT)
-                c = lit < 0 ? 1 : (v->v.u > (unsigned long long)lit) - (v->v.u < (unsigned long long)lit);
-            else
-                c = (v->v.i > lit) - (v->v.i < lit);
-            return cmp_result(c, n->op);
-        }
-        return cmp_result((d > n->num) - (d < n->num), n->op);
-    }
-    char buf[128];
-    const char *txt;
-    size_t len;
-    if (v->kind == SL_STRING || v->kind == SL_ENUM || v->kind == SL_SET || v->kind == SL_JSON ||
-        v->kind == SL_DECIMAL || v->kind == SL_TEXTUAL || v->kind == SL_BYTES) {
-        txt = v->v.s;
-        len = v->len;
-    } else {
-        int k = sl_value_sql_text(v, buf, sizeof buf);
-        txt = buf;
-        len = k > 0 ? (size_t)k : 0;
-    }
-    const char *lit = n->text ? n->text : "";
-    size_t llen = strlen(lit);
-    size_t m = len < llen ? len : llen;
-    int c = memcmp(txt, lit, m);
-    if (c == 0)
-        c = (len > llen) - (len < llen);
-    return cmp_result(c, n->op);
-}
-
-/* ---- projection and compiled transforms ---- */
-
-typedef struct proj_item {
-    char *column; /* NULL for * */
-    char *alias;
-} proj_item;
+#include "expr/expr.h"
 
 typedef struct rule {
+    const sl_transform *def;
     sl_table_filter match;
-    proj_item *items;
-    size_t nitems;
-    node *filter;
+    xproj proj;       /* n == 0: no projection (all columns) */
+    int has_proj;
+    pnode *filter;
     char **pk;
     size_t npk;
+    int soft_delete;
 } rule;
 
+/* one output column of a bound projection */
+typedef struct outcol {
+    int in_col;    /* >= 0: copied from this input column */
+    xnode *expr;   /* else computed */
+    int slot;      /* its place in the computed values */
+} outcol;
+
+/* how events of one input schema are rewritten */
 typedef struct mapping {
     const sl_table_schema *in;
-    sl_table_schema *out; /* NULL when the rule does not project */
-    int *src;             /* out column -> in column */
     const rule *r;
+    sl_table_schema *out; /* NULL when the rule keeps the table's shape */
+    outcol *cols;
+    int ncomputed;
+    xnode *filter;
+    int filter_first; /* the filter reads no computed column: test it before projecting */
+    xbinding owner;
 } mapping;
 
 struct sl_transformer {
     rule *rules;
     size_t nrules;
-    mapping *maps;
+    mapping **maps;
     size_t nmaps, cap;
+    const sl_table_schema *last_in;
+    mapping *last;
+    xrt rt;
+    char *metadata_list;
+    xval *scratch; /* computed values of one row */
+    int scratch_n;
+    int64_t now_ms; /* the clock of the batch being applied */
 };
+
+/* ---- locations ---- */
+
+/* "file:line:col" of offset `at` in a projection or filter */
+static void where(const sl_transform *d, int filter, int at, char *buf, size_t len)
+{
+    sl_srcloc loc = filter ? d->filter_loc : d->projection_loc;
+    int inl = filter ? d->filter_inline : d->projection_inline;
+    if (!loc.line)
+        loc = d->loc;
+    snprintf(buf, len, "%s:%d:%d", loc.file, loc.line, loc.col + (inl && at > 0 ? at : 0));
+}
+
+static int fail_at(sl_err *err, const sl_transform *d, int filter, int at, const char *table, const char *why)
+{
+    char w[300];
+    where(d, filter, at, w, sizeof w);
+    const char *text = filter ? d->filter : d->projection;
+    int tl = (int)strlen(text);
+    if (at > tl)
+        at = tl;
+    if (table)
+        return sl_errf(err, SL_ECONFIG, "%s: transform %s of table %s: %s (at '%.30s')", w,
+                       filter ? "filter" : "projection", table, why, text + at);
+    return sl_errf(err, SL_ECONFIG, "%s: transform %s: %s (at '%.30s')", w, filter ? "filter" : "projection", why,
+                   text + at);
+}
+
+/* ---- rules ---- */
 
 static void rule_free(rule *r)
 {
     sl_table_filter_free(&r->match);
-    for (size_t i = 0; i < r->nitems; i++) {
-        free(r->items[i].column);
-        free(r->items[i].alias);
-    }
-    free(r->items);
-    node_free(r->filter);
+    xproj_free(&r->proj);
+    pnode_free(r->filter);
     for (size_t i = 0; i < r->npk; i++)
         free(r->pk[i]);
     free(r->pk);
 }
 
-static int compile_projection(rule *r, const char *text, char *why, size_t wlen)
+static int split_keys(const char *text, char ***out, size_t *n)
 {
-    parser ps = {text, ""};
-    for (;;) {
-        skip_ws(&ps);
-        proj_item it = {0};
-        if (*ps.p == '*') {
-            ps.p++;
-        } else {
-            const char *at = ps.p;
-            it.column = ident(&ps);
-            skip_ws(&ps);
-            if (!it.column || (*ps.p && *ps.p != ',' && strncasecmp(ps.p, "AS", 2) != 0)) {
-                const char *end = strchr(at, ',');
-                snprintf(why, wlen,
-                         "projection item '%.*s' is not supported (sluice projects column names, 'col AS alias' "
-                         "and *)",
-                         (int)(end ? end - at : (long)strlen(at)), at);
-                free(it.column);
-                return -1;
-            }
-            if (keyword(&ps, "AS")) {
-                it.alias = ident(&ps);
-                if (!it.alias) {
-                    snprintf(why, wlen, "expected a name after AS in the projection");
-                    free(it.column);
-                    return -1;
-                }
-            }
-        }
-        proj_item *ni = realloc(r->items, (r->nitems + 1) * sizeof *ni);
-        if (!ni) {
-            free(it.column);
-            free(it.alias);
-            return -1;
-        }
-        r->items = ni;
-        r->items[r->nitems++] = it;
-        skip_ws(&ps);
-        if (*ps.p == ',') {
-            ps.p++;
+    char *copy = strdup(text), *save = NULL;
+    if (!copy)
+        return -1;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok))
+            tok++;
+        size_t l = strlen(tok);
+        while (l && isspace((unsigned char)tok[l - 1]))
+            tok[--l] = 0;
+        if (!l)
             continue;
-        }
-        if (*ps.p) {
-            snprintf(why, wlen, "unexpected '%.20s' in the projection", ps.p);
+        char **np = realloc(*out, (*n + 1) * sizeof *np);
+        if (!np || !(np[*n] = strdup(tok))) {
+            if (np)
+                *out = np;
+            free(copy);
             return -1;
         }
-        return 0;
+        *out = np;
+        (*n)++;
     }
+    free(copy);
+    return 0;
 }
 
-int sl_transformer_new(const sl_transform *defs, size_t n, sl_transformer **out, sl_err *err)
+/* load-time checks of a projection: every expression binds against
+ * columns of unknown type, non-column expressions are named, and no name
+ * shadows a metadata column */
+static int check_projection(const rule *r, const xrt *rt, const char *ml, sl_err *err)
+{
+    const sl_transform *d = r->def;
+    xscope sc = {.metadata_list = ml};
+    for (int i = 0; i < r->proj.n; i++) {
+        const xproj_item *it = &r->proj.items[i];
+        if (it->star)
+            continue;
+        if (!it->alias && it->expr->k != PK_IDENT)
+            return fail_at(err, d, 0, it->pos, NULL,
+                           "a computed column needs a name: write <expression> AS <name>");
+        if (it->alias && xb_is_metadata(it->alias))
+            return fail_at(err, d, 0, it->pos, NULL, "a metadata column name cannot name a projected column");
+        xbinding b;
+        xbinding_init(&b);
+        xnode *n;
+        int pos;
+        char why[400];
+        int rc = xbind(it->expr, &sc, rt, &b, &n, &pos, why, sizeof why);
+        xbinding_free(&b);
+        if (rc)
+            return fail_at(err, d, 0, pos, NULL, why);
+    }
+    return 0;
+}
+
+static int check_filter(const rule *r, const xrt *rt, const char *ml, sl_err *err)
+{
+    const sl_transform *d = r->def;
+    /* the projection's names are visible to the filter, all of unknown type */
+    xpost post[256];
+    int np = 0;
+    for (int i = 0; i < r->proj.n && np < 256; i++) {
+        const xproj_item *it = &r->proj.items[i];
+        if (it->star || !it->alias)
+            continue;
+        post[np].name = it->alias;
+        post[np].type = xt_make(XT_ANY, 1);
+        post[np].in_col = -1;
+        post[np].slot = 0;
+        np++;
+    }
+    xscope sc = {.post = post, .npost = np, .metadata_list = ml};
+    xbinding b;
+    xbinding_init(&b);
+    xnode *n;
+    int pos;
+    char why[400];
+    int rc = xbind(r->filter, &sc, rt, &b, &n, &pos, why, sizeof why);
+    xtype ft = rc ? xt_make(XT_ANY, 1) : n->type;
+    xbinding_free(&b);
+    if (rc)
+        return fail_at(err, d, 1, pos, NULL, why);
+    if (ft.t != XT_BOOLEAN && ft.t != XT_ANY && ft.t != XT_NULL) {
+        char t[48];
+        xt_name(ft, t, sizeof t);
+        snprintf(why, sizeof why, "a filter must be a condition (BOOLEAN), not %s", t);
+        return fail_at(err, d, 1, 0, NULL, why);
+    }
+    return 0;
+}
+
+static int compile_rule(sl_transformer *t, rule *r, sl_err *err)
+{
+    const sl_transform *d = r->def;
+    int rc = sl_table_filter_init(&r->match, d->source_table, NULL, err);
+    if (rc)
+        return sl_err_prefix(err, rc, "%s:%d:%d: transform source-table: ", d->loc.file, d->loc.line, d->loc.col);
+    char why[400];
+    int pos;
+    if (d->projection) {
+        if (xparse_projection(d->projection, &r->proj, &pos, why, sizeof why))
+            return fail_at(err, d, 0, pos, NULL, why);
+        r->has_proj = 1;
+        if ((rc = check_projection(r, &t->rt, t->metadata_list, err)))
+            return rc;
+    }
+    if (d->filter) {
+        if (xparse_expr(d->filter, &r->filter, &pos, why, sizeof why))
+            return fail_at(err, d, 1, pos, NULL, why);
+        if ((rc = check_filter(r, &t->rt, t->metadata_list, err)))
+            return rc;
+    }
+    if (d->primary_keys && split_keys(d->primary_keys, &r->pk, &r->npk))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    if (d->converter) {
+        if (strcasecmp(d->converter, "SOFT_DELETE") != 0)
+            return sl_errf(err, SL_ECONFIG,
+                           "%s:%d:%d: transform converter-after-transform '%s' is not known (Flink CDC has "
+                           "SOFT_DELETE)",
+                           d->loc.file, d->loc.line, d->loc.col, d->converter);
+        r->soft_delete = 1;
+    }
+    return 0;
+}
+
+void sl_transform_env_of(const sl_config *cfg, sl_transform_env *env)
+{
+    memset(env, 0, sizeof *env);
+    env->metadata_list = sl_opt_get(&cfg->source, "metadata.list") ? sl_opt_str(&cfg->source, "metadata.list") : NULL;
+    env->local_time_zone =
+        sl_opt_get(&cfg->pipeline, "local-time-zone") ? sl_opt_str(&cfg->pipeline, "local-time-zone") : NULL;
+    const char *mode = sl_opt_get(&cfg->pipeline, "transform.decimal.precision.mode")
+                           ? sl_opt_str(&cfg->pipeline, "transform.decimal.precision.mode")
+                           : NULL;
+    env->decimal_max = mode && strcasecmp(mode, "UP_TO_38") == 0 ? 38 : 19;
+}
+
+int sl_transformer_create(const sl_transform *defs, size_t n, const sl_transform_env *env, sl_transformer **out,
+                          sl_err *err)
 {
     *out = NULL;
     sl_transformer *t = calloc(1, sizeof *t);
@@ -439,55 +244,43 @@ int sl_transformer_new(const sl_transform *defs, size_t n, sl_transformer **out,
         free(t);
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
+    t->rt.decimal_max = env && env->decimal_max ? env->decimal_max : 19;
+    if (env && env->metadata_list && !(t->metadata_list = strdup(env->metadata_list))) {
+        sl_transformer_free(t);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    char why[300];
+    if (xtz_open(env ? env->local_time_zone : NULL, &t->rt.tz, why, sizeof why)) {
+        sl_transformer_free(t);
+        return sl_errf(err, SL_ECONFIG, "pipeline local-time-zone: %s", why);
+    }
     for (size_t i = 0; i < n; i++) {
-        const sl_transform *d = &defs[i];
         rule *r = &t->rules[i];
         t->nrules = i + 1;
-        char why[400] = "";
-        int rc = sl_table_filter_init(&r->match, d->source_table, NULL, err);
+        r->def = &defs[i];
+        int rc = compile_rule(t, r, err);
         if (rc) {
-            sl_err_prefix(err, rc, "%s:%d:%d: transform source-table: ", d->loc.file, d->loc.line, d->loc.col);
             sl_transformer_free(t);
             return rc;
-        }
-        if (d->projection && compile_projection(r, d->projection, why, sizeof why) && !why[0])
-            snprintf(why, sizeof why, "out of memory");
-        if (!why[0] && d->filter) {
-            parser ps = {d->filter, ""};
-            r->filter = parse_or(&ps);
-            skip_ws(&ps);
-            if (r->filter && *ps.p)
-                snprintf(ps.err, sizeof ps.err, "unexpected '%.20s'", ps.p);
-            if (!r->filter || ps.err[0])
-                snprintf(why, sizeof why, "filter '%s': %s", d->filter, ps.err[0] ? ps.err : "cannot be parsed");
-        }
-        if (!why[0] && d->primary_keys) {
-            char *copy = strdup(d->primary_keys), *save = NULL;
-            for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
-                while (isspace((unsigned char)*tok))
-                    tok++;
-                size_t l = strlen(tok);
-                while (l && isspace((unsigned char)tok[l - 1]))
-                    tok[--l] = 0;
-                char **np = realloc(r->pk, (r->npk + 1) * sizeof *np);
-                if (!np)
-                    break;
-                r->pk = np;
-                r->pk[r->npk++] = strdup(tok);
-            }
-            free(copy);
-        }
-        if (!why[0] && (d->partition_keys || d->table_options))
-            snprintf(why, sizeof why, "%s is not supported by sluice's sinks yet; remove it",
-                     d->partition_keys ? "partition-keys" : "table-options");
-        if (why[0]) {
-            int rc2 = sl_errf(err, SL_ECONFIG, "%s:%d:%d: transform: %s", d->loc.file, d->loc.line, d->loc.col, why);
-            sl_transformer_free(t);
-            return rc2;
         }
     }
     *out = t;
     return 0;
+}
+
+int sl_transformer_new(const sl_transform *defs, size_t n, sl_transformer **out, sl_err *err)
+{
+    return sl_transformer_create(defs, n, NULL, out, err);
+}
+
+static void mapping_free(mapping *m)
+{
+    if (!m)
+        return;
+    sl_schema_free(m->out);
+    free(m->cols);
+    xbinding_free(&m->owner);
+    free(m);
 }
 
 void sl_transformer_free(sl_transformer *t)
@@ -497,42 +290,231 @@ void sl_transformer_free(sl_transformer *t)
     for (size_t i = 0; i < t->nrules; i++)
         rule_free(&t->rules[i]);
     free(t->rules);
-    for (size_t i = 0; i < t->nmaps; i++) {
-        sl_schema_free(t->maps[i].out);
-        free(t->maps[i].src);
-    }
+    for (size_t i = 0; i < t->nmaps; i++)
+        mapping_free(t->maps[i]);
     free(t->maps);
+    xtz_free(t->rt.tz);
+    free(t->metadata_list);
+    free(t->scratch);
     free(t);
 }
 
-static int copy_column(sl_column *dst, const sl_column *src, const char *alias)
+int sl_transformer_hints(const sl_transformer *t, const char *ns, const char *table, sl_table_hints *out)
 {
-    *dst = *src;
-    dst->name = strdup(alias ? alias : src->name);
-    dst->type_name = src->type_name ? strdup(src->type_name) : NULL;
-    dst->enum_values = NULL;
-    dst->n_enum_values = 0;
-    if (src->n_enum_values) {
-        dst->enum_values = calloc(src->n_enum_values, sizeof *dst->enum_values);
-        if (!dst->enum_values)
-            return -1;
-        for (uint32_t k = 0; k < src->n_enum_values; k++)
-            dst->enum_values[k] = strdup(src->enum_values[k]);
-        dst->n_enum_values = src->n_enum_values;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; t && i < t->nrules; i++) {
+        if (!sl_table_filter_match(&t->rules[i].match, ns, table))
+            continue;
+        const sl_transform *d = t->rules[i].def;
+        out->partition_keys = d->partition_keys;
+        out->table_options = d->table_options;
+        out->table_options_delimiter = d->table_options_delimiter ? d->table_options_delimiter : ",";
+        return 1;
     }
-    return dst->name ? 0 : -1;
+    return 0;
+}
+
+/* ---- binding a rule to a table ---- */
+
+/* the projection's columns for table `in`, Flink's rules: * expands to every
+ * column, a later column of the same name replaces an earlier one in place */
+typedef struct pcol {
+    const char *name;
+    int in_col;           /* >= 0 for a plain column */
+    const xproj_item *it; /* else the computed item */
+} pcol;
+
+static int expand(const rule *r, const sl_table_schema *in, pcol **out, int *n)
+{
+    int cap = in->ncols + r->proj.n + 1, k = 0;
+    pcol *v = calloc((size_t)cap, sizeof *v);
+    if (!v)
+        return -1;
+    for (int i = 0; i < r->proj.n; i++) {
+        const xproj_item *it = &r->proj.items[i];
+        if (it->star) {
+            for (int c = 0; c < in->ncols; c++) {
+                pcol p = {in->cols[c].name, c, NULL};
+                int j = 0;
+                while (j < k && strcmp(v[j].name, p.name) != 0)
+                    j++;
+                if (j == k && k >= cap)
+                    continue;
+                v[j] = p;
+                k += j == k;
+            }
+            continue;
+        }
+        const char *name = it->alias ? it->alias : it->expr->text;
+        pcol p = {name, -1, it};
+        /* a bare column name (or one renamed) is a copy that keeps the
+         * column's source type */
+        if (it->expr->k == PK_IDENT && !xb_is_metadata(it->expr->text)) {
+            int c = sl_schema_column_index(in, it->expr->text);
+            if (c >= 0) {
+                p.in_col = c;
+                p.it = NULL;
+            }
+        }
+        int j = 0;
+        while (j < k && strcmp(v[j].name, name) != 0)
+            j++;
+        if (j == k && k >= cap)
+            continue;
+        v[j] = p;
+        k += j == k;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+static int bind_mapping(sl_transformer *t, mapping *m, sl_err *err)
+{
+    const rule *r = m->r;
+    const sl_table_schema *in = m->in;
+    const sl_transform *d = r->def;
+    xscope sc = {.in = in, .metadata_list = t->metadata_list};
+    char why[400];
+    int pos;
+    pcol *pc = NULL;
+    int np = 0;
+    xpost *post = NULL;
+    int rc = 0;
+    if (r->has_proj || r->npk) {
+        if (r->has_proj) {
+            if (expand(r, in, &pc, &np))
+                return sl_errf(err, SL_ERUNTIME, "out of memory");
+        } else {
+            pc = calloc((size_t)(in->ncols ? in->ncols : 1), sizeof *pc);
+            if (!pc)
+                return sl_errf(err, SL_ERUNTIME, "out of memory");
+            for (int c = 0; c < in->ncols; c++)
+                pc[np++] = (pcol){in->cols[c].name, c, NULL};
+        }
+        m->out = sl_schema_new(in->db, in->schema, in->table, np);
+        m->cols = calloc((size_t)(np ? np : 1), sizeof *m->cols);
+        post = calloc((size_t)(np ? np : 1), sizeof *post);
+        if (!m->out || !m->cols || !post) {
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+            goto out;
+        }
+        m->out->version = in->version;
+        for (int c = 0; c < np; c++) {
+            outcol *oc = &m->cols[c];
+            post[c].name = pc[c].name;
+            if (pc[c].in_col >= 0) {
+                oc->in_col = pc[c].in_col;
+                post[c].in_col = pc[c].in_col;
+                post[c].type = xt_of_column(&in->cols[pc[c].in_col]);
+                if (sl_column_copy(&m->out->cols[c], &in->cols[pc[c].in_col], pc[c].name)) {
+                    rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+                    goto out;
+                }
+                continue;
+            }
+            oc->in_col = -1;
+            oc->slot = m->ncomputed++;
+            if (xbind(pc[c].it->expr, &sc, &t->rt, &m->owner, &oc->expr, &pos, why, sizeof why)) {
+                rc = fail_at(err, d, 0, pos, in->qualified, why);
+                goto out;
+            }
+            post[c].in_col = -1;
+            post[c].slot = oc->slot;
+            post[c].type = oc->expr->type;
+            xtype ct = oc->expr->type;
+            if (ct.t == XT_NULL)
+                ct = xt_make(XT_VARCHAR, 1), oc->expr->type = ct;
+            if (xt_to_column(ct, pc[c].name, &m->out->cols[c])) {
+                rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+                goto out;
+            }
+        }
+        if (r->npk) {
+            for (size_t k = 0; k < r->npk; k++) {
+                int c = sl_schema_column_index(m->out, r->pk[k]);
+                if (c < 0) {
+                    rc = sl_errf(err, SL_ECONFIG, "%s:%d:%d: transform primary-keys: table %s has no column '%s'%s",
+                                 d->loc.file, d->loc.line, d->loc.col, in->qualified, r->pk[k],
+                                 r->has_proj ? " after the projection" : "");
+                    goto out;
+                }
+                m->out->cols[c].is_pk = 1;
+                m->out->cols[c].nullable = 0;
+                m->out->pk[m->out->npk++] = c;
+            }
+        } else {
+            /* the key survives when every key column is copied */
+            for (int k = 0; k < in->npk; k++) {
+                int found = -1;
+                for (int c = 0; c < np; c++)
+                    if (m->cols[c].in_col == in->pk[k])
+                        found = c;
+                if (found < 0) {
+                    for (int c = 0; c < m->out->ncols; c++)
+                        m->out->cols[c].is_pk = 0;
+                    m->out->npk = 0;
+                    break;
+                }
+                m->out->cols[found].is_pk = 1;
+                m->out->pk[m->out->npk++] = found;
+            }
+        }
+    }
+    if (r->filter) {
+        int uses_post = 0;
+        xscope fs = {.in = in,
+                     .post = post,
+                     .npost = m->out ? np : 0,
+                     .metadata_list = t->metadata_list,
+                     .uses_post = &uses_post};
+        if (xbind(r->filter, &fs, &t->rt, &m->owner, &m->filter, &pos, why, sizeof why)) {
+            rc = fail_at(err, d, 1, pos, in->qualified, why);
+            goto out;
+        }
+        xt ft = m->filter->type.t;
+        if (ft != XT_BOOLEAN && ft != XT_NULL) {
+            char tname[48];
+            xt_name(m->filter->type, tname, sizeof tname);
+            snprintf(why, sizeof why, "a filter must be a condition (BOOLEAN), not %s", tname);
+            rc = fail_at(err, d, 1, 0, in->qualified, why);
+            goto out;
+        }
+        /* a filter that reads only the table's own columns runs before
+         * the projection computes anything */
+        m->filter_first = !uses_post;
+    }
+    if (m->ncomputed > t->scratch_n) {
+        xval *s = realloc(t->scratch, (size_t)m->ncomputed * sizeof *s);
+        if (!s) {
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+            goto out;
+        }
+        t->scratch = s;
+        t->scratch_n = m->ncomputed;
+    }
+out:
+    free(pc);
+    free(post);
+    return rc;
 }
 
 /* Finds (or builds) how events of schema `in` are rewritten. */
-static const mapping *mapping_for(sl_transformer *t, const sl_table_schema *in, sl_err *err, int *rc)
+static mapping *mapping_for(sl_transformer *t, const sl_table_schema *in, sl_err *err, int *rc)
 {
     *rc = 0;
-    for (size_t i = 0; i < t->nmaps; i++)
-        if (t->maps[i].in == in)
-            return &t->maps[i];
+    if (t->last_in == in)
+        return t->last;
+    for (size_t i = 0; i < t->nmaps; i++) {
+        if (t->maps[i]->in == in) {
+            t->last_in = in;
+            t->last = t->maps[i];
+            return t->maps[i];
+        }
+    }
     if (t->nmaps == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 16;
-        mapping *m = realloc(t->maps, cap * sizeof *m);
+        mapping **m = realloc(t->maps, cap * sizeof *m);
         if (!m) {
             *rc = sl_errf(err, SL_ERUNTIME, "out of memory");
             return NULL;
@@ -540,8 +522,12 @@ static const mapping *mapping_for(sl_transformer *t, const sl_table_schema *in, 
         t->maps = m;
         t->cap = cap;
     }
-    mapping *m = &t->maps[t->nmaps];
-    memset(m, 0, sizeof *m);
+    mapping *m = calloc(1, sizeof *m);
+    if (!m) {
+        *rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+        return NULL;
+    }
+    xbinding_init(&m->owner);
     m->in = in;
     const char *ns = in->schema ? in->schema : in->db;
     for (size_t i = 0; i < t->nrules; i++)
@@ -549,122 +535,190 @@ static const mapping *mapping_for(sl_transformer *t, const sl_table_schema *in, 
             m->r = &t->rules[i];
             break;
         }
-    const rule *r = m->r;
-    if (r && (r->nitems || r->npk)) {
-        int cols[4096];
-        const char *aliases[4096];
-        int n = 0;
-        if (!r->nitems) {
-            for (int c = 0; c < in->ncols && n < 4096; c++, n++) {
-                cols[n] = c;
-                aliases[n] = NULL;
-            }
-        }
-        for (size_t k = 0; k < r->nitems; k++) {
-            if (!r->items[k].column) {
-                for (int c = 0; c < in->ncols && n < 4096; c++, n++) {
-                    cols[n] = c;
-                    aliases[n] = NULL;
-                }
-                continue;
-            }
-            int c = sl_schema_column_index(in, r->items[k].column);
-            if (c < 0) {
-                *rc = sl_errf(err, SL_ECONFIG, "transform projection: table %s has no column '%s'", in->qualified,
-                              r->items[k].column);
-                return NULL;
-            }
-            cols[n] = c;
-            aliases[n++] = r->items[k].alias;
-        }
-        sl_table_schema *out = sl_schema_new(in->db, in->schema, in->table, n);
-        m->src = malloc((size_t)(n ? n : 1) * sizeof *m->src);
-        if (!out || !m->src) {
-            sl_schema_free(out);
-            free(m->src);
-            *rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-            return NULL;
-        }
-        out->version = in->version;
-        for (int c = 0; c < n; c++) {
-            m->src[c] = cols[c];
-            if (copy_column(&out->cols[c], &in->cols[cols[c]], aliases[c])) {
-                sl_schema_free(out);
-                free(m->src);
-                *rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-                return NULL;
-            }
-            out->cols[c].is_pk = 0;
-        }
-        if (r->npk) {
-            for (size_t k = 0; k < r->npk; k++) {
-                int c = sl_schema_column_index(out, r->pk[k]);
-                if (c < 0) {
-                    *rc = sl_errf(err, SL_ECONFIG, "transform primary-keys: table %s has no column '%s'",
-                                  in->qualified, r->pk[k]);
-                    sl_schema_free(out);
-                    free(m->src);
-                    return NULL;
-                }
-                out->cols[c].is_pk = 1;
-                out->pk[out->npk++] = c;
-            }
-        } else {
-            /* the key survives when every key column is projected */
-            for (int k = 0; k < in->npk; k++) {
-                int found = -1;
-                for (int c = 0; c < n; c++)
-                    if (cols[c] == in->pk[k])
-                        found = c;
-                if (found < 0) {
-                    out->npk = 0;
-                    break;
-                }
-                out->cols[found].is_pk = 1;
-                out->pk[out->npk++] = found;
-            }
-        }
-        m->out = out;
+    if (m->r && (*rc = bind_mapping(t, m, err))) {
+        mapping_free(m);
+        return NULL;
     }
-    t->nmaps++;
+    t->maps[t->nmaps++] = m;
+    t->last_in = in;
+    t->last = m;
     return m;
 }
 
-static sl_value *project(sl_batch *b, const mapping *m, const sl_value *row)
+/* ---- applying ---- */
+
+static int row_error(xctx *c, const mapping *m, int in_filter, sl_err *err)
 {
-    if (!row)
-        return NULL;
+    const sl_transform *d = m->r->def;
+    int pos = c->err_node ? c->err_node->pos : 0;
+    char w[300];
+    where(d, in_filter, pos, w, sizeof w);
+    const char *text = in_filter ? d->filter : d->projection;
+    return sl_errf(err, SL_ERUNTIME, "%s: transform %s of table %s: %s (at '%.30s')", w,
+                   in_filter ? "filter" : "projection", m->in->qualified, c->msg,
+                   text + ((size_t)pos < strlen(text) ? pos : 0));
+}
+
+/* the filter's verdict on one row image: 1 keep, 0 drop, <0 error */
+static int test(const mapping *m, xctx *c, sl_err *err)
+{
+    xval v;
+    xeval(m->filter, c, &v);
+    if (c->rc)
+        return row_error(c, m, 1, err);
+    if (v.unavailable && (v.null || !v.u.i))
+        return sl_errf(err, SL_ERUNTIME,
+                       "transform filter of table %s reads a column whose value PostgreSQL did not send (an "
+                       "unchanged TOASTed value); set REPLICA IDENTITY FULL on the table",
+                       m->in->qualified);
+    return !v.null && v.u.i;
+}
+
+/* computes the row's computed columns into t->scratch */
+static int compute(sl_transformer *t, const mapping *m, xctx *c, sl_err *err)
+{
+    for (int k = 0; k < m->out->ncols; k++) {
+        const outcol *oc = &m->cols[k];
+        if (oc->in_col < 0)
+            xeval(oc->expr, c, &t->scratch[oc->slot]);
+    }
+    return c->rc ? row_error(c, m, 0, err) : 0;
+}
+
+static sl_value *project(sl_transformer *t, sl_batch *b, const mapping *m, const sl_value *row, xctx *c,
+                         sl_err *err, int *rc)
+{
     sl_value *o = sl_batch_row(b, m->out->ncols);
-    if (o)
-        for (int c = 0; c < m->out->ncols; c++)
-            o[c] = row[m->src[c]];
+    if (!o) {
+        *rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+        return NULL;
+    }
+    for (int k = 0; k < m->out->ncols; k++) {
+        const outcol *oc = &m->cols[k];
+        if (oc->in_col >= 0) {
+            o[k] = row[oc->in_col];
+        } else if (x_to_value(c, oc->expr->type, &t->scratch[oc->slot], &o[k])) {
+            char tn[48];
+            xt_name(oc->expr->type, tn, sizeof tn);
+            *rc = sl_errf(err, SL_ERUNTIME, "transform projection of table %s: column %s does not fit %s",
+                          m->in->qualified, m->out->cols[k].name, tn);
+            return NULL;
+        }
+    }
     return o;
+}
+
+/* One row image through the rule: *keep is the filter's verdict, *out the
+ * projected image (or the input when the rule does not project). */
+static int image(sl_transformer *t, sl_batch *b, const mapping *m, const sl_event *e, const sl_value *row,
+                 const char *op, int *keep, const sl_value **out, sl_err *err)
+{
+    *keep = 1;
+    *out = row;
+    if (!row)
+        return 0;
+    /* set field by field: zeroing the whole context (its message buffer)
+     * per row costs more than the expressions */
+    xctx c;
+    c.in = row;
+    c.post = t->scratch;
+    c.op = op;
+    c.ev = e;
+    c.arena = &b->arena;
+    c.rt = &t->rt;
+    c.now_ms = t->now_ms;
+    c.rc = 0;
+    c.err_node = NULL;
+    c.msg[0] = 0;
+    int rc = 0;
+    if (m->filter && m->filter_first) {
+        if ((rc = test(m, &c, err)) < 0)
+            return rc;
+        *keep = rc;
+        if (!*keep)
+            return 0;
+        rc = 0;
+    }
+    if (m->out && m->ncomputed && (rc = compute(t, m, &c, err)))
+        return rc;
+    if (m->filter && !m->filter_first) {
+        if ((rc = test(m, &c, err)) < 0)
+            return rc;
+        *keep = rc;
+        if (!*keep)
+            return 0;
+        rc = 0;
+    }
+    if (m->out) {
+        rc = 0;
+        *out = project(t, b, m, row, &c, err, &rc);
+    }
+    return rc;
 }
 
 int sl_transformer_apply(sl_transformer *t, sl_batch *b, sl_err *err)
 {
     size_t dropped = 0, dropped_in_prefix = 0, idx = 0;
+    t->now_ms = sl_wall_ms();
     b->tail = NULL;
     for (sl_event **link = &b->head; *link; idx++) {
         sl_event *e = *link;
         int rc;
-        const mapping *m = mapping_for(t, e->schema, err, &rc);
+        mapping *m = mapping_for(t, e->schema, err, &rc);
         if (rc)
             return rc;
-        if (m->r && m->r->filter && e->op != SL_OP_SCHEMA && e->op != SL_OP_TRUNCATE) {
-            const sl_value *row = e->after ? e->after : e->before;
-            if (row && !eval(m->r->filter, e->schema, row)) {
-                *link = e->next;
-                dropped++;
-                dropped_in_prefix += idx < b->commit_count;
-                continue;
+        if (!m->r) {
+            b->tail = e;
+            link = &e->next;
+            continue;
+        }
+        if (e->op == SL_OP_SCHEMA || e->op == SL_OP_TRUNCATE) {
+            if (m->out)
+                e->schema = m->out;
+            b->tail = e;
+            link = &e->next;
+            continue;
+        }
+        int keep_before = 1, keep_after = 1;
+        const sl_value *before = e->before, *after = e->after;
+        const char *op_before = e->op == SL_OP_UPDATE ? "-U" : "-D";
+        const char *op_after = e->op == SL_OP_UPDATE ? "+U" : "+I";
+        if ((rc = image(t, b, m, e, e->before, op_before, &keep_before, &before, err)) ||
+            (rc = image(t, b, m, e, e->after, op_after, &keep_after, &after, err)))
+            return rc;
+        char op = e->op;
+        int keep;
+        if (op == SL_OP_UPDATE && e->before && e->after) {
+            /* Flink: a row that leaves the filter is deleted, one that
+             * enters it is inserted */
+            keep = keep_before || keep_after;
+            if (keep_before && !keep_after) {
+                op = SL_OP_DELETE;
+                after = NULL;
+            } else if (!keep_before && keep_after) {
+                op = SL_OP_CREATE;
+                before = NULL;
             }
+        } else {
+            keep = e->after ? keep_after : keep_before;
         }
-        if (m->out) {
-            e->before = project(b, m, e->before);
-            e->after = project(b, m, e->after);
+        if (!keep) {
+            *link = e->next;
+            dropped++;
+            dropped_in_prefix += idx < b->commit_count;
+            continue;
+        }
+        if (m->r->soft_delete && op == SL_OP_DELETE) {
+            /* SOFT_DELETE: the deleted row is written as an insert */
+            op = SL_OP_CREATE;
+            after = before;
+            before = NULL;
+        }
+        e->op = op;
+        e->before = before;
+        e->after = after;
+        if (m->out)
             e->schema = m->out;
-        }
         b->tail = e;
         link = &e->next;
     }

@@ -56,11 +56,26 @@
 typedef struct sl_route_table sl_route_table;
 struct sl_digest_set;
 
+/* What a transform rule says about a table's sink-side shape beyond its
+ * columns (Flink's partition-keys and table-options), for sinks that
+ * create tables (ClickHouse PARTITION BY, an Iceberg partition spec). */
+typedef struct sl_table_hints {
+    const char *partition_keys;          /* "a, b" as written, or NULL */
+    const char *table_options;           /* "k1=v1,k2=v2" as written, or NULL */
+    const char *table_options_delimiter; /* "," unless the rule sets another */
+} sl_table_hints;
+
 typedef struct sl_sink_env {
     const char *pipeline_name;
     const sl_options *pipeline;
     const sl_route_table *routes; /* maps source tables to sink names; NULL outside a run */
     const char *source_connector; /* "mysql", "postgresql" (for the envelope) */
+    /* Flink's partition-keys and table-options for source table ns.table:
+     * 1 and *out when a transform rule gives some, 0 when none does; the
+     * function is NULL when the pipeline has no transform. Only for sinks
+     * that set table_hints in their plugin struct. */
+    int (*table_hints)(const void *ctx, const char *ns, const char *table, sl_table_hints *out);
+    const void *table_hints_ctx;
 } sl_sink_env;
 
 /* What a consumer of the sink sees after crashes and restarts. */
@@ -90,6 +105,10 @@ typedef struct sl_sink_plugin {
     const char *description;
     const sl_option_def *options;
     sl_guarantee guarantee;
+    /* Optional: 1 when the sink uses sl_sink_env.table_hints (sinks that
+     * create tables); a pipeline giving partition-keys or table-options to
+     * a sink without it is refused at config load. */
+    int table_hints;
 
     /* Optional. At config load, after the option table has checked each
      * option: checks combinations the table cannot express. SL_ECONFIG. */

@@ -2,12 +2,65 @@
 #include "split_setup.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "../core/table_filter.h"
+
+#define KEY_OPT "scan.incremental.snapshot.chunk.key-column"
+
+int sl_chunk_key_for(const sl_options *opts, const char *ns, const char *table, char *col, size_t len, sl_err *err)
+{
+    const char *v = sl_opt_str(opts, KEY_OPT);
+    if (!v)
+        return 0;
+    if (!strchr(v, ':')) {
+        snprintf(col, len, "%s", v);
+        return 1;
+    }
+    char where[512];
+    sl_opt_where(opts, KEY_OPT, where, sizeof where);
+    for (const char *p = v; *p;) {
+        const char *end = strchr(p, ';');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *colon = memchr(p, ':', n);
+        char pat[512];
+        if (!colon || colon == p || colon + 1 == p + n || (size_t)(colon - p) >= sizeof pat) {
+            sl_errf(err, SL_ECONFIG, "%s: '%.*s' is not table:column (write db.table:column;db.other:column)", where,
+                    (int)n, p);
+            return -1;
+        }
+        snprintf(pat, sizeof pat, "%.*s", (int)(colon - p), p);
+        sl_table_filter f;
+        if (sl_table_filter_init(&f, pat, NULL, err)) {
+            sl_err_prefix(err, SL_ECONFIG, "%s: ", where);
+            return -1;
+        }
+        int hit = ns && sl_table_filter_match(&f, ns, table);
+        sl_table_filter_free(&f);
+        if (hit) {
+            size_t cl = (size_t)(p + n - colon - 1);
+            while (cl && colon[cl] == ' ')
+                cl--;
+            snprintf(col, len, "%.*s", (int)cl, colon + 1 + strspn(colon + 1, " "));
+            return 1;
+        }
+        p += n;
+        if (*p == ';')
+            p++;
+    }
+    return 0;
+}
 
 int sl_split_key_columns(const sl_table_schema *s, const sl_options *opts, const char *source, int *keys, int *nkey,
                          sl_err *err)
 {
-    const char *opt = "scan.incremental.snapshot.chunk.key-column";
-    const char *keycol = sl_opt_str(opts, opt);
+    const char *opt = KEY_OPT;
+    char keybuf[256];
+    const char *ns = s->schema ? s->schema : s->db;
+    int found = sl_chunk_key_for(opts, ns ? ns : "", s->table, keybuf, sizeof keybuf, err);
+    if (found < 0)
+        return SL_ECONFIG;
+    const char *keycol = found ? keybuf : NULL;
     *nkey = 0;
     if (keycol) {
         int ci = sl_schema_column_index(s, keycol);

@@ -12,6 +12,12 @@
 #include "../core/option.h"
 #include "snapshot.h"
 
+/* scan.incremental.snapshot.chunk.key-column is one column for every table,
+ * or Flink's per-table form `db.table_regex:column;db.other:column2` (table
+ * patterns in the tables syntax). The column configured for ns.table into
+ * col: 1, or 0 when none applies; -1 with err for a malformed option. */
+int sl_chunk_key_for(const sl_options *opts, const char *ns, const char *table, char *col, size_t len, sl_err *err);
+
 /* The chunk key of a table: the configured
  * scan.incremental.snapshot.chunk.key-column of opts, else the primary key.
  * Fills keys (up to 64) and *nkey, or a located SL_ECONFIG naming the

@@ -87,6 +87,8 @@ const sl_sink_plugin sl_sink_blackhole = {
     .description = "Counts and discards events (benchmarks)",
     .options = options,
     .guarantee = SL_GUARANTEE_NONE,
+    /* it stands in for any sink, so it takes partition-keys and table-options (and ignores them) */
+    .table_hints = 1,
     .create = bh_create,
     .load_checkpoint = bh_load,
     .write = bh_write,

@@ -119,8 +119,38 @@ static void checkpoint_topic(sl_check *c, kafka_sink *k, const struct rd_kafka_m
     sl_check_report(c, 0, what, fix);
 }
 
+/* Flink's `topic`: every change goes to that one topic */
+static void fixed_topic(sl_check *c, kafka_sink *k, const struct rd_kafka_metadata *md)
+{
+    char what[2048], fix[2048], msg[512], topic[600];
+    snprintf(topic, sizeof topic, "%s", k->flink.topic);
+    sl_kafka_sanitize(topic);
+    if (topic_listed(md, topic)) {
+        snprintf(what, sizeof what, "change topic %s present", topic);
+        sl_check_report(c, 1, what, NULL);
+        return;
+    }
+    rd_kafka_resp_err_t e = sl_kafka_create_topic(k, topic, k->topic_partitions, 0, 1, msg, sizeof msg);
+    if (!e) {
+        snprintf(what, sizeof what, "change topic %s can be created (the broker validated it)", topic);
+        sl_check_report(c, 1, what, NULL);
+        return;
+    }
+    snprintf(what, sizeof what, "change topic %s is absent and cannot be created: %s (%s)", topic, msg,
+             rd_kafka_err2name(e));
+    snprintf(fix, sizeof fix,
+             "kafka-topics.sh --create --topic %s --partitions %d; or let sluice's user create topics; "
+             "topic.replication-factor must not exceed the broker count (%d)",
+             topic, k->topic_partitions, md->broker_cnt);
+    sl_check_report(c, 0, what, fix);
+}
+
 static void change_topics(sl_check *c, kafka_sink *k, const struct rd_kafka_metadata *md)
 {
+    if (k->flink.topic) {
+        fixed_topic(c, k, md);
+        return;
+    }
     char what[2048], fix[2048], msg[512], probe[600], prefix[600];
     snprintf(prefix, sizeof prefix, "%s.", k->prefix);
     snprintf(probe, sizeof probe, "%s.sluice-check", k->prefix);
@@ -153,9 +183,10 @@ static void change_topics(sl_check *c, kafka_sink *k, const struct rd_kafka_meta
 
 int sl_kafka_check(const sl_options *o, const sl_sink_env *env, FILE *out, sl_err *err)
 {
-    kafka_sink *k = sl_kafka_new(o, env, err);
-    if (!k)
-        return SL_ERUNTIME;
+    kafka_sink *k;
+    int rc = sl_kafka_new(o, env, &k, err);
+    if (rc)
+        return rc;
     /* a transactional.id of its own: the live producer stays unfenced */
     char *probe_id = malloc(strlen(k->txn_id) + 8);
     if (!probe_id) {
@@ -165,7 +196,7 @@ int sl_kafka_check(const sl_options *o, const sl_sink_env *env, FILE *out, sl_er
     sprintf(probe_id, "%s.check", k->txn_id);
     free(k->txn_id);
     k->txn_id = probe_id;
-    int rc = sl_kafka_producer(k, err);
+    rc = sl_kafka_producer(k, err);
     if (rc) {
         sl_kafka_free(k);
         return rc;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../core/canal.h"
 #include "../../core/clock.h"
 #include "../../core/log.h"
 #include "kafka_sink.h"
@@ -41,8 +42,25 @@ static const sl_option_def options[] = {
     {"topic.partitions", SL_OPT_INT, "1", 0, 1, 100000, NULL, "Partitions of the topics sluice creates."},
     {"topic.replication-factor", SL_OPT_INT, "-1", 0, -1, 32767, NULL,
      "Replication factor of the topics sluice creates; -1 = the broker's default.replication.factor."},
-    {"value.format", SL_OPT_ENUM, "debezium-json", 0, 0, 0, "debezium-json",
-     "Message format: Debezium's JSON envelope (before, after, source, op, ts_ms)."},
+    {"value.format", SL_OPT_ENUM, "debezium-json", 0, 0, 0, "debezium-json|canal-json",
+     "Message format: Debezium's JSON envelope (before, after, source, op, ts_ms), or canal-json (old, data, "
+     "type, database, table, pkNames) as Flink CDC writes it."},
+    {"topic", SL_OPT_STRING, NULL, 0, 0, 0, NULL, "Every table's changes to this one topic (Flink CDC)."},
+    {"sink.tableId-to-topic.mapping", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Topics per table: db.table1:topic1;db.table2:topic2 (the table id after routing; Flink CDC)."},
+    {"partition.strategy", SL_OPT_ENUM, "hash-by-key", 0, 0, 0, "hash-by-key|all-to-zero",
+     "hash-by-key: the Java client's murmur2 of the key (a key's changes stay in order on one partition); "
+     "all-to-zero: every record to partition 0."},
+    {"key.format", SL_OPT_ENUM, "json", 0, 0, 0, "json|csv",
+     "The key: the key columns as JSON ({\"id\":42}) or as Flink's CSV (42)."},
+    {"sink.add-tableId-to-header-enabled", SL_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "Headers schemaName and tableName on every record (Flink CDC)."},
+    {"sink.custom-header", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Headers on every record: key1:value1,key2:value2 (Flink CDC)."},
+    {"debezium-json.include-schema.enabled", SL_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "Flink CDC's name for schemas.enable."},
+    {"sink.delivery-guarantee", SL_OPT_ENUM, NULL, 0, 0, 0, "exactly-once|at-least-once|none",
+     "Flink CDC's name for delivery.guarantee (none is at-least-once)."},
     {"schemas.enable", SL_OPT_BOOL, "false", 0, 0, 0, NULL,
      "Wrap keys and values as {\"schema\":..,\"payload\":..} like Kafka Connect's JsonConverter."},
     {"tombstones.on.delete", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
@@ -62,6 +80,15 @@ static const sl_option_def options[] = {
 
 static int kafka_validate(const sl_options *o, sl_err *err)
 {
+    int rc = sl_kafka_flink_validate(o, err);
+    if (rc)
+        return rc;
+    if (sl_opt_num(o, "value.format") == 1 &&
+        (sl_opt_num(o, "schemas.enable") || sl_opt_num(o, "debezium-json.include-schema.enabled"))) {
+        char where[512];
+        sl_opt_where(o, "value.format", where, sizeof where);
+        return sl_errf(err, SL_ECONFIG, "%s: a schema block is written only with value.format debezium-json", where);
+    }
     if (!sl_opt_str(o, "properties.bootstrap.servers"))
         return sl_errf(err, SL_ECONFIG,
                        "sink option properties.bootstrap.servers is required (the brokers, e.g. localhost:9092)");
@@ -143,6 +170,7 @@ void sl_kafka_free(kafka_sink *k)
     }
     sl_buf_free(&k->key);
     sl_buf_free(&k->value);
+    sl_kafka_flink_free(&k->flink);
     free(k->prefix);
     free(k->pipeline);
     free(k->ckpt_topic);
@@ -153,18 +181,25 @@ void sl_kafka_free(kafka_sink *k)
 
 static char *dup_or(const char *a, const char *b) { return strdup(a ? a : b); }
 
-kafka_sink *sl_kafka_new(const sl_options *o, const sl_sink_env *env, sl_err *err)
+int sl_kafka_new(const sl_options *o, const sl_sink_env *env, kafka_sink **out, sl_err *err)
 {
+    *out = NULL;
     kafka_sink *k = calloc(1, sizeof *k);
-    if (!k) {
-        sl_errf(err, SL_ERUNTIME, "out of memory");
-        return NULL;
-    }
+    if (!k)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
     k->opts = o;
     k->routes = env->routes;
     k->exactly_once = sl_opt_num(o, "delivery.guarantee") == 0;
+    if (sl_opt_is_set(o, "sink.delivery-guarantee") && !sl_opt_is_set(o, "delivery.guarantee"))
+        k->exactly_once = sl_opt_num(o, "sink.delivery-guarantee") == 0;
     k->tombstones = (int)sl_opt_num(o, "tombstones.on.delete");
-    k->schemas = (int)sl_opt_num(o, "schemas.enable");
+    k->schemas = (int)(sl_opt_num(o, "schemas.enable") || sl_opt_num(o, "debezium-json.include-schema.enabled"));
+    int frc = sl_kafka_flink_init(&k->flink, o, err);
+    if (frc) {
+        sl_kafka_flink_free(&k->flink);
+        free(k);
+        return frc;
+    }
     k->schema_changes = (int)sl_opt_num(o, "include.schema.changes");
     k->connect_timeout_ms = sl_opt_num(o, "connect.timeout");
     k->commit_timeout_ms = sl_opt_num(o, "transaction.timeout");
@@ -186,10 +221,10 @@ kafka_sink *sl_kafka_new(const sl_options *o, const sl_sink_env *env, sl_err *er
     sl_buf_init(&k->value);
     if (!k->pipeline || !k->prefix || !k->ckpt_topic || !k->bootstrap || !k->txn_id) {
         sl_kafka_free(k);
-        sl_errf(err, SL_ERUNTIME, "out of memory");
-        return NULL;
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
-    return k;
+    *out = k;
+    return 0;
 }
 
 int sl_kafka_producer(kafka_sink *k, sl_err *err)
@@ -208,10 +243,11 @@ int sl_kafka_producer(kafka_sink *k, sl_err *err)
 
 static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self, sl_err *err)
 {
-    kafka_sink *k = sl_kafka_new(o, env, err);
-    if (!k)
-        return SL_ERUNTIME;
-    int rc = sl_kafka_producer(k, err);
+    kafka_sink *k;
+    int rc = sl_kafka_new(o, env, &k, err);
+    if (rc)
+        return rc;
+    rc = sl_kafka_producer(k, err);
     if (rc) {
         sl_kafka_free(k);
         return rc;
@@ -285,14 +321,19 @@ static int begin(kafka_sink *k, sl_err *err)
 }
 
 /* One message; waits for room when librdkafka's queue is full. */
-static int produce(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key, const sl_buf *value,
-                   const char *table, sl_err *err)
+static int produce_h(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key,
+                     const sl_buf *value, rd_kafka_headers_t *headers, const char *table, sl_err *err)
 {
     for (;;) {
+        /* the producer owns the headers once it accepts the message */
+        rd_kafka_headers_t *h = headers ? rd_kafka_headers_copy(headers) : NULL;
         rd_kafka_resp_err_t e = rd_kafka_producev(
             k->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(key && key->len ? key->data : NULL, key ? key->len : 0),
-            RD_KAFKA_V_VALUE(value ? value->data : NULL, value ? value->len : 0), RD_KAFKA_V_END);
+            RD_KAFKA_V_VALUE(value ? value->data : NULL, value ? value->len : 0), RD_KAFKA_V_HEADERS(h),
+            RD_KAFKA_V_END);
+        if (e && h)
+            rd_kafka_headers_destroy(h);
         if (!e)
             return 0;
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -311,6 +352,12 @@ static int produce(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, cons
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot send a change of table %s to topic %s: %s", table,
                        rd_kafka_topic_name(rkt), rd_kafka_err2str(e));
     }
+}
+
+static int produce(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key, const sl_buf *value,
+                   const char *table, sl_err *err)
+{
+    return produce_h(k, rkt, partition, key, value, NULL, table, err);
 }
 
 /* {"schema":S,"payload":P} around what is in b from offset start */
@@ -390,20 +437,29 @@ static int send_event(kafka_sink *k, kafka_topic *t, const sl_event *e, int64_t 
     /* Debezium: tables without a primary key have null keys; they all go
      * to partition 0 so their changes stay in order */
     int keyed = s->npk > 0 && row;
-    if (keyed) {
+    if (keyed && k->flink.csv_key) {
+        sl_kafka_csv_key(&k->key, s, row);
+    } else if (keyed) {
         sl_json_key(&k->key, s, row);
         if (k->schemas)
             wrap_schema(&k->key, 0, t->key_schema);
     }
-    sl_json_envelope(&k->value, e, &k->env, now);
-    if (k->schemas)
-        wrap_schema(&k->value, 0, t->value_schema);
+    if (k->flink.canal) {
+        sl_canal_json(&k->value, e);
+    } else {
+        sl_json_envelope(&k->value, e, &k->env, now);
+        if (k->schemas)
+            wrap_schema(&k->value, 0, t->value_schema);
+    }
     if (k->key.failed || k->value.failed)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
-    int32_t part = keyed ? RD_KAFKA_PARTITION_UA : 0;
-    int rc = produce(k, t->rkt, part, &k->key, &k->value, s->qualified, err);
+    int32_t part = keyed && !k->flink.all_to_zero ? RD_KAFKA_PARTITION_UA : 0;
+    rd_kafka_headers_t *h = sl_kafka_flink_headers(&k->flink, s);
+    int rc = produce_h(k, t->rkt, part, &k->key, &k->value, h, s->qualified, err);
     if (!rc && e->op == SL_OP_DELETE && keyed && k->tombstones)
-        rc = produce(k, t->rkt, part, &k->key, NULL, s->qualified, err);
+        rc = produce_h(k, t->rkt, part, &k->key, NULL, h, s->qualified, err);
+    if (h)
+        rd_kafka_headers_destroy(h);
     return rc;
 }
 
@@ -420,25 +476,28 @@ static int kafka_write(void *self, const sl_batch *b, sl_err *err)
                 return rc;
             continue;
         }
-        kafka_topic *t;
-        if ((rc = sl_kafka_topic_for(k, e->schema, &t, err)))
+        size_t first, ntargets;
+        if ((rc = sl_kafka_topics_for(k, e->schema, &first, &ntargets, err)))
             return rc;
-        const sl_table_schema *s = e->schema;
-        if (k->schemas && cache_schemas(t, s, k->env.connector))
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        if (e->op == SL_OP_UPDATE && s->npk > 0 && e->before && e->after && key_changed(k, s, e)) {
-            /* a primary-key change, as Debezium sends it: a delete (and
-             * tombstone) of the old key, then a create under the new key,
-             * each in its own key's partition */
-            sl_event del = *e, cre = *e;
-            del.op = SL_OP_DELETE;
-            del.after = NULL;
-            cre.op = SL_OP_CREATE;
-            cre.before = NULL;
-            if ((rc = send_event(k, t, &del, now, err)) || (rc = send_event(k, t, &cre, now, err)))
+        for (size_t ti = first; ti < first + ntargets; ti++) {
+            kafka_topic *t = &k->topics[ti];
+            const sl_table_schema *s = e->schema;
+            if (k->schemas && cache_schemas(t, s, k->env.connector))
+                return sl_errf(err, SL_ERUNTIME, "out of memory");
+            if (e->op == SL_OP_UPDATE && s->npk > 0 && e->before && e->after && key_changed(k, s, e)) {
+                /* a primary-key change, as Debezium sends it: a delete (and
+                 * tombstone) of the old key, then a create under the new key,
+                 * each in its own key's partition */
+                sl_event del = *e, cre = *e;
+                del.op = SL_OP_DELETE;
+                del.after = NULL;
+                cre.op = SL_OP_CREATE;
+                cre.before = NULL;
+                if ((rc = send_event(k, t, &del, now, err)) || (rc = send_event(k, t, &cre, now, err)))
+                    return rc;
+            } else if ((rc = send_event(k, t, e, now, err))) {
                 return rc;
-        } else if ((rc = send_event(k, t, e, now, err))) {
-            return rc;
+            }
         }
     }
     rd_kafka_poll(k->rk, 0);

@@ -17,10 +17,10 @@
 #include "../../core/envelope.h"
 #include "../../core/option.h"
 #include "../sink.h"
+#include "kafka_flink_opts.h"
 
 /* one sink table (a source table, or a route target) and its topic */
 typedef struct kafka_topic {
-    char *source;             /* qualified source name: "db.table" */
     char *name;               /* topic name */
     rd_kafka_topic_t *rkt;
     const sl_table_schema *schema; /* the version the cached schema blocks describe */
@@ -40,18 +40,23 @@ typedef struct kafka_sink {
     sl_envelope_opts env;
     kafka_topic *topics;
     size_t ntopics, cap_topics;
-    kafka_topic *last; /* the topic of the previous event (runs of one table) */
+    /* each source table's targets: a run of consecutive topics (several
+     * when overlapping routes send it to several sink tables) */
+    struct kafka_source *sources;
+    size_t nsources, cap_sources;
+    struct kafka_source *last; /* the source of the previous event (runs of one table) */
     rd_kafka_topic_t *schema_rkt, *ckpt_rkt;
     sl_buf key, value;
     /* first delivery failure of the open epoch, set from delivery reports */
     char delivery_error[SL_ERRLEN];
     /* the last error librdkafka reported through error_cb (for messages) */
     char last_error[512];
+    kafka_flink flink; /* Flink CDC's Kafka sink options */
 } kafka_sink;
 
-/* kafka_sink.c: the sink's settings from its options, not connected yet;
- * and its release (whatever is set up) */
-kafka_sink *sl_kafka_new(const sl_options *o, const sl_sink_env *env, sl_err *err);
+/* kafka_sink.c: the sink's settings from its options, not connected yet,
+ * into *out; and its release (whatever is set up) */
+int sl_kafka_new(const sl_options *o, const sl_sink_env *env, kafka_sink **out, sl_err *err);
 /* k->rk: a producer configured from k (not yet talking to a broker) */
 int sl_kafka_producer(kafka_sink *k, sl_err *err);
 void sl_kafka_free(kafka_sink *k);
@@ -63,10 +68,16 @@ int sl_kafka_check(const sl_options *o, const sl_sink_env *env, FILE *out, sl_er
  * configuration built from the sink's options */
 rd_kafka_conf_t *sl_kafka_conf(const kafka_sink *k, int consumer, sl_err *err);
 
+typedef struct kafka_source {
+    char *qualified; /* "db.table" */
+    size_t first, n; /* its topics: k->topics[first .. first + n) */
+} kafka_source;
+
 /* kafka_topics.c */
 /* characters Kafka does not allow in a topic name become '_' */
 void sl_kafka_sanitize(char *name);
-int sl_kafka_topic_for(kafka_sink *k, const sl_table_schema *s, kafka_topic **out, sl_err *err);
+/* the topics a table's changes go to (every route target) */
+int sl_kafka_topics_for(kafka_sink *k, const sl_table_schema *s, size_t *first, size_t *n, sl_err *err);
 /* one CreateTopics request (validate_only: the broker only checks it);
  * the broker's answer, with its text in msg */
 rd_kafka_resp_err_t sl_kafka_create_topic(kafka_sink *k, const char *topic, int partitions, int compact,

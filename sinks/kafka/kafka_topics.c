@@ -1,9 +1,10 @@
 /* kafka_topics.c — which topic a table's changes go to, and making sure it
  * exists.
  *
- * `<topic.prefix>.<db>.<table>` (PostgreSQL: schema instead of db) unless a
- * route names the topic; characters Kafka does not allow in topic names
- * become '_' as in Debezium. A missing topic is created with
+ * `<topic.prefix>.<db>.<table>` (PostgreSQL: schema instead of db) unless
+ * routes name the topics (every matching route in route-mode ALL_MATCH)
+ * or Flink's `topic` / `sink.tableId-to-topic.mapping` do; characters
+ * Kafka does not allow in topic names become '_' as in Debezium. A missing topic is created with
  * topic.partitions / topic.replication-factor before the first message,
  * so the producer never relies on the broker's auto-creation; when the
  * broker refuses, the error names the table, the topic and the fix.
@@ -113,24 +114,10 @@ int sl_kafka_ensure_topic(kafka_sink *k, const char *topic, int partitions, int 
                    compact ? " --config cleanup.policy=compact" : "");
 }
 
-int sl_kafka_topic_for(kafka_sink *k, const sl_table_schema *s, kafka_topic **out, sl_err *err)
+/* Opens (creating it when absent) the topic of one target, reusing a
+ * topic another source table already goes to. */
+static int add_topic(kafka_sink *k, const sl_table_schema *s, const char *name, sl_err *err)
 {
-    if (k->last && strcmp(k->last->source, s->qualified) == 0) {
-        *out = k->last;
-        return 0;
-    }
-    for (size_t i = 0; i < k->ntopics; i++) {
-        if (strcmp(k->topics[i].source, s->qualified) == 0) {
-            *out = k->last = &k->topics[i];
-            return 0;
-        }
-    }
-    char target[512], name[1024];
-    if (sl_route_target(k->routes, s, target, sizeof target))
-        snprintf(name, sizeof name, "%s", target);
-    else
-        snprintf(name, sizeof name, "%s.%s", k->prefix, target);
-    sl_kafka_sanitize(name);
     if (k->ntopics == k->cap_topics) {
         size_t cap = k->cap_topics ? k->cap_topics * 2 : 16;
         kafka_topic *t = realloc(k->topics, cap * sizeof *t);
@@ -138,20 +125,20 @@ int sl_kafka_topic_for(kafka_sink *k, const sl_table_schema *s, kafka_topic **ou
             return sl_errf(err, SL_ERUNTIME, "out of memory");
         k->topics = t;
         k->cap_topics = cap;
-        k->last = NULL;
     }
+    int known = 0;
+    for (size_t i = 0; i < k->ntopics && !known; i++)
+        known = strcmp(k->topics[i].name, name) == 0;
     char why[600];
     snprintf(why, sizeof why, "table %s", s->qualified);
-    int rc = sl_kafka_ensure_topic(k, name, k->topic_partitions, 0, why, err);
+    int rc = known ? 0 : sl_kafka_ensure_topic(k, name, k->topic_partitions, 0, why, err);
     if (rc)
         return rc;
     kafka_topic *t = &k->topics[k->ntopics];
     memset(t, 0, sizeof *t);
-    t->source = strdup(s->qualified);
     t->name = strdup(name);
     t->rkt = rd_kafka_topic_new(k->rk, name, NULL);
-    if (!t->source || !t->name || !t->rkt) {
-        free(t->source);
+    if (!t->name || !t->rkt) {
         free(t->name);
         if (t->rkt)
             rd_kafka_topic_destroy(t->rkt);
@@ -159,7 +146,58 @@ int sl_kafka_topic_for(kafka_sink *k, const sl_table_schema *s, kafka_topic **ou
     }
     k->ntopics++;
     sl_debug("table %s -> topic %s", s->qualified, name);
-    *out = k->last = t;
+    return 0;
+}
+
+int sl_kafka_topics_for(kafka_sink *k, const sl_table_schema *s, size_t *first, size_t *n, sl_err *err)
+{
+    kafka_source *src = k->last && strcmp(k->last->qualified, s->qualified) == 0 ? k->last : NULL;
+    for (size_t i = 0; !src && i < k->nsources; i++)
+        if (strcmp(k->sources[i].qualified, s->qualified) == 0)
+            src = &k->sources[i];
+    if (!src) {
+        if (k->nsources == k->cap_sources) {
+            size_t cap = k->cap_sources ? k->cap_sources * 2 : 16;
+            kafka_source *ns = realloc(k->sources, cap * sizeof *ns);
+            if (!ns)
+                return sl_errf(err, SL_ERUNTIME, "out of memory");
+            k->sources = ns;
+            k->cap_sources = cap;
+        }
+        src = &k->sources[k->nsources];
+        src->qualified = strdup(s->qualified);
+        if (!src->qualified)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        src->first = k->ntopics;
+        src->n = 0;
+        char target[512], name[1024];
+        int routed;
+        for (size_t i = 0; (routed = sl_route_target_at(k->routes, s, i, target, sizeof target)) >= 0; i++) {
+            const char *fixed = sl_kafka_flink_topic(&k->flink, target);
+            if (fixed)
+                snprintf(name, sizeof name, "%s", fixed);
+            else if (routed)
+                snprintf(name, sizeof name, "%s", target);
+            else
+                snprintf(name, sizeof name, "%s.%s", k->prefix, target);
+            sl_kafka_sanitize(name);
+            int rc = add_topic(k, s, name, err);
+            if (rc) {
+                for (size_t j = src->first; j < k->ntopics; j++) {
+                    free(k->topics[j].name);
+                    rd_kafka_topic_destroy(k->topics[j].rkt);
+                }
+                k->ntopics = src->first;
+                free(src->qualified);
+                return rc;
+            }
+            src->n++;
+        }
+        k->nsources++;
+    }
+    k->last = src;
+    *first = src->first;
+    *n = src->n;
     return 0;
 }
 
@@ -167,7 +205,6 @@ void sl_kafka_topics_free(kafka_sink *k)
 {
     for (size_t i = 0; i < k->ntopics; i++) {
         kafka_topic *t = &k->topics[i];
-        free(t->source);
         free(t->name);
         free(t->key_schema);
         free(t->value_schema);
@@ -177,5 +214,10 @@ void sl_kafka_topics_free(kafka_sink *k)
     free(k->topics);
     k->topics = NULL;
     k->ntopics = k->cap_topics = 0;
+    for (size_t i = 0; i < k->nsources; i++)
+        free(k->sources[i].qualified);
+    free(k->sources);
+    k->sources = NULL;
+    k->nsources = k->cap_sources = 0;
     k->last = NULL;
 }

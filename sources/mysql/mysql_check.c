@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "../../core/check_report.h"
+#include "../../snapshot/split_setup.h"
 #include "mysql_source.h"
 
 static void check_var(sl_check *c, MYSQL *m, const char *var, const char *want, const char *fix)
@@ -78,12 +79,13 @@ static void check_tables(sl_check *c, MYSQL *m, const sl_mysql_source *s)
     MYSQL_RES *res = mysql_store_result(m);
     MYSQL_ROW row;
     int matched = 0;
-    const char *keycol = sl_opt_str(s->opts, "scan.incremental.snapshot.chunk.key-column");
     while (res && (row = mysql_fetch_row(res))) {
         if (!sl_table_filter_match(&s->filter, row[0], row[1]))
             continue;
         matched++;
-        if (atoi(row[2]) == 0 && !keycol) {
+        char keycol[256];
+        sl_err kerr;
+        if (atoi(row[2]) == 0 && sl_chunk_key_for(s->opts, row[0], row[1], keycol, sizeof keycol, &kerr) == 0) {
             sl_check_warn(c,
                           "table %s.%s has no primary key: its changes are keyed by the whole row, and a snapshot "
                           "needs scan.incremental.snapshot.chunk.key-column",

@@ -3,6 +3,9 @@
  * replication loop lives in mysql_stream.c, server checks in mysql_check.c. */
 #include "mysql_source.h"
 
+#include "../../snapshot/split_setup.h"
+#include "../metadata_list.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +50,16 @@ static const sl_option_def options[] = {
      "Connection attempts after the first before giving up (also after a lost connection)."},
     {"zero-date.handling", SL_OPT_ENUM, "null", 0, 0, 0, "null|string",
      "How zero dates such as 0000-00-00 are emitted: null, or the string the server prints."},
+    {"metadata.list", SL_OPT_LIST, NULL, 0, 0, 0, NULL, "Metadata columns transforms may read: op_ts."},
+    {"schema-change.enabled", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Emit schema-change events (false: sinks never see them; rows still carry the new shape)."},
+    {"scan.newly-added-table.enabled", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Tables newly matching tables are snapshotted on the next start while the others stream (always so)."},
+    {"scan.binlog.newly-added-table.enabled", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Tables created while streaming that match tables are captured from their first change (always so)."},
+    {"treat-tinyint1-as-boolean.enabled", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Accepted from Flink files; TINYINT(1) stays an integer (0/1) because the binlog does not carry display "
+     "widths."},
     SL_OPTION_END,
 };
 
@@ -92,6 +105,13 @@ static int mysql_validate(const sl_options *o, sl_err *err)
         return sl_errf(err, SL_ECONFIG,
                        "%s: scan.startup.mode 'timestamp' needs scan.startup.timestamp-millis", where);
     }
+    static const char *const metadata[] = {"op_ts", NULL};
+    int mrc = sl_check_metadata_list(o, "mysql source", metadata, err);
+    if (mrc)
+        return mrc;
+    char keycol[256];
+    if (sl_chunk_key_for(o, NULL, NULL, keycol, sizeof keycol, err) < 0)
+        return SL_ECONFIG;
     sl_table_filter f;
     if (sl_table_filter_init(&f, sl_opt_str(o, "tables"), sl_opt_str(o, "tables.exclude"), err)) {
         sl_opt_where(o, "tables", where, sizeof where);

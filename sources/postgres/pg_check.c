@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../core/check_report.h"
+#include "../../snapshot/split_setup.h"
 #include "pg_source.h"
 
 static int query_one(PGconn *conn, const char *sql, int n, const char *const *params, char *out, size_t len)
@@ -88,7 +89,6 @@ static void check_tables(sl_check *c, PGconn *conn, sl_pg_source *s)
         snprintf(what, sizeof what, "%zu existing table%s match 'tables'", n, n == 1 ? "" : "s");
         sl_check_report(c, 1, what, NULL);
     }
-    const char *keycol = sl_opt_str(s->opts, "scan.incremental.snapshot.chunk.key-column");
     for (size_t i = 0; i < n; i++) {
         char ref[700], nsp[256];
         const char *dot = strchr(names[i], '.');
@@ -108,7 +108,9 @@ static void check_tables(sl_check *c, PGconn *conn, sl_pg_source *s)
                  "published)", names[i]);
         snprintf(fix, sizeof fix, "ALTER TABLE %s REPLICA IDENTITY FULL; (or add a primary key)", ref);
         sl_check_report(c, has_pk || v[0] == 'f' || v[0] == 'i', what, fix);
-        if (!has_pk && !keycol) {
+        char keycol[256];
+        sl_err kerr;
+        if (!has_pk && sl_chunk_key_for(s->opts, nsp, dot + 1, keycol, sizeof keycol, &kerr) == 0) {
             snprintf(what, sizeof what, "table %s has no primary key: its changes are keyed by the whole row, and a "
                      "snapshot needs scan.incremental.snapshot.chunk.key-column", names[i]);
             sl_check_warn(c, "%s", what);

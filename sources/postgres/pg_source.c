@@ -4,6 +4,9 @@
  * pg_snapshot.c, server checks in pg_check.c. */
 #include "pg_source.h"
 
+#include "../../snapshot/split_setup.h"
+#include "../metadata_list.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +20,9 @@ static const sl_option_def options[] = {
      "User to connect as; needs the REPLICATION attribute, SELECT on the tables, and ownership of them to create "
      "the publication (or an existing publication)."},
     {"password", SL_OPT_SECRET, "", 0, 0, 0, NULL, "Password of the user; use ${env:NAME} or ${file:PATH}."},
-    {"database-name", SL_OPT_STRING, NULL, 1, 0, 0, NULL, "Database to capture (a slot belongs to one database)."},
+    {"database-name", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Database to capture (a slot belongs to one database); may instead be the first part of every tables "
+     "pattern, db.schema.table, as Flink writes it."},
     {"tables", SL_OPT_LIST, NULL, 1, 0, 0, NULL,
      "Tables to capture: comma-separated schema.table regexes; '.' separates schema and table, '\\.' matches any "
      "character."},
@@ -54,6 +59,18 @@ static const sl_option_def options[] = {
     {"connect.timeout", SL_OPT_DURATION, "30s", 0, 1000, 3600000, NULL, "Time allowed to connect before a retry."},
     {"connect.max-retries", SL_OPT_INT, "3", 0, 0, 1000000, NULL,
      "Connection attempts after the first before giving up."},
+    {"metadata.list", SL_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "Metadata columns transforms may read: op_ts, database_name, schema_name, table_name."},
+    {"schema-change.enabled", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Emit schema-change events (false: sinks never see them; rows still carry the new shape)."},
+    {"server-time-zone", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Accepted from Flink files; sluice reads timestamps exactly, so it changes nothing."},
+    {"scan.snapshot.fetch.size", SL_OPT_INT, "1024", 0, 1, 1000000, NULL,
+     "Accepted from Flink files; each chunk is read in one query."},
+    {"scan.newly-added-table.enabled", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Tables newly matching tables are snapshotted on the next start while the others stream (always so)."},
+    {"table-id.include-database", SL_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "Flink's table id with the database; only false (schema.table) is supported."},
     SL_OPTION_END,
 };
 
@@ -79,6 +96,8 @@ static void derived_name(const char *pipeline, char *out, size_t len)
     out[o] = 0;
 }
 
+static const char *const pg_metadata[] = {"op_ts", "database_name", "schema_name", "table_name", NULL};
+
 static int pg_validate(const sl_options *o, sl_err *err)
 {
     char where[512];
@@ -102,8 +121,26 @@ static int pg_validate(const sl_options *o, sl_err *err)
                            where, wm);
         }
     }
+    if (sl_opt_num(o, "table-id.include-database")) {
+        sl_opt_where(o, "table-id.include-database", where, sizeof where);
+        return sl_errf(err, SL_ECONFIG,
+                       "%s: sluice names PostgreSQL tables schema.table (Flink's default); table-id.include-database: "
+                       "true is not supported",
+                       where);
+    }
+    int rc = sl_check_metadata_list(o, "postgres source", pg_metadata, err);
+    if (rc)
+        return rc;
+    char keycol[256];
+    if (sl_chunk_key_for(o, NULL, NULL, keycol, sizeof keycol, err) < 0)
+        return SL_ECONFIG;
+    sl_pg_names pn;
+    if ((rc = sl_pg_names_resolve(o, &pn, err)))
+        return rc;
     sl_table_filter f;
-    if (sl_table_filter_init(&f, sl_opt_str(o, "tables"), sl_opt_str(o, "tables.exclude"), err)) {
+    rc = sl_table_filter_init(&f, pn.tables, pn.tables_exclude, err);
+    sl_pg_names_free(&pn);
+    if (rc) {
         sl_opt_where(o, "tables", where, sizeof where);
         return sl_err_prefix(err, SL_ECONFIG, "%s: ", where);
     }
@@ -126,7 +163,11 @@ static int pg_create(const sl_options *o, const sl_source_env *env, void **self,
     c->port = (unsigned)sl_opt_num(o, "port");
     c->user = sl_opt_str(o, "username");
     c->password = sl_opt_str(o, "password");
-    c->dbname = sl_opt_str(o, "database-name");
+    if ((rc = sl_pg_names_resolve(o, &s->names, err))) {
+        free(s);
+        return rc;
+    }
+    c->dbname = s->names.dbname;
     c->slot_temporary = (int)sl_opt_num(o, "slot.temporary");
     c->publication_create = (int)sl_opt_num(o, "publication.autocreate");
     c->startup = (int)sl_opt_num(o, "scan.startup.mode");
@@ -149,10 +190,11 @@ static int pg_create(const sl_options *o, const sl_source_env *env, void **self,
     sl_schema_cache_init(&s->schemas);
     sl_live_init(&s->live);
     pthread_mutex_init(&s->ack_mu, NULL);
-    rc = sl_table_filter_init(&s->filter, sl_opt_str(o, "tables"), sl_opt_str(o, "tables.exclude"), err);
+    rc = sl_table_filter_init(&s->filter, s->names.tables, s->names.tables_exclude, err);
     if (rc) {
         sl_live_destroy(&s->live);
         pthread_mutex_destroy(&s->ack_mu);
+        sl_pg_names_free(&s->names);
         free(s);
         return rc;
     }
@@ -211,6 +253,7 @@ static void pg_destroy(void *self)
     sl_table_filter_free(&s->filter);
     sl_schema_cache_free(&s->schemas);
     sl_pg_type_cache_free(&s->types);
+    sl_pg_names_free(&s->names);
     free(s);
 }
 

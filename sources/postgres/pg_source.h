@@ -10,6 +10,7 @@
 #include "../../core/table_filter.h"
 #include "../live_socket.h"
 #include "../source.h"
+#include "pg_names.h"
 #include "pgoutput.h"
 
 enum sl_pg_startup {
@@ -44,6 +45,7 @@ typedef struct sl_pg_source {
     sl_pg_conf conf;
     sl_source_env env;
     const sl_options *opts;
+    sl_pg_names names; /* database and schema.table patterns */
     sl_table_filter filter;
     sl_schema_cache schemas;
     sl_pg_type_cache types;

@@ -10,9 +10,9 @@ import uuid
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 
-def read_topic(bootstrap, topic, isolation="read_committed", timeout=30):
-    """Every record of the topic as (partition, offset, key, value); key and
-    value are decoded JSON (None for a null key or a tombstone)."""
+def read_raw(bootstrap, topic, isolation="read_committed", timeout=30):
+    """Every record of the topic as (partition, offset, key bytes, value
+    bytes, headers dict), in partition order."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "t-" + uuid.uuid4().hex[:8],
                   "isolation.level": isolation, "enable.auto.commit": False,
                   "enable.partition.eof": True, "auto.offset.reset": "earliest"})
@@ -37,13 +37,19 @@ def read_topic(bootstrap, topic, isolation="read_committed", timeout=30):
                     continue
                 raise KafkaException(m.error())
             eof.discard(m.partition())
-            key = _decode_key(m.key())
-            value = json.loads(m.value()) if m.value() is not None else None
-            out.append((m.partition(), m.offset(), key, value))
+            headers = {k: v.decode() for k, v in (m.headers() or [])}
+            out.append((m.partition(), m.offset(), m.key(), m.value(), headers))
         out.sort(key=lambda r: (r[0], r[1]))
         return out
     finally:
         c.close()
+
+
+def read_topic(bootstrap, topic, isolation="read_committed", timeout=30):
+    """Every record of the topic as (partition, offset, key, value); key and
+    value are decoded JSON (None for a null key or a tombstone)."""
+    return [(p, o, _decode_key(k), json.loads(v) if v is not None else None)
+            for (p, o, k, v, _) in read_raw(bootstrap, topic, isolation, timeout)]
 
 
 def _decode_key(raw):

@@ -106,6 +106,16 @@ def test_check_connect_probes_the_broker(mariadb, kafka, tmp_path, db):
     assert not [t for t in topics(kafka.bootstrap) if t.startswith(db + ".")]
 
 
+def test_check_connect_probes_flinks_single_topic(mariadb, kafka, tmp_path, db):
+    """With Flink's `topic` every change goes to that topic: the check names it, not <prefix>.<db>.<table>."""
+    proc = check_connect(tmp_path, kafka_yaml(mariadb, kafka, db, extra_sink=f"  topic: {db}-all"), mariadb)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert f"  ok    change topic {db}-all can be created (the broker validated it)\n" in out, out
+    assert "<db>.<table>" not in out, out
+    assert f"{db}-all" not in topics(kafka.bootstrap)
+
+
 def test_check_connect_names_an_unreachable_broker(mariadb, kafka, tmp_path, db):
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))

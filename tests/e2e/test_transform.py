@@ -40,7 +40,8 @@ transform:
     assert got == [
         ("c", "orders", None, {"id": 1, "customer": "ann", "amount": "150.00"}),
         ("c", "orders", None, {"id": 4, "customer": None, "amount": "100.00"}),
-        ("u", "orders", {"id": 2, "customer": "bob", "amount": "99.99"}, {"id": 2, "customer": "bob", "amount": "120.00"}),
+        # Flink: an update whose old row fails the filter and new row passes is an insert
+        ("c", "orders", None, {"id": 2, "customer": "bob", "amount": "120.00"}),
         ("d", "orders", {"id": 1, "customer": "ann", "amount": "150.00"}, None),
         ("c", "nokey", None, {"code": "k1", "v": 1}),
     ]
@@ -49,17 +50,37 @@ transform:
     assert any('"primaryKeyColumnNames":["id"]' in l and '"name":"customer"' in l for l in schema_lines)
 
 
-def test_unsupported_transform_expressions_are_rejected(tmp_path):
+def test_expression_mistakes_are_rejected_at_load_with_line_and_column(tmp_path):
     env = {"SLUICE_TEST_PW": "x"}
-    p = write(tmp_path, GOOD + "transform:\n  - source-table: shop.orders\n    projection: id, UPPER(name) AS n\n")
-    proc = sluice("check", p, env=env)
-    assert proc.returncode == 2
-    assert error_line(proc) == (f"{p}:15:5: transform: projection item 'UPPER(name) AS n' is not supported "
-                                "(sluice projects column names, 'col AS alias' and *)")
-    p = write(tmp_path, GOOD + "transform:\n  - source-table: shop.orders\n    filter: amount >> 3\n")
-    proc = sluice("check", p, env=env)
-    assert proc.returncode == 2
-    assert error_line(proc) == f"{p}:15:5: transform: filter 'amount >> 3': expected a literal after the comparison on 'amount'"
+    cases = [
+        # (projection/filter line, expected message after the location)
+        ("    projection: id, addone(id) AS n\n",
+         "16:21: transform projection: unknown function ADDONE (sluice runs Flink CDC's built-in functions; "
+         "user-defined functions are Java classes it cannot load) (at 'addone(id) AS n')"),
+        ("    projection: id, UPPER(name, 2) AS n\n",
+         "16:21: transform projection: UPPER takes 1 argument, not 2 (at 'UPPER(name, 2) AS n')"),
+        ("    projection: id, UPPER(name)\n",
+         "16:21: transform projection: a computed column needs a name: write <expression> AS <name> "
+         "(at 'UPPER(name)')"),
+        ("    filter: amount >> 3\n",
+         "16:21: transform filter: expected an expression but found '>' (at '> 3')"),
+        ("    filter: \"id + 'x' > 1\"\n",
+         "16:19: transform filter: operator + needs numbers, and 'x' is not one (at ''x' > 1')"),
+        ("    filter: name LIKE '('\n",
+         "16:23: transform filter: '(' is not a valid regular expression (U_REGEX_MISMATCHED_PAREN at offset 1) "
+         "(at ''('')"),
+        ("    filter: CAST(id AS FOO) > 1\n",
+         "16:24: transform filter: unknown type 'FOO' in CAST (at 'FOO) > 1')"),
+        ("    filter: DATE '2024-02-30' < ts\n",
+         "16:13: transform filter: cannot cast '2024-02-30' (STRING) to DATE (at 'DATE '2024-02-30' < ts')"),
+        ("    filter: 1 + 1\n",
+         "16:13: transform filter: a filter must be a condition (BOOLEAN), not INT (at '1 + 1')"),
+    ]
+    for line, expected in cases:
+        p = write(tmp_path, GOOD + "transform:\n  - source-table: shop.orders\n" + line)
+        proc = sluice("check", p, env=env)
+        assert proc.returncode == 2, (line, proc.stderr)
+        assert error_line(proc) == f"{p}:{expected}", line
     p = write(tmp_path, GOOD + "transform:\n  - projection: id\n")
     proc = sluice("check", p, env=env)
     assert proc.returncode == 2

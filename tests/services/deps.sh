@@ -25,6 +25,8 @@ APT_PACKAGES=(
     gcc make pkg-config libmariadb-dev libpq-dev librdkafka-dev libavro-dev
     libjansson-dev libyaml-dev libcmocka-dev libcurl4-openssl-dev libzstd-dev
     libsnappy-dev zlib1g-dev liblmdb-dev libsqlite3-dev
+    # transform expressions: time zones, Java date patterns and regexes
+    libicu-dev
     # fuzzing (libFuzzer) and the TSan build
     clang
     # servers and their clients

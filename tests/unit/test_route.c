@@ -101,21 +101,18 @@ static void unrouted_tables_keep_their_names(void **state)
 
 static void bad_patterns_name_the_route(void **state)
 {
+    /* Flink matches a pattern without '.' against the whole table id, so
+     * only a malformed regular expression is refused */
     sl_route routes[] = {
         {.source_table = "shop.orders", .sink_table = "a", .loc = {"p.yaml", 12, 5}},
-        {.source_table = "orders", .sink_table = "b", .loc = {"p.yaml", 14, 5}},
+        {.source_table = "shop.(", .sink_table = "b", .loc = {"p.yaml", 14, 5}},
     };
     sl_route_table t;
     sl_err err;
     assert_int_equal(sl_route_table_init(&t, routes, 2, &err), SL_ECONFIG);
-    assert_string_equal(err.msg, "p.yaml:14:5: route source-table: tables pattern 'orders' has no '.': write "
-                                 "database.table (or schema.table), e.g. shop.orders or shop.\\.*");
+    assert_non_null(strstr(err.msg, "p.yaml:14:5: route source-table 'shop.(' is not a valid regular expression: "));
     assert_null(t.match);
     assert_int_equal(t.n, 0);
-    routes[1].source_table = "shop.(";
-    assert_int_equal(sl_route_table_init(&t, routes, 2, &err), SL_ECONFIG);
-    assert_non_null(strstr(err.msg, "p.yaml:14:5: route source-table: tables pattern 'shop.(' is not a valid regular "
-                                    "expression: "));
 }
 
 int main(void)

@@ -1,0 +1,13 @@
+/* flink_compat.h — what of a Flink CDC pipeline file sluice accepts without
+ * acting on it: options of Flink's Java runtime (Debezium engine tuning,
+ * JDBC connection pools, Flink operator settings) that mean nothing to a
+ * native binary. The loader accepts them with one warning naming them all,
+ * so a Flink file loads unchanged; an option that would change what reaches
+ * the sink is never in this list. */
+#ifndef SL_FLINK_COMPAT_H
+#define SL_FLINK_COMPAT_H
+
+/* section: "source", "sink" or "pipeline"; 1 when key is such an option */
+int sl_flink_ignored_option(const char *section, const char *key);
+
+#endif
