@@ -1,0 +1,313 @@
+"""A small ClickHouse HTTP front over chDB (the real ClickHouse engine, in
+process), for the e2e tests and benchmarks of the clickhouse sink.
+
+No registry ships a recent ClickHouse server binary (DESIGN.md §9), but
+PyPI's chdb-core embeds ClickHouse 26.9's engine. This front speaks the part
+of ClickHouse's HTTP interface the sink uses, so the sink talks to it exactly
+as to a server:
+
+  * ``GET|POST /?query=...``: the query in the URL; a POST body is appended
+    to it (INSERT ... FORMAT <fmt> takes the body as data, streamed into the
+    engine with chDB's send_insert, binary formats such as RowBinary
+    included); without ``query`` the body is the query.
+  * other URL parameters are settings for this one query (applied with SET
+    and put back with SET ... = DEFAULT); ``database`` selects the current
+    database; ``default_format`` the output format (TabSeparated otherwise).
+  * authentication by HTTP basic auth, ``X-ClickHouse-User``/``-Key``
+    headers or ``user``/``password`` parameters.
+  * a request body sent with ``Content-Encoding: gzip`` or ``deflate`` is
+    decompressed.
+  * errors answer HTTP 500 (401 for authentication) with ClickHouse's text
+    ``Code: N. DB::Exception: ... (NAME) (version V)`` and the header
+    ``X-ClickHouse-Exception-Code``; successes carry ``X-ClickHouse-Summary``
+    (read/written rows), ``-Query-Id``, ``-Format``, ``-Timezone`` and
+    ``-Server-Display-Name``.
+  * ``GET /ping`` answers ``Ok.``.
+
+The engine runs one request at a time (a lock around it); connections are
+kept alive, so several clients can be connected at once.
+
+Test control (loopback only, same authentication): ``POST /__front/faults``
+with a JSON list of rules ``{"match": regex, "action": "error"|"hang"|"exit",
+"status", "code", "message", "times"}`` applied to the next queries whose text
+matches (``hang`` blocks until the rules are cleared with ``DELETE
+/__front/faults``; ``exit`` ends the process at once, like a crash, before the
+query runs); ``GET /__front/log`` returns the queries seen so far (text and
+settings) as JSON lines.
+
+Usage: clickhouse_front.py --dir DIR --port PORT [--user U --password P]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import json
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from chdb.session import Session
+
+# URL parameters of ClickHouse's HTTP interface that are not settings
+HTTP_PARAMS = {
+    "query", "database", "default_format", "user", "password", "query_id", "session_id",
+    "session_timeout", "session_check", "compress", "decompress", "buffer_size",
+    "wait_end_of_query", "quota_key", "stacktrace", "send_progress_in_http_headers",
+    "http_headers_progress_interval_ms", "enable_http_compression", "role",
+}
+
+INSERT_FORMAT = re.compile(r"^(\s*INSERT\s+INTO\s.*?)\s+FORMAT\s+([A-Za-z0-9_]+)\s*$", re.S | re.I)
+FORMAT_CLAUSE = re.compile(r"\bFORMAT\s+([A-Za-z0-9_]+)\s*;?\s*$", re.I)
+ERROR_CODE = re.compile(r"^Code: (\d+)\.")
+
+CONTENT_TYPES = {
+    "TabSeparated": "text/tab-separated-values; charset=UTF-8",
+    "TSV": "text/tab-separated-values; charset=UTF-8",
+    "JSONEachRow": "application/x-ndjson; charset=UTF-8",
+    "JSON": "application/json; charset=UTF-8",
+    "CSV": "text/csv; charset=UTF-8",
+}
+
+
+class Front:
+    def __init__(self, directory: str, users: dict[str, str]):
+        self.session = Session(os.path.join(directory, "data"))
+        self.lock = threading.Lock()
+        self.users = users
+        self.faults: list[dict] = []
+        self.fault_cv = threading.Condition()
+        self.log: collections.deque = collections.deque(maxlen=20000)
+        self.version = str(self.session.query("SELECT version()", "TabSeparated").bytes().decode().strip())
+
+    def fault_for(self, sql: str):
+        with self.fault_cv:
+            for rule in self.faults:
+                if rule.get("times", 1) > 0 and re.search(rule["match"], sql, re.S):
+                    rule["times"] = rule.get("times", 1) - 1
+                    return dict(rule)
+        return None
+
+    def wait_released(self, rule):
+        with self.fault_cv:
+            while any(r.get("id") == rule.get("id") for r in self.faults):
+                self.fault_cv.wait(0.5)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "chdb-front"
+    front: Front = None  # set in main
+
+    def log_message(self, fmt, *args):  # quiet: the tests read /__front/log
+        pass
+
+    # ------------------------------------------------------------ helpers --
+    def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-ClickHouse-Server-Display-Name", "chdb-front")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def fail(self, message: str, status: int = 500):
+        m = ERROR_CODE.match(message)
+        code = m.group(1) if m else "1002"
+        if not m:
+            message = f"Code: 1002. DB::Exception: {message}. (UNKNOWN_EXCEPTION)"
+        text = f"{message} (version {self.front.version})\n".encode()
+        self.reply(status, text, {"X-ClickHouse-Exception-Code": code,
+                                  "Content-Type": "text/plain; charset=UTF-8"})
+
+    def read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                line = self.rfile.readline().strip()
+                size = int(line.split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline().strip():
+                        pass
+                    break
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            body = b"".join(parts)
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        enc = self.headers.get("Content-Encoding", "").lower()
+        if enc == "gzip":
+            body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        elif enc == "deflate":
+            body = zlib.decompress(body)
+        elif enc:
+            raise ValueError(f"Code: 1002. DB::Exception: Unknown Content-Encoding: {enc}. (UNKNOWN_EXCEPTION)")
+        return body
+
+    def credentials(self, params: dict[str, str]):
+        user = self.headers.get("X-ClickHouse-User")
+        key = self.headers.get("X-ClickHouse-Key")
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            raw = base64.b64decode(auth[6:]).decode()
+            user, _, key = raw.partition(":")
+        if user is None and "user" in params:
+            user, key = params["user"], params.get("password", "")
+        return user or "default", key or ""
+
+    # ------------------------------------------------------------- routes --
+    def do_GET(self):
+        self.handle_request(b"")
+
+    def do_POST(self):
+        try:
+            body = self.read_body()
+        except Exception as e:  # noqa: BLE001 - reported to the client
+            self.fail(str(e))
+            return
+        self.handle_request(body)
+
+    def do_DELETE(self):
+        if urlsplit(self.path).path == "/__front/faults":
+            with self.front.fault_cv:
+                self.front.faults.clear()
+                self.front.fault_cv.notify_all()
+            self.reply(200, b"Ok.\n")
+            return
+        self.reply(404, b"not found\n")
+
+    def handle_request(self, body: bytes):
+        url = urlsplit(self.path)
+        params = dict(parse_qsl(url.query, keep_blank_values=True))
+        if url.path == "/ping":
+            self.reply(200, b"Ok.\n")
+            return
+        user, key = self.credentials(params)
+        if self.front.users.get(user) != key:
+            self.fail(f"Code: 516. DB::Exception: {user}: Authentication failed: password is incorrect, "
+                      "or there is no user with such name. (AUTHENTICATION_FAILED)", 401)
+            return
+        if url.path == "/__front/faults":
+            rules = json.loads(body or b"[]")
+            with self.front.fault_cv:
+                for r in rules:
+                    r.setdefault("id", uuid.uuid4().hex)
+                self.front.faults.extend(rules)
+            self.reply(200, b"Ok.\n")
+            return
+        if url.path == "/__front/log":
+            text = "".join(json.dumps(e) + "\n" for e in self.front.log).encode()
+            self.reply(200, text)
+            return
+        if url.path not in ("/", "/query"):
+            self.reply(404, b"There is no handle " + url.path.encode() + b"\n")
+            return
+        self.run_query(params, body)
+
+    def run_query(self, params: dict[str, str], body: bytes):
+        query = params.get("query")
+        data = None
+        if query is None:
+            query, body = body.decode(), b""
+        fmt_in = None
+        m = INSERT_FORMAT.match(query)
+        if m and body:
+            query, fmt_in, data = m.group(1), m.group(2), body
+        elif body:
+            query = query + "\n" + body.decode()
+        settings = {k: v for k, v in params.items() if k not in HTTP_PARAMS and not k.startswith("param_")}
+        self.front.log.append({"query": query, "settings": settings, "format": fmt_in,
+                               "bytes": len(data) if data is not None else 0})
+        rule = self.front.fault_for(query)
+        if rule:
+            action = rule.get("action", "error")
+            if action == "exit":
+                os._exit(rule.get("exit_code", 137))
+            if action == "hang":
+                self.front.wait_released(rule)
+            else:
+                self.fail(rule.get("message", "Code: 1002. DB::Exception: injected fault. (UNKNOWN_EXCEPTION)"),
+                          rule.get("status", 500))
+                return
+        out_fmt = params.get("default_format") or "TabSeparated"
+        fm = FORMAT_CLAUSE.search(query) if data is None else None
+        if fm:
+            out_fmt = fm.group(1)
+        s = self.front.session
+        with self.front.lock:
+            applied = []
+            try:
+                if "database" in params:
+                    s.query(f"USE `{params['database']}`")
+                for k, v in settings.items():
+                    s.query(f"SET {k} = '" + v.replace("\\", "\\\\").replace("'", "\\'") + "'")
+                    applied.append(k)
+                t0 = time.time()
+                if data is not None:
+                    ins = s.send_insert(query, fmt_in)
+                    try:
+                        ins.append(data)
+                        res = ins.finish()
+                    except BaseException:
+                        try:
+                            ins.cancel()
+                        except Exception:  # noqa: BLE001 - the first error is the one to report
+                            pass
+                        raise
+                    out, read_rows, written = b"", 0, res.rows_written
+                else:
+                    res = s.query(query, out_fmt)
+                    out, read_rows, written = res.bytes(), res.rows_read(), 0
+                    if query.lstrip()[:6].upper() == "INSERT":
+                        written = res.rows_read()
+                elapsed = time.time() - t0
+            except Exception as e:  # noqa: BLE001 - ClickHouse's text goes to the client
+                err = str(e)
+                # chDB wraps streaming-insert failures; keep ClickHouse's own text
+                i = err.find("Code: ")
+                self.fail(err[i:] if i >= 0 else err)
+                return
+            finally:
+                for k in applied:
+                    try:
+                        s.query(f"SET {k} = DEFAULT")
+                    except Exception:  # noqa: BLE001
+                        pass
+                if "database" in params:
+                    try:
+                        s.query("USE default")
+                    except Exception:  # noqa: BLE001
+                        pass
+        summary = json.dumps({"read_rows": str(read_rows), "written_rows": str(written),
+                              "elapsed_ns": str(int(elapsed * 1e9))})
+        self.reply(200, out, {"Content-Type": CONTENT_TYPES.get(out_fmt, "application/octet-stream"),
+                              "X-ClickHouse-Format": out_fmt, "X-ClickHouse-Timezone": "UTC",
+                              "X-ClickHouse-Query-Id": str(uuid.uuid4()), "X-ClickHouse-Summary": summary})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--user", default="default")
+    ap.add_argument("--password", default="")
+    a = ap.parse_args()
+    os.makedirs(a.dir, exist_ok=True)
+    Handler.front = Front(a.dir, {a.user: a.password})
+    srv = ThreadingHTTPServer((a.host, a.port), Handler)
+    srv.daemon_threads = True
+    print(f"chdb-front {Handler.front.version} listening on {a.host}:{a.port}", flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
