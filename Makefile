@@ -5,7 +5,7 @@ CC          ?= cc
 # pkg-config modules the binary links. Evaluated when make parses this file,
 # which is why `test`, `demo` and `bench` run `make deps` and then a fresh
 # sub-make: on a new machine the -dev packages appear only after deps.
-PKGS        := libmariadb libpq rdkafka jansson yaml-0.1 libzstd zlib
+PKGS        := libmariadb libpq rdkafka jansson yaml-0.1 libzstd zlib libcurl
 PKG_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
 PKG_CFLAGS  := $(if $(PKG_MISSING),,$(shell pkg-config --cflags $(PKGS)))
 PKG_LIBS    := $(if $(PKG_MISSING),,$(shell pkg-config --libs $(PKGS)))
@@ -20,7 +20,7 @@ VENV        := .venv
 PYTEST      := $(VENV)/bin/pytest
 
 SRC_DIRS    := core pipeline sources sources/mysql sources/postgres snapshot sinks sinks/file \
-               sinks/blackhole sinks/kafka formats formats/parquet formats/avro
+               sinks/blackhole sinks/kafka sinks/clickhouse formats formats/parquet formats/avro
 LIB_SRCS    := $(filter-out pipeline/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ    := $(BUILD)/pipeline/main.o

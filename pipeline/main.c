@@ -278,6 +278,21 @@ static int cmd_check(const cli *c)
                 rc = rc == SL_ECONFIG ? 2 : 1;
             }
         }
+        if (!rc && cfg.sink_plugin->check_connect) {
+            sl_err err;
+            void *self = NULL;
+            sl_sink_env env = {.pipeline_name = sl_opt_str(&cfg.pipeline, "name"), .pipeline = &cfg.pipeline,
+                               .source_connector = sl_source_envelope_name(cfg.source_plugin)};
+            rc = cfg.sink_plugin->create(&cfg.sink, &env, &self, &err);
+            if (!rc)
+                rc = cfg.sink_plugin->check_connect(self, stdout, &err);
+            if (self)
+                cfg.sink_plugin->destroy(self);
+            if (rc) {
+                sl_error("%s", err.msg);
+                rc = rc == SL_ECONFIG ? 2 : 1;
+            }
+        }
     }
     sl_config_free(&cfg);
     return rc;
