@@ -32,7 +32,7 @@ int ch_checkpoint_ensure(ch_sink *k, sl_err *err)
     sl_buf_addc(q, 0);
     int rc = ch_http_query(&k->http, q->data, NULL, NULL, 0, k->http.retry_timeout_ms, err);
     if (rc)
-        return sl_err_prefix(err, rc, "creating database %s: ", k->database);
+        return sl_err_prefix(err, rc, "clickhouse sink: creating database %s: ", k->database);
     sl_buf_reset(q);
     sl_buf_adds(q, "CREATE TABLE IF NOT EXISTS ");
     table_ref(k, q);
@@ -55,7 +55,7 @@ int ch_checkpoint_ensure(ch_sink *k, sl_err *err)
                    "(kind checkpoint) and where its open epoch cut its blocks (kind intent); the newest seq wins'");
     sl_buf_addc(q, 0);
     if ((rc = ch_http_query(&k->http, q->data, NULL, NULL, 0, k->http.retry_timeout_ms, err)))
-        return sl_err_prefix(err, rc, "creating the checkpoint table %s.%s: ", k->database, k->ckpt_table);
+        return sl_err_prefix(err, rc, "clickhouse sink: creating the checkpoint table %s.%s: ", k->database, k->ckpt_table);
     return 0;
 }
 
@@ -106,7 +106,7 @@ int ch_checkpoint_load(ch_sink *k, char **out, sl_err *err)
     json_t *rows;
     int rc = ch_query_rows(k, q->data, &rows, err);
     if (rc)
-        return sl_err_prefix(err, rc, "reading the checkpoint of pipeline %s: ", k->pipeline);
+        return sl_err_prefix(err, rc, "clickhouse sink: reading the checkpoint of pipeline %s: ", k->pipeline);
     const char *intent = NULL;
     for (size_t i = 0; i < json_array_size(rows); i++) {
         json_t *r = json_array_get(rows, i);
@@ -162,7 +162,7 @@ int ch_checkpoint_write(ch_sink *k, const char *kind, const char *text, sl_err *
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     int rc = ch_http_query(&k->http, q->data, NULL, r->data, r->len, k->http.retry_timeout_ms, err);
     if (rc)
-        return sl_err_prefix(err, rc, "writing the %s of pipeline %s: ", kind, k->pipeline);
+        return sl_err_prefix(err, rc, "clickhouse sink: writing the %s of pipeline %s: ", kind, k->pipeline);
     k->seq = seq;
     return 0;
 }

@@ -336,7 +336,7 @@ int ch_table_describe(ch_sink *k, ch_table *t, int *exists, sl_err *err)
     json_t *rows;
     int rc = ch_query_rows(k, q->data, &rows, err);
     if (rc)
-        return sl_err_prefix(err, rc, "reading the columns of %s: ", t->display);
+        return sl_err_prefix(err, rc, "clickhouse sink: reading the columns of %s: ", t->display);
     size_t n = json_array_size(rows);
     if (!n) {
         json_decref(rows);
@@ -369,7 +369,7 @@ int ch_table_describe(ch_sink *k, ch_table *t, int *exists, sl_err *err)
     sl_buf_adds(q, " FORMAT JSONEachRow");
     sl_buf_addc(q, 0);
     if ((rc = ch_query_rows(k, q->data, &rows, err)))
-        return sl_err_prefix(err, rc, "reading the engine of %s: ", t->display);
+        return sl_err_prefix(err, rc, "clickhouse sink: reading the engine of %s: ", t->display);
     json_t *r = json_array_get(rows, 0);
     if (!r) {
         json_decref(rows);
@@ -457,7 +457,7 @@ static int ensure_database(ch_sink *k, const char *db, sl_err *err)
     sl_buf_addc(q, 0);
     int rc = ch_http_query(&k->http, q->data, NULL, NULL, 0, k->http.retry_timeout_ms, err);
     if (rc)
-        return sl_err_prefix(err, rc, "creating database %s: ", db);
+        return sl_err_prefix(err, rc, "clickhouse sink: creating database %s: ", db);
     char **d = realloc(k->databases, (k->ndatabases + 1) * sizeof *d);
     if (!d)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
@@ -647,7 +647,7 @@ static int create_table(ch_sink *k, ch_table *t, const sl_table_schema *s, sl_po
     rc = ch_http_query(&k->http, q->data, k->map.time64 ? "&enable_time_time64_type=1" : NULL, NULL, 0,
                        k->http.retry_timeout_ms, err);
     if (rc) {
-        sl_err_prefix(err, rc, "creating table %s: ", t->display);
+        sl_err_prefix(err, rc, "clickhouse sink: creating table %s: ", t->display);
         goto out;
     }
     sl_info("clickhouse: created table %s for %s", t->display, s->qualified);
@@ -702,7 +702,8 @@ static int data_col(const ch_sink *k, const ch_table *t, int i)
     return -1;
 }
 
-static int reconcile(ch_sink *k, ch_table *t, const sl_table_schema *s, sl_pos pos, int *match, sl_err *err)
+static int reconcile(ch_sink *k, ch_table *t, const sl_table_schema *s, sl_pos pos, int dry, int *match,
+                     sl_err *err)
 {
     int replay = t->have_ddl && sl_pos_cmp(pos, t->ddl_at) < 0;
     int *used = calloc((size_t)t->ncols + 1, sizeof *used);
@@ -834,7 +835,7 @@ static int reconcile(ch_sink *k, ch_table *t, const sl_table_schema *s, sl_pos p
         }
     }
 #undef CMD
-    if (!rc && cmds.len) {
+    if (!rc && cmds.len && !dry) {
         if ((rc = ch_flush_table(k, t, err)))
             goto done;
         sl_buf *q = &k->sql;
@@ -856,7 +857,7 @@ static int reconcile(ch_sink *k, ch_table *t, const sl_table_schema *s, sl_pos p
         rc = ch_http_query(&k->http, q->data, k->map.time64 ? "&enable_time_time64_type=1&alter_sync=2" : "&alter_sync=2",
                            NULL, 0, k->http.retry_timeout_ms, err);
         if (rc) {
-            sl_err_prefix(err, rc, "altering table %s for source table %s: ", t->display, s->qualified);
+            sl_err_prefix(err, rc, "clickhouse sink: altering table %s for source table %s: ", t->display, s->qualified);
             goto done;
         }
         t->gen++;
@@ -1000,7 +1001,7 @@ static int make_binding(ch_sink *k, ch_table *t, const sl_table_schema *s, const
     return 0;
 }
 
-int ch_bind(ch_sink *k, const sl_table_schema *s, sl_pos pos, ch_binding **out, sl_err *err)
+int ch_bind(ch_sink *k, const sl_table_schema *s, sl_pos pos, int dry, ch_binding **out, sl_err *err)
 {
     if ((k->nbinds + 1) * 2 > k->cap_binds && bind_grow(k))
         return sl_errf(err, SL_ERUNTIME, "out of memory");
@@ -1073,12 +1074,12 @@ int ch_bind(ch_sink *k, const sl_table_schema *s, sl_pos pos, ch_binding **out, 
     if (!rc && !match)
         rc = sl_errf(err, SL_ERUNTIME, "out of memory");
     if (!rc)
-        rc = reconcile(k, t, s, pos, match, err);
+        rc = reconcile(k, t, s, pos, dry, match, err);
     ch_binding *b = NULL;
-    if (!rc)
+    if (!rc && !dry)
         rc = make_binding(k, t, s, match, &b, err);
     free(match);
-    if (rc)
+    if (rc || dry)
         return rc;
     slot = bind_slot(k, s); /* reconcile may have flushed, never rehashed; look again anyway */
     if (*slot) {

@@ -270,7 +270,7 @@ static int attempt(ch_http *h, const char *sql, const char *params, const void *
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && h->sink_fn && h->status == 200)) {
         const char *why = h->curl_err[0] ? h->curl_err : curl_easy_strerror(rc);
-        sl_errf(err, SL_ERETRY, "clickhouse sink: %s: %s", h->urls[h->cur], why);
+        sl_errf(err, SL_ERETRY, "%s: %s", h->urls[h->cur], why);
         switch (rc) {
         case CURLE_SSL_CACERT_BADFILE:
         case CURLE_SSL_CERTPROBLEM:
@@ -284,7 +284,7 @@ static int attempt(ch_http *h, const char *sql, const char *params, const void *
         }
     }
     if (rc == CURLE_WRITE_ERROR)
-        return sl_errf(err, SL_ERUNTIME, "clickhouse sink: %s: the answer could not be read", h->urls[h->cur]), -1;
+        return sl_errf(err, SL_ERUNTIME, "%s: the answer could not be read", h->urls[h->cur]), -1;
     if (h->status == 200)
         return 0;
     /* ClickHouse's exception text, one line */
@@ -292,9 +292,9 @@ static int attempt(ch_http *h, const char *sql, const char *params, const void *
     while (n && (h->resp.data[n - 1] == '\n' || h->resp.data[n - 1] == '\r'))
         n--;
     if (!n)
-        sl_errf(err, SL_ERUNTIME, "clickhouse sink: %s: HTTP %ld", h->urls[h->cur], h->status);
+        sl_errf(err, SL_ERUNTIME, "%s: HTTP %ld", h->urls[h->cur], h->status);
     else
-        sl_errf(err, SL_ERUNTIME, "clickhouse sink: %s: %.*s", h->urls[h->cur], (int)(n > 700 ? 700 : n),
+        sl_errf(err, SL_ERUNTIME, "%s: %.*s", h->urls[h->cur], (int)(n > 700 ? 700 : n),
                 h->resp.data);
     if (h->exc_code)
         return code_retriable(h->exc_code) ? 1 : -1;
@@ -324,7 +324,7 @@ int ch_http_query(ch_http *h, const char *sql, const char *url_params, const voi
             }
             return SL_ERETRY;
         }
-        sl_warn("%s; trying again in %.1fs", err->msg, (double)(delay < left ? delay : left) / 1000.0);
+        sl_warn("clickhouse sink: %s; trying again in %.1fs", err->msg, (double)(delay < left ? delay : left) / 1000.0);
         struct timespec ts = {(delay < left ? delay : left) / 1000, ((delay < left ? delay : left) % 1000) * 1000000L};
         nanosleep(&ts, NULL);
         delay = delay * 2 > 5000 ? 5000 : delay * 2;

@@ -164,7 +164,7 @@ static int read_table(ch_sink *k, ch_table *t, sl_digest *d, sl_err *err)
         rc = sl_errf(err, SL_ERUNTIME, "clickhouse sink: reading %s back: an answer sluice cannot decode",
                      t->display);
     if (rc) {
-        sl_err_prefix(err, rc, "reading %s back: ", t->display);
+        sl_err_prefix(err, rc, "clickhouse sink: reading %s back: ", t->display);
         goto out;
     }
     d->rows = r.rows;

@@ -243,6 +243,8 @@ static int server_info(ch_sink *k, int64_t budget, sl_err *err)
                            "SELECT version() AS v, (SELECT count() FROM system.settings WHERE name = "
                            "'enable_time_time64_type') AS t64 FORMAT JSONEachRow",
                            NULL, NULL, 0, budget, err);
+    if (rc == SL_ERUNTIME)
+        return sl_err_prefix(err, rc, "clickhouse sink: ");
     if (rc)
         return rc;
     json_error_t je;
@@ -304,10 +306,13 @@ static int ch_create(const sl_options *o, const sl_sink_env *env, void **self, s
         int64_t budget = k->http.connect_timeout_ms;
         rc = server_info(k, budget, err);
         if (rc == SL_ERETRY) {
+            /* "<url>: <why> (n attempts in s)" -> one sentence naming every URL */
             char msg[SL_ERRLEN];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            rc = sl_errf(err, SL_ERUNTIME, "clickhouse sink: no server answered within %.1fs (%s); last error: %s",
-                         (double)budget / 1000.0, sl_opt_str(o, "url"), msg);
+            const char *why = strstr(err->msg, "://");
+            why = why ? strstr(why, ": ") : NULL;
+            snprintf(msg, sizeof msg, "%s", why ? why + 2 : err->msg);
+            rc = sl_errf(err, SL_ERUNTIME, "clickhouse sink: no answer from %s within %.1fs: %s",
+                         sl_opt_str(o, "url"), (double)budget / 1000.0, msg);
         }
     }
     if (!rc)
@@ -365,9 +370,10 @@ static void check_privileges(ch_sink *k, check_out *c)
             return;
         }
         snprintf(fix, sizeof fix, "GRANT %s ON %s.* TO %s", privs[i], k->database, k->http.user);
-        if (rc)
+        if (rc) {
+            sl_err_prefix(&e2, rc, "clickhouse sink: ");
             report(c, 0, e2.msg, NULL);
-        else
+        } else
             report(c, k->http.resp.len && k->http.resp.data[0] == '1', what, fix);
     }
 }
@@ -491,7 +497,8 @@ int ch_flush_table(ch_sink *k, ch_table *t, sl_err *err)
     sl_buf_addc(q, ' ');
     sl_buf_adds(q, t->block_cols);
     sl_buf_adds(q, " SETTINGS async_insert = 0, insert_deduplicate = 1, "
-                   "deduplicate_blocks_in_dependent_materialized_views = 1, insert_deduplication_token = ");
+                   "deduplicate_blocks_in_dependent_materialized_views = 1, optimize_on_insert = 1, "
+                   "insert_deduplication_token = ");
     sl_buf tok;
     sl_buf_init(&tok);
     sl_buf_printf(&tok, "%s:%s:", k->pipeline, t->display);
@@ -529,10 +536,10 @@ int ch_flush_table(ch_sink *k, ch_table *t, sl_err *err)
         sl_buf_free(&pa);
         sl_buf_free(&pb);
         if (key.data && key.data[0])
-            sl_err_prefix(err, rc, "inserting %zu rows into %s (source positions %s to %s), the row with key %s: ",
+            sl_err_prefix(err, rc, "clickhouse sink: inserting %zu rows into %s (source positions %s to %s), the row with key %s: ",
                           t->rows, t->display, a, b, key.data);
         else
-            sl_err_prefix(err, rc, "inserting %zu rows into %s (source positions %s to %s): ", t->rows, t->display, a,
+            sl_err_prefix(err, rc, "clickhouse sink: inserting %zu rows into %s (source positions %s to %s): ", t->rows, t->display, a,
                           b);
         sl_buf_free(&key);
         return rc;
@@ -661,7 +668,7 @@ static int truncate_table(ch_sink *k, ch_binding *bd, const sl_event *e, uint64_
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     rc = ch_http_query(&k->http, q->data, "&mutations_sync=2", NULL, 0, k->http.retry_timeout_ms, err);
     if (rc)
-        return sl_err_prefix(err, rc, "applying the TRUNCATE of %s to %s: ", e->schema->qualified, t->display);
+        return sl_err_prefix(err, rc, "clickhouse sink: applying the TRUNCATE of %s to %s: ", e->schema->qualified, t->display);
     sl_info("clickhouse: TRUNCATE of %s applied to %s (rows older than the TRUNCATE deleted)", e->schema->qualified,
             t->display);
     return 0;
@@ -672,7 +679,7 @@ static int write_event(ch_sink *k, const sl_event *e, sl_err *err)
     ch_binding *bd = k->last_bind;
     int rc;
     if (!bd || bd->schema != e->schema || bd->gen != bd->table->gen) {
-        if ((rc = ch_bind(k, e->schema, e->pos, &bd, err)))
+        if ((rc = ch_bind(k, e->schema, e->pos, 0, &bd, err)))
             return rc;
         k->last_bind = bd;
     }
@@ -748,7 +755,13 @@ static int ch_write(void *self, const sl_batch *b, sl_err *err)
     for (const sl_event *e = b->head; e; e = e->next) {
         k->ordinal++;
         k->last_pos = e->pos;
-        if (e->op != SL_OP_SCHEMA && e->op) {
+        if (e->op == SL_OP_SCHEMA) {
+            /* the table exists and fits from the start, rows or not */
+            ch_binding *bd;
+            int rc = ch_bind(k, e->schema, e->pos, 1, &bd, err);
+            if (rc)
+                return rc;
+        } else if (e->op) {
             int rc = write_event(k, e, err);
             if (rc)
                 return rc;

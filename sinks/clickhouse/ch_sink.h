@@ -233,8 +233,9 @@ int ch_flush_table(ch_sink *k, ch_table *t, sl_err *err);
 /* runs a query answered in JSONEachRow: a JSON array of its rows */
 int ch_query_rows(ch_sink *k, const char *sql, json_t **rows, sl_err *err);
 /* finds or creates the table for source schema s (routes applied), and
- * checks or alters it for s at position pos */
-int ch_bind(ch_sink *k, const sl_table_schema *s, sl_pos pos, ch_binding **out, sl_err *err);
+ * checks or alters it for s at position pos; dry: create and check only
+ * (a schema announcement: the ALTER waits for the first row) */
+int ch_bind(ch_sink *k, const sl_table_schema *s, sl_pos pos, int dry, ch_binding **out, sl_err *err);
 void ch_bindings_free(ch_sink *k);
 int ch_table_describe(ch_sink *k, ch_table *t, int *exists, sl_err *err);
 /* frees what describe filled in (columns, key, renames) */

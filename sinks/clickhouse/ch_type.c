@@ -251,10 +251,10 @@ int ch_type_widens(const ch_type *from, const ch_type *to)
 static uint8_t int_type(const sl_column *c, const ch_map_opts *o, int is_unsigned)
 {
     if (o->postgres) {
-        switch (c->src_type) {
-        case 21: return CH_INT16;
-        case 23: return CH_INT32;
-        case 26: case 28: return CH_UINT32; /* oid, xid */
+        switch (c->src_type) { /* the type OID, or its array type's for arrays */
+        case 21: case 1005: return CH_INT16;
+        case 23: case 1007: return CH_INT32;
+        case 26: case 28: case 1028: case 1011: return CH_UINT32; /* oid, xid */
         default: return CH_INT64;
         }
     }
@@ -294,6 +294,12 @@ static void scalar_for(uint8_t kind, const sl_column *c, const ch_map_opts *o, c
             t->base = CH_DECIMAL;
             t->p = c->precision;
             t->s = c->scale;
+        } else if (o->postgres && t->array && (int32_t)c->src_meta >= 4 &&
+                   ((c->src_meta - 4) >> 16 & 0xffff) >= 1 && ((c->src_meta - 4) >> 16 & 0xffff) <= 76) {
+            /* numeric(p,s)[]: the array column carries the element's typmod */
+            t->base = CH_DECIMAL;
+            t->p = (uint16_t)((c->src_meta - 4) >> 16 & 0xffff);
+            t->s = (uint16_t)((c->src_meta - 4) & 0xffff);
         } else {
             t->base = CH_STRING; /* unconstrained or wider than 76 digits: exact text */
         }

@@ -7,9 +7,12 @@ of ClickHouse's HTTP interface the sink uses, so the sink talks to it exactly
 as to a server:
 
   * ``GET|POST /?query=...``: the query in the URL; a POST body is appended
-    to it (INSERT ... FORMAT <fmt> takes the body as data, streamed into the
-    engine with chDB's send_insert, binary formats such as RowBinary
-    included); without ``query`` the body is the query.
+    to it (INSERT INTO t [(cols)] [SETTINGS ...] FORMAT <fmt> takes the body
+    as data: it goes to a temp file and the engine runs INSERT INTO t (cols)
+    SETTINGS ... SELECT * FROM file(path, fmt, structure of those columns),
+    binary formats such as RowBinary included; chDB's own streaming insert is
+    not used because it reports success for blocks the engine rejects, e.g.
+    on a violated CONSTRAINT); without ``query`` the body is the query.
   * other URL parameters are settings for this one query (applied with SET
     and put back with SET ... = DEFAULT); ``database`` selects the current
     database; ``default_format`` the output format (TabSeparated otherwise).
@@ -28,12 +31,15 @@ The engine runs one request at a time (a lock around it); connections are
 kept alive, so several clients can be connected at once.
 
 Test control (loopback only, same authentication): ``POST /__front/faults``
-with a JSON list of rules ``{"match": regex, "action": "error"|"hang"|"exit",
-"status", "code", "message", "times"}`` applied to the next queries whose text
-matches (``hang`` blocks until the rules are cleared with ``DELETE
-/__front/faults``; ``exit`` ends the process at once, like a crash, before the
-query runs); ``GET /__front/log`` returns the queries seen so far (text and
-settings) as JSON lines.
+with a JSON list of rules ``{"match": regex, "body": regex, "action":
+"error"|"hang"|"exit", "status", "message", "times", "skip"}`` applied to
+the next queries whose text (and data, read as latin-1, when "body" is
+given) matches, after letting "skip" of them pass: ``error`` answers with message (ClickHouse's text), ``hang`` blocks
+until the rules are cleared with ``DELETE /__front/faults`` and then fails
+without running the query (a request lost with its client), ``exit`` ends
+the process at once, like a crash, before the query runs. ``GET
+/__front/log`` returns the queries seen so far (text, settings, format) as
+JSON lines.
 
 Usage: clickhouse_front.py --dir DIR --port PORT [--user U --password P]
 """
@@ -47,6 +53,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -65,6 +72,9 @@ HTTP_PARAMS = {
 }
 
 INSERT_FORMAT = re.compile(r"^(\s*INSERT\s+INTO\s.*?)\s+FORMAT\s+([A-Za-z0-9_]+)\s*$", re.S | re.I)
+IDENT = r"(?:`(?:[^`\\]|\\.)*`|[A-Za-z_][A-Za-z0-9_]*)"
+INSERT_HEAD = re.compile(rf"^\s*INSERT\s+INTO\s+(?:TABLE\s+)?({IDENT}(?:\.{IDENT})?)\s*(\((.*?)\))?\s*"
+                         rf"(SETTINGS\s+.*)?$", re.S | re.I)
 FORMAT_CLAUSE = re.compile(r"\bFORMAT\s+([A-Za-z0-9_]+)\s*;?\s*$", re.I)
 ERROR_CODE = re.compile(r"^Code: (\d+)\.")
 
@@ -77,9 +87,25 @@ CONTENT_TYPES = {
 }
 
 
+def literal(s: str) -> str:
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def quote_ident(s: str) -> str:
+    return "`" + s.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def unquote(ident: str) -> str:
+    if ident.startswith("`"):
+        return re.sub(r"\\(.)", r"\1", ident[1:-1])
+    return ident
+
+
 class Front:
     def __init__(self, directory: str, users: dict[str, str]):
         self.session = Session(os.path.join(directory, "data"))
+        self.tmp = os.path.join(directory, "inserts")
+        os.makedirs(self.tmp, exist_ok=True)
         self.lock = threading.Lock()
         self.users = users
         self.faults: list[dict] = []
@@ -87,13 +113,56 @@ class Front:
         self.log: collections.deque = collections.deque(maxlen=20000)
         self.version = str(self.session.query("SELECT version()", "TabSeparated").bytes().decode().strip())
 
-    def fault_for(self, sql: str):
+    def fault_for(self, sql: str, data: bytes | None):
         with self.fault_cv:
             for rule in self.faults:
+                if "body" in rule and (data is None or not re.search(rule["body"], data.decode("latin-1"), re.S)):
+                    continue
                 if rule.get("times", 1) > 0 and re.search(rule["match"], sql, re.S):
+                    if rule.get("skip", 0) > 0:
+                        rule["skip"] -= 1
+                        continue
                     rule["times"] = rule.get("times", 1) - 1
                     return dict(rule)
         return None
+
+    def insert_from_file(self, head: str, fmt: str, data: bytes):
+        """INSERT INTO t (cols) SETTINGS ... SELECT * FROM file(data): the engine's
+        own parsing of fmt, its constraints and its deduplication, as a server's."""
+        m = INSERT_HEAD.match(head)
+        if not m:
+            raise ValueError(f"Code: 62. DB::Exception: Syntax error: cannot read the INSERT {head[:200]!r}. "
+                             "(SYNTAX_ERROR)")
+        table, cols, settings = m.group(1), m.group(3), m.group(4) or ""
+        parts = [unquote(p) for p in re.findall(IDENT, table)]
+        db, name = (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
+        where = f"database = {literal(db)}" if db else "database = currentDatabase()"
+        types = self.session.query(
+            f"SELECT name, type, default_kind FROM system.columns WHERE {where} AND table = {literal(name)} "
+            "ORDER BY position", "JSONEachRow").bytes().decode()
+        known = [json.loads(line) for line in types.splitlines() if line.strip()]
+        if not known:
+            raise ValueError(f"Code: 60. DB::Exception: Table {table} does not exist. (UNKNOWN_TABLE)")
+        by_name = {c["name"]: c["type"] for c in known}
+        if cols is None:
+            names = [c["name"] for c in known if c["default_kind"] not in ("MATERIALIZED", "ALIAS", "EPHEMERAL")]
+        else:
+            names = [unquote(c) for c in re.findall(IDENT, cols)]
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise ValueError(f"Code: 16. DB::Exception: No such column {missing[0]} in table {table}. "
+                             "(NO_SUCH_COLUMN_IN_TABLE)")
+        structure = ", ".join(f"{quote_ident(n)} {by_name[n]}" for n in names)
+        col_list = ", ".join(quote_ident(n) for n in names)
+        fd, path = tempfile.mkstemp(dir=self.tmp, suffix="." + fmt)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            return self.session.query(
+                f"INSERT INTO {table} ({col_list}) {settings} SELECT * FROM file({literal(path)}, {literal(fmt)}, "
+                f"{literal(structure)})", "TabSeparated")
+        finally:
+            os.unlink(path)
 
     def wait_released(self, rule):
         with self.fault_cv:
@@ -226,17 +295,16 @@ class Handler(BaseHTTPRequestHandler):
         settings = {k: v for k, v in params.items() if k not in HTTP_PARAMS and not k.startswith("param_")}
         self.front.log.append({"query": query, "settings": settings, "format": fmt_in,
                                "bytes": len(data) if data is not None else 0})
-        rule = self.front.fault_for(query)
+        rule = self.front.fault_for(query, data)
         if rule:
             action = rule.get("action", "error")
             if action == "exit":
                 os._exit(rule.get("exit_code", 137))
             if action == "hang":
                 self.front.wait_released(rule)
-            else:
-                self.fail(rule.get("message", "Code: 1002. DB::Exception: injected fault. (UNKNOWN_EXCEPTION)"),
-                          rule.get("status", 500))
-                return
+            self.fail(rule.get("message", "Code: 1002. DB::Exception: injected fault. (UNKNOWN_EXCEPTION)"),
+                      rule.get("status", 500))
+            return
         out_fmt = params.get("default_format") or "TabSeparated"
         fm = FORMAT_CLAUSE.search(query) if data is None else None
         if fm:
@@ -252,22 +320,11 @@ class Handler(BaseHTTPRequestHandler):
                     applied.append(k)
                 t0 = time.time()
                 if data is not None:
-                    ins = s.send_insert(query, fmt_in)
-                    try:
-                        ins.append(data)
-                        res = ins.finish()
-                    except BaseException:
-                        try:
-                            ins.cancel()
-                        except Exception:  # noqa: BLE001 - the first error is the one to report
-                            pass
-                        raise
-                    out, read_rows, written = b"", 0, res.rows_written
+                    res = self.front.insert_from_file(query, fmt_in, data)
+                    out, read_rows, written = b"", 0, res.rows_written()
                 else:
                     res = s.query(query, out_fmt)
-                    out, read_rows, written = res.bytes(), res.rows_read(), 0
-                    if query.lstrip()[:6].upper() == "INSERT":
-                        written = res.rows_read()
+                    out, read_rows, written = res.bytes(), res.rows_read(), res.rows_written()
                 elapsed = time.time() - t0
             except Exception as e:  # noqa: BLE001 - ClickHouse's text goes to the client
                 err = str(e)
