@@ -71,6 +71,12 @@ def final(svc, table, order="id", columns="*", where=None):
     return out
 
 
+def drop_databases(svc, *names):
+    """A test starts from nothing in ClickHouse too (the server may be reused)."""
+    for name in names:
+        request(svc, f"DROP DATABASE IF EXISTS {name}")
+
+
 def physical_count(svc, table):
     return int(value(svc, f"SELECT count() FROM {table}"))
 
@@ -129,6 +135,37 @@ def commits(proc):
 def wait_committed(proc, after, timeout=60):
     """Waits until sluice has committed more than `after` checkpoints."""
     wait_for(lambda: commits(proc) > after, timeout, proc, "a checkpoint")
+
+
+def kill_loop(proc, table, rnd, during_snapshot=10, total=22, while_streaming=5, started="clickhouse: connected"):
+    """kill -9 at random moments: up to `during_snapshot` times while the
+    snapshot of `table` runs, then, once it is done, while streaming until
+    `total` crashes (at least `while_streaming` of them). Returns the number
+    of crashes during the snapshot and while streaming."""
+    def snapshot_done():
+        log = proc.log_text()
+        return f"snapshot of {table} done" in log or "finished before the restart" in log
+
+    def crash(longest):
+        time.sleep(rnd.uniform(0.1, longest))
+        if proc.proc.poll() is not None:
+            raise AssertionError(f"sluice exited ({proc.proc.returncode}):\n{proc.log_text()[-4000:]}")
+        done = snapshot_done()
+        proc.kill9()
+        proc.start(wait_for=started, timeout=60)
+        return done
+
+    snap = stream = 0
+    while snap < during_snapshot:
+        if crash(0.6):
+            stream += 1
+            break
+        snap += 1
+    wait_for(snapshot_done, 300, proc, "the end of the snapshot")
+    while snap + stream < total or stream < while_streaming:
+        stream += 1
+        crash(1.2)
+    return snap, stream
 
 
 def set_faults(svc, rules):

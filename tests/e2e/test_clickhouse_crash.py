@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 
-from clickhouse_read import (clear_faults, env_for, final, front_log, mysql_yaml, physical_count, rows, set_faults,
+from clickhouse_read import (drop_databases, kill_loop, clear_faults, env_for, final, front_log, mysql_yaml, physical_count, rows, set_faults,
                              wait_committed, wait_for, wait_rows)
 from conftest import SERVICES_DIR, parse_env_file
 from sluice_run import Sluice, mysql_connect, mysql_exec, mysql_rows
@@ -35,14 +35,15 @@ def wait_marker(clickhouse, mariadb, db, s, timeout=300):
     wait_for(lambda: final(clickhouse, f"{db}.t", columns="id", where="id = 9999999999"), timeout, s, "the marker")
 
 
-def new_db(mariadb, name):
+def new_db(mariadb, clickhouse, name):
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
+    drop_databases(clickhouse, name)
     return name
 
 
 def test_kill9_loop_during_snapshot_and_streaming(mariadb, clickhouse, tmp_path):
-    db = new_db(mariadb, "ch_crash")
-    n = 60_000
+    db = new_db(mariadb, clickhouse, "ch_crash")
+    n = 100_000
     fill(mariadb, db, n)
     yaml = mysql_yaml(mariadb, clickhouse, f"{db}.t", db, "ch_crash", server_id=5801, checkpoint_interval="200ms",
                       extra_source="  scan.incremental.snapshot.chunk.size: 500",
@@ -50,24 +51,10 @@ def test_kill9_loop_during_snapshot_and_streaming(mariadb, clickhouse, tmp_path)
     s = Sluice(tmp_path, yaml, env=env_for(mysql=mariadb, ch=clickhouse))
     writer = Writer(mariadb, db, n, seed=21)
     writer.start()
-    rnd = random.Random(23)
     s.start(wait_for="clickhouse: connected", timeout=60)
-    kills = during_snapshot = 0
-    # at least 22 crashes, and at least 3 of them while streaming
-    while kills < 22 or (kills - during_snapshot < 3 and kills < 45):
-        time.sleep(rnd.uniform(0.2, 1.5))
-        if s.proc.poll() is not None:
-            raise AssertionError(f"sluice exited ({s.proc.returncode}):\n{s.log_text()[-4000:]}")
-        log = s.log_text()
-        if f"snapshot of {db}.t done" not in log and "finished before the restart" not in log:
-            during_snapshot += 1
-        s.kill9()
-        kills += 1
-        s.start(wait_for="clickhouse: connected", timeout=60)
-    assert during_snapshot >= 3, "the snapshot finished before enough crashes"
-    assert kills - during_snapshot >= 3, "not enough crashes while streaming"
-    wait_for(lambda: f"snapshot of {db}.t done" in s.log_text() or "finished before the restart" in s.log_text(),
-             300, s, "the end of the snapshot")
+    snap, stream = kill_loop(s, f"{db}.t", random.Random(23))
+    assert snap >= 3, "the snapshot finished before enough crashes"
+    assert snap + stream >= 22
     time.sleep(1)
     writer.stop_evt.set()
     writer.join()
@@ -82,7 +69,7 @@ def test_kill9_loop_during_snapshot_and_streaming(mariadb, clickhouse, tmp_path)
 
 
 def test_crash_between_data_and_checkpoint_replays_into_deduplicated_blocks(mariadb, clickhouse, tmp_path):
-    db = new_db(mariadb, "ch_dedup")
+    db = new_db(mariadb, clickhouse, "ch_dedup")
     mysql_exec(mariadb, f"CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(40))",
                f"CREATE TABLE {db}.u (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
     yaml = mysql_yaml(mariadb, clickhouse, f"{db}.\\.*", db, "ch_dedup", startup="latest-offset", server_id=5802,
@@ -139,7 +126,7 @@ def restart_front(clickhouse):
 
 
 def test_server_killed_and_restarted_mid_epoch(mariadb, clickhouse, tmp_path):
-    db = new_db(mariadb, "ch_srvkill")
+    db = new_db(mariadb, clickhouse, "ch_srvkill")
     n = 20_000
     fill(mariadb, db, n)
     yaml = mysql_yaml(mariadb, clickhouse, f"{db}.t", db, "ch_srvkill", server_id=5803, checkpoint_interval="300ms",
@@ -167,7 +154,7 @@ def test_server_killed_and_restarted_mid_epoch(mariadb, clickhouse, tmp_path):
 
 
 def test_http_5xx_mid_epoch_replays_the_epoch(mariadb, clickhouse, tmp_path):
-    db = new_db(mariadb, "ch_5xx")
+    db = new_db(mariadb, clickhouse, "ch_5xx")
     mysql_exec(mariadb, f"CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(40))")
     yaml = mysql_yaml(mariadb, clickhouse, f"{db}.t", db, "ch_5xx", startup="latest-offset", server_id=5804,
                       checkpoint_interval="5s", extra_sink="  insert.block-size: 4KiB\n  retry.timeout: 1s")

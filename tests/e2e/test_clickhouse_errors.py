@@ -8,7 +8,7 @@ import re
 import socket
 import subprocess
 
-from clickhouse_read import (clear_faults, env_for, exec_, final, front_log, mysql_yaml, set_faults, wait_for,
+from clickhouse_read import (drop_databases, clear_faults, env_for, exec_, final, front_log, mysql_yaml, set_faults, wait_for,
                              wait_rows)
 from conftest import sluice_binary
 from sluice_run import Sluice, mysql_exec
@@ -29,6 +29,7 @@ def start(mariadb, clickhouse, tmp_path, db, tables, name, server_id, **kw):
 
 def test_unreachable_server_exits_1_naming_the_urls(mariadb, clickhouse, tmp_path):
     db = "ch_unreach"
+    drop_databases(clickhouse, db)
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id INT PRIMARY KEY)")
     p1, p2 = free_port(), free_port()
@@ -48,6 +49,7 @@ def test_unreachable_server_exits_1_naming_the_urls(mariadb, clickhouse, tmp_pat
 
 def test_existing_tables_are_checked(mariadb, clickhouse, tmp_path):
     db = "ch_exist"
+    drop_databases(clickhouse, db)
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
     exec_(clickhouse, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}")
@@ -90,6 +92,7 @@ def test_existing_tables_are_checked(mariadb, clickhouse, tmp_path):
 
 def test_table_without_primary_key_needs_an_order_by(mariadb, clickhouse, tmp_path):
     db = "ch_nopk"
+    drop_databases(clickhouse, db)
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.log (at INT NOT NULL, msg VARCHAR(20))")
     s = start(mariadb, clickhouse, tmp_path / "a", db, f"{db}.log", "ch_nopk", 5720, startup="latest-offset")
@@ -109,6 +112,7 @@ def test_table_without_primary_key_needs_an_order_by(mariadb, clickhouse, tmp_pa
 
 def test_a_rejected_insert_names_table_and_key_and_keeps_what_was_committed(mariadb, clickhouse, tmp_path):
     db = "ch_reject"
+    drop_databases(clickhouse, db)
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)", f"INSERT INTO {db}.t VALUES (1, 5)")
     exec_(clickhouse, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
@@ -133,6 +137,7 @@ def test_a_rejected_insert_names_table_and_key_and_keeps_what_was_committed(mari
 
 def test_retriable_server_errors_are_retried_with_the_same_block(mariadb, clickhouse, tmp_path):
     db = "ch_retry"
+    drop_databases(clickhouse, db)
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
     s = start(mariadb, clickhouse, tmp_path, db, f"{db}.t", "ch_retry", 5740).start()

@@ -14,7 +14,7 @@ import struct
 
 import pytest
 
-from clickhouse_read import (env_for, exec_, final, front_log, mysql_yaml, physical_count, rows, wait_checkpoint,
+from clickhouse_read import (drop_databases, env_for, exec_, final, front_log, mysql_yaml, physical_count, rows, wait_checkpoint,
                              wait_for, wait_rows)
 from sluice_run import Sluice, mysql_connect, mysql_exec
 from test_mysql_types import COLUMNS, NAMES, ROWS, column_types, insert, server_rows
@@ -67,6 +67,7 @@ def select_list(types):
 
 def test_every_type_exact_after_snapshot_insert_update_delete(mariadb, clickhouse, tmp_path):
     db = "ch_types"
+    drop_databases(clickhouse, db)
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", f"CREATE TABLE {db}.zoo ({COLUMNS})")
     insert(mariadb, f"{db}.zoo", ROWS)  # read by the snapshot
     s = Sluice(tmp_path, mysql_yaml(mariadb, clickhouse, f"{db}.zoo", db, "ch_types", server_id=5601),
@@ -120,6 +121,7 @@ def test_every_type_exact_after_snapshot_insert_update_delete(mariadb, clickhous
 def test_signed_integer_after_a_year_column(mariadb, clickhouse, tmp_path):
     """MariaDB's SIGNEDNESS metadata has a bit for YEAR: the INT after it is signed."""
     db = "ch_year"
+    drop_databases(clickhouse, db)
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id INT PRIMARY KEY, y YEAR, x INT, z INT UNSIGNED, w BIGINT)")
     s = Sluice(tmp_path, mysql_yaml(mariadb, clickhouse, f"{db}.t", db, "ch_year", startup="latest-offset",
@@ -135,6 +137,7 @@ def test_signed_integer_after_a_year_column(mariadb, clickhouse, tmp_path):
 
 def test_primary_key_changes_move_the_row(mariadb, clickhouse, tmp_path):
     db = "ch_pk"
+    drop_databases(clickhouse, db)
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10))",
                f"INSERT INTO {db}.t VALUES (1, 'a'), (2, 'b'), (3, 'c'), (10, 'x')")
@@ -163,6 +166,7 @@ def ch_columns(ch, db, table):
 
 def test_schema_changes_mid_stream_become_alter_table(mariadb, clickhouse, tmp_path):
     db = "ch_ddl"
+    drop_databases(clickhouse, db)
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id INT PRIMARY KEY, a INT, b VARCHAR(10), gone INT)",
                f"INSERT INTO {db}.t VALUES (1, 10, 'x', 7)")
@@ -198,6 +202,7 @@ def test_schema_changes_mid_stream_become_alter_table(mariadb, clickhouse, tmp_p
 
 def test_many_tables_routed_into_one(mariadb, clickhouse, tmp_path):
     db = "ch_route"
+    drop_databases(clickhouse, db, "ch_route_all", "ch_route_ck")
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.orders_eu (id INT PRIMARY KEY, amount DECIMAL(10,2))",
                f"CREATE TABLE {db}.orders_us (id INT PRIMARY KEY, amount DECIMAL(10,2))",

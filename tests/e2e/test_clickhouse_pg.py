@@ -12,7 +12,7 @@ import os
 import signal
 import time
 
-from clickhouse_read import (clear_faults, env_for, final, physical_count, rows, set_faults, sink_yaml, commits, wait_committed,
+from clickhouse_read import (drop_databases, kill_loop, clear_faults, env_for, final, physical_count, rows, set_faults, sink_yaml, commits, wait_committed,
                              wait_for, wait_rows)
 from sluice_run import PG_STREAMING
 from test_pg_types import days
@@ -138,6 +138,7 @@ def test_every_type_exact_after_snapshot_insert_update_delete(pg, clickhouse):
             "ALTER TABLE zoo REPLICA IDENTITY FULL")
     insert_rows(pg, 0)
     db = "chpg_types"
+    drop_databases(clickhouse, db)
     s = pipeline(pg, clickhouse, "public.zoo", "chpg_types", db)
     s.start(wait_for=PG_STREAMING)
     wait_rows(clickhouse, f"{db}.zoo", 4, proc=s)
@@ -164,6 +165,7 @@ def test_every_type_exact_after_snapshot_insert_update_delete(pg, clickhouse):
 def test_values_clickhouse_cannot_hold_stop_the_pipeline_naming_the_row(pg, clickhouse):
     pg.exec("CREATE TABLE odd (id int PRIMARY KEY, n numeric(10,2), a int[])")
     db = "chpg_odd"
+    drop_databases(clickhouse, db)
     s = pipeline(pg, clickhouse, "public.odd", "chpg_odd", db, startup="latest-offset")
     s.start(wait_for=PG_STREAMING)
     pg.exec("INSERT INTO odd VALUES (1, 1.5, '{1}')")
@@ -179,6 +181,7 @@ def test_values_clickhouse_cannot_hold_stop_the_pipeline_naming_the_row(pg, clic
     s.start(wait_for=None)
     assert s.wait_exit(60) == 1
     assert s.log_text().count("'NaN' is not a decimal number") == 1
+    drop_databases(clickhouse, db + "2")
     s2 = pipeline(pg, clickhouse, "public.odd", "chpg_odd2", db + "2", startup="latest-offset")
     s2.start(wait_for=PG_STREAMING)
     pg.exec("INSERT INTO odd VALUES (3, 3, '{{1,2},{3,4}}')")
@@ -191,6 +194,7 @@ def test_values_clickhouse_cannot_hold_stop_the_pipeline_naming_the_row(pg, clic
 def test_primary_key_change_with_the_default_replica_identity(pg, clickhouse):
     pg.exec("CREATE TABLE pk (id int PRIMARY KEY, v text)", "INSERT INTO pk VALUES (1, 'a'), (2, 'b')")
     db = "chpg_pk"
+    drop_databases(clickhouse, db)
     s = pipeline(pg, clickhouse, "public.pk", "chpg_pk", db)
     s.start(wait_for=PG_STREAMING)
     wait_rows(clickhouse, f"{db}.pk", 2, proc=s)
@@ -204,6 +208,7 @@ def test_primary_key_change_with_the_default_replica_identity(pg, clickhouse):
 def test_truncate_deletes_older_rows_only(pg, clickhouse):
     pg.exec("CREATE TABLE tr (id int PRIMARY KEY, v text)", "INSERT INTO tr VALUES (1, 'a'), (2, 'b')")
     db = "chpg_tr"
+    drop_databases(clickhouse, db)
     s = pipeline(pg, clickhouse, "public.tr", "chpg_tr", db)
     s.start(wait_for=PG_STREAMING)
     wait_rows(clickhouse, f"{db}.tr", 2, proc=s)
@@ -227,6 +232,7 @@ def test_truncate_in_an_epoch_replayed_after_a_crash(pg, clickhouse):
     after it, whose replayed blocks the server dropped."""
     pg.exec("CREATE TABLE trr (id int PRIMARY KEY, v text)", "INSERT INTO trr VALUES (1, 'a'), (2, 'b')")
     db = "chpg_trr"
+    drop_databases(clickhouse, db)
     s = pipeline(pg, clickhouse, "public.trr", "chpg_trr", db, checkpoint_interval="2s")
     s.start(wait_for=PG_STREAMING)
     wait_rows(clickhouse, f"{db}.trr", 2, proc=s)
@@ -264,29 +270,16 @@ def test_kill9_loop_during_snapshot_and_streaming(pg, clickhouse):
     n = 200_000
     fill(pg, n)
     db = "chpg_crash"
+    drop_databases(clickhouse, db)
     s = pipeline(pg, clickhouse, "public.t", "chpg_crash", db, checkpoint_interval="200ms",
                  extra_source="  scan.incremental.snapshot.chunk.size: 500",
                  extra_pipeline="  parallelism: 2", extra_sink="  insert.block-size: 64KiB")
     writer = Writer(pg, n, seed=41, tx_size=5)
     writer.start()
-    rnd = random.Random(43)
     s.start(wait_for="clickhouse: connected", timeout=60)
-    kills = during_snapshot = 0
-    # at least 20 crashes, and at least 3 of them while streaming
-    while kills < 20 or (kills - during_snapshot < 3 and kills < 45):
-        time.sleep(rnd.uniform(0.3, 1.5))
-        if s.proc.poll() is not None:
-            raise AssertionError(f"sluice exited ({s.proc.returncode}):\n{s.log_text()[-4000:]}")
-        log = s.log_text()
-        if "snapshot of public.t done" not in log and "finished before the restart" not in log:
-            during_snapshot += 1
-        s.kill9()
-        kills += 1
-        s.start(wait_for="clickhouse: connected", timeout=60)
-    assert during_snapshot >= 3, "the snapshot finished before enough crashes"
-    assert kills - during_snapshot >= 3, "not enough crashes while streaming"
-    wait_for(lambda: "snapshot of public.t done" in s.log_text() or "finished before the restart" in s.log_text(),
-             300, s, "the end of the snapshot")
+    snap, stream = kill_loop(s, "public.t", random.Random(43), total=20)
+    assert snap >= 3, "the snapshot finished before enough crashes"
+    assert snap + stream >= 20
     time.sleep(1)
     writer.stop_evt.set()
     writer.join()

@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
+import faulthandler
 import json
 import os
 import re
@@ -202,16 +203,24 @@ class Handler(BaseHTTPRequestHandler):
             parts = []
             while True:
                 line = self.rfile.readline().strip()
+                if not line:
+                    raise ConnectionAbortedError("chunked body cut off")
                 size = int(line.split(b";")[0], 16)
                 if size == 0:
                     while self.rfile.readline().strip():
                         pass
                     break
-                parts.append(self.rfile.read(size))
+                part = self.rfile.read(size)
+                if len(part) != size:
+                    raise ConnectionAbortedError("chunked body cut off")
+                parts.append(part)
                 self.rfile.readline()
             body = b"".join(parts)
         else:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            want = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(want)
+            if len(body) != want:  # the client went away mid-request: never run a cut-off body
+                raise ConnectionAbortedError(f"body ended after {len(body)} of {want} bytes")
         enc = self.headers.get("Content-Encoding", "").lower()
         if enc == "gzip":
             body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
@@ -239,7 +248,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         try:
             body = self.read_body()
-        except Exception as e:  # noqa: BLE001 - reported to the client
+        except (ConnectionError, ValueError) as e:
+            if isinstance(e, ConnectionError):
+                self.close_connection = True
+                return
             self.fail(str(e))
             return
         self.handle_request(body)
@@ -351,6 +363,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    faulthandler.enable()  # a crash of the engine leaves its stack in the log
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", required=True)
     ap.add_argument("--host", default="127.0.0.1")
