@@ -76,7 +76,7 @@ unit: $(UNIT_BINS)
 
 # the examples read secrets from the environment; any value validates
 check-configs: $(BUILD)/sluice
-	@set -e; for f in configs/*.yaml; do MYSQL_PASSWORD=example PG_PASSWORD=example $(BUILD)/sluice check "$$f"; done
+	@set -e; for f in configs/*.yaml; do MYSQL_PASSWORD=example PG_PASSWORD=example CLICKHOUSE_PASSWORD=example $(BUILD)/sluice check "$$f"; done
 
 e2e: $(BUILD)/sluice $(FORMAT_TOOLS)
 	$(PYTEST) -q tests/e2e

@@ -140,8 +140,12 @@ def test_retriable_server_errors_are_retried_with_the_same_block(mariadb, clickh
     drop_databases(clickhouse, db)
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
-    s = start(mariadb, clickhouse, tmp_path, db, f"{db}.t", "ch_retry", 5740).start()
-    wait_for(lambda: "checkpoint committed" in s.log_text() or "created table" in s.log_text() or True, proc=s)
+    s = start(mariadb, clickhouse, tmp_path, db, f"{db}.t", "ch_retry", 5740)
+    # the first URL has no server: sluice fails over to the second and stays there
+    dead = free_port()
+    s.config.write_text(s.config.read_text().replace(f"url: {clickhouse.url}",
+                                                     f"url: http://127.0.0.1:{dead}, {clickhouse.url}"))
+    s.start()
     set_faults(clickhouse, [{"match": f"^INSERT INTO `{db}`.`t`", "times": 2,
                              "message": "Code: 252. DB::Exception: Too many parts (300). Merges are processing "
                                         "significantly slower than inserts. (TOO_MANY_PARTS)"}])
@@ -151,7 +155,8 @@ def test_retriable_server_errors_are_retried_with_the_same_block(mariadb, clickh
     finally:
         clear_faults(clickhouse)
     assert s.stop() == 0
-    assert s.log_text().count("warn  clickhouse sink: http://127.0.0.1:") == 2
+    assert s.log_text().count(f"warn  clickhouse sink: http://127.0.0.1:{dead}: Failed to connect") == 1
+    assert s.log_text().count(f"warn  clickhouse sink: {clickhouse.url}: Code: 252.") == 2
     assert s.log_text().count("(TOO_MANY_PARTS) (version 26.9.2.1); trying again in") == 2
     tokens = [e["query"].split("insert_deduplication_token = ")[1].split(",")[0]
               for e in front_log(clickhouse) if e["query"].startswith(f"INSERT INTO `{db}`.`t`")]

@@ -212,7 +212,9 @@ def test_many_tables_routed_into_one(mariadb, clickhouse, tmp_path):
   - source-table: {db}.orders_\\.*
     sink-table: {db}_all.orders"""
     s = Sluice(tmp_path, mysql_yaml(mariadb, clickhouse, f"{db}.orders_\\.*", "ch_route_ck", "ch_route",
-                                    server_id=5605, routes=routes),
+                                    server_id=5605, routes=routes,
+                                    extra_sink="  compression: gzip\n"
+                                               f"  table.partition-by: '{db}_all.orders: intDiv(id, 100)'"),
                env=env_for(mysql=mariadb, ch=clickhouse)).start()
     wait_rows(clickhouse, f"{db}_all.orders", 3, proc=s)
     mysql_exec(mariadb, f"UPDATE {db}.orders_eu SET amount = 1.50 WHERE id = 1",
@@ -224,3 +226,7 @@ def test_many_tables_routed_into_one(mariadb, clickhouse, tmp_path):
     assert s.stop() == 0
     # the checkpoint lives in the sink's database, the tables where the route says
     assert rows(clickhouse, "SELECT count() AS n FROM ch_route_ck.sluice_checkpoints") != [{"n": "0"}]
+    assert rows(clickhouse, f"SELECT partition_key, sorting_key FROM system.tables WHERE database = '{db}_all'") == [
+        {"partition_key": "intDiv(id, 100)", "sorting_key": "(id)"}]
+    assert rows(clickhouse, f"SELECT DISTINCT partition FROM system.parts WHERE database = '{db}_all' AND active "
+                            "ORDER BY partition") == [{"partition": "0"}, {"partition": "1"}]
