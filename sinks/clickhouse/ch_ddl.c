@@ -836,7 +836,7 @@ static int reconcile(ch_sink *k, ch_table *t, const sl_table_schema *s, sl_pos p
     }
 #undef CMD
     if (!rc && cmds.len && !dry) {
-        if ((rc = ch_flush_table(k, t, err)))
+        if ((rc = ch_settle_table(k, t, err)))
             goto done;
         sl_buf *q = &k->sql;
         sl_buf_reset(q);

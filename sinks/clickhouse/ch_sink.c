@@ -207,6 +207,11 @@ static void ch_destroy(void *self)
     ch_sink *k = self;
     if (!k)
         return;
+    ch_sender_stop(&k->sender);
+    if (k->sender.blocks)
+        sl_info("clickhouse: %" PRIu64 " blocks, %" PRIu64 " rows, %.1f MiB inserted in %.1f s of requests",
+                k->sender.blocks, k->sender.rows, (double)k->sender.bytes / 1048576.0,
+                (double)k->sender.insert_ms / 1000.0);
     ch_bindings_free(k);
     ch_tables_free(k);
     ch_http_free(&k->http);
@@ -317,6 +322,8 @@ static int ch_create(const sl_options *o, const sl_sink_env *env, void **self, s
     }
     if (!rc)
         rc = ch_checkpoint_ensure(k, err);
+    if (!rc && !(rc = ch_sender_start(&k->sender, o, err)))
+        k->sender.http.cur = k->http.cur; /* the server that answered */
     if (rc) {
         ch_destroy(k);
         return rc;
@@ -445,47 +452,6 @@ static int ch_check_connect(void *self, FILE *out, sl_err *err)
 
 /* -------------------------------------------------------------- blocks -- */
 
-/* "(at row N)" in a server message: the 1-based row of the block */
-static long row_in_message(const char *msg)
-{
-    const char *p = strstr(msg, "at row ");
-    return p ? atol(p + 7) : 0;
-}
-
-/* the ORDER BY values of the block's row-th row (1-based), as JSON */
-static void block_key(ch_sink *k, ch_table *t, long row, sl_buf *out)
-{
-    const ch_binding *bd = t->block_bind;
-    if (!bd || row < 1)
-        return;
-    const uint8_t *p = (const uint8_t *)t->block.data, *end = p + t->block.len;
-    sl_arena_reset(&k->scratch);
-    for (long r = 1; r <= row; r++) {
-        int first = 1;
-        for (int w = 0; w < bd->nw; w++) {
-            const ch_col *col = &t->cols[bd->w_col[w]];
-            sl_column c = {0};
-            c.kind = col->kind;
-            c.scale = col->n;
-            sl_value v;
-            if (ch_rb_read(&p, end, &col->type, &c, &k->scratch, &v))
-                return;
-            if (r == row && bd->w_key[w]) {
-                sl_buf_adds(out, first ? "{" : ",");
-                first = 0;
-                sl_json_string(out, col->name, strlen(col->name));
-                sl_buf_addc(out, ':');
-                sl_json_value(out, &c, &v);
-            }
-        }
-        if (r == row && !first)
-            sl_buf_addc(out, '}');
-        p += 17; /* _version, _is_deleted */
-        if (p > end)
-            return;
-    }
-}
-
 int ch_flush_table(ch_sink *k, ch_table *t, sl_err *err)
 {
     if (!t->rows)
@@ -514,40 +480,28 @@ int ch_flush_table(ch_sink *k, ch_table *t, sl_err *err)
         sl_buf_adds(q, ", input_format_binary_read_json_as_string = 1");
     sl_buf_adds(q, " FORMAT RowBinary");
     sl_buf_addc(q, 0);
-    if (q->failed || t->block.failed)
+    ch_job *j = calloc(1, sizeof *j);
+    if (q->failed || t->block.failed || !j || !(j->sql = strdup(q->data))) {
+        free(j);
         return sl_errf(err, SL_ERUNTIME, "out of memory");
-    int rc = ch_http_query(&k->http, q->data, NULL, t->block.data, t->block.len, k->http.retry_timeout_ms, err);
-    if (rc) {
-        sl_buf key;
-        sl_buf_init(&key);
-        if (rc == SL_ERUNTIME)
-            block_key(k, t, row_in_message(err->msg), &key);
-        sl_buf_addc(&key, 0);
-        char a[64], b[64];
-        sl_buf pa, pb;
-        sl_buf_init(&pa);
-        sl_buf_init(&pb);
-        ch_pos_text(&pa, t->first);
-        ch_pos_text(&pb, t->last);
-        sl_buf_addc(&pa, 0);
-        sl_buf_addc(&pb, 0);
-        snprintf(a, sizeof a, "%s", pa.data ? pa.data : "");
-        snprintf(b, sizeof b, "%s", pb.data ? pb.data : "");
-        sl_buf_free(&pa);
-        sl_buf_free(&pb);
-        if (key.data && key.data[0])
-            sl_err_prefix(err, rc, "clickhouse sink: inserting %zu rows into %s (source positions %s to %s), the row with key %s: ",
-                          t->rows, t->display, a, b, key.data);
-        else
-            sl_err_prefix(err, rc, "clickhouse sink: inserting %zu rows into %s (source positions %s to %s): ", t->rows, t->display, a,
-                          b);
-        sl_buf_free(&key);
-        return rc;
     }
-    k->pending -= t->block.len;
-    sl_buf_reset(&t->block);
+    /* the block goes with the job; the table starts a new one */
+    j->body = t->block;
+    sl_buf_init(&t->block);
+    j->table = t;
+    j->bind = t->block_bind;
+    j->first = t->first;
+    j->last = t->last;
+    j->rows = t->rows;
+    k->pending -= j->body.len;
     t->rows = 0;
-    return 0;
+    return ch_sender_push(&k->sender, j, err);
+}
+
+int ch_settle_table(ch_sink *k, ch_table *t, sl_err *err)
+{
+    int rc = ch_flush_table(k, t, err);
+    return rc ? rc : ch_sender_drain(&k->sender, err);
 }
 
 static int flush_all(ch_sink *k, sl_err *err)
@@ -650,7 +604,7 @@ static int truncate_table(ch_sink *k, ch_binding *bd, const sl_event *e, uint64_
                 e->schema->qualified, t->display);
         return 0;
     }
-    int rc = ch_flush_table(k, t, err);
+    int rc = ch_settle_table(k, t, err);
     if (rc)
         return rc;
     sl_buf *q = &k->sql;
@@ -804,7 +758,8 @@ static int ch_commit(void *self, const char *checkpoint, sl_err *err)
         if (rc || (rc = flush_all(k, err)))
             return rc;
     }
-    if ((rc = ch_checkpoint_write(k, "checkpoint", checkpoint, err)))
+    /* every block of the epoch is in before the checkpoint says so */
+    if ((rc = ch_sender_drain(&k->sender, err)) || (rc = ch_checkpoint_write(k, "checkpoint", checkpoint, err)))
         return rc;
     k->base_seq = k->seq;
     k->ordinal = 0;

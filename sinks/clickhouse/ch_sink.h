@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "../../core/buf.h"
@@ -146,6 +147,8 @@ typedef struct ch_rename {
     sl_pos at;
 } ch_rename;
 
+struct ch_binding;
+
 typedef struct ch_table {
     char *db, *name;
     char *qname;        /* `db`.`name` */
@@ -187,6 +190,42 @@ typedef struct ch_binding {
     char *cols;         /* "(`a`, `b`, ..., `_version`, `_is_deleted`)" */
 } ch_binding;
 
+/* ----------------------------------------------------------- sender -- */
+
+/* one block on its way to the server */
+typedef struct ch_job {
+    struct ch_job *next;
+    char *sql;             /* the INSERT with its settings and token */
+    sl_buf body;           /* RowBinary rows */
+    const ch_table *table; /* for messages */
+    const ch_binding *bind; /* its column list (the key of a refused row) */
+    sl_pos first, last;
+    size_t rows;
+} ch_job;
+
+typedef struct ch_sender {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    ch_job *head, *tail;
+    int queued;            /* waiting or being sent */
+    int stop, running;
+    int failed;            /* the first failure's code; err holds its message */
+    sl_err err;
+    ch_http http;          /* a connection of its own */
+    uint64_t blocks, rows, bytes;
+    int64_t insert_ms;
+} ch_sender;
+
+/* ch_sender.c */
+int ch_sender_start(ch_sender *s, const sl_options *o, sl_err *err);
+/* queues a block (owned from here on); waits while two are queued; returns
+ * an earlier block's failure instead */
+int ch_sender_push(ch_sender *s, ch_job *j, sl_err *err);
+/* waits until every queued block went out; the first failure, or 0 */
+int ch_sender_drain(ch_sender *s, sl_err *err);
+void ch_sender_stop(ch_sender *s);
+
 /* ------------------------------------------------------------- sink -- */
 
 typedef struct ch_cut {
@@ -224,10 +263,13 @@ typedef struct ch_sink {
     uint64_t base_seq;  /* seq of the checkpoint this run started from */
     sl_buf row, key1, key2, sql;
     sl_arena scratch;
+    ch_sender sender;
 } ch_sink;
 
-/* ch_sink.c: sends the table's open block (a no-op when empty) */
+/* ch_sink.c: hands the table's open block to the sender (a no-op when
+ * empty); ch_settle_table also waits until it went out */
 int ch_flush_table(ch_sink *k, ch_table *t, sl_err *err);
+int ch_settle_table(ch_sink *k, ch_table *t, sl_err *err);
 
 /* ch_ddl.c */
 /* runs a query answered in JSONEachRow: a JSON array of its rows */

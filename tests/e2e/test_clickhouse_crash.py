@@ -43,7 +43,7 @@ def new_db(mariadb, clickhouse, name):
 
 def test_kill9_loop_during_snapshot_and_streaming(mariadb, clickhouse, tmp_path):
     db = new_db(mariadb, clickhouse, "ch_crash")
-    n = 100_000
+    n = 200_000
     fill(mariadb, db, n)
     yaml = mysql_yaml(mariadb, clickhouse, f"{db}.t", db, "ch_crash", server_id=5801, checkpoint_interval="200ms",
                       extra_source="  scan.incremental.snapshot.chunk.size: 500",
