@@ -775,6 +775,11 @@ static int reconcile(ch_sink *k, ch_table *t, const sl_table_schema *s, sl_pos p
         ch_type want;
         desired_type(k, &s->cols[i], is_key, &want);
         int equal = ch_type_equal(&want, &col->type);
+        /* a JSON column takes JSON text whatever the source calls it (MariaDB's
+         * JSON is LONGTEXT in the binlog) */
+        if (col->type.base == CH_JSON && want.base == CH_STRING && !want.array &&
+            (s->cols[i].kind == SL_JSON || s->cols[i].kind == SL_STRING))
+            continue;
         if (equal || ch_type_widens(&want, &col->type)) {
             /* the column holds every value already; keep its comment true */
             if (col->owned && !same_comment(col, &s->cols[i])) {

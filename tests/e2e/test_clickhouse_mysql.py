@@ -230,3 +230,4 @@ def test_many_tables_routed_into_one(mariadb, clickhouse, tmp_path):
         {"partition_key": "intDiv(id, 100)", "sorting_key": "(id)"}]
     assert rows(clickhouse, f"SELECT DISTINCT partition FROM system.parts WHERE database = '{db}_all' AND active "
                             "ORDER BY partition") == [{"partition": "0"}, {"partition": "1"}]
+

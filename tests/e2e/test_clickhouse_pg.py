@@ -291,3 +291,40 @@ def test_kill9_loop_during_snapshot_and_streaming(pg, clickhouse):
     got = final(clickhouse, f"{db}.t", columns="id, v, pad")
     assert len(got) == len(want)
     assert got == want
+
+
+def test_json_columns_as_the_json_type(pg, clickhouse):
+    """json.type: json makes ClickHouse parse the documents."""
+    pg.exec("CREATE TABLE docs (id int PRIMARY KEY, doc jsonb, raw json)",
+            """INSERT INTO docs VALUES (1, '{"a": {"b": 5}, "tags": ["x", "y"]}', '{"k": 1}')""")
+    db = "chpg_json"
+    drop_databases(clickhouse, db)
+    s = pipeline(pg, clickhouse, "public.docs", "chpg_json", db, extra_sink="  json.type: json")
+    s.start(wait_for=PG_STREAMING)
+    wait_rows(clickhouse, f"{db}.docs", 1, proc=s)
+    pg.exec("""INSERT INTO docs VALUES (2, '{"a": {"b": 7}}', NULL)""",
+            """UPDATE docs SET doc = '{"a": {"b": 6}}' WHERE id = 1""")
+    wait_for(lambda: [str(r["b"]) for r in rows(clickhouse, f"SELECT doc.a.b AS b FROM {db}.docs FINAL ORDER BY id")]
+             == ["6", "7"], proc=s, what="the documents")
+    types = {r["name"]: r["type"] for r in rows(clickhouse, f"SELECT name, type FROM system.columns WHERE "
+                                                            f"database = '{db}' AND table = 'docs'")}
+    assert types["doc"] == "Nullable(JSON)" and types["raw"] == "Nullable(JSON)"
+    assert [str(r["k"]) for r in rows(clickhouse, f"SELECT raw.k AS k FROM {db}.docs FINAL ORDER BY id")] == ["1", "None"]
+    assert s.stop() == 0
+
+
+def test_unchanged_toast_values_need_replica_identity_full(pg, clickhouse):
+    pg.exec("CREATE TABLE toast (id int PRIMARY KEY, n int, big text)",
+            "INSERT INTO toast SELECT 1, 0, string_agg(md5(i::text), '') FROM generate_series(1, 400) i")
+    db = "chpg_toast"
+    drop_databases(clickhouse, db)
+    s = pipeline(pg, clickhouse, "public.toast", "chpg_toast", db)
+    s.start(wait_for=PG_STREAMING)
+    wait_rows(clickhouse, f"{db}.toast", 1, proc=s)
+    pg.exec("UPDATE toast SET n = 1 WHERE id = 1")  # big is not sent: an unchanged TOASTed value
+    assert s.wait_exit(60) == 1
+    assert ("error clickhouse sink: cannot write a row of source table public.toast with key {\"id\":1} to table "
+            "chpg_toast.toast: column big (Nullable(String) in ClickHouse, text in the source): the source did not "
+            "send this value (an unchanged TOASTed value, or a row image without it); the source must send whole "
+            "rows: PostgreSQL ALTER TABLE ... REPLICA IDENTITY FULL, MySQL binlog_row_image = FULL") in s.log_text()
+    assert final(clickhouse, f"{db}.toast", columns="id, n") == [{"id": 1, "n": 0}]
