@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -39,8 +40,9 @@ def request(svc, sql, data=None, settings=None, user=None, password=None, timeou
     req = urllib.request.Request(url, data=body, method="POST")
     auth = base64.b64encode(f"{user or svc.user}:{password or svc.password}".encode()).decode()
     req.add_header("Authorization", "Basic " + auth)
+    ctx = ssl.create_default_context(cafile=svc["cafile"]) if svc.get("cafile") else None
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
             return r.read()
     except urllib.error.HTTPError as e:
         raise ClickHouseError(e.code, e.read().decode()) from None

@@ -4,6 +4,7 @@ what was committed before stays. MariaDB is the source throughout.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -162,3 +163,36 @@ def test_retriable_server_errors_are_retried_with_the_same_block(mariadb, clickh
               for e in front_log(clickhouse) if e["query"].startswith(f"INSERT INTO `{db}`.`t`")]
     assert len(tokens) == 3 and len(set(tokens)) == 1
     assert int(final(clickhouse, f"{db}.t", columns="count() AS n", order="n")[0]["n"]) == 2
+
+
+def test_https_with_a_private_ca(mariadb, clickhouse, tmp_path):
+    """tls.ca-file verifies the server; without it the self-signed certificate is refused."""
+    from conftest import SERVICES_DIR, Service, parse_env_file
+    db = "ch_tls"
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    front = tmp_path / "front"
+    env = dict(os.environ, CLICKHOUSE_TLS_CERT=str(cert), CLICKHOUSE_TLS_KEY=str(key))
+    subprocess.run(["bash", str(SERVICES_DIR / "clickhouse.sh"), "start", str(front)], env=env, check=True,
+                   capture_output=True, timeout=90)
+    try:
+        url = parse_env_file(front / "env.sh")["CLICKHOUSE_URL"]
+        assert url.startswith("https://127.0.0.1:")
+        yaml = mysql_yaml(mariadb, clickhouse, f"{db}.t", db, "ch_tls", startup="latest-offset", server_id=5750,
+                          extra_sink="  connect.timeout: 1s").replace(f"url: {clickhouse.url}", f"url: {url}")
+        s = Sluice(tmp_path / "a", yaml, env=env_for(mysql=mariadb, ch=clickhouse)).start(wait_for=None)
+        assert s.wait_exit(30) == 1
+        assert re.search(rf"error clickhouse sink: {url}: SSL certificate problem: self.signed certificate",
+                         s.log_text()), s.log_text()
+        s = Sluice(tmp_path / "b", yaml.replace("  connect.timeout: 1s", f"  connect.timeout: 1s\n  tls.ca-file: {cert}"),
+                   env=env_for(mysql=mariadb, ch=clickhouse)).start()
+        mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1, 10)")
+        tls = Service(url=url, user="sluice", password="sluice", cafile=str(cert))
+        assert wait_rows(tls, f"{db}.t", 1, proc=s) == [{"id": 1, "v": 10}]
+        assert s.stop() == 0
+    finally:
+        subprocess.run(["bash", str(SERVICES_DIR / "clickhouse.sh"), "stop", str(front)], capture_output=True, timeout=90)

@@ -6,7 +6,8 @@
 # the engine (ReplacingMergeTree, FINAL, insert deduplication) is the real
 # one, only the server around it is ours.
 #
-# Usage: clickhouse.sh start DIR     # env: CLICKHOUSE_PORT (default: free port)
+# Usage: clickhouse.sh start DIR     # env: CLICKHOUSE_PORT (default: free port),
+#                                    #      CLICKHOUSE_TLS_CERT/_KEY (PEM: serve https)
 #        clickhouse.sh stop  DIR
 #        clickhouse.sh status DIR
 #
@@ -52,7 +53,13 @@ do_status() {
     if pid="$(read_pid "$PIDFILE")"; then echo "running pid=$pid"; else echo "stopped"; return 3; fi
 }
 
-ping_ok() { [[ "$(curl -s --max-time 2 "http://127.0.0.1:$1/ping" 2>/dev/null)" == "Ok." ]]; }
+SCHEME=http
+TLS_ARGS=()
+if [[ -n "${CLICKHOUSE_TLS_CERT:-}" ]]; then
+    SCHEME=https
+    TLS_ARGS=(--tls-cert "$CLICKHOUSE_TLS_CERT" --tls-key "${CLICKHOUSE_TLS_KEY:?CLICKHOUSE_TLS_KEY is needed with CLICKHOUSE_TLS_CERT}")
+fi
+ping_ok() { [[ "$(curl -sk --max-time 2 "$SCHEME://127.0.0.1:$1/ping" 2>/dev/null)" == "Ok." ]]; }
 
 do_start() {
     local pid port
@@ -72,7 +79,7 @@ do_start() {
     echo "$port" >"$DIR/port"
     log "starting the ClickHouse front (chDB) on 127.0.0.1:$port (dir $DIR)"
     setsid "$PY" "$SLUICE_SERVICES_DIR/clickhouse_front.py" --dir "$DIR" --port "$port" \
-        --user sluice --password sluice </dev/null >>"$LOG" 2>&1 &
+        --user sluice --password sluice "${TLS_ARGS[@]}" </dev/null >>"$LOG" 2>&1 &
     pid=$!
     echo "$pid" >"$PIDFILE"
     if ! wait_until 60 "the front to answer /ping on port $port" "$pid" ping_ok "$port"; then
@@ -82,9 +89,9 @@ do_start() {
         die "the ClickHouse front did not become ready (log in $LOG)"
     fi
     write_env "$DIR/env.sh" \
-        CLICKHOUSE_URL="http://127.0.0.1:$port" CLICKHOUSE_HOST=127.0.0.1 CLICKHOUSE_PORT="$port" \
+        CLICKHOUSE_URL="$SCHEME://127.0.0.1:$port" CLICKHOUSE_HOST=127.0.0.1 CLICKHOUSE_PORT="$port" \
         CLICKHOUSE_USER=sluice CLICKHOUSE_PASSWORD=sluice CLICKHOUSE_DIR="$DIR" CLICKHOUSE_PID="$pid"
-    log "ready: http://127.0.0.1:$port (pid $pid); env in $DIR/env.sh"
+    log "ready: $SCHEME://127.0.0.1:$port (pid $pid); env in $DIR/env.sh"
 }
 
 case "$CMD" in

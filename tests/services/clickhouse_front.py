@@ -26,6 +26,7 @@ as to a server:
     (read/written rows), ``-Query-Id``, ``-Format``, ``-Timezone`` and
     ``-Server-Display-Name``.
   * ``GET /ping`` answers ``Ok.``.
+  * with ``--tls-cert``/``--tls-key`` it serves https instead.
 
 The engine runs one request at a time (a lock around it); connections are
 kept alive, so several clients can be connected at once.
@@ -39,9 +40,12 @@ until the rules are cleared with ``DELETE /__front/faults`` and then fails
 without running the query (a request lost with its client), ``exit`` ends
 the process at once, like a crash, before the query runs. ``GET
 /__front/log`` returns the queries seen so far (text, settings, format) as
-JSON lines.
+JSON lines. ``POST /__front/capture`` with ``{"dir": path}`` saves every
+INSERT that carries data (but those into sluice_checkpoints) as
+``path/<n>.sql`` and ``path/<n>.bin`` until ``DELETE /__front/capture``:
+the benchmark replays them as the front's limit.
 
-Usage: clickhouse_front.py --dir DIR --port PORT [--user U --password P]
+Usage: clickhouse_front.py --dir DIR --port PORT [--user U --password P] [--tls-cert PEM --tls-key PEM]
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ import faulthandler
 import json
 import os
 import re
+import ssl
 import sys
 import tempfile
 import threading
@@ -112,6 +117,8 @@ class Front:
         self.faults: list[dict] = []
         self.fault_cv = threading.Condition()
         self.log: collections.deque = collections.deque(maxlen=20000)
+        self.capture_dir: str | None = None
+        self.captured = 0
         self.version = str(self.session.query("SELECT version()", "TabSeparated").bytes().decode().strip())
 
     def fault_for(self, sql: str, data: bytes | None):
@@ -257,6 +264,10 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_request(body)
 
     def do_DELETE(self):
+        if urlsplit(self.path).path == "/__front/capture":
+            self.front.capture_dir = None
+            self.reply(200, f"{self.front.captured}\n".encode())
+            return
         if urlsplit(self.path).path == "/__front/faults":
             with self.front.fault_cv:
                 self.front.faults.clear()
@@ -284,6 +295,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.front.faults.extend(rules)
             self.reply(200, b"Ok.\n")
             return
+        if url.path == "/__front/capture":
+            self.front.capture_dir = json.loads(body)["dir"]
+            self.front.captured = 0
+            os.makedirs(self.front.capture_dir, exist_ok=True)
+            self.reply(200, b"Ok.\n")
+            return
         if url.path == "/__front/log":
             text = "".join(json.dumps(e) + "\n" for e in self.front.log).encode()
             self.reply(200, text)
@@ -307,6 +324,13 @@ class Handler(BaseHTTPRequestHandler):
         settings = {k: v for k, v in params.items() if k not in HTTP_PARAMS and not k.startswith("param_")}
         self.front.log.append({"query": query, "settings": settings, "format": fmt_in,
                                "bytes": len(data) if data is not None else 0})
+        cap = self.front.capture_dir
+        if cap and data is not None and "sluice_checkpoints" not in query:
+            n = self.front.captured = self.front.captured + 1
+            with open(os.path.join(cap, f"{n:06d}.sql"), "w") as f:
+                f.write(f"{query} FORMAT {fmt_in}")
+            with open(os.path.join(cap, f"{n:06d}.bin"), "wb") as f:
+                f.write(data)
         rule = self.front.fault_for(query, data)
         if rule:
             action = rule.get("action", "error")
@@ -370,12 +394,19 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--user", default="default")
     ap.add_argument("--password", default="")
+    ap.add_argument("--tls-cert", help="serve https with this certificate (PEM) ...")
+    ap.add_argument("--tls-key", help="... and its key")
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     Handler.front = Front(a.dir, {a.user: a.password})
     srv = ThreadingHTTPServer((a.host, a.port), Handler)
     srv.daemon_threads = True
-    print(f"chdb-front {Handler.front.version} listening on {a.host}:{a.port}", flush=True)
+    if a.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    print(f"chdb-front {Handler.front.version} listening on {a.host}:{a.port}{' (https)' if a.tls_cert else ''}",
+          flush=True)
     srv.serve_forever()
 
 
