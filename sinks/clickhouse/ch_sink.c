@@ -29,8 +29,10 @@
  * so the blocks the crashed run sent come again with the same tokens and
  * are dropped. A block that still differs (a snapshot chunk read again at
  * another position) is inserted, and collapses under FINAL because equal
- * events have equal versions. Nothing in between is ever visible as half
- * an epoch to FINAL readers beyond what the source itself committed.
+ * events have equal versions. ClickHouse has no multi-block transactions:
+ * a reader sees blocks as they arrive, so an open epoch (even one large
+ * source transaction) can be partly visible for a moment, and after a
+ * failure until its replay completes it; nothing is ever applied twice.
  *
  * TRUNCATE (PostgreSQL op t) is `DELETE FROM t WHERE _version < V`, V the
  * TRUNCATE's version, after the table's open block is sent. It removes
