@@ -5,7 +5,7 @@ CC          ?= cc
 # pkg-config modules the binary links. Evaluated when make parses this file,
 # which is why `test`, `demo` and `bench` run `make deps` and then a fresh
 # sub-make: on a new machine the -dev packages appear only after deps.
-PKGS        := libmariadb libpq rdkafka jansson yaml-0.1 libzstd zlib icu-uc icu-i18n
+PKGS        := libmariadb libpq rdkafka jansson yaml-0.1 libzstd zlib icu-uc icu-i18n libcurl
 PKG_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
 PKG_CFLAGS  := $(if $(PKG_MISSING),,$(shell pkg-config --cflags $(PKGS)))
 PKG_LIBS    := $(if $(PKG_MISSING),,$(shell pkg-config --libs $(PKGS)))
@@ -20,7 +20,7 @@ VENV        := .venv
 PYTEST      := $(VENV)/bin/pytest
 
 SRC_DIRS    := core pipeline pipeline/expr sources sources/mysql sources/postgres snapshot sinks sinks/file \
-               sinks/blackhole sinks/kafka formats formats/parquet formats/avro
+               sinks/blackhole sinks/kafka sinks/clickhouse formats formats/parquet formats/avro
 LIB_SRCS    := $(filter-out pipeline/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ    := $(BUILD)/pipeline/main.o
@@ -76,7 +76,7 @@ unit: $(UNIT_BINS)
 
 # the examples read secrets from the environment; any value validates
 check-configs: $(BUILD)/sluice
-	@set -e; for f in configs/*.yaml; do MYSQL_PASSWORD=example PG_PASSWORD=example $(BUILD)/sluice check "$$f"; done
+	@set -e; for f in configs/*.yaml; do MYSQL_PASSWORD=example PG_PASSWORD=example CLICKHOUSE_PASSWORD=example $(BUILD)/sluice check "$$f"; done
 
 e2e: $(BUILD)/sluice $(FORMAT_TOOLS)
 	$(PYTEST) -q tests/e2e

@@ -35,6 +35,8 @@ SCENARIOS = [
      "dbz_pg_kafka_snapshot", "snapshot"),
     ("postgres wal -> blackhole", "events", "events", "pg_wal", "pg_wal_limit", "dbz_pg_wal", "stream"),
     ("postgres wal -> kafka", "events", "events", "pg_kafka", "pg_kafka_limit", "dbz_pg_kafka", "stream"),
+    ("mariadb snapshot -> clickhouse", "rows", "rows", "ch_snapshot", "ch_snapshot_limit", None, "snapshot"),
+    ("mariadb binlog -> clickhouse", "events", "events", "ch_binlog", "ch_binlog_limit", None, "stream"),
 ]
 
 LIMITS = {
@@ -47,6 +49,8 @@ LIMITS = {
     "pg_wal_limit": "pg_recvlogical (pgoutput, proto_version 1) of the same WAL range to /dev/null",
     "pg_kafka_snapshot_limit": "bench/raw_produce: one message per row, sluice's average PostgreSQL envelope size",
     "pg_kafka_limit": "bench/raw_produce: events + tombstones, 440-byte values",
+    "ch_snapshot_limit": "bench/ch_replay.py: the INSERTs sluice sent (RowBinary, captured) POSTed into a copy",
+    "ch_binlog_limit": "bench/ch_replay.py: the INSERTs sluice sent (RowBinary, captured) POSTed into a copy",
 }
 
 
@@ -190,6 +194,12 @@ def main() -> None:
         m = t["rss_debezium_over_sluice"]
         if m is not None:
             goals.append(f"{t['scenario']}: RSS 1/{m:.1f} of Debezium's (goal 1/10) {'ok' if m >= 10 else 'MISSED'}")
+    for t in table:  # the clickhouse sink: 0.7x the limit of the same server, 64 MiB
+        if not t["scenario"].endswith("clickhouse") or t["sluice_over_limit"] is None:
+            continue
+        r, rss = t["sluice_over_limit"], (t["sluice"]["rss_kib"] or 0) / 1024
+        goals.append(f"{t['scenario']}: {r:.2f}x the limit (goal 0.7x) {'ok' if r >= 0.7 else 'MISSED'}; "
+                     f"peak RSS {rss:.1f} MiB (goal 64) {'ok' if rss <= 64 else 'MISSED'}")
     if goals:
         print("goals:")
         for g in goals:

@@ -21,6 +21,11 @@
 #   binlog kafka   the same range into Kafka (exactly-once); limit raw_produce
 #   latency        commit-to-visible latency MariaDB -> Kafka at 10k rows/s
 #                  (bench/latency.py)
+#   snapshot ch    the sysbench-like table into ClickHouse (26.9's engine,
+#                  tests/services/clickhouse.sh); limit bench/ch_replay.py
+#                  POSTing the very INSERTs sluice sent (captured by the front
+#                  in an untimed run) into a copy of the table
+#   binlog ch      the change range into ClickHouse; limit the same replay
 # Scenarios (PostgreSQL 15):
 #   snapshot       the sysbench-like table -> blackhole, parallelism 1 and 2;
 #                  limit `COPY (SELECT *) TO STDOUT`
@@ -38,6 +43,7 @@
 # BENCH_RUNS (default 3) runs; Debezium of BENCH_DEBEZIUM_RUNS (default 1).
 # BENCH_DEBEZIUM=0 skips the peer; DEBEZIUM_HEAP (default 512m) is its -Xmx.
 # BENCH_KEEP=1 keeps the work directory (logs of every run) for inspection.
+# BENCH_ONLY=mariadb,kafka,postgres,clickhouse runs only those groups.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 BUILT_SLUICE="$REPO/build/sluice"
@@ -48,6 +54,10 @@ RUNS="${BENCH_RUNS:-3}"
 DBZ="${BENCH_DEBEZIUM:-1}"
 DBZ_RUNS="${BENCH_DEBEZIUM_RUNS:-1}"
 DBZ_HEAP="${DEBEZIUM_HEAP:-512m}"
+ONLY="${BENCH_ONLY:-}"
+want() { [[ -z "$ONLY" || ",$ONLY," == *",$1,"* ]]; }
+want mariadb || want kafka || want postgres || DBZ=0
+! want postgres || want kafka || ONLY="$ONLY,kafka"   # the postgres scenarios write to Kafka too
 PEERS="$REPO/bench/peers"
 OUT="$REPO/bench/out"
 mkdir -p "$OUT"
@@ -61,6 +71,7 @@ cleanup() {
     bash "$REPO/tests/services/mariadb.sh" stop "$DIR/mariadb" >/dev/null 2>&1 || true
     bash "$REPO/tests/services/postgres.sh" stop "$DIR/pg" >/dev/null 2>&1 || true
     bash "$REPO/tests/services/kafka.sh" stop "$DIR/kafka" >/dev/null 2>&1 || true
+    bash "$REPO/tests/services/clickhouse.sh" stop "$DIR/clickhouse" >/dev/null 2>&1 || true
     if [[ "${BENCH_KEEP:-0}" == 1 ]]; then log "kept $DIR"; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
@@ -240,6 +251,7 @@ sql -e "CREATE DATABASE snap; CREATE TABLE snap.sbtest (id BIGINT PRIMARY KEY, k
         INSERT INTO snap.sbtest SELECT seq, seq * 7919 % 1000003, RPAD(CONCAT(seq, '-', seq * 31), 120, 'c'), RPAD(seq, 60, 'p') FROM snap.seq_1_to_$ROWS;
         ANALYZE TABLE snap.sbtest;" >/dev/null
 
+if want mariadb; then
 log "generating $WIDE_ROWS rows of a 20-column table of mixed types"
 sql -e "CREATE DATABASE wide; CREATE TABLE wide.t (
           id BIGINT PRIMARY KEY, ti TINYINT NOT NULL, si SMALLINT NOT NULL, mi MEDIUMINT NOT NULL,
@@ -290,6 +302,7 @@ if [[ "$DBZ" == 1 ]]; then
     run dbz_wide "$DBZ_RUNS" bash "$(dbz_script dbz_wide "$(dbz_mariadb dbz_wide wide.t initial_only)" "$WIDE_ROWS")"
     PREP=""
 fi
+fi  # want mariadb
 
 log "generating $CHANGES binlog row changes"
 read -r bfile bpos < <(sql -N -e "SHOW MASTER STATUS" | awk '{print $1, $2}')
@@ -302,6 +315,7 @@ sql -e "INSERT INTO chg.t SELECT seq, seq, RPAD(seq, 100, 'x') FROM chg.seq_1_to
 events=$((third + third / 2 + third / 4))
 read -r efile epos < <(sql -N -e "SHOW MASTER STATUS" | awk '{print $1, $2}')
 
+if want mariadb; then
 log "binlog limit: mariadb-binlog --read-from-remote-server > /dev/null"
 run binlog_limit "$RUNS" mariadb-binlog --read-from-remote-server -h 127.0.0.1 \
     -P "$MARIADB_PORT" -u sluice -psluice --start-position="$bpos" --stop-position="$epos" "$bfile"
@@ -335,16 +349,17 @@ if [[ "$DBZ" == 1 ]]; then
     log "binlog: Debezium from $bfile:$bpos (gtid $bgtid), $events events"
     PREP=dbz_prep run dbz_binlog "$DBZ_RUNS" bash "$(dbz_script dbz_binlog "$(dbz_binlog_props dbz_binlog)" "$events")"
 fi
+fi  # want mariadb
 
-# -------------------------------------------------------------------- Kafka
-log "starting a Kafka broker"
-bash "$REPO/tests/services/kafka.sh" start "$DIR/kafka" >/dev/null
-# shellcheck disable=SC1091
-source "$DIR/kafka/env.sh"
-# kafka_script KEY SOURCE-YAML FOLLOW-ARGS — every run writes its own topics
-# (a fresh prefix and pipeline name); a script, so that /usr/bin/time
-# measures sluice itself (exec)
-kafka_script() {
+mysql_source() { # TABLE-REGEX STARTUP-YAML
+    printf '%s\n' "  type: mysql" "  hostname: 127.0.0.1" "  port: $MARIADB_PORT" "  username: sluice" \
+        "  password: sluice" "  tables: $1" "  server-id: 6102" "$2"
+}
+
+# sink_script KEY SOURCE-YAML SINK-YAML COMMAND — a script running sluice on a
+# pipeline of its own per run (\$n in SINK-YAML is the run's number), so that
+# /usr/bin/time measures sluice itself (exec)
+sink_script() {
     cat >"$DIR/$1.sh" <<SH
 #!/usr/bin/env bash
 n=\$(( \$(cat "$DIR/$1.runs" 2>/dev/null || echo 0) + 1 ))
@@ -353,19 +368,26 @@ cat >"$DIR/p-$1-\$n.yaml" <<YAML
 source:
 $2
 sink:
-  type: kafka
-  properties.bootstrap.servers: $KAFKA_BOOTSTRAP
-  topic.prefix: $1\$n
+$3
 pipeline:
   name: $1\$n
 YAML
-exec "$SLUICE" migrate $3 "$DIR/p-$1-\$n.yaml"
+exec "$SLUICE" $4 "$DIR/p-$1-\$n.yaml"
 SH
     echo "$DIR/$1.sh"
 }
-mysql_source() { # TABLE-REGEX STARTUP-YAML
-    printf '%s\n' "  type: mysql" "  hostname: 127.0.0.1" "  port: $MARIADB_PORT" "  username: sluice" \
-        "  password: sluice" "  tables: $1" "  server-id: 6102" "$2"
+
+# -------------------------------------------------------------------- Kafka
+snap_bytes=0 latency_json=null latency_pg=null
+if want kafka; then
+log "starting a Kafka broker"
+bash "$REPO/tests/services/kafka.sh" start "$DIR/kafka" >/dev/null
+# shellcheck disable=SC1091
+source "$DIR/kafka/env.sh"
+kafka_script() { # KEY SOURCE-YAML FOLLOW-ARGS — every run writes its own topics (a fresh prefix)
+    sink_script "$1" "$2" "  type: kafka
+  properties.bootstrap.servers: $KAFKA_BOOTSTRAP
+  topic.prefix: $1\$n" "migrate $3"
 }
 
 # envelope_bytes SOURCE-YAML — the average size of sluice's envelope for
@@ -416,9 +438,71 @@ fi
 log "latency: 10k rows/s, checkpoint.interval 100ms, read_committed consumer"
 latency_json="$("$REPO/.venv/bin/python" "$REPO/bench/latency.py" --mysql-port "$MARIADB_PORT" \
     --bootstrap "$KAFKA_BOOTSTRAP" --sluice "$SLUICE" --workdir "$DIR/latency" --rate 10000 --seconds 20)"
+fi  # want kafka
+
+# --------------------------------------------------------------- ClickHouse
+if want clickhouse; then
+log "starting ClickHouse (26.9's engine, chDB, behind tests/services/clickhouse_front.py)"
+bash "$REPO/tests/services/clickhouse.sh" start "$DIR/clickhouse" >/dev/null
+# shellcheck disable=SC1091
+source "$DIR/clickhouse/env.sh"
+ch() { curl -sS --fail-with-body -u sluice:sluice "$CLICKHOUSE_URL/" --data-binary "$1"; }
+ch_script() { # KEY SOURCE-YAML COMMAND — every run writes to its own database KEY<n> (a first start)
+    sink_script "$1" "$2" "  type: clickhouse
+  url: $CLICKHOUSE_URL
+  username: sluice
+  password: sluice
+  database: $1\$n" "$3"
+}
+# the databases of earlier runs go before the next run starts (disk), untimed
+ch_prep() {
+    local d
+    for d in $(ch "SELECT name FROM system.databases WHERE startsWith(name, '$1')"); do
+        ch "DROP DATABASE $d" >/dev/null
+    done
+}
+# ch_limit KEY TABLE — one untimed run of sluice with the front capturing its
+# INSERTs, then the limit: bench/ch_replay.py replaying them into a copy of
+# the table (a fresh one per run)
+ch_limit() {
+    local key="$1" table="$2" src
+    ch "DROP DATABASE IF EXISTS ${key}0" >/dev/null
+    curl -sS -u sluice:sluice "$CLICKHOUSE_URL/__front/capture" --data-binary "{\"dir\": \"$DIR/cap-$key\"}" >/dev/null
+    bash "$DIR/$key.sh" 2>"$DIR/$key.capture.err" || { tail -n 20 "$DIR/$key.capture.err" >&2; return 1; }
+    curl -sS -u sluice:sluice -X DELETE "$CLICKHOUSE_URL/__front/capture" >/dev/null
+    src="$(cat "$DIR/$key.runs")"
+    cat >"$DIR/${key}_limit.sh" <<SH
+#!/usr/bin/env bash
+n=\$(( \$(cat "$DIR/${key}_limit.runs" 2>/dev/null || echo 0) + 1 ))
+echo \$n >"$DIR/${key}_limit.runs"
+curl -sS --fail-with-body -u sluice:sluice "$CLICKHOUSE_URL/" --data-binary "DROP DATABASE IF EXISTS lim_$key\$(( n - 1 ))" >/dev/null
+curl -sS --fail-with-body -u sluice:sluice "$CLICKHOUSE_URL/" --data-binary "CREATE DATABASE lim_$key\$n" >/dev/null
+curl -sS --fail-with-body -u sluice:sluice "$CLICKHOUSE_URL/" --data-binary "CREATE TABLE lim_$key\$n.$table AS $key$src.$table" >/dev/null
+exec "$REPO/.venv/bin/python" "$REPO/bench/ch_replay.py" --url "$CLICKHOUSE_URL" --dir "$DIR/cap-$key" \
+    --from '\`$key$src\`.\`$table\`' --to "\\\`lim_$key\$n\\\`.\\\`$table\\\`"
+SH
+    run "${key}_limit" "$RUNS" bash "$DIR/${key}_limit.sh"
+    ch "DROP DATABASE IF EXISTS $key$src" >/dev/null
+}
+log "snapshot -> clickhouse limit: the captured INSERTs of one sluice run replayed by bench/ch_replay.py"
+# `run` in snapshot mode ends after the snapshot; migrate would also read the
+# table back for its verification, which the other contenders do not do
+ch_script ch_snapshot "$(mysql_source snap.sbtest '  scan.startup.mode: snapshot')" run >/dev/null
+ch_limit ch_snapshot sbtest
+log "snapshot -> clickhouse: sluice run, scan.startup.mode snapshot (exactly-once), parallelism 1"
+PREP=ch_prep run ch_snapshot "$RUNS" bash "$DIR/ch_snapshot.sh"
+log "binlog -> clickhouse limit and sluice migrate --follow-until=$efile:$epos"
+ch_script ch_binlog "$(mysql_source chg.t "  scan.startup.mode: specific-offset
+  scan.startup.specific-offset.file: $bfile
+  scan.startup.specific-offset.pos: $bpos")" "migrate --follow-until=$efile:$epos" >/dev/null
+ch_limit ch_binlog t
+PREP=ch_prep run ch_binlog "$RUNS" bash "$DIR/ch_binlog.sh"
+bash "$REPO/tests/services/clickhouse.sh" stop "$DIR/clickhouse" >/dev/null 2>&1 || true
+fi  # want clickhouse
 bash "$REPO/tests/services/mariadb.sh" stop "$DIR/mariadb" >/dev/null 2>&1 || true
 
 # --------------------------------------------------------------- PostgreSQL
+if want postgres; then
 bash "$REPO/tests/services/postgres.sh" start "$DIR/pg" >/dev/null
 # shellcheck disable=SC1091
 source "$DIR/pg/env.sh"
@@ -558,6 +642,8 @@ if [[ "$pg_sluice" == 1 ]]; then
         --bootstrap "$KAFKA_BOOTSTRAP" --sluice "$SLUICE" --workdir "$DIR/latency-pg" --rate 10000 --seconds 20)" ||
         { log "PostgreSQL latency failed"; latency_pg=null; }
 fi
+
+fi  # want postgres
 
 # ------------------------------------------------------------------- report
 stamp=$(date +%Y%m%dT%H%M%S)

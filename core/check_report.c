@@ -9,7 +9,9 @@ void sl_check_report(sl_check *c, int ok, const char *what, const char *fix)
     if (ok) {
         fprintf(c->out, "  ok    %s\n", what);
     } else {
-        fprintf(c->out, "  FAIL  %s\n        fix: %s\n", what, fix);
+        fprintf(c->out, "  FAIL  %s\n", what);
+        if (fix)
+            fprintf(c->out, "        fix: %s\n", fix);
         c->failures++;
     }
 }

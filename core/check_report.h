@@ -14,7 +14,8 @@ typedef struct sl_check {
     int failures, warnings;
 } sl_check;
 
-/* "  ok    what", or "  FAIL  what" followed by "        fix: fix" */
+/* "  ok    what", or "  FAIL  what" followed by "        fix: fix" (fix
+ * NULL: what already says it, as a message with sl_err_fix's clause does) */
 void sl_check_report(sl_check *c, int ok, const char *what, const char *fix);
 /* "  warn  printf(fmt, ...)" */
 void sl_check_warn(sl_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -10,9 +10,11 @@ extern const sl_source_plugin sl_source_postgres;
 extern const sl_sink_plugin sl_sink_file;
 extern const sl_sink_plugin sl_sink_blackhole;
 extern const sl_sink_plugin sl_sink_kafka;
+extern const sl_sink_plugin sl_sink_clickhouse;
 
 static const sl_source_plugin *const sources[] = {&sl_source_mysql, &sl_source_postgres, NULL};
-static const sl_sink_plugin *const sinks[] = {&sl_sink_file, &sl_sink_kafka, &sl_sink_blackhole, NULL};
+static const sl_sink_plugin *const sinks[] = {&sl_sink_file, &sl_sink_kafka, &sl_sink_clickhouse, &sl_sink_blackhole,
+                                               NULL};
 
 const sl_option_def sl_pipeline_options[] = {
     {"name", SL_OPT_STRING, "sluice", 0, 0, 0, NULL,

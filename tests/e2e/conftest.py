@@ -1,6 +1,7 @@
 """Fixtures for the black-box e2e tests: real servers, no mocks (DESIGN.md §9).
 
-Owns the session-scoped fixtures ``mariadb``, ``postgres`` and ``kafka``. Each
+Owns the session-scoped fixtures ``mariadb``, ``postgres``, ``kafka`` and
+``clickhouse``. Each
 starts its server with the matching script in tests/services/ inside a private
 temporary directory, yields a :class:`Service` (a dict whose keys can also be
 read as attributes) and stops the server at the end of the session, also when
@@ -13,7 +14,7 @@ Environment knobs:
                       and traversable by the `postgres` user when run as root)
   SLUICE_KEEP_TMP=1   keep the temp dir (server logs) even when all tests pass;
                       it is always kept when a test failed
-  SLUICE_MARIADB_DIR, SLUICE_POSTGRES_DIR, SLUICE_KAFKA_DIR
+  SLUICE_MARIADB_DIR, SLUICE_POSTGRES_DIR, SLUICE_KAFKA_DIR, SLUICE_CLICKHOUSE_DIR
                       use a server already started with
                       ``tests/services/<svc>.sh start DIR`` (read DIR/env.sh)
                       instead of starting one; it is left running.
@@ -165,6 +166,18 @@ def kafka(request):
                        port=int(port), dir=env["KAFKA_DIR"], env=env)
     # the first start may download the jars from Maven Central
     yield from _service(request, "kafka", "kafka.sh", 600, build)
+
+
+@pytest.fixture(scope="session")
+def clickhouse(request):
+    """ClickHouse 26.9's engine (chDB) behind tests/services/clickhouse_front.py;
+    user sluice/sluice. ``pid`` is the front's process (tests kill it)."""
+    def build(env):
+        return Service(url=env["CLICKHOUSE_URL"], host=env["CLICKHOUSE_HOST"],
+                       port=int(env["CLICKHOUSE_PORT"]), user=env["CLICKHOUSE_USER"],
+                       password=env["CLICKHOUSE_PASSWORD"], dir=env["CLICKHOUSE_DIR"],
+                       pid=int(env["CLICKHOUSE_PID"]), env=env)
+    yield from _service(request, "clickhouse", "clickhouse.sh", 90, build)
 
 
 @pytest.fixture(autouse=True)

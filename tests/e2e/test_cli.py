@@ -211,7 +211,7 @@ def test_every_example_config_checks():
     configs = sorted((REPO_ROOT / "configs").glob("*.yaml"))
     assert configs
     for c in configs:
-        proc = sluice("check", c, env={"MYSQL_PASSWORD": "x", "PG_PASSWORD": "x"})
+        proc = sluice("check", c, env={"MYSQL_PASSWORD": "x", "PG_PASSWORD": "x", "CLICKHOUSE_PASSWORD": "x"})
         assert proc.returncode == 0, (c, proc.stderr)
 
 

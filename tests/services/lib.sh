@@ -75,7 +75,12 @@ s.bind(("127.0.0.1", int(sys.argv[1])))
 EOF
 }
 
-pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+# pid_alive PID — true while PID runs; a zombie (killed, not yet reaped by a
+# parent that is not init) counts as gone.
+pid_alive() {
+    [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null &&
+        [[ "$(sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null)" != Z ]]
+}
 
 # read_pid FILE — print the pid stored in FILE if that process is alive.
 read_pid() {
