@@ -389,8 +389,14 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         if (*stop)
             break;
     }
-    if (rc == SL_ERETRY)
+    if (rc == SL_ERETRY && *stop) {
+        /* a stop while the source was lost: the open epoch was rolled back
+         * and the last checkpoint stands, which is a clean stop */
+        sl_info("stopped while recovering from: %s", err->msg);
+        rc = 0;
+    } else if (rc == SL_ERETRY) {
         rc = SL_ERUNTIME;
+    }
     stats->seconds = (double)(sl_mono_ms() - start) / 1000.0;
     return rc;
 }

@@ -700,7 +700,7 @@ static void *reader_main(void *arg)
             rc = ms->snap.failed ? 0 : SL_ERUNTIME;
             if (!ms->snap.failed && r->conn && mysql_errno(r->conn)) {
                 /* split query failed on a broken connection: reconnect and retry */
-                if (++failures <= ms->src->conf.max_retries) {
+                if (++failures <= ms->src->conf.max_retries && !sl_emit_should_stop(ms->out)) {
                     mysql_close(r->conn);
                     r->conn = NULL;
                     rc = reader_connect(r, &err);
@@ -714,7 +714,7 @@ static void *reader_main(void *arg)
             sl_snapshot_abandon(&ms->snap, &c);
             free(c.lo);
             free(c.hi);
-            if (++failures > ms->src->conf.max_retries || rc == SL_ECONFIG)
+            if (++failures > ms->src->conf.max_retries || rc == SL_ECONFIG || sl_emit_should_stop(ms->out))
                 break;
             sl_warn("%s; reading the chunk again (%d of %d)", err.msg, failures, ms->src->conf.max_retries);
             mysql_close(r->conn);

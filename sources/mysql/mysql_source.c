@@ -129,6 +129,7 @@ static int mysql_create(const sl_options *o, const sl_source_env *env, void **se
     c->time_zone = sl_opt_str(o, "server-time-zone");
     sl_schema_cache_init(&s->schemas);
     sl_live_init(&s->live);
+    c->stop = &s->live;
     rc = sl_table_filter_init(&s->filter, sl_opt_str(o, "tables"), sl_opt_str(o, "tables.exclude"), err);
     if (rc) {
         sl_live_destroy(&s->live);

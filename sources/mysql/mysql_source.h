@@ -40,6 +40,9 @@ typedef struct sl_mysql_conf {
     int max_retries;
     int zero_date_mode;
     const char *time_zone;
+    /* the source's stop mark: connection attempts and their back-off end
+     * when interrupt() is called (NULL: never, e.g. check --connect) */
+    sl_live_socket *stop;
 } sl_mysql_conf;
 
 typedef struct sl_mysql_source {

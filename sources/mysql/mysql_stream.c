@@ -764,13 +764,15 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         if (!s.rpl) {
             rc = open_stream(&s, err);
             if (rc) {
+                /* no connection at all: the connect spent the retries */
+                int unreachable = !s.conn;
                 close_conn(&s);
-                if (rc == SL_ECONFIG || retries++ >= src->conf.max_retries || sl_emit_should_stop(out))
+                if (rc == SL_ECONFIG || unreachable || retries++ >= src->conf.max_retries ||
+                    sl_emit_should_stop(out))
                     break;
                 sl_warn("%s; reconnecting (%d of %d)", err->msg, retries, src->conf.max_retries);
                 rc = 0;
-                struct timespec ts = {1, 0};
-                nanosleep(&ts, NULL);
+                sl_live_sleep(&src->live, 1000);
                 continue;
             }
             sl_info("mysql source: streaming %s:%" PRIu64 " from %s:%u", s.commit.file, s.commit.pos,
@@ -872,6 +874,12 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
     if (ev)
         mariadb_free_rpl_event(ev);
     close_conn(&s);
+    if (rc && rc != SL_ECONFIG && sl_emit_should_stop(out)) {
+        /* a stop during an outage: nothing past the last checkpoint was
+         * handed over, so this is a clean stop, not a failure */
+        sl_info("mysql source: stopped while the server was unavailable (%s)", err->msg);
+        rc = 0;
+    }
     if (!rc && s.ended) {
         sl_info("mysql source: reached the end position; finishing");
         if (sl_emit_end(out))

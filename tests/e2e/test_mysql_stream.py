@@ -5,7 +5,10 @@ Every test compares what the sink holds with what the database holds."""
 from __future__ import annotations
 
 import itertools
+import os
 import random
+import signal
+import socket
 import subprocess
 import time
 
@@ -195,3 +198,91 @@ def test_server_restart_mid_stream(mariadb, tmp_path, db, repo_root):
     evs = _assert_sink_equals_source(mariadb, db, out)
     keys = [(e["source"]["file"], e["source"]["pos"], e["source"]["row"]) for e in evs]
     assert len(keys) == len(set(keys))
+
+
+def _sigterm_and_time(s, bound=1.5):
+    """SIGTERM; returns (exit code, seconds until the process ended)."""
+    t0 = time.monotonic()
+    s.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = s.proc.wait(bound + 30)
+    finally:
+        s._log.close()
+    return rc, time.monotonic() - t0
+
+
+def test_sigterm_while_the_server_is_down_stops_cleanly(mariadb, tmp_path, db, repo_root):
+    """The server goes away, sluice backs off reconnecting (connect.max-retries
+    20, so it would go on for minutes): SIGTERM ends it at once with exit 0,
+    and a restart after the outage loses and repeats nothing."""
+    mysql_exec(mariadb, f"CREATE TABLE {db}.kv (id INT PRIMARY KEY, v BIGINT)")
+    s, out = new_pipeline(mariadb, tmp_path, db, extra_source="  connect.max-retries: 20")
+    s.config.write_text(s.config.read_text().replace("  connect.max-retries: 30\n", ""))
+    s.start()
+    _writer(mariadb, db, 0, 300, seed=21)
+    mysql_exec(mariadb, f"INSERT INTO {db}.kv VALUES (100000, 1)")
+    wait_for_key(out, 100000, s, timeout=60)
+    script = str(repo_root / "tests/services/mariadb.sh")
+    subprocess.run(["bash", script, "stop", mariadb.dir], check=True, capture_output=True)
+    try:
+        s.wait_log("reconnecting", timeout=30)
+        time.sleep(2.5)  # well into the back-off
+        committed = out.stat().st_size
+        rc, took = _sigterm_and_time(s)
+        log = s.log_text()
+        assert rc == 0, log
+        assert took < 1.5, f"took {took:.1f}s to stop:\n{log}"
+        assert "received SIGTERM: stopping" in log
+        assert "mysql source: stopped while the server was unavailable" in log
+        assert "error" not in log.split("received SIGTERM")[1], log
+        assert out.stat().st_size == committed  # nothing new, nothing cut
+    finally:
+        subprocess.run(["bash", script, "start", mariadb.dir], check=True, capture_output=True,
+                       env=dict(os.environ, MARIADB_PORT=str(mariadb.port)))
+    _writer(mariadb, db, 300, 300, seed=22)
+    mysql_exec(mariadb, f"INSERT INTO {db}.kv VALUES (100001, 1)")
+    s.start()
+    wait_for_key(out, 100001, s, timeout=60)
+    assert s.stop() == 0
+    evs = _assert_sink_equals_source(mariadb, db, out)
+    keys = [(e["source"]["file"], e["source"]["pos"], e["source"]["row"]) for e in evs]
+    assert len(keys) == len(set(keys))
+
+
+def test_sigterm_while_connecting_to_a_silent_server(mariadb, tmp_path, db):
+    """A server that accepts the TCP connection but never answers (a hung
+    host): the connect waits up to connect.timeout, but SIGTERM cuts it."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        out = tmp_path / "out.jsonl"
+        yaml = mysql_pipeline_yaml(mariadb, f"{db}.kv", out, name=db, server_id=next(_ids),
+                                   extra_source="  connect.timeout: 60s")
+        yaml = yaml.replace(f"port: {mariadb.port}", f"port: {silent.getsockname()[1]}")
+        s = Sluice(tmp_path, yaml, env={"TEST_MYSQL_PASSWORD": mariadb.password})
+        s.start(wait_for="pipeline")
+        time.sleep(1.5)
+        assert s.proc.poll() is None, s.log_text()
+        rc, took = _sigterm_and_time(s)
+        log = s.log_text()
+        assert rc == 0, log
+        assert took < 1.5, f"took {took:.1f}s to stop:\n{log}"
+        assert (f"mysql source: stopped while the server was unavailable (mysql source: stopped while "
+                f"connecting to 127.0.0.1:{silent.getsockname()[1]})") in log
+        assert not out.exists() or changes(out) == []
+    finally:
+        silent.close()
+
+
+def test_sighup_is_logged_and_ignored(mariadb, tmp_path, db):
+    mysql_exec(mariadb, f"CREATE TABLE {db}.kv (id INT PRIMARY KEY, v BIGINT)")
+    s, out = new_pipeline(mariadb, tmp_path, db)
+    s.start()
+    s.proc.send_signal(signal.SIGHUP)
+    s.wait_log("received SIGHUP: ignored, sluice keeps running (stop it with SIGTERM or SIGINT)")
+    mysql_exec(mariadb, f"INSERT INTO {db}.kv VALUES (1, 1)")
+    wait_events(out, 1, proc=s)
+    assert s.proc.poll() is None
+    assert s.stop() == 0
+    assert [e["after"] for e in changes(out)] == [{"id": 1, "v": 1}]
