@@ -1,5 +1,6 @@
 /* test_core.c — the pipeline core: arena, queue, emitter hand-off, table
  * filter, atomic file replacement, checkpoint composition. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -226,6 +227,33 @@ static void atomic_file_replaces(void **state)
     rmdir(dir);
 }
 
+static void read_file_max_stops_at_the_bound(void **state)
+{
+    (void)state;
+    sl_err err;
+    char *text = NULL;
+    size_t len = 0;
+    errno = 0;
+    assert_int_equal(sl_read_file_max("/dev/zero", 1 << 20, &text, &len, &err), SL_ERUNTIME);
+    assert_int_equal(errno, EFBIG);
+    assert_null(text);
+    assert_string_equal(err.msg, "/dev/zero holds more than 1048576 bytes");
+    char dir[] = "/tmp/sluice-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/f", dir);
+    char data[5000];
+    memset(data, 'a', sizeof data);
+    assert_int_equal(sl_write_file_atomic(path, data, sizeof data, &err), 0);
+    assert_int_equal(sl_read_file_max(path, sizeof data, &text, &len, &err), 0);
+    assert_int_equal(len, sizeof data);
+    free(text);
+    assert_int_equal(sl_read_file_max(path, sizeof data - 1, &text, &len, &err), SL_ERUNTIME);
+    assert_int_equal(errno, EFBIG);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void checkpoint_compose_and_extract(void **state)
 {
     char *ck = sl_checkpoint_compose("p1", "{\"file\":\"b.000001\",\"pos\":4}");
@@ -294,6 +322,7 @@ int main(void)
         cmocka_unit_test(emitter_numbers_batches_across_address_reuse),
         cmocka_unit_test(table_filter_flink_rule),
         cmocka_unit_test(atomic_file_replaces),
+        cmocka_unit_test(read_file_max_stops_at_the_bound),
         cmocka_unit_test(checkpoint_compose_and_extract),
         cmocka_unit_test(json_escaping_at_every_alignment),
     };
