@@ -326,7 +326,7 @@ static int cmd_status(const cli *c)
     void *self = NULL;
     char *ck = NULL;
     sl_sink_env env = {.pipeline_name = sl_opt_str(&cfg.pipeline, "name"), .pipeline = &cfg.pipeline,
-                       .source_connector = sl_source_envelope_name(cfg.source_plugin)};
+                       .source_connector = sl_source_envelope_name(cfg.source_plugin), .read_only = 1};
     rc = cfg.sink_plugin->create(&cfg.sink, &env, &self, &err);
     if (!rc)
         rc = cfg.sink_plugin->load_checkpoint(self, &ck, &err);

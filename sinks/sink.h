@@ -23,6 +23,9 @@ typedef struct sl_sink_env {
     const sl_options *pipeline;
     const sl_route_table *routes; /* maps source tables to sink names */
     const char *source_connector; /* "mysql", "postgres" (for the envelope) */
+    /* `sluice status`: only load_checkpoint() is called, possibly while
+     * the pipeline runs; the sink must not lock, repair or create anything */
+    int read_only;
 } sl_sink_env;
 
 typedef struct sl_sink_plugin {

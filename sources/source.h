@@ -22,6 +22,10 @@ typedef struct sl_source_env {
     /* migrate: stop at this position (source-specific text: "now" resolved
      * by the source at start); NULL = run forever */
     const char *follow_until;
+    /* the source server's identity recorded with the checkpoint being
+     * resumed (a JSON object, see identity()), or NULL: a source that knows
+     * its server's identity refuses to resume on a different server */
+    const char *identity;
 } sl_source_env;
 
 typedef struct sl_source_plugin {
@@ -42,6 +46,12 @@ typedef struct sl_source_plugin {
     int (*run)(void *self, const char *resume, sl_emitter *out, sl_err *err);
     /* A checkpoint holding this token is durable in the sink. Thread-safe. */
     void (*committed)(void *self, const char *token);
+    /* Who the server run() reads is, as a flat JSON object of strings
+     * (MariaDB server_id and GTID domain, a MySQL server_uuid, a PostgreSQL
+     * system identifier), or NULL until run() has connected; the runtime
+     * records it in every checkpoint. The text stays valid until destroy().
+     * Thread-safe. Optional. */
+    const char *(*identity)(void *self);
     /* Called from another thread after a stop request: unblocks a run()
      * waiting on the network (e.g. shuts the socket down). Optional. */
     void (*interrupt)(void *self);

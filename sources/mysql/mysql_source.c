@@ -155,6 +155,12 @@ static void mysql_interrupt(void *self)
     sl_live_shutdown(&s->live);
 }
 
+static const char *mysql_identity(void *self)
+{
+    sl_mysql_source *s = self;
+    return __atomic_load_n(&s->identity, __ATOMIC_ACQUIRE);
+}
+
 static int mysql_digest(void *self, struct sl_digest_set *out, sl_err *err) { return sl_mysql_digest(self, out, err); }
 
 static void mysql_destroy(void *self)
@@ -163,6 +169,7 @@ static void mysql_destroy(void *self)
     if (!s)
         return;
     sl_live_destroy(&s->live);
+    free(s->identity);
     sl_table_filter_free(&s->filter);
     sl_schema_cache_free(&s->schemas);
     free(s);
@@ -177,6 +184,7 @@ const sl_source_plugin sl_source_mysql = {
     .check_connect = mysql_check_connect,
     .run = mysql_run,
     .committed = NULL,
+    .identity = mysql_identity,
     .interrupt = mysql_interrupt,
     .digest = mysql_digest,
     .destroy = mysql_destroy,

@@ -573,6 +573,11 @@ static int open_stream(stream *s, sl_err *err)
                        "mysql source: server-id %u is the server's own server_id; choose another value for "
                        "'server-id'",
                        c->server_id);
+    int rc2 = sl_mysql_identity_check(s->src, s->conn, err);
+    if (!rc2)
+        rc2 = sl_mysql_claim_server_id(s->src, s->conn, err);
+    if (rc2)
+        return rc2;
     /* a bounded run (migrate, snapshot only) must notice its end on an idle
      * server promptly: the heartbeat is what wakes an idle binlog read */
     int64_t hb = c->heartbeat_ms;
@@ -596,6 +601,11 @@ static int open_stream(stream *s, sl_err *err)
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FILENAME, s->commit.file, strlen(s->commit.file));
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_START, (unsigned long)s->commit.pos);
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FLAGS, (uint32_t)0);
+    /* registered, so that the next process with our server-id can see it */
+    char tag[300];
+    sl_mysql_replica_tag(s->src, tag, sizeof tag);
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_HOST, tag);
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_PORT, (uint32_t)0);
     if (mariadb_rpl_open(s->rpl))
         return sl_errf(err, SL_ERUNTIME, "mysql source: cannot start the binlog stream at %s:%" PRIu64 ": %s",
                        s->commit.file, s->commit.pos, mysql_error(s->conn));
@@ -696,6 +706,8 @@ static int setup(stream *s, const char *resume, sl_err *err)
     int rc = sl_mysql_connect(&src->conf, &m, err);
     int want_snapshot = 0;
     sl_pos start = {0};
+    if (!rc)
+        rc = sl_mysql_identity_check(src, m, err);
     if (!rc && resume) {
         rc = parse_resume(s, resume, &snap_state, err);
         want_snapshot = snap_state != NULL;
@@ -873,7 +885,10 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
     }
     if (ev)
         mariadb_free_rpl_event(ev);
+    unsigned long dump_thread = s.rpl && s.conn ? mysql_thread_id(s.conn) : 0;
     close_conn(&s);
+    if (dump_thread)
+        sl_mysql_release_server_id(src, dump_thread);
     if (rc && rc != SL_ECONFIG && sl_emit_should_stop(out)) {
         /* a stop during an outage: nothing past the last checkpoint was
          * handed over, so this is a clean stop, not a failure */
