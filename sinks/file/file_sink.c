@@ -183,9 +183,10 @@ static int file_load_checkpoint(void *self, char **out, sl_err *err)
     if (f->read_only) {
         /* the pipeline may be running: report, repair nothing */
         f->committed_size = committed;
-        *out = json_is_null(ck) ? NULL : json_dumps(ck, JSON_COMPACT);
+        int none = json_is_null(ck);
+        *out = none ? NULL : json_dumps(ck, JSON_COMPACT);
         json_decref(root);
-        return !json_is_null(ck) && !*out ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
+        return !none && !*out ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
     }
     if (f->size < committed) {
         json_decref(root);
