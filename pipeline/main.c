@@ -291,25 +291,25 @@ static int cmd_check(const cli *c)
     int rc = load(c, &cfg);
     if (rc)
         return rc;
-    printf("%s: ok (source %s, sink %s, %zu routes, %zu transforms)\n", c->file, cfg.source_plugin->name,
-           cfg.sink_plugin->name, cfg.nroutes, cfg.ntransforms);
-    if (c->connect) {
-        if (!cfg.source_plugin->check_connect) {
+    /* the source's create() checks what needs the pipeline around it
+     * (a slot name derived from the pipeline name); it opens nothing */
+    sl_err err;
+    void *self = NULL;
+    sl_source_env env = {.pipeline_name = sl_opt_str(&cfg.pipeline, "name"), .pipeline = &cfg.pipeline};
+    rc = cfg.source_plugin->create(&cfg.source, &env, &self, &err);
+    if (!rc) {
+        printf("%s: ok (source %s, sink %s, %zu routes, %zu transforms)\n", c->file, cfg.source_plugin->name,
+               cfg.sink_plugin->name, cfg.nroutes, cfg.ntransforms);
+        if (c->connect && !cfg.source_plugin->check_connect)
             printf("source %s: no connection checks\n", cfg.source_plugin->name);
-        } else {
-            sl_err err;
-            void *self = NULL;
-            sl_source_env env = {.pipeline_name = sl_opt_str(&cfg.pipeline, "name"), .pipeline = &cfg.pipeline};
-            rc = cfg.source_plugin->create(&cfg.source, &env, &self, &err);
-            if (!rc)
-                rc = cfg.source_plugin->check_connect(self, stdout, &err);
-            if (self)
-                cfg.source_plugin->destroy(self);
-            if (rc) {
-                sl_error("%s", err.msg);
-                rc = rc == SL_ECONFIG ? 2 : 1;
-            }
-        }
+        else if (c->connect)
+            rc = cfg.source_plugin->check_connect(self, stdout, &err);
+    }
+    if (self)
+        cfg.source_plugin->destroy(self);
+    if (rc) {
+        sl_error("%s", err.msg);
+        rc = rc == SL_ECONFIG ? 2 : 1;
     }
     sl_config_free(&cfg);
     return rc;

@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 char *sl_identity_build(const char *const *kv)
@@ -67,5 +68,17 @@ int sl_identity_check(const char *recorded, const char *actual, const char *who,
     }
     json_decref(r);
     json_decref(a);
+    return rc;
+}
+
+int sl_identity_adopt(char **known, const char *recorded, char *now, const char *who, const char *host,
+                      unsigned port, const char *position, sl_err *err)
+{
+    const char *had = __atomic_load_n(known, __ATOMIC_ACQUIRE);
+    int rc = sl_identity_check(had ? had : recorded, now, who, host, port, position, err);
+    if (rc || had)
+        free(now);
+    else
+        __atomic_store_n(known, now, __ATOMIC_RELEASE);
     return rc;
 }

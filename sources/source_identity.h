@@ -25,4 +25,12 @@ char *sl_identity_build(const char *const *kv);
 int sl_identity_check(const char *recorded, const char *actual, const char *who, const char *host, unsigned port,
                       const char *position, sl_err *err);
 
+/* A source connected and learned its server's identity now (malloc'd,
+ * taken over): the first time it is compared with what the checkpoint
+ * recorded and kept in *known (an atomic pointer other threads read),
+ * later (reconnects) compared with *known, so a different server behind
+ * the same address in the middle of a run is refused as well. */
+int sl_identity_adopt(char **known, const char *recorded, char *now, const char *who, const char *host,
+                      unsigned port, const char *position, sl_err *err);
+
 #endif

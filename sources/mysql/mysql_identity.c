@@ -46,17 +46,8 @@ int sl_mysql_identity_check(sl_mysql_source *s, MYSQL *m, sl_err *err)
     free(domain);
     if (!now)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
-    /* the first connection is compared with the checkpoint, every later
-     * one with the first: a different server behind the same address in
-     * the middle of a run is refused as well */
-    const char *known = __atomic_load_n(&s->identity, __ATOMIC_ACQUIRE);
-    int rc = sl_identity_check(known ? known : s->env.identity, now, "mysql source", s->conf.host, s->conf.port,
-                               "a binlog position", err);
-    if (rc || known)
-        free(now);
-    else
-        __atomic_store_n(&s->identity, now, __ATOMIC_RELEASE);
-    return rc;
+    return sl_identity_adopt(&s->identity, s->env.identity, now, "mysql source", s->conf.host, s->conf.port,
+                             "a binlog position", err);
 }
 
 void sl_mysql_replica_tag(const sl_mysql_source *s, char *buf, size_t len)

@@ -381,7 +381,7 @@ static void *reader_main(void *arg)
              * read the chunk again */
             if (rc == SL_ERUNTIME && PQstatus(r->conn) == CONNECTION_OK)
                 break; /* the data itself, not the connection */
-            if (++failures > ps->src->conf.max_retries) {
+            if (++failures > ps->src->conf.max_retries || sl_emit_should_stop(ps->out)) {
                 rc = SL_ERETRY;
                 break;
             }

@@ -137,3 +137,72 @@ def test_file_sink_path_is_exclusive(mariadb, tmp_path, db):
     b.start(wait_for=None)
     assert b.wait_exit(30) == 2
     assert "error the file sink's checkpoint was committed by pipeline 'owner'" in b.log_text()
+
+
+# ------------------------------------------------------------------ postgres
+
+def test_pg_checkpoint_is_bound_to_the_cluster(pg, postgres):
+    from sluice_run import PG_STREAMING
+    pg.exec("CREATE TABLE t (id int PRIMARY KEY)")
+    s, out = pg.pipeline("public.t", "pgid")
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO t VALUES (1)")
+    wait_events(out, 1, proc=s)
+    assert s.stop() == 0
+    sysid = str(pg.rows("SELECT system_identifier FROM pg_control_system()")[0][0])
+    assert checkpoint(out)["source_identity"] == {"system_identifier": sysid}
+    # a checkpoint taken from another cluster (a sink restored elsewhere)
+    ck_path = out.parent / (out.name + ".checkpoint")
+    original = ck_path.read_text()
+    ck_path.write_text(original.replace(f'"system_identifier":"{sysid}"', '"system_identifier":"7000000000000000001"'))
+    size = out.stat().st_size
+    s.start(wait_for=None)
+    assert s.wait_exit(30) == 2
+    assert ("error postgres source: the checkpoint was read from server (system_identifier 7000000000000000001) but "
+            f"{postgres.host}:{postgres.port} is server (system_identifier {sysid}); a WAL position (and the "
+            "replication slot) does not carry over to another server: if the pipeline was pointed at this server on "
+            "purpose, start it afresh with a checkpoint of its own (a new sink path or topic, or the old checkpoint "
+            "moved away)") in s.log_text()
+    assert PG_STREAMING not in s.log_text()
+    assert out.stat().st_size == size
+    ck_path.write_text(original)
+    s.start(wait_for=PG_STREAMING)
+    pg.exec("INSERT INTO t VALUES (2)")
+    wait_events(out, 2, proc=s)
+    assert s.stop() == 0
+    assert [e["after"]["id"] for e in changes(out)] == [1, 2]
+
+
+def test_pg_derived_slot_names_that_collide_are_refused(pg, postgres, tmp_path):
+    from sluice_run import pg_pipeline_yaml
+    pg.exec("CREATE TABLE shop_t (id int PRIMARY KEY)")
+
+    def config(name, slot_line=None, extra=""):
+        yaml = pg_pipeline_yaml(postgres, pg.db, "public.shop_t", tmp_path / name / "out.jsonl", name=name,
+                                publication="pub_shop_collide", extra_source=extra)
+        yaml = "\n".join(l for l in yaml.splitlines() if not l.startswith("  slot.name:"))
+        if slot_line:
+            yaml = yaml.replace("  publication.name:", f"  {slot_line}\n  publication.name:")
+        (tmp_path / name).mkdir(exist_ok=True)
+        p = tmp_path / name / "p.yaml"
+        p.write_text(yaml)
+        return p
+
+    env = dict(__import__("os").environ, TEST_PG_PASSWORD=postgres.password)
+    bad = config("Shop")
+    for cmd in ("check", "run"):
+        proc = subprocess.run([str(sluice_binary()), cmd, str(bad)], capture_output=True, text=True, env=env,
+                              timeout=30)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip().endswith(
+            f"error {bad}:21:3: pipeline name 'Shop' makes the replication slot name 'sluice_shop' only after "
+            "lower-casing and replacing characters, so another pipeline whose name differs only there would share "
+            "the slot and take this one's changes; set slot.name explicitly in the source (slot.name: sluice_shop "
+            "keeps the slot this pipeline uses now)"), proc.stderr
+    assert pg.rows("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'sluice_shop'") == [(0,)]
+    # a name that is its own slot name, or an explicit slot.name, is fine
+    for p in (config("shop"), config("Shop", "slot.name: sluice_shop_upper"),
+              config("Shop", extra="  slot.temporary: true")):
+        proc = subprocess.run([str(sluice_binary()), "check", str(p)], capture_output=True, text=True, env=env,
+                              timeout=30)
+        assert proc.returncode == 0, (p.read_text(), proc.stderr)
