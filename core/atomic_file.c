@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,23 +69,37 @@ out:
 
 int sl_read_file(const char *path, char **out, size_t *len, sl_err *err)
 {
+    return sl_read_file_max(path, SIZE_MAX / 4, out, len, err);
+}
+
+int sl_read_file_max(const char *path, size_t max, char **out, size_t *len, sl_err *err)
+{
     *out = NULL;
     if (len)
         *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        if (errno == ENOENT)
+        int e = errno;
+        if (e == ENOENT)
             return 0;
-        return sl_errf(err, SL_ERUNTIME, "cannot open %s: %s", path, strerror(errno));
+        sl_errf(err, SL_ERUNTIME, "cannot open %s: %s", path, strerror(e));
+        errno = e;
+        return SL_ERUNTIME;
     }
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
+    int too_big = 0;
     while (buf) {
         size_t r = fread(buf + n, 1, cap - n - 1, f);
         n += r;
+        if (n > max) {
+            /* endless or huge (/dev/zero): stop reading at the bound */
+            too_big = 1;
+            break;
+        }
         if (n + 1 < cap)
             break;
-        cap *= 2;
+        cap = cap > max / 2 ? max + 2 : cap * 2;
         char *nb = realloc(buf, cap);
         if (!nb) {
             free(buf);
@@ -93,13 +108,21 @@ int sl_read_file(const char *path, char **out, size_t *len, sl_err *err)
             buf = nb;
         }
     }
-    int failed = ferror(f);
+    int failed = ferror(f), e = errno;
     fclose(f);
     if (!buf)
         return sl_errf(err, SL_ERUNTIME, "out of memory reading %s", path);
+    if (too_big) {
+        free(buf);
+        sl_errf(err, SL_ERUNTIME, "%s holds more than %zu bytes", path, max);
+        errno = EFBIG;
+        return SL_ERUNTIME;
+    }
     if (failed) {
         free(buf);
-        return sl_errf(err, SL_ERUNTIME, "cannot read %s", path);
+        sl_errf(err, SL_ERUNTIME, "cannot read %s: %s", path, strerror(e));
+        errno = e;
+        return SL_ERUNTIME;
     }
     buf[n] = 0;
     *out = buf;

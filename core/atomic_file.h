@@ -12,5 +12,9 @@ int sl_write_file_atomic(const char *path, const void *data, size_t len, sl_err 
 /* Reads a whole file; *out is NUL-terminated and malloc'd. Missing file:
  * returns 0 with *out = NULL. */
 int sl_read_file(const char *path, char **out, size_t *len, sl_err *err);
+/* The same, refusing a file of more than max bytes (errno EFBIG) without
+ * reading past the bound: /dev/zero or a huge file fails fast. A failed
+ * open or read leaves its errno. */
+int sl_read_file_max(const char *path, size_t max, char **out, size_t *len, sl_err *err);
 
 #endif

@@ -286,8 +286,58 @@ static sl_option_value *append(sl_options *o)
     return v;
 }
 
+static int is_ctl(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+long sl_text_control_char(const char *text, int list)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    size_t item = 0; /* start of the current list item */
+    for (size_t i = 0;; i++) {
+        if (list && (t[i] == ',' || !t[i])) {
+            /* a tab or line break next to a separator only lays a list out */
+            size_t a = item, b = i;
+            while (a < b && (t[a] == ' ' || t[a] == '\t' || t[a] == '\n'))
+                a++;
+            while (b > a && (t[b - 1] == ' ' || t[b - 1] == '\t' || t[b - 1] == '\n'))
+                b--;
+            for (size_t k = a; k < b; k++)
+                if (is_ctl(t[k]))
+                    return (long)k;
+            item = i + 1;
+        } else if (!list && t[i] && is_ctl(t[i])) {
+            return (long)i;
+        }
+        if (!t[i])
+            return -1;
+    }
+}
+
+void sl_text_control_describe(const char *text, long at, char *buf, size_t len)
+{
+    unsigned char c = (unsigned char)text[at];
+    const char *what = c == '\n' ? "a line break" : c == '\r' ? "a carriage return" : c == '\t' ? "a tab" : NULL;
+    if (what)
+        snprintf(buf, len, "%s at byte %ld", what, at + 1);
+    else
+        snprintf(buf, len, "control character 0x%02x at byte %ld", c, at + 1);
+}
+
 int sl_options_set(sl_options *o, const char *key, const char *text, sl_srcloc loc, sl_err *err)
 {
+    long ctl = -1;
+    const sl_option_def *cdef = find_def(o->defs, key);
+    /* secrets and pass-through properties may be anything (a PEM key);
+     * host names, paths, names and lists never hold control characters,
+     * whether written in the file or substituted from ${env:}/${file:} */
+    if (cdef && cdef->type != SL_OPT_SECRET && cdef->type != SL_OPT_PREFIX &&
+        (ctl = sl_text_control_char(text, cdef->type == SL_OPT_LIST)) >= 0) {
+        char what[64];
+        sl_text_control_describe(text, ctl, what, sizeof what);
+        return sl_errf(err, SL_ECONFIG,
+                       "%s:%d:%d: %s option '%s' contains %s; host names, paths, names and lists must be "
+                       "printable text (check the value or the variable or file it comes from)",
+                       loc.file, loc.line, loc.col, o->section, key, what);
+    }
     const sl_option_def *def = find_def(o->defs, key);
     if (!def) {
         const char *hint = sl_did_you_mean_opt(key, o->defs);

@@ -88,6 +88,13 @@ void sl_opt_where(const sl_options *o, const char *name, char *buf, size_t len);
 size_t sl_opt_each_prefix(const sl_options *o, const char *prefix,
                           void (*fn)(const char *key_rest, const char *value, void *arg), void *arg);
 
+/* Offset of the first control character (below 0x20, or 0x7f) in text,
+ * or -1. With list set, tabs and line breaks around the comma-separated
+ * items are layout, not content. */
+long sl_text_control_char(const char *text, int list);
+/* "a line break at byte 7" for the character at offset at */
+void sl_text_control_describe(const char *text, long at, char *buf, size_t len);
+
 /* Closest candidate within a small edit distance, or NULL. */
 const char *sl_did_you_mean(const char *word, const char *const *candidates, size_t n);
 const char *sl_did_you_mean_opt(const char *word, const sl_option_def *defs);

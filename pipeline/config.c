@@ -24,6 +24,14 @@
 #include "transform.h"
 #include "../core/route.h"
 
+/* A ${file:} value is a secret or a short setting, and a pipeline file is
+ * a page of YAML: reading either stops at its bound, so /dev/zero or a
+ * mistyped path to a huge file fails at once instead of filling memory. */
+enum { SUBST_FILE_MAX = 1 << 20, PIPELINE_FILE_MAX = 16 << 20 };
+/* A pipeline file nests four levels deep; libyaml takes time quadratic in
+ * the depth of flow collections, so a hostile file is refused early. */
+enum { YAML_MAX_DEPTH = 32 };
+
 static const char *const top_keys[] = {"source", "sink", "route", "transform", "pipeline"};
 static const char *const route_keys[] = {"source-table", "sink-table", "replace-symbol", "description"};
 static const char *const transform_keys[] = {"source-table",   "projection",    "filter",
@@ -114,12 +122,23 @@ static int substitute(const char *text, int secret, char **out, sl_err *why)
             } else if (strncmp(inner, "file:", 5) == 0 && inner[5]) {
                 size_t len;
                 sl_err rerr;
-                int rc = sl_read_file(inner + 5, &owned, &len, &rerr);
-                if (rc || !owned) {
-                    const char *reason = rc ? strerror(errno) : "No such file or directory";
+                int rc = sl_read_file_max(inner + 5, SUBST_FILE_MAX, &owned, &len, &rerr);
+                int e = errno;
+                if (!rc && owned && memchr(owned, 0, len)) {
                     free(buf);
                     free(owned);
-                    return sl_errf(why, SL_ECONFIG, "cannot read ${%s}: %s", inner, reason);
+                    return sl_errf(why, SL_ECONFIG, "cannot use ${%s}: the file holds a NUL byte", inner);
+                }
+                if (rc || !owned) {
+                    free(buf);
+                    free(owned);
+                    if (rc && e == EFBIG)
+                        return sl_errf(why, SL_ECONFIG,
+                                       "cannot use ${%s}: the file holds more than 1 MiB (the limit of a "
+                                       "${file:} value)",
+                                       inner);
+                    return sl_errf(why, SL_ECONFIG, "cannot read ${%s}: %s", inner,
+                                   rc ? strerror(e) : "No such file or directory");
                 }
                 if (len && owned[len - 1] == '\n') {
                     owned[--len] = 0;
@@ -426,6 +445,24 @@ static int load_pipeline(loader *l, yaml_node_t *block)
     return sl_options_finish(&cfg->pipeline, loc_of(l, block), l->err);
 }
 
+/* Table patterns and column names of route: and transform: items never
+ * hold control characters (expressions and descriptions may span lines). */
+static int check_names(loader *l, const char *section, const char *key, yaml_node_t *v, const char *text)
+{
+    static const char *const names[] = {"source-table", "sink-table", "replace-symbol", "primary-keys",
+                                        "partition-keys"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        long at;
+        if (strcmp(key, names[i]) != 0 || (at = sl_text_control_char(text, 1)) < 0)
+            continue;
+        char what[64];
+        sl_text_control_describe(text, at, what, sizeof what);
+        return fail_at(l, v, "%s key '%s' contains %s; table patterns and column names must be printable text",
+                       section, key, what);
+    }
+    return 0;
+}
+
 /* route: and transform: are lists of small mappings with fixed keys. */
 static int load_list(loader *l, yaml_node_t *block, const char *section, const char *const *keys, size_t nkeys,
                      char **fields[], size_t nfields_out, void *items_out, size_t item_size, size_t *count,
@@ -469,6 +506,10 @@ static int load_list(loader *l, yaml_node_t *block, const char *section, const c
             char *text = NULL;
             if ((rc = value_text(l, key, v, 0, 0, &text)))
                 return rc;
+            if ((rc = check_names(l, section, key, v, text))) {
+                free(text);
+                return rc;
+            }
             char **slot = (char **)(item + (size_t)fields[f]);
             free(*slot);
             *slot = text;
@@ -657,34 +698,99 @@ static int load_root(loader *l, yaml_node_t *root)
     return rc;
 }
 
+static int yaml_syntax_error(const yaml_parser_t *parser, const char *path, sl_err *err)
+{
+    const char *ctx = parser->context ? parser->context : "";
+    return sl_errf(err, SL_ECONFIG, "%s:%d:%d: YAML syntax error: %s%s%s%s", path, (int)parser->problem_mark.line + 1,
+                   (int)parser->problem_mark.column + 1, parser->problem ? parser->problem : "malformed document",
+                   *ctx ? " (" : "", ctx, *ctx ? ")" : "");
+}
+
+/* One pass over the parser's events before the document is built: the
+ * nesting depth and the number of documents are checked as they appear,
+ * so a hostile file stops at its first offending line. */
+static int check_shape(const char *path, const char *text, size_t len, sl_err *err)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    int depth = 0, docs = 0, rc = 0;
+    for (int done = 0; !done && !rc;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            rc = yaml_syntax_error(&parser, path, err);
+            break;
+        }
+        int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
+        switch (ev.type) {
+        case YAML_DOCUMENT_START_EVENT:
+            if (++docs > 1)
+                rc = sl_errf(err, SL_ECONFIG,
+                             "%s:%d:%d: a second YAML document starts here; a pipeline file holds exactly one "
+                             "(one pipeline per file: remove the '---' and what follows, or move it to a file "
+                             "of its own)",
+                             path, line, col);
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (++depth > YAML_MAX_DEPTH)
+                rc = sl_errf(err, SL_ECONFIG,
+                             "%s:%d:%d: YAML nested more than %d levels deep; a pipeline file needs at most 4",
+                             path, line, col, YAML_MAX_DEPTH);
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            depth--;
+            break;
+        case YAML_STREAM_END_EVENT:
+            done = 1;
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 int sl_config_load(const char *path, sl_config *cfg, sl_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->path = strdup(path);
     if (!cfg->path)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sl_errf(err, SL_ECONFIG, "cannot open %s: %s", path, strerror(errno));
+    char *text = NULL;
+    size_t len = 0;
+    sl_err rerr;
+    if (sl_read_file_max(path, PIPELINE_FILE_MAX, &text, &len, &rerr) || !text) {
+        int e = text ? 0 : errno;
+        if (e == EFBIG)
+            return sl_errf(err, SL_ECONFIG, "%s: the pipeline file holds more than 16 MiB; it cannot be a pipeline",
+                           path);
+        return sl_errf(err, SL_ECONFIG, "cannot open %s: %s", path, strerror(e ? e : ENOENT));
+    }
+    int rc = check_shape(path, text, len, err);
+    if (rc) {
+        free(text);
+        return rc;
+    }
     yaml_parser_t parser;
     loader l = {.cfg = cfg, .err = err};
     if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
+        free(text);
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
-    yaml_parser_set_input_file(&parser, f);
-    int rc;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &l.doc)) {
-        const char *ctx = parser.context ? parser.context : "";
-        rc = sl_errf(err, SL_ECONFIG, "%s:%d:%d: YAML syntax error: %s%s%s%s", path, (int)parser.problem_mark.line + 1,
-                     (int)parser.problem_mark.column + 1, parser.problem ? parser.problem : "malformed document",
-                     *ctx ? " (" : "", ctx, *ctx ? ")" : "");
+        rc = yaml_syntax_error(&parser, path, err);
         yaml_parser_delete(&parser);
-        fclose(f);
+        free(text);
         return rc;
     }
     yaml_parser_delete(&parser);
-    fclose(f);
+    free(text);
     rc = load_root(&l, yaml_document_get_root_node(&l.doc));
     yaml_document_delete(&l.doc);
     return rc;

@@ -3,6 +3,7 @@
  * configuration error. Logs go to stderr; results of check/describe/status
  * go to stdout. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,31 +20,59 @@
 /* The process's one piece of mutable global state: a stop request. */
 static volatile sig_atomic_t stop_flag;
 
-static void on_signal(int sig)
+/* Signals are taken by one thread with sigwait() (every other thread has
+ * them blocked), so what a signal does runs as ordinary code: it can log.
+ * SIGINT/SIGTERM request a stop (the second one exits at once), SIGHUP is
+ * logged and ignored (a terminal hang-up or a log-rotation habit must not
+ * end a pipeline silently). Commands that do not stop gracefully leave
+ * SIGINT/SIGTERM at their default. */
+static void *signal_main(void *arg)
 {
-    (void)sig;
-    if (stop_flag) {
-        static const char msg[] = "second signal: exiting without a final checkpoint\n";
-        ssize_t w = write(2, msg, sizeof msg - 1);
-        (void)w;
-        _exit(130);
+    sigset_t set = *(sigset_t *)arg;
+    free(arg);
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig))
+            continue;
+        const char *name = sig == SIGHUP ? "SIGHUP" : sig == SIGINT ? "SIGINT" : "SIGTERM";
+        if (sig == SIGHUP) {
+            sl_warn("received SIGHUP: ignored, sluice keeps running (stop it with SIGTERM or SIGINT)");
+            continue;
+        }
+        if (stop_flag) {
+            sl_warn("received %s again: second signal: exiting without a final checkpoint", name);
+            _exit(130);
+        }
+        sl_info("received %s: stopping (a second signal exits at once, without a final checkpoint)", name);
+        stop_flag = 1;
     }
-    stop_flag = 1;
+    return NULL;
 }
 
-static void install_signals(void)
+static void install_signals(int stoppable)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    sigset_t *set = malloc(sizeof *set);
+    if (!set)
+        return;
+    sigemptyset(set);
+    sigaddset(set, SIGHUP);
+    if (stoppable) {
+        sigaddset(set, SIGINT);
+        sigaddset(set, SIGTERM);
+    }
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    pthread_t tid;
+    if (pthread_create(&tid, NULL, signal_main, set)) {
+        pthread_sigmask(SIG_UNBLOCK, set, NULL);
+        free(set);
+        return;
+    }
+    pthread_detach(tid);
 }
 
 static const char usage_main[] =
-    "usage: sluice <command> [options]\n"
+    "usage: sluice [--log-level LEVEL] <command> [options]\n"
     "\n"
     "Change data capture: reads a database's changelog and writes every change\n"
     "to a sink, exactly once where the sink allows it.\n"
@@ -56,9 +85,12 @@ static const char usage_main[] =
     "  status <pipeline.yaml>    show the last committed checkpoint\n"
     "  version                   print the version\n"
     "\n"
-    "common options:\n"
+    "common options (before or after the command):\n"
     "  --log-level LEVEL         error, warn, info (default), debug, trace\n"
-    "  -h, --help                help for a command: sluice <command> --help\n";
+    "  -h, --help                help for a command: sluice <command> --help\n"
+    "\n"
+    "signals (run, migrate): SIGINT or SIGTERM stops after a final checkpoint, a\n"
+    "second one exits at once; SIGHUP is logged and ignored.\n";
 
 /* the usage, then the connectors this binary has (from the registry) */
 static void print_usage_main(FILE *out)
@@ -313,9 +345,21 @@ static int cmd_check(const cli *c)
     int rc = load(c, &cfg);
     if (rc)
         return rc;
-    printf("%s: ok (source %s, sink %s, %zu routes, %zu transforms)\n", c->file, cfg.source_plugin->name,
-           cfg.sink_plugin->name, cfg.nroutes, cfg.ntransforms);
-    if (c->connect) {
+    /* the source's create() checks what needs the pipeline around it
+     * (a slot name derived from the pipeline name); it opens nothing */
+    sl_err err;
+    void *self = NULL;
+    sl_source_env env = {.pipeline_name = sl_opt_str(&cfg.pipeline, "name"), .pipeline = &cfg.pipeline};
+    rc = cfg.source_plugin->create(&cfg.source, &env, &self, &err);
+    if (self)
+        cfg.source_plugin->destroy(self);
+    if (rc) {
+        rc = check_exit(rc, &err);
+    } else {
+        printf("%s: ok (source %s, sink %s, %zu routes, %zu transforms)\n", c->file, cfg.source_plugin->name,
+               cfg.sink_plugin->name, cfg.nroutes, cfg.ntransforms);
+    }
+    if (!rc && c->connect) {
         /* both sides are probed; the worse verdict decides */
         int src_rc = check_source(&cfg);
         fflush(stdout);
@@ -337,7 +381,7 @@ static int cmd_status(const cli *c)
     void *self = NULL;
     char *ck = NULL;
     sl_sink_env env = {.pipeline_name = sl_opt_str(&cfg.pipeline, "name"), .pipeline = &cfg.pipeline,
-                       .source_connector = sl_source_envelope_name(cfg.source_plugin)};
+                       .source_connector = sl_source_envelope_name(cfg.source_plugin), .read_only = 1};
     rc = cfg.sink_plugin->create(&cfg.sink, &env, &self, &err);
     if (!rc)
         rc = cfg.sink_plugin->load_checkpoint(self, &ck, &err);
@@ -427,7 +471,6 @@ static int cmd_run(const cli *c, int migrate)
     int rc = load(c, &cfg);
     if (rc)
         return rc;
-    install_signals();
     sl_run_opts ro = {.migrate = migrate, .follow_until = c->follow_until};
     sl_run_stats stats;
     sl_err err;
@@ -448,6 +491,54 @@ static int cmd_run(const cli *c, int migrate)
     return rc;
 }
 
+/* Options given before the command (sluice --log-level trace run x.yaml);
+ * returns the index of the command, or -1 with *exit_code set. */
+static int global_options(int argc, char **argv, int *exit_code)
+{
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            print_usage_main(stdout);
+            *exit_code = 0;
+            return -1;
+        }
+        if (strcmp(a, "--version") == 0)
+            return i;
+        const char *level = NULL;
+        if (strcmp(a, "--log-level") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "sluice: option '--log-level' needs a value (error, warn, info, debug, trace)\n");
+                *exit_code = 2;
+                return -1;
+            }
+            level = argv[i + 1];
+            i += 2;
+        } else if (strncmp(a, "--log-level=", 12) == 0) {
+            level = a + 12;
+            i++;
+        } else {
+            fprintf(stderr, "sluice: unknown option '%s'\n\n", a);
+            print_usage_main(stderr);
+            *exit_code = 2;
+            return -1;
+        }
+        sl_log_level lvl;
+        if (sl_log_parse_level(level, &lvl)) {
+            fprintf(stderr, "sluice: unknown log level '%s' (error, warn, info, debug, trace)\n", level);
+            *exit_code = 2;
+            return -1;
+        }
+        sl_log_init(lvl);
+    }
+    if (i >= argc) {
+        print_usage_main(stderr);
+        *exit_code = 2;
+        return -1;
+    }
+    return i;
+}
+
 int main(int argc, char **argv)
 {
     sl_log_init(SL_LOG_INFO);
@@ -456,13 +547,15 @@ int main(int argc, char **argv)
         sl_error("this build of sluice is broken: %s", rerr.msg);
         return 1;
     }
-    if (argc < 2) {
-        print_usage_main(stderr);
-        return 2;
-    }
+    int exit_code = 0;
+    int at = global_options(argc, argv, &exit_code);
+    if (at < 0)
+        return exit_code;
+    argc -= at - 1;
+    argv += at - 1;
     cli c = {.command = argv[1]};
     const char *cmd = argv[1];
-    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+    if (strcmp(cmd, "help") == 0) {
         print_usage_main(stdout);
         return 0;
     }
@@ -490,6 +583,8 @@ int main(int argc, char **argv)
         }
         return 2;
     }
+    /* before any thread exists, so that every thread inherits the mask */
+    install_signals(strcmp(cmd, "run") == 0 || strcmp(cmd, "migrate") == 0);
     int prc = parse_args(argc - 1, argv + 1, usage, &c);
     if (prc)
         return prc == 1 ? 0 : 2;

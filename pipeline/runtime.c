@@ -57,24 +57,29 @@ static void *source_main(void *arg)
     return NULL;
 }
 
-char *sl_checkpoint_compose(const char *pipeline, const char *source_token)
+char *sl_checkpoint_compose(const char *pipeline, const char *source_token, const char *identity)
 {
     json_error_t je;
     json_t *tok = json_loads(source_token, JSON_DECODE_ANY, &je);
     if (!tok)
         return NULL;
-    json_t *root = json_pack("{s:i, s:s, s:o, s:I}", "version", 1, "pipeline", pipeline, "source", tok,
-                             "committed_at_ms", (json_int_t)sl_wall_ms());
+    json_t *root = json_pack("{s:i, s:s, s:o}", "version", 1, "pipeline", pipeline, "source", tok);
     if (!root)
         return NULL;
+    json_t *id = identity ? json_loads(identity, 0, &je) : NULL;
+    if (id && json_object_set_new(root, "source_identity", id)) {
+        json_decref(root);
+        return NULL;
+    }
+    json_object_set_new(root, "committed_at_ms", json_integer((json_int_t)sl_wall_ms()));
     char *s = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     return s;
 }
 
-int sl_checkpoint_source(const char *checkpoint, char **token, sl_err *err)
+int sl_checkpoint_parse(const char *checkpoint, sl_checkpoint_info *out, sl_err *err)
 {
-    *token = NULL;
+    memset(out, 0, sizeof *out);
     json_error_t je;
     json_t *root = json_loads(checkpoint, 0, &je);
     if (!root)
@@ -84,9 +89,38 @@ int sl_checkpoint_source(const char *checkpoint, char **token, sl_err *err)
         json_decref(root);
         return sl_errf(err, SL_ERUNTIME, "checkpoint has no source position");
     }
-    *token = json_dumps(src, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *name = json_object_get(root, "pipeline");
+    json_t *id = json_object_get(root, "source_identity");
+    out->token = json_dumps(src, JSON_COMPACT | JSON_ENCODE_ANY);
+    int oom = !out->token;
+    if (json_is_string(name) && !(out->pipeline = strdup(json_string_value(name))))
+        oom = 1;
+    if (json_is_object(id) && !(out->identity = json_dumps(id, JSON_COMPACT)))
+        oom = 1;
     json_decref(root);
-    return *token ? 0 : sl_errf(err, SL_ERUNTIME, "out of memory");
+    if (oom) {
+        sl_checkpoint_info_free(out);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    return 0;
+}
+
+void sl_checkpoint_info_free(sl_checkpoint_info *info)
+{
+    free(info->token);
+    free(info->pipeline);
+    free(info->identity);
+    memset(info, 0, sizeof *info);
+}
+
+int sl_checkpoint_source(const char *checkpoint, char **token, sl_err *err)
+{
+    sl_checkpoint_info info;
+    int rc = sl_checkpoint_parse(checkpoint, &info, err);
+    *token = rc ? NULL : info.token;
+    info.token = NULL;
+    sl_checkpoint_info_free(&info);
+    return rc;
 }
 
 typedef struct sink_state {
@@ -96,13 +130,16 @@ typedef struct sink_state {
     char *committed_token; /* newest boundary committed */
     int at_boundary;       /* the last written batch ended a transaction */
     int dirty;             /* written or advanced since the last commit */
+    const char *identity;  /* the source server's identity the resumed checkpoint recorded */
+    int identity_checked;  /* the source reported its identity this run */
 } sink_state;
 
 static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin *src, void *src_self,
                      sl_run_stats *stats, sl_err *err)
 {
     const char *name = sl_opt_str(&cfg->pipeline, "name");
-    char *ck = sl_checkpoint_compose(name, s->last_token);
+    const char *id = src->identity ? src->identity(src_self) : NULL;
+    char *ck = sl_checkpoint_compose(name, s->last_token, id ? id : s->identity);
     if (!ck)
         return sl_errf(err, SL_ERUNTIME, "cannot serialise checkpoint for token %s", s->last_token);
     int rc = s->plugin->commit(s->self, ck, err);
@@ -200,6 +237,22 @@ static void take_batch(sink_state *s, sl_batch *b)
         s->at_boundary = sl_batch_at_boundary(b);
 }
 
+/* A sink's checkpoint belongs to the pipeline that committed it: another
+ * pipeline resuming from it would skip or repeat changes. */
+static int check_owner(const sl_config *cfg, const sl_checkpoint_info *info, sl_err *err)
+{
+    const char *name = sl_opt_str(&cfg->pipeline, "name");
+    if (!info->pipeline || strcmp(info->pipeline, name) == 0)
+        return 0;
+    char where[512];
+    sl_opt_where(&cfg->pipeline, "name", where, sizeof where);
+    return sl_errf(err, SL_ECONFIG,
+                   "the %s sink's checkpoint was committed by pipeline '%s', not by this pipeline '%s' (%s): two "
+                   "pipelines must not share a checkpoint; give this one a sink of its own (another path, topic or "
+                   "table), or name it '%s' again if it is the same pipeline renamed",
+                   cfg->sink_plugin->name, info->pipeline, name, where, info->pipeline);
+}
+
 static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_atomic_t *stop,
                     sl_run_stats *stats, sl_err *err)
 {
@@ -233,14 +286,20 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         return rc;
     }
     rc = sink.plugin->load_checkpoint(sink.self, &checkpoint, err);
-    if (!rc && checkpoint) {
-        rc = sl_checkpoint_source(checkpoint, &resume, err);
+    sl_checkpoint_info info = {0};
+    if (!rc && checkpoint && !(rc = sl_checkpoint_parse(checkpoint, &info, err))) {
+        resume = info.token;
+        info.token = NULL;
+        rc = check_owner(cfg, &info, err);
         if (!rc)
             sl_info("resuming from checkpoint %s", resume);
     }
+    sink.identity = info.identity;
+    renv.identity = info.identity;
     if (!rc)
         rc = src->create(&cfg->source, &renv, &src_self, err);
     if (rc) {
+        sl_checkpoint_info_free(&info);
         free(checkpoint);
         free(resume);
         sink.plugin->destroy(sink.self);
@@ -297,6 +356,13 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
             take_batch(&sink, b);
             ended |= b->end_of_stream;
             sl_batch_free(b);
+        }
+        if (!sink.identity_checked && src->identity && src->identity(src_self)) {
+            /* a checkpoint from before identities were recorded (or from
+             * a source that could not tell) gets one at the next commit */
+            sink.identity_checked = 1;
+            if (!sink.identity && sink.last_token)
+                sink.dirty = 1;
         }
         now = sl_mono_ms();
         if (sink.dirty && sink.at_boundary && sink.last_token && now - epoch_start >= interval) {
@@ -369,6 +435,7 @@ out_nothread:
     sl_stages_free(stages);
     free(sink.last_token);
     free(sink.committed_token);
+    sl_checkpoint_info_free(&info);
     free(checkpoint);
     free(resume);
     return rc;
@@ -404,8 +471,14 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         if (*stop)
             break;
     }
-    if (rc == SL_ERETRY)
+    if (rc == SL_ERETRY && *stop) {
+        /* a stop while the source was lost: the open epoch was rolled back
+         * and the last checkpoint stands, which is a clean stop */
+        sl_info("stopped while recovering from: %s", err->msg);
+        rc = 0;
+    } else if (rc == SL_ERETRY) {
         rc = SL_ERUNTIME;
+    }
     stats->seconds = (double)(sl_mono_ms() - start) / 1000.0;
     return rc;
 }

@@ -30,8 +30,19 @@ void sl_run_stats_free(sl_run_stats *st);
 int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_atomic_t *stop,
                     sl_run_stats *stats, sl_err *err);
 
-/* Builds {"version":1,"pipeline":..,"source":<token>,"committed_at_ms":..}. */
-char *sl_checkpoint_compose(const char *pipeline, const char *source_token);
+/* Builds {"version":1,"pipeline":..,"source":<token>,"source_identity":
+ * <identity>,"committed_at_ms":..}; identity (a JSON object) may be NULL. */
+char *sl_checkpoint_compose(const char *pipeline, const char *source_token, const char *identity);
+
+/* A committed checkpoint taken apart; every field malloc'd, NULL if absent
+ * (checkpoints of older versions carry no identity). */
+typedef struct sl_checkpoint_info {
+    char *token;    /* the source position (JSON text) */
+    char *pipeline; /* the pipeline that committed it */
+    char *identity; /* the source server it was read from (JSON object text) */
+} sl_checkpoint_info;
+int sl_checkpoint_parse(const char *checkpoint, sl_checkpoint_info *out, sl_err *err);
+void sl_checkpoint_info_free(sl_checkpoint_info *info);
 /* Extracts the source token (JSON text, malloc'd) from a checkpoint. */
 int sl_checkpoint_source(const char *checkpoint, char **token, sl_err *err);
 

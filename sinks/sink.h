@@ -76,6 +76,9 @@ typedef struct sl_sink_env {
      * that set table_hints in their plugin struct. */
     int (*table_hints)(const void *ctx, const char *ns, const char *table, sl_table_hints *out);
     const void *table_hints_ctx;
+    /* `sluice status`: only load_checkpoint() is called, possibly while
+     * the pipeline runs; the sink must not lock, repair or create anything */
+    int read_only;
 } sl_sink_env;
 
 /* What a consumer of the sink sees after crashes and restarts. */

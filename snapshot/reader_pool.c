@@ -66,7 +66,9 @@ static void *reader_main(void *arg)
             rc = next;
             break;
         }
-        if (++failures > p->max_retries) {
+        /* a stop request ends the retries too: reconnecting would only
+         * delay the stop */
+        if (++failures > p->max_retries || sl_emit_should_stop(p->out)) {
             rc = ops->lost_class ? ops->lost_class : rc;
             break;
         }

@@ -58,6 +58,10 @@ typedef struct sl_source_env {
     /* migrate: stop at this position (source-specific text: "now" resolved
      * by the source at start); NULL = run forever */
     const char *follow_until;
+    /* the source server's identity recorded with the checkpoint being
+     * resumed (a JSON object, see identity()), or NULL: a source that knows
+     * its server's identity refuses to resume on a different server */
+    const char *identity;
 } sl_source_env;
 
 typedef struct sl_source_plugin {
@@ -95,6 +99,14 @@ typedef struct sl_source_plugin {
      * holding this token is durable in the sink. The only moment a source
      * may acknowledge upstream (PostgreSQL: the slot's flush LSN). */
     void (*committed)(void *self, const char *token);
+    /* Optional. On the runtime thread, while run() runs: who the server
+     * run() reads is, as a flat JSON object of strings (MariaDB server_id
+     * and GTID domain, a MySQL server_uuid, a PostgreSQL system
+     * identifier), or NULL until run() has connected; the runtime records
+     * it in every checkpoint (the source refuses to resume from another
+     * server's, sl_source_env.identity). The text stays valid until
+     * destroy(). Thread-safe. */
+    const char *(*identity)(void *self);
     /* Optional. On the runtime thread after a stop request: unblocks a
      * run() waiting on the network (e.g. shuts the socket down); run()
      * then returns. */

@@ -94,9 +94,39 @@ static int load_cuts(ch_sink *k, const char *text)
     return 0;
 }
 
+int ch_checkpoint_exists(ch_sink *k, int *present, sl_err *err)
+{
+    *present = 0;
+    sl_buf *q = &k->sql;
+    sl_buf_reset(q);
+    sl_buf_adds(q, "SELECT count() AS n FROM system.tables WHERE database = ");
+    ch_quote_string(q, k->database, strlen(k->database));
+    sl_buf_adds(q, " AND name = ");
+    ch_quote_string(q, k->ckpt_table, strlen(k->ckpt_table));
+    sl_buf_adds(q, " FORMAT JSONEachRow");
+    sl_buf_addc(q, 0);
+    json_t *rows;
+    int rc = ch_query_rows(k, q->data, &rows, err);
+    if (rc)
+        return sl_err_prefix(err, rc, SL_LOG_PREFIX "looking for the checkpoint table %s.%s: ", k->database,
+                             k->ckpt_table);
+    /* count() is a UInt64, quoted in JSON output */
+    json_t *n = json_object_get(json_array_get(rows, 0), "n");
+    *present = (json_is_string(n) && strcmp(json_string_value(n), "0") != 0) ||
+               (json_is_integer(n) && json_integer_value(n) > 0);
+    json_decref(rows);
+    return 0;
+}
+
 int ch_checkpoint_load(ch_sink *k, char **out, sl_err *err)
 {
     *out = NULL;
+    if (k->read_only) {
+        /* `sluice status` creates nothing: no table, no checkpoint */
+        int present, rc = ch_checkpoint_exists(k, &present, err);
+        if (rc || !present)
+            return rc;
+    }
     sl_buf *q = &k->sql;
     sl_buf_reset(q);
     sl_buf_adds(q, "SELECT kind, toString(seq) AS seq, checkpoint FROM ");

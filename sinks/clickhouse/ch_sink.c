@@ -349,6 +349,15 @@ static int ch_create(const sl_options *o, const sl_sink_env *env, void **self, s
     if (rc)
         return rc;
     rc = ch_connect(k, err);
+    if (env->read_only) {
+        /* `sluice status`: only load_checkpoint follows; create nothing */
+        k->read_only = 1;
+        if (rc)
+            ch_destroy(k);
+        else
+            *self = k;
+        return rc;
+    }
     if (!rc)
         rc = ch_checkpoint_ensure(k, err);
     if (!rc && !(rc = ch_sender_start(&k->sender, o, err)))
@@ -406,25 +415,12 @@ static void check_privileges(ch_sink *k, sl_check *c)
 /* the checkpoint table: present, or created by the first run */
 static void check_checkpoint_table(ch_sink *k, sl_check *c)
 {
-    sl_buf *q = &k->sql;
-    sl_buf_reset(q);
-    sl_buf_adds(q, "SELECT count() AS n FROM system.tables WHERE database = ");
-    ch_quote_string(q, k->database, strlen(k->database));
-    sl_buf_adds(q, " AND name = ");
-    ch_quote_string(q, k->ckpt_table, strlen(k->ckpt_table));
-    sl_buf_adds(q, " FORMAT JSONEachRow");
-    sl_buf_addc(q, 0);
-    json_t *rows;
     sl_err e2;
-    if (ch_query_rows(k, q->data, &rows, &e2)) {
+    int present;
+    if (ch_checkpoint_exists(k, &present, &e2)) {
         sl_check_report(c, 0, e2.msg, NULL);
         return;
     }
-    /* count() is a UInt64, quoted in JSON output */
-    json_t *n = json_object_get(json_array_get(rows, 0), "n");
-    int present = (json_is_string(n) && strcmp(json_string_value(n), "0") != 0) ||
-                  (json_is_integer(n) && json_integer_value(n) > 0);
-    json_decref(rows);
     char what[600];
     snprintf(what, sizeof what, present ? "checkpoint table %s.%s present" : "checkpoint table %s.%s is created "
                                                                              "by the first run",

@@ -237,6 +237,7 @@ typedef struct ch_cut {
 typedef struct ch_sink {
     const sl_options *opts;
     const sl_sink_env *env; /* valid until destroy (sink.h); its table_hints give PARTITION BY */
+    int read_only;          /* `sluice status`: connected to read the checkpoint only */
     const sl_route_table *routes;
     ch_http http;
     ch_map_opts map;
@@ -297,6 +298,8 @@ void ch_on_cluster(const ch_sink *k, sl_buf *b);
 
 /* ch_checkpoint.c */
 int ch_checkpoint_ensure(ch_sink *k, sl_err *err);
+/* whether the checkpoint table exists (for readers that create nothing) */
+int ch_checkpoint_exists(ch_sink *k, int *present, sl_err *err);
 /* the committed checkpoint (malloc'd or NULL) and the crashed run's cuts */
 int ch_checkpoint_load(ch_sink *k, char **out, sl_err *err);
 int ch_checkpoint_write(ch_sink *k, const char *kind, const char *text, sl_err *err);

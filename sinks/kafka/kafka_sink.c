@@ -252,9 +252,10 @@ static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self
         sl_kafka_free(k);
         return rc;
     }
-    if (k->exactly_once) {
+    if (k->exactly_once && !env->read_only) {
         /* also fences an older producer of this pipeline and completes
-         * its open transaction, before the checkpoint is read */
+         * its open transaction, before the checkpoint is read (never for
+         * `sluice status`: the running pipeline would be fenced) */
         int64_t deadline = sl_mono_ms() + k->connect_timeout_ms;
         for (;;) {
             int64_t left = deadline - sl_mono_ms();
@@ -291,7 +292,9 @@ static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self
         sl_kafka_free(k);
         return rc;
     }
-    if (k->exactly_once)
+    if (env->read_only)
+        sl_debug("connected to %s to read the checkpoint", k->bootstrap);
+    else if (k->exactly_once)
         sl_info("connected to %s; exactly-once, transactional.id %s; topics %s.<db>.<table>", k->bootstrap,
                 k->txn_id, k->prefix);
     else

@@ -104,6 +104,35 @@ static void check_tables(sl_check *c, MYSQL *m, const sl_mysql_source *s)
     }
 }
 
+/* Another replica with our server-id would be cut off when we connect
+ * (and the newcomer refuses itself at run time): say so now. */
+static void check_server_id_free(sl_check *c, MYSQL *m, const sl_mysql_source *s)
+{
+    char holder[300], tag[300], what[512];
+    sl_err why;
+    int own;
+    sl_mysql_replica_tag(s, tag, sizeof tag);
+    int held = sl_mysql_replica_holder(m, s->conf.server_id, tag, holder, sizeof holder, &own, &why);
+    if (held < 0) {
+        sl_check_warn(c,
+                      "cannot tell whether server-id %u is used by another replica (%s); GRANT REPLICATION MASTER "
+                      "ADMIN ON *.* TO '%s'@'%%'; (MariaDB) lets sluice check it",
+                      s->conf.server_id, why.msg, s->conf.user);
+        return;
+    }
+    if (!held && own)
+        snprintf(what, sizeof what, "server-id %u is used by this pipeline (%s), running now", s->conf.server_id,
+                 tag);
+    else if (!held)
+        snprintf(what, sizeof what, "server-id %u is not used by another replica", s->conf.server_id);
+    else if (strncmp(holder, "sluice:", 7) == 0)
+        snprintf(what, sizeof what, "server-id %u is in use by sluice pipeline '%s'", s->conf.server_id, holder + 7);
+    else
+        snprintf(what, sizeof what, "server-id %u is in use by %s", s->conf.server_id, holder);
+    sl_check_report(c, !held, what,
+                    "give this pipeline a 'server-id' of its own (SHOW SLAVE HOSTS lists the ids in use)");
+}
+
 int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err)
 {
     MYSQL *m;
@@ -132,6 +161,7 @@ int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err)
         sl_check_report(&c, id != s->conf.server_id, what, "choose another 'server-id' in the pipeline file");
         free(sid);
     }
+    check_server_id_free(&c, m, s);
     check_grants(&c, m, s->conf.user);
     check_tables(&c, m, s);
     mysql_close(m);

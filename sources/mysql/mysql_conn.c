@@ -6,19 +6,43 @@
 #include <errno.h>
 #include <jansson.h>
 #include <mysqld_error.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/socket.h>
 
 #include "../../core/log.h"
 #include "mysql_source.h"
 
-static void sleep_ms(int64_t ms)
+/* One connection attempt through the library's non-blocking API, so that
+ * a stop request is noticed while the TCP connect or the handshake waits on
+ * a server that does not answer (connect.timeout bounds it otherwise).
+ * 1 connected, 0 failed (error in m), -1 stopped. */
+static int connect_once(const sl_mysql_conf *c, MYSQL *m)
 {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) && errno == EINTR) {
+    MYSQL *ret = NULL;
+    int st = mysql_real_connect_start(&ret, m, c->host, c->user, c->password, NULL, c->port, NULL, 0);
+    while (st) {
+        short ev = (short)((st & MYSQL_WAIT_READ ? POLLIN : 0) | (st & MYSQL_WAIT_WRITE ? POLLOUT : 0) |
+                           (st & MYSQL_WAIT_EXCEPT ? POLLPRI : 0));
+        int64_t limit = st & MYSQL_WAIT_TIMEOUT ? (int64_t)mysql_get_timeout_value_ms(m) : -1;
+        int r = sl_live_wait_fd(c->stop, (int)mysql_get_socket(m), ev, limit);
+        if (r == -1) {
+            /* a half-open handshake: shut the socket so that closing the
+             * handle cannot wait on it */
+            if ((int)mysql_get_socket(m) >= 0)
+                shutdown((int)mysql_get_socket(m), SHUT_RDWR);
+            return -1;
+        }
+        int ready = r == 0 ? MYSQL_WAIT_TIMEOUT
+                           : (r & POLLIN ? MYSQL_WAIT_READ : 0) | (r & POLLOUT ? MYSQL_WAIT_WRITE : 0) |
+                                 (r & POLLPRI ? MYSQL_WAIT_EXCEPT : 0) | (r & (POLLERR | POLLHUP) ? st & 7 : 0);
+        if (r == -2)
+            ready = st & 7;
+        st = mysql_real_connect_cont(&ret, m, ready);
     }
+    return ret ? 1 : 0;
 }
 
 int sl_mysql_connect(const sl_mysql_conf *c, MYSQL **out, sl_err *err) { return sl_mysql_connect_rt(c, 0, out, err); }
@@ -38,9 +62,15 @@ int sl_mysql_connect_rt(const sl_mysql_conf *c, unsigned read_timeout_s, MYSQL *
         mysql_optionsv(m, MYSQL_OPT_RECONNECT, &reconnect);
         if (read_timeout_s)
             mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &read_timeout_s);
-        if (mysql_real_connect(m, c->host, c->user, c->password, NULL, c->port, NULL, 0)) {
+        mysql_optionsv(m, MYSQL_OPT_NONBLOCK, 0);
+        int r = connect_once(c, m);
+        if (r > 0) {
             *out = m;
             return 0;
+        }
+        if (r < 0) {
+            mysql_close(m);
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "stopped while connecting to %s:%u", c->host, c->port);
         }
         unsigned code = mysql_errno(m);
         sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot connect to %s:%u as %s: %s (error %u)", c->host,
@@ -51,7 +81,9 @@ int sl_mysql_connect_rt(const sl_mysql_conf *c, unsigned read_timeout_s, MYSQL *
             code == ER_ACCESS_DENIED_NO_PASSWORD_ERROR || attempt >= c->max_retries)
             return SL_ERUNTIME;
         sl_log(SL_LOG_WARN, "%s; retrying in %lld ms (%d of %d)", err->msg, (long long)backoff, attempt + 1, c->max_retries);
-        sleep_ms(backoff);
+        if (sl_live_sleep(c->stop, backoff))
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "stopped while waiting to reconnect to %s:%u", c->host,
+                           c->port);
         backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
     }
 }

@@ -149,6 +149,7 @@ static int mysql_create(const sl_options *o, const sl_source_env *env, void **se
     c->time_zone = sl_opt_str(o, "server-time-zone");
     sl_schema_cache_init(&s->schemas);
     sl_live_init(&s->live);
+    c->stop = &s->live;
     rc = sl_table_filter_init(&s->filter, sl_opt_str(o, "tables"), sl_opt_str(o, "tables.exclude"), err);
     if (rc) {
         sl_live_destroy(&s->live);
@@ -174,6 +175,12 @@ static void mysql_interrupt(void *self)
     sl_live_shutdown(&s->live);
 }
 
+static const char *mysql_identity(void *self)
+{
+    sl_mysql_source *s = self;
+    return __atomic_load_n(&s->identity, __ATOMIC_ACQUIRE);
+}
+
 static int mysql_digest(void *self, struct sl_digest_set *out, sl_err *err) { return sl_mysql_digest(self, out, err); }
 
 static void mysql_destroy(void *self)
@@ -182,6 +189,7 @@ static void mysql_destroy(void *self)
     if (!s)
         return;
     sl_live_destroy(&s->live);
+    free(s->identity);
     sl_table_filter_free(&s->filter);
     sl_schema_cache_free(&s->schemas);
     free(s);
@@ -196,6 +204,7 @@ const sl_source_plugin sl_source_mysql = {
     .check_connect = mysql_check_connect,
     .run = mysql_run,
     .committed = NULL,
+    .identity = mysql_identity,
     .interrupt = mysql_interrupt,
     .digest = mysql_digest,
     .destroy = mysql_destroy,

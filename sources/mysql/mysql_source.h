@@ -40,6 +40,9 @@ typedef struct sl_mysql_conf {
     int max_retries;
     int zero_date_mode;
     const char *time_zone;
+    /* the source's stop mark: connection attempts and their back-off end
+     * when interrupt() is called (NULL: never, e.g. check --connect) */
+    sl_live_socket *stop;
 } sl_mysql_conf;
 
 typedef struct sl_mysql_source {
@@ -49,6 +52,8 @@ typedef struct sl_mysql_source {
     sl_table_filter filter;
     sl_schema_cache schemas;
     sl_live_socket live; /* the binlog connection, for interrupt() */
+    char *identity;      /* the server's identity once connected (atomic pointer, set once) */
+    int replicas_unknown_warned;
 } sl_mysql_source;
 
 /* Registers (or clears, with NULL) the connection interrupt() may shut down. */
@@ -70,6 +75,24 @@ uint64_t sl_mysql_file_seq(const char *file);
 
 /* A table's schema from information_schema, described as TABLE_MAP would. */
 int sl_mysql_catalog_schema(MYSQL *m, const char *db, const char *table, sl_table_schema **out, sl_err *err);
+
+/* Learns the server's identity on m and refuses a server other than the
+ * one the checkpoint (or this run's first connection) was read from. */
+int sl_mysql_identity_check(sl_mysql_source *s, MYSQL *m, sl_err *err);
+/* The host this source registers its binlog connection under. */
+void sl_mysql_replica_tag(const sl_mysql_source *s, char *buf, size_t len);
+/* 1 if a registered replica other than own_tag (our own "sluice:<name>",
+ * or NULL) holds server_id (holder describes it: a "sluice:<name>" tag, or
+ * the replica's host), 0 if none; *own = 1 when own_tag's entry was
+ * listed; SL_ERUNTIME if the replica list cannot be read (privileges). */
+int sl_mysql_replica_holder(MYSQL *m, uint32_t server_id, const char *own_tag, char *holder, size_t len, int *own,
+                            sl_err *err);
+/* Before connecting as a replica: SL_ECONFIG naming the holder when
+ * another replica uses our server-id. */
+int sl_mysql_claim_server_id(sl_mysql_source *s, MYSQL *m, sl_err *err);
+/* After the binlog connection closed: ends its dump thread on the server
+ * (best effort, one short attempt), which frees the server-id at once. */
+void sl_mysql_release_server_id(const sl_mysql_source *s, unsigned long dump_thread);
 
 int sl_mysql_stream(sl_mysql_source *s, const char *resume, sl_emitter *out, sl_err *err);
 int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err);

@@ -552,6 +552,11 @@ static int open_stream(stream *s, sl_err *err)
                        SL_LOG_PREFIX "server-id %u is the server's own server_id; choose another value for "
                        "'server-id'",
                        c->server_id);
+    int rc2 = sl_mysql_identity_check(s->src, s->conn, err);
+    if (!rc2)
+        rc2 = sl_mysql_claim_server_id(s->src, s->conn, err);
+    if (rc2)
+        return rc2;
     /* a bounded run (migrate, snapshot only) must notice its end on an idle
      * server promptly: the heartbeat is what wakes an idle binlog read */
     int64_t hb = c->heartbeat_ms;
@@ -575,6 +580,11 @@ static int open_stream(stream *s, sl_err *err)
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FILENAME, s->commit.file, strlen(s->commit.file));
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_START, (unsigned long)s->commit.pos);
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FLAGS, (uint32_t)0);
+    /* registered, so that the next process with our server-id can see it */
+    char tag[300];
+    sl_mysql_replica_tag(s->src, tag, sizeof tag);
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_HOST, tag);
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_PORT, (uint32_t)0);
     if (mariadb_rpl_open(s->rpl))
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot start the binlog stream at %s:%" PRIu64 ": %s",
                        s->commit.file, s->commit.pos, mysql_error(s->conn));
@@ -602,7 +612,8 @@ static int listed(MYSQL *m, const char *sql, const char *want)
 /* Why the server refused the binlog (ER_MASTER_FATAL_ERROR_READING_BINLOG
  * covers several causes under one code): asked to the server itself on a
  * new connection. 'p' = the file to resume from is gone from the binlog
- * index; 'i' = another registered replica uses our server-id; 0 unknown. */
+ * index; 'i' = another registered replica uses our server-id (our own
+ * registration, "sluice:<pipeline>", is not another); 0 unknown. */
 static int refusal_cause(stream *s)
 {
     MYSQL *m = NULL;
@@ -612,13 +623,11 @@ static int refusal_cause(stream *s)
     int cause = 0;
     if (s->commit.file[0] && listed(m, "SHOW BINARY LOGS", s->commit.file) == 0)
         cause = 'p';
-    char id[16];
-    snprintf(id, sizeof id, "%u", s->src->conf.server_id);
     if (!cause) {
-        int r = listed(m, "SHOW SLAVE HOSTS", id);
-        if (r < 0)
-            r = listed(m, "SHOW REPLICAS", id);
-        if (r > 0)
+        char tag[300], holder[300];
+        int own;
+        sl_mysql_replica_tag(s->src, tag, sizeof tag);
+        if (sl_mysql_replica_holder(m, s->src->conf.server_id, tag, holder, sizeof holder, &own, &ignore) > 0)
             cause = 'i';
     }
     mysql_close(m);
@@ -712,6 +721,8 @@ static int setup(stream *s, const char *resume, sl_err *err)
     int rc = sl_mysql_connect(&src->conf, &m, err);
     int want_snapshot = 0;
     sl_pos start = {0};
+    if (!rc)
+        rc = sl_mysql_identity_check(src, m, err);
     if (!rc && resume) {
         rc = parse_resume(s, resume, &snap_state, err);
         want_snapshot = snap_state != NULL;
@@ -779,13 +790,15 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         if (!s.rpl) {
             rc = open_stream(&s, err);
             if (rc) {
+                /* no connection at all: the connect spent the retries */
+                int unreachable = !s.conn;
                 close_conn(&s);
-                if (rc == SL_ECONFIG || retries++ >= src->conf.max_retries || sl_emit_should_stop(out))
+                if (rc == SL_ECONFIG || unreachable || retries++ >= src->conf.max_retries ||
+                    sl_emit_should_stop(out))
                     break;
                 sl_log(SL_LOG_WARN, "%s; reconnecting (%d of %d)", err->msg, retries, src->conf.max_retries);
                 rc = 0;
-                struct timespec ts = {1, 0};
-                nanosleep(&ts, NULL);
+                sl_live_sleep(&src->live, 1000);
                 continue;
             }
             sl_info("streaming %s:%" PRIu64 " from %s:%u", s.commit.file, s.commit.pos,
@@ -886,7 +899,16 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
     }
     if (ev)
         mariadb_free_rpl_event(ev);
+    unsigned long dump_thread = s.rpl && s.conn ? mysql_thread_id(s.conn) : 0;
     close_conn(&s);
+    if (dump_thread)
+        sl_mysql_release_server_id(src, dump_thread);
+    if (rc && rc != SL_ECONFIG && sl_emit_should_stop(out)) {
+        /* a stop during an outage: nothing past the last checkpoint was
+         * handed over, so this is a clean stop, not a failure */
+        sl_info("stopped while the server was unavailable (%s)", err->msg);
+        rc = 0;
+    }
     if (!rc && s.ended) {
         sl_info("reached the end position; finishing");
         if (sl_emit_end(out))

@@ -4,11 +4,12 @@
 #define SL_LOG_COMPONENT "postgres source"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "../../core/clock.h"
 #include "../../core/log.h"
 #include "pg_source.h"
 
@@ -23,6 +24,51 @@ const char *sl_pg_errmsg(PGconn *conn, char *buf, size_t len)
         buf[--n] = 0;
     /* libpq prefixes "FATAL:  " / "ERROR:  " on server errors */
     return buf;
+}
+
+/* One connection attempt through libpq's non-blocking connect, so that a
+ * stop request is noticed while the connect or the startup waits on a
+ * server that does not answer (PQconnectPoll keeps no clock, so
+ * connect.timeout is applied here). 1 connected (*out), 0 failed (msg
+ * says why; *answered = 1 when the server took the connection and then
+ * ended the attempt itself, not a timeout or an unreachable address), -1
+ * stopped. */
+static int connect_once(const sl_pg_conf *c, const char *const *keys, const char *const *vals, PGconn **out,
+                        int *answered, char *msg, size_t len)
+{
+    *out = NULL;
+    *answered = 0;
+    int reached = 0; /* a TCP (or socket) connection to the server was made */
+    PGconn *conn = PQconnectStartParams(keys, vals, 0);
+    int64_t deadline = sl_mono_ms() + c->connect_timeout_ms;
+    PostgresPollingStatusType st = conn && PQstatus(conn) != CONNECTION_BAD ? PGRES_POLLING_WRITING
+                                                                             : PGRES_POLLING_FAILED;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        int64_t left = deadline - sl_mono_ms();
+        int r = left <= 0 ? 0
+                          : sl_live_wait_fd(c->stop, PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                                            left);
+        if (r == -1) {
+            PQfinish(conn);
+            return -1;
+        }
+        if (r == 0) {
+            snprintf(msg, len, "timeout expired after %lld ms (connect.timeout)", (long long)c->connect_timeout_ms);
+            PQfinish(conn);
+            return 0;
+        }
+        st = PQconnectPoll(conn);
+        ConnStatusType cs = PQstatus(conn);
+        reached |= cs != CONNECTION_STARTED && cs != CONNECTION_BAD && cs != CONNECTION_NEEDED;
+    }
+    if (st == PGRES_POLLING_OK) {
+        *out = conn;
+        return 1;
+    }
+    *answered = reached;
+    sl_pg_errmsg(conn, msg, len);
+    PQfinish(conn);
+    return 0;
 }
 
 int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *err)
@@ -40,23 +86,25 @@ int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *er
                           "database", NULL};
     char msg[512] = "";
     for (int attempt = 0;; attempt++) {
-        PGconn *conn = PQconnectdbParams(keys, vals, 0);
-        if (conn && PQstatus(conn) == CONNECTION_OK) {
-            *out = conn;
+        int answered;
+        int r = connect_once(c, keys, vals, out, &answered, msg, sizeof msg);
+        if (r > 0)
             return 0;
-        }
-        sl_pg_errmsg(conn, msg, sizeof msg);
-        PQfinish(conn);
+        if (r < 0)
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "stopped while connecting to %s:%u", c->host, c->port);
         /* a server that is up and accepting connections refused this one
          * (password, pg_hba.conf, database, role, privileges): that does
-         * not get better; one unreachable or starting up may */
-        int final = PQpingParams(keys, vals, 0) == PQPING_OK;
+         * not get better; one unreachable or starting up may. Asked only
+         * when the server itself ended the attempt, so the ping answers at
+         * once and a stop never waits on it. */
+        int final = answered && PQpingParams(keys, vals, 0) == PQPING_OK;
         if (final || attempt >= c->max_retries)
             break;
         sl_warn("cannot connect to %s:%u (%s); retrying (%d of %d)", c->host, c->port, msg,
                 attempt + 1, c->max_retries);
-        struct timespec ts = {1, 0};
-        nanosleep(&ts, NULL);
+        if (sl_live_sleep(c->stop, 1000))
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "stopped while waiting to reconnect to %s:%u",
+                           c->host, c->port);
     }
     return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot connect to %s:%u database '%s' as '%s'%s: %s", c->host,
                    c->port, c->dbname, c->user, replication ? " (replication connection)" : "", msg);

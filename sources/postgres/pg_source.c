@@ -98,6 +98,33 @@ static void derived_name(const char *pipeline, char *out, size_t len)
 
 static const char *const pg_metadata[] = {"op_ts", "database_name", "schema_name", "table_name", NULL};
 
+/* A derived slot name must name one pipeline only: lower-casing and
+ * replacing characters would give "Shop" and "shop" (or "a-b" and "a_b")
+ * the same slot, and the second pipeline to run would confirm the first
+ * one's changes away. A name that does not map onto itself needs slot.name
+ * set by hand (temporary slots end with their connection and clash loudly
+ * instead). */
+static int check_derived_slot(const sl_options *o, const sl_source_env *env, const char *slot, sl_err *err)
+{
+    if (sl_opt_str(o, "slot.name") || sl_opt_num(o, "slot.temporary") ||
+        sl_opt_num(o, "scan.startup.mode") == SL_PG_START_SNAPSHOT)
+        return 0;
+    const char *name = env->pipeline_name ? env->pipeline_name : "sluice";
+    if (strncmp(slot, "sluice_", 7) == 0 && strcmp(slot + 7, name) == 0)
+        return 0;
+    char where[512];
+    if (env->pipeline)
+        sl_opt_where(env->pipeline, "name", where, sizeof where);
+    else
+        snprintf(where, sizeof where, "pipeline name");
+    return sl_errf(err, SL_ECONFIG,
+                   "%s: pipeline name '%s' makes the replication slot name '%s' only after lower-casing and "
+                   "replacing characters, so another pipeline whose name differs only there would share the slot "
+                   "and take this one's changes; set slot.name explicitly in the source (slot.name: %s keeps the "
+                   "slot this pipeline uses now)",
+                   where, name, slot, slot);
+}
+
 static int pg_validate(const sl_options *o, sl_err *err)
 {
     char where[512];
@@ -181,6 +208,10 @@ static int pg_create(const sl_options *o, const sl_source_env *env, void **self,
         snprintf(s->slot_name, sizeof s->slot_name, "%s", sl_opt_str(o, "slot.name"));
     else
         derived_name(env->pipeline_name, s->slot_name, sizeof s->slot_name);
+    if ((rc = check_derived_slot(o, env, s->slot_name, err))) {
+        free(s);
+        return rc;
+    }
     if (sl_opt_str(o, "publication.name"))
         snprintf(s->pub_name, sizeof s->pub_name, "%s", sl_opt_str(o, "publication.name"));
     else
@@ -189,6 +220,7 @@ static int pg_create(const sl_options *o, const sl_source_env *env, void **self,
     c->publication = s->pub_name;
     sl_schema_cache_init(&s->schemas);
     sl_live_init(&s->live);
+    c->stop = &s->live;
     pthread_mutex_init(&s->ack_mu, NULL);
     rc = sl_table_filter_init(&s->filter, s->names.tables, s->names.tables_exclude, err);
     if (rc) {
@@ -241,6 +273,12 @@ static void pg_committed(void *self, const char *token)
     pthread_mutex_unlock(&s->ack_mu);
 }
 
+static const char *pg_identity(void *self)
+{
+    sl_pg_source *s = self;
+    return __atomic_load_n(&s->identity, __ATOMIC_ACQUIRE);
+}
+
 static int pg_digest(void *self, struct sl_digest_set *out, sl_err *err) { return sl_pg_digest(self, out, err); }
 
 static void pg_destroy(void *self)
@@ -250,6 +288,7 @@ static void pg_destroy(void *self)
         return;
     sl_live_destroy(&s->live);
     pthread_mutex_destroy(&s->ack_mu);
+    free(s->identity);
     sl_table_filter_free(&s->filter);
     sl_schema_cache_free(&s->schemas);
     sl_pg_type_cache_free(&s->types);
@@ -267,6 +306,7 @@ const sl_source_plugin sl_source_postgres = {
     .check_connect = pg_check_connect,
     .run = pg_run,
     .committed = pg_committed,
+    .identity = pg_identity,
     .interrupt = pg_interrupt,
     .digest = pg_digest,
     .destroy = pg_destroy,

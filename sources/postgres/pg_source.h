@@ -32,6 +32,9 @@ typedef struct sl_pg_conf {
     int64_t heartbeat_ms, status_ms, connect_timeout_ms;
     int max_retries;
     const char *work_mem; /* logical_decoding_work_mem of the walsender, or NULL */
+    /* the source's stop mark: connection attempts and their back-off end
+     * when interrupt() is called (NULL: never, e.g. check --connect) */
+    sl_live_socket *stop;
 } sl_pg_conf;
 
 /* type OID -> parse class (and element class for arrays) */
@@ -55,6 +58,7 @@ typedef struct sl_pg_source {
      * standby status update may confirm */
     pthread_mutex_t ack_mu;
     uint64_t acked_lsn;
+    char *identity; /* the server's identity once connected (atomic pointer, set once) */
 } sl_pg_source;
 
 /* Connection with sluice's session settings (ISO dates, UTC, exact floats,
@@ -101,6 +105,11 @@ int sl_pg_publication_ensure(sl_pg_source *src, PGconn *conn, sl_err *err);
 
 /* Registers (or clears, with NULL) the connection interrupt() shuts down. */
 void sl_pg_set_live(sl_pg_source *s, PGconn *conn);
+
+/* IDENTIFY_SYSTEM on the replication connection: refuses a server other
+ * than the one the checkpoint (or this run's first connection) was read
+ * from; the first identity is kept for the checkpoints. */
+int sl_pg_identity_check(sl_pg_source *s, PGconn *repl, sl_err *err);
 
 int sl_pg_stream(sl_pg_source *s, const char *resume, sl_emitter *out, sl_err *err);
 int sl_pg_check(sl_pg_source *s, FILE *out, sl_err *err);

@@ -550,11 +550,14 @@ static int on_xlogdata(stream *s, const uint8_t *msg, size_t len, uint64_t wal, 
 static int setup(stream *s, const char *resume, sl_err *err)
 {
     sl_pg_source *src = s->src;
-    int rc = sl_pg_connect(&src->conf, 0, &s->side, err);
+    /* the cluster is known before anything is created on it */
+    int rc = sl_pg_connect(&src->conf, 1, &s->repl, err);
+    if (!rc)
+        rc = sl_pg_identity_check(src, s->repl, err);
+    if (!rc)
+        rc = sl_pg_connect(&src->conf, 0, &s->side, err);
     if (!rc)
         rc = sl_pg_publication_ensure(src, s->side, err);
-    if (!rc)
-        rc = sl_pg_connect(&src->conf, 1, &s->repl, err);
     if (rc)
         return rc;
     sl_pg_set_live(src, s->repl);
@@ -693,11 +696,11 @@ static void await_server(const sl_pg_conf *c)
     const char *keys[] = {"host", "port", "dbname", "connect_timeout", NULL};
     const char *vals[] = {c->host, port, c->dbname, "2", NULL};
     int64_t limit = c->connect_timeout_ms > 30000 ? c->connect_timeout_ms : 30000;
-    for (int64_t until = sl_mono_ms() + limit; sl_mono_ms() < until;) {
-        if (PQpingParams(keys, vals, 0) == PQPING_OK)
+    /* a stop ends the wait: the runtime takes a stop while recovering
+     * for a clean one */
+    for (int64_t until = sl_mono_ms() + limit; sl_mono_ms() < until && !sl_live_stopped(c->stop);) {
+        if (PQpingParams(keys, vals, 0) == PQPING_OK || sl_live_sleep(c->stop, 500))
             return;
-        struct timespec ts = {0, 500 * 1000000L};
-        nanosleep(&ts, NULL);
     }
 }
 
@@ -829,6 +832,12 @@ int sl_pg_stream(sl_pg_source *src, const char *resume, sl_emitter *out, sl_err 
             sl_info("replication slot %s stays and holds WAL from here on; drop it with SELECT "
                     "pg_drop_replication_slot('%s') if no later run resumes this pipeline",
                     src->slot_name, src->slot_name);
+    }
+    if (rc && rc != SL_ECONFIG && sl_emit_should_stop(out)) {
+        /* a stop during an outage: nothing past the last checkpoint was
+         * handed over, so this is a clean stop, not a failure */
+        sl_info("stopped while the server was unavailable (%s)", err->msg);
+        rc = 0;
     }
     /* a final status update: confirm the last committed checkpoint */
     if (s.repl && PQstatus(s.repl) == CONNECTION_OK && !s.ended) {

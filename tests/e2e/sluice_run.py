@@ -8,9 +8,11 @@ source database row by row.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -139,6 +141,16 @@ class Sluice:
         self._log.close()
         return self.proc.returncode
 
+    def sigterm_timed(self):
+        """SIGTERM; returns (exit code, seconds until the process ended)."""
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(60)
+        finally:
+            self._log.close()
+        return rc, time.monotonic() - t0
+
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
@@ -150,6 +162,30 @@ class Sluice:
         finally:
             self._log.close()
         return rc
+
+
+@contextlib.contextmanager
+def silent_server():
+    """A loopback port that accepts TCP connections and never answers, as a
+    hung host does; yields the port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+def assert_stops_promptly(s, bound=1.5):
+    """SIGTERM ends s within bound seconds, with exit code 0 and the stop
+    logged; returns the log."""
+    rc, took = s.sigterm_timed()
+    log = s.log_text()
+    assert rc == 0, log
+    assert took < bound, f"took {took:.1f}s to stop:\n{log}"
+    assert "received SIGTERM: stopping" in log, log
+    return log
 
 
 def read_events(path: Path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,100 @@ def test_log_level_option(tmp_path):
     proc = sluice("check", "--log-level", "loud", p)
     assert proc.returncode == 2
     assert "unknown log level 'loud'" in proc.stderr
+
+
+def test_file_substitution_is_bounded(tmp_path):
+    """${file:} reads at most 1 MiB: /dev/zero fails at once instead of
+    filling memory, and so does a large regular file."""
+    text = GOOD.replace("${env:SLUICE_TEST_PW}", "${file:/dev/zero}")
+    t0 = time.monotonic()
+    assert_config_error(tmp_path, text,
+                        "FILE:6:13: cannot use ${file:/dev/zero}: the file holds more than 1 MiB (the limit of a "
+                        "${file:} value)")
+    assert time.monotonic() - t0 < 2
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (1024 * 1024 + 1))
+    assert_config_error(tmp_path, GOOD.replace("${env:SLUICE_TEST_PW}", "${file:" + str(big) + "}"),
+                        f"FILE:6:13: cannot use ${{file:{big}}}: the file holds more than 1 MiB (the limit of a "
+                        "${file:} value)")
+    # exactly 1 MiB is still a value
+    big.write_bytes(b"x" * (1024 * 1024))
+    p = write(tmp_path, GOOD.replace("${env:SLUICE_TEST_PW}", "${file:" + str(big) + "}"))
+    assert sluice("check", p).returncode == 0
+
+
+@pytest.mark.parametrize("shape,col", [("[", 40), ("{a: ", 133)])
+def test_deep_nesting_is_refused_in_milliseconds(tmp_path, shape, col):
+    close = "]" if shape == "[" else "}"
+    p = tmp_path / "p.yaml"
+    p.write_text("source: " + shape * 100_000 + ("1" if shape != "[" else "") + close * 100_000 + "\n")
+    t0 = time.monotonic()
+    proc = sluice("check", p)
+    took = time.monotonic() - t0
+    assert proc.returncode == 2
+    assert error_line(proc) == f"{p}:1:{col}: YAML nested more than 32 levels deep; a pipeline file needs at most 4"
+    assert took < 0.5, f"{took:.2f}s"
+
+
+def test_block_nesting_is_refused(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text("".join(" " * i + "a:\n" for i in range(40)))
+    proc = sluice("check", p)
+    assert proc.returncode == 2
+    assert error_line(proc) == f"{p}:33:33: YAML nested more than 32 levels deep; a pipeline file needs at most 4"
+
+
+def test_second_yaml_document_is_an_error(tmp_path):
+    assert_config_error(tmp_path, GOOD + "---\nsource:\n  type: postgres\n",
+                        "FILE:14:1: a second YAML document starts here; a pipeline file holds exactly one (one "
+                        "pipeline per file: remove the '---' and what follows, or move it to a file of its own)",
+                        env={"SLUICE_TEST_PW": "x"})
+    # a leading '---' is one document
+    p = write(tmp_path, "---\n" + GOOD)
+    assert sluice("check", p, env={"SLUICE_TEST_PW": "x"}).returncode == 0
+
+
+def test_control_characters_are_refused_from_env_and_yaml(tmp_path):
+    rule = "host names, paths, names and lists must be printable text (check the value or the variable or file " \
+           "it comes from)"
+    text = GOOD.replace("hostname: 127.0.0.1", "hostname: ${env:SLUICE_TEST_HOST}")
+    assert_config_error(tmp_path, text, "FILE:3:3: source option 'hostname' contains a line break at byte 10; " + rule,
+                        env={"SLUICE_TEST_PW": "x", "SLUICE_TEST_HOST": "127.0.0.1\nevil"})
+    text = GOOD.replace("tables: shop.orders", "tables: ${env:SLUICE_TEST_TABLES}")
+    assert_config_error(tmp_path, text, "FILE:7:3: source option 'tables' contains a line break at byte 6; " + rule,
+                        env={"SLUICE_TEST_PW": "x", "SLUICE_TEST_TABLES": "shop.\norders"})
+    text = GOOD.replace("path: OUT", 'path: "OUT\\tx"')
+    assert_config_error(tmp_path, text.replace("OUT", str(tmp_path / "out.jsonl")),
+                        f"FILE:11:3: sink option 'path' contains a tab at byte {len(str(tmp_path / 'out.jsonl')) + 1}; "
+                        + rule, env={"SLUICE_TEST_PW": "x"})
+    text = GOOD.replace("name: cli-test", "name: ${env:SLUICE_TEST_NAME}")
+    assert_config_error(tmp_path, text, "FILE:13:3: pipeline option 'name' contains control character 0x1b at byte 2; "
+                        + rule, env={"SLUICE_TEST_PW": "x", "SLUICE_TEST_NAME": "a\x1bb"})
+    text = GOOD + 'route:\n  - source-table: "shop.or\\nders"\n    sink-table: orders\n'
+    assert_config_error(tmp_path, text, "FILE:15:19: route key 'source-table' contains a line break at byte 8; table "
+                        "patterns and column names must be printable text", env={"SLUICE_TEST_PW": "x"})
+    # line breaks that only lay a list out are fine, and so is any byte in a secret
+    text = GOOD.replace("tables: shop.orders", "tables: >\n    shop.orders,\n    shop.items")
+    p = write(tmp_path, text)
+    assert sluice("check", p, env={"SLUICE_TEST_PW": "x\ny"}).returncode == 0
+
+
+@pytest.mark.parametrize("args", [["--log-level", "trace"], ["--log-level=debug"]])
+def test_global_options_before_the_command(tmp_path, args):
+    p = write(tmp_path, GOOD)
+    proc = sluice(*args, "check", p, env={"SLUICE_TEST_PW": "x"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{p}: ok (source mysql, sink file, 0 routes, 0 transforms)\n"
+    proc = sluice("--log-level", "loud", "check", p)
+    assert proc.returncode == 2
+    assert proc.stderr == "sluice: unknown log level 'loud' (error, warn, info, debug, trace)\n"
+    proc = sluice("--log-level")
+    assert proc.returncode == 2
+    assert proc.stderr == "sluice: option '--log-level' needs a value (error, warn, info, debug, trace)\n"
+    proc = sluice("--bogus", "check", p)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("sluice: unknown option '--bogus'\n\nusage: sluice [--log-level LEVEL] <command>")
+    proc = sluice("--help")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("usage: sluice [--log-level LEVEL] <command> [options]\n")
+    assert "common options (before or after the command):\n  --log-level LEVEL" in proc.stdout

@@ -79,6 +79,12 @@ def test_check_connect_reads_and_creates_nothing(mariadb, clickhouse, tmp_path):
     assert (f"\n        fix: start the server, or correct url (now http://127.0.0.1:{port}), username and "
             "password\n") in out.stdout, out.stdout
     assert f"clickhouse sink http://127.0.0.1:{port}: 1 check failed; run the fixes shown above" in out.stderr
+    # status before the first run: no checkpoint, and still nothing created
+    st = subprocess.run([str(sluice_binary()), "status", str(tmp_path / "ok" / "pipeline.yaml")],
+                        capture_output=True, text=True, env=s.env, timeout=60)
+    assert st.returncode == 0, st.stdout + st.stderr
+    assert st.stdout == "pipeline ch_check: no checkpoint committed yet\n"
+    assert rows(clickhouse, f"SELECT name FROM system.databases WHERE name = '{db}'") == []
 
 
 def test_existing_tables_are_checked(mariadb, clickhouse, tmp_path):

@@ -355,6 +355,27 @@ def test_second_process_fences_the_first(mariadb, kafka, tmp_path, db):
     assert ids == [1]
 
 
+def test_status_reads_the_checkpoint_without_fencing(mariadb, kafka, tmp_path, db):
+    """`sluice status` of a running exactly-once pipeline reads its checkpoint; it must not initialise the
+    pipeline's transactional.id, which would fence the running producer."""
+    mysql_exec(mariadb, f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
+    s = start(tmp_path, kafka_yaml(mariadb, kafka, db), mariadb)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1, 1)")
+    wait_marker(kafka, f"{db}.{db}.t", 1, s)
+    st = subprocess.run([str(sluice_binary()), "status", str(s.config)], capture_output=True, text=True,
+                        env=dict(os.environ, TEST_MYSQL_PASSWORD=mariadb.password), timeout=120)
+    assert st.returncode == 0, st.stdout + st.stderr
+    assert st.stdout.startswith(f"pipeline {db}: last checkpoint {{"), st.stdout
+    assert '"pipeline":"' + db + '"' in st.stdout, st.stdout
+    # the running pipeline keeps its producer and commits on
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (2, 2)")
+    wait_marker(kafka, f"{db}.{db}.t", 2, s)
+    assert s.proc.poll() is None, s.log_text()
+    assert "fenced" not in s.log_text()
+    assert s.stop() == 0
+    assert [e["after"]["id"] for e in change_events(read_topic(kafka.bootstrap, f"{db}.{db}.t"))] == [1, 2]
+
+
 def test_broker_restart_mid_run(mariadb, kafka, tmp_path, db):
     n = 20_000
     fill(mariadb, db, n)

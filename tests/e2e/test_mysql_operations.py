@@ -117,20 +117,65 @@ def test_purged_binlog_names_the_file_and_the_fix(mariadb, tmp_path):
     assert "scan.startup.mode: initial" in log
 
 
-def test_server_id_clash_is_reported(mariadb, tmp_path):
-    mysql_exec(mariadb, "CREATE DATABASE IF NOT EXISTS clash")
+def test_refused_binlog_position_is_not_a_server_id_clash(mariadb, tmp_path):
+    """Error 1236 covers several causes; the server is asked which. sluice registers its own binlog connection
+    (sluice:<pipeline>), so its own entry in SHOW SLAVE HOSTS must not read as another replica holding the id."""
+    mysql_exec(mariadb, "DROP DATABASE IF EXISTS badpos", "CREATE DATABASE badpos",
+               "CREATE TABLE badpos.t (id INT PRIMARY KEY)")
+    out = tmp_path / "out.jsonl"
+    s = Sluice(tmp_path, mysql_pipeline_yaml(mariadb, "badpos.\\.*", out, name="badpos", server_id=5892),
+               env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    s.start()
+    mysql_exec(mariadb, "INSERT INTO badpos.t VALUES (1)")
+    wait_events(out, 1, proc=s)
+    time.sleep(0.3)
+    assert s.stop() == 0
+    # a position past the end of a binlog file that is still on the server
+    ck_path = tmp_path / "out.jsonl.checkpoint"
+    ck = json.loads(ck_path.read_text())
+    ck["checkpoint"]["source"]["pos"] = 4000000000
+    ck_path.write_text(json.dumps(ck))
+    s.start(wait_for=None)
+    assert s.wait_exit(60) == 1, s.log_text()
+    log = s.log_text()
+    assert "error mysql source: the server refused the binlog stream: " in log, log
+    assert "another replica" not in log and "server-id 5892 is in use" not in log, log
+
+
+def test_server_id_clash_refuses_the_newcomer(mariadb, tmp_path):
+    """A second pipeline given a server-id already in use refuses itself
+    before it connects as a replica; the running one is not disturbed, and
+    `check --connect` reports the id as taken (and free once it is)."""
+    mysql_exec(mariadb, "CREATE DATABASE IF NOT EXISTS clash",
+               "CREATE TABLE IF NOT EXISTS clash.t (id INT PRIMARY KEY)", "DELETE FROM clash.t")
+    env = {"TEST_MYSQL_PASSWORD": mariadb.password}
     a = Sluice(tmp_path / "a", mysql_pipeline_yaml(mariadb, "clash.\\.*", tmp_path / "a" / "o.jsonl", name="a",
-                                                    server_id=5999), env={"TEST_MYSQL_PASSWORD": mariadb.password})
+                                                    server_id=5999), env=env)
     b = Sluice(tmp_path / "b", mysql_pipeline_yaml(mariadb, "clash.\\.*", tmp_path / "b" / "o.jsonl", name="b",
-                                                    server_id=5999), env={"TEST_MYSQL_PASSWORD": mariadb.password})
+                                                    server_id=5999), env=env)
     a.start()
-    b.start()
-    deadline = time.time() + 30
-    while time.time() < deadline and a.proc.poll() is None and b.proc.poll() is None:
-        time.sleep(0.2)
-    loser = a if a.proc.poll() is not None else b
-    winner = b if loser is a else a
-    assert loser.wait_exit(10) == 2, loser.log_text()
-    assert "another replica is using server-id 5999" in loser.log_text()
-    assert "give this pipeline a unique 'server-id'" in loser.log_text()
-    winner.stop()
+    b.start(wait_for=None)
+    assert b.wait_exit(30) == 2, b.log_text()
+    blog = b.log_text()
+    assert (f"error mysql source: server-id 5999 is in use by another replica of {mariadb.host}:{mariadb.port} "
+            f"(sluice pipeline 'a'); connecting with it would cut that replica off: give this pipeline a server-id "
+            f"of its own ({b.config}:9:3)") in blog
+    assert "mysql source: streaming" not in blog
+    check = subprocess.run([str(sluice_binary()), "check", "--connect", str(b.config)], capture_output=True,
+                           text=True, env=env, timeout=60)
+    assert check.returncode == 2
+    assert ("  FAIL  server-id 5999 is in use by sluice pipeline 'a'\n"
+            "        fix: give this pipeline a 'server-id' of its own (SHOW SLAVE HOSTS lists the ids in use)\n"
+            ) in check.stdout
+    # the running pipeline never noticed
+    mysql_exec(mariadb, "INSERT INTO clash.t VALUES (1)")
+    wait_events(tmp_path / "a" / "o.jsonl", 1, proc=a)
+    assert a.proc.poll() is None
+    assert a.stop() == 0
+    assert "binlog stream lost" not in a.log_text() and "reconnecting" not in a.log_text()
+    assert [e["after"] for e in changes(tmp_path / "a" / "o.jsonl")] == [{"id": 1}]
+    # a stopped pipeline leaves the id free at once
+    check = subprocess.run([str(sluice_binary()), "check", "--connect", str(b.config)], capture_output=True,
+                           text=True, env=env, timeout=60)
+    assert "  ok    server-id 5999 is not used by another replica\n" in check.stdout, check.stdout
+    assert check.returncode == 0, check.stdout + check.stderr

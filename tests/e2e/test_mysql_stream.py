@@ -5,15 +5,17 @@ Every test compares what the sink holds with what the database holds."""
 from __future__ import annotations
 
 import itertools
+import os
 import random
+import signal
 import subprocess
 import time
 
 import pytest
 
 from conftest import sluice_binary
-from sluice_run import (Sluice, changes, mysql_exec, mysql_pipeline_yaml, mysql_rows,
-                        read_events, replay, wait_events, wait_for_key)
+from sluice_run import (Sluice, assert_stops_promptly, changes, mysql_exec, mysql_pipeline_yaml, mysql_rows,
+                        read_events, replay, silent_server, wait_events, wait_for_key)
 
 _ids = itertools.count(5500)
 
@@ -195,3 +197,69 @@ def test_server_restart_mid_stream(mariadb, tmp_path, db, repo_root):
     evs = _assert_sink_equals_source(mariadb, db, out)
     keys = [(e["source"]["file"], e["source"]["pos"], e["source"]["row"]) for e in evs]
     assert len(keys) == len(set(keys))
+
+
+
+def test_sigterm_while_the_server_is_down_stops_cleanly(mariadb, tmp_path, db, repo_root):
+    """The server goes away, sluice backs off reconnecting (connect.max-retries
+    20, so it would go on for minutes): SIGTERM ends it at once with exit 0,
+    and a restart after the outage loses and repeats nothing."""
+    mysql_exec(mariadb, f"CREATE TABLE {db}.kv (id INT PRIMARY KEY, v BIGINT)")
+    s, out = new_pipeline(mariadb, tmp_path, db, extra_source="  connect.max-retries: 20")
+    s.config.write_text(s.config.read_text().replace("  connect.max-retries: 30\n", ""))
+    s.start()
+    _writer(mariadb, db, 0, 300, seed=21)
+    mysql_exec(mariadb, f"INSERT INTO {db}.kv VALUES (100000, 1)")
+    wait_for_key(out, 100000, s, timeout=60)
+    script = str(repo_root / "tests/services/mariadb.sh")
+    subprocess.run(["bash", script, "stop", mariadb.dir], check=True, capture_output=True)
+    try:
+        s.wait_log("reconnecting", timeout=30)
+        time.sleep(2.5)  # well into the back-off
+        committed = out.stat().st_size
+        log = assert_stops_promptly(s)
+        assert "mysql source: stopped while the server was unavailable" in log
+        assert "error" not in log.split("received SIGTERM")[1], log
+        assert out.stat().st_size == committed  # nothing new, nothing cut
+    finally:
+        subprocess.run(["bash", script, "start", mariadb.dir], check=True, capture_output=True,
+                       env=dict(os.environ, MARIADB_PORT=str(mariadb.port)))
+    _writer(mariadb, db, 300, 300, seed=22)
+    mysql_exec(mariadb, f"INSERT INTO {db}.kv VALUES (100001, 1)")
+    s.start()
+    wait_for_key(out, 100001, s, timeout=60)
+    assert s.stop() == 0
+    evs = _assert_sink_equals_source(mariadb, db, out)
+    keys = [(e["source"]["file"], e["source"]["pos"], e["source"]["row"]) for e in evs]
+    assert len(keys) == len(set(keys))
+
+
+def test_sigterm_while_connecting_to_a_silent_server(mariadb, tmp_path, db):
+    """A server that accepts the TCP connection but never answers (a hung
+    host): the connect waits up to connect.timeout, but SIGTERM cuts it."""
+    with silent_server() as port:
+        out = tmp_path / "out.jsonl"
+        yaml = mysql_pipeline_yaml(mariadb, f"{db}.kv", out, name=db, server_id=next(_ids),
+                                   extra_source="  connect.timeout: 60s")
+        s = Sluice(tmp_path, yaml.replace(f"port: {mariadb.port}", f"port: {port}"),
+                   env={"TEST_MYSQL_PASSWORD": mariadb.password})
+        s.start(wait_for="pipeline")
+        time.sleep(1.5)
+        assert s.proc.poll() is None, s.log_text()
+        log = assert_stops_promptly(s)
+        assert (f"mysql source: stopped while the server was unavailable (mysql source: stopped while "
+                f"connecting to 127.0.0.1:{port})") in log
+        assert not out.exists() or changes(out) == []
+
+
+def test_sighup_is_logged_and_ignored(mariadb, tmp_path, db):
+    mysql_exec(mariadb, f"CREATE TABLE {db}.kv (id INT PRIMARY KEY, v BIGINT)")
+    s, out = new_pipeline(mariadb, tmp_path, db)
+    s.start()
+    s.proc.send_signal(signal.SIGHUP)
+    s.wait_log("received SIGHUP: ignored, sluice keeps running (stop it with SIGTERM or SIGINT)")
+    mysql_exec(mariadb, f"INSERT INTO {db}.kv VALUES (1, 1)")
+    wait_events(out, 1, proc=s)
+    assert s.proc.poll() is None
+    assert s.stop() == 0
+    assert [e["after"] for e in changes(out)] == [{"id": 1, "v": 1}]

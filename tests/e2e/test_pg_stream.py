@@ -18,7 +18,8 @@ import time
 import pytest
 
 from conftest import sluice_binary
-from sluice_run import (PG_STREAMING, changes, iter_changes, read_events, replay, tail_events, vm_hwm_kib, wait_events, wait_for_key)
+from sluice_run import (PG_STREAMING, assert_stops_promptly, changes, iter_changes, read_events, replay,
+                        silent_server, tail_events, vm_hwm_kib, wait_events, wait_for_key)
 
 UNAVAILABLE = "__debezium_unavailable_value"
 
@@ -336,6 +337,59 @@ def test_server_restart_mid_stream(pg, postgres, repo_root):
     assert "lost" in s.log_text() or "reconnect" in s.log_text(), s.log_text()
     assert s.stop() == 0
     _assert_sink_equals_source(pg, out)
+
+
+
+def test_sigterm_while_the_server_is_down_stops_cleanly(pg, postgres, repo_root):
+    """The server goes away and sluice waits for it (connect.max-retries 20):
+    SIGTERM ends it at once with exit 0, not with an error after the retries,
+    and a restart after the outage loses and repeats nothing."""
+    pg.exec("DROP TABLE IF EXISTS kv", "CREATE TABLE kv (id int PRIMARY KEY, v bigint)",
+            "ALTER TABLE kv REPLICA IDENTITY FULL")
+    s, out = pg.pipeline("public.kv", "outage")
+    s.config.write_text(s.config.read_text().replace("connect.max-retries: 30", "connect.max-retries: 20"))
+    s.start(wait_for=PG_STREAMING)
+    _write_mix(pg, 0, 300, seed=31)
+    pg.exec("INSERT INTO kv VALUES (100000, 1)")
+    wait_for_key(out, 100000, s, timeout=60)
+    script = str(repo_root / "tests/services/postgres.sh")
+    subprocess.run(["bash", script, "stop", postgres.dir], check=True, capture_output=True)
+    try:
+        # the source notices the loss at once, then waits up to 30 s for the
+        # server (await_server) before it reports it and reconnects
+        s.wait_log("lost after", timeout=60)
+        time.sleep(2.5)
+        committed = out.stat().st_size
+        log = assert_stops_promptly(s)
+        # wherever the stop finds it: waiting for the server, or reconnecting
+        assert re.search(r"info  (postgres source: stopped while the server was unavailable \(postgres source: "
+                         r"(WAL stream of slot sl_outage lost after |stopped while (waiting to reconnect|connecting) "
+                         r"to )|stopped while recovering from: )", log), log
+        assert " error " not in log.split("received SIGTERM")[1], log
+        assert out.stat().st_size == committed
+    finally:
+        subprocess.run(["bash", script, "start", postgres.dir], check=True, capture_output=True,
+                       env=dict(os.environ, PG_PORT=str(postgres.port)))
+    _write_mix(pg, 300, 300, seed=32)
+    pg.exec("INSERT INTO kv VALUES (100001, 1)")
+    s.start(wait_for=PG_STREAMING)
+    wait_for_key(out, 100001, s, timeout=90)
+    assert s.stop() == 0
+    _assert_sink_equals_source(pg, out)
+
+
+def test_sigterm_while_connecting_to_a_silent_server(pg, postgres):
+    """A host that accepts TCP but never answers: the connect would wait up
+    to connect.timeout; SIGTERM cuts it short."""
+    with silent_server() as port:
+        s, out = pg.pipeline("public.nothing", "silent", extra_source="  connect.timeout: 60s")
+        s.config.write_text(s.config.read_text().replace(f"port: {postgres.port}", f"port: {port}"))
+        s.start(wait_for="pipeline")
+        time.sleep(1.5)
+        assert s.proc.poll() is None, s.log_text()
+        log = assert_stops_promptly(s)
+        assert ("postgres source: stopped while the server was unavailable (postgres source: stopped while "
+                f"connecting to 127.0.0.1:{port})") in log, log
 
 
 def test_kill9_loop_loses_and_repeats_nothing(pg):

@@ -1,5 +1,6 @@
 /* test_core.c — the pipeline core: arena, queue, emitter hand-off, table
  * filter, atomic file replacement, checkpoint composition. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "../../core/err.h"
 #include "../../core/queue.h"
 #include "../../pipeline/runtime.h"
+#include "../../sources/source_identity.h"
 #include "../../core/table_filter.h"
 #include "../../core/value.h"
 
@@ -227,9 +229,72 @@ static void atomic_file_replaces(void **state)
     rmdir(dir);
 }
 
+static void read_file_max_stops_at_the_bound(void **state)
+{
+    (void)state;
+    sl_err err;
+    char *text = NULL;
+    size_t len = 0;
+    errno = 0;
+    assert_int_equal(sl_read_file_max("/dev/zero", 1 << 20, &text, &len, &err), SL_ERUNTIME);
+    assert_int_equal(errno, EFBIG);
+    assert_null(text);
+    assert_string_equal(err.msg, "/dev/zero holds more than 1048576 bytes");
+    char dir[] = "/tmp/sluice-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/f", dir);
+    char data[5000];
+    memset(data, 'a', sizeof data);
+    assert_int_equal(sl_write_file_atomic(path, data, sizeof data, &err), 0);
+    assert_int_equal(sl_read_file_max(path, sizeof data, &text, &len, &err), 0);
+    assert_int_equal(len, sizeof data);
+    free(text);
+    assert_int_equal(sl_read_file_max(path, sizeof data - 1, &text, &len, &err), SL_ERUNTIME);
+    assert_int_equal(errno, EFBIG);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void checkpoint_records_owner_and_identity(void **state)
+{
+    (void)state;
+    char *ck = sl_checkpoint_compose("shop", "{\"lsn\":\"0/1\"}", "{\"system_identifier\":\"7\"}");
+    assert_non_null(ck);
+    sl_checkpoint_info info;
+    sl_err err;
+    assert_int_equal(sl_checkpoint_parse(ck, &info, &err), 0);
+    assert_string_equal(info.token, "{\"lsn\":\"0/1\"}");
+    assert_string_equal(info.pipeline, "shop");
+    assert_string_equal(info.identity, "{\"system_identifier\":\"7\"}");
+    sl_checkpoint_info_free(&info);
+    free(ck);
+    /* an older checkpoint: no identity */
+    assert_int_equal(sl_checkpoint_parse("{\"version\":1,\"pipeline\":\"shop\",\"source\":{\"pos\":4}}", &info, &err), 0);
+    assert_null(info.identity);
+    sl_checkpoint_info_free(&info);
+
+    const char *kv[] = {"server_uuid", NULL, "server_id", "1", "gtid_domain_id", "0", NULL};
+    char *id = sl_identity_build(kv);
+    assert_string_equal(id, "{\"gtid_domain_id\":\"0\",\"server_id\":\"1\"}");
+    assert_int_equal(sl_identity_check(NULL, id, "mysql source", "h", 1, "a binlog position", &err), 0);
+    assert_int_equal(sl_identity_check(id, id, "mysql source", "h", 1, "a binlog position", &err), 0);
+    /* keys only one side knows do not count */
+    assert_int_equal(sl_identity_check("{\"server_id\":\"1\"}", id, "mysql source", "h", 1, "x", &err), 0);
+    assert_int_equal(sl_identity_check("{\"server_id\":\"2\",\"gtid_domain_id\":\"0\"}", id, "mysql source", "h", 3306,
+                                       "a binlog position", &err),
+                     SL_ECONFIG);
+    assert_string_equal(err.msg, "mysql source: the checkpoint was read from server (server_id 2, gtid_domain_id 0) "
+                                 "but h:3306 is server (gtid_domain_id 0, server_id 1); a binlog position does not "
+                                 "carry over to another server: if the pipeline was pointed at this server on "
+                                 "purpose, start it afresh with a checkpoint of its own (a new sink path or topic, "
+                                 "or the old checkpoint moved away)");
+    free(id);
+}
+
 static void checkpoint_compose_and_extract(void **state)
 {
-    char *ck = sl_checkpoint_compose("p1", "{\"file\":\"b.000001\",\"pos\":4}");
+    char *ck = sl_checkpoint_compose("p1", "{\"file\":\"b.000001\",\"pos\":4}", NULL);
     assert_non_null(ck);
     assert_non_null(strstr(ck, "\"pipeline\":\"p1\""));
     char *tok;
@@ -311,7 +376,9 @@ int main(void)
         cmocka_unit_test(emitter_numbers_batches_across_address_reuse),
         cmocka_unit_test(table_filter_flink_rule),
         cmocka_unit_test(atomic_file_replaces),
+        cmocka_unit_test(read_file_max_stops_at_the_bound),
         cmocka_unit_test(checkpoint_compose_and_extract),
+        cmocka_unit_test(checkpoint_records_owner_and_identity),
         cmocka_unit_test(json_escaping_at_every_alignment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,11 +84,49 @@ static void set_validate_and_defaults(void **state)
     sl_options_free(&o);
 }
 
+static void control_characters(void **state)
+{
+    (void)state;
+    assert_int_equal(sl_text_control_char("db.example.com", 0), -1);
+    assert_int_equal(sl_text_control_char("db\nevil", 0), 2);
+    assert_int_equal(sl_text_control_char("x\x7f", 0), 1);
+    assert_int_equal(sl_text_control_char("trailing\n", 0), 8);
+    /* in a list, tabs and line breaks around items are layout */
+    assert_int_equal(sl_text_control_char("a.b,\n  c.d\n", 1), -1);
+    assert_int_equal(sl_text_control_char("\ta.b , c.d", 1), -1);
+    assert_int_equal(sl_text_control_char("a.b,c\n.d", 1), 5);
+    assert_int_equal(sl_text_control_char("a.b,c.d\r", 1), 7);
+    char what[64];
+    sl_text_control_describe("ab\tc", 2, what, sizeof what);
+    assert_string_equal(what, "a tab at byte 3");
+    sl_text_control_describe("\x01", 0, what, sizeof what);
+    assert_string_equal(what, "control character 0x01 at byte 1");
+
+    static const sl_option_def cdefs[] = {
+        {"hostname", SL_OPT_STRING, NULL, 0, 0, 0, NULL, "host"},
+        {"password", SL_OPT_SECRET, NULL, 0, 0, 0, NULL, "pw"},
+        {"properties.", SL_OPT_PREFIX, NULL, 0, 0, 0, NULL, "props"},
+        SL_OPTION_END,
+    };
+    sl_options o;
+    sl_options_init(&o, "source", cdefs);
+    sl_srcloc loc = {"p.yaml", 3, 5};
+    sl_err err;
+    assert_int_equal(sl_options_set(&o, "hostname", "h\nx", loc, &err), SL_ECONFIG);
+    assert_string_equal(err.msg, "p.yaml:3:5: source option 'hostname' contains a line break at byte 2; host names, "
+                                 "paths, names and lists must be printable text (check the value or the variable or "
+                                 "file it comes from)");
+    assert_int_equal(sl_options_set(&o, "password", "p\nw", loc, &err), 0);
+    assert_int_equal(sl_options_set(&o, "properties.ssl.ca.pem", "-----BEGIN\nx\n", loc, &err), 0);
+    sl_options_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(durations_and_sizes),
         cmocka_unit_test(set_validate_and_defaults),
+        cmocka_unit_test(control_characters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
