@@ -40,4 +40,17 @@ static inline void sl_buf_addc(sl_buf *b, char c)
 
 static inline void sl_buf_adds(sl_buf *b, const char *s) { sl_buf_add(b, s, strlen(s)); }
 
+/* the value of one hex digit (either case), -1 for any other character:
+ * for decoding the hex text of bytes (PostgreSQL bytea, UUIDs) */
+static inline int sl_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #endif

@@ -110,10 +110,7 @@ int ch_checkpoint_exists(ch_sink *k, int *present, sl_err *err)
     if (rc)
         return sl_err_prefix(err, rc, SL_LOG_PREFIX "looking for the checkpoint table %s.%s: ", k->database,
                              k->ckpt_table);
-    /* count() is a UInt64, quoted in JSON output */
-    json_t *n = json_object_get(json_array_get(rows, 0), "n");
-    *present = (json_is_string(n) && strcmp(json_string_value(n), "0") != 0) ||
-               (json_is_integer(n) && json_integer_value(n) > 0);
+    *present = ch_json_count_positive(json_object_get(json_array_get(rows, 0), "n"));
     json_decref(rows);
     return 0;
 }

@@ -62,6 +62,12 @@ void ch_on_cluster(const ch_sink *k, sl_buf *b)
     }
 }
 
+int ch_json_count_positive(const json_t *v)
+{
+    return (json_is_string(v) && strcmp(json_string_value(v), "0") != 0) ||
+           (json_is_integer(v) && json_integer_value(v) > 0);
+}
+
 int ch_query_rows(ch_sink *k, const char *sql, json_t **rows, sl_err *err)
 {
     *rows = NULL;

@@ -283,17 +283,6 @@ static int put_int(sl_buf *b, uint8_t base, const sl_value *v, char *why, size_t
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int put_uuid(sl_buf *b, const sl_value *v, char *why, size_t wl)
 {
     unsigned char raw[16];
@@ -304,7 +293,7 @@ static int put_uuid(sl_buf *b, const sl_value *v, char *why, size_t wl)
         for (uint32_t i = 0; i < v->len && k < 32; i++) {
             if (v->v.s[i] == '-')
                 continue;
-            int h = hexval((unsigned char)v->v.s[i]);
+            int h = sl_hex_digit((unsigned char)v->v.s[i]);
             if (h < 0)
                 return fail(why, wl, "'%.*s' is not a UUID", (int)(v->len > 40 ? 40 : v->len), v->v.s);
             if (k % 2 == 0)

@@ -268,9 +268,7 @@ static int server_info(ch_sink *k, int64_t budget, sl_err *err)
     }
     k->server_version = strdup(v);
     sscanf(v, "%d.%d", &k->major, &k->minor);
-    /* count() is a UInt64, quoted in JSON output */
-    k->map.time64 = (json_is_string(t64) && strcmp(json_string_value(t64), "0") != 0) ||
-                    (json_is_integer(t64) && json_integer_value(t64) > 0);
+    k->map.time64 = ch_json_count_positive(t64);
     json_decref(row);
     if (k->major < 23 || (k->major == 23 && k->minor < 2))
         return sl_errf(err, SL_ERUNTIME,

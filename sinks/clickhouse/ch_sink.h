@@ -277,6 +277,8 @@ int ch_settle_table(ch_sink *k, ch_table *t, sl_err *err);
 /* ch_ddl.c */
 /* runs a query answered in JSONEachRow: a JSON array of its rows */
 int ch_query_rows(ch_sink *k, const char *sql, json_t **rows, sl_err *err);
+/* a count() of a JSON answer is above zero (UInt64 comes quoted) */
+int ch_json_count_positive(const json_t *v);
 /* finds or creates the tables for source schema s (routes applied: every
  * matching route in route-mode ALL_MATCH, a chain through next), and
  * checks or alters them for s at position pos; dry: create and check only

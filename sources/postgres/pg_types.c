@@ -268,17 +268,6 @@ static int fail(char *err, size_t errlen, const sl_column *c, const char *what, 
     return -1;
 }
 
-static int hexval(char h)
-{
-    if (h >= '0' && h <= '9')
-        return h - '0';
-    if (h >= 'a' && h <= 'f')
-        return h - 'a' + 10;
-    if (h >= 'A' && h <= 'F')
-        return h - 'A' + 10;
-    return -1;
-}
-
 /* money as printed under lc_monetary ("$1,234.56", "-$0.50", "1.234,56 EUR"):
  * the last separator followed only by digits (up to the end of the number)
  * is the decimal point when it has 1-4 digits after it */
@@ -520,7 +509,7 @@ int sl_pg_text_value(const sl_column *c, const char *s, size_t n, sl_arena *a, s
         if (!p)
             return fail(err, errlen, c, "bytea (out of memory)", s, n);
         for (size_t i = 0; i < bl; i++) {
-            int hi = hexval(s[2 + 2 * i]), lo = hexval(s[3 + 2 * i]);
+            int hi = sl_hex_digit(s[2 + 2 * i]), lo = sl_hex_digit(s[3 + 2 * i]);
             if (hi < 0 || lo < 0)
                 return fail(err, errlen, c, "bytea (hex)", s, n);
             p[i] = (unsigned char)(hi << 4 | lo);

@@ -19,6 +19,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from sluice_run import mysql_source_yaml
+
 JSON_SETTINGS = {"output_format_json_quote_64bit_integers": "1", "output_format_json_quote_decimals": "1",
                  "output_format_json_quote_denormals": "1"}
 
@@ -209,18 +211,7 @@ def sink_yaml(svc, database, extra=""):
 def mysql_yaml(mysql, ch, tables, database, name, startup="initial", server_id=5500, extra_source="",
                extra_sink="", extra_pipeline="", routes="", checkpoint_interval="100ms"):
     return f"""
-source:
-  type: mysql
-  hostname: {mysql.host}
-  port: {mysql.port}
-  username: {mysql.user}
-  password: ${{env:TEST_MYSQL_PASSWORD}}
-  tables: {tables}
-  server-id: {server_id}
-  scan.startup.mode: {startup}
-  connect.max-retries: 30
-  heartbeat.interval: 1s
-{extra_source}
+{mysql_source_yaml(mysql, tables, server_id, startup, extra_source)}
 sink:
 {sink_yaml(ch, database, extra_sink)}
 {routes}

@@ -48,10 +48,10 @@ def mysql_rows(svc, sql, database=None):
         conn.close()
 
 
-def mysql_pipeline_yaml(svc, tables, out_path, name="test", startup="latest-offset",
-                        server_id=5400, extra_source="", extra_pipeline="", extra_sink=""):
-    return f"""
-source:
+def mysql_source_yaml(svc, tables, server_id, startup, extra_source=""):
+    """The source block of the tests' pipelines reading the test MariaDB
+    (password from TEST_MYSQL_PASSWORD)."""
+    return f"""source:
   type: mysql
   hostname: {svc.host}
   port: {svc.port}
@@ -62,7 +62,13 @@ source:
   scan.startup.mode: {startup}
   connect.max-retries: 30
   heartbeat.interval: 1s
-{extra_source}
+{extra_source}"""
+
+
+def mysql_pipeline_yaml(svc, tables, out_path, name="test", startup="latest-offset",
+                        server_id=5400, extra_source="", extra_pipeline="", extra_sink=""):
+    return f"""
+{mysql_source_yaml(svc, tables, server_id, startup, extra_source)}
 sink:
   type: file
   path: {out_path}

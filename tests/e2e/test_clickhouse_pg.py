@@ -15,7 +15,7 @@ import time
 from clickhouse_read import (drop_databases, kill_loop, clear_faults, env_for, final, physical_count, rows, set_faults, sink_yaml, commits, wait_committed,
                              wait_for, wait_rows)
 from sluice_run import PG_STREAMING
-from test_pg_types import days
+from test_pg_types import days, insert_rows as insert_pg_rows
 
 US = 1_000_000
 
@@ -117,15 +117,6 @@ def pg_sink(pg, clickhouse, name, db, extra=""):
     return sink_yaml(clickhouse, db, extra)
 
 
-def insert_rows(pg, offset):
-    cols = ", ".join(["id"] + [c[0] for c in COLUMNS])
-    with pg.connect() as conn:
-        for rid in (1, 2, 3, 4):
-            vals = [str(rid + offset)] + [c[2][rid - 1] if rid <= 3 else None for c in COLUMNS]
-            ph = ", ".join(["%s::int"] + [f"%s::{c[1]}" for c in COLUMNS])
-            conn.execute(f"INSERT INTO zoo ({cols}) VALUES ({ph})", vals)
-
-
 def pipeline(pg, clickhouse, tables, name, db, startup="initial", extra_sink="", **kw):
     s, _ = pg.pipeline(tables, name, startup=startup, sink=sink_yaml(clickhouse, db, extra_sink), **kw)
     s.env.update(env_for(ch=clickhouse))
@@ -136,13 +127,13 @@ def test_every_type_exact_after_snapshot_insert_update_delete(pg, clickhouse):
     pg.exec("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
             "CREATE TABLE zoo (id int PRIMARY KEY, " + ", ".join(f"{c[0]} {c[1]}" for c in COLUMNS) + ")",
             "ALTER TABLE zoo REPLICA IDENTITY FULL")
-    insert_rows(pg, 0)
+    insert_pg_rows(pg, 0, COLUMNS)
     db = "chpg_types"
     drop_databases(clickhouse, db)
     s = pipeline(pg, clickhouse, "public.zoo", "chpg_types", db)
     s.start(wait_for=PG_STREAMING)
     wait_rows(clickhouse, f"{db}.zoo", 4, proc=s)
-    insert_rows(pg, 100)
+    insert_pg_rows(pg, 100, COLUMNS)
     # one column changes; a row goes; a row takes another's values
     sets = ", ".join(f"{c[0]} = src.{c[0]}" for c in COLUMNS)
     pg.exec("UPDATE zoo SET i2 = 1 WHERE id = 101", "DELETE FROM zoo WHERE id = 102",

@@ -91,25 +91,33 @@ def test_specific_offset_and_timestamp_modes(mariadb, tmp_path):
         assert [e["after"]["id"] for e in changes(out)] == [2, 3], (mode, s.log_text())
 
 
-def test_purged_binlog_names_the_file_and_the_fix(mariadb, tmp_path):
-    mysql_exec(mariadb, "DROP DATABASE IF EXISTS purged", "CREATE DATABASE purged",
-               "CREATE TABLE purged.t (id INT PRIMARY KEY)")
+def resume_from_edited_position(mariadb, tmp_path, db, server_id, edit):
+    """A pipeline that committed one change and stopped, started again from
+    its checkpoint with the binlog position changed by edit(source)."""
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY)")
     out = tmp_path / "out.jsonl"
-    s = Sluice(tmp_path, mysql_pipeline_yaml(mariadb, "purged.\\.*", out, name="purged", server_id=5891),
+    s = Sluice(tmp_path, mysql_pipeline_yaml(mariadb, f"{db}.\\.*", out, name=db, server_id=server_id),
                env={"TEST_MYSQL_PASSWORD": mariadb.password})
     s.start()
-    mysql_exec(mariadb, "INSERT INTO purged.t VALUES (1)")
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1)")
     wait_events(out, 1, proc=s)
     time.sleep(0.3)
     assert s.stop() == 0
+    ck_path = tmp_path / "out.jsonl.checkpoint"
+    ck = json.loads(ck_path.read_text())
+    edit(ck["checkpoint"]["source"])
+    ck_path.write_text(json.dumps(ck))
+    s.start(wait_for=None)
+    return s
+
+
+def test_purged_binlog_names_the_file_and_the_fix(mariadb, tmp_path):
     # MariaDB keeps binlogs its crash recovery still needs, so a PURGE right
     # away may keep the file; a checkpoint naming a binlog older than any on
     # the server is the same situation as seen from sluice
-    ck_path = tmp_path / "out.jsonl.checkpoint"
-    ck = json.loads(ck_path.read_text())
-    ck["checkpoint"]["source"]["file"] = "binlog.000000"
-    ck_path.write_text(json.dumps(ck))
-    s.start(wait_for=None)
+    s = resume_from_edited_position(mariadb, tmp_path, "purged", 5891,
+                                    lambda src: src.update(file="binlog.000000"))
     assert s.wait_exit(60) == 1
     log = s.log_text()
     assert "the binlog needed to resume (binlog.000000 at " in log, log
@@ -120,22 +128,8 @@ def test_purged_binlog_names_the_file_and_the_fix(mariadb, tmp_path):
 def test_refused_binlog_position_is_not_a_server_id_clash(mariadb, tmp_path):
     """Error 1236 covers several causes; the server is asked which. sluice registers its own binlog connection
     (sluice:<pipeline>), so its own entry in SHOW SLAVE HOSTS must not read as another replica holding the id."""
-    mysql_exec(mariadb, "DROP DATABASE IF EXISTS badpos", "CREATE DATABASE badpos",
-               "CREATE TABLE badpos.t (id INT PRIMARY KEY)")
-    out = tmp_path / "out.jsonl"
-    s = Sluice(tmp_path, mysql_pipeline_yaml(mariadb, "badpos.\\.*", out, name="badpos", server_id=5892),
-               env={"TEST_MYSQL_PASSWORD": mariadb.password})
-    s.start()
-    mysql_exec(mariadb, "INSERT INTO badpos.t VALUES (1)")
-    wait_events(out, 1, proc=s)
-    time.sleep(0.3)
-    assert s.stop() == 0
     # a position past the end of a binlog file that is still on the server
-    ck_path = tmp_path / "out.jsonl.checkpoint"
-    ck = json.loads(ck_path.read_text())
-    ck["checkpoint"]["source"]["pos"] = 4000000000
-    ck_path.write_text(json.dumps(ck))
-    s.start(wait_for=None)
+    s = resume_from_edited_position(mariadb, tmp_path, "badpos", 5892, lambda src: src.update(pos=4000000000))
     assert s.wait_exit(60) == 1, s.log_text()
     log = s.log_text()
     assert "error mysql source: the server refused the binlog stream: " in log, log

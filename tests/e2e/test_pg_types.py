@@ -126,12 +126,15 @@ for rid in (1, 2, 3, 4):
         EXPECTED[rid][name] = want[rid - 1] if rid <= 3 else None
 
 
-def insert_rows(pg, offset):
-    cols = ", ".join(["id"] + [c[0] for c in COLUMNS])
+def insert_rows(pg, offset, columns=None):
+    """Rows 1..4 (+offset) into zoo: the columns' inputs of rows 1..3, then NULLs
+    (columns: (name, type, inputs, ...) tuples; this file's COLUMNS by default)."""
+    columns = COLUMNS if columns is None else columns
+    cols = ", ".join(["id"] + [c[0] for c in columns])
     with pg.connect() as conn:
         for rid in (1, 2, 3, 4):
-            vals = [str(rid + offset)] + [c[2][rid - 1] if rid <= 3 else None for c in COLUMNS]
-            ph = ", ".join(["%s::int"] + [f"%s::{c[1]}" for c in COLUMNS])
+            vals = [str(rid + offset)] + [c[2][rid - 1] if rid <= 3 else None for c in columns]
+            ph = ", ".join(["%s::int"] + [f"%s::{c[1]}" for c in columns])
             conn.execute(f"INSERT INTO zoo ({cols}) VALUES ({ph})", vals)
 
 

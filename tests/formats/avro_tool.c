@@ -18,14 +18,12 @@
 
 #include "../../formats/avro/avro.h"
 
-static int hexval(int c) { return c <= '9' ? c - '0' : (c | 32) - 'a' + 10; }
-
 static void put_hex(sl_buf *b, const char *s, int with_len)
 {
     size_t n = strlen(s) / 2;
     uint8_t *tmp = malloc(n + 1);
     for (size_t i = 0; i < n; i++)
-        tmp[i] = (uint8_t)(hexval(s[2 * i]) * 16 + hexval(s[2 * i + 1]));
+        tmp[i] = (uint8_t)(sl_hex_digit(s[2 * i]) * 16 + sl_hex_digit(s[2 * i + 1]));
     if (with_len)
         sl_avro_put_bytes(b, tmp, n);
     else

@@ -24,22 +24,11 @@
 
 #include "../../formats/parquet/parquet.h"
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static size_t unhex(const char *s, uint8_t *out)
 {
     size_t n = 0;
     for (; s[0] && s[1]; s += 2)
-        out[n++] = (uint8_t)(hexval(s[0]) * 16 + hexval(s[1]));
+        out[n++] = (uint8_t)(sl_hex_digit(s[0]) * 16 + sl_hex_digit(s[1]));
     return n;
 }
 
