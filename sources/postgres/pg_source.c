@@ -190,7 +190,11 @@ static int pg_create(const sl_options *o, const sl_source_env *env, void **self,
     c->port = (unsigned)sl_opt_num(o, "port");
     c->user = sl_opt_str(o, "username");
     c->password = sl_opt_str(o, "password");
-    if ((rc = sl_pg_names_resolve(o, &s->names, err))) {
+    if (sl_opt_str(o, "slot.name"))
+        snprintf(s->slot_name, sizeof s->slot_name, "%s", sl_opt_str(o, "slot.name"));
+    else
+        derived_name(env->pipeline_name, s->slot_name, sizeof s->slot_name);
+    if ((rc = check_derived_slot(o, env, s->slot_name, err)) || (rc = sl_pg_names_resolve(o, &s->names, err))) {
         free(s);
         return rc;
     }
@@ -204,14 +208,6 @@ static int pg_create(const sl_options *o, const sl_source_env *env, void **self,
     c->status_ms = sl_opt_num(o, "status.interval");
     c->connect_timeout_ms = sl_opt_num(o, "connect.timeout");
     c->max_retries = (int)sl_opt_num(o, "connect.max-retries");
-    if (sl_opt_str(o, "slot.name"))
-        snprintf(s->slot_name, sizeof s->slot_name, "%s", sl_opt_str(o, "slot.name"));
-    else
-        derived_name(env->pipeline_name, s->slot_name, sizeof s->slot_name);
-    if ((rc = check_derived_slot(o, env, s->slot_name, err))) {
-        free(s);
-        return rc;
-    }
     if (sl_opt_str(o, "publication.name"))
         snprintf(s->pub_name, sizeof s->pub_name, "%s", sl_opt_str(o, "publication.name"));
     else
