@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const type_names[] = {
     "string", "secret", "int", "bool", "duration", "size", "enum", "list", "map",
@@ -287,6 +289,26 @@ static sl_option_value *append(sl_options *o)
 }
 
 static int is_ctl(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+int sl_opt_check_file(const sl_options *o, const char *name, const char *who, int dir_ok, sl_err *err)
+{
+    const char *path = sl_opt_str(o, name);
+    if (!path)
+        return 0;
+    struct stat st;
+    const char *why = NULL;
+    if (stat(path, &st) != 0)
+        why = strerror(errno);
+    else if (!S_ISREG(st.st_mode) && !(dir_ok && S_ISDIR(st.st_mode)))
+        why = dir_ok ? "not a file or directory" : "not a regular file";
+    else if (access(path, R_OK) != 0)
+        why = strerror(errno);
+    if (!why)
+        return 0;
+    char where[512];
+    sl_opt_where(o, name, where, sizeof where);
+    return sl_errf(err, SL_ECONFIG, "%s: %s: %s %s cannot be read: %s", where, who, name, path, why);
+}
 
 long sl_text_control_char(const char *text, int list)
 {

@@ -88,6 +88,12 @@ void sl_opt_where(const sl_options *o, const char *name, char *buf, size_t len);
 size_t sl_opt_each_prefix(const sl_options *o, const char *prefix,
                           void (*fn)(const char *key_rest, const char *value, void *arg), void *arg);
 
+/* For an option naming a file the process must read (a CA, a client
+ * certificate or key): 0 when it is unset or a readable regular file (or
+ * directory, with dir_ok), else SL_ECONFIG "<file:line:col>: <who>: <name>
+ * <path> cannot be read: <why>" (who, e.g. "mysql source"). */
+int sl_opt_check_file(const sl_options *o, const char *name, const char *who, int dir_ok, sl_err *err);
+
 /* Offset of the first control character (below 0x20, or 0x7f) in text,
  * or -1. With list set, tabs and line breaks around the comma-separated
  * items are layout, not content. */

@@ -92,6 +92,15 @@ static int kafka_validate(const sl_options *o, sl_err *err)
     if (!sl_opt_str(o, "properties.bootstrap.servers"))
         return sl_errf(err, SL_ECONFIG,
                        "sink option properties.bootstrap.servers is required (the brokers, e.g. localhost:9092)");
+    /* files librdkafka would report only once it connects */
+    static const char *const files[] = {"properties.ssl.ca.location", "properties.ssl.certificate.location",
+                                        "properties.ssl.key.location"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        const char *v = sl_opt_str(o, files[i]);
+        /* "probe": librdkafka looks in the system's usual places */
+        if (v && strcmp(v, "probe") && (rc = sl_opt_check_file(o, files[i], "kafka sink", i == 0, err)))
+            return rc;
+    }
     /* every properties.* key must be one librdkafka knows */
     kafka_sink probe = {.opts = o, .exactly_once = 1, .txn_id = "x", .commit_timeout_ms = 60000};
     rd_kafka_conf_t *conf = sl_kafka_conf(&probe, 0, err);

@@ -141,6 +141,14 @@ int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err)
         return rc;
     sl_check c = {.out = out};
     fprintf(out, SL_LOG_COMPONENT " %s:%u (server %s)\n", s->conf.host, s->conf.port, mysql_get_server_info(m));
+    char tls[160], what[256];
+    static const char *const modes[] = {"disabled", "preferred", "required", "verify-ca", "verify-identity"};
+    sl_mysql_tls_describe(m, tls, sizeof tls);
+    snprintf(what, sizeof what, "connection: %s (ssl-mode %s)", tls, modes[s->conf.ssl_mode]);
+    if (!mysql_get_ssl_cipher(m) && s->conf.ssl_mode == SL_MYSQL_SSL_PREFERRED)
+        sl_check_warn(&c, "%s: the server offers no TLS, so passwords and rows cross the network in clear text", what);
+    else
+        sl_check_report(&c, 1, what, NULL);
     check_var(&c, m, "log_bin", "ON",
               "start the server with log_bin (my.cnf [mysqld] log_bin=mysql-bin) and restart it");
     check_var(&c, m, "binlog_format", "ROW",
@@ -154,7 +162,6 @@ int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err)
     sl_err e;
     if (!sl_mysql_query_value(m, "SELECT @@GLOBAL.server_id", &sid, &e)) {
         unsigned long id = sid ? strtoul(sid, NULL, 10) : 0;
-        char what[128];
         snprintf(what, sizeof what, "server_id = %lu", id);
         sl_check_report(&c, id != 0, what, "SET GLOBAL server_id = 1; and server_id=1 in my.cnf [mysqld]");
         snprintf(what, sizeof what, "server-id %u differs from the server's own server_id", s->conf.server_id);

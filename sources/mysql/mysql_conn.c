@@ -63,8 +63,13 @@ int sl_mysql_connect_rt(const sl_mysql_conf *c, unsigned read_timeout_s, MYSQL *
         if (read_timeout_s)
             mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &read_timeout_s);
         mysql_optionsv(m, MYSQL_OPT_NONBLOCK, 0);
+        sl_mysql_tls_apply(c, m);
         int r = connect_once(c, m);
         if (r > 0) {
+            if (sl_mysql_tls_verify(c, m, err)) {
+                mysql_close(m);
+                return SL_ECONFIG;
+            }
             *out = m;
             return 0;
         }
@@ -76,10 +81,12 @@ int sl_mysql_connect_rt(const sl_mysql_conf *c, unsigned read_timeout_s, MYSQL *
         sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot connect to %s:%u as %s: %s (error %u)", c->host,
                 c->port, c->user, mysql_error(m), code);
         mysql_close(m);
+        if (sl_mysql_tls_failure_is_final(c, code))
+            return sl_mysql_tls_fix(c, code, err, SL_ECONFIG);
         /* a wrong password or unknown user will not fix itself */
         if (code == ER_ACCESS_DENIED_ERROR || code == ER_DBACCESS_DENIED_ERROR ||
             code == ER_ACCESS_DENIED_NO_PASSWORD_ERROR || attempt >= c->max_retries)
-            return SL_ERUNTIME;
+            return sl_mysql_tls_fix(c, code, err, SL_ERUNTIME);
         sl_log(SL_LOG_WARN, "%s; retrying in %lld ms (%d of %d)", err->msg, (long long)backoff, attempt + 1, c->max_retries);
         if (sl_live_sleep(c->stop, backoff))
             return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "stopped while waiting to reconnect to %s:%u", c->host,

@@ -25,6 +25,16 @@ static const sl_option_def options[] = {
      "Replica server id of the binlog connection (an integer, or a range 5400-5404 of which the first is used); must differ from every other replica's."},
     {"server-time-zone", SL_OPT_STRING, "UTC", 0, 0, 0, NULL,
      "Session time zone used when reading rows with SELECT; TIMESTAMP values are emitted in UTC either way."},
+    {"ssl-mode", SL_OPT_ENUM, "preferred", 0, 0, 0, "disabled|preferred|required|verify-ca|verify-identity",
+     "TLS of every connection (binlog, snapshot, checks): disabled = plaintext, preferred = TLS when the server "
+     "offers it, required = TLS or fail (certificate not checked), verify-ca = the server's certificate must be "
+     "signed by ssl-ca, verify-identity = verify-ca and the certificate must name hostname."},
+    {"ssl-ca", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "PEM file of the CA(s) the server's certificate must chain to (verify-ca, verify-identity; default: the "
+     "system CAs in /etc/ssl/certs)."},
+    {"ssl-cert", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "PEM client certificate, for users created REQUIRE X509 / SUBJECT (needs ssl-key)."},
+    {"ssl-key", SL_OPT_STRING, NULL, 0, 0, 0, NULL, "PEM private key of ssl-cert."},
     {"scan.startup.mode", SL_OPT_ENUM, "initial", 0, 0, 0,
      "initial|latest-offset|earliest-offset|specific-offset|timestamp|snapshot",
      "Where to start when no checkpoint exists: initial = snapshot then binlog, latest-offset = binlog from now, "
@@ -105,6 +115,9 @@ static int mysql_validate(const sl_options *o, sl_err *err)
         return sl_errf(err, SL_ECONFIG,
                        "%s: scan.startup.mode 'timestamp' needs scan.startup.timestamp-millis", where);
     }
+    int trc = sl_mysql_tls_validate(o, err);
+    if (trc)
+        return trc;
     static const char *const metadata[] = {"op_ts", NULL};
     int mrc = sl_check_metadata_list(o, "mysql source", metadata, err);
     if (mrc)
@@ -147,6 +160,10 @@ static int mysql_create(const sl_options *o, const sl_source_env *env, void **se
     c->max_retries = (int)sl_opt_num(o, "connect.max-retries");
     c->zero_date_mode = sl_opt_num(o, "zero-date.handling") == 0 ? SL_ZERO_DATE_NULL : SL_ZERO_DATE_STRING;
     c->time_zone = sl_opt_str(o, "server-time-zone");
+    c->ssl_mode = (int)sl_opt_num(o, "ssl-mode");
+    c->ssl_ca = sl_opt_str(o, "ssl-ca");
+    c->ssl_cert = sl_opt_str(o, "ssl-cert");
+    c->ssl_key = sl_opt_str(o, "ssl-key");
     sl_schema_cache_init(&s->schemas);
     sl_live_init(&s->live);
     c->stop = &s->live;

@@ -20,6 +20,15 @@ enum sl_mysql_startup {
     SL_MYSQL_START_SNAPSHOT,
 };
 
+/* ssl-mode, in the order of the option's values */
+enum sl_mysql_ssl_mode {
+    SL_MYSQL_SSL_DISABLED,
+    SL_MYSQL_SSL_PREFERRED,
+    SL_MYSQL_SSL_REQUIRED,
+    SL_MYSQL_SSL_VERIFY_CA,
+    SL_MYSQL_SSL_VERIFY_IDENTITY,
+};
+
 /* Where the binlog reader stands; serialised into checkpoints. */
 typedef struct sl_mysql_pos {
     char file[256];
@@ -40,6 +49,9 @@ typedef struct sl_mysql_conf {
     int max_retries;
     int zero_date_mode;
     const char *time_zone;
+    int ssl_mode; /* enum sl_mysql_ssl_mode */
+    const char *ssl_ca, *ssl_cert, *ssl_key;
+    int tls_diagnosed; /* a probe of mysql_tls.c: do not diagnose again */
     /* the source's stop mark: connection attempts and their back-off end
      * when interrupt() is called (NULL: never, e.g. check --connect) */
     sl_live_socket *stop;
@@ -64,6 +76,18 @@ void sl_mysql_set_live(sl_mysql_source *s, MYSQL *m);
  * (the binlog connection, which heartbeats keep talking). */
 int sl_mysql_connect_rt(const sl_mysql_conf *c, unsigned read_timeout_s, MYSQL **out, sl_err *err);
 int sl_mysql_connect(const sl_mysql_conf *c, MYSQL **out, sl_err *err);
+/* TLS (mysql_tls.c): option checks (files readable, cert with key);
+ * setting a handle's TLS options before connecting; after a failed
+ * connect, whether the failure is a certificate that will not verify
+ * (no retry) and the fix to append; after a connect, SL_ECONFIG when
+ * ssl-mode requires TLS and the connection is plaintext; the state for
+ * check --connect ("TLSv1.3, TLS_AES_256_GCM_SHA384" or "plaintext"). */
+int sl_mysql_tls_validate(const sl_options *o, sl_err *err);
+void sl_mysql_tls_apply(const sl_mysql_conf *c, MYSQL *m);
+int sl_mysql_tls_failure_is_final(const sl_mysql_conf *c, unsigned code);
+int sl_mysql_tls_fix(const sl_mysql_conf *c, unsigned code, sl_err *err, int rc);
+int sl_mysql_tls_verify(const sl_mysql_conf *c, MYSQL *m, sl_err *err);
+void sl_mysql_tls_describe(MYSQL *m, char *buf, size_t len);
 /* Runs a statement and returns the first column of the first row (malloc'd, NULL if no row). */
 int sl_mysql_query_value(MYSQL *m, const char *sql, char **out, sl_err *err);
 

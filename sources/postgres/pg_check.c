@@ -183,6 +183,13 @@ int sl_pg_check(sl_pg_source *s, FILE *out, sl_err *err)
     sl_check c = {.out = out};
     fprintf(out, SL_LOG_COMPONENT " %s:%u database %s (server %s)\n", s->conf.host, s->conf.port, s->conf.dbname,
             PQparameterStatus(conn, "server_version"));
+    char tls[160], what[256];
+    sl_pg_tls_describe(conn, tls, sizeof tls);
+    snprintf(what, sizeof what, "connection: %s (sslmode %s)", tls, sl_pg_tls_mode_name(s->conf.ssl_mode));
+    if (!PQsslInUse(conn) && s->conf.ssl_mode > SL_PG_SSL_DISABLE)
+        sl_check_warn(&c, "%s: the server offers no TLS, so passwords and rows cross the network in clear text", what);
+    else
+        sl_check_report(&c, 1, what, NULL);
     check_settings(&c, conn);
     check_role(&c, conn, s->conf.user);
     check_tables(&c, conn, s);

@@ -80,10 +80,22 @@ int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *er
         snprintf(options, sizeof options, "%s -c logical_decoding_work_mem=%s", SESSION_OPTIONS, c->work_mem);
     else
         snprintf(options, sizeof options, "%s", SESSION_OPTIONS);
-    const char *keys[] = {"host", "port", "user", "password", "dbname", "connect_timeout", "application_name",
-                          "client_encoding", "options", replication ? "replication" : NULL, NULL};
-    const char *vals[] = {c->host, port, c->user, c->password, c->dbname, timeout, "sluice", "UTF8", options,
-                          "database", NULL};
+    const char *keys[16] = {"host", "port", "user", "password", "dbname", "connect_timeout", "application_name",
+                            "client_encoding", "options"};
+    const char *vals[16] = {c->host, port, c->user, c->password, c->dbname, timeout, "sluice", "UTF8", options};
+    size_t n = 9;
+    if (replication) {
+        keys[n] = "replication";
+        vals[n++] = "database";
+    }
+    /* the ping below asks only whether the server is up: TLS it may refuse
+     * to verify must not make it look down */
+    const char *ping_keys[16], *ping_vals[16];
+    memcpy(ping_keys, keys, sizeof keys);
+    memcpy(ping_vals, vals, sizeof vals);
+    ping_keys[n] = "sslmode";
+    ping_vals[n] = "prefer";
+    n += sl_pg_tls_params(c, c->ssl_mode, keys + n, vals + n);
     char msg[512] = "";
     for (int attempt = 0;; attempt++) {
         int answered;
@@ -93,11 +105,12 @@ int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *er
         if (r < 0)
             return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "stopped while connecting to %s:%u", c->host, c->port);
         /* a server that is up and accepting connections refused this one
-         * (password, pg_hba.conf, database, role, privileges): that does
-         * not get better; one unreachable or starting up may. Asked only
-         * when the server itself ended the attempt, so the ping answers at
-         * once and a stop never waits on it. */
-        int final = answered && PQpingParams(keys, vals, 0) == PQPING_OK;
+         * (password, pg_hba.conf, database, role, privileges, a
+         * certificate): that does not get better; one unreachable or
+         * starting up may. Asked only when the server itself ended the
+         * attempt, so the ping answers at once and a stop never waits on
+         * it. */
+        int final = answered && PQpingParams(ping_keys, ping_vals, 0) == PQPING_OK;
         if (final || attempt >= c->max_retries)
             break;
         sl_warn("cannot connect to %s:%u (%s); retrying (%d of %d)", c->host, c->port, msg,
@@ -106,8 +119,10 @@ int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *er
             return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "stopped while waiting to reconnect to %s:%u",
                            c->host, c->port);
     }
-    return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot connect to %s:%u database '%s' as '%s'%s: %s", c->host,
-                   c->port, c->dbname, c->user, replication ? " (replication connection)" : "", msg);
+    sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot connect to %s:%u database '%s' as '%s'%s (sslmode %s): %s",
+            c->host, c->port, c->dbname, c->user, replication ? " (replication connection)" : "",
+            sl_pg_tls_mode_name(c->ssl_mode), msg);
+    return sl_pg_tls_diagnose(c, err, SL_ERUNTIME);
 }
 
 const char *sl_pg_sqlstate(const PGresult *res)

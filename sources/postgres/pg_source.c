@@ -20,6 +20,15 @@ static const sl_option_def options[] = {
      "User to connect as; needs the REPLICATION attribute, SELECT on the tables, and ownership of them to create "
      "the publication (or an existing publication)."},
     {"password", SL_OPT_SECRET, "", 0, 0, 0, NULL, "Password of the user; use ${env:NAME} or ${file:PATH}."},
+    {"sslmode", SL_OPT_ENUM, "prefer", 0, 0, 0, "disable|allow|prefer|require|verify-ca|verify-full",
+     "libpq's sslmode for every connection (replication, snapshot, checks): prefer = TLS when the server offers "
+     "it, require = TLS or fail (certificate not checked), verify-ca = the server's certificate must be signed by "
+     "sslrootcert, verify-full = verify-ca and the certificate must name hostname."},
+    {"sslrootcert", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "PEM file of the CA(s) the server's certificate must chain to (verify-ca, verify-full; libpq's default: "
+     "~/.postgresql/root.crt)."},
+    {"sslcert", SL_OPT_STRING, NULL, 0, 0, 0, NULL, "PEM client certificate, for pg_hba.conf 'cert' or clientcert=... (needs sslkey)."},
+    {"sslkey", SL_OPT_STRING, NULL, 0, 0, 0, NULL, "PEM private key of sslcert (mode 0600)."},
     {"database-name", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
      "Database to capture (a slot belongs to one database); may instead be the first part of every tables "
      "pattern, db.schema.table, as Flink writes it."},
@@ -155,7 +164,10 @@ static int pg_validate(const sl_options *o, sl_err *err)
                        "true is not supported",
                        where);
     }
-    int rc = sl_check_metadata_list(o, "postgres source", pg_metadata, err);
+    int rc = sl_pg_tls_validate(o, err);
+    if (rc)
+        return rc;
+    rc = sl_check_metadata_list(o, "postgres source", pg_metadata, err);
     if (rc)
         return rc;
     char keycol[256];
@@ -208,6 +220,10 @@ static int pg_create(const sl_options *o, const sl_source_env *env, void **self,
     c->status_ms = sl_opt_num(o, "status.interval");
     c->connect_timeout_ms = sl_opt_num(o, "connect.timeout");
     c->max_retries = (int)sl_opt_num(o, "connect.max-retries");
+    c->ssl_mode = (int)sl_opt_num(o, "sslmode");
+    c->sslrootcert = sl_opt_str(o, "sslrootcert");
+    c->sslcert = sl_opt_str(o, "sslcert");
+    c->sslkey = sl_opt_str(o, "sslkey");
     if (sl_opt_str(o, "publication.name"))
         snprintf(s->pub_name, sizeof s->pub_name, "%s", sl_opt_str(o, "publication.name"));
     else

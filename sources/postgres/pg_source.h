@@ -20,6 +20,16 @@ enum sl_pg_startup {
     SL_PG_START_SNAPSHOT,
 };
 
+/* sslmode, in the order of the option's values (libpq's) */
+enum sl_pg_ssl_mode {
+    SL_PG_SSL_DISABLE,
+    SL_PG_SSL_ALLOW,
+    SL_PG_SSL_PREFER,
+    SL_PG_SSL_REQUIRE,
+    SL_PG_SSL_VERIFY_CA,
+    SL_PG_SSL_VERIFY_FULL,
+};
+
 typedef struct sl_pg_conf {
     const char *host;
     unsigned port;
@@ -32,6 +42,9 @@ typedef struct sl_pg_conf {
     int64_t heartbeat_ms, status_ms, connect_timeout_ms;
     int max_retries;
     const char *work_mem; /* logical_decoding_work_mem of the walsender, or NULL */
+    int ssl_mode;         /* enum sl_pg_ssl_mode */
+    const char *sslrootcert, *sslcert, *sslkey;
+    int tls_diagnosed;    /* a probe of pg_tls.c: do not diagnose again */
     /* the source's stop mark: connection attempts and their back-off end
      * when interrupt() is called (NULL: never, e.g. check --connect) */
     sl_live_socket *stop;
@@ -65,6 +78,17 @@ typedef struct sl_pg_source {
  * hex bytea); replication = 1 opens a walsender in database mode. Retries
  * per connect.max-retries. */
 int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *err);
+/* TLS (pg_tls.c): option checks (files readable, cert with key); the
+ * libpq parameters of sslmode `mode` (up to 4, appended to keys/vals,
+ * returns how many); after a failed connect, SL_ECONFIG with the fix when
+ * asking again with less verification shows which TLS check failed (else
+ * rc); the state for check --connect ("TLSv1.3, TLS_AES_256_GCM_SHA384"
+ * or "plaintext"). */
+int sl_pg_tls_validate(const sl_options *o, sl_err *err);
+const char *sl_pg_tls_mode_name(int mode);
+size_t sl_pg_tls_params(const sl_pg_conf *c, int mode, const char **keys, const char **vals);
+int sl_pg_tls_diagnose(const sl_pg_conf *c, sl_err *err, int rc);
+void sl_pg_tls_describe(PGconn *conn, char *buf, size_t len);
 /* Runs sql; *out (if given) receives the result, which the caller clears. */
 int sl_pg_exec(PGconn *conn, const char *sql, PGresult **out, sl_err *err);
 int sl_pg_exec_params(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **out, sl_err *err);

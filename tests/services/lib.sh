@@ -146,3 +146,40 @@ abs_dir() {
     mkdir -p "$1" || die "cannot create $1"
     (cd "$1" && pwd)
 }
+
+# make_test_tls DIR — write the files of a throw-away PKI for the TLS tests
+# into DIR (once; kept across restarts): ca.pem (the CA the servers' certificates
+# chain to), server.pem/server.key (for 127.0.0.1 and localhost), client.pem/
+# client.key (a client certificate from the same CA), other-ca.pem (an
+# unrelated CA: "wrong CA" tests) and otherhost.pem/otherhost.key (from the
+# right CA but for db.invalid only: "hostname mismatch" tests swap it in).
+# EC P-256 keys: generated in milliseconds.
+make_test_tls() {
+    local d="$1"
+    [[ -s "$d/otherhost.key" ]] && return 0
+    command -v openssl >/dev/null || die "openssl not found; run tests/services/deps.sh"
+    mkdir -p "$d"
+    (
+        cd "$d" || exit 1
+        ossl() { openssl "$@" 2>>openssl.log; }
+        key() { ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
+        # leaf NAME CN SAN: a certificate signed by ca.pem
+        leaf() {
+            key "$1.key"
+            ossl req -new -key "$1.key" -subj "/CN=$2" -out "$1.csr"
+            printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\n' "$3" >"$1.ext"
+            ossl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+                -extfile "$1.ext" -out "$1.pem"
+            rm -f "$1.csr" "$1.ext"
+        }
+        key ca.key
+        ossl req -x509 -new -key ca.key -subj "/CN=sluice test CA" -days 3650 -out ca.pem
+        key other-ca.key
+        ossl req -x509 -new -key other-ca.key -subj "/CN=some other CA" -days 3650 -out other-ca.pem
+        leaf server 127.0.0.1 "IP:127.0.0.1,DNS:localhost"
+        leaf client sluice "DNS:sluice"
+        leaf otherhost db.invalid "DNS:db.invalid"
+        chmod 0644 ./*.pem
+        chmod 0600 ./*.key
+    ) || die "could not create the test certificates in $d (see $d/openssl.log)"
+}

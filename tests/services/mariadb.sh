@@ -13,7 +13,11 @@
 #   waits until it answers (60 s), creates user sluice/sluice (ALL PRIVILEGES
 #   incl. REPLICATION SLAVE/CLIENT) and database `sluice`, then writes
 #   DIR/env.sh (MARIADB_HOST, MARIADB_PORT, MARIADB_SOCKET, MARIADB_USER,
-#   MARIADB_PASSWORD, MARIADB_DATABASE, MARIADB_DIR). The OS user that runs
+#   MARIADB_PASSWORD, MARIADB_DATABASE, MARIADB_DIR, MARIADB_TLS_DIR). The
+#   server offers TLS with the test PKI of DIR/tls (lib.sh make_test_tls; it
+#   serves DIR/tls/live.pem/.key, copies of server.pem/.key that a test may
+#   replace and reload with FLUSH SSL); user sluice_tls/sluice (same rights)
+#   is REQUIRE SSL. The OS user that runs
 #   this script (root here) logs in as the MariaDB user of the same name over
 #   the socket without password (unix_socket auth).
 #   Running start on a DIR whose server is already running REUSES it: it
@@ -96,6 +100,9 @@ do_start() {
     ! port_in_use "$port" || die "port $port on 127.0.0.1 is already in use"
 
     mkdir -p "$DIR/tmp"
+    make_test_tls "$DIR/tls"
+    cp -f "$DIR/tls/server.pem" "$DIR/tls/live.pem"
+    cp -f "$DIR/tls/server.key" "$DIR/tls/live.key"
     local user_line=""
     [[ "$(id -u)" -eq 0 ]] && user_line="user = root"
     cat >"$CNF" <<EOF
@@ -127,6 +134,9 @@ performance_schema = OFF
 key_buffer_size = 8M
 aria_pagecache_buffer_size = 16M
 max_connections = 200
+ssl_ca = $DIR/tls/ca.pem
+ssl_cert = $DIR/tls/live.pem
+ssl_key = $DIR/tls/live.key
 EOF
 
     if [[ ! -f "$DIR/.initialized" ]]; then
@@ -158,6 +168,9 @@ CREATE USER IF NOT EXISTS 'sluice'@'%' IDENTIFIED BY 'sluice';
 ALTER USER 'sluice'@'%' IDENTIFIED BY 'sluice';
 GRANT ALL PRIVILEGES ON *.* TO 'sluice'@'%' WITH GRANT OPTION;
 GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'sluice'@'%';
+CREATE USER IF NOT EXISTS 'sluice_tls'@'%' IDENTIFIED BY 'sluice';
+ALTER USER 'sluice_tls'@'%' IDENTIFIED BY 'sluice' REQUIRE SSL;
+GRANT ALL PRIVILEGES ON *.* TO 'sluice_tls'@'%';
 CREATE DATABASE IF NOT EXISTS sluice;
 FLUSH PRIVILEGES;
 EOF
@@ -171,7 +184,7 @@ EOF
     write_env "$DIR/env.sh" \
         MARIADB_HOST=127.0.0.1 MARIADB_PORT="$port" MARIADB_SOCKET="$SOCK" \
         MARIADB_USER=sluice MARIADB_PASSWORD=sluice MARIADB_DATABASE=sluice \
-        MARIADB_DIR="$DIR"
+        MARIADB_DIR="$DIR" MARIADB_TLS_DIR="$DIR/tls"
     log "ready: 127.0.0.1:$port socket $SOCK (pid $pid); env in $DIR/env.sh"
 }
 
