@@ -1,18 +1,16 @@
 /* ice_sink.c — the `iceberg` sink: keeps one Apache Iceberg (format v2)
  * table per source table equal to the source, through a REST catalog.
  *
- * Exactly-once. Each epoch ends with one commit per changed table (all of
- * them in one POST /v1/transactions/commit), each a snapshot that adds the
- * epoch's Parquet data file and position delete file and carries the
- * pipeline's checkpoint and source position in its summary; the catalog's
- * assert-ref-snapshot-id makes another writer's commit in between an error,
- * never an overwrite. Then the checkpoint is written to a namespace
- * property (checkpoint.namespace, key sluice.checkpoint.<pipeline>), which
- * is what a restart resumes from. A crash between the two replays the
- * epoch: tables that committed it skip the changes their summary's
- * position covers, and an insert of a live key replaces it, so nothing is
- * lost or doubled whether the catalog applied the transaction atomically
- * or table by table. */
+ * Exactly-once. Each epoch ends with one POST /v1/transactions/commit
+ * holding a snapshot for every table the epoch changed (the epoch's Parquet
+ * data file and position delete file, the checkpoint and source position in
+ * its summary, assert-ref-snapshot-id so another writer's commit in between
+ * is an error, never overwritten) and the new checkpoint as a property of
+ * the pipeline's checkpoint table (ice_checkpoint.c). Data and checkpoint
+ * move together; a restart resumes from the checkpoint table. Should a
+ * catalog apply the transaction table by table, the replay is still exact:
+ * a table skips the streamed changes its summary's position covers, and an
+ * insert of a live key replaces it. */
 #define SL_LOG_COMPONENT "iceberg sink"
 
 #include <stdlib.h>
@@ -32,7 +30,8 @@ static const sl_option_def options[] = {
     {"catalog.properties.timeout", SL_OPT_DURATION, "30s", 0, 100, 3600000, NULL,
      "Connect and request timeout of one catalog call."},
     {"checkpoint.namespace", SL_OPT_STRING, "sluice", 0, 0, 0, NULL,
-     "Namespace whose property sluice.checkpoint.<pipeline> holds the pipeline's checkpoint (created if missing)."},
+     "Namespace of the checkpoint table (named after the pipeline; its property sluice.checkpoint changes in the "
+     "same commit as the data)."},
     {"write.parquet.compression-codec", SL_OPT_ENUM, "zstd", 0, 0, 0, "zstd|snappy|uncompressed",
      "Compression of the Parquet data and delete files."},
     {"table.properties.", SL_OPT_PREFIX, NULL, 0, 0, 0, NULL,
@@ -51,8 +50,6 @@ static void drop_tables(ice_sink *k, int discard)
     }
 }
 
-int ice_sink_namespace(ice_sink *k, const char *ns, sl_err *err);
-
 static int ice_create(const sl_options *o, const sl_sink_env *env, void **self, sl_err *err)
 {
     *self = NULL;
@@ -63,13 +60,11 @@ static int ice_create(const sl_options *o, const sl_sink_env *env, void **self, 
     k->env = env;
     k->pipeline = strdup(env->pipeline_name);
     k->ckpt_ns = strdup(sl_opt_str(o, "checkpoint.namespace"));
-    if (asprintf(&k->ckpt_key, "sluice.checkpoint.%s", env->pipeline_name) < 0)
-        k->ckpt_key = NULL;
     static const int codecs[] = {SL_PQ_ZSTD, SL_PQ_SNAPPY, SL_PQ_UNCOMPRESSED};
     k->codec = codecs[sl_opt_num(o, "write.parquet.compression-codec")];
     sl_buf_init(&k->key);
     sl_buf_init(&k->key2);
-    if (!k->pipeline || !k->ckpt_ns || !k->ckpt_key) {
+    if (!k->pipeline || !k->ckpt_ns) {
         ice_destroy(k);
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
@@ -77,39 +72,19 @@ static int ice_create(const sl_options *o, const sl_sink_env *env, void **self, 
                            sl_opt_str(o, "catalog.properties.warehouse"), (long)sl_opt_num(o, "catalog.properties.timeout"),
                            err);
     if (rc == 0 && !env->read_only)
-        rc = ice_sink_namespace(k, k->ckpt_ns, err);
+        rc = ice_ckpt_open(k, 1, NULL, err);
     if (rc) {
         ice_destroy(k);
         return rc;
     }
+    sl_info("connected to the Iceberg REST catalog at %s", k->rest.root);
     *self = k;
     return 0;
 }
 
 static int ice_load(void *self, char **out, sl_err *err)
 {
-    ice_sink *k = self;
-    *out = NULL;
-    sl_buf path;
-    sl_buf_init(&path);
-    ice_table_path(&path, k->ckpt_ns, NULL);
-    json_t *resp;
-    int st = ice_rest_call(&k->rest, "GET", path.data, NULL, &resp, err);
-    sl_buf_free(&path);
-    if (st < 0)
-        return st;
-    int rc = 0;
-    if (st == 200) {
-        const char *c = json_string_value(json_object_get(json_object_get(resp, "properties"), k->ckpt_key));
-        if (c && !(*out = strdup(c)))
-            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-    } else if (st != 404) {
-        char m[512];
-        rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "reading the checkpoint from namespace %s: %s",
-                     k->ckpt_ns, ice_rest_message(resp, st, m, sizeof m));
-    }
-    json_decref(resp);
-    return rc;
+    return ice_ckpt_open(self, 0, out, err);
 }
 
 static int ice_write(void *self, const sl_batch *b, sl_err *err)
@@ -140,48 +115,32 @@ static int ice_commit(void *self, const char *checkpoint, sl_err *err)
     int rc = 0;
     for (ice_table *t = k->tables; t && !rc; t = t->next)
         rc = ice_table_prepare(t, checkpoint, changes, err);
-    if (rc == 0 && json_array_size(changes)) {
-        json_t *body = json_pack("{s:O}", "table-changes", changes), *resp;
-        int st = ice_rest_call(&k->rest, "POST", "transactions/commit", body, &resp, err);
-        json_decref(body);
-        if (st >= 0 && st != 200 && st != 204) {
-            char m[768];
-            ice_rest_message(resp, st, m, sizeof m);
-            if (st == 409)
-                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "commit refused: another writer changed a table since "
-                             "sluice loaded it (%s); sluice must be the only writer of its tables", m);
-            else
-                rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "commit: %s", m);
-        } else if (st < 0) {
-            rc = st;
-        }
-        json_decref(resp);
-    }
-    json_decref(changes);
-    if (rc)
+    if (rc) {
+        json_decref(changes);
         return rc;
-    for (ice_table *t = k->tables; t; t = t->next)
-        ice_table_committed(t);
-    /* the resume point, after the data it covers */
-    sl_buf path;
-    sl_buf_init(&path);
-    ice_table_path(&path, k->ckpt_ns, NULL);
-    path.len--;
-    sl_buf_adds(&path, "/properties");
-    sl_buf_addc(&path, 0);
-    json_t *body = json_pack("{s:[], s:{s:s}}", "removals", "updates", k->ckpt_key, checkpoint), *resp;
-    int st = ice_rest_call(&k->rest, "POST", path.data, body, &resp, err);
+    }
+    /* the checkpoint in the same transaction as the data it covers */
+    json_array_append_new(changes, ice_ckpt_change(k, checkpoint));
+    json_t *body = json_pack("{s:o}", "table-changes", changes), *resp;
+    int st = ice_rest_call(&k->rest, "POST", "transactions/commit", body, &resp, err);
     json_decref(body);
-    sl_buf_free(&path);
-    if (st >= 0 && st != 200) {
-        char m[512];
-        rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "storing the checkpoint in namespace %s: %s",
-                     k->ckpt_ns, ice_rest_message(resp, st, m, sizeof m));
+    if (st >= 0 && st != 200 && st != 204) {
+        char m[768];
+        ice_rest_message(resp, st, m, sizeof m);
+        if (st == 409)
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "commit refused: another writer changed a table since "
+                         "sluice loaded it (%s); sluice must be the only writer of its tables", m);
+        else
+            rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "commit: %s", m);
     } else if (st < 0) {
         rc = st;
     }
     json_decref(resp);
-    return rc;
+    if (rc)
+        return rc;
+    for (ice_table *t = k->tables; t; t = t->next)
+        ice_table_committed(t);
+    return 0;
 }
 
 static int ice_abort(void *self, sl_err *err)
@@ -203,7 +162,7 @@ static void ice_destroy(void *self)
     sl_buf_free(&k->key2);
     free(k->pipeline);
     free(k->ckpt_ns);
-    free(k->ckpt_key);
+    free(k->ckpt_uuid);
     free(k);
 }
 

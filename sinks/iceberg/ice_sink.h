@@ -7,7 +7,7 @@
  * per-snapshot delta files; ice_manifest.c the Avro manifests and manifest
  * lists (schemas with field ids, written by sluice: avro-c drops them);
  * ice_table.c loading, creating and evolving one table and committing an
- * epoch's files to it.
+ * epoch's files to it; ice_checkpoint.c the checkpoint table.
  */
 #ifndef SL_ICE_SINK_H
 #define SL_ICE_SINK_H
@@ -151,7 +151,7 @@ struct ice_sink {
     const sl_sink_env *env;
     char *pipeline;
     char *ckpt_ns;
-    char *ckpt_key;         /* namespace property holding the checkpoint */
+    char *ckpt_uuid;        /* the checkpoint table's table-uuid */
     ice_rest rest;
     int codec;
     ice_table *tables;
@@ -173,6 +173,13 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
 /* after the catalog accepted the commit prepared above */
 void ice_table_committed(ice_table *t);
 void ice_table_free(ice_table *t, int discard);
+/* creates namespace ns unless it exists */
+int ice_namespace_ensure(ice_sink *k, const char *ns, sl_err *err);
+/* loads (create: or creates) the checkpoint table; *checkpoint (if not
+ * NULL) receives its sluice.checkpoint property, NULL when none */
+int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err);
+/* the checkpoint table's part of an epoch's transactions/commit */
+json_t *ice_ckpt_change(ice_sink *k, const char *checkpoint);
 /* namespace and table path "namespaces/<ns>/tables/<name>" into b */
 void ice_table_path(sl_buf *b, const char *ns, const char *name);
 

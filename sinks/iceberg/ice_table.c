@@ -283,8 +283,10 @@ static int create_table(ice_table *t, const sl_table_schema *s, json_t **resp, s
         if (s->cols[i].is_pk)
             json_array_append_new(ids, json_integer(i + 1));
     }
-    json_t *props = json_pack("{s:s, s:s, s:s, s:s}", "format-version", "2", "write.format.default", "parquet",
-                              "write.delete.mode", "merge-on-read", "write.update.mode", "merge-on-read");
+    json_t *props = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "format-version", "2", "write.format.default",
+                              "parquet", "write.delete.mode", "merge-on-read", "write.update.mode", "merge-on-read",
+                              "write.metadata.delete-after-commit.enabled", "true",
+                              "write.metadata.previous-versions-max", "20");
     for (size_t i = 0; i < k->opts->n; i++) {
         const sl_option_value *v = &k->opts->items[i];
         if (v->text && !strncmp(v->key, "table.properties.", 17))
@@ -315,7 +317,7 @@ static int create_table(ice_table *t, const sl_table_schema *s, json_t **resp, s
     return 0;
 }
 
-static int ensure_namespace(ice_sink *k, const char *ns, sl_err *err)
+int ice_namespace_ensure(ice_sink *k, const char *ns, sl_err *err)
 {
     json_t *body = json_pack("{s:[s]}", "namespace", ns), *resp;
     int st = ice_rest_call(&k->rest, "POST", "namespaces", body, &resp, err);
@@ -332,7 +334,6 @@ static int ensure_namespace(ice_sink *k, const char *ns, sl_err *err)
     return rc;
 }
 
-int ice_sink_namespace(ice_sink *k, const char *ns, sl_err *err) { return ensure_namespace(k, ns, err); }
 
 static int load_or_create(ice_table *t, const sl_table_schema *s, sl_err *err)
 {
@@ -351,7 +352,7 @@ static int load_or_create(ice_table *t, const sl_table_schema *s, sl_err *err)
         if (!s->npk)
             return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "table %s has no primary key; the iceberg sink needs one "
                            "to apply updates and deletes (add a primary key at the source)", s->qualified);
-        if ((rc = ensure_namespace(k, t->ns, err)) || (rc = create_table(t, s, &resp, err)))
+        if ((rc = ice_namespace_ensure(k, t->ns, err)) || (rc = create_table(t, s, &resp, err)))
             return rc;
     } else if (st != 200) {
         char m[512];

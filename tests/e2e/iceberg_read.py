@@ -54,8 +54,8 @@ def duck_rows(ice, table, key="id"):
 
 
 def checkpoint(ice, pipeline, namespace="sluice"):
-    props = catalog(ice).load_namespace_properties(namespace)
-    return props.get(f"sluice.checkpoint.{pipeline}")
+    """the pipeline's checkpoint: a property of its checkpoint table"""
+    return catalog(ice).load_table(f"{namespace}.{pipeline}").properties.get("sluice.checkpoint")
 
 
 def snapshots(ice, table):
