@@ -62,13 +62,14 @@ int ice_type_for(const sl_table_schema *s, int i, ice_col *o, sl_err *err)
     case SL_TIMESTAMP: set(o, "timestamptz", sl_pq_t_timestamp_us(1)); break;
     case SL_BYTES: set(o, "binary", sl_pq_t_binary()); break;
     case SL_TEXTUAL:
-        if (c->src_type == PG_UUID_OID && !c->charset) {
+    case SL_STRING:
+        /* PostgreSQL uuid (MySQL type codes are all below 256) */
+        if (c->src_type == PG_UUID_OID) {
             set(o, "uuid", sl_pq_t_uuid());
             break;
         }
         set(o, "string", sl_pq_t_string());
         break;
-    case SL_STRING:
     case SL_JSON:
     case SL_ENUM:
     case SL_SET: set(o, "string", sl_pq_t_string()); break;
@@ -117,7 +118,7 @@ int ice_put_value(sl_pq_writer *w, int pc, const ice_col *c, const sl_value *v, 
     if (v->flags & SL_VF_U64)
         return bad(s, c, "a timestamp beyond the range of microseconds since 1970 in 64 bits", err);
     const char *it = c->itype;
-    if (!strcmp(it, "string")) {
+    if (!strcmp(it, "string")) { /* every value has its exact text */
         if (v->kind == SL_STRING || v->kind == SL_JSON || v->kind == SL_ENUM || v->kind == SL_SET ||
             v->kind == SL_TEXTUAL || v->kind == SL_DECIMAL)
             return sl_pq_put_bytes(w, pc, v->v.s, v->len);
@@ -148,6 +149,7 @@ int ice_put_value(sl_pq_writer *w, int pc, const ice_col *c, const sl_value *v, 
     case SL_DECIMAL: return sl_pq_put_decimal_text(w, pc, v->v.s, v->len);
     case SL_BYTES: return sl_pq_put_bytes(w, pc, v->v.s, v->len);
     case SL_TEXTUAL:
+    case SL_STRING:
         if (c->pq.logical == SL_PQ_LT_UUID) {
             uint8_t u[16];
             if (uuid_bytes(v->v.s, v->len, u))
