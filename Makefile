@@ -20,7 +20,7 @@ VENV        := .venv
 PYTEST      := $(VENV)/bin/pytest
 
 SRC_DIRS    := core pipeline pipeline/expr sources sources/mysql sources/postgres snapshot sinks sinks/file \
-               sinks/blackhole sinks/kafka sinks/clickhouse formats formats/parquet formats/avro
+               sinks/blackhole sinks/kafka sinks/clickhouse sinks/iceberg formats formats/parquet formats/avro
 LIB_SRCS    := $(filter-out pipeline/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ    := $(BUILD)/pipeline/main.o

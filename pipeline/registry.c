@@ -11,9 +11,10 @@ extern const sl_sink_plugin sl_sink_file;
 extern const sl_sink_plugin sl_sink_blackhole;
 extern const sl_sink_plugin sl_sink_kafka;
 extern const sl_sink_plugin sl_sink_clickhouse;
+extern const sl_sink_plugin sl_sink_iceberg;
 
 static const sl_source_plugin *const sources[] = {&sl_source_mysql, &sl_source_postgres, NULL};
-static const sl_sink_plugin *const sinks[] = {&sl_sink_file, &sl_sink_kafka, &sl_sink_clickhouse, &sl_sink_blackhole,
+static const sl_sink_plugin *const sinks[] = {&sl_sink_file, &sl_sink_kafka, &sl_sink_clickhouse, &sl_sink_iceberg, &sl_sink_blackhole,
                                                NULL};
 
 const sl_option_def sl_pipeline_options[] = {

@@ -1,7 +1,7 @@
 """Fixtures for the black-box e2e tests: real servers, no mocks (DESIGN.md §9).
 
 Owns the session-scoped fixtures ``mariadb``, ``postgres``, ``kafka`` and
-``clickhouse``. Each
+``clickhouse`` and ``iceberg``. Each
 starts its server with the matching script in tests/services/ inside a private
 temporary directory, yields a :class:`Service` (a dict whose keys can also be
 read as attributes) and stops the server at the end of the session, also when
@@ -178,6 +178,17 @@ def clickhouse(request):
                        password=env["CLICKHOUSE_PASSWORD"], dir=env["CLICKHOUSE_DIR"],
                        pid=int(env["CLICKHOUSE_PID"]), env=env)
     yield from _service(request, "clickhouse", "clickhouse.sh", 90, build)
+
+
+@pytest.fixture(scope="session")
+def iceberg(request):
+    """Iceberg REST catalog (iceberg-open-api's RESTCatalogServer over sqlite)
+    with a local warehouse. ``pid_file`` is the server's pid (tests stop it)."""
+    def build(env):
+        return Service(uri=env["ICEBERG_URI"], port=int(env["ICEBERG_PORT"]),
+                       warehouse=env["ICEBERG_WAREHOUSE"], dir=env["ICEBERG_DIR"], env=env)
+    # the first start may download the jars from Maven Central
+    yield from _service(request, "iceberg", "iceberg.sh", 600, build)
 
 
 @pytest.fixture(autouse=True)

@@ -109,4 +109,5 @@ fi
 
 # ---------------------------------------------------------------- kafka ----
 bash "$SLUICE_SERVICES_DIR/kafka.sh" fetch
+bash "$SLUICE_SERVICES_DIR/iceberg.sh" fetch
 log "all dependencies present"

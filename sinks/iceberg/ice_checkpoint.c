@@ -1,0 +1,78 @@
+/* ice_checkpoint.c — where the pipeline's checkpoint lives: the property
+ * sluice.checkpoint of an (empty) Iceberg table checkpoint.namespace.<pipeline
+ * name>, changed in the same transactions/commit as the epoch's data
+ * snapshots. So the tables and the checkpoint move together: a crash leaves
+ * either both or neither, and a restart resumes exactly where the tables
+ * are. (A namespace property would be a second request, and a crash between
+ * the two would leave tables ahead of the checkpoint; a snapshot re-read
+ * from the older checkpoint cannot undo deletes it no longer sees.) */
+#define SL_LOG_COMPONENT "iceberg sink"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/log.h"
+#include "ice_sink.h"
+
+int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err)
+{
+    if (checkpoint)
+        *checkpoint = NULL;
+    sl_buf path;
+    sl_buf_init(&path);
+    ice_table_path(&path, k->ckpt_ns, k->pipeline);
+    json_t *resp = NULL;
+    int st = ice_rest_call(&k->rest, "GET", path.data, NULL, &resp, err);
+    if (st == 404 && create) {
+        json_decref(resp);
+        resp = NULL;
+        int rc = ice_namespace_ensure(k, k->ckpt_ns, err);
+        if (rc) {
+            sl_buf_free(&path);
+            return rc;
+        }
+        json_t *body = json_pack(
+            "{s:s, s:{s:s, s:i, s:[{s:i, s:s, s:b, s:s}]}, s:{s:s, s:s, s:s, s:s}}", "name", k->pipeline, "schema",
+            "type", "struct", "schema-id", 0, "fields", "id", 1, "name", "pipeline", "required", 0, "type", "string",
+            "properties", "format-version", "2", "write.metadata.delete-after-commit.enabled", "true",
+            "write.metadata.previous-versions-max", "5", "comment",
+            "sluice's checkpoint of the pipeline of this name (property sluice.checkpoint); holds no rows");
+        path.len = 0;
+        ice_table_path(&path, k->ckpt_ns, NULL);
+        path.len--;
+        sl_buf_adds(&path, "/tables");
+        sl_buf_addc(&path, 0);
+        st = ice_rest_call(&k->rest, "POST", path.data, body, &resp, err);
+        json_decref(body);
+        if (st == 200)
+            sl_info("created the checkpoint table %s.%s", k->ckpt_ns, k->pipeline);
+    }
+    sl_buf_free(&path);
+    if (st < 0)
+        return st;
+    int rc = 0;
+    if (st == 200) {
+        json_t *md = json_object_get(resp, "metadata");
+        const char *uuid = json_string_value(json_object_get(md, "table-uuid"));
+        const char *c = json_string_value(json_object_get(json_object_get(md, "properties"), "sluice.checkpoint"));
+        free(k->ckpt_uuid);
+        k->ckpt_uuid = uuid ? strdup(uuid) : NULL;
+        if (checkpoint && c && !(*checkpoint = strdup(c)))
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+    } else if (st != 404) {
+        char m[512];
+        rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "the checkpoint table %s.%s: %s",
+                     k->ckpt_ns, k->pipeline, ice_rest_message(resp, st, m, sizeof m));
+    }
+    json_decref(resp);
+    return rc;
+}
+
+json_t *ice_ckpt_change(ice_sink *k, const char *checkpoint)
+{
+    json_t *req = k->ckpt_uuid ? json_pack("[{s:s, s:s}]", "type", "assert-table-uuid", "uuid", k->ckpt_uuid)
+                               : json_array();
+    return json_pack("{s:{s:[s], s:s}, s:o, s:[{s:s, s:{s:s}}]}", "identifier", "namespace", k->ckpt_ns, "name",
+                     k->pipeline, "requirements", req, "updates", "action", "set-properties", "updates",
+                     "sluice.checkpoint", checkpoint);
+}

@@ -1,0 +1,181 @@
+/* ice_sink.c — the `iceberg` sink: keeps one Apache Iceberg (format v2)
+ * table per source table equal to the source, through a REST catalog.
+ *
+ * Exactly-once. Each epoch ends with one POST /v1/transactions/commit
+ * holding a snapshot for every table the epoch changed (the epoch's Parquet
+ * data file and position delete file, the checkpoint and source position in
+ * its summary, assert-ref-snapshot-id so another writer's commit in between
+ * is an error, never overwritten) and the new checkpoint as a property of
+ * the pipeline's checkpoint table (ice_checkpoint.c). Data and checkpoint
+ * move together; a restart resumes from the checkpoint table. Should a
+ * catalog apply the transaction table by table, the replay is still exact:
+ * a table skips the streamed changes its summary's position covers, and an
+ * insert of a live key replaces it. */
+#define SL_LOG_COMPONENT "iceberg sink"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/log.h"
+#include "ice_sink.h"
+
+static const sl_option_def options[] = {
+    {"catalog.properties.type", SL_OPT_ENUM, "rest", 0, 0, 0, "rest",
+     "Catalog kind: rest (an Iceberg REST catalog)."},
+    {"catalog.properties.uri", SL_OPT_STRING, NULL, 1, 0, 0, NULL,
+     "REST catalog base URL, e.g. http://127.0.0.1:8181 (the /v1 paths are added)."},
+    {"catalog.properties.warehouse", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Warehouse name sent to GET /v1/config (catalogs that serve several)."},
+    {"catalog.properties.token", SL_OPT_SECRET, NULL, 0, 0, 0, NULL, "Bearer token for the catalog."},
+    {"catalog.properties.timeout", SL_OPT_DURATION, "30s", 0, 100, 3600000, NULL,
+     "Connect and request timeout of one catalog call."},
+    {"checkpoint.namespace", SL_OPT_STRING, "sluice", 0, 0, 0, NULL,
+     "Namespace of the checkpoint table (named after the pipeline; its property sluice.checkpoint changes in the "
+     "same commit as the data)."},
+    {"write.parquet.compression-codec", SL_OPT_ENUM, "zstd", 0, 0, 0, "zstd|snappy|uncompressed",
+     "Compression of the Parquet data and delete files."},
+    {"table.properties.", SL_OPT_PREFIX, NULL, 0, 0, 0, NULL,
+     "Properties of the tables sluice creates (table.properties.write.metadata.compression-codec: gzip ...)."},
+    SL_OPTION_END,
+};
+
+static void ice_destroy(void *self);
+
+static void drop_tables(ice_sink *k, int discard)
+{
+    while (k->tables) {
+        ice_table *t = k->tables;
+        k->tables = t->next;
+        ice_table_free(t, discard);
+    }
+}
+
+static int ice_create(const sl_options *o, const sl_sink_env *env, void **self, sl_err *err)
+{
+    *self = NULL;
+    ice_sink *k = calloc(1, sizeof *k);
+    if (!k)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    k->opts = o;
+    k->env = env;
+    k->pipeline = strdup(env->pipeline_name);
+    k->ckpt_ns = strdup(sl_opt_str(o, "checkpoint.namespace"));
+    static const int codecs[] = {SL_PQ_ZSTD, SL_PQ_SNAPPY, SL_PQ_UNCOMPRESSED};
+    k->codec = codecs[sl_opt_num(o, "write.parquet.compression-codec")];
+    sl_buf_init(&k->key);
+    sl_buf_init(&k->key2);
+    if (!k->pipeline || !k->ckpt_ns) {
+        ice_destroy(k);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    int rc = ice_rest_init(&k->rest, sl_opt_str(o, "catalog.properties.uri"), sl_opt_str(o, "catalog.properties.token"),
+                           sl_opt_str(o, "catalog.properties.warehouse"), (long)sl_opt_num(o, "catalog.properties.timeout"),
+                           err);
+    if (rc == 0 && !env->read_only)
+        rc = ice_ckpt_open(k, 1, NULL, err);
+    if (rc) {
+        ice_destroy(k);
+        return rc;
+    }
+    sl_info("connected to the Iceberg REST catalog at %s", k->rest.root);
+    *self = k;
+    return 0;
+}
+
+static int ice_load(void *self, char **out, sl_err *err)
+{
+    return ice_ckpt_open(self, 0, out, err);
+}
+
+static int ice_write(void *self, const sl_batch *b, sl_err *err)
+{
+    ice_sink *k = self;
+    size_t n = 0;
+    for (const sl_event *e = b->head; e; e = e->next, n++) {
+        if (!e->op)
+            continue;
+        ice_table *t;
+        int rc = ice_table_bind(k, e->schema, &t, err);
+        if (rc == 0 && e->op != SL_OP_SCHEMA)
+            rc = ice_table_apply(t, e, err);
+        if (rc)
+            return rc;
+    }
+    if (b->commit_token) {
+        k->epoch_pos = b->commit_pos;
+        k->has_epoch_pos = 1;
+    }
+    return 0;
+}
+
+static int ice_commit(void *self, const char *checkpoint, sl_err *err)
+{
+    ice_sink *k = self;
+    json_t *changes = json_array();
+    int rc = 0;
+    for (ice_table *t = k->tables; t && !rc; t = t->next)
+        rc = ice_table_prepare(t, checkpoint, changes, err);
+    if (rc) {
+        json_decref(changes);
+        return rc;
+    }
+    /* the checkpoint in the same transaction as the data it covers */
+    json_array_append_new(changes, ice_ckpt_change(k, checkpoint));
+    json_t *body = json_pack("{s:o}", "table-changes", changes), *resp;
+    int st = ice_rest_call(&k->rest, "POST", "transactions/commit", body, &resp, err);
+    json_decref(body);
+    if (st >= 0 && st != 200 && st != 204) {
+        char m[768];
+        ice_rest_message(resp, st, m, sizeof m);
+        if (st == 409)
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "commit refused: another writer changed a table since "
+                         "sluice loaded it (%s); sluice must be the only writer of its tables", m);
+        else
+            rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "commit: %s", m);
+    } else if (st < 0) {
+        rc = st;
+    }
+    json_decref(resp);
+    if (rc)
+        return rc;
+    for (ice_table *t = k->tables; t; t = t->next)
+        ice_table_committed(t);
+    return 0;
+}
+
+static int ice_abort(void *self, sl_err *err)
+{
+    /* forget every table: the next event reloads it (and its key index)
+     * from the catalog as last committed */
+    drop_tables(self, 1);
+    return 0;
+}
+
+static void ice_destroy(void *self)
+{
+    ice_sink *k = self;
+    if (!k)
+        return;
+    drop_tables(k, 1);
+    ice_rest_free(&k->rest);
+    sl_buf_free(&k->key);
+    sl_buf_free(&k->key2);
+    free(k->pipeline);
+    free(k->ckpt_ns);
+    free(k->ckpt_uuid);
+    free(k);
+}
+
+const sl_sink_plugin sl_sink_iceberg = {
+    .name = "iceberg",
+    .description = "Apache Iceberg v2 tables through a REST catalog: Parquet data, position deletes, "
+                   "exactly-once (checkpoint committed with each epoch's snapshot)",
+    .options = options,
+    .guarantee = SL_GUARANTEE_EXACTLY_ONCE,
+    .create = ice_create,
+    .load_checkpoint = ice_load,
+    .write = ice_write,
+    .commit = ice_commit,
+    .abort = ice_abort,
+    .destroy = ice_destroy,
+};

@@ -1,0 +1,190 @@
+/* ice_sink.h — state shared by the files of the iceberg sink.
+ *
+ * ice_sink.c owns the plugin callbacks and the epoch (exactly-once) logic;
+ * ice_rest.c the REST catalog client (libcurl + jansson); ice_type.c the
+ * mapping of source columns to Iceberg types and Parquet columns;
+ * ice_index.c the primary key -> (data file, row position) index and its
+ * per-snapshot delta files; ice_manifest.c the Avro manifests and manifest
+ * lists (schemas with field ids, written by sluice: avro-c drops them);
+ * ice_table.c loading, creating and evolving one table and committing an
+ * epoch's files to it; ice_checkpoint.c the checkpoint table.
+ */
+#ifndef SL_ICE_SINK_H
+#define SL_ICE_SINK_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "../../core/buf.h"
+#include "../../core/option.h"
+#include "../../formats/parquet/parquet.h"
+#include "../sink.h"
+
+/* ------------------------------------------------------------- rest -- */
+
+typedef struct ice_rest {
+    CURL *curl;
+    char *base;   /* "http://host:port/v1/" + prefix "/" when the catalog gives one */
+    char *root;   /* "http://host:port/v1/" */
+    char *token;  /* bearer token, or NULL */
+    long timeout_ms;
+    sl_buf body;
+} ice_rest;
+
+int ice_rest_init(ice_rest *r, const char *uri, const char *token, const char *warehouse, long timeout_ms,
+                  sl_err *err);
+void ice_rest_free(ice_rest *r);
+/* One request: method "GET"/"POST"/"DELETE", path under base (or root when
+ * path starts with '/'), body JSON or NULL. Returns the HTTP status (>= 100)
+ * with the parsed response in *out (NULL when empty or not JSON), or an
+ * error: SL_ERETRY when the catalog cannot be reached. */
+int ice_rest_call(ice_rest *r, const char *method, const char *path, json_t *body, json_t **out, sl_err *err);
+/* the catalog's error message from a response body, or "HTTP n" */
+const char *ice_rest_message(json_t *resp, int status, char *buf, size_t len);
+/* URL-escapes one path segment into b */
+void ice_url_segment(sl_buf *b, const char *s);
+
+/* ------------------------------------------------------------- types -- */
+
+typedef struct ice_col {
+    const char *name;   /* borrowed from the source schema */
+    int src;            /* index in the source schema */
+    int32_t field_id;
+    int required;
+    char itype[32];     /* Iceberg type: "long", "decimal(10,2)", ... */
+    sl_pq_type pq;
+} ice_col;
+
+/* Maps a source column to its Iceberg and Parquet types. SL_ECONFIG naming
+ * the column when it has no exact Iceberg form. */
+int ice_type_for(const sl_table_schema *s, int i, ice_col *out, sl_err *err);
+/* Puts value v of column c into parquet column pc. */
+int ice_put_value(sl_pq_writer *w, int pc, const ice_col *c, const sl_value *v, const sl_table_schema *s,
+                  sl_err *err);
+/* Appends the identity of a row's primary key (from row image vals) to b. */
+void ice_key_encode(sl_buf *b, const sl_table_schema *s, const sl_value *vals);
+
+/* ------------------------------------------------------------- index -- */
+
+typedef struct ice_loc {
+    int32_t file;  /* index into the table's file name list */
+    int64_t pos;
+} ice_loc;
+
+typedef struct ice_index ice_index;
+ice_index *ice_index_new(void);
+void ice_index_free(ice_index *x);
+/* the file number for a data file path (interned) */
+int32_t ice_index_file(ice_index *x, const char *path);
+const char *ice_index_file_name(const ice_index *x, int32_t file);
+/* 1 and *out when key is live */
+int ice_index_get(const ice_index *x, const void *key, size_t n, ice_loc *out);
+int ice_index_put(ice_index *x, const void *key, size_t n, ice_loc loc);
+int ice_index_del(ice_index *x, const void *key, size_t n);
+size_t ice_index_count(const ice_index *x);
+
+/* ---------------------------------------------------------- manifest -- */
+
+typedef struct ice_datafile {
+    char *path;            /* as recorded in the manifest (URI form) */
+    int content;           /* 0 data, 1 position deletes */
+    sl_pq_result *res;
+} ice_datafile;
+
+typedef struct ice_manifest_info {
+    char *path;
+    int64_t length;
+    int content;
+    int64_t seq, min_seq, snapshot_id;
+    int32_t added_files;
+    int64_t added_rows;
+} ice_manifest_info;
+
+/* Writes a manifest of added files (all of one content) at local path
+ * `local`, recorded as `uri`. schema_json is the table schema. */
+int ice_manifest_write(const char *local, const char *uri, const char *schema_json, int schema_id,
+                       const ice_datafile *files, int nfiles, int64_t snapshot_id, int64_t seq,
+                       const ice_col *cols, int ncols, ice_manifest_info *out, sl_err *err);
+/* Writes a manifest list: the previous list's entries (prev_local, or NULL)
+ * followed by the new manifests. */
+int ice_manifest_list_write(const char *local, const char *prev_local, const ice_manifest_info *add, int nadd,
+                            int64_t snapshot_id, int64_t parent_id, int64_t seq, sl_err *err);
+
+/* ------------------------------------------------------------- table -- */
+
+typedef struct ice_sink ice_sink;
+
+typedef struct ice_table {
+    struct ice_table *next;
+    ice_sink *sink;
+    char *target;           /* "ns.table" as routed, for messages */
+    char *ns, *name;        /* the Iceberg identifier (one namespace level) */
+    char *location;         /* table location URI */
+    json_t *schema;         /* the current Iceberg schema */
+    int schema_id;
+    int32_t last_column_id;
+    int64_t snapshot_id;    /* current snapshot, 0 when none */
+    int64_t last_seq;
+    char *manifest_list;    /* the current snapshot's, or NULL */
+    sl_pos pos;             /* the source position the table holds up to */
+    int has_pos;
+    ice_index *index;
+    /* the source schema the columns below are bound to */
+    const sl_table_schema *src;
+    ice_col *cols;
+    int ncols;
+    /* the open epoch */
+    sl_pq_writer *w;
+    char *w_uri;
+    int32_t w_file;
+    ice_datafile *files;
+    int nfiles, capfiles;
+    ice_loc *dels;
+    size_t ndels, capdels;
+    sl_buf log;             /* index changes: u32 keylen, key, i32 file (-1: removed), i64 pos */
+    int dirty;
+} ice_table;
+
+struct ice_sink {
+    const sl_options *opts;
+    const sl_sink_env *env;
+    char *pipeline;
+    char *ckpt_ns;
+    char *ckpt_uuid;        /* the checkpoint table's table-uuid */
+    ice_rest rest;
+    int codec;
+    ice_table *tables;
+    sl_pos epoch_pos;       /* the last transaction boundary written */
+    int has_epoch_pos;
+    uint64_t file_seq;
+    sl_buf key, key2;
+};
+
+/* the table a source schema's rows go to (loaded or created, its columns
+ * bound to s, the Iceberg schema evolved to hold s's columns) */
+int ice_table_bind(ice_sink *k, const sl_table_schema *s, ice_table **out, sl_err *err);
+/* the event's rows into the open epoch */
+int ice_table_apply(ice_table *t, const sl_event *e, sl_err *err);
+/* closes the epoch's files and appends the table's commit (identifier,
+ * requirements, updates) to changes; a table with nothing to commit adds
+ * nothing */
+int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_err *err);
+/* after the catalog accepted the commit prepared above */
+void ice_table_committed(ice_table *t);
+void ice_table_free(ice_table *t, int discard);
+/* creates namespace ns unless it exists */
+int ice_namespace_ensure(ice_sink *k, const char *ns, sl_err *err);
+/* loads (create: or creates) the checkpoint table; *checkpoint (if not
+ * NULL) receives its sluice.checkpoint property, NULL when none */
+int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err);
+/* the checkpoint table's part of an epoch's transactions/commit */
+json_t *ice_ckpt_change(ice_sink *k, const char *checkpoint);
+/* namespace and table path "namespaces/<ns>/tables/<name>" into b */
+void ice_table_path(sl_buf *b, const char *ns, const char *name);
+
+/* local path of a file URI ("file:/x", "file:///x", "/x"), or NULL when the
+ * scheme is not local */
+const char *ice_local_path(const char *uri);
+
+#endif

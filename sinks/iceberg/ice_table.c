@@ -1,0 +1,890 @@
+/* ice_table.c — one Iceberg table: loaded from (or created in) the REST
+ * catalog, its schema evolved to hold the source's columns, its key index
+ * rebuilt from the delta files its snapshots name, and one epoch's changes
+ * turned into files and a commit.
+ *
+ * How changes become files. Every insert, snapshot row and update appends
+ * the row's new image to the epoch's Parquet data file; when the key was
+ * live (in an earlier file or earlier in this one) its old (file, row) gets
+ * a position delete. A delete only adds the position delete. So each epoch
+ * adds at most one data file and one position delete file per table, and a
+ * reader never needs equality deletes. Replaying changes after a crash is
+ * idempotent for the same reason: an insert of a live key replaces it.
+ *
+ * What a snapshot carries (summary): sluice.pipeline, sluice.checkpoint
+ * (the pipeline's checkpoint at this commit), sluice.position (the source
+ * position the table holds up to: streaming changes at or before it are
+ * skipped on replay, so a replayed epoch writes nothing), and
+ * sluice.key-index (the Avro file of this epoch's index changes). */
+#define SL_LOG_COMPONENT "iceberg sink"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../core/log.h"
+#include "../../core/route.h"
+#include "../../formats/avro/avro.h"
+#include "../../formats/parquet/parquet.h"
+#include "ice_sink.h"
+
+#define POS_FILE_ID 2147483546
+#define POS_POS_ID 2147483545
+
+static const char INDEX_SCHEMA[] =
+    "{\"type\":\"record\",\"name\":\"sluice_key_index\",\"fields\":["
+    "{\"name\":\"key\",\"type\":\"bytes\"},"
+    "{\"name\":\"file\",\"type\":[\"null\",\"string\"]},"
+    "{\"name\":\"pos\",\"type\":\"long\"}]}";
+
+void ice_table_path(sl_buf *b, const char *ns, const char *name)
+{
+    sl_buf_adds(b, "namespaces/");
+    ice_url_segment(b, ns);
+    if (name) {
+        sl_buf_adds(b, "/tables/");
+        ice_url_segment(b, name);
+    }
+    sl_buf_addc(b, 0);
+}
+
+static int64_t random_id(void)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
+        v = (uint64_t)rand() << 32 ^ (uint64_t)rand();
+    v &= INT64_MAX;
+    return v ? (int64_t)v : 1;
+}
+
+static int mkdirs(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+/* ------------------------------------------------------ the index log -- */
+
+static void log_change(ice_table *t, const void *key, size_t n, int32_t file, int64_t pos)
+{
+    uint32_t len = (uint32_t)n;
+    sl_buf_add(&t->log, &len, 4);
+    sl_buf_add(&t->log, key, n);
+    sl_buf_add(&t->log, &file, 4);
+    sl_buf_add(&t->log, &pos, 8);
+}
+
+static int write_index_delta(ice_table *t, const char *local, sl_err *err)
+{
+    sl_wfile *f;
+    int rc = sl_wfile_open_local(local, &f, err);
+    if (rc)
+        return rc;
+    sl_avro_writer *w;
+    if ((rc = sl_avro_open(&w, f, INDEX_SCHEMA, NULL, 0, SL_AVRO_CODEC_DEFLATE, err)))
+        return rc;
+    for (size_t at = 0; at < t->log.len;) {
+        uint32_t n;
+        int32_t file;
+        int64_t pos;
+        memcpy(&n, t->log.data + at, 4);
+        const char *key = t->log.data + at + 4;
+        memcpy(&file, key + n, 4);
+        memcpy(&pos, key + n + 4, 8);
+        at += 4 + n + 12;
+        sl_buf *d = sl_avro_datum(w);
+        sl_avro_put_bytes(d, key, n);
+        if (file < 0) {
+            sl_avro_put_union(d, 0);
+        } else {
+            sl_avro_put_union(d, 1);
+            sl_avro_put_cstr(d, ice_index_file_name(t->index, file));
+        }
+        sl_avro_put_long(d, pos);
+        if ((rc = sl_avro_end_datum(w, err))) {
+            sl_avro_abort(w);
+            return rc;
+        }
+    }
+    uint64_t size;
+    return sl_avro_close(w, &size, err);
+}
+
+static int read_index_delta(ice_table *t, const char *uri, sl_err *err)
+{
+    const char *local = ice_local_path(uri);
+    if (!local)
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: key index file %s is not on the local filesystem",
+                       t->target, uri);
+    sl_avro_reader *r;
+    int rc = sl_avro_read_file(local, &r, err);
+    if (rc)
+        return sl_err_prefix(err, rc, SL_LOG_PREFIX "%s: rebuilding the key index from %s: ", t->target, local);
+    const sl_avro_value *v;
+    while ((rc = sl_avro_read_next(r, &v, err)) == 1) {
+        const sl_avro_value *key = sl_avro_get(v, "key"), *file = sl_avro_get(v, "file"),
+                            *pos = sl_avro_get(v, "pos");
+        if (!key || !pos) {
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: %s is not a sluice key index file", t->target, local);
+            break;
+        }
+        if (sl_avro_is_null(file)) {
+            ice_index_del(t->index, key->u.bytes.p, key->u.bytes.n);
+            continue;
+        }
+        char *path = strndup((const char *)file->u.bytes.p, file->u.bytes.n);
+        int32_t fid = path ? ice_index_file(t->index, path) : -1;
+        free(path);
+        if (fid < 0 || ice_index_put(t->index, key->u.bytes.p, key->u.bytes.n, (ice_loc){fid, pos->u.l})) {
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+            break;
+        }
+    }
+    sl_avro_read_close(r);
+    return rc < 0 ? rc : 0;
+}
+
+/* ------------------------------------------------------- load / create -- */
+
+static json_t *current_schema(json_t *md, int *id)
+{
+    *id = (int)json_integer_value(json_object_get(md, "current-schema-id"));
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(md, "schemas"), i, s)
+        if (json_integer_value(json_object_get(s, "schema-id")) == *id)
+            return s;
+    return NULL;
+}
+
+static int parse_pos(const char *s, sl_pos *p)
+{
+    unsigned long long hi, lo;
+    unsigned idx;
+    if (!s || sscanf(s, "%llu:%llu:%u", &hi, &lo, &idx) != 3)
+        return -1;
+    p->hi = hi;
+    p->lo = lo;
+    p->idx = idx;
+    return 0;
+}
+
+static json_t *find_snapshot(json_t *md, int64_t id)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(md, "snapshots"), i, s)
+        if (json_integer_value(json_object_get(s, "snapshot-id")) == id)
+            return s;
+    return NULL;
+}
+
+/* the table's state from a LoadTableResult; rebuilds the key index */
+static int adopt(ice_table *t, json_t *resp, sl_err *err)
+{
+    ice_sink *k = t->sink;
+    json_t *md = json_object_get(resp, "metadata");
+    const char *loc = json_string_value(json_object_get(md, "location"));
+    json_t *schema = current_schema(md, &t->schema_id);
+    if (!loc || !schema)
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: the catalog's table metadata has no location or "
+                       "current schema", t->target);
+    if (json_integer_value(json_object_get(md, "format-version")) < 2)
+        return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "%s is an Iceberg format v1 table; sluice needs v2 "
+                       "(position deletes): upgrade it with the table property format-version=2", t->target);
+    if (!ice_local_path(loc))
+        return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "%s is located at %s; this version of the iceberg sink "
+                       "writes to local (file:) warehouses only", t->target, loc);
+    free(t->location);
+    t->location = strdup(loc);
+    json_decref(t->schema);
+    t->schema = json_incref(schema);
+    t->last_column_id = (int32_t)json_integer_value(json_object_get(md, "last-column-id"));
+    t->last_seq = json_integer_value(json_object_get(md, "last-sequence-number"));
+    json_t *cur = json_object_get(md, "current-snapshot-id");
+    t->snapshot_id = json_is_integer(cur) && json_integer_value(cur) > 0 ? json_integer_value(cur) : 0;
+    /* the sluice.* chain back to the first snapshot, oldest first */
+    json_t *chain = json_array();
+    int64_t id = t->snapshot_id;
+    while (id > 0) {
+        json_t *s = find_snapshot(md, id);
+        if (!s) {
+            json_decref(chain);
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: snapshot %" PRId64 " is gone from the table's "
+                           "history (expired?); the key index cannot be rebuilt", t->target, id);
+        }
+        json_t *sum = json_object_get(s, "summary");
+        const char *who = json_string_value(json_object_get(sum, "sluice.pipeline"));
+        if (!who || strcmp(who, k->pipeline)) {
+            json_decref(chain);
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: snapshot %" PRId64 " was written by %s%s, not by "
+                           "pipeline %s; sluice must be the table's only writer (its key index follows every "
+                           "row): write to another table or drop this one", t->target, id,
+                           who ? "pipeline " : "another writer", who ? who : "", k->pipeline);
+        }
+        if (id == t->snapshot_id) {
+            free(t->manifest_list);
+            t->manifest_list = strdup(json_string_value(json_object_get(s, "manifest-list")));
+            t->has_pos = parse_pos(json_string_value(json_object_get(sum, "sluice.position")), &t->pos) == 0;
+        }
+        json_array_insert(chain, 0, sum);
+        json_t *parent = json_object_get(s, "parent-snapshot-id");
+        id = json_is_integer(parent) ? json_integer_value(parent) : 0;
+    }
+    ice_index_free(t->index);
+    t->index = ice_index_new();
+    size_t i;
+    json_t *sum;
+    int rc = t->index ? 0 : sl_errf(err, SL_ERUNTIME, "out of memory");
+    json_array_foreach(chain, i, sum) {
+        const char *f = json_string_value(json_object_get(sum, "sluice.key-index"));
+        if (rc == 0 && f)
+            rc = read_index_delta(t, f, err);
+    }
+    json_decref(chain);
+    if (rc == 0 && t->snapshot_id)
+        sl_info("%s: snapshot %" PRId64 ", %zu live keys", t->target, t->snapshot_id, ice_index_count(t->index));
+    return rc;
+}
+
+static json_t *field_json(int32_t id, const ice_col *c, int required)
+{
+    return json_pack("{s:I, s:s, s:b, s:s}", "id", (json_int_t)id, "name", c->name, "required", required, "type",
+                     c->itype);
+}
+
+static int create_table(ice_table *t, const sl_table_schema *s, json_t **resp, sl_err *err)
+{
+    ice_sink *k = t->sink;
+    json_t *fields = json_array(), *ids = json_array();
+    for (int i = 0; i < s->ncols; i++) {
+        ice_col c;
+        int rc = ice_type_for(s, i, &c, err);
+        if (rc) {
+            json_decref(fields);
+            json_decref(ids);
+            return rc;
+        }
+        json_array_append_new(fields, field_json(i + 1, &c, c.required));
+        if (s->cols[i].is_pk)
+            json_array_append_new(ids, json_integer(i + 1));
+    }
+    json_t *props = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "format-version", "2", "write.format.default",
+                              "parquet", "write.delete.mode", "merge-on-read", "write.update.mode", "merge-on-read",
+                              "write.metadata.delete-after-commit.enabled", "true",
+                              "write.metadata.previous-versions-max", "20");
+    for (size_t i = 0; i < k->opts->n; i++) {
+        const sl_option_value *v = &k->opts->items[i];
+        if (v->text && !strncmp(v->key, "table.properties.", 17))
+            json_object_set_new(props, v->key + 17, json_string(v->text));
+    }
+    json_t *body = json_pack("{s:s, s:{s:s, s:i, s:o, s:o}, s:o}", "name", t->name, "schema", "type", "struct",
+                             "schema-id", 0, "fields", fields, "identifier-field-ids", ids, "properties", props);
+    sl_buf path;
+    sl_buf_init(&path);
+    ice_table_path(&path, t->ns, NULL);
+    path.len--;
+    sl_buf_adds(&path, "/tables");
+    sl_buf_addc(&path, 0);
+    int st = ice_rest_call(&k->rest, "POST", path.data, body, resp, err);
+    json_decref(body);
+    sl_buf_free(&path);
+    if (st < 0)
+        return st;
+    if (st != 200) {
+        char m[512];
+        int rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "creating Iceberg table %s: %s",
+                         t->target, ice_rest_message(*resp, st, m, sizeof m));
+        json_decref(*resp);
+        *resp = NULL;
+        return rc;
+    }
+    sl_info("created Iceberg table %s (format v2, %d columns, key %d columns)", t->target, s->ncols, s->npk);
+    return 0;
+}
+
+int ice_namespace_ensure(ice_sink *k, const char *ns, sl_err *err)
+{
+    json_t *body = json_pack("{s:[s]}", "namespace", ns), *resp;
+    int st = ice_rest_call(&k->rest, "POST", "namespaces", body, &resp, err);
+    json_decref(body);
+    if (st < 0)
+        return st;
+    int rc = 0;
+    if (st != 200 && st != 409) {
+        char m[512];
+        rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "creating Iceberg namespace %s: %s", ns,
+                     ice_rest_message(resp, st, m, sizeof m));
+    }
+    json_decref(resp);
+    return rc;
+}
+
+
+static int load_or_create(ice_table *t, const sl_table_schema *s, sl_err *err)
+{
+    ice_sink *k = t->sink;
+    sl_buf path;
+    sl_buf_init(&path);
+    ice_table_path(&path, t->ns, t->name);
+    json_t *resp;
+    int st = ice_rest_call(&k->rest, "GET", path.data, NULL, &resp, err);
+    sl_buf_free(&path);
+    if (st < 0)
+        return st;
+    int rc;
+    if (st == 404) {
+        json_decref(resp);
+        if (!s->npk)
+            return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "table %s has no primary key; the iceberg sink needs one "
+                           "to apply updates and deletes (add a primary key at the source)", s->qualified);
+        if ((rc = ice_namespace_ensure(k, t->ns, err)) || (rc = create_table(t, s, &resp, err)))
+            return rc;
+    } else if (st != 200) {
+        char m[512];
+        rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "loading Iceberg table %s: %s",
+                     t->target, ice_rest_message(resp, st, m, sizeof m));
+        json_decref(resp);
+        return rc;
+    }
+    rc = adopt(t, resp, err);
+    json_decref(resp);
+    return rc;
+}
+
+/* -------------------------------------------------------------- schema -- */
+
+static json_t *field_named(json_t *schema, const char *name)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(schema, "fields"), i, f)
+        if (!strcmp(json_string_value(json_object_get(f, "name")), name))
+            return f;
+    return NULL;
+}
+
+/* "decimal(10,2)" and "decimal(10, 2)" are one type */
+static int same_type(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        while (*a == ' ')
+            a++;
+        while (*b == ' ')
+            b++;
+        if (*a != *b)
+            return 0;
+        if (!*a)
+            return 1;
+    }
+}
+
+/* binds t's columns to s; new source columns become new Iceberg fields and
+ * required fields the source no longer has become optional, committed at
+ * once as a schema update (data needs none of it to be readable) */
+static int bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err)
+{
+    ice_sink *k = t->sink;
+    ice_col *cols = calloc((size_t)s->ncols, sizeof *cols);
+    if (!cols)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    json_t *fields = json_deep_copy(json_object_get(t->schema, "fields"));
+    int changed = 0, rc = 0;
+    int32_t next_id = t->last_column_id;
+    for (int i = 0; i < s->ncols && !rc; i++) {
+        if ((rc = ice_type_for(s, i, &cols[i], err)))
+            break;
+        json_t *f = field_named(t->schema, s->cols[i].name);
+        if (!f) {
+            cols[i].field_id = ++next_id;
+            cols[i].required = 0; /* Iceberg adds only optional columns */
+            json_array_append_new(fields, field_json(cols[i].field_id, &cols[i], 0));
+            changed = 1;
+            sl_info("%s: adding column %s %s (field id %d)", t->target, cols[i].name, cols[i].itype, next_id);
+            continue;
+        }
+        const char *have = json_string_value(json_object_get(f, "type"));
+        if (!have || !same_type(have, cols[i].itype)) {
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s column %s: the source type %s maps to Iceberg %s but "
+                         "the table has %s; sluice changes no column type (drop the table or map the column "
+                         "to a new name)", t->target, cols[i].name,
+                         s->cols[i].type_name ? s->cols[i].type_name : "?", cols[i].itype,
+                         have ? have : "a nested type");
+            break;
+        }
+        cols[i].field_id = (int32_t)json_integer_value(json_object_get(f, "id"));
+        cols[i].required = json_is_true(json_object_get(f, "required"));
+    }
+    /* a required Iceberg column the source dropped: make it optional */
+    size_t j;
+    json_t *f;
+    json_array_foreach(fields, j, f) {
+        if (rc || !json_is_true(json_object_get(f, "required")))
+            continue;
+        if (sl_schema_column_index(s, json_string_value(json_object_get(f, "name"))) < 0) {
+            json_object_set_new(f, "required", json_false());
+            changed = 1;
+        }
+    }
+    if (!rc && changed) {
+        json_t *ns = json_pack("{s:s, s:i, s:o, s:O}", "type", "struct", "schema-id", t->schema_id + 1, "fields",
+                               fields, "identifier-field-ids",
+                               json_object_get(t->schema, "identifier-field-ids") ? json_object_get(t->schema,
+                               "identifier-field-ids") : json_array());
+        fields = NULL;
+        json_t *body = json_pack("{s:[{s:s, s:i}], s:[{s:s, s:O, s:I}, {s:s, s:i}]}", "requirements", "type",
+                                 "assert-current-schema-id", "current-schema-id", t->schema_id, "updates", "action",
+                                 "add-schema", "schema", ns, "last-column-id", (json_int_t)next_id, "action",
+                                 "set-current-schema", "schema-id", -1);
+        sl_buf path;
+        sl_buf_init(&path);
+        ice_table_path(&path, t->ns, t->name);
+        json_t *resp;
+        int st = ice_rest_call(&k->rest, "POST", path.data, body, &resp, err);
+        sl_buf_free(&path);
+        json_decref(body);
+        json_decref(ns);
+        if (st < 0) {
+            rc = st;
+        } else if (st != 200) {
+            char m[512];
+            rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "evolving the schema of %s: %s",
+                         t->target, ice_rest_message(resp, st, m, sizeof m));
+        } else {
+            json_t *md = json_object_get(resp, "metadata");
+            json_t *cur = current_schema(md, &t->schema_id);
+            json_decref(t->schema);
+            t->schema = json_incref(cur);
+            t->last_column_id = (int32_t)json_integer_value(json_object_get(md, "last-column-id"));
+        }
+        json_decref(resp);
+    }
+    json_decref(fields);
+    if (rc) {
+        free(cols);
+        return rc;
+    }
+    free(t->cols);
+    t->cols = cols;
+    t->ncols = s->ncols;
+    t->src = s;
+    return 0;
+}
+
+int ice_table_bind(ice_sink *k, const sl_table_schema *s, ice_table **out, sl_err *err)
+{
+    char target[512];
+    if (sl_route_target(k->env->routes, s, target, sizeof target) < 0)
+        snprintf(target, sizeof target, "%s", s->qualified);
+    ice_table *t;
+    for (t = k->tables; t; t = t->next)
+        if (!strcmp(t->target, target))
+            break;
+    int rc;
+    if (!t) {
+        char *dot = strrchr(target, '.');
+        if (!dot || dot == target || !dot[1])
+            return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "sink table name %s is not namespace.table", target);
+        t = calloc(1, sizeof *t);
+        if (!t)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        t->sink = k;
+        t->target = strdup(target);
+        t->ns = strndup(target, (size_t)(dot - target));
+        t->name = strdup(dot + 1);
+        t->w_file = -1;
+        sl_buf_init(&t->log);
+        if ((rc = load_or_create(t, s, err))) {
+            ice_table_free(t, 1);
+            return rc;
+        }
+        t->next = k->tables;
+        k->tables = t;
+    }
+    if (t->src != s && (!t->src || !sl_schema_same_shape(t->src, s) || t->src->version != s->version)) {
+        /* rows of the old shape go into their own file */
+        if (t->w) {
+            sl_pq_result *res;
+            if ((rc = sl_pq_close(t->w, &res, err)))
+                return rc;
+            t->w = NULL;
+            ice_datafile d = {.path = t->w_uri, .content = 0, .res = res};
+            t->w_uri = NULL;
+            if (t->nfiles == t->capfiles) {
+                int cap = t->capfiles ? t->capfiles * 2 : 4;
+                ice_datafile *nf = realloc(t->files, (size_t)cap * sizeof *nf);
+                if (!nf)
+                    return sl_errf(err, SL_ERUNTIME, "out of memory");
+                t->files = nf;
+                t->capfiles = cap;
+            }
+            t->files[t->nfiles++] = d;
+        }
+        if ((rc = bind_columns(t, s, err)))
+            return rc;
+    }
+    t->src = s;
+    *out = t;
+    return 0;
+}
+
+/* --------------------------------------------------------------- rows -- */
+
+static char *new_file(ice_table *t, const char *dir, const char *ext, char **local)
+{
+    ice_sink *k = t->sink;
+    char *uri;
+    if (asprintf(&uri, "%s/%s/%016" PRIx64 "-%05" PRIu64 "%s", t->location, dir, (uint64_t)random_id(),
+                 ++k->file_seq, ext) < 0)
+        return NULL;
+    *local = (char *)ice_local_path(uri);
+    return uri;
+}
+
+static int open_data_file(ice_table *t, sl_err *err)
+{
+    char *local;
+    char *uri = new_file(t, "data", ".parquet", &local);
+    if (!uri)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", local);
+    *strrchr(dir, '/') = 0;
+    if (mkdirs(dir)) {
+        int rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: cannot create %s: %s", t->target, dir, strerror(errno));
+        free(uri);
+        return rc;
+    }
+    sl_pq_column *pc = calloc((size_t)t->ncols, sizeof *pc);
+    if (!pc) {
+        free(uri);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    for (int i = 0; i < t->ncols; i++) {
+        pc[i].name = t->cols[i].name;
+        pc[i].field_id = t->cols[i].field_id;
+        pc[i].type = t->cols[i].pq;
+        pc[i].nullable = !t->cols[i].required;
+        pc[i].element_id = -1;
+    }
+    sl_pq_options o;
+    sl_pq_options_default(&o);
+    o.codec = t->sink->codec;
+    sl_wfile *f;
+    int rc = sl_wfile_open_local(local, &f, err);
+    if (rc == 0)
+        rc = sl_pq_open(&t->w, f, pc, t->ncols, &o, err);
+    free(pc);
+    if (rc) {
+        t->w = NULL;
+        free(uri);
+        return rc;
+    }
+    t->w_uri = uri;
+    t->w_file = ice_index_file(t->index, uri);
+    return t->w_file < 0 ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
+}
+
+static int add_delete(ice_table *t, ice_loc loc, sl_err *err)
+{
+    if (t->ndels == t->capdels) {
+        size_t cap = t->capdels ? t->capdels * 2 : 256;
+        ice_loc *d = realloc(t->dels, cap * sizeof *d);
+        if (!d)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        t->dels = d;
+        t->capdels = cap;
+    }
+    t->dels[t->ndels++] = loc;
+    return 0;
+}
+
+/* key (in k->key) no longer live: a position delete for its row */
+static int remove_key(ice_table *t, const sl_buf *key, sl_err *err)
+{
+    ice_loc loc;
+    if (!ice_index_get(t->index, key->data, key->len, &loc))
+        return 0;
+    int rc = add_delete(t, loc, err);
+    if (rc)
+        return rc;
+    ice_index_del(t->index, key->data, key->len);
+    log_change(t, key->data, key->len, -1, 0);
+    t->dirty = 1;
+    return 0;
+}
+
+static int upsert(ice_table *t, const sl_buf *key, const sl_value *row, sl_err *err)
+{
+    int rc = remove_key(t, key, err);
+    if (rc)
+        return rc;
+    if (!t->w && (rc = open_data_file(t, err)))
+        return rc;
+    int64_t pos = sl_pq_num_rows(t->w);
+    for (int i = 0; i < t->ncols; i++)
+        if ((rc = ice_put_value(t->w, i, &t->cols[i], &row[t->cols[i].src], t->src, err)))
+            return rc;
+    if ((rc = sl_pq_end_row(t->w, err)))
+        return rc;
+    if (ice_index_put(t->index, key->data, key->len, (ice_loc){t->w_file, pos}))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    log_change(t, key->data, key->len, t->w_file, pos);
+    t->dirty = 1;
+    return 0;
+}
+
+int ice_table_apply(ice_table *t, const sl_event *e, sl_err *err)
+{
+    ice_sink *k = t->sink;
+    if (e->snapshot == SL_SNAP_NONE && t->has_pos && sl_pos_cmp(e->pos, t->pos) <= 0)
+        return 0; /* the table holds this change already (a replayed epoch) */
+    sl_buf_reset(&k->key);
+    switch (e->op) {
+    case SL_OP_READ:
+    case SL_OP_CREATE:
+        ice_key_encode(&k->key, e->schema, e->after);
+        return upsert(t, &k->key, e->after, err);
+    case SL_OP_UPDATE:
+        ice_key_encode(&k->key, e->schema, e->after);
+        if (e->before) {
+            sl_buf_reset(&k->key2);
+            ice_key_encode(&k->key2, e->schema, e->before);
+            int rc;
+            if ((k->key2.len != k->key.len || memcmp(k->key2.data, k->key.data, k->key.len)) &&
+                (rc = remove_key(t, &k->key2, err)))
+                return rc;
+        }
+        return upsert(t, &k->key, e->after, err);
+    case SL_OP_DELETE:
+        ice_key_encode(&k->key, e->schema, e->before);
+        return remove_key(t, &k->key, err);
+    case SL_OP_TRUNCATE:
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: TRUNCATE reached the iceberg sink, which cannot "
+                       "apply it yet; filter truncates at the source or recreate the table", t->target);
+    default:
+        return 0;
+    }
+}
+
+/* ------------------------------------------------------------- commit -- */
+
+/* the spec wants position deletes sorted by file path, then position */
+static int by_file_pos(const void *a, const void *b, void *arg)
+{
+    const ice_loc *x = a, *y = b;
+    const ice_index *ix = arg;
+    if (x->file != y->file) {
+        int c = strcmp(ice_index_file_name(ix, x->file), ice_index_file_name(ix, y->file));
+        if (c)
+            return c;
+    }
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int write_deletes(ice_table *t, ice_datafile *out, sl_err *err)
+{
+    qsort_r(t->dels, t->ndels, sizeof *t->dels, by_file_pos, t->index);
+    char *local;
+    char *uri = new_file(t, "data", "-deletes.parquet", &local);
+    if (!uri)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    sl_pq_column pc[2] = {
+        {.name = "file_path", .field_id = POS_FILE_ID, .type = sl_pq_t_string(), .element_id = -1},
+        {.name = "pos", .field_id = POS_POS_ID, .type = sl_pq_t_int64(), .element_id = -1},
+    };
+    sl_pq_options o;
+    sl_pq_options_default(&o);
+    o.codec = t->sink->codec;
+    sl_wfile *f;
+    sl_pq_writer *w;
+    int rc = sl_wfile_open_local(local, &f, err);
+    if (rc == 0)
+        rc = sl_pq_open(&w, f, pc, 2, &o, err);
+    for (size_t i = 0; rc == 0 && i < t->ndels; i++) {
+        const char *p = ice_index_file_name(t->index, t->dels[i].file);
+        if ((rc = sl_pq_put_bytes(w, 0, p, strlen(p))) == 0 && (rc = sl_pq_put_i64(w, 1, t->dels[i].pos)) == 0)
+            rc = sl_pq_end_row(w, err);
+        if (rc) {
+            sl_pq_abort(w);
+            break;
+        }
+    }
+    sl_pq_result *res = NULL;
+    if (rc == 0)
+        rc = sl_pq_close(w, &res, err);
+    if (rc) {
+        free(uri);
+        return rc;
+    }
+    *out = (ice_datafile){.path = uri, .content = 1, .res = res};
+    return 0;
+}
+
+static void free_info(ice_manifest_info *m, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(m[i].path);
+}
+
+int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_err *err)
+{
+    ice_sink *k = t->sink;
+    if (!t->dirty)
+        return 0;
+    int rc;
+    if (t->w) {
+        sl_pq_result *res;
+        rc = sl_pq_close(t->w, &res, err);
+        t->w = NULL;
+        if (rc)
+            return rc;
+        if (t->nfiles == t->capfiles) {
+            int cap = t->capfiles ? t->capfiles * 2 : 4;
+            ice_datafile *nf = realloc(t->files, (size_t)cap * sizeof *nf);
+            if (!nf) {
+                sl_pq_result_free(res);
+                return sl_errf(err, SL_ERUNTIME, "out of memory");
+            }
+            t->files = nf;
+            t->capfiles = cap;
+        }
+        t->files[t->nfiles++] = (ice_datafile){.path = t->w_uri, .content = 0, .res = res};
+        t->w_uri = NULL;
+    }
+    ice_datafile del = {0};
+    if (t->ndels && (rc = write_deletes(t, &del, err)))
+        return rc;
+    int64_t snap = random_id(), seq = t->last_seq + 1;
+    char *schema_json = json_dumps(t->schema, JSON_COMPACT);
+    ice_manifest_info m[2];
+    int nm = 0;
+    char *local, *uri;
+    rc = 0;
+    if (t->nfiles) {
+        uri = new_file(t, "metadata", "-m0.avro", &local);
+        rc = ice_manifest_write(local, uri, schema_json, t->schema_id, t->files, t->nfiles, snap, seq, t->cols,
+                                t->ncols, &m[nm], err);
+        nm += rc == 0;
+        free(uri);
+    }
+    if (rc == 0 && del.path) {
+        uri = new_file(t, "metadata", "-m1.avro", &local);
+        rc = ice_manifest_write(local, uri, schema_json, t->schema_id, &del, 1, snap, seq, t->cols, t->ncols, &m[nm],
+                                err);
+        nm += rc == 0;
+        free(uri);
+    }
+    free(schema_json);
+    char *index_uri = NULL, *list_uri = NULL;
+    if (rc == 0) {
+        index_uri = new_file(t, "metadata", "-sluice-keys.avro", &local);
+        rc = write_index_delta(t, local, err);
+    }
+    if (rc == 0) {
+        list_uri = new_file(t, "metadata", "-snap.avro", &local);
+        rc = ice_manifest_list_write(local, t->manifest_list ? ice_local_path(t->manifest_list) : NULL, m, nm, snap,
+                                     t->snapshot_id, seq, err);
+    }
+    int64_t added = 0;
+    for (int i = 0; i < t->nfiles; i++)
+        added += t->files[i].res->num_rows;
+    if (rc == 0) {
+        char pos[80], n1[24], n2[24], n3[24];
+        snprintf(pos, sizeof pos, "%" PRIu64 ":%" PRIu64 ":%u", k->epoch_pos.hi, k->epoch_pos.lo, k->epoch_pos.idx);
+        snprintf(n1, sizeof n1, "%d", t->nfiles);
+        snprintf(n2, sizeof n2, "%" PRId64, added);
+        snprintf(n3, sizeof n3, "%zu", t->ndels);
+        json_t *summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "operation",
+                                    t->ndels ? "overwrite" : "append", "sluice.pipeline", k->pipeline,
+                                    "sluice.checkpoint", checkpoint, "sluice.position", pos, "sluice.key-index",
+                                    index_uri, "added-data-files", n1, "added-records", n2, "added-position-deletes",
+                                    n3);
+        json_t *snapshot = json_pack("{s:I, s:I, s:I, s:s, s:o, s:i}", "snapshot-id", (json_int_t)snap,
+                                     "sequence-number", (json_int_t)seq, "timestamp-ms",
+                                     (json_int_t)(time(NULL) * 1000LL), "manifest-list", list_uri, "summary", summary,
+                                     "schema-id", t->schema_id);
+        if (t->snapshot_id)
+            json_object_set_new(snapshot, "parent-snapshot-id", json_integer(t->snapshot_id));
+        json_t *req = json_pack("{s:s, s:s, s:I}", "type", "assert-ref-snapshot-id", "ref", "main", "snapshot-id",
+                                (json_int_t)t->snapshot_id);
+        if (!t->snapshot_id)
+            json_object_set_new(req, "snapshot-id", json_null());
+        json_t *change = json_pack("{s:{s:[s], s:s}, s:[o], s:[{s:s, s:o}, {s:s, s:s, s:s, s:I}]}", "identifier",
+                                   "namespace", t->ns, "name", t->name, "requirements", req, "updates", "action",
+                                   "add-snapshot", "snapshot", snapshot, "action", "set-snapshot-ref", "ref-name",
+                                   "main", "type", "branch", "snapshot-id", (json_int_t)snap);
+        json_array_append_new(changes, change);
+        /* what ice_table_committed makes current */
+        t->last_seq = seq;
+        free(t->manifest_list);
+        t->manifest_list = list_uri;
+        list_uri = NULL;
+        t->snapshot_id = snap;
+    }
+    free_info(m, nm);
+    free(index_uri);
+    free(list_uri);
+    free(del.path);
+    sl_pq_result_free(del.res);
+    return rc;
+}
+
+void ice_table_committed(ice_table *t)
+{
+    ice_sink *k = t->sink;
+    for (int i = 0; i < t->nfiles; i++) {
+        free(t->files[i].path);
+        sl_pq_result_free(t->files[i].res);
+    }
+    t->nfiles = 0;
+    t->ndels = 0;
+    sl_buf_reset(&t->log);
+    if (t->dirty && k->has_epoch_pos) {
+        t->pos = k->epoch_pos;
+        t->has_pos = 1;
+    }
+    t->dirty = 0;
+}
+
+void ice_table_free(ice_table *t, int discard)
+{
+    if (!t)
+        return;
+    if (t->w)
+        sl_pq_abort(t->w);
+    for (int i = 0; i < t->nfiles; i++) {
+        const char *local = ice_local_path(t->files[i].path);
+        if (discard && local)
+            unlink(local);
+        free(t->files[i].path);
+        sl_pq_result_free(t->files[i].res);
+    }
+    free(t->files);
+    free(t->w_uri);
+    free(t->dels);
+    sl_buf_free(&t->log);
+    ice_index_free(t->index);
+    json_decref(t->schema);
+    free(t->cols);
+    free(t->target);
+    free(t->ns);
+    free(t->name);
+    free(t->location);
+    free(t->manifest_list);
+    free(t);
+}

@@ -1,0 +1,188 @@
+/* ice_type.c — how a source column becomes an Iceberg column (and the
+ * Parquet column of the data files), and how its values are written.
+ *
+ * The mapping is exact or refused: integers are long (BIGINT UNSIGNED and
+ * BIT(64) are decimal(20,0), so no value wraps), decimals keep precision
+ * and scale up to 38 digits (wider, or PostgreSQL numeric without a
+ * typmod, are strings with the exact text), DATETIME is timestamp and
+ * TIMESTAMP / timestamptz are timestamptz (µs), TIME is time, PostgreSQL
+ * uuid is uuid, JSON / enums / sets / arrays / other textual types are
+ * strings. */
+#define SL_LOG_COMPONENT "iceberg sink"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../../core/log.h"
+#include "ice_sink.h"
+
+enum { PG_UUID_OID = 2950 };
+
+static void set(ice_col *o, const char *itype, sl_pq_type pq)
+{
+    snprintf(o->itype, sizeof o->itype, "%s", itype);
+    o->pq = pq;
+}
+
+int ice_type_for(const sl_table_schema *s, int i, ice_col *o, sl_err *err)
+{
+    const sl_column *c = &s->cols[i];
+    o->name = c->name;
+    o->src = i;
+    o->required = !c->nullable || c->is_pk;
+    if (c->is_array) {
+        set(o, "string", sl_pq_t_string());
+        return 0;
+    }
+    switch (c->kind) {
+    case SL_BOOL: set(o, "boolean", sl_pq_t_bool()); break;
+    case SL_INT: set(o, "long", sl_pq_t_int64()); break;
+    case SL_YEAR: set(o, "int", sl_pq_t_int32()); break;
+    case SL_UINT: set(o, "decimal(20, 0)", sl_pq_t_decimal(20, 0)); break;
+    case SL_BIT:
+        if (c->precision && c->precision < 64)
+            set(o, "long", sl_pq_t_int64());
+        else
+            set(o, "decimal(20, 0)", sl_pq_t_decimal(20, 0));
+        break;
+    case SL_FLOAT: set(o, "float", sl_pq_t_float()); break;
+    case SL_DOUBLE: set(o, "double", sl_pq_t_double()); break;
+    case SL_DECIMAL:
+        if (c->precision >= 1 && c->precision <= 38 && c->scale <= c->precision) {
+            char t[32];
+            snprintf(t, sizeof t, "decimal(%u, %u)", c->precision, c->scale);
+            set(o, t, sl_pq_t_decimal(c->precision, c->scale));
+        } else {
+            set(o, "string", sl_pq_t_string()); /* exact text: no Iceberg decimal holds it */
+        }
+        break;
+    case SL_DATE: set(o, "date", sl_pq_t_date()); break;
+    case SL_TIME: set(o, "time", sl_pq_t_time_us()); break;
+    case SL_DATETIME: set(o, "timestamp", sl_pq_t_timestamp_us(0)); break;
+    case SL_TIMESTAMP: set(o, "timestamptz", sl_pq_t_timestamp_us(1)); break;
+    case SL_BYTES: set(o, "binary", sl_pq_t_binary()); break;
+    case SL_TEXTUAL:
+    case SL_STRING:
+        /* PostgreSQL uuid (MySQL type codes are all below 256) */
+        if (c->src_type == PG_UUID_OID) {
+            set(o, "uuid", sl_pq_t_uuid());
+            break;
+        }
+        set(o, "string", sl_pq_t_string());
+        break;
+    case SL_JSON:
+    case SL_ENUM:
+    case SL_SET: set(o, "string", sl_pq_t_string()); break;
+    default:
+        return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "%s column %s (%s): no Iceberg type for values of kind %s",
+                       s->qualified, c->name, c->type_name ? c->type_name : "?", sl_kind_name(c->kind));
+    }
+    return 0;
+}
+
+static int bad(const sl_table_schema *s, const ice_col *c, const char *why, sl_err *err)
+{
+    return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s column %s (Iceberg %s): %s", s->qualified, c->name,
+                   c->itype, why);
+}
+
+static int uuid_bytes(const char *p, size_t n, uint8_t out[16])
+{
+    int k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '-')
+            continue;
+        int hi = sl_hex_digit(p[i]), lo = i + 1 < n ? sl_hex_digit(p[i + 1]) : -1;
+        if (hi < 0 || lo < 0 || k == 16)
+            return -1;
+        out[k++] = (uint8_t)(hi << 4 | lo);
+        i++;
+    }
+    return k == 16 ? 0 : -1;
+}
+
+int ice_put_value(sl_pq_writer *w, int pc, const ice_col *c, const sl_value *v, const sl_table_schema *s,
+                  sl_err *err)
+{
+    if (v->kind == SL_NULL || (v->flags & SL_VF_INVALID_DATE)) {
+        if (c->required)
+            return bad(s, c, v->kind == SL_NULL ? "NULL in a required column"
+                                                : "a date the calendar does not have in a required column",
+                       err);
+        return sl_pq_put_null(w, pc);
+    }
+    if (v->kind == SL_UNCHANGED)
+        return bad(s, c, "the source did not send this value (unchanged TOAST); set REPLICA IDENTITY FULL "
+                         "on the table so every update carries the whole row",
+                   err);
+    if (v->flags & SL_VF_U64)
+        return bad(s, c, "a timestamp beyond the range of microseconds since 1970 in 64 bits", err);
+    const char *it = c->itype;
+    if (!strcmp(it, "string")) { /* every value has its exact text */
+        if (v->kind == SL_STRING || v->kind == SL_JSON || v->kind == SL_ENUM || v->kind == SL_SET ||
+            v->kind == SL_TEXTUAL || v->kind == SL_DECIMAL)
+            return sl_pq_put_bytes(w, pc, v->v.s, v->len);
+        char buf[128];
+        int n = sl_value_sql_text(v, buf, sizeof buf);
+        if (n < 0)
+            return bad(s, c, "value has no text form", err);
+        return sl_pq_put_bytes(w, pc, buf, (size_t)n);
+    }
+    switch (v->kind) {
+    case SL_BOOL: return sl_pq_put_bool(w, pc, v->v.i != 0);
+    case SL_INT:
+    case SL_YEAR:
+    case SL_DATE:
+    case SL_DATETIME:
+    case SL_TIMESTAMP: return sl_pq_put_i64(w, pc, v->v.i);
+    case SL_TIME:
+        if (v->v.i < 0 || v->v.i >= 86400LL * 1000000)
+            return bad(s, c, "a TIME outside 00:00:00..23:59:59.999999 (Iceberg time is a time of day)", err);
+        return sl_pq_put_i64(w, pc, v->v.i);
+    case SL_UINT:
+    case SL_BIT:
+        if (c->pq.logical == SL_PQ_LT_DECIMAL)
+            return sl_pq_put_decimal(w, pc, (sl_i128)v->v.u);
+        return sl_pq_put_i64(w, pc, (int64_t)v->v.u);
+    case SL_FLOAT: return sl_pq_put_float(w, pc, (float)v->v.d);
+    case SL_DOUBLE: return sl_pq_put_double(w, pc, v->v.d);
+    case SL_DECIMAL: return sl_pq_put_decimal_text(w, pc, v->v.s, v->len);
+    case SL_BYTES: return sl_pq_put_bytes(w, pc, v->v.s, v->len);
+    case SL_TEXTUAL:
+    case SL_STRING:
+        if (c->pq.logical == SL_PQ_LT_UUID) {
+            uint8_t u[16];
+            if (uuid_bytes(v->v.s, v->len, u))
+                return bad(s, c, "not a UUID", err);
+            return sl_pq_put_bytes(w, pc, u, 16);
+        }
+        break;
+    default: break;
+    }
+    char why[96];
+    snprintf(why, sizeof why, "a value of kind %s does not fit", sl_kind_name(v->kind));
+    return bad(s, c, why, err);
+}
+
+void ice_key_encode(sl_buf *b, const sl_table_schema *s, const sl_value *vals)
+{
+    for (int k = 0; k < s->npk; k++) {
+        const sl_value *v = &vals[s->pk[k]];
+        sl_buf_addc(b, (char)v->kind);
+        switch (v->kind) {
+        case SL_NULL: break;
+        case SL_INT: case SL_UINT: case SL_DATE: case SL_TIME: case SL_DATETIME: case SL_TIMESTAMP:
+        case SL_BIT: case SL_YEAR: case SL_BOOL: case SL_FLOAT: case SL_DOUBLE:
+            if (v->flags & SL_VF_INVALID_DATE) {
+                sl_buf_add(b, &v->len, sizeof v->len);
+                sl_buf_add(b, v->v.s, v->len);
+            } else {
+                sl_buf_add(b, &v->v.u, 8);
+            }
+            break;
+        default:
+            sl_buf_add(b, &v->len, sizeof v->len);
+            sl_buf_add(b, v->v.s, v->len);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+"""Readers of the Iceberg tables the iceberg sink writes, all independent of
+sluice: pyiceberg through the REST catalog, DuckDB's iceberg extension
+(loaded from the wheel's file, offline) through the same catalog. Both must
+agree with the source row for row (issue 14)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+import duckdb_extension_avro
+import duckdb_extension_httpfs
+import duckdb_extension_iceberg
+from pyiceberg.catalog import load_catalog
+from pyiceberg.exceptions import NoSuchTableError
+
+
+def catalog(ice):
+    return load_catalog("rest", **{"type": "rest", "uri": ice.uri})
+
+
+def sink_yaml(ice, extra=""):
+    return f"""  type: iceberg
+  catalog.properties.uri: {ice.uri}
+{extra}"""
+
+
+def py_rows(ice, table, key="id"):
+    """every row of table (namespace.name) by pyiceberg, sorted by key"""
+    t = catalog(ice).load_table(table)
+    rows = t.scan().to_arrow().to_pylist()
+    return sorted(rows, key=lambda r: r[key])
+
+
+def duck(ice):
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    for m in (duckdb_extension_avro, duckdb_extension_httpfs, duckdb_extension_iceberg):
+        ext = Path(m.__file__).parent / "extensions"
+        con.execute(f"LOAD '{next(ext.rglob('*.duckdb_extension'))}'")
+    con.execute(f"ATTACH 'wh' AS ic (TYPE iceberg, ENDPOINT '{ice.uri}', AUTHORIZATION_TYPE 'none')")
+    return con
+
+
+def duck_rows(ice, table, key="id"):
+    """every row of table by DuckDB's iceberg extension, as dicts sorted by key"""
+    con = duck(ice)
+    try:
+        cur = con.execute(f"SELECT * FROM ic.{table} ORDER BY {key}")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def checkpoint(ice, pipeline, namespace="sluice"):
+    """the pipeline's checkpoint: a property of its checkpoint table"""
+    return catalog(ice).load_table(f"{namespace}.{pipeline}").properties.get("sluice.checkpoint")
+
+
+def snapshots(ice, table):
+    return list(catalog(ice).load_table(table).snapshots())
+
+
+def drop_tables(ice, *tables):
+    cat = catalog(ice)
+    for t in tables:
+        try:
+            cat.drop_table(t)
+        except NoSuchTableError:
+            pass
+
+
+def wait_rows(ice, table, want, proc=None, timeout=60, key="id"):
+    """polls pyiceberg until the table's rows equal want (list of dicts)"""
+    deadline = time.time() + timeout
+    got = None
+    while time.time() < deadline:
+        if proc is not None and proc.proc.poll() is not None:
+            raise AssertionError(f"sluice exited early:\n{proc.log_text()[-4000:]}")
+        try:
+            got = py_rows(ice, table, key)
+            if got == want:
+                return got
+        except NoSuchTableError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{table}: wanted {want[:5]}... ({len(want)} rows), got {got and got[:5]}... "
+                         f"({got and len(got)} rows)")
