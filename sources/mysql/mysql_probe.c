@@ -43,7 +43,7 @@ int sl_mysql_probe(void *self, const char *committed, sl_source_probe *out, sl_e
         return rc;
     }
     long long total = 0;
-    char last[256] = "";
+    char last[200] = ""; /* binlog names are short; the head text must fit */
     unsigned long long last_size = 0;
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res))) {
@@ -53,7 +53,7 @@ int sl_mysql_probe(void *self, const char *committed, sl_source_probe *out, sl_e
         if (have_want && strcmp(row[0], want.file) == 0)
             out->committed_bytes = total + (long long)want.pos;
         total += (long long)size;
-        snprintf(last, sizeof last, "%s", row[0]);
+        snprintf(last, sizeof last, "%.199s", row[0]);
         last_size = size;
     }
     mysql_free_result(res);

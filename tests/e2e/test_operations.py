@@ -4,13 +4,16 @@ readiness, lag while idle and while the sink is stalled."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import time
 import urllib.error
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from conftest import sluice_binary
 from clickhouse_read import clear_faults, drop_databases, env_for, mysql_yaml, set_faults, wait_rows
 from sluice_run import PG_STREAMING, Sluice, mysql_exec, mysql_pipeline_yaml
 
@@ -106,8 +109,42 @@ def test_metrics_count_snapshot_and_changes_and_lag_falls_when_idle(mariadb, tmp
     assert metric(got, "process_resident_memory_bytes") > 1e6
     assert metric(got, "process_cpu_seconds_total") > 0
     assert get(base + "/nothing")[0] == 404
+    # status reads the same from the sink and the server, beside the running pipeline
+    st = status(s, "--json")
+    assert st["pipeline"] == "opsm" and st["sink"] == "file"
+    assert st["checkpoint"]["position"]["file"].startswith("binlog.")
+    assert 0 <= st["checkpoint"]["age_seconds"] < 60
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", st["checkpoint"]["committed_at"])
+    assert st["source"]["type"] == "mysql" and st["source"]["lag_bytes"] == 0, st
+    assert st["source"]["head"]["file"] == st["checkpoint"]["position"]["file"]
+    assert st["source"]["head_bytes"] == metric(got, "sluice_source_head_position_bytes")
+    assert st["snapshot"] == [{"table": f"{db}.t", "done": True}, {"table": f"{db}.u", "done": True}], st
+    text = status(s)
+    assert text.startswith("pipeline opsm: last checkpoint {"), text
+    assert ", 0 bytes behind\n" in text and f"  snapshot {db}.t: done\n" in text, text
     assert s.stop() == 0
     assert "serving /metrics" in s.log_text()
+
+
+def status(s, *args):
+    p = subprocess.run([str(sluice_binary()), "status", *args, str(s.config)], capture_output=True, text=True,
+                       env=s.env, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return json.loads(p.stdout) if "--json" in args else p.stdout
+
+
+def test_status_json_before_the_first_checkpoint_and_with_the_source_down(mariadb, tmp_path):
+    out = tmp_path / "out.jsonl"
+    s = Sluice(tmp_path, mysql_pipeline_yaml(mariadb, "opsn.t", out, name="opsn", server_id=5962),
+               env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    st = status(s, "--json")
+    assert st["checkpoint"] is None and st["snapshot"] is None
+    assert st["source"]["head"]["file"].startswith("binlog.") and st["source"]["head_bytes"] > 0
+    assert "lag_bytes" not in st["source"]
+    assert status(s).startswith("pipeline opsn: no checkpoint committed yet\n  source head {")
+    s.config.write_text(s.config.read_text().replace(f"port: {mariadb.port}", "port: 1"))
+    st = status(s, "--json")
+    assert st["source"]["error"].startswith("mysql source: cannot connect to 127.0.0.1:1 as "), st
 
 
 def test_lag_rises_and_readiness_flips_while_the_sink_stalls(mariadb, clickhouse, tmp_path):
