@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import time
 import urllib.error
@@ -15,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import sluice_binary
 from clickhouse_read import clear_faults, drop_databases, env_for, mysql_yaml, set_faults, wait_rows
-from sluice_run import PG_STREAMING, Sluice, mysql_exec, mysql_pipeline_yaml
+from sluice_run import PG_STREAMING, Sluice, mysql_exec, mysql_pipeline_yaml, wait_events
 
 METRICS = "  metrics.address: 127.0.0.1:0\n"
 
@@ -199,3 +200,52 @@ def test_postgres_counts_and_lag(pg, postgres):
                        s, "a small lag when idle", timeout=30)
     assert metric(got, "sluice_source_head_position_bytes") >= metric(got, "sluice_source_committed_position_bytes") > 0
     assert s.stop() == 0
+
+
+def test_json_log_into_a_file_that_sighup_reopens(mariadb, tmp_path):
+    """--log-format json writes one object per line; --log-file appends to a
+    file, and SIGHUP after logrotate moved it opens a new one at the path."""
+    db = "opsl"
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY)")
+    out, log = tmp_path / "out.jsonl", tmp_path / "sluice.log"
+    cfg = tmp_path / "pipeline.yaml"
+    cfg.write_text(mysql_pipeline_yaml(mariadb, f"{db}.t", out, name="opsl", server_id=5963))
+    proc = subprocess.Popen([str(sluice_binary()), "--log-format", "json", "run", "--log-file", str(log), str(cfg)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    try:
+        lines = wait_json_line(log, lambda o: o["message"].startswith("streaming binlog."), proc)
+        assert all(set(o) == {"time", "level", "component", "message", "fields"} for o in lines), lines
+        first = lines[0]
+        assert first["component"] == "sluice" and first["message"] == "pipeline opsl: mysql -> file", first
+        assert first["level"] == "info" and first["fields"] == {"pipeline": "opsl"}
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", first["time"])
+        assert lines[-1]["component"] == "mysql source"
+        log.rename(tmp_path / "sluice.log.1")
+        proc.send_signal(signal.SIGHUP)
+        wait_json_line(log, lambda o: o["message"] == f"received SIGHUP: reopened the log file {log}", proc)
+        mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1)")
+        wait_events(out, 1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    stdout, stderr = proc.communicate()
+    assert stdout == b"" and stderr == b""
+    after = [json.loads(line) for line in log.read_text().splitlines()]
+    assert after[-1]["message"].startswith("pipeline opsl stopped: "), after
+    assert "stopped" not in (tmp_path / "sluice.log.1").read_text()
+
+
+def wait_json_line(path, pred, proc, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        lines = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        if any(pred(o) for o in lines):
+            return lines
+        assert proc.poll() is None, (proc.returncode, path.read_text() if path.exists() else "")
+        time.sleep(0.05)
+    raise AssertionError(path.read_text() if path.exists() else "no log file")
