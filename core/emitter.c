@@ -1,6 +1,8 @@
 /* emitter.c — batching of source events and their hand-off to the queue. */
 #include "emitter.h"
 
+#include "clock.h"
+
 #include <string.h>
 
 int sl_emitter_init(sl_emitter *e, sl_queue *q, size_t target_bytes,
@@ -156,4 +158,18 @@ sl_batch *sl_emit_take_idle(sl_emitter *e)
     }
     pthread_mutex_unlock(&e->mu);
     return b;
+}
+
+void sl_emit_idle(sl_emitter *e)
+{
+    __atomic_store_n(&e->idle_wall_ms, sl_wall_ms(), __ATOMIC_RELEASE);
+}
+
+int sl_emit_pending(sl_emitter *e)
+{
+    if (pthread_mutex_trylock(&e->mu))
+        return 1;
+    int pending = e->open || (e->cur && (e->cur->count || e->cur->commit_token)) || e->queue->count;
+    pthread_mutex_unlock(&e->mu);
+    return pending;
 }

@@ -31,6 +31,7 @@ typedef struct sl_emitter {
     volatile int stop_requested; /* set by the runtime (migrate end, sink failure) */
     unsigned long long events;   /* counters, written by the source thread only */
     uint64_t batches;            /* sl_batch.seq of the last batch created */
+    int64_t idle_wall_ms;        /* last sl_emit_idle() (atomic), for the lag metric */
 } sl_emitter;
 
 int sl_emitter_init(sl_emitter *e, sl_queue *q, size_t target_bytes,
@@ -63,6 +64,14 @@ void sl_emit_unlock(sl_emitter *e);
  * it (pass that to sl_emit_drop). */
 int sl_emit_hold(sl_emitter *e);
 void sl_emit_drop(sl_emitter *e, int took);
+
+/* Source thread, between transactions: everything the server had written
+ * when it said so (a MySQL heartbeat, a PostgreSQL keepalive) has been
+ * handed over. Lets the lag metric fall to zero on an idle source. */
+void sl_emit_idle(sl_emitter *e);
+/* Sink thread: 1 while the source holds events not yet taken (inside a
+ * transaction, a current batch, the queue). */
+int sl_emit_pending(sl_emitter *e);
 
 /* Sink thread: takes the current batch if it is non-empty and ends on a
  * boundary, without waiting for the source. */

@@ -2,6 +2,7 @@
  * status, version. Exit codes: 0 ok, 1 runtime failure, 2 usage or
  * configuration error. Logs go to stderr; results of check/describe/status
  * go to stdout. */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "../core/log.h"
 #include "registry.h"
 #include "runtime.h"
+#include "status.h"
 #include "../core/verify.h"
 
 /* The process's one piece of mutable global state: a stop request. */
@@ -22,10 +24,11 @@ static volatile sig_atomic_t stop_flag;
 
 /* Signals are taken by one thread with sigwait() (every other thread has
  * them blocked), so what a signal does runs as ordinary code: it can log.
- * SIGINT/SIGTERM request a stop (the second one exits at once), SIGHUP is
- * logged and ignored (a terminal hang-up or a log-rotation habit must not
- * end a pipeline silently). Commands that do not stop gracefully leave
- * SIGINT/SIGTERM at their default. */
+ * SIGINT/SIGTERM request a stop (the second one exits at once), SIGHUP
+ * reopens the --log-file (after logrotate moved it) and is otherwise
+ * logged and ignored (a terminal hang-up must not end a pipeline
+ * silently). Commands that do not stop gracefully leave SIGINT/SIGTERM at
+ * their default. */
 static void *signal_main(void *arg)
 {
     sigset_t set = *(sigset_t *)arg;
@@ -36,7 +39,14 @@ static void *signal_main(void *arg)
             continue;
         const char *name = sig == SIGHUP ? "SIGHUP" : sig == SIGINT ? "SIGINT" : "SIGTERM";
         if (sig == SIGHUP) {
-            sl_warn("received SIGHUP: ignored, sluice keeps running (stop it with SIGTERM or SIGINT)");
+            int rc = sl_log_reopen();
+            if (rc == 1)
+                sl_warn("received SIGHUP: ignored, sluice keeps running (stop it with SIGTERM or SIGINT)");
+            else if (rc == 0)
+                sl_info("received SIGHUP: reopened the log file %s", sl_log_file());
+            else
+                sl_warn("received SIGHUP: cannot reopen the log file %s: %s; logging on to the old one", sl_log_file(),
+                        strerror(errno));
             continue;
         }
         if (stop_flag) {
@@ -82,15 +92,19 @@ static const char usage_main[] =
     "  migrate <pipeline.yaml>   one-shot: snapshot and catch up to now, then exit\n"
     "  check <pipeline.yaml>     validate the pipeline file; --connect also probes the servers\n"
     "  describe [connector]      list connectors, or the options of one\n"
-    "  status <pipeline.yaml>    show the last committed checkpoint\n"
+    "  status <pipeline.yaml>    last checkpoint, source head and lag, snapshot progress (--json)\n"
     "  version                   print the version\n"
     "\n"
     "common options (before or after the command):\n"
     "  --log-level LEVEL         error, warn, info (default), debug, trace\n"
+    "  --log-format FORMAT       text (default) or json (one object per line: time, level,\n"
+    "                            component, message, fields)\n"
+    "  --log-file PATH           append the log to PATH instead of stderr; SIGHUP reopens it\n"
     "  -h, --help                help for a command: sluice <command> --help\n"
     "\n"
     "signals (run, migrate): SIGINT or SIGTERM stops after a final checkpoint, a\n"
-    "second one exits at once; SIGHUP is logged and ignored.\n";
+    "second one exits at once; SIGHUP reopens the --log-file, else it is logged and\n"
+    "ignored.\n";
 
 /* the usage, then the connectors this binary has (from the registry) */
 static void print_usage_main(FILE *out)
@@ -136,9 +150,12 @@ static const char usage_describe[] =
     "options of the pipeline: block.\n";
 
 static const char usage_status[] =
-    "usage: sluice status [--log-level LEVEL] <pipeline.yaml>\n"
+    "usage: sluice status [--json] [--log-level LEVEL] <pipeline.yaml>\n"
     "\n"
-    "Prints the last checkpoint committed in the pipeline's sink.\n";
+    "Prints the last checkpoint committed in the pipeline's sink and its age, the\n"
+    "source server's head position and how many bytes the checkpoint is behind it,\n"
+    "and snapshot progress per table. Reads without disturbing a running pipeline.\n"
+    "--json prints one JSON object for scripts.\n";
 
 static const char usage_version[] = "usage: sluice version\n";
 
@@ -146,8 +163,33 @@ typedef struct cli {
     const char *command;
     const char *file;
     int connect;
+    int json;
     const char *follow_until;
 } cli;
+
+/* --log-level, --log-format, --log-file: 0, or 2 after saying what is wrong */
+static int log_option(const char *name, const char *value)
+{
+    if (strcmp(name, "--log-level") == 0) {
+        sl_log_level lvl;
+        if (sl_log_parse_level(value, &lvl)) {
+            fprintf(stderr, "sluice: unknown log level '%s' (error, warn, info, debug, trace)\n", value);
+            return 2;
+        }
+        sl_log_init(lvl);
+    } else if (strcmp(name, "--log-format") == 0) {
+        sl_log_format f;
+        if (sl_log_parse_format(value, &f)) {
+            fprintf(stderr, "sluice: unknown log format '%s' (text, json)\n", value);
+            return 2;
+        }
+        sl_log_set_format(f);
+    } else if (sl_log_open_file(value)) {
+        fprintf(stderr, "sluice: cannot open the log file %s: %s\n", value, strerror(errno));
+        return 2;
+    }
+    return 0;
+}
 
 /* 0 ok, 1 help printed, 2 usage error */
 static int parse_args(int argc, char **argv, const char *usage, cli *c)
@@ -157,6 +199,9 @@ static int parse_args(int argc, char **argv, const char *usage, cli *c)
         {"log-level", required_argument, NULL, 'l'},
         {"connect", no_argument, NULL, 'c'},
         {"follow-until", required_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},
+        {"log-format", required_argument, NULL, 'F'},
+        {"log-file", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -167,15 +212,18 @@ static int parse_args(int argc, char **argv, const char *usage, cli *c)
         case 'h':
             fputs(usage, stdout);
             return 1;
-        case 'l': {
-            sl_log_level lvl;
-            if (sl_log_parse_level(optarg, &lvl)) {
-                fprintf(stderr, "sluice: unknown log level '%s' (error, warn, info, debug, trace)\n", optarg);
+        case 'l':
+            if (log_option("--log-level", optarg))
                 return 2;
-            }
-            sl_log_init(lvl);
             break;
-        }
+        case 'F':
+            if (log_option("--log-format", optarg))
+                return 2;
+            break;
+        case 'L':
+            if (log_option("--log-file", optarg))
+                return 2;
+            break;
         case 'c':
             if (strcmp(c->command, "check") != 0)
                 goto bad;
@@ -185,6 +233,11 @@ static int parse_args(int argc, char **argv, const char *usage, cli *c)
             if (strcmp(c->command, "migrate") != 0)
                 goto bad;
             c->follow_until = optarg;
+            break;
+        case 'j':
+            if (strcmp(c->command, "status") != 0)
+                goto bad;
+            c->json = 1;
             break;
         default:
         bad:
@@ -377,25 +430,7 @@ static int cmd_status(const cli *c)
     int rc = load(c, &cfg);
     if (rc)
         return rc;
-    sl_err err;
-    void *self = NULL;
-    char *ck = NULL;
-    sl_sink_env env = {.pipeline_name = sl_opt_str(&cfg.pipeline, "name"), .pipeline = &cfg.pipeline,
-                       .source_connector = sl_source_envelope_name(cfg.source_plugin), .read_only = 1};
-    rc = cfg.sink_plugin->create(&cfg.sink, &env, &self, &err);
-    if (!rc)
-        rc = cfg.sink_plugin->load_checkpoint(self, &ck, &err);
-    if (self)
-        cfg.sink_plugin->destroy(self);
-    if (rc) {
-        sl_error("%s", err.msg);
-        rc = rc == SL_ECONFIG ? 2 : 1;
-    } else if (!ck) {
-        printf("pipeline %s: no checkpoint committed yet\n", sl_opt_str(&cfg.pipeline, "name"));
-    } else {
-        printf("pipeline %s: last checkpoint %s\n", sl_opt_str(&cfg.pipeline, "name"), ck);
-    }
-    free(ck);
+    rc = sl_status(&cfg, c->json, stdout);
     sl_config_free(&cfg);
     return rc;
 }
@@ -474,6 +509,7 @@ static int cmd_run(const cli *c, int migrate)
     sl_run_opts ro = {.migrate = migrate, .follow_until = c->follow_until};
     sl_run_stats stats;
     sl_err err;
+    sl_log_set_pipeline(sl_opt_str(&cfg.pipeline, "name"));
     sl_info("pipeline %s: %s -> %s", sl_opt_str(&cfg.pipeline, "name"), cfg.source_plugin->name,
             cfg.sink_plugin->name);
     rc = sl_pipeline_run(&cfg, &ro, &stop_flag, &stats, &err);
@@ -487,6 +523,7 @@ static int cmd_run(const cli *c, int migrate)
             rc = migrate_report(&cfg, &stats);
     }
     sl_run_stats_free(&stats);
+    sl_log_set_pipeline(NULL);
     sl_config_free(&cfg);
     return rc;
 }
@@ -505,31 +542,36 @@ static int global_options(int argc, char **argv, int *exit_code)
         }
         if (strcmp(a, "--version") == 0)
             return i;
-        const char *level = NULL;
-        if (strcmp(a, "--log-level") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "sluice: option '--log-level' needs a value (error, warn, info, debug, trace)\n");
-                *exit_code = 2;
-                return -1;
+        static const char *const opts[] = {"--log-level", "--log-format", "--log-file"};
+        static const char *const wants[] = {"(error, warn, info, debug, trace)", "(text, json)", "(a file path)"};
+        const char *name = NULL, *value = NULL;
+        for (size_t k = 0; k < 3 && !name; k++) {
+            size_t n = strlen(opts[k]);
+            if (strcmp(a, opts[k]) == 0) {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "sluice: option '%s' needs a value %s\n", opts[k], wants[k]);
+                    *exit_code = 2;
+                    return -1;
+                }
+                name = opts[k];
+                value = argv[i + 1];
+                i += 2;
+            } else if (strncmp(a, opts[k], n) == 0 && a[n] == '=') {
+                name = opts[k];
+                value = a + n + 1;
+                i++;
             }
-            level = argv[i + 1];
-            i += 2;
-        } else if (strncmp(a, "--log-level=", 12) == 0) {
-            level = a + 12;
-            i++;
-        } else {
+        }
+        if (!name) {
             fprintf(stderr, "sluice: unknown option '%s'\n\n", a);
             print_usage_main(stderr);
             *exit_code = 2;
             return -1;
         }
-        sl_log_level lvl;
-        if (sl_log_parse_level(level, &lvl)) {
-            fprintf(stderr, "sluice: unknown log level '%s' (error, warn, info, debug, trace)\n", level);
+        if (log_option(name, value)) {
             *exit_code = 2;
             return -1;
         }
-        sl_log_init(lvl);
     }
     if (i >= argc) {
         print_usage_main(stderr);

@@ -38,6 +38,12 @@ const sl_option_def sl_pipeline_options[] = {
      "Time zone of the transform's temporal functions (Asia/Shanghai, UTC, +08:00); default the system's."},
     {"transform.decimal.precision.mode", SL_OPT_ENUM, "UP_TO_19", 0, 0, 0, "UP_TO_19|UP_TO_38",
      "Widest DECIMAL a transform expression computes (Flink's default UP_TO_19, or UP_TO_38)."},
+    {"metrics.address", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "host:port of the HTTP endpoint serving /metrics (Prometheus), /healthz and /readyz during `sluice run`; "
+     "unset = off. Port 0 picks a free port (logged)."},
+    {"metrics.ready.intervals", SL_OPT_INT, "10", 0, 2, 1000000, NULL,
+     "/readyz fails when the last commit (or the last moment with nothing to commit) is older than this many "
+     "checkpoint.interval."},
     SL_OPTION_END,
 };
 

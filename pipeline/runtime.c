@@ -24,6 +24,7 @@
 #include "../core/log.h"
 #include "../core/queue.h"
 #include "../core/route.h"
+#include "run_metrics.h"
 #include "stages.h"
 
 typedef struct source_thread {
@@ -135,17 +136,19 @@ typedef struct sink_state {
 } sink_state;
 
 static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin *src, void *src_self,
-                     sl_run_stats *stats, sl_err *err)
+                     sl_run_stats *stats, sl_run_metrics *rm, sl_err *err)
 {
     const char *name = sl_opt_str(&cfg->pipeline, "name");
     const char *id = src->identity ? src->identity(src_self) : NULL;
     char *ck = sl_checkpoint_compose(name, s->last_token, id ? id : s->identity);
     if (!ck)
         return sl_errf(err, SL_ERUNTIME, "cannot serialise checkpoint for token %s", s->last_token);
+    int64_t t0 = sl_mono_ms();
     int rc = s->plugin->commit(s->self, ck, err);
     free(ck);
     if (rc)
         return rc;
+    sl_run_metrics_commit(rm, s->last_token, (double)(sl_mono_ms() - t0) / 1000.0);
     stats->commits++;
     free(s->committed_token);
     s->committed_token = strdup(s->last_token);
@@ -158,8 +161,9 @@ static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin
 
 /* abort() cannot change what happens next (the next run replays the epoch
  * from the last checkpoint either way); its failure is only worth a line */
-static void abort_epoch(sink_state *s)
+static void abort_epoch(sink_state *s, sl_run_metrics *rm)
 {
+    sl_run_metrics_abort(rm);
     sl_err err;
     if (s->plugin->abort(s->self, &err))
         sl_warn("%s sink: rolling back the open epoch failed: %s", s->plugin->name, err.msg);
@@ -253,9 +257,11 @@ static int check_owner(const sl_config *cfg, const sl_checkpoint_info *info, sl_
                    cfg->sink_plugin->name, info->pipeline, name, where, info->pipeline);
 }
 
+/* *cause says which side failed ("source" or "sink"), for the retry metric */
 static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_atomic_t *stop,
-                    sl_run_stats *stats, sl_err *err)
+                    sl_run_stats *stats, sl_run_metrics *rm, const char **cause, sl_err *err)
 {
+    *cause = "sink";
     const char *name = sl_opt_str(&cfg->pipeline, "name");
     const sl_source_plugin *src = cfg->source_plugin;
     sink_state sink = {.plugin = cfg->sink_plugin, .at_boundary = 1};
@@ -276,7 +282,8 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
                         .table_hints = cfg->ntransforms ? sl_stages_table_hints : NULL,
                         .table_hints_ctx = stages};
     sl_source_env renv = {.pipeline_name = name, .pipeline = &cfg->pipeline,
-                          .follow_until = ro && ro->migrate ? (ro->follow_until ? ro->follow_until : "now") : NULL};
+                          .follow_until = ro && ro->migrate ? (ro->follow_until ? ro->follow_until : "now") : NULL,
+                          .metrics = sl_run_metrics_registry(rm)};
     void *src_self = NULL;
     char *checkpoint = NULL, *resume = NULL;
     rc = sink.plugin->create(&cfg->sink, &senv, &sink.self, err);
@@ -296,8 +303,8 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     }
     sink.identity = info.identity;
     renv.identity = info.identity;
-    if (!rc)
-        rc = src->create(&cfg->source, &renv, &src_self, err);
+    if (!rc && (rc = src->create(&cfg->source, &renv, &src_self, err)))
+        *cause = "source";
     if (rc) {
         sl_checkpoint_info_free(&info);
         free(checkpoint);
@@ -320,6 +327,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         rc = sl_errf(err, SL_ERUNTIME, "cannot start the source thread");
         goto out_nothread;
     }
+    sl_run_metrics_attempt(rm, src, src_self, &emitter, resume);
 
     const int64_t interval = sl_opt_num(&cfg->pipeline, "checkpoint.interval");
     int64_t start = sl_mono_ms(), epoch_start = start, last_report = start;
@@ -351,6 +359,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
             }
             stats->events += b->count;
             stats->batches++;
+            sl_run_metrics_batch(rm, b);
             if (ro && ro->migrate)
                 count_batch(stats, b);
             take_batch(&sink, b);
@@ -366,7 +375,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         }
         now = sl_mono_ms();
         if (sink.dirty && sink.at_boundary && sink.last_token && now - epoch_start >= interval) {
-            if ((rc = do_commit(&sink, cfg, src, src_self, stats, err))) {
+            if ((rc = do_commit(&sink, cfg, src, src_self, stats, rm, err))) {
                 sink_failed = 1;
                 break;
             }
@@ -374,6 +383,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         } else if (!sink.dirty) {
             epoch_start = now;
         }
+        sl_run_metrics_tick(rm, !sink.dirty, __atomic_load_n(&queue.bytes, __ATOMIC_RELAXED), sink.plugin, sink.self);
         if (now - last_report >= 10000) {
             double secs = (double)(now - last_report) / 1000.0;
             sl_info("%llu events (%.0f/s), %llu checkpoints, position %s", stats->events,
@@ -403,29 +413,32 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
                 break;
             }
             stats->events += b->count;
+            sl_run_metrics_batch(rm, b);
             if (ro && ro->migrate)
                 count_batch(stats, b);
             take_batch(&sink, b);
             sl_batch_free(b);
         }
         if (!rc && st.rc) {
+            *cause = "source";
             rc = st.rc;
             memcpy(err, &st.err, sizeof *err);
         }
         sl_err cerr;
         if (sink.dirty && sink.at_boundary && sink.last_token) {
-            int crc = do_commit(&sink, cfg, src, src_self, stats, rc ? &cerr : err);
+            int crc = do_commit(&sink, cfg, src, src_self, stats, rm, rc ? &cerr : err);
             if (crc && !rc)
                 rc = crc;
         } else if (sink.dirty) {
             sl_info("stopping inside a transaction: the open epoch is rolled back and replayed on restart");
-            abort_epoch(&sink);
+            abort_epoch(&sink, rm);
         }
     } else {
-        abort_epoch(&sink);
+        abort_epoch(&sink, rm);
     }
     (void)start;
 
+    sl_run_metrics_attempt_end(rm);
 out_nothread:
     sl_emitter_destroy(&emitter);
     sl_queue_destroy(&queue);
@@ -452,12 +465,17 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     memset(stats, 0, sizeof *stats);
     int64_t start = sl_mono_ms();
     int failures = 0;
-    int rc;
+    sl_run_metrics *rm = NULL;
+    int rc = sl_run_metrics_start(cfg, &rm, err);
+    if (rc)
+        return rc;
     for (;;) {
         unsigned long long commits = stats->commits;
-        rc = run_once(cfg, ro, stop, stats, err);
+        const char *cause = "sink";
+        rc = run_once(cfg, ro, stop, stats, rm, &cause, err);
         if (rc != SL_ERETRY || *stop)
             break;
+        sl_run_metrics_retry(rm, cause);
         failures = stats->commits > commits ? 1 : failures + 1;
         if (failures > 10)
             break;
@@ -480,5 +498,6 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         rc = SL_ERUNTIME;
     }
     stats->seconds = (double)(sl_mono_ms() - start) / 1000.0;
+    sl_run_metrics_stop(rm);
     return rc;
 }

@@ -55,6 +55,7 @@
 
 typedef struct sl_route_table sl_route_table;
 struct sl_digest_set;
+struct sl_metrics;
 
 /* What a transform rule says about a table's sink-side shape beyond its
  * columns (Flink's partition-keys and table-options), for sinks that
@@ -140,6 +141,11 @@ typedef struct sl_sink_plugin {
     /* Optional, for `sluice migrate`: digests of what the sink holds now
      * for the tables in want (whose key columns it names). */
     int (*read_back)(void *self, const struct sl_digest_set *want, struct sl_digest_set *out, sl_err *err);
+    /* Optional. About once a second while the metrics endpoint is on:
+     * publishes the sink's own state into m (core/metrics.h; names start
+     * with sluice_<sink>_), e.g. Kafka's outbound queue and whether a
+     * transaction is open. Reads the sink's state only: no I/O. */
+    void (*metrics)(void *self, struct sl_metrics *m);
     /* Required. Once for every successful create(). */
     void (*destroy)(void *self);
 } sl_sink_plugin;

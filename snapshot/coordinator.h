@@ -22,5 +22,7 @@ int sl_snap_chunk_push(sl_snap_chunk **arr, size_t *n, size_t *cap, const sl_sna
 void sl_snap_inflight_remove(sl_snapshot *s, const sl_snap_chunk *c);
 /* Under s->mu: logs where the snapshot stands when a report is due. */
 void sl_snap_progress(sl_snapshot *s);
+/* Chunks and rows per table into s->metrics (under s->mu). */
+void sl_snap_publish(sl_snapshot *s);
 
 #endif

@@ -209,6 +209,7 @@ int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err)
     if (s->have_reader_pos)
         sl_touch_prune(&s->touches, low);
     sl_snap_progress(s);
+    sl_snap_publish(s);
     pthread_mutex_unlock(&s->mu);
     sl_emit_drop(out, took);
     return rc;

@@ -1,10 +1,11 @@
 /* progress.c — how far a snapshot is, for the operator: on a terminal a
  * status line redrawn twice a second, elsewhere an info line every five
- * seconds; both through core/log. */
+ * seconds; both through core/log; and the same numbers as metrics. */
 #include <inttypes.h>
 
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "coordinator.h"
 
 enum { PROGRESS_MS = 5000, PROGRESS_TTY_MS = 500 };
@@ -34,5 +35,21 @@ void sl_snap_progress(sl_snapshot *s)
             sl_info("snapshot %s: chunks %" PRIu64 "/%" PRIu64 ", %" PRIu64 " rows, %.0f rows/s", t->name,
                     t->chunks_done, total, t->rows_done, rate);
         break;
+    }
+}
+
+void sl_snap_publish(sl_snapshot *s)
+{
+    if (!s->metrics)
+        return;
+    for (uint32_t i = 0; i < s->ntables; i++) {
+        sl_snap_table *t = &s->tables[i];
+        uint64_t total = t->done ? t->chunks_done : t->est_rows / (s->chunk_size ? s->chunk_size : 1) + 1;
+        if (total < t->chunks_done)
+            total = t->chunks_done;
+        const char *labels[] = {"table", t->name, NULL};
+        sl_metrics_set(s->metrics, "sluice_snapshot_chunks_done", labels, (double)t->chunks_done);
+        sl_metrics_set(s->metrics, "sluice_snapshot_chunks_total", labels, (double)total);
+        sl_metrics_set(s->metrics, "sluice_snapshot_rows", labels, (double)t->rows_done);
     }
 }

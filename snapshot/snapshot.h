@@ -94,6 +94,7 @@ typedef struct sl_snapshot {
     int state_dirty;
     /* progress */
     int64_t started_ms, last_progress_ms;
+    struct sl_metrics *metrics; /* the run's (sl_source_env.metrics), or NULL */
 } sl_snapshot;
 
 int sl_snapshot_init(sl_snapshot *s, size_t chunk_size, int parallelism, sl_pos start);

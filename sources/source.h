@@ -12,7 +12,8 @@
  * thread, which the runtime starts and joins, runs run() and nothing else.
  * While run() runs, committed() and interrupt() may be called at any moment
  * from the runtime thread: they must be thread-safe with respect to run().
- * The snapshot's chunk readers are the source's own threads; they hand
+ * probe() runs on a third thread, the probe thread of the metrics endpoint
+ * (see probe below). The snapshot's chunk readers are the source's own threads; they hand
  * rows over through the same emitter (snapshot/boundary.h).
  *
  * What a source may keep. opts and env, and everything they point to,
@@ -51,6 +52,16 @@
 #include "../core/option.h"
 
 struct sl_digest_set;
+struct sl_metrics;
+
+/* What probe() reports: positions as byte counts on one scale the source
+ * chooses (MySQL: bytes from the start of the oldest binlog the server
+ * keeps; PostgreSQL: the LSN), -1 when unknown. */
+typedef struct sl_source_probe {
+    char head[256];         /* the server's newest position, as the source writes positions */
+    long long head_bytes;   /* ... on the byte scale */
+    long long committed_bytes; /* the committed token on the same scale */
+} sl_source_probe;
 
 typedef struct sl_source_env {
     const char *pipeline_name;
@@ -62,6 +73,9 @@ typedef struct sl_source_env {
      * resumed (a JSON object, see identity()), or NULL: a source that knows
      * its server's identity refuses to resume on a different server */
     const char *identity;
+    /* the run's metrics (core/metrics.h), NULL when metrics are off; the
+     * snapshot publishes its progress there */
+    struct sl_metrics *metrics;
 } sl_source_env;
 
 typedef struct sl_source_plugin {
@@ -111,6 +125,15 @@ typedef struct sl_source_plugin {
      * run() waiting on the network (e.g. shuts the socket down); run()
      * then returns. */
     void (*interrupt)(void *self);
+    /* Optional. On the probe thread, about once a second while run()
+     * runs (never twice at once, never after destroy() began): asks the
+     * server where its log ends now, on a connection of the probe's own
+     * (opened on first use, closed by destroy()), and places committed
+     * (the token of the last durable checkpoint, or NULL) on the same
+     * scale, so the runtime can publish the lag in bytes. Must not touch
+     * what run() uses. An error is reported on the metrics and logged at
+     * debug level; it never stops the pipeline. */
+    int (*probe)(void *self, const char *committed, sl_source_probe *out, sl_err *err);
     /* Optional, for `sluice migrate`: row counts and checksums of every
      * captured table as the server holds them now. */
     int (*digest)(void *self, struct sl_digest_set *out, sl_err *err);

@@ -28,6 +28,7 @@
 #include "../../core/clock.h"
 #include "../../core/log.h"
 #include "kafka_sink.h"
+#include "../../core/metrics.h"
 
 static const sl_option_def options[] = {
     {"properties.", SL_OPT_PREFIX, NULL, 0, 0, 0, NULL,
@@ -590,6 +591,18 @@ static int kafka_abort(void *self, sl_err *err)
     return rc;
 }
 
+/* the producer's state for the metrics endpoint: local counters, no I/O */
+static void kafka_metrics(void *self, sl_metrics *m)
+{
+    kafka_sink *k = self;
+    sl_metrics_declare(m, "sluice_kafka_outbound_queue_messages", SL_METRIC_GAUGE,
+                       "Messages librdkafka holds not yet acknowledged by the brokers (rd_kafka_outq_len).", NULL, 0);
+    sl_metrics_declare(m, "sluice_kafka_transaction_open", SL_METRIC_GAUGE,
+                       "1 while the epoch's producer transaction is open (exactly-once).", NULL, 0);
+    sl_metrics_set(m, "sluice_kafka_outbound_queue_messages", NULL, k->rk ? rd_kafka_outq_len(k->rk) : 0);
+    sl_metrics_set(m, "sluice_kafka_transaction_open", NULL, k->in_txn);
+}
+
 const sl_sink_plugin sl_sink_kafka = {
     .name = "kafka",
     .description = "Debezium-compatible JSON change events to Kafka topics, exactly once (transactions per epoch)",
@@ -602,5 +615,6 @@ const sl_sink_plugin sl_sink_kafka = {
     .write = kafka_write,
     .commit = kafka_commit,
     .abort = kafka_abort,
+    .metrics = kafka_metrics,
     .destroy = kafka_destroy,
 };

@@ -799,6 +799,7 @@ int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     ms->src = src;
     sl_reader_pool_setup(&ms->pool, &ms->snap, src->opts, src->env.pipeline, start);
+    ms->snap.metrics = src->env.metrics;
     int rc = discover(ms, m, err);
     if (!rc && state_json)
         rc = sl_snapshot_restore(&ms->snap, state_json, err);

@@ -206,6 +206,8 @@ static void mysql_destroy(void *self)
     if (!s)
         return;
     sl_live_destroy(&s->live);
+    if (s->probe_conn)
+        mysql_close(s->probe_conn);
     free(s->identity);
     sl_table_filter_free(&s->filter);
     sl_schema_cache_free(&s->schemas);
@@ -223,6 +225,7 @@ const sl_source_plugin sl_source_mysql = {
     .committed = NULL,
     .identity = mysql_identity,
     .interrupt = mysql_interrupt,
+    .probe = sl_mysql_probe,
     .digest = mysql_digest,
     .destroy = mysql_destroy,
 };

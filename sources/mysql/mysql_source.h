@@ -66,7 +66,11 @@ typedef struct sl_mysql_source {
     sl_live_socket live; /* the binlog connection, for interrupt() */
     char *identity;      /* the server's identity once connected (atomic pointer, set once) */
     int replicas_unknown_warned;
+    MYSQL *probe_conn;   /* probe()'s own connection (the probe thread's) */
 } sl_mysql_source;
+
+/* probe() of source.h: SHOW BINARY LOGS on probe_conn. */
+int sl_mysql_probe(void *self, const char *committed, sl_source_probe *out, sl_err *err);
 
 /* Registers (or clears, with NULL) the connection interrupt() may shut down. */
 void sl_mysql_set_live(sl_mysql_source *s, MYSQL *m);

@@ -887,6 +887,11 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         case DELETE_ROWS_COMPRESSED_EVENT:
             rc = on_rows(&s, type, body, blen, start, ev->timestamp, err);
             break;
+        case HEARTBEAT_LOG_EVENT:
+            /* the server sends one only when it has nothing else to send */
+            if (!s.in_tx)
+                sl_emit_idle(out);
+            break;
         default:
             break;
         }

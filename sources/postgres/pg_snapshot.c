@@ -466,6 +466,7 @@ int sl_pg_snapshot_prepare(sl_pg_source *src, PGconn *conn, const char *snapshot
     snprintf(ps->snapshot_name, sizeof ps->snapshot_name, "%s", snapshot_name);
     ps->at_lsn = at_lsn;
     sl_reader_pool_setup(&ps->pool, &ps->snap, src->opts, src->env.pipeline, start);
+    ps->snap.metrics = src->env.metrics;
     ps->snap.single_position = 1;
     int rc = discover(ps, conn, err);
     if (!rc && state_json)

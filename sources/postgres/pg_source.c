@@ -299,6 +299,8 @@ static void pg_destroy(void *self)
     if (!s)
         return;
     sl_live_destroy(&s->live);
+    if (s->probe_conn)
+        PQfinish(s->probe_conn);
     pthread_mutex_destroy(&s->ack_mu);
     free(s->identity);
     sl_table_filter_free(&s->filter);
@@ -320,6 +322,7 @@ const sl_source_plugin sl_source_postgres = {
     .committed = pg_committed,
     .identity = pg_identity,
     .interrupt = pg_interrupt,
+    .probe = sl_pg_probe,
     .digest = pg_digest,
     .destroy = pg_destroy,
 };

@@ -72,7 +72,11 @@ typedef struct sl_pg_source {
     pthread_mutex_t ack_mu;
     uint64_t acked_lsn;
     char *identity; /* the server's identity once connected (atomic pointer, set once) */
+    PGconn *probe_conn; /* probe()'s own connection (the probe thread's) */
 } sl_pg_source;
+
+/* probe() of source.h: pg_current_wal_lsn() on probe_conn. */
+int sl_pg_probe(void *self, const char *committed, sl_source_probe *out, sl_err *err);
 
 /* Connection with sluice's session settings (ISO dates, UTC, exact floats,
  * hex bytea); replication = 1 opens a walsender in database mode. Retries

@@ -654,6 +654,10 @@ static int on_keepalive(stream *s, const uint8_t *msg, size_t len, sl_err *err)
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed keepalive");
     if (wal_end > s->received)
         s->received = wal_end;
+    /* the walsender sent everything up to wal_end: outside a transaction
+     * all of it has been handed over */
+    if (!s->in_tx)
+        sl_emit_idle(s->out);
     int rc = 0;
     if (!s->in_tx && wal_end > s->commit_end) {
         int64_t now = sl_mono_ms();

@@ -83,7 +83,7 @@ def test_check_connect_reads_and_creates_nothing(mariadb, clickhouse, tmp_path):
     st = subprocess.run([str(sluice_binary()), "status", str(tmp_path / "ok" / "pipeline.yaml")],
                         capture_output=True, text=True, env=s.env, timeout=60)
     assert st.returncode == 0, st.stdout + st.stderr
-    assert st.stdout == "pipeline ch_check: no checkpoint committed yet\n"
+    assert st.stdout.startswith("pipeline ch_check: no checkpoint committed yet\n  source head {"), st.stdout
     assert rows(clickhouse, f"SELECT name FROM system.databases WHERE name = '{db}'") == []
 
 

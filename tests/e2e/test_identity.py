@@ -125,7 +125,7 @@ def test_file_sink_path_is_exclusive(mariadb, tmp_path, db):
                         env=a.env, timeout=30)
     assert st.returncode == 0, st.stderr
     assert st.stdout.startswith("pipeline owner: last checkpoint {")
-    ck = json.loads(st.stdout.split("last checkpoint ", 1)[1])
+    ck = json.loads(st.stdout.split("last checkpoint ", 1)[1].split("\n")[0])
     assert ck["pipeline"] == "owner" and ck["source_identity"] == {"server_id": "1", "gtid_domain_id": "0"}
     mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (2)")
     wait_events(out, 2, proc=a)
