@@ -2,6 +2,7 @@
  * two's complement byte forms Parquet, Avro and Iceberg store. */
 #include "decimal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int sl_decimal_parse(const char *s, size_t n, int precision, int scale, sl_i128 *out)
@@ -112,4 +113,91 @@ int sl_decimal_format(sl_i128 v, int scale, char *buf)
     }
     buf[len] = 0;
     return len;
+}
+
+int sl_decimal_split(const char *s, size_t n, sl_decimal_parts *out)
+{
+    size_t i = 0;
+    out->neg = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        out->neg = s[i++] == '-';
+    size_t int_start = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    size_t int_end = i, frac_start = i, frac_end = i;
+    if (i < n && s[i] == '.') {
+        frac_start = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        frac_end = i;
+    }
+    if (i != n || (int_end == int_start && frac_end == frac_start))
+        return SL_DEC_SYNTAX;
+    out->int_digits = s + int_start;
+    out->nint = int_end - int_start;
+    out->frac_digits = s + frac_start;
+    out->nfrac = frac_end - frac_start;
+    return SL_DEC_OK;
+}
+
+int sl_decimal_to_be_text(const char *s, size_t n, int scale, sl_buf *out, int *own_scale)
+{
+    sl_decimal_parts d;
+    if (sl_decimal_split(s, n, &d))
+        return SL_DEC_SYNTAX;
+    size_t nfrac = d.nfrac, nint = d.nint;
+    if (scale < 0) {
+        scale = (int)nfrac;
+        if (own_scale)
+            *own_scale = scale;
+    }
+    while (nfrac > (size_t)scale) {
+        if (d.frac_digits[nfrac - 1] != '0')
+            return SL_DEC_SCALE;
+        nfrac--;
+    }
+    /* magnitude, little-endian base 256, times 10 plus a digit at a time */
+    size_t ndig = nint + (size_t)scale;
+    size_t cap = ndig / 2 + 2;
+    uint8_t stack[64], *mag = cap <= sizeof stack ? stack : malloc(cap);
+    if (!mag)
+        return -4;
+    size_t len = 0;
+    for (size_t k = 0; k < ndig; k++) {
+        unsigned carry = 0;
+        if (k < nint)
+            carry = (unsigned)(d.int_digits[k] - '0');
+        else if (k - nint < nfrac)
+            carry = (unsigned)(d.frac_digits[k - nint] - '0');
+        for (size_t j = 0; j < len; j++) {
+            unsigned v = mag[j] * 10u + carry;
+            mag[j] = (uint8_t)v;
+            carry = v >> 8;
+        }
+        while (carry) {
+            mag[len++] = (uint8_t)carry;
+            carry >>= 8;
+        }
+    }
+    int neg = d.neg && len > 0;
+    if (neg) {
+        /* two's complement of the magnitude */
+        unsigned carry = 1;
+        for (size_t j = 0; j < len; j++) {
+            unsigned v = (uint8_t)~mag[j] + carry;
+            mag[j] = (uint8_t)v;
+            carry = v >> 8;
+        }
+    }
+    uint8_t top = len ? mag[len - 1] : 0;
+    /* the sign bit must say the sign: one more byte when it does not */
+    if (len == 0 || (!neg && (top & 0x80)))
+        sl_buf_addc(out, 0);
+    else if (neg && !(top & 0x80))
+        sl_buf_addc(out, (char)0xff);
+    for (size_t j = len; j-- > 0;)
+        sl_buf_addc(out, (char)mag[j]);
+    if (mag != stack)
+        free(mag);
+    return out->failed ? -4 : SL_DEC_OK;
 }

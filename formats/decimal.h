@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/buf.h"
+
 __extension__ typedef __int128 sl_i128;
 
 enum {
@@ -35,6 +37,21 @@ void sl_decimal_to_be(sl_i128 v, uint8_t *out, int nbytes);
  * single-value serialization and Avro's decimal-on-bytes use); returns its
  * length (1..16). */
 int sl_decimal_to_be_min(sl_i128 v, uint8_t out[16]);
+
+/* The parts of decimal text [+-]digits[.digits] (either side may be empty,
+ * not both): SL_DEC_OK, or SL_DEC_SYNTAX (NaN and Infinity included). */
+typedef struct sl_decimal_parts {
+    int neg;
+    const char *int_digits, *frac_digits;
+    size_t nint, nfrac;
+} sl_decimal_parts;
+int sl_decimal_split(const char *s, size_t n, sl_decimal_parts *out);
+
+/* Any size (DECIMAL(65,30), PostgreSQL numeric): the unscaled value of
+ * text at scale (scale < 0: the text's own scale, stored in *own_scale) as
+ * the shortest big-endian two's complement, appended to out. SL_DEC_SYNTAX,
+ * SL_DEC_SCALE (nonzero digits beyond scale), or -4 out of memory. */
+int sl_decimal_to_be_text(const char *s, size_t n, int scale, sl_buf *out, int *own_scale);
 
 /* Text of the unscaled value v at scale, e.g. (-1234, 2) -> "-12.34";
  * buf holds at least 48 bytes. Returns the length. */

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../../core/envelope.h"
+#include "../../formats/decimal.h"
 #include "ch_sink.h"
 
 void ch_rb_varint(sl_buf *b, uint64_t v)
@@ -112,34 +113,24 @@ static int decimal_parse(const char *s, size_t n, unsigned p, unsigned scale, i2
 {
     memset(out, 0, sizeof *out);
     int shown = (int)(n > 80 ? 80 : n);
-    size_t i = 0;
-    int neg = 0;
-    if (i < n && (s[i] == '-' || s[i] == '+'))
-        neg = s[i++] == '-';
-    size_t int_start = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9')
-        i++;
-    size_t int_end = i, frac_start = i, frac_end = i;
-    if (i < n && s[i] == '.') {
-        frac_start = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        frac_end = i;
-    }
-    if (i != n || (int_end == int_start && frac_end == frac_start))
+    sl_decimal_parts d;
+    if (sl_decimal_split(s, n, &d))
         return fail(why, wl, "'%.*s' is not a decimal number", shown, s);
-    while (int_start < int_end && s[int_start] == '0')
+    int neg = d.neg;
+    const char *ip = d.int_digits, *fp = d.frac_digits;
+    size_t int_start = 0, int_end = d.nint, frac_start = 0, frac_end = d.nfrac;
+    while (int_start < int_end && ip[int_start] == '0')
         int_start++;
     if (int_end - int_start > (size_t)(p - scale))
         return fail(why, wl, "%.*s has more than %u integer digits", shown, s, p - scale);
     for (size_t k = frac_start + scale; k < frac_end; k++)
-        if (s[k] != '0')
+        if (fp[k] != '0')
             return fail(why, wl, "%.*s has more than %u fractional digits", shown, s, scale);
     for (size_t k = int_start; k < int_end; k++)
-        i256_mul10_add(out, (unsigned)(s[k] - '0'));
+        i256_mul10_add(out, (unsigned)(ip[k] - '0'));
     for (unsigned k = 0; k < scale; k++) {
         size_t at = frac_start + k;
-        i256_mul10_add(out, at < frac_end ? (unsigned)(s[at] - '0') : 0);
+        i256_mul10_add(out, at < frac_end ? (unsigned)(fp[at] - '0') : 0);
     }
     if (neg)
         i256_neg(out);

@@ -233,3 +233,6 @@ void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *to
     sl_buf_free(&tmp);
     sl_buf_adds(b, ",\"version\":1}");
 }
+
+/* the Connect integer type of an integer column (the Avro schemas use it too) */
+const char *sl_connect_int_type(const sl_column *c) { return int_type(c); }

@@ -43,17 +43,19 @@ static const sl_option_def options[] = {
     {"topic.partitions", SL_OPT_INT, "1", 0, 1, 100000, NULL, "Partitions of the topics sluice creates."},
     {"topic.replication-factor", SL_OPT_INT, "-1", 0, -1, 32767, NULL,
      "Replication factor of the topics sluice creates; -1 = the broker's default.replication.factor."},
-    {"value.format", SL_OPT_ENUM, "debezium-json", 0, 0, 0, "debezium-json|canal-json",
-     "Message format: Debezium's JSON envelope (before, after, source, op, ts_ms), or canal-json (old, data, "
-     "type, database, table, pkNames) as Flink CDC writes it."},
+    {"value.format", SL_OPT_ENUM, "debezium-json", 0, 0, 0, "debezium-json|canal-json|avro",
+     "Message format: Debezium's JSON envelope (before, after, source, op, ts_ms), canal-json (old, data, "
+     "type, database, table, pkNames) as Flink CDC writes it, or avro: Debezium's envelope as its AvroConverter "
+     "writes it, in the Confluent wire format, with schema.registry.url."},
     {"topic", SL_OPT_STRING, NULL, 0, 0, 0, NULL, "Every table's changes to this one topic (Flink CDC)."},
     {"sink.tableId-to-topic.mapping", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
      "Topics per table: db.table1:topic1;db.table2:topic2 (the table id after routing; Flink CDC)."},
     {"partition.strategy", SL_OPT_ENUM, "hash-by-key", 0, 0, 0, "hash-by-key|all-to-zero",
      "hash-by-key: the Java client's murmur2 of the key (a key's changes stay in order on one partition); "
      "all-to-zero: every record to partition 0."},
-    {"key.format", SL_OPT_ENUM, "json", 0, 0, 0, "json|csv",
-     "The key: the key columns as JSON ({\"id\":42}) or as Flink's CSV (42)."},
+    {"key.format", SL_OPT_ENUM, "json", 0, 0, 0, "json|csv|avro",
+     "The key: the key columns as JSON ({\"id\":42}), as Flink's CSV (42), or as an Avro record (Confluent wire "
+     "format, with schema.registry.url)."},
     {"sink.add-tableId-to-header-enabled", SL_OPT_BOOL, "false", 0, 0, 0, NULL,
      "Headers schemaName and tableName on every record (Flink CDC)."},
     {"sink.custom-header", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
@@ -76,12 +78,15 @@ static const sl_option_def options[] = {
      "How long to wait for the brokers at start before giving up."},
     {"transaction.timeout", SL_OPT_DURATION, "60s", 0, 1000, 900000, NULL,
      "Upper bound of one epoch's transaction (transaction.timeout.ms); the broker aborts a transaction older than this."},
+    SL_KAFKA_AVRO_OPTIONS,
     SL_OPTION_END,
 };
 
 static int kafka_validate(const sl_options *o, sl_err *err)
 {
     int rc = sl_kafka_flink_validate(o, err);
+    if (!rc)
+        rc = sl_kafka_avro_validate(o, err);
     if (rc)
         return rc;
     if (sl_opt_num(o, "value.format") == 1 &&
@@ -181,6 +186,7 @@ void sl_kafka_free(kafka_sink *k)
     sl_buf_free(&k->key);
     sl_buf_free(&k->value);
     sl_kafka_flink_free(&k->flink);
+    sl_kafka_avro_free(&k->avro);
     free(k->prefix);
     free(k->pipeline);
     free(k->ckpt_topic);
@@ -227,6 +233,11 @@ int sl_kafka_new(const sl_options *o, const sl_sink_env *env, kafka_sink **out, 
     }
     k->env.connector = env->source_connector;
     k->env.name = k->prefix;
+    int arc = sl_kafka_avro_init(&k->avro, o, env->source_connector, err);
+    if (arc) {
+        sl_kafka_free(k);
+        return arc;
+    }
     sl_buf_init(&k->key);
     sl_buf_init(&k->value);
     if (!k->pipeline || !k->prefix || !k->ckpt_topic || !k->bootstrap || !k->txn_id) {
@@ -450,14 +461,21 @@ static int send_event(kafka_sink *k, kafka_topic *t, const sl_event *e, int64_t 
     /* Debezium: tables without a primary key have null keys; they all go
      * to partition 0 so their changes stay in order */
     int keyed = s->npk > 0 && row;
-    if (keyed && k->flink.csv_key) {
+    int rc;
+    if (keyed && k->avro.key_avro) {
+        if ((rc = sl_avro_key(&k->key, &t->avro, row, err)))
+            return rc;
+    } else if (keyed && k->flink.csv_key) {
         sl_kafka_csv_key(&k->key, s, row);
     } else if (keyed) {
         sl_json_key(&k->key, s, row);
         if (k->schemas)
             wrap_schema(&k->key, 0, t->key_schema);
     }
-    if (k->flink.canal) {
+    if (k->avro.value_avro) {
+        if ((rc = sl_avro_envelope(&k->value, &t->avro, e, &k->env, now, err)))
+            return rc;
+    } else if (k->flink.canal) {
         sl_canal_json(&k->value, e);
     } else {
         sl_json_envelope(&k->value, e, &k->env, now);
@@ -468,7 +486,7 @@ static int send_event(kafka_sink *k, kafka_topic *t, const sl_event *e, int64_t 
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     int32_t part = keyed && !k->flink.all_to_zero ? RD_KAFKA_PARTITION_UA : 0;
     rd_kafka_headers_t *h = sl_kafka_flink_headers(&k->flink, s);
-    int rc = produce_h(k, t->rkt, part, &k->key, &k->value, h, s->qualified, err);
+    rc = produce_h(k, t->rkt, part, &k->key, &k->value, h, s->qualified, err);
     if (!rc && e->op == SL_OP_DELETE && keyed && k->tombstones)
         rc = produce_h(k, t->rkt, part, &k->key, NULL, h, s->qualified, err);
     if (h)
@@ -497,6 +515,9 @@ static int kafka_write(void *self, const sl_batch *b, sl_err *err)
             const sl_table_schema *s = e->schema;
             if (k->schemas && cache_schemas(t, s, k->env.connector))
                 return sl_errf(err, SL_ERUNTIME, "out of memory");
+            /* a new shape is registered before its first message */
+            if (k->avro.sr && (rc = sl_kafka_avro_prepare(&k->avro, &t->avro, s, t->name, err)))
+                return rc;
             if (e->op == SL_OP_UPDATE && s->npk > 0 && e->before && e->after && key_changed(k, s, e)) {
                 /* a primary-key change, as Debezium sends it: a delete (and
                  * tombstone) of the old key, then a create under the new key,
@@ -605,7 +626,7 @@ static void kafka_metrics(void *self, sl_metrics *m)
 
 const sl_sink_plugin sl_sink_kafka = {
     .name = "kafka",
-    .description = "Debezium-compatible JSON change events to Kafka topics, exactly once (transactions per epoch)",
+    .description = "Debezium-compatible change events (JSON, or Avro with a schema registry) to Kafka topics, exactly once (transactions per epoch)",
     .options = options,
     .guarantee = SL_GUARANTEE_EXACTLY_ONCE,
     .validate = kafka_validate,

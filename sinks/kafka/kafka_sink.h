@@ -5,7 +5,8 @@
  * into librdkafka configuration; kafka_topics.c names and creates topics;
  * kafka_checkpoint.c reads the last committed checkpoint back;
  * kafka_check.c is `sluice check --connect`;
- * connect_schema.c renders the optional Kafka Connect schema blocks.
+ * connect_schema.c renders the optional Kafka Connect schema blocks;
+ * kafka_avro.h: Avro values and keys with a schema registry.
  */
 #ifndef SL_KAFKA_SINK_H
 #define SL_KAFKA_SINK_H
@@ -17,6 +18,7 @@
 #include "../../core/envelope.h"
 #include "../../core/option.h"
 #include "../sink.h"
+#include "kafka_avro.h"
 #include "kafka_flink_opts.h"
 
 /* one sink table (a source table, or a route target) and its topic */
@@ -25,6 +27,7 @@ typedef struct kafka_topic {
     rd_kafka_topic_t *rkt;
     const sl_table_schema *schema; /* the version the cached schema blocks describe */
     char *key_schema, *value_schema;
+    kafka_avro_table avro; /* value.format/key.format avro: schemas and registry ids */
 } kafka_topic;
 
 typedef struct kafka_sink {
@@ -52,6 +55,7 @@ typedef struct kafka_sink {
     /* the last error librdkafka reported through error_cb (for messages) */
     char last_error[512];
     kafka_flink flink; /* Flink CDC's Kafka sink options */
+    kafka_avro avro;   /* Avro and the schema registry (kafka_avro.h) */
 } kafka_sink;
 
 /* kafka_sink.c: the sink's settings from its options, not connected yet,
@@ -94,5 +98,7 @@ int sl_kafka_read_checkpoint(kafka_sink *k, char **out, sl_err *err);
 /* connect_schema.c: {"type":"struct",...} for the key or the envelope */
 void sl_connect_key_schema(sl_buf *b, const sl_table_schema *s, const char *topic);
 void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *topic, const char *connector);
+/* "int16", "int32" or "int64" for an SL_INT column, as Debezium types it */
+const char *sl_connect_int_type(const sl_column *c);
 
 #endif

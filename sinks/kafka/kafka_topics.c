@@ -208,6 +208,7 @@ void sl_kafka_topics_free(kafka_sink *k)
         free(t->name);
         free(t->key_schema);
         free(t->value_schema);
+        sl_avro_table_clear(&t->avro);
         if (t->rkt)
             rd_kafka_topic_destroy(t->rkt);
     }

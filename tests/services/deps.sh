@@ -100,7 +100,7 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]]; then
     log "pip install -r tests/requirements.txt into $VENV"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQS" ||
         die "pip install failed"
-    "$VENV/bin/python" -c 'import pytest, confluent_kafka, pymysql, psycopg, chdb.session' ||
+    "$VENV/bin/python" -c 'import pytest, confluent_kafka.schema_registry.avro, pymysql, psycopg, chdb.session' ||
         die "python packages installed but do not import"
     echo "$want" >"$STAMP"
 else

@@ -537,6 +537,43 @@ static void decimals(void **state)
     assert_int_equal(sl_pq_bound_decimal(&s, be, 16, &back), -1);
 }
 
+/* Avro decimals of any size (sinks/kafka): the same bytes as the 128-bit
+ * path where both apply, and past 38 digits too */
+static void decimal_text_to_be(void **state)
+{
+    (void)state;
+    sl_buf b;
+    sl_buf_init(&b);
+    const char *cases[] = {"-12.340", "0", "-0.00", "127", "128", "-128", "-129", "99999999999999999999.99"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sl_i128 v;
+        uint8_t be[16];
+        assert_int_equal(sl_decimal_parse(cases[i], strlen(cases[i]), 38, 2, &v), SL_DEC_OK);
+        int n = sl_decimal_to_be_min(v, be);
+        sl_buf_reset(&b);
+        assert_int_equal(sl_decimal_to_be_text(cases[i], strlen(cases[i]), 2, &b, NULL), SL_DEC_OK);
+        assert_int_equal((int)b.len, n);
+        assert_memory_equal(b.data, be, (size_t)n);
+    }
+    /* 10^40 - 1 at scale 0: 0x1D6329F1C35CA4BFABB9F560FFFFFFFFFF, 17 bytes */
+    const char *big = "9999999999999999999999999999999999999999";
+    sl_buf_reset(&b);
+    assert_int_equal(sl_decimal_to_be_text(big, 40, 0, &b, NULL), SL_DEC_OK);
+    assert_int_equal((int)b.len, 17);
+    assert_memory_equal(b.data, "\x1d\x63\x29\xf1\xc3\x5c\xa4\xbf\xab\xb9\xf5\x60\xff\xff\xff\xff\xff", 17);
+    /* its own scale (PostgreSQL numeric), and refusals */
+    int own = -1;
+    sl_buf_reset(&b);
+    assert_int_equal(sl_decimal_to_be_text("-0.000100", 9, -1, &b, &own), SL_DEC_OK);
+    assert_int_equal(own, 6);
+    assert_int_equal((int)b.len, 1);
+    assert_int_equal((uint8_t)b.data[0], 0x9c); /* -100 */
+    assert_int_equal(sl_decimal_to_be_text("NaN", 3, 2, &b, NULL), SL_DEC_SYNTAX);
+    assert_int_equal(sl_decimal_to_be_text("1.234", 5, 2, &b, NULL), SL_DEC_SCALE);
+    assert_int_equal(sl_decimal_to_be_text("1.230", 5, 2, &b, NULL), SL_DEC_OK);
+    sl_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +586,7 @@ int main(void)
         cmocka_unit_test(stats_sort_orders),
         cmocka_unit_test(bound_truncation),
         cmocka_unit_test(decimals),
+        cmocka_unit_test(decimal_text_to_be),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
