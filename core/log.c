@@ -39,6 +39,7 @@ int sl_log_enabled(sl_log_level level) { return level <= configured_level; }
 
 /* Formats one line: on a terminal it starts by erasing a status line that
  * may stand there (status lines end without a newline). */
+__attribute__((format(printf, 3, 0)))
 static void vlog(sl_log_level level, int status, const char *fmt, va_list ap)
 {
     char line[4096];
