@@ -31,7 +31,8 @@ TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard 
 # drivers the e2e tests run to write Parquet/Avro files (not part of sluice)
 FORMAT_TOOLS := $(patsubst tests/formats/%.c,$(BUILD)/tests/formats/%,$(wildcard tests/formats/*.c))
 
-.PHONY: all asan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet
+.PHONY: all asan tsan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet \
+        fuzz fuzz-bins fuzz-ci
 
 all: $(BUILD)/sluice
 
@@ -43,6 +44,8 @@ help:
 	@echo "make bench      benchmarks against the physical limit and Debezium"
 	@echo "make bench-parquet  the Parquet writer beside DuckDB's COPY TO parquet"
 	@echo "make asan       build with AddressSanitizer + UBSan into build-asan/"
+	@echo "make tsan       build with ThreadSanitizer (clang) into build-tsan/"
+	@echo "make fuzz       each libFuzzer harness (tests/fuzz) for FUZZ_SECONDS (default 60) seconds"
 	@echo "make install    install the binary into PREFIX (default /usr/local)"
 
 $(BUILD)/sluice: $(LIB_OBJS) $(MAIN_OBJ)
@@ -64,7 +67,37 @@ asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	        EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit-bins format-tools
 
+# ThreadSanitizer, built by clang like the fuzzers
+tsan:
+	$(MAKE) BUILD=build-tsan CC=clang OPT="-O1 -g -fsanitize=thread -fno-omit-frame-pointer" \
+	        EXTRA_LDFLAGS="-fsanitize=thread" all unit-bins
+
 unit-bins: $(TEST_OBJS) $(UNIT_BINS)
+
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c): the library built by clang with
+# ASan + UBSan and fuzzer coverage into build-fuzz/, one binary per harness
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(FUZZ_SRCS:tests/fuzz/%.c=%)
+FUZZ_SECONDS ?= 60
+FUZZ_CI_SECONDS ?= 15
+FUZZ_OPT     := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)
+
+fuzz-bins:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT="$(FUZZ_OPT)" EXTRA_LDFLAGS="-fsanitize=address,undefined" \
+	        $(FUZZ_NAMES:%=build-fuzz/fuzz/%)
+
+# each harness for FUZZ_SECONDS from its committed seeds; new inputs go to
+# build-fuzz/corpus/<name>, crashes to build-fuzz/crash/<name>/
+fuzz: fuzz-bins
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-ci: fuzz-bins
+	@bash tests/fuzz/run.sh $(FUZZ_CI_SECONDS) $(FUZZ_NAMES)
 
 format-tools: $(FORMAT_TOOLS)
 
@@ -87,6 +120,7 @@ test:
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory check-configs
+	@$(MAKE) --no-print-directory fuzz-ci
 	@$(MAKE) --no-print-directory e2e
 
 demo:
@@ -116,6 +150,6 @@ install: $(BUILD)/sluice
 	install -m 0755 $(BUILD)/sluice $(DESTDIR)$(PREFIX)/bin/sluice
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJS:.o=.d)

@@ -172,6 +172,7 @@ static void vlog_json(sl_log_level level, const char *component, const struct tm
 
 /* Formats one line: on a terminal it starts by erasing a status line that
  * may stand there (status lines end without a newline). */
+__attribute__((format(printf, 4, 0)))
 static void vlog(sl_log_level level, const char *component, int status, const char *fmt, va_list ap)
 {
     char line[4096];

@@ -183,8 +183,11 @@ int sl_snapshot_next_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn sp
         sl_snap_table *t = &s->tables[s->cur_table];
         char *hi = NULL;
         if (t->arith) {
-            int64_t next = t->arith_next + t->arith_step;
-            if (next <= t->arith_next || next > t->arith_max)
+            /* a key range ending near INT64_MAX: the last step would
+             * overflow, so the last chunk is the open-ended rest */
+            int64_t next;
+            if (__builtin_add_overflow(t->arith_next, t->arith_step, &next) || next <= t->arith_next ||
+                next > t->arith_max)
                 hi = NULL;
             else
                 hi = arith_bound(next);

@@ -775,8 +775,9 @@ static int compile(pat_cache *pc, const char *pat, size_t n, char *why, size_t w
         sn = (size_t)k;
     }
     xre *re;
-    if (xre_open(src, sn, &re, why, wlen))
-        return -1;
+    int rc = xre_open(src, sn, &re, why, wlen);
+    if (rc)
+        return rc;
     xre_free(pc->re);
     free(pc->text);
     pc->re = re;
@@ -793,9 +794,10 @@ static xre *pattern(const xnode *n, xctx *c, const xval *pat, xval *out, int nul
     pat_cache *pc = n->aux;
     if (pc->re && pc->n == pat->u.s.n && (pc->n == 0 || memcmp(pc->text, pat->u.s.p, pc->n) == 0))
         return pc->re;
-    char why[200];
-    if (compile(pc, pat->u.s.p, pat->u.s.n, why, sizeof why)) {
-        if (null_on_bad)
+    char why[300];
+    int rc = compile(pc, pat->u.s.p, pat->u.s.n, why, sizeof why);
+    if (rc) {
+        if (null_on_bad && rc != XRE_PATHOLOGICAL)
             x_null(out);
         else
             x_fail(c, n, out, "%s", why);
@@ -816,8 +818,9 @@ static int bind_pattern(xbinder *b, xnode *n, int argi, int kind, char esc, int 
     xb_own(b, pc, release_cache);
     n->aux = pc;
     const xval *k = xb_const_arg(n, argi);
-    char why[200];
-    if (k && !k->null && compile(pc, k->u.s.p, k->u.s.n, why, sizeof why) && !null_on_bad)
+    char why[300];
+    int rc = k && !k->null ? compile(pc, k->u.s.p, k->u.s.n, why, sizeof why) : 0;
+    if (rc && (!null_on_bad || rc == XRE_PATHOLOGICAL))
         return xb_fail(b, n->args[argi], "%s", why);
     return 0;
 }

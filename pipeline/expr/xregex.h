@@ -9,6 +9,10 @@
 
 typedef struct xre xre;
 
+/* 0, -1 not a valid pattern, or XRE_PATHOLOGICAL: a repetition of a group
+ * that repeats (exponential backtracking), refused even where Flink turns a
+ * bad pattern into NULL */
+enum { XRE_PATHOLOGICAL = -2 };
 int xre_open(const char *pat, size_t n, xre **out, char *why, size_t wlen);
 void xre_free(void *re);
 /* sets the subject text (kept by pointer until the next call) */

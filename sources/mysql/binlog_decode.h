@@ -80,6 +80,22 @@ int sl_mysql_rows_open(sl_mysql_rows *it, int event_type, const uint8_t *body, s
 int sl_mysql_rows_next(sl_mysql_rows *it, sl_arena *arena, sl_value **before, sl_value **after, sl_err *err);
 char sl_mysql_rows_op(int event_type);
 
+/* binlog_events.c: the events that frame transactions */
+enum { SL_QUERY_BEGIN = 1, SL_QUERY_COMMIT, SL_QUERY_OTHER };
+typedef struct sl_mysql_query {
+    uint32_t thread_id;
+    const char *sql; /* the statement, inside the body, without leading blanks */
+    size_t len;
+    int kind;        /* SL_QUERY_*: BEGIN / XA START, COMMIT / ROLLBACK / XA END, or anything else */
+} sl_mysql_query;
+/* -1 when the body is too short for its own lengths */
+int sl_mysql_query_parse(const uint8_t *body, size_t len, sl_mysql_query *q);
+/* "domain-server-seq" into out; *standalone: a statement outside BEGIN..COMMIT */
+int sl_mysql_gtid_mariadb(const uint8_t *body, size_t len, uint32_t server_id, char *out, size_t outlen,
+                          int *standalone);
+/* "uuid:gno" into out */
+int sl_mysql_gtid_mysql(const uint8_t *body, size_t len, char *out, size_t outlen);
+
 /* pieces shared with tests and the JSON decoder */
 int sl_mysql_decimal_text(const uint8_t *p, size_t avail, int precision, int scale, char *out, size_t outlen,
                           size_t *used);

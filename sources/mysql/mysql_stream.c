@@ -394,34 +394,17 @@ static int on_rows(stream *s, int type, const uint8_t *body, size_t len, uint32_
     return 0;
 }
 
-static int is_word(const char *q, size_t len, const char *w)
-{
-    size_t n = strlen(w);
-    if (len < n || strncasecmp(q, w, n) != 0)
-        return 0;
-    return len == n || q[n] == ' ' || q[n] == '\t' || q[n] == '\n' || q[n] == ';';
-}
-
 static int on_query(stream *s, const uint8_t *body, size_t len, uint32_t next_pos, sl_err *err)
 {
-    if (len < 13)
+    sl_mysql_query q;
+    if (sl_mysql_query_parse(body, len, &q))
         return 0;
-    s->thread_id = rd32(body);
-    size_t db_len = body[8];
-    size_t status_len = (size_t)body[11] | (size_t)body[12] << 8;
-    size_t off = 13 + status_len + db_len + 1;
-    if (off > len)
-        return 0;
-    const char *q = (const char *)body + off;
-    size_t qlen = len - off;
-    while (qlen && (*q == ' ' || *q == '\n'))
-        q++, qlen--;
-    if (is_word(q, qlen, "BEGIN") || is_word(q, qlen, "XA START")) {
+    s->thread_id = q.thread_id;
+    if (q.kind == SL_QUERY_BEGIN) {
         begin_tx(s);
         return 0;
     }
-    if (is_word(q, qlen, "COMMIT") || is_word(q, qlen, "XA END") || is_word(q, qlen, "XA COMMIT") ||
-        is_word(q, qlen, "ROLLBACK"))
+    if (q.kind == SL_QUERY_COMMIT)
         return end_tx(s, next_pos, err);
     /* DDL and other statements: a transaction of their own */
     if (!s->in_tx || s->standalone)
@@ -431,32 +414,18 @@ static int on_query(stream *s, const uint8_t *body, size_t len, uint32_t next_po
 
 static int on_gtid_mariadb(stream *s, const uint8_t *body, size_t len)
 {
-    if (len < 13)
+    int standalone;
+    if (sl_mysql_gtid_mariadb(body, len, s->server_id, s->gtid, sizeof s->gtid, &standalone))
         return -1;
-    uint64_t seq = rd64(body);
-    uint32_t domain = rd32(body + 8);
-    uint8_t flags = body[12];
-    snprintf(s->gtid, sizeof s->gtid, "%u-%u-%" PRIu64, domain, s->server_id, seq);
     begin_tx(s);
-    s->standalone = flags & 1;
+    s->standalone = standalone;
     return 0;
 }
 
-/* MySQL 8: flags(1) sid(16) gno(8) -> "uuid:gno" */
 static void on_gtid_mysql(stream *s, const uint8_t *body, size_t len)
 {
     begin_tx(s);
-    if (len < 25)
-        return;
-    static const char hx[] = "0123456789abcdef";
-    char *o = s->gtid;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *o++ = '-';
-        *o++ = hx[body[1 + i] >> 4];
-        *o++ = hx[body[1 + i] & 15];
-    }
-    snprintf(o, sizeof s->gtid - (size_t)(o - s->gtid), ":%" PRIu64, rd64(body + 17));
+    sl_mysql_gtid_mysql(body, len, s->gtid, sizeof s->gtid);
 }
 
 static void close_conn(stream *s)

@@ -27,8 +27,8 @@ APT_PACKAGES=(
     libsnappy-dev zlib1g-dev liblmdb-dev libsqlite3-dev
     # transform expressions: time zones, Java date patterns and regexes
     libicu-dev
-    # fuzzing (libFuzzer) and the TSan build
-    clang
+    # fuzzing (libFuzzer) and the TSan build: clang and its sanitizer runtimes
+    clang libclang-rt-14-dev
     # servers and their clients
     mariadb-server mariadb-client postgresql-15 postgresql-client-15
     # java (Kafka broker, Debezium peer)

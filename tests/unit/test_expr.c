@@ -170,6 +170,21 @@ static void string_functions(void **state)
         {"REGEXP_INSTR('abcd', 'z')", "INT|0"},
         {"REGEXP_SUBSTR('100-200, 300-400', '(\\d+)-(\\d+)')", "STRING|100-200"},
         {"REGEXP_SUBSTR('abcd', 'z')", "STRING|NULL"},
+        /* a repeated group that repeats backtracks exponentially: refused,
+         * also where a bad pattern would be NULL (found by fuzz_config) */
+        {"REGEXP_REPLACE(s, '(l+)+x', '')",
+         "BIND:'(l+)+x' repeats a group that itself repeats (the group closing at offset 3), which takes exponential "
+         "time on text that does not match; write it without the inner or the outer repetition ('a+' for '(a+)+')"},
+        {"s LIKE '(\\w+\\s?)*$'",
+         "BIND:'(\\w+\\s?)*$' repeats a group that itself repeats (the group closing at offset 7), which takes "
+         "exponential time on text that does not match; write it without the inner or the outer repetition ('a+' "
+         "for '(a+)+')"},
+        {"REGEXP_COUNT('x', CONCAT('(', s, '*)+'))",
+         "EVAL:'(Hello*)+' repeats a group that itself repeats (the group closing at offset 7), which takes "
+         "exponential time on text that does not match; write it without the inner or the outer repetition ('a+' "
+         "for '(a+)+')"},
+        {"REGEXP_COUNT('aaaa', '(a+){2}')", "INT|1"},
+        {"REGEXP_COUNT('aaab', '(?:a|b)+')", "INT|1"},
         {"SUBSTR(s, 2)", "STRING|ello"},
         {"SUBSTR(s, 2, 3)", "STRING|ell"},
         {"SUBSTR(s, -3)", "STRING|llo"},

@@ -27,6 +27,8 @@
 #include "../../core/queue.h"
 #include "../../snapshot/boundary.h"
 #include "../../snapshot/snapshot.h"
+#include "../../snapshot/coordinator.h"
+#include "../../snapshot/split_setup.h"
 
 static sl_table_schema *one_int_key(void)
 {
@@ -333,6 +335,34 @@ static void without_a_snapshot_the_token_is_the_sources(void **state)
     fixture_free(&f);
 }
 
+/* arithmetic splitting of a key that ends at INT64_MAX: the step past the
+ * last full chunk would overflow (found by tests/fuzz/fuzz_checkpoint.c);
+ * instead the rest of the range is one open-ended chunk */
+static void arithmetic_split_ends_at_int64_max(void **state)
+{
+    fixture f;
+    fixture_init(&f, 1000, 5001, 0);
+    sl_split_try_arith(&f.snap, &f.snap.tables[0], INT64_MAX - 5000, INT64_MAX, 5001);
+    assert_int_equal(f.snap.tables[0].arith, 1);
+    char want[64];
+    for (int i = 0; i < 5; i++) {
+        sl_snap_chunk c = {0};
+        assert_int_equal(sl_snapshot_next_chunk(&f.snap, &c, whole_table, NULL, &f.err), 1);
+        snprintf(want, sizeof want, "[\"n:%lld\"]", (long long)(INT64_MAX - 5000 + 1000 * (i + 1)));
+        assert_non_null(c.hi);
+        assert_string_equal(c.hi, want);
+        sl_snap_chunk_free(&c);
+    }
+    sl_snap_chunk last = {0};
+    assert_int_equal(sl_snapshot_next_chunk(&f.snap, &last, whole_table, NULL, &f.err), 1);
+    assert_string_equal(last.lo, want);
+    assert_null(last.hi);
+    sl_snap_chunk_free(&last);
+    sl_snap_chunk none = {0};
+    assert_int_equal(sl_snapshot_next_chunk(&f.snap, &none, whole_table, NULL, &f.err), 0);
+    fixture_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +373,7 @@ int main(void)
         cmocka_unit_test(chunk_waits_for_the_reader_and_tokens_carry_split_state),
         cmocka_unit_test(between_transactions_lets_a_reached_chunk_out),
         cmocka_unit_test(without_a_snapshot_the_token_is_the_sources),
+        cmocka_unit_test(arithmetic_split_ends_at_int64_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
