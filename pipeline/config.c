@@ -379,6 +379,14 @@ static int load_connector(loader *l, yaml_node_t *block, const char *section)
                 continue;
             }
         }
+        const char *tls = !d->name && !defined(defs, key)
+                              ? sl_flink_tls_option(section, key,
+                                                    v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value
+                                                                                : NULL)
+                              : NULL;
+        if (tls)
+            return fail_at(l, k, "'%s' is a TLS setting of the Java connector, which sluice does not read; use %s",
+                           key, tls);
         if (!d->name && !defined(defs, key) && sl_flink_ignored_option(section, key)) {
             note_ignored(ignored, sizeof ignored, key, loc_of(l, k));
             continue;

@@ -3,6 +3,7 @@
 #include "flink_compat.h"
 
 #include <string.h>
+#include <strings.h>
 
 static const char *const source_opts[] = {
     /* Debezium engine and JDBC driver settings of the Java connectors */
@@ -33,4 +34,19 @@ int sl_flink_ignored_option(const char *section, const char *key)
             return 1;
     }
     return 0;
+}
+
+const char *sl_flink_tls_option(const char *section, const char *key, const char *value)
+{
+    static const char *const prefixes[] = {"debezium.database.ssl", "jdbc.properties.ssl", "jdbc.properties.useSSL",
+                                           "jdbc.properties.requireSSL", "jdbc.properties.verifyServerCertificate",
+                                           "jdbc.properties.trustCertificateKeyStore", NULL};
+    if (strcmp(section, "source") != 0 || (value && (strcasecmp(value, "false") == 0 ||
+                                                     strcasecmp(value, "disable") == 0 ||
+                                                     strcasecmp(value, "disabled") == 0)))
+        return NULL;
+    for (const char *const *p = prefixes; *p; p++)
+        if (strncmp(key, *p, strlen(*p)) == 0)
+            return "ssl-mode / ssl-ca (mysql source) or sslmode / sslrootcert (postgres source)";
+    return NULL;
 }

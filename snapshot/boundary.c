@@ -78,3 +78,19 @@ int sl_boundary_between(sl_boundary *b, sl_pos pos, sl_err *err)
     sl_emit_drop(b->out, took);
     return rc ? rc : merge_reached(b, err);
 }
+
+int sl_boundary_resnapshot(sl_boundary *b, sl_pos pos, sl_err *err)
+{
+    if (!b->snap)
+        return 0;
+    sl_batch *batch = sl_emit_batch(b->out);
+    if (!batch)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    for (uint32_t i = 0; i < b->snap->ntables; i++) {
+        sl_event *e = sl_batch_add_event(batch, SL_OP_TRUNCATE, b->snap->tables[i].schema);
+        if (!e)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        e->pos = pos;
+    }
+    return sl_boundary_commit(b, pos, err);
+}

@@ -49,4 +49,12 @@ int sl_boundary_commit(sl_boundary *b, sl_pos pos, sl_err *err);
  * write: waiting chunks it has reached go out. Cheap when none wait. */
 int sl_boundary_between(sl_boundary *b, sl_pos pos, sl_err *err);
 
+/* History was lost (scan.on-log-loss: resnapshot) and the snapshot reads
+ * every table anew from pos, the reader's new start: before the chunk
+ * readers start, one transaction at pos holding a TRUNCATE of each table
+ * the snapshot will read, so a sink holding tables drops what it holds
+ * (rows deleted during the gap included) and a consumer learns that the
+ * `op: r` rows that follow replace the table. */
+int sl_boundary_resnapshot(sl_boundary *b, sl_pos pos, sl_err *err);
+
 #endif

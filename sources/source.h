@@ -63,6 +63,17 @@ typedef struct sl_source_probe {
     long long committed_bytes; /* the committed token on the same scale */
 } sl_source_probe;
 
+/* scan.on-log-loss, the same option in every source: what to do when the
+ * changelog a checkpoint resumes from is gone (a purged binlog, a missing
+ * or invalidated slot). fail stops with the fix; resnapshot reads every
+ * captured table anew from the current position, announced by a TRUNCATE
+ * of each table (snapshot/boundary.h, sl_boundary_resnapshot). */
+enum { SL_ON_LOG_LOSS_FAIL, SL_ON_LOG_LOSS_RESNAPSHOT };
+#define SL_ON_LOG_LOSS_OPTION(when)                                                                              \
+    {"scan.on-log-loss", SL_OPT_ENUM, "fail", 0, 0, 0, "fail|resnapshot",                                        \
+     "When " when ": fail = stop with the fix; resnapshot = read every captured table anew, after a TRUNCATE "  \
+     "event per table that makes sinks drop what they hold (rows deleted meanwhile must not survive)."}
+
 typedef struct sl_source_env {
     const char *pipeline_name;
     const sl_options *pipeline; /* the `pipeline:` block (parallelism, ...) */

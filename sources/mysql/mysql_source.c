@@ -48,6 +48,7 @@ static const sl_option_def options[] = {
      "GTID set for specific-offset instead of file/pos (MariaDB: 0-1-100,1-2-5)."},
     {"scan.startup.timestamp-millis", SL_OPT_INT, NULL, 0, 0, INT64_MAX, NULL,
      "Epoch milliseconds for the timestamp startup mode."},
+    SL_ON_LOG_LOSS_OPTION("the binlog a checkpoint resumes from was purged"),
     {"scan.incremental.snapshot.chunk.size", SL_OPT_INT, "8096", 0, 1, 100000000, NULL,
      "Rows per snapshot chunk."},
     {"scan.incremental.snapshot.chunk.key-column", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
@@ -160,6 +161,7 @@ static int mysql_create(const sl_options *o, const sl_source_env *env, void **se
     c->max_retries = (int)sl_opt_num(o, "connect.max-retries");
     c->zero_date_mode = sl_opt_num(o, "zero-date.handling") == 0 ? SL_ZERO_DATE_NULL : SL_ZERO_DATE_STRING;
     c->time_zone = sl_opt_str(o, "server-time-zone");
+    c->on_log_loss = (int)sl_opt_num(o, "scan.on-log-loss");
     c->ssl_mode = (int)sl_opt_num(o, "ssl-mode");
     c->ssl_ca = sl_opt_str(o, "ssl-ca");
     c->ssl_cert = sl_opt_str(o, "ssl-cert");

@@ -49,7 +49,8 @@ typedef struct sl_mysql_conf {
     int max_retries;
     int zero_date_mode;
     const char *time_zone;
-    int ssl_mode; /* enum sl_mysql_ssl_mode */
+    int on_log_loss; /* SL_ON_LOG_LOSS_* */
+    int ssl_mode;    /* enum sl_mysql_ssl_mode */
     const char *ssl_ca, *ssl_cert, *ssl_key;
     int tls_diagnosed; /* a probe of mysql_tls.c: do not diagnose again */
     /* the source's stop mark: connection attempts and their back-off end

@@ -78,6 +78,7 @@ typedef struct stream {
     sl_mysql_snap *snap;   /* snapshot in progress, or NULL */
     sl_boundary boundary;  /* how transaction ends meet the snapshot */
     int snapshot_only;     /* scan.startup.mode snapshot: stop when it is done */
+    int resnapshot;        /* the checkpoint's binlog is gone: every table is read anew */
     int have_until;        /* migrate: stop once past this position */
     sl_pos until;
     int ended;
@@ -603,6 +604,17 @@ static int refusal_cause(stream *s)
     return cause;
 }
 
+static int log_lost_error(const stream *s, const char *msg, sl_err *err)
+{
+    return sl_errf(err, SL_ERUNTIME,
+                   SL_LOG_PREFIX "the binlog needed to resume (%s at %" PRIu64 ") is no longer on the server (%s). "
+                   "Changes were lost upstream; fix: set scan.on-log-loss: resnapshot to read the captured tables "
+                   "anew (the sink's tables are replaced), or move the sink's checkpoint away and start with "
+                   "scan.startup.mode: initial; keep binlogs longer (expire_logs_days / binlog_expire_logs_seconds) "
+                   "than a pipeline may stay stopped",
+                   s->commit.file, s->commit.pos, msg);
+}
+
 /* Errors the server sends in the stream that no retry can fix, told apart
  * by their code (mysql_errno) and, under 1236, by asking the server. */
 static int fatal_stream_error(stream *s, unsigned code, const char *msg, sl_err *err)
@@ -613,12 +625,15 @@ static int fatal_stream_error(stream *s, unsigned code, const char *msg, sl_err 
                        SL_LOG_PREFIX "another replica is using server-id %u (%s); give this pipeline a "
                        "unique 'server-id'",
                        s->src->conf.server_id, msg);
-    if (cause == 'p')
-        return sl_errf(err, SL_ERUNTIME,
+    if (cause == 'p' && s->src->conf.on_log_loss == SL_ON_LOG_LOSS_RESNAPSHOT)
+        /* the restart from the last checkpoint finds the file gone and
+         * re-snapshots (setup) */
+        return sl_errf(err, SL_ERETRY,
                        SL_LOG_PREFIX "the binlog needed to resume (%s at %" PRIu64 ") is no longer on the "
-                       "server (%s). Changes were lost upstream; re-snapshot by moving the sink's "
-                       "checkpoint away and starting with scan.startup.mode: initial",
+                       "server (%s); restarting to re-snapshot (scan.on-log-loss: resnapshot)",
                        s->commit.file, s->commit.pos, msg);
+    if (cause == 'p')
+        return log_lost_error(s, msg, err);
     if (code == ER_MASTER_FATAL_ERROR_READING_BINLOG)
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "the server refused the binlog stream: %s", msg);
     return 0;
@@ -696,6 +711,21 @@ static int setup(stream *s, const char *resume, sl_err *err)
         rc = parse_resume(s, resume, &snap_state, err);
         want_snapshot = snap_state != NULL;
         start = (sl_pos){sl_mysql_file_seq(s->commit.file), s->commit.pos, 0};
+        /* purged while we were away: the server's index no longer lists it */
+        if (!rc && s->commit.file[0] && listed(m, "SHOW BINARY LOGS", s->commit.file) == 0) {
+            if (src->conf.on_log_loss != SL_ON_LOG_LOSS_RESNAPSHOT) {
+                rc = log_lost_error(s, "purged from the binlog index", err);
+            } else {
+                sl_warn("the binlog needed to resume (%s at %" PRIu64 ") is no longer on the server: changes "
+                        "were lost; reading every captured table anew (scan.on-log-loss: resnapshot)",
+                        s->commit.file, s->commit.pos);
+                free(snap_state);
+                snap_state = NULL;
+                memset(&s->commit, 0, sizeof s->commit);
+                rc = sl_mysql_snapshot_position(m, &s->commit, &start, err);
+                want_snapshot = s->resnapshot = 1;
+            }
+        }
     } else if (!rc) {
         int mode = src->conf.startup;
         if (mode == SL_MYSQL_START_INITIAL || mode == SL_MYSQL_START_SNAPSHOT) {
@@ -743,7 +773,10 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
     if (!rc && s.snap) {
         /* the reader starts at the last commit (open_stream reads from there) */
         snprintf(s.file, sizeof s.file, "%s", s.commit.file);
-        rc = sl_boundary_start(&s.boundary, (sl_pos){sl_mysql_file_seq(s.file), s.commit.pos, 0}, err);
+        sl_pos at = {sl_mysql_file_seq(s.file), s.commit.pos, 0};
+        rc = sl_boundary_start(&s.boundary, at, err);
+        if (!rc && s.resnapshot)
+            rc = sl_boundary_resnapshot(&s.boundary, at, err);
         if (!rc)
             rc = sl_mysql_snapshot_start(s.snap, out, err);
     }

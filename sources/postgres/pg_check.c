@@ -146,8 +146,11 @@ static void check_slot(sl_check *c, PGconn *conn, sl_pg_source *s)
     sl_err e;
     PGresult *res;
     if (sl_pg_exec_params(conn,
-                          "SELECT plugin, database, active, coalesce(confirmed_flush_lsn::text, '') FROM "
-                          "pg_replication_slots WHERE slot_name = $1",
+                          PQserverVersion(conn) >= 130000
+                              ? "SELECT plugin, database, active, coalesce(confirmed_flush_lsn::text, ''), "
+                                "coalesce(wal_status, '') = 'lost' FROM pg_replication_slots WHERE slot_name = $1"
+                              : "SELECT plugin, database, active, coalesce(confirmed_flush_lsn::text, ''), false "
+                                "FROM pg_replication_slots WHERE slot_name = $1",
                           1, p, &res, &e)) {
         sl_check_warn(c, "%s", e.msg);
         return;
@@ -170,6 +173,14 @@ static void check_slot(sl_check *c, PGconn *conn, sl_pg_source *s)
                  PQgetvalue(res, 0, 2)[0] == 't' ? ", in use now" : "");
         snprintf(fix, sizeof fix, "choose another slot.name (this slot belongs to something else)");
         sl_check_report(c, ok, what, fix);
+        if (ok && PQgetvalue(res, 0, 4)[0] == 't') {
+            snprintf(what, sizeof what, "replication slot %s was invalidated (wal_status = lost, "
+                     "max_slot_wal_keep_size): the changes after its position are gone", s->slot_name);
+            snprintf(fix, sizeof fix, "set scan.on-log-loss: resnapshot (the tables are read anew), or drop the "
+                     "slot (SELECT pg_drop_replication_slot('%s')) and remove the pipeline's checkpoint",
+                     s->slot_name);
+            sl_check_report(c, 0, what, fix);
+        }
     }
     PQclear(res);
 }

@@ -97,8 +97,8 @@ int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *er
     ping_vals[n] = "prefer";
     n += sl_pg_tls_params(c, c->ssl_mode, keys + n, vals + n);
     char msg[512] = "";
+    int answered = 0;
     for (int attempt = 0;; attempt++) {
-        int answered;
         int r = connect_once(c, keys, vals, out, &answered, msg, sizeof msg);
         if (r > 0)
             return 0;
@@ -122,7 +122,9 @@ int sl_pg_connect(const sl_pg_conf *c, int replication, PGconn **out, sl_err *er
     sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot connect to %s:%u database '%s' as '%s'%s (sslmode %s): %s",
             c->host, c->port, c->dbname, c->user, replication ? " (replication connection)" : "",
             sl_pg_tls_mode_name(c->ssl_mode), msg);
-    return sl_pg_tls_diagnose(c, err, SL_ERUNTIME);
+    /* asking again only helps when the server took part in the failure;
+     * an unreachable one would make each question wait connect.timeout */
+    return answered ? sl_pg_tls_diagnose(c, err, SL_ERUNTIME) : SL_ERUNTIME;
 }
 
 const char *sl_pg_sqlstate(const PGresult *res)

@@ -19,6 +19,7 @@ static void lsn_text(uint64_t lsn, char *buf, size_t len) { sl_pg_lsn_format(lsn
 
 typedef struct slot_info {
     int exists, active;
+    int lost; /* invalidated: wal_status = 'lost' (PostgreSQL 13+, max_slot_wal_keep_size) */
     uint64_t confirmed;
     char plugin[64], database[128];
 } slot_info;
@@ -28,9 +29,15 @@ static int read_slot(sl_pg_source *src, PGconn *side, slot_info *si, sl_err *err
     memset(si, 0, sizeof *si);
     const char *params[] = {src->slot_name};
     PGresult *res;
+    /* wal_status exists from PostgreSQL 13, with max_slot_wal_keep_size */
     int rc = sl_pg_exec_params(side,
-                               "SELECT coalesce(confirmed_flush_lsn::text, ''), coalesce(plugin, ''), "
-                               "coalesce(database, ''), active FROM pg_replication_slots WHERE slot_name = $1",
+                               PQserverVersion(side) >= 130000
+                                   ? "SELECT coalesce(confirmed_flush_lsn::text, ''), coalesce(plugin, ''), "
+                                     "coalesce(database, ''), active, coalesce(wal_status, '') = 'lost' "
+                                     "FROM pg_replication_slots WHERE slot_name = $1"
+                                   : "SELECT coalesce(confirmed_flush_lsn::text, ''), coalesce(plugin, ''), "
+                                     "coalesce(database, ''), active, false "
+                                     "FROM pg_replication_slots WHERE slot_name = $1",
                                1, params, &res, err);
     if (rc)
         return rc;
@@ -40,6 +47,7 @@ static int read_slot(sl_pg_source *src, PGconn *side, slot_info *si, sl_err *err
         snprintf(si->plugin, sizeof si->plugin, "%s", PQgetvalue(res, 0, 1));
         snprintf(si->database, sizeof si->database, "%s", PQgetvalue(res, 0, 2));
         si->active = PQgetvalue(res, 0, 3)[0] == 't';
+        si->lost = PQgetvalue(res, 0, 4)[0] == 't';
     }
     PQclear(res);
     if (si->exists && (strcmp(si->plugin, "pgoutput") != 0 || strcmp(si->database, src->conf.dbname) != 0))
@@ -137,8 +145,8 @@ static int snapshot_all_done(sl_pg_source *src, PGconn *side, const char *state,
     return 0;
 }
 
-int sl_pg_snapshot_open(sl_pg_source *src, PGconn *side, const char *state, uint64_t start_lsn, sl_boundary *b,
-                        sl_emitter *out, sl_pg_snap **snap, sl_err *err)
+int sl_pg_snapshot_open(sl_pg_source *src, PGconn *side, const char *state, uint64_t start_lsn, int resnapshot,
+                        sl_boundary *b, sl_emitter *out, sl_pg_snap **snap, sl_err *err)
 {
     sl_pos start = {start_lsn, 0, 0};
     int all_done = 0;
@@ -169,6 +177,8 @@ int sl_pg_snapshot_open(sl_pg_source *src, PGconn *side, const char *state, uint
         b->snap = &(*snap)->snap;
         rc = sl_boundary_start(b, start, err);
     }
+    if (!rc && resnapshot)
+        rc = sl_boundary_resnapshot(b, start, err);
     if (!rc && !sl_snapshot_complete(&(*snap)->snap)) {
         /* the exporter stays open (idle) until the snapshot is complete:
          * each chunk imports the snapshot anew */
@@ -182,6 +192,34 @@ int sl_pg_snapshot_open(sl_pg_source *src, PGconn *side, const char *state, uint
     }
     if (exporter)
         PQfinish(exporter);
+    return rc;
+}
+
+/* scan.on-log-loss: resnapshot after the slot was lost: an invalidated
+ * slot is dropped, a new one is created at the current end of the WAL,
+ * and every captured table is read anew from there. */
+static int resnapshot_start(sl_pg_source *src, PGconn *side, PGconn *repl, const slot_info *si, int temporary,
+                            sl_pg_start *st, sl_err *err)
+{
+    char l[32];
+    lsn_text(st->lsn, l, sizeof l);
+    sl_warn("replication slot '%s' %s, so the changes after the checkpoint (LSN %s) are lost; reading every "
+            "captured table anew (scan.on-log-loss: resnapshot)",
+            src->slot_name, si->exists ? "was invalidated by the server (wal_status = lost)" : "does not exist", l);
+    if (si->exists) {
+        const char *params[] = {src->slot_name};
+        int rc = sl_pg_exec_params(side, "SELECT pg_drop_replication_slot($1)", 1, params, NULL, err);
+        if (rc)
+            return rc;
+    }
+    free(st->snap_state);
+    st->snap_state = NULL;
+    st->want_snapshot = st->resnapshot = 1;
+    int rc = create_slot(repl, src->slot_name, temporary, 0, &st->lsn, NULL, 0, err);
+    if (!rc) {
+        lsn_text(st->lsn, l, sizeof l);
+        sl_info("created %sreplication slot %s at %s", temporary ? "temporary " : "", src->slot_name, l);
+    }
     return rc;
 }
 
@@ -200,6 +238,21 @@ int sl_pg_start_position(sl_pg_source *src, PGconn *side, PGconn *repl, const ch
     if (resume) {
         rc = parse_resume(resume, &st->lsn, &st->snap_state, err);
         st->want_snapshot = st->want_snapshot || st->snap_state != NULL;
+        int gone = si.lost || (!si.exists && mode != SL_PG_START_SNAPSHOT);
+        if (!rc && gone && src->conf.on_log_loss == SL_ON_LOG_LOSS_RESNAPSHOT)
+            return resnapshot_start(src, side, repl, &si, temporary, st, err);
+        if (!rc && si.lost) {
+            lsn_text(st->lsn, l, sizeof l);
+            rc = sl_errf(err, SL_ERUNTIME,
+                         SL_LOG_PREFIX "replication slot '%s' was invalidated by the server (wal_status = lost: it "
+                         "fell more than max_slot_wal_keep_size behind and its WAL was removed), so the changes "
+                         "after the checkpoint (LSN %s) can no longer be read; fix: set scan.on-log-loss: "
+                         "resnapshot to read the captured tables anew (the sink's tables are replaced), or drop "
+                         "the slot (SELECT pg_drop_replication_slot('%s')) and remove the pipeline's checkpoint; "
+                         "raise max_slot_wal_keep_size (ALTER SYSTEM SET max_slot_wal_keep_size = '10GB'; SELECT "
+                         "pg_reload_conf(); -1 = unlimited) so that a stopped pipeline keeps its WAL",
+                         src->slot_name, l, src->slot_name);
+        }
         if (!rc && si.exists && si.confirmed > st->lsn) {
             /* the server would silently start at its confirmed LSN */
             char c1[32];
@@ -222,8 +275,9 @@ int sl_pg_start_position(sl_pg_source *src, PGconn *side, PGconn *repl, const ch
                          src->slot_name, l,
                          temporary ? "A temporary slot (slot.temporary) ends with its connection; run without it "
                                      "to resume across restarts."
-                                   : "To start over, remove the pipeline's checkpoint and run again (it snapshots "
-                                     "anew).");
+                                   : "Fix: set scan.on-log-loss: resnapshot to read the captured tables anew (the "
+                                     "sink's tables are replaced), or remove the pipeline's checkpoint and run again "
+                                     "(it snapshots anew).");
         }
     } else if (mode == SL_PG_START_COMMITTED) {
         if (!si.exists)

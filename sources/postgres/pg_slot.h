@@ -12,11 +12,14 @@ typedef struct sl_pg_start {
     uint64_t lsn;       /* where the stream starts */
     char *snap_state;   /* the checkpoint's snapshot state (malloc'd), or NULL */
     int want_snapshot;  /* the startup mode or the checkpoint asks for one */
+    int resnapshot;     /* the slot was lost (scan.on-log-loss: resnapshot): every table anew */
 } sl_pg_start;
 
 /* Resolves the start from resume (the source part of the last checkpoint)
  * or, without one, from scan.startup.mode; checks the slot against it and
- * creates the slot where the mode needs a new one. side is a normal
+ * creates the slot where the mode needs a new one. A resumed slot that is
+ * missing or invalidated is lost history: an error with the fix, or with
+ * scan.on-log-loss: resnapshot a new slot and a snapshot of every table. side is a normal
  * connection, repl a walsender connection. */
 int sl_pg_start_position(sl_pg_source *src, PGconn *side, PGconn *repl, const char *resume, sl_pg_start *st,
                          sl_err *err);
@@ -25,9 +28,10 @@ int sl_pg_current_lsn(PGconn *side, uint64_t *lsn, sl_err *err);
  * progress from state (a checkpoint's) when given. Unless every table is
  * done already, a temporary slot exports a snapshot exact at its
  * consistent point and the chunk readers start on it. b learns the
- * snapshot and the reader's start position. */
-int sl_pg_snapshot_open(sl_pg_source *src, PGconn *side, const char *state, uint64_t start_lsn, sl_boundary *b,
-                        sl_emitter *out, sl_pg_snap **snap, sl_err *err);
+ * snapshot and the reader's start position; with resnapshot the tables'
+ * TRUNCATE goes out first (sl_boundary_resnapshot). */
+int sl_pg_snapshot_open(sl_pg_source *src, PGconn *side, const char *state, uint64_t start_lsn, int resnapshot,
+                        sl_boundary *b, sl_emitter *out, sl_pg_snap **snap, sl_err *err);
 /* START_REPLICATION of the source's slot at start_lsn on repl. */
 int sl_pg_start_replication(sl_pg_source *src, PGconn *repl, uint64_t start_lsn, sl_err *err);
 

@@ -57,6 +57,8 @@ static const sl_option_def options[] = {
     {"scan.startup.mode", SL_OPT_ENUM, "initial", 0, 0, 0, "initial|latest-offset|committed-offset|snapshot",
      "Where to start when no checkpoint exists: initial = snapshot then WAL, latest-offset = WAL from now, "
      "committed-offset = from the existing slot's confirmed position, snapshot = snapshot only, then stop."},
+    SL_ON_LOG_LOSS_OPTION("the replication slot a checkpoint resumes from is missing or was invalidated "
+                          "(max_slot_wal_keep_size)"),
     {"scan.incremental.snapshot.chunk.size", SL_OPT_INT, "8096", 0, 1, 100000000, NULL, "Rows per snapshot chunk."},
     {"scan.incremental.snapshot.chunk.key-column", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
      "Column to split tables without a primary key by (NOT NULL, ideally unique and indexed)."},
@@ -220,6 +222,7 @@ static int pg_create(const sl_options *o, const sl_source_env *env, void **self,
     c->status_ms = sl_opt_num(o, "status.interval");
     c->connect_timeout_ms = sl_opt_num(o, "connect.timeout");
     c->max_retries = (int)sl_opt_num(o, "connect.max-retries");
+    c->on_log_loss = (int)sl_opt_num(o, "scan.on-log-loss");
     c->ssl_mode = (int)sl_opt_num(o, "sslmode");
     c->sslrootcert = sl_opt_str(o, "sslrootcert");
     c->sslcert = sl_opt_str(o, "sslcert");

@@ -42,6 +42,7 @@ typedef struct sl_pg_conf {
     int64_t heartbeat_ms, status_ms, connect_timeout_ms;
     int max_retries;
     const char *work_mem; /* logical_decoding_work_mem of the walsender, or NULL */
+    int on_log_loss;      /* SL_ON_LOG_LOSS_* */
     int ssl_mode;         /* enum sl_pg_ssl_mode */
     const char *sslrootcert, *sslcert, *sslkey;
     int tls_diagnosed;    /* a probe of pg_tls.c: do not diagnose again */

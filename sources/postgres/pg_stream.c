@@ -567,7 +567,8 @@ static int setup(stream *s, const char *resume, sl_err *err)
     s->commit_end = s->received = s->start_lsn;
     s->snapshot_only = src->conf.startup == SL_PG_START_SNAPSHOT;
     if (!rc && st.want_snapshot) {
-        rc = sl_pg_snapshot_open(src, s->side, st.snap_state, s->start_lsn, &s->boundary, s->out, &s->snap, err);
+        rc = sl_pg_snapshot_open(src, s->side, st.snap_state, s->start_lsn, st.resnapshot, &s->boundary, s->out,
+                                 &s->snap, err);
         if (!rc) {
             /* rows of snapshotted tables carry the catalog's schema; a
              * Relation message of the same shape maps onto it */

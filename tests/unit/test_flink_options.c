@@ -85,6 +85,13 @@ static void java_runtime_options_are_accepted(void **state)
     sl_config_free(&cfg);
     expect_error(MYSQL "  debezium: x\n" BLACKHOLE,
                  "6:3: unknown source option 'debezium' (see `sluice describe` for the list)");
+    /* a Java TLS setting asking for protection is refused, never ignored */
+    expect_error(MYSQL "  debezium.database.ssl.mode: verify_identity\n" BLACKHOLE,
+                 "6:3: 'debezium.database.ssl.mode' is a TLS setting of the Java connector, which sluice does not "
+                 "read; use ssl-mode / ssl-ca (mysql source) or sslmode / sslrootcert (postgres source)");
+    expect_error(MYSQL "  jdbc.properties.useSSL: true\n" BLACKHOLE,
+                 "6:3: 'jdbc.properties.useSSL' is a TLS setting of the Java connector, which sluice does not "
+                 "read; use ssl-mode / ssl-ca (mysql source) or sslmode / sslrootcert (postgres source)");
 }
 
 static void metadata_list_names_what_the_source_has(void **state)

@@ -13,7 +13,8 @@
  * past S, then follows the boundary with the rows the reader touched since
  * S dropped; between transactions the source's token is only formatted
  * while chunks wait; without a snapshot a commit carries the source's token
- * unchanged. */
+ * unchanged; a resnapshot after lost history is announced by a TRUNCATE
+ * per table in one transaction before any row. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -363,6 +364,37 @@ static void arithmetic_split_ends_at_int64_max(void **state)
     fixture_free(&f);
 }
 
+/* lost history: the resnapshot announcement is one transaction at the
+ * reader's start, a TRUNCATE per table before any row, whose token
+ * already carries the split state of the new snapshot */
+static void resnapshot_announces_a_truncate_per_table_first(void **state)
+{
+    fixture f;
+    fixture_init(&f, 10, 3, 0);
+    fake_source src = {0};
+    sl_boundary b = {.out = &f.em, .snap = &f.snap, .token = lsn_token, .ctx = &src, .source = "test source"};
+    assert_int_equal(sl_boundary_start(&b, (sl_pos){100, 0, 0}, &f.err), 0);
+    assert_int_equal(sl_boundary_resnapshot(&b, (sl_pos){100, 0, 0}, &f.err), 0);
+    sl_batch *bt = sl_queue_pop(&f.q, 0);
+    assert_non_null(bt);
+    assert_int_equal(bt->count, 1);
+    assert_int_equal(bt->head->op, SL_OP_TRUNCATE);
+    assert_ptr_equal(bt->head->schema, f.s);
+    assert_int_equal(bt->head->pos.hi, 100);
+    assert_true(sl_batch_at_boundary(bt));
+    assert_string_equal(bt->commit_token, "{\"lsn\":100,\"snapshot\":{\"tables\":[{\"t\":\"public.t\",\"next\":null,"
+                                          "\"exhausted\":false,\"chunks\":0,\"rows\":0,\"pending\":[]}]}}");
+    sl_batch_free(bt);
+    /* the rows follow */
+    const int64_t rows[] = {1, 2};
+    read_chunk(&f, whole_table, rows, 2, 100);
+    assert_int_equal(sl_boundary_between(&b, (sl_pos){100, 0, 0}, &f.err), 0);
+    char tok[1024];
+    int64_t ids[8];
+    assert_int_equal(next_batch(&f.q, tok, sizeof tok, ids, 8), 2);
+    fixture_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +406,7 @@ int main(void)
         cmocka_unit_test(between_transactions_lets_a_reached_chunk_out),
         cmocka_unit_test(without_a_snapshot_the_token_is_the_sources),
         cmocka_unit_test(arithmetic_split_ends_at_int64_max),
+        cmocka_unit_test(resnapshot_announces_a_truncate_per_table_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
