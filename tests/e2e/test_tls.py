@@ -228,6 +228,22 @@ def test_pg_hostname_mismatch_fails_verify_full_only(postgres, pgdb, ptls, tmp_p
         assert "(sslmode verify-ca)" in proc.stdout, proc.stderr
 
 
+def test_pg_require_against_a_server_without_tls(postgres, pgdb, tmp_path):
+    pg_exec(postgres, "ALTER SYSTEM SET ssl = off")
+    pg_reload(postgres)
+    try:
+        proc, _ = check(tmp_path, pg_yaml(postgres, pgdb, "public.nothing", "  sslmode: require\n", user="sluice"))
+        assert proc.returncode == 2, proc.stderr
+        assert error_text(proc).endswith(
+            "fix: the server offers no TLS but sslmode require requires it; set ssl = on with ssl_cert_file and "
+            "ssl_key_file in postgresql.conf and reload, or choose sslmode prefer"), proc.stderr
+        proc, _ = check(tmp_path, pg_yaml(postgres, pgdb, "public.nothing", "", user="sluice"))
+        assert "warn  connection: plaintext (sslmode prefer): the server offers no TLS" in proc.stdout, proc.stdout
+    finally:
+        pg_exec(postgres, "ALTER SYSTEM RESET ssl")
+        pg_reload(postgres)
+
+
 def test_pg_missing_client_key_is_a_config_error(postgres, pgdb, ptls, tmp_path):
     proc, p = check(tmp_path, pg_yaml(postgres, pgdb, "public.nothing",
                                       f"  sslmode: require\n  sslcert: {ptls / 'client.pem'}\n"))
