@@ -42,6 +42,10 @@ void ice_rest_free(ice_rest *r);
 int ice_rest_call(ice_rest *r, const char *method, const char *path, json_t *body, json_t **out, sl_err *err);
 /* the catalog's error message from a response body, or "HTTP n" */
 const char *ice_rest_message(json_t *resp, int status, char *buf, size_t len);
+/* an HTTP error status as an error: "<what>: HTTP n type: message",
+ * SL_ERETRY for 5xx (the catalog's trouble), else SL_ERUNTIME */
+int ice_rest_fail(sl_err *err, int status, json_t *resp, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* URL-escapes one path segment into b */
 void ice_url_segment(sl_buf *b, const char *s);
 

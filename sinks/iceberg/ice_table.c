@@ -306,9 +306,7 @@ static int create_table(ice_table *t, const sl_table_schema *s, json_t **resp, s
     if (st < 0)
         return st;
     if (st != 200) {
-        char m[512];
-        int rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "creating Iceberg table %s: %s",
-                         t->target, ice_rest_message(*resp, st, m, sizeof m));
+        int rc = ice_rest_fail(err, st, *resp, "creating Iceberg table %s", t->target);
         json_decref(*resp);
         *resp = NULL;
         return rc;
@@ -325,11 +323,8 @@ int ice_namespace_ensure(ice_sink *k, const char *ns, sl_err *err)
     if (st < 0)
         return st;
     int rc = 0;
-    if (st != 200 && st != 409) {
-        char m[512];
-        rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "creating Iceberg namespace %s: %s", ns,
-                     ice_rest_message(resp, st, m, sizeof m));
-    }
+    if (st != 200 && st != 409)
+        rc = ice_rest_fail(err, st, resp, "creating Iceberg namespace %s", ns);
     json_decref(resp);
     return rc;
 }
@@ -355,9 +350,7 @@ static int load_or_create(ice_table *t, const sl_table_schema *s, sl_err *err)
         if ((rc = ice_namespace_ensure(k, t->ns, err)) || (rc = create_table(t, s, &resp, err)))
             return rc;
     } else if (st != 200) {
-        char m[512];
-        rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "loading Iceberg table %s: %s",
-                     t->target, ice_rest_message(resp, st, m, sizeof m));
+        rc = ice_rest_fail(err, st, resp, "loading Iceberg table %s", t->target);
         json_decref(resp);
         return rc;
     }
@@ -461,9 +454,7 @@ static int bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err)
         if (st < 0) {
             rc = st;
         } else if (st != 200) {
-            char m[512];
-            rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "evolving the schema of %s: %s",
-                         t->target, ice_rest_message(resp, st, m, sizeof m));
+            rc = ice_rest_fail(err, st, resp, "evolving the schema of %s", t->target);
         } else {
             json_t *md = json_object_get(resp, "metadata");
             json_t *cur = current_schema(md, &t->schema_id);
