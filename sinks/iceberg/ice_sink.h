@@ -87,6 +87,10 @@ int ice_index_get(const ice_index *x, const void *key, size_t n, ice_loc *out);
 int ice_index_put(ice_index *x, const void *key, size_t n, ice_loc loc);
 int ice_index_del(ice_index *x, const void *key, size_t n);
 size_t ice_index_count(const ice_index *x);
+/* calls fn for every live entry (any order) until it returns nonzero */
+int ice_index_each(const ice_index *x, int (*fn)(ice_loc loc, void *arg), void *arg);
+/* forgets every key (TRUNCATE); file names stay interned */
+void ice_index_clear(ice_index *x);
 
 /* ---------------------------------------------------------- manifest -- */
 

@@ -143,7 +143,10 @@ static int read_index_delta(ice_table *t, const char *uri, sl_err *err)
             break;
         }
         if (sl_avro_is_null(file)) {
-            ice_index_del(t->index, key->u.bytes.p, key->u.bytes.n);
+            if (key->u.bytes.n == 0 && pos->u.l == -1)
+                ice_index_clear(t->index); /* a TRUNCATE */
+            else
+                ice_index_del(t->index, key->u.bytes.p, key->u.bytes.n);
             continue;
         }
         char *path = strndup((const char *)file->u.bytes.p, file->u.bytes.n);
@@ -639,6 +642,12 @@ static int upsert(ice_table *t, const sl_buf *key, const sl_value *row, sl_err *
     return 0;
 }
 
+static int truncate_one(ice_loc loc, void *arg)
+{
+    sl_err ignored;
+    return add_delete(arg, loc, &ignored);
+}
+
 int ice_table_apply(ice_table *t, const sl_event *e, sl_err *err)
 {
     ice_sink *k = t->sink;
@@ -664,9 +673,17 @@ int ice_table_apply(ice_table *t, const sl_event *e, sl_err *err)
     case SL_OP_DELETE:
         ice_key_encode(&k->key, e->schema, e->before);
         return remove_key(t, &k->key, err);
-    case SL_OP_TRUNCATE:
-        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: TRUNCATE reached the iceberg sink, which cannot "
-                       "apply it yet; filter truncates at the source or recreate the table", t->target);
+    case SL_OP_TRUNCATE: {
+        /* every live row gets a position delete; the index log records a
+         * clear (an empty key with pos -1) so a rebuild forgets them too */
+        int rc = ice_index_each(t->index, truncate_one, t);
+        if (rc)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        ice_index_clear(t->index);
+        log_change(t, "", 0, -1, -1);
+        t->dirty = 1;
+        return 0;
+    }
     default:
         return 0;
     }
