@@ -31,7 +31,7 @@ TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard 
 # drivers the e2e tests run to write Parquet/Avro files (not part of sluice)
 FORMAT_TOOLS := $(patsubst tests/formats/%.c,$(BUILD)/tests/formats/%,$(wildcard tests/formats/*.c))
 
-.PHONY: all asan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet
+.PHONY: all asan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet bench-iceberg
 
 all: $(BUILD)/sluice
 
@@ -42,6 +42,7 @@ help:
 	@echo "make demo       local MariaDB -> sluice -> file sink, live"
 	@echo "make bench      benchmarks against the physical limit and Debezium"
 	@echo "make bench-parquet  the Parquet writer beside DuckDB's COPY TO parquet"
+	@echo "make bench-iceberg  a MariaDB snapshot into Iceberg beside the blackhole"
 	@echo "make asan       build with AddressSanitizer + UBSan into build-asan/"
 	@echo "make install    install the binary into PREFIX (default /usr/local)"
 
@@ -105,6 +106,10 @@ $(BUILD)/bench/pq_bench: bench/pq_bench.c $(LIB_OBJS)
 
 bench-parquet: $(BUILD)/bench/pq_bench
 	$(VENV)/bin/python bench/parquet_vs_duckdb.py --bin $(BUILD)/bench/pq_bench
+
+# a MariaDB snapshot into Iceberg beside the blackhole, and DuckDB reading it (bench/iceberg.sh)
+bench-iceberg: all
+	@bash bench/iceberg.sh
 
 bench:
 	@$(MAKE) --no-print-directory deps
