@@ -32,7 +32,7 @@ TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard 
 FORMAT_TOOLS := $(patsubst tests/formats/%.c,$(BUILD)/tests/formats/%,$(wildcard tests/formats/*.c))
 
 .PHONY: all asan tsan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet \
-        fuzz fuzz-bins fuzz-ci
+        bench-iceberg fuzz fuzz-bins fuzz-ci
 
 all: $(BUILD)/sluice
 
@@ -43,6 +43,7 @@ help:
 	@echo "make demo       local MariaDB -> sluice -> file sink, live"
 	@echo "make bench      benchmarks against the physical limit and Debezium"
 	@echo "make bench-parquet  the Parquet writer beside DuckDB's COPY TO parquet"
+	@echo "make bench-iceberg  a MariaDB snapshot into Iceberg beside the blackhole"
 	@echo "make asan       build with AddressSanitizer + UBSan into build-asan/"
 	@echo "make tsan       build with ThreadSanitizer (clang) into build-tsan/"
 	@echo "make fuzz       each libFuzzer harness (tests/fuzz) for FUZZ_SECONDS (default 60) seconds"
@@ -139,6 +140,10 @@ $(BUILD)/bench/pq_bench: bench/pq_bench.c $(LIB_OBJS)
 
 bench-parquet: $(BUILD)/bench/pq_bench
 	$(VENV)/bin/python bench/parquet_vs_duckdb.py --bin $(BUILD)/bench/pq_bench
+
+# a MariaDB snapshot into Iceberg beside the blackhole, and DuckDB reading it (bench/iceberg.sh)
+bench-iceberg: all
+	@bash bench/iceberg.sh
 
 bench:
 	@$(MAKE) --no-print-directory deps

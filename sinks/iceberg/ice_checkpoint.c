@@ -60,9 +60,7 @@ int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err)
         if (checkpoint && c && !(*checkpoint = strdup(c)))
             rc = sl_errf(err, SL_ERUNTIME, "out of memory");
     } else if (st != 404) {
-        char m[512];
-        rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "the checkpoint table %s.%s: %s",
-                     k->ckpt_ns, k->pipeline, ice_rest_message(resp, st, m, sizeof m));
+        rc = ice_rest_fail(err, st, resp, "the checkpoint table %s.%s", k->ckpt_ns, k->pipeline);
     }
     json_decref(resp);
     return rc;

@@ -193,3 +193,23 @@ int ice_index_del(ice_index *x, const void *key, size_t n)
 }
 
 size_t ice_index_count(const ice_index *x) { return x->live; }
+
+int ice_index_each(const ice_index *x, int (*fn)(ice_loc loc, void *arg), void *arg)
+{
+    for (size_t i = 0; i < x->cap; i++)
+        if (x->slots[i].hash >= 2) {
+            int rc = fn(x->slots[i].loc, arg);
+            if (rc)
+                return rc;
+        }
+    return 0;
+}
+
+void ice_index_clear(ice_index *x)
+{
+    free(x->slots);
+    x->slots = NULL;
+    x->cap = x->used = x->live = 0;
+    sl_buf_reset(&x->pool);
+    x->garbage = 0;
+}

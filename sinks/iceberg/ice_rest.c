@@ -5,6 +5,8 @@
  * caller, who knows what it means for its request. */
 #define SL_LOG_COMPONENT "iceberg sink"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,17 @@ const char *ice_rest_message(json_t *resp, int status, char *buf, size_t len)
     else
         snprintf(buf, len, "HTTP %d", status);
     return buf;
+}
+
+int ice_rest_fail(sl_err *err, int status, json_t *resp, const char *fmt, ...)
+{
+    char what[512], m[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return sl_errf(err, status >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "%s: %s", what,
+                   ice_rest_message(resp, status, m, sizeof m));
 }
 
 int ice_rest_call(ice_rest *r, const char *method, const char *path, json_t *body, json_t **out, sl_err *err)

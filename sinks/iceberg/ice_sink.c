@@ -127,11 +127,18 @@ static int ice_commit(void *self, const char *checkpoint, sl_err *err)
     if (st >= 0 && st != 200 && st != 204) {
         char m[768];
         ice_rest_message(resp, st, m, sizeof m);
-        if (st == 409)
-            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "commit refused: another writer changed a table since "
-                         "sluice loaded it (%s); sluice must be the only writer of its tables", m);
+        if (st == 409) {
+            char names[256] = "";
+            size_t n = 0;
+            for (ice_table *t = k->tables; t && n < sizeof names; t = t->next)
+                if (t->dirty)
+                    n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", t->target);
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "commit of %s refused: another writer changed a table "
+                         "since sluice loaded it (%s); sluice must be the only writer of its tables",
+                         n ? names : "the checkpoint table", m);
+        }
         else
-            rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "commit: %s", m);
+            rc = ice_rest_fail(err, st, resp, "commit");
     } else if (st < 0) {
         rc = st;
     }

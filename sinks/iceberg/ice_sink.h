@@ -42,6 +42,10 @@ void ice_rest_free(ice_rest *r);
 int ice_rest_call(ice_rest *r, const char *method, const char *path, json_t *body, json_t **out, sl_err *err);
 /* the catalog's error message from a response body, or "HTTP n" */
 const char *ice_rest_message(json_t *resp, int status, char *buf, size_t len);
+/* an HTTP error status as an error: "<what>: HTTP n type: message",
+ * SL_ERETRY for 5xx (the catalog's trouble), else SL_ERUNTIME */
+int ice_rest_fail(sl_err *err, int status, json_t *resp, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* URL-escapes one path segment into b */
 void ice_url_segment(sl_buf *b, const char *s);
 
@@ -83,6 +87,10 @@ int ice_index_get(const ice_index *x, const void *key, size_t n, ice_loc *out);
 int ice_index_put(ice_index *x, const void *key, size_t n, ice_loc loc);
 int ice_index_del(ice_index *x, const void *key, size_t n);
 size_t ice_index_count(const ice_index *x);
+/* calls fn for every live entry (any order) until it returns nonzero */
+int ice_index_each(const ice_index *x, int (*fn)(ice_loc loc, void *arg), void *arg);
+/* forgets every key (TRUNCATE); file names stay interned */
+void ice_index_clear(ice_index *x);
 
 /* ---------------------------------------------------------- manifest -- */
 

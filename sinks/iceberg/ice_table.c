@@ -143,7 +143,10 @@ static int read_index_delta(ice_table *t, const char *uri, sl_err *err)
             break;
         }
         if (sl_avro_is_null(file)) {
-            ice_index_del(t->index, key->u.bytes.p, key->u.bytes.n);
+            if (key->u.bytes.n == 0 && pos->u.l == -1)
+                ice_index_clear(t->index); /* a TRUNCATE */
+            else
+                ice_index_del(t->index, key->u.bytes.p, key->u.bytes.n);
             continue;
         }
         char *path = strndup((const char *)file->u.bytes.p, file->u.bytes.n);
@@ -306,9 +309,7 @@ static int create_table(ice_table *t, const sl_table_schema *s, json_t **resp, s
     if (st < 0)
         return st;
     if (st != 200) {
-        char m[512];
-        int rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "creating Iceberg table %s: %s",
-                         t->target, ice_rest_message(*resp, st, m, sizeof m));
+        int rc = ice_rest_fail(err, st, *resp, "creating Iceberg table %s", t->target);
         json_decref(*resp);
         *resp = NULL;
         return rc;
@@ -325,11 +326,8 @@ int ice_namespace_ensure(ice_sink *k, const char *ns, sl_err *err)
     if (st < 0)
         return st;
     int rc = 0;
-    if (st != 200 && st != 409) {
-        char m[512];
-        rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "creating Iceberg namespace %s: %s", ns,
-                     ice_rest_message(resp, st, m, sizeof m));
-    }
+    if (st != 200 && st != 409)
+        rc = ice_rest_fail(err, st, resp, "creating Iceberg namespace %s", ns);
     json_decref(resp);
     return rc;
 }
@@ -355,9 +353,7 @@ static int load_or_create(ice_table *t, const sl_table_schema *s, sl_err *err)
         if ((rc = ice_namespace_ensure(k, t->ns, err)) || (rc = create_table(t, s, &resp, err)))
             return rc;
     } else if (st != 200) {
-        char m[512];
-        rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "loading Iceberg table %s: %s",
-                     t->target, ice_rest_message(resp, st, m, sizeof m));
+        rc = ice_rest_fail(err, st, resp, "loading Iceberg table %s", t->target);
         json_decref(resp);
         return rc;
     }
@@ -461,9 +457,7 @@ static int bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err)
         if (st < 0) {
             rc = st;
         } else if (st != 200) {
-            char m[512];
-            rc = sl_errf(err, st >= 500 ? SL_ERETRY : SL_ERUNTIME, SL_LOG_PREFIX "evolving the schema of %s: %s",
-                         t->target, ice_rest_message(resp, st, m, sizeof m));
+            rc = ice_rest_fail(err, st, resp, "evolving the schema of %s", t->target);
         } else {
             json_t *md = json_object_get(resp, "metadata");
             json_t *cur = current_schema(md, &t->schema_id);
@@ -648,6 +642,12 @@ static int upsert(ice_table *t, const sl_buf *key, const sl_value *row, sl_err *
     return 0;
 }
 
+static int truncate_one(ice_loc loc, void *arg)
+{
+    sl_err ignored;
+    return add_delete(arg, loc, &ignored);
+}
+
 int ice_table_apply(ice_table *t, const sl_event *e, sl_err *err)
 {
     ice_sink *k = t->sink;
@@ -673,9 +673,17 @@ int ice_table_apply(ice_table *t, const sl_event *e, sl_err *err)
     case SL_OP_DELETE:
         ice_key_encode(&k->key, e->schema, e->before);
         return remove_key(t, &k->key, err);
-    case SL_OP_TRUNCATE:
-        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: TRUNCATE reached the iceberg sink, which cannot "
-                       "apply it yet; filter truncates at the source or recreate the table", t->target);
+    case SL_OP_TRUNCATE: {
+        /* every live row gets a position delete; the index log records a
+         * clear (an empty key with pos -1) so a rebuild forgets them too */
+        int rc = ice_index_each(t->index, truncate_one, t);
+        if (rc)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        ice_index_clear(t->index);
+        log_change(t, "", 0, -1, -1);
+        t->dirty = 1;
+        return 0;
+    }
     default:
         return 0;
     }

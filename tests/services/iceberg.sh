@@ -88,7 +88,7 @@ do_start() {
     mkdir -p "$DIR/warehouse"
     log "starting the Iceberg REST catalog $VERSION on 127.0.0.1:$port (dir $DIR)"
     : >"$DIR/iceberg.out"
-    CATALOG_WAREHOUSE="file://$DIR/warehouse" CATALOG_URI="jdbc:sqlite:file:$DIR/catalog.db" \
+    CATALOG_WAREHOUSE="file://$DIR/warehouse" CATALOG_URI="jdbc:sqlite:file:$DIR/catalog.db?journal_mode=WAL&busy_timeout=30000" \
     CATALOG_JDBC_USER=sluice CATALOG_JDBC_PASSWORD=sluice CATALOG_REST_PORT="$port" \
         setsid java -Xmx256m -XX:TieredStopAtLevel=1 -XX:-UsePerfData -cp "$LIBS/*" \
         org.apache.iceberg.rest.RESTCatalogServer </dev/null >>"$DIR/iceberg.out" 2>&1 &
