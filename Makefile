@@ -31,7 +31,7 @@ TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard 
 # drivers the e2e tests run to write Parquet/Avro files (not part of sluice)
 FORMAT_TOOLS := $(patsubst tests/formats/%.c,$(BUILD)/tests/formats/%,$(wildcard tests/formats/*.c))
 
-.PHONY: all asan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet
+.PHONY: all asan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet deb
 
 all: $(BUILD)/sluice
 
@@ -44,6 +44,7 @@ help:
 	@echo "make bench-parquet  the Parquet writer beside DuckDB's COPY TO parquet"
 	@echo "make asan       build with AddressSanitizer + UBSan into build-asan/"
 	@echo "make install    install the binary into PREFIX (default /usr/local)"
+	@echo "make deb        a Debian package: binary, man page, systemd unit sluice@.service"
 
 $(BUILD)/sluice: $(LIB_OBJS) $(MAIN_OBJ)
 	$(need_pkgs)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
@@ -114,6 +115,11 @@ bench:
 install: $(BUILD)/sluice
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/sluice $(DESTDIR)$(PREFIX)/bin/sluice
+
+# packaging/deb/build.sh: binary, man page from `sluice describe` + README,
+# sluice@.service; prints the .deb's path
+deb: $(BUILD)/sluice
+	@bash packaging/deb/build.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan

@@ -35,6 +35,8 @@ APT_PACKAGES=(
     "default-jdk-headless|openjdk-17-jdk-headless|openjdk-21-jdk-headless" maven
     # python venv for tests/e2e (the Debian python3 needs it)
     python3-venv ca-certificates
+    # make deb (dpkg-shlibdeps) and its test (the man page rendered by man)
+    dpkg-dev man-db
 )
 
 # ---------------------------------------------------------------- apt ------
