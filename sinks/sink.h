@@ -141,6 +141,14 @@ typedef struct sl_sink_plugin {
     /* Optional, for `sluice migrate`: digests of what the sink holds now
      * for the tables in want (whose key columns it names). */
     int (*read_back)(void *self, const struct sl_digest_set *want, struct sl_digest_set *out, sl_err *err);
+    /* Optional. While the metrics endpoint is on, when nothing has been
+     * written since the last commit, at most once per second or
+     * checkpoint.interval (the longer): checks cheaply that the target
+     * answers (ClickHouse: SELECT 1, one attempt). An error does not stop
+     * the pipeline (the next write meets the failure the usual way): it
+     * makes /readyz fail with its message until a later idle() or commit
+     * succeeds. */
+    int (*idle)(void *self, sl_err *err);
     /* Optional. About once a second while the metrics endpoint is on:
      * publishes the sink's own state into m (core/metrics.h; names start
      * with sluice_<sink>_), e.g. Kafka's outbound queue and whether a

@@ -181,7 +181,21 @@ def test_lag_rises_and_readiness_flips_while_the_sink_stalls(mariadb, clickhouse
     wait_metrics(base, lambda m: metric(m, "sluice_ready") == 1 and metric(m, "sluice_lag_seconds") < 2.5, s,
                  "ready again once the sink commits", timeout=60)
     assert get(base + "/readyz")[0] == 200
+    # idle, the sink's health check (ClickHouse: SELECT 1) decides: a server
+    # that stops answering makes the pipeline not ready, without a write
+    set_faults(clickhouse, [{"match": "^SELECT 1$", "times": 1000,
+                             "message": "Code: 210. DB::NetException: Connection refused. (NETWORK_ERROR)"}])
+    try:
+        wait_metrics(base, lambda m: metric(m, "sluice_ready") == 0, s, "not ready while the sink is down")
+        status, body = get(base + "/readyz")
+        assert status == 503 and body.startswith("the sink does not answer: clickhouse sink: "), body
+        assert "NETWORK_ERROR" in body, body
+    finally:
+        clear_faults(clickhouse)
+    wait_metrics(base, lambda m: metric(m, "sluice_ready") == 1, s, "ready once the sink answers")
     assert s.stop() == 0
+    assert "not ready: the sink does not answer: clickhouse sink: " in s.log_text()
+    assert "ready: the sink answers again" in s.log_text()
 
 
 def test_postgres_counts_and_lag(pg, postgres):
