@@ -263,3 +263,25 @@ def wait_json_line(path, pred, proc, timeout=30):
         assert proc.poll() is None, (proc.returncode, path.read_text() if path.exists() else "")
         time.sleep(0.05)
     raise AssertionError(path.read_text() if path.exists() else "no log file")
+
+
+def test_kafka_sink_state_in_metrics(mariadb, kafka, tmp_path):
+    """The kafka sink's metrics() hook: librdkafka's outbound queue and the
+    epoch's transaction, both empty once everything is committed."""
+    db = "opsk"
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY)")
+    yaml = mysql_pipeline_yaml(mariadb, f"{db}.t", tmp_path / "unused", name="opsk", server_id=5965,
+                               extra_pipeline=METRICS).replace(
+        f"  type: file\n  path: {tmp_path / 'unused'}\n",
+        f"  type: kafka\n  properties.bootstrap.servers: {kafka.bootstrap}\n  connect.timeout: 20s\n")
+    assert "type: kafka" in yaml
+    s = Sluice(tmp_path, yaml, env={"TEST_MYSQL_PASSWORD": mariadb.password}).start(timeout=60)
+    base = endpoint(s)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1), (2), (3)")
+    got = wait_metrics(base, lambda m: metric(m, "sluice_events_total", table=f"{db}.t", op="insert") == 3
+                       and metric(m, "sluice_lag_bytes") == 0
+                       and metric(m, "sluice_kafka_outbound_queue_messages") == 0
+                       and metric(m, "sluice_kafka_transaction_open") == 0, s, "a committed, idle kafka sink")
+    assert metric(got, "sluice_epochs_committed_total") >= 1
+    assert s.stop() == 0
