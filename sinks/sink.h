@@ -18,8 +18,9 @@
  * the last commit.
  *
  * Threads. Every callback runs on the runtime thread (the program's main
- * thread), one at a time: a sink needs no locks of its own for the
- * runtime's sake. Its own threads (librdkafka's) are its business.
+ * thread), one at a time, metrics() and idle() included: a sink needs no
+ * locks of its own for the runtime's sake. Its own threads (librdkafka's)
+ * are its business.
  *
  * What a sink may keep. opts and env, and everything they point to (the
  * route table included), stay valid from create() until destroy()
