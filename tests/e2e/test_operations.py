@@ -285,3 +285,28 @@ def test_kafka_sink_state_in_metrics(mariadb, kafka, tmp_path):
                        and metric(m, "sluice_kafka_transaction_open") == 0, s, "a committed, idle kafka sink")
     assert metric(got, "sluice_epochs_committed_total") >= 1
     assert s.stop() == 0
+
+
+def test_status_of_a_snapshot_in_progress(mariadb, tmp_path):
+    """status reads the split state of the committed token: a table in
+    progress with its chunks and rows, a finished one by name; the age from
+    the checkpoint's commit time."""
+    out = tmp_path / "out.jsonl"
+    out.write_text("")
+    s = Sluice(tmp_path, mysql_pipeline_yaml(mariadb, "opss.\\.*", out, name="opss", server_id=5966),
+               env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    token = {"file": "binlog.000001", "pos": 4, "gtid": "",
+             "snapshot": {"tables": [{"t": "opss.a", "next": ["n:40000"], "exhausted": False, "chunks": 3,
+                                      "rows": 30000, "pending": []},
+                                     {"t": "opss.b", "done": True}]}}
+    committed = int(time.time() * 1000) - 5000
+    ck = {"version": 1, "pipeline": "opss", "source": token, "committed_at_ms": committed}
+    (tmp_path / "out.jsonl.checkpoint").write_text(json.dumps({"file_size": 0, "checkpoint": ck}) + "\n")
+    st = status(s, "--json")
+    assert st["checkpoint"]["position"] == token
+    assert 5 <= st["checkpoint"]["age_seconds"] < 60
+    assert st["snapshot"] == [{"table": "opss.a", "done": False, "chunks_done": 3, "rows": 30000},
+                              {"table": "opss.b", "done": True}]
+    text = status(s)
+    assert "\n  snapshot opss.a: in progress, 3 chunks done, 30000 rows\n  snapshot opss.b: done\n" in text, text
+    assert re.search(r"\n  committed \d{4}-\d\d-\d\dT[\d:.]+Z, \d+\.\ds ago\n", text), text
