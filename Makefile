@@ -32,7 +32,7 @@ TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard 
 FORMAT_TOOLS := $(patsubst tests/formats/%.c,$(BUILD)/tests/formats/%,$(wildcard tests/formats/*.c))
 
 .PHONY: all asan tsan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet \
-        bench-iceberg fuzz fuzz-bins fuzz-ci
+        bench-iceberg fuzz fuzz-bins fuzz-ci deb
 
 all: $(BUILD)/sluice
 
@@ -48,6 +48,7 @@ help:
 	@echo "make tsan       build with ThreadSanitizer (clang) into build-tsan/"
 	@echo "make fuzz       each libFuzzer harness (tests/fuzz) for FUZZ_SECONDS (default 60) seconds"
 	@echo "make install    install the binary into PREFIX (default /usr/local)"
+	@echo "make deb        a Debian package: binary, man page, systemd unit sluice@.service"
 
 $(BUILD)/sluice: $(LIB_OBJS) $(MAIN_OBJ)
 	$(need_pkgs)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
@@ -153,6 +154,11 @@ bench:
 install: $(BUILD)/sluice
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/sluice $(DESTDIR)$(PREFIX)/bin/sluice
+
+# packaging/deb/build.sh: binary, man page from `sluice describe` + README,
+# sluice@.service; prints the .deb's path
+deb: $(BUILD)/sluice
+	@bash packaging/deb/build.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

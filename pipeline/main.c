@@ -16,6 +16,7 @@
 #include "../core/log.h"
 #include "registry.h"
 #include "runtime.h"
+#include "sd_notify.h"
 #include "status.h"
 #include "../core/verify.h"
 
@@ -55,6 +56,7 @@ static void *signal_main(void *arg)
         }
         sl_info("received %s: stopping (a second signal exits at once, without a final checkpoint)", name);
         stop_flag = 1;
+        sl_sd_notify("STOPPING=1");
     }
     return NULL;
 }

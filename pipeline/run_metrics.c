@@ -32,7 +32,10 @@ struct sl_run_metrics {
     int64_t caught_up_wall;   /* last moment everything the server had was committed */
     /* runtime thread only */
     sl_emitter *emitter;
-    int64_t last_sink_metrics;
+    int64_t last_sink_metrics, last_idle;
+    /* the sink's idle() failed: why (under mu), until a success or commit */
+    int sink_down;
+    char sink_why[SL_ERRLEN];
     /* the probe thread */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -99,6 +102,13 @@ static int ready(void *ctx, char *why, size_t len)
         snprintf(why, len, "not running: starting, or restarting from the last checkpoint after a transient error");
         return 0;
     }
+    pthread_mutex_lock(&rm->mu);
+    int down = rm->sink_down;
+    if (down)
+        snprintf(why, len, "the sink does not answer: %s", rm->sink_why);
+    pthread_mutex_unlock(&rm->mu);
+    if (down)
+        return 0;
     int64_t age = sl_wall_ms() - ld(&rm->last_ok_wall);
     int64_t max = rm->ready_intervals * rm->interval_ms;
     if (age > max) {
@@ -256,6 +266,9 @@ void sl_run_metrics_attempt_end(sl_run_metrics *rm)
         return;
     __atomic_store_n(&rm->running, 0, __ATOMIC_RELEASE);
     sl_metrics_set(rm->m, "sluice_up", NULL, 0);
+    pthread_mutex_lock(&rm->mu);
+    rm->sink_down = 0; /* the next attempt's sink is a new one */
+    pthread_mutex_unlock(&rm->mu);
     if (rm->probing) {
         pthread_mutex_lock(&rm->mu);
         rm->probe_stop = 1;
@@ -326,6 +339,27 @@ void sl_run_metrics_commit(sl_run_metrics *rm, const char *token, double seconds
     pthread_mutex_lock(&rm->mu);
     free(rm->committed);
     rm->committed = token ? strdup(token) : NULL;
+    rm->sink_down = 0;
+    pthread_mutex_unlock(&rm->mu);
+}
+
+/* the sink's idle() health check, when it has one and nothing is open */
+static void sink_idle(sl_run_metrics *rm, int64_t now, const sl_sink_plugin *sink, void *sink_self)
+{
+    int64_t every = rm->interval_ms > 1000 ? rm->interval_ms : 1000;
+    if (!sink->idle || now - rm->last_idle < every)
+        return;
+    rm->last_idle = now;
+    sl_err err;
+    int rc = sink->idle(sink_self, &err);
+    pthread_mutex_lock(&rm->mu);
+    if (rc && !rm->sink_down)
+        sl_warn("not ready: the sink does not answer: %s", err.msg);
+    else if (!rc && rm->sink_down)
+        sl_info("ready: the sink answers again");
+    rm->sink_down = rc != 0;
+    if (rc)
+        snprintf(rm->sink_why, sizeof rm->sink_why, "%s", err.msg);
     pthread_mutex_unlock(&rm->mu);
 }
 
@@ -357,6 +391,8 @@ void sl_run_metrics_tick(sl_run_metrics *rm, int sink_clean, size_t queue_bytes,
         if (idle)
             raise_to(&rm->caught_up_wall, idle);
     }
+    if (sink_clean)
+        sink_idle(rm, now, sink, sink_self);
     if (now - rm->last_sink_metrics >= 1000) {
         rm->last_sink_metrics = now;
         sl_metrics_set(rm->m, "sluice_queue_bytes", NULL, (double)queue_bytes);

@@ -25,6 +25,7 @@
 #include "../core/queue.h"
 #include "../core/route.h"
 #include "run_metrics.h"
+#include "sd_notify.h"
 #include "stages.h"
 
 typedef struct source_thread {
@@ -328,6 +329,10 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         goto out_nothread;
     }
     sl_run_metrics_attempt(rm, src, src_self, &emitter, resume);
+    /* under systemd (Type=notify): source and sink are up; repeated READY
+     * after a restart from a checkpoint is harmless */
+    if (!ro || !ro->migrate)
+        sl_sd_notify("READY=1\nSTATUS=running");
 
     const int64_t interval = sl_opt_num(&cfg->pipeline, "checkpoint.interval");
     int64_t start = sl_mono_ms(), epoch_start = start, last_report = start;
@@ -482,6 +487,7 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         int64_t delay = 500LL << (failures < 6 ? failures - 1 : 5);
         sl_warn("%s; restarting from the last checkpoint in %.1fs (attempt %d)", err->msg, (double)delay / 1000.0,
                 failures);
+        sl_sd_notify("STATUS=restarting from the last checkpoint after a transient error");
         for (int64_t until = sl_mono_ms() + delay; sl_mono_ms() < until && !*stop;) {
             struct timespec ts = {0, 50 * 1000000L};
             nanosleep(&ts, NULL);

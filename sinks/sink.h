@@ -18,8 +18,9 @@
  * the last commit.
  *
  * Threads. Every callback runs on the runtime thread (the program's main
- * thread), one at a time: a sink needs no locks of its own for the
- * runtime's sake. Its own threads (librdkafka's) are its business.
+ * thread), one at a time, metrics() and idle() included: a sink needs no
+ * locks of its own for the runtime's sake. Its own threads (librdkafka's)
+ * are its business.
  *
  * What a sink may keep. opts and env, and everything they point to (the
  * route table included), stay valid from create() until destroy()
@@ -141,6 +142,14 @@ typedef struct sl_sink_plugin {
     /* Optional, for `sluice migrate`: digests of what the sink holds now
      * for the tables in want (whose key columns it names). */
     int (*read_back)(void *self, const struct sl_digest_set *want, struct sl_digest_set *out, sl_err *err);
+    /* Optional. While the metrics endpoint is on, when nothing has been
+     * written since the last commit, at most once per second or
+     * checkpoint.interval (the longer): checks cheaply that the target
+     * answers (ClickHouse: SELECT 1, one attempt). An error does not stop
+     * the pipeline (the next write meets the failure the usual way): it
+     * makes /readyz fail with its message until a later idle() or commit
+     * succeeds. */
+    int (*idle)(void *self, sl_err *err);
     /* Optional. About once a second while the metrics endpoint is on:
      * publishes the sink's own state into m (core/metrics.h; names start
      * with sluice_<sink>_), e.g. Kafka's outbound queue and whether a

@@ -6,15 +6,18 @@
  * table. The registry refuses, at startup, a plugin whose name,
  * description, option table or required callbacks are missing.
  *
- * Threads. Two threads touch a source. The runtime thread (the program's
- * main thread, which is also the sink thread) calls validate, create,
- * check_connect, committed, interrupt, digest and destroy; the source
- * thread, which the runtime starts and joins, runs run() and nothing else.
- * While run() runs, committed() and interrupt() may be called at any moment
- * from the runtime thread: they must be thread-safe with respect to run().
- * probe() runs on a third thread, the probe thread of the metrics endpoint
- * (see probe below). The snapshot's chunk readers are the source's own threads; they hand
- * rows over through the same emitter (snapshot/boundary.h).
+ * Threads. Two threads touch a source, three with the metrics endpoint.
+ * The runtime thread (the program's main thread, which is also the sink
+ * thread) calls validate, create, check_connect, committed, identity,
+ * interrupt, digest and destroy; the source thread, which the runtime
+ * starts and joins, runs run() and nothing else. While run() runs,
+ * committed() and interrupt() may be called at any moment from the runtime
+ * thread: they must be thread-safe with respect to run(). With
+ * pipeline.metrics.address set, a probe thread calls probe() while run()
+ * runs, and is joined before destroy(); `sluice status` calls probe() on
+ * its own, without run(). The snapshot's chunk readers are the source's
+ * own threads; they hand rows over through the same emitter
+ * (snapshot/boundary.h).
  *
  * What a source may keep. opts and env, and everything they point to,
  * stay valid from create() until destroy() returns: keep the pointers, no
@@ -137,7 +140,8 @@ typedef struct sl_source_plugin {
      * then returns. */
     void (*interrupt)(void *self);
     /* Optional. On the probe thread, about once a second while run()
-     * runs (never twice at once, never after destroy() began): asks the
+     * runs (never twice at once, never after destroy() began), or once
+     * from `sluice status` after create() without run(): asks the
      * server where its log ends now, on a connection of the probe's own
      * (opened on first use, closed by destroy()), and places committed
      * (the token of the last durable checkpoint, or NULL) on the same

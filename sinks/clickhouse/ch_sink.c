@@ -850,6 +850,15 @@ static int ch_abort(void *self, sl_err *err)
     return 0;
 }
 
+/* idle(): one SELECT 1, no retries (the next idle moment asks again); the
+ * sender thread has its own connection and nothing in flight when idle */
+static int ch_idle(void *self, sl_err *err)
+{
+    ch_sink *k = self;
+    int rc = ch_http_query(&k->http, "SELECT 1", NULL, NULL, 0, 0, err);
+    return rc ? sl_err_prefix(err, rc, SL_LOG_PREFIX "") : 0;
+}
+
 const sl_sink_plugin sl_sink_clickhouse = {
     .name = "clickhouse",
     .description = "ReplacingMergeTree tables over ClickHouse's HTTP interface that, read with FINAL, equal the "
@@ -866,5 +875,6 @@ const sl_sink_plugin sl_sink_clickhouse = {
     .commit = ch_commit,
     .abort = ch_abort,
     .read_back = ch_read_back,
+    .idle = ch_idle,
     .destroy = ch_destroy,
 };

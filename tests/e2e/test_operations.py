@@ -181,7 +181,21 @@ def test_lag_rises_and_readiness_flips_while_the_sink_stalls(mariadb, clickhouse
     wait_metrics(base, lambda m: metric(m, "sluice_ready") == 1 and metric(m, "sluice_lag_seconds") < 2.5, s,
                  "ready again once the sink commits", timeout=60)
     assert get(base + "/readyz")[0] == 200
+    # idle, the sink's health check (ClickHouse: SELECT 1) decides: a server
+    # that stops answering makes the pipeline not ready, without a write
+    set_faults(clickhouse, [{"match": "^SELECT 1$", "times": 1000,
+                             "message": "Code: 210. DB::NetException: Connection refused. (NETWORK_ERROR)"}])
+    try:
+        wait_metrics(base, lambda m: metric(m, "sluice_ready") == 0, s, "not ready while the sink is down")
+        status, body = get(base + "/readyz")
+        assert status == 503 and body.startswith("the sink does not answer: clickhouse sink: "), body
+        assert "NETWORK_ERROR" in body, body
+    finally:
+        clear_faults(clickhouse)
+    wait_metrics(base, lambda m: metric(m, "sluice_ready") == 1, s, "ready once the sink answers")
     assert s.stop() == 0
+    assert "not ready: the sink does not answer: clickhouse sink: " in s.log_text()
+    assert "ready: the sink answers again" in s.log_text()
 
 
 def test_postgres_counts_and_lag(pg, postgres):
@@ -249,3 +263,50 @@ def wait_json_line(path, pred, proc, timeout=30):
         assert proc.poll() is None, (proc.returncode, path.read_text() if path.exists() else "")
         time.sleep(0.05)
     raise AssertionError(path.read_text() if path.exists() else "no log file")
+
+
+def test_kafka_sink_state_in_metrics(mariadb, kafka, tmp_path):
+    """The kafka sink's metrics() hook: librdkafka's outbound queue and the
+    epoch's transaction, both empty once everything is committed."""
+    db = "opsk"
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY)")
+    yaml = mysql_pipeline_yaml(mariadb, f"{db}.t", tmp_path / "unused", name="opsk", server_id=5965,
+                               extra_pipeline=METRICS).replace(
+        f"  type: file\n  path: {tmp_path / 'unused'}\n",
+        f"  type: kafka\n  properties.bootstrap.servers: {kafka.bootstrap}\n  connect.timeout: 20s\n")
+    assert "type: kafka" in yaml
+    s = Sluice(tmp_path, yaml, env={"TEST_MYSQL_PASSWORD": mariadb.password}).start(timeout=60)
+    base = endpoint(s)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1), (2), (3)")
+    got = wait_metrics(base, lambda m: metric(m, "sluice_events_total", table=f"{db}.t", op="insert") == 3
+                       and metric(m, "sluice_lag_bytes") == 0
+                       and metric(m, "sluice_kafka_outbound_queue_messages") == 0
+                       and metric(m, "sluice_kafka_transaction_open") == 0, s, "a committed, idle kafka sink")
+    assert metric(got, "sluice_epochs_committed_total") >= 1
+    assert s.stop() == 0
+
+
+def test_status_of_a_snapshot_in_progress(mariadb, tmp_path):
+    """status reads the split state of the committed token: a table in
+    progress with its chunks and rows, a finished one by name; the age from
+    the checkpoint's commit time."""
+    out = tmp_path / "out.jsonl"
+    out.write_text("")
+    s = Sluice(tmp_path, mysql_pipeline_yaml(mariadb, "opss.\\.*", out, name="opss", server_id=5966),
+               env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    token = {"file": "binlog.000001", "pos": 4, "gtid": "",
+             "snapshot": {"tables": [{"t": "opss.a", "next": ["n:40000"], "exhausted": False, "chunks": 3,
+                                      "rows": 30000, "pending": []},
+                                     {"t": "opss.b", "done": True}]}}
+    committed = int(time.time() * 1000) - 5000
+    ck = {"version": 1, "pipeline": "opss", "source": token, "committed_at_ms": committed}
+    (tmp_path / "out.jsonl.checkpoint").write_text(json.dumps({"file_size": 0, "checkpoint": ck}) + "\n")
+    st = status(s, "--json")
+    assert st["checkpoint"]["position"] == token
+    assert 5 <= st["checkpoint"]["age_seconds"] < 60
+    assert st["snapshot"] == [{"table": "opss.a", "done": False, "chunks_done": 3, "rows": 30000},
+                              {"table": "opss.b", "done": True}]
+    text = status(s)
+    assert "\n  snapshot opss.a: in progress, 3 chunks done, 30000 rows\n  snapshot opss.b: done\n" in text, text
+    assert re.search(r"\n  committed \d{4}-\d\d-\d\dT[\d:.]+Z, \d+\.\ds ago\n", text), text

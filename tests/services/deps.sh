@@ -37,6 +37,8 @@ APT_PACKAGES=(
     python3-venv ca-certificates
     # the throw-away CA of the TLS tests (lib.sh make_test_tls)
     openssl
+    # make deb (dpkg-shlibdeps) and its test (the man page rendered by man)
+    dpkg-dev man-db
 )
 
 # ---------------------------------------------------------------- apt ------
