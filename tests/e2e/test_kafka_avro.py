@@ -424,3 +424,18 @@ def test_crash_loop_exactly_once_with_avro(mariadb, kafka, tmp_path, db, registr
     # the aborted epochs were there: read_uncommitted holds more
     assert len(read_raw(kafka.bootstrap, topic, "read_uncommitted", timeout=120)) > len(
         read_raw(kafka.bootstrap, topic, timeout=120))
+
+
+def test_check_connect_probes_the_registry(mariadb, kafka, tmp_path, db, registry):
+    import socket
+    from test_kafka_sink import check_connect
+    proc = check_connect(tmp_path, kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(registry.url)), mariadb)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"  ok    schema registry {registry.url} answers (compatibility BACKWARD)\n" in proc.stdout, proc.stdout
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    proc = check_connect(tmp_path, kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(dead)), mariadb)
+    assert proc.returncode != 0
+    assert f"  FAIL  kafka sink: schema registry {dead} did not answer (1 attempt over 0 ms" in proc.stdout, proc.stdout
+    assert "start the registry, or correct schema.registry.url (and its credentials)" in proc.stdout
