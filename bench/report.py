@@ -27,6 +27,7 @@ SCENARIOS = [
      "snapshot"),
     ("mariadb binlog -> blackhole", "events", "events", "binlog", "binlog_limit", "dbz_binlog", "stream"),
     ("mariadb binlog -> kafka", "events", "events", "kafka", "kafka_limit", "dbz_kafka", "stream"),
+    ("mariadb binlog -> kafka avro", "events", "events", "kafka_avro", "kafka_avro_limit", None, "stream"),
     ("postgres snapshot p=1 -> blackhole", "rows", "rows", "pg_snapshot_p1", "pg_scan_limit", "dbz_pg_snapshot",
      "snapshot"),
     ("postgres snapshot p=2 -> blackhole", "rows", "rows", "pg_snapshot_p2", "pg_scan_limit", "dbz_pg_snapshot",
@@ -45,6 +46,7 @@ LIMITS = {
     "kafka_snapshot_limit": "bench/raw_produce: bare librdkafka, one message per row, sluice's average envelope size",
     "binlog_limit": "mariadb-binlog --read-from-remote-server of the same range > /dev/null",
     "kafka_limit": "bench/raw_produce: bare librdkafka, events + tombstones, 440-byte values",
+    "kafka_avro_limit": "bench/raw_produce: bare librdkafka, events + tombstones, sluice's average Avro value size",
     "pg_scan_limit": "psql -c 'COPY (SELECT * FROM sbtest) TO STDOUT' > /dev/null",
     "pg_wal_limit": "pg_recvlogical (pgoutput, proto_version 1) of the same WAL range to /dev/null",
     "pg_kafka_snapshot_limit": "bench/raw_produce: one message per row, sluice's average PostgreSQL envelope size",
@@ -96,6 +98,8 @@ def main() -> None:
     ap.add_argument("--debezium-heap", required=True)
     ap.add_argument("--latency", required=True)
     ap.add_argument("--latency-pg", default="null")
+    ap.add_argument("--topic-bytes", nargs=2, default=["null", "null"],
+                    help="bench/topic_bytes.py of the JSON and the Avro binlog -> kafka topics")
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--chart", type=Path, required=True)
     ap.add_argument("--workdir", type=Path, required=True)
@@ -168,6 +172,18 @@ def main() -> None:
               f"{fmt_rate(a.rows / xf['wall_s'])} rows/s, {transform_ratio:.2f}x the rate without "
               f"(goal 0.8x) {'ok' if transform_ratio >= 0.8 else 'MISSED'}; "
               f"{xf['cpu_s']:.1f} CPU s against {plain['cpu_s']:.1f}")
+    jb, ab = (json.loads(x) for x in a.topic_bytes)
+    avro = None
+    if jb and ab and jb["records"] and ab["records"]:
+        j_rate, a_rate = rate("kafka", a.events), rate("kafka_avro", a.events)
+        bytes_ratio = (ab["key_bytes"] + ab["value_bytes"]) / (jb["key_bytes"] + jb["value_bytes"])
+        rate_ratio = a_rate / j_rate if a_rate and j_rate else None
+        avro = {"json": jb, "avro": ab, "bytes_ratio": bytes_ratio, "events_rate_ratio": rate_ratio}
+        print(f"mariadb binlog -> kafka, avro beside json: {fmt_ratio(rate_ratio)}x the events/s (goal >= 1) "
+              f"{'ok' if rate_ratio and rate_ratio >= 1 else 'MISSED'}; {bytes_ratio:.2f}x the bytes of keys and "
+              f"values (goal <= 0.5) {'ok' if bytes_ratio <= 0.5 else 'MISSED'}; "
+              f"{ab['value_bytes'] // max(ab['values'], 1)} against {jb['value_bytes'] // max(jb['values'], 1)} "
+              f"bytes per value")
     latency = json.loads(a.latency)
     latency_pg = json.loads(a.latency_pg)
     for name, lat in (("mariadb", latency), ("postgres", latency_pg)):
@@ -210,7 +226,8 @@ def main() -> None:
 
     out = {"sizes": counts, "load_average": {"start": a.load[0], "end": a.load[1]}, "snapshot_envelope_bytes": a.snapshot_bytes, "runs": a.runs,
            "debezium_runs": a.debezium_runs, "debezium_heap": a.debezium_heap, "figures": figures,
-           "table": table, "latency": latency, "latency_pg": latency_pg, "transform_ratio": transform_ratio}
+           "table": table, "latency": latency, "latency_pg": latency_pg, "transform_ratio": transform_ratio,
+           "avro": avro}
     a.json.write_text(json.dumps(out, indent=2))
     print(f"all figures: {a.json}")
 

@@ -71,6 +71,7 @@ cleanup() {
     bash "$REPO/tests/services/mariadb.sh" stop "$DIR/mariadb" >/dev/null 2>&1 || true
     bash "$REPO/tests/services/postgres.sh" stop "$DIR/pg" >/dev/null 2>&1 || true
     bash "$REPO/tests/services/kafka.sh" stop "$DIR/kafka" >/dev/null 2>&1 || true
+    bash "$REPO/tests/services/schema_registry.sh" stop "$DIR/registry" >/dev/null 2>&1 || true
     bash "$REPO/tests/services/clickhouse.sh" stop "$DIR/clickhouse" >/dev/null 2>&1 || true
     if [[ "${BENCH_KEEP:-0}" == 1 ]]; then log "kept $DIR"; else rm -rf "$DIR"; fi
 }
@@ -378,7 +379,7 @@ SH
 }
 
 # -------------------------------------------------------------------- Kafka
-snap_bytes=0 latency_json=null latency_pg=null
+snap_bytes=0 latency_json=null latency_pg=null json_bytes=null avro_bytes=null
 if want kafka; then
 log "starting a Kafka broker"
 bash "$REPO/tests/services/kafka.sh" start "$DIR/kafka" >/dev/null
@@ -425,6 +426,32 @@ log "binlog -> kafka: sluice migrate (exactly-once)"
 run kafka "$RUNS" bash "$(kafka_script kafka "$(mysql_source chg.t "  scan.startup.mode: specific-offset
   scan.startup.specific-offset.file: $bfile
   scan.startup.specific-offset.pos: $bpos")" "--follow-until=$efile:$epos")"
+
+# Avro beside JSON: the same binlog range with value.format/key.format avro
+# (a registry from tests/services), the bytes both left in their topics, and
+# the raw producer sending messages of the Avro size
+bash "$REPO/tests/services/schema_registry.sh" start "$DIR/registry" >/dev/null
+# shellcheck disable=SC1091
+source "$DIR/registry/env.sh"
+log "binlog -> kafka: sluice migrate (exactly-once), value.format avro"
+sink_script kafka_avro "$(mysql_source chg.t "  scan.startup.mode: specific-offset
+  scan.startup.specific-offset.file: $bfile
+  scan.startup.specific-offset.pos: $bpos")" "  type: kafka
+  properties.bootstrap.servers: $KAFKA_BOOTSTRAP
+  topic.prefix: kafka_avro\$n
+  value.format: avro
+  key.format: avro
+  schema.registry.url: $SCHEMA_REGISTRY_URL" "migrate --follow-until=$efile:$epos" >/dev/null
+run kafka_avro "$RUNS" bash "$DIR/kafka_avro.sh"
+topic_bytes() { "$REPO/.venv/bin/python" "$REPO/bench/topic_bytes.py" "$KAFKA_BOOTSTRAP" "$1"; }
+json_bytes="$(topic_bytes kafka1.chg.t)" || json_bytes=null
+avro_bytes="$(topic_bytes kafka_avro1.chg.t)" || avro_bytes=null
+avro_value="$("$REPO/.venv/bin/python" -c 'import json,sys; b=json.loads(sys.argv[1]); print(b["value_bytes"] // max(b["values"], 1))' "$avro_bytes" 2>/dev/null || echo 0)"
+if [[ "$avro_value" -gt 0 ]]; then
+    log "binlog -> kafka avro limit: raw librdkafka producer, $kmsgs messages of $avro_value bytes"
+    run kafka_avro_limit "$RUNS" "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw_avro "$kmsgs" "$avro_value"
+fi
+bash "$REPO/tests/services/schema_registry.sh" stop "$DIR/registry" >/dev/null
 if [[ "$DBZ" == 1 ]]; then
     PREP=dbz_prep
     log "snapshot -> kafka: Debezium"
@@ -649,5 +676,6 @@ fi  # want postgres
 stamp=$(date +%Y%m%dT%H%M%S)
 "$REPO/.venv/bin/python" "$REPO/bench/report.py" --figures "$FIG" --rows "$ROWS" --wide-rows "$WIDE_ROWS" \
     --events "$events" --snapshot-bytes "$snap_bytes" --runs "$RUNS" --debezium-runs "$DBZ_RUNS" \
-    --debezium-heap "$DBZ_HEAP" --latency "$latency_json" --latency-pg "$latency_pg" --json "$OUT/results-$stamp.json" \
+    --debezium-heap "$DBZ_HEAP" --latency "$latency_json" --latency-pg "$latency_pg" \
+    --topic-bytes "$json_bytes" "$avro_bytes" --json "$OUT/results-$stamp.json" \
     --chart "$OUT/chart-$stamp.png" --workdir "$DIR" --load "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"

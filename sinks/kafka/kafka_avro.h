@@ -126,6 +126,9 @@ int sl_sr_register(sl_schema_registry *r, const char *subject, const char *schem
                    sl_err *err);
 /* the newest schema of subject (malloc'd JSON text), NULL when none */
 int sl_sr_latest(sl_schema_registry *r, const char *subject, char **schema, sl_err *err);
+/* GET /config once per URL (no retries): the global compatibility level
+ * into level, or why no registry answered */
+int sl_sr_probe(sl_schema_registry *r, char *level, size_t n, sl_err *err);
 /* the URLs, comma-separated, for messages */
 const char *sl_sr_urls(const sl_schema_registry *r);
 

@@ -2,7 +2,8 @@
  * brokers reachable, do transactions work (exactly-once needs a
  * transaction coordinator, which a small cluster with the default
  * transaction.state.log settings does not have), can the checkpoint topic
- * and the change topics be created or are they there. Findings print like
+ * and the change topics be created or are they there, does the schema
+ * registry answer (Avro). Findings print like
  * the sources' (core/check_report.h), each failure with its fix.
  *
  * Nothing here may disturb a running pipeline: the probe producer uses
@@ -180,6 +181,20 @@ static void change_topics(sl_check *c, kafka_sink *k, const struct rd_kafka_meta
              prefix, k->topic_partitions, md->broker_cnt);
     sl_check_report(c, 0, what, fix);
 }
+/* value.format/key.format avro: does a registry answer */
+static void registry(sl_check *c, kafka_sink *k)
+{
+    char what[2048], fix[2048], level[64];
+    sl_err e;
+    if (sl_sr_probe(k->avro.sr, level, sizeof level, &e) == 0) {
+        snprintf(what, sizeof what, "schema registry %s answers (compatibility %s)", sl_sr_urls(k->avro.sr), level);
+        sl_check_report(c, 1, what, NULL);
+        return;
+    }
+    snprintf(what, sizeof what, "%s", e.msg);
+    snprintf(fix, sizeof fix, "start the registry, or correct schema.registry.url (and its credentials)");
+    sl_check_report(c, 0, what, fix);
+}
 
 int sl_kafka_check(const sl_options *o, const sl_sink_env *env, FILE *out, sl_err *err)
 {
@@ -210,6 +225,8 @@ int sl_kafka_check(const sl_options *o, const sl_sink_env *env, FILE *out, sl_er
         change_topics(&c, k, md);
         rd_kafka_metadata_destroy(md);
     }
+    if (k->avro.sr)
+        registry(&c, k);
     rc = sl_check_finish(&c, SL_LOG_COMPONENT, k->bootstrap, err);
     sl_kafka_free(k);
     return rc;

@@ -208,9 +208,9 @@ static int request(sl_schema_registry *r, const char *path, const char *body, lo
         int64_t left = deadline - sl_mono_ms();
         if (left <= 0)
             return sl_errf(err, SL_ERUNTIME,
-                           "kafka sink: schema registry %s did not answer (%d attempts over %lld ms, "
+                           "kafka sink: schema registry %s did not answer (%d attempt%s over %lld ms, "
                            "schema.registry.retry.timeout); last error: %s",
-                           r->url_list, attempts, (long long)r->retry_ms, last);
+                           r->url_list, attempts, attempts == 1 ? "" : "s", (long long)r->retry_ms, last);
         sleep_ms(backoff < left ? backoff : left);
         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
@@ -320,6 +320,29 @@ int sl_sr_latest(sl_schema_registry *r, const char *subject, char **schema, sl_e
     const char *s = json_string_value(json_object_get(j, "schema"));
     if (s)
         *schema = strdup(s);
+    json_decref(j);
+    return 0;
+}
+
+int sl_sr_probe(sl_schema_registry *r, char *level, size_t n, sl_err *err)
+{
+    int64_t keep = r->retry_ms;
+    r->retry_ms = 0; /* every URL once: `check` answers at once */
+    long status = 0;
+    int rc = request(r, "/config", NULL, &status, err);
+    r->retry_ms = keep;
+    if (rc)
+        return rc;
+    char msg[512];
+    if (status != 200) {
+        registry_message(&r->resp, msg, sizeof msg);
+        return sl_errf(err, status == 401 || status == 403 ? SL_ECONFIG : SL_ERUNTIME,
+                       "schema registry %s answered HTTP %ld to GET /config: %s", r->urls[r->cur], status, msg);
+    }
+    json_error_t je;
+    json_t *j = json_loadb(r->resp.data, r->resp.len, 0, &je);
+    const char *l = json_string_value(json_object_get(j, "compatibilityLevel"));
+    snprintf(level, n, "%s", l ? l : "?");
     json_decref(j);
     return 0;
 }

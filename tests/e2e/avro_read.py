@@ -24,10 +24,11 @@ SERVICES = Path(__file__).resolve().parents[1] / "services"
 class Registry:
     """One registry process; stop() and start() again keep port and schemas."""
 
-    def __init__(self, workdir: Path, user=None):
+    def __init__(self, workdir: Path, user=None, extra_args=()):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.user = user
+        self.extra_args = list(extra_args)
         self.port = 0
         self.proc = None
 
@@ -38,6 +39,7 @@ class Registry:
                "--port", str(self.port), "--data", str(self.dir / "schemas.json")]
         if self.user:
             cmd += ["--user", self.user]
+        cmd += self.extra_args
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=open(self.dir / "registry.log", "a"))
         deadline = time.time() + 20

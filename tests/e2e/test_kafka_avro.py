@@ -329,6 +329,13 @@ def pg_same(have, want):
     return have == want and type(have) is type(want)
 
 
+def pg_kafka_avro_sink(kafka, registry):
+    return f"""  type: kafka
+  properties.bootstrap.servers: {kafka.bootstrap}
+  connect.timeout: 20s
+{avro_sink(registry.url)}"""
+
+
 def test_postgres_type_zoo_decodes_to_the_source_values(pg, kafka, registry):
     from test_pg_types import COLUMNS, EXPECTED
     from sluice_run import PG_STREAMING
@@ -341,10 +348,7 @@ def test_postgres_type_zoo_decodes_to_the_source_values(pg, kafka, registry):
     from test_pg_types import insert_rows
     insert_rows(pg, 0, cols)
     name = f"pgav{RUN}"
-    sink = f"""  type: kafka
-  properties.bootstrap.servers: {kafka.bootstrap}
-  connect.timeout: 20s
-{avro_sink(registry.url)}"""
+    sink = pg_kafka_avro_sink(kafka, registry)
     s, _ = pg.pipeline("public.zoo", name, startup="initial", sink=sink)
     s.start(wait_for=PG_STREAMING, timeout=60)
     insert_rows(pg, 100, cols)
@@ -424,3 +428,89 @@ def test_crash_loop_exactly_once_with_avro(mariadb, kafka, tmp_path, db, registr
     # the aborted epochs were there: read_uncommitted holds more
     assert len(read_raw(kafka.bootstrap, topic, "read_uncommitted", timeout=120)) > len(
         read_raw(kafka.bootstrap, topic, timeout=120))
+
+
+def test_check_connect_probes_the_registry(mariadb, kafka, tmp_path, db, registry):
+    import socket
+    from test_kafka_sink import check_connect
+    proc = check_connect(tmp_path, kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(registry.url)), mariadb)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"  ok    schema registry {registry.url} answers (compatibility BACKWARD)\n" in proc.stdout, proc.stdout
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    proc = check_connect(tmp_path, kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(dead)), mariadb)
+    assert proc.returncode != 0
+    assert f"  FAIL  kafka sink: schema registry {dead} did not answer (1 attempt over 0 ms" in proc.stdout, proc.stdout
+    assert "start the registry, or correct schema.registry.url (and its credentials)" in proc.stdout
+
+
+def test_postgres_other_types_agree_and_a_nested_array_is_named(pg, kafka, registry):
+    """test_pg_types' MORE: snapshot and stream decode to the same values;
+    a two-dimensional array value stops the pipeline naming the column."""
+    from test_pg_types import MORE
+    from sluice_run import PG_STREAMING
+    from test_pg_types import insert_rows
+    cols = [c for c in MORE if c[0] != "e1"]
+    pg.exec("DROP TABLE IF EXISTS zoo", "DROP TABLE IF EXISTS nested",
+            "DO $$BEGIN CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); EXCEPTION WHEN duplicate_object THEN NULL; END$$",
+            "CREATE TABLE zoo (id int PRIMARY KEY, " + ", ".join(f"{c[0]} {c[1]}" for c in cols) + ")",
+            "CREATE TABLE nested (id int PRIMARY KEY, a int[])")
+    insert_rows(pg, 0, cols)
+    name = f"pgavm{RUN}"
+    sink = pg_kafka_avro_sink(kafka, registry)
+    s, _ = pg.pipeline("public.zoo, public.nested", name, startup="initial", sink=sink)
+    s.start(wait_for=PG_STREAMING, timeout=60)
+    insert_rows(pg, 100, cols)
+    recs = wait_count(kafka, f"{name}.public.zoo", registry, 8, s)
+    evs = avro_changes(recs)
+    snap = {e["after"]["id"]: e["after"] for e in evs if e["op"] == "r"}
+    stream = {e["after"]["id"] - 100: dict(e["after"], id=e["after"]["id"] - 100) for e in evs if e["op"] == "c"}
+    assert snap == stream
+    assert snap[1]["nin"] is None and snap[1]["tza"] == ["2024-01-01T08:00:00.000000Z", "infinity"]
+    assert snap[1]["ba"] == [b"\x00\xff", None] and snap[1]["ba2"] == [True, False, None]
+    assert snap[1]["tsi"] == 2**63 - 1 and snap[2]["tsi"] == -2**63
+    assert snap[1]["ma"] == [decimal.Decimal("1.00"), decimal.Decimal("-2.00")]
+    assert all(v is None for k, v in snap[4].items() if k != "id")
+    pg.exec("INSERT INTO nested VALUES (1, '{{1,2},{3,4}}')")
+    assert s.wait_exit(60) == 1
+    assert ("kafka sink: table public.nested column a: a multi-dimensional array has no Avro type here "
+            "(Debezium has none either)") in s.log_text(), s.log_text()[-2000:]
+
+
+def test_https_with_a_private_ca_and_a_bearer_token(mariadb, kafka, tmp_path, db):
+    import subprocess
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    reg = Registry(tmp_path / "registry", extra_args=["--token", "t0ken", "--tls-cert", str(cert),
+                                                       "--tls-key", str(key)]).start()
+    try:
+        mysql_exec(mariadb, f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
+        url = f"https://127.0.0.1:{reg.port}"
+        extra = f"  schema.registry.bearer.token: t0ken\n  schema.registry.ssl.ca.location: {cert}"
+        yaml = kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(url, extra))
+        s = start(tmp_path, yaml, mariadb)
+        mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1, 10)")
+        topic = f"{db}.{db}.t"
+        raw = []
+        deadline = time.time() + 60
+        while len(raw) < 1 and time.time() < deadline:
+            raw = read_raw(kafka.bootstrap, topic)
+            time.sleep(0.3)
+        assert s.stop() == 0
+        assert raw and raw[0][3][0] == 0  # the Confluent magic byte
+        import ssl
+        import urllib.request
+        req = urllib.request.Request(f"{url}/subjects", headers={"Authorization": "Bearer t0ken"})
+        with urllib.request.urlopen(req, context=ssl.create_default_context(cafile=str(cert))) as r:
+            assert json.loads(r.read()) == [f"{topic}-key", f"{topic}-value"]
+        # without the CA the certificate is refused, and the error says so
+        s2 = start(tmp_path, yaml.replace(f"  schema.registry.ssl.ca.location: {cert}\n", ""), mariadb, sub="noca")
+        mysql_exec(mariadb, f"ALTER TABLE {db}.t ADD COLUMN w INT", f"INSERT INTO {db}.t VALUES (2, 20, 2)")
+        assert s2.wait_exit(60) == 1
+        assert f"kafka sink: schema registry {url} did not answer" in s2.log_text()
+        assert "certificate" in s2.log_text().split("did not answer", 1)[1], s2.log_text()[-2000:]
+    finally:
+        reg.stop()

@@ -15,10 +15,12 @@ own schema resolution (PyPI `avro`, ReaderWriterCompatibilityChecker):
 
 Errors as the real one sends them: {"error_code": 40401, "message": ...},
 409 for incompatible schemas, 422 (42201) for invalid ones. Optional basic
-auth (--user name:password). Schemas are kept in memory, and in --data
+auth (--user name:password) or bearer token (--token), https (--tls-cert,
+--tls-key). Schemas are kept in memory, and in --data
 FILE when given (a restarted registry keeps its ids).
 
-Usage: python schema_registry.py --port-file F [--port N] [--user u:p] [--data FILE]
+Usage: python schema_registry.py --port-file F [--port N] [--user u:p] [--token T]
+       [--data FILE] [--tls-cert PEM --tls-key PEM]
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ def compatible(level, new, olds):
 class Handler(BaseHTTPRequestHandler):
     store: Store
     auth: str | None = None
+    token: str | None = None
     protocol_version = "HTTP/1.1"
 
     def log_message(self, fmt, *args):  # quiet; the tests read sluice's log
@@ -105,10 +108,12 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(code, {"error_code": code if code == 409 else code * 100 + sub, "message": message})
 
     def authorized(self):
-        if not self.auth:
+        if not self.auth and not self.token:
             return True
-        want = "Basic " + base64.b64encode(self.auth.encode()).decode()
-        if self.headers.get("Authorization") == want:
+        have = self.headers.get("Authorization")
+        if self.auth and have == "Basic " + base64.b64encode(self.auth.encode()).decode():
+            return True
+        if self.token and have == "Bearer " + self.token:
             return True
         self.error(401, 1, "Unauthorized")
         return False
@@ -225,11 +230,20 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--user")
+    ap.add_argument("--token", help="accept Authorization: Bearer TOKEN")
     ap.add_argument("--data", help="file the schemas are kept in across restarts")
+    ap.add_argument("--tls-cert", help="serve https with this certificate (PEM) ...")
+    ap.add_argument("--tls-key", help="... and key")
     args = ap.parse_args()
     Handler.store = Store(args.data)
     Handler.auth = args.user
+    Handler.token = args.token
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(args.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
     os.replace(args.port_file + ".tmp", args.port_file)
