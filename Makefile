@@ -32,7 +32,7 @@ TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard 
 FORMAT_TOOLS := $(patsubst tests/formats/%.c,$(BUILD)/tests/formats/%,$(wildcard tests/formats/*.c))
 
 .PHONY: all asan tsan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet \
-        bench-iceberg fuzz fuzz-bins fuzz-ci deb
+        bench-iceberg fuzz fuzz-bins fuzz-ci sanitize-e2e deb
 
 all: $(BUILD)/sluice
 
@@ -46,6 +46,8 @@ help:
 	@echo "make bench-iceberg  a MariaDB snapshot into Iceberg beside the blackhole"
 	@echo "make asan       build with AddressSanitizer + UBSan into build-asan/"
 	@echo "make tsan       build with ThreadSanitizer (clang) into build-tsan/"
+	@echo "make sanitize-e2e  crash/snapshot/large-transaction e2e on the ASan and TSan builds"
+	@echo "                (SANITIZE=ci: a ~3 min subset, the default; SANITIZE=full: all of them)"
 	@echo "make fuzz       each libFuzzer harness (tests/fuzz) for FUZZ_SECONDS (default 60) seconds"
 	@echo "make install    install the binary into PREFIX (default /usr/local)"
 	@echo "make deb        a Debian package: binary, man page, systemd unit sluice@.service"
@@ -101,6 +103,15 @@ fuzz: fuzz-bins
 fuzz-ci: fuzz-bins
 	@bash tests/fuzz/run.sh $(FUZZ_CI_SECONDS) $(FUZZ_NAMES)
 
+# the crash, snapshot and large-transaction e2e scenarios against the
+# ASan/UBSan and TSan binaries, every sanitizer report a failure
+# (tests/sanitize_e2e.sh; SANITIZE=full runs every scenario)
+SANITIZE ?= ci
+sanitize-e2e:
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory tsan
+	@bash tests/sanitize_e2e.sh $(SANITIZE)
+
 format-tools: $(FORMAT_TOOLS)
 
 deps:
@@ -124,6 +135,7 @@ test:
 	@$(MAKE) --no-print-directory check-configs
 	@$(MAKE) --no-print-directory fuzz-ci
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory sanitize-e2e SANITIZE=ci
 
 demo:
 	@$(MAKE) --no-print-directory deps

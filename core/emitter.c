@@ -22,14 +22,25 @@ void sl_emitter_destroy(sl_emitter *e)
     pthread_mutex_destroy(&e->mu);
 }
 
-static int held_by_me(const sl_emitter *e) { return e->open && pthread_equal(e->owner, pthread_self()); }
+static int held_by_me(const sl_emitter *e)
+{
+    return __atomic_load_n(&e->open, __ATOMIC_RELAXED) &&
+           pthread_equal(__atomic_load_n(&e->owner, __ATOMIC_RELAXED), pthread_self());
+}
+
+/* after taking mu / before releasing it */
+static void set_held(sl_emitter *e, int held)
+{
+    if (held)
+        __atomic_store_n(&e->owner, pthread_self(), __ATOMIC_RELAXED);
+    __atomic_store_n(&e->open, held, __ATOMIC_RELAXED);
+}
 
 sl_batch *sl_emit_batch(sl_emitter *e)
 {
     if (!held_by_me(e)) {
         pthread_mutex_lock(&e->mu);
-        e->open = 1;
-        e->owner = pthread_self();
+        set_held(e, 1);
     }
     if (!e->cur && (e->cur = sl_batch_new()))
         e->cur->seq = ++e->batches;
@@ -60,7 +71,7 @@ int sl_emit_commit(sl_emitter *e, sl_pos pos, const char *token)
     int rc = 0;
     if (sl_batch_bytes(b) >= e->target_bytes)
         rc = push_current(e);
-    e->open = 0;
+    set_held(e, 0);
     pthread_mutex_unlock(&e->mu);
     return rc;
 }
@@ -83,7 +94,7 @@ int sl_emit_end(sl_emitter *e)
         return -1;
     b->end_of_stream = 1;
     int rc = push_current(e);
-    e->open = 0;
+    set_held(e, 0);
     pthread_mutex_unlock(&e->mu);
     return rc;
 }
@@ -91,13 +102,12 @@ int sl_emit_end(sl_emitter *e)
 void sl_emit_lock(sl_emitter *e)
 {
     pthread_mutex_lock(&e->mu);
-    e->open = 1;
-    e->owner = pthread_self();
+    set_held(e, 1);
 }
 
 void sl_emit_unlock(sl_emitter *e)
 {
-    e->open = 0;
+    set_held(e, 0);
     pthread_mutex_unlock(&e->mu);
 }
 
@@ -136,14 +146,16 @@ int sl_emit_push_batch(sl_emitter *e, sl_batch *b, sl_pos pos, const char *token
 void sl_emit_release(sl_emitter *e)
 {
     if (held_by_me(e)) {
-        e->open = 0;
+        set_held(e, 0);
         pthread_mutex_unlock(&e->mu);
     }
 }
 
 int sl_emit_should_stop(const sl_emitter *e)
 {
-    return (e->stop_flag && *e->stop_flag) || e->stop_requested;
+    /* the flag a signal handler sets, read here by the source thread */
+    return (e->stop_flag && __atomic_load_n(e->stop_flag, __ATOMIC_RELAXED)) ||
+           __atomic_load_n(&e->stop_requested, __ATOMIC_RELAXED);
 }
 
 sl_batch *sl_emit_take_idle(sl_emitter *e)
@@ -152,7 +164,7 @@ sl_batch *sl_emit_take_idle(sl_emitter *e)
         return NULL;
     sl_batch *b = NULL;
     /* every push happens under mu, so an empty queue here stays ordered */
-    if (!e->open && e->cur && sl_batch_at_boundary(e->cur) && e->queue->count == 0) {
+    if (!__atomic_load_n(&e->open, __ATOMIC_RELAXED) && e->cur && sl_batch_at_boundary(e->cur) && e->queue->count == 0) {
         b = e->cur;
         e->cur = NULL;
     }

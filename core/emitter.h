@@ -23,12 +23,16 @@
 typedef struct sl_emitter {
     sl_queue *queue;
     pthread_mutex_t mu;
-    int open;           /* a producer holds mu inside a transaction */
-    pthread_t owner;    /* ... this one */
+    /* a producer holds mu inside a transaction, and which one: read
+     * without mu by every thread asking whether it holds it, so both are
+     * only accessed atomically (ThreadSanitizer: the sink thread's read of
+     * owner raced with the source thread taking the lock) */
+    int open;
+    pthread_t owner;
     sl_batch *cur;
     size_t target_bytes;
     const volatile sig_atomic_t *stop_flag;
-    volatile int stop_requested; /* set by the runtime (migrate end, sink failure) */
+    int stop_requested; /* set by the runtime thread (migrate end, sink failure): atomic accesses only */
     unsigned long long events;   /* counters, written by the source thread only */
     uint64_t batches;            /* sl_batch.seq of the last batch created */
     int64_t idle_wall_ms;        /* last sl_emit_idle() (atomic), for the lag metric */

@@ -50,12 +50,12 @@ static void *signal_main(void *arg)
                         strerror(errno));
             continue;
         }
-        if (stop_flag) {
+        if (__atomic_load_n(&stop_flag, __ATOMIC_RELAXED)) {
             sl_warn("received %s again: second signal: exiting without a final checkpoint", name);
             _exit(130);
         }
         sl_info("received %s: stopping (a second signal exits at once, without a final checkpoint)", name);
-        stop_flag = 1;
+        __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED); /* read by the pipeline's threads */
         sl_sd_notify("STOPPING=1");
     }
     return NULL;
@@ -521,7 +521,7 @@ static int cmd_run(const cli *c, int migrate)
     } else {
         sl_info("pipeline %s stopped: %llu events in %.1fs, %llu checkpoints", sl_opt_str(&cfg.pipeline, "name"),
                 stats.events, stats.seconds, stats.commits);
-        if (migrate && !stop_flag)
+        if (migrate && !__atomic_load_n(&stop_flag, __ATOMIC_RELAXED))
             rc = migrate_report(&cfg, &stats);
     }
     sl_run_stats_free(&stats);

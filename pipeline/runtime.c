@@ -258,6 +258,10 @@ static int check_owner(const sl_config *cfg, const sl_checkpoint_info *info, sl_
                    cfg->sink_plugin->name, info->pipeline, name, where, info->pipeline);
 }
 
+/* The stop flag is set by a signal handler on whichever thread takes the
+ * signal (or by another thread in the tests): read atomically. */
+static int stopping(const volatile sig_atomic_t *stop) { return __atomic_load_n(stop, __ATOMIC_RELAXED) != 0; }
+
 /* *cause says which side failed ("source" or "sink"), for the retry metric */
 static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_atomic_t *stop,
                     sl_run_stats *stats, sl_run_metrics *rm, const char **cause, sl_err *err)
@@ -339,7 +343,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     unsigned long long last_events = 0;
     int interrupted = 0, sink_failed = 0, ended = 0;
     for (;;) {
-        if (!interrupted && (*stop || emitter.stop_requested)) {
+        if (!interrupted && (stopping(stop) || __atomic_load_n(&emitter.stop_requested, __ATOMIC_RELAXED))) {
             interrupted = 1;
             if (src->interrupt)
                 src->interrupt(src_self);
@@ -402,7 +406,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
             break;
     }
     if (sink_failed) {
-        emitter.stop_requested = 1;
+        __atomic_store_n(&emitter.stop_requested, 1, __ATOMIC_RELAXED);
         if (src->interrupt)
             src->interrupt(src_self);
         sl_queue_close(&queue);
@@ -478,7 +482,7 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         unsigned long long commits = stats->commits;
         const char *cause = "sink";
         rc = run_once(cfg, ro, stop, stats, rm, &cause, err);
-        if (rc != SL_ERETRY || *stop)
+        if (rc != SL_ERETRY || stopping(stop))
             break;
         sl_run_metrics_retry(rm, cause);
         failures = stats->commits > commits ? 1 : failures + 1;
@@ -488,14 +492,14 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         sl_warn("%s; restarting from the last checkpoint in %.1fs (attempt %d)", err->msg, (double)delay / 1000.0,
                 failures);
         sl_sd_notify("STATUS=restarting from the last checkpoint after a transient error");
-        for (int64_t until = sl_mono_ms() + delay; sl_mono_ms() < until && !*stop;) {
+        for (int64_t until = sl_mono_ms() + delay; sl_mono_ms() < until && !stopping(stop);) {
             struct timespec ts = {0, 50 * 1000000L};
             nanosleep(&ts, NULL);
         }
-        if (*stop)
+        if (stopping(stop))
             break;
     }
-    if (rc == SL_ERETRY && *stop) {
+    if (rc == SL_ERETRY && stopping(stop)) {
         /* a stop while the source was lost: the open epoch was rolled back
          * and the last checkpoint stands, which is a clean stop */
         sl_info("stopped while recovering from: %s", err->msg);

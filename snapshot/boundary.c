@@ -23,7 +23,7 @@ static int stand_at(sl_boundary *b, sl_pos pos, const char *token, sl_err *err)
 
 static int merge_reached(sl_boundary *b, sl_err *err)
 {
-    if (b->snap && b->snap->nresults)
+    if (b->snap && sl_snapshot_waiting(b->snap))
         return sl_snapshot_merge(b->snap, b->out, err);
     return 0;
 }
@@ -67,7 +67,7 @@ int sl_boundary_commit(sl_boundary *b, sl_pos pos, sl_err *err)
 
 int sl_boundary_between(sl_boundary *b, sl_pos pos, sl_err *err)
 {
-    if (!b->snap || !b->snap->nresults)
+    if (!b->snap || !sl_snapshot_waiting(b->snap))
         return 0;
     char token[TOKEN_MAX];
     int rc = format(b, pos, token, err);

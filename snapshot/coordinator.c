@@ -165,7 +165,7 @@ int sl_snapshot_next_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn sp
             return -1;
         }
         /* memory bound: at most `parallelism` chunks wait for the merge */
-        if (s->nresults >= (size_t)s->parallelism) {
+        if (sl_snapshot_waiting(s) >= (size_t)s->parallelism) {
             pthread_cond_wait(&s->cv, &s->mu);
             continue;
         }
@@ -250,7 +250,7 @@ int sl_snapshot_submit(sl_snapshot *s, sl_snap_chunk *c, sl_pos at, sl_batch *ba
     pthread_mutex_lock(&s->mu);
     r->next = s->results;
     s->results = r;
-    s->nresults++;
+    sl_snapshot_count_results(s, 1);
     if (sl_pos_cmp(at, s->max_seen) > 0)
         s->max_seen = at;
     pthread_mutex_unlock(&s->mu);

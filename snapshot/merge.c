@@ -110,7 +110,7 @@ int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err)
             continue;
         }
         *link = r->next;
-        s->nresults--;
+        sl_snapshot_count_results(s, -1);
         sl_snap_table *t = &s->tables[r->chunk.table];
         if (!sl_touch_covers(&s->touches, r->at) && s->single_position) {
             /* reading again at the same position cannot help: start over
@@ -121,7 +121,7 @@ int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err)
                          "restarting from the last checkpoint with a new snapshot",
                          t->name);
             *link = r; /* stays queued; freed with the snapshot */
-            s->nresults++;
+            sl_snapshot_count_results(s, 1);
             break;
         }
         if (!sl_touch_covers(&s->touches, r->at)) {

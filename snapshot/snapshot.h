@@ -81,7 +81,7 @@ typedef struct sl_snapshot {
     sl_snap_chunk *inflight;
     size_t ninflight, inflight_cap;
     sl_snap_result *results; /* read, waiting for the changelog reader */
-    size_t nresults;
+    size_t nresults;         /* changed under mu; read without it by the reader (sl_snapshot_waiting) */
     sl_pos max_seen;         /* newest snapshot position seen: lower bound for new chunks */
     int failed;
     int single_position;     /* every chunk is read at the same position (one exported snapshot) */
@@ -96,6 +96,15 @@ typedef struct sl_snapshot {
     int64_t started_ms, last_progress_ms;
     struct sl_metrics *metrics; /* the run's (sl_source_env.metrics), or NULL */
 } sl_snapshot;
+
+/* Chunks read and waiting for the changelog reader. The reader polls this
+ * between events without taking mu (ThreadSanitizer: a plain read raced
+ * with the readers' submits), so every access to nresults is atomic. */
+static inline size_t sl_snapshot_waiting(const sl_snapshot *s) { return __atomic_load_n(&s->nresults, __ATOMIC_ACQUIRE); }
+static inline void sl_snapshot_count_results(sl_snapshot *s, long d)
+{
+    __atomic_add_fetch(&s->nresults, (size_t)d, __ATOMIC_RELEASE);
+}
 
 int sl_snapshot_init(sl_snapshot *s, size_t chunk_size, int parallelism, sl_pos start);
 void sl_snapshot_free(sl_snapshot *s);

@@ -103,6 +103,10 @@ size_t sl_mysql_decimal_size(int precision, int scale);
 /* MySQL binary JSON to its text form (as MySQL prints it) */
 int sl_mysql_json_to_text(const uint8_t *p, size_t len, sl_arena *a, const char **out, uint32_t *outlen);
 int sl_mysql_charset_conv(uint32_t collation);
+/* text of a column charset as UTF-8 in a (each call a whole value) */
+int sl_mysql_latin1_to_utf8(const uint8_t *in, size_t len, sl_arena *a, const char **out, uint32_t *outlen);
+int sl_mysql_iconv_to_utf8(sl_mysql_iconv_cache *c, uint32_t coll, const uint8_t *in, size_t len, sl_arena *a,
+                           const char **out, uint32_t *outlen);
 void sl_mysql_iconv_cache_free(sl_mysql_iconv_cache *c);
 
 #endif

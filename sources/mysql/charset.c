@@ -124,23 +124,31 @@ int sl_mysql_iconv_to_utf8(sl_mysql_iconv_cache *c, uint32_t coll, const uint8_t
             c->cd[c->n++] = cd;
         }
     }
-    size_t cap = len * 4 + 4;
-    char *p = sl_arena_alloc(a, cap);
-    if (!p)
-        return -1;
-    char *inp = (char *)in, *outp = p;
-    size_t inleft = len, outleft = cap;
-    iconv(cd, NULL, NULL, NULL, NULL);
-    if (iconv(cd, &inp, &inleft, &outp, &outleft) == (size_t)-1)
-        return -1;
-    *out = p;
-    *outlen = (uint32_t)(cap - outleft);
     int cached = 0;
     for (int i = 0; i < c->n; i++)
         cached |= c->cd[i] == (void *)cd;
+    /* every value is a whole text of its own: start from the initial
+     * shift state, convert all of it (an incomplete sequence at the end is
+     * an error, not a shorter value), then flush what a stateful charset
+     * still holds. A descriptor the cache has no room for is closed on
+     * every path. */
+    size_t cap = len * 4 + 8;
+    char *p = sl_arena_alloc(a, cap);
+    char *inp = (char *)in, *outp = p;
+    size_t inleft = len, outleft = cap;
+    int rc = -1;
+    if (p && iconv(cd, NULL, NULL, NULL, NULL) != (size_t)-1 &&
+        iconv(cd, &inp, &inleft, &outp, &outleft) != (size_t)-1 && inleft == 0 &&
+        iconv(cd, NULL, NULL, &outp, &outleft) != (size_t)-1) {
+        *out = p;
+        *outlen = (uint32_t)(cap - outleft);
+        rc = 0;
+    }
     if (!cached)
         iconv_close(cd);
-    return 0;
+    else if (rc)
+        iconv(cd, NULL, NULL, NULL, NULL); /* a failed value leaves no shift state behind */
+    return rc;
 }
 
 void sl_mysql_iconv_cache_free(sl_mysql_iconv_cache *c)

@@ -10,10 +10,6 @@
 
 #include "binlog_decode.h"
 
-int sl_mysql_latin1_to_utf8(const uint8_t *in, size_t len, sl_arena *a, const char **out, uint32_t *outlen);
-int sl_mysql_iconv_to_utf8(sl_mysql_iconv_cache *c, uint32_t coll, const uint8_t *in, size_t len, sl_arena *a,
-                           const char **out, uint32_t *outlen);
-
 enum {
     EV_WRITE_V1 = 23, EV_UPDATE_V1 = 24, EV_DELETE_V1 = 25, EV_WRITE = 30, EV_UPDATE = 31, EV_DELETE = 32,
     EV_PARTIAL_UPDATE = 39, EV_WRITE_C_V1 = 166, EV_UPDATE_C_V1 = 167, EV_DELETE_C_V1 = 168, EV_WRITE_C = 169,
@@ -441,6 +437,8 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
             /* index 0 is the empty "error" value MySQL stores for bad input */
             *v = sl_val_text(SL_ENUM, "", 0);
         } else if (member_text(v, SL_ENUM, c, c->enum_values[idx - 1], it, a)) {
+            snprintf(why, whylen, "column %s: ENUM member %llu is not valid in its charset (collation %u)", c->name,
+                     (unsigned long long)idx, c->charset);
             return -1;
         }
         break;
@@ -464,8 +462,11 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
             memcpy(tmp + n, c->enum_values[k], ml);
             n += ml;
         }
-        if (text_value(v, SL_SET, c, (const uint8_t *)tmp, n, it, a))
+        if (text_value(v, SL_SET, c, (const uint8_t *)tmp, n, it, a)) {
+            snprintf(why, whylen, "column %s: SET members are not valid in their charset (collation %u)", c->name,
+                     c->charset);
             return -1;
+        }
         break;
     }
     case MT_NULL:

@@ -208,6 +208,53 @@ static char *dup_n(const uint8_t *p, size_t n)
     return s;
 }
 
+static void free_lens(uint32_t **mlens, uint64_t ncols)
+{
+    for (uint64_t i = 0; i < ncols; i++)
+        free(mlens[i]);
+    free(mlens);
+}
+
+/* The members of an ENUM/SET arrive in the column's charset; the schema
+ * carries them in UTF-8 (type names, Kafka Connect and ClickHouse enum
+ * definitions read them), and rows then take them as they are. A UTF-16
+ * member holds zero bytes, so its length comes from the event (lens). */
+static int members_to_utf8(sl_column *c, const uint32_t *lens, char *why, size_t whylen)
+{
+    if (!lens || (c->conv != SL_CONV_LATIN1 && c->conv != SL_CONV_ICONV))
+        return 0;
+    sl_arena a;
+    sl_arena_init(&a);
+    sl_mysql_iconv_cache ic = {0};
+    int rc = 0;
+    for (uint32_t k = 0; k < c->n_enum_values && !rc; k++) {
+        const char *u;
+        uint32_t ul;
+        const uint8_t *m = (const uint8_t *)c->enum_values[k];
+        rc = c->conv == SL_CONV_LATIN1 ? sl_mysql_latin1_to_utf8(m, lens[k], &a, &u, &ul)
+                                       : sl_mysql_iconv_to_utf8(&ic, c->charset, m, lens[k], &a, &u, &ul);
+        if (rc || memchr(u, 0, ul)) {
+            snprintf(why, whylen, "member %u of the %s is not valid in its charset (collation %u)", k + 1,
+                     c->kind == SL_ENUM ? "ENUM" : "SET", c->charset);
+            rc = -1;
+            break;
+        }
+        char *d = dup_n((const uint8_t *)u, ul);
+        if (!d) {
+            snprintf(why, whylen, "out of memory");
+            rc = -1;
+            break;
+        }
+        free(c->enum_values[k]);
+        c->enum_values[k] = d;
+    }
+    if (!rc)
+        c->conv = SL_CONV_UTF8;
+    sl_mysql_iconv_cache_free(&ic);
+    sl_arena_free(&a);
+    return rc;
+}
+
 /* The legal range of a column's metadata; NULL when it is in range. Checked
  * here once, so the row decoder can size every value from it. */
 static const char *bad_metadata(int rt, uint32_t md, char *why, size_t n)
@@ -390,7 +437,13 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, const sl_mysql_ser
             c->precision = (uint16_t)md; /* in bytes */
         }
     }
-    /* optional metadata */
+    /* optional metadata; ENUM/SET members keep their byte lengths until
+     * their charset (a later field) is known */
+    uint32_t **mlens = calloc((size_t)(ncols ? ncols : 1), sizeof *mlens);
+    if (!mlens) {
+        sl_schema_free(s);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
     int have_names = 0;
     uint64_t n_other = 0, n_year = 0;
     for (uint64_t i = 0; i < ncols; i++) {
@@ -473,14 +526,17 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, const sl_mysql_ser
                     free(c->enum_values[k]);
                 free(c->enum_values);
                 c->n_enum_values = 0;
+                free(mlens[i]);
                 c->enum_values = calloc(cnt ? cnt : 1, sizeof *c->enum_values);
-                if (!c->enum_values)
+                mlens[i] = calloc(cnt ? cnt : 1, sizeof *mlens[i]);
+                if (!c->enum_values || !mlens[i])
                     break;
                 c->n_enum_values = (uint32_t)cnt;
                 for (uint64_t k = 0; k < cnt; k++) {
                     uint64_t vl = rd_lenenc(&fr);
                     const uint8_t *v = rd_bytes(&fr, vl);
                     c->enum_values[k] = v ? dup_n(v, vl) : strdup("");
+                    mlens[i][k] = v ? (uint32_t)vl : 0;
                 }
             }
             break;
@@ -506,18 +562,21 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, const sl_mysql_ser
                          "needs FULL: SET GLOBAL binlog_row_metadata = 'FULL' (and binlog_row_metadata=FULL in "
                          "my.cnf)",
                          dbname, tbname);
+        free_lens(mlens, ncols);
         sl_schema_free(s);
         return rc;
     }
     for (uint64_t i = 0; i < ncols; i++) {
         sl_column *c = &s->cols[i];
         if (!c->name) {
+            free_lens(mlens, ncols);
             sl_schema_free(s);
             return sl_errf(err, SL_ERUNTIME, "TABLE_MAP of %s.%s lacks a column name", dbname, tbname);
         }
         char why[256];
         if (bad_metadata(real[i], c->src_meta, why, sizeof why)) {
             int rc = sl_errf(err, SL_ERUNTIME, "TABLE_MAP of %s.%s: column %s: %s", dbname, tbname, c->name, why);
+            free_lens(mlens, ncols);
             sl_schema_free(s);
             return rc;
         }
@@ -527,6 +586,12 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, const sl_mysql_ser
         c->kind = (uint8_t)kind_of(real[i], c->is_unsigned, binary);
         if (c->kind == SL_STRING || c->kind == SL_ENUM || c->kind == SL_SET)
             c->conv = (uint8_t)sl_mysql_charset_conv(c->charset);
+        if ((c->kind == SL_ENUM || c->kind == SL_SET) && members_to_utf8(c, mlens[i], why, sizeof why)) {
+            int rc = sl_errf(err, SL_ERUNTIME, "TABLE_MAP of %s.%s: column %s: %s", dbname, tbname, c->name, why);
+            free_lens(mlens, ncols);
+            sl_schema_free(s);
+            return rc;
+        }
         char tn[4096];
         const char *bn = base_name(real[i], c->src_meta, binary);
         if ((real[i] == MT_VARCHAR || real[i] == MT_VAR_STRING || real[i] == MT_STRING) && !binary) {
@@ -563,6 +628,7 @@ int sl_mysql_parse_table_map(const uint8_t *body, size_t len, const sl_mysql_ser
             snprintf(tn, sizeof tn, "%s", bn);
         c->type_name = strdup(tn);
     }
+    free_lens(mlens, ncols);
     *out = s;
     return 0;
 }

@@ -619,7 +619,7 @@ static int idle_duties(stream *s, sl_err *err)
     pthread_mutex_unlock(&s->src->ack_mu);
     /* waiting for a position (chunks to merge, the migrate end): ask the
      * server for a keepalive, which carries its decoding position */
-    int want_pos = !s->in_tx && ((s->snap && s->snap->snap.nresults) || s->have_until);
+    int want_pos = !s->in_tx && ((s->snap && sl_snapshot_waiting(&s->snap->snap)) || s->have_until);
     int rc = 0;
     if (!s->in_tx && s->idle_lsn > s->commit_end && now - s->last_idle_commit_ms >= 1000) {
         s->last_idle_commit_ms = now;
@@ -662,7 +662,7 @@ static int on_keepalive(stream *s, const uint8_t *msg, size_t len, sl_err *err)
     int rc = 0;
     if (!s->in_tx && wal_end > s->commit_end) {
         int64_t now = sl_mono_ms();
-        int needed = (s->snap && s->snap->snap.nresults) || (s->have_until && wal_end >= s->until);
+        int needed = (s->snap && sl_snapshot_waiting(&s->snap->snap)) || (s->have_until && wal_end >= s->until);
         /* an empty boundary at W moves the checkpoint (and so the slot) */
         /* at most one a second; a later idle moment takes the rest */
         s->idle_lsn = wal_end;

@@ -145,6 +145,74 @@ static void emitter_idle_take_only_at_boundary(void **state)
     sl_queue_destroy(&q);
 }
 
+/* The source thread commits transactions while the sink thread takes idle
+ * batches and holds the lock between them: every transaction arrives once,
+ * whole and in order. Under `make tsan` this is also the regression test
+ * for the lock's owner field, which the sink read while the source wrote it. */
+enum { SHARED_TX = 3000 };
+
+static void *committing_source(void *arg)
+{
+    sl_emitter *e = arg;
+    static sl_table_schema dummy;
+    for (int i = 0; i < SHARED_TX; i++) {
+        sl_batch *b = sl_emit_batch(e);
+        for (int k = 0; k < 2; k++) {
+            sl_event *ev = sl_batch_add_event(b, SL_OP_CREATE, &dummy);
+            ev->pos = (sl_pos){1, (uint64_t)i, (uint32_t)k};
+        }
+        if (i % 7 == 0)
+            sl_emit_flush(e); /* a transaction spilling over */
+        sl_emit_commit(e, (sl_pos){1, (uint64_t)i, 9}, "{}");
+    }
+    sl_emit_end(e);
+    return NULL;
+}
+
+static int take_events(sl_batch *b, uint64_t *next, int *k, int *ended)
+{
+    for (sl_event *ev = b->head; ev; ev = ev->next) {
+        if (ev->pos.lo != *next || ev->pos.idx != (uint32_t)*k)
+            return -1;
+        if (++*k == 2) {
+            *k = 0;
+            ++*next;
+        }
+    }
+    *ended |= b->end_of_stream;
+    sl_batch_free(b);
+    return 0;
+}
+
+static void emitter_shared_by_source_and_sink_threads(void **state)
+{
+    sl_queue q;
+    sl_emitter e;
+    volatile sig_atomic_t stop = 0;
+    sl_queue_init(&q, 1 << 20);
+    sl_emitter_init(&e, &q, 1 << 20, &stop);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, committing_source, &e), 0);
+    uint64_t next = 0;
+    int k = 0, ended = 0, bad = 0;
+    while (!ended && !bad) {
+        sl_batch *b = sl_queue_pop(&q, 1);
+        if (!b)
+            b = sl_emit_take_idle(&e);
+        if (b) {
+            bad = take_events(b, &next, &k, &ended);
+        } else {
+            int took = sl_emit_hold(&e);
+            sl_emit_drop(&e, took);
+        }
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(bad, 0);
+    assert_int_equal(next, SHARED_TX);
+    sl_emitter_destroy(&e);
+    sl_queue_destroy(&q);
+}
+
 /* A transaction spilling over a flush: the sink frees the first batch and
  * the next one may be allocated at the very same address. Sources keep
  * pointers into the arena of "the batch of the transaction's info", so the
@@ -374,6 +442,7 @@ int main(void)
         cmocka_unit_test(queue_is_fifo_and_bounded),
         cmocka_unit_test(emitter_idle_take_only_at_boundary),
         cmocka_unit_test(emitter_numbers_batches_across_address_reuse),
+        cmocka_unit_test(emitter_shared_by_source_and_sink_threads),
         cmocka_unit_test(table_filter_flink_rule),
         cmocka_unit_test(atomic_file_replaces),
         cmocka_unit_test(read_file_max_stops_at_the_bound),

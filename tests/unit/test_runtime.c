@@ -433,7 +433,7 @@ static void stop_mid_transaction_rolls_back_the_open_epoch(void **state)
     assert_int_equal(wait_for_commit(w, "{\"tx\":5}", 10000), 0);
     mem_gate_open(&w->script.block[0].gate);
     assert_int_equal(mem_gate_wait_entered(&w->script.block[1].gate, 1, 10000), 0);
-    w->stop = 1;
+    __atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
     pthread_join(t, NULL);
     assert_int_equal(w->rc, 0);
     assert_int_equal(w->script.runs, 1);
@@ -473,7 +473,7 @@ static void stop_during_a_commit_keeps_it_and_rolls_back_the_rest(void **state)
     assert_int_equal(mem_gate_wait_entered(&w->script.block[0].gate, 1, 10000), 0);
     mem_gate_open(&w->script.block[0].gate);
     assert_int_equal(mem_gate_wait_entered(&w->script.block[1].gate, 1, 10000), 0);
-    w->stop = 1;
+    __atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
     mem_gate_open(&w->store.commit_gate);
     pthread_join(t, NULL);
     assert_int_equal(w->rc, 0);
