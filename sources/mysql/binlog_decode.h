@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../../core/arena.h"
+#include "../../core/buf.h"
 #include "../../core/err.h"
 #include "../../core/event.h"
 #include "../../core/schema.h"
@@ -29,8 +30,20 @@ enum {
     MT_GEOMETRY = 255,
 };
 
-/* How character data of a column becomes UTF-8. */
-enum { SL_CONV_NONE = 0, SL_CONV_UTF8, SL_CONV_LATIN1, SL_CONV_BINARY, SL_CONV_ICONV };
+/* How character data of a column becomes UTF-8; the last three are
+ * MariaDB's INET6, UUID and INET4, which the binlog shows as BINARY(16)
+ * and BINARY(4) and SELECT as text: they are emitted as the server's text
+ * (sl_mysql_mark_fixed_binary_types says which columns are such). */
+enum { SL_CONV_NONE = 0, SL_CONV_UTF8, SL_CONV_LATIN1, SL_CONV_BINARY, SL_CONV_ICONV, SL_CONV_INET6, SL_CONV_UUID,
+       SL_CONV_INET4 };
+
+/* Marks column col of a TABLE_MAP schema as the MariaDB type data_type
+ * ("inet6", "uuid", "inet4", from information_schema.COLUMNS) when its
+ * binlog shape fits (BINARY of 16 or 4 bytes): its values are then
+ * decoded to the server's text form. 1 if marked. */
+int sl_mysql_mark_fixed_binary_type(sl_column *col, const char *data_type);
+/* 1 if the column's binlog shape could be one of those types. */
+int sl_mysql_maybe_fixed_binary_type(const sl_column *col);
 
 typedef struct sl_mysql_iconv_cache {
     char name[8][32];
@@ -41,6 +54,8 @@ typedef struct sl_mysql_iconv_cache {
 typedef struct sl_mysql_decode_opts {
     int zero_date;                 /* SL_ZERO_DATE_* */
     sl_mysql_iconv_cache *iconv;   /* for charsets other than utf8/latin1/ascii/binary; may be NULL */
+    sl_buf *scratch;               /* holds the inflated rows of a compressed event until the next one;
+                                    * NULL: compressed rows events are refused */
 } sl_mysql_decode_opts;
 
 /* The server that wrote the binlog, from the server version string of its
@@ -79,6 +94,9 @@ int sl_mysql_rows_open(sl_mysql_rows *it, int event_type, const uint8_t *body, s
 /* 1 = a row (before/after per the event kind), 0 = no more rows, <0 error. */
 int sl_mysql_rows_next(sl_mysql_rows *it, sl_arena *arena, sl_value **before, sl_value **after, sl_err *err);
 char sl_mysql_rows_op(int event_type);
+
+/* MariaDB's compressed event payload (log_bin_compress) inflated into out. */
+int sl_mysql_uncompress(const uint8_t *p, size_t len, sl_buf *out, sl_err *err);
 
 /* pieces shared with tests and the JSON decoder */
 int sl_mysql_decimal_text(const uint8_t *p, size_t avail, int precision, int scale, char *out, size_t outlen,

@@ -141,6 +141,9 @@ int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err)
         return rc;
     sl_check c = {.out = out};
     fprintf(out, SL_LOG_COMPONENT " %s:%u (server %s)\n", s->conf.host, s->conf.port, mysql_get_server_info(m));
+    sl_err verr;
+    if (sl_mysql_server_supported(mysql_get_server_info(m), &verr))
+        sl_check_report(&c, 0, verr.msg, "upgrade to MySQL 8.0 or later, or MariaDB 10.5 or later");
     check_var(&c, m, "log_bin", "ON",
               "start the server with log_bin (my.cnf [mysqld] log_bin=mysql-bin) and restart it");
     check_var(&c, m, "binlog_format", "ROW",
