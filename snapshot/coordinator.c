@@ -238,6 +238,12 @@ void sl_snap_inflight_remove(sl_snapshot *s, const sl_snap_chunk *c)
 
 int sl_snapshot_submit(sl_snapshot *s, sl_snap_chunk *c, sl_pos at, sl_batch *batch, sl_err *err)
 {
+    return sl_snapshot_submit_window(s, c, at, at, batch, err);
+}
+
+int sl_snapshot_submit_window(sl_snapshot *s, sl_snap_chunk *c, sl_pos low, sl_pos high, sl_batch *batch,
+                              sl_err *err)
+{
     sl_snap_result *r = calloc(1, sizeof *r);
     if (!r) {
         sl_batch_free(batch);
@@ -245,14 +251,17 @@ int sl_snapshot_submit(sl_snapshot *s, sl_snap_chunk *c, sl_pos at, sl_batch *ba
     }
     r->chunk = *c;
     c->lo = c->hi = NULL;
-    r->at = at;
+    r->at = low;
+    r->ready = sl_pos_cmp(high, low) > 0 ? high : low;
     r->batch = batch;
     pthread_mutex_lock(&s->mu);
     r->next = s->results;
     s->results = r;
     sl_snapshot_count_results(s, 1);
-    if (sl_pos_cmp(at, s->max_seen) > 0)
-        s->max_seen = at;
+    /* the lower bound of chunks assigned later: their window or position
+     * starts at or after this chunk's */
+    if (sl_pos_cmp(low, s->max_seen) > 0)
+        s->max_seen = low;
     pthread_mutex_unlock(&s->mu);
     return 0;
 }

@@ -7,11 +7,13 @@
 
 #include "snapshot.h"
 
-/* a chunk read and waiting for the changelog reader to reach `at` */
+/* a chunk read and waiting for the changelog reader to reach `ready`;
+ * keys touched at or after `at` are dropped from it (at == ready when the
+ * read position is exact; at < ready for a watermark window) */
 struct sl_snap_result {
     sl_snap_result *next;
     sl_snap_chunk chunk;
-    sl_pos at;
+    sl_pos at, ready;
     sl_batch *batch;
 };
 

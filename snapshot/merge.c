@@ -105,7 +105,7 @@ int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err)
     int rc = 0;
     for (sl_snap_result **link = &s->results; *link && !rc;) {
         sl_snap_result *r = *link;
-        if (!s->have_reader_pos || sl_pos_cmp(r->at, s->reader_pos) > 0) {
+        if (!s->have_reader_pos || sl_pos_cmp(r->ready, s->reader_pos) > 0) {
             link = &r->next;
             continue;
         }

@@ -124,6 +124,18 @@ int sl_snapshot_next_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn sp
 /* Hands over a chunk read at position at; rows are 'r' events in batch
  * (ownership passes). */
 int sl_snapshot_submit(sl_snapshot *s, sl_snap_chunk *c, sl_pos at, sl_batch *batch, sl_err *err);
+/* Hands over a chunk read somewhere between two changelog positions, the
+ * low watermark `low` (taken before the read) and the high watermark `high`
+ * (taken after it), when no exact read position is known: the chunk waits
+ * until the reader stands at or past `high`, and every key the reader
+ * touched at or after `low` is dropped from it. Those keys' changes in the
+ * window already went out in the stream, ahead of the chunk, so what
+ * remains of the chunk is exact at the reader's position: the chunk with
+ * the window's changes applied, minus rows the stream already carries.
+ * Untouched keys did not change in [low, reader], so the read saw them as
+ * they are there. */
+int sl_snapshot_submit_window(sl_snapshot *s, sl_snap_chunk *c, sl_pos low, sl_pos high, sl_batch *batch,
+                              sl_err *err);
 /* A chunk could not be read: put it back for another try. */
 void sl_snapshot_abandon(sl_snapshot *s, sl_snap_chunk *c);
 void sl_snapshot_fail(sl_snapshot *s);

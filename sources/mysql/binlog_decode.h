@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../../core/arena.h"
+#include "../../core/buf.h"
 #include "../../core/err.h"
 #include "../../core/event.h"
 #include "../../core/schema.h"
@@ -29,8 +30,20 @@ enum {
     MT_GEOMETRY = 255,
 };
 
-/* How character data of a column becomes UTF-8. */
-enum { SL_CONV_NONE = 0, SL_CONV_UTF8, SL_CONV_LATIN1, SL_CONV_BINARY, SL_CONV_ICONV };
+/* How character data of a column becomes UTF-8; the last three are
+ * MariaDB's INET6, UUID and INET4, which the binlog shows as BINARY(16)
+ * and BINARY(4) and SELECT as text: they are emitted as the server's text
+ * (sl_mysql_mark_fixed_binary_types says which columns are such). */
+enum { SL_CONV_NONE = 0, SL_CONV_UTF8, SL_CONV_LATIN1, SL_CONV_BINARY, SL_CONV_ICONV, SL_CONV_INET6, SL_CONV_UUID,
+       SL_CONV_INET4 };
+
+/* Marks column col of a TABLE_MAP schema as the MariaDB type data_type
+ * ("inet6", "uuid", "inet4", from information_schema.COLUMNS) when its
+ * binlog shape fits (BINARY of 16 or 4 bytes): its values are then
+ * decoded to the server's text form. 1 if marked. */
+int sl_mysql_mark_fixed_binary_type(sl_column *col, const char *data_type);
+/* 1 if the column's binlog shape could be one of those types. */
+int sl_mysql_maybe_fixed_binary_type(const sl_column *col);
 
 typedef struct sl_mysql_iconv_cache {
     char name[8][32];
@@ -41,6 +54,8 @@ typedef struct sl_mysql_iconv_cache {
 typedef struct sl_mysql_decode_opts {
     int zero_date;                 /* SL_ZERO_DATE_* */
     sl_mysql_iconv_cache *iconv;   /* for charsets other than utf8/latin1/ascii/binary; may be NULL */
+    sl_buf *scratch;               /* holds the inflated rows of a compressed event until the next one;
+                                    * NULL: compressed rows events are refused */
 } sl_mysql_decode_opts;
 
 /* The server that wrote the binlog, from the server version string of its
@@ -87,14 +102,24 @@ typedef struct sl_mysql_query {
     const char *sql; /* the statement, inside the body, without leading blanks */
     size_t len;
     int kind;        /* SL_QUERY_*: BEGIN / XA START, COMMIT / ROLLBACK / XA END, or anything else */
+    const char *db;  /* the statement's default database (not NUL-terminated) */
+    size_t db_len;
+    const uint8_t *raw; /* the statement as stored: zlib-compressed in a MariaDB compressed QUERY event */
+    size_t raw_len;
 } sl_mysql_query;
 /* -1 when the body is too short for its own lengths */
 int sl_mysql_query_parse(const uint8_t *body, size_t len, sl_mysql_query *q);
+/* sql/len/kind from a statement's text (leading blanks skipped) */
+void sl_mysql_query_classify(sl_mysql_query *q, const char *sql, size_t n);
+/* 1 when q starts with the keyword w followed by a blank, ';' or the end */
+int sl_mysql_is_word(const char *q, size_t len, const char *w);
 /* "domain-server-seq" into out; *standalone: a statement outside BEGIN..COMMIT */
 int sl_mysql_gtid_mariadb(const uint8_t *body, size_t len, uint32_t server_id, char *out, size_t outlen,
                           int *standalone);
 /* "uuid:gno" into out */
 int sl_mysql_gtid_mysql(const uint8_t *body, size_t len, char *out, size_t outlen);
+/* MariaDB's compressed event payload (log_bin_compress) inflated into out. */
+int sl_mysql_uncompress(const uint8_t *p, size_t len, sl_buf *out, sl_err *err);
 
 /* pieces shared with tests and the JSON decoder */
 int sl_mysql_decimal_text(const uint8_t *p, size_t avail, int precision, int scale, char *out, size_t outlen,

@@ -13,7 +13,7 @@
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
-static int is_word(const char *q, size_t len, const char *w)
+int sl_mysql_is_word(const char *q, size_t len, const char *w)
 {
     size_t n = strlen(w);
     if (len < n || strncasecmp(q, w, n) != 0)
@@ -23,6 +23,21 @@ static int is_word(const char *q, size_t len, const char *w)
 
 /* thread id(4) exec time(4) db length(1) error code(2) status length(2),
  * status variables, db name + NUL, statement */
+void sl_mysql_query_classify(sl_mysql_query *q, const char *sql, size_t n)
+{
+    while (n && (*sql == ' ' || *sql == '\n'))
+        sql++, n--;
+    q->sql = sql;
+    q->len = n;
+    if (sl_mysql_is_word(sql, n, "BEGIN") || sl_mysql_is_word(sql, n, "XA START"))
+        q->kind = SL_QUERY_BEGIN;
+    else if (sl_mysql_is_word(sql, n, "COMMIT") || sl_mysql_is_word(sql, n, "XA END") ||
+             sl_mysql_is_word(sql, n, "XA COMMIT") || sl_mysql_is_word(sql, n, "ROLLBACK"))
+        q->kind = SL_QUERY_COMMIT;
+    else
+        q->kind = SL_QUERY_OTHER;
+}
+
 int sl_mysql_query_parse(const uint8_t *body, size_t len, sl_mysql_query *q)
 {
     memset(q, 0, sizeof *q);
@@ -34,19 +49,11 @@ int sl_mysql_query_parse(const uint8_t *body, size_t len, sl_mysql_query *q)
     size_t off = 13 + status_len + db_len + 1;
     if (off > len)
         return -1;
-    const char *s = (const char *)body + off;
-    size_t n = len - off;
-    while (n && (*s == ' ' || *s == '\n'))
-        s++, n--;
-    q->sql = s;
-    q->len = n;
-    if (is_word(s, n, "BEGIN") || is_word(s, n, "XA START"))
-        q->kind = SL_QUERY_BEGIN;
-    else if (is_word(s, n, "COMMIT") || is_word(s, n, "XA END") || is_word(s, n, "XA COMMIT") ||
-             is_word(s, n, "ROLLBACK"))
-        q->kind = SL_QUERY_COMMIT;
-    else
-        q->kind = SL_QUERY_OTHER;
+    q->db = (const char *)body + 13 + status_len;
+    q->db_len = db_len;
+    q->raw = body + off;
+    q->raw_len = len - off;
+    sl_mysql_query_classify(q, (const char *)body + off, len - off);
     return 0;
 }
 

@@ -129,7 +129,10 @@ static const type_map types[] = {
     {"set", 248, SL_SET},       {"json", 245, SL_JSON},      {"geometry", 255, SL_BYTES},
     {"point", 255, SL_BYTES},   {"linestring", 255, SL_BYTES}, {"polygon", 255, SL_BYTES},
     {"multipoint", 255, SL_BYTES}, {"multilinestring", 255, SL_BYTES}, {"multipolygon", 255, SL_BYTES},
-    {"geometrycollection", 255, SL_BYTES}, {"inet6", 254, SL_BYTES}, {"uuid", 254, SL_BYTES},
+    {"geometrycollection", 255, SL_BYTES},
+    /* MariaDB: SELECT gives their text; the binlog decoder turns the
+     * BINARY(16)/BINARY(4) it sees into the same text */
+    {"inet6", 254, SL_STRING},  {"uuid", 254, SL_STRING},    {"inet4", 254, SL_STRING},
     {NULL, 0, 0},
 };
 

@@ -149,6 +149,9 @@ int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err)
         sl_check_warn(&c, "%s: the server offers no TLS, so passwords and rows cross the network in clear text", what);
     else
         sl_check_report(&c, 1, what, NULL);
+    sl_err verr;
+    if (sl_mysql_server_supported(mysql_get_server_info(m), &verr))
+        sl_check_report(&c, 0, verr.msg, "upgrade to MySQL 8.0 or later, or MariaDB 10.5 or later");
     check_var(&c, m, "log_bin", "ON",
               "start the server with log_bin (my.cnf [mysqld] log_bin=mysql-bin) and restart it");
     check_var(&c, m, "binlog_format", "ROW",

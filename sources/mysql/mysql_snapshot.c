@@ -1,9 +1,15 @@
 /* mysql_snapshot.c — chunk readers of the mysql source's snapshot.
  *
  * Each reader has its own connection and reads one key range at a time
- * inside START TRANSACTION WITH CONSISTENT SNAPSHOT, whose exact binlog
- * position MariaDB reports as binlog_snapshot_file/position: no FLUSH
- * TABLES WITH READ LOCK, no LOCK TABLES. Rows come through the binary
+ * inside START TRANSACTION WITH CONSISTENT SNAPSHOT: no FLUSH TABLES WITH
+ * READ LOCK, no LOCK TABLES. Where the chunk stands in the binlog comes
+ * from one of two algorithms (scan.incremental.snapshot.algorithm):
+ * snapshot-position, the exact binlog position of the snapshot that
+ * MariaDB reports as binlog_snapshot_file/position; or watermark, for
+ * servers that report none (MySQL 8) and non-InnoDB tables: the binlog end
+ * read before the chunk (low) and after it (high), and the coordinator
+ * drops from the chunk every key the binlog changed from low on
+ * (sl_snapshot_submit_window). Rows come through the binary
  * protocol (prepared statements, fetched unbuffered) so floats, times and
  * large integers arrive exactly, and are turned into the same values the
  * binlog decoder produces. snapshot/coordinator.c merges the chunks into
@@ -17,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "../../core/clock.h"
@@ -534,8 +541,8 @@ static int snapshot_position(MYSQL *m, sl_pos *at, char *file, size_t flen, uint
     if (got != 3 || !file[0])
         return sl_errf(err, SL_ECONFIG,
                        SL_LOG_PREFIX "the server does not report binlog_snapshot_file/position (MariaDB does; "
-                       "MySQL does not): sluice cannot snapshot without locks here; use scan.startup.mode "
-                       "latest-offset or earliest-offset");
+                       "MySQL does not), which scan.incremental.snapshot.algorithm: snapshot-position needs; "
+                       "set scan.incremental.snapshot.algorithm: watermark (or auto)");
     at->hi = sl_mysql_file_seq(file);
     at->lo = *pos;
     at->idx = 0;
@@ -549,6 +556,38 @@ int sl_mysql_snapshot_position(MYSQL *m, sl_mysql_pos *p, sl_pos *at, sl_err *er
                        mysql_error(m));
     int rc = snapshot_position(m, at, p->file, sizeof p->file, &p->pos, err);
     mysql_query(m, "COMMIT");
+    return rc;
+}
+
+int sl_mysql_snapshot_begin(sl_mysql_source *src, MYSQL *m, sl_mysql_pos *p, sl_pos *at, int *watermark,
+                            sl_err *err)
+{
+    sl_mysql_pos probe;
+    sl_pos probe_at;
+    memset(&probe, 0, sizeof probe);
+    *watermark = src->conf.snap_algo == SL_MYSQL_ALGO_WATERMARK;
+    if (!*watermark) {
+        int rc = sl_mysql_snapshot_position(m, p ? p : &probe, p ? at : &probe_at, err);
+        if (rc != SL_ECONFIG || src->conf.snap_algo != SL_MYSQL_ALGO_AUTO)
+            return rc;
+        sl_info("the server reports no snapshot position (binlog_snapshot_file/position): snapshot chunks are "
+                "placed by binlog watermarks");
+        *watermark = 1;
+    }
+    if (!p)
+        return 0;
+    int rc = sl_mysql_binlog_end(m, p->file, sizeof p->file, &p->pos, err);
+    if (!rc)
+        *at = (sl_pos){sl_mysql_file_seq(p->file), p->pos, 0};
+    return rc;
+}
+
+/* High or low watermark: the binlog's end now, as a position. */
+static int watermark_at(MYSQL *m, sl_pos *at, char *file, size_t flen, uint64_t *pos, sl_err *err)
+{
+    int rc = sl_mysql_binlog_end(m, file, flen, pos, err);
+    if (!rc)
+        *at = (sl_pos){sl_mysql_file_seq(file), *pos, 0};
     return rc;
 }
 
@@ -580,13 +619,16 @@ static int read_chunk(sl_snap_reader *base, sl_snap_chunk *c, sl_err *err)
     sl_mysql_snap *ms = snap_of(r);
     sl_snap_table *t = &ms->snap.tables[c->table];
     const sl_table_schema *s = t->schema;
+    sl_pos at, high;
+    char file[256] = "";
+    uint64_t fpos = 0;
+    /* the low watermark comes before the read's snapshot opens */
+    if (ms->watermark && watermark_at(r->conn, &at, file, sizeof file, &fpos, err))
+        return SL_ERUNTIME;
     if (mysql_query(r->conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"))
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "START TRANSACTION WITH CONSISTENT SNAPSHOT: %s",
                        mysql_error(r->conn));
-    sl_pos at;
-    char file[256] = "";
-    uint64_t fpos = 0;
-    int rc = snapshot_position(r->conn, &at, file, sizeof file, &fpos, err);
+    int rc = ms->watermark ? 0 : snapshot_position(r->conn, &at, file, sizeof file, &fpos, err);
     sl_buf sql;
     sl_buf_init(&sql);
     bound_vals lo = {0}, hi = {0};
@@ -684,9 +726,22 @@ out:
         sl_snapshot_abandon(&ms->snap, c);
         return 0;
     }
-    sl_debug("snapshot of %s: chunk [%s, %s) read, %zu rows at %s:%" PRIu64, t->name, c->lo ? c->lo : "null",
-             c->hi ? c->hi : "null", b->count, file, fpos);
-    return sl_snapshot_submit(&ms->snap, c, at, b, err);
+    high = at;
+    if (ms->watermark) {
+        /* the high watermark comes after the read's snapshot closed */
+        char hfile[256];
+        uint64_t hpos;
+        if ((rc = watermark_at(r->conn, &high, hfile, sizeof hfile, &hpos, err))) {
+            sl_batch_free(b);
+            return rc;
+        }
+        sl_debug("snapshot of %s: chunk [%s, %s) read, %zu rows between %s:%" PRIu64 " and %s:%" PRIu64,
+                 t->name, c->lo ? c->lo : "null", c->hi ? c->hi : "null", b->count, file, fpos, hfile, hpos);
+    } else {
+        sl_debug("snapshot of %s: chunk [%s, %s) read, %zu rows at %s:%" PRIu64, t->name, c->lo ? c->lo : "null",
+                 c->hi ? c->hi : "null", b->count, file, fpos);
+    }
+    return sl_snapshot_submit_window(&ms->snap, c, at, high, b, err);
 }
 
 static void reader_disconnect(sl_snap_reader *base)
@@ -718,7 +773,8 @@ static const sl_snap_reader_ops reader_ops = {
 static int discover(sl_mysql_snap *ms, MYSQL *m, sl_err *err)
 {
     sl_mysql_source *src = ms->src;
-    if (mysql_query(m, "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(TABLE_ROWS, 0) FROM information_schema.TABLES "
+    if (mysql_query(m, "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(TABLE_ROWS, 0), COALESCE(ENGINE, '') "
+                       "FROM information_schema.TABLES "
                        "WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN "
                        "('mysql','information_schema','performance_schema','sys') ORDER BY 1, 2"))
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "listing tables: %s", mysql_error(m));
@@ -742,6 +798,22 @@ static int discover(sl_mysql_snap *ms, MYSQL *m, sl_err *err)
         list[n].tb = strdup(row[1]);
         list[n].rows = strtoull(row[2], NULL, 10);
         n++;
+        /* a consistent snapshot covers InnoDB only: other engines' rows
+         * are read as of the statement, which only watermarks can place */
+        if (strcasecmp(row[3], "InnoDB") != 0 && !ms->watermark) {
+            if (src->conf.snap_algo == SL_MYSQL_ALGO_POSITION) {
+                rc = sl_errf(err, SL_ECONFIG,
+                             SL_LOG_PREFIX "table %s.%s uses the %s engine, which a consistent snapshot does not "
+                             "cover, so scan.incremental.snapshot.algorithm: snapshot-position cannot place its "
+                             "rows; set scan.incremental.snapshot.algorithm: watermark (or auto), or ALTER TABLE "
+                             "%s.%s ENGINE=InnoDB",
+                             row[0], row[1], row[3][0] ? row[3] : "unknown", row[0], row[1]);
+                break;
+            }
+            sl_info("table %s.%s uses the %s engine: snapshot chunks are placed by binlog watermarks", row[0],
+                    row[1], row[3][0] ? row[3] : "unknown");
+            ms->watermark = 1;
+        }
     }
     if (res)
         mysql_free_result(res);
@@ -791,13 +863,14 @@ static int discover(sl_mysql_snap *ms, MYSQL *m, sl_err *err)
     return rc;
 }
 
-int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_json, sl_pos start,
+int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_json, sl_pos start, int watermark,
                               sl_mysql_snap **out, sl_err *err)
 {
     sl_mysql_snap *ms = calloc(1, sizeof *ms);
     if (!ms)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     ms->src = src;
+    ms->watermark = watermark;
     sl_reader_pool_setup(&ms->pool, &ms->snap, src->opts, src->env.pipeline, start);
     ms->snap.metrics = src->env.metrics;
     int rc = discover(ms, m, err);
@@ -814,7 +887,9 @@ int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_
 int sl_mysql_snapshot_start(sl_mysql_snap *ms, sl_emitter *out, sl_err *err)
 {
     ms->out = out;
-    return sl_reader_pool_launch(&ms->pool, ms, sizeof(reader), &reader_ops, ms->src->conf.max_retries, out, "", err);
+    return sl_reader_pool_launch(&ms->pool, ms, sizeof(reader), &reader_ops, ms->src->conf.max_retries, out,
+                                 ms->watermark ? ", placed by binlog watermarks" : ", each at its exact binlog position",
+                                 err);
 }
 
 int sl_mysql_snapshot_failed(sl_mysql_snap *ms, sl_err *err) { return sl_reader_pool_failed(&ms->pool, err); }

@@ -12,13 +12,24 @@ typedef struct sl_mysql_snap {
     sl_snapshot snap;
     sl_emitter *out;
     sl_reader_pool pool;
+    int watermark; /* chunks are placed by watermarks, not an exact position */
 } sl_mysql_snap;
 
-/* Exact binlog position of a consistent snapshot taken now. */
+/* Exact binlog position of a consistent snapshot taken now; SL_ECONFIG
+ * when the server does not report one (MySQL). */
 int sl_mysql_snapshot_position(MYSQL *m, sl_mysql_pos *p, sl_pos *at, sl_err *err);
+/* Where the binlog reader of a new snapshot starts, per
+ * scan.incremental.snapshot.algorithm: the exact position of a consistent
+ * snapshot, or (watermark, or auto where the server reports none) the end
+ * of the binlog now. *watermark tells which. With p NULL (a resumed
+ * snapshot: the reader starts at the checkpoint) only the choice is made. */
+int sl_mysql_snapshot_begin(sl_mysql_source *src, MYSQL *m, sl_mysql_pos *p, sl_pos *at, int *watermark,
+                            sl_err *err);
 /* Finds the captured tables, their schemas and split strategy; restores
- * split progress from state_json (checkpoint) when given. */
-int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_json, sl_pos start,
+ * split progress from state_json (checkpoint) when given. watermark as
+ * sl_mysql_snapshot_begin chose; auto turns to watermarks when a captured
+ * table is not InnoDB (no consistent snapshot to read it in). */
+int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_json, sl_pos start, int watermark,
                               sl_mysql_snap **out, sl_err *err);
 int sl_mysql_snapshot_start(sl_mysql_snap *ms, sl_emitter *out, sl_err *err);
 /* The first reader failure, if any. */

@@ -51,6 +51,13 @@ static const sl_option_def options[] = {
     SL_ON_LOG_LOSS_OPTION("the binlog a checkpoint resumes from was purged"),
     {"scan.incremental.snapshot.chunk.size", SL_OPT_INT, "8096", 0, 1, 100000000, NULL,
      "Rows per snapshot chunk."},
+    {"scan.incremental.snapshot.algorithm", SL_OPT_ENUM, "auto", 0, 0, 0, "auto|snapshot-position|watermark",
+     "How a snapshot chunk is placed in the binlog: snapshot-position = each chunk is read in a consistent "
+     "snapshot whose exact binlog position the server reports (MariaDB binlog_snapshot_file/position, InnoDB "
+     "tables); watermark = the binlog position is read before and after each chunk and the keys the binlog "
+     "changed in between are taken from the binlog (MySQL 8, Percona, Aurora, non-InnoDB tables); auto = "
+     "snapshot-position where the server reports the position and every captured table is InnoDB, else "
+     "watermark."},
     {"scan.incremental.snapshot.chunk.key-column", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
      "Column to split tables without a primary key by."},
     {"scan.snapshot.fetch.size", SL_OPT_INT, "1024", 0, 1, 1000000, NULL, "Rows fetched per round trip while snapshotting."},
@@ -166,6 +173,7 @@ static int mysql_create(const sl_options *o, const sl_source_env *env, void **se
     c->ssl_ca = sl_opt_str(o, "ssl-ca");
     c->ssl_cert = sl_opt_str(o, "ssl-cert");
     c->ssl_key = sl_opt_str(o, "ssl-key");
+    c->snap_algo = (int)sl_opt_num(o, "scan.incremental.snapshot.algorithm");
     sl_schema_cache_init(&s->schemas);
     sl_live_init(&s->live);
     c->stop = &s->live;

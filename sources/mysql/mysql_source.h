@@ -11,6 +11,9 @@
 #include "../live_socket.h"
 #include "../source.h"
 
+/* scan.incremental.snapshot.algorithm, in option-table order */
+enum sl_mysql_snap_algo { SL_MYSQL_ALGO_AUTO, SL_MYSQL_ALGO_POSITION, SL_MYSQL_ALGO_WATERMARK };
+
 enum sl_mysql_startup {
     SL_MYSQL_START_INITIAL,
     SL_MYSQL_START_LATEST,
@@ -48,6 +51,7 @@ typedef struct sl_mysql_conf {
     int64_t heartbeat_ms, connect_timeout_ms;
     int max_retries;
     int zero_date_mode;
+    int snap_algo; /* enum sl_mysql_snap_algo */
     const char *time_zone;
     int on_log_loss; /* SL_ON_LOG_LOSS_* */
     int ssl_mode;    /* enum sl_mysql_ssl_mode */
@@ -95,6 +99,16 @@ int sl_mysql_tls_verify(const sl_mysql_conf *c, MYSQL *m, sl_err *err);
 void sl_mysql_tls_describe(MYSQL *m, char *buf, size_t len);
 /* Runs a statement and returns the first column of the first row (malloc'd, NULL if no row). */
 int sl_mysql_query_value(MYSQL *m, const char *sql, char **out, sl_err *err);
+
+/* SL_ECONFIG naming the version and the reason for servers the source
+ * cannot read (MySQL before 8.0.1, MariaDB before 10.5: no
+ * binlog_row_metadata); 0 otherwise, also for an unknown version. */
+int sl_mysql_server_supported(const char *server_version, sl_err *err);
+/* The statement that reports where the binlog ends, for a server version
+ * string: SHOW BINARY LOG STATUS on MySQL 8.2+, else SHOW MASTER STATUS. */
+const char *sl_mysql_binlog_status_sql(const char *server_version);
+/* Where the binlog ends now; SL_ECONFIG when binary logging is off. */
+int sl_mysql_binlog_end(MYSQL *m, char *file, size_t flen, uint64_t *pos, sl_err *err);
 
 int sl_mysql_pos_parse(const char *json, sl_mysql_pos *p, sl_err *err);
 /* {"file":..,"pos":..,"gtid":..} */

@@ -16,6 +16,7 @@
  */
 #define SL_LOG_COMPONENT "mysql source"
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <inttypes.h>
@@ -73,6 +74,8 @@ typedef struct stream {
     const sl_table_schema **latest;
     size_t nlatest, latest_cap;
     sl_mysql_decode_opts dopts;
+    sl_buf scratch;        /* inflated payload of the last compressed event */
+    MYSQL *meta;           /* for catalog questions the binlog cannot answer, opened when first needed */
     int64_t skip_until_ts; /* timestamp startup mode: skip older transactions */
     int skipping_tx;
     sl_mysql_snap *snap;   /* snapshot in progress, or NULL */
@@ -218,7 +221,11 @@ static int finished(stream *s, uint32_t next_pos)
         return s->snap != NULL;
     if (!s->have_until || s->in_tx)
         return 0;
-    sl_pos p = {s->file_seq, next_pos ? next_pos : s->commit.pos, 0};
+    /* without an event position, the last commit's: in its own file, which
+     * a ROTATE has already left behind (the old file's offset in the new
+     * file's number once ended runs early) */
+    sl_pos p = next_pos ? (sl_pos){s->file_seq, next_pos, 0}
+                        : (sl_pos){sl_mysql_file_seq(s->commit.file), s->commit.pos, 0};
     return sl_pos_cmp(p, s->until) >= 0;
 }
 
@@ -276,6 +283,43 @@ static void on_format_description(stream *s, const uint8_t *body, size_t len)
              s->server.version);
 }
 
+/* MariaDB's INET6, UUID and INET4 look like BINARY(16)/BINARY(4) in
+ * TABLE_MAP; only the catalog knows better. Asked once per new shape of a
+ * captured table that has such columns, on a connection of its own (the
+ * binlog connection is streaming). */
+static int mark_mariadb_types(stream *s, sl_table_schema *sc, sl_err *err)
+{
+    int any = 0;
+    for (int i = 0; i < sc->ncols; i++)
+        any |= sl_mysql_maybe_fixed_binary_type(&sc->cols[i]);
+    if (!any || !s->server.mariadb)
+        return 0;
+    if (!s->meta && sl_mysql_connect(&s->src->conf, &s->meta, err))
+        return sl_err_prefix(err, SL_ERUNTIME, SL_LOG_PREFIX "reading the column types of %s: ", sc->qualified);
+    char edb[520], etb[520], sql[1300];
+    mysql_real_escape_string(s->meta, edb, sc->db, strlen(sc->db) > 250 ? 250 : strlen(sc->db));
+    mysql_real_escape_string(s->meta, etb, sc->table, strlen(sc->table) > 250 ? 250 : strlen(sc->table));
+    snprintf(sql, sizeof sql,
+             "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '%s' AND "
+             "TABLE_NAME = '%s' AND DATA_TYPE IN ('inet6', 'uuid', 'inet4')",
+             edb, etb);
+    MYSQL_RES *res;
+    if (mysql_query(s->meta, sql) || !(res = mysql_store_result(s->meta))) {
+        int rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "reading the column types of %s: %s", sc->qualified,
+                         mysql_error(s->meta));
+        mysql_close(s->meta);
+        s->meta = NULL;
+        return rc;
+    }
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)))
+        for (int i = 0; i < sc->ncols; i++)
+            if (row[0] && row[1] && strcmp(sc->cols[i].name, row[0]) == 0)
+                sl_mysql_mark_fixed_binary_type(&sc->cols[i], row[1]);
+    mysql_free_result(res);
+    return 0;
+}
+
 static int on_table_map(stream *s, const uint8_t *body, size_t len, sl_err *err)
 {
     if (len < 6)
@@ -295,11 +339,15 @@ static int on_table_map(stream *s, const uint8_t *body, size_t len, sl_err *err)
         }
         return sl_err_prefix(err, rc, SL_LOG_PREFIX "%s:%" PRIu64 ": ", s->file, s->commit.pos);
     }
+    int captured = sl_table_filter_match(&s->src->filter, sc->db, sc->table);
+    if (captured && (rc = mark_mariadb_types(s, sc, err))) {
+        sl_schema_free(sc);
+        return rc;
+    }
     if (sl_schema_cache_add(&s->src->schemas, sc)) {
         sl_schema_free(sc);
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
-    int captured = sl_table_filter_match(&s->src->filter, sc->db, sc->table);
     if (captured)
         sl_emit_batch(s->out); /* the latest-schema map is shared with snapshot merges */
     const sl_table_schema **latest = latest_slot(s, sc);
@@ -352,6 +400,13 @@ static int on_rows(stream *s, int type, const uint8_t *body, size_t len, uint32_
     int rc = sl_mysql_rows_open(&it, type, body, len, te->decode, &s->dopts, err);
     if (rc)
         return sl_err_prefix(err, rc, SL_LOG_PREFIX "%s at %s:%u: ", sc->qualified, s->file, start);
+    if (it.n_before < sc->ncols || (it.update && it.n_after < sc->ncols))
+        return sl_errf(err, SL_ECONFIG,
+                       SL_LOG_PREFIX "%s at %s:%u: the row image lacks columns (written with binlog_row_image "
+                       "MINIMAL or NOBLOB, perhaps by one session), so the rows cannot be emitted whole; fix: SET "
+                       "GLOBAL binlog_row_image = 'FULL'; (sessions that set it themselves must stop doing so), "
+                       "then resume",
+                       sc->qualified, s->file, start);
     char op = sl_mysql_rows_op(type);
     for (uint32_t row = 0;; row++) {
         sl_batch *b = sl_emit_batch(s->out);
@@ -395,18 +450,166 @@ static int on_rows(stream *s, int type, const uint8_t *body, size_t len, uint32_
     return 0;
 }
 
-static int on_query(stream *s, const uint8_t *body, size_t len, uint32_t next_pos, sl_err *err)
+/* One identifier, `quoted` or bare, into out (at most 255 bytes); the
+ * text after it. NULL if there is none. */
+static const char *ident(const char *p, const char *end, char *out)
+{
+    size_t o = 0;
+    if (p < end && *p == '`') {
+        for (p++; p < end; p++) {
+            if (*p == '`' && p + 1 < end && p[1] == '`')
+                p++;
+            else if (*p == '`')
+                break;
+            if (o < 255)
+                out[o++] = *p;
+        }
+        if (p >= end)
+            return NULL;
+        p++;
+    } else {
+        while (p < end && (isalnum((unsigned char)*p) || *p == '_' || *p == '$' || (unsigned char)*p >= 0x80)) {
+            if (o < 255)
+                out[o++] = *p;
+            p++;
+        }
+    }
+    out[o] = 0;
+    return o ? p : NULL;
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+    for (;;) {
+        while (p < end && isspace((unsigned char)*p))
+            p++;
+        if (end - p >= 2 && p[0] == '/' && p[1] == '*') {
+            const char *c = memmem(p + 2, (size_t)(end - p - 2), "*/", 2);
+            p = c ? c + 2 : end;
+            continue;
+        }
+        return p;
+    }
+}
+
+/* "TRUNCATE [TABLE] [db.]name": 1 with the table's names (db defaults to
+ * the statement's default database). */
+static int parse_truncate(const char *q, size_t qlen, const char *defdb, char *db, char *tb)
+{
+    const char *p = skip_space(q, q + qlen), *end = q + qlen;
+    if (!sl_mysql_is_word(p, (size_t)(end - p), "TRUNCATE"))
+        return 0;
+    p = skip_space(p + 8, end);
+    if (sl_mysql_is_word(p, (size_t)(end - p), "TABLE"))
+        p = skip_space(p + 5, end);
+    char a[256], b[256];
+    if (!(p = ident(p, end, a)))
+        return 0;
+    p = skip_space(p, end);
+    if (p < end && *p == '.') {
+        if (!ident(skip_space(p + 1, end), end, b))
+            return 0;
+        snprintf(db, 256, "%s", a);
+        snprintf(tb, 256, "%s", b);
+    } else {
+        if (!defdb[0])
+            return 0;
+        snprintf(db, 256, "%s", defdb);
+        snprintf(tb, 256, "%s", a);
+    }
+    return 1;
+}
+
+/* TRUNCATE of a captured table: a 't' event (the sinks empty the table)
+ * and, while the table is snapshotted, chunks read before it are dropped
+ * whole (a per-key touch cannot tell). The schema is the last one seen, or
+ * the catalog's for a table this run has not met yet. */
+static int on_truncate(stream *s, const char *db, const char *tb, uint32_t start, uint32_t ts, sl_err *err)
+{
+    if (!sl_table_filter_match(&s->src->filter, db, tb))
+        return 0;
+    sl_pos p = {s->file_seq, start, 0};
+    if (s->have_emitted && sl_pos_cmp(p, s->last_emitted) <= 0)
+        return 0; /* already handed over before a reconnect */
+    char q[520];
+    snprintf(q, sizeof q, "%s.%s", db, tb);
+    const sl_table_schema *sc = NULL;
+    for (size_t i = 0; i < s->nlatest && !sc; i++)
+        if (strcmp(s->latest[i]->qualified, q) == 0)
+            sc = s->latest[i];
+    int announce = 0;
+    if (!sc) {
+        sl_table_schema *fresh = NULL;
+        if (!s->meta && sl_mysql_connect(&s->src->conf, &s->meta, err))
+            return sl_err_prefix(err, SL_ERUNTIME, SL_LOG_PREFIX "TRUNCATE of %s: ", q);
+        int rc = sl_mysql_catalog_schema(s->meta, db, tb, &fresh, err);
+        if (rc)
+            return rc;
+        fresh->version = 1;
+        if (sl_schema_cache_add(&s->src->schemas, fresh)) {
+            sl_schema_free(fresh);
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        }
+        sl_emit_batch(s->out); /* the latest-schema map is shared with snapshot merges */
+        const sl_table_schema **slot = latest_slot(s, fresh);
+        if (!slot)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        *slot = fresh;
+        sc = fresh;
+        announce = 1;
+    }
+    sl_batch *b = sl_emit_batch(s->out);
+    if (!b)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    if (s->snap && sl_snapshot_take_announce(&s->snap->snap, sc))
+        announce = 1;
+    if (announce) {
+        sl_event *se = sl_batch_add_event(b, SL_OP_SCHEMA, sc);
+        if (!se)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        se->tx = tx_info(s, b, ts);
+        se->pos = p;
+    }
+    if (s->snap)
+        sl_snapshot_truncate(&s->snap->snap, sc, p);
+    sl_event *e = sl_batch_add_event(b, SL_OP_TRUNCATE, sc);
+    if (!e)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    e->tx = tx_info(s, b, ts);
+    e->pos = p;
+    e->offset = start;
+    s->last_emitted = p;
+    s->have_emitted = 1;
+    sl_info("%s truncated", q);
+    return 0;
+}
+
+static int on_query(stream *s, int compressed, const uint8_t *body, size_t len, uint32_t start, uint32_t next_pos,
+                    uint32_t ts, sl_err *err)
 {
     sl_mysql_query q;
     if (sl_mysql_query_parse(body, len, &q))
         return 0;
     s->thread_id = q.thread_id;
+    if (compressed) {
+        int rc = sl_mysql_uncompress(q.raw, q.raw_len, &s->scratch, err);
+        if (rc)
+            return sl_err_prefix(err, rc, SL_LOG_PREFIX "%s at %u: ", s->file, next_pos);
+        sl_mysql_query_classify(&q, s->scratch.data, s->scratch.len);
+    }
     if (q.kind == SL_QUERY_BEGIN) {
         begin_tx(s);
         return 0;
     }
     if (q.kind == SL_QUERY_COMMIT)
         return end_tx(s, next_pos, err);
+    char db[256], tb[256], defdb[256];
+    snprintf(defdb, sizeof defdb, "%.*s", (int)q.db_len, q.db);
+    if (!s->skipping_tx && parse_truncate(q.sql, q.len, defdb, db, tb)) {
+        int rc = on_truncate(s, db, tb, start, ts, err);
+        if (rc)
+            return rc;
+    }
     /* DDL and other statements: a transaction of their own */
     if (!s->in_tx || s->standalone)
         return end_tx(s, next_pos, err);
@@ -473,21 +676,15 @@ static int startup_position(stream *s, MYSQL *m, sl_err *err)
         if (c->startup == SL_MYSQL_START_TIMESTAMP)
             s->skip_until_ts = c->start_ts_ms;
         return 0;
-    default:
-        if (mysql_query(m, "SHOW MASTER STATUS") || !(res = mysql_store_result(m)))
-            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "SHOW MASTER STATUS: %s", mysql_error(m));
-        row = mysql_fetch_row(res);
-        if (row) {
-            snprintf(s->commit.file, sizeof s->commit.file, "%s", row[0]);
-            s->commit.pos = strtoull(row[1], NULL, 10);
-        }
-        mysql_free_result(res);
-        if (!row)
+    default: {
+        int rc = sl_mysql_binlog_end(m, s->commit.file, sizeof s->commit.file, &s->commit.pos, err);
+        if (rc == SL_ECONFIG)
             return sl_errf(err, SL_ECONFIG,
                            SL_LOG_PREFIX "binary logging is off on %s:%u; set log_bin=ON (server option "
                            "--log-bin) and restart the server",
                            c->host, c->port);
-        return 0;
+        return rc;
+    }
     }
 }
 
@@ -672,17 +869,9 @@ static int resolve_until(stream *s, MYSQL *m, const char *spec, sl_err *err)
     char file[256];
     uint64_t pos = 0;
     if (strcmp(spec, "now") == 0) {
-        MYSQL_RES *res;
-        if (mysql_query(m, "SHOW MASTER STATUS") || !(res = mysql_store_result(m)))
-            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "SHOW MASTER STATUS: %s", mysql_error(m));
-        MYSQL_ROW row = mysql_fetch_row(res);
-        if (!row) {
-            mysql_free_result(res);
-            return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "binary logging is off; set log_bin=ON");
-        }
-        snprintf(file, sizeof file, "%s", row[0]);
-        pos = strtoull(row[1], NULL, 10);
-        mysql_free_result(res);
+        int rc = sl_mysql_binlog_end(m, file, sizeof file, &pos, err);
+        if (rc)
+            return rc;
     } else {
         const char *colon = strrchr(spec, ':');
         if (!colon || colon == spec || !colon[1])
@@ -697,14 +886,36 @@ static int resolve_until(stream *s, MYSQL *m, const char *spec, sl_err *err)
     return 0;
 }
 
+/* Row images without every column (MINIMAL, NOBLOB) cannot be turned
+ * into full rows: refused before reading, naming the fix. A session can
+ * still write partial images; on_rows refuses those. */
+static int require_full_row_image(MYSQL *m, sl_err *err)
+{
+    char *v = NULL;
+    if (sl_mysql_query_value(m, "SELECT @@GLOBAL.binlog_row_image", &v, err))
+        return SL_ERUNTIME;
+    int full = !v || strcasecmp(v, "FULL") == 0;
+    if (!full)
+        sl_errf(err, SL_ECONFIG,
+                SL_LOG_PREFIX "binlog_row_image = %s, but sluice needs every column in every row image; fix: SET "
+                "GLOBAL binlog_row_image = 'FULL'; and binlog_row_image=FULL in my.cnf [mysqld]",
+                v);
+    free(v);
+    return full ? 0 : SL_ECONFIG;
+}
+
 static int setup(stream *s, const char *resume, sl_err *err)
 {
     sl_mysql_source *src = s->src;
     MYSQL *m = NULL;
     char *snap_state = NULL;
     int rc = sl_mysql_connect(&src->conf, &m, err);
-    int want_snapshot = 0;
+    int want_snapshot = 0, watermark = 0;
     sl_pos start = {0};
+    if (!rc)
+        rc = sl_mysql_server_supported(mysql_get_server_info(m), err);
+    if (!rc)
+        rc = require_full_row_image(m, err);
     if (!rc)
         rc = sl_mysql_identity_check(src, m, err);
     if (!rc && resume) {
@@ -722,16 +933,19 @@ static int setup(stream *s, const char *resume, sl_err *err)
                 free(snap_state);
                 snap_state = NULL;
                 memset(&s->commit, 0, sizeof s->commit);
-                rc = sl_mysql_snapshot_position(m, &s->commit, &start, err);
+                rc = sl_mysql_snapshot_begin(src, m, &s->commit, &start, &watermark, err);
                 want_snapshot = s->resnapshot = 1;
             }
+        } else if (!rc && want_snapshot) {
+            rc = sl_mysql_snapshot_begin(src, m, NULL, NULL, &watermark, err);
         }
     } else if (!rc) {
         int mode = src->conf.startup;
         if (mode == SL_MYSQL_START_INITIAL || mode == SL_MYSQL_START_SNAPSHOT) {
-            /* the binlog reader starts exactly where the first snapshot sees
-             * the data, so no chunk can be older than the reader's start */
-            rc = sl_mysql_snapshot_position(m, &s->commit, &start, err);
+            /* the binlog reader starts where the first snapshot sees the
+             * data (or, with watermarks, before the first low watermark),
+             * so no chunk can be older than the reader's start */
+            rc = sl_mysql_snapshot_begin(src, m, &s->commit, &start, &watermark, err);
             want_snapshot = 1;
         } else {
             rc = startup_position(s, m, err);
@@ -739,7 +953,7 @@ static int setup(stream *s, const char *resume, sl_err *err)
     }
     s->snapshot_only = src->conf.startup == SL_MYSQL_START_SNAPSHOT;
     if (!rc && want_snapshot) {
-        rc = sl_mysql_snapshot_prepare(src, m, snap_state, start, &s->snap, err);
+        rc = sl_mysql_snapshot_prepare(src, m, snap_state, start, watermark, &s->snap, err);
         if (!rc) {
             /* rows of snapshotted tables carry the catalog's schema; the
              * binlog's TABLE_MAP of the same shape maps onto it */
@@ -767,6 +981,8 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
     s.src = src;
     s.out = out;
     s.dopts.zero_date = src->conf.zero_date_mode;
+    sl_buf_init(&s.scratch);
+    s.dopts.scratch = &s.scratch;
     int rc = setup(&s, resume, err);
     s.boundary = (sl_boundary){.out = out, .snap = s.snap ? &s.snap->snap : NULL, .token = pos_token, .ctx = &s,
                                .source = SL_LOG_COMPONENT};
@@ -843,7 +1059,8 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         uint32_t next = ev->next_event_pos;
         uint32_t start = next >= ev->event_length ? next - ev->event_length : 0;
         int type = ev->event_type;
-        if (s.skip_until_ts && (type == GTID_EVENT || type == GTID_LOG_EVENT || type == QUERY_EVENT) && !s.in_tx) {
+        if (s.skip_until_ts && (type == GTID_EVENT || type == GTID_LOG_EVENT || type == QUERY_EVENT ||
+                                type == QUERY_COMPRESSED_EVENT) && !s.in_tx) {
             /* binlog timestamps have whole seconds: start at the second */
             if ((int64_t)ev->timestamp >= s.skip_until_ts / 1000) {
                 s.skip_until_ts = 0;
@@ -867,7 +1084,8 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
             on_gtid_mysql(&s, body, blen);
             break;
         case QUERY_EVENT:
-            rc = on_query(&s, body, blen, next, err);
+        case QUERY_COMPRESSED_EVENT:
+            rc = on_query(&s, type == QUERY_COMPRESSED_EVENT, body, blen, start, next, ev->timestamp, err);
             break;
         case XID_EVENT:
             rc = end_tx(&s, next, err);
@@ -930,5 +1148,8 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         free(s.tables[i].tm_raw);
     free(s.tables);
     free(s.latest);
+    sl_buf_free(&s.scratch);
+    if (s.meta)
+        mysql_close(s.meta);
     return rc;
 }

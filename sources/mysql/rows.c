@@ -5,8 +5,11 @@
  * layout per image is a NULL bitmap over the present columns followed by
  * the non-NULL values, each in its type's packed format.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "binlog_decode.h"
 
@@ -60,9 +63,11 @@ int sl_mysql_rows_open(sl_mysql_rows *it, int type, const uint8_t *body, size_t 
                        const sl_mysql_decode_opts *opts, sl_err *err)
 {
     memset(it, 0, sizeof *it);
-    if (type >= EV_WRITE_C_V1 && type <= EV_DELETE_C)
-        return sl_errf(err, SL_ECONFIG,
-                       "compressed binlog events are not supported; set log_bin_compress=OFF on the server");
+    int compressed = type >= EV_WRITE_C_V1 && type <= EV_DELETE_C;
+    if (compressed && !opts->scratch)
+        return sl_errf(err, SL_ERUNTIME, "compressed rows event without a buffer to inflate it into");
+    if (compressed) /* the same layout as the plain kind, its row data deflated */
+        type = type >= EV_WRITE_C ? EV_WRITE + (type - EV_WRITE_C) : EV_WRITE_V1 + (type - EV_WRITE_C_V1);
     if (type == EV_PARTIAL_UPDATE)
         return sl_errf(err, SL_ECONFIG,
                        "partial JSON updates in the binlog are not supported; set binlog_row_value_options='' "
@@ -99,6 +104,13 @@ int sl_mysql_rows_open(sl_mysql_rows *it, int type, const uint8_t *body, size_t 
         it->n_before += (it->present_before[i / 8] >> (i % 8)) & 1;
         it->n_after += (it->present_after[i / 8] >> (i % 8)) & 1;
     }
+    if (compressed) {
+        int rc = sl_mysql_uncompress(p, (size_t)(end - p), opts->scratch, err);
+        if (rc)
+            return rc;
+        p = (const uint8_t *)opts->scratch->data;
+        end = p + opts->scratch->len;
+    }
     it->p = p;
     it->end = end;
     it->schema = schema;
@@ -134,6 +146,64 @@ static int64_t frac_us(const uint8_t *p, unsigned fsp)
     }
 }
 
+int sl_mysql_maybe_fixed_binary_type(const sl_column *c)
+{
+    return c->src_type == MT_STRING && c->charset == 63 && (c->src_meta == 16 || c->src_meta == 4);
+}
+
+int sl_mysql_mark_fixed_binary_type(sl_column *c, const char *data_type)
+{
+    static const struct {
+        const char *name;
+        uint32_t len;
+        uint8_t conv;
+    } types[] = {{"inet6", 16, SL_CONV_INET6}, {"uuid", 16, SL_CONV_UUID}, {"inet4", 4, SL_CONV_INET4}};
+    if (!sl_mysql_maybe_fixed_binary_type(c))
+        return 0;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        if (strcasecmp(data_type, types[i].name) != 0 || c->src_meta != types[i].len)
+            continue;
+        char *tn = strdup(types[i].name);
+        if (!tn)
+            return 0;
+        free(c->type_name);
+        c->type_name = tn;
+        c->kind = SL_STRING;
+        c->conv = types[i].conv;
+        return 1;
+    }
+    return 0;
+}
+
+/* INET6, UUID, INET4 as MariaDB prints them. The binlog drops trailing
+ * zero bytes of the fixed-size binary value; they are put back first. */
+static int fixed_binary_text(const sl_column *c, const uint8_t *p, size_t n, sl_arena *a, const char **out,
+                             uint32_t *olen)
+{
+    uint8_t b[16] = {0};
+    size_t full = c->conv == SL_CONV_INET4 ? 4 : 16;
+    if (n > full)
+        return -1;
+    memcpy(b, p, n);
+    char buf[64];
+    if (c->conv == SL_CONV_UUID) {
+        static const char hx[] = "0123456789abcdef";
+        char *o = buf;
+        for (int i = 0; i < 16; i++) {
+            if (i == 4 || i == 6 || i == 8 || i == 10)
+                *o++ = '-';
+            *o++ = hx[b[i] >> 4];
+            *o++ = hx[b[i] & 15];
+        }
+        *o = 0;
+    } else if (!inet_ntop(c->conv == SL_CONV_INET4 ? AF_INET : AF_INET6, b, buf, sizeof buf)) {
+        return -1;
+    }
+    *olen = (uint32_t)strlen(buf);
+    *out = sl_arena_memdup(a, buf, *olen);
+    return *out ? 0 : -1;
+}
+
 static int text_value(sl_value *v, uint8_t kind, const sl_column *c, const uint8_t *p, size_t n,
                       const sl_mysql_rows *it, sl_arena *a)
 {
@@ -141,6 +211,11 @@ static int text_value(sl_value *v, uint8_t kind, const sl_column *c, const uint8
     uint32_t olen;
     int rc = 0;
     switch (c->conv) {
+    case SL_CONV_INET6:
+    case SL_CONV_UUID:
+    case SL_CONV_INET4:
+        rc = fixed_binary_text(c, p, n, a, &out, &olen);
+        break;
     case SL_CONV_LATIN1:
         rc = sl_mysql_latin1_to_utf8(p, n, a, &out, &olen);
         break;
@@ -389,7 +464,9 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
             memset(b + n, 0, full - n);
             *v = sl_val_text(SL_BYTES, b, (uint32_t)full);
         } else if (text_value(v, SL_STRING, c, p, n, it, a)) {
-            snprintf(why, whylen, "column %s: text is not valid in its charset (collation %u)", c->name, c->charset);
+            snprintf(why, whylen, "column %s: %s (collation %u)", c->name,
+                     c->conv >= SL_CONV_INET6 ? "not a value of its type" : "text is not valid in its charset",
+                     c->charset);
             return -1;
         }
         p += n;
@@ -421,7 +498,9 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
                 return -1;
             *v = sl_val_text(SL_BYTES, b, (uint32_t)n);
         } else if (text_value(v, SL_STRING, c, p, n, it, a)) {
-            snprintf(why, whylen, "column %s: text is not valid in its charset (collation %u)", c->name, c->charset);
+            snprintf(why, whylen, "column %s: %s (collation %u)", c->name,
+                     c->conv >= SL_CONV_INET6 ? "not a value of its type" : "text is not valid in its charset",
+                     c->charset);
             return -1;
         }
         p += n;

@@ -100,8 +100,13 @@ void sl_mysql_server_parse(const char *version, size_t len, sl_mysql_server *out
     v[n] = 0;
     out->mariadb = strstr(v, "MariaDB") != NULL;
     out->version = 0;
+    /* MariaDB before 11 may announce itself as "5.5.5-10.11.6-MariaDB" to
+     * clients that expect a 5.x major version */
+    const char *p = v;
+    if (out->mariadb && strncmp(p, "5.5.5-", 6) == 0)
+        p += 6;
     unsigned a, b, c;
-    if (sscanf(v, "%u.%u.%u", &a, &b, &c) == 3 && a < 100 && b < 100 && c < 100)
+    if (sscanf(p, "%u.%u.%u", &a, &b, &c) == 3 && a < 100 && b < 100 && c < 100)
         out->version = a * 10000 + b * 100 + c;
 }
 

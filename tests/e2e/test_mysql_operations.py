@@ -91,6 +91,32 @@ def test_specific_offset_and_timestamp_modes(mariadb, tmp_path):
         assert [e["after"]["id"] for e in changes(out)] == [2, 3], (mode, s.log_text())
 
 
+def test_timestamp_mode_across_binlog_files(mariadb, tmp_path):
+    """The end of a bounded run was once judged by the last commit's offset
+    taken in the next file's number: when a ROTATE came after a commit
+    further into its file than the end position is into the last file, the
+    run ended at once and emitted nothing (seen with three or more files)."""
+    mysql_exec(mariadb, "DROP DATABASE IF EXISTS modes2", "CREATE DATABASE modes2",
+               "CREATE TABLE modes2.t (id INT PRIMARY KEY)", "CREATE TABLE modes2.pad (id INT PRIMARY KEY, p TEXT)",
+               "INSERT INTO modes2.pad VALUES (1, REPEAT('x', 20000))", "FLUSH BINARY LOGS",
+               "INSERT INTO modes2.pad VALUES (2, REPEAT('y', 20000))", "FLUSH BINARY LOGS")
+    time.sleep(1.1)
+    ts_ms = int(time.time() * 1000)
+    mysql_exec(mariadb, "INSERT INTO modes2.t VALUES (2)", "INSERT INTO modes2.t VALUES (3)")
+    files = mysql_rows(mariadb, "SHOW BINARY LOGS")
+    assert len(files) >= 3
+    # the older files end further in than the last one does now
+    assert int(files[-2][1]) > int(master_status(mariadb)[1])
+    out = tmp_path / "out.jsonl"
+    s = Sluice(tmp_path, mysql_pipeline_yaml(mariadb, "modes2.\\.*", out, name="tsfiles", startup="timestamp",
+                                             server_id=5891,
+                                             extra_source=f"  scan.startup.timestamp-millis: {ts_ms}\n"),
+               env={"TEST_MYSQL_PASSWORD": mariadb.password}, command="migrate")
+    s.start(wait_for=None)
+    assert s.wait_exit(60) == 0, s.log_text()
+    assert [e["after"]["id"] for e in changes(out)] == [2, 3], s.log_text()
+
+
 def resume_from_edited_position(mariadb, tmp_path, db, server_id, edit):
     """A pipeline that committed one change and stopped, started again from
     its checkpoint with the binlog position changed by edit(source)."""

@@ -4,6 +4,7 @@ chunking of skewed and string keys; `sluice migrate` with verification."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import random
@@ -22,13 +23,24 @@ _ids = itertools.count(6500)
 
 @pytest.fixture
 def db(mariadb, request):
-    name = "s_" + request.node.name.replace("[", "_").replace("]", "")[:40]
+    # parametrized names differ only at their end: a digest keeps them apart
+    full = request.node.name
+    name = "s_" + re.sub(r"\W", "_", full)[:36] + "_" + hashlib.sha1(full.encode()).hexdigest()[:6]
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
     return name
 
 
-def pipeline(mariadb, tmp_path, db, tables=None, startup="initial", parallelism=2, chunk=1000, extra_source=""):
+# scan.incremental.snapshot.algorithm: MariaDB reports exact snapshot
+# positions, and the watermark algorithm (what MySQL 8 gets) must give the
+# same results on it
+ALGORITHMS = ["snapshot-position", "watermark"]
+
+
+def pipeline(mariadb, tmp_path, db, tables=None, startup="initial", parallelism=2, chunk=1000, extra_source="",
+             algorithm=None):
     out = tmp_path / "out.jsonl"
+    if algorithm:
+        extra_source += f"  scan.incremental.snapshot.algorithm: {algorithm}\n"
     yaml = mysql_pipeline_yaml(
         mariadb, tables or f"{db}.\\.*", out, name=db, startup=startup, server_id=next(_ids),
         extra_source=f"  scan.incremental.snapshot.chunk.size: {chunk}\n{extra_source}",
@@ -79,6 +91,13 @@ class Writer(threading.Thread):
             conn.close()
 
 
+def assert_algorithm(s, algorithm):
+    """The snapshot ran under the algorithm the test asked for."""
+    said = {"snapshot-position": "each at its exact binlog position",
+            "watermark": "placed by binlog watermarks"}[algorithm]
+    assert said in s.log_text(), s.log_text()[-2000:]
+
+
 def sink_state(out):
     return {k[1]: v for k, v in replay(changes(out)).items()}
 
@@ -105,10 +124,11 @@ def assert_no_stale_after_newer(out):
             seen_change_after_read.add(key)
 
 
-def test_snapshot_under_concurrent_writes_matches_source(mariadb, tmp_path, db):
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_snapshot_under_concurrent_writes_matches_source(mariadb, tmp_path, db, algorithm):
     n = 1_000_000
     fill(mariadb, db, n)
-    s, out = pipeline(mariadb, tmp_path, db, parallelism=4, chunk=8096)
+    s, out = pipeline(mariadb, tmp_path, db, parallelism=4, chunk=8096, algorithm=algorithm)
     writer = Writer(mariadb, db, n, seed=1)
     writer.start()
     s.start()
@@ -122,6 +142,7 @@ def test_snapshot_under_concurrent_writes_matches_source(mariadb, tmp_path, db):
     wait_for_key(out, 9999999999, s)
     assert s.stop() == 0
     assert "LOCK TABLES" not in s.log_text()
+    assert_algorithm(s, algorithm)
     got = sink_state(out)
     want = source_state(mariadb, db)
     assert len(got) == len(want)
@@ -129,13 +150,14 @@ def test_snapshot_under_concurrent_writes_matches_source(mariadb, tmp_path, db):
     assert_no_stale_after_newer(out)
 
 
-def test_reader_connection_killed_reads_the_chunk_again(mariadb, tmp_path, db):
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_reader_connection_killed_reads_the_chunk_again(mariadb, tmp_path, db, algorithm):
     """KILL the chunk readers' connections mid-snapshot: each reader
     reconnects and reads its chunk again, and the sink still ends equal to
     the source under concurrent writes."""
     n = 300_000
     fill(mariadb, db, n)
-    s, out = pipeline(mariadb, tmp_path, db, parallelism=2, chunk=3000)
+    s, out = pipeline(mariadb, tmp_path, db, parallelism=2, chunk=3000, algorithm=algorithm)
     writer = Writer(mariadb, db, n, seed=5)
     writer.start()
     s.start()
@@ -164,6 +186,7 @@ def test_reader_connection_killed_reads_the_chunk_again(mariadb, tmp_path, db):
     wait_for_key(out, 9999999999, s)
     assert s.stop() == 0
     assert "reading the chunk again" in s.log_text()
+    assert_algorithm(s, algorithm)
     got = sink_state(out)
     want = source_state(mariadb, db)
     assert len(got) == len(want)
@@ -177,10 +200,11 @@ def chunk_reads(log):
             for m in re.finditer(r"chunk \[(.*?), (.*?)\) read, (\d+) rows", log)]
 
 
-def test_crash_loop_during_snapshot(mariadb, tmp_path, db):
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_crash_loop_during_snapshot(mariadb, tmp_path, db, algorithm):
     n = 1_500_000
     fill(mariadb, db, n)
-    s, out = pipeline(mariadb, tmp_path, db, parallelism=2, chunk=2000)
+    s, out = pipeline(mariadb, tmp_path, db, parallelism=2, chunk=2000, algorithm=algorithm)
     writer = Writer(mariadb, db, n, seed=2)
     writer.start()
     rnd = random.Random(7)
@@ -218,28 +242,31 @@ def test_crash_loop_during_snapshot(mariadb, tmp_path, db):
     assert sink_state(out) == source_state(mariadb, db)
 
 
-def test_skewed_keys_give_bounded_chunks(mariadb, tmp_path, db):
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_skewed_keys_give_bounded_chunks(mariadb, tmp_path, db, algorithm):
     mysql_exec(mariadb, f"CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(40))",
                f"INSERT INTO {db}.t SELECT seq, seq, 'dense' FROM {db}.seq_1_to_20000",
                f"INSERT INTO {db}.t SELECT 1000000000000 + seq * 7, seq, 'far' FROM {db}.seq_1_to_30000",
                f"INSERT INTO {db}.t VALUES (9223372036854775000, 1, 'last')")
-    s, out = pipeline(mariadb, tmp_path, db, startup="snapshot", chunk=1000)
+    s, out = pipeline(mariadb, tmp_path, db, startup="snapshot", chunk=1000, algorithm=algorithm)
     s.start(wait_for=None)
     assert s.wait_exit(120) == 0, s.log_text()
     reads = chunk_reads(s.log_text())
     assert reads and max(r[2] for r in reads) <= 1000, reads
     assert sum(r[2] for r in reads) == 50001
+    assert_algorithm(s, algorithm)
     assert sink_state(out) == source_state(mariadb, db)
 
 
-def test_string_keys_case_insensitive_collation(mariadb, tmp_path, db):
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_string_keys_case_insensitive_collation(mariadb, tmp_path, db, algorithm):
     mysql_exec(mariadb,
                f"CREATE TABLE {db}.t (id VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, v BIGINT, "
                f"pad VARCHAR(40))",
                f"INSERT INTO {db}.t SELECT CONCAT(IF(seq % 2, 'A', 'b'), LPAD(seq, 7, '0')), seq, 'x' "
                f"FROM {db}.seq_1_to_20000",
                f"INSERT INTO {db}.t VALUES ('Ünïcode', 1, 'u'), ('zeta', 2, 'z'), ('ZETB', 3, 'Z')")
-    s, out = pipeline(mariadb, tmp_path, db, startup="snapshot", chunk=700, parallelism=3)
+    s, out = pipeline(mariadb, tmp_path, db, startup="snapshot", chunk=700, parallelism=3, algorithm=algorithm)
     s.start(wait_for=None)
     assert s.wait_exit(120) == 0, s.log_text()
     reads = chunk_reads(s.log_text())
@@ -250,11 +277,12 @@ def test_string_keys_case_insensitive_collation(mariadb, tmp_path, db):
     assert got == want
 
 
-def test_composite_key(mariadb, tmp_path, db):
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_composite_key(mariadb, tmp_path, db, algorithm):
     mysql_exec(mariadb,
                f"CREATE TABLE {db}.t (a INT, b VARCHAR(10), v INT, PRIMARY KEY (a, b))",
                f"INSERT INTO {db}.t SELECT seq DIV 10, CONCAT('k', seq MOD 10), seq FROM {db}.seq_1_to_12345")
-    s, out = pipeline(mariadb, tmp_path, db, startup="snapshot", chunk=1000, parallelism=2)
+    s, out = pipeline(mariadb, tmp_path, db, startup="snapshot", chunk=1000, parallelism=2, algorithm=algorithm)
     s.start(wait_for=None)
     assert s.wait_exit(120) == 0, s.log_text()
     got = sorted((e["after"]["a"], e["after"]["b"], e["after"]["v"]) for e in changes(out))
@@ -301,3 +329,44 @@ def test_migrate_verifies_and_summarises(mariadb, tmp_path, db):
     s.start(wait_for=None)
     assert s.wait_exit(120) == 1, s.log_text()
     assert re.search(rf"{db}\.u\s+2\s+2\s+[0-9a-f]{{16}}\s+[0-9a-f]{{16}}\s+MISMATCH \(values\)", s.log_text())
+
+
+def replay_with_truncates(out):
+    """The sink's state by id, a TRUNCATE ('t') emptying it."""
+    state = {}
+    for e in changes(out):
+        if e["op"] == "t":
+            state.clear()
+        elif e["op"] in ("r", "c", "u"):
+            if e["op"] == "u" and e["before"]["id"] != e["after"]["id"]:
+                state.pop(e["before"]["id"], None)
+            state[e["after"]["id"]] = e["after"]
+        elif e["op"] == "d":
+            state.pop(e["before"]["id"], None)
+    return state
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_truncate_during_snapshot(mariadb, tmp_path, db, algorithm):
+    """TRUNCATE (a QUERY event) while chunks are read: the sinks get a 't'
+    event, and chunks read before it bring none of their rows back, as on
+    PostgreSQL (test_pg_snapshot.py::test_truncate_during_snapshot)."""
+    n = 300_000
+    fill(mariadb, db, n)
+    s, out = pipeline(mariadb, tmp_path, db, parallelism=1, chunk=300, algorithm=algorithm)
+    s.start()
+    deadline = time.time() + 60
+    while s.log_text().count(") read, ") < 3:
+        assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-3000:]
+        time.sleep(0.01)
+    assert f"snapshot of {db}.t done" not in s.log_text()
+    mysql_exec(mariadb, f"TRUNCATE TABLE {db}.t",
+               f"INSERT INTO {db}.t VALUES (1, -1, 'after truncate'), (150000, -2, 'after truncate')")
+    s.wait_log(f"snapshot of {db}.t done", timeout=300)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (9999999999, 0, 'marker')")
+    wait_for_key(out, 9999999999, s)
+    assert s.stop() == 0
+    assert_algorithm(s, algorithm)
+    assert f"mysql source: {db}.t truncated" in s.log_text()
+    assert [e["op"] for e in changes(out)].count("t") == 1
+    assert replay_with_truncates(out) == source_state(mariadb, db)

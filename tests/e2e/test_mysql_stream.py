@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -14,7 +15,7 @@ import time
 import pytest
 
 from conftest import sluice_binary
-from sluice_run import (Sluice, assert_stops_promptly, changes, mysql_exec, mysql_pipeline_yaml, mysql_rows,
+from sluice_run import (Sluice, assert_stops_promptly, changes, mysql_connect, mysql_exec, mysql_pipeline_yaml, mysql_rows,
                         read_events, replay, silent_server, wait_events, wait_for_key)
 
 _ids = itertools.count(5500)
@@ -263,3 +264,72 @@ def test_sighup_is_logged_and_ignored(mariadb, tmp_path, db):
     assert s.proc.poll() is None
     assert s.stop() == 0
     assert [e["after"] for e in changes(out)] == [{"id": 1, "v": 1}]
+
+
+def test_compressed_binlog_events(mariadb, tmp_path, db):
+    """log_bin_compress=ON: compressed QUERY (DDL) and ROWS events decode
+    to what their plain kinds would (MariaDB compresses events whose
+    payload reaches log_bin_compress_min_len, here every one)."""
+    s, out = new_pipeline(mariadb, tmp_path, db)
+    s.start()
+    conn = mysql_connect(mariadb)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET GLOBAL log_bin_compress = ON")
+            cur.execute("SET GLOBAL log_bin_compress_min_len = 10")
+            cur.execute(f"CREATE TABLE {db}.z (id INT PRIMARY KEY, s TEXT, n BIGINT UNSIGNED)")
+            cur.execute(f"INSERT INTO {db}.z SELECT seq, REPEAT(CHAR(96 + seq % 26), seq * 10), seq * 1000 "
+                        f"FROM {db}.seq_1_to_200")
+            cur.execute(f"UPDATE {db}.z SET s = 'short' WHERE id <= 3")
+            cur.execute(f"DELETE FROM {db}.z WHERE id > 198")
+            cur.execute(f"ALTER TABLE {db}.z ADD COLUMN extra VARCHAR(300) DEFAULT '{'q' * 200}'")
+            cur.execute(f"INSERT INTO {db}.z (id, s, n) VALUES (500, 'after the alter', 1)")
+            cur.execute("SHOW MASTER STATUS")
+            current = cur.fetchone()[0]
+            cur.execute(f"SHOW BINLOG EVENTS IN '{current}'")
+            kinds = {r[2] for r in cur.fetchall()}
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("SET GLOBAL log_bin_compress = OFF")
+            cur.execute("SET GLOBAL log_bin_compress_min_len = 256")
+        conn.close()
+    # the server really wrote compressed events of both kinds
+    assert {"Query_compressed", "Write_rows_compressed_v1", "Update_rows_compressed_v1",
+            "Delete_rows_compressed_v1"} <= kinds, kinds
+    wait_for_key(out, 500, s)
+    assert s.stop() == 0
+    # rows written before the ALTER carry no `extra` (no event rewrote them)
+    got = {k[1]: {c: v[c] for c in ("id", "s", "n")} for k, v in replay(changes(out)).items()}
+    want = {r[0]: {"id": r[0], "s": r[1], "n": r[2]} for r in mysql_rows(mariadb, f"SELECT id, s, n FROM {db}.z")}
+    assert len(got) == 199
+    assert replay(changes(out))[((db, "z"), 500)]["extra"] == "q" * 200
+    assert got == want
+    assert "schema of" in s.log_text() and "is now version 2" in s.log_text()
+
+
+def test_partial_row_images_are_refused_with_the_fix(mariadb, tmp_path, db):
+    """binlog_row_image MINIMAL or NOBLOB leaves columns out of row images:
+    a session that writes them stops the pipeline naming the table, the
+    position and the fix; a server set so globally is refused at start."""
+    mysql_exec(mariadb, f"CREATE TABLE {db}.m (id INT PRIMARY KEY, a INT, b TEXT)",
+               f"INSERT INTO {db}.m VALUES (1, 1, 'x')")
+    s, out = new_pipeline(mariadb, tmp_path, db)
+    s.start()
+    mysql_exec(mariadb, "SET SESSION binlog_row_image = 'MINIMAL'", f"UPDATE {db}.m SET a = 2 WHERE id = 1")
+    assert s.wait_exit(30) == 2, s.log_text()
+    log = s.log_text()
+    assert re.search(rf"mysql source: {db}\.m at binlog\.\d+:\d+: the row image lacks columns \(written with "
+                     r"binlog_row_image MINIMAL or NOBLOB, perhaps by one session\), so the rows cannot be emitted "
+                     r"whole; fix: SET GLOBAL binlog_row_image = 'FULL'; \(sessions that set it themselves must "
+                     r"stop doing so\), then resume", log), log
+    assert not [e for e in changes(out) if e["op"] == "u"]
+
+    s2, _ = new_pipeline(mariadb, tmp_path / "2", db)
+    try:
+        mysql_exec(mariadb, "SET GLOBAL binlog_row_image = 'NOBLOB'")
+        s2.start(wait_for=None)
+        assert s2.wait_exit(30) == 2, s2.log_text()
+    finally:
+        mysql_exec(mariadb, "SET GLOBAL binlog_row_image = 'FULL'")
+    assert ("mysql source: binlog_row_image = NOBLOB, but sluice needs every column in every row image; fix: SET "
+            "GLOBAL binlog_row_image = 'FULL'; and binlog_row_image=FULL in my.cnf [mysqld]") in s2.log_text()

@@ -249,6 +249,12 @@ PROBES = [  # name, type, the values of rows 1 and 2 (row 3 is NULL)
     ("json", "JSON", '{"k": [1, -2.5, "s", null, true], "n": {"x": -1}}', "[]"),
     ("geom", "GEOMETRY", "POINT(-1.5 2.25)", "LINESTRING(0 0, 1 1, 2 -2)"),
     ("point", "POINT", "POINT(180 -90)", "POINT(0 0)"),
+    # MariaDB's INET6/UUID/INET4 look like BINARY(16)/BINARY(4) in the
+    # binlog (trailing zero bytes dropped); a real BINARY(16) stays bytes
+    ("inet6", "INET6", "2001:db8::ff00:42:8329", "::ffff:1.2.3.0"),
+    ("uuid", "UUID", "123e4567-e89b-12d3-a456-426655440000", "00112233-4455-6677-c899-aabbccddeeff"),
+    ("inet4", "INET4", "192.168.0.1", "10.0.0.0"),
+    ("bin16", "BINARY(16)", b"\x20\x01" + b"\x00" * 14, b"\x00" * 15 + b"\x01"),
 ]
 
 

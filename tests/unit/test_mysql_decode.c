@@ -149,7 +149,7 @@ static void table_map_full_metadata(void **state)
     rows[n++] = (uint8_t)(7890 & 0xff);
     rows[n++] = 2; /* enum index 2 = 'y' */
     sl_mysql_rows it;
-    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, NULL};
+    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, NULL, NULL};
     assert_int_equal(sl_mysql_rows_open(&it, 23, rows, n, s, &opts, &err), 0);
     sl_arena a;
     sl_arena_init(&a);
@@ -301,7 +301,7 @@ static int64_t decode_time2(const uint8_t *v, size_t n, unsigned fsp)
     uint8_t rows[32] = {0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0x01, 0x00};
     memcpy(rows + 11, v, n);
     sl_mysql_rows it;
-    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, NULL};
+    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, NULL, NULL};
     sl_err err;
     sl_arena a;
     sl_arena_init(&a);
@@ -368,7 +368,7 @@ static void year_table_decodes(uint8_t sign, const sl_mysql_server *srv)
     assert_string_equal(s->cols[3].type_name, "int unsigned");
     assert_string_equal(s->cols[4].type_name, "int");
     sl_mysql_rows it;
-    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, NULL};
+    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, NULL, NULL};
     sl_arena a;
     sl_arena_init(&a);
     sl_value *before, *after;
@@ -511,7 +511,7 @@ static int decode_one(uint32_t type, uint32_t meta, uint8_t kind, const uint8_t 
     assert_true(n <= sizeof rows - 11);
     memcpy(rows + 11, v, n);
     sl_mysql_rows it;
-    sl_mysql_decode_opts opts = {zero, NULL};
+    sl_mysql_decode_opts opts = {zero, NULL, NULL};
     sl_value *b, *af;
     int rc = sl_mysql_rows_open(&it, 23, rows, 11 + n, s, &opts, err);
     if (!rc)
@@ -599,7 +599,7 @@ static void empty_row_image_is_an_error(void **state)
     sl_table_schema *s = one_column(MT_TINY, 0, SL_INT);
     const uint8_t rows[] = {0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0x00, 0x00, 0x05};
     sl_mysql_rows it;
-    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, NULL};
+    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, NULL, NULL};
     sl_err err;
     sl_arena a;
     sl_arena_init(&a);

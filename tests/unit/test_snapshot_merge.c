@@ -14,7 +14,11 @@
  * S dropped; between transactions the source's token is only formatted
  * while chunks wait; without a snapshot a commit carries the source's token
  * unchanged; a resnapshot after lost history is announced by a TRUNCATE
- * per table in one transaction before any row. */
+ * per table in one transaction before any row.
+ *
+ * Watermark window (no exact read position, MySQL 8): a chunk read between
+ * a low and a high watermark waits for the reader to pass the high one,
+ * and loses every key the reader touched from the low one on. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -320,6 +324,41 @@ static void between_transactions_lets_a_reached_chunk_out(void **state)
     fixture_free(&f);
 }
 
+/* A chunk read between watermarks 200 and 260: keys changed at 210 and
+ * 255 (inside the window: the read may or may not have seen them) are
+ * dropped, the key changed at 190 (before the window, so the read saw it)
+ * stays; the chunk waits while the reader is inside the window. */
+static void watermark_window_waits_for_high_and_drops_from_low(void **state)
+{
+    fixture f;
+    fixture_init(&f, 10, 5, 0);
+    fake_source src = {0};
+    sl_boundary b = {.out = &f.em, .snap = &f.snap, .token = lsn_token, .ctx = &src, .source = "test source"};
+    assert_int_equal(sl_boundary_start(&b, (sl_pos){100, 0, 0}, &f.err), 0);
+    sl_snap_chunk c = {0};
+    assert_int_equal(sl_snapshot_next_chunk(&f.snap, &c, whole_table, NULL, &f.err), 1);
+    const int64_t rows[] = {1, 2, 3, 4};
+    sl_pos low = {200, 0, 0}, high = {260, 0, 0};
+    assert_int_equal(sl_snapshot_submit_window(&f.snap, &c, low, high, chunk_rows(f.s, rows, 4, low), &f.err), 0);
+    char tok[1024];
+    int64_t ids[8];
+    sl_emit_batch(&f.em);
+    touch(&f, 190, 1);
+    touch(&f, 210, 2);
+    assert_int_equal(sl_boundary_commit(&b, (sl_pos){250, 0, 0}, &f.err), 0);
+    assert_int_equal(next_batch(&f.q, tok, sizeof tok, ids, 8), 0);
+    assert_int_equal(next_batch(&f.q, tok, sizeof tok, ids, 8), -1); /* inside the window: waits */
+    sl_emit_batch(&f.em);
+    touch(&f, 255, 4);
+    assert_int_equal(sl_boundary_commit(&b, (sl_pos){260, 0, 0}, &f.err), 0);
+    assert_int_equal(next_batch(&f.q, tok, sizeof tok, ids, 8), 0);
+    assert_int_equal(next_batch(&f.q, tok, sizeof tok, ids, 8), 2);
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[1], 3);
+    assert_true(sl_snapshot_complete(&f.snap));
+    fixture_free(&f);
+}
+
 static void without_a_snapshot_the_token_is_the_sources(void **state)
 {
     fixture f;
@@ -404,6 +443,7 @@ int main(void)
         cmocka_unit_test(abandoned_chunk_read_again_completes_the_table),
         cmocka_unit_test(chunk_waits_for_the_reader_and_tokens_carry_split_state),
         cmocka_unit_test(between_transactions_lets_a_reached_chunk_out),
+        cmocka_unit_test(watermark_window_waits_for_high_and_drops_from_low),
         cmocka_unit_test(without_a_snapshot_the_token_is_the_sources),
         cmocka_unit_test(arithmetic_split_ends_at_int64_max),
         cmocka_unit_test(resnapshot_announces_a_truncate_per_table_first),
