@@ -13,6 +13,7 @@
 #include "config.h"
 #include "../core/envelope.h"
 #include "../core/log.h"
+#include "ha/ha.h"
 #include "registry.h"
 #include "runtime.h"
 #include "../core/verify.h"
@@ -138,7 +139,8 @@ static const char usage_describe[] =
 static const char usage_status[] =
     "usage: sluice status [--log-level LEVEL] <pipeline.yaml>\n"
     "\n"
-    "Prints the last checkpoint committed in the pipeline's sink.\n";
+    "Prints the last checkpoint committed in the pipeline's sink and, with\n"
+    "pipeline ha.mode set, the members of the group and which one is active.\n";
 
 static const char usage_version[] = "usage: sluice version\n";
 
@@ -396,6 +398,10 @@ static int cmd_status(const cli *c)
         printf("pipeline %s: last checkpoint %s\n", sl_opt_str(&cfg.pipeline, "name"), ck);
     }
     free(ck);
+    if (!rc && sl_ha_status(&cfg, stdout, &err)) {
+        sl_error("%s", err.msg);
+        rc = 1;
+    }
     sl_config_free(&cfg);
     return rc;
 }
@@ -476,7 +482,11 @@ static int cmd_run(const cli *c, int migrate)
     sl_err err;
     sl_info("pipeline %s: %s -> %s", sl_opt_str(&cfg.pipeline, "name"), cfg.source_plugin->name,
             cfg.sink_plugin->name);
-    rc = sl_pipeline_run(&cfg, &ro, &stop_flag, &stats, &err);
+    /* a one-shot migrate runs alone: high availability is for run */
+    if (!migrate && sl_opt_num(&cfg.pipeline, "ha.mode"))
+        rc = sl_ha_run(&cfg, &ro, &stop_flag, &stats, NULL, NULL, &err);
+    else
+        rc = sl_pipeline_run(&cfg, &ro, &stop_flag, &stats, &err);
     if (rc) {
         sl_error("%s", err.msg);
         rc = rc == SL_ECONFIG ? 2 : 1;
