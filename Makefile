@@ -19,7 +19,7 @@ LDLIBS      := $(PKG_LIBS) -lsnappy -lm -pthread $(EXTRA_LDFLAGS)
 VENV        := .venv
 PYTEST      := $(VENV)/bin/pytest
 
-SRC_DIRS    := core pipeline pipeline/expr sources sources/mysql sources/postgres snapshot sinks sinks/file \
+SRC_DIRS    := core pipeline pipeline/expr pipeline/ha sources sources/mysql sources/postgres snapshot sinks sinks/file \
                sinks/blackhole sinks/kafka sinks/clickhouse sinks/iceberg formats formats/parquet formats/avro
 LIB_SRCS    := $(filter-out pipeline/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)

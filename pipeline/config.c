@@ -20,6 +20,7 @@
 #include "../core/log.h"
 #include "expr/xtime.h"
 #include "flink_compat.h"
+#include "ha/ha.h"
 #include "schema_policy.h"
 #include "transform.h"
 #include "../core/route.h"
@@ -690,6 +691,8 @@ static int load_root(loader *l, yaml_node_t *root)
             xtz_free(tz);
         }
     }
+    if (!rc)
+        rc = sl_ha_validate(cfg, l->err);
     /* compile routes and transforms once, so that their mistakes show now */
     if (!rc && cfg->nroutes) {
         sl_route_table rt;

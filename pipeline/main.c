@@ -14,6 +14,7 @@
 #include "config.h"
 #include "../core/envelope.h"
 #include "../core/log.h"
+#include "ha/ha.h"
 #include "registry.h"
 #include "runtime.h"
 #include "sd_notify.h"
@@ -156,8 +157,9 @@ static const char usage_status[] =
     "\n"
     "Prints the last checkpoint committed in the pipeline's sink and its age, the\n"
     "source server's head position and how many bytes the checkpoint is behind it,\n"
-    "and snapshot progress per table. Reads without disturbing a running pipeline.\n"
-    "--json prints one JSON object for scripts.\n";
+    "and snapshot progress per table; with pipeline ha.mode set, the members of\n"
+    "the group and which one is active. Reads without disturbing a running\n"
+    "pipeline. --json prints one JSON object for scripts (without the group).\n";
 
 static const char usage_version[] = "usage: sluice version\n";
 
@@ -433,6 +435,11 @@ static int cmd_status(const cli *c)
     if (rc)
         return rc;
     rc = sl_status(&cfg, c->json, stdout);
+    sl_err err;
+    if (!rc && !c->json && sl_ha_status(&cfg, stdout, &err)) {
+        sl_error("%s", err.msg);
+        rc = 1;
+    }
     sl_config_free(&cfg);
     return rc;
 }
@@ -514,7 +521,11 @@ static int cmd_run(const cli *c, int migrate)
     sl_log_set_pipeline(sl_opt_str(&cfg.pipeline, "name"));
     sl_info("pipeline %s: %s -> %s", sl_opt_str(&cfg.pipeline, "name"), cfg.source_plugin->name,
             cfg.sink_plugin->name);
-    rc = sl_pipeline_run(&cfg, &ro, &stop_flag, &stats, &err);
+    /* a one-shot migrate runs alone: high availability is for run */
+    if (!migrate && sl_opt_num(&cfg.pipeline, "ha.mode"))
+        rc = sl_ha_run(&cfg, &ro, &stop_flag, &stats, NULL, NULL, &err);
+    else
+        rc = sl_pipeline_run(&cfg, &ro, &stop_flag, &stats, &err);
     if (rc) {
         sl_error("%s", err.msg);
         rc = rc == SL_ECONFIG ? 2 : 1;

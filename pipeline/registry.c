@@ -44,6 +44,17 @@ const sl_option_def sl_pipeline_options[] = {
     {"metrics.ready.intervals", SL_OPT_INT, "10", 0, 2, 1000000, NULL,
      "/readyz fails when the last commit (or the last moment with nothing to commit) is older than this many "
      "checkpoint.interval."},
+    {"ha.mode", SL_OPT_ENUM, "none", 0, 0, 0, "none|kafka-group|source-lock",
+     "High availability: processes running the same pipeline form a group, one is active and the others wait. "
+     "kafka-group coordinates through a Kafka consumer group, source-lock through a lock on the source database."},
+    {"ha.session.timeout", SL_OPT_DURATION, "10s", 0, 2000, 1800000, NULL,
+     "How long a silent active member keeps leadership before a standby takes over; the active stops committing "
+     "after half of it without proof. kafka-group: the consumer session.timeout.ms (the broker's "
+     "group.min.session.timeout.ms, 6s by default, bounds it)."},
+    {"ha.kafka.bootstrap.servers", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "kafka-group: the brokers to coordinate through; default the kafka sink's properties.bootstrap.servers."},
+    {"ha.kafka.topic", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "kafka-group: the one-partition coordination topic, also the consumer group id; default sluice.<name>.ha."},
     SL_OPTION_END,
 };
 

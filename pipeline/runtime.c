@@ -134,12 +134,22 @@ typedef struct sink_state {
     int dirty;             /* written or advanced since the last commit */
     const char *identity;  /* the source server's identity the resumed checkpoint recorded */
     int identity_checked;  /* the source reported its identity this run */
+    const sl_run_opts *ro; /* the HA commit gate, if any */
 } sink_state;
+
+static void abort_epoch(sink_state *s);
 
 static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin *src, void *src_self,
                      sl_run_stats *stats, sl_run_metrics *rm, sl_err *err)
 {
     const char *name = sl_opt_str(&cfg->pipeline, "name");
+    if (s->ro && s->ro->lease) {
+        int rc = s->ro->lease(s->ro->lease_ctx, err);
+        if (rc) {
+            abort_epoch(s);
+            return rc;
+        }
+    }
     const char *id = src->identity ? src->identity(src_self) : NULL;
     char *ck = sl_checkpoint_compose(name, s->last_token, id ? id : s->identity);
     if (!ck)
@@ -269,7 +279,7 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     *cause = "sink";
     const char *name = sl_opt_str(&cfg->pipeline, "name");
     const sl_source_plugin *src = cfg->source_plugin;
-    sink_state sink = {.plugin = cfg->sink_plugin, .at_boundary = 1};
+    sink_state sink = {.plugin = cfg->sink_plugin, .at_boundary = 1, .ro = ro};
     sl_route_table routes;
     sl_stages *stages = NULL;
     int rc = sl_route_table_init(&routes, cfg->routes, cfg->nroutes, err);
@@ -285,7 +295,8 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
                         .routes = &routes,
                         .source_connector = sl_source_envelope_name(src),
                         .table_hints = cfg->ntransforms ? sl_stages_table_hints : NULL,
-                        .table_hints_ctx = stages};
+                        .table_hints_ctx = stages,
+                        .ha = ro && ro->lease};
     sl_source_env renv = {.pipeline_name = name, .pipeline = &cfg->pipeline,
                           .follow_until = ro && ro->migrate ? (ro->follow_until ? ro->follow_until : "now") : NULL,
                           .metrics = sl_run_metrics_registry(rm)};

@@ -11,6 +11,11 @@
 typedef struct sl_run_opts {
     int migrate;              /* one-shot: stop at follow_until */
     const char *follow_until; /* "now" or a source position */
+    /* high availability (pipeline/ha/): asked before every commit; nonzero
+     * means this process can no longer prove it leads its group, and the
+     * open epoch is rolled back instead of committed (err says why) */
+    int (*lease)(void *ctx, sl_err *err);
+    void *lease_ctx;
 } sl_run_opts;
 
 typedef struct sl_table_stat {

@@ -81,6 +81,10 @@ typedef struct sl_sink_env {
     /* `sluice status`: only load_checkpoint() is called, possibly while
      * the pipeline runs; the sink must not lock, repair or create anything */
     int read_only;
+    /* a member of a high-availability group: the previous active process
+     * may hold the sink's lock for a moment after losing leadership, so a
+     * busy lock is transient (SL_ERETRY), not a configuration error */
+    int ha;
 } sl_sink_env;
 
 /* What a consumer of the sink sees after crashes and restarts. */

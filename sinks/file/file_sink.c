@@ -137,7 +137,12 @@ static int file_create(const sl_options *o, const sl_sink_env *env, void **self,
     } else if (!f->read_only && flock(f->fd, LOCK_EX | LOCK_NB)) {
         char where[512];
         sl_opt_where(o, "path", where, sizeof where);
-        rc = errno == EWOULDBLOCK
+        rc = errno == EWOULDBLOCK && env->ha
+                 ? sl_errf(err, SL_ERETRY,
+                           SL_LOG_PREFIX "%s is still locked by the previous active member of this pipeline's "
+                           "group; it stops writing once it sees it lost leadership",
+                           f->path)
+             : errno == EWOULDBLOCK
                  ? sl_errf(err, SL_ECONFIG,
                            SL_LOG_PREFIX "%s is locked by another running process (a pipeline writing the same "
                            "path?); two pipelines cannot share a file: give this one a path of its own (%s)",

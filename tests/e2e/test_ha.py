@@ -1,0 +1,326 @@
+"""High availability (pipeline ha.mode): several `sluice run` processes of
+one pipeline, one active, the others standby. Against the real MariaDB,
+PostgreSQL and Kafka: a standby takes over after kill -9 of the active
+within ha.session.timeout + 5 s, a SIGTERM hands over in under 2 s, an
+active paused (SIGSTOP) past the timeout and resumed stops without
+committing, and the sink holds every change exactly once in per-key order
+with a final state equal to the source."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import sluice_binary
+from kafka_read import change_events, read_topic
+from sluice_run import (PG_STREAMING, Sluice, changes, mysql_exec, mysql_rows, mysql_source_yaml, pg_ident,
+                        pg_pipeline_yaml, wait_for_key)
+from test_kafka_sink import chain_check, wait_marker
+from test_mysql_snapshot import Writer, fill
+import test_pg_snapshot
+
+ACTIVE = "active: leadership acquired"
+STANDBY = "standby: waiting to become active"
+MARKER = 9_999_999_999
+
+
+@pytest.fixture
+def db(mariadb, request):
+    name = "ha_" + request.node.name.replace("[", "_").replace("]", "").replace("-", "_")[:40]
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
+    return name
+
+
+def mysql_yaml(mariadb, db, sink, mode, session="4s", startup="initial", server_id=6100):
+    chunks = "  scan.incremental.snapshot.chunk.size: 2000\n"
+    return f"""
+{mysql_source_yaml(mariadb, db + ".t", server_id, startup, chunks)}
+sink:
+{sink}
+pipeline:
+  name: {db}
+  checkpoint.interval: 200ms
+  parallelism: 2
+  ha.mode: {mode}
+  ha.session.timeout: {session}
+"""
+
+
+def file_sink(path):
+    return f"  type: file\n  path: {path}"
+
+
+def kafka_sink(kafka):
+    return f"  type: kafka\n  properties.bootstrap.servers: {kafka.bootstrap}\n  connect.timeout: 20s"
+
+
+class Group:
+    """Members of one HA group, each a sluice process with its own log."""
+
+    def __init__(self, tmp_path, yaml, env, n=3):
+        self.members = [Sluice(tmp_path / f"m{i}", yaml, env=env) for i in range(n)]
+
+    def start(self):
+        first, rest = self.members[0], self.members[1:]
+        first.start(wait_for=ACTIVE, timeout=60)
+        for m in rest:
+            m.start(wait_for=STANDBY, timeout=60)
+        return self
+
+    def actives(self):
+        """Members whose current run has become active and is still running
+        (a member back in standby after losing leadership does not count)."""
+        out = []
+        for m in self.members:
+            if m.proc.poll() is not None:
+                continue
+            log = m.log_text()
+            if log.rfind(ACTIVE) > log.rfind("leadership lost"):
+                out.append(m)
+        return out
+
+    def wait_new_active(self, old, timeout):
+        """The member (other than old) that became active; asserts exactly one."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            act = [m for m in self.actives() if m is not old]
+            if act:
+                assert len(act) == 1, [m.log_text()[-2000:] for m in act]
+                return act[0], time.monotonic()
+            time.sleep(0.02)
+        raise AssertionError("no standby became active:\n" +
+                             "\n----\n".join(m.log_text()[-3000:] for m in self.members))
+
+    def stop_all(self):
+        for m in self.members:
+            if m.proc and m.proc.poll() is None:
+                assert m.stop() == 0, m.log_text()[-3000:]
+
+
+def status(config, env):
+    r = subprocess.run([str(sluice_binary()), "status", str(config)], capture_output=True, text=True,
+                       env=dict(os.environ, **env), timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def file_chain_check(events):
+    """chain_check for the file sink, which writes a primary-key change as
+    one update (Kafka's envelope splits it into a delete and a create):
+    every change continues from its key's last state, no change repeats."""
+    state, seen = {}, set()
+    for e in events:
+        src, before, after = e["source"], e["before"], e["after"]
+        if e["op"] == "r":
+            state[after["id"]] = after
+            continue
+        ident = (json.dumps({k: v for k, v in src.items() if k != "ts_ms"}, sort_keys=True), e["op"])
+        assert ident not in seen, f"duplicate change {ident}"
+        seen.add(ident)
+        if e["op"] == "c":
+            assert after["id"] not in state, f"create of existing key {after['id']}"
+        else:
+            assert state.get(before["id"]) == before, f"{e['op']} of {before['id']} does not follow its last state"
+            del state[before["id"]]
+            if e["op"] == "u":
+                assert after["id"] not in state, f"update onto existing key {after['id']}"
+        if after:
+            state[after["id"]] = after
+    return state
+
+
+def final_state_equals_source(events, mariadb, db, check=chain_check):
+    state = check(events)
+    want = {r[0]: {"id": r[0], "v": r[1], "pad": r[2]}
+            for r in mysql_rows(mariadb, f"SELECT id, v, pad FROM {db}.t")}
+    assert len(state) == len(want)
+    assert state == want
+
+
+def kill_loop(group, writer, kills, session_s, rnd):
+    """kill -9 of the active member at random moments; a standby must be
+    active within the session timeout + 5 s each time. Returns the takeover
+    times."""
+    took = []
+    for _ in range(kills):
+        time.sleep(rnd.uniform(0.5, 2.5))
+        assert writer.error is None, writer.error
+        (active,) = group.actives()
+        active.kill9()
+        t0 = time.monotonic()
+        new, t1 = group.wait_new_active(active, session_s + 5)
+        took.append(t1 - t0)
+        active.start(wait_for=STANDBY, timeout=60)
+    return took
+
+
+def test_source_lock_mariadb_file_sink_failover(mariadb, tmp_path, db):
+    n = 20_000
+    fill(mariadb, db, n)
+    out = tmp_path / "out.jsonl"
+    env = {"TEST_MYSQL_PASSWORD": mariadb.password}
+    group = Group(tmp_path, mysql_yaml(mariadb, db, file_sink(out), "source-lock"), env).start()
+    st = status(group.members[0].config, env)
+    assert f"ha: source-lock (MariaDB/MySQL lock sluice/{db}), one active" in st, st
+    writer = Writer(mariadb, db, n, seed=3)
+    writer.start()
+    took = kill_loop(group, writer, 5, 4, random.Random(5))
+    writer.stop_evt.set()
+    writer.join()
+    assert writer.error is None, writer.error
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES ({MARKER}, 0, 'marker')")
+    (active,) = group.actives()
+    wait_for_key(out, MARKER, active)
+    # graceful hand-over: SIGTERM on the active, a standby is active at once
+    active.proc.send_signal(signal.SIGTERM)
+    t0 = time.monotonic()
+    new, t1 = group.wait_new_active(active, 10)
+    assert active.wait_exit(30) == 0, active.log_text()[-3000:]
+    assert t1 - t0 < 2, f"hand-over took {t1 - t0:.2f}s"
+    assert "leadership released" in active.log_text()
+    group.stop_all()
+    print(f"takeovers after kill -9: {[round(t, 2) for t in took]}, hand-over {t1 - t0:.2f}s")
+    final_state_equals_source(changes(out), mariadb, db, file_chain_check)
+
+
+def test_source_lock_paused_active_stops_without_committing(mariadb, tmp_path, db):
+    n = 5_000
+    fill(mariadb, db, n)
+    out = tmp_path / "out.jsonl"
+    env = {"TEST_MYSQL_PASSWORD": mariadb.password}
+    group = Group(tmp_path, mysql_yaml(mariadb, db, file_sink(out), "source-lock"), env, n=2).start()
+    writer = Writer(mariadb, db, n, seed=7)
+    writer.start()
+    zombie = group.members[0]
+    zombie.wait_log("snapshot of", timeout=60)
+    time.sleep(1)
+    zombie.proc.send_signal(signal.SIGSTOP)
+    t0 = time.monotonic()
+    new, t1 = group.wait_new_active(zombie, 4 + 5)
+    # the active proves its lock every quarter of the session, so its
+    # session times out between 3/4 and all of the timeout after the pause
+    assert t1 - t0 >= 4 * 0.75 - 0.1, "a standby took over before the paused active's session timed out"
+    time.sleep(2)
+    before = len(zombie.log_text())
+    zombie.proc.send_signal(signal.SIGCONT)
+    zombie.wait_log("leadership lost", timeout=20)
+    new.wait_log("resuming from checkpoint", timeout=30)
+    time.sleep(1)
+    after = zombie.log_text()[before:]
+    assert "back to standby" in after, after
+    # a commit the pause caught half-way may finish (the file sink's lock
+    # kept the new active out meanwhile); nothing is committed after it
+    commits = after.count("checkpoint committed at ")
+    assert commits == 0 or (commits == 1 and after.index("checkpoint committed") < after.index("leadership lost")), after
+    last = zombie.log_text().rsplit("checkpoint committed at ", 1)[1].split("\n", 1)[0]
+    resumed = new.log_text().rsplit("resuming from checkpoint ", 1)[1].split("\n", 1)[0]
+    assert resumed == last, "the new active did not resume where the paused one last committed"
+    writer.stop_evt.set()
+    writer.join()
+    assert writer.error is None, writer.error
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES ({MARKER}, 0, 'marker')")
+    wait_for_key(out, MARKER, new)
+    group.stop_all()
+    final_state_equals_source(changes(out), mariadb, db, file_chain_check)
+
+
+def test_kafka_group_failover_exactly_once(mariadb, kafka, tmp_path, db):
+    n = 20_000
+    fill(mariadb, db, n)
+    env = {"TEST_MYSQL_PASSWORD": mariadb.password}
+    # 6 s: the broker's group.min.session.timeout.ms
+    group = Group(tmp_path, mysql_yaml(mariadb, db, kafka_sink(kafka), "kafka-group", session="6s"), env).start()
+    group.members[0].wait_log("checkpoint committed at", timeout=60)
+    st = status(group.members[0].config, env)
+    assert f"ha: kafka-group (group and topic sluice.{db}.ha, Stable), 3 members, one active" in st, st
+    assert st.count(": active\n") == 1 and st.count(": standby\n") == 2, st
+    writer = Writer(mariadb, db, n, seed=17)
+    writer.start()
+    took = kill_loop(group, writer, 3, 6, random.Random(19))
+    writer.stop_evt.set()
+    writer.join()
+    assert writer.error is None, writer.error
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES ({MARKER}, 0, 'marker')")
+    (active,) = group.actives()
+    wait_marker(kafka, f"{db}.{db}.t", MARKER, active, timeout=120)
+    active.proc.send_signal(signal.SIGTERM)
+    t0 = time.monotonic()
+    new, t1 = group.wait_new_active(active, 10)
+    assert active.wait_exit(30) == 0, active.log_text()[-3000:]
+    assert t1 - t0 < 2, f"hand-over took {t1 - t0:.2f}s"
+    group.stop_all()
+    print(f"takeovers after kill -9: {[round(t, 2) for t in took]}, hand-over {t1 - t0:.2f}s")
+    final_state_equals_source(change_events(read_topic(kafka.bootstrap, f"{db}.{db}.t", timeout=120)), mariadb, db)
+
+
+def test_kafka_group_paused_active_is_fenced(mariadb, kafka, tmp_path, db):
+    n = 5_000
+    fill(mariadb, db, n)
+    env = {"TEST_MYSQL_PASSWORD": mariadb.password}
+    group = Group(tmp_path, mysql_yaml(mariadb, db, kafka_sink(kafka), "kafka-group", session="6s"), env,
+                  n=2).start()
+    writer = Writer(mariadb, db, n, seed=23)
+    writer.start()
+    zombie = group.members[0]
+    zombie.wait_log("mysql source: streaming", timeout=60)
+    time.sleep(1)
+    zombie.proc.send_signal(signal.SIGSTOP)
+    t0 = time.monotonic()
+    new, t1 = group.wait_new_active(zombie, 6 + 5)
+    assert t1 - t0 >= 6 * 0.9 - 0.5, "a standby took over before the paused active's session timed out"
+    new.wait_log("kafka sink: connected", timeout=30)
+    time.sleep(1)
+    before = len(zombie.log_text())
+    zombie.proc.send_signal(signal.SIGCONT)
+    zombie.wait_log("leadership lost", timeout=20)
+    time.sleep(1)
+    after = zombie.log_text()[before:]
+    assert "checkpoint committed" not in after or "fenced" in after, after
+    writer.stop_evt.set()
+    writer.join()
+    assert writer.error is None, writer.error
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES ({MARKER}, 0, 'marker')")
+    wait_marker(kafka, f"{db}.{db}.t", MARKER, new, timeout=120)
+    group.stop_all()
+    final_state_equals_source(change_events(read_topic(kafka.bootstrap, f"{db}.{db}.t", timeout=120)), mariadb, db)
+
+
+def test_source_lock_postgres_failover_and_status(pg, tmp_path):
+    n = 10_000
+    test_pg_snapshot.fill(pg, n, identity="FULL")
+    name = pg_ident("ha_pg_" + tmp_path.name)
+    pg.slots.add("sl_" + name)
+    pg.pubs.add("pub_" + name)
+    out = tmp_path / "out.jsonl"
+    yaml = pg_pipeline_yaml(pg.svc, pg.db, "public.t", out, name=name, startup="initial",
+                            extra_pipeline="  ha.mode: source-lock\n  ha.session.timeout: 4s\n  parallelism: 2")
+    env = {"TEST_PG_PASSWORD": pg.svc.password}
+    group = Group(tmp_path, yaml, env).start()
+    group.members[0].wait_log(PG_STREAMING, timeout=60)
+    st = status(group.members[0].config, env)
+    assert f"ha: source-lock (PostgreSQL advisory lock sluice/{name}), 3 members, one active" in st, st
+    assert st.count(": active\n") == 1 and st.count(": standby\n") == 2, st
+    writer = test_pg_snapshot.Writer(pg, n, seed=29)
+    writer.start()
+    took = kill_loop(group, writer, 3, 4, random.Random(31))
+    writer.stop_evt.set()
+    writer.join()
+    assert writer.error is None, writer.error
+    pg.exec(f"INSERT INTO t VALUES ({MARKER}, 0, 'marker')")
+    (active,) = group.actives()
+    wait_for_key(out, MARKER, active)
+    active.proc.send_signal(signal.SIGTERM)
+    t0 = time.monotonic()
+    new, t1 = group.wait_new_active(active, 10)
+    assert active.wait_exit(30) == 0, active.log_text()[-3000:]
+    assert t1 - t0 < 2, f"hand-over took {t1 - t0:.2f}s"
+    group.stop_all()
+    print(f"takeovers after kill -9: {[round(t, 2) for t in took]}, hand-over {t1 - t0:.2f}s")
+    state = file_chain_check(changes(out))
+    assert state == test_pg_snapshot.source_state(pg)
