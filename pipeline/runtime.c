@@ -137,7 +137,7 @@ typedef struct sink_state {
     const sl_run_opts *ro; /* the HA commit gate, if any */
 } sink_state;
 
-static void abort_epoch(sink_state *s);
+static void abort_epoch(sink_state *s, sl_run_metrics *rm);
 
 static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin *src, void *src_self,
                      sl_run_stats *stats, sl_run_metrics *rm, sl_err *err)
@@ -146,7 +146,7 @@ static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin
     if (s->ro && s->ro->lease) {
         int rc = s->ro->lease(s->ro->lease_ctx, err);
         if (rc) {
-            abort_epoch(s);
+            abort_epoch(s, rm);
             return rc;
         }
     }

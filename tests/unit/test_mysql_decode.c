@@ -204,7 +204,7 @@ static void enum_and_set_members_become_utf8(void **state)
     const uint8_t rows[] = {0x2b, 0, 0, 0, 0, 0, 0, 0, 3, 0x07, 0x00, 1, 0, 0, 0, 1, 3};
     sl_mysql_rows it;
     sl_mysql_iconv_cache ic = {0};
-    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, &ic};
+    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, &ic, NULL};
     assert_int_equal(sl_mysql_rows_open(&it, 23, rows, sizeof rows, s, &opts, &err), 0);
     sl_arena a;
     sl_arena_init(&a);
