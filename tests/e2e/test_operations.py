@@ -310,3 +310,21 @@ def test_status_of_a_snapshot_in_progress(mariadb, tmp_path):
     text = status(s)
     assert "\n  snapshot opss.a: in progress, 3 chunks done, 30000 rows\n  snapshot opss.b: done\n" in text, text
     assert re.search(r"\n  committed \d{4}-\d\d-\d\dT[\d:.]+Z, \d+\.\ds ago\n", text), text
+
+
+def test_a_metrics_port_in_use_is_a_configuration_error(mariadb, tmp_path):
+    import socket
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        s = Sluice(tmp_path, mysql_pipeline_yaml(mariadb, "opsp.t", tmp_path / "out.jsonl", name="opsp",
+                                                 server_id=5967,
+                                                 extra_pipeline=f"  metrics.address: 127.0.0.1:{port}\n"),
+                   env={"TEST_MYSQL_PASSWORD": mariadb.password}).start(wait_for=None)
+        assert s.wait_exit(30) == 2
+    finally:
+        taken.close()
+    assert (f"error metrics.address '127.0.0.1:{port}' ({s.config}:21:3): cannot listen: Address already in use; "
+            "another process serves that port: choose another one") in s.log_text(), s.log_text()
