@@ -125,3 +125,25 @@ def test_another_writer_is_refused_and_catalog_outage_is_retried(mariadb, iceber
             or f"iceberg sink: {db}.t: snapshot" in log and "was written by another writer, not by pipeline "
             "ice_other; sluice must be the table's only writer" in log), log[-3000:]
     assert {r["id"] for r in py_rows(iceberg, f"{db}.t")} == {1, 2, 99}
+
+
+def test_check_connect_reports_the_catalog(mariadb, iceberg, tmp_path):
+    import subprocess
+    from sluice_run import sluice_binary
+
+    def check(uri):
+        p = tmp_path / "p.yaml"
+        p.write_text(pipeline(mariadb, iceberg, "ice_chk.t", "ice_chk", 6103).replace(iceberg.uri, uri))
+        return subprocess.run([str(sluice_binary()), "check", "--connect", str(p)], capture_output=True, text=True,
+                              env={**__import__("os").environ, **env(mariadb)}, timeout=60)
+
+    mysql_exec(mariadb, "DROP DATABASE IF EXISTS ice_chk", "CREATE DATABASE ice_chk",
+               "CREATE TABLE ice_chk.t (id INT PRIMARY KEY)")
+    ok = check(iceberg.uri)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert f"  ok    Iceberg REST catalog answers GET {iceberg.uri}/v1/config" in ok.stdout
+    assert "  ok    checkpoint table is created on the first run" in ok.stdout
+    bad = check("http://127.0.0.1:9")
+    assert bad.returncode == 2
+    assert ("  FAIL  iceberg sink: the Iceberg REST catalog at http://127.0.0.1:9/v1/ did not answer GET /config: "
+            "Couldn't connect to server\n        fix: start the catalog, or fix catalog.properties.uri") in bad.stdout
