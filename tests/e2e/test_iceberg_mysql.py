@@ -216,3 +216,23 @@ def test_mysql_type_zoo_exact_in_both_readers(mariadb, iceberg, tmp_path):
 
 def _exists(ice, table):
     return catalog(ice).table_exists(table)
+
+
+def test_dropped_column_reads_null_and_a_type_change_stops_naming_it(mariadb, iceberg, tmp_path):
+    db = "ice_evolve"
+    drop_tables(iceberg, f"{db}.t")
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, gone VARCHAR(10) NOT NULL, v VARCHAR(10))",
+               f"INSERT INTO {db}.t VALUES (1, 'x', 'a')")
+    s = Sluice(tmp_path, pipeline(mariadb, iceberg, f"{db}.t", "ice_evolve", 6105), env=env(mariadb)).start()
+    wait_rows(iceberg, f"{db}.t", [{"id": 1, "gone": "x", "v": "a"}], proc=s)
+    # a dropped NOT NULL column stays in the table, made optional; new rows read NULL there
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t DROP COLUMN gone", f"INSERT INTO {db}.t VALUES (2, 'b')")
+    wait_rows(iceberg, f"{db}.t", [{"id": 1, "gone": "x", "v": "a"}, {"id": 2, "gone": None, "v": "b"}], proc=s)
+    assert not catalog(iceberg).load_table(f"{db}.t").schema().find_field("gone").required
+    assert duck_rows(iceberg, f"{db}.t") == [{"id": 1, "gone": "x", "v": "a"}, {"id": 2, "gone": None, "v": "b"}]
+    # a type Iceberg cannot promote to stops the pipeline naming table, column and both types
+    mysql_exec(mariadb, f"UPDATE {db}.t SET v = '7'", f"ALTER TABLE {db}.t MODIFY v INT", f"INSERT INTO {db}.t VALUES (3, 3)")
+    assert s.wait_exit(60) == 1
+    assert (f"iceberg sink: {db}.t column v: the source type int maps to Iceberg long but the table has string; "
+            "sluice changes no column type (drop the table or map the column to a new name)") in s.log_text()
