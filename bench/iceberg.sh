@@ -51,7 +51,7 @@ YAML
 }
 
 measure() { # name yaml -> "wall cpu rss_kib"
-    /usr/bin/time -f "%e %U %S %M" -o "$DIR/$1.time" "$SLUICE" run "$2" >"$DIR/$1.log" 2>&1 || {
+    /usr/bin/time -f "%e %U %S %M" -o "$DIR/$1.time" "$SLUICE" run ${BENCH_LOG_LEVEL:+--log-level "$BENCH_LOG_LEVEL"} "$2" >"$DIR/$1.log" 2>&1 || {
         tail -n 20 "$DIR/$1.log" >&2; exit 1; }
     read -r wall user sys rss <"$DIR/$1.time"
     echo "$wall $(echo "$user + $sys" | bc) $rss"

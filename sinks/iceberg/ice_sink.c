@@ -13,9 +13,12 @@
  * insert of a live key replaces it. */
 #define SL_LOG_COMPONENT "iceberg sink"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../core/check_report.h"
+#include "../../core/clock.h"
 #include "../../core/log.h"
 #include "ice_sink.h"
 
@@ -82,6 +85,40 @@ static int ice_create(const sl_options *o, const sl_sink_env *env, void **self, 
     return 0;
 }
 
+/* `sluice check --connect`: the catalog answers GET /v1/config, and the
+ * checkpoint namespace and table are there or can be created (nothing is
+ * created here) */
+static int ice_check(const sl_options *o, const sl_sink_env *env, FILE *out, sl_err *err)
+{
+    sl_check c = {.out = out};
+    ice_sink k = {.opts = o, .env = env};
+    const char *uri = sl_opt_str(o, "catalog.properties.uri");
+    sl_err e;
+    int rc = ice_rest_init(&k.rest, uri, sl_opt_str(o, "catalog.properties.token"),
+                           sl_opt_str(o, "catalog.properties.warehouse"), (long)sl_opt_num(o, "catalog.properties.timeout"),
+                           &e);
+    char what[768];
+    snprintf(what, sizeof what, "Iceberg REST catalog answers GET %sconfig", k.rest.root ? k.rest.root : uri);
+    sl_check_report(&c, rc == 0, rc == 0 ? what : e.msg, rc == 0 ? NULL : "start the catalog, or fix catalog.properties.uri");
+    if (rc == 0) {
+        k.ckpt_ns = (char *)sl_opt_str(o, "checkpoint.namespace");
+        k.pipeline = (char *)env->pipeline_name;
+        char *ckpt = NULL;
+        rc = ice_ckpt_open(&k, 0, &ckpt, &e);
+        if (rc)
+            sl_check_report(&c, 0, e.msg, NULL);
+        else if (k.ckpt_uuid)
+            sl_check_warn(&c, "checkpoint table %s.%s exists%s", k.ckpt_ns, k.pipeline,
+                          ckpt ? "; the pipeline resumes from its checkpoint" : " without a checkpoint");
+        else
+            sl_check_report(&c, 1, "checkpoint table is created on the first run", NULL);
+        free(ckpt);
+        free(k.ckpt_uuid);
+    }
+    ice_rest_free(&k.rest);
+    return sl_check_finish(&c, "iceberg sink", uri, err);
+}
+
 static int ice_load(void *self, char **out, sl_err *err)
 {
     return ice_ckpt_open(self, 0, out, err);
@@ -113,8 +150,11 @@ static int ice_commit(void *self, const char *checkpoint, sl_err *err)
     ice_sink *k = self;
     json_t *changes = json_array();
     int rc = 0;
+    int64_t t0 = sl_mono_ms();
     for (ice_table *t = k->tables; t && !rc; t = t->next)
         rc = ice_table_prepare(t, checkpoint, changes, err);
+    int64_t t1 = sl_mono_ms();
+    size_t nt = json_array_size(changes);
     if (rc) {
         json_decref(changes);
         return rc;
@@ -147,6 +187,9 @@ static int ice_commit(void *self, const char *checkpoint, sl_err *err)
         return rc;
     for (ice_table *t = k->tables; t; t = t->next)
         ice_table_committed(t);
+    /* where an epoch's end goes: closing files, or the catalog */
+    sl_debug("epoch committed: %zu tables, files %" PRId64 " ms, catalog %" PRId64 " ms", nt, t1 - t0,
+             sl_mono_ms() - t1);
     return 0;
 }
 
@@ -180,6 +223,7 @@ const sl_sink_plugin sl_sink_iceberg = {
     .options = options,
     .guarantee = SL_GUARANTEE_EXACTLY_ONCE,
     .create = ice_create,
+    .check_connect = ice_check,
     .load_checkpoint = ice_load,
     .write = ice_write,
     .commit = ice_commit,

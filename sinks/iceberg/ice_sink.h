@@ -6,8 +6,10 @@
  * ice_index.c the primary key -> (data file, row position) index and its
  * per-snapshot delta files; ice_manifest.c the Avro manifests and manifest
  * lists (schemas with field ids, written by sluice: avro-c drops them);
- * ice_table.c loading, creating and evolving one table and committing an
- * epoch's files to it; ice_checkpoint.c the checkpoint table.
+ * ice_table.c loading and creating one table, rebuilding its key index
+ * and turning changes into rows and position deletes; ice_schema.c binding
+ * source columns to field ids and evolving the schema; ice_commit.c an
+ * epoch's files and commit; ice_checkpoint.c the checkpoint table.
  */
 #ifndef SL_ICE_SINK_H
 #define SL_ICE_SINK_H
@@ -188,6 +190,20 @@ int ice_namespace_ensure(ice_sink *k, const char *ns, sl_err *err);
 int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err);
 /* the checkpoint table's part of an epoch's transactions/commit */
 json_t *ice_ckpt_change(ice_sink *k, const char *checkpoint);
+/* ---- shared by ice_table.c, ice_schema.c, ice_commit.c ---- */
+int64_t ice_random_id(void);
+/* a new file URI under the table's location/dir; *local its local path */
+char *ice_new_file(ice_table *t, const char *dir, const char *ext, char **local);
+/* the epoch's index changes (t->log) as an Avro file at local */
+int ice_index_write_delta(ice_table *t, const char *local, sl_err *err);
+/* the current schema of table metadata md (and its id) */
+json_t *ice_current_schema(json_t *md, int *id);
+json_t *ice_field_json(int32_t id, const ice_col *c, int required);
+/* binds t's columns to s, evolving the table's schema when needed */
+int ice_bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err);
+/* closes the open data file (if any) into t->files */
+int ice_table_close_data(ice_table *t, sl_err *err);
+
 /* namespace and table path "namespaces/<ns>/tables/<name>" into b */
 void ice_table_path(sl_buf *b, const char *ns, const char *name);
 

@@ -1,7 +1,7 @@
 /* ice_table.c — one Iceberg table: loaded from (or created in) the REST
- * catalog, its schema evolved to hold the source's columns, its key index
- * rebuilt from the delta files its snapshots name, and one epoch's changes
- * turned into files and a commit.
+ * catalog, its key index rebuilt from the delta files its snapshots name,
+ * and one epoch's changes turned into data rows and position deletes
+ * (ice_schema.c binds the columns, ice_commit.c ends the epoch).
  *
  * How changes become files. Every insert, snapshot row and update appends
  * the row's new image to the epoch's Parquet data file; when the key was
@@ -34,9 +34,6 @@
 #include "../../formats/parquet/parquet.h"
 #include "ice_sink.h"
 
-#define POS_FILE_ID 2147483546
-#define POS_POS_ID 2147483545
-
 static const char INDEX_SCHEMA[] =
     "{\"type\":\"record\",\"name\":\"sluice_key_index\",\"fields\":["
     "{\"name\":\"key\",\"type\":\"bytes\"},"
@@ -54,7 +51,7 @@ void ice_table_path(sl_buf *b, const char *ns, const char *name)
     sl_buf_addc(b, 0);
 }
 
-static int64_t random_id(void)
+int64_t ice_random_id(void)
 {
     uint64_t v = 0;
     if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
@@ -88,7 +85,7 @@ static void log_change(ice_table *t, const void *key, size_t n, int32_t file, in
     sl_buf_add(&t->log, &pos, 8);
 }
 
-static int write_index_delta(ice_table *t, const char *local, sl_err *err)
+int ice_index_write_delta(ice_table *t, const char *local, sl_err *err)
 {
     sl_wfile *f;
     int rc = sl_wfile_open_local(local, &f, err);
@@ -163,17 +160,6 @@ static int read_index_delta(ice_table *t, const char *uri, sl_err *err)
 
 /* ------------------------------------------------------- load / create -- */
 
-static json_t *current_schema(json_t *md, int *id)
-{
-    *id = (int)json_integer_value(json_object_get(md, "current-schema-id"));
-    size_t i;
-    json_t *s;
-    json_array_foreach(json_object_get(md, "schemas"), i, s)
-        if (json_integer_value(json_object_get(s, "schema-id")) == *id)
-            return s;
-    return NULL;
-}
-
 static int parse_pos(const char *s, sl_pos *p)
 {
     unsigned long long hi, lo;
@@ -202,7 +188,7 @@ static int adopt(ice_table *t, json_t *resp, sl_err *err)
     ice_sink *k = t->sink;
     json_t *md = json_object_get(resp, "metadata");
     const char *loc = json_string_value(json_object_get(md, "location"));
-    json_t *schema = current_schema(md, &t->schema_id);
+    json_t *schema = ice_current_schema(md, &t->schema_id);
     if (!loc || !schema)
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: the catalog's table metadata has no location or "
                        "current schema", t->target);
@@ -264,12 +250,6 @@ static int adopt(ice_table *t, json_t *resp, sl_err *err)
     return rc;
 }
 
-static json_t *field_json(int32_t id, const ice_col *c, int required)
-{
-    return json_pack("{s:I, s:s, s:b, s:s}", "id", (json_int_t)id, "name", c->name, "required", required, "type",
-                     c->itype);
-}
-
 static int create_table(ice_table *t, const sl_table_schema *s, json_t **resp, sl_err *err)
 {
     ice_sink *k = t->sink;
@@ -282,7 +262,7 @@ static int create_table(ice_table *t, const sl_table_schema *s, json_t **resp, s
             json_decref(ids);
             return rc;
         }
-        json_array_append_new(fields, field_json(i + 1, &c, c.required));
+        json_array_append_new(fields, ice_field_json(i + 1, &c, c.required));
         if (s->cols[i].is_pk)
             json_array_append_new(ids, json_integer(i + 1));
     }
@@ -362,123 +342,6 @@ static int load_or_create(ice_table *t, const sl_table_schema *s, sl_err *err)
     return rc;
 }
 
-/* -------------------------------------------------------------- schema -- */
-
-static json_t *field_named(json_t *schema, const char *name)
-{
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(schema, "fields"), i, f)
-        if (!strcmp(json_string_value(json_object_get(f, "name")), name))
-            return f;
-    return NULL;
-}
-
-/* "decimal(10,2)" and "decimal(10, 2)" are one type */
-static int same_type(const char *a, const char *b)
-{
-    for (;; a++, b++) {
-        while (*a == ' ')
-            a++;
-        while (*b == ' ')
-            b++;
-        if (*a != *b)
-            return 0;
-        if (!*a)
-            return 1;
-    }
-}
-
-/* binds t's columns to s; new source columns become new Iceberg fields and
- * required fields the source no longer has become optional, committed at
- * once as a schema update (data needs none of it to be readable) */
-static int bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err)
-{
-    ice_sink *k = t->sink;
-    ice_col *cols = calloc((size_t)s->ncols, sizeof *cols);
-    if (!cols)
-        return sl_errf(err, SL_ERUNTIME, "out of memory");
-    json_t *fields = json_deep_copy(json_object_get(t->schema, "fields"));
-    int changed = 0, rc = 0;
-    int32_t next_id = t->last_column_id;
-    for (int i = 0; i < s->ncols && !rc; i++) {
-        if ((rc = ice_type_for(s, i, &cols[i], err)))
-            break;
-        json_t *f = field_named(t->schema, s->cols[i].name);
-        if (!f) {
-            cols[i].field_id = ++next_id;
-            cols[i].required = 0; /* Iceberg adds only optional columns */
-            json_array_append_new(fields, field_json(cols[i].field_id, &cols[i], 0));
-            changed = 1;
-            sl_info("%s: adding column %s %s (field id %d)", t->target, cols[i].name, cols[i].itype, next_id);
-            continue;
-        }
-        const char *have = json_string_value(json_object_get(f, "type"));
-        if (!have || !same_type(have, cols[i].itype)) {
-            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s column %s: the source type %s maps to Iceberg %s but "
-                         "the table has %s; sluice changes no column type (drop the table or map the column "
-                         "to a new name)", t->target, cols[i].name,
-                         s->cols[i].type_name ? s->cols[i].type_name : "?", cols[i].itype,
-                         have ? have : "a nested type");
-            break;
-        }
-        cols[i].field_id = (int32_t)json_integer_value(json_object_get(f, "id"));
-        cols[i].required = json_is_true(json_object_get(f, "required"));
-    }
-    /* a required Iceberg column the source dropped: make it optional */
-    size_t j;
-    json_t *f;
-    json_array_foreach(fields, j, f) {
-        if (rc || !json_is_true(json_object_get(f, "required")))
-            continue;
-        if (sl_schema_column_index(s, json_string_value(json_object_get(f, "name"))) < 0) {
-            json_object_set_new(f, "required", json_false());
-            changed = 1;
-        }
-    }
-    if (!rc && changed) {
-        json_t *ns = json_pack("{s:s, s:i, s:o, s:O}", "type", "struct", "schema-id", t->schema_id + 1, "fields",
-                               fields, "identifier-field-ids",
-                               json_object_get(t->schema, "identifier-field-ids") ? json_object_get(t->schema,
-                               "identifier-field-ids") : json_array());
-        fields = NULL;
-        json_t *body = json_pack("{s:[{s:s, s:i}], s:[{s:s, s:O, s:I}, {s:s, s:i}]}", "requirements", "type",
-                                 "assert-current-schema-id", "current-schema-id", t->schema_id, "updates", "action",
-                                 "add-schema", "schema", ns, "last-column-id", (json_int_t)next_id, "action",
-                                 "set-current-schema", "schema-id", -1);
-        sl_buf path;
-        sl_buf_init(&path);
-        ice_table_path(&path, t->ns, t->name);
-        json_t *resp;
-        int st = ice_rest_call(&k->rest, "POST", path.data, body, &resp, err);
-        sl_buf_free(&path);
-        json_decref(body);
-        json_decref(ns);
-        if (st < 0) {
-            rc = st;
-        } else if (st != 200) {
-            rc = ice_rest_fail(err, st, resp, "evolving the schema of %s", t->target);
-        } else {
-            json_t *md = json_object_get(resp, "metadata");
-            json_t *cur = current_schema(md, &t->schema_id);
-            json_decref(t->schema);
-            t->schema = json_incref(cur);
-            t->last_column_id = (int32_t)json_integer_value(json_object_get(md, "last-column-id"));
-        }
-        json_decref(resp);
-    }
-    json_decref(fields);
-    if (rc) {
-        free(cols);
-        return rc;
-    }
-    free(t->cols);
-    t->cols = cols;
-    t->ncols = s->ncols;
-    t->src = s;
-    return 0;
-}
-
 int ice_table_bind(ice_sink *k, const sl_table_schema *s, ice_table **out, sl_err *err)
 {
     char target[512];
@@ -511,24 +374,9 @@ int ice_table_bind(ice_sink *k, const sl_table_schema *s, ice_table **out, sl_er
     }
     if (t->src != s && (!t->src || !sl_schema_same_shape(t->src, s) || t->src->version != s->version)) {
         /* rows of the old shape go into their own file */
-        if (t->w) {
-            sl_pq_result *res;
-            if ((rc = sl_pq_close(t->w, &res, err)))
-                return rc;
-            t->w = NULL;
-            ice_datafile d = {.path = t->w_uri, .content = 0, .res = res};
-            t->w_uri = NULL;
-            if (t->nfiles == t->capfiles) {
-                int cap = t->capfiles ? t->capfiles * 2 : 4;
-                ice_datafile *nf = realloc(t->files, (size_t)cap * sizeof *nf);
-                if (!nf)
-                    return sl_errf(err, SL_ERUNTIME, "out of memory");
-                t->files = nf;
-                t->capfiles = cap;
-            }
-            t->files[t->nfiles++] = d;
-        }
-        if ((rc = bind_columns(t, s, err)))
+        if ((rc = ice_table_close_data(t, err)))
+            return rc;
+        if ((rc = ice_bind_columns(t, s, err)))
             return rc;
     }
     t->src = s;
@@ -538,11 +386,35 @@ int ice_table_bind(ice_sink *k, const sl_table_schema *s, ice_table **out, sl_er
 
 /* --------------------------------------------------------------- rows -- */
 
-static char *new_file(ice_table *t, const char *dir, const char *ext, char **local)
+int ice_table_close_data(ice_table *t, sl_err *err)
+{
+    if (!t->w)
+        return 0;
+    sl_pq_result *res;
+    int rc = sl_pq_close(t->w, &res, err);
+    t->w = NULL;
+    if (rc)
+        return rc;
+    if (t->nfiles == t->capfiles) {
+        int cap = t->capfiles ? t->capfiles * 2 : 4;
+        ice_datafile *nf = realloc(t->files, (size_t)cap * sizeof *nf);
+        if (!nf) {
+            sl_pq_result_free(res);
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        }
+        t->files = nf;
+        t->capfiles = cap;
+    }
+    t->files[t->nfiles++] = (ice_datafile){.path = t->w_uri, .content = 0, .res = res};
+    t->w_uri = NULL;
+    return 0;
+}
+
+char *ice_new_file(ice_table *t, const char *dir, const char *ext, char **local)
 {
     ice_sink *k = t->sink;
     char *uri;
-    if (asprintf(&uri, "%s/%s/%016" PRIx64 "-%05" PRIu64 "%s", t->location, dir, (uint64_t)random_id(),
+    if (asprintf(&uri, "%s/%s/%016" PRIx64 "-%05" PRIu64 "%s", t->location, dir, (uint64_t)ice_random_id(),
                  ++k->file_seq, ext) < 0)
         return NULL;
     *local = (char *)ice_local_path(uri);
@@ -552,7 +424,7 @@ static char *new_file(ice_table *t, const char *dir, const char *ext, char **loc
 static int open_data_file(ice_table *t, sl_err *err)
 {
     char *local;
-    char *uri = new_file(t, "data", ".parquet", &local);
+    char *uri = ice_new_file(t, "data", ".parquet", &local);
     if (!uri)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     char dir[4096];
@@ -687,186 +559,6 @@ int ice_table_apply(ice_table *t, const sl_event *e, sl_err *err)
     default:
         return 0;
     }
-}
-
-/* ------------------------------------------------------------- commit -- */
-
-/* the spec wants position deletes sorted by file path, then position */
-static int by_file_pos(const void *a, const void *b, void *arg)
-{
-    const ice_loc *x = a, *y = b;
-    const ice_index *ix = arg;
-    if (x->file != y->file) {
-        int c = strcmp(ice_index_file_name(ix, x->file), ice_index_file_name(ix, y->file));
-        if (c)
-            return c;
-    }
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
-static int write_deletes(ice_table *t, ice_datafile *out, sl_err *err)
-{
-    qsort_r(t->dels, t->ndels, sizeof *t->dels, by_file_pos, t->index);
-    char *local;
-    char *uri = new_file(t, "data", "-deletes.parquet", &local);
-    if (!uri)
-        return sl_errf(err, SL_ERUNTIME, "out of memory");
-    sl_pq_column pc[2] = {
-        {.name = "file_path", .field_id = POS_FILE_ID, .type = sl_pq_t_string(), .element_id = -1},
-        {.name = "pos", .field_id = POS_POS_ID, .type = sl_pq_t_int64(), .element_id = -1},
-    };
-    sl_pq_options o;
-    sl_pq_options_default(&o);
-    o.codec = t->sink->codec;
-    sl_wfile *f;
-    sl_pq_writer *w;
-    int rc = sl_wfile_open_local(local, &f, err);
-    if (rc == 0)
-        rc = sl_pq_open(&w, f, pc, 2, &o, err);
-    for (size_t i = 0; rc == 0 && i < t->ndels; i++) {
-        const char *p = ice_index_file_name(t->index, t->dels[i].file);
-        if ((rc = sl_pq_put_bytes(w, 0, p, strlen(p))) == 0 && (rc = sl_pq_put_i64(w, 1, t->dels[i].pos)) == 0)
-            rc = sl_pq_end_row(w, err);
-        if (rc) {
-            sl_pq_abort(w);
-            break;
-        }
-    }
-    sl_pq_result *res = NULL;
-    if (rc == 0)
-        rc = sl_pq_close(w, &res, err);
-    if (rc) {
-        free(uri);
-        return rc;
-    }
-    *out = (ice_datafile){.path = uri, .content = 1, .res = res};
-    return 0;
-}
-
-static void free_info(ice_manifest_info *m, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(m[i].path);
-}
-
-int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_err *err)
-{
-    ice_sink *k = t->sink;
-    if (!t->dirty)
-        return 0;
-    int rc;
-    if (t->w) {
-        sl_pq_result *res;
-        rc = sl_pq_close(t->w, &res, err);
-        t->w = NULL;
-        if (rc)
-            return rc;
-        if (t->nfiles == t->capfiles) {
-            int cap = t->capfiles ? t->capfiles * 2 : 4;
-            ice_datafile *nf = realloc(t->files, (size_t)cap * sizeof *nf);
-            if (!nf) {
-                sl_pq_result_free(res);
-                return sl_errf(err, SL_ERUNTIME, "out of memory");
-            }
-            t->files = nf;
-            t->capfiles = cap;
-        }
-        t->files[t->nfiles++] = (ice_datafile){.path = t->w_uri, .content = 0, .res = res};
-        t->w_uri = NULL;
-    }
-    ice_datafile del = {0};
-    if (t->ndels && (rc = write_deletes(t, &del, err)))
-        return rc;
-    int64_t snap = random_id(), seq = t->last_seq + 1;
-    char *schema_json = json_dumps(t->schema, JSON_COMPACT);
-    ice_manifest_info m[2];
-    int nm = 0;
-    char *local, *uri;
-    rc = 0;
-    if (t->nfiles) {
-        uri = new_file(t, "metadata", "-m0.avro", &local);
-        rc = ice_manifest_write(local, uri, schema_json, t->schema_id, t->files, t->nfiles, snap, seq, t->cols,
-                                t->ncols, &m[nm], err);
-        nm += rc == 0;
-        free(uri);
-    }
-    if (rc == 0 && del.path) {
-        uri = new_file(t, "metadata", "-m1.avro", &local);
-        rc = ice_manifest_write(local, uri, schema_json, t->schema_id, &del, 1, snap, seq, t->cols, t->ncols, &m[nm],
-                                err);
-        nm += rc == 0;
-        free(uri);
-    }
-    free(schema_json);
-    char *index_uri = NULL, *list_uri = NULL;
-    if (rc == 0) {
-        index_uri = new_file(t, "metadata", "-sluice-keys.avro", &local);
-        rc = write_index_delta(t, local, err);
-    }
-    if (rc == 0) {
-        list_uri = new_file(t, "metadata", "-snap.avro", &local);
-        rc = ice_manifest_list_write(local, t->manifest_list ? ice_local_path(t->manifest_list) : NULL, m, nm, snap,
-                                     t->snapshot_id, seq, err);
-    }
-    int64_t added = 0;
-    for (int i = 0; i < t->nfiles; i++)
-        added += t->files[i].res->num_rows;
-    if (rc == 0) {
-        char pos[80], n1[24], n2[24], n3[24];
-        snprintf(pos, sizeof pos, "%" PRIu64 ":%" PRIu64 ":%u", k->epoch_pos.hi, k->epoch_pos.lo, k->epoch_pos.idx);
-        snprintf(n1, sizeof n1, "%d", t->nfiles);
-        snprintf(n2, sizeof n2, "%" PRId64, added);
-        snprintf(n3, sizeof n3, "%zu", t->ndels);
-        json_t *summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "operation",
-                                    t->ndels ? "overwrite" : "append", "sluice.pipeline", k->pipeline,
-                                    "sluice.checkpoint", checkpoint, "sluice.position", pos, "sluice.key-index",
-                                    index_uri, "added-data-files", n1, "added-records", n2, "added-position-deletes",
-                                    n3);
-        json_t *snapshot = json_pack("{s:I, s:I, s:I, s:s, s:o, s:i}", "snapshot-id", (json_int_t)snap,
-                                     "sequence-number", (json_int_t)seq, "timestamp-ms",
-                                     (json_int_t)(time(NULL) * 1000LL), "manifest-list", list_uri, "summary", summary,
-                                     "schema-id", t->schema_id);
-        if (t->snapshot_id)
-            json_object_set_new(snapshot, "parent-snapshot-id", json_integer(t->snapshot_id));
-        json_t *req = json_pack("{s:s, s:s, s:I}", "type", "assert-ref-snapshot-id", "ref", "main", "snapshot-id",
-                                (json_int_t)t->snapshot_id);
-        if (!t->snapshot_id)
-            json_object_set_new(req, "snapshot-id", json_null());
-        json_t *change = json_pack("{s:{s:[s], s:s}, s:[o], s:[{s:s, s:o}, {s:s, s:s, s:s, s:I}]}", "identifier",
-                                   "namespace", t->ns, "name", t->name, "requirements", req, "updates", "action",
-                                   "add-snapshot", "snapshot", snapshot, "action", "set-snapshot-ref", "ref-name",
-                                   "main", "type", "branch", "snapshot-id", (json_int_t)snap);
-        json_array_append_new(changes, change);
-        /* what ice_table_committed makes current */
-        t->last_seq = seq;
-        free(t->manifest_list);
-        t->manifest_list = list_uri;
-        list_uri = NULL;
-        t->snapshot_id = snap;
-    }
-    free_info(m, nm);
-    free(index_uri);
-    free(list_uri);
-    free(del.path);
-    sl_pq_result_free(del.res);
-    return rc;
-}
-
-void ice_table_committed(ice_table *t)
-{
-    ice_sink *k = t->sink;
-    for (int i = 0; i < t->nfiles; i++) {
-        free(t->files[i].path);
-        sl_pq_result_free(t->files[i].res);
-    }
-    t->nfiles = 0;
-    t->ndels = 0;
-    sl_buf_reset(&t->log);
-    if (t->dirty && k->has_epoch_pos) {
-        t->pos = k->epoch_pos;
-        t->has_pos = 1;
-    }
-    t->dirty = 0;
 }
 
 void ice_table_free(ice_table *t, int discard)

@@ -125,3 +125,114 @@ def test_another_writer_is_refused_and_catalog_outage_is_retried(mariadb, iceber
             or f"iceberg sink: {db}.t: snapshot" in log and "was written by another writer, not by pipeline "
             "ice_other; sluice must be the table's only writer" in log), log[-3000:]
     assert {r["id"] for r in py_rows(iceberg, f"{db}.t")} == {1, 2, 99}
+
+
+def test_check_connect_reports_the_catalog(mariadb, iceberg, tmp_path):
+    import subprocess
+    from sluice_run import sluice_binary
+
+    def check(uri):
+        p = tmp_path / "p.yaml"
+        p.write_text(pipeline(mariadb, iceberg, "ice_chk.t", "ice_chk", 6103).replace(iceberg.uri, uri))
+        return subprocess.run([str(sluice_binary()), "check", "--connect", str(p)], capture_output=True, text=True,
+                              env={**__import__("os").environ, **env(mariadb)}, timeout=60)
+
+    mysql_exec(mariadb, "DROP DATABASE IF EXISTS ice_chk", "CREATE DATABASE ice_chk",
+               "CREATE TABLE ice_chk.t (id INT PRIMARY KEY)")
+    ok = check(iceberg.uri)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert f"  ok    Iceberg REST catalog answers GET {iceberg.uri}/v1/config" in ok.stdout
+    assert "  ok    checkpoint table is created on the first run" in ok.stdout
+    bad = check("http://127.0.0.1:9")
+    assert bad.returncode == 2
+    assert ("  FAIL  iceberg sink: the Iceberg REST catalog at http://127.0.0.1:9/v1/ did not answer GET /config: "
+            "Couldn't connect to server\n        fix: start the catalog, or fix catalog.properties.uri") in bad.stdout
+
+
+def expect_zoo(server):
+    """what an Iceberg reader returns for test_mysql_types' zoo, from the
+    server's own values (README: Type mapping (Iceberg))"""
+    out = []
+    for r in server:
+        e = {}
+        for n, v in r.items():
+            if v is None:
+                e[n] = None
+            elif n in ("biu", "b64"):
+                e[n] = decimal.Decimal(int.from_bytes(v, "big") if isinstance(v, bytes) else v)
+            elif n in ("b1", "b13"):
+                e[n] = int.from_bytes(v, "big")
+            elif n == "d2":
+                e[n] = format(v, "f")
+            elif n in ("t0", "t3", "t6"):
+                e[n] = (dt.datetime.min + v).time()
+            elif n in ("ts0", "ts6"):
+                e[n] = v.replace(tzinfo=dt.timezone.utc)
+            elif n == "st":
+                e[n] = v if isinstance(v, str) else ",".join(sorted(v, key="abcd".index))
+            else:
+                e[n] = v
+        out.append(e)
+    return out
+
+
+def same_zoo(got, want):
+    """FLOAT within the 6 digits the server prints it with; the rest exactly"""
+    import struct
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        for n in w:
+            gv, wv = g[n], w[n]
+            if n == "f" and gv is not None and wv is not None:
+                assert struct.pack("<f", gv) == struct.pack("<f", wv) or abs(gv - wv) <= abs(wv) * 1e-5, (n, gv, wv)
+            elif n in ("ts0", "ts6") and gv is not None:
+                assert gv.astimezone(dt.timezone.utc) == wv, (n, gv, wv)
+            else:
+                assert gv == wv, (g["id"], n, gv, wv)
+
+
+def test_mysql_type_zoo_exact_in_both_readers(mariadb, iceberg, tmp_path):
+    from test_mysql_types import COLUMNS, ROWS, insert, server_rows
+    db = "ice_zoo"
+    drop_tables(iceberg, f"{db}.zoo")
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", f"CREATE TABLE {db}.zoo ({COLUMNS})")
+    # Iceberg's time is a time of day: the zoo's TIME durations beyond it are replaced here
+    # (README: such values stop the pipeline naming the column)
+    times = {1: ("23:59:59", "12:00:00.123", "00:00:00.000001"), 2: ("00:00:00", "01:02:03.004", "10:00:00.5")}
+    rows = [r[:22] + times[r[0]] + r[25:] if r[0] in times else r for r in ROWS]
+    insert(mariadb, f"{db}.zoo", rows[:2])  # the snapshot
+    s = Sluice(tmp_path, pipeline(mariadb, iceberg, f"{db}.zoo", "ice_zoo", 6104), env=env(mariadb)).start()
+    insert(mariadb, f"{db}.zoo", rows[2:] + [(r[0] + 10,) + r[1:] for r in rows])  # the binlog
+    want = expect_zoo(server_rows(mariadb, f"{db}.zoo"))
+    import time as _t
+    end = _t.time() + 90
+    while len(py_rows(iceberg, f"{db}.zoo") if _exists(iceberg, f"{db}.zoo") else []) < len(want) and _t.time() < end:
+        assert s.proc.poll() is None, s.log_text()[-3000:]
+        _t.sleep(0.3)
+    same_zoo(py_rows(iceberg, f"{db}.zoo"), want)
+    same_zoo(duck_rows(iceberg, f"{db}.zoo"), want)
+    assert s.stop() == 0
+
+
+def _exists(ice, table):
+    return catalog(ice).table_exists(table)
+
+
+def test_dropped_column_reads_null_and_a_type_change_stops_naming_it(mariadb, iceberg, tmp_path):
+    db = "ice_evolve"
+    drop_tables(iceberg, f"{db}.t")
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, gone VARCHAR(10) NOT NULL, v VARCHAR(10))",
+               f"INSERT INTO {db}.t VALUES (1, 'x', 'a')")
+    s = Sluice(tmp_path, pipeline(mariadb, iceberg, f"{db}.t", "ice_evolve", 6105), env=env(mariadb)).start()
+    wait_rows(iceberg, f"{db}.t", [{"id": 1, "gone": "x", "v": "a"}], proc=s)
+    # a dropped NOT NULL column stays in the table, made optional; new rows read NULL there
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t DROP COLUMN gone", f"INSERT INTO {db}.t VALUES (2, 'b')")
+    wait_rows(iceberg, f"{db}.t", [{"id": 1, "gone": "x", "v": "a"}, {"id": 2, "gone": None, "v": "b"}], proc=s)
+    assert not catalog(iceberg).load_table(f"{db}.t").schema().find_field("gone").required
+    assert duck_rows(iceberg, f"{db}.t") == [{"id": 1, "gone": "x", "v": "a"}, {"id": 2, "gone": None, "v": "b"}]
+    # a type Iceberg cannot promote to stops the pipeline naming table, column and both types
+    mysql_exec(mariadb, f"UPDATE {db}.t SET v = '7'", f"ALTER TABLE {db}.t MODIFY v INT", f"INSERT INTO {db}.t VALUES (3, 3)")
+    assert s.wait_exit(60) == 1
+    assert (f"iceberg sink: {db}.t column v: the source type int maps to Iceberg long but the table has string; "
+            "sluice changes no column type (drop the table or map the column to a new name)") in s.log_text()

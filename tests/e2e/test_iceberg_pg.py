@@ -106,3 +106,20 @@ def test_truncate_empties_the_table_also_after_a_restart(pg, iceberg):
     wait_rows(iceberg, "public.tr", want, proc=s)
     assert duck_rows(iceberg, "public.tr") == want
     assert s.stop() == 0
+
+
+def test_unchanged_toast_value_stops_naming_the_fix(pg, iceberg):
+    drop_tables(iceberg, "public.toasty")
+    pg.exec("DROP TABLE IF EXISTS toasty", "CREATE TABLE toasty (id int PRIMARY KEY, n int, big text)",
+            "ALTER TABLE toasty ALTER COLUMN big SET STORAGE EXTERNAL")
+    s, _ = pg.pipeline("public.toasty", "ice_pg_toast", sink=sink_yaml(iceberg))
+    s.start(wait_for=PG_STREAMING, timeout=60)
+    pg.exec("INSERT INTO toasty VALUES (1, 1, repeat('x', 100000))")
+    wait_rows(iceberg, "public.toasty", [{"id": 1, "n": 1, "big": "x" * 100000}], proc=s)
+    pg.exec("UPDATE toasty SET n = 2 WHERE id = 1")
+    assert s.wait_exit(60) == 1
+    assert ("iceberg sink: public.toasty column big (Iceberg string): the source did not send this value "
+            "(unchanged TOAST); set REPLICA IDENTITY FULL on the table so every update carries the whole row"
+            ) in s.log_text()
+    # nothing of the failed epoch is visible
+    assert py_rows(iceberg, "public.toasty") == [{"id": 1, "n": 1, "big": "x" * 100000}]

@@ -1,0 +1,182 @@
+/* ice_commit.c — the end of one table's epoch: the open data file closed,
+ * the position deletes sorted into their file, the manifests, the key index
+ * delta and the manifest list written, and the table's part of the
+ * transactions/commit (add-snapshot + set-snapshot-ref, guarded by
+ * assert-ref-snapshot-id) built; then, once the catalog took it, the epoch
+ * state reset. */
+#define SL_LOG_COMPONENT "iceberg sink"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../core/log.h"
+#include "../../formats/parquet/parquet.h"
+#include "ice_sink.h"
+
+#define POS_FILE_ID 2147483546
+#define POS_POS_ID 2147483545
+
+/* the spec wants position deletes sorted by file path, then position */
+static int by_file_pos(const void *a, const void *b, void *arg)
+{
+    const ice_loc *x = a, *y = b;
+    const ice_index *ix = arg;
+    if (x->file != y->file) {
+        int c = strcmp(ice_index_file_name(ix, x->file), ice_index_file_name(ix, y->file));
+        if (c)
+            return c;
+    }
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int write_deletes(ice_table *t, ice_datafile *out, sl_err *err)
+{
+    qsort_r(t->dels, t->ndels, sizeof *t->dels, by_file_pos, t->index);
+    char *local;
+    char *uri = ice_new_file(t, "data", "-deletes.parquet", &local);
+    if (!uri)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    sl_pq_column pc[2] = {
+        {.name = "file_path", .field_id = POS_FILE_ID, .type = sl_pq_t_string(), .element_id = -1},
+        {.name = "pos", .field_id = POS_POS_ID, .type = sl_pq_t_int64(), .element_id = -1},
+    };
+    sl_pq_options o;
+    sl_pq_options_default(&o);
+    o.codec = t->sink->codec;
+    sl_wfile *f;
+    sl_pq_writer *w;
+    int rc = sl_wfile_open_local(local, &f, err);
+    if (rc == 0)
+        rc = sl_pq_open(&w, f, pc, 2, &o, err);
+    for (size_t i = 0; rc == 0 && i < t->ndels; i++) {
+        const char *p = ice_index_file_name(t->index, t->dels[i].file);
+        if ((rc = sl_pq_put_bytes(w, 0, p, strlen(p))) == 0 && (rc = sl_pq_put_i64(w, 1, t->dels[i].pos)) == 0)
+            rc = sl_pq_end_row(w, err);
+        if (rc) {
+            sl_pq_abort(w);
+            break;
+        }
+    }
+    sl_pq_result *res = NULL;
+    if (rc == 0)
+        rc = sl_pq_close(w, &res, err);
+    if (rc) {
+        free(uri);
+        return rc;
+    }
+    *out = (ice_datafile){.path = uri, .content = 1, .res = res};
+    return 0;
+}
+
+static void free_info(ice_manifest_info *m, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(m[i].path);
+}
+
+int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_err *err)
+{
+    ice_sink *k = t->sink;
+    if (!t->dirty)
+        return 0;
+    int rc = ice_table_close_data(t, err);
+    if (rc)
+        return rc;
+    ice_datafile del = {0};
+    if (t->ndels && (rc = write_deletes(t, &del, err)))
+        return rc;
+    int64_t snap = ice_random_id(), seq = t->last_seq + 1;
+    char *schema_json = json_dumps(t->schema, JSON_COMPACT);
+    ice_manifest_info m[2];
+    int nm = 0;
+    char *local, *uri;
+    rc = 0;
+    if (t->nfiles) {
+        uri = ice_new_file(t, "metadata", "-m0.avro", &local);
+        rc = ice_manifest_write(local, uri, schema_json, t->schema_id, t->files, t->nfiles, snap, seq, t->cols,
+                                t->ncols, &m[nm], err);
+        nm += rc == 0;
+        free(uri);
+    }
+    if (rc == 0 && del.path) {
+        uri = ice_new_file(t, "metadata", "-m1.avro", &local);
+        rc = ice_manifest_write(local, uri, schema_json, t->schema_id, &del, 1, snap, seq, t->cols, t->ncols, &m[nm],
+                                err);
+        nm += rc == 0;
+        free(uri);
+    }
+    free(schema_json);
+    char *index_uri = NULL, *list_uri = NULL;
+    if (rc == 0) {
+        index_uri = ice_new_file(t, "metadata", "-sluice-keys.avro", &local);
+        rc = ice_index_write_delta(t, local, err);
+    }
+    if (rc == 0) {
+        list_uri = ice_new_file(t, "metadata", "-snap.avro", &local);
+        rc = ice_manifest_list_write(local, t->manifest_list ? ice_local_path(t->manifest_list) : NULL, m, nm, snap,
+                                     t->snapshot_id, seq, err);
+    }
+    int64_t added = 0;
+    for (int i = 0; i < t->nfiles; i++)
+        added += t->files[i].res->num_rows;
+    if (rc == 0) {
+        char pos[80], n1[24], n2[24], n3[24];
+        snprintf(pos, sizeof pos, "%" PRIu64 ":%" PRIu64 ":%u", k->epoch_pos.hi, k->epoch_pos.lo, k->epoch_pos.idx);
+        snprintf(n1, sizeof n1, "%d", t->nfiles);
+        snprintf(n2, sizeof n2, "%" PRId64, added);
+        snprintf(n3, sizeof n3, "%zu", t->ndels);
+        json_t *summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "operation",
+                                    t->ndels ? "overwrite" : "append", "sluice.pipeline", k->pipeline,
+                                    "sluice.checkpoint", checkpoint, "sluice.position", pos, "sluice.key-index",
+                                    index_uri, "added-data-files", n1, "added-records", n2, "added-position-deletes",
+                                    n3);
+        json_t *snapshot = json_pack("{s:I, s:I, s:I, s:s, s:o, s:i}", "snapshot-id", (json_int_t)snap,
+                                     "sequence-number", (json_int_t)seq, "timestamp-ms",
+                                     (json_int_t)(time(NULL) * 1000LL), "manifest-list", list_uri, "summary", summary,
+                                     "schema-id", t->schema_id);
+        if (t->snapshot_id)
+            json_object_set_new(snapshot, "parent-snapshot-id", json_integer(t->snapshot_id));
+        json_t *req = json_pack("{s:s, s:s, s:I}", "type", "assert-ref-snapshot-id", "ref", "main", "snapshot-id",
+                                (json_int_t)t->snapshot_id);
+        if (!t->snapshot_id)
+            json_object_set_new(req, "snapshot-id", json_null());
+        json_t *change = json_pack("{s:{s:[s], s:s}, s:[o], s:[{s:s, s:o}, {s:s, s:s, s:s, s:I}]}", "identifier",
+                                   "namespace", t->ns, "name", t->name, "requirements", req, "updates", "action",
+                                   "add-snapshot", "snapshot", snapshot, "action", "set-snapshot-ref", "ref-name",
+                                   "main", "type", "branch", "snapshot-id", (json_int_t)snap);
+        json_array_append_new(changes, change);
+        /* what ice_table_committed makes current */
+        t->last_seq = seq;
+        free(t->manifest_list);
+        t->manifest_list = list_uri;
+        list_uri = NULL;
+        t->snapshot_id = snap;
+    }
+    free_info(m, nm);
+    free(index_uri);
+    free(list_uri);
+    free(del.path);
+    sl_pq_result_free(del.res);
+    return rc;
+}
+
+void ice_table_committed(ice_table *t)
+{
+    ice_sink *k = t->sink;
+    for (int i = 0; i < t->nfiles; i++) {
+        free(t->files[i].path);
+        sl_pq_result_free(t->files[i].res);
+    }
+    t->nfiles = 0;
+    t->ndels = 0;
+    sl_buf_reset(&t->log);
+    if (t->dirty && k->has_epoch_pos) {
+        t->pos = k->epoch_pos;
+        t->has_pos = 1;
+    }
+    t->dirty = 0;
+}
+
