@@ -274,7 +274,8 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
                         .routes = &routes,
                         .source_connector = sl_source_envelope_name(src),
                         .table_hints = cfg->ntransforms ? sl_stages_table_hints : NULL,
-                        .table_hints_ctx = stages};
+                        .table_hints_ctx = stages,
+                        .stop = stop};
     sl_source_env renv = {.pipeline_name = name, .pipeline = &cfg->pipeline,
                           .follow_until = ro && ro->migrate ? (ro->follow_until ? ro->follow_until : "now") : NULL};
     void *src_self = NULL;

@@ -47,6 +47,7 @@
 #ifndef SL_SINK_H
 #define SL_SINK_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "../core/err.h"
@@ -79,6 +80,10 @@ typedef struct sl_sink_env {
     /* `sluice status`: only load_checkpoint() is called, possibly while
      * the pipeline runs; the sink must not lock, repair or create anything */
     int read_only;
+    /* set by SIGINT/SIGTERM: a sink waiting on a server of its own (the
+     * kafka sink's schema registry) gives up at once with SL_ERETRY, which
+     * the runtime then treats as a clean stop; NULL outside a run */
+    const volatile sig_atomic_t *stop;
 } sl_sink_env;
 
 /* What a consumer of the sink sees after crashes and restarts. */

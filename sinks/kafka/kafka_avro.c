@@ -34,7 +34,8 @@ int sl_kafka_avro_validate(const sl_options *o, sl_err *err)
     return 0;
 }
 
-int sl_kafka_avro_init(kafka_avro *a, const sl_options *o, const char *connector, sl_err *err)
+int sl_kafka_avro_init(kafka_avro *a, const sl_options *o, const char *connector,
+                       const volatile sig_atomic_t *stop, sl_err *err)
 {
     memset(a, 0, sizeof *a);
     a->value_avro = sl_opt_num(o, "value.format") == 2;
@@ -45,7 +46,7 @@ int sl_kafka_avro_init(kafka_avro *a, const sl_options *o, const char *connector
     a->opts.decimal_mode = (int)sl_opt_num(o, "decimal.handling.mode");
     a->opts.sanitize = (int)sl_opt_num(o, "sanitize.field.names");
     a->opts.connector = connector;
-    return sl_sr_new(o, &a->sr, err);
+    return sl_sr_new(o, stop, &a->sr, err);
 }
 
 void sl_kafka_avro_free(kafka_avro *a)

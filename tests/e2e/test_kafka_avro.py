@@ -514,3 +514,24 @@ def test_https_with_a_private_ca_and_a_bearer_token(mariadb, kafka, tmp_path, db
         assert "certificate" in s2.log_text().split("did not answer", 1)[1], s2.log_text()[-2000:]
     finally:
         reg.stop()
+
+
+def test_a_stop_while_the_registry_is_down_is_prompt_and_clean(mariadb, kafka, tmp_path, db, registry):
+    from sluice_run import assert_stops_promptly
+    mysql_exec(mariadb, f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
+    yaml = kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(registry.url).replace(
+        "schema.registry.retry.timeout: 3s", "schema.registry.retry.timeout: 10min"))
+    s = start(tmp_path, yaml, mariadb)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1, 10)")
+    topic = f"{db}.{db}.t"
+    wait_count(kafka, topic, registry, 1, s)
+    registry.stop()
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t ADD COLUMN w INT", f"INSERT INTO {db}.t VALUES (2, 20, 2)")
+    s.wait_log(f"kafka sink: schema registry {registry.url}: ", timeout=30)  # a failed attempt, retrying
+    log = assert_stops_promptly(s)
+    assert "stopped while recovering from: kafka sink: stopped while waiting for the schema registry" in log
+    registry.start()
+    s.start()
+    recs = wait_count(kafka, topic, registry, 2, s)
+    assert s.stop() == 0
+    assert [r[3]["after"] for r in recs] == [{"id": 1, "v": 10}, {"id": 2, "v": 20, "w": 2}]
