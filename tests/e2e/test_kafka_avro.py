@@ -535,3 +535,25 @@ def test_a_stop_while_the_registry_is_down_is_prompt_and_clean(mariadb, kafka, t
     recs = wait_count(kafka, topic, registry, 2, s)
     assert s.stop() == 0
     assert [r[3]["after"] for r in recs] == [{"id": 1, "v": 10}, {"id": 2, "v": 20, "w": 2}]
+
+
+def test_field_names_are_sanitized_and_keyless_tables_have_null_keys(mariadb, kafka, tmp_path, db, registry):
+    mysql_exec(mariadb, f"CREATE TABLE {db}.t (id INT PRIMARY KEY, `1st-col` INT, `é` INT)",
+               f"CREATE TABLE {db}.nokey (v INT)")
+    yaml = kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(registry.url))
+    s = start(tmp_path, yaml, mariadb)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1, 2, 3)", f"INSERT INTO {db}.nokey VALUES (7)")
+    recs = wait_count(kafka, f"{db}.{db}.t", registry, 1, s)
+    nokey = wait_count(kafka, f"{db}.{db}.nokey", registry, 1, s)
+    assert s.stop() == 0
+    assert recs[0][3]["after"] == {"id": 1, "_1st_col": 2, "__": 3}
+    assert nokey[0][2] is None and nokey[0][3]["after"] == {"v": 7}
+    assert registry.get("/subjects").count(f"{db}.{db}.nokey-key") == 0
+    # sanitize.field.names: false refuses the column by name
+    yaml = kafka_yaml(mariadb, kafka, db, name=f"{db}_strict",
+                      extra_sink=avro_sink(registry.url, "  sanitize.field.names: false"))
+    s = start(tmp_path, yaml, mariadb, sub="strict")
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (2, 2, 3)")
+    assert s.wait_exit(60) == 2
+    assert (f"kafka sink: column '1st-col' of table {db}.t is not a valid Avro name; rename it, or set "
+            "sanitize.field.names: true") in s.log_text(), s.log_text()[-2000:]
