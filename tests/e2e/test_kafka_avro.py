@@ -392,22 +392,29 @@ def test_crash_loop_exactly_once_with_avro(mariadb, kafka, tmp_path, db, registr
     writer.start()
     rnd = random.Random(19)
     s.start(wait_for="kafka sink: connected", timeout=60)
-    kills = during_snapshot = 0
-    while kills < 12:
-        time.sleep(rnd.uniform(0.3, 2.0))
-        assert s.proc.poll() is None, s.log_text()[-4000:]
+    def snapshot_done():
         log = s.log_text()
-        if f"snapshot of {db}.t done" not in log and "finished before the restart" not in log:
-            during_snapshot += 1
+        return f"snapshot of {db}.t done" in log or "finished before the restart" in log
+
+    def crash(pause):
+        time.sleep(rnd.uniform(*pause))
+        assert s.proc.poll() is None, s.log_text()[-4000:]
         s.kill9()
-        kills += 1
         s.start(wait_for="kafka sink: connected", timeout=60)
-    assert during_snapshot >= 2, "the snapshot finished before enough crashes"
-    assert kills - during_snapshot >= 2, "not enough crashes while streaming"
+
+    # by construction: up to 6 crashes while the snapshot runs, then the
+    # rest (12 in all) after it finished, while streaming
+    during_snapshot = 0
+    while during_snapshot < 6 and not snapshot_done():
+        crash((0.3, 1.2))
+        during_snapshot += 1
     deadline = time.time() + 600
-    while f"snapshot of {db}.t done" not in s.log_text() and "finished before the restart" not in s.log_text():
+    while not snapshot_done():
         assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-4000:]
         time.sleep(0.5)
+    for _ in range(12 - during_snapshot):
+        crash((0.3, 2.0))
+    assert during_snapshot >= 2, "the snapshot finished before enough crashes"
     time.sleep(2)
     writer.stop_evt.set()
     writer.join()
