@@ -564,3 +564,40 @@ def test_field_names_are_sanitized_and_keyless_tables_have_null_keys(mariadb, ka
     assert s.wait_exit(60) == 2
     assert (f"kafka sink: column '1st-col' of table {db}.t is not a valid Avro name; rename it, or set "
             "sanitize.field.names: true") in s.log_text(), s.log_text()[-2000:]
+
+
+CH_READ = """
+import sys, chdb.session
+s = chdb.session.Session(sys.argv[1])
+print(s.query(sys.argv[2], "JSONEachRow"))
+"""
+
+
+def test_clickhouse_avroconfluent_reads_the_records(mariadb, kafka, tmp_path, db, registry):
+    """ClickHouse's own AvroConfluent input format (the 26.9 engine, chDB)
+    reads the records with the ids from the registry: a consumer that is
+    neither Confluent's nor ours."""
+    import subprocess
+    import sys
+    mysql_exec(mariadb, f"CREATE TABLE {db}.t (id INT PRIMARY KEY, d DECIMAL(10,2), s VARCHAR(20), "
+                        "ts DATETIME(6), b BIGINT UNSIGNED)")
+    yaml = kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(registry.url))
+    s = start(tmp_path, yaml, mariadb)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1, -12.50, 'one', '2024-02-29 23:59:59.123456', "
+                        "18446744073709551615)", f"UPDATE {db}.t SET s = 'uno' WHERE id = 1")
+    topic = f"{db}.{db}.t"
+    wait_count(kafka, topic, registry, 2, s)
+    assert s.stop() == 0
+    data = tmp_path / "values.bin"
+    data.write_bytes(b"".join(v for (_, _, _, v, _) in read_raw(kafka.bootstrap, topic) if v is not None))
+    query = (f"SELECT op, after.id AS id, toString(after.d) AS d, after.s AS s, before.s AS was, "
+             f"toString(after.b) AS b, source.db AS src FROM file('{data}', 'AvroConfluent') "
+             f"SETTINGS format_avro_schema_registry_url = '{registry.url}'")
+    out = subprocess.run([sys.executable, "-c", CH_READ, str(tmp_path / "ch"), query], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    assert rows == [
+        {"op": "c", "id": 1, "d": "-12.5", "s": "one", "was": None, "b": "18446744073709551615", "src": db},
+        {"op": "u", "id": 1, "d": "-12.5", "s": "uno", "was": "one", "b": "18446744073709551615", "src": db},
+    ], rows
