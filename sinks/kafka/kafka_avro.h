@@ -99,12 +99,12 @@ typedef struct kafka_avro_opts {
     int decimal_mode;
     int sanitize;
     const char *connector; /* "mysql", "mariadb", "postgresql" */
+    const char *prefix;    /* topic.prefix: the first part of the namespaces */
 } kafka_avro_opts;
 
 /* avro_schema.c: plans t->cols and writes t->key_schema / t->value_schema
- * for schema s on topic; errors name the table and column */
-int sl_avro_table_build(kafka_avro_table *t, const sl_table_schema *s, const char *topic, const kafka_avro_opts *o,
-                        sl_err *err);
+ * for schema s; errors name the table and column */
+int sl_avro_table_build(kafka_avro_table *t, const sl_table_schema *s, const kafka_avro_opts *o, sl_err *err);
 void sl_avro_table_clear(kafka_avro_table *t);
 /* name as an Avro name ([A-Za-z_][A-Za-z0-9_]*): bad characters become '_',
  * a leading digit gets '_' before it */
@@ -142,7 +142,7 @@ typedef struct kafka_avro {
     int key_avro, value_avro;
 } kafka_avro;
 
-int sl_kafka_avro_init(kafka_avro *a, const sl_options *o, const char *connector,
+int sl_kafka_avro_init(kafka_avro *a, const sl_options *o, const char *connector, const char *prefix,
                        const volatile sig_atomic_t *stop, sl_err *err);
 void sl_kafka_avro_free(kafka_avro *a);
 /* brings t up to schema s (building and registering on a new version) */

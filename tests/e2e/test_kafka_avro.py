@@ -601,3 +601,23 @@ def test_clickhouse_avroconfluent_reads_the_records(mariadb, kafka, tmp_path, db
         {"op": "c", "id": 1, "d": "-12.5", "s": "one", "was": None, "b": "18446744073709551615", "src": db},
         {"op": "u", "id": 1, "d": "-12.5", "s": "uno", "was": "one", "b": "18446744073709551615", "src": db},
     ], rows
+
+
+def test_tables_routed_into_one_topic_keep_records_of_their_own(mariadb, kafka, tmp_path, db, registry):
+    mysql_exec(mariadb, f"CREATE TABLE {db}.a (id INT PRIMARY KEY, x INT)",
+               f"CREATE TABLE {db}.b (id INT PRIMARY KEY, y VARCHAR(5))")
+    topic = f"{db}_merged"
+    yaml = kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(
+        registry.url, "  subject.name.strategy: RecordNameStrategy")) + f"""
+route:
+  - source-table: {db}.\\.*
+    sink-table: {topic}
+"""
+    s = start(tmp_path, yaml, mariadb)
+    mysql_exec(mariadb, f"INSERT INTO {db}.a VALUES (1, 10)", f"INSERT INTO {db}.b VALUES (2, 'two')",
+               f"INSERT INTO {db}.a VALUES (3, 30)")
+    recs = wait_count(kafka, topic, registry, 3, s)
+    assert s.stop() == 0
+    assert sorted((r[3]["source"]["table"], r[3]["after"]["id"]) for r in recs) == [("a", 1), ("a", 3), ("b", 2)]
+    assert {r[3]["after"].get("y") for r in recs} == {None, "two"}
+    assert registry.get("/subjects") == sorted(f"{db}.{db}.{t}.{r}" for t in "ab" for r in ("Envelope", "Key"))
