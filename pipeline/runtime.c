@@ -296,7 +296,8 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
                         .source_connector = sl_source_envelope_name(src),
                         .table_hints = cfg->ntransforms ? sl_stages_table_hints : NULL,
                         .table_hints_ctx = stages,
-                        .ha = ro && ro->lease};
+                        .ha = ro && ro->lease,
+                        .stop = stop};
     sl_source_env renv = {.pipeline_name = name, .pipeline = &cfg->pipeline,
                           .follow_until = ro && ro->migrate ? (ro->follow_until ? ro->follow_until : "now") : NULL,
                           .metrics = sl_run_metrics_registry(rm)};

@@ -48,6 +48,7 @@
 #ifndef SL_SINK_H
 #define SL_SINK_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "../core/err.h"
@@ -85,6 +86,10 @@ typedef struct sl_sink_env {
      * may hold the sink's lock for a moment after losing leadership, so a
      * busy lock is transient (SL_ERETRY), not a configuration error */
     int ha;
+    /* set by SIGINT/SIGTERM: a sink waiting on a server of its own (the
+     * kafka sink's schema registry) gives up at once with SL_ERETRY, which
+     * the runtime then treats as a clean stop; NULL outside a run */
+    const volatile sig_atomic_t *stop;
 } sl_sink_env;
 
 /* What a consumer of the sink sees after crashes and restarts. */

@@ -7,7 +7,10 @@
  *                         source: io.debezium.connector.<c>.Source, op: string,
  *                         ts_ms: [null, long], transaction: [null, event.block]}
  *
- * with <ns> the topic name made a valid Avro namespace. Each column's type
+ * with <ns> = <topic.prefix>.<db or schema>.<table> of the source table, as
+ * Debezium names them (the topic's name unless a route renames it), made a
+ * valid Avro namespace, so tables routed into one topic keep records of
+ * their own (for RecordNameStrategy). Each column's type
  * mirrors the JSON envelope's Connect type (connect_schema.c), with
  * connect.name / connect.parameters / connect.type attributes; decimals
  * follow decimal.handling.mode. The encoding plan (avro_col) is decided
@@ -41,9 +44,9 @@ static int valid_name(const char *name)
 }
 
 /* a dotted name: every part sanitized */
-static void namespace_of(sl_buf *b, const char *topic)
+static void namespace_of(sl_buf *b, const char *dotted)
 {
-    const char *p = topic;
+    const char *p = dotted;
     for (;;) {
         const char *dot = strchr(p, '.');
         size_t n = dot ? (size_t)(dot - p) : strlen(p);
@@ -383,8 +386,7 @@ static char *take(sl_buf *b)
     return s;
 }
 
-int sl_avro_table_build(kafka_avro_table *t, const sl_table_schema *s, const char *topic, const kafka_avro_opts *o,
-                        sl_err *err)
+int sl_avro_table_build(kafka_avro_table *t, const sl_table_schema *s, const kafka_avro_opts *o, sl_err *err)
 {
     sl_avro_table_clear(t);
     int rc = check_unique(s, err);
@@ -396,7 +398,12 @@ int sl_avro_table_build(kafka_avro_table *t, const sl_table_schema *s, const cha
     sl_buf_init(&kb);
     sl_buf_init(&vb);
     sl_buf_init(&name);
-    namespace_of(&ns, topic);
+    sl_buf_printf(&name, "%s.%s.%s", o->prefix ? o->prefix : "", s->schema ? s->schema : s->db ? s->db : "",
+                  s->table);
+    sl_buf_addc(&name, 0);
+    if (!name.failed)
+        namespace_of(&ns, name.data);
+    sl_buf_reset(&name);
     sl_buf_addc(&ns, 0);
     if (!t->cols || ns.failed) {
         rc = sl_errf(err, SL_ERUNTIME, "out of memory");

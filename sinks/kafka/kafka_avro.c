@@ -34,7 +34,8 @@ int sl_kafka_avro_validate(const sl_options *o, sl_err *err)
     return 0;
 }
 
-int sl_kafka_avro_init(kafka_avro *a, const sl_options *o, const char *connector, sl_err *err)
+int sl_kafka_avro_init(kafka_avro *a, const sl_options *o, const char *connector, const char *prefix,
+                       const volatile sig_atomic_t *stop, sl_err *err)
 {
     memset(a, 0, sizeof *a);
     a->value_avro = sl_opt_num(o, "value.format") == 2;
@@ -45,7 +46,8 @@ int sl_kafka_avro_init(kafka_avro *a, const sl_options *o, const char *connector
     a->opts.decimal_mode = (int)sl_opt_num(o, "decimal.handling.mode");
     a->opts.sanitize = (int)sl_opt_num(o, "sanitize.field.names");
     a->opts.connector = connector;
-    return sl_sr_new(o, &a->sr, err);
+    a->opts.prefix = prefix;
+    return sl_sr_new(o, stop, &a->sr, err);
 }
 
 void sl_kafka_avro_free(kafka_avro *a)
@@ -166,7 +168,7 @@ int sl_kafka_avro_prepare(kafka_avro *a, kafka_avro_table *t, const sl_table_sch
 {
     if (t->schema == s)
         return 0;
-    int rc = sl_avro_table_build(t, s, topic, &a->opts, err);
+    int rc = sl_avro_table_build(t, s, &a->opts, err);
     if (rc)
         return rc;
     sl_buf subject;

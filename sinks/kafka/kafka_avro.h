@@ -16,6 +16,7 @@
 #ifndef SL_KAFKA_AVRO_H
 #define SL_KAFKA_AVRO_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "../../core/buf.h"
@@ -98,12 +99,12 @@ typedef struct kafka_avro_opts {
     int decimal_mode;
     int sanitize;
     const char *connector; /* "mysql", "mariadb", "postgresql" */
+    const char *prefix;    /* topic.prefix: the first part of the namespaces */
 } kafka_avro_opts;
 
 /* avro_schema.c: plans t->cols and writes t->key_schema / t->value_schema
- * for schema s on topic; errors name the table and column */
-int sl_avro_table_build(kafka_avro_table *t, const sl_table_schema *s, const char *topic, const kafka_avro_opts *o,
-                        sl_err *err);
+ * for schema s; errors name the table and column */
+int sl_avro_table_build(kafka_avro_table *t, const sl_table_schema *s, const kafka_avro_opts *o, sl_err *err);
 void sl_avro_table_clear(kafka_avro_table *t);
 /* name as an Avro name ([A-Za-z_][A-Za-z0-9_]*): bad characters become '_',
  * a leading digit gets '_' before it */
@@ -117,7 +118,8 @@ int sl_avro_envelope(sl_buf *b, const kafka_avro_table *t, const sl_event *e, co
 
 /* schema_registry.c */
 typedef struct sl_schema_registry sl_schema_registry;
-int sl_sr_new(const sl_options *o, sl_schema_registry **out, sl_err *err);
+/* stop (may be NULL): when set, waiting for the registry ends with SL_ERETRY */
+int sl_sr_new(const sl_options *o, const volatile sig_atomic_t *stop, sl_schema_registry **out, sl_err *err);
 void sl_sr_free(sl_schema_registry *r);
 /* The id of schema under subject, registered when the registry does not
  * hold it yet; cached per (subject, schema). A refusal sets *refused and
@@ -140,7 +142,8 @@ typedef struct kafka_avro {
     int key_avro, value_avro;
 } kafka_avro;
 
-int sl_kafka_avro_init(kafka_avro *a, const sl_options *o, const char *connector, sl_err *err);
+int sl_kafka_avro_init(kafka_avro *a, const sl_options *o, const char *connector, const char *prefix,
+                       const volatile sig_atomic_t *stop, sl_err *err);
 void sl_kafka_avro_free(kafka_avro *a);
 /* brings t up to schema s (building and registering on a new version) */
 int sl_kafka_avro_prepare(kafka_avro *a, kafka_avro_table *t, const sl_table_schema *s, const char *topic,

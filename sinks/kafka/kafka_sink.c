@@ -233,7 +233,7 @@ int sl_kafka_new(const sl_options *o, const sl_sink_env *env, kafka_sink **out, 
     }
     k->env.connector = env->source_connector;
     k->env.name = k->prefix;
-    int arc = sl_kafka_avro_init(&k->avro, o, env->source_connector, err);
+    int arc = sl_kafka_avro_init(&k->avro, o, env->source_connector, k->prefix, env->stop, err);
     if (arc) {
         sl_kafka_free(k);
         return arc;

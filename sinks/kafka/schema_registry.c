@@ -12,7 +12,8 @@
  * until schema.registry.retry.timeout, then the error names every URL and
  * the last failure. A 4xx is the registry's answer and is not retried:
  * 409 (incompatible) and 422 (invalid schema) come back as refusals with
- * the registry's own message.
+ * the registry's own message. A stop (SIGTERM) ends a request or a wait
+ * at once with SL_ERETRY: the epoch is rolled back, a clean stop.
  */
 #define SL_LOG_COMPONENT "kafka sink"
 
@@ -38,6 +39,7 @@ struct sl_schema_registry {
     CURL *curl;
     struct curl_slist *headers;
     char *auth; /* "user:password" */
+    const volatile sig_atomic_t *stop;
     int64_t timeout_ms, retry_ms;
     sr_cached *cache;
     size_t ncache, cap;
@@ -74,12 +76,22 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return b->failed ? 0 : size * n;
 }
 
-int sl_sr_new(const sl_options *o, sl_schema_registry **out, sl_err *err)
+static int stopping(const sl_schema_registry *r) { return r->stop && *r->stop; }
+
+/* libcurl's progress callback: a stop ends the transfer at once */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    return stopping(arg);
+}
+
+int sl_sr_new(const sl_options *o, const volatile sig_atomic_t *stop, sl_schema_registry **out, sl_err *err)
 {
     *out = NULL;
     sl_schema_registry *r = calloc(1, sizeof *r);
     if (!r)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
+    r->stop = stop;
     sl_buf_init(&r->resp);
     const char *list = sl_opt_str(o, "schema.registry.url");
     r->url_list = strdup(list ? list : "");
@@ -138,6 +150,9 @@ int sl_sr_new(const sl_options *o, sl_schema_registry **out, sl_err *err)
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)r->timeout_ms);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->resp);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     if (r->auth) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERPWD, r->auth);
@@ -155,10 +170,13 @@ int sl_sr_new(const sl_options *o, sl_schema_registry **out, sl_err *err)
     return 0;
 }
 
-static void sleep_ms(int64_t ms)
+/* sleeps ms in short steps, returning early on a stop */
+static void sleep_ms(const sl_schema_registry *r, int64_t ms)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    for (int64_t until = sl_mono_ms() + ms; sl_mono_ms() < until && !stopping(r);) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* One request, failing over between URLs and retrying with backoff while
@@ -187,6 +205,9 @@ static int request(sl_schema_registry *r, const char *path, const char *body, lo
             CURLcode cc = curl_easy_perform(r->curl);
             curl_easy_setopt(r->curl, CURLOPT_ERRORBUFFER, NULL);
             attempts++;
+            if (stopping(r))
+                return sl_errf(err, SL_ERETRY, "kafka sink: stopped while waiting for the schema registry %s",
+                               r->url_list);
             long code = 0;
             if (cc == CURLE_OK)
                 curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -211,7 +232,7 @@ static int request(sl_schema_registry *r, const char *path, const char *body, lo
                            "kafka sink: schema registry %s did not answer (%d attempt%s over %lld ms, "
                            "schema.registry.retry.timeout); last error: %s",
                            r->url_list, attempts, attempts == 1 ? "" : "s", (long long)r->retry_ms, last);
-        sleep_ms(backoff < left ? backoff : left);
+        sleep_ms(r, backoff < left ? backoff : left);
         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
 }

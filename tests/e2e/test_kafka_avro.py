@@ -392,22 +392,29 @@ def test_crash_loop_exactly_once_with_avro(mariadb, kafka, tmp_path, db, registr
     writer.start()
     rnd = random.Random(19)
     s.start(wait_for="kafka sink: connected", timeout=60)
-    kills = during_snapshot = 0
-    while kills < 12:
-        time.sleep(rnd.uniform(0.3, 2.0))
-        assert s.proc.poll() is None, s.log_text()[-4000:]
+    def snapshot_done():
         log = s.log_text()
-        if f"snapshot of {db}.t done" not in log and "finished before the restart" not in log:
-            during_snapshot += 1
+        return f"snapshot of {db}.t done" in log or "finished before the restart" in log
+
+    def crash(pause):
+        time.sleep(rnd.uniform(*pause))
+        assert s.proc.poll() is None, s.log_text()[-4000:]
         s.kill9()
-        kills += 1
         s.start(wait_for="kafka sink: connected", timeout=60)
-    assert during_snapshot >= 2, "the snapshot finished before enough crashes"
-    assert kills - during_snapshot >= 2, "not enough crashes while streaming"
+
+    # by construction: up to 6 crashes while the snapshot runs, then the
+    # rest (12 in all) after it finished, while streaming
+    during_snapshot = 0
+    while during_snapshot < 6 and not snapshot_done():
+        crash((0.3, 1.2))
+        during_snapshot += 1
     deadline = time.time() + 600
-    while f"snapshot of {db}.t done" not in s.log_text() and "finished before the restart" not in s.log_text():
+    while not snapshot_done():
         assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-4000:]
         time.sleep(0.5)
+    for _ in range(12 - during_snapshot):
+        crash((0.3, 2.0))
+    assert during_snapshot >= 2, "the snapshot finished before enough crashes"
     time.sleep(2)
     writer.stop_evt.set()
     writer.join()
@@ -514,3 +521,103 @@ def test_https_with_a_private_ca_and_a_bearer_token(mariadb, kafka, tmp_path, db
         assert "certificate" in s2.log_text().split("did not answer", 1)[1], s2.log_text()[-2000:]
     finally:
         reg.stop()
+
+
+def test_a_stop_while_the_registry_is_down_is_prompt_and_clean(mariadb, kafka, tmp_path, db, registry):
+    from sluice_run import assert_stops_promptly
+    mysql_exec(mariadb, f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
+    yaml = kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(registry.url).replace(
+        "schema.registry.retry.timeout: 3s", "schema.registry.retry.timeout: 10min"))
+    s = start(tmp_path, yaml, mariadb)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1, 10)")
+    topic = f"{db}.{db}.t"
+    wait_count(kafka, topic, registry, 1, s)
+    registry.stop()
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t ADD COLUMN w INT", f"INSERT INTO {db}.t VALUES (2, 20, 2)")
+    s.wait_log(f"kafka sink: schema registry {registry.url}: ", timeout=30)  # a failed attempt, retrying
+    log = assert_stops_promptly(s)
+    assert "stopped while recovering from: kafka sink: stopped while waiting for the schema registry" in log
+    registry.start()
+    s.start()
+    recs = wait_count(kafka, topic, registry, 2, s)
+    assert s.stop() == 0
+    assert [r[3]["after"] for r in recs] == [{"id": 1, "v": 10}, {"id": 2, "v": 20, "w": 2}]
+
+
+def test_field_names_are_sanitized_and_keyless_tables_have_null_keys(mariadb, kafka, tmp_path, db, registry):
+    mysql_exec(mariadb, f"CREATE TABLE {db}.t (id INT PRIMARY KEY, `1st-col` INT, `é` INT)",
+               f"CREATE TABLE {db}.nokey (v INT)")
+    yaml = kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(registry.url))
+    s = start(tmp_path, yaml, mariadb)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1, 2, 3)", f"INSERT INTO {db}.nokey VALUES (7)")
+    recs = wait_count(kafka, f"{db}.{db}.t", registry, 1, s)
+    nokey = wait_count(kafka, f"{db}.{db}.nokey", registry, 1, s)
+    assert s.stop() == 0
+    assert recs[0][3]["after"] == {"id": 1, "_1st_col": 2, "__": 3}
+    assert nokey[0][2] is None and nokey[0][3]["after"] == {"v": 7}
+    assert registry.get("/subjects").count(f"{db}.{db}.nokey-key") == 0
+    # sanitize.field.names: false refuses the column by name
+    yaml = kafka_yaml(mariadb, kafka, db, name=f"{db}_strict",
+                      extra_sink=avro_sink(registry.url, "  sanitize.field.names: false"))
+    s = start(tmp_path, yaml, mariadb, sub="strict")
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (2, 2, 3)")
+    assert s.wait_exit(60) == 2
+    assert (f"kafka sink: column '1st-col' of table {db}.t is not a valid Avro name; rename it, or set "
+            "sanitize.field.names: true") in s.log_text(), s.log_text()[-2000:]
+
+
+CH_READ = """
+import sys, chdb.session
+s = chdb.session.Session(sys.argv[1])
+print(s.query(sys.argv[2], "JSONEachRow"))
+"""
+
+
+def test_clickhouse_avroconfluent_reads_the_records(mariadb, kafka, tmp_path, db, registry):
+    """ClickHouse's own AvroConfluent input format (the 26.9 engine, chDB)
+    reads the records with the ids from the registry: a consumer that is
+    neither Confluent's nor ours."""
+    import subprocess
+    import sys
+    mysql_exec(mariadb, f"CREATE TABLE {db}.t (id INT PRIMARY KEY, d DECIMAL(10,2), s VARCHAR(20), "
+                        "ts DATETIME(6), b BIGINT UNSIGNED)")
+    yaml = kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(registry.url))
+    s = start(tmp_path, yaml, mariadb)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1, -12.50, 'one', '2024-02-29 23:59:59.123456', "
+                        "18446744073709551615)", f"UPDATE {db}.t SET s = 'uno' WHERE id = 1")
+    topic = f"{db}.{db}.t"
+    wait_count(kafka, topic, registry, 2, s)
+    assert s.stop() == 0
+    data = tmp_path / "values.bin"
+    data.write_bytes(b"".join(v for (_, _, _, v, _) in read_raw(kafka.bootstrap, topic) if v is not None))
+    query = (f"SELECT op, after.id AS id, toString(after.d) AS d, after.s AS s, before.s AS was, "
+             f"toString(after.b) AS b, source.db AS src FROM file('{data}', 'AvroConfluent') "
+             f"SETTINGS format_avro_schema_registry_url = '{registry.url}'")
+    out = subprocess.run([sys.executable, "-c", CH_READ, str(tmp_path / "ch"), query], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    assert rows == [
+        {"op": "c", "id": 1, "d": "-12.5", "s": "one", "was": None, "b": "18446744073709551615", "src": db},
+        {"op": "u", "id": 1, "d": "-12.5", "s": "uno", "was": "one", "b": "18446744073709551615", "src": db},
+    ], rows
+
+
+def test_tables_routed_into_one_topic_keep_records_of_their_own(mariadb, kafka, tmp_path, db, registry):
+    mysql_exec(mariadb, f"CREATE TABLE {db}.a (id INT PRIMARY KEY, x INT)",
+               f"CREATE TABLE {db}.b (id INT PRIMARY KEY, y VARCHAR(5))")
+    topic = f"{db}_merged"
+    yaml = kafka_yaml(mariadb, kafka, db, extra_sink=avro_sink(
+        registry.url, "  subject.name.strategy: RecordNameStrategy")) + f"""
+route:
+  - source-table: {db}.\\.*
+    sink-table: {topic}
+"""
+    s = start(tmp_path, yaml, mariadb)
+    mysql_exec(mariadb, f"INSERT INTO {db}.a VALUES (1, 10)", f"INSERT INTO {db}.b VALUES (2, 'two')",
+               f"INSERT INTO {db}.a VALUES (3, 30)")
+    recs = wait_count(kafka, topic, registry, 3, s)
+    assert s.stop() == 0
+    assert sorted((r[3]["source"]["table"], r[3]["after"]["id"]) for r in recs) == [("a", 1), ("a", 3), ("b", 2)]
+    assert {r[3]["after"].get("y") for r in recs} == {None, "two"}
+    assert registry.get("/subjects") == sorted(f"{db}.{db}.{t}.{r}" for t in "ab" for r in ("Envelope", "Key"))
