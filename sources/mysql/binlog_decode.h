@@ -95,6 +95,15 @@ int sl_mysql_rows_open(sl_mysql_rows *it, int event_type, const uint8_t *body, s
 int sl_mysql_rows_next(sl_mysql_rows *it, sl_arena *arena, sl_value **before, sl_value **after, sl_err *err);
 char sl_mysql_rows_op(int event_type);
 
+/* MySQL 8 event kinds MariaDB's headers do not name. */
+enum { SL_MYSQL_PARTIAL_UPDATE_ROWS_EVENT = 39, SL_MYSQL_TRANSACTION_PAYLOAD_EVENT = 40,
+       SL_MYSQL_GTID_TAGGED_LOG_EVENT = 42 };
+/* "uuid:gno" of a MySQL GTID_LOG_EVENT body into out (at least 64 bytes). */
+int sl_mysql_gtid_text(const uint8_t *body, size_t len, char *out, size_t outlen);
+/* Why sluice refuses an event kind it cannot decode without losing rows,
+ * with the setting that fixes it; NULL for kinds it decodes or may skip. */
+const char *sl_mysql_refused_event(int type);
+
 /* MariaDB's compressed event payload (log_bin_compress) inflated into out. */
 int sl_mysql_uncompress(const uint8_t *p, size_t len, sl_buf *out, sl_err *err);
 
