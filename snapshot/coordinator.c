@@ -322,6 +322,35 @@ void sl_snapshot_truncate(sl_snapshot *s, const sl_table_schema *schema, sl_pos 
     s->tables[idx].truncated_at = pos;
 }
 
+void sl_snapshot_reshape(sl_snapshot *s, const sl_table_schema *now, sl_pos pos)
+{
+    int idx = sl_snapshot_find_table(s, now->qualified);
+    if (idx < 0 || s->tables[idx].done)
+        return;
+    pthread_mutex_lock(&s->mu);
+    sl_snap_table *t = &s->tables[idx];
+    /* the chunk key keeps its columns, which may have moved */
+    for (int k = 0; k < t->nkey; k++)
+        for (int i = 0; i < now->ncols; i++)
+            if (strcmp(now->cols[i].name, t->schema->cols[t->key_cols[k]].name) == 0)
+                t->key_cols[k] = i;
+    t->schema = now;
+    t->reshaped = 1;
+    t->reshaped_at = pos;
+    /* the changelog announces the new shape itself */
+    t->announced = 0;
+    s->state_dirty = 1;
+    pthread_mutex_unlock(&s->mu);
+}
+
+const sl_table_schema *sl_snapshot_schema(sl_snapshot *s, uint32_t table)
+{
+    pthread_mutex_lock(&s->mu);
+    const sl_table_schema *sc = s->tables[table].schema;
+    pthread_mutex_unlock(&s->mu);
+    return sc;
+}
+
 int sl_snapshot_at(sl_snapshot *s, sl_pos pos, const char *pos_json)
 {
     s->reader_pos = pos;

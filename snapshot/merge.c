@@ -98,6 +98,19 @@ static int drop_superseded(sl_snapshot *s, sl_snap_result *r, const sl_snap_tabl
     return rc;
 }
 
+/* Under s->mu: the chunk of r goes back to be read again; r is freed. */
+static void read_again(sl_snapshot *s, sl_snap_result *r, const sl_snap_table *t, const char *why)
+{
+    sl_debug("snapshot of %s: chunk %u is read again (%s)", t->name, r->chunk.seq, why);
+    sl_snap_chunk again = {r->chunk.table, r->chunk.seq, r->chunk.lo, r->chunk.hi, s->max_seen};
+    r->chunk.lo = r->chunk.hi = NULL;
+    if (sl_snap_chunk_push(&s->reread, &s->nreread, &s->reread_cap, &again))
+        sl_snap_chunk_free(&again);
+    sl_batch_free(r->batch);
+    free(r);
+    pthread_cond_broadcast(&s->cv);
+}
+
 int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err)
 {
     int took = sl_emit_hold(out);
@@ -126,14 +139,13 @@ int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err)
         }
         if (!sl_touch_covers(&s->touches, r->at)) {
             /* the changes after this chunk's snapshot are no longer known */
-            sl_debug("snapshot of %s: chunk %u is read again (its position is older than the touch log)",
-                     t->name, r->chunk.seq);
-            sl_snap_chunk again = {r->chunk.table, r->chunk.seq, r->chunk.lo, r->chunk.hi, s->max_seen};
-            r->chunk.lo = r->chunk.hi = NULL;
-            if (sl_snap_chunk_push(&s->reread, &s->nreread, &s->reread_cap, &again))
-                sl_snap_chunk_free(&again);
-            sl_batch_free(r->batch);
-            free(r);
+            read_again(s, r, t, "its position is older than the touch log");
+            continue;
+        }
+        if (t->reshaped && sl_pos_cmp(t->reshaped_at, r->at) >= 0 &&
+            !(t->truncated && sl_pos_cmp(t->truncated_at, r->at) >= 0)) {
+            /* never emitted in the shape the changelog has left */
+            read_again(s, r, t, "it was read in the table's old shape");
             continue;
         }
         if (t->truncated && sl_pos_cmp(t->truncated_at, r->at) >= 0) {

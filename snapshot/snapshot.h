@@ -55,6 +55,8 @@ typedef struct sl_snap_table {
     int announced;                /* its schema event went out */
     int truncated;                /* the changelog truncated it at truncated_at */
     sl_pos truncated_at;
+    int reshaped;                 /* the changelog showed a new shape (schema) at reshaped_at */
+    sl_pos reshaped_at;
     uint32_t next_seq;
     uint64_t est_rows, rows_done, chunks_done;
     /* arithmetic splitting of an evenly distributed integer key */
@@ -149,6 +151,14 @@ int sl_snapshot_touch(sl_snapshot *s, const sl_table_schema *schema, sl_pos pos,
 /* The changelog truncated a table at pos: chunks read before pos are
  * stale as a whole (a per-key touch cannot say so). */
 void sl_snapshot_truncate(sl_snapshot *s, const sl_table_schema *schema, sl_pos pos);
+/* The changelog showed a new shape of a table at pos (ALTER TABLE):
+ * chunks read before pos are read again, since their rows have the old
+ * shape, and chunks are read as `now` from here on (the table's schema).
+ * A source reading chunks compares their shape with sl_snapshot_schema
+ * and reads again until they agree. */
+void sl_snapshot_reshape(sl_snapshot *s, const sl_table_schema *now, sl_pos pos);
+/* The schema a table's chunks are read as now (reader side). */
+const sl_table_schema *sl_snapshot_schema(sl_snapshot *s, uint32_t table);
 /* The reader is between transactions at pos; pos_json is its token. */
 int sl_snapshot_at(sl_snapshot *s, sl_pos pos, const char *pos_json);
 /* Emits every waiting chunk the reader has reached. Takes the emitter lock

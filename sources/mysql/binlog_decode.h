@@ -116,8 +116,15 @@ int sl_mysql_is_word(const char *q, size_t len, const char *w);
 /* "domain-server-seq" into out; *standalone: a statement outside BEGIN..COMMIT */
 int sl_mysql_gtid_mariadb(const uint8_t *body, size_t len, uint32_t server_id, char *out, size_t outlen,
                           int *standalone);
-/* "uuid:gno" into out */
-int sl_mysql_gtid_mysql(const uint8_t *body, size_t len, char *out, size_t outlen);
+/* MySQL 8 event kinds MariaDB's headers do not name. */
+enum { SL_MYSQL_PARTIAL_UPDATE_ROWS_EVENT = 39, SL_MYSQL_TRANSACTION_PAYLOAD_EVENT = 40,
+       SL_MYSQL_GTID_TAGGED_LOG_EVENT = 42 };
+/* "uuid:gno" of a MySQL GTID_LOG_EVENT body into out (at least 64 bytes). */
+int sl_mysql_gtid_text(const uint8_t *body, size_t len, char *out, size_t outlen);
+/* Why sluice refuses an event kind it cannot decode without losing rows,
+ * with the setting that fixes it; NULL for kinds it decodes or may skip. */
+const char *sl_mysql_refused_event(int type);
+
 /* MariaDB's compressed event payload (log_bin_compress) inflated into out. */
 int sl_mysql_uncompress(const uint8_t *p, size_t len, sl_buf *out, sl_err *err);
 

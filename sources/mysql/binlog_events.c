@@ -68,20 +68,3 @@ int sl_mysql_gtid_mariadb(const uint8_t *body, size_t len, uint32_t server_id, c
     return 0;
 }
 
-/* MySQL 8: flags(1) sid(16) gno(8) -> "uuid:gno" */
-int sl_mysql_gtid_mysql(const uint8_t *body, size_t len, char *out, size_t outlen)
-{
-    static const char hx[] = "0123456789abcdef";
-    char uuid[37], *o = uuid;
-    if (len < 25)
-        return -1;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *o++ = '-';
-        *o++ = hx[body[1 + i] >> 4];
-        *o++ = hx[body[1 + i] & 15];
-    }
-    *o = 0;
-    snprintf(out, outlen, "%s:%" PRIu64, uuid, rd64(body + 17));
-    return 0;
-}

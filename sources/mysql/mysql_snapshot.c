@@ -17,6 +17,7 @@
  */
 #define SL_LOG_COMPONENT "mysql source"
 
+#include <errmsg.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -37,6 +38,7 @@
 typedef struct reader {
     sl_snap_reader base; /* owner: the sl_mysql_snap */
     MYSQL *conn;
+    unsigned stmt_errno; /* of the last statement that failed */
 } reader;
 
 static sl_mysql_snap *snap_of(const reader *r) { return r->base.owner; }
@@ -427,7 +429,10 @@ static int reader_connect(sl_snap_reader *base, sl_err *err)
     return 0;
 }
 
-static int run_stmt(MYSQL *m, const char *sql, MYSQL_BIND *params, int nparams, MYSQL_STMT **out, sl_err *err)
+/* code (may be NULL) receives the statement's error number on failure: a
+ * lost connection shows there, not always on the connection */
+static int run_stmt(MYSQL *m, const char *sql, MYSQL_BIND *params, int nparams, MYSQL_STMT **out, unsigned *code,
+                    sl_err *err)
 {
     MYSQL_STMT *st = mysql_stmt_init(m);
     if (!st)
@@ -435,6 +440,8 @@ static int run_stmt(MYSQL *m, const char *sql, MYSQL_BIND *params, int nparams, 
     if (mysql_stmt_prepare(st, sql, strlen(sql)) || (nparams && mysql_stmt_bind_param(st, params)) ||
         mysql_stmt_execute(st)) {
         int rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "snapshot query failed: %s (%s)", mysql_stmt_error(st), sql);
+        if (code)
+            *code = mysql_stmt_errno(st);
         mysql_stmt_close(st);
         return rc;
     }
@@ -485,7 +492,8 @@ static int split_next(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl
         bind_bound(params, &np, &bv, t, 0, nums);
     }
     MYSQL_STMT *st = NULL;
-    rc = sql.failed ? sl_errf(err, SL_ERUNTIME, "out of memory") : run_stmt(r->conn, sql.data, params, np, &st, err);
+    rc = sql.failed ? sl_errf(err, SL_ERUNTIME, "out of memory")
+                    : run_stmt(r->conn, sql.data, params, np, &st, &r->stmt_errno, err);
     if (!rc) {
         row_binds rb;
         sl_arena a;
@@ -591,34 +599,32 @@ static int watermark_at(MYSQL *m, sl_pos *at, char *file, size_t flen, uint64_t 
     return rc;
 }
 
-/* A table altered while it is snapshotted would be read with the wrong
- * shape; stop with a clear message instead. The restart reads the new shape
- * and re-reads only the unfinished chunks. */
-static int check_shape(MYSQL_STMT *st, const sl_snap_table *t, sl_err *err)
+/* read_chunk_once: the chunk's columns are not the shape its table is read
+ * as (an ALTER TABLE the binlog reader has not reached yet) */
+enum { SHAPE_CHANGED = 1000, SHAPE_WAIT_TRIES = 100 /* of 100 ms */ };
+
+/* A table altered while it is snapshotted must not be read with the old
+ * shape: SHAPE_CHANGED when the columns differ by count or name. */
+static int check_shape(MYSQL_STMT *st, const sl_snap_table *t, const sl_table_schema *sc, sl_err *err)
 {
     MYSQL_RES *meta = mysql_stmt_result_metadata(st);
     if (!meta)
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: no result metadata", t->name);
     unsigned n = mysql_num_fields(meta);
     MYSQL_FIELD *f = mysql_fetch_fields(meta);
-    int same = (int)n == t->schema->ncols;
+    int same = (int)n == sc->ncols;
     for (unsigned i = 0; same && i < n; i++)
-        same = strcmp(f[i].org_name && *f[i].org_name ? f[i].org_name : f[i].name, t->schema->cols[i].name) == 0;
+        same = strcmp(f[i].org_name && *f[i].org_name ? f[i].org_name : f[i].name, sc->cols[i].name) == 0;
     mysql_free_result(meta);
-    if (!same)
-        return sl_errf(err, SL_ERUNTIME,
-                       SL_LOG_PREFIX "table %s changed shape while it was being snapshotted (ALTER TABLE); "
-                       "restart sluice: finished chunks are kept and the rest is read with the new shape",
-                       t->name);
-    return 0;
+    return same ? 0 : SHAPE_CHANGED;
 }
 
-static int read_chunk(sl_snap_reader *base, sl_snap_chunk *c, sl_err *err)
+static int read_chunk_once(reader *r, sl_snap_chunk *c, sl_err *err)
 {
-    reader *r = (reader *)base;
     sl_mysql_snap *ms = snap_of(r);
     sl_snap_table *t = &ms->snap.tables[c->table];
-    const sl_table_schema *s = t->schema;
+    /* the shape the binlog reader last showed: it moves on ALTER TABLE */
+    const sl_table_schema *s = sl_snapshot_schema(&ms->snap, c->table);
     sl_pos at, high;
     char file[256] = "";
     uint64_t fpos = 0;
@@ -666,9 +672,9 @@ static int read_chunk(sl_snap_reader *base, sl_snap_chunk *c, sl_err *err)
         rc = sl_errf(err, SL_ERUNTIME, "out of memory");
         goto out;
     }
-    if ((rc = run_stmt(r->conn, sql.data, params, np, &st, err)))
+    if ((rc = run_stmt(r->conn, sql.data, params, np, &st, &r->stmt_errno, err)))
         goto out;
-    if ((rc = check_shape(st, t, err)))
+    if ((rc = check_shape(st, t, s, err)))
         goto out;
     if (binds_setup(&rb, s, NULL, s->ncols) || mysql_stmt_bind_result(st, rb.b)) {
         rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s", mysql_stmt_error(st));
@@ -744,6 +750,38 @@ out:
     return sl_snapshot_submit_window(&ms->snap, c, at, high, b, err);
 }
 
+/* A chunk whose table changed shape is read again once the binlog reader
+ * has shown the new shape (sl_snapshot_reshape); if no row written since
+ * the ALTER brings it for a while, the run restarts from its last
+ * checkpoint, which reads the new shape from the catalog. */
+static int read_chunk(sl_snap_reader *base, sl_snap_chunk *c, sl_err *err)
+{
+    reader *r = (reader *)base;
+    sl_mysql_snap *ms = snap_of(r);
+    const char *name = ms->snap.tables[c->table].name;
+    for (int waited = 0;; waited++) {
+        int rc = read_chunk_once(r, c, err);
+        if (rc != SHAPE_CHANGED)
+            return rc;
+        if (sl_emit_should_stop(ms->out)) {
+            sl_snapshot_abandon(&ms->snap, c);
+            return 0;
+        }
+        if (waited == SHAPE_WAIT_TRIES)
+            return sl_errf(err, SL_ERETRY,
+                           SL_LOG_PREFIX "table %s changed shape while it was being snapshotted (ALTER TABLE) and "
+                           "the binlog has not shown the new shape for %d s (no row was written since); restarting "
+                           "from the last checkpoint to read it in the new shape",
+                           name, SHAPE_WAIT_TRIES / 10);
+        if (!waited)
+            sl_info("snapshot of %s: the table changed shape (ALTER TABLE); its chunk is read again once the "
+                    "binlog shows the new shape",
+                    name);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void reader_disconnect(sl_snap_reader *base)
 {
     reader *r = (reader *)base;
@@ -757,9 +795,14 @@ static void reader_disconnect(sl_snap_reader *base)
 static int reader_failed(sl_snap_reader *base, int rc, int in_split)
 {
     reader *r = (reader *)base;
-    if (in_split)
-        return r->conn && mysql_errno(r->conn) ? SL_SNAP_RECONNECT : SL_ERUNTIME;
-    return rc == SL_ECONFIG ? rc : SL_SNAP_RECONNECT;
+    if (in_split) {
+        /* also when only the failed statement says so (a KILLed
+         * connection) */
+        int lost = r->stmt_errno == CR_SERVER_GONE_ERROR || r->stmt_errno == CR_SERVER_LOST;
+        r->stmt_errno = 0;
+        return r->conn && (mysql_errno(r->conn) || lost) ? SL_SNAP_RECONNECT : SL_ERUNTIME;
+    }
+    return rc == SL_ECONFIG || rc == SL_ERETRY ? rc : SL_SNAP_RECONNECT;
 }
 
 static const sl_snap_reader_ops reader_ops = {
@@ -958,7 +1001,7 @@ int sl_mysql_digest(sl_mysql_source *src, sl_digest_set *out, sl_err *err)
         if (!d || !vals)
             rc = sl_errf(err, SL_ERUNTIME, "out of memory");
         if (!rc)
-            rc = run_stmt(m, sql, NULL, 0, &st, err);
+            rc = run_stmt(m, sql, NULL, 0, &st, NULL, err);
         if (!rc && (binds_setup(&rb, s, NULL, s->ncols) || mysql_stmt_bind_result(st, rb.b)))
             rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s", mysql_stmt_error(st));
         while (!rc) {

@@ -320,7 +320,7 @@ static int mark_mariadb_types(stream *s, sl_table_schema *sc, sl_err *err)
     return 0;
 }
 
-static int on_table_map(stream *s, const uint8_t *body, size_t len, sl_err *err)
+static int on_table_map(stream *s, const uint8_t *body, size_t len, uint32_t start, sl_err *err)
 {
     if (len < 6)
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "short TABLE_MAP event in %s", s->file);
@@ -375,6 +375,8 @@ static int on_table_map(stream *s, const uint8_t *body, size_t len, sl_err *err)
             return sl_errf(err, SL_ERUNTIME, "out of memory");
         e->tx = tx_info(s, b, 0);
         e->pos = (sl_pos){s->file_seq, 0, 0};
+        if (s->snap) /* chunks read before this are in the old shape */
+            sl_snapshot_reshape(&s->snap->snap, use, (sl_pos){s->file_seq, start, 0});
         if (s->snap)
             sl_snapshot_take_announce(&s->snap->snap, use);
         sl_info("schema of %s is now version %u (%d columns)", use->qualified, use->version,
@@ -626,10 +628,14 @@ static int on_gtid_mariadb(stream *s, const uint8_t *body, size_t len)
     return 0;
 }
 
+/* MySQL 8: "uuid:gno"; a tagged GTID (8.3+, GTID_TAGGED_LOG_EVENT) is
+ * serialized differently and is not decoded: its transaction carries no
+ * GTID text */
 static void on_gtid_mysql(stream *s, const uint8_t *body, size_t len)
 {
     begin_tx(s);
-    sl_mysql_gtid_mysql(body, len, s->gtid, sizeof s->gtid);
+    if (sl_mysql_gtid_text(body, len, s->gtid, sizeof s->gtid))
+        s->gtid[0] = 0;
 }
 
 static void close_conn(stream *s)
@@ -1083,6 +1089,13 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         case GTID_LOG_EVENT:
             on_gtid_mysql(&s, body, blen);
             break;
+        case SL_MYSQL_GTID_TAGGED_LOG_EVENT:
+            on_gtid_mysql(&s, body, 0);
+            break;
+        case SL_MYSQL_TRANSACTION_PAYLOAD_EVENT:
+            rc = sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "%s at %u: %s", s.file, start,
+                         sl_mysql_refused_event(type));
+            break;
         case QUERY_EVENT:
         case QUERY_COMPRESSED_EVENT:
             rc = on_query(&s, type == QUERY_COMPRESSED_EVENT, body, blen, start, next, ev->timestamp, err);
@@ -1091,7 +1104,7 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
             rc = end_tx(&s, next, err);
             break;
         case TABLE_MAP_EVENT:
-            rc = on_table_map(&s, body, blen, err);
+            rc = on_table_map(&s, body, blen, start, err);
             break;
         case WRITE_ROWS_EVENT_V1:
         case UPDATE_ROWS_EVENT_V1:
@@ -1105,6 +1118,7 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         case WRITE_ROWS_COMPRESSED_EVENT:
         case UPDATE_ROWS_COMPRESSED_EVENT:
         case DELETE_ROWS_COMPRESSED_EVENT:
+        case SL_MYSQL_PARTIAL_UPDATE_ROWS_EVENT:
             rc = on_rows(&s, type, body, blen, start, ev->timestamp, err);
             break;
         case HEARTBEAT_LOG_EVENT:

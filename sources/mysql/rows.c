@@ -69,9 +69,7 @@ int sl_mysql_rows_open(sl_mysql_rows *it, int type, const uint8_t *body, size_t 
     if (compressed) /* the same layout as the plain kind, its row data deflated */
         type = type >= EV_WRITE_C ? EV_WRITE + (type - EV_WRITE_C) : EV_WRITE_V1 + (type - EV_WRITE_C_V1);
     if (type == EV_PARTIAL_UPDATE)
-        return sl_errf(err, SL_ECONFIG,
-                       "partial JSON updates in the binlog are not supported; set binlog_row_value_options='' "
-                       "on the server");
+        return sl_errf(err, SL_ECONFIG, "%s", sl_mysql_refused_event(type));
     const uint8_t *p = body, *end = body + len;
     if (len < 8)
         return sl_errf(err, SL_ERUNTIME, "rows event too short");

@@ -331,6 +331,20 @@ def test_migrate_verifies_and_summarises(mariadb, tmp_path, db):
     assert re.search(rf"{db}\.u\s+2\s+2\s+[0-9a-f]{{16}}\s+[0-9a-f]{{16}}\s+MISMATCH \(values\)", s.log_text())
 
 
+def start_and_read_chunks(mariadb, tmp_path, db, algorithm, n, parallelism, chunk, chunks):
+    """A table of n rows whose snapshot has read `chunks` chunks and is not
+    done: the moment for DDL while chunks are read."""
+    fill(mariadb, db, n)
+    s, out = pipeline(mariadb, tmp_path, db, parallelism=parallelism, chunk=chunk, algorithm=algorithm)
+    s.start()
+    deadline = time.time() + 60
+    while s.log_text().count(") read, ") < chunks:
+        assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-3000:]
+        time.sleep(0.01)
+    assert f"snapshot of {db}.t done" not in s.log_text()
+    return s, out
+
+
 def replay_with_truncates(out):
     """The sink's state by id, a TRUNCATE ('t') emptying it."""
     state = {}
@@ -351,15 +365,8 @@ def test_truncate_during_snapshot(mariadb, tmp_path, db, algorithm):
     """TRUNCATE (a QUERY event) while chunks are read: the sinks get a 't'
     event, and chunks read before it bring none of their rows back, as on
     PostgreSQL (test_pg_snapshot.py::test_truncate_during_snapshot)."""
-    n = 300_000
-    fill(mariadb, db, n)
-    s, out = pipeline(mariadb, tmp_path, db, parallelism=1, chunk=300, algorithm=algorithm)
-    s.start()
-    deadline = time.time() + 60
-    while s.log_text().count(") read, ") < 3:
-        assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-3000:]
-        time.sleep(0.01)
-    assert f"snapshot of {db}.t done" not in s.log_text()
+    s, out = start_and_read_chunks(mariadb, tmp_path, db, algorithm, n=300_000, parallelism=1, chunk=300,
+                                   chunks=3)
     mysql_exec(mariadb, f"TRUNCATE TABLE {db}.t",
                f"INSERT INTO {db}.t VALUES (1, -1, 'after truncate'), (150000, -2, 'after truncate')")
     s.wait_log(f"snapshot of {db}.t done", timeout=300)
@@ -370,3 +377,38 @@ def test_truncate_during_snapshot(mariadb, tmp_path, db, algorithm):
     assert f"mysql source: {db}.t truncated" in s.log_text()
     assert [e["op"] for e in changes(out)].count("t") == 1
     assert replay_with_truncates(out) == source_state(mariadb, db)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_alter_table_during_snapshot(mariadb, tmp_path, db, algorithm):
+    """ALTER TABLE while chunks are read: a chunk read in the old shape is
+    read again in the new one, never emitted after the new shape; the sink
+    ends equal to the source. Rows are written after the ALTER, so the
+    binlog shows the new shape (and the stream announces it)."""
+    s, out = start_and_read_chunks(mariadb, tmp_path, db, algorithm, n=200_000, parallelism=2, chunk=1000,
+                                   chunks=4)
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t ADD COLUMN extra INT NOT NULL DEFAULT 7",
+               f"UPDATE {db}.t SET v = -v, extra = 8 WHERE id % 5000 = 1",
+               f"DELETE FROM {db}.t WHERE id % 5000 = 2")
+    s.wait_log(f"snapshot of {db}.t done", timeout=300)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (9999999999, 0, 'marker', 9)")
+    wait_for_key(out, 9999999999, s)
+    assert s.stop() == 0, s.log_text()[-3000:]
+    assert_algorithm(s, algorithm)
+    # once the new shape is announced, every row carries it
+    new_shape = False
+    for e in read_events(out):
+        if "tableChanges" in e:
+            cols = [c["name"] for c in e["tableChanges"][0]["table"]["columns"]]
+            new_shape = "extra" in cols
+        elif e.get("op") in ("r", "c", "u"):
+            assert ("extra" in e["after"]) == new_shape, (new_shape, e)
+    assert new_shape
+    state = sink_state(out)
+    want = {r[0]: {"id": r[0], "v": r[1], "pad": r[2], "extra": r[3]}
+            for r in mysql_rows(mariadb, f"SELECT id, v, pad, extra FROM {db}.t")}
+    assert state.keys() == want.keys()
+    # rows emitted before the ALTER lack the column the source defaults
+    assert {k: {c: v[c] for c in ("id", "v", "pad")} for k, v in state.items()} == \
+        {k: {c: v[c] for c in ("id", "v", "pad")} for k, v in want.items()}
+    assert all(v.get("extra", 7) == want[k]["extra"] for k, v in state.items())

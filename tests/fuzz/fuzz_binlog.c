@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sl_mysql_gtid_mariadb(body, len, 1, g, sizeof g, &standalone);
         } else if (type == EV_GTID_MYSQL) {
             char g[64];
-            sl_mysql_gtid_mysql(body, len, g, sizeof g);
+            sl_mysql_gtid_text(body, len, g, sizeof g);
         }
         free(body);
     }

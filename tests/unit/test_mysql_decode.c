@@ -698,6 +698,64 @@ static void decimal_size_of_impossible_types(void **state)
     assert_int_equal(sl_mysql_decimal_size(5, 6), 0);
 }
 
+/* MySQL's binary JSON in the shapes the small tests above do not reach;
+ * layouts from MySQL's sql-common/json_binary.cc (the format comment at
+ * its top): large object/array (type 0x01/0x03, 4-byte counts, sizes and
+ * offsets, int32/uint32 inlined in the 5-byte value entries), empty
+ * containers, int16/uint16/int32/uint32 scalars, strings whose length
+ * takes two variable-length bytes, nesting. */
+static void binary_json_every_shape(void **state)
+{
+    sl_arena a;
+    sl_arena_init(&a);
+    const uint8_t large_array[] = {0x03, 2, 0, 0, 0, 20, 0, 0, 0,   /* 2 elements, 20 bytes */
+                                   0x05, 0x01, 0x00, 0x00, 0x00,      /* int16 1, inlined */
+                                   0x0c, 18, 0, 0, 0,                 /* string at 18 */
+                                   0x01, 'x'};
+    assert_string_equal(json(large_array, sizeof large_array, &a), "[1, \"x\"]");
+    const uint8_t large_object[] = {0x01, 1, 0, 0, 0, 20, 0, 0, 0,  /* 1 member, 20 bytes */
+                                    19, 0, 0, 0, 1, 0,                /* key at 19, length 1 */
+                                    0x07, 0xf9, 0xff, 0xff, 0xff,     /* int32 -7, inlined */
+                                    'k'};
+    assert_string_equal(json(large_object, sizeof large_object, &a), "{\"k\": -7}");
+    const uint8_t empty_array[] = {0x02, 0, 0, 4, 0};
+    assert_string_equal(json(empty_array, sizeof empty_array, &a), "[]");
+    const uint8_t empty_object[] = {0x00, 0, 0, 4, 0};
+    assert_string_equal(json(empty_object, sizeof empty_object, &a), "{}");
+    const uint8_t u16[] = {0x06, 0xff, 0xff};
+    assert_string_equal(json(u16, sizeof u16, &a), "65535");
+    const uint8_t i32[] = {0x07, 0x00, 0x00, 0x00, 0x80};
+    assert_string_equal(json(i32, sizeof i32, &a), "-2147483648");
+    const uint8_t u32[] = {0x08, 0xff, 0xff, 0xff, 0xff};
+    assert_string_equal(json(u32, sizeof u32, &a), "4294967295");
+    /* a 200-byte string: its length 200 is 0xc8 0x01 in 7-bit groups */
+    uint8_t longstr[3 + 200] = {0x0c, 0xc8, 0x01};
+    memset(longstr + 3, 'z', 200);
+    const char *t = json(longstr, sizeof longstr, &a);
+    assert_non_null(t);
+    assert_int_equal(strlen(t), 202);
+    /* {"a": {"b": []}}: an object in an object, an empty array in that */
+    uint8_t n2[64];
+    size_t k = 0;
+    /* outer small object: count 1, size, key entry (off, len), value entry (type, off) */
+    n2[k++] = 0x00;
+    n2[k++] = 1; n2[k++] = 0; n2[k++] = 0; n2[k++] = 0; /* size patched */
+    n2[k++] = 11; n2[k++] = 0; n2[k++] = 1; n2[k++] = 0; /* key "a" at 11 */
+    n2[k++] = 0x00; n2[k++] = 12; n2[k++] = 0;          /* object at 12 */
+    n2[k++] = 'a';
+    /* inner object at 12 (offsets relative to it): key at 11, value array at 12 */
+    size_t inner = k;
+    n2[k++] = 1; n2[k++] = 0; n2[k++] = 0; n2[k++] = 0;
+    n2[k++] = 11; n2[k++] = 0; n2[k++] = 1; n2[k++] = 0;
+    n2[k++] = 0x02; n2[k++] = 12; n2[k++] = 0;
+    n2[k++] = 'b';
+    n2[k++] = 0; n2[k++] = 0; n2[k++] = 4; n2[k++] = 0;  /* empty array */
+    n2[inner + 2] = (uint8_t)(k - inner);
+    n2[3] = (uint8_t)(k - 1);
+    assert_string_equal(json(n2, k, &a), "{\"a\": {\"b\": []}}");
+    sl_arena_free(&a);
+}
+
 static void binary_json_extreme_opaque_time(void **state)
 {
     sl_arena a;
@@ -732,6 +790,7 @@ int main(void)
         cmocka_unit_test(table_map_primary_key_is_bounded),
         cmocka_unit_test(decimal_size_of_impossible_types),
         cmocka_unit_test(binary_json_extreme_opaque_time),
+        cmocka_unit_test(binary_json_every_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,10 @@
  *
  * Watermark window (no exact read position, MySQL 8): a chunk read between
  * a low and a high watermark waits for the reader to pass the high one,
- * and loses every key the reader touched from the low one on. */
+ * and loses every key the reader touched from the low one on.
+ *
+ * New shape (ALTER TABLE): a chunk read before the changelog showed it is
+ * read again, never emitted in the old shape. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -359,6 +362,35 @@ static void watermark_window_waits_for_high_and_drops_from_low(void **state)
     fixture_free(&f);
 }
 
+/* ALTER TABLE: a chunk read at 200 in the old shape, merged after the
+ * changelog showed the new shape at 250, is not emitted but read again,
+ * and the table is read as the new schema from then on */
+static void chunk_older_than_a_new_shape_is_read_again(void **state)
+{
+    fixture f;
+    fixture_init(&f, 10, 3, 1 << 20);
+    reader_at(&f, 150);
+    const int64_t rows[] = {1, 2, 3};
+    read_chunk(&f, whole_table, rows, 3, 200);
+    sl_table_schema *wider = one_int_key();
+    wider->version = 2;
+    sl_snapshot_reshape(&f.snap, wider, (sl_pos){250, 0, 0});
+    assert_ptr_equal(sl_snapshot_schema(&f.snap, 0), wider);
+    reader_at(&f, 300);
+    assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), 0);
+    int64_t got[8];
+    assert_int_equal(drained_rows(&f.q, got, 8), 0);
+    assert_false(sl_snapshot_complete(&f.snap));
+    /* read again after the new shape: it goes out */
+    read_chunk(&f, whole_table, rows, 3, 310);
+    reader_at(&f, 320);
+    assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), 0);
+    assert_int_equal(drained_rows(&f.q, got, 8), 3);
+    assert_true(sl_snapshot_complete(&f.snap));
+    fixture_free(&f);
+    sl_schema_free(wider);
+}
+
 static void without_a_snapshot_the_token_is_the_sources(void **state)
 {
     fixture f;
@@ -444,6 +476,7 @@ int main(void)
         cmocka_unit_test(chunk_waits_for_the_reader_and_tokens_carry_split_state),
         cmocka_unit_test(between_transactions_lets_a_reached_chunk_out),
         cmocka_unit_test(watermark_window_waits_for_high_and_drops_from_low),
+        cmocka_unit_test(chunk_older_than_a_new_shape_is_read_again),
         cmocka_unit_test(without_a_snapshot_the_token_is_the_sources),
         cmocka_unit_test(arithmetic_split_ends_at_int64_max),
         cmocka_unit_test(resnapshot_announces_a_truncate_per_table_first),
