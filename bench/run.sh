@@ -461,7 +461,6 @@ for mode in kafka-group source-lock; do
     ha_json="$ha_json$one,"
 done
 ha_json="${ha_json%,}]"
-echo "$ha_json" >"$OUT/ha-failover-$(date +%Y%m%dT%H%M%S).json"
 fi  # want ha
 
 # --------------------------------------------------------------- ClickHouse
@@ -673,5 +672,5 @@ fi  # want postgres
 stamp=$(date +%Y%m%dT%H%M%S)
 "$REPO/.venv/bin/python" "$REPO/bench/report.py" --figures "$FIG" --rows "$ROWS" --wide-rows "$WIDE_ROWS" \
     --events "$events" --snapshot-bytes "$snap_bytes" --runs "$RUNS" --debezium-runs "$DBZ_RUNS" \
-    --debezium-heap "$DBZ_HEAP" --latency "$latency_json" --latency-pg "$latency_pg" --json "$OUT/results-$stamp.json" \
+    --debezium-heap "$DBZ_HEAP" --latency "$latency_json" --latency-pg "$latency_pg" --ha "$ha_json" --json "$OUT/results-$stamp.json" \
     --chart "$OUT/chart-$stamp.png" --workdir "$DIR" --load "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
