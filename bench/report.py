@@ -100,6 +100,7 @@ def main() -> None:
     ap.add_argument("--latency-pg", default="null")
     ap.add_argument("--topic-bytes", nargs=2, default=["null", "null"],
                     help="bench/topic_bytes.py of the JSON and the Avro binlog -> kafka topics")
+    ap.add_argument("--ha", default="null", help="bench/ha_failover.py results (a JSON list), or null")
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--chart", type=Path, required=True)
     ap.add_argument("--workdir", type=Path, required=True)
@@ -194,6 +195,11 @@ def main() -> None:
               f"read_committed): p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms; "
               f"sluice {lat['cpu_s']:.1f} CPU s, {lat['rss_kib'] / 1024:.1f} MiB peak RSS; "
               f"{lat['received']} of {lat['sent']} rows seen")
+    for f in json.loads(a.ha) or []:
+        if f:
+            print(f"failover {f['mode']} (ha.session.timeout {f['session']}, kill -9 of the active to the first later "
+                  f"row visible read_committed, {f['failovers']} kills): p50 {f['p50_s']:.2f} s, "
+                  f"p99 {f['p99_s']:.2f} s, min {f['min_s']:.2f} s, max {f['max_s']:.2f} s")
     print(f"rates: count / wall time of the whole process, start-up included; sluice and limits best of {a.runs}, "
           f"Debezium 3.5 embedded (JSON converter, -Xmx{a.debezium_heap}) best of {a.debezium_runs}; "
           f"kafka: sluice exactly-once, Debezium's driver an idempotent producer (at-least-once)")
@@ -227,7 +233,7 @@ def main() -> None:
     out = {"sizes": counts, "load_average": {"start": a.load[0], "end": a.load[1]}, "snapshot_envelope_bytes": a.snapshot_bytes, "runs": a.runs,
            "debezium_runs": a.debezium_runs, "debezium_heap": a.debezium_heap, "figures": figures,
            "table": table, "latency": latency, "latency_pg": latency_pg, "transform_ratio": transform_ratio,
-           "avro": avro}
+           "avro": avro, "failover": json.loads(a.ha)}
     a.json.write_text(json.dumps(out, indent=2))
     print(f"all figures: {a.json}")
 

@@ -43,7 +43,9 @@
 # BENCH_RUNS (default 3) runs; Debezium of BENCH_DEBEZIUM_RUNS (default 1).
 # BENCH_DEBEZIUM=0 skips the peer; DEBEZIUM_HEAP (default 512m) is its -Xmx.
 # BENCH_KEEP=1 keeps the work directory (logs of every run) for inspection.
-# BENCH_ONLY=mariadb,kafka,postgres,clickhouse runs only those groups.
+# BENCH_ONLY=mariadb,kafka,postgres,clickhouse,ha runs only those groups
+# (ha: failover time of a high-availability group, bench/ha_failover.py;
+# BENCH_FAILOVERS, default 20, kills per mode).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 BUILT_SLUICE="$REPO/build/sluice"
@@ -467,6 +469,27 @@ latency_json="$("$REPO/.venv/bin/python" "$REPO/bench/latency.py" --mysql-port "
     --bootstrap "$KAFKA_BOOTSTRAP" --sluice "$SLUICE" --workdir "$DIR/latency" --rate 10000 --seconds 20)"
 fi  # want kafka
 
+# ---------------------------------------------------- high availability
+ha_json=null
+if want ha; then
+if [[ ! -f "$DIR/kafka/env.sh" ]]; then
+    log "starting a Kafka broker"
+    bash "$REPO/tests/services/kafka.sh" start "$DIR/kafka" >/dev/null
+fi
+# shellcheck disable=SC1091
+source "$DIR/kafka/env.sh"
+ha_json="["
+for mode in kafka-group source-lock; do
+    log "failover: $mode, ${BENCH_FAILOVERS:-20} kills -9 of the active member (MariaDB -> Kafka exactly-once)"
+    one="$("$REPO/.venv/bin/python" "$REPO/bench/ha_failover.py" --mysql-port "$MARIADB_PORT" \
+        --bootstrap "$KAFKA_BOOTSTRAP" --sluice "$SLUICE" --workdir "$DIR/ha" --mode "$mode" \
+        --failovers "${BENCH_FAILOVERS:-20}" --session 6s)" || { log "failover $mode failed"; one=null; }
+    log "failover $mode: $one"
+    ha_json="$ha_json$one,"
+done
+ha_json="${ha_json%,}]"
+fi  # want ha
+
 # --------------------------------------------------------------- ClickHouse
 if want clickhouse; then
 log "starting ClickHouse (26.9's engine, chDB, behind tests/services/clickhouse_front.py)"
@@ -677,5 +700,5 @@ stamp=$(date +%Y%m%dT%H%M%S)
 "$REPO/.venv/bin/python" "$REPO/bench/report.py" --figures "$FIG" --rows "$ROWS" --wide-rows "$WIDE_ROWS" \
     --events "$events" --snapshot-bytes "$snap_bytes" --runs "$RUNS" --debezium-runs "$DBZ_RUNS" \
     --debezium-heap "$DBZ_HEAP" --latency "$latency_json" --latency-pg "$latency_pg" \
-    --topic-bytes "$json_bytes" "$avro_bytes" --json "$OUT/results-$stamp.json" \
+    --topic-bytes "$json_bytes" "$avro_bytes" --ha "$ha_json" --json "$OUT/results-$stamp.json" \
     --chart "$OUT/chart-$stamp.png" --workdir "$DIR" --load "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -135,9 +135,8 @@ typedef struct sink_state {
     const char *identity;  /* the source server's identity the resumed checkpoint recorded */
     int identity_checked;  /* the source reported its identity this run */
     const sl_run_opts *ro; /* the HA commit gate, if any */
+    int lease_refused;     /* the gate refused a commit: the epoch must be rolled back */
 } sink_state;
-
-static void abort_epoch(sink_state *s, sl_run_metrics *rm);
 
 static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin *src, void *src_self,
                      sl_run_stats *stats, sl_run_metrics *rm, sl_err *err)
@@ -146,7 +145,7 @@ static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin
     if (s->ro && s->ro->lease) {
         int rc = s->ro->lease(s->ro->lease_ctx, err);
         if (rc) {
-            abort_epoch(s, rm);
+            s->lease_refused = 1;
             return rc;
         }
     }
@@ -450,6 +449,8 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
             int crc = do_commit(&sink, cfg, src, src_self, stats, rm, rc ? &cerr : err);
             if (crc && !rc)
                 rc = crc;
+            if (crc && sink.lease_refused)
+                abort_epoch(&sink, rm);
         } else if (sink.dirty) {
             sl_info("stopping inside a transaction: the open epoch is rolled back and replayed on restart");
             abort_epoch(&sink, rm);

@@ -329,20 +329,23 @@ static int kg_status(const sl_config *cfg, FILE *out, sl_err *err)
                      rd_kafka_error_string(rd_kafka_ConsumerGroupDescription_error(gs[0])));
     } else {
         size_t nm = rd_kafka_ConsumerGroupDescription_member_count(gs[0]);
+        rd_kafka_consumer_group_state_t gst = rd_kafka_ConsumerGroupDescription_state(gs[0]);
+        /* assignments are only reported while the group is stable */
+        int stable = gst == RD_KAFKA_CONSUMER_GROUP_STATE_STABLE;
         int active = 0;
         for (size_t i = 0; i < nm; i++) {
             const rd_kafka_MemberDescription_t *m = rd_kafka_ConsumerGroupDescription_member(gs[0], i);
             active |= has_partition0(c, rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m)));
         }
         fprintf(out, "ha: kafka-group (group and topic %s, %s), %zu member%s, %s\n", c->topic,
-                rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(gs[0])), nm,
-                nm == 1 ? "" : "s", active ? "one active" : "none active");
+                rd_kafka_consumer_group_state_name(gst), nm, nm == 1 ? "" : "s",
+                !stable ? "rebalancing (roles show once the group is stable)" : active ? "one active" : "none active");
         for (size_t i = 0; i < nm; i++) {
             const rd_kafka_MemberDescription_t *m = rd_kafka_ConsumerGroupDescription_member(gs[0], i);
             int is_active =
                 has_partition0(c, rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m)));
-            fprintf(out, "  member %s (%s): %s\n", rd_kafka_MemberDescription_client_id(m),
-                    rd_kafka_MemberDescription_host(m), is_active ? "active" : "standby");
+            fprintf(out, "  member %s (%s)%s\n", rd_kafka_MemberDescription_client_id(m),
+                    rd_kafka_MemberDescription_host(m), !stable ? "" : is_active ? ": active" : ": standby");
         }
     }
     if (ev)

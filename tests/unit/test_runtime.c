@@ -415,6 +415,47 @@ static void source_failing_hard_keeps_what_was_committed(void **state)
     world_free(w);
 }
 
+/* the HA commit gate (sl_run_opts.lease): grants the first `left`
+ * commits, then refuses as a member that lost leadership does */
+typedef struct gate {
+    int left, asked;
+} gate;
+
+static int gate_lease(void *ctx, sl_err *err)
+{
+    gate *g = ctx;
+    g->asked++;
+    if (g->left-- > 0)
+        return 0;
+    return sl_errf(err, SL_ERUNTIME, "leadership lost (test)");
+}
+
+/* A member that can no longer prove it leads commits nothing more: the
+ * refused commit rolls the open epoch back and ends the run with the gate's
+ * reason, and what was committed before stands. */
+static void refused_lease_rolls_back_instead_of_committing(void **state)
+{
+    world *w = world_new();
+    w->script.ntx = 40;
+    w->script.tx_size = 3;
+    w->script.tx_gap_us = 500;
+    w->script.end_of_stream = 1;
+    world_config(w, NULL);
+    gate g = {.left = 2};
+    sl_run_opts ro = {.lease = gate_lease, .lease_ctx = &g};
+    w->rc = sl_pipeline_run(&w->cfg, &ro, &w->stop, &w->stats, &w->err);
+    assert_int_equal(w->rc, SL_ERUNTIME);
+    assert_string_equal(w->err.msg, "leadership lost (test)");
+    assert_int_equal(w->store.ncommits, 2);
+    assert_int_equal(g.asked, 3);
+    assert_int_equal(w->store.aborts, 1);
+    assert_int_equal(w->script.runs, 1);
+    assert_checkpoints_on_boundaries(w);
+    assert_committed_after_commit(w);
+    assert_true(w->store.ncommitted < 120);
+    world_free(w);
+}
+
 static void stop_mid_transaction_rolls_back_the_open_epoch(void **state)
 {
     world *w = world_new();
@@ -570,6 +611,7 @@ int main(void)
         cmocka_unit_test(stop_during_a_commit_keeps_it_and_rolls_back_the_rest),
         cmocka_unit_test(queue_stays_bounded_with_a_slow_sink),
         cmocka_unit_test(routes_name_the_sink_tables),
+        cmocka_unit_test(refused_lease_rolls_back_instead_of_committing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
