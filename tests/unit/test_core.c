@@ -309,6 +309,15 @@ static void table_filter_flink_rule(void **state)
     assert_string_equal(err.msg, "tables pattern 'orders' has no '.': write database.table (or schema.table), e.g. shop.orders or shop.\\.*");
     assert_int_equal(sl_table_filter_init(&f, "shop.(", NULL, &err), SL_ECONFIG);
     assert_non_null(strstr(err.msg, "tables pattern 'shop.(' is not a valid regular expression"));
+    /* 50 stacked '+' took glibc's regcomp past 2 GB (fuzz_config) */
+    char stacked[80];
+    snprintf(stacked, sizeof stacked, "db.t%.50s", "++++++++++++++++++++++++++++++++++++++++++++++++++");
+    assert_int_equal(sl_table_filter_init(&f, stacked, NULL, &err), SL_ECONFIG);
+    assert_non_null(strstr(err.msg, "stacks repetitions (a second quantifier at offset 5), which the regex engine "
+                                    "expands without bound; write one repetition ('a+' for 'a++')"));
+    /* one lazy '?' after a quantifier and bounded repeats stay allowed */
+    assert_int_equal(sl_table_filter_init(&f, "db.t_.*?, db.x{2}y+, db.(ab)+", NULL, &err), 0);
+    sl_table_filter_free(&f);
 }
 
 static void atomic_file_replaces(void **state)
