@@ -44,7 +44,6 @@ void sl_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = yy + (*m <= 2);
 }
 
-static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 /* Years are astronomical with at least four digits after the sign: 44 BC is
  * "-0043" ("%04lld" alone wrote "-043", which no server reads as a year). */
@@ -65,8 +64,10 @@ void sl_value_day_us(const sl_value *v, int64_t *days, int64_t *us_of_day)
         *us_of_day = (int64_t)(v->v.u % 86400000000ULL);
         return;
     }
-    *days = floor_div(v->v.i, 86400000000LL);
-    *us_of_day = v->v.i - *days * 86400000000LL;
+    /* days * 86400000000 itself leaves the int64 range near INT64_MIN */
+    int64_t r = v->v.i % 86400000000LL;
+    *days = v->v.i / 86400000000LL - (r < 0);
+    *us_of_day = r < 0 ? r + 86400000000LL : r;
 }
 
 int sl_value_sql_text(const sl_value *v, char *buf, size_t len)
