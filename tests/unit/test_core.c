@@ -181,6 +181,18 @@ static void sql_text_of_far_dates(void **state)
     char buf[64];
     sl_value_sql_text(&far, buf, sizeof buf);
     assert_string_equal(buf, "294276-12-31 23:59:59.999999");
+    /* the envelope's ISO text at both ends, as Java prints Instant.MIN/MAX-like values */
+    sl_column col = {.name = "t", .kind = SL_TIMESTAMP, .scale = 6};
+    sl_value lo = {0};
+    lo.kind = SL_TIMESTAMP;
+    lo.v.i = INT64_MIN;
+    sl_buf b;
+    sl_buf_init(&b);
+    sl_json_value(&b, &col, &lo);
+    sl_json_value(&b, &col, &far);
+    sl_buf_addc(&b, 0);
+    assert_string_equal(b.data, "\"-290308-12-21T19:59:05.224192Z\"\"+294276-12-31T23:59:59.999999Z\"");
+    sl_buf_free(&b);
 }
 
 /* The source thread commits transactions while the sink thread takes idle
