@@ -23,14 +23,6 @@ static int sql_time(char *buf, size_t len, int64_t us_of_day)
     return n;
 }
 
-static int sql_date(char *buf, size_t len, int64_t days)
-{
-    int64_t y;
-    unsigned m, d;
-    sl_civil_from_days(days, &y, &m, &d);
-    return snprintf(buf, len, "%04lld-%02u-%02u", (long long)y, m, d);
-}
-
 static void value(sl_buf *b, const sl_value *v)
 {
     char tmp[64];
@@ -59,7 +51,7 @@ static void value(sl_buf *b, const sl_value *v)
             sl_json_string(b, v->v.s, v->len);
             return;
         }
-        sl_json_string(b, tmp, (size_t)sql_date(tmp, sizeof tmp, v->v.i));
+        sl_json_string(b, tmp, (size_t)sl_date_text(tmp, sizeof tmp, v->v.i));
         return;
     case SL_TIME: {
         int64_t us = v->v.i;
@@ -74,15 +66,11 @@ static void value(sl_buf *b, const sl_value *v)
     }
     case SL_DATETIME:
     case SL_TIMESTAMP: {
-        if (v->flags & SL_VF_U64) {
-            sl_buf_u64(b, v->v.u);
-            return;
-        }
-        int64_t us = v->v.i;
-        int64_t days = us >= 0 ? us / 86400000000LL : -((-us + 86399999999LL) / 86400000000LL);
-        int n = sql_date(tmp, sizeof tmp, days);
+        int64_t days, tod;
+        sl_value_day_us(v, &days, &tod);
+        int n = sl_date_text(tmp, sizeof tmp, days);
         tmp[n++] = ' ';
-        n += sql_time(tmp + n, sizeof tmp - (size_t)n, us - days * 86400000000LL);
+        n += sql_time(tmp + n, sizeof tmp - (size_t)n, tod);
         if (v->kind == SL_TIMESTAMP)
             tmp[n++] = 'Z';
         sl_json_string(b, tmp, (size_t)n);

@@ -117,17 +117,9 @@ void sl_format_double(sl_buf *b, double d, int is_float)
  * least four digits (-0043, +10000) */
 static void iso_timestamp(sl_buf *b, const sl_value *v, int digits, int zulu)
 {
-    int64_t secs, frac;
-    if (v->flags & SL_VF_U64) {
-        secs = (int64_t)(v->v.u / 1000000);
-        frac = (int64_t)(v->v.u % 1000000);
-    } else {
-        int64_t us = v->v.i;
-        secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-        frac = us - secs * 1000000;
-    }
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int64_t sod = secs - days * 86400;
+    int64_t days, tod;
+    sl_value_day_us(v, &days, &tod);
+    int64_t sod = tod / 1000000, frac = tod % 1000000;
     int64_t y;
     unsigned m, d;
     sl_civil_from_days(days, &y, &m, &d);

@@ -1,5 +1,6 @@
 /* route.c — matching of source table ids against the configured routes
  * and naming of their sink tables (see route.h). */
+#include "regex_guard.h"
 #include "route.h"
 
 #include <stdio.h>
@@ -62,6 +63,13 @@ int sl_route_table_init(sl_route_table *t, const sl_route *routes, size_t n, sl_
         if (!re) {
             sl_route_table_free(t);
             return sl_errf(err, SL_ERUNTIME, "out of memory");
+        }
+        char bad[240];
+        if (sl_regex_unbounded(r->source_table, strlen(r->source_table), 0, bad, sizeof bad)) {
+            free(re);
+            sl_route_table_free(t);
+            return sl_errf(err, SL_ECONFIG, "%s:%d:%d: route source-table '%s' %s", r->loc.file, r->loc.line,
+                           r->loc.col, r->source_table, bad);
         }
         int e = regcomp(&t->match[i], re, REG_EXTENDED);
         free(re);

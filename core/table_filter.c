@@ -1,4 +1,5 @@
 /* table_filter.c — compiles Flink-style table patterns to POSIX regexes. */
+#include "regex_guard.h"
 #include "table_filter.h"
 
 #include <stdlib.h>
@@ -96,6 +97,13 @@ static int compile_list(const char *list, sl_table_pattern **out, size_t *count,
             break;
         }
         sl_table_pattern *p = &pats[n];
+        char bad[240];
+        if (sl_regex_unbounded(tok, strlen(tok), 0, bad, sizeof bad)) {
+            free(ns);
+            free(tb);
+            rc = sl_errf(err, SL_ECONFIG, "%s pattern '%s' %s", what, tok, bad);
+            break;
+        }
         int e1 = regcomp(&p->ns, ns, REG_EXTENDED | REG_NOSUB);
         int e2 = e1 ? 1 : regcomp(&p->table, tb, REG_EXTENDED | REG_NOSUB);
         free(ns);

@@ -44,23 +44,47 @@ void sl_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = yy + (*m <= 2);
 }
 
-static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-int sl_value_sql_text(const sl_value *v, char *buf, size_t len)
+/* Years are astronomical with at least four digits after the sign: 44 BC is
+ * "-0043" ("%04lld" alone wrote "-043", which no server reads as a year). */
+int sl_date_text(char *buf, size_t len, int64_t days)
 {
     int64_t y;
     unsigned m, d;
+    sl_civil_from_days(days, &y, &m, &d);
+    return snprintf(buf, len, "%s%04lld-%02u-%02u", y < 0 ? "-" : "", (long long)(y < 0 ? -y : y), m, d);
+}
+
+/* Past INT64_MAX microseconds (PostgreSQL's years 294247..294276) v.u holds
+ * the value: read as signed it was a date 290,000 years BC. */
+void sl_value_day_us(const sl_value *v, int64_t *days, int64_t *us_of_day)
+{
+    if (v->flags & SL_VF_U64) {
+        *days = (int64_t)(v->v.u / 86400000000ULL);
+        *us_of_day = (int64_t)(v->v.u % 86400000000ULL);
+        return;
+    }
+    /* days * 86400000000 itself leaves the int64 range near INT64_MIN */
+    int64_t r = v->v.i % 86400000000LL;
+    *days = v->v.i / 86400000000LL - (r < 0);
+    *us_of_day = r < 0 ? r + 86400000000LL : r;
+}
+
+int sl_value_sql_text(const sl_value *v, char *buf, size_t len)
+{
     switch ((sl_kind)v->kind) {
     case SL_DATE:
-        sl_civil_from_days(v->v.i, &y, &m, &d);
-        return snprintf(buf, len, "%04lld-%02u-%02u", (long long)y, m, d);
+        return sl_date_text(buf, len, v->v.i);
     case SL_DATETIME:
     case SL_TIMESTAMP: {
-        int64_t secs = floor_div(v->v.i, 1000000), us = v->v.i - secs * 1000000;
-        int64_t days = floor_div(secs, 86400), sod = secs - days * 86400;
-        sl_civil_from_days(days, &y, &m, &d);
-        return snprintf(buf, len, "%04lld-%02u-%02u %02d:%02d:%02d.%06lld", (long long)y, m, d, (int)(sod / 3600),
-                        (int)(sod / 60 % 60), (int)(sod % 60), (long long)us);
+        int64_t days, tod;
+        sl_value_day_us(v, &days, &tod);
+        int n = sl_date_text(buf, len, days);
+        if (n < 0 || (size_t)n >= len)
+            return n;
+        int64_t sod = tod / 1000000;
+        return n + snprintf(buf + n, len - (size_t)n, " %02d:%02d:%02d.%06lld", (int)(sod / 3600),
+                            (int)(sod / 60 % 60), (int)(sod % 60), (long long)(tod % 1000000));
     }
     case SL_TIME: {
         uint64_t a = v->v.i < 0 ? (uint64_t)0 - (uint64_t)v->v.i : (uint64_t)v->v.i;

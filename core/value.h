@@ -75,6 +75,12 @@ const char *sl_kind_name(sl_kind kind);
 /* The value as SQL text a server parses back into the same value
  * (dates 'YYYY-MM-DD', times '[-]HHH:MM:SS.ffffff', floats round-trip). */
 int sl_value_sql_text(const sl_value *v, char *buf, size_t len);
+/* "YYYY-MM-DD" of a day since 1970, astronomical years with a sign and at
+ * least four digits (44 BC is -0043, PostgreSQL's last year 294276) */
+int sl_date_text(char *buf, size_t len, int64_t days);
+/* A DATETIME / TIMESTAMP as its day since 1970 and microsecond of that day,
+ * also past the int64 range (SL_VF_U64) */
+void sl_value_day_us(const sl_value *v, int64_t *days, int64_t *us_of_day);
 
 /* Civil-calendar helpers shared by every source and sink. */
 int64_t sl_days_from_civil(int64_t y, unsigned m, unsigned d);

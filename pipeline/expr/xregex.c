@@ -8,90 +8,19 @@
 #include <unicode/ustring.h>
 #include <unicode/utext.h>
 
+#include "../../core/regex_guard.h"
+
 struct xre {
     URegularExpression *re;
     UText subject;
 };
 
-/* an unbounded quantifier at p[i]: '*', '+' or '{n,}' */
-static int unbounded_at(const char *p, size_t n, size_t i)
-{
-    if (i >= n)
-        return 0;
-    if (p[i] == '*' || p[i] == '+')
-        return 1;
-    if (p[i] != '{')
-        return 0;
-    size_t k = i + 1;
-    while (k < n && p[k] >= '0' && p[k] <= '9')
-        k++;
-    return k > i + 1 && k + 1 < n && p[k] == ',' && p[k + 1] == '}';
-}
-
-/* Where pat repeats without bound a group that itself holds an unbounded
- * repetition ('(a+)+', '(x*y)*', '(\w+\s?)+'): the backtracking engine
- * tries every way of splitting the text between the two, which on a text
- * that does not match is exponential in its length (a 30-character text
- * keeps ICU busy for minutes, on every row). Returns the offset after the
- * group, or 0 when there is none. Escapes, \Q..\E and character classes
- * are skipped; nesting deeper than 64 groups is not looked into. */
-static size_t nested_repetition(const char *p, size_t n)
-{
-    enum { MAXD = 64 };
-    unsigned char inner[MAXD + 1] = {0}; /* per open group: holds an unbounded repetition */
-    int d = 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = p[i];
-        if (ch == '\\') {
-            if (i + 1 < n && p[i + 1] == 'Q') {
-                const char *e = memmem(p + i + 2, n - i - 2, "\\E", 2);
-                i = e ? (size_t)(e - p) + 1 : n;
-            } else {
-                i++;
-            }
-        } else if (ch == '[') {
-            int cd = 1;
-            i++;
-            if (i < n && p[i] == '^')
-                i++;
-            if (i < n && p[i] == ']')
-                i++;
-            for (; i < n; i++) {
-                if (p[i] == '\\')
-                    i++;
-                else if (p[i] == '[')
-                    cd++;
-                else if (p[i] == ']' && --cd == 0)
-                    break;
-            }
-        } else if (ch == '(') {
-            d++;
-            if (d <= MAXD)
-                inner[d] = 0;
-        } else if (ch == ')') {
-            int had = d > 0 && d <= MAXD && inner[d];
-            if (d > 0)
-                d--;
-            if (had && unbounded_at(p, n, i + 1))
-                return i + 1;
-            if (had && d <= MAXD)
-                inner[d] = 1;
-        } else if (unbounded_at(p, n, i) && d <= MAXD) {
-            inner[d] = 1;
-        }
-    }
-    return 0;
-}
-
 int xre_open(const char *pat, size_t n, xre **out, char *why, size_t wlen)
 {
     *out = NULL;
-    size_t at = nested_repetition(pat, n);
-    if (at) {
-        snprintf(why, wlen,
-                 "'%.*s' repeats a group that itself repeats (the group closing at offset %zu), which takes exponential time on "
-                 "text that does not match; write it without the inner or the outer repetition ('a+' for '(a+)+')",
-                 (int)(n > 80 ? 80 : n), pat, at - 1);
+    char bad[240];
+    if (sl_regex_unbounded(pat, n, 1, bad, sizeof bad)) {
+        snprintf(why, wlen, "'%.*s' %s", (int)(n > 80 ? 80 : n), pat, bad);
         return XRE_PATHOLOGICAL;
     }
     UErrorCode st = U_ZERO_ERROR;

@@ -220,6 +220,30 @@ def test_text_and_composite_keys_snapshot_mode(pg):
     assert sorted(got_ck) == sorted(tuple(r) for r in pg.rows("SELECT a, b, v FROM ck"))
 
 
+def test_date_and_timestamp_keys_before_1_ad_and_far_ahead(pg):
+    """Chunk bounds on date and timestamp keys from 4713 BC to 294276 AD and
+    the infinities go back to the server as it printed them."""
+    pg.exec("DROP TABLE IF EXISTS tk", "DROP TABLE IF EXISTS dk",
+            "CREATE TABLE tk (t timestamp PRIMARY KEY, z timestamptz NOT NULL, v int)",
+            "INSERT INTO tk SELECT '4713-01-01 00:00:00 BC'::timestamp + i * interval '6000 years 7 days', "
+            "'4713-01-01 00:00:00+00 BC'::timestamptz + i * interval '6000 years 7 days', i "
+            "FROM generate_series(0, 48) i",
+            "INSERT INTO tk VALUES ('0001-12-31 23:59:59.5 BC', '0001-12-31 23:59:59.5+00 BC', 100), "
+            "('0001-01-01 00:00:00', '0001-01-01 00:00:00+00', 101), ('infinity', 'infinity', 102), "
+            "('-infinity', '-infinity', 103)",
+            "CREATE TABLE dk (d date PRIMARY KEY, v int)",
+            "INSERT INTO dk SELECT '4713-01-01 BC'::date + i * 3000000, i FROM generate_series(0, 40) i")
+    s, out = pg.pipeline("public.tk, public.dk", "bc", startup="snapshot",
+                         extra_source="  scan.incremental.snapshot.chunk.size: 3")
+    s.start(wait_for=None)
+    assert s.wait_exit(120) == 0, s.log_text()
+    evs = changes(out)
+    assert sorted(e["after"]["v"] for e in evs if e["source"]["table"] == "tk") == \
+        sorted(r[0] for r in pg.rows("SELECT v FROM tk"))
+    assert sorted(e["after"]["v"] for e in evs if e["source"]["table"] == "dk") == list(range(41))
+    assert len(re.findall(r"chunk \[", s.log_text())) > 10
+
+
 def test_no_primary_key_with_chunk_key_column(pg):
     pg.exec("DROP TABLE IF EXISTS nk",
             "CREATE TABLE nk (k int NOT NULL, v int)",

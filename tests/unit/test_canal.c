@@ -45,6 +45,28 @@ static void row(sl_value *r, int64_t id, const char *name)
     r[8].v.i = 1;
 }
 
+/* dates before 1 AD and PostgreSQL's instants past INT64_MAX microseconds
+ * (v.u): canal-json wrote "-043-03-15" and a bare integer */
+static void canal_json_of_far_dates(void **state)
+{
+    sl_table_schema *s = table();
+    sl_value r[9];
+    row(r, 1, "x");
+    r[3].v.i = sl_days_from_civil(-43, 3, 15);
+    r[4].v.i = sl_days_from_civil(-4712, 1, 1) * 86400000000LL;
+    r[5].flags = SL_VF_U64;
+    r[5].v.u = (uint64_t)sl_days_from_civil(294276, 12, 31) * 86400000000ULL + 86399999999ULL;
+    sl_event e = {.schema = s, .after = r, .op = SL_OP_CREATE};
+    sl_buf b;
+    sl_buf_init(&b);
+    sl_canal_json(&b, &e);
+    sl_buf_addc(&b, 0);
+    assert_non_null(strstr(b.data, "\"born\":\"-0043-03-15\",\"at\":\"-4712-01-01 00:00:00\","
+                                   "\"seen\":\"294276-12-31 23:59:59.999999Z\""));
+    sl_buf_free(&b);
+    sl_schema_free(s);
+}
+
 static void canal_json_of_each_operation(void **state)
 {
     sl_table_schema *s = table();
@@ -100,6 +122,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(canal_json_of_each_operation),
+        cmocka_unit_test(canal_json_of_far_dates),
         cmocka_unit_test(csv_keys_quote_where_needed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

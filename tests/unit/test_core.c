@@ -145,6 +145,56 @@ static void emitter_idle_take_only_at_boundary(void **state)
     sl_queue_destroy(&q);
 }
 
+/* The SQL text of dates and times (CSV keys, ClickHouse String columns,
+ * CAST to STRING, MySQL chunk bounds): years are astronomical with at
+ * least four digits after the sign; 44 BC was "-043" */
+static void sql_text_of_far_dates(void **state)
+{
+    struct {
+        uint8_t kind;
+        int64_t v;
+        const char *want;
+    } cases[] = {
+        {SL_DATE, sl_days_from_civil(-43, 3, 15), "-0043-03-15"},
+        {SL_DATE, sl_days_from_civil(0, 2, 29), "0000-02-29"},
+        {SL_DATE, sl_days_from_civil(-4712, 1, 1), "-4712-01-01"},
+        {SL_DATETIME, (sl_days_from_civil(-1, 12, 31) * 86400 + 86399) * 1000000 + 500000,
+         "-0001-12-31 23:59:59.500000"},
+        {SL_TIMESTAMP, INT64_MIN, "-290308-12-21 19:59:05.224192"},
+        {SL_TIMESTAMP, INT64_MAX, "294247-01-10 04:00:54.775807"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sl_value v = {0};
+        v.kind = cases[i].kind;
+        v.v.i = cases[i].v;
+        char buf[64];
+        int n = sl_value_sql_text(&v, buf, sizeof buf);
+        assert_string_equal(buf, cases[i].want);
+        assert_int_equal(n, (int)strlen(cases[i].want));
+    }
+    /* PostgreSQL's last instant is past INT64_MAX microseconds since 1970:
+     * v.u holds it (read as signed it was 290,278 BC) */
+    sl_value far = {0};
+    far.kind = SL_TIMESTAMP;
+    far.flags = SL_VF_U64;
+    far.v.u = (uint64_t)sl_days_from_civil(294276, 12, 31) * 86400000000ULL + 86399999999ULL;
+    char buf[64];
+    sl_value_sql_text(&far, buf, sizeof buf);
+    assert_string_equal(buf, "294276-12-31 23:59:59.999999");
+    /* the envelope's ISO text at both ends, as Java prints Instant.MIN/MAX-like values */
+    sl_column col = {.name = "t", .kind = SL_TIMESTAMP, .scale = 6};
+    sl_value lo = {0};
+    lo.kind = SL_TIMESTAMP;
+    lo.v.i = INT64_MIN;
+    sl_buf b;
+    sl_buf_init(&b);
+    sl_json_value(&b, &col, &lo);
+    sl_json_value(&b, &col, &far);
+    sl_buf_addc(&b, 0);
+    assert_string_equal(b.data, "\"-290308-12-21T19:59:05.224192Z\"\"+294276-12-31T23:59:59.999999Z\"");
+    sl_buf_free(&b);
+}
+
 /* The source thread commits transactions while the sink thread takes idle
  * batches and holds the lock between them: every transaction arrives once,
  * whole and in order. Under `make tsan` this is also the regression test
@@ -271,6 +321,15 @@ static void table_filter_flink_rule(void **state)
     assert_string_equal(err.msg, "tables pattern 'orders' has no '.': write database.table (or schema.table), e.g. shop.orders or shop.\\.*");
     assert_int_equal(sl_table_filter_init(&f, "shop.(", NULL, &err), SL_ECONFIG);
     assert_non_null(strstr(err.msg, "tables pattern 'shop.(' is not a valid regular expression"));
+    /* 50 stacked '+' took glibc's regcomp past 2 GB (fuzz_config) */
+    char stacked[80];
+    snprintf(stacked, sizeof stacked, "db.t%.50s", "++++++++++++++++++++++++++++++++++++++++++++++++++");
+    assert_int_equal(sl_table_filter_init(&f, stacked, NULL, &err), SL_ECONFIG);
+    assert_non_null(strstr(err.msg, "stacks repetitions (a second quantifier at offset 5), which the regex engine "
+                                    "expands without bound; write one repetition ('a+' for 'a++')"));
+    /* one lazy '?' after a quantifier and bounded repeats stay allowed */
+    assert_int_equal(sl_table_filter_init(&f, "db.t_.*?, db.x{2}y+, db.(ab)+", NULL, &err), 0);
+    sl_table_filter_free(&f);
 }
 
 static void atomic_file_replaces(void **state)
@@ -443,6 +502,7 @@ int main(void)
         cmocka_unit_test(emitter_idle_take_only_at_boundary),
         cmocka_unit_test(emitter_numbers_batches_across_address_reuse),
         cmocka_unit_test(emitter_shared_by_source_and_sink_threads),
+        cmocka_unit_test(sql_text_of_far_dates),
         cmocka_unit_test(table_filter_flink_rule),
         cmocka_unit_test(atomic_file_replaces),
         cmocka_unit_test(read_file_max_stops_at_the_bound),
