@@ -232,8 +232,9 @@ EOF
 
     if [[ ! -f "$DIR/.initialized" ]]; then
         rm -rf "$DIR/data"; mkdir -p "$DIR/data"
+        # a cluster id starting with "-" would be read by StorageTool as an option
         local cluster_id
-        cluster_id="$("$(sluice_python)" -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+        cluster_id="$("$(sluice_python)" -c 'import base64,uuid; print(next(i for i in iter(lambda: base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="), None) if not i.startswith("-")))')"
         log "formatting $DIR/data (cluster id $cluster_id)"
         # short-lived JVM: C1 only starts faster
         if ! java -Xmx256m -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
