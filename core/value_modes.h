@@ -42,8 +42,8 @@ typedef struct sl_value_modes {
      "BIGINT UNSIGNED: precise = Connect Decimal bytes (exact; Debezium's default is long), long = int64 "        \
      "(values above 9223372036854775807 wrap negative, as Debezium)."},                                           \
     {"time.precision.mode", SL_OPT_ENUM, NULL, 0, 0, 0, "adaptive_time_microseconds|adaptive|connect",            \
-     "Times: adaptive_time_microseconds = TIME in microseconds (MySQL's default), adaptive = TIME(0..3) in "       \
-     "milliseconds (PostgreSQL's default), connect = Kafka Connect's Date/Time/Timestamp in milliseconds "         \
+     "Times: adaptive_time_microseconds = TIME in microseconds (MySQL's default), adaptive = PostgreSQL "         \
+     "time(0..3) in milliseconds (PostgreSQL's default; MySQL's TIME stays microseconds), connect = Kafka Connect's Date/Time/Timestamp in milliseconds "         \
      "(lossy); default: the source's Debezium default."},                                                         \
     {"interval.handling.mode", SL_OPT_ENUM, "string", 0, 0, 0, "string|numeric",                                     \
      "PostgreSQL interval: string = ISO-8601 P<y>Y<m>M<d>DT<h>H<m>M<s>S (exact; Debezium's default is numeric), "  \
