@@ -79,3 +79,18 @@ void sl_buf_i64(sl_buf *b, int64_t v)
         sl_buf_u64(b, (uint64_t)v);
     }
 }
+
+int sl_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 8;
+    while (n < need)
+        n *= 2;
+    void *p = realloc(*arr, n * elem);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = n;
+    return 0;
+}

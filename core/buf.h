@@ -17,6 +17,10 @@ typedef struct sl_buf {
 void sl_buf_init(sl_buf *b);
 void sl_buf_free(sl_buf *b);
 int sl_buf_reserve(sl_buf *b, size_t extra);
+/* Makes the array *arr (capacity *cap elements of elem bytes) hold at
+ * least need elements, doubling from 8; 0, or -1 when out of memory (the
+ * array unchanged). */
+int sl_grow(void **arr, size_t *cap, size_t need, size_t elem);
 void sl_buf_printf(sl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sl_buf_u64(sl_buf *b, uint64_t v);
 void sl_buf_i64(sl_buf *b, int64_t v);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+
 static const char hexdig[] = "0123456789abcdef";
 
 /* 0 = copy, 1 = \uXXXX, else the escape letter */
@@ -135,21 +136,47 @@ static void iso_timestamp(sl_buf *b, const sl_value *v, int digits, int zulu)
     sl_buf_add(b, tmp, (size_t)n);
 }
 
-void sl_json_value(sl_buf *b, const sl_column *col, const sl_value *v)
+int sl_json_infinity(sl_buf *b, uint8_t kind, const sl_value *v)
+{
+    if ((kind != SL_DATE && kind != SL_DATETIME) || v->kind != SL_STRING ||
+        !((v->len == 8 && memcmp(v->v.s, "infinity", 8) == 0) || (v->len == 9 && memcmp(v->v.s, "-infinity", 9) == 0)))
+        return 0;
+    int neg = v->v.s[0] == '-';
+    if (kind == SL_DATE)
+        sl_buf_i64(b, neg ? INT32_MIN : INT32_MAX);
+    else
+        sl_buf_i64(b, neg ? INT64_MIN : INT64_MAX);
+    return 1;
+}
+
+void sl_json_value(sl_buf *b, const sl_column *col, const sl_value *v) { sl_json_value_m(b, col, v, NULL); }
+
+void sl_json_value_m(sl_buf *b, const sl_column *col, const sl_value *v, const sl_value_modes *m)
 {
     switch ((sl_kind)v->kind) {
     case SL_NULL:
         sl_buf_adds(b, "null");
         return;
+    case SL_TIME:
+        /* Debezium: MicroTime microseconds, or Time milliseconds (floor) */
+        if (col && sl_time_in_ms(col, m)) {
+            sl_buf_i64(b, v->v.i >= 0 ? v->v.i / 1000 : -((-v->v.i + 999) / 1000));
+            return;
+        }
+        /* fall through */
     case SL_INT:
     case SL_YEAR:
     case SL_DATE:
-    case SL_TIME:
-        /* Debezium: DATE = days since epoch, TIME = MicroTime microseconds */
+        /* Debezium: DATE = days since epoch */
         sl_buf_i64(b, v->v.i);
         return;
     case SL_UINT:
-        sl_buf_u64(b, v->v.u);
+        if (sl_bigint_as_decimal(col, m))
+            sl_render_decimal_u64(b, v->v.u);
+        else if (m && col && col->kind == SL_UINT && m->bigint_unsigned == SL_BIGINT_LONG)
+            sl_buf_i64(b, (int64_t)v->v.u); /* Debezium's long: wraps above INT64_MAX */
+        else
+            sl_buf_u64(b, v->v.u);
         return;
     case SL_BOOL:
         sl_buf_adds(b, v->v.i ? "true" : "false");
@@ -161,8 +188,11 @@ void sl_json_value(sl_buf *b, const sl_column *col, const sl_value *v)
     case SL_DATETIME:
         /* Debezium: precision 0-3 -> Timestamp (ms), 4-6 -> MicroTimestamp (us) */
         if (v->flags & SL_VF_U64) {
-            sl_buf_u64(b, col && col->scale <= 3 ? v->v.u / 1000 : v->v.u);
-        } else if (col && col->scale <= 3) {
+            uint64_t u = col && sl_datetime_in_ms(col, m) ? v->v.u / 1000 : v->v.u;
+            /* PostgreSQL's last centuries (to 294276 AD) exceed int64
+             * microseconds: Debezium's schema caps them at its maximum */
+            sl_buf_u64(b, m && u > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : u);
+        } else if (col && sl_datetime_in_ms(col, m)) {
             int64_t ms = v->v.i >= 0 ? v->v.i / 1000 : -((-v->v.i + 999) / 1000);
             sl_buf_i64(b, ms);
         } else {
@@ -185,7 +215,7 @@ void sl_json_value(sl_buf *b, const sl_column *col, const sl_value *v)
         }
         return;
     case SL_BYTES:
-        sl_base64(b, (const unsigned char *)v->v.s, v->len);
+        sl_render_binary(b, (const unsigned char *)v->v.s, v->len, m);
         return;
     case SL_UNCHANGED:
         sl_buf_adds(b, "\"" SL_UNAVAILABLE_VALUE "\"");
@@ -195,9 +225,17 @@ void sl_json_value(sl_buf *b, const sl_column *col, const sl_value *v)
             sl_buf_add(b, v->v.s, v->len);
             return;
         }
-        /* fall through */
+        if (m && col && sl_is_interval(col) && sl_render_interval(b, v->v.s, v->len, m) == 0)
+            return;
+        sl_json_string(b, v->v.s, v->len);
+        return;
     case SL_DECIMAL:
+        sl_render_decimal(b, col ? col : &(sl_column){.kind = SL_DECIMAL}, v->v.s, v->len, m);
+        return;
     case SL_STRING:
+        if (m && col && sl_json_infinity(b, col->kind, v))
+            return;
+        /* fall through */
     case SL_JSON:
     case SL_ENUM:
     case SL_SET:
@@ -213,7 +251,9 @@ static void json_key(sl_buf *b, const char *name)
     sl_buf_addc(b, ':');
 }
 
-void sl_json_row(sl_buf *b, const sl_table_schema *s, const sl_value *row)
+void sl_json_row(sl_buf *b, const sl_table_schema *s, const sl_value *row) { sl_json_row_m(b, s, row, NULL); }
+
+void sl_json_row_m(sl_buf *b, const sl_table_schema *s, const sl_value *row, const sl_value_modes *m)
 {
     if (!row) {
         sl_buf_adds(b, "null");
@@ -224,15 +264,17 @@ void sl_json_row(sl_buf *b, const sl_table_schema *s, const sl_value *row)
         if (i)
             sl_buf_addc(b, ',');
         json_key(b, s->cols[i].name);
-        sl_json_value(b, &s->cols[i], &row[i]);
+        sl_json_value_m(b, &s->cols[i], &row[i], m);
     }
     sl_buf_addc(b, '}');
 }
 
-void sl_json_key(sl_buf *b, const sl_table_schema *s, const sl_value *row)
+void sl_json_key(sl_buf *b, const sl_table_schema *s, const sl_value *row) { sl_json_key_m(b, s, row, NULL); }
+
+void sl_json_key_m(sl_buf *b, const sl_table_schema *s, const sl_value *row, const sl_value_modes *m)
 {
     if (s->npk == 0) {
-        sl_json_row(b, s, row);
+        sl_json_row_m(b, s, row, m);
         return;
     }
     sl_buf_addc(b, '{');
@@ -241,7 +283,7 @@ void sl_json_key(sl_buf *b, const sl_table_schema *s, const sl_value *row)
         if (k)
             sl_buf_addc(b, ',');
         json_key(b, s->cols[i].name);
-        sl_json_value(b, &s->cols[i], &row[i]);
+        sl_json_value_m(b, &s->cols[i], &row[i], m);
     }
     sl_buf_addc(b, '}');
 }
@@ -263,6 +305,10 @@ static const char *snapshot_text(uint8_t snap)
         return "\"first\"";
     case SL_SNAP_LAST:
         return "\"last\"";
+    case SL_SNAP_FIRST_IN_TABLE:
+        return "\"first_in_data_collection\"";
+    case SL_SNAP_LAST_IN_TABLE:
+        return "\"last_in_data_collection\"";
     default:
         return "\"false\"";
     }
@@ -273,15 +319,21 @@ void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
     const sl_txinfo *tx = e->tx;
     const sl_table_schema *s = e->schema;
     sl_buf_adds(b, "{\"version\":\"" SL_VERSION "\",\"connector\":");
-    opt_string(b, o->connector);
+    opt_string(b, sl_envelope_connector(o->connector, tx && tx->mariadb, &o->modes));
     sl_buf_adds(b, ",\"name\":");
     opt_string(b, o->name);
+    int64_t ts = tx ? tx->ts_ms : 0;
     sl_buf_adds(b, ",\"ts_ms\":");
-    sl_buf_i64(b, tx ? tx->ts_ms : 0);
+    sl_buf_i64(b, ts);
     sl_buf_adds(b, ",\"snapshot\":");
     sl_buf_adds(b, snapshot_text(e->snapshot));
     sl_buf_adds(b, ",\"db\":");
     opt_string(b, s->db);
+    /* Debezium 3: the same instant in micro- and nanoseconds */
+    sl_buf_adds(b, ",\"ts_us\":");
+    sl_buf_i64(b, ts * 1000);
+    sl_buf_adds(b, ",\"ts_ns\":");
+    sl_buf_i64(b, ts * 1000000);
     if (s->schema) {
         /* PostgreSQL */
         sl_buf_adds(b, ",\"sequence\":null,\"schema\":");
@@ -323,18 +375,38 @@ void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
 
 void sl_json_envelope(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms)
 {
+    sl_json_envelope_tx(b, e, o, now_ms, NULL);
+}
+
+void sl_json_envelope_tx(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms,
+                         const sl_txblock *tb)
+{
     char op[2] = {e->op, 0};
     sl_buf_adds(b, "{\"before\":");
-    sl_json_row(b, e->schema, e->before);
+    sl_json_row_m(b, e->schema, e->before, &o->modes);
     sl_buf_adds(b, ",\"after\":");
-    sl_json_row(b, e->schema, e->after);
+    sl_json_row_m(b, e->schema, e->after, &o->modes);
     sl_buf_adds(b, ",\"source\":");
     sl_json_source(b, e, o);
     sl_buf_adds(b, ",\"op\":\"");
     sl_buf_adds(b, op);
     sl_buf_adds(b, "\",\"ts_ms\":");
     sl_buf_i64(b, now_ms);
-    sl_buf_adds(b, ",\"transaction\":null}");
+    sl_buf_adds(b, ",\"ts_us\":");
+    sl_buf_i64(b, now_ms * 1000);
+    sl_buf_adds(b, ",\"ts_ns\":");
+    sl_buf_i64(b, now_ms * 1000000);
+    if (tb) {
+        sl_buf_adds(b, ",\"transaction\":{\"id\":");
+        opt_string(b, tb->id);
+        sl_buf_adds(b, ",\"total_order\":");
+        sl_buf_i64(b, tb->total_order);
+        sl_buf_adds(b, ",\"data_collection_order\":");
+        sl_buf_i64(b, tb->data_collection_order);
+        sl_buf_adds(b, "}}");
+    } else {
+        sl_buf_adds(b, ",\"transaction\":null}");
+    }
 }
 
 void sl_json_schema_change(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms)
@@ -394,3 +466,4 @@ void sl_json_schema_change(sl_buf *b, const sl_event *e, const sl_envelope_opts 
     }
     sl_buf_adds(b, "]}}]}");
 }
+

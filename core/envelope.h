@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "event.h"
+#include "value_modes.h"
 
 #define SL_VERSION "0.1.0"
 #define SL_UNAVAILABLE_VALUE "__debezium_unavailable_value"
@@ -20,19 +21,37 @@
 typedef struct sl_envelope_opts {
     const char *connector; /* "mysql" or "postgresql" */
     const char *name;      /* logical server name: topic prefix / pipeline name */
+    sl_value_modes modes;
 } sl_envelope_opts;
 
 void sl_json_string(sl_buf *b, const char *s, size_t len);
 void sl_json_value(sl_buf *b, const sl_column *col, const sl_value *v);
+void sl_json_value_m(sl_buf *b, const sl_column *col, const sl_value *v, const sl_value_modes *m);
 /* {"col": value, ...} for every column */
 void sl_json_row(sl_buf *b, const sl_table_schema *s, const sl_value *row);
+void sl_json_row_m(sl_buf *b, const sl_table_schema *s, const sl_value *row, const sl_value_modes *m);
 /* {"pk1": value, ...}; falls back to the whole row when there is no key */
 void sl_json_key(sl_buf *b, const sl_table_schema *s, const sl_value *row);
+void sl_json_key_m(sl_buf *b, const sl_table_schema *s, const sl_value *row, const sl_value_modes *m);
 void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o);
 /* the whole change event: {"before":..,"after":..,"source":..,"op":..,"ts_ms":..} */
 void sl_json_envelope(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms);
+/* Debezium's transaction block of an event (provide.transaction.metadata) */
+typedef struct sl_txblock {
+    const char *id;
+    int64_t total_order, data_collection_order; /* 1-based */
+} sl_txblock;
+/* the same with a transaction block (NULL: "transaction":null) */
+void sl_json_envelope_tx(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms,
+                         const sl_txblock *tb);
 /* a schema-change record in Debezium's tableChanges shape */
 void sl_json_schema_change(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms);
+
+/* PostgreSQL's infinite dates and timestamps (text "infinity",
+ * "-infinity" in a column of kind SL_DATE / SL_DATETIME) as the extremes
+ * of the schema's integer type, where text would contradict it: 1 when
+ * written */
+int sl_json_infinity(sl_buf *b, uint8_t kind, const sl_value *v);
 
 void sl_base64(sl_buf *b, const unsigned char *p, size_t n);
 void sl_format_double(sl_buf *b, double d, int is_float);

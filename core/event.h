@@ -52,9 +52,12 @@ typedef struct sl_txinfo {
     uint32_t server_id;
     uint32_t thread_id;
     int64_t ts_ms;      /* commit time at the source */
+    uint8_t mariadb;    /* written by MariaDB (Debezium 3's "mariadb" connector) */
 } sl_txinfo;
 
-enum { SL_SNAP_NONE = 0, SL_SNAP_TRUE, SL_SNAP_FIRST, SL_SNAP_LAST };
+/* Debezium's source.snapshot: the snapshot's first and last rows, each
+ * table's first and last rows, and the rest */
+enum { SL_SNAP_NONE = 0, SL_SNAP_TRUE, SL_SNAP_FIRST, SL_SNAP_LAST, SL_SNAP_FIRST_IN_TABLE, SL_SNAP_LAST_IN_TABLE };
 
 typedef struct sl_event {
     struct sl_event *next;

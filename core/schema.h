@@ -20,6 +20,7 @@ typedef struct sl_column {
     uint8_t is_unsigned;
     uint8_t is_array;   /* values are JSON arrays of elem_kind (PostgreSQL arrays) */
     uint8_t elem_kind;
+    uint8_t array_dims; /* declared dimensions of an array column (0 = unknown, read as 1) */
     uint16_t precision; /* decimal precision, string length, bit width */
     uint16_t scale;     /* decimal scale, fractional-second digits */
     char *type_name;    /* the type as the user wrote it: "bigint unsigned", "decimal(10,2)" */

@@ -54,12 +54,13 @@ void sl_snapshot_free(sl_snapshot *s)
     for (size_t i = 0; i < s->ninflight; i++)
         sl_snap_chunk_free(&s->inflight[i]);
     free(s->inflight);
-    for (sl_snap_result *r = s->results, *n; r; r = n) {
-        n = r->next;
-        sl_snap_chunk_free(&r->chunk);
-        sl_batch_free(r->batch);
-        free(r);
-    }
+    for (int list = 0; list < 2; list++)
+        for (sl_snap_result *r = list ? s->held : s->results, *n; r; r = n) {
+            n = r->next;
+            sl_snap_chunk_free(&r->chunk);
+            sl_batch_free(r->batch);
+            free(r);
+        }
     sl_touch_log_free(&s->touches);
     free(s->pos_json);
     free(s->state_json);

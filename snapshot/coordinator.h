@@ -15,6 +15,7 @@ struct sl_snap_result {
     sl_snap_chunk chunk;
     sl_pos at, ready;
     sl_batch *batch;
+    int final; /* held: the last chunk of its table, waiting to learn if it is the snapshot's last */
 };
 
 char *sl_snap_dup(const char *s); /* strdup, NULL stays NULL */

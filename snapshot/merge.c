@@ -111,6 +111,163 @@ static void read_again(sl_snapshot *s, sl_snap_result *r, const sl_snap_table *t
     pthread_cond_broadcast(&s->cv);
 }
 
+/* Under s->mu: a chunk goes out (its token records it done) and is freed. */
+static int finish_chunk(sl_snapshot *s, sl_emitter *out, sl_snap_result *r, sl_err *err)
+{
+    sl_snap_table *t = &s->tables[r->chunk.table];
+    int rc = 0;
+    size_t rows = r->batch->count;
+    if (!t->announced) {
+        /* the table's first event: its schema goes first */
+        sl_event *se = sl_batch_prepend_event(r->batch, SL_OP_SCHEMA, t->schema);
+        if (se) {
+            se->pos = s->reader_pos;
+            se->snapshot = SL_SNAP_TRUE;
+            t->announced = 1;
+        }
+    }
+    sl_snap_inflight_remove(s, &r->chunk);
+    t->chunks_done++;
+    t->rows_done += rows;
+    if (t->exhausted) {
+        int open = 0;
+        for (size_t k = 0; k < s->ninflight; k++)
+            open |= s->inflight[k].table == r->chunk.table;
+        for (size_t k = 0; k < s->nreread; k++)
+            open |= s->reread[k].table == r->chunk.table;
+        if (!open) {
+            t->done = 1;
+            sl_info("snapshot of %s done: %" PRIu64 " rows in %" PRIu64 " chunks", t->name, t->rows_done,
+                    t->chunks_done);
+        }
+    }
+    s->state_dirty = 1;
+    pthread_mutex_unlock(&s->mu);
+    char *tok = sl_snapshot_token(s, s->pos_json ? s->pos_json : "{}");
+    pthread_mutex_lock(&s->mu);
+    if (!tok || sl_emit_push_batch(out, r->batch, s->reader_pos, tok))
+        rc = sl_errf(err, SL_ERUNTIME, "snapshot: cannot hand over chunk %u of %s", r->chunk.seq, t->name);
+    free(tok);
+    r->batch = NULL;
+    sl_snap_chunk_free(&r->chunk);
+    free(r);
+    pthread_cond_broadcast(&s->cv);
+    return rc;
+}
+
+/* Under s->mu: a held chunk goes out with Debezium's source.snapshot
+ * markers; last is what its last row is (SL_SNAP_TRUE when more rows of
+ * its table follow). Changes since it was held may supersede rows. */
+static int emit_held(sl_snapshot *s, sl_emitter *out, sl_snap_result *r, uint8_t last, sl_err *err)
+{
+    sl_snap_table *t = &s->tables[r->chunk.table];
+    if (t->reshaped && sl_pos_cmp(t->reshaped_at, r->at) >= 0 &&
+        !(t->truncated && sl_pos_cmp(t->truncated_at, r->at) >= 0)) {
+        /* the changelog showed a new shape while it was held */
+        read_again(s, r, t, "it was read in the table's old shape");
+        return 0;
+    }
+    if (t->truncated && sl_pos_cmp(t->truncated_at, r->at) >= 0) {
+        for (sl_event *e = r->batch->head; e; e = e->next)
+            e->op = 0;
+        r->batch->head = r->batch->tail = NULL;
+        r->batch->count = 0;
+    }
+    if (drop_superseded(s, r, t)) {
+        sl_snap_chunk_free(&r->chunk);
+        sl_batch_free(r->batch);
+        free(r);
+        return sl_errf(err, SL_ERUNTIME, "out of memory merging a snapshot chunk");
+    }
+    for (sl_event *e = r->batch->head; e; e = e->next) {
+        int first = !t->rows_emitted, first_all = !s->rows_emitted;
+        int is_last = e->next == NULL;
+        t->rows_emitted = s->rows_emitted = 1;
+        /* Debezium's precedence: the snapshot's last, its first, a table's
+         * last, a table's first */
+        if (is_last && last == SL_SNAP_LAST)
+            e->snapshot = SL_SNAP_LAST;
+        else if (first_all)
+            e->snapshot = SL_SNAP_FIRST;
+        else if (is_last && last == SL_SNAP_LAST_IN_TABLE)
+            e->snapshot = SL_SNAP_LAST_IN_TABLE;
+        else if (first)
+            e->snapshot = SL_SNAP_FIRST_IN_TABLE;
+    }
+    return finish_chunk(s, out, r, err);
+}
+
+static sl_snap_result *unlink_held(sl_snapshot *s, uint32_t table, int final)
+{
+    for (sl_snap_result **l = &s->held; *l; l = &(*l)->next) {
+        sl_snap_result *r = *l;
+        if ((final && r->final) || (!final && !r->final && r->chunk.table == table)) {
+            *l = r->next;
+            r->next = NULL;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* Under s->mu: a table whose held chunk is its only open one has that
+ * chunk as its last; the previous finished table's last chunk then goes
+ * out (the snapshot's last row is still to come). Once nothing else is
+ * open, the last held chunk is the snapshot's last. */
+static int settle_held(sl_snapshot *s, sl_emitter *out, uint32_t table, sl_err *err)
+{
+    sl_snap_table *t = &s->tables[table];
+    int open = 0;
+    for (size_t k = 0; k < s->ninflight; k++)
+        open += s->inflight[k].table == table;
+    for (size_t k = 0; k < s->nreread; k++)
+        open += s->reread[k].table == table;
+    int rc = 0;
+    sl_snap_result *h;
+    if (t->exhausted && open == 1 && (h = unlink_held(s, table, 0))) {
+        sl_snap_result *prev = unlink_held(s, 0, 1);
+        h->final = 1;
+        h->next = s->held;
+        s->held = h;
+        if (prev)
+            rc = emit_held(s, out, prev, SL_SNAP_LAST_IN_TABLE, err);
+    }
+    int all = s->nreread == 0;
+    for (uint32_t i = 0; i < s->ntables && all; i++)
+        all = s->tables[i].exhausted || s->tables[i].done;
+    size_t nheld = 0;
+    for (sl_snap_result *x = s->held; x; x = x->next)
+        nheld++;
+    if (!rc && all && s->ninflight == nheld && (h = unlink_held(s, 0, 1)))
+        rc = emit_held(s, out, h, SL_SNAP_LAST, err);
+    return rc;
+}
+
+/* Under s->mu: a held chunk whose table has a later chunk read with rows
+ * (still waiting for the reader) is not its table's last; it goes out now
+ * rather than when that chunk is merged, so that progress (and the
+ * checkpoint) does not wait on the reader twice. */
+static int release_followed(sl_snapshot *s, sl_emitter *out, sl_err *err)
+{
+    for (sl_snap_result **l = &s->held; *l;) {
+        sl_snap_result *h = *l;
+        int followed = 0;
+        for (sl_snap_result *r = s->results; r && !followed && !h->final; r = r->next)
+            followed = r->chunk.table == h->chunk.table && r->batch && r->batch->count > 0;
+        if (!followed) {
+            l = &h->next;
+            continue;
+        }
+        *l = h->next;
+        h->next = NULL;
+        int rc = emit_held(s, out, h, SL_SNAP_TRUE, err);
+        if (rc)
+            return rc;
+        l = &s->held; /* the list may have changed while the lock was released */
+    }
+    return 0;
+}
+
 int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err)
 {
     int took = sl_emit_hold(out);
@@ -124,6 +281,8 @@ int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err)
         }
         *link = r->next;
         sl_snapshot_count_results(s, -1);
+        /* a reader may wait for room (held chunks do not count) */
+        pthread_cond_broadcast(&s->cv);
         sl_snap_table *t = &s->tables[r->chunk.table];
         if (!sl_touch_covers(&s->touches, r->at) && s->single_position) {
             /* reading again at the same position cannot help: start over
@@ -157,56 +316,40 @@ int sl_snapshot_merge(sl_snapshot *s, sl_emitter *out, sl_err *err)
             r->batch->head = r->batch->tail = NULL;
             r->batch->count = 0;
         }
+        uint32_t table = r->chunk.table;
         if (drop_superseded(s, r, t)) {
             rc = sl_errf(err, SL_ERUNTIME, "out of memory merging a snapshot chunk");
+            sl_snap_chunk_free(&r->chunk);
+            sl_batch_free(r->batch);
+            free(r);
+        } else if (r->batch->count == 0) {
+            /* nothing to mark: it goes out at once (its token records it done) */
+            rc = finish_chunk(s, out, r, err);
         } else {
-            size_t rows = r->batch->count;
-            if (!t->announced) {
-                /* the table's first event: its schema goes first */
-                sl_event *se = sl_batch_prepend_event(r->batch, SL_OP_SCHEMA, t->schema);
-                if (se) {
-                    se->pos = s->reader_pos;
-                    se->snapshot = SL_SNAP_TRUE;
-                    t->announced = 1;
-                }
-            }
-            sl_snap_inflight_remove(s, &r->chunk);
-            t->chunks_done++;
-            t->rows_done += rows;
-            if (t->exhausted) {
-                int open = 0;
-                for (size_t k = 0; k < s->ninflight; k++)
-                    open |= s->inflight[k].table == r->chunk.table;
-                for (size_t k = 0; k < s->nreread; k++)
-                    open |= s->reread[k].table == r->chunk.table;
-                if (!open) {
-                    t->done = 1;
-                    sl_info("snapshot of %s done: %" PRIu64 " rows in %" PRIu64 " chunks", t->name, t->rows_done,
-                            t->chunks_done);
-                }
-            }
-            s->state_dirty = 1;
-            pthread_mutex_unlock(&s->mu);
-            char *tok = sl_snapshot_token(s, s->pos_json ? s->pos_json : "{}");
-            pthread_mutex_lock(&s->mu);
-            if (!tok || sl_emit_push_batch(out, r->batch, s->reader_pos, tok))
-                rc = sl_errf(err, SL_ERUNTIME, "snapshot: cannot hand over chunk %u of %s", r->chunk.seq, t->name);
-            free(tok);
-            r->batch = NULL;
+            /* held until the next non-empty chunk of its table (or the
+             * snapshot's end) says what its last row is */
+            sl_snap_result *prev = unlink_held(s, table, 0);
+            r->next = s->held;
+            s->held = r;
+            if (prev)
+                rc = emit_held(s, out, prev, SL_SNAP_TRUE, err);
         }
-        sl_snap_chunk_free(&r->chunk);
-        sl_batch_free(r->batch);
-        free(r);
-        pthread_cond_broadcast(&s->cv);
+        if (!rc)
+            rc = settle_held(s, out, table, err);
+        if (!rc)
+            rc = release_followed(s, out, err);
+        /* the list may have changed while the lock was released */
+        link = &s->results;
     }
     /* forget touches no chunk in flight can need */
     sl_pos low = s->reader_pos;
     for (size_t k = 0; k < s->ninflight; k++)
         if (sl_pos_cmp(s->inflight[k].lower_bound, low) < 0)
             low = s->inflight[k].lower_bound;
-    for (sl_snap_result *r = s->results; r; r = r->next)
-        if (sl_pos_cmp(r->at, low) < 0)
-            low = r->at;
+    for (int list = 0; list < 2; list++)
+        for (sl_snap_result *r = list ? s->held : s->results; r; r = r->next)
+            if (sl_pos_cmp(r->at, low) < 0)
+                low = r->at;
     for (size_t k = 0; k < s->nreread; k++)
         if (sl_pos_cmp(s->reread[k].lower_bound, low) < 0)
             low = s->reread[k].lower_bound;

@@ -53,6 +53,7 @@ typedef struct sl_snap_table {
     int exhausted;                /* every chunk assigned */
     int done;                     /* every chunk merged */
     int announced;                /* its schema event went out */
+    int rows_emitted;             /* one of its rows went out */
     int truncated;                /* the changelog truncated it at truncated_at */
     sl_pos truncated_at;
     int reshaped;                 /* the changelog showed a new shape (schema) at reshaped_at */
@@ -84,6 +85,13 @@ typedef struct sl_snapshot {
     size_t ninflight, inflight_cap;
     sl_snap_result *results; /* read, waiting for the changelog reader */
     size_t nresults;         /* changed under mu; read without it by the reader (sl_snapshot_waiting) */
+    /* reached by the reader but held back (still in flight): a table's
+     * newest non-empty chunk until the next one shows whether its last
+     * row is the table's last (source.snapshot last_in_data_collection),
+     * and the newest finished table's last chunk until the snapshot's last
+     * row is known (last). At most one per table, plus one. */
+    sl_snap_result *held;
+    int rows_emitted;        /* a snapshot row went out (the next is not `first`) */
     sl_pos max_seen;         /* newest snapshot position seen: lower bound for new chunks */
     int failed;
     int single_position;     /* every chunk is read at the same position (one exported snapshot) */

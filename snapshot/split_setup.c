@@ -60,6 +60,11 @@ int sl_split_key_columns(const sl_table_schema *s, const sl_options *opts, const
     int found = sl_chunk_key_for(opts, ns ? ns : "", s->table, keybuf, sizeof keybuf, err);
     if (found < 0)
         return SL_ECONFIG;
+    /* the one-column form is for keyless tables only (a table with a
+     * primary key keeps it); the per-table form names its tables */
+    const char *v = sl_opt_str(opts, opt);
+    if (found && s->npk > 0 && v && !strchr(v, ':'))
+        found = 0;
     const char *keycol = found ? keybuf : NULL;
     *nkey = 0;
     if (keycol) {

@@ -18,8 +18,9 @@
  * col: 1, or 0 when none applies; -1 with err for a malformed option. */
 int sl_chunk_key_for(const sl_options *opts, const char *ns, const char *table, char *col, size_t len, sl_err *err);
 
-/* The chunk key of a table: the configured
- * scan.incremental.snapshot.chunk.key-column of opts, else the primary key.
+/* The chunk key of a table: the column scan.incremental.snapshot.chunk.key-column
+ * of opts names for it in the per-table form, else its primary key, else
+ * the option's one column (that form is for tables without a key).
  * Fills keys (up to 64) and *nkey, or a located SL_ECONFIG naming the
  * table; source names the connector in messages ("mysql source"). */
 int sl_split_key_columns(const sl_table_schema *s, const sl_options *opts, const char *source, int *keys, int *nkey,

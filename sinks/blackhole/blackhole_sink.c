@@ -18,6 +18,7 @@
 static const sl_option_def options[] = {
     {"render", SL_OPT_BOOL, "false", 0, 0, 0, NULL,
      "Render each event as Debezium JSON before discarding it (measures encoding cost)."},
+    SL_ENVELOPE_OPTIONS,
     SL_OPTION_END,
 };
 
@@ -36,6 +37,7 @@ static int bh_create(const sl_options *o, const sl_sink_env *env, void **self, s
     b->render = (int)sl_opt_num(o, "render");
     b->env.connector = env->source_connector;
     b->env.name = env->pipeline_name;
+    sl_value_modes_from(o, env->source_connector, &b->env.modes);
     sl_buf_init(&b->buf);
     *self = b;
     return 0;

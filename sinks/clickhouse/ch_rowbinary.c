@@ -512,7 +512,12 @@ static int put_element(sl_buf *b, const ch_type *et, const sl_column *ec, json_t
     uint8_t k = ec->kind;
     if (json_is_integer(j)) {
         int64_t i = (int64_t)json_integer_value(j);
-        if (k == SL_DATETIME) {
+        if ((k == SL_DATE && (i == INT32_MAX || i == INT32_MIN)) ||
+            (k == SL_DATETIME && (i == INT64_MAX || i == INT64_MIN))) {
+            /* PostgreSQL's infinite dates and timestamps, which the source
+             * renders as their type's extremes: stored as scalars' are */
+            v = sl_val_text(SL_STRING, i > 0 ? "infinity" : "-infinity", i > 0 ? 8 : 9);
+        } else if (k == SL_DATETIME) {
             v.kind = SL_DATETIME;
             v.v.i = ec->scale <= 3 ? i * 1000 : i; /* rendered as ms up to precision 3 */
         } else if (k == SL_DATE || k == SL_TIME) {

@@ -45,6 +45,7 @@ static const sl_option_def options[] = {
      "fsync the data before each checkpoint; false trades crash safety for speed."},
     {"schema-changes", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
      "Write a line for every schema change (Debezium tableChanges shape)."},
+    SL_ENVELOPE_OPTIONS,
     SL_OPTION_END,
 };
 
@@ -128,6 +129,7 @@ static int file_create(const sl_options *o, const sl_sink_env *env, void **self,
     f->schema_changes = (int)sl_opt_num(o, "schema-changes");
     f->env.connector = env->source_connector;
     f->env.name = f->name;
+    sl_value_modes_from(o, env->source_connector, &f->env.modes);
     sl_buf_init(&f->buf);
     f->read_only = env->read_only;
     f->fd = open(f->path, f->read_only ? O_RDONLY | O_CLOEXEC : O_WRONLY | O_CREAT | O_CLOEXEC, 0644);

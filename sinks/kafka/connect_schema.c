@@ -44,35 +44,86 @@ static void field(sl_buf *b, const char *type, int optional, const char *name, c
     }
 }
 
-static void column_field(sl_buf *b, const sl_column *c)
+static void column_field(sl_buf *b, const sl_column *c, const sl_value_modes *m)
 {
     const char *type = "string", *name = NULL;
     if (c->is_array) {
         /* a Connect array whose items are described like the element column */
         sl_column elem = *c;
-        elem.is_array = 0;
         elem.kind = c->elem_kind;
         elem.nullable = 1;
         elem.name = NULL;
+        /* an n-dimensional array is an array of (n-1)-dimensional ones */
+        elem.is_array = c->array_dims > 1;
+        elem.array_dims = (uint8_t)(c->array_dims > 1 ? c->array_dims - 1 : 0);
+        if (elem.is_array)
+            elem.kind = c->kind;
         sl_buf_adds(b, "{\"type\":\"array\",\"items\":");
-        column_field(b, &elem);
-        sl_buf_adds(b, c->nullable ? ",\"optional\":true,\"field\":" : ",\"optional\":false,\"field\":");
-        sl_json_string(b, c->name, strlen(c->name));
+        /* elements are rendered by the source in sluice's own forms */
+        column_field(b, &elem, NULL);
+        sl_buf_adds(b, c->nullable ? ",\"optional\":true" : ",\"optional\":false");
+        if (c->name) {
+            sl_buf_adds(b, ",\"field\":");
+            sl_json_string(b, c->name, strlen(c->name));
+        }
         sl_buf_addc(b, '}');
         return;
     }
     switch ((sl_kind)c->kind) {
     case SL_INT: type = int_type(c); break;
-    case SL_UINT: type = "int64"; break;
-    case SL_FLOAT: type = "float32"; break;
-    case SL_DOUBLE: type = "float64"; break;
+    case SL_UINT:
+        if (sl_bigint_as_decimal(c, m)) {
+            field(b, "bytes", c->nullable, "org.apache.kafka.connect.data.Decimal", c->name);
+            sl_buf_adds(b, ",\"parameters\":{\"scale\":\"0\"}}");
+            return;
+        }
+        type = "int64";
+        break;
+    /* JsonConverter's names for Connect's FLOAT32 and FLOAT64 */
+    case SL_FLOAT: type = "float"; break;
+    case SL_DOUBLE: type = "double"; break;
     case SL_BOOL: type = "boolean"; break;
-    case SL_BYTES: type = "bytes"; break;
-    case SL_DATE: type = "int32"; name = "io.debezium.time.Date"; break;
-    case SL_TIME: type = "int64"; name = "io.debezium.time.MicroTime"; break;
+    case SL_BYTES: type = m && m->binary != SL_BINARY_BYTES ? "string" : "bytes"; break;
+    case SL_DECIMAL:
+        if (m && m->decimal == SL_DECIMAL_DOUBLE) {
+            type = "double";
+        } else if (m && m->decimal == SL_DECIMAL_PRECISE && sl_decimal_variable(c)) {
+            sl_buf_adds(b, "{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,"
+                           "\"field\":\"scale\"},{\"type\":\"bytes\",\"optional\":false,\"field\":\"value\"}]");
+            sl_buf_adds(b, c->nullable ? ",\"optional\":true" : ",\"optional\":false");
+            sl_buf_adds(b, ",\"name\":\"io.debezium.data.VariableScaleDecimal\",\"version\":1,"
+                           "\"doc\":\"Variable scaled decimal\",\"field\":");
+            sl_json_string(b, c->name, strlen(c->name));
+            sl_buf_addc(b, '}');
+            return;
+        } else if (m && m->decimal == SL_DECIMAL_PRECISE) {
+            field(b, "bytes", c->nullable, "org.apache.kafka.connect.data.Decimal", c->name);
+            sl_buf_printf(b, ",\"parameters\":{\"scale\":\"%u\"", (unsigned)c->scale);
+            if (c->precision)
+                sl_buf_printf(b, ",\"connect.decimal.precision\":\"%u\"", (unsigned)c->precision);
+            sl_buf_adds(b, "}}");
+            return;
+        }
+        break;
+    case SL_DATE:
+        type = "int32";
+        name = m && m->time_precision == SL_TIME_CONNECT ? "org.apache.kafka.connect.data.Date"
+                                                         : "io.debezium.time.Date";
+        break;
+    case SL_TIME:
+        if (sl_time_in_ms(c, m)) {
+            type = "int32";
+            name = m->time_precision == SL_TIME_CONNECT ? "org.apache.kafka.connect.data.Time" : "io.debezium.time.Time";
+        } else {
+            type = "int64";
+            name = "io.debezium.time.MicroTime";
+        }
+        break;
     case SL_DATETIME:
         type = "int64";
-        name = c->scale <= 3 ? "io.debezium.time.Timestamp" : "io.debezium.time.MicroTimestamp";
+        name = m && m->time_precision == SL_TIME_CONNECT ? "org.apache.kafka.connect.data.Timestamp"
+               : c->scale <= 3                           ? "io.debezium.time.Timestamp"
+                                                         : "io.debezium.time.MicroTimestamp";
         break;
     case SL_TIMESTAMP: name = "io.debezium.time.ZonedTimestamp"; break;
     case SL_YEAR: type = "int32"; name = "io.debezium.time.Year"; break;
@@ -83,7 +134,10 @@ static void column_field(sl_buf *b, const sl_column *c)
         /* PostgreSQL values kept as text */
         if (c->type_name && strncmp(c->type_name, "time", 4) == 0 && strstr(c->type_name, "with time zone"))
             name = "io.debezium.time.ZonedTime";
-        else if (c->type_name && strncmp(c->type_name, "interval", 8) == 0)
+        else if (sl_is_interval(c) && m && m->interval == SL_INTERVAL_NUMERIC) {
+            type = "int64";
+            name = "io.debezium.time.MicroDuration";
+        } else if (sl_is_interval(c))
             name = "io.debezium.time.Interval";
         break;
     case SL_BIT:
@@ -114,23 +168,19 @@ static void column_field(sl_buf *b, const sl_column *c)
         sl_buf_adds(b, "\"}");
     } else if (c->kind == SL_BIT && c->precision > 1) {
         sl_buf_printf(b, ",\"parameters\":{\"length\":\"%u\"}", (unsigned)c->precision);
-    } else if (c->kind == SL_DECIMAL) {
-        /* decimals travel as exact text (decimal.handling.mode=string) */
-        sl_buf_printf(b, ",\"parameters\":{\"precision\":\"%u\",\"scale\":\"%u\"}", (unsigned)c->precision,
-                      (unsigned)c->scale);
     }
     sl_buf_addc(b, '}');
 }
 
 static void row_struct(sl_buf *b, const sl_table_schema *s, const char *topic, const char *suffix, int key,
-                       const char *fieldname)
+                       const char *fieldname, const sl_value_modes *m)
 {
     sl_buf_adds(b, "{\"type\":\"struct\",\"fields\":[");
     int n = key ? s->npk : s->ncols;
     for (int i = 0; i < n; i++) {
         if (i)
             sl_buf_addc(b, ',');
-        column_field(b, &s->cols[key ? s->pk[i] : i]);
+        column_field(b, &s->cols[key ? s->pk[i] : i], m);
     }
     sl_buf_adds(b, key ? "],\"optional\":false,\"name\":" : "],\"optional\":true,\"name\":");
     sl_buf tmp;
@@ -147,9 +197,9 @@ static void row_struct(sl_buf *b, const sl_table_schema *s, const char *topic, c
     sl_buf_addc(b, '}');
 }
 
-void sl_connect_key_schema(sl_buf *b, const sl_table_schema *s, const char *topic)
+void sl_connect_key_schema(sl_buf *b, const sl_table_schema *s, const char *topic, const sl_value_modes *m)
 {
-    row_struct(b, s, topic, ".Key", 1, NULL);
+    row_struct(b, s, topic, ".Key", 1, NULL, m);
 }
 
 static void source_schema(sl_buf *b, const sl_table_schema *s, const char *connector)
@@ -165,10 +215,14 @@ static void source_schema(sl_buf *b, const sl_table_schema *s, const char *conne
     field(b, "int64", 0, NULL, "ts_ms");
     sl_buf_adds(b, "},");
     field(b, "string", 1, "io.debezium.data.Enum", "snapshot");
-    sl_buf_adds(b, ",\"parameters\":{\"allowed\":\"true,first,last,false,incremental\"},\"default\":\"false\"},");
+    sl_buf_adds(b, ",\"parameters\":{\"allowed\":\"true,first,first_in_data_collection,last_in_data_collection,last,false,incremental\"},\"default\":\"false\"},");
     field(b, "string", 0, NULL, "db");
     sl_buf_adds(b, "},");
     field(b, "string", 1, NULL, "sequence");
+    sl_buf_adds(b, "},");
+    field(b, "int64", 1, NULL, "ts_us");
+    sl_buf_adds(b, "},");
+    field(b, "int64", 1, NULL, "ts_ns");
     sl_buf_adds(b, "},");
     if (pg) {
         field(b, "string", 0, NULL, "schema");
@@ -204,18 +258,23 @@ static void source_schema(sl_buf *b, const sl_table_schema *s, const char *conne
     sl_buf_adds(b, ".Source\",\"field\":\"source\"}");
 }
 
-void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *topic, const char *connector)
+void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *topic, const sl_envelope_opts *env,
+                             const char *connector)
 {
     sl_buf_adds(b, "{\"type\":\"struct\",\"fields\":[");
-    row_struct(b, s, topic, ".Value", 0, "before");
+    row_struct(b, s, topic, ".Value", 0, "before", &env->modes);
     sl_buf_addc(b, ',');
-    row_struct(b, s, topic, ".Value", 0, "after");
+    row_struct(b, s, topic, ".Value", 0, "after", &env->modes);
     sl_buf_addc(b, ',');
     source_schema(b, s, connector);
     sl_buf_addc(b, ',');
     field(b, "string", 0, NULL, "op");
     sl_buf_adds(b, "},");
     field(b, "int64", 1, NULL, "ts_ms");
+    sl_buf_adds(b, "},");
+    field(b, "int64", 1, NULL, "ts_us");
+    sl_buf_adds(b, "},");
+    field(b, "int64", 1, NULL, "ts_ns");
     sl_buf_adds(b, "},");
     sl_buf_adds(b, "{\"type\":\"struct\",\"fields\":[");
     field(b, "string", 0, NULL, "id");

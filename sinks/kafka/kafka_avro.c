@@ -43,7 +43,12 @@ int sl_kafka_avro_init(kafka_avro *a, const sl_options *o, const char *connector
     if (!a->value_avro && !a->key_avro)
         return 0;
     a->strategy = (int)sl_opt_num(o, "subject.name.strategy");
-    a->opts.decimal_mode = (int)sl_opt_num(o, "decimal.handling.mode");
+    /* the envelope's option (core/value_modes.h); unset, Avro takes
+     * Debezium's default, precise, which is exact in Avro's decimal */
+    const char *dm = sl_opt_str(o, "decimal.handling.mode");
+    a->opts.decimal_mode = !dm || strcmp(dm, "precise") == 0 ? SL_DEC_PRECISE
+                           : strcmp(dm, "string") == 0    ? SL_DEC_STRING
+                                                           : SL_DEC_DOUBLE;
     a->opts.sanitize = (int)sl_opt_num(o, "sanitize.field.names");
     a->opts.connector = connector;
     a->opts.prefix = prefix;

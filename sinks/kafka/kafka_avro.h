@@ -47,8 +47,6 @@
         {"subject.name.strategy", SL_OPT_ENUM, "TopicNameStrategy", 0, 0, 0,                                         \
          "TopicNameStrategy|RecordNameStrategy|TopicRecordNameStrategy",                                             \
          "Registry subjects: <topic>-key/<topic>-value, <record full name>, or <topic>-<record full name>."},         \
-        {"decimal.handling.mode", SL_OPT_ENUM, "precise", 0, 0, 0, "precise|string|double",                          \
-         "Avro decimals: precise (bytes, logicalType decimal), string, or double (may round), as Debezium."},        \
         {"sanitize.field.names", SL_OPT_BOOL, "true", 0, 0, 0, NULL,                                                 \
          "Avro: characters Avro names do not allow become '_' (a leading digit gets a '_' before it); false: "      \
          "such a column stops the pipeline."}

@@ -31,6 +31,7 @@
 #include "../../core/metrics.h"
 
 static const sl_option_def options[] = {
+    SL_ENVELOPE_OPTIONS,
     {"properties.", SL_OPT_PREFIX, NULL, 0, 0, 0, NULL,
      "Passed to librdkafka without the prefix: properties.bootstrap.servers (required), security.protocol, "
      "sasl.*, ssl.*, compression.type, linger.ms, message.max.bytes, ..."},
@@ -76,6 +77,9 @@ static const sl_option_def options[] = {
      "Producer transactional.id; default sluice-<pipeline name>. Two processes with the same id fence each other."},
     {"connect.timeout", SL_OPT_DURATION, "30s", 0, 100, 3600000, NULL,
      "How long to wait for the brokers at start before giving up."},
+    {"provide.transaction.metadata", SL_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "Debezium's transaction metadata: a transaction block in each change event, BEGIN and END records (with "
+     "event counts per table) on <topic.prefix>.transaction, in the same Kafka transaction as the changes."},
     {"transaction.timeout", SL_OPT_DURATION, "60s", 0, 1000, 900000, NULL,
      "Upper bound of one epoch's transaction (transaction.timeout.ms); the broker aborts a transaction older than this."},
     SL_KAFKA_AVRO_OPTIONS,
@@ -174,6 +178,7 @@ void sl_kafka_free(kafka_sink *k)
         rd_kafka_topic_destroy(k->schema_rkt);
     if (k->ckpt_rkt)
         rd_kafka_topic_destroy(k->ckpt_rkt);
+    sl_kafka_tx_free(&k->txmeta);
     if (k->rk) {
         if (k->in_txn) {
             rd_kafka_error_t *e = rd_kafka_abort_transaction(k->rk, 5000);
@@ -238,9 +243,14 @@ int sl_kafka_new(const sl_options *o, const sl_sink_env *env, kafka_sink **out, 
         sl_kafka_free(k);
         return arc;
     }
+    k->txmeta.on = (int)sl_opt_num(o, "provide.transaction.metadata");
+    if (k->txmeta.on && k->prefix && (k->txmeta.topic = malloc(strlen(k->prefix) + sizeof ".transaction")))
+        sprintf(k->txmeta.topic, "%s.transaction", k->prefix);
+    sl_value_modes_from(o, env->source_connector, &k->env.modes);
     sl_buf_init(&k->key);
     sl_buf_init(&k->value);
-    if (!k->pipeline || !k->prefix || !k->ckpt_topic || !k->bootstrap || !k->txn_id) {
+    if (!k->pipeline || !k->prefix || !k->ckpt_topic || !k->bootstrap || !k->txn_id ||
+        (k->txmeta.on && !k->txmeta.topic)) {
         sl_kafka_free(k);
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
@@ -384,6 +394,12 @@ static int produce(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, cons
     return produce_h(k, rkt, partition, key, value, NULL, table, err);
 }
 
+int sl_kafka_produce(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key,
+                     const sl_buf *value, const char *table, sl_err *err)
+{
+    return produce(k, rkt, partition, key, value, table, err);
+}
+
 /* {"schema":S,"payload":P} around what is in b from offset start */
 static void wrap_schema(sl_buf *b, size_t start, const char *schema)
 {
@@ -399,15 +415,15 @@ static void wrap_schema(sl_buf *b, size_t start, const char *schema)
     sl_buf_free(&tmp);
 }
 
-static int cache_schemas(kafka_topic *t, const sl_table_schema *s, const char *connector)
+static int cache_schemas(kafka_topic *t, const sl_table_schema *s, const sl_envelope_opts *env, const char *connector)
 {
-    if (t->schema == s)
+    if (t->schema == s && t->connector == connector)
         return 0;
     sl_buf kb, vb;
     sl_buf_init(&kb);
     sl_buf_init(&vb);
-    sl_connect_key_schema(&kb, s, t->name);
-    sl_connect_value_schema(&vb, s, t->name, connector);
+    sl_connect_key_schema(&kb, s, t->name, &env->modes);
+    sl_connect_value_schema(&vb, s, t->name, env, connector);
     sl_buf_addc(&kb, 0);
     sl_buf_addc(&vb, 0);
     if (kb.failed || vb.failed) {
@@ -420,6 +436,7 @@ static int cache_schemas(kafka_topic *t, const sl_table_schema *s, const char *c
     t->key_schema = kb.data;
     t->value_schema = vb.data;
     t->schema = s;
+    t->connector = connector;
     return 0;
 }
 
@@ -446,13 +463,16 @@ static int key_changed(kafka_sink *k, const sl_table_schema *s, const sl_event *
 {
     sl_buf_reset(&k->key);
     sl_buf_reset(&k->value);
-    sl_json_key(&k->key, s, e->before);
-    sl_json_key(&k->value, s, e->after);
+    sl_json_key_m(&k->key, s, e->before, &k->env.modes);
+    sl_json_key_m(&k->value, s, e->after, &k->env.modes);
     return k->key.len != k->value.len || memcmp(k->key.data, k->value.data, k->key.len) != 0;
 }
 
-/* One change event (and its tombstone) to the table's topic. */
-static int send_event(kafka_sink *k, kafka_topic *t, const sl_event *e, int64_t now, sl_err *err)
+/* One change event (and its tombstone) to the table's topic; hdr_key /
+ * hdr_val: one more header (a primary-key move's __debezium.newkey or
+ * __debezium.oldkey), or NULL. */
+static int send_event(kafka_sink *k, kafka_topic *t, const sl_event *e, int64_t now, const char *hdr_key,
+                      const char *hdr_val, const sl_txblock *tb, sl_err *err)
 {
     const sl_table_schema *s = e->schema;
     const sl_value *row = e->after ? e->after : e->before;
@@ -468,7 +488,7 @@ static int send_event(kafka_sink *k, kafka_topic *t, const sl_event *e, int64_t 
     } else if (keyed && k->flink.csv_key) {
         sl_kafka_csv_key(&k->key, s, row);
     } else if (keyed) {
-        sl_json_key(&k->key, s, row);
+        sl_json_key_m(&k->key, s, row, &k->env.modes);
         if (k->schemas)
             wrap_schema(&k->key, 0, t->key_schema);
     }
@@ -478,7 +498,7 @@ static int send_event(kafka_sink *k, kafka_topic *t, const sl_event *e, int64_t 
     } else if (k->flink.canal) {
         sl_canal_json(&k->value, e);
     } else {
-        sl_json_envelope(&k->value, e, &k->env, now);
+        sl_json_envelope_tx(&k->value, e, &k->env, now, tb);
         if (k->schemas)
             wrap_schema(&k->value, 0, t->value_schema);
     }
@@ -486,8 +506,14 @@ static int send_event(kafka_sink *k, kafka_topic *t, const sl_event *e, int64_t 
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     int32_t part = keyed && !k->flink.all_to_zero ? RD_KAFKA_PARTITION_UA : 0;
     rd_kafka_headers_t *h = sl_kafka_flink_headers(&k->flink, s);
+    if (hdr_key && !h)
+        h = rd_kafka_headers_new(1);
+    if (hdr_key && h)
+        rd_kafka_header_add(h, hdr_key, -1, hdr_val, -1);
     rc = produce_h(k, t->rkt, part, &k->key, &k->value, h, s->qualified, err);
-    if (!rc && e->op == SL_OP_DELETE && keyed && k->tombstones)
+    /* Debezium follows every delete with a tombstone, a keyless table's
+     * too (null key) */
+    if (!rc && e->op == SL_OP_DELETE && k->tombstones)
         rc = produce_h(k, t->rkt, part, &k->key, NULL, h, s->qualified, err);
     if (h)
         rd_kafka_headers_destroy(h);
@@ -510,15 +536,30 @@ static int kafka_write(void *self, const sl_batch *b, sl_err *err)
         size_t first, ntargets;
         if ((rc = sl_kafka_topics_for(k, e->schema, &first, &ntargets, err)))
             return rc;
+        /* transaction metadata: snapshot rows belong to none; a primary-key
+         * move is two events of its transaction */
+        sl_txblock tb[2], *tb_one = NULL, *tb_del = NULL, *tb_cre = NULL;
+        int moved = e->op == SL_OP_UPDATE && e->schema->npk > 0 && e->before && e->after &&
+                    key_changed(k, e->schema, e);
+        if (k->txmeta.on && e->op == SL_OP_READ) {
+            if ((rc = sl_kafka_tx_end(k, err)))
+                return rc;
+        } else if (k->txmeta.on && e->tx) {
+            if ((rc = sl_kafka_tx_event(k, e, &tb[0], err)) || (moved && (rc = sl_kafka_tx_event(k, e, &tb[1], err))))
+                return rc;
+            tb_one = tb_del = &tb[0];
+            tb_cre = &tb[1];
+        }
         for (size_t ti = first; ti < first + ntargets; ti++) {
             kafka_topic *t = &k->topics[ti];
             const sl_table_schema *s = e->schema;
-            if (k->schemas && cache_schemas(t, s, k->env.connector))
+            if (k->schemas &&
+                cache_schemas(t, s, &k->env, sl_envelope_connector(k->env.connector, e->tx && e->tx->mariadb, &k->env.modes)))
                 return sl_errf(err, SL_ERUNTIME, "out of memory");
             /* a new shape is registered before its first message */
             if (k->avro.sr && (rc = sl_kafka_avro_prepare(&k->avro, &t->avro, s, t->name, err)))
                 return rc;
-            if (e->op == SL_OP_UPDATE && s->npk > 0 && e->before && e->after && key_changed(k, s, e)) {
+            if (moved && key_changed(k, s, e)) {
                 /* a primary-key change, as Debezium sends it: a delete (and
                  * tombstone) of the old key, then a create under the new key,
                  * each in its own key's partition */
@@ -527,13 +568,27 @@ static int kafka_write(void *self, const sl_batch *b, sl_err *err)
                 del.after = NULL;
                 cre.op = SL_OP_CREATE;
                 cre.before = NULL;
-                if ((rc = send_event(k, t, &del, now, err)) || (rc = send_event(k, t, &cre, now, err)))
+                /* key_changed left the old key in k->key, the new in k->value;
+                 * each event names the other key in a header, as Debezium's */
+                char *oldkey = strndup(k->key.data, k->key.len), *newkey = strndup(k->value.data, k->value.len);
+                if (!oldkey || !newkey)
+                    rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+                if (!rc)
+                    rc = send_event(k, t, &del, now, "__debezium.newkey", newkey, tb_del, err);
+                if (!rc)
+                    rc = send_event(k, t, &cre, now, "__debezium.oldkey", oldkey, tb_cre, err);
+                free(oldkey);
+                free(newkey);
+                if (rc)
                     return rc;
-            } else if ((rc = send_event(k, t, e, now, err))) {
+            } else if ((rc = send_event(k, t, e, now, NULL, NULL, tb_one, err))) {
                 return rc;
             }
         }
     }
+    /* the source transaction ends with the batch (epochs end only there) */
+    if (k->txmeta.on && sl_batch_at_boundary(b) && (rc = sl_kafka_tx_end(k, err)))
+        return rc;
     rd_kafka_poll(k->rk, 0);
     if (k->delivery_error[0])
         return sl_errf(err, SL_ERUNTIME, "%s", k->delivery_error);

@@ -26,9 +26,27 @@ typedef struct kafka_topic {
     char *name;               /* topic name */
     rd_kafka_topic_t *rkt;
     const sl_table_schema *schema; /* the version the cached schema blocks describe */
+    const char *connector;         /* ... and the source.connector they name */
     char *key_schema, *value_schema;
     kafka_avro_table avro; /* value.format/key.format avro: schemas and registry ids */
 } kafka_topic;
+
+/* kafka_txmeta.c: provide.transaction.metadata */
+typedef struct kafka_txcount {
+    char *table; /* the data collection, "db.table" */
+    int64_t n;
+} kafka_txcount;
+
+typedef struct kafka_txmeta {
+    int on;
+    char *topic;               /* <topic.prefix>.transaction */
+    rd_kafka_topic_t *rkt;
+    char id[192];              /* the open source transaction; "" = none */
+    const sl_txinfo *last_tx;  /* its events' shared info (MySQL without GTIDs) */
+    int64_t ts_ms, total;
+    kafka_txcount *tables;
+    size_t ntables, cap;
+} kafka_txmeta;
 
 typedef struct kafka_sink {
     const sl_options *opts;
@@ -56,6 +74,7 @@ typedef struct kafka_sink {
     char last_error[512];
     kafka_flink flink; /* Flink CDC's Kafka sink options */
     kafka_avro avro;   /* Avro and the schema registry (kafka_avro.h) */
+    kafka_txmeta txmeta;
 } kafka_sink;
 
 /* kafka_sink.c: the sink's settings from its options, not connected yet,
@@ -77,6 +96,18 @@ typedef struct kafka_source {
     size_t first, n; /* its topics: k->topics[first .. first + n) */
 } kafka_source;
 
+/* kafka_txmeta.c: an event of a source transaction (BEGIN first when it
+ * opens one, ending the previous), filling its block; the END of the open
+ * transaction; the transaction id of an event ("" when the source has
+ * none) */
+int sl_kafka_tx_event(kafka_sink *k, const sl_event *e, sl_txblock *tb, sl_err *err);
+int sl_kafka_tx_end(kafka_sink *k, sl_err *err);
+void sl_kafka_tx_id(const sl_event *e, char *buf, size_t n);
+void sl_kafka_tx_free(kafka_txmeta *t);
+/* kafka_sink.c: one message into the open epoch */
+int sl_kafka_produce(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key,
+                     const sl_buf *value, const char *table, sl_err *err);
+
 /* kafka_topics.c */
 /* characters Kafka does not allow in a topic name become '_' */
 void sl_kafka_sanitize(char *name);
@@ -96,8 +127,10 @@ void sl_kafka_topics_free(kafka_sink *k);
 int sl_kafka_read_checkpoint(kafka_sink *k, char **out, sl_err *err);
 
 /* connect_schema.c: {"type":"struct",...} for the key or the envelope */
-void sl_connect_key_schema(sl_buf *b, const sl_table_schema *s, const char *topic);
-void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *topic, const char *connector);
+void sl_connect_key_schema(sl_buf *b, const sl_table_schema *s, const char *topic, const sl_value_modes *m);
+/* connector: the events' source.connector ("mariadb" names the Source schema io.debezium.connector.mariadb.Source) */
+void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *topic, const sl_envelope_opts *env,
+                             const char *connector);
 /* "int16", "int32" or "int64" for an SL_INT column, as Debezium types it */
 const char *sl_connect_int_type(const sl_column *c);
 

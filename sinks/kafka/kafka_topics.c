@@ -118,14 +118,8 @@ int sl_kafka_ensure_topic(kafka_sink *k, const char *topic, int partitions, int 
  * topic another source table already goes to. */
 static int add_topic(kafka_sink *k, const sl_table_schema *s, const char *name, sl_err *err)
 {
-    if (k->ntopics == k->cap_topics) {
-        size_t cap = k->cap_topics ? k->cap_topics * 2 : 16;
-        kafka_topic *t = realloc(k->topics, cap * sizeof *t);
-        if (!t)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        k->topics = t;
-        k->cap_topics = cap;
-    }
+    if (sl_grow((void **)&k->topics, &k->cap_topics, k->ntopics + 1, sizeof *k->topics))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
     int known = 0;
     for (size_t i = 0; i < k->ntopics && !known; i++)
         known = strcmp(k->topics[i].name, name) == 0;

@@ -689,6 +689,7 @@ static int read_chunk_once(reader *r, sl_snap_chunk *c, sl_err *err)
     memset(tx, 0, sizeof *tx);
     tx->file = sl_arena_strdup(&b->arena, file);
     tx->ts_ms = sl_wall_ms();
+    tx->mariadb = strstr(mysql_get_server_info(r->conn), "MariaDB") != NULL;
     for (uint32_t row = 0;; row++) {
         int f = mysql_stmt_fetch(st);
         if (f == MYSQL_NO_DATA)

@@ -166,6 +166,7 @@ static const sl_txinfo *tx_info(stream *s, sl_batch *b, uint32_t ts)
     t->server_id = s->server_id;
     t->thread_id = s->thread_id;
     t->ts_ms = (int64_t)ts * 1000;
+    t->mariadb = (uint8_t)(s->server.mariadb != 0);
     s->tx = t;
     s->tx_batch = b;
     s->tx_batch_seq = b->seq;

@@ -121,10 +121,37 @@ static const char COLUMNS_SQL[] =
     "  (SELECT k.n FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(att, n) "
     "    WHERE i.indexrelid = (SELECT x.indexrelid FROM pg_index x WHERE x.indrelid = c.oid "
     "                          AND (x.indisprimary OR x.indisreplident) ORDER BY x.indisprimary DESC LIMIT 1) "
-    "      AND k.att = a.attnum) "
+    "      AND k.att = a.attnum), a.attndims "
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid "
     "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' "
     "ORDER BY a.attnum";
+
+/* an enum column's labels in sort order (Debezium's `allowed`); a domain
+ * over an enum has its base type's */
+static int enum_labels(PGconn *conn, uint32_t oid, sl_column *c, sl_err *err)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%u", oid);
+    const char *params[] = {id};
+    PGresult *res;
+    int rc = sl_pg_exec_params(conn,
+                               "SELECT enumlabel FROM pg_enum WHERE enumtypid = (SELECT CASE WHEN typtype = 'd' "
+                               "THEN typbasetype ELSE oid END FROM pg_type WHERE oid = $1) ORDER BY enumsortorder",
+                               1, params, &res, err);
+    if (rc)
+        return rc;
+    int n = PQntuples(res);
+    c->enum_values = n ? calloc((size_t)n, sizeof *c->enum_values) : NULL;
+    for (int i = 0; i < n && c->enum_values; i++) {
+        if (!(c->enum_values[i] = strdup(PQgetvalue(res, i, 0))))
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+        c->n_enum_values = (uint32_t)i + 1;
+    }
+    if (n && !c->enum_values)
+        rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+    PQclear(res);
+    return rc;
+}
 
 static int find_row(PGresult *res, const char *name)
 {
@@ -191,6 +218,10 @@ int sl_pg_table_schema(sl_pg_source *src, PGconn *conn, const char *nsp, const c
         c->conv = cls;
         c->charset = elem;
         sl_pg_column_finish(c);
+        if (row >= 0 && c->is_array)
+            c->array_dims = (uint8_t)atoi(PQgetvalue(res, row, 6));
+        if (!rc && c->kind == SL_ENUM)
+            rc = enum_labels(conn, oid, c, err);
     }
     PQclear(res);
     if (!keypos && !rc)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../core/buf.h"
 #include "../../core/log.h"
 
 enum { HDR = 12 };
@@ -102,14 +103,8 @@ int sl_pg_spill_abort(sl_pg_spills *ss, uint32_t xid, uint32_t sub, sl_err *err)
         sl_pg_spill_drop(ss, sp);
         return 0;
     }
-    if (sp->naborted == sp->cap) {
-        size_t cap = sp->cap ? sp->cap * 2 : 8;
-        uint32_t *a = realloc(sp->aborted, cap * sizeof *a);
-        if (!a)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        sp->aborted = a;
-        sp->cap = cap;
-    }
+    if (sl_grow((void **)&sp->aborted, &sp->cap, sp->naborted + 1, sizeof *sp->aborted))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
     sp->aborted[sp->naborted++] = sub;
     return 0;
 }

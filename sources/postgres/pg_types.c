@@ -353,7 +353,9 @@ static int arr_element(arr_ctx *x, const char *text, size_t len, int is_null)
     char err[8];
     if (sl_pg_text_value(&x->elem, text, len, &x->scratch, &v, err, sizeof err))
         return -1;
-    sl_json_value(&x->out, &x->elem, &v);
+    /* items of an int32/int64 date or timestamp array stay numbers */
+    if (!sl_json_infinity(&x->out, x->elem.kind, &v))
+        sl_json_value(&x->out, &x->elem, &v);
     return 0;
 }
 

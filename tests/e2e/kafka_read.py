@@ -9,10 +9,20 @@ import uuid
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+import connect_judge
+
 
 def read_raw(bootstrap, topic, isolation="read_committed", timeout=30):
     """Every record of the topic as (partition, offset, key bytes, value
-    bytes, headers dict), in partition order."""
+    bytes, headers dict), in partition order; each one also read through
+    Kafka Connect's JsonConverter and ExtractNewRecordState, which must
+    decode what sluice wrote (connect_judge.py)."""
+    out = _read_raw(bootstrap, topic, isolation, timeout)
+    connect_judge.check(topic, out)
+    return out
+
+
+def _read_raw(bootstrap, topic, isolation, timeout):
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "t-" + uuid.uuid4().hex[:8],
                   "isolation.level": isolation, "enable.auto.commit": False,
                   "enable.partition.eof": True, "auto.offset.reset": "earliest"})
@@ -72,3 +82,17 @@ def topics(bootstrap):
         return set(c.list_topics(timeout=30).topics)
     finally:
         c.close()
+
+
+def wait_records(bootstrap, topic, n, proc, timeout=90):
+    """Until the topic holds n records with a value: those records as
+    (partition, key bytes, decoded value, headers)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        recs = [(p, k, json.loads(v), h) for (p, _, k, v, h) in read_raw(bootstrap, topic) if v is not None]
+        if len(recs) >= n:
+            return recs
+        if proc.proc.poll() is not None:
+            raise AssertionError(f"sluice exited ({proc.proc.returncode}):\n{proc.log_text()[-3000:]}")
+        time.sleep(0.5)
+    raise AssertionError(f"{topic}: fewer than {n} records:\n{proc.log_text()[-3000:]}")

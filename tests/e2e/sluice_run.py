@@ -414,3 +414,12 @@ def vm_hwm_kib(pid):
             if line.startswith("VmHWM"):
                 return int(line.split()[1])
     raise AssertionError("no VmHWM")
+
+
+def connect_decimal(n: int) -> str:
+    """An integer as Kafka Connect's Decimal (scale 0) in JSON: base64 of
+    its shortest big-endian two's complement (BIGINT UNSIGNED under
+    bigint.unsigned.handling.mode=precise)."""
+    import base64
+    size = max(1, (n.bit_length() + 8) // 8)
+    return base64.b64encode(n.to_bytes(size, "big", signed=True)).decode()

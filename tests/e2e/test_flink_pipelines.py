@@ -12,6 +12,7 @@ import time
 import uuid
 
 import pytest
+import kafka_read
 from kafka_read import read_raw
 from sluice_run import (Sluice, changes, mysql_exec, mysql_pipeline_yaml, read_events, wait_events)
 
@@ -82,15 +83,7 @@ transform:
 
 
 def wait_records(kafka, topic, n, proc, timeout=90):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        recs = [(p, k, json.loads(v), h) for (p, _, k, v, h) in read_raw(kafka.bootstrap, topic) if v is not None]
-        if len(recs) >= n:
-            return recs
-        if proc.proc.poll() is not None:
-            raise AssertionError(f"sluice exited:\n{proc.log_text()[-3000:]}")
-        time.sleep(0.5)
-    raise AssertionError(f"{topic}: fewer than {n} records:\n{proc.log_text()[-3000:]}")
+    return kafka_read.wait_records(kafka.bootstrap, topic, n, proc, timeout)
 
 
 def test_postgres_named_as_flink_into_kafka_with_flink_options(postgres, pg, kafka, tmp_path):

@@ -7,6 +7,7 @@ the errors a user meets first."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import random
 import subprocess
@@ -18,8 +19,8 @@ import socket
 import pytest
 
 from conftest import sluice_binary
-from kafka_read import change_events, read_topic, topics
-from sluice_run import Sluice, mysql_exec, mysql_rows
+from kafka_read import change_events, read_raw, read_topic, topics
+from sluice_run import Sluice, connect_decimal, mysql_exec, mysql_rows
 from test_mysql_snapshot import Writer, fill
 
 _ids = itertools.count(7300)
@@ -148,9 +149,19 @@ def test_change_sequence_across_tables(mariadb, kafka, tmp_path, db):
                f"INSERT INTO {db}.b VALUES (1, 'x'), (2, 'y')",
                f"UPDATE {db}.b SET note = 'z' WHERE id = 2",
                "COMMIT",
+               f"CREATE TABLE {db}.nk (v INT)", f"INSERT INTO {db}.nk VALUES (5)", f"DELETE FROM {db}.nk",
                f"INSERT INTO {db}.a VALUES (999, 'marker', 0)")
     wait_marker(kafka, f"{db}.{db}.a", 999, s)
     assert s.stop() == 0
+    # a primary-key move names the other key in a header, as Debezium's
+    raw = read_raw(kafka.bootstrap, f"{db}.{db}.a")
+    moved = [(json.loads(v)["op"] if v else None, h) for (_, _, k, v, h) in raw if k == b'{"id":3}' and v]
+    assert moved[-1] == ("d", {"__debezium.newkey": '{"id":30}'}), moved
+    assert [h for (_, _, k, v, h) in raw if k == b'{"id":30}'] == [{"__debezium.oldkey": '{"id":3}'}]
+    # a keyless table's delete is followed by a tombstone with a null key
+    nk = read_raw(kafka.bootstrap, f"{db}.{db}.nk")
+    assert [(k, json.loads(v)["op"] if v else None) for (_, _, k, v, _) in nk] == [(None, "c"), (None, "d"), (None, None)]
+    mysql_exec(mariadb, f"DROP TABLE {db}.nk")  # the restart below snapshots new tables: keyless ones need a key
 
     a = read_topic(kafka.bootstrap, f"{db}.{db}.a")
     assert [(k, v["op"] if v else None) for (_, _, k, v) in a] == [
@@ -161,23 +172,27 @@ def test_change_sequence_across_tables(mariadb, kafka, tmp_path, db):
         ({"id": 999}, "c")]
     ev = change_events(a)
     assert ev[0]["after"] == {"id": 1, "name": "one", "price": "1.50"}
-    assert ev[0]["source"]["snapshot"] in ("true", "first", "last")
+    # Debezium's markers: a is the snapshot's first table, b (empty) its last,
+    # so a's last row is the snapshot's last
+    assert [e["source"]["snapshot"] for e in ev[:2]] == ["first", "last"]
+    assert all(e["source"]["snapshot"] == "false" for e in ev[2:])
     assert ev[3]["before"] == {"id": 1, "name": "one", "price": "1.50"}
     assert ev[3]["after"] == {"id": 1, "name": "one", "price": "9.99"}
     assert ev[4]["before"] == {"id": 2, "name": "two", "price": "2.50"} and ev[4]["after"] is None
     assert ev[6]["after"] == {"id": 30, "name": "three", "price": "3.00"}
     for e in ev:
         src = e["source"]
-        assert src["connector"] == "mysql" and src["name"] == db and src["db"] == db and src["table"] == "a"
+        # Debezium 3 reads MariaDB with its MariaDB connector
+        assert src["connector"] == "mariadb" and src["name"] == db and src["db"] == db and src["table"] == "a"
         assert set(src) >= {"version", "ts_ms", "snapshot", "server_id", "gtid", "file", "pos", "row", "thread"}
         assert isinstance(e["ts_ms"], int)
     assert ev[2]["source"]["gtid"] and ev[2]["source"]["file"].startswith("binlog.")
 
     b = change_events(read_topic(kafka.bootstrap, f"{db}.{db}.b"))
     assert summary(b) == [
-        ("c", None, {"id": 18446744073709551615, "note": "max"}),
-        ("c", None, {"id": 1, "note": "x"}), ("c", None, {"id": 2, "note": "y"}),
-        ("u", 2, {"id": 2, "note": "z"})]
+        ("c", None, {"id": connect_decimal(18446744073709551615), "note": "max"}),
+        ("c", None, {"id": connect_decimal(1), "note": "x"}), ("c", None, {"id": connect_decimal(2), "note": "y"}),
+        ("u", connect_decimal(2), {"id": connect_decimal(2), "note": "z"})]
     # one transaction of the source: one gtid
     assert b[1]["source"]["gtid"] == b[2]["source"]["gtid"] == b[3]["source"]["gtid"]
 
@@ -186,7 +201,7 @@ def test_change_sequence_across_tables(mariadb, kafka, tmp_path, db):
     assert ck and ck[-1]["pipeline"] == db and ck[-1]["source"]["file"].startswith("binlog.")
     # schema changes go to the topic named by the prefix
     schema = change_events(read_topic(kafka.bootstrap, db))
-    assert {c["tableChanges"][0]["id"] for c in schema} == {f"{db}.a", f"{db}.b"}
+    assert {c["tableChanges"][0]["id"] for c in schema} == {f"{db}.a", f"{db}.b", f"{db}.nk"}
 
     # a restart resumes from the committed checkpoint: nothing is sent again
     s2 = start(tmp_path, kafka_yaml(mariadb, kafka, db, startup="initial"), mariadb, sub="again")
@@ -225,7 +240,7 @@ def test_schema_block_and_no_tombstones(mariadb, kafka, tmp_path, db):
     assert fields["d"] == {"type": "int32", "optional": True, "name": "io.debezium.time.Date", "version": 1,
                            "field": "d"}
     assert fields["ts"]["name"] == "io.debezium.time.ZonedTimestamp"
-    assert fields["amount"]["parameters"] == {"precision": "12", "scale": "3"}
+    assert fields["amount"] == {"type": "string", "optional": True, "field": "amount"}  # decimal kept as text
     assert fields["e"]["parameters"] == {"allowed": "x,y"}
     after = value["payload"]["after"]
     assert after == {"id": 1, "d": 19782, "ts": "2024-01-02T03:04:05.678Z", "amount": "12.500", "e": "y"}
@@ -484,3 +499,36 @@ route:
     log = s2.log_text()
     assert f"cannot create topic rf3.{db}.orders_1 for table {db}.orders_1" in log
     assert "kafka-topics.sh --create" in log
+
+
+def test_transaction_metadata(mariadb, kafka, tmp_path, db):
+    """provide.transaction.metadata: BEGIN and END (with counts per table)
+    on <prefix>.transaction, and each change's transaction block, all in
+    the Kafka transaction of the changes (read_committed sees them)."""
+    mysql_exec(mariadb, f"CREATE TABLE {db}.a (id INT PRIMARY KEY, v INT)",
+               f"CREATE TABLE {db}.b (id INT PRIMARY KEY)", f"INSERT INTO {db}.a VALUES (1, 1)")
+    yaml = kafka_yaml(mariadb, kafka, db, startup="initial",
+                      extra_sink="  provide.transaction.metadata: true\n  schemas.enable: true\n")
+    s = start(tmp_path, yaml, mariadb)
+    mysql_exec(mariadb, "BEGIN", f"INSERT INTO {db}.a VALUES (2, 2)", f"INSERT INTO {db}.b VALUES (7)",
+               f"UPDATE {db}.a SET id = 20 WHERE id = 2", "COMMIT",
+               f"INSERT INTO {db}.b VALUES (8)")
+    deadline = time.time() + 60
+    while len([r for r in read_topic(kafka.bootstrap, f"{db}.transaction") if r[3]]) < 4:
+        assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-3000:]
+        time.sleep(0.3)
+    assert s.stop() == 0
+    tx = [v["payload"] for (_, _, _, v) in read_topic(kafka.bootstrap, f"{db}.transaction")]
+    assert [t["status"] for t in tx] == ["BEGIN", "END", "BEGIN", "END"]
+    big = tx[1]
+    assert tx[0]["id"] == big["id"] and big["event_count"] == 4  # the key move is a delete and a create
+    assert big["data_collections"] == [{"data_collection": f"{db}.a", "event_count": 3},
+                                       {"data_collection": f"{db}.b", "event_count": 1}]
+    assert tx[3]["event_count"] == 1 and tx[3]["id"] != big["id"]
+    evs = [v["payload"] for t in ("a", "b") for (_, _, _, v) in read_topic(kafka.bootstrap, f"{db}.{db}.{t}") if v]
+    snap = [e for e in evs if e["op"] == "r"]
+    assert snap and all(e["transaction"] is None for e in snap)
+    blocks = sorted((e["transaction"]["total_order"], e["source"]["table"], e["op"],
+                     e["transaction"]["data_collection_order"]) for e in evs if e["transaction"]
+                    and e["transaction"]["id"] == big["id"])
+    assert blocks == [(1, "a", "c", 1), (2, "b", "c", 1), (3, "a", "d", 2), (4, "a", "c", 3)]

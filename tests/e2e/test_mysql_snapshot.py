@@ -303,6 +303,26 @@ def test_table_without_primary_key(mariadb, tmp_path, db):
     s2.start(wait_for=None)
     assert s2.wait_exit(60) == 0, s2.log_text()
     assert sorted(e["after"]["k"] for e in changes(out2)) == list(range(1, 101))
+    # the one-column form is for keyless tables: a table with a primary key
+    # (and no column k) keeps its key; the per-table form applies to any
+    # table it names, keyed or not
+    mysql_exec(mariadb, f"CREATE TABLE {db}.keyed (id INT PRIMARY KEY, x INT)",
+               f"INSERT INTO {db}.keyed SELECT seq, seq FROM {db}.seq_1_to_50")
+    s3, out3 = pipeline(mariadb, tmp_path / "3", db, startup="snapshot", chunk=30,
+                        extra_source="  scan.incremental.snapshot.chunk.key-column: k")
+    s3.start(wait_for=None)
+    assert s3.wait_exit(60) == 0, s3.log_text()
+    assert sorted(e["after"]["id"] for e in changes(out3) if e["source"]["table"] == "keyed") == list(range(1, 51))
+    s4, out4 = pipeline(mariadb, tmp_path / "4", db, startup="snapshot", chunk=30,
+                        extra_source=f"  scan.incremental.snapshot.chunk.key-column: {db}.nokey:k;{db}.keyed:x")
+    s4.start(wait_for=None)
+    assert s4.wait_exit(60) == 0, s4.log_text()
+    assert sorted(e["after"]["x"] for e in changes(out4) if e["source"]["table"] == "keyed") == list(range(1, 51))
+    s5, _ = pipeline(mariadb, tmp_path / "5", db, startup="snapshot",
+                     extra_source=f"  scan.incremental.snapshot.chunk.key-column: {db}.nokey:k;{db}.keyed:nope")
+    s5.start(wait_for=None)
+    assert s5.wait_exit(60) == 2
+    assert f"table {db}.keyed has no column 'nope' to split by" in s5.log_text()
 
 
 def test_migrate_verifies_and_summarises(mariadb, tmp_path, db):

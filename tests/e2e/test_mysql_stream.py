@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import sluice_binary
-from sluice_run import (Sluice, assert_stops_promptly, changes, mysql_connect, mysql_exec, mysql_pipeline_yaml, mysql_rows,
+from sluice_run import (Sluice, assert_stops_promptly, changes, connect_decimal, mysql_connect, mysql_exec, mysql_pipeline_yaml, mysql_rows,
                         read_events, replay, silent_server, wait_events, wait_for_key)
 
 _ids = itertools.count(5500)
@@ -60,16 +60,16 @@ def test_changes_across_tables_and_transactions(mariadb, tmp_path, db):
     assert got == [
         ("c", "a", None, {"id": 1, "v": "one"}),
         ("c", "a", None, {"id": 2, "v": "two"}),
-        ("c", "b", None, {"k": 18446744073709551615, "n": 7}),
+        ("c", "b", None, {"k": connect_decimal(18446744073709551615), "n": 7}),
         ("u", "a", {"id": 1, "v": "one"}, {"id": 1, "v": "uno"}),
-        ("d", "b", {"k": 18446744073709551615, "n": 7}, None),
+        ("d", "b", {"k": connect_decimal(18446744073709551615), "n": 7}, None),
         ("u", "a", {"id": 2, "v": "two"}, {"id": 3, "v": "two"}),
     ]
     # one transaction shares one GTID; separate transactions do not
     gtids = [e["source"]["gtid"] for e in evs]
     assert gtids[0] == gtids[1] == gtids[2]
     assert len({gtids[0], gtids[3], gtids[4], gtids[5]}) == 4
-    assert all(e["source"]["connector"] == "mysql" and e["source"]["db"] == db for e in evs)
+    assert all(e["source"]["connector"] == "mariadb" and e["source"]["db"] == db for e in evs)
     assert all(e["source"]["file"].startswith("binlog.") and e["source"]["pos"] > 0 for e in evs)
     assert [e["source"]["row"] for e in evs[:2]] == [0, 1]
 

@@ -112,4 +112,6 @@ fi
 # ---------------------------------------------------------------- kafka ----
 bash "$SLUICE_SERVICES_DIR/kafka.sh" fetch
 bash "$SLUICE_SERVICES_DIR/iceberg.sh" fetch
+# Kafka Connect's JsonConverter + Debezium's ExtractNewRecordState (the e2e Kafka tests' judge)
+bash "$SLUICE_SERVICES_DIR/connect_judge.sh" fetch
 log "all dependencies present"

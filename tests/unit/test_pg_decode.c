@@ -312,7 +312,8 @@ static void connect_schema_of_pg_types(void **state)
     assert_int_equal(s->cols[0].elem_kind, SL_INT);
     sl_buf b;
     sl_buf_init(&b);
-    sl_connect_value_schema(&b, s, "p.public.t", "postgresql");
+    sl_envelope_opts env = {.connector = "postgresql"};
+    sl_connect_value_schema(&b, s, "p.public.t", &env, env.connector);
     json_error_t je;
     json_t *root = json_loadb(b.data, b.len, 0, &je);
     assert_non_null(root);

@@ -176,15 +176,16 @@ static void unassigned_chunk_keeps_its_touches(void **state)
     reader_at(&f, 300);
     assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), 0);
     int64_t got[16];
-    assert_int_equal(drained_rows(&f.q, got, 16), 4);
+    /* held back until the next chunk says whether row 4 is the table's last */
+    assert_int_equal(drained_rows(&f.q, got, 16), 0);
 
-    /* no chunk in flight now; chunk 2 is read at 200 too: its row for key
+    /* chunk 2 (not assigned before) is read at 200 too: its row for key
      * 7 is older than the change at 250 the reader already emitted */
     const int64_t second[] = {5, 6, 7, 8};
     read_chunk(&f, split_at_5, second, 4, 200);
     assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), 0);
     int n = drained_rows(&f.q, got, 16);
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 7);
     for (int i = 0; i < n; i++)
         assert_true(got[i] != 7);
     assert_true(sl_snapshot_complete(&f.snap));
@@ -466,10 +467,84 @@ static void resnapshot_announces_a_truncate_per_table_first(void **state)
     fixture_free(&f);
 }
 
+/* chunks [start, 5), [5, 10), [10, end) */
+static int split_by_5(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl_err *err)
+{
+    *hi = !lo ? strdup("[\"n:5\"]") : strcmp(lo, "[\"n:5\"]") == 0 ? strdup("[\"n:10\"]") : NULL;
+    return 0;
+}
+
+/* the snapshot markers of the 'r' events pushed so far, "id:marker ..." */
+static void drained_marks(sl_queue *q, char *out, size_t cap)
+{
+    static const char *names[] = {"-", "true", "first", "last", "first_in", "last_in"};
+    size_t o = 0;
+    out[0] = 0;
+    sl_batch *b;
+    while ((b = sl_queue_pop(q, 0)) != NULL) {
+        for (sl_event *e = b->head; e; e = e->next)
+            if (e->op == SL_OP_READ && o < cap)
+                o += (size_t)snprintf(out + o, cap - o, "%s%s:%lld:%s", o ? " " : "", e->schema->table,
+                                      (long long)e->after[0].v.i, names[e->snapshot]);
+        sl_batch_free(b);
+    }
+}
+
+/* Debezium's source.snapshot markers: first / first_in_data_collection /
+ * true / last_in_data_collection / last, even when a table's final chunk
+ * is empty (its previous chunk carries the table's last row) and when the
+ * snapshot's last table is empty */
+static void snapshot_markers_survive_empty_final_chunks(void **state)
+{
+    fixture f;
+    fixture_init(&f, 5, 10, 1 << 20);
+    sl_table_schema *u = one_int_key(), *w = one_int_key();
+    free(u->table);
+    u->table = strdup("u");
+    free(u->qualified);
+    u->qualified = strdup("public.u");
+    free(w->table);
+    w->table = strdup("w");
+    free(w->qualified);
+    w->qualified = strdup("public.w");
+    int key = 0;
+    assert_int_equal(sl_snapshot_add_table(&f.snap, u->qualified, u, &key, 1, 10, &f.err), 0);
+    assert_int_equal(sl_snapshot_add_table(&f.snap, w->qualified, w, &key, 1, 0, &f.err), 0);
+    reader_at(&f, 150);
+    /* t: [1 2] [5 6] [] ; u: [3] [] [] ; w: [] [] [] (all read at 200) */
+    const int64_t t1[] = {1, 2}, t2[] = {5, 6}, u1[] = {3};
+    const int64_t *rows[9] = {t1, t2, NULL, u1, NULL, NULL, NULL, NULL, NULL};
+    int nrows[9] = {2, 2, 0, 1, 0, 0, 0, 0, 0};
+    char marks[512];
+    const sl_table_schema *of[9] = {f.s, f.s, f.s, u, u, u, w, w, w};
+    for (int i = 0; i < 9; i++) {
+        sl_pos at = {200, 0, 0};
+        sl_snap_chunk c = {0};
+        assert_int_equal(sl_snapshot_next_chunk(&f.snap, &c, split_by_5, NULL, &f.err), 1);
+        assert_int_equal(sl_snapshot_submit(&f.snap, &c, at, chunk_rows(of[i], rows[i], nrows[i], at), &f.err), 0);
+        reader_at(&f, 300);
+        assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), 0);
+        drained_marks(&f.q, marks, sizeof marks);
+        /* a chunk is held until the next non-empty one of its table, a
+         * table's last chunk until the next table finishes, the very last
+         * until nothing else is open */
+        const char *want = i == 1   ? "t:1:first t:2:true"
+                           : i == 5 ? "t:5:true t:6:last_in"
+                           : i == 8 ? "u:3:last"
+                                    : "";
+        assert_string_equal(marks, want);
+    }
+    assert_true(sl_snapshot_complete(&f.snap));
+    fixture_free(&f);
+    sl_schema_free(u);
+    sl_schema_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unassigned_chunk_keeps_its_touches),
+        cmocka_unit_test(snapshot_markers_survive_empty_final_chunks),
         cmocka_unit_test(overflow_restarts_instead_of_rereading),
         cmocka_unit_test(chunk_older_than_truncate_is_dropped),
         cmocka_unit_test(abandoned_chunk_read_again_completes_the_table),

@@ -1,0 +1,293 @@
+/* test_debezium.c — the value forms and Connect schemas a Debezium consumer
+ * (Kafka Connect's JsonConverter) relies on: each schema type agrees with
+ * the payload sluice writes for it. The e2e Kafka tests feed real messages
+ * through JsonConverter; these pin the exact bytes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "../../core/envelope.h"
+#include "../../sinks/kafka/kafka_sink.h"
+
+static sl_table_schema *table(int ncols)
+{
+    sl_table_schema *s = sl_schema_new("db", NULL, "t", ncols);
+    assert_non_null(s);
+    return s;
+}
+
+static void set_col(sl_column *c, const char *name, const char *type, uint8_t kind)
+{
+    c->name = strdup(name);
+    c->type_name = strdup(type);
+    c->kind = kind;
+    c->nullable = 1;
+}
+
+static char *render(const sl_column *c, const sl_value *v, const sl_value_modes *m)
+{
+    sl_buf b;
+    sl_buf_init(&b);
+    sl_json_value_m(&b, c, v, m);
+    sl_buf_addc(&b, 0);
+    return b.data;
+}
+
+/* BIGINT UNSIGNED: precise = Connect Decimal (big-endian two's complement,
+ * shortest that keeps the sign), long = Debezium's wrapped int64 */
+static void bigint_unsigned_modes(void **state)
+{
+    sl_table_schema *s = table(1);
+    set_col(&s->cols[0], "u", "bigint unsigned", SL_UINT);
+    sl_value_modes precise = {.bigint_unsigned = SL_BIGINT_PRECISE}, lng = {.bigint_unsigned = SL_BIGINT_LONG};
+    struct {
+        uint64_t v;
+        const char *precise, *lng;
+    } cases[] = {
+        {18446744073709551615ULL, "\"AP//////////\"", "-1"},
+        {9223372036854775808ULL, "\"AIAAAAAAAAAA\"", "-9223372036854775808"},
+        {0, "\"AA==\"", "0"},
+        {127, "\"fw==\"", "127"},
+        {128, "\"AIA=\"", "128"},
+        {65535, "\"AP//\"", "65535"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sl_value v = sl_val_uint(cases[i].v);
+        char *p = render(&s->cols[0], &v, &precise), *l = render(&s->cols[0], &v, &lng),
+             *exact = render(&s->cols[0], &v, NULL);
+        assert_string_equal(p, cases[i].precise);
+        assert_string_equal(l, cases[i].lng);
+        char want[32];
+        snprintf(want, sizeof want, "%llu", (unsigned long long)cases[i].v);
+        assert_string_equal(exact, want); /* sluice's own form (verify checksums) */
+        free(p);
+        free(l);
+        free(exact);
+    }
+    /* smaller unsigned types fit int64 and stay numbers */
+    sl_column iu = s->cols[0];
+    iu.type_name = "int unsigned";
+    sl_value v = sl_val_uint(4294967295ULL);
+    char *p = render(&iu, &v, &precise);
+    assert_string_equal(p, "4294967295");
+    free(p);
+    sl_schema_free(s);
+}
+
+static json_t *after_field(const char *schema_json, const char *name)
+{
+    json_error_t je;
+    json_t *root = json_loads(schema_json, 0, &je);
+    assert_non_null(root);
+    json_t *after = json_array_get(json_object_get(root, "fields"), 1);
+    json_t *fields = json_object_get(after, "fields");
+    for (size_t i = 0; i < json_array_size(fields); i++) {
+        json_t *f = json_array_get(fields, i);
+        if (strcmp(json_string_value(json_object_get(f, "field")), name) == 0) {
+            json_incref(f);
+            json_decref(root);
+            return f;
+        }
+    }
+    fail_msg("no field %s", name);
+    return NULL;
+}
+
+/* JsonConverter knows float/double, not float32/float64; a decimal kept as
+ * text is a plain string (no Decimal parameters); BIGINT UNSIGNED follows
+ * its mode */
+static void connect_schema_types(void **state)
+{
+    sl_table_schema *s = table(5);
+    set_col(&s->cols[0], "f", "float", SL_FLOAT);
+    set_col(&s->cols[1], "d", "double", SL_DOUBLE);
+    set_col(&s->cols[2], "n", "numeric", SL_DECIMAL);
+    set_col(&s->cols[3], "u", "bigint unsigned", SL_UINT);
+    set_col(&s->cols[4], "i", "int unsigned", SL_UINT);
+    s->cols[4].is_unsigned = 1;
+    for (int mode = 0; mode < 2; mode++) {
+        sl_envelope_opts env = {.connector = "mysql", .modes = {.bigint_unsigned = (uint8_t)mode}};
+        sl_buf b;
+        sl_buf_init(&b);
+        sl_connect_value_schema(&b, s, "p.db.t", &env, env.connector);
+        sl_buf_addc(&b, 0);
+        json_t *f = after_field(b.data, "f"), *d = after_field(b.data, "d"), *n = after_field(b.data, "n"),
+               *u = after_field(b.data, "u"), *i = after_field(b.data, "i");
+        assert_string_equal(json_string_value(json_object_get(f, "type")), "float");
+        assert_string_equal(json_string_value(json_object_get(d, "type")), "double");
+        assert_string_equal(json_string_value(json_object_get(n, "type")), "string");
+        assert_null(json_object_get(n, "parameters"));
+        assert_string_equal(json_string_value(json_object_get(i, "type")), "int64");
+        if (mode == SL_BIGINT_PRECISE) {
+            assert_string_equal(json_string_value(json_object_get(u, "type")), "bytes");
+            assert_string_equal(json_string_value(json_object_get(u, "name")), "org.apache.kafka.connect.data.Decimal");
+            assert_string_equal(json_string_value(json_object_get(json_object_get(u, "parameters"), "scale")), "0");
+        } else {
+            assert_string_equal(json_string_value(json_object_get(u, "type")), "int64");
+        }
+        json_decref(f);
+        json_decref(d);
+        json_decref(n);
+        json_decref(u);
+        json_decref(i);
+        sl_buf_free(&b);
+    }
+    sl_schema_free(s);
+}
+
+/* a 2-D array's items are arrays; PostgreSQL's infinite dates and
+ * timestamps are the extremes of their integer types */
+static void arrays_and_infinity(void **state)
+{
+    sl_table_schema *s = table(3);
+    set_col(&s->cols[0], "m", "integer[]", SL_TEXTUAL);
+    s->cols[0].is_array = 1;
+    s->cols[0].elem_kind = SL_INT;
+    s->cols[0].array_dims = 2;
+    set_col(&s->cols[1], "d", "date", SL_DATE);
+    set_col(&s->cols[2], "ts", "timestamp(3) without time zone", SL_DATETIME);
+    s->cols[2].scale = 3;
+    sl_envelope_opts env = {.connector = "postgresql"};
+    sl_buf b;
+    sl_buf_init(&b);
+    sl_connect_value_schema(&b, s, "p.public.t", &env, env.connector);
+    sl_buf_addc(&b, 0);
+    json_t *m = after_field(b.data, "m");
+    json_t *items = json_object_get(m, "items");
+    assert_string_equal(json_string_value(json_object_get(items, "type")), "array");
+    assert_null(json_object_get(items, "field"));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(items, "items"), "type")), "int32");
+    json_decref(m);
+    sl_buf_free(&b);
+    sl_value_modes modes = {0};
+    const char *texts[] = {"infinity", "-infinity"};
+    const char *want[2][2] = {{"2147483647", "-2147483648"}, {"9223372036854775807", "-9223372036854775808"}};
+    for (int col = 0; col < 2; col++)
+        for (int k = 0; k < 2; k++) {
+            sl_value v = sl_val_text(SL_STRING, texts[k], (uint32_t)strlen(texts[k]));
+            char *got = render(&s->cols[1 + col], &v, &modes);
+            assert_string_equal(got, want[col][k]);
+            free(got);
+        }
+    sl_schema_free(s);
+}
+
+static char *render_text(const sl_column *c, uint8_t kind, const char *text, const sl_value_modes *m)
+{
+    sl_value v = sl_val_text(kind, text, (uint32_t)strlen(text));
+    return render(c, &v, m);
+}
+
+/* decimal.handling.mode: precise is the unscaled value at the column's
+ * scale as Connect Decimal bytes (PostgreSQL's unconstrained numeric as
+ * VariableScaleDecimal with the printed scale); double a float64 */
+static void decimal_modes(void **state)
+{
+    sl_table_schema *s = table(2);
+    set_col(&s->cols[0], "d", "decimal(10,2)", SL_DECIMAL);
+    s->cols[0].precision = 10;
+    s->cols[0].scale = 2;
+    set_col(&s->cols[1], "n", "numeric", SL_DECIMAL);
+    sl_value_modes precise = {.decimal = SL_DECIMAL_PRECISE}, dbl = {.decimal = SL_DECIMAL_DOUBLE}, str = {0};
+    struct {
+        int col;
+        const char *text, *precise, *dbl;
+    } cases[] = {
+        {0, "12.30", "\"BM4=\"", "12.3"},          /* 1230 = 0x04ce */
+        {0, "-1.28", "\"gA==\"", "-1.28"},         /* -128 */
+        {0, "-1.29", "\"/38=\"", "-1.29"},         /* -129 = 0xff7f */
+        {0, "1.28", "\"AIA=\"", "1.28"},           /* 128 needs a sign byte */
+        {0, "-0.00", "\"AA==\"", "-0"},
+        {0, "5", "\"AfQ=\"", "5"},                 /* 500 at scale 2 */
+        {1, "3.14159", "{\"scale\":5,\"value\":\"BMsv\"}", "3.14159"},
+        {1, "-100", "{\"scale\":0,\"value\":\"nA==\"}", "-100"},
+        {1, "NaN", "null", "\"NaN\""},
+        {1, "123456789012345678901234567890", "{\"scale\":0,\"value\":\"AY7pD/bDc+DuTj8K0g==\"}",
+         "1.2345678901234568e+29"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const sl_column *c = &s->cols[cases[i].col];
+        char *p = render_text(c, SL_DECIMAL, cases[i].text, &precise), *d = render_text(c, SL_DECIMAL, cases[i].text, &dbl),
+             *t = render_text(c, SL_DECIMAL, cases[i].text, &str);
+        assert_string_equal(p, cases[i].precise);
+        assert_string_equal(d, cases[i].dbl);
+        assert_int_equal(strncmp(t + 1, cases[i].text, strlen(cases[i].text)), 0);
+        free(p);
+        free(d);
+        free(t);
+    }
+    sl_schema_free(s);
+}
+
+/* interval.handling.mode, binary.handling.mode, time.precision.mode */
+static void interval_binary_time_modes(void **state)
+{
+    sl_table_schema *s = table(4);
+    set_col(&s->cols[0], "iv", "interval", SL_TEXTUAL);
+    set_col(&s->cols[1], "b", "bytea", SL_BYTES);
+    set_col(&s->cols[2], "t3", "time(3) without time zone", SL_TIME);
+    s->cols[2].scale = 3;
+    set_col(&s->cols[3], "t6", "time without time zone", SL_TIME);
+    s->cols[3].scale = 6;
+    sl_value_modes str = {0}, num = {.interval = SL_INTERVAL_NUMERIC};
+    struct {
+        const char *pg, *str, *num;
+    } iv[] = {
+        {"P1Y2M3DT4H5M6.5S", "\"P1Y2M3DT4H5M6.5S\"", "37091106500000"},
+        {"PT0S", "\"P0Y0M0DT0H0M0S\"", "0"},
+        {"P-1Y-2M3DT-4H-5M-6.789S", "\"P-1Y-2M3DT-4H-5M-6.789S\"", "-36572706789000"},
+        {"PT-0.5S", "\"P0Y0M0DT0H0M-0.5S\"", "-500000"},
+        {"P3M", "\"P0Y3M0DT0H0M0S\"", "7889400000000"},
+    };
+    for (size_t i = 0; i < sizeof iv / sizeof iv[0]; i++) {
+        char *a = render_text(&s->cols[0], SL_TEXTUAL, iv[i].pg, &str), *n = render_text(&s->cols[0], SL_TEXTUAL, iv[i].pg, &num),
+             *raw = render_text(&s->cols[0], SL_TEXTUAL, iv[i].pg, NULL);
+        assert_string_equal(a, iv[i].str);
+        assert_string_equal(n, iv[i].num);
+        assert_int_equal(strncmp(raw + 1, iv[i].pg, strlen(iv[i].pg)), 0); /* sluice's own form: as printed */
+        free(a);
+        free(n);
+        free(raw);
+    }
+    const char bytes[] = "\xfb\xff\x00";
+    sl_value bv = sl_val_text(SL_BYTES, bytes, 3);
+    const char *want[] = {"\"+/8A\"", "\"+/8A\"", "\"-_8A\"", "\"fbff00\""};
+    for (uint8_t mode = SL_BINARY_BYTES; mode <= SL_BINARY_HEX; mode++) {
+        sl_value_modes m = {.binary = mode};
+        char *got = render(&s->cols[1], &bv, &m);
+        assert_string_equal(got, want[mode]);
+        free(got);
+    }
+    sl_value tv = {.kind = SL_TIME, .v.i = 43200123000};
+    sl_value_modes adaptive = {.time_precision = SL_TIME_ADAPTIVE}, us = {.time_precision = SL_TIME_ADAPTIVE_US},
+                   connect = {.time_precision = SL_TIME_CONNECT};
+    char *a = render(&s->cols[2], &tv, &adaptive), *b = render(&s->cols[2], &tv, &us), *c = render(&s->cols[3], &tv, &adaptive),
+         *d = render(&s->cols[3], &tv, &connect);
+    assert_string_equal(a, "43200123");
+    assert_string_equal(b, "43200123000");
+    assert_string_equal(c, "43200123000");
+    assert_string_equal(d, "43200123");
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    sl_schema_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bigint_unsigned_modes),
+        cmocka_unit_test(connect_schema_types),
+        cmocka_unit_test(arrays_and_infinity),
+        cmocka_unit_test(decimal_modes),
+        cmocka_unit_test(interval_binary_time_modes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
