@@ -32,7 +32,7 @@ TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard 
 FORMAT_TOOLS := $(patsubst tests/formats/%.c,$(BUILD)/tests/formats/%,$(wildcard tests/formats/*.c))
 
 .PHONY: all asan tsan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet \
-        bench-iceberg fuzz fuzz-bins fuzz-ci sanitize-e2e deb
+        bench-iceberg fuzz fuzz-bins fuzz-ci sanitize-e2e deb test-long
 
 all: $(BUILD)/sluice
 
@@ -125,7 +125,13 @@ check-configs: $(BUILD)/sluice
 	@set -e; for f in configs/*.yaml; do MYSQL_PASSWORD=example PG_PASSWORD=example CLICKHOUSE_PASSWORD=example $(BUILD)/sluice check "$$f"; done
 
 e2e: $(BUILD)/sluice $(FORMAT_TOOLS)
-	$(PYTEST) -q tests/e2e
+	$(PYTEST) -q --durations=30 tests/e2e
+
+# the kill loops and failovers at full length (SLUICE_LONG=1: every kill
+# count as the issues ask; make test runs them shorter)
+test-long: $(BUILD)/sluice $(FORMAT_TOOLS)
+	@$(MAKE) --no-print-directory deps
+	SLUICE_LONG=1 $(PYTEST) -q --durations=30 -k "kill or crash or failover or fenced" tests/e2e
 
 # deps first, then a new make that parses this file with the packages present
 test:
