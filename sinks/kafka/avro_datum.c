@@ -199,6 +199,34 @@ static int put_plain(enc_ctx *x, sl_buf *b, const avro_col *ac, uint8_t enc, con
     case AV_MICROTIME:
         sl_avro_put_long(b, infinity_of(v, INT64_MAX, INT64_MIN, v->v.i));
         return 0;
+    case AV_TIME_MS:
+        /* io.debezium.time.Time / Connect Time: milliseconds of the day */
+        sl_avro_put_int(b, (int32_t)(v->v.i >= 0 ? v->v.i / 1000 : -((-v->v.i + 999) / 1000)));
+        return 0;
+    case AV_INTERVAL:
+    case AV_INTERVAL_US: {
+        /* the same forms as the JSON envelope's (interval.handling.mode) */
+        value_text(x, v, &p, &n);
+        sl_value_modes m = {0};
+        m.interval = enc == AV_INTERVAL_US ? SL_INTERVAL_NUMERIC : SL_INTERVAL_STRING;
+        sl_buf r;
+        sl_buf_init(&r);
+        int ok = sl_render_interval(&r, p, n, &m) == 0 && !r.failed;
+        if (enc == AV_INTERVAL_US) {
+            long long us = ok ? strtoll(r.data, NULL, 10) : 0;
+            sl_buf_free(&r);
+            if (!ok)
+                return fail(x, "an interval that is not PostgreSQL's ISO-8601 form (intervalstyle iso_8601)");
+            sl_avro_put_long(b, (int64_t)us);
+            return 0;
+        }
+        if (ok && r.len >= 2)
+            sl_avro_put_string(b, r.data + 1, r.len - 2);
+        else
+            sl_avro_put_string(b, p, n);
+        sl_buf_free(&r);
+        return 0;
+    }
     case AV_TS_MS:
     case AV_TS_US: {
         int64_t t;
@@ -233,6 +261,9 @@ static int put_zero(enc_ctx *x, sl_buf *b, uint8_t enc)
     case AV_ZONED:
     case AV_BYTES:
     case AV_BITS: sl_avro_put_bytes(b, "", 0); return 0;
+    case AV_TIME_MS: sl_avro_put_int(b, 0); return 0;
+    case AV_INTERVAL: sl_avro_put_string(b, "P0Y0M0DT0H0M0S", 14); return 0;
+    case AV_INTERVAL_US: sl_avro_put_long(b, 0); return 0;
     case AV_DECIMAL:
     case AV_UDECIMAL: sl_avro_put_bytes(b, "", 1); return 0;
     case AV_VARDECIMAL:

@@ -160,7 +160,18 @@ static void column_type(sl_buf *b, const sl_column *c, const kafka_avro_opts *o,
         }
         return;
     case SL_DATE: *enc = AV_DATE; sl_buf_adds(b, "{\"type\":\"int\""); name = "io.debezium.time.Date"; break;
-    case SL_TIME: *enc = AV_MICROTIME; sl_buf_adds(b, "{\"type\":\"long\""); name = "io.debezium.time.MicroTime"; break;
+    case SL_TIME:
+        if (sl_time_in_ms(c, &o->modes)) {
+            *enc = AV_TIME_MS;
+            sl_buf_adds(b, "{\"type\":\"int\"");
+            name = o->modes.time_precision == SL_TIME_CONNECT ? "org.apache.kafka.connect.data.Time"
+                                                               : "io.debezium.time.Time";
+        } else {
+            *enc = AV_MICROTIME;
+            sl_buf_adds(b, "{\"type\":\"long\"");
+            name = "io.debezium.time.MicroTime";
+        }
+        break;
     case SL_DATETIME:
         *enc = c->scale <= 3 ? AV_TS_MS : AV_TS_US;
         sl_buf_adds(b, "{\"type\":\"long\"");
@@ -196,8 +207,16 @@ static void column_type(sl_buf *b, const sl_column *c, const kafka_avro_opts *o,
         *enc = AV_STRING;
         if (c->type_name && strncmp(c->type_name, "time", 4) == 0 && strstr(c->type_name, "with time zone"))
             name = "io.debezium.time.ZonedTime";
-        else if (c->type_name && strncmp(c->type_name, "interval", 8) == 0)
+        else if (sl_is_interval(c) && o->modes.interval == SL_INTERVAL_NUMERIC) {
+            *enc = AV_INTERVAL_US;
+            sl_buf_adds(b, "{\"type\":\"long\"");
+            connect_name(b, "io.debezium.time.MicroDuration");
+            sl_buf_addc(b, '}');
+            return;
+        } else if (sl_is_interval(c)) {
+            *enc = AV_INTERVAL;
             name = "io.debezium.time.Interval";
+        }
         if (!name) {
             sl_buf_adds(b, "\"string\"");
             return;

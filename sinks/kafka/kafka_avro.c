@@ -51,6 +51,7 @@ int sl_kafka_avro_init(kafka_avro *a, const sl_options *o, const char *connector
                                                            : SL_DEC_DOUBLE;
     a->opts.sanitize = (int)sl_opt_num(o, "sanitize.field.names");
     a->opts.connector = connector;
+    sl_value_modes_from(o, connector, &a->opts.modes);
     a->opts.prefix = prefix;
     return sl_sr_new(o, stop, &a->sr, err);
 }

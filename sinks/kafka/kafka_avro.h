@@ -24,6 +24,7 @@
 #include "../../core/err.h"
 #include "../../core/event.h"
 #include "../../core/option.h"
+#include "../../core/value_modes.h"
 
 /* the sink's option table entries for Avro (expanded inside kafka_sink.c's table) */
 #define SL_KAFKA_AVRO_OPTIONS                                                                                        \
@@ -74,6 +75,9 @@ typedef enum avro_enc {
     AV_TS_MS,       /* long milliseconds */
     AV_TS_US,       /* long microseconds */
     AV_ZONED,       /* string ISO-8601 (ZonedTimestamp) */
+    AV_TIME_MS,     /* int milliseconds (time.precision.mode adaptive / connect) */
+    AV_INTERVAL,    /* string, Debezium's Interval (interval.handling.mode string) */
+    AV_INTERVAL_US, /* long, Debezium's MicroDuration (interval.handling.mode numeric) */
 } avro_enc;
 
 typedef struct avro_col {
@@ -98,6 +102,7 @@ typedef struct kafka_avro_opts {
     int sanitize;
     const char *connector; /* "mysql", "mariadb", "postgresql" */
     const char *prefix;    /* topic.prefix: the first part of the namespaces */
+    sl_value_modes modes;  /* the envelope's value modes: TIME and interval forms as in JSON */
 } kafka_avro_opts;
 
 /* avro_schema.c: plans t->cols and writes t->key_schema / t->value_schema
