@@ -47,7 +47,7 @@ int sl_queue_push(sl_queue *q, sl_batch *b)
     else
         q->head = b;
     q->tail = b;
-    q->bytes += sz;
+    __atomic_add_fetch(&q->bytes, sz, __ATOMIC_RELAXED); /* the metrics tick reads it without the lock */
     q->count++;
     pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->mu);
@@ -79,7 +79,7 @@ sl_batch *sl_queue_pop(sl_queue *q, int timeout_ms)
         q->head = b->next;
         if (!q->head)
             q->tail = NULL;
-        q->bytes -= sl_batch_bytes(b);
+        __atomic_sub_fetch(&q->bytes, sl_batch_bytes(b), __ATOMIC_RELAXED);
         q->count--;
         b->next = NULL;
         pthread_cond_signal(&q->not_full);

@@ -16,7 +16,7 @@ typedef struct sl_queue {
     pthread_mutex_t mu;
     pthread_cond_t not_empty, not_full;
     sl_batch *head, *tail;
-    size_t bytes, limit, count;
+    size_t bytes, limit, count; /* bytes: changed under mu, atomically (read without it for metrics) */
     int closed;
 } sl_queue;
 
