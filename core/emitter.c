@@ -185,3 +185,7 @@ int sl_emit_pending(sl_emitter *e)
     pthread_mutex_unlock(&e->mu);
     return pending;
 }
+
+void sl_emit_positioned(sl_emitter *e) { __atomic_store_n(&e->positioned, 1, __ATOMIC_RELEASE); }
+
+int sl_emit_is_positioned(sl_emitter *e) { return __atomic_load_n(&e->positioned, __ATOMIC_ACQUIRE); }

@@ -36,7 +36,14 @@ typedef struct sl_emitter {
     unsigned long long events;   /* counters, written by the source thread only */
     uint64_t batches;            /* sl_batch.seq of the last batch created */
     int64_t idle_wall_ms;        /* last sl_emit_idle() (atomic), for the lag metric */
+    int positioned;              /* the source knows where it starts (atomic) */
 } sl_emitter;
+
+/* The source has fixed its start position: every change committed from now
+ * on will be captured. The runtime tells systemd READY=1 only then, so a
+ * change an operator makes right after `systemctl start` is never missed. */
+void sl_emit_positioned(sl_emitter *e);
+int sl_emit_is_positioned(sl_emitter *e);
 
 int sl_emitter_init(sl_emitter *e, sl_queue *q, size_t target_bytes,
                     const volatile sig_atomic_t *stop_flag);

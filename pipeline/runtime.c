@@ -344,10 +344,10 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         goto out_nothread;
     }
     sl_run_metrics_attempt(rm, src, src_self, &emitter, resume);
-    /* under systemd (Type=notify): source and sink are up; repeated READY
-     * after a restart from a checkpoint is harmless */
-    if (!ro || !ro->migrate)
-        sl_sd_notify("READY=1\nSTATUS=running");
+    /* under systemd (Type=notify) READY=1 once the source has its start
+     * position (see sl_emit_positioned); repeated READY after a restart
+     * from a checkpoint is harmless */
+    int ready_told = ro && ro->migrate;
 
     const int64_t interval = sl_opt_num(&cfg->pipeline, "checkpoint.interval");
     int64_t start = sl_mono_ms(), epoch_start = start, last_report = start;
@@ -358,6 +358,10 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
             interrupted = 1;
             if (src->interrupt)
                 src->interrupt(src_self);
+        }
+        if (!ready_told && sl_emit_is_positioned(&emitter)) {
+            sl_sd_notify("READY=1\nSTATUS=running");
+            ready_told = 1;
         }
         int64_t now = sl_mono_ms();
         int64_t wait = epoch_start + interval - now;

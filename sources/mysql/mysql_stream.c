@@ -991,6 +991,8 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
     sl_buf_init(&s.scratch);
     s.dopts.scratch = &s.scratch;
     int rc = setup(&s, resume, err);
+    if (!rc)
+        sl_emit_positioned(out); /* s.commit is where the binlog is read from */
     s.boundary = (sl_boundary){.out = out, .snap = s.snap ? &s.snap->snap : NULL, .token = pos_token, .ctx = &s,
                                .source = SL_LOG_COMPONENT};
     if (!rc && s.snap) {

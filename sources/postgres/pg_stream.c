@@ -563,6 +563,8 @@ static int setup(stream *s, const char *resume, sl_err *err)
     sl_pg_set_live(src, s->repl);
     sl_pg_start st;
     rc = sl_pg_start_position(src, s->side, s->repl, resume, &st, err);
+    if (!rc)
+        sl_emit_positioned(s->out); /* the slot holds every change from here on */
     s->start_lsn = st.lsn;
     s->commit_end = s->received = s->start_lsn;
     s->snapshot_only = src->conf.startup == SL_PG_START_SNAPSHOT;
