@@ -53,7 +53,20 @@ def mysql_gap(mariadb, db):
                f"DELETE FROM {db}.t WHERE id <= 5", f"UPDATE {db}.t SET v = 100 WHERE id = 10",
                f"INSERT INTO {db}.t VALUES (22, 22)", "FLUSH BINARY LOGS")
     current = mysql_rows(mariadb, "SHOW MASTER STATUS")[0][0]
-    mysql_exec(mariadb, f"PURGE BINARY LOGS TO '{current}'")
+    # PURGE keeps a file a binlog dump thread still reads (the stopped
+    # pipeline's until the server notices, or another test's): retried, and
+    # after a while such threads are killed, so the history really is gone
+    deadline = time.time() + 30
+    while True:
+        mysql_exec(mariadb, f"PURGE BINARY LOGS TO '{current}'")
+        if [r[0] for r in mysql_rows(mariadb, "SHOW BINARY LOGS")] == [current]:
+            return
+        assert time.time() < deadline, mysql_rows(mariadb, "SHOW BINARY LOGS")
+        if time.time() > deadline - 20:
+            for (tid,) in mysql_rows(mariadb, "SELECT id FROM information_schema.processlist "
+                                              "WHERE command LIKE 'Binlog Dump%'"):
+                mysql_exec(mariadb, f"KILL {tid}")
+        time.sleep(0.5)
 
 
 def mysql_fill(mariadb, db):

@@ -358,6 +358,10 @@ class Handler(BaseHTTPRequestHandler):
                 if data is not None:
                     res = self.front.insert_from_file(query, fmt_in, data)
                     out, read_rows, written = b"", 0, res.rows_written()
+                    if os.environ.get("CH_FRONT_TRACE"):
+                        m_ = re.search(r"insert_deduplication_token = '([^']*)'", query)
+                        with open(os.environ["CH_FRONT_TRACE"], "a") as tf:
+                            tf.write(f"{time.time():.3f} {m_.group(1) if m_ else '-'} written={written} bytes={len(data)}\n")
                 else:
                     res = s.query(query, out_fmt)
                     out, read_rows, written = res.bytes(), res.rows_read(), res.rows_written()
