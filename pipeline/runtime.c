@@ -398,7 +398,11 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
                 sink.dirty = 1;
         }
         now = sl_mono_ms();
-        if (sink.dirty && sink.at_boundary && sink.last_token && now - epoch_start >= interval) {
+        /* the first checkpoint of a fresh start (the source's start
+         * position, sl_boundary_first) is committed before the sink sees a
+         * row, so that a crash can never leave rows no replay revisits */
+        int first = !sink.committed_token;
+        if (sink.dirty && sink.at_boundary && sink.last_token && (first || now - epoch_start >= interval)) {
             if ((rc = do_commit(&sink, cfg, src, src_self, stats, rm, err))) {
                 sink_failed = 1;
                 break;

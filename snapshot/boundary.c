@@ -65,6 +65,14 @@ int sl_boundary_commit(sl_boundary *b, sl_pos pos, sl_err *err)
     return merge_reached(b, err);
 }
 
+int sl_boundary_first(sl_boundary *b, sl_pos pos, sl_err *err)
+{
+    int rc = sl_boundary_commit(b, pos, err);
+    if (!rc && sl_emit_flush(b->out))
+        rc = sl_errf(err, SL_ERUNTIME, "%s: pipeline closed", b->source);
+    return rc;
+}
+
 int sl_boundary_between(sl_boundary *b, sl_pos pos, sl_err *err)
 {
     if (!b->snap || !sl_snapshot_waiting(b->snap))

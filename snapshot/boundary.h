@@ -49,6 +49,17 @@ int sl_boundary_commit(sl_boundary *b, sl_pos pos, sl_err *err);
  * write: waiting chunks it has reached go out. Cheap when none wait. */
 int sl_boundary_between(sl_boundary *b, sl_pos pos, sl_err *err);
 
+/* A fresh start (no checkpoint to resume from): before anything else, one
+ * empty transaction at pos, the reader's start, in a batch of its own, which
+ * the runtime commits as the pipeline's first checkpoint before the sink
+ * sees a row. A crash before the next checkpoint then replays from pos:
+ * every change after a row the crashed run wrote comes again and supersedes
+ * it. Without it the next start begins anew at a later position, and a sink
+ * without transactions (ClickHouse) keeps rows of the crashed run whose
+ * deletes lie between the two starts. Called before the chunk readers
+ * start. */
+int sl_boundary_first(sl_boundary *b, sl_pos pos, sl_err *err);
+
 /* History was lost (scan.on-log-loss: resnapshot) and the snapshot reads
  * every table anew from pos, the reader's new start: before the chunk
  * readers start, one transaction at pos holding a TRUNCATE of each table

@@ -995,12 +995,15 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         sl_emit_positioned(out); /* s.commit is where the binlog is read from */
     s.boundary = (sl_boundary){.out = out, .snap = s.snap ? &s.snap->snap : NULL, .token = pos_token, .ctx = &s,
                                .source = SL_LOG_COMPONENT};
-    if (!rc && s.snap) {
-        /* the reader starts at the last commit (open_stream reads from there) */
-        snprintf(s.file, sizeof s.file, "%s", s.commit.file);
-        sl_pos at = {sl_mysql_file_seq(s.file), s.commit.pos, 0};
+    /* the reader starts at the last commit (open_stream reads from there) */
+    snprintf(s.file, sizeof s.file, "%s", s.commit.file);
+    sl_pos at = {sl_mysql_file_seq(s.file), s.commit.pos, 0};
+    if (!rc && s.snap)
         rc = sl_boundary_start(&s.boundary, at, err);
-        if (!rc && s.resnapshot)
+    if (!rc && !resume && s.commit.file[0])
+        rc = sl_boundary_first(&s.boundary, at, err);
+    if (!rc && s.snap) {
+        if (s.resnapshot)
             rc = sl_boundary_resnapshot(&s.boundary, at, err);
         if (!rc)
             rc = sl_mysql_snapshot_start(s.snap, out, err);

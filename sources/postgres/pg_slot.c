@@ -146,7 +146,7 @@ static int snapshot_all_done(sl_pg_source *src, PGconn *side, const char *state,
 }
 
 int sl_pg_snapshot_open(sl_pg_source *src, PGconn *side, const char *state, uint64_t start_lsn, int resnapshot,
-                        sl_boundary *b, sl_emitter *out, sl_pg_snap **snap, sl_err *err)
+                        int fresh, sl_boundary *b, sl_emitter *out, sl_pg_snap **snap, sl_err *err)
 {
     sl_pos start = {start_lsn, 0, 0};
     int all_done = 0;
@@ -177,6 +177,8 @@ int sl_pg_snapshot_open(sl_pg_source *src, PGconn *side, const char *state, uint
         b->snap = &(*snap)->snap;
         rc = sl_boundary_start(b, start, err);
     }
+    if (!rc && fresh)
+        rc = sl_boundary_first(b, start, err);
     if (!rc && resnapshot)
         rc = sl_boundary_resnapshot(b, start, err);
     if (!rc && !sl_snapshot_complete(&(*snap)->snap)) {

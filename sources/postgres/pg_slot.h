@@ -29,9 +29,10 @@ int sl_pg_current_lsn(PGconn *side, uint64_t *lsn, sl_err *err);
  * done already, a temporary slot exports a snapshot exact at its
  * consistent point and the chunk readers start on it. b learns the
  * snapshot and the reader's start position; with resnapshot the tables'
- * TRUNCATE goes out first (sl_boundary_resnapshot). */
+ * TRUNCATE goes out first (sl_boundary_resnapshot); on a fresh start the
+ * start position first (sl_boundary_first). */
 int sl_pg_snapshot_open(sl_pg_source *src, PGconn *side, const char *state, uint64_t start_lsn, int resnapshot,
-                        sl_boundary *b, sl_emitter *out, sl_pg_snap **snap, sl_err *err);
+                        int fresh, sl_boundary *b, sl_emitter *out, sl_pg_snap **snap, sl_err *err);
 /* START_REPLICATION of the source's slot at start_lsn on repl. */
 int sl_pg_start_replication(sl_pg_source *src, PGconn *repl, uint64_t start_lsn, sl_err *err);
 

@@ -568,8 +568,10 @@ static int setup(stream *s, const char *resume, sl_err *err)
     s->start_lsn = st.lsn;
     s->commit_end = s->received = s->start_lsn;
     s->snapshot_only = src->conf.startup == SL_PG_START_SNAPSHOT;
+    if (!rc && !resume && !st.want_snapshot)
+        rc = sl_boundary_first(&s->boundary, (sl_pos){s->start_lsn, 0, 0}, err);
     if (!rc && st.want_snapshot) {
-        rc = sl_pg_snapshot_open(src, s->side, st.snap_state, s->start_lsn, st.resnapshot, &s->boundary, s->out,
+        rc = sl_pg_snapshot_open(src, s->side, st.snap_state, s->start_lsn, st.resnapshot, !resume, &s->boundary, s->out,
                                  &s->snap, err);
         if (!rc) {
             /* rows of snapshotted tables carry the catalog's schema; a

@@ -14,8 +14,8 @@ import signal
 import subprocess
 import time
 
-from clickhouse_read import (drop_databases, kill_loop, clear_faults, env_for, final, front_log, mysql_yaml, physical_count, rows, set_faults,
-                             wait_committed, wait_for, wait_rows)
+from clickhouse_read import (checkpoint, drop_databases, kill_loop, clear_faults, env_for, final, front_log, mysql_yaml,
+                             physical_count, rows, set_faults, wait_checkpoint, wait_committed, wait_for, wait_rows)
 from conftest import SERVICES_DIR, parse_env_file
 from sluice_run import Sluice, mysql_connect, mysql_exec, mysql_rows
 from test_mysql_snapshot import Writer, fill
@@ -65,6 +65,35 @@ def test_kill9_loop_during_snapshot_and_streaming(mariadb, clickhouse, tmp_path)
     want = source_state(mariadb, db)
     got = sink_state(clickhouse, db)
     assert len(got) == len(want)
+    assert got == want
+
+
+def test_crash_before_the_second_checkpoint_leaves_no_row_of_a_later_deleted_key(mariadb, clickhouse, tmp_path):
+    """A fresh start commits its start position before the first row goes
+    out. Here no other checkpoint is ever due (interval 1h): the first run
+    writes the whole snapshot and dies; rows are then deleted, updated and
+    moved to new keys. The next run replays from the start position, so the
+    deletes arrive as rows newer than the crashed run's. (Before, the next
+    run began anew at a later position and those rows stayed: seen in CI.)"""
+    db = new_db(mariadb, clickhouse, "ch_first")
+    fill(mariadb, db, 3000)
+    yaml = mysql_yaml(mariadb, clickhouse, f"{db}.t", db, "ch_first", server_id=5805, checkpoint_interval="1h",
+                      extra_source="  scan.incremental.snapshot.chunk.size: 500", extra_sink="  insert.block-size: 8KiB")
+    s = Sluice(tmp_path, yaml, env=env_for(mysql=mariadb, ch=clickhouse))
+    s.start(wait_for="clickhouse sink: connected", timeout=60)
+    ck = wait_checkpoint(clickhouse, db, "ch_first", proc=s)
+    # the start position, before any chunk (no other checkpoint is due for an hour)
+    assert ck["source"]["snapshot"]["tables"][0]["chunks"] == 0, ck
+    wait_for(lambda: physical_count(clickhouse, f"{db}.t") >= 2500, 60, s, "most of the snapshot's rows")
+    s.kill9()
+    assert checkpoint(clickhouse, db, "ch_first") == ck, "no second checkpoint was due"
+    mysql_exec(mariadb, f"DELETE FROM {db}.t WHERE id <= 100", f"UPDATE {db}.t SET v = -v WHERE id BETWEEN 101 AND 200",
+               f"UPDATE {db}.t SET id = id + 10000 WHERE id BETWEEN 201 AND 300")
+    s.start(wait_for="clickhouse sink: connected", timeout=60)
+    wait_marker(clickhouse, mariadb, db, s)
+    assert s.stop() == 0
+    want, got = source_state(mariadb, db), sink_state(clickhouse, db)
+    assert [r["id"] for r in got if int(r["id"]) <= 300] == [r["id"] for r in want if int(r["id"]) <= 300]
     assert got == want
 
 

@@ -26,6 +26,10 @@ as to a server:
     (read/written rows), ``-Query-Id``, ``-Format``, ``-Timezone`` and
     ``-Server-Display-Name``.
   * ``GET /ping`` answers ``Ok.``.
+  * with ``CH_FRONT_TRACE=path`` in its environment, every INSERT with data
+    appends a line (time, deduplication token, rows written, bytes) to path:
+    which blocks arrived and which the engine dropped as duplicates, when a
+    crash test leaves a difference to explain.
   * with ``--tls-cert``/``--tls-key`` it serves https instead.
 
 The engine runs one request at a time (a lock around it); connections are
