@@ -95,4 +95,8 @@ def wait_records(bootstrap, topic, n, proc, timeout=90):
         if proc.proc.poll() is not None:
             raise AssertionError(f"sluice exited ({proc.proc.returncode}):\n{proc.log_text()[-3000:]}")
         time.sleep(0.5)
-    raise AssertionError(f"{topic}: fewer than {n} records:\n{proc.log_text()[-3000:]}")
+    # what a reader that does not wait for commits sees tells an open
+    # transaction (stuck last stable offset) from records never written
+    seen = len(_read_raw(bootstrap, topic, "read_uncommitted", 30))
+    raise AssertionError(f"{topic}: fewer than {n} records ({len(recs)} committed, {seen} written):\n"
+                         f"{proc.log_text()[-3000:]}")
