@@ -434,12 +434,19 @@ static int cmd_status(const cli *c)
     int rc = load(c, &cfg);
     if (rc)
         return rc;
-    rc = sl_status(&cfg, c->json, stdout);
+    /* the group as its coordinator sees it (with ha.mode); the rest of the
+     * status shows even when the coordinator cannot be asked */
     sl_err err;
-    if (!rc && !c->json && sl_ha_status(&cfg, stdout, &err)) {
+    json_t *ha = NULL;
+    int ha_rc = sl_ha_status(&cfg, &ha, &err);
+    rc = sl_status(&cfg, c->json, ha, stdout);
+    if (!rc && !c->json)
+        sl_ha_status_print(ha, stdout);
+    if (!rc && ha_rc) {
         sl_error("%s", err.msg);
         rc = 1;
     }
+    json_decref(ha);
     sl_config_free(&cfg);
     return rc;
 }

@@ -36,6 +36,9 @@ struct sl_run_metrics {
     /* the sink's idle() failed: why (under mu), until a success or commit */
     int sink_down;
     char sink_why[SL_ERRLEN];
+    /* high availability: "standby" keeps /readyz at 503 (under mu) */
+    int standby;
+    char role_why[SL_ERRLEN];
     /* the probe thread */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -85,6 +88,8 @@ static void declare(sl_metrics *m)
         {"sluice_snapshot_chunks_done", SL_METRIC_GAUGE, "Snapshot chunks merged, by table."},
         {"sluice_snapshot_chunks_total", SL_METRIC_GAUGE, "Snapshot chunks of the table (an estimate until the table is done)."},
         {"sluice_snapshot_rows", SL_METRIC_GAUGE, "Rows read by the snapshot, by table."},
+        {"sluice_ha_role", SL_METRIC_GAUGE, "1 for this process's role in its high-availability group (active or standby), 0 for the other; absent with ha.mode none."},
+        {"sluice_ha_role_changes_total", SL_METRIC_COUNTER, "Role changes of this process (became active, back to standby)."},
         {"process_resident_memory_bytes", SL_METRIC_GAUGE, "Resident memory size in bytes."},
         {"process_cpu_seconds_total", SL_METRIC_COUNTER, "User and system CPU time spent in seconds."},
         {"process_start_time_seconds", SL_METRIC_GAUGE, "Start time of the process since the epoch in seconds."},
@@ -98,6 +103,13 @@ static void declare(sl_metrics *m)
 static int ready(void *ctx, char *why, size_t len)
 {
     sl_run_metrics *rm = ctx;
+    pthread_mutex_lock(&rm->mu);
+    int standby = rm->standby;
+    if (standby)
+        snprintf(why, len, "standby: another member of the high-availability group is active (%s)", rm->role_why);
+    pthread_mutex_unlock(&rm->mu);
+    if (standby)
+        return 0;
     if (!__atomic_load_n(&rm->running, __ATOMIC_ACQUIRE)) {
         snprintf(why, len, "not running: starting, or restarting from the last checkpoint after a transient error");
         return 0;
@@ -278,6 +290,21 @@ void sl_run_metrics_attempt_end(sl_run_metrics *rm)
         rm->probing = 0;
     }
     rm->emitter = NULL;
+}
+
+void sl_run_metrics_role(sl_run_metrics *rm, const char *role, const char *why)
+{
+    if (!rm)
+        return;
+    static const char *const active[] = {"role", "active", NULL}, *const standby[] = {"role", "standby", NULL};
+    int is_active = role && strcmp(role, "active") == 0, is_standby = role && strcmp(role, "standby") == 0;
+    sl_metrics_set(rm->m, "sluice_ha_role", active, is_active);
+    sl_metrics_set(rm->m, "sluice_ha_role", standby, is_standby);
+    sl_metrics_add(rm->m, "sluice_ha_role_changes_total", NULL, 1);
+    pthread_mutex_lock(&rm->mu);
+    rm->standby = is_standby;
+    snprintf(rm->role_why, sizeof rm->role_why, "%s", why ? why : "");
+    pthread_mutex_unlock(&rm->mu);
 }
 
 static const char *op_name(char op)

@@ -28,6 +28,10 @@ sl_metrics *sl_run_metrics_registry(sl_run_metrics *rm);
 void sl_run_metrics_attempt(sl_run_metrics *rm, const sl_source_plugin *src, void *src_self, sl_emitter *emitter,
                             const char *committed);
 void sl_run_metrics_attempt_end(sl_run_metrics *rm);
+/* High availability: this process's role ("active", "standby", or NULL
+ * once it leaves the group) and why it changed. A standby is not ready
+ * (/readyz says why): it writes nothing until it leads. */
+void sl_run_metrics_role(sl_run_metrics *rm, const char *role, const char *why);
 
 void sl_run_metrics_batch(sl_run_metrics *rm, const sl_batch *b);
 void sl_run_metrics_commit(sl_run_metrics *rm, const char *token, double seconds);

@@ -495,8 +495,8 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
     memset(stats, 0, sizeof *stats);
     int64_t start = sl_mono_ms();
     int failures = 0;
-    sl_run_metrics *rm = NULL;
-    int rc = sl_run_metrics_start(cfg, &rm, err);
+    sl_run_metrics *rm = ro ? ro->metrics : NULL;
+    int rc = rm ? 0 : sl_run_metrics_start(cfg, &rm, err);
     if (rc)
         return rc;
     for (;;) {
@@ -529,6 +529,7 @@ int sl_pipeline_run(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         rc = SL_ERUNTIME;
     }
     stats->seconds = (double)(sl_mono_ms() - start) / 1000.0;
-    sl_run_metrics_stop(rm);
+    if (!ro || rm != ro->metrics)
+        sl_run_metrics_stop(rm);
     return rc;
 }

@@ -16,6 +16,9 @@ typedef struct sl_run_opts {
      * open epoch is rolled back instead of committed (err says why) */
     int (*lease)(void *ctx, sl_err *err);
     void *lease_ctx;
+    /* metrics endpoint kept across runs (the HA loop's, which also shows
+     * the standby time); NULL: the run serves its own */
+    struct sl_run_metrics *metrics;
 } sl_run_opts;
 
 typedef struct sl_table_stat {

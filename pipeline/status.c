@@ -121,7 +121,7 @@ static void print_text(FILE *out, const char *name, const char *ck, json_t *r)
     }
 }
 
-int sl_status(const sl_config *cfg, int json, FILE *out)
+int sl_status(const sl_config *cfg, int json, const json_t *ha, FILE *out)
 {
     const char *name = sl_opt_str(&cfg->pipeline, "name");
     sl_err err;
@@ -158,6 +158,8 @@ int sl_status(const sl_config *cfg, int json, FILE *out)
     }
     json_object_set_new(r, "source", probe_source(cfg, token_text));
     json_object_set_new(r, "snapshot", snapshot_progress(token));
+    if (ha)
+        json_object_set(r, "ha", (json_t *)ha);
     if (json) {
         char *text = json_dumps(r, JSON_COMPACT);
         fprintf(out, "%s\n", text ? text : "{}");

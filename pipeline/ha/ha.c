@@ -26,6 +26,7 @@
 
 #include "../../core/clock.h"
 #include "../../core/log.h"
+#include "../run_metrics.h"
 
 const char *sl_ha_role_name(sl_ha_role r)
 {
@@ -61,12 +62,61 @@ int sl_ha_validate(const sl_config *cfg, sl_err *err)
     return 0;
 }
 
-int sl_ha_status(const sl_config *cfg, FILE *out, sl_err *err)
+int sl_ha_status(const sl_config *cfg, json_t **view, sl_err *err)
 {
+    *view = NULL;
     const sl_ha_ops *ops = ops_of(cfg);
     if (!ops)
         return 0;
-    return ops->status(cfg, out, err);
+    json_t *v = json_pack("{s:s, s:b, s:b, s:b, s:[]}", "mode", ops->name, "roles_known", 1, "count_known", 1,
+                          "active", 0, "members");
+    if (!v)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    int rc = ops->status(cfg, v, err);
+    if (rc)
+        json_decref(v);
+    else
+        *view = v;
+    return rc;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+void sl_ha_status_print(const json_t *view, FILE *out)
+{
+    if (!view)
+        return;
+    const json_t *members = json_object_get(view, "members");
+    size_t n = json_array_size(members);
+    int roles_known = json_is_true(json_object_get(view, "roles_known"));
+    fprintf(out, "ha: %s (%s", str(view, "mode"), str(view, "coordinator") ? str(view, "coordinator") : "?");
+    if (str(view, "state"))
+        fprintf(out, ", %s", str(view, "state"));
+    fputc(')', out);
+    if (json_is_true(json_object_get(view, "count_known")))
+        fprintf(out, ", %zu member%s", n, n == 1 ? "" : "s");
+    fprintf(out, ", %s\n", !roles_known ? "rebalancing (roles show once the group is stable)"
+                           : json_is_true(json_object_get(view, "active")) ? "one active" : "none active");
+    size_t i;
+    const json_t *m;
+    json_array_foreach(members, i, m) {
+        char where[512];
+        if (str(m, "connection"))
+            snprintf(where, sizeof where, "connection %s from %s", str(m, "connection"),
+                     str(m, "host") ? str(m, "host") : "?");
+        else
+            snprintf(where, sizeof where, "%s", str(m, "host") ? str(m, "host") : "?");
+        if (str(m, "member"))
+            fprintf(out, "  member %s (%s)", str(m, "member"), where);
+        else
+            fprintf(out, "  %s", where);
+        if (str(m, "role"))
+            fprintf(out, ": %s", str(m, "role"));
+        fputc('\n', out);
+    }
 }
 
 typedef struct ha_state {
@@ -133,8 +183,9 @@ static int lease_ok(void *ctx, sl_err *err)
     return 0;
 }
 
-static void set_role(sl_ha_role role, const char *why, sl_ha_role_fn on_role, void *ctx)
+static void set_role(sl_run_metrics *rm, sl_ha_role role, const char *why, sl_ha_role_fn on_role, void *ctx)
 {
+    sl_run_metrics_role(rm, role == SL_HA_ROLE_NONE ? NULL : sl_ha_role_name(role), why);
     if (on_role)
         on_role(ctx, role, why);
 }
@@ -153,14 +204,21 @@ int sl_ha_run(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_at
     /* a Kafka member answers the coordinator from its poll loop: poll
      * often; a lock is proven by a round trip: four per session */
     h.period_ms = ops == &sl_ha_kafka_group ? 100 : session / 4;
-    int rc = ops->open(cfg, member, session, stop, &h.co, err);
+    /* one metrics endpoint for the whole membership: a standby shows its
+     * role (and is not ready) between runs */
+    sl_run_metrics *rm = NULL;
+    int rc = sl_run_metrics_start(cfg, &rm, err);
     if (rc)
         return rc;
+    if ((rc = ops->open(cfg, member, session, stop, &h.co, err))) {
+        sl_run_metrics_stop(rm);
+        return rc;
+    }
     sl_info("pipeline %s: member %s of the %s group (ha.session.timeout %lld ms)", name, member, ops->name,
             (long long)session);
     for (;;) {
         sl_info("standby: waiting to become active (%s)", ops->name);
-        set_role(SL_HA_ROLE_STANDBY, "waiting", on_role, role_ctx);
+        set_role(rm, SL_HA_ROLE_STANDBY, "waiting", on_role, role_ctx);
         int64_t since = sl_mono_ms();
         char last_error[sizeof(sl_err){0}.msg] = "";
         int got = 0;
@@ -186,7 +244,7 @@ int sl_ha_run(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_at
         }
         sl_info("active: leadership acquired through %s after %.1f s as standby; starting the pipeline", ops->name,
                 (double)(sl_mono_ms() - since) / 1000.0);
-        set_role(SL_HA_ROLE_ACTIVE, "leadership acquired", on_role, role_ctx);
+        set_role(rm, SL_HA_ROLE_ACTIVE, "leadership acquired", on_role, role_ctx);
         h.run_stop = 0;
         h.lost = h.quit = 0;
         h.proven_at = sl_mono_ms();
@@ -199,6 +257,7 @@ int sl_ha_run(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_at
         sl_run_opts run = *ro;
         run.lease = lease_ok;
         run.lease_ctx = &h;
+        run.metrics = rm;
         rc = sl_pipeline_run(cfg, &run, &h.run_stop, stats, err);
         __atomic_store_n(&h.quit, 1, __ATOMIC_RELEASE);
         pthread_join(tid, NULL);
@@ -206,7 +265,7 @@ int sl_ha_run(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_at
             sl_warn("leadership lost: %s; the pipeline stopped without committing its open epoch; back to standby",
                     h.why.msg);
             ops->release(h.co);
-            set_role(SL_HA_ROLE_STANDBY, h.why.msg, on_role, role_ctx);
+            set_role(rm, SL_HA_ROLE_STANDBY, h.why.msg, on_role, role_ctx);
             if (*stop) {
                 rc = 0;
                 break;
@@ -220,7 +279,8 @@ int sl_ha_run(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_at
             sl_info("active: leadership released (hand-over to a standby)");
         break;
     }
-    set_role(SL_HA_ROLE_NONE, "stopped", on_role, role_ctx);
+    set_role(rm, SL_HA_ROLE_NONE, "stopped", on_role, role_ctx);
     ops->close(h.co);
+    sl_run_metrics_stop(rm);
     return rc;
 }

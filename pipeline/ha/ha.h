@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "../config.h"
 #include "../runtime.h"
 
@@ -36,9 +38,13 @@ typedef struct sl_ha_ops {
     /* Gives leadership up at once (graceful hand-over). */
     void (*release)(void *self);
     void (*close)(void *self);
-    /* `sluice status`: the group's members and who is active, one line
-     * each, read without joining. */
-    int (*status)(const sl_config *cfg, FILE *out, sl_err *err);
+    /* `sluice status`: the group's members and who is active, read
+     * without joining, into view: "coordinator" (what holds leadership),
+     * optional "state", "roles_known" (false while a Kafka group
+     * rebalances), "count_known", "active" (one member leads) and
+     * "members": [{"member", "host", optional "connection", "role":
+     * "active"|"standby"|null}]. */
+    int (*status)(const sl_config *cfg, json_t *view, sl_err *err);
 } sl_ha_ops;
 
 extern const sl_ha_ops sl_ha_kafka_group, sl_ha_source_lock;
@@ -60,8 +66,10 @@ typedef void (*sl_ha_role_fn)(void *ctx, sl_ha_role role, const char *why);
 int sl_ha_run(const sl_config *cfg, const sl_run_opts *ro, const volatile sig_atomic_t *stop, sl_run_stats *stats,
               sl_ha_role_fn on_role, void *role_ctx, sl_err *err);
 
-/* `sluice status`: the HA lines (mode, members, active); nothing when
- * ha.mode is none. */
-int sl_ha_status(const sl_config *cfg, FILE *out, sl_err *err);
+/* `sluice status`: the group as seen by its coordinator ({"mode", and
+ * what sl_ha_ops.status fills}); *view stays NULL when ha.mode is none. */
+int sl_ha_status(const sl_config *cfg, json_t **view, sl_err *err);
+/* The same as text: a line for the group, one per member. */
+void sl_ha_status_print(const json_t *view, FILE *out);
 
 #endif

@@ -295,7 +295,7 @@ static void kg_close(void *self)
     free(c);
 }
 
-static int kg_status(const sl_config *cfg, FILE *out, sl_err *err)
+static int kg_status(const sl_config *cfg, json_t *view, sl_err *err)
 {
     group_co *c = NULL;
     int rc = kg_open(cfg, "status", 10000, NULL, (void **)&c, err);
@@ -337,15 +337,22 @@ static int kg_status(const sl_config *cfg, FILE *out, sl_err *err)
             const rd_kafka_MemberDescription_t *m = rd_kafka_ConsumerGroupDescription_member(gs[0], i);
             active |= has_partition0(c, rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m)));
         }
-        fprintf(out, "ha: kafka-group (group and topic %s, %s), %zu member%s, %s\n", c->topic,
-                rd_kafka_consumer_group_state_name(gst), nm, nm == 1 ? "" : "s",
-                !stable ? "rebalancing (roles show once the group is stable)" : active ? "one active" : "none active");
+        char what[300];
+        snprintf(what, sizeof what, "group and topic %s", c->topic);
+        json_object_set_new(view, "coordinator", json_string(what));
+        json_object_set_new(view, "state", json_string(rd_kafka_consumer_group_state_name(gst)));
+        json_object_set_new(view, "roles_known", json_boolean(stable));
+        json_object_set_new(view, "active", json_boolean(stable && active));
+        json_t *members = json_object_get(view, "members");
         for (size_t i = 0; i < nm; i++) {
             const rd_kafka_MemberDescription_t *m = rd_kafka_ConsumerGroupDescription_member(gs[0], i);
             int is_active =
                 has_partition0(c, rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m)));
-            fprintf(out, "  member %s (%s)%s\n", rd_kafka_MemberDescription_client_id(m),
-                    rd_kafka_MemberDescription_host(m), !stable ? "" : is_active ? ": active" : ": standby");
+            json_array_append_new(members, json_pack("{s:s, s:s, s:o}", "member",
+                                                     rd_kafka_MemberDescription_client_id(m), "host",
+                                                     rd_kafka_MemberDescription_host(m), "role",
+                                                     !stable ? json_null()
+                                                             : json_string(is_active ? "active" : "standby")));
         }
     }
     if (ev)

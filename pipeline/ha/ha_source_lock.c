@@ -302,7 +302,7 @@ static void lk_close(void *self)
     free(c);
 }
 
-static int lk_status(const sl_config *cfg, FILE *out, sl_err *err)
+static int lk_status(const sl_config *cfg, json_t *view, sl_err *err)
 {
     lock_co *c = NULL;
     int rc = lk_open(cfg, "status", 10000, NULL, (void **)&c, err);
@@ -329,13 +329,18 @@ static int lk_status(const sl_config *cfg, FILE *out, sl_err *err)
             PGresult *res;
             if (!(rc = pg_timed(pg, sql, 10000, &res, NULL, err))) {
                 int n = PQntuples(res), active = 0;
-                for (int i = 0; i < n; i++)
-                    active |= strcmp(PQgetvalue(res, i, 2), "t") == 0;
-                fprintf(out, "ha: source-lock (PostgreSQL advisory lock %s), %d member%s, %s\n", c->lock_name, n,
-                        n == 1 ? "" : "s", active ? "one active" : "none active");
-                for (int i = 0; i < n; i++)
-                    fprintf(out, "  member %s (%s): %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                            strcmp(PQgetvalue(res, i, 2), "t") == 0 ? "active" : "standby");
+                char what[300];
+                snprintf(what, sizeof what, "PostgreSQL advisory lock %s", c->lock_name);
+                json_object_set_new(view, "coordinator", json_string(what));
+                json_t *members = json_object_get(view, "members");
+                for (int i = 0; i < n; i++) {
+                    int is_active = strcmp(PQgetvalue(res, i, 2), "t") == 0;
+                    active |= is_active;
+                    json_array_append_new(members, json_pack("{s:s, s:s, s:s}", "member", PQgetvalue(res, i, 0),
+                                                             "host", PQgetvalue(res, i, 1), "role",
+                                                             is_active ? "active" : "standby"));
+                }
+                json_object_set_new(view, "active", json_boolean(active));
                 PQclear(res);
             }
             PQfinish(pg);
@@ -347,14 +352,19 @@ static int lk_status(const sl_config *cfg, FILE *out, sl_err *err)
             my_quote(m, c->lock_name, name, sizeof name);
             snprintf(sql, sizeof sql, "SELECT IS_USED_LOCK(%s)", name);
             if (!(rc = my_value(m, sql, holder, sizeof holder, err))) {
-                fprintf(out, "ha: source-lock (MariaDB/MySQL lock %s), %s\n", c->lock_name,
-                        holder[0] ? "one active" : "none active");
+                char what[600];
+                snprintf(what, sizeof what, "MariaDB/MySQL lock %s", c->lock_name);
+                json_object_set_new(view, "coordinator", json_string(what));
+                /* the standbys found below are those waiting right now */
+                json_object_set_new(view, "count_known", json_false());
+                json_object_set_new(view, "active", json_boolean(holder[0] != 0));
+                json_t *members = json_object_get(view, "members");
                 /* standbys wait inside GET_LOCK with their member name in
                  * a comment; the active's session is idle between proofs */
                 snprintf(like, sizeof like, "%%/* sluice ha member %%");
                 snprintf(sql, sizeof sql,
                          "SELECT ID, HOST, INFO FROM information_schema.PROCESSLIST WHERE ID = %s OR (INFO LIKE "
-                         "'SELECT GET_LOCK(%s%%' AND INFO LIKE '%s') ORDER BY ID = %s DESC, ID",
+                         "CONCAT('SELECT GET_LOCK(', QUOTE(%s), '%%') AND INFO LIKE '%s') ORDER BY ID = %s DESC, ID",
                          holder[0] ? holder : "0", name, like, holder[0] ? holder : "0");
                 if (mysql_query(m, sql) == 0) {
                     MYSQL_RES *res = mysql_store_result(m);
@@ -362,16 +372,17 @@ static int lk_status(const sl_config *cfg, FILE *out, sl_err *err)
                     while (res && (row = mysql_fetch_row(res))) {
                         const char *mem = row[2] ? strstr(row[2], "member ") : NULL;
                         int is_active = holder[0] && strcmp(row[0], holder) == 0;
-                        if (mem)
-                            fprintf(out, "  member %.*s (connection %s from %s): %s\n",
-                                    (int)(strcspn(mem + 7, " *")), mem + 7, row[0], row[1] ? row[1] : "?",
-                                    is_active ? "active" : "standby");
-                        else
-                            fprintf(out, "  connection %s from %s: %s\n", row[0], row[1] ? row[1] : "?",
-                                    is_active ? "active" : "standby");
+                        json_t *o = json_pack("{s:s, s:s, s:s}", "connection", row[0], "host", row[1] ? row[1] : "?",
+                                              "role", is_active ? "active" : "standby");
+                        json_object_set_new(o, "member", mem ? json_stringn(mem + 7, strcspn(mem + 7, " *"))
+                                                             : json_null());
+                        json_array_append_new(members, o);
                     }
                     if (res)
                         mysql_free_result(res);
+                } else {
+                    rc = sl_errf(err, SL_ERUNTIME, "ha status: listing the members of lock %s: %s", c->lock_name,
+                                 mysql_error(m));
                 }
             }
             mysql_close(m);

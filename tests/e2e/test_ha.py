@@ -22,6 +22,7 @@ from kafka_read import change_events, read_topic
 from sluice_run import (Sluice, changes, mysql_exec, mysql_rows, mysql_source_yaml, pg_ident,
                         pg_pipeline_yaml, wait_for_key)
 from test_kafka_sink import chain_check, wait_marker
+from test_operations import endpoint, get, metric, scrape, wait_metrics
 from test_mysql_snapshot import Writer, fill
 import test_pg_snapshot
 
@@ -37,7 +38,7 @@ def db(mariadb, request):
     return name
 
 
-def mysql_yaml(mariadb, db, sink, mode, session="4s", startup="initial", server_id=6100):
+def mysql_yaml(mariadb, db, sink, mode, session="4s", startup="initial", server_id=6100, extra_pipeline=""):
     chunks = "  scan.incremental.snapshot.chunk.size: 2000\n"
     return f"""
 {mysql_source_yaml(mariadb, db + ".t", server_id, startup, chunks)}
@@ -49,7 +50,7 @@ pipeline:
   parallelism: 2
   ha.mode: {mode}
   ha.session.timeout: {session}
-"""
+{extra_pipeline}"""
 
 
 def file_sink(path):
@@ -220,6 +221,43 @@ def test_source_lock_mariadb_file_sink_failover(mariadb, tmp_path, db):
     group.stop_all()
     print(f"takeovers after kill -9: {[round(t, 2) for t in took]}, hand-over {t1 - t0:.2f}s")
     final_state_equals_source(changes(out), mariadb, db, file_chain_check)
+
+
+def test_roles_in_metrics_readyz_and_status_json(mariadb, tmp_path, db):
+    """Each member serves metrics from the start, standby included: its role
+    as sluice_ha_role, /readyz 503 while standby (it writes nothing), and
+    `sluice status --json` lists the group's members with their roles."""
+    fill(mariadb, db, 100)
+    out = tmp_path / "out.jsonl"
+    env = {"TEST_MYSQL_PASSWORD": mariadb.password}
+    yaml = mysql_yaml(mariadb, db, file_sink(out), "source-lock", server_id=6150,
+                      extra_pipeline="  metrics.address: 127.0.0.1:0\n")
+    group = Group(tmp_path, yaml, env, n=2).start()
+    active, standby = group.members
+    a, b = endpoint(active), endpoint(standby)
+    wait_for_key(out, 100, active)
+    got = wait_metrics(a, lambda m: metric(m, "sluice_epochs_committed_total"), active, "a commit")
+    assert metric(got, "sluice_ha_role", role="active") == 1 and metric(got, "sluice_ha_role", role="standby") == 0
+    assert get(a + "/readyz")[0] == 200
+    got = scrape(b)
+    assert metric(got, "sluice_ha_role", role="standby") == 1 and metric(got, "sluice_ha_role", role="active") == 0
+    code, body = get(b + "/readyz")
+    assert code == 503 and body.startswith("standby: another member of the high-availability group is active"), body
+
+    r = subprocess.run([str(sluice_binary()), "status", "--json", str(active.config)], capture_output=True,
+                       text=True, env=dict(os.environ, **env), timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    ha = json.loads(r.stdout)["ha"]
+    assert ha["mode"] == "source-lock" and ha["coordinator"] == f"MariaDB/MySQL lock sluice/{db}", ha
+    assert ha["active"] is True and [m["role"] for m in ha["members"]] == ["active", "standby"], ha
+
+    # hand-over: the standby's own endpoint shows it taking the lead
+    active.proc.send_signal(signal.SIGTERM)
+    assert active.wait_exit(30) == 0
+    got = wait_metrics(b, lambda m: metric(m, "sluice_ha_role", role="active") == 1, standby, "the new role")
+    assert metric(got, "sluice_ha_role", role="standby") == 0
+    assert metric(got, "sluice_ha_role_changes_total") == 2  # standby, then active
+    group.stop_all()
 
 
 def test_source_lock_paused_active_stops_without_committing(mariadb, tmp_path, db):
