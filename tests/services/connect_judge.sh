@@ -25,23 +25,7 @@ HOME_DIR="${SLUICE_CACHE:-$HOME/.cache/sluice}/connect-judge-$CONNECT-$DEBEZIUM"
 LIBS="$HOME_DIR/libs"
 CLASSES="$HOME_DIR/classes-$(sha256sum "$SRC" | cut -c1-12)"
 
-if [[ ! -f "$HOME_DIR/.complete" || ! -d "$LIBS" ]]; then
-    command -v mvn >/dev/null || die "mvn not found; run tests/services/deps.sh"
-    mkdir -p "$HOME_DIR"
-    tmp="$HOME_DIR/libs.tmp.$$"
-    rm -rf "$tmp"
-    log "resolving JsonConverter $CONNECT and Debezium $DEBEZIUM jars from Maven Central into $LIBS"
-    if ! mvn -B -q -f "$POM" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" \
-            >"$HOME_DIR/mvn.log" 2>&1; then
-        show_log "$HOME_DIR/mvn.log"
-        rm -rf "$tmp"
-        die "mvn dependency:copy-dependencies failed (log: $HOME_DIR/mvn.log)"
-    fi
-    [[ -f "$tmp/connect-json-$CONNECT.jar" ]] || { rm -rf "$tmp"; die "connect-json-$CONNECT.jar missing after mvn"; }
-    rm -rf "$LIBS"
-    mv "$tmp" "$LIBS" || rm -rf "$tmp"   # a concurrent fetch won the race
-    touch "$HOME_DIR/.complete"
-fi
+maven_fetch "JsonConverter $CONNECT and Debezium $DEBEZIUM" "$POM" "$HOME_DIR" "connect-json-$CONNECT.jar"
 if [[ ! -f "$CLASSES/ConnectJudge.class" ]]; then
     command -v javac >/dev/null || die "javac not found; run tests/services/deps.sh"
     tmp="$CLASSES.tmp.$$"

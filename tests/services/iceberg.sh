@@ -35,26 +35,7 @@ HOME_DIR="${SLUICE_CACHE:-$HOME/.cache/sluice}/iceberg-rest-$VERSION"
 LIBS="$HOME_DIR/libs"
 
 do_fetch() {
-    if [[ -f "$HOME_DIR/.complete" && -d "$LIBS" ]]; then
-        [[ "$CMD" != fetch ]] || log "Iceberg REST catalog $VERSION jars already cached in $LIBS"
-        return 0
-    fi
-    command -v mvn >/dev/null || die "mvn not found; run tests/services/deps.sh"
-    mkdir -p "$HOME_DIR"
-    local tmp="$HOME_DIR/libs.tmp.$$"
-    rm -rf "$tmp"
-    log "resolving Iceberg REST catalog $VERSION jars from Maven Central into $LIBS"
-    if ! (cd "$SLUICE_SERVICES_DIR/iceberg" &&
-          mvn -B -q -f "$POM" dependency:copy-dependencies -DincludeScope=runtime \
-              -DoutputDirectory="$tmp") >"$HOME_DIR/mvn.log" 2>&1; then
-        show_log "$HOME_DIR/mvn.log"
-        rm -rf "$tmp"
-        die "mvn dependency:copy-dependencies failed (log: $HOME_DIR/mvn.log)"
-    fi
-    [[ -f "$tmp/iceberg-open-api-$VERSION-test-fixtures.jar" ]] || { rm -rf "$tmp"; die "iceberg-open-api test-fixtures jar missing after mvn"; }
-    rm -rf "$LIBS"
-    mv "$tmp" "$LIBS" 2>/dev/null || rm -rf "$tmp"   # a concurrent fetch won the race
-    touch "$HOME_DIR/.complete"
+    maven_fetch "Iceberg REST catalog $VERSION" "$POM" "$HOME_DIR" "iceberg-open-api-$VERSION-test-fixtures.jar"
 }
 
 if [[ "$CMD" == fetch ]]; then do_fetch; exit 0; fi

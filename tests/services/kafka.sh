@@ -49,31 +49,9 @@ KAFKA_HOME="$CACHE_ROOT/kafka-$KAFKA_VERSION"
 LIBS="$KAFKA_HOME/libs"
 
 do_fetch() {
-    if [[ -f "$KAFKA_HOME/.complete" && -d "$LIBS" ]]; then
-        [[ "$CMD" != fetch ]] || log "Kafka $KAFKA_VERSION jars already cached in $LIBS"
-        return 0
-    fi
-    command -v mvn >/dev/null || die "mvn not found; run tests/services/deps.sh"
     command -v java >/dev/null || die "java not found; run tests/services/deps.sh"
-    mkdir -p "$KAFKA_HOME"
-    local tmp="$KAFKA_HOME/libs.tmp.$$"
-    rm -rf "$tmp"
-    log "resolving Kafka $KAFKA_VERSION jars from Maven Central into $LIBS"
-    if ! (cd "$SLUICE_SERVICES_DIR/kafka" &&
-          mvn -B -q -f "$POM" -Dkafka.version="$KAFKA_VERSION" \
-              dependency:copy-dependencies -DincludeScope=runtime \
-              -DoutputDirectory="$tmp") >"$KAFKA_HOME/mvn.log" 2>&1; then
-        show_log "$KAFKA_HOME/mvn.log"
-        rm -rf "$tmp"
-        die "mvn dependency:copy-dependencies failed (log: $KAFKA_HOME/mvn.log)"
-    fi
-    [[ -f "$tmp/kafka_2.13-$KAFKA_VERSION.jar" ]] || { rm -rf "$tmp"; die "kafka_2.13-$KAFKA_VERSION.jar missing after mvn"; }
-    rm -rf "$LIBS"
-    if ! mv "$tmp" "$LIBS"; then
-        rm -rf "$tmp"   # a concurrent fetch won the race
-    fi
-    touch "$KAFKA_HOME/.complete"
-    log "cached $(find "$LIBS" -name '*.jar' | wc -l) jars in $LIBS"
+    maven_fetch "Kafka $KAFKA_VERSION" "$POM" "$KAFKA_HOME" "kafka_2.13-$KAFKA_VERSION.jar" \
+        -Dkafka.version="$KAFKA_VERSION"
 }
 
 if [[ "$CMD" == fetch ]]; then do_fetch; exit 0; fi

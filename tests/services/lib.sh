@@ -183,3 +183,36 @@ make_test_tls() {
         chmod 0600 ./*.key
     ) || die "could not create the test certificates in $d (see $d/openssl.log)"
 }
+
+# maven_fetch WHAT POM HOME EXPECTED_JAR [MVN_ARG...]: the runtime jars of
+# POM from Maven Central into HOME/libs, once (HOME/.complete marks a whole
+# copy); EXPECTED_JAR must be among them. Resolved into a temporary
+# directory and moved into place, so a concurrent fetch or an interrupted
+# one never leaves half a classpath. With $CMD = fetch a cached copy is
+# reported.
+maven_fetch() {
+    local what="$1" pom="$2" home="$3" expect="$4"
+    shift 4
+    local libs="$home/libs"
+    if [[ -f "$home/.complete" && -d "$libs" ]]; then
+        [[ "${CMD:-}" != fetch ]] || log "$what jars already cached in $libs"
+        return 0
+    fi
+    command -v mvn >/dev/null || die "mvn not found; run tests/services/deps.sh"
+    mkdir -p "$home"
+    local tmp="$libs.tmp.$$"
+    rm -rf "$tmp"
+    log "resolving $what jars from Maven Central into $libs"
+    if ! (cd "$(dirname "$pom")" &&
+          mvn -B -q -f "$pom" "$@" dependency:copy-dependencies -DincludeScope=runtime \
+              -DoutputDirectory="$tmp") >"$home/mvn.log" 2>&1; then
+        show_log "$home/mvn.log"
+        rm -rf "$tmp"
+        die "mvn dependency:copy-dependencies failed (log: $home/mvn.log)"
+    fi
+    [[ -f "$tmp/$expect" ]] || { rm -rf "$tmp"; die "$expect missing after mvn"; }
+    rm -rf "$libs"
+    mv "$tmp" "$libs" 2>/dev/null || rm -rf "$tmp"   # a concurrent fetch won the race
+    touch "$home/.complete"
+    log "cached $(find "$libs" -name '*.jar' | wc -l) jars in $libs"
+}
