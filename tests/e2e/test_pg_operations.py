@@ -170,10 +170,12 @@ def test_temporary_slot_is_gone_after_the_run(pg):
         time.sleep(0.2)
 
 
-def test_kill9_before_the_first_checkpoint(pg):
-    """sluice killed before any checkpoint was committed: the next run
-    starts over, and the file holds every row exactly once, with no torn
-    line left from the first run."""
+def test_kill9_before_the_second_checkpoint(pg):
+    """sluice killed before any checkpoint but the first (the start
+    position, committed before any row; architecture.md "The first
+    checkpoint comes before the first row"): the next run replays from
+    there, and the file holds every row exactly once, with no torn line left
+    from the first run."""
     pg.exec("DROP TABLE IF EXISTS early", "CREATE TABLE early (id int PRIMARY KEY, pad text)",
             "INSERT INTO early SELECT i, repeat('x', 50) FROM generate_series(1, 100000) i")
     s, out = pg.pipeline("public.early", "early", startup="initial",
@@ -185,10 +187,12 @@ def test_kill9_before_the_first_checkpoint(pg):
         assert time.time() < deadline and s.proc.poll() is None, s.log_text()
         time.sleep(0.01)
     s.kill9()
-    # nothing committed: the checkpoint file only records where this
-    # pipeline's first bytes start (a restart cuts back to there)
+    # only the start position committed, at the file's first byte (a
+    # restart cuts back to there), before any chunk
     marker = json.loads((out.parent / "out.jsonl.checkpoint").read_text())
-    assert marker == {"file_size": 0, "checkpoint": None}
+    assert marker["file_size"] == 0, marker
+    tables = marker["checkpoint"]["source"]["snapshot"]["tables"]
+    assert [(t["t"], t["chunks"], t["rows"]) for t in tables] == [("public.early", 0, 0)], marker
     s.config.write_text(s.config.read_text().replace("checkpoint.interval: 10min", "checkpoint.interval: 200ms"))
     s.start(wait_for="snapshot of public.early done", timeout=120)
     pg.exec("INSERT INTO early VALUES (0, 'marker')")

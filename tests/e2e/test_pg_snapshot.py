@@ -165,7 +165,7 @@ def test_kill9_during_snapshot(pg):
         return snapshot_done(s) or "finished before the restart" in s.log_text()
 
     # (a crash before the file sink's first checkpoint is a case of its own,
-    # see test_pg_operations.py::test_kill9_before_the_first_checkpoint)
+    # see test_pg_operations.py::test_kill9_before_the_second_checkpoint)
     deadline = time.time() + 60
     while not committed_checkpoint(out):
         assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-4000:]
