@@ -37,7 +37,7 @@ FULL_TESTS=(
     tests/e2e/test_pg_stream.py::test_kill9_loop_loses_and_repeats_nothing
     tests/e2e/test_pg_stream.py::test_kill9_in_the_middle_of_a_streamed_transaction
     tests/e2e/test_pg_stream.py::test_server_restart_mid_stream
-    tests/e2e/test_pg_operations.py::test_kill9_before_the_first_checkpoint
+    tests/e2e/test_pg_operations.py::test_kill9_before_the_second_checkpoint
     tests/e2e/test_kafka_sink.py::test_crash_loop_exactly_once
     tests/e2e/test_pg_kafka.py::test_crash_loop_exactly_once
     tests/e2e/test_clickhouse_crash.py
