@@ -262,7 +262,7 @@ static int create_table(ice_table *t, const sl_table_schema *s, json_t **resp, s
             json_decref(ids);
             return rc;
         }
-        json_array_append_new(fields, ice_field_json(i + 1, &c, c.required));
+        json_array_append_new(fields, ice_field_json(i + 1, &c, &s->cols[i], c.required));
         if (s->cols[i].is_pk)
             json_array_append_new(ids, json_integer(i + 1));
     }

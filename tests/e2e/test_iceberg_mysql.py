@@ -234,5 +234,76 @@ def test_dropped_column_reads_null_and_a_type_change_stops_naming_it(mariadb, ic
     # a type Iceberg cannot promote to stops the pipeline naming table, column and both types
     mysql_exec(mariadb, f"UPDATE {db}.t SET v = '7'", f"ALTER TABLE {db}.t MODIFY v INT", f"INSERT INTO {db}.t VALUES (3, 3)")
     assert s.wait_exit(60) == 1
-    assert (f"iceberg sink: {db}.t column v: the source type int maps to Iceberg long but the table has string; "
-            "sluice changes no column type (drop the table or map the column to a new name)") in s.log_text()
+    assert (f"iceberg sink: {db}.t column v: the source type changed from varchar(10) (Iceberg string) to int "
+            "(Iceberg int), which Iceberg cannot do to a column (Iceberg promotes only int to long, float to double "
+            "and decimal(P, S) to a larger P); re-snapshot the table into a new Iceberg table (drop it, or route "
+            "the table to a new name)") in s.log_text()
+
+
+def test_promotions_int_long_float_double_decimal_precision_and_a_narrowing_refused(mariadb, iceberg, tmp_path):
+    """INT -> BIGINT, FLOAT -> DOUBLE, DECIMAL(8,2) -> DECIMAL(12,2) become Iceberg promotions (a new
+    schema, the same field ids); the files written before read in the wider type in both readers;
+    after a restart the table binds again; BIGINT -> INT stops naming the fix"""
+    db = "ice_promote"
+    drop_tables(iceberg, f"{db}.t")
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, i INT, f FLOAT, d DECIMAL(8,2))",
+               f"INSERT INTO {db}.t VALUES (1, -2147483648, 1.5, 999999.99), (2, NULL, NULL, NULL)")
+    yaml = pipeline(mariadb, iceberg, f"{db}.t", "ice_promote", 6106)
+    s = Sluice(tmp_path, yaml, env=env(mariadb)).start()
+    cols = ["id", "i", "f", "d"]
+
+    def same_everywhere():
+        want = source_rows(mariadb, f"{db}.t", cols)
+        wait_rows(iceberg, f"{db}.t", want, proc=s)
+        assert duck_rows(iceberg, f"{db}.t") == want
+        return want
+
+    same_everywhere()
+    t0 = catalog(iceberg).load_table(f"{db}.t")
+    ids = {n: t0.schema().find_field(n).field_id for n in cols}
+    assert [str(t0.schema().find_field(n).field_type) for n in cols] == ["int", "int", "float", "decimal(8, 2)"]
+    # one promotion at a time, each with rows before and after in the same epoch
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (3, 2147483647, -2.25, -0.01)",
+               f"ALTER TABLE {db}.t MODIFY i BIGINT",
+               f"INSERT INTO {db}.t VALUES (4, 9007199254740993, 0.5, 12.5)",
+               f"UPDATE {db}.t SET i = -9223372036854775808 WHERE id = 2")
+    same_everywhere()
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t MODIFY f DOUBLE",
+               f"INSERT INTO {db}.t VALUES (5, 5, 0.1, 5)")
+    same_everywhere()
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t MODIFY d DECIMAL(12,2)",
+               f"INSERT INTO {db}.t VALUES (6, 6, 1e300, 9999999999.99)",
+               f"UPDATE {db}.t SET d = -1234567890.12 WHERE id = 1")
+    want = same_everywhere()
+    assert [r["id"] for r in want] == [1, 2, 3, 4, 5, 6]
+    assert want[5]["f"] == 1e300 and want[5]["d"] == decimal.Decimal("9999999999.99")
+    t1 = catalog(iceberg).load_table(f"{db}.t")
+    assert [str(t1.schema().find_field(n).field_type) for n in cols] == ["int", "long", "double", "decimal(12, 2)"]
+    assert {n: t1.schema().find_field(n).field_id for n in cols} == ids
+    assert t1.schema().schema_id > t0.schema().schema_id
+    # each field's doc names the source type and kind (read back by sluice migrate)
+    assert t0.schema().find_field("f").doc.startswith("float [sluice:float/")
+    assert t1.schema().find_field("f").doc.startswith("double [sluice:double/")
+    # filters prune with the manifests' bounds, written before (narrower) and after each promotion
+    for flt, ids_ in (("i > 2147483647", [4]), ("f > 1.0", [1, 6]), ("d < 0", [1, 3])):
+        assert sorted(r["id"] for r in t1.scan(row_filter=flt).to_arrow().to_pylist()) == ids_, flt
+        assert sorted(r[0] for r in duck(iceberg).execute(f"SELECT id FROM ic.{db}.t WHERE {flt}").fetchall()) == ids_
+    log = s.log_text()
+    for line in ("promoting column i from int to long", "promoting column f from float to double",
+                 "promoting column d from decimal(8, 2) to decimal(12, 2)"):
+        assert line in log
+    # a restart binds the source schema to the promoted table again
+    assert s.stop() == 0
+    s = Sluice(tmp_path, yaml, env=env(mariadb)).start()
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (7, -7, -7.5, -7.25)")
+    same_everywhere()
+    # a narrowing is no promotion: the pipeline stops naming table, column, both types and the fix
+    mysql_exec(mariadb, f"UPDATE {db}.t SET i = NULL WHERE id IN (2, 4)", f"ALTER TABLE {db}.t MODIFY i INT",
+               f"INSERT INTO {db}.t VALUES (8, 8, 8, 8)")
+    assert s.wait_exit(60) == 1
+    assert (f"iceberg sink: {db}.t column i: the source type changed from bigint (Iceberg long) to int "
+            "(Iceberg int), which Iceberg cannot do to a column (Iceberg promotes only int to long, float to "
+            "double and decimal(P, S) to a larger P); re-snapshot the table into a new Iceberg table (drop it, "
+            "or route the table to a new name)") in s.log_text()
+
