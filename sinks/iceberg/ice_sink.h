@@ -9,7 +9,8 @@
  * ice_table.c loading and creating one table, rebuilding its key index
  * and turning changes into rows and position deletes; ice_schema.c binding
  * source columns to field ids and evolving the schema; ice_commit.c an
- * epoch's files and commit; ice_checkpoint.c the checkpoint table.
+ * epoch's files and commit; ice_checkpoint.c the checkpoint table;
+ * ice_readback.c reading tables back for `sluice migrate`.
  */
 #ifndef SL_ICE_SINK_H
 #define SL_ICE_SINK_H
@@ -202,6 +203,8 @@ int64_t ice_random_id(void);
 char *ice_new_file(ice_table *t, const char *dir, const char *ext, char **local);
 /* the epoch's index changes (t->log) as an Avro file at local */
 int ice_index_write_delta(ice_table *t, const char *local, sl_err *err);
+/* the snapshot of table metadata md with that id, or NULL */
+json_t *ice_find_snapshot(json_t *md, int64_t id);
 /* the current schema of table metadata md (and its id) */
 json_t *ice_current_schema(json_t *md, int *id);
 json_t *ice_field_json(int32_t id, const ice_col *c, const sl_column *sc, int required);
@@ -209,6 +212,10 @@ json_t *ice_field_json(int32_t id, const ice_col *c, const sl_column *sc, int re
 int ice_bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err);
 /* closes the open data file (if any) into t->files */
 int ice_table_close_data(ice_table *t, sl_err *err);
+
+/* sluice migrate's verification: want's tables read back (ice_readback.c) */
+struct sl_digest_set;
+int ice_read_back(void *self, const struct sl_digest_set *want, struct sl_digest_set *out, sl_err *err);
 
 /* namespace and table path "namespaces/<ns>/tables/<name>" into b */
 void ice_table_path(sl_buf *b, const char *ns, const char *name);
