@@ -163,3 +163,37 @@ def test_promotions_and_a_refused_change_of_scale(pg, iceberg):
             "decimal(12, 2)) to numeric(14,3) (Iceberg decimal(14, 3)), which Iceberg cannot do to a column "
             "(Iceberg promotes only int to long, float to double and decimal(P, S) to a larger P); re-snapshot "
             "the table into a new Iceberg table (drop it, or route the table to a new name)") in s.log_text()
+
+
+def test_migrate_verifies_postgres_types(pg, iceberg):
+    """sluice migrate from PostgreSQL reads the Iceberg table back and digests it as the
+    source does: uuid, bytea, jsonb, numeric, timestamptz, arrays (strings) and a row
+    updated and deleted while the run streamed (position deletes)"""
+    import re
+    drop_tables(iceberg, "public.mig")
+    pg.exec("DROP TABLE IF EXISTS mig",
+            "CREATE TABLE mig (id int8 PRIMARY KEY, i int4, n numeric(10,2), t text, b bool, u uuid, d date, "
+            "ts timestamp, tz timestamptz(3), by bytea, j jsonb, f float8, r real, a int4[])",
+            "INSERT INTO mig VALUES (1, -5, 12.30, 'héllo', true, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', "
+            "'2024-02-29', '2024-01-01 08:00:00.123456', '2024-01-01 08:00:00.123+02', '\\x00ff', '{\"a\": 1}', "
+            "1.5, 0.25, '{1,2,NULL}'), (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+            "NULL), (3, 3, -0.01, 'x', false, NULL, '1970-01-01', NULL, NULL, '\\x', '[]', -0.5, 3, '{}')")
+    s, _ = pg.pipeline("public.mig", "ice_pg_mig", startup="initial", sink=sink_yaml(iceberg))
+    s.start(wait_for=PG_STREAMING, timeout=60)
+    pg.exec("UPDATE mig SET t = 'changed' WHERE id = 1", "DELETE FROM mig WHERE id = 2")
+    import time
+    end = time.time() + 60
+    while [r["id"] for r in (py_rows(iceberg, "public.mig") if _exists_t(iceberg, "public.mig") else [])] != [1, 3] \
+            or py_rows(iceberg, "public.mig")[0]["t"] != "changed":
+        assert time.time() < end and s.proc.poll() is None, s.log_text()[-3000:]
+        time.sleep(0.3)
+    assert s.stop() == 0
+    s.command = "migrate"
+    s.start(wait_for=None)
+    assert s.wait_exit(120) == 0, s.log_text()[-4000:]
+    assert re.search(r"public\.mig\s+2\s+2\s+[0-9a-f]{16}\s+[0-9a-f]{16}\s+ok", s.log_text()), s.log_text()[-3000:]
+
+
+def _exists_t(iceberg, table):
+    from iceberg_read import catalog
+    return catalog(iceberg).table_exists(table)
