@@ -127,6 +127,10 @@ static int bind_type(ice_table *t, const sl_column *sc, ice_col *c, json_t *f, c
     }
     if (have && promotes(c->itype, have) && !ice_type_widen(c, have))
         return 0;
+    /* unsigned integers into decimal(20, 0), which holds them all: how tables
+     * created before TINYINT..INT UNSIGNED became int and long have them */
+    if (have && sc->kind == SL_UINT && same_type(have, "decimal(20, 0)") && !ice_type_widen(c, have))
+        return 0;
     return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s column %s: the source type %s maps to Iceberg %s but the "
                    "table has %s, which Iceberg cannot change it to (" PROMOTIONS "); " RESNAPSHOT, t->target,
                    c->name, sc->type_name ? sc->type_name : "?", c->itype, have ? have : "a nested type");

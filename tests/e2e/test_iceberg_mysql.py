@@ -366,3 +366,36 @@ def test_migrate_verifies_every_type_and_reports_a_row_deleted_behind_its_back(m
     last = s.log_text().split("verification FAILED")[-2]
     assert re.search(rf"{db}\.zoo\s+2\s+2\s+[0-9a-f]{{16}}\s+[0-9a-f]{{16}}\s+ok", last), last[-3000:]
     assert re.search(rf"{db}\.u\s+3\s+2\s+[0-9a-f]{{16}}\s+[0-9a-f]{{16}}\s+MISMATCH \(rows\)", last), last
+
+
+def test_a_table_created_by_others_with_wider_types_is_written_in_them(mariadb, iceberg, tmp_path):
+    """an empty table made beforehand (here by pyiceberg, as older sluice versions made
+    unsigned columns) with long for an INT and decimal(20, 0) for a TINYINT UNSIGNED:
+    sluice writes the table's wider types, and both readers see the source's values"""
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import DecimalType, LongType, NestedField
+    db = "ice_wider"
+    drop_tables(iceberg, f"{db}.t")
+    cat = catalog(iceberg)
+    try:
+        cat.create_namespace(db)
+    except Exception:
+        pass
+    cat.create_table(f"{db}.t", Schema(NestedField(1, "id", LongType(), required=True),
+                                        NestedField(2, "u", DecimalType(20, 0), required=False),
+                                        identifier_field_ids=[1]),
+                     properties={"format-version": "2"})
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, u TINYINT UNSIGNED)",
+               f"INSERT INTO {db}.t VALUES (1, 255), (2, NULL)")
+    s = Sluice(tmp_path, pipeline(mariadb, iceberg, f"{db}.t", "ice_wider", 6108), env=env(mariadb)).start()
+    want = [{"id": 1, "u": decimal.Decimal(255)}, {"id": 2, "u": None}]
+    wait_rows(iceberg, f"{db}.t", want, proc=s)
+    mysql_exec(mariadb, f"UPDATE {db}.t SET u = 0 WHERE id = 2", f"INSERT INTO {db}.t VALUES (-2147483648, 7)")
+    want = [{"id": -2147483648, "u": decimal.Decimal(7)}, {"id": 1, "u": decimal.Decimal(255)},
+            {"id": 2, "u": decimal.Decimal(0)}]
+    wait_rows(iceberg, f"{db}.t", want, proc=s)
+    assert duck_rows(iceberg, f"{db}.t") == want
+    assert [str(f.field_type) for f in catalog(iceberg).load_table(f"{db}.t").schema().fields] == \
+        ["long", "decimal(20, 0)"]
+    assert s.stop() == 0
