@@ -366,7 +366,7 @@ int ch_table_describe(ch_sink *k, ch_table *t, int *exists, sl_err *err)
             return sl_errf(err, SL_ERUNTIME, "out of memory");
         }
         ch_type_parse(c->type_text, &c->type);
-        c->owned = ch_comment_parse(c->comment, &c->kind, &c->n, &c->elem_kind);
+        c->owned = sl_kind_tag_parse(c->comment, &c->kind, &c->n, &c->elem_kind);
     }
     json_decref(rows);
     sl_buf_reset(q);
@@ -686,7 +686,7 @@ static int create_table(ch_sink *k, ch_table *t, const sl_table_schema *s, sl_po
         sl_buf_adds(q, " COMMENT ");
         sl_buf com;
         sl_buf_init(&com);
-        ch_comment_for(&com, c);
+        sl_kind_tag_for(&com, c);
         ch_quote_string(q, com.data ? com.data : "", com.len);
         sl_buf_free(&com);
         sl_buf_adds(q, ",\n");
@@ -755,7 +755,7 @@ static void add_comment_of(sl_buf *q, const sl_column *c)
 {
     sl_buf com;
     sl_buf_init(&com);
-    ch_comment_for(&com, c);
+    sl_kind_tag_for(&com, c);
     sl_buf_adds(q, " COMMENT ");
     ch_quote_string(q, com.data ? com.data : "", com.len);
     sl_buf_free(&com);
@@ -765,7 +765,7 @@ static int same_comment(const ch_col *col, const sl_column *c)
 {
     sl_buf com;
     sl_buf_init(&com);
-    ch_comment_for(&com, c);
+    sl_kind_tag_for(&com, c);
     sl_buf_addc(&com, 0);
     int same = com.data && strcmp(com.data, col->comment) == 0;
     sl_buf_free(&com);
@@ -870,7 +870,7 @@ static int reconcile(ch_sink *k, ch_table *t, const sl_table_schema *s, sl_pos p
                 ch_quote_ident(&cmds, s->cols[i].name);
                 sl_buf com;
                 sl_buf_init(&com);
-                ch_comment_for(&com, &s->cols[i]);
+                sl_kind_tag_for(&com, &s->cols[i]);
                 sl_buf_addc(&cmds, ' ');
                 ch_quote_string(&cmds, com.data ? com.data : "", com.len);
                 sl_buf_free(&com);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "../../core/buf.h"
+#include "../../core/kind_tag.h"
 #include "../../core/option.h"
 #include "../sink.h"
 
@@ -70,10 +71,7 @@ void ch_type_for(const sl_column *c, const ch_map_opts *o, ch_type *out);
 /* whether the created column is Nullable: the source column is, or it is
  * a MySQL date/time (zero dates arrive as NULL) */
 int ch_column_nullable(const sl_column *c, const ch_map_opts *o);
-/* "[sluice:kind/n]" describing how values read back render (readback) */
-void ch_comment_for(sl_buf *b, const sl_column *c);
-/* reads the kind and n of a comment written by ch_comment_for; 0 if none */
-int ch_comment_parse(const char *comment, uint8_t *kind, uint16_t *n, uint8_t *elem_kind);
+/* column comments: core/kind_tag.h (how values read back render) */
 
 /* ---------------------------------------------------------- rowbinary -- */
 

@@ -66,12 +66,19 @@ const char *ice_local_path(const char *uri)
     return uri[0] == '/' ? uri : NULL;
 }
 
-/* Iceberg's single-value form of a bound, from the Parquet PLAIN bytes */
+/* Iceberg's single-value form of a bound of column c (its current type),
+ * from the Parquet PLAIN bytes of the file. A file written before the
+ * column was promoted (earlier in the same epoch) holds the narrower type:
+ * its length says which (4-byte int or float for long or double; a 4- or
+ * 8-byte INT32/INT64 decimal, else FIXED), and the bound is written in the
+ * table's type. */
 static int bound(const ice_col *c, const uint8_t *p, size_t n, uint8_t out[16], const uint8_t **res, size_t *len)
 {
     if (c->pq.logical == SL_PQ_LT_DECIMAL) {
         sl_i128 v;
-        if (sl_pq_bound_decimal(&c->pq, p, n, &v))
+        sl_pq_type ft = c->pq;
+        ft.physical = n == 4 ? SL_PQ_INT32 : n == 8 ? SL_PQ_INT64 : SL_PQ_FIXED;
+        if (sl_pq_bound_decimal(&ft, p, n, &v))
             return -1;
         *len = (size_t)sl_decimal_to_be_min(v, out);
         *res = out;
@@ -79,6 +86,24 @@ static int bound(const ice_col *c, const uint8_t *p, size_t n, uint8_t out[16], 
     }
     if (c->pq.physical == SL_PQ_INT32 && c->pq.logical != SL_PQ_LT_DATE && strcmp(c->itype, "int"))
         return -1; /* no such column today; never guess a width */
+    if (c->pq.physical == SL_PQ_INT64 && n == 4) { /* int promoted to long */
+        int32_t i;
+        memcpy(&i, p, 4);
+        int64_t l = i;
+        memcpy(out, &l, 8);
+        *res = out;
+        *len = 8;
+        return 0;
+    }
+    if (c->pq.physical == SL_PQ_DOUBLE && n == 4) { /* float promoted to double */
+        float fl;
+        memcpy(&fl, p, 4);
+        double d = fl;
+        memcpy(out, &d, 8);
+        *res = out;
+        *len = 8;
+        return 0;
+    }
     *res = p;
     *len = n;
     return 0;

@@ -1,12 +1,15 @@
 /* ice_schema.c — the Iceberg schema side of a table: the current schema in
  * table metadata, the field JSON sluice creates, and binding a source
  * schema to the table's field ids (evolving the table when the source
- * gained or dropped columns; refusing a type Iceberg cannot promote to). */
+ * gained or dropped columns or widened a type the way Iceberg promotes:
+ * int -> long, float -> double, decimal(P, S) -> decimal(P', S) with
+ * P' > P; refusing any other change of type). */
 #define SL_LOG_COMPONENT "iceberg sink"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../core/kind_tag.h"
 #include "../../core/log.h"
 #include "ice_sink.h"
 
@@ -22,20 +25,32 @@ json_t *ice_current_schema(json_t *md, int *id)
 }
 
 
-json_t *ice_field_json(int32_t id, const ice_col *c, int required)
+/* the field's doc says which source kind its values have (core/kind_tag.h):
+ * reading the table back (sluice migrate) renders them as the source does */
+static json_t *field_doc(const sl_column *sc)
 {
-    return json_pack("{s:I, s:s, s:b, s:s}", "id", (json_int_t)id, "name", c->name, "required", required, "type",
-                     c->itype);
+    sl_buf b;
+    sl_buf_init(&b);
+    sl_kind_tag_for(&b, sc);
+    json_t *doc = json_stringn(b.data ? b.data : "", b.len);
+    sl_buf_free(&b);
+    return doc;
+}
+
+json_t *ice_field_json(int32_t id, const ice_col *c, const sl_column *sc, int required)
+{
+    return json_pack("{s:I, s:s, s:b, s:s, s:o}", "id", (json_int_t)id, "name", c->name, "required", required,
+                     "type", c->itype, "doc", field_doc(sc));
 }
 
 
 /* -------------------------------------------------------------- schema -- */
 
-static json_t *field_named(json_t *schema, const char *name)
+static json_t *field_named(json_t *fields, const char *name)
 {
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(schema, "fields"), i, f)
+    json_array_foreach(fields, i, f)
         if (!strcmp(json_string_value(json_object_get(f, "name")), name))
             return f;
     return NULL;
@@ -56,9 +71,75 @@ static int same_type(const char *a, const char *b)
     }
 }
 
-/* binds t's columns to s; new source columns become new Iceberg fields and
- * required fields the source no longer has become optional, committed at
- * once as a schema update (data needs none of it to be readable) */
+/* decimal(P, S) as P and S; 0 when t is not a decimal */
+static int decimal_ps(const char *t, unsigned *p, unsigned *s)
+{
+    return sscanf(t, "decimal(%u ,%u)", p, s) == 2;
+}
+
+/* 1 when Iceberg promotes a column of type from to type to (spec, "Schema
+ * Evolution": readers read older files' values in the wider type) */
+static int promotes(const char *from, const char *to)
+{
+    unsigned p1, s1, p2, s2;
+    if (!strcmp(from, "int") && !strcmp(to, "long"))
+        return 1;
+    if (!strcmp(from, "float") && !strcmp(to, "double"))
+        return 1;
+    return decimal_ps(from, &p1, &s1) && decimal_ps(to, &p2, &s2) && s1 == s2 && p2 > p1;
+}
+
+static const ice_col *bound_col(const ice_table *t, int32_t field_id)
+{
+    for (int i = 0; i < t->ncols; i++)
+        if (t->cols[i].field_id == field_id)
+            return &t->cols[i];
+    return NULL;
+}
+
+#define PROMOTIONS "Iceberg promotes only int to long, float to double and decimal(P, S) to a larger P"
+#define RESNAPSHOT "re-snapshot the table into a new Iceberg table (drop it, or route the table to a new name)"
+
+/* Binds source column i (mapped to c) to the existing field f: the same
+ * type; a promotion of the table's type (f's type in fields is changed,
+ * *changed set); or, when the source type is narrower than the table's
+ * (the table was promoted by an earlier run, which a restart replays
+ * from before), writing the table's wider type. A source column that was
+ * bound in this run (prev) and changed to a type its old one does not
+ * promote to is refused, whatever the table has: the source narrowed. */
+static int bind_type(ice_table *t, const sl_column *sc, ice_col *c, json_t *f, const ice_col *prev, int *changed,
+                     sl_err *err)
+{
+    const char *have = json_string_value(json_object_get(f, "type"));
+    if (prev && !same_type(prev->mapped, c->itype) && !promotes(prev->mapped, c->itype))
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s column %s: the source type changed from %s (Iceberg %s) "
+                       "to %s (Iceberg %s), which Iceberg cannot do to a column (" PROMOTIONS "); " RESNAPSHOT,
+                       t->target, c->name, prev->stype, prev->mapped, sc->type_name ? sc->type_name : "?", c->itype);
+    if (have && same_type(have, c->itype))
+        return 0;
+    if (have && promotes(have, c->itype)) {
+        sl_info("%s: promoting column %s from %s to %s (field id %d)", t->target, c->name, have, c->itype,
+                (int)json_integer_value(json_object_get(f, "id")));
+        json_object_set_new(f, "type", json_string(c->itype));
+        json_object_set_new(f, "doc", field_doc(sc));
+        *changed = 1;
+        return 0;
+    }
+    if (have && promotes(c->itype, have) && !ice_type_widen(c, have))
+        return 0;
+    /* unsigned integers into decimal(20, 0), which holds them all: how tables
+     * created before TINYINT..INT UNSIGNED became int and long have them */
+    if (have && sc->kind == SL_UINT && same_type(have, "decimal(20, 0)") && !ice_type_widen(c, have))
+        return 0;
+    return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s column %s: the source type %s maps to Iceberg %s but the "
+                   "table has %s, which Iceberg cannot change it to (" PROMOTIONS "); " RESNAPSHOT, t->target,
+                   c->name, sc->type_name ? sc->type_name : "?", c->itype, have ? have : "a nested type");
+}
+
+/* binds t's columns to s; new source columns become new Iceberg fields,
+ * required fields the source no longer has become optional and widened
+ * types are promoted, committed at once as a schema update (data needs
+ * none of it to be readable: readers promote older files' values) */
 int ice_bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err)
 {
     ice_sink *k = t->sink;
@@ -71,26 +152,20 @@ int ice_bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err)
     for (int i = 0; i < s->ncols && !rc; i++) {
         if ((rc = ice_type_for(s, i, &cols[i], err)))
             break;
-        json_t *f = field_named(t->schema, s->cols[i].name);
+        memcpy(cols[i].mapped, cols[i].itype, sizeof cols[i].mapped);
+        snprintf(cols[i].stype, sizeof cols[i].stype, "%s", s->cols[i].type_name ? s->cols[i].type_name : "?");
+        json_t *f = field_named(fields, s->cols[i].name);
         if (!f) {
             cols[i].field_id = ++next_id;
             cols[i].required = 0; /* Iceberg adds only optional columns */
-            json_array_append_new(fields, ice_field_json(cols[i].field_id, &cols[i], 0));
+            json_array_append_new(fields, ice_field_json(cols[i].field_id, &cols[i], &s->cols[i], 0));
             changed = 1;
             sl_info("%s: adding column %s %s (field id %d)", t->target, cols[i].name, cols[i].itype, next_id);
             continue;
         }
-        const char *have = json_string_value(json_object_get(f, "type"));
-        if (!have || !same_type(have, cols[i].itype)) {
-            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s column %s: the source type %s maps to Iceberg %s but "
-                         "the table has %s; sluice changes no column type (drop the table or map the column "
-                         "to a new name)", t->target, cols[i].name,
-                         s->cols[i].type_name ? s->cols[i].type_name : "?", cols[i].itype,
-                         have ? have : "a nested type");
-            break;
-        }
         cols[i].field_id = (int32_t)json_integer_value(json_object_get(f, "id"));
         cols[i].required = json_is_true(json_object_get(f, "required"));
+        rc = bind_type(t, &s->cols[i], &cols[i], f, bound_col(t, cols[i].field_id), &changed, err);
     }
     /* a required Iceberg column the source dropped: make it optional */
     size_t j;

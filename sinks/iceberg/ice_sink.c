@@ -229,4 +229,5 @@ const sl_sink_plugin sl_sink_iceberg = {
     .commit = ice_commit,
     .abort = ice_abort,
     .destroy = ice_destroy,
+    .read_back = ice_read_back,
 };

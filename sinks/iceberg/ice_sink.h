@@ -9,7 +9,8 @@
  * ice_table.c loading and creating one table, rebuilding its key index
  * and turning changes into rows and position deletes; ice_schema.c binding
  * source columns to field ids and evolving the schema; ice_commit.c an
- * epoch's files and commit; ice_checkpoint.c the checkpoint table.
+ * epoch's files and commit; ice_checkpoint.c the checkpoint table;
+ * ice_readback.c reading tables back for `sluice migrate`.
  */
 #ifndef SL_ICE_SINK_H
 #define SL_ICE_SINK_H
@@ -58,13 +59,19 @@ typedef struct ice_col {
     int src;            /* index in the source schema */
     int32_t field_id;
     int required;
-    char itype[32];     /* Iceberg type: "long", "decimal(10,2)", ... */
+    char itype[32];     /* Iceberg type the data files hold: "long", "decimal(10, 2)", ... */
+    char mapped[32];    /* the Iceberg type of the source type (itype unless widened) */
+    char stype[48];     /* the source type it was bound from, for messages */
     sl_pq_type pq;
 } ice_col;
 
 /* Maps a source column to its Iceberg and Parquet types. SL_ECONFIG naming
  * the column when it has no exact Iceberg form. */
 int ice_type_for(const sl_table_schema *s, int i, ice_col *out, sl_err *err);
+/* Makes o write the wider Iceberg type itype ("long", "double" or a
+ * decimal) its source type promotes to (a table promoted before the
+ * source schema the sink binds); -1 when itype is none of them. */
+int ice_type_widen(ice_col *o, const char *itype);
 /* Puts value v of column c into parquet column pc. */
 int ice_put_value(sl_pq_writer *w, int pc, const ice_col *c, const sl_value *v, const sl_table_schema *s,
                   sl_err *err);
@@ -196,13 +203,19 @@ int64_t ice_random_id(void);
 char *ice_new_file(ice_table *t, const char *dir, const char *ext, char **local);
 /* the epoch's index changes (t->log) as an Avro file at local */
 int ice_index_write_delta(ice_table *t, const char *local, sl_err *err);
+/* the snapshot of table metadata md with that id, or NULL */
+json_t *ice_find_snapshot(json_t *md, int64_t id);
 /* the current schema of table metadata md (and its id) */
 json_t *ice_current_schema(json_t *md, int *id);
-json_t *ice_field_json(int32_t id, const ice_col *c, int required);
+json_t *ice_field_json(int32_t id, const ice_col *c, const sl_column *sc, int required);
 /* binds t's columns to s, evolving the table's schema when needed */
 int ice_bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err);
 /* closes the open data file (if any) into t->files */
 int ice_table_close_data(ice_table *t, sl_err *err);
+
+/* sluice migrate's verification: want's tables read back (ice_readback.c) */
+struct sl_digest_set;
+int ice_read_back(void *self, const struct sl_digest_set *want, struct sl_digest_set *out, sl_err *err);
 
 /* namespace and table path "namespaces/<ns>/tables/<name>" into b */
 void ice_table_path(sl_buf *b, const char *ns, const char *name);

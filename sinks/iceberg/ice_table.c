@@ -172,7 +172,7 @@ static int parse_pos(const char *s, sl_pos *p)
     return 0;
 }
 
-static json_t *find_snapshot(json_t *md, int64_t id)
+json_t *ice_find_snapshot(json_t *md, int64_t id)
 {
     size_t i;
     json_t *s;
@@ -210,7 +210,7 @@ static int adopt(ice_table *t, json_t *resp, sl_err *err)
     json_t *chain = json_array();
     int64_t id = t->snapshot_id;
     while (id > 0) {
-        json_t *s = find_snapshot(md, id);
+        json_t *s = ice_find_snapshot(md, id);
         if (!s) {
             json_decref(chain);
             return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: snapshot %" PRId64 " is gone from the table's "
@@ -262,7 +262,7 @@ static int create_table(ice_table *t, const sl_table_schema *s, json_t **resp, s
             json_decref(ids);
             return rc;
         }
-        json_array_append_new(fields, ice_field_json(i + 1, &c, c.required));
+        json_array_append_new(fields, ice_field_json(i + 1, &c, &s->cols[i], c.required));
         if (s->cols[i].is_pk)
             json_array_append_new(ids, json_integer(i + 1));
     }

@@ -1,8 +1,10 @@
 /* ice_type.c — how a source column becomes an Iceberg column (and the
  * Parquet column of the data files), and how its values are written.
  *
- * The mapping is exact or refused: integers are long (BIGINT UNSIGNED and
- * BIT(64) are decimal(20,0), so no value wraps), decimals keep precision
+ * The mapping is exact or refused: integers of 32 bits or fewer are int,
+ * wider ones long (BIGINT UNSIGNED and BIT(64) are decimal(20,0), so no
+ * value wraps) — so that a source widening INT to BIGINT is Iceberg's
+ * int -> long promotion, not a no-op that hides it; decimals keep precision
  * and scale up to 38 digits (wider, or PostgreSQL numeric without a
  * typmod, are strings with the exact text), DATETIME is timestamp and
  * TIMESTAMP / timestamptz are timestamptz (µs), TIME is time, PostgreSQL
@@ -17,6 +19,20 @@
 #include "ice_sink.h"
 
 enum { PG_UUID_OID = 2950 };
+
+/* 1 when an integer column's values fit Iceberg int (32 bits signed):
+ * MySQL TINYINT, SMALLINT, MEDIUMINT, INT (type codes 1, 2, 9, 3; the
+ * unsigned ones but INT), PostgreSQL int2 and int4 (OIDs 21, 23). The two
+ * code spaces do not meet for integer kinds. */
+static int fits_int(const sl_column *c)
+{
+    switch (c->src_type) {
+    case 1: case 2: case 9: return 1;
+    case 3: return c->kind == SL_INT;
+    case 21: case 23: return c->kind == SL_INT;
+    default: return 0;
+    }
+}
 
 static void set(ice_col *o, const char *itype, sl_pq_type pq)
 {
@@ -36,9 +52,16 @@ int ice_type_for(const sl_table_schema *s, int i, ice_col *o, sl_err *err)
     }
     switch (c->kind) {
     case SL_BOOL: set(o, "boolean", sl_pq_t_bool()); break;
-    case SL_INT: set(o, "long", sl_pq_t_int64()); break;
+    case SL_INT: fits_int(c) ? set(o, "int", sl_pq_t_int32()) : set(o, "long", sl_pq_t_int64()); break;
     case SL_YEAR: set(o, "int", sl_pq_t_int32()); break;
-    case SL_UINT: set(o, "decimal(20, 0)", sl_pq_t_decimal(20, 0)); break;
+    case SL_UINT:
+        if (fits_int(c))
+            set(o, "int", sl_pq_t_int32());
+        else if (c->src_type == 3) /* INT UNSIGNED */
+            set(o, "long", sl_pq_t_int64());
+        else
+            set(o, "decimal(20, 0)", sl_pq_t_decimal(20, 0));
+        break;
     case SL_BIT:
         if (c->precision && c->precision < 64)
             set(o, "long", sl_pq_t_int64());
@@ -77,6 +100,20 @@ int ice_type_for(const sl_table_schema *s, int i, ice_col *o, sl_err *err)
         return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "%s column %s (%s): no Iceberg type for values of kind %s",
                        s->qualified, c->name, c->type_name ? c->type_name : "?", sl_kind_name(c->kind));
     }
+    return 0;
+}
+
+int ice_type_widen(ice_col *o, const char *itype)
+{
+    unsigned p, sc;
+    if (!strcmp(itype, "long"))
+        set(o, "long", sl_pq_t_int64());
+    else if (!strcmp(itype, "double"))
+        set(o, "double", sl_pq_t_double());
+    else if (sscanf(itype, "decimal(%u ,%u)", &p, &sc) == 2 && p >= 1 && p <= 38 && sc <= p)
+        set(o, itype, sl_pq_t_decimal((int)p, (int)sc));
+    else
+        return -1;
     return 0;
 }
 
@@ -141,10 +178,15 @@ int ice_put_value(sl_pq_writer *w, int pc, const ice_col *c, const sl_value *v, 
         return sl_pq_put_i64(w, pc, v->v.i);
     case SL_UINT:
     case SL_BIT:
+        if (v->v.u > INT64_MAX && c->pq.logical != SL_PQ_LT_DECIMAL)
+            return bad(s, c, "an unsigned value beyond the column's range", err);
         if (c->pq.logical == SL_PQ_LT_DECIMAL)
             return sl_pq_put_decimal(w, pc, (sl_i128)v->v.u);
         return sl_pq_put_i64(w, pc, (int64_t)v->v.u);
-    case SL_FLOAT: return sl_pq_put_float(w, pc, (float)v->v.d);
+    case SL_FLOAT: /* a double column: the table was promoted (float -> double) */
+        if (c->pq.physical == SL_PQ_DOUBLE)
+            return sl_pq_put_double(w, pc, (double)(float)v->v.d);
+        return sl_pq_put_float(w, pc, (float)v->v.d);
     case SL_DOUBLE: return sl_pq_put_double(w, pc, v->v.d);
     case SL_DECIMAL: return sl_pq_put_decimal_text(w, pc, v->v.s, v->len);
     case SL_BYTES: return sl_pq_put_bytes(w, pc, v->v.s, v->len);

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import random
+import re
 import time
 
 import pytest
@@ -234,5 +235,167 @@ def test_dropped_column_reads_null_and_a_type_change_stops_naming_it(mariadb, ic
     # a type Iceberg cannot promote to stops the pipeline naming table, column and both types
     mysql_exec(mariadb, f"UPDATE {db}.t SET v = '7'", f"ALTER TABLE {db}.t MODIFY v INT", f"INSERT INTO {db}.t VALUES (3, 3)")
     assert s.wait_exit(60) == 1
-    assert (f"iceberg sink: {db}.t column v: the source type int maps to Iceberg long but the table has string; "
-            "sluice changes no column type (drop the table or map the column to a new name)") in s.log_text()
+    assert (f"iceberg sink: {db}.t column v: the source type changed from varchar(10) (Iceberg string) to int "
+            "(Iceberg int), which Iceberg cannot do to a column (Iceberg promotes only int to long, float to double "
+            "and decimal(P, S) to a larger P); re-snapshot the table into a new Iceberg table (drop it, or route "
+            "the table to a new name)") in s.log_text()
+
+
+def test_promotions_int_long_float_double_decimal_precision_and_a_narrowing_refused(mariadb, iceberg, tmp_path):
+    """INT -> BIGINT, FLOAT -> DOUBLE, DECIMAL(8,2) -> DECIMAL(12,2) become Iceberg promotions (a new
+    schema, the same field ids); the files written before read in the wider type in both readers;
+    after a restart the table binds again; BIGINT -> INT stops naming the fix"""
+    db = "ice_promote"
+    drop_tables(iceberg, f"{db}.t")
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, i INT, f FLOAT, d DECIMAL(8,2))",
+               f"INSERT INTO {db}.t VALUES (1, -2147483648, 1.5, 999999.99), (2, NULL, NULL, NULL)")
+    yaml = pipeline(mariadb, iceberg, f"{db}.t", "ice_promote", 6106)
+    s = Sluice(tmp_path, yaml, env=env(mariadb)).start()
+    cols = ["id", "i", "f", "d"]
+
+    def same_everywhere():
+        want = source_rows(mariadb, f"{db}.t", cols)
+        wait_rows(iceberg, f"{db}.t", want, proc=s)
+        assert duck_rows(iceberg, f"{db}.t") == want
+        return want
+
+    same_everywhere()
+    t0 = catalog(iceberg).load_table(f"{db}.t")
+    ids = {n: t0.schema().find_field(n).field_id for n in cols}
+    assert [str(t0.schema().find_field(n).field_type) for n in cols] == ["int", "int", "float", "decimal(8, 2)"]
+    # one promotion at a time, each with rows before and after in the same epoch
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (3, 2147483647, -2.25, -0.01)",
+               f"ALTER TABLE {db}.t MODIFY i BIGINT",
+               f"INSERT INTO {db}.t VALUES (4, 9007199254740993, 0.5, 12.5)",
+               f"UPDATE {db}.t SET i = -9223372036854775808 WHERE id = 2")
+    same_everywhere()
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t MODIFY f DOUBLE",
+               f"INSERT INTO {db}.t VALUES (5, 5, 0.1, 5)")
+    same_everywhere()
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t MODIFY d DECIMAL(12,2)",
+               f"INSERT INTO {db}.t VALUES (6, 6, 1e300, 9999999999.99)",
+               f"UPDATE {db}.t SET d = -1234567890.12 WHERE id = 1")
+    want = same_everywhere()
+    assert [r["id"] for r in want] == [1, 2, 3, 4, 5, 6]
+    assert want[5]["f"] == 1e300 and want[5]["d"] == decimal.Decimal("9999999999.99")
+    t1 = catalog(iceberg).load_table(f"{db}.t")
+    assert [str(t1.schema().find_field(n).field_type) for n in cols] == ["int", "long", "double", "decimal(12, 2)"]
+    assert {n: t1.schema().find_field(n).field_id for n in cols} == ids
+    assert t1.schema().schema_id > t0.schema().schema_id
+    # each field's doc names the source type and kind (read back by sluice migrate)
+    assert t0.schema().find_field("f").doc.startswith("float [sluice:float/")
+    assert t1.schema().find_field("f").doc.startswith("double [sluice:double/")
+    # filters prune with the manifests' bounds, written before (narrower) and after each promotion
+    for flt, ids_ in (("i > 2147483647", [4]), ("f > 1.0", [1, 6]), ("d < 0", [1, 3])):
+        assert sorted(r["id"] for r in t1.scan(row_filter=flt).to_arrow().to_pylist()) == ids_, flt
+        assert sorted(r[0] for r in duck(iceberg).execute(f"SELECT id FROM ic.{db}.t WHERE {flt}").fetchall()) == ids_
+    log = s.log_text()
+    for line in ("promoting column i from int to long", "promoting column f from float to double",
+                 "promoting column d from decimal(8, 2) to decimal(12, 2)"):
+        assert line in log
+    # a restart binds the source schema to the promoted table again
+    assert s.stop() == 0
+    s = Sluice(tmp_path, yaml, env=env(mariadb)).start()
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (7, -7, -7.5, -7.25)")
+    same_everywhere()
+    # a narrowing is no promotion: the pipeline stops naming table, column, both types and the fix
+    mysql_exec(mariadb, f"UPDATE {db}.t SET i = NULL WHERE id IN (2, 4)", f"ALTER TABLE {db}.t MODIFY i INT",
+               f"INSERT INTO {db}.t VALUES (8, 8, 8, 8)")
+    assert s.wait_exit(60) == 1
+    assert (f"iceberg sink: {db}.t column i: the source type changed from bigint (Iceberg long) to int "
+            "(Iceberg int), which Iceberg cannot do to a column (Iceberg promotes only int to long, float to "
+            "double and decimal(P, S) to a larger P); re-snapshot the table into a new Iceberg table (drop it, "
+            "or route the table to a new name)") in s.log_text()
+
+
+def test_migrate_verifies_every_type_and_reports_a_row_deleted_behind_its_back(mariadb, iceberg, tmp_path):
+    """sluice migrate reads each Iceberg table back (data files minus position deletes) and
+    digests its rows as the source does: the type zoo and a table with updates and deletes
+    match; a row pyiceberg deletes afterwards and a value it changes (rewrites of the data
+    files) are mismatches; the original row written back by pyiceberg matches again"""
+    from test_mysql_types import COLUMNS, ROWS, insert
+    db = "ice_migrate"
+    drop_tables(iceberg, f"{db}.zoo", f"{db}.u")
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", f"CREATE TABLE {db}.zoo ({COLUMNS})",
+               f"CREATE TABLE {db}.u (id INT PRIMARY KEY, s VARCHAR(10), d DECIMAL(10,2), f FLOAT)")
+    times = {1: ("23:59:59", "12:00:00.123", "00:00:00.000001"), 2: ("00:00:00", "01:02:03.004", "10:00:00.5")}
+    rows = [r[:22] + times[r[0]] + r[25:] if r[0] in times else r for r in ROWS]
+    insert(mariadb, f"{db}.zoo", [r for r in rows if r[0] in times])
+    mysql_exec(mariadb, f"INSERT INTO {db}.u VALUES (1, 'a', 1.50, 0.5), (2, 'b', NULL, NULL), (3, 'c', -3.25, 2.25), (4, 'd', 4, 4)")
+    # a run first, whose updates and deletes become position deletes; then migrate resumes
+    # from its checkpoint and verifies
+    s = Sluice(tmp_path, pipeline(mariadb, iceberg, f"{db}.zoo,{db}.u", "ice_migrate", 6107), env=env(mariadb))
+    s.start()
+    mysql_exec(mariadb, f"UPDATE {db}.u SET s = 'c2' WHERE id = 3", f"DELETE FROM {db}.u WHERE id = 4",
+               f"UPDATE {db}.zoo SET c = 'z' WHERE id = 2")
+    wait_rows(iceberg, f"{db}.u", [{"id": 1, "s": "a", "d": decimal.Decimal("1.50"), "f": 0.5},
+                                   {"id": 2, "s": "b", "d": None, "f": None},
+                                   {"id": 3, "s": "c2", "d": decimal.Decimal("-3.25"), "f": 2.25}], proc=s)
+    assert s.stop() == 0
+    s.command = "migrate"
+    s.start(wait_for=None)
+    assert s.wait_exit(180) == 0, s.log_text()[-4000:]
+    log = s.log_text()
+    assert re.search(rf"{db}\.zoo\s+2\s+2\s+[0-9a-f]{{16}}\s+[0-9a-f]{{16}}\s+ok", log), log[-3000:]
+    assert re.search(rf"{db}\.u\s+3\s+3\s+[0-9a-f]{{16}}\s+[0-9a-f]{{16}}\s+ok", log), log[-3000:]
+    assert "verification ok" in log
+    # behind sluice's back: a row deleted, and a value changed (pyiceberg rewrites the data
+    # files with pyarrow, whose files the read-back reads too)
+    import pyarrow as pa
+    catalog(iceberg).load_table(f"{db}.u").delete("id = 2")
+    assert [r["id"] for r in py_rows(iceberg, f"{db}.u")] == [1, 3]
+    z = catalog(iceberg).load_table(f"{db}.zoo")
+    a = orig = z.scan(row_filter="id = 1").to_arrow()
+    a = a.set_column(a.schema.get_field_index("c"), a.schema.field("c"), pa.array(["changed"], pa.large_string()
+                     if a.schema.field("c").type == pa.large_string() else pa.string()))
+    z.overwrite(a, overwrite_filter="id = 1")
+    assert [r["c"] for r in py_rows(iceberg, f"{db}.zoo")][0] == "changed"
+    s.start(wait_for=None)
+    assert s.wait_exit(180) == 1, s.log_text()[-4000:]
+    log = s.log_text()
+    assert re.search(rf"{db}\.u\s+3\s+2\s+[0-9a-f]{{16}}\s+[0-9a-f]{{16}}\s+MISMATCH \(rows\)", log), log[-3000:]
+    assert re.search(rf"{db}\.zoo\s+2\s+2\s+[0-9a-f]{{16}}\s+[0-9a-f]{{16}}\s+MISMATCH \(values\)", log), log[-3000:]
+    assert "verification FAILED: 2 tables differ between source and sink" in log
+    # the original row written back by pyiceberg: zoo's row now lives in a file pyarrow wrote
+    # (its decimals, times, binary... in pyarrow's encodings) and reads back as the source's
+    z = catalog(iceberg).load_table(f"{db}.zoo")
+    z.overwrite(orig, overwrite_filter="id = 1")
+    s.start(wait_for=None)
+    assert s.wait_exit(180) == 1, s.log_text()[-4000:]
+    last = s.log_text().split("verification FAILED")[-2]
+    assert re.search(rf"{db}\.zoo\s+2\s+2\s+[0-9a-f]{{16}}\s+[0-9a-f]{{16}}\s+ok", last), last[-3000:]
+    assert re.search(rf"{db}\.u\s+3\s+2\s+[0-9a-f]{{16}}\s+[0-9a-f]{{16}}\s+MISMATCH \(rows\)", last), last
+
+
+def test_a_table_created_by_others_with_wider_types_is_written_in_them(mariadb, iceberg, tmp_path):
+    """an empty table made beforehand (here by pyiceberg, as older sluice versions made
+    unsigned columns) with long for an INT and decimal(20, 0) for a TINYINT UNSIGNED:
+    sluice writes the table's wider types, and both readers see the source's values"""
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import DecimalType, LongType, NestedField
+    db = "ice_wider"
+    drop_tables(iceberg, f"{db}.t")
+    cat = catalog(iceberg)
+    try:
+        cat.create_namespace(db)
+    except Exception:
+        pass
+    cat.create_table(f"{db}.t", Schema(NestedField(1, "id", LongType(), required=True),
+                                        NestedField(2, "u", DecimalType(20, 0), required=False),
+                                        identifier_field_ids=[1]),
+                     properties={"format-version": "2"})
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, u TINYINT UNSIGNED)",
+               f"INSERT INTO {db}.t VALUES (1, 255), (2, NULL)")
+    s = Sluice(tmp_path, pipeline(mariadb, iceberg, f"{db}.t", "ice_wider", 6108), env=env(mariadb)).start()
+    want = [{"id": 1, "u": decimal.Decimal(255)}, {"id": 2, "u": None}]
+    wait_rows(iceberg, f"{db}.t", want, proc=s)
+    mysql_exec(mariadb, f"UPDATE {db}.t SET u = 0 WHERE id = 2", f"INSERT INTO {db}.t VALUES (-2147483648, 7)")
+    want = [{"id": -2147483648, "u": decimal.Decimal(7)}, {"id": 1, "u": decimal.Decimal(255)},
+            {"id": 2, "u": decimal.Decimal(0)}]
+    wait_rows(iceberg, f"{db}.t", want, proc=s)
+    assert duck_rows(iceberg, f"{db}.t") == want
+    assert [str(f.field_type) for f in catalog(iceberg).load_table(f"{db}.t").schema().fields] == \
+        ["long", "decimal(20, 0)"]
+    assert s.stop() == 0

@@ -123,3 +123,77 @@ def test_unchanged_toast_value_stops_naming_the_fix(pg, iceberg):
             ) in s.log_text()
     # nothing of the failed epoch is visible
     assert py_rows(iceberg, "public.toasty") == [{"id": 1, "n": 1, "big": "x" * 100000}]
+
+
+def test_promotions_and_a_refused_change_of_scale(pg, iceberg):
+    """int4 -> bigint, real -> double precision, numeric(8,2) -> numeric(12,2) become Iceberg
+    promotions (same field ids, new schema); older files read in the wider type in both readers;
+    numeric(12,2) -> numeric(14,3) (a scale change) stops naming table, column, both types and the fix"""
+    drop_tables(iceberg, "public.prom")
+    pg.exec("DROP TABLE IF EXISTS prom", "CREATE TABLE prom (id int PRIMARY KEY, i int4, f real, d numeric(8,2))",
+            "INSERT INTO prom VALUES (1, -2147483648, 1.5, 999999.99), (2, NULL, NULL, NULL)")
+    s, _ = pg.pipeline("public.prom", "ice_pg_prom", startup="initial", sink=sink_yaml(iceberg))
+    s.start(wait_for=PG_STREAMING, timeout=60)
+    cols = ["id", "i", "f", "d"]
+
+    def same_everywhere():
+        want = [dict(zip(cols, r)) for r in pg.rows("SELECT id, i, f, d FROM prom ORDER BY id")]
+        wait_rows(iceberg, "public.prom", want, proc=s)
+        assert duck_rows(iceberg, "public.prom") == want
+        return want
+
+    same_everywhere()
+    pg.exec("INSERT INTO prom VALUES (3, 2147483647, -2.25, -0.01)",
+            "ALTER TABLE prom ALTER COLUMN i TYPE bigint",
+            "INSERT INTO prom VALUES (4, 9007199254740993, 0.5, 12.5)",
+            "ALTER TABLE prom ALTER COLUMN f TYPE double precision",
+            "INSERT INTO prom VALUES (5, 5, 0.1, 5)",
+            "ALTER TABLE prom ALTER COLUMN d TYPE numeric(12,2)",
+            "INSERT INTO prom VALUES (6, 6, 1e300, 9999999999.99)",
+            "UPDATE prom SET d = -1234567890.12, i = -9223372036854775808 WHERE id = 1")
+    want = same_everywhere()
+    assert [r["id"] for r in want] == [1, 2, 3, 4, 5, 6]
+    assert want[0]["i"] == -9223372036854775808 and want[5]["d"] == decimal.Decimal("9999999999.99")
+    from iceberg_read import catalog
+    sch = catalog(iceberg).load_table("public.prom").schema()
+    assert [str(sch.find_field(n).field_type) for n in cols] == ["int", "long", "double", "decimal(12, 2)"]
+    pg.exec("ALTER TABLE prom ALTER COLUMN d TYPE numeric(14,3)", "INSERT INTO prom VALUES (7, 7, 7, 7)")
+    assert s.wait_exit(60) == 1
+    assert ("iceberg sink: public.prom column d: the source type changed from numeric(12,2) (Iceberg "
+            "decimal(12, 2)) to numeric(14,3) (Iceberg decimal(14, 3)), which Iceberg cannot do to a column "
+            "(Iceberg promotes only int to long, float to double and decimal(P, S) to a larger P); re-snapshot "
+            "the table into a new Iceberg table (drop it, or route the table to a new name)") in s.log_text()
+
+
+def test_migrate_verifies_postgres_types(pg, iceberg):
+    """sluice migrate from PostgreSQL reads the Iceberg table back and digests it as the
+    source does: uuid, bytea, jsonb, numeric, timestamptz, arrays (strings) and a row
+    updated and deleted while the run streamed (position deletes)"""
+    import re
+    drop_tables(iceberg, "public.mig")
+    pg.exec("DROP TABLE IF EXISTS mig",
+            "CREATE TABLE mig (id int8 PRIMARY KEY, i int4, n numeric(10,2), t text, b bool, u uuid, d date, "
+            "ts timestamp, tz timestamptz(3), by bytea, j jsonb, f float8, r real, a int4[])",
+            "INSERT INTO mig VALUES (1, -5, 12.30, 'héllo', true, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', "
+            "'2024-02-29', '2024-01-01 08:00:00.123456', '2024-01-01 08:00:00.123+02', '\\x00ff', '{\"a\": 1}', "
+            "1.5, 0.25, '{1,2,NULL}'), (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+            "NULL), (3, 3, -0.01, 'x', false, NULL, '1970-01-01', NULL, NULL, '\\x', '[]', -0.5, 3, '{}')")
+    s, _ = pg.pipeline("public.mig", "ice_pg_mig", startup="initial", sink=sink_yaml(iceberg))
+    s.start(wait_for=PG_STREAMING, timeout=60)
+    pg.exec("UPDATE mig SET t = 'changed' WHERE id = 1", "DELETE FROM mig WHERE id = 2")
+    import time
+    end = time.time() + 60
+    while [r["id"] for r in (py_rows(iceberg, "public.mig") if _exists_t(iceberg, "public.mig") else [])] != [1, 3] \
+            or py_rows(iceberg, "public.mig")[0]["t"] != "changed":
+        assert time.time() < end and s.proc.poll() is None, s.log_text()[-3000:]
+        time.sleep(0.3)
+    assert s.stop() == 0
+    s.command = "migrate"
+    s.start(wait_for=None)
+    assert s.wait_exit(120) == 0, s.log_text()[-4000:]
+    assert re.search(r"public\.mig\s+2\s+2\s+[0-9a-f]{16}\s+[0-9a-f]{16}\s+ok", s.log_text()), s.log_text()[-3000:]
+
+
+def _exists_t(iceberg, table):
+    from iceberg_read import catalog
+    return catalog(iceberg).table_exists(table)

@@ -265,12 +265,12 @@ static void comments_describe_source_kinds(void **state)
     c.type_name = "bit(5)";
     sl_buf b;
     sl_buf_init(&b);
-    ch_comment_for(&b, &c);
+    sl_kind_tag_for(&b, &c);
     sl_buf_addc(&b, 0);
     assert_string_equal(b.data, "bit(5) [sluice:bit/5]");
     uint8_t kind, elem;
     uint16_t n;
-    assert_int_equal(ch_comment_parse(b.data, &kind, &n, &elem), 1);
+    assert_int_equal(sl_kind_tag_parse(b.data, &kind, &n, &elem), 1);
     assert_int_equal(kind, SL_BIT);
     assert_int_equal(n, 5);
     sl_buf_reset(&b);
@@ -278,13 +278,13 @@ static void comments_describe_source_kinds(void **state)
     c.elem_kind = SL_TIMESTAMP;
     c.scale = 6;
     c.type_name = "timestamp with time zone[]";
-    ch_comment_for(&b, &c);
+    sl_kind_tag_for(&b, &c);
     sl_buf_addc(&b, 0);
-    assert_int_equal(ch_comment_parse(b.data, &kind, &n, &elem), 1);
+    assert_int_equal(sl_kind_tag_parse(b.data, &kind, &n, &elem), 1);
     assert_int_equal(kind, SL_TEXTUAL);
     assert_int_equal(elem, SL_TIMESTAMP);
     assert_int_equal(n, 6);
-    assert_int_equal(ch_comment_parse("a user's comment", &kind, &n, &elem), 0);
+    assert_int_equal(sl_kind_tag_parse("a user's comment", &kind, &n, &elem), 0);
     sl_buf_free(&b);
 }
 
