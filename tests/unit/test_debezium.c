@@ -101,10 +101,14 @@ static json_t *after_field(const char *schema_json, const char *name)
 
 /* JsonConverter knows float/double, not float32/float64; a decimal kept as
  * text is a plain string (no Decimal parameters); BIGINT UNSIGNED follows
- * its mode */
+ * its mode; smaller unsigned integers take the next wider signed type, as
+ * Debezium (tests/compat found int64 for all of them) */
 static void connect_schema_types(void **state)
 {
-    sl_table_schema *s = table(5);
+    sl_table_schema *s = table(8);
+    set_col(&s->cols[5], "tu", "tinyint unsigned", SL_UINT);
+    set_col(&s->cols[6], "su", "smallint unsigned", SL_UINT);
+    set_col(&s->cols[7], "mu", "mediumint unsigned", SL_UINT);
     set_col(&s->cols[0], "f", "float", SL_FLOAT);
     set_col(&s->cols[1], "d", "double", SL_DOUBLE);
     set_col(&s->cols[2], "n", "numeric", SL_DECIMAL);
@@ -124,6 +128,12 @@ static void connect_schema_types(void **state)
         assert_string_equal(json_string_value(json_object_get(n, "type")), "string");
         assert_null(json_object_get(n, "parameters"));
         assert_string_equal(json_string_value(json_object_get(i, "type")), "int64");
+        const char *small[][2] = {{"tu", "int16"}, {"su", "int32"}, {"mu", "int32"}};
+        for (int k = 0; k < 3; k++) {
+            json_t *x = after_field(b.data, small[k][0]);
+            assert_string_equal(json_string_value(json_object_get(x, "type")), small[k][1]);
+            json_decref(x);
+        }
         if (mode == SL_BIGINT_PRECISE) {
             assert_string_equal(json_string_value(json_object_get(u, "type")), "bytes");
             assert_string_equal(json_string_value(json_object_get(u, "name")), "org.apache.kafka.connect.data.Decimal");
