@@ -238,6 +238,11 @@ static void source_schema(sl_buf *b, const sl_table_schema *s, const char *conne
         field(b, "int64", 1, NULL, "lsn");
         sl_buf_adds(b, "},");
         field(b, "int64", 1, NULL, "xmin");
+        sl_buf_adds(b, "},");
+        /* Debezium 3.5: the change's replication origin (null: none) */
+        field(b, "string", 1, NULL, "origin");
+        sl_buf_adds(b, "},");
+        field(b, "int64", 1, NULL, "origin_lsn");
         sl_buf_adds(b, "}");
     } else {
         field(b, "string", 1, NULL, "table");
