@@ -32,7 +32,7 @@ TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard 
 FORMAT_TOOLS := $(patsubst tests/formats/%.c,$(BUILD)/tests/formats/%,$(wildcard tests/formats/*.c))
 
 .PHONY: all asan tsan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet \
-        bench-iceberg fuzz fuzz-bins fuzz-ci sanitize-e2e deb test-long
+        bench-iceberg fuzz fuzz-bins fuzz-ci sanitize-e2e deb test-long compat
 
 all: $(BUILD)/sluice
 
@@ -42,6 +42,7 @@ help:
 	@echo "make test       unit tests + end-to-end tests against real servers (runs deps first)"
 	@echo "make demo       local MariaDB -> sluice -> file sink, live"
 	@echo "make bench      benchmarks against the physical limit and Debezium"
+	@echo "make compat     Debezium 3.5 beside sluice on both type zoos, every field diffed (tests/compat)"
 	@echo "make bench-parquet  the Parquet writer beside DuckDB's COPY TO parquet"
 	@echo "make bench-iceberg  a MariaDB snapshot into Iceberg beside the blackhole"
 	@echo "make asan       build with AddressSanitizer + UBSan into build-asan/"
@@ -126,6 +127,16 @@ check-configs: $(BUILD)/sluice
 
 e2e: $(BUILD)/sluice $(FORMAT_TOOLS)
 	$(PYTEST) -q --durations=30 tests/e2e
+
+# Debezium 3.5's embedded engine (bench/peers, built by Maven through
+# bench/peers/build.sh) beside sluice on the MariaDB and PostgreSQL type
+# zoos, every field of every record diffed per value-mode set; the allowed
+# differences are listed in tests/compat and README.md. Not part of `make
+# test`'s e2e run (its own directory).
+compat: $(BUILD)/sluice
+	@$(MAKE) --no-print-directory deps
+	@bash bench/peers/build.sh >/dev/null
+	$(PYTEST) -q --durations=30 tests/compat
 
 # the kill loops and failovers at full length (SLUICE_LONG=1: every kill
 # count as the issues ask; make test runs them shorter)

@@ -132,17 +132,8 @@ run() {
 
 # ------------------------------------------------------------ the Debezium peer
 DBZ_CP="$PEERS/target/classes:$PEERS/target/lib/*"
-build_peer() {
-    local stamp="$PEERS/target/.built"
-    if [[ -f "$stamp" && -z "$(find "$PEERS/pom.xml" "$PEERS/src" -newer "$stamp" -type f)" ]]; then
-        return 0
-    fi
-    command -v mvn >/dev/null && command -v java >/dev/null || {
-        log "mvn/java missing (tests/services/deps.sh installs them)"; return 1; }
-    log "building the Debezium peer (bench/peers; the first build downloads ~45 MB from Maven Central)"
-    (cd "$PEERS" && mvn -B -q package) >"$DIR/mvn.log" 2>&1 || { tail -n 30 "$DIR/mvn.log" >&2; return 1; }
-    touch "$stamp"
-}
+# bench/peers/build.sh rebuilds it only when its sources changed
+build_peer() { bash "$PEERS/build.sh" >/dev/null; }
 if [[ "$DBZ" == 1 ]] && ! build_peer; then
     log "the Debezium peer could not be built; Debezium columns stay empty"
     DBZ=0

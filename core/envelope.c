@@ -350,7 +350,8 @@ void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
             sl_buf_u64(b, e->offset);
         else
             sl_buf_adds(b, "null");
-        sl_buf_adds(b, ",\"xmin\":null}");
+        /* no replication origin: Debezium 3.5 writes both fields as null */
+        sl_buf_adds(b, ",\"xmin\":null,\"origin\":null,\"origin_lsn\":null}");
         return;
     }
     sl_buf_adds(b, ",\"sequence\":null,\"table\":");

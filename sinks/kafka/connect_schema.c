@@ -77,7 +77,11 @@ static void column_field(sl_buf *b, const sl_column *c, const sl_value_modes *m)
             sl_buf_adds(b, ",\"parameters\":{\"scale\":\"0\"}}");
             return;
         }
-        type = "int64";
+        /* the next wider signed type, as Debezium: TINYINT UNSIGNED int16,
+         * SMALLINT/MEDIUMINT UNSIGNED int32, INT/BIGINT UNSIGNED int64 */
+        type = starts(c->type_name, "tinyint")                                            ? "int16"
+               : starts(c->type_name, "smallint") || starts(c->type_name, "mediumint") ? "int32"
+                                                                                        : "int64";
         break;
     /* JsonConverter's names for Connect's FLOAT32 and FLOAT64 */
     case SL_FLOAT: type = "float"; break;
@@ -234,6 +238,11 @@ static void source_schema(sl_buf *b, const sl_table_schema *s, const char *conne
         field(b, "int64", 1, NULL, "lsn");
         sl_buf_adds(b, "},");
         field(b, "int64", 1, NULL, "xmin");
+        sl_buf_adds(b, "},");
+        /* Debezium 3.5: the change's replication origin (null: none) */
+        field(b, "string", 1, NULL, "origin");
+        sl_buf_adds(b, "},");
+        field(b, "int64", 1, NULL, "origin_lsn");
         sl_buf_adds(b, "}");
     } else {
         field(b, "string", 1, NULL, "table");
@@ -255,7 +264,7 @@ static void source_schema(sl_buf *b, const sl_table_schema *s, const char *conne
     }
     sl_buf_adds(b, "],\"optional\":false,\"name\":\"io.debezium.connector.");
     sl_buf_adds(b, pg ? "postgresql" : (connector && strcmp(connector, "mariadb") == 0 ? "mariadb" : "mysql"));
-    sl_buf_adds(b, ".Source\",\"field\":\"source\"}");
+    sl_buf_adds(b, ".Source\",\"version\":1,\"field\":\"source\"}");
 }
 
 void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *topic, const sl_envelope_opts *env,
@@ -268,6 +277,14 @@ void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *to
     sl_buf_addc(b, ',');
     source_schema(b, s, connector);
     sl_buf_addc(b, ',');
+    /* Debezium's order: the transaction block before op and the ts_* */
+    sl_buf_adds(b, "{\"type\":\"struct\",\"fields\":[");
+    field(b, "string", 0, NULL, "id");
+    sl_buf_adds(b, "},");
+    field(b, "int64", 0, NULL, "total_order");
+    sl_buf_adds(b, "},");
+    field(b, "int64", 0, NULL, "data_collection_order");
+    sl_buf_adds(b, "}],\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"},");
     field(b, "string", 0, NULL, "op");
     sl_buf_adds(b, "},");
     field(b, "int64", 1, NULL, "ts_ms");
@@ -275,14 +292,7 @@ void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *to
     field(b, "int64", 1, NULL, "ts_us");
     sl_buf_adds(b, "},");
     field(b, "int64", 1, NULL, "ts_ns");
-    sl_buf_adds(b, "},");
-    sl_buf_adds(b, "{\"type\":\"struct\",\"fields\":[");
-    field(b, "string", 0, NULL, "id");
-    sl_buf_adds(b, "},");
-    field(b, "int64", 0, NULL, "total_order");
-    sl_buf_adds(b, "},");
-    field(b, "int64", 0, NULL, "data_collection_order");
-    sl_buf_adds(b, "}],\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}");
+    sl_buf_adds(b, "}");
     sl_buf_adds(b, "],\"optional\":false,\"name\":");
     sl_buf tmp;
     sl_buf_init(&tmp);
@@ -290,7 +300,8 @@ void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *to
     sl_buf_adds(&tmp, ".Envelope");
     sl_json_string(b, tmp.data, tmp.len);
     sl_buf_free(&tmp);
-    sl_buf_adds(b, ",\"version\":1}");
+    /* Debezium 3's envelope schema version (2 since ts_us/ts_ns) */
+    sl_buf_adds(b, ",\"version\":2}");
 }
 
 /* the Connect integer type of an integer column (the Avro schemas use it too) */

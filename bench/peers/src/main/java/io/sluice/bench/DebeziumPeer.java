@@ -17,6 +17,12 @@
  *   peer.seed.offset     (both JSON) written to the file offset store before
  *                        the engine starts, so streaming begins at a given
  *                        binlog position / LSN
+ *   peer.output          a file that gets every record of the data topics
+ *                        (tombstones included) as one JSON line
+ *                        {"topic", "key", "value", "headers"}: key, value and
+ *                        each header as the JSON converter rendered them, so
+ *                        the compatibility suite (tests/compat) can diff
+ *                        them field by field with sluice's Kafka records
  * Every other key goes to the engine unchanged.
  *
  * Prints one line to stderr: events, rendered bytes, seconds from start to
@@ -29,11 +35,18 @@ import io.debezium.engine.ChangeEvent;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.format.Json;
 
+import io.debezium.engine.Header;
+import io.debezium.engine.format.KeyValueHeaderChangeEventFormat;
+
+import java.io.BufferedWriter;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.ObjectOutputStream;
+import java.io.OutputStreamWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Properties;
@@ -90,6 +103,10 @@ public final class DebeziumPeer {
         }
         final KafkaProducer<String, String> out = producer;
         final String prefix = topicPrefix;
+        final Writer lines = all.containsKey("peer.output")
+                ? new BufferedWriter(new OutputStreamWriter(new FileOutputStream(all.getProperty("peer.output")),
+                        StandardCharsets.UTF_8))
+                : null;
 
         String dataPrefix = props.getProperty("topic.prefix", "") + ".";
         AtomicLong events = new AtomicLong();
@@ -101,6 +118,8 @@ public final class DebeziumPeer {
         DebeziumEngine.ChangeConsumer<ChangeEvent<String, String>> consumer = (records, committer) -> {
             for (ChangeEvent<String, String> r : records) {
                 String v = r.value();
+                if (lines != null && r.destination().startsWith(dataPrefix))
+                    writeLine(lines, r);
                 if (v != null && r.destination().startsWith(dataPrefix)) {
                     if (events.get() == 0)
                         firstNs.compareAndSet(0, System.nanoTime());
@@ -110,15 +129,24 @@ public final class DebeziumPeer {
                     if (events.incrementAndGet() == expected) {
                         if (out != null)
                             out.flush();
+                        if (lines != null)
+                            flush(lines);
                         done.countDown();
                     }
                 }
                 committer.markProcessed(r);
             }
+            if (lines != null)
+                flush(lines);
             committer.markBatchFinished();
         };
 
-        DebeziumEngine<ChangeEvent<String, String>> engine = DebeziumEngine.create(Json.class)
+        // the records' headers (a primary-key move's __debezium.newkey /
+        // oldkey) only when they are written out: bench runs stay as they were
+        DebeziumEngine.Builder<ChangeEvent<String, String>> builder = lines != null
+                ? DebeziumEngine.create(KeyValueHeaderChangeEventFormat.of(Json.class, Json.class, Json.class))
+                : DebeziumEngine.create(Json.class);
+        DebeziumEngine<ChangeEvent<String, String>> engine = builder
                 .using(props)
                 .notifying(consumer)
                 .using((success, message, error) -> {
@@ -143,6 +171,51 @@ public final class DebeziumPeer {
             Runtime.getRuntime().halt(3);
         }
         Runtime.getRuntime().halt(0);
+    }
+
+    /* one record as a JSON line; key, value and header values are JSON text already */
+    private static void writeLine(Writer w, ChangeEvent<String, String> r) {
+        StringBuilder b = new StringBuilder(256);
+        b.append("{\"topic\":").append(quote(r.destination()));
+        b.append(",\"key\":").append(r.key() == null ? "null" : r.key());
+        b.append(",\"value\":").append(r.value() == null ? "null" : r.value());
+        b.append(",\"headers\":{");
+        String sep = "";
+        for (Object o : r.headers()) {
+            Header<?> h = (Header<?>) o;
+            Object hv = h.getValue();
+            b.append(sep).append(quote(h.getKey())).append(':').append(hv == null ? "null" : quote(hv.toString()));
+            sep = ",";
+        }
+        b.append("}}\n");
+        try {
+            w.write(b.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void flush(Writer w) {
+        try {
+            w.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /* a JSON string literal */
+    private static String quote(String s) {
+        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\')
+                b.append('\\').append(c);
+            else if (c < 0x20)
+                b.append(String.format("\\u%04x", (int) c));
+            else
+                b.append(c);
+        }
+        return b.append('"').toString();
     }
 
     /*
