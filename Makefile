@@ -32,7 +32,7 @@ TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard 
 FORMAT_TOOLS := $(patsubst tests/formats/%.c,$(BUILD)/tests/formats/%,$(wildcard tests/formats/*.c))
 
 .PHONY: all asan tsan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet \
-        bench-iceberg fuzz fuzz-bins fuzz-ci sanitize-e2e deb test-long compat
+        bench-iceberg fuzz fuzz-bins fuzz-ci sanitize-e2e deb test-long compat compat-run
 
 all: $(BUILD)/sluice
 
@@ -131,10 +131,14 @@ e2e: $(BUILD)/sluice $(FORMAT_TOOLS)
 # Debezium 3.5's embedded engine (bench/peers, built by Maven through
 # bench/peers/build.sh) beside sluice on the MariaDB and PostgreSQL type
 # zoos, every field of every record diffed per value-mode set; the allowed
-# differences are listed in tests/compat and README.md. Not part of `make
-# test`'s e2e run (its own directory).
+# differences are listed in tests/compat and README.md. About 70 s (plus
+# the peer's first Maven build), so `make test` runs it after the e2e
+# suite (its own directory, which `pytest tests/e2e` does not collect).
 compat: $(BUILD)/sluice
 	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory compat-run
+
+compat-run: $(BUILD)/sluice
 	@bash bench/peers/build.sh >/dev/null
 	$(PYTEST) -q --durations=30 tests/compat
 
@@ -152,6 +156,7 @@ test:
 	@$(MAKE) --no-print-directory check-configs
 	@$(MAKE) --no-print-directory fuzz-ci
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory compat-run
 	@$(MAKE) --no-print-directory sanitize-e2e SANITIZE=ci
 
 demo:
