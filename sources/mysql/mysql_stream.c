@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <mysql.h>
 #include <mysqld_error.h>
+#include <errmsg.h>
 #include <mariadb_rpl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "../../core/log.h"
 #include "../../snapshot/boundary.h"
@@ -1152,8 +1154,25 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
             sl_info("streaming %s:%" PRIu64 " from %s:%u", s.commit.file, s.commit.pos,
                     src->conf.host, src->conf.port);
         }
+        unsigned pkt_before = s.conn->net.pkt_nr;
         ev = mariadb_rpl_fetch(s.rpl, ev);
-        if (!ev) {
+        const uint8_t *raw = NULL;
+        size_t avail = 0;
+        if (ev) {
+            raw = ev->raw_data + ev->raw_data_ofs;
+            avail = ev->raw_data_size >= ev->raw_data_ofs ? ev->raw_data_size - ev->raw_data_ofs : 0;
+        } else {
+            /* a MySQL 8 event the library refuses to parse (rpl_refused.c) */
+            unsigned e = mysql_errno(s.conn) ? mysql_errno(s.conn) : mariadb_rpl_errno(s.rpl);
+            raw = sl_mysql_refused_event_bytes(&s.conn->net, pkt_before, e, &avail);
+            if (raw && s.checksum && avail >= HDR + 4 &&
+                (uint32_t)crc32(0, raw, (uInt)(avail - 4)) != rd32(raw + avail - 4)) {
+                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "event of type %d in %s at %u fails its checksum",
+                             raw[4], s.file, rd32(raw + 13));
+                break;
+            }
+        }
+        if (!raw) {
             unsigned code = mysql_errno(s.conn);
             char msg[512];
             snprintf(msg, sizeof msg, "%s", mysql_error(s.conn));
@@ -1174,21 +1193,21 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
             continue;
         }
         retries = 0;
-        const uint8_t *raw = ev->raw_data + ev->raw_data_ofs;
-        size_t elen = ev->event_length;
+        /* the event's own header: timestamp, type, server id, length
+         * (checksum included), next position, flags */
+        uint32_t total = avail >= HDR ? rd32(raw + 9) : 0, next = avail >= HDR ? rd32(raw + 13) : 0;
+        size_t elen = total;
         if (s.checksum && elen >= HDR + 4)
             elen -= 4;
-        if (elen < HDR || ev->raw_data_size < ev->raw_data_ofs || elen > ev->raw_data_size - ev->raw_data_ofs) {
+        if (elen < HDR || elen > avail) {
             rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed event in %s at %u: length %zu, %zu bytes received",
-                         s.file, ev->next_event_pos, elen,
-                         ev->raw_data_size > ev->raw_data_ofs ? ev->raw_data_size - ev->raw_data_ofs : 0);
+                         s.file, next, elen, avail);
             break;
         }
-        uint32_t next = ev->next_event_pos;
-        uint32_t start = next >= ev->event_length ? next - ev->event_length : 0;
-        int type = ev->event_type;
+        uint32_t start = next >= total ? next - total : 0;
+        int type = raw[4];
         uint32_t row = 0;
-        rc = handle_event(&s, type, raw + HDR, elen - HDR, start, next, ev->timestamp, &row, err);
+        rc = handle_event(&s, type, raw + HDR, elen - HDR, start, next, rd32(raw), &row, err);
         if (!rc && type != ROTATE_EVENT)
             rc = between(&s, next, err);
         if (!rc && type != ROTATE_EVENT && finished(&s, next)) {

@@ -25,56 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include "../../core/arena.h"
 #include "../../sources/mysql/binlog_decode.h"
+#include "binlog_bytes.h"
 
 static const sl_mysql_server mysql80 = {0, 80036};
-
-/* TABLE_MAP of cz.t (id INT PRIMARY KEY, s VARCHAR(100) utf8mb4), table id
- * 0x15, with binlog_row_metadata=FULL (signedness, default charset 45,
- * column names, primary key) */
-static const uint8_t tm[] = {0x15, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 0x63, 0x7a, 0x00, 0x01,
-                             0x74, 0x00, 0x02, 0x03, 0x0f, 0x02, 0x90, 0x01, 0x02, 0x01, 0x01, 0x00, 0x02,
-                             0x01, 0x2d, 0x04, 0x05, 0x02, 0x69, 0x64, 0x01, 0x73, 0x08, 0x01, 0x00};
-
-/* a growable byte vector */
-typedef struct vec {
-    uint8_t *p;
-    size_t n, cap;
-} vec;
-
-static void put(vec *v, const void *p, size_t n)
-{
-    if (v->n + n > v->cap) {
-        v->cap = (v->n + n) * 2;
-        v->p = realloc(v->p, v->cap);
-        assert_non_null(v->p);
-    }
-    memcpy(v->p + v->n, p, n);
-    v->n += n;
-}
-
-static void put8(vec *v, uint8_t b) { put(v, &b, 1); }
-
-static void put_le(vec *v, uint64_t x, int n)
-{
-    for (int i = 0; i < n; i++)
-        put8(v, (uint8_t)(x >> (8 * i)));
-}
-
-/* an event: the common header, then body */
-static void put_event(vec *v, int type, uint32_t ts, const uint8_t *body, size_t len)
-{
-    put_le(v, ts, 4);
-    put8(v, (uint8_t)type);
-    put_le(v, 1, 4);                 /* server id */
-    put_le(v, 19 + len, 4);          /* event length */
-    put_le(v, 0, 4);                 /* next position: not kept inside a payload */
-    put_le(v, 0, 2);                 /* flags */
-    put(v, body, len);
-}
 
 /* WRITE_ROWS_EVENT (v2, type 30) of cz.t: n rows (k, 'x' * (k % 90)), every
  * seventh s NULL */
@@ -106,10 +64,10 @@ static const uint8_t xid[] = {0x2a, 0, 0, 0, 0, 0, 0, 0};
 static vec transaction(int nrows)
 {
     vec t = {0}, rows = write_rows(1, nrows);
-    put_event(&t, 2, 1700000000, begin_q, sizeof begin_q);
-    put_event(&t, 19, 1700000000, tm, sizeof tm);
-    put_event(&t, 30, 1700000000, rows.p, rows.n);
-    put_event(&t, 16, 1700000001, xid, sizeof xid);
+    put_event(&t, 2, 1700000000, begin_q, sizeof begin_q, 0, 0);
+    put_event(&t, 19, 1700000000, tm_czt, sizeof tm_czt, 0, 0);
+    put_event(&t, 30, 1700000000, rows.p, rows.n, 0, 0);
+    put_event(&t, 16, 1700000001, xid, sizeof xid, 0, 0);
     free(rows.p);
     return t;
 }
@@ -229,7 +187,7 @@ static void payload_holds_the_rows_of_its_events(void **state)
     sl_err err;
     uint64_t id;
     sl_table_schema *s;
-    assert_int_equal(sl_mysql_parse_table_map(tm, sizeof tm, &mysql80, &id, &s, &err), 0);
+    assert_int_equal(sl_mysql_parse_table_map(tm_czt, sizeof tm_czt, &mysql80, &id, &s, &err), 0);
     sl_arena a;
     sl_arena_init(&a);
     rows_text(rows.p, rows.n, s, &a, &plain);

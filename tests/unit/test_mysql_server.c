@@ -190,6 +190,52 @@ static void mysql8_partial_json_refused_with_the_setting(void **state)
     sl_schema_free(s);
 }
 
+/* The events libmariadb refuses (CR_UNKNOWN_BINLOG_EVENT or
+ * CR_BINLOG_ERROR for MySQL 8's types 39, 40, 42) are taken from the connection's read buffer only when
+ * the failed fetch read a packet, the error says so, and the bytes are such
+ * an event inside the buffer (rpl_refused.c). */
+static void refused_events_from_the_read_buffer(void **state)
+{
+    uint8_t buf[64] = {0};
+    /* the packet after its 4-byte header: OK byte, then a 30-byte event */
+    uint8_t *pkt = buf + 4;
+    pkt[1 + 4] = 40;
+    pkt[1 + 9] = 30;
+    NET net;
+    memset(&net, 0, sizeof net);
+    net.buff = buf;
+    net.buff_end = buf + sizeof buf;
+    net.read_pos = pkt;
+    net.pkt_nr = 8;
+    size_t len = 0;
+    assert_ptr_equal(sl_mysql_refused_event_bytes(&net, 7, 5020, &len), pkt + 1);
+    assert_int_equal(len, 30);
+    pkt[1 + 4] = 42;
+    assert_ptr_equal(sl_mysql_refused_event_bytes(&net, 7, 5020, &len), pkt + 1);
+    pkt[1 + 4] = 39;
+    assert_ptr_equal(sl_mysql_refused_event_bytes(&net, 7, 5020, &len), pkt + 1);
+    /* no packet read by this fetch, another error, a kind libmariadb
+     * parses itself, not an event packet, a length past the buffer or
+     * shorter than a header */
+    assert_null(sl_mysql_refused_event_bytes(&net, 8, 5020, &len));
+    assert_null(sl_mysql_refused_event_bytes(&net, 7, 2013, &len));
+    assert_ptr_equal(sl_mysql_refused_event_bytes(&net, 7, 5021, &len), pkt + 1); /* "malformed" */
+    pkt[1 + 4] = 2;
+    assert_null(sl_mysql_refused_event_bytes(&net, 7, 5020, &len));
+    pkt[1 + 4] = 40;
+    pkt[0] = 0xfe;
+    assert_null(sl_mysql_refused_event_bytes(&net, 7, 5020, &len));
+    pkt[0] = 0;
+    pkt[1 + 9] = 60; /* 60 + the OK byte > the 60 bytes from read_pos */
+    assert_null(sl_mysql_refused_event_bytes(&net, 7, 5020, &len));
+    pkt[1 + 9] = 59;
+    assert_ptr_equal(sl_mysql_refused_event_bytes(&net, 7, 5020, &len), pkt + 1);
+    pkt[1 + 9] = 18;
+    assert_null(sl_mysql_refused_event_bytes(&net, 7, 5020, &len));
+    net.read_pos = NULL;
+    assert_null(sl_mysql_refused_event_bytes(&net, 7, 5020, &len));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +245,7 @@ int main(void)
         cmocka_unit_test(compressed_query_text),
         cmocka_unit_test(mysql8_gtid_text),
         cmocka_unit_test(mysql8_partial_json_refused_with_the_setting),
+        cmocka_unit_test(refused_events_from_the_read_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
