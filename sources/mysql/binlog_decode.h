@@ -121,9 +121,50 @@ enum { SL_MYSQL_PARTIAL_UPDATE_ROWS_EVENT = 39, SL_MYSQL_TRANSACTION_PAYLOAD_EVE
        SL_MYSQL_GTID_TAGGED_LOG_EVENT = 42 };
 /* "uuid:gno" of a MySQL GTID_LOG_EVENT body into out (at least 64 bytes). */
 int sl_mysql_gtid_text(const uint8_t *body, size_t len, char *out, size_t outlen);
+/* "uuid:tag:gno" of a GTID_TAGGED_LOG_EVENT body (MySQL 8.3+, serialized
+ * per mysql::serialization) into out (at least 96 bytes); -1 if malformed. */
+int sl_mysql_gtid_tagged_text(const uint8_t *body, size_t len, char *out, size_t outlen);
+/* One mysql::serialization variable-length unsigned integer: its length
+ * in bytes (1..9), 0 if it does not fit in avail. */
+size_t sl_mysql_varlen_read(const uint8_t *p, size_t avail, uint64_t *v);
 /* Why sluice refuses an event kind it cannot decode without losing rows,
  * with the setting that fixes it; NULL for kinds it decodes or may skip. */
 const char *sl_mysql_refused_event(int type);
+
+/* payload_event.c: MySQL 8's TRANSACTION_PAYLOAD_EVENT (compressed
+ * transactions). */
+enum { SL_MYSQL_PAYLOAD_ZSTD = 0, SL_MYSQL_PAYLOAD_NONE = 255 };
+/* The largest event MySQL writes or reads (binlog_event.h,
+ * max_log_event_size): the bound of one event inside a payload. */
+#define SL_MYSQL_PAYLOAD_EVENT_MAX ((size_t)1 << 30)
+typedef struct sl_mysql_payload_info {
+    int compression;            /* SL_MYSQL_PAYLOAD_*, or what the header says */
+    uint64_t payload_size;      /* bytes of payload after the header */
+    uint64_t uncompressed_size; /* as the header claims (0 if absent); not trusted */
+    const uint8_t *payload;
+} sl_mysql_payload_info;
+/* The header of a payload event body; SL_ECONFIG for a compression type
+ * sluice cannot decode, SL_ERUNTIME when malformed. */
+int sl_mysql_payload_header(const uint8_t *body, size_t len, sl_mysql_payload_info *info, sl_err *err);
+typedef struct sl_mysql_payload_reader {
+    size_t limit;         /* the largest event inside accepted */
+    void *dctx;           /* ZSTD_DCtx, kept from payload to payload */
+    sl_buf buf;           /* the current inner event */
+    sl_mysql_payload_info info;
+    const uint8_t *in;
+    size_t in_len, in_pos;
+    int frame_done;
+    uint64_t inflated;
+    unsigned nevents;
+} sl_mysql_payload_reader;
+void sl_mysql_payload_init(sl_mysql_payload_reader *r, size_t limit);
+void sl_mysql_payload_free(sl_mysql_payload_reader *r);
+/* Starts reading the payload event body (after its 19-byte header,
+ * without its checksum); body must stay valid until the last next(). */
+int sl_mysql_payload_open(sl_mysql_payload_reader *r, const uint8_t *body, size_t len, sl_err *err);
+/* 1 = the next inner event (19-byte header, then its body; no checksum)
+ * in *ev / *evlen, valid until the next call; 0 = no more; <0 error. */
+int sl_mysql_payload_next(sl_mysql_payload_reader *r, const uint8_t **ev, size_t *evlen, sl_err *err);
 
 /* MariaDB's compressed event payload (log_bin_compress) inflated into out. */
 int sl_mysql_uncompress(const uint8_t *p, size_t len, sl_buf *out, sl_err *err);

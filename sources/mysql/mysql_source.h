@@ -107,6 +107,13 @@ int sl_mysql_server_supported(const char *server_version, sl_err *err);
 /* The statement that reports where the binlog ends, for a server version
  * string: SHOW BINARY LOG STATUS on MySQL 8.2+, else SHOW MASTER STATUS. */
 const char *sl_mysql_binlog_status_sql(const char *server_version);
+/* rpl_refused.c: the event (header included, checksum too) of a fetch
+ * that libmariadb failed (errnum CR_UNKNOWN_BINLOG_EVENT or
+ * CR_BINLOG_ERROR), taken from the
+ * connection's read buffer: only MySQL 8's PARTIAL_UPDATE_ROWS,
+ * TRANSACTION_PAYLOAD and GTID_TAGGED_LOG, and only when this fetch read a
+ * packet (the NET's pkt_nr was pkt_nr_before before it); NULL otherwise. */
+const uint8_t *sl_mysql_refused_event_bytes(const NET *net, unsigned pkt_nr_before, unsigned errnum, size_t *len);
 /* Where the binlog ends now; SL_ECONFIG when binary logging is off. */
 int sl_mysql_binlog_end(MYSQL *m, char *file, size_t flen, uint64_t *pos, sl_err *err);
 

@@ -6,7 +6,9 @@
  * decoders are wrong for CHAR/ENUM and ROTATE. Schemas come from TABLE_MAP
  * metadata (binlog_row_metadata=FULL): a TABLE_MAP whose shape differs from
  * the last one seen for the table becomes a schema-change event before the
- * first row of the new shape.
+ * first row of the new shape. One function handles each event
+ * (handle_event), the events inside a MySQL 8 compressed transaction
+ * (TRANSACTION_PAYLOAD_EVENT, inflated by payload_event.c) included.
  *
  * Positions: a checkpoint token is the (file, pos) just after a commit, so a
  * resume starts at the next transaction. Within a run the reader remembers
@@ -22,6 +24,7 @@
 #include <inttypes.h>
 #include <mysql.h>
 #include <mysqld_error.h>
+#include <errmsg.h>
 #include <mariadb_rpl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "../../core/log.h"
 #include "../../snapshot/boundary.h"
@@ -62,7 +66,7 @@ typedef struct stream {
     int checksum;          /* events end in a CRC32 (binlog_checksum != NONE) */
     /* current transaction */
     int in_tx, standalone;
-    char gtid[64];
+    char gtid[128];        /* uuid:tag:gno at most 90 */
     sl_txinfo *tx;         /* in the current batch's arena */
     sl_batch *tx_batch;    /* batch tx was allocated in */
     uint64_t tx_batch_seq; /* ... and its sequence number: a freed batch's address is reused */
@@ -75,6 +79,7 @@ typedef struct stream {
     size_t nlatest, latest_cap;
     sl_mysql_decode_opts dopts;
     sl_buf scratch;        /* inflated payload of the last compressed event */
+    sl_mysql_payload_reader payload; /* MySQL 8 compressed transactions */
     MYSQL *meta;           /* for catalog questions the binlog cannot answer, opened when first needed */
     int64_t skip_until_ts; /* timestamp startup mode: skip older transactions */
     int skipping_tx;
@@ -386,8 +391,10 @@ static int on_table_map(stream *s, const uint8_t *body, size_t len, uint32_t sta
     return 0;
 }
 
+/* Rows at start are numbered from *row on, which is advanced past them:
+ * the events inside one compressed transaction share a start. */
 static int on_rows(stream *s, int type, const uint8_t *body, size_t len, uint32_t start, uint32_t ts,
-                   sl_err *err)
+                   uint32_t *row_base, sl_err *err)
 {
     if (len < 6)
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "short rows event in %s at %u", s->file, start);
@@ -411,7 +418,7 @@ static int on_rows(stream *s, int type, const uint8_t *body, size_t len, uint32_
                        "then resume",
                        sc->qualified, s->file, start);
     char op = sl_mysql_rows_op(type);
-    for (uint32_t row = 0;; row++) {
+    for (uint32_t row = *row_base;; row++) {
         sl_batch *b = sl_emit_batch(s->out);
         if (!b)
             return sl_errf(err, SL_ERUNTIME, "out of memory");
@@ -420,8 +427,10 @@ static int on_rows(stream *s, int type, const uint8_t *body, size_t len, uint32_
         if (rc < 0)
             return sl_err_prefix(err, SL_ERUNTIME, SL_LOG_PREFIX "%s at %s:%u row %u: ", sc->qualified, s->file,
                                  start, row);
-        if (rc == 0)
+        if (rc == 0) {
+            *row_base = row;
             break;
+        }
         sl_pos p = {s->file_seq, start, row};
         if (s->have_emitted && sl_pos_cmp(p, s->last_emitted) <= 0)
             continue; /* already handed over before a reconnect */
@@ -629,14 +638,18 @@ static int on_gtid_mariadb(stream *s, const uint8_t *body, size_t len)
     return 0;
 }
 
-/* MySQL 8: "uuid:gno"; a tagged GTID (8.3+, GTID_TAGGED_LOG_EVENT) is
- * serialized differently and is not decoded: its transaction carries no
- * GTID text */
-static void on_gtid_mysql(stream *s, const uint8_t *body, size_t len)
+/* MySQL 8: "uuid:gno", or "uuid:tag:gno" for a tagged GTID (8.3+,
+ * GTID_TAGGED_LOG_EVENT); a GTID that cannot be read leaves the
+ * transaction without GTID text (the checkpoint's position still holds) */
+static void on_gtid_mysql(stream *s, const uint8_t *body, size_t len, int tagged)
 {
     begin_tx(s);
-    if (sl_mysql_gtid_text(body, len, s->gtid, sizeof s->gtid))
+    int rc = tagged ? sl_mysql_gtid_tagged_text(body, len, s->gtid, sizeof s->gtid)
+                    : sl_mysql_gtid_text(body, len, s->gtid, sizeof s->gtid);
+    if (rc) {
         s->gtid[0] = 0;
+        sl_warn("unreadable %sGTID event in %s; its transaction has no GTID", tagged ? "tagged " : "", s->file);
+    }
 }
 
 static void close_conn(stream *s)
@@ -981,6 +994,112 @@ static int setup(stream *s, const char *resume, sl_err *err)
     return rc;
 }
 
+static int handle_event(stream *s, int type, const uint8_t *body, size_t blen, uint32_t start, uint32_t next,
+                        uint32_t ts, uint32_t *row, sl_err *err);
+
+/* Events that frame the stream or a transaction from outside: inside a
+ * compressed transaction they mean a damaged or hostile payload. */
+static int outside_only(int type)
+{
+    return type == FORMAT_DESCRIPTION_EVENT || type == ROTATE_EVENT || type == GTID_EVENT ||
+           type == GTID_LOG_EVENT || type == ANONYMOUS_GTID_LOG_EVENT || type == SL_MYSQL_GTID_TAGGED_LOG_EVENT ||
+           type == HEARTBEAT_LOG_EVENT || type == SL_MYSQL_TRANSACTION_PAYLOAD_EVENT;
+}
+
+/* TRANSACTION_PAYLOAD_EVENT (MySQL 8, binlog_transaction_compression=ON):
+ * the transaction's events, inflated one at a time (payload_event.c), go
+ * through handle_event like outer events. They all have the payload
+ * event's position: their rows are told apart by a row index that keeps
+ * counting across them, so positions stay strictly increasing (a
+ * reconnect skips what was handed over by position). The XID inside ends
+ * the transaction at the payload event's next position, the only place a
+ * resume can start. */
+static int on_payload(stream *s, const uint8_t *body, size_t len, uint32_t start, uint32_t next, sl_err *err)
+{
+    int rc = sl_mysql_payload_open(&s->payload, body, len, err);
+    uint32_t row = 0;
+    const uint8_t *ev;
+    size_t evlen;
+    while (!rc && (rc = sl_mysql_payload_next(&s->payload, &ev, &evlen, err)) == 1) {
+        int type = ev[4];
+        if (outside_only(type)) {
+            rc = sl_errf(err, SL_ERUNTIME, "compressed transaction holds an event of type %d (event %u), which "
+                         "only appears outside transactions", type, s->payload.nevents);
+            break;
+        }
+        if ((rc = handle_event(s, type, ev + HDR, evlen - HDR, start, next, rd32(ev), &row, err)))
+            return rc; /* prefixed where it arose */
+    }
+    return rc ? sl_err_prefix(err, rc, SL_LOG_PREFIX "%s at %u: ", s->file, start) : 0;
+}
+
+/* One event after its 19-byte header (without the checksum): from the
+ * stream, or from inside a compressed transaction. start / next: the
+ * position of the (outer) event and of the one after it; *row: the index
+ * of the event's first row among the rows at start. */
+static int handle_event(stream *s, int type, const uint8_t *body, size_t blen, uint32_t start, uint32_t next,
+                        uint32_t ts, uint32_t *row, sl_err *err)
+{
+    if (s->skip_until_ts && (type == GTID_EVENT || type == GTID_LOG_EVENT || type == SL_MYSQL_GTID_TAGGED_LOG_EVENT ||
+                             type == QUERY_EVENT || type == QUERY_COMPRESSED_EVENT) && !s->in_tx) {
+        /* binlog timestamps have whole seconds: start at the second */
+        if ((int64_t)ts >= s->skip_until_ts / 1000) {
+            s->skip_until_ts = 0;
+            forget_tables(s); /* so the first rows announce their schema */
+        } else {
+            s->skipping_tx = 1;
+        }
+    }
+    switch (type) {
+    case FORMAT_DESCRIPTION_EVENT:
+        on_format_description(s, body, blen);
+        return 0;
+    case ROTATE_EVENT:
+        if (on_rotate(s, body, blen))
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed ROTATE event");
+        return 0;
+    case GTID_EVENT:
+        on_gtid_mariadb(s, body, blen);
+        return 0;
+    case GTID_LOG_EVENT:
+        on_gtid_mysql(s, body, blen, 0);
+        return 0;
+    case SL_MYSQL_GTID_TAGGED_LOG_EVENT:
+        on_gtid_mysql(s, body, blen, 1);
+        return 0;
+    case SL_MYSQL_TRANSACTION_PAYLOAD_EVENT:
+        return on_payload(s, body, blen, start, next, err);
+    case QUERY_EVENT:
+    case QUERY_COMPRESSED_EVENT:
+        return on_query(s, type == QUERY_COMPRESSED_EVENT, body, blen, start, next, ts, err);
+    case XID_EVENT:
+        return end_tx(s, next, err);
+    case TABLE_MAP_EVENT:
+        return on_table_map(s, body, blen, start, err);
+    case WRITE_ROWS_EVENT_V1:
+    case UPDATE_ROWS_EVENT_V1:
+    case DELETE_ROWS_EVENT_V1:
+    case WRITE_ROWS_EVENT:
+    case UPDATE_ROWS_EVENT:
+    case DELETE_ROWS_EVENT:
+    case WRITE_ROWS_COMPRESSED_EVENT_V1:
+    case UPDATE_ROWS_COMPRESSED_EVENT_V1:
+    case DELETE_ROWS_COMPRESSED_EVENT_V1:
+    case WRITE_ROWS_COMPRESSED_EVENT:
+    case UPDATE_ROWS_COMPRESSED_EVENT:
+    case DELETE_ROWS_COMPRESSED_EVENT:
+    case SL_MYSQL_PARTIAL_UPDATE_ROWS_EVENT:
+        return on_rows(s, type, body, blen, start, ts, row, err);
+    case HEARTBEAT_LOG_EVENT:
+        /* the server sends one only when it has nothing else to send */
+        if (!s->in_tx)
+            sl_emit_idle(s->out);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, sl_err *err)
 {
     stream s;
@@ -990,6 +1109,7 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
     s.dopts.zero_date = src->conf.zero_date_mode;
     sl_buf_init(&s.scratch);
     s.dopts.scratch = &s.scratch;
+    sl_mysql_payload_init(&s.payload, SL_MYSQL_PAYLOAD_EVENT_MAX);
     int rc = setup(&s, resume, err);
     if (!rc)
         sl_emit_positioned(out); /* s.commit is where the binlog is read from */
@@ -1034,8 +1154,25 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
             sl_info("streaming %s:%" PRIu64 " from %s:%u", s.commit.file, s.commit.pos,
                     src->conf.host, src->conf.port);
         }
+        unsigned pkt_before = s.conn->net.pkt_nr;
         ev = mariadb_rpl_fetch(s.rpl, ev);
-        if (!ev) {
+        const uint8_t *raw = NULL;
+        size_t avail = 0;
+        if (ev) {
+            raw = ev->raw_data + ev->raw_data_ofs;
+            avail = ev->raw_data_size >= ev->raw_data_ofs ? ev->raw_data_size - ev->raw_data_ofs : 0;
+        } else {
+            /* a MySQL 8 event the library refuses to parse (rpl_refused.c) */
+            unsigned e = mysql_errno(s.conn) ? mysql_errno(s.conn) : mariadb_rpl_errno(s.rpl);
+            raw = sl_mysql_refused_event_bytes(&s.conn->net, pkt_before, e, &avail);
+            if (raw && s.checksum && avail >= HDR + 4 &&
+                (uint32_t)crc32(0, raw, (uInt)(avail - 4)) != rd32(raw + avail - 4)) {
+                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "event of type %d in %s at %u fails its checksum",
+                             raw[4], s.file, rd32(raw + 13));
+                break;
+            }
+        }
+        if (!raw) {
             unsigned code = mysql_errno(s.conn);
             char msg[512];
             snprintf(msg, sizeof msg, "%s", mysql_error(s.conn));
@@ -1056,85 +1193,21 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
             continue;
         }
         retries = 0;
-        const uint8_t *raw = ev->raw_data + ev->raw_data_ofs;
-        size_t elen = ev->event_length;
+        /* the event's own header: timestamp, type, server id, length
+         * (checksum included), next position, flags */
+        uint32_t total = avail >= HDR ? rd32(raw + 9) : 0, next = avail >= HDR ? rd32(raw + 13) : 0;
+        size_t elen = total;
         if (s.checksum && elen >= HDR + 4)
             elen -= 4;
-        if (elen < HDR || ev->raw_data_size < ev->raw_data_ofs || elen > ev->raw_data_size - ev->raw_data_ofs) {
+        if (elen < HDR || elen > avail) {
             rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed event in %s at %u: length %zu, %zu bytes received",
-                         s.file, ev->next_event_pos, elen,
-                         ev->raw_data_size > ev->raw_data_ofs ? ev->raw_data_size - ev->raw_data_ofs : 0);
+                         s.file, next, elen, avail);
             break;
         }
-        const uint8_t *body = raw + HDR;
-        size_t blen = elen - HDR;
-        uint32_t next = ev->next_event_pos;
-        uint32_t start = next >= ev->event_length ? next - ev->event_length : 0;
-        int type = ev->event_type;
-        if (s.skip_until_ts && (type == GTID_EVENT || type == GTID_LOG_EVENT || type == QUERY_EVENT ||
-                                type == QUERY_COMPRESSED_EVENT) && !s.in_tx) {
-            /* binlog timestamps have whole seconds: start at the second */
-            if ((int64_t)ev->timestamp >= s.skip_until_ts / 1000) {
-                s.skip_until_ts = 0;
-                forget_tables(&s); /* so the first rows announce their schema */
-            } else {
-                s.skipping_tx = 1;
-            }
-        }
-        switch (type) {
-        case FORMAT_DESCRIPTION_EVENT:
-            on_format_description(&s, body, blen);
-            break;
-        case ROTATE_EVENT:
-            if (on_rotate(&s, body, blen))
-                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed ROTATE event");
-            break;
-        case GTID_EVENT:
-            on_gtid_mariadb(&s, body, blen);
-            break;
-        case GTID_LOG_EVENT:
-            on_gtid_mysql(&s, body, blen);
-            break;
-        case SL_MYSQL_GTID_TAGGED_LOG_EVENT:
-            on_gtid_mysql(&s, body, 0);
-            break;
-        case SL_MYSQL_TRANSACTION_PAYLOAD_EVENT:
-            rc = sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "%s at %u: %s", s.file, start,
-                         sl_mysql_refused_event(type));
-            break;
-        case QUERY_EVENT:
-        case QUERY_COMPRESSED_EVENT:
-            rc = on_query(&s, type == QUERY_COMPRESSED_EVENT, body, blen, start, next, ev->timestamp, err);
-            break;
-        case XID_EVENT:
-            rc = end_tx(&s, next, err);
-            break;
-        case TABLE_MAP_EVENT:
-            rc = on_table_map(&s, body, blen, start, err);
-            break;
-        case WRITE_ROWS_EVENT_V1:
-        case UPDATE_ROWS_EVENT_V1:
-        case DELETE_ROWS_EVENT_V1:
-        case WRITE_ROWS_EVENT:
-        case UPDATE_ROWS_EVENT:
-        case DELETE_ROWS_EVENT:
-        case WRITE_ROWS_COMPRESSED_EVENT_V1:
-        case UPDATE_ROWS_COMPRESSED_EVENT_V1:
-        case DELETE_ROWS_COMPRESSED_EVENT_V1:
-        case WRITE_ROWS_COMPRESSED_EVENT:
-        case UPDATE_ROWS_COMPRESSED_EVENT:
-        case DELETE_ROWS_COMPRESSED_EVENT:
-        case SL_MYSQL_PARTIAL_UPDATE_ROWS_EVENT:
-            rc = on_rows(&s, type, body, blen, start, ev->timestamp, err);
-            break;
-        case HEARTBEAT_LOG_EVENT:
-            /* the server sends one only when it has nothing else to send */
-            if (!s.in_tx)
-                sl_emit_idle(out);
-            break;
-        default:
-            break;
-        }
+        uint32_t start = next >= total ? next - total : 0;
+        int type = raw[4];
+        uint32_t row = 0;
+        rc = handle_event(&s, type, raw + HDR, elen - HDR, start, next, rd32(raw), &row, err);
         if (!rc && type != ROTATE_EVENT)
             rc = between(&s, next, err);
         if (!rc && type != ROTATE_EVENT && finished(&s, next)) {
@@ -1169,6 +1242,7 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
     free(s.tables);
     free(s.latest);
     sl_buf_free(&s.scratch);
+    sl_mysql_payload_free(&s.payload);
     if (s.meta)
         mysql_close(s.meta);
     return rc;

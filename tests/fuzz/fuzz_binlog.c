@@ -4,9 +4,13 @@
  * [body:len] (the body after the 19-byte header, without the checksum):
  * FORMAT_DESCRIPTION sets the server flavour, TABLE_MAP replaces the
  * current schema, ROWS events decode every row against it and render each
- * value as the sinks do, QUERY and GTID events are parsed. Seeds are
- * captured from a real MariaDB by capture_seeds.py. Each body is copied
- * into a buffer of exactly its size so ASan sees any read past it.
+ * value as the sinks do, QUERY and GTID events (MariaDB's, MySQL's and
+ * MySQL's tagged ones) are parsed; a TRANSACTION_PAYLOAD_EVENT (MySQL 8's
+ * compressed transaction) is inflated and each event inside it goes the
+ * same way. Seeds are captured from a real MariaDB by capture_seeds.py,
+ * plus MySQL 8 events built from MySQL's formats by mysql8_seeds.py.
+ * Each body is copied into a buffer of exactly its size so ASan sees any
+ * read past it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +22,8 @@
 #include "../../core/log.h"
 #include "../../sources/mysql/binlog_decode.h"
 
-enum { EV_QUERY = 2, EV_FORMAT = 15, EV_TABLE_MAP = 19, EV_GTID_MYSQL = 33, EV_GTID_MARIADB = 162 };
+enum { EV_QUERY = 2, EV_FORMAT = 15, EV_TABLE_MAP = 19, EV_GTID_MYSQL = 33, EV_PAYLOAD = 40, EV_GTID_TAGGED = 42,
+       EV_GTID_MARIADB = 162 };
 
 static int is_rows(int t) { return (t >= 23 && t <= 25) || (t >= 30 && t <= 32) || (t >= 166 && t <= 171); }
 
@@ -46,15 +51,71 @@ static void decode_rows(int type, const uint8_t *body, size_t len, const sl_tabl
     sl_arena_free(&a);
 }
 
+typedef struct state {
+    sl_mysql_server srv;
+    sl_mysql_decode_opts o;
+    sl_table_schema *sc;
+    sl_buf out;
+    sl_mysql_payload_reader payload;
+} state;
+
+static void one_event(state *st, int type, const uint8_t *body, size_t len)
+{
+    if (type == EV_FORMAT && len >= 52) {
+        sl_mysql_server_parse((const char *)body + 2, 50, &st->srv);
+    } else if (type == EV_TABLE_MAP) {
+        uint64_t id;
+        sl_err err;
+        sl_table_schema *next = NULL;
+        char db[256], table[256];
+        sl_mysql_table_map_names(body, len, db, table);
+        if (!sl_mysql_parse_table_map(body, len, &st->srv, &id, &next, &err)) {
+            sl_schema_free(st->sc);
+            st->sc = next;
+        }
+    } else if (is_rows(type) && st->sc) {
+        decode_rows(type, body, len, st->sc, &st->o, &st->out);
+    } else if (type == EV_QUERY) {
+        sl_mysql_query q;
+        sl_mysql_query_parse(body, len, &q);
+    } else if (type == EV_GTID_MARIADB) {
+        char g[64];
+        int standalone;
+        sl_mysql_gtid_mariadb(body, len, 1, g, sizeof g, &standalone);
+    } else if (type == EV_GTID_MYSQL) {
+        char g[64];
+        sl_mysql_gtid_text(body, len, g, sizeof g);
+    } else if (type == EV_GTID_TAGGED) {
+        char g[128];
+        sl_mysql_gtid_tagged_text(body, len, g, sizeof g);
+    } else if (type == EV_PAYLOAD) {
+        /* the reader refuses a payload inside a payload: no recursion */
+        sl_err err;
+        const uint8_t *ev;
+        size_t evlen;
+        if (sl_mysql_payload_open(&st->payload, body, len, &err))
+            return;
+        for (int n = 0; n < 4096 && sl_mysql_payload_next(&st->payload, &ev, &evlen, &err) == 1; n++) {
+            /* as the stream reads it: the inner event's own bytes only */
+            uint8_t *inner = malloc(evlen - 19 ? evlen - 19 : 1);
+            if (!inner)
+                return;
+            memcpy(inner, ev + 19, evlen - 19);
+            one_event(st, ev[4], inner, evlen - 19);
+            free(inner);
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     sl_log_init(SL_LOG_ERROR);
-    sl_mysql_server srv = {1, 101100};
     sl_mysql_iconv_cache ic = {0};
-    sl_mysql_decode_opts o = {.zero_date = (int)(size & 1), .iconv = &ic};
-    sl_table_schema *sc = NULL;
-    sl_buf out;
-    sl_buf_init(&out);
+    state st = {.srv = {1, 101100}, .o = {.zero_date = (int)(size & 1), .iconv = &ic}};
+    sl_buf_init(&st.out);
+    /* inner events are bounded far below the server's 1 GiB, so a run
+     * stays inside libFuzzer's memory limit */
+    sl_mysql_payload_init(&st.payload, 1 << 20);
     while (size >= 3) {
         int type = data[0];
         size_t len = (size_t)data[1] | (size_t)data[2] << 8;
@@ -66,35 +127,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         memcpy(body, data, len);
         data += len, size -= len;
-        if (type == EV_FORMAT && len >= 52) {
-            sl_mysql_server_parse((const char *)body + 2, 50, &srv);
-        } else if (type == EV_TABLE_MAP) {
-            uint64_t id;
-            sl_err err;
-            sl_table_schema *next = NULL;
-            char db[256], table[256];
-            sl_mysql_table_map_names(body, len, db, table);
-            if (!sl_mysql_parse_table_map(body, len, &srv, &id, &next, &err)) {
-                sl_schema_free(sc);
-                sc = next;
-            }
-        } else if (is_rows(type) && sc) {
-            decode_rows(type, body, len, sc, &o, &out);
-        } else if (type == EV_QUERY) {
-            sl_mysql_query q;
-            sl_mysql_query_parse(body, len, &q);
-        } else if (type == EV_GTID_MARIADB) {
-            char g[64];
-            int standalone;
-            sl_mysql_gtid_mariadb(body, len, 1, g, sizeof g, &standalone);
-        } else if (type == EV_GTID_MYSQL) {
-            char g[64];
-            sl_mysql_gtid_text(body, len, g, sizeof g);
-        }
+        one_event(&st, type, body, len);
         free(body);
     }
-    sl_schema_free(sc);
+    sl_schema_free(st.sc);
     sl_mysql_iconv_cache_free(&ic);
-    sl_buf_free(&out);
+    sl_buf_free(&st.out);
+    sl_mysql_payload_free(&st.payload);
     return 0;
 }

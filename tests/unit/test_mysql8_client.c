@@ -1,0 +1,335 @@
+/* test_mysql8_client.c — what the client library (MariaDB Connector/C,
+ * the one sluice links) does with MySQL 8's binlog events, against a
+ * stand-in server on loopback: it refuses TRANSACTION_PAYLOAD_EVENT and
+ * GTID_TAGGED_LOG_EVENT (CR_UNKNOWN_BINLOG_EVENT: neither is in its event
+ * switch nor flagged ignorable), the refused event is still whole in the
+ * connection's read buffer (rpl_refused.c takes it from there), and the
+ * stream goes on with the next event.
+ *
+ * The stand-in speaks just enough of the protocol (MySQL client/server
+ * protocol: HandshakeV10, OK, text result sets with EOF, COM_BINLOG_DUMP
+ * answered by [OK byte][event] packets, then EOF) and sends a binlog built
+ * from MySQL's formats as in test_mysql8_events.c: FORMAT_DESCRIPTION
+ * (MySQL 8.4, CRC32), GTID_LOG, TRANSACTION_PAYLOAD (BEGIN, TABLE_MAP,
+ * WRITE_ROWS, XID, zstd), GTID_TAGGED_LOG, QUERY COMMIT. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <mysql.h>
+#include <errmsg.h>
+#include <mariadb_rpl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "../../sources/mysql/binlog_decode.h"
+#include "../../sources/mysql/mysql_source.h"
+#include "binlog_bytes.h"
+
+enum { TS = 1700000000 };
+static const uint8_t rows[] = {0x15, 0, 0, 0, 0, 0, 1, 0, 2, 0, 2, 3, 0, 7, 0, 0, 0, 2, 0, 'h', 'i'};
+static const uint8_t begin_q[] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'B', 'E', 'G', 'I', 'N'};
+static const uint8_t commit_q[] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'C', 'O', 'M', 'M', 'I', 'T'};
+
+/* the events of the binlog, each one packet */
+static vec events[5];
+
+static void build_binlog(void)
+{
+    uint32_t pos = 4;
+    vec body = {0};
+    /* FORMAT_DESCRIPTION: version 4, server version, created, header
+     * length 19, post-header lengths of MySQL 8.4's 42 types, CRC32 */
+    put_le(&body, 4, 2);
+    uint8_t ver[50] = "8.4.3";
+    put(&body, ver, 50);
+    put_le(&body, 0, 4);
+    put8(&body, 19);
+    /* control_events.cpp, Format_description_event: server_event_header_length */
+    static const uint8_t phl[42] = {0, 13, 0,  8,  0,  0,  0,  0,  4, 0,  4,  0,  0,  0,  99, 0,  4,  26, 8,  0, 0,
+                                    0, 0,  0,  0,  2,  0,  0,  0,  10, 10, 10, 42, 42, 0,  18, 52, 0,  10, 40, 0, 0};
+    put(&body, phl, sizeof phl);
+    put8(&body, 1);
+    vec *e = &events[0];
+    put_event(e, 15, TS, body.p, body.n, pos + 19 + (uint32_t)body.n + 4, 1);
+    pos += (uint32_t)e->n;
+    /* GTID_LOG: flags, SID, GNO 42, logical clocks, commit timestamp,
+     * transaction length, server version */
+    body.n = 0;
+    put8(&body, 0);
+    static const uint8_t sid[16] = {0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1,
+                                    0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x62};
+    put(&body, sid, 16);
+    put_le(&body, 42, 8);
+    put8(&body, 2);
+    put_le(&body, 0, 8);
+    put_le(&body, 1, 8);
+    put_le(&body, 1733150000123456ULL, 7);
+    put8(&body, 200);
+    put_le(&body, 80403, 4);
+    e = &events[1];
+    put_event(e, 33, TS, body.p, body.n, pos + 19 + (uint32_t)body.n + 4, 1);
+    pos += (uint32_t)e->n;
+    /* TRANSACTION_PAYLOAD: the transaction's events without checksums */
+    vec tx = {0};
+    put_event(&tx, 2, TS, begin_q, sizeof begin_q, 0, 0);
+    put_event(&tx, 19, TS, tm_czt, sizeof tm_czt, 0, 0);
+    put_event(&tx, 30, TS, rows, sizeof rows, 0, 0);
+    put_event(&tx, 16, TS, (const uint8_t *)"\x2a\0\0\0\0\0\0\0", 8, 0, 0);
+    size_t zcap = ZSTD_compressBound(tx.n);
+    uint8_t *z = malloc(zcap);
+    size_t zn = ZSTD_compress(z, zcap, tx.p, tx.n, 3);
+    assert_false(ZSTD_isError(zn));
+    body.n = 0;
+    put8(&body, 2), put8(&body, 1), put8(&body, 0);                          /* compression: zstd */
+    put8(&body, 3), put8(&body, 1), put8(&body, (uint8_t)tx.n);              /* uncompressed size */
+    put8(&body, 1), put8(&body, 1), put8(&body, (uint8_t)zn), put8(&body, 0); /* payload size, end */
+    assert_true(tx.n < 251 && zn < 251);
+    put(&body, z, zn);
+    free(z);
+    free(tx.p);
+    e = &events[2];
+    put_event(e, 40, TS, body.p, body.n, pos + 19 + (uint32_t)body.n + 4, 1);
+    pos += (uint32_t)e->n;
+    /* GTID_TAGGED_LOG "blue", GNO 43 (mysql::serialization; field ids
+     * 0 flags, 1 UUID, 2 GNO, 3 tag, 4.. clocks) */
+    body.n = 0;
+    static const uint8_t tagged_fields[] = {
+        0x00, 0x00,                                                 /* id 0: flags 0 */
+        0x02, 0x7c, 0x22, 0xe9, 0x03, 0x8e, 0xe2, 0x29, 0x03, 0x22, /* id 1: the UUID's bytes, */
+        0x85, 0x03, 0x79, 0x02, 0x66, 0x21, 0x03, 0x14, 0xa5, 0x02, /* those of 0x80 and more */
+        0x84, 0x55, 0x02, 0xc4,                                     /* in two */
+        0x04, 0xac,                                                 /* id 2: GNO 43, as 86 */
+        0x06, 0x08, 'b', 'l', 'u', 'e',                             /* id 3: the tag */
+        0x08, 0x00, 0x0a, 0x04,                                     /* ids 4, 5: clocks 0, 1 */
+    };
+    put8(&body, 0x02);                                    /* format version 1 */
+    put8(&body, (uint8_t)((3 + sizeof tagged_fields) << 1)); /* size */
+    put8(&body, 0x18);                                    /* last non-ignorable id 12 */
+    put(&body, tagged_fields, sizeof tagged_fields);
+    e = &events[3];
+    put_event(e, 42, TS, body.p, body.n, pos + 19 + (uint32_t)body.n + 4, 1);
+    pos += (uint32_t)e->n;
+    e = &events[4];
+    put_event(e, 2, TS, commit_q, sizeof commit_q, pos + 19 + (uint32_t)sizeof commit_q + 4, 1);
+    free(body.p);
+}
+
+static void send_packet(int fd, uint8_t seq, const uint8_t *p, size_t n)
+{
+    uint8_t h[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), seq};
+    assert_int_equal(write(fd, h, 4), 4);
+    assert_int_equal(write(fd, p, n), (ssize_t)n);
+}
+
+static int read_full(int fd, uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r <= 0)
+            return -1;
+        p += r, n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* one packet's payload into buf (at most cap); its length, -1 at EOF */
+static long read_packet(int fd, uint8_t *buf, size_t cap)
+{
+    uint8_t h[4];
+    if (read_full(fd, h, 4))
+        return -1;
+    size_t n = (size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16;
+    if (n > cap || read_full(fd, buf, n))
+        return -1;
+    return (long)n;
+}
+
+static void *server(void *arg)
+{
+    int lfd = *(int *)arg;
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    vec hs = {0};
+    put8(&hs, 10);
+    put(&hs, "8.4.3", 6);
+    put_le(&hs, 7, 4);
+    put(&hs, "abcdefgh", 8);
+    put8(&hs, 0);
+    put_le(&hs, 0xa201, 2); /* LONG_PASSWORD, PROTOCOL_41, TRANSACTIONS, SECURE_CONNECTION */
+    put8(&hs, 0x21);
+    put_le(&hs, 2, 2);
+    put_le(&hs, 0x0008, 2); /* PLUGIN_AUTH */
+    put8(&hs, 21);
+    uint8_t zero[10] = {0};
+    put(&hs, zero, 10);
+    put(&hs, "ijklmnopqrst", 13);
+    put(&hs, "mysql_native_password", 22);
+    send_packet(fd, 0, hs.p, hs.n);
+    free(hs.p);
+    static uint8_t buf[1 << 16];
+    static const uint8_t ok[] = {0, 0, 0, 2, 0, 0, 0};
+    if (read_packet(fd, buf, sizeof buf) < 0)
+        goto out;
+    send_packet(fd, 2, ok, sizeof ok);
+    for (;;) {
+        long n = read_packet(fd, buf, sizeof buf);
+        if (n < 1 || buf[0] == 0x01) /* COM_QUIT */
+            break;
+        if (buf[0] == 0x03 && n > 4 && strncasecmp((const char *)buf + 1, "SET ", 4) == 0) {
+            send_packet(fd, 1, ok, sizeof ok);
+        } else if (buf[0] == 0x03) { /* COM_QUERY: one column, one row "0" */
+            static const uint8_t count[] = {1};
+            static const uint8_t coldef[] = {3, 'd', 'e', 'f', 0, 0, 0, 1, 'x', 0, 0x0c, 0x21, 0,
+                                             1, 0, 0, 0, 0xfd, 0, 0, 0, 0, 0};
+            static const uint8_t eof[] = {0xfe, 0, 0, 2, 0};
+            static const uint8_t row[] = {1, '0'};
+            send_packet(fd, 1, count, sizeof count);
+            send_packet(fd, 2, coldef, sizeof coldef);
+            send_packet(fd, 3, eof, sizeof eof);
+            send_packet(fd, 4, row, sizeof row);
+            send_packet(fd, 5, eof, sizeof eof);
+        } else if (buf[0] == 0x12) { /* COM_BINLOG_DUMP */
+            uint8_t seq = 1;
+            {
+                /* the artificial ROTATE a server sends first */
+                vec rot = {0}, pk = {0};
+                put_le(&rot, 4, 8);
+                put(&rot, "binlog.000001", 13);
+                put8(&pk, 0);
+                size_t at = pk.n;
+                put_le(&pk, 0, 4);
+                put8(&pk, 4);
+                put_le(&pk, 1, 4);
+                put_le(&pk, 19 + rot.n + 4, 4);
+                put_le(&pk, 0, 4);
+                put_le(&pk, 0x20, 2);
+                put(&pk, rot.p, rot.n);
+                put_le(&pk, crc32(0, pk.p + at, (uInt)(pk.n - at)), 4);
+                send_packet(fd, seq++, pk.p, pk.n);
+                free(pk.p);
+                free(rot.p);
+            }
+            for (int i = 0; i < 5; i++) {
+                vec pk = {0};
+                put8(&pk, 0);
+                put(&pk, events[i].p, events[i].n);
+                send_packet(fd, seq++, pk.p, pk.n);
+                free(pk.p);
+            }
+            static const uint8_t eof[] = {0xfe, 0, 0, 2, 0};
+            send_packet(fd, seq, eof, sizeof eof);
+        } else {
+            send_packet(fd, 1, ok, sizeof ok);
+        }
+    }
+out:
+    close(fd);
+    return NULL;
+}
+
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+static void refused_mysql8_events_are_taken_from_the_buffer(void **state)
+{
+    build_binlog();
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, server, &lfd), 0);
+
+    MYSQL *m = mysql_init(NULL);
+    unsigned timeout = 10;
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
+    assert_non_null(mysql_real_connect(m, "127.0.0.1", "u", "", NULL, ntohs(a.sin_port), NULL, 0));
+    MARIADB_RPL *rpl = mariadb_rpl_init(m);
+    assert_non_null(rpl);
+    mariadb_rpl_optionsv(rpl, MARIADB_RPL_FILENAME, "binlog.000001", (size_t)13);
+    mariadb_rpl_optionsv(rpl, MARIADB_RPL_START, (unsigned long)4);
+    mariadb_rpl_optionsv(rpl, MARIADB_RPL_SERVER_ID, (uint32_t)77);
+    assert_int_equal(mariadb_rpl_open(rpl), 0);
+
+    int got[5];
+    char gtid[128] = "";
+    int nrows_events = 0;
+    MARIADB_RPL_EVENT *ev = NULL;
+    ev = mariadb_rpl_fetch(rpl, ev);
+    assert_non_null(ev);
+    assert_int_equal(ev->event_type, 4); /* ROTATE */
+    for (int i = 0; i < 5; i++) {
+        unsigned before = m->net.pkt_nr;
+        ev = mariadb_rpl_fetch(rpl, ev);
+        if (ev) {
+            got[i] = ev->event_type;
+            continue;
+        }
+        /* the library's refusal, with the error the stream looks for */
+        unsigned e = mysql_errno(m) ? mysql_errno(m) : mariadb_rpl_errno(rpl);
+        /* the library says unknown for 39 and 40, malformed for types
+         * above its MYSQL_EVENTS_END (40), such as 42 */
+        assert_int_equal(e, events[i].p[4] == 42 ? CR_BINLOG_ERROR : CR_UNKNOWN_BINLOG_EVENT);
+        size_t len;
+        const uint8_t *raw = sl_mysql_refused_event_bytes(&m->net, before, e, &len);
+        assert_non_null(raw);
+        assert_int_equal(len, events[i].n);
+        assert_memory_equal(raw, events[i].p, len);
+        assert_int_equal(crc32(0, raw, (uInt)(len - 4)), rd32(raw + len - 4));
+        got[i] = raw[4];
+        if (raw[4] == 42) {
+            assert_int_equal(sl_mysql_gtid_tagged_text(raw + 19, len - 19 - 4, gtid, sizeof gtid), 0);
+        } else if (raw[4] == 40) {
+            sl_mysql_payload_reader r;
+            sl_err err;
+            sl_mysql_payload_init(&r, SL_MYSQL_PAYLOAD_EVENT_MAX);
+            assert_int_equal(sl_mysql_payload_open(&r, raw + 19, len - 19 - 4, &err), 0);
+            const uint8_t *inner;
+            size_t ilen;
+            while (sl_mysql_payload_next(&r, &inner, &ilen, &err) == 1)
+                nrows_events += inner[4] == 30;
+            assert_int_equal(r.nevents, 4);
+            sl_mysql_payload_free(&r);
+        }
+    }
+    assert_int_equal(got[0], 15);
+    assert_int_equal(got[1], 33);
+    assert_int_equal(got[2], 40);
+    assert_int_equal(got[3], 42);
+    assert_int_equal(got[4], 2); /* the stream went on after the refusals */
+    assert_int_equal(nrows_events, 1);
+    assert_string_equal(gtid, "3e11fa47-71ca-11e1-9e33-c80aa9429562:blue:43");
+    /* the end of the stream is not taken for a refused event */
+    unsigned before = m->net.pkt_nr;
+    ev = mariadb_rpl_fetch(rpl, ev);
+    assert_null(ev);
+    size_t len;
+    assert_null(sl_mysql_refused_event_bytes(&m->net, before, CR_UNKNOWN_BINLOG_EVENT, &len));
+    mariadb_rpl_close(rpl);
+    mysql_close(m);
+    pthread_join(th, NULL);
+    close(lfd);
+    for (int i = 0; i < 5; i++)
+        free(events[i].p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(refused_mysql8_events_are_taken_from_the_buffer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
