@@ -46,6 +46,9 @@ transform:
 """
     s = Sluice(tmp_path, yaml, env={"TEST_MYSQL_PASSWORD": mariadb.password})
     s.start()
+    # the changes below come after the snapshot's rows: a chunk read after
+    # them (each chunk at its own position) would already hold them
+    s.wait_log(f"snapshot of {db}.orders done", 60)
     before = int(time.time() * 1000)
     mysql_exec(mariadb, f"INSERT INTO {db}.orders VALUES (3, 'cid', 500, '2024-05-05 05:05:05', 'y')",
                f"INSERT INTO {db}.orders VALUES (4, 'dan', 1.00, '2024-05-05 05:05:05', 'z')",
