@@ -157,13 +157,19 @@ def test_reader_connection_killed_reads_the_chunk_again(mariadb, tmp_path, db, a
     the source under concurrent writes."""
     n = 300_000
     fill(mariadb, db, n)
-    s, out = pipeline(mariadb, tmp_path, db, parallelism=2, chunk=3000, algorithm=algorithm)
+    s, out = pipeline(mariadb, tmp_path, db, parallelism=2, chunk=1000, algorithm=algorithm)
     writer = Writer(mariadb, db, n, seed=5)
     writer.start()
-    s.start()
-    kills = 0
+    s.start(wait_for=None)  # the readers start at once: so does the killing
+    # kill the readers' connections until sluice says it reads a chunk again
+    # (twice), or the snapshot is over; the log is read four times a second
+    # only (reading it every round made rounds slower than a snapshot)
     deadline = time.time() + 120
-    while kills < 4 and time.time() < deadline and f"snapshot of {db}.t done" not in s.log_text():
+    done, rereads, checked = False, 0, 0.0
+    while rereads < 2 and time.time() < deadline and not done:
+        if time.time() - checked > 0.25:
+            log = s.log_text()
+            done, rereads, checked = f"snapshot of {db}.t done" in log, log.count("reading the chunk again"), time.time()
         # the readers: sluice's connections without a default database that
         # are not the binlog dump (the writer has one; this one is excluded)
         readers = mysql_rows(mariadb, "SELECT ID FROM information_schema.PROCESSLIST WHERE DB IS NULL AND "
@@ -172,12 +178,11 @@ def test_reader_connection_killed_reads_the_chunk_again(mariadb, tmp_path, db, a
         for (pid,) in readers:
             try:
                 mysql_exec(mariadb, f"KILL CONNECTION {pid}")
-                kills += 1
             except pymysql.err.OperationalError:
                 pass  # gone already
-        # often: on an idle machine the whole snapshot takes a few seconds
-        time.sleep(0.05)
-    assert kills >= 2, "the snapshot finished before the readers could be killed"
+        time.sleep(0.01)
+    assert rereads >= 1 or "reading the chunk again" in s.log_text(), \
+        "the snapshot finished before a reader could be killed"
     s.wait_log(f"snapshot of {db}.t done", timeout=300)
     time.sleep(1)
     writer.stop_evt.set()
