@@ -329,11 +329,13 @@ void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
     sl_buf_adds(b, snapshot_text(e->snapshot));
     sl_buf_adds(b, ",\"db\":");
     opt_string(b, s->db);
-    /* Debezium 3: the same instant in micro- and nanoseconds */
+    /* Debezium 3: the same instant in micro- and nanoseconds, with the
+     * source's microseconds where it has them */
+    int64_t us = sl_txinfo_ts_us(tx);
     sl_buf_adds(b, ",\"ts_us\":");
-    sl_buf_i64(b, ts * 1000);
+    sl_buf_i64(b, us);
     sl_buf_adds(b, ",\"ts_ns\":");
-    sl_buf_i64(b, ts * 1000000);
+    sl_buf_i64(b, us * 1000);
     if (s->schema) {
         /* PostgreSQL */
         sl_buf_adds(b, ",\"sequence\":null,\"schema\":");

@@ -52,6 +52,8 @@ typedef struct sl_txinfo {
     uint32_t server_id;
     uint32_t thread_id;
     int64_t ts_ms;      /* commit time at the source */
+    int64_t ts_us;      /* the same in microseconds where the source has them
+                           (PostgreSQL); 0: ts_ms * 1000 */
     uint8_t mariadb;    /* written by MariaDB (Debezium 3's "mariadb" connector) */
 } sl_txinfo;
 
@@ -92,6 +94,15 @@ typedef struct sl_batch {
 static inline int sl_batch_at_boundary(const sl_batch *b)
 {
     return b->commit_token && b->commit_count == b->count;
+}
+
+/* the commit time in microseconds: the source's own where it has them
+ * (Debezium keeps PostgreSQL's), else the milliseconds scaled */
+static inline int64_t sl_txinfo_ts_us(const sl_txinfo *tx)
+{
+    if (!tx)
+        return 0;
+    return tx->ts_us ? tx->ts_us : tx->ts_ms * 1000;
 }
 
 sl_batch *sl_batch_new(void);

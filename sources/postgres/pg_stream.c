@@ -65,7 +65,7 @@ typedef struct stream {
     int in_tx;
     uint64_t tx_lsn;
     uint32_t tx_xid, tx_idx;
-    int64_t tx_ts_ms;
+    int64_t tx_ts_us; /* commit time, Unix microseconds */
     sl_txinfo *tx;
     sl_batch *tx_batch;
     uint64_t tx_batch_seq; /* a freed batch's address is reused: the seq tells them apart */
@@ -99,7 +99,8 @@ static void token_for(uint64_t lsn, char *buf, size_t len)
     snprintf(buf, len, "{\"lsn\":\"%s\"}", l);
 }
 
-static int64_t pg_ts_ms(uint64_t pg_us) { return (int64_t)pg_us / 1000 + PG_EPOCH_MS; }
+/* PostgreSQL's microseconds since 2000-01-01 as Unix microseconds */
+static int64_t pg_ts_us(uint64_t pg_us) { return (int64_t)pg_us + PG_EPOCH_MS * 1000; }
 
 static void put64(uint8_t *p, uint64_t v)
 {
@@ -206,7 +207,8 @@ static const sl_txinfo *tx_info(stream *s, sl_batch *b)
     memset(t, 0, sizeof *t);
     t->xid = s->tx_xid;
     t->lsn = s->tx_lsn;
-    t->ts_ms = s->tx_ts_ms;
+    t->ts_us = s->tx_ts_us;
+    t->ts_ms = s->tx_ts_us / 1000;
     s->tx = t;
     s->tx_batch = b;
     s->tx_batch_seq = b->seq;
@@ -215,12 +217,12 @@ static const sl_txinfo *tx_info(stream *s, sl_batch *b)
 
 /* ------------------------------------------------------- transactions -- */
 
-static void begin_tx(stream *s, uint64_t lsn, uint32_t xid, int64_t ts_ms)
+static void begin_tx(stream *s, uint64_t lsn, uint32_t xid, int64_t ts_us)
 {
     s->in_tx = 1;
     s->tx_lsn = lsn;
     s->tx_xid = xid;
-    s->tx_ts_ms = ts_ms;
+    s->tx_ts_us = ts_us;
     s->tx_idx = 0;
     s->tx = NULL;
     s->tx_batch = NULL;
@@ -483,7 +485,7 @@ static int on_stream_commit(stream *s, sl_pgo_reader *r, sl_err *err)
     if (r->bad)
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed Stream Commit message");
     sl_pg_spill *sp = sl_pg_spill_find(&s->spills, xid);
-    begin_tx(s, commit_lsn, xid, pg_ts_ms(ts));
+    begin_tx(s, commit_lsn, xid, pg_ts_us(ts));
     int rc = 0;
     if (sp) {
         sl_debug("streamed transaction %u committed at %X/%X (%" PRIu64 " spilled bytes)", xid,
@@ -512,7 +514,7 @@ static int on_xlogdata(stream *s, const uint8_t *msg, size_t len, uint64_t wal, 
         uint32_t xid = sl_pgo_u32(&r);
         if (r.bad)
             return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed Begin message");
-        begin_tx(s, final_lsn, xid, pg_ts_ms(ts));
+        begin_tx(s, final_lsn, xid, pg_ts_us(ts));
         return 0;
     }
     case 'C': {

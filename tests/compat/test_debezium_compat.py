@@ -149,8 +149,6 @@ ALLOW = [
     Allow("pg-snapshot-tx", "value.source.txId value.source.lsn", db="postgres", ops="r", both=True,
           status="not yet", reason="snapshot rows: Debezium gives the snapshot's transaction and LSN, sluice no "
                                    "txId and its slot's start LSN"),
-    Allow("pg-commit-micros", "value.source.ts_us value.source.ts_ns", db="postgres", ops="c u d", both=True,
-          status="not yet", reason="commit time: Debezium keeps PostgreSQL's microseconds, sluice milliseconds"),
 ]
 
 USED = Counter()  # allowance id -> differences it let pass in this session
