@@ -492,6 +492,8 @@ static void put_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
         opt_long(b, tx && tx->xid, tx ? (int64_t)tx->xid : 0);
         opt_long(b, e->offset != 0, (int64_t)e->offset);
         sl_avro_put_union(b, 0); /* xmin */
+        sl_avro_put_union(b, 0); /* origin: no replication origin */
+        sl_avro_put_union(b, 0); /* origin_lsn */
         return;
     }
     opt_str(b, s->table);

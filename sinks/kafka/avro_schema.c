@@ -360,6 +360,11 @@ static void source_record(sl_buf *b, const sl_table_schema *s, const char *conne
         opt_field(b, "lsn", "long");
         sl_buf_addc(b, ',');
         opt_field(b, "xmin", "long");
+        /* Debezium 3.5's replication origin, as the JSON source block */
+        sl_buf_addc(b, ',');
+        opt_field(b, "origin", "string");
+        sl_buf_addc(b, ',');
+        opt_field(b, "origin_lsn", "long");
     } else {
         opt_field(b, "table", "string");
         sl_buf_addc(b, ',');

@@ -371,9 +371,16 @@ def test_postgres_type_zoo_decodes_to_the_source_values(pg, kafka, registry):
     upd = next(e for e in evs if e["op"] == "u")
     assert upd["before"]["i2"] == -32768 and upd["after"]["i2"] == 1
     assert upd["source"]["schema"] == "public" and upd["source"]["table"] == "zoo"
+    # the PostgreSQL source block has the JSON envelope's fields (the
+    # replication origin, null without one)
+    assert upd["source"]["origin"] is None and upd["source"]["origin_lsn"] is None
+    assert list(upd["source"])[-6:] == ["table", "txId", "lsn", "xmin", "origin", "origin_lsn"]
     schema = json.loads(registry.client().get_latest_version(f"{topic}-value").schema.schema_str)
     fastavro.parse_schema(schema)
     assert schema["fields"][2]["type"]["connect.name"] == "io.debezium.connector.postgresql.Source"
+    assert schema["fields"][2]["type"]["fields"][-2:] == [
+        {"name": "origin", "type": ["null", "string"], "default": None},
+        {"name": "origin_lsn", "type": ["null", "long"], "default": None}]
 
 
 # ---------------------------------------------------------------------------
