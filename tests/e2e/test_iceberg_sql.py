@@ -225,3 +225,75 @@ def test_kill9_and_restart_exact(mariadb, sqlcat, tmp_path):
     assert len({r["id"] for r in got}) == len(got)
     assert duck_rows(sqlcat, f"{db}.t") == want
     assert kills == 4
+
+
+def test_java_jdbc_catalog_reads_what_sluice_wrote(mariadb, iceberg, tmp_path):
+    """The REST catalog jar keeps its tables with Java's JdbcCatalog in a
+    sqlite database: sluice writing into that same database as a SQL catalog
+    (the jar's catalog name) makes its tables readable through Java's
+    JdbcCatalog, by pyiceberg and DuckDB over REST."""
+    import iceberg_read
+
+    db = "icesql_java"
+    iceberg_read.drop_tables(iceberg, f"{db}.t", "sluice.icesql_java")
+    make_source(mariadb, db)
+    yaml = f"""
+{mysql_source_yaml(mariadb, f"{db}.t", 6304, "initial")}
+sink:
+  type: iceberg
+  catalog.properties.type: sql
+  catalog.properties.uri: jdbc:sqlite:{iceberg.env["ICEBERG_CATALOG_DB"]}
+  catalog.properties.warehouse: {iceberg.warehouse}
+  catalog.properties.catalog-name: rest_backend
+pipeline:
+  name: icesql_java
+  checkpoint.interval: 200ms
+"""
+    s = Sluice(tmp_path / "run", yaml, env=env(mariadb)).start()
+    mysql_exec(mariadb, f"UPDATE {db}.t SET n = 0 WHERE id = 1", f"DELETE FROM {db}.t WHERE id = 2",
+               f"INSERT INTO {db}.t VALUES (7, 'g', 7)")
+    want = source(mariadb, db)
+    assert [r["id"] for r in want] == [1, 3, 7]
+    iceberg_read.wait_rows(iceberg, f"{db}.t", want, proc=s)
+    assert s.stop() == 0
+    assert iceberg_read.duck_rows(iceberg, f"{db}.t") == want
+    assert iceberg_read.checkpoint(iceberg, "icesql_java")
+
+
+def test_check_connect_and_configuration_errors(mariadb, tmp_path):
+    import os
+    import subprocess
+    from sluice_run import sluice_binary
+
+    cat = SqlCat("sqlite", tmp_path)
+
+    def check(sink):
+        p = tmp_path / "p.yaml"
+        p.write_text(f"""
+{mysql_source_yaml(mariadb, "icesql_chk.t", 6305, "initial")}
+sink:
+{sink}
+pipeline:
+  name: icesql_chk
+""")
+        return subprocess.run([str(sluice_binary()), "check", "--connect", str(p)], capture_output=True, text=True,
+                              env={**os.environ, **env(mariadb)}, timeout=60)
+
+    mysql_exec(mariadb, "DROP DATABASE IF EXISTS icesql_chk", "CREATE DATABASE icesql_chk",
+               "CREATE TABLE icesql_chk.t (id INT PRIMARY KEY)")
+    ok = check(cat.sink_yaml())
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert (f"  ok    the Iceberg SQL catalog {CATALOG} in the sqlite database {cat.db} holds the iceberg_tables "
+            f"schema") in ok.stdout, ok.stdout
+    assert "  ok    checkpoint table is created on the first run" in ok.stdout
+    # the schema pyiceberg's SqlCatalog would create, ready for it
+    assert sorted(cat.rows("SELECT name FROM sqlite_master WHERE type = 'table'")) == [
+        ("iceberg_namespace_properties",), ("iceberg_tables",)]
+    bad = check(cat.sink_yaml().replace(f"  catalog.properties.warehouse: {cat.warehouse}\n", ""))
+    assert bad.returncode == 2
+    assert ("iceberg sink: catalog.properties.warehouse is required with catalog.properties.type: sql (the local "
+            "directory new tables go to)") in bad.stdout + bad.stderr, bad.stdout + bad.stderr
+    bad = check(cat.sink_yaml().replace(cat.sluice_uri, "jdbc:mysql://127.0.0.1/x"))
+    assert bad.returncode == 2
+    assert ("iceberg sink: catalog.properties.uri jdbc:mysql://127.0.0.1/x names no database the SQL catalog "
+            "knows: use jdbc:sqlite:<path> or jdbc:postgresql://host:port/db") in bad.stdout, bad.stdout
