@@ -18,51 +18,34 @@ int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err)
 {
     if (checkpoint)
         *checkpoint = NULL;
-    sl_buf path;
-    sl_buf_init(&path);
-    ice_table_path(&path, k->ckpt_ns, k->pipeline);
-    json_t *resp = NULL;
-    int st = ice_rest_call(&k->rest, "GET", path.data, NULL, &resp, err);
-    if (st == 404 && create) {
-        json_decref(resp);
-        resp = NULL;
-        int rc = ice_namespace_ensure(k, k->ckpt_ns, err);
-        if (rc) {
-            sl_buf_free(&path);
+    json_t *md = NULL;
+    const ice_catalog_ops *ops = k->cat.ops;
+    int rc = ops->load(k->cat.self, k->ckpt_ns, k->pipeline, &md, err);
+    if (rc == ICE_NOTFOUND && create) {
+        if ((rc = ops->create_namespace(k->cat.self, k->ckpt_ns, err)))
             return rc;
-        }
         json_t *body = json_pack(
             "{s:s, s:{s:s, s:i, s:[{s:i, s:s, s:b, s:s}]}, s:{s:s, s:s, s:s, s:s}}", "name", k->pipeline, "schema",
             "type", "struct", "schema-id", 0, "fields", "id", 1, "name", "pipeline", "required", 0, "type", "string",
             "properties", "format-version", "2", "write.metadata.delete-after-commit.enabled", "true",
             "write.metadata.previous-versions-max", "5", "comment",
             "sluice's checkpoint of the pipeline of this name (property sluice.checkpoint); holds no rows");
-        path.len = 0;
-        ice_table_path(&path, k->ckpt_ns, NULL);
-        path.len--;
-        sl_buf_adds(&path, "/tables");
-        sl_buf_addc(&path, 0);
-        st = ice_rest_call(&k->rest, "POST", path.data, body, &resp, err);
+        rc = ops->create_table(k->cat.self, k->ckpt_ns, body, &md, err);
         json_decref(body);
-        if (st == 200)
+        if (rc == 0)
             sl_info("created the checkpoint table %s.%s", k->ckpt_ns, k->pipeline);
     }
-    sl_buf_free(&path);
-    if (st < 0)
-        return st;
-    int rc = 0;
-    if (st == 200) {
-        json_t *md = json_object_get(resp, "metadata");
-        const char *uuid = json_string_value(json_object_get(md, "table-uuid"));
-        const char *c = json_string_value(json_object_get(json_object_get(md, "properties"), "sluice.checkpoint"));
-        free(k->ckpt_uuid);
-        k->ckpt_uuid = uuid ? strdup(uuid) : NULL;
-        if (checkpoint && c && !(*checkpoint = strdup(c)))
-            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-    } else if (st != 404) {
-        rc = ice_rest_fail(err, st, resp, "the checkpoint table %s.%s", k->ckpt_ns, k->pipeline);
-    }
-    json_decref(resp);
+    if (rc == ICE_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    const char *uuid = json_string_value(json_object_get(md, "table-uuid"));
+    const char *c = json_string_value(json_object_get(json_object_get(md, "properties"), "sluice.checkpoint"));
+    free(k->ckpt_uuid);
+    k->ckpt_uuid = uuid ? strdup(uuid) : NULL;
+    if (checkpoint && c && !(*checkpoint = strdup(c)))
+        rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+    json_decref(md);
     return rc;
 }
 

@@ -459,31 +459,25 @@ int ice_read_back(void *self, const sl_digest_set *want, sl_digest_set *out, sl_
         if (!dot)
             continue;
         char *ns = strndup(name, (size_t)(dot - name));
-        sl_buf path;
-        sl_buf_init(&path);
-        ice_table_path(&path, ns, dot + 1);
+        json_t *md = NULL;
+        int st = ns ? k->cat.ops->load(k->cat.self, ns, dot + 1, &md, err) : sl_errf(err, SL_ERUNTIME, "out of memory");
         free(ns);
-        json_t *resp = NULL;
-        int st = ice_rest_call(&k->rest, "GET", path.data, NULL, &resp, err);
-        sl_buf_free(&path);
-        if (st < 0) {
-            rc = st;
-        } else if (st == 404) {
+        if (st == ICE_NOTFOUND) {
             /* no such table: nothing arrived */
-        } else if (st != 200) {
-            rc = ice_rest_fail(err, st, resp, "loading %s", name);
+        } else if (st) {
+            rc = st;
         } else {
             rb_table t = {.name = name};
             sl_buf_init(&t.json);
             sl_buf_init(&t.text);
-            rc = read_table(&t, json_object_get(resp, "metadata"), err);
+            rc = read_table(&t, md, err);
             if (rc)
                 sl_err_prefix(err, rc, SL_LOG_PREFIX "reading %s back: ", name);
             d->rows = t.rows;
             d->sum = t.sum;
             rb_free(&t);
         }
-        json_decref(resp);
+        json_decref(md);
     }
     return rc;
 }

@@ -184,30 +184,24 @@ int ice_bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err)
                                json_object_get(t->schema, "identifier-field-ids") ? json_object_get(t->schema,
                                "identifier-field-ids") : json_array());
         fields = NULL;
-        json_t *body = json_pack("{s:[{s:s, s:i}], s:[{s:s, s:O, s:I}, {s:s, s:i}]}", "requirements", "type",
-                                 "assert-current-schema-id", "current-schema-id", t->schema_id, "updates", "action",
-                                 "add-schema", "schema", ns, "last-column-id", (json_int_t)next_id, "action",
-                                 "set-current-schema", "schema-id", -1);
-        sl_buf path;
-        sl_buf_init(&path);
-        ice_table_path(&path, t->ns, t->name);
-        json_t *resp;
-        int st = ice_rest_call(&k->rest, "POST", path.data, body, &resp, err);
-        sl_buf_free(&path);
-        json_decref(body);
+        json_t *change = json_pack("[{s:{s:[s], s:s}, s:[{s:s, s:i}], s:[{s:s, s:O, s:I}, {s:s, s:i}]}]",
+                                   "identifier", "namespace", t->ns, "name", t->name, "requirements", "type",
+                                   "assert-current-schema-id", "current-schema-id", t->schema_id, "updates", "action",
+                                   "add-schema", "schema", ns, "last-column-id", (json_int_t)next_id, "action",
+                                   "set-current-schema", "schema-id", -1);
+        json_t *md = NULL;
+        rc = k->cat.ops->commit(k->cat.self, change, &md, err);
+        json_decref(change);
         json_decref(ns);
-        if (st < 0) {
-            rc = st;
-        } else if (st != 200) {
-            rc = ice_rest_fail(err, st, resp, "evolving the schema of %s", t->target);
-        } else {
-            json_t *md = json_object_get(resp, "metadata");
+        if (rc == ICE_CONFLICT)
+            rc = sl_err_prefix(err, SL_ERUNTIME, SL_LOG_PREFIX "evolving the schema of %s: ", t->target);
+        if (rc == 0) {
             json_t *cur = ice_current_schema(md, &t->schema_id);
             json_decref(t->schema);
             t->schema = json_incref(cur);
             t->last_column_id = (int32_t)json_integer_value(json_object_get(md, "last-column-id"));
         }
-        json_decref(resp);
+        json_decref(md);
     }
     json_decref(fields);
     if (rc) {

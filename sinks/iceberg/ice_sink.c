@@ -1,8 +1,9 @@
 /* ice_sink.c — the `iceberg` sink: keeps one Apache Iceberg (format v2)
- * table per source table equal to the source, through a REST catalog.
+ * table per source table equal to the source, through a REST or SQL catalog.
  *
- * Exactly-once. Each epoch ends with one POST /v1/transactions/commit
- * holding a snapshot for every table the epoch changed (the epoch's Parquet
+ * Exactly-once. Each epoch ends with one catalog commit (REST: POST
+ * /v1/transactions/commit; SQL: one database transaction swapping every
+ * table's metadata_location) holding a snapshot for every table the epoch changed (the epoch's Parquet
  * data file and position delete file, the checkpoint and source position in
  * its summary, assert-ref-snapshot-id so another writer's commit in between
  * is an error, never overwritten) and the new checkpoint as a property of
@@ -23,15 +24,35 @@
 #include "ice_sink.h"
 
 static const sl_option_def options[] = {
-    {"catalog.properties.type", SL_OPT_ENUM, "rest", 0, 0, 0, "rest",
-     "Catalog kind: rest (an Iceberg REST catalog)."},
+    {"catalog.properties.type", SL_OPT_ENUM, "rest", 0, 0, 0, "rest|sql",
+     "Catalog kind: rest (an Iceberg REST catalog) or sql (the iceberg_tables schema of Java's JdbcCatalog and "
+     "pyiceberg's SqlCatalog, in sqlite or PostgreSQL)."},
     {"catalog.properties.uri", SL_OPT_STRING, NULL, 1, 0, 0, NULL,
-     "REST catalog base URL, e.g. http://127.0.0.1:8181 (the /v1 paths are added)."},
+     "rest: base URL, e.g. http://127.0.0.1:8181 or https://... (the /v1 paths are added). sql: the database, "
+     "jdbc:sqlite:<path> (or sqlite:///<path>) or jdbc:postgresql://host:port/db (or a libpq postgresql:// URI)."},
     {"catalog.properties.warehouse", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
-     "Warehouse name sent to GET /v1/config (catalogs that serve several)."},
-    {"catalog.properties.token", SL_OPT_SECRET, NULL, 0, 0, 0, NULL, "Bearer token for the catalog."},
+     "rest: warehouse name sent to GET /v1/config (catalogs that serve several). sql (required): where new "
+     "tables go, a local directory or file:// URI; a table is <warehouse>/<namespace>/<table>."},
+    {"catalog.properties.catalog-name", SL_OPT_STRING, "sluice", 0, 0, 0, NULL,
+     "sql: the catalog_name of sluice's rows in iceberg_tables (the name readers give their SqlCatalog or "
+     "JdbcCatalog)."},
+    {"catalog.properties.jdbc.user", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "sql over PostgreSQL: the user (else the URI's or libpq's default)."},
+    {"catalog.properties.jdbc.password", SL_OPT_SECRET, NULL, 0, 0, 0, NULL,
+     "sql over PostgreSQL: the password (else the URI's, PGPASSWORD or ~/.pgpass)."},
+    {"catalog.properties.token", SL_OPT_SECRET, NULL, 0, 0, 0, NULL, "rest: bearer token for the catalog."},
+    {"catalog.properties.credential", SL_OPT_SECRET, NULL, 0, 0, 0, NULL,
+     "rest: OAuth2 client credential client_id:client_secret, exchanged (client_credentials grant) for a bearer "
+     "token at catalog.properties.oauth2-server-uri; asked again when the catalog answers 401."},
+    {"catalog.properties.oauth2-server-uri", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "rest: the OAuth2 token endpoint (default: <uri>/v1/oauth/tokens)."},
+    {"catalog.properties.scope", SL_OPT_STRING, "catalog", 0, 0, 0, NULL,
+     "rest: the OAuth2 scope asked for with the credential."},
+    {"catalog.properties.ssl.cabundle", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "rest over https: PEM file of the CA(s) that sign the catalog's certificate (default: the system's CAs). "
+     "Certificates and host names are always verified."},
     {"catalog.properties.timeout", SL_OPT_DURATION, "30s", 0, 100, 3600000, NULL,
-     "Connect and request timeout of one catalog call."},
+     "Connect and request timeout of one catalog call (sql: how long to wait for a locked catalog database)."},
     {"checkpoint.namespace", SL_OPT_STRING, "sluice", 0, 0, 0, NULL,
      "Namespace of the checkpoint table (named after the pipeline; its property sluice.checkpoint changes in the "
      "same commit as the data)."},
@@ -71,34 +92,34 @@ static int ice_create(const sl_options *o, const sl_sink_env *env, void **self, 
         ice_destroy(k);
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
-    int rc = ice_rest_init(&k->rest, sl_opt_str(o, "catalog.properties.uri"), sl_opt_str(o, "catalog.properties.token"),
-                           sl_opt_str(o, "catalog.properties.warehouse"), (long)sl_opt_num(o, "catalog.properties.timeout"),
-                           err);
+    int rc = ice_catalog_open(&k->cat, o, err);
     if (rc == 0 && !env->read_only)
         rc = ice_ckpt_open(k, 1, NULL, err);
     if (rc) {
         ice_destroy(k);
         return rc;
     }
-    sl_info("connected to the Iceberg REST catalog at %s", k->rest.root);
+    sl_info("connected to %s", k->cat.desc);
     *self = k;
     return 0;
 }
 
-/* `sluice check --connect`: the catalog answers GET /v1/config, and the
- * checkpoint namespace and table are there or can be created (nothing is
- * created here) */
+/* `sluice check --connect`: the catalog answers (REST: GET /v1/config; SQL:
+ * the database opens and holds or takes the iceberg_tables schema), and the
+ * checkpoint namespace and table are there or can be created (nothing else
+ * is created here) */
 static int ice_check(const sl_options *o, const sl_sink_env *env, FILE *out, sl_err *err)
 {
     sl_check c = {.out = out};
     ice_sink k = {.opts = o, .env = env};
     const char *uri = sl_opt_str(o, "catalog.properties.uri");
     sl_err e;
-    int rc = ice_rest_init(&k.rest, uri, sl_opt_str(o, "catalog.properties.token"),
-                           sl_opt_str(o, "catalog.properties.warehouse"), (long)sl_opt_num(o, "catalog.properties.timeout"),
-                           &e);
+    int rc = ice_catalog_open(&k.cat, o, &e);
     char what[768];
-    snprintf(what, sizeof what, "Iceberg REST catalog answers GET %sconfig", k.rest.root ? k.rest.root : uri);
+    if (rc == 0 && sl_opt_num(o, "catalog.properties.type") == 0)
+        snprintf(what, sizeof what, "Iceberg REST catalog answers GET %sconfig", ((ice_rest *)k.cat.self)->root);
+    else
+        snprintf(what, sizeof what, "%s holds the iceberg_tables schema", k.cat.desc ? k.cat.desc : uri);
     sl_check_report(&c, rc == 0, rc == 0 ? what : e.msg, rc == 0 ? NULL : "start the catalog, or fix catalog.properties.uri");
     if (rc == 0) {
         k.ckpt_ns = (char *)sl_opt_str(o, "checkpoint.namespace");
@@ -115,7 +136,7 @@ static int ice_check(const sl_options *o, const sl_sink_env *env, FILE *out, sl_
         free(ckpt);
         free(k.ckpt_uuid);
     }
-    ice_rest_free(&k.rest);
+    ice_catalog_close(&k.cat);
     return sl_check_finish(&c, "iceberg sink", uri, err);
 }
 
@@ -161,28 +182,19 @@ static int ice_commit(void *self, const char *checkpoint, sl_err *err)
     }
     /* the checkpoint in the same transaction as the data it covers */
     json_array_append_new(changes, ice_ckpt_change(k, checkpoint));
-    json_t *body = json_pack("{s:o}", "table-changes", changes), *resp;
-    int st = ice_rest_call(&k->rest, "POST", "transactions/commit", body, &resp, err);
-    json_decref(body);
-    if (st >= 0 && st != 200 && st != 204) {
-        char m[768];
-        ice_rest_message(resp, st, m, sizeof m);
-        if (st == 409) {
-            char names[256] = "";
-            size_t n = 0;
-            for (ice_table *t = k->tables; t && n < sizeof names; t = t->next)
-                if (t->dirty)
-                    n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", t->target);
-            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "commit of %s refused: another writer changed a table "
-                         "since sluice loaded it (%s); sluice must be the only writer of its tables",
-                         n ? names : "the checkpoint table", m);
-        }
-        else
-            rc = ice_rest_fail(err, st, resp, "commit");
-    } else if (st < 0) {
-        rc = st;
+    rc = k->cat.ops->commit(k->cat.self, changes, NULL, err);
+    json_decref(changes);
+    if (rc == ICE_CONFLICT) {
+        char names[256] = "", m[SL_ERRLEN];
+        snprintf(m, sizeof m, "%s", err->msg);
+        size_t n = 0;
+        for (ice_table *t = k->tables; t && n < sizeof names; t = t->next)
+            if (t->dirty)
+                n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", t->target);
+        rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "commit of %s refused: another writer changed a table "
+                     "since sluice loaded it (%s); sluice must be the only writer of its tables",
+                     n ? names : "the checkpoint table", m);
     }
-    json_decref(resp);
     if (rc)
         return rc;
     for (ice_table *t = k->tables; t; t = t->next)
@@ -207,7 +219,7 @@ static void ice_destroy(void *self)
     if (!k)
         return;
     drop_tables(k, 1);
-    ice_rest_free(&k->rest);
+    ice_catalog_close(&k->cat);
     sl_buf_free(&k->key);
     sl_buf_free(&k->key2);
     free(k->pipeline);
@@ -218,7 +230,7 @@ static void ice_destroy(void *self)
 
 const sl_sink_plugin sl_sink_iceberg = {
     .name = "iceberg",
-    .description = "Apache Iceberg v2 tables through a REST catalog: Parquet data, position deletes, "
+    .description = "Apache Iceberg v2 tables through a REST or SQL catalog: Parquet data, position deletes, "
                    "exactly-once (checkpoint committed with each epoch's snapshot)",
     .options = options,
     .guarantee = SL_GUARANTEE_EXACTLY_ONCE,

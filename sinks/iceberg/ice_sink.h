@@ -1,7 +1,12 @@
 /* ice_sink.h — state shared by the files of the iceberg sink.
  *
  * ice_sink.c owns the plugin callbacks and the epoch (exactly-once) logic;
- * ice_rest.c the REST catalog client (libcurl + jansson); ice_type.c the
+ * ice_catalog.c picks the catalog (catalog.properties.type) behind one ops
+ * struct: ice_restcat.c the REST catalog over ice_rest.c (libcurl + jansson,
+ * bearer token or OAuth2 client credentials, TLS), ice_sqlcat.c the SQL
+ * catalog (iceberg_tables, as Java's JdbcCatalog and pyiceberg's SqlCatalog)
+ * over ice_sqldb.c (sqlite or PostgreSQL) and ice_tmeta.c (table metadata
+ * files written and updated by sluice itself); ice_type.c the
  * mapping of source columns to Iceberg types and Parquet columns;
  * ice_index.c the primary key -> (data file, row position) index and its
  * per-snapshot delta files; ice_manifest.c the Avro manifests and manifest
@@ -30,13 +35,16 @@ typedef struct ice_rest {
     CURL *curl;
     char *base;   /* "http://host:port/v1/" + prefix "/" when the catalog gives one */
     char *root;   /* "http://host:port/v1/" */
-    char *token;  /* bearer token, or NULL */
+    char *token;  /* bearer token (given, or issued for the OAuth2 credential), or NULL */
+    char *cafile; /* catalog.properties.ssl.cabundle, or NULL: the system's CAs */
+    char *credential, *scope, *token_url; /* OAuth2 client credentials */
     long timeout_ms;
     sl_buf body;
 } ice_rest;
 
-int ice_rest_init(ice_rest *r, const char *uri, const char *token, const char *warehouse, long timeout_ms,
-                  sl_err *err);
+/* Connects to the REST catalog of the sink options o (uri, warehouse,
+ * token or credential, TLS): GET /v1/config. */
+int ice_rest_init(ice_rest *r, const sl_options *o, sl_err *err);
 void ice_rest_free(ice_rest *r);
 /* One request: method "GET"/"POST"/"DELETE", path under base (or root when
  * path starts with '/'), body JSON or NULL. Returns the HTTP status (>= 100)
@@ -51,6 +59,78 @@ int ice_rest_fail(sl_err *err, int status, json_t *resp, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* URL-escapes one path segment into b */
 void ice_url_segment(sl_buf *b, const char *s);
+
+/* ----------------------------------------------------------- catalog -- */
+
+/* What a catalog does for the sink, whatever its kind. Tables travel as
+ * Iceberg table metadata JSON, commits as the REST spec's table changes
+ * ({identifier, requirements, updates}): the REST catalog sends them, the
+ * SQL catalog applies them itself (ice_tmeta.c). Results: 0, or
+ * ICE_NOTFOUND (no such table), ICE_CONFLICT (a requirement or the swap of
+ * the metadata location failed: another writer; err says which), or an
+ * sl_err code. */
+enum { ICE_NOTFOUND = 1, ICE_CONFLICT = 2 };
+
+typedef struct ice_catalog_ops {
+    int (*load)(void *c, const char *ns, const char *name, json_t **md, sl_err *err);
+    /* creates namespace ns unless it exists */
+    int (*create_namespace)(void *c, const char *ns, sl_err *err);
+    /* creates table req.name in ns from a CreateTableRequest (name, schema
+     * with field ids, properties); *md its metadata */
+    int (*create_table)(void *c, const char *ns, json_t *req, json_t **md, sl_err *err);
+    /* applies every change or none; md (if not NULL) receives the new
+     * metadata of the one table a single change names */
+    int (*commit)(void *c, json_t *changes, json_t **md, sl_err *err);
+    void (*close)(void *c);
+} ice_catalog_ops;
+
+typedef struct ice_catalog {
+    const ice_catalog_ops *ops;
+    void *self;
+    char *desc;   /* "the Iceberg REST catalog at http://..." for messages */
+} ice_catalog;
+
+/* the catalog of the sink options (catalog.properties.type) */
+int ice_catalog_open(ice_catalog *c, const sl_options *o, sl_err *err);
+void ice_catalog_close(ice_catalog *c);
+int ice_restcat_open(ice_catalog *c, const sl_options *o, sl_err *err);
+int ice_sqlcat_open(ice_catalog *c, const sl_options *o, sl_err *err);
+
+/* table metadata kept by sluice (the SQL catalog; ice_tmeta.c) */
+/* new format v2 metadata for a CreateTableRequest at location */
+json_t *ice_md_create(json_t *req, const char *location, sl_err *err);
+/* checks a change's requirements against md: 0, or ICE_CONFLICT with the
+ * failed one in err */
+int ice_md_check(json_t *md, json_t *requirements, sl_err *err);
+/* applies a change's updates to md (in place); prev_location is the
+ * metadata file md was read from (for metadata-log), NULL for none; the
+ * files the log no longer keeps (write.metadata.previous-versions-max) are
+ * appended to dropped (if not NULL) */
+int ice_md_apply(json_t *md, json_t *updates, const char *prev_location, json_t *dropped, sl_err *err);
+/* the next metadata file name under location/metadata after prev (NULL:
+ * the first): "<version>-<uuid>.metadata.json" */
+char *ice_md_next_location(const char *location, const char *prev);
+/* writes md to the local file of uri, durably (fsync) */
+int ice_md_write(json_t *md, const char *uri, sl_err *err);
+json_t *ice_md_read(const char *uri, sl_err *err);
+
+/* the catalog's database (ice_sqldb.c): sqlite or PostgreSQL, statements
+ * with $1..$n text parameters (NULL: SQL NULL) */
+typedef struct ice_db ice_db;
+/* uri: jdbc:sqlite:<path>, sqlite:///<path>, jdbc:postgresql://..., or a
+ * libpq URI; user/password (NULL: none) for PostgreSQL */
+int ice_db_open(ice_db **out, const char *uri, const char *user, const char *password, long timeout_ms,
+                sl_err *err);
+void ice_db_close(ice_db *d);
+/* runs sql; *val (if not NULL) the first column of the first row (malloc'd,
+ * NULL when no row or SQL NULL), *rows (if not NULL) the rows changed */
+int ice_db_exec(ice_db *d, const char *sql, int n, const char *const *params, char **val, long *rows, sl_err *err);
+/* BEGIN that takes the write lock at once (sqlite: IMMEDIATE) */
+int ice_db_begin(ice_db *d, sl_err *err);
+/* 1 when sql runs without error (probing for a column) */
+int ice_db_probe(ice_db *d, const char *sql);
+/* "sqlite database /x" or "PostgreSQL database db on host" */
+const char *ice_db_name(const ice_db *d);
 
 /* ------------------------------------------------------------- types -- */
 
@@ -169,7 +249,7 @@ struct ice_sink {
     char *pipeline;
     char *ckpt_ns;
     char *ckpt_uuid;        /* the checkpoint table's table-uuid */
-    ice_rest rest;
+    ice_catalog cat;
     int codec;
     ice_table *tables;
     sl_pos epoch_pos;       /* the last transaction boundary written */
@@ -190,8 +270,6 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
 /* after the catalog accepted the commit prepared above */
 void ice_table_committed(ice_table *t);
 void ice_table_free(ice_table *t, int discard);
-/* creates namespace ns unless it exists */
-int ice_namespace_ensure(ice_sink *k, const char *ns, sl_err *err);
 /* loads (create: or creates) the checkpoint table; *checkpoint (if not
  * NULL) receives its sluice.checkpoint property, NULL when none */
 int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err);
@@ -199,6 +277,8 @@ int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err);
 json_t *ice_ckpt_change(ice_sink *k, const char *checkpoint);
 /* ---- shared by ice_table.c, ice_schema.c, ice_commit.c ---- */
 int64_t ice_random_id(void);
+/* mkdir -p */
+int ice_mkdirs(const char *path);
 /* a new file URI under the table's location/dir; *local its local path */
 char *ice_new_file(ice_table *t, const char *dir, const char *ext, char **local);
 /* the epoch's index changes (t->log) as an Avro file at local */

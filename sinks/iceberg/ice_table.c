@@ -60,7 +60,7 @@ int64_t ice_random_id(void)
     return v ? (int64_t)v : 1;
 }
 
-static int mkdirs(const char *path)
+int ice_mkdirs(const char *path)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s", path);
@@ -182,11 +182,10 @@ json_t *ice_find_snapshot(json_t *md, int64_t id)
     return NULL;
 }
 
-/* the table's state from a LoadTableResult; rebuilds the key index */
-static int adopt(ice_table *t, json_t *resp, sl_err *err)
+/* the table's state from its metadata; rebuilds the key index */
+static int adopt(ice_table *t, json_t *md, sl_err *err)
 {
     ice_sink *k = t->sink;
-    json_t *md = json_object_get(resp, "metadata");
     const char *loc = json_string_value(json_object_get(md, "location"));
     json_t *schema = ice_current_schema(md, &t->schema_id);
     if (!loc || !schema)
@@ -250,7 +249,7 @@ static int adopt(ice_table *t, json_t *resp, sl_err *err)
     return rc;
 }
 
-static int create_table(ice_table *t, const sl_table_schema *s, json_t **resp, sl_err *err)
+static int create_table(ice_table *t, const sl_table_schema *s, json_t **md, sl_err *err)
 {
     ice_sink *k = t->sink;
     json_t *fields = json_array(), *ids = json_array();
@@ -277,68 +276,30 @@ static int create_table(ice_table *t, const sl_table_schema *s, json_t **resp, s
     }
     json_t *body = json_pack("{s:s, s:{s:s, s:i, s:o, s:o}, s:o}", "name", t->name, "schema", "type", "struct",
                              "schema-id", 0, "fields", fields, "identifier-field-ids", ids, "properties", props);
-    sl_buf path;
-    sl_buf_init(&path);
-    ice_table_path(&path, t->ns, NULL);
-    path.len--;
-    sl_buf_adds(&path, "/tables");
-    sl_buf_addc(&path, 0);
-    int st = ice_rest_call(&k->rest, "POST", path.data, body, resp, err);
+    int rc = k->cat.ops->create_table(k->cat.self, t->ns, body, md, err);
     json_decref(body);
-    sl_buf_free(&path);
-    if (st < 0)
-        return st;
-    if (st != 200) {
-        int rc = ice_rest_fail(err, st, *resp, "creating Iceberg table %s", t->target);
-        json_decref(*resp);
-        *resp = NULL;
+    if (rc)
         return rc;
-    }
     sl_info("created Iceberg table %s (format v2, %d columns, key %d columns)", t->target, s->ncols, s->npk);
     return 0;
 }
 
-int ice_namespace_ensure(ice_sink *k, const char *ns, sl_err *err)
-{
-    json_t *body = json_pack("{s:[s]}", "namespace", ns), *resp;
-    int st = ice_rest_call(&k->rest, "POST", "namespaces", body, &resp, err);
-    json_decref(body);
-    if (st < 0)
-        return st;
-    int rc = 0;
-    if (st != 200 && st != 409)
-        rc = ice_rest_fail(err, st, resp, "creating Iceberg namespace %s", ns);
-    json_decref(resp);
-    return rc;
-}
-
-
 static int load_or_create(ice_table *t, const sl_table_schema *s, sl_err *err)
 {
     ice_sink *k = t->sink;
-    sl_buf path;
-    sl_buf_init(&path);
-    ice_table_path(&path, t->ns, t->name);
-    json_t *resp;
-    int st = ice_rest_call(&k->rest, "GET", path.data, NULL, &resp, err);
-    sl_buf_free(&path);
-    if (st < 0)
-        return st;
-    int rc;
-    if (st == 404) {
-        json_decref(resp);
+    json_t *md = NULL;
+    int rc = k->cat.ops->load(k->cat.self, t->ns, t->name, &md, err);
+    if (rc == ICE_NOTFOUND) {
         if (!s->npk)
             return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "table %s has no primary key; the iceberg sink needs one "
                            "to apply updates and deletes (add a primary key at the source)", s->qualified);
-        if ((rc = ice_namespace_ensure(k, t->ns, err)) || (rc = create_table(t, s, &resp, err)))
+        if ((rc = k->cat.ops->create_namespace(k->cat.self, t->ns, err)) || (rc = create_table(t, s, &md, err)))
             return rc;
-    } else if (st != 200) {
-        rc = ice_rest_fail(err, st, resp, "loading Iceberg table %s", t->target);
-        json_decref(resp);
+    } else if (rc) {
         return rc;
     }
-    rc = adopt(t, resp, err);
-    json_decref(resp);
+    rc = adopt(t, md, err);
+    json_decref(md);
     return rc;
 }
 
@@ -430,7 +391,7 @@ static int open_data_file(ice_table *t, sl_err *err)
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", local);
     *strrchr(dir, '/') = 0;
-    if (mkdirs(dir)) {
+    if (ice_mkdirs(dir)) {
         int rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: cannot create %s: %s", t->target, dir, strerror(errno));
         free(uri);
         return rc;

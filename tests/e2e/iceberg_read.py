@@ -33,20 +33,30 @@ def py_rows(ice, table, key="id"):
     return sorted(rows, key=lambda r: r[key])
 
 
-def duck(ice):
+def duck_plain():
+    """DuckDB with the iceberg extension loaded from the wheels' files (offline)"""
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     for m in (duckdb_extension_avro, duckdb_extension_httpfs, duckdb_extension_iceberg):
         ext = Path(m.__file__).parent / "extensions"
         con.execute(f"LOAD '{next(ext.rglob('*.duckdb_extension'))}'")
+    return con
+
+
+def duck(ice):
+    con = duck_plain()
     con.execute(f"ATTACH 'wh' AS ic (TYPE iceberg, ENDPOINT '{ice.uri}', AUTHORIZATION_TYPE 'none')")
     return con
 
 
 def duck_rows(ice, table, key="id"):
     """every row of table by DuckDB's iceberg extension, as dicts sorted by key"""
-    con = duck(ice)
+    return duck_select(duck(ice), f"ic.{table}", key)
+
+
+def duck_select(con, source, key="id"):
+    """every row of source on con (closed after) as dicts sorted by key"""
     try:
-        cur = con.execute(f"SELECT * FROM ic.{table} ORDER BY {key}")
+        cur = con.execute(f"SELECT * FROM {source} ORDER BY {key}")
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r)) for r in cur.fetchall()]
     finally:
