@@ -60,6 +60,8 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(need_pkgs)$(CC) $(CFLAGS) -c -o $@ $<
 
+# the stand-in MySQL 8.4 server hashes and decrypts (caching_sha2_password)
+$(BUILD)/tests/test_mysql8_client: LDLIBS += -lcrypto
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka

@@ -87,6 +87,9 @@ typedef struct sl_mysql_rows {
     char op;
     const uint8_t *present_before, *present_after;
     int n_before, n_after; /* present columns per image */
+    int partial;           /* PARTIAL_UPDATE_ROWS_EVENT: JSON columns of the after image may be diffs */
+    int n_json;            /* JSON columns of the table (one partial bit each) */
+    const uint8_t **json_before; /* per column: its binary JSON in the before image, or NULL */
 } sl_mysql_rows;
 
 int sl_mysql_rows_open(sl_mysql_rows *it, int event_type, const uint8_t *body, size_t len,
@@ -127,9 +130,6 @@ int sl_mysql_gtid_tagged_text(const uint8_t *body, size_t len, char *out, size_t
 /* One mysql::serialization variable-length unsigned integer: its length
  * in bytes (1..9), 0 if it does not fit in avail. */
 size_t sl_mysql_varlen_read(const uint8_t *p, size_t avail, uint64_t *v);
-/* Why sluice refuses an event kind it cannot decode without losing rows,
- * with the setting that fixes it; NULL for kinds it decodes or may skip. */
-const char *sl_mysql_refused_event(int type);
 
 /* payload_event.c: MySQL 8's TRANSACTION_PAYLOAD_EVENT (compressed
  * transactions). */
@@ -170,11 +170,35 @@ int sl_mysql_payload_next(sl_mysql_payload_reader *r, const uint8_t **ev, size_t
 int sl_mysql_uncompress(const uint8_t *p, size_t len, sl_buf *out, sl_err *err);
 
 /* pieces shared with tests and the JSON decoder */
+/* MySQL's net_field_length integer: < 251 itself; 252, 253 then 2, 3
+ * bytes; 254 (and 255) then 8; 251 (SQL NULL in result sets) means
+ * nothing in an event. -1 past the end. */
+int sl_mysql_netlen(const uint8_t **p, const uint8_t *end, uint64_t *v);
 int sl_mysql_decimal_text(const uint8_t *p, size_t avail, int precision, int scale, char *out, size_t outlen,
                           size_t *used);
 size_t sl_mysql_decimal_size(int precision, int scale);
 /* MySQL binary JSON to its text form (as MySQL prints it) */
 int sl_mysql_json_to_text(const uint8_t *p, size_t len, sl_arena *a, const char **out, uint32_t *outlen);
+/* one value (its type byte apart) as text appended to b; -1 malformed */
+int sl_mysql_json_value_text(sl_buf *b, int type, const uint8_t *p, size_t len);
+/* An object or array of binary JSON (type 0..3): the printer and the
+ * diff applier (json_diff.c) walk its entries through this. */
+enum { SL_MYSQL_JSON_MAX_DEPTH = 100 };
+typedef struct sl_mysql_json_box {
+    const uint8_t *p;
+    uint32_t count, size;
+    int is_obj, large;
+} sl_mysql_json_box;
+int sl_mysql_json_box_open(sl_mysql_json_box *bx, int type, const uint8_t *p, size_t len);
+/* entry i: key (objects only, else NULL), value type and bytes (an
+ * inlined scalar points into the entry) */
+int sl_mysql_json_box_item(const sl_mysql_json_box *bx, uint32_t i, const char **key, uint32_t *klen, int *vt,
+                           const uint8_t **vp, size_t *vlen);
+/* PARTIAL_UPDATE_ROWS_EVENT: a JSON column's diff vector (the bytes after
+ * its length) applied to the column's binary before value, the result as
+ * text in a; -1 with why set (names the column col). */
+int sl_mysql_json_apply_diff(const uint8_t *before, size_t blen, const uint8_t *diff, size_t dlen, const char *col,
+                             sl_arena *a, const char **out, uint32_t *outlen, char *why, size_t whylen);
 int sl_mysql_charset_conv(uint32_t collation);
 /* text of a column charset as UTF-8 in a (each call a whole value) */
 int sl_mysql_latin1_to_utf8(const uint8_t *in, size_t len, sl_arena *a, const char **out, uint32_t *outlen);

@@ -112,44 +112,79 @@ static int inlined(int type, int large)
            (large && (type == J_INT32 || type == J_UINT32));
 }
 
-static int container(sl_buf *b, const uint8_t *p, size_t len, int is_obj, int large, int depth)
+int sl_mysql_json_box_open(sl_mysql_json_box *bx, int type, const uint8_t *p, size_t len)
 {
-    int w = large ? 4 : 2;
-    if (len < (size_t)(2 * w) || depth > 100)
+    if (type < J_SMALL_OBJ || type > J_LARGE_ARR)
         return -1;
-    uint32_t count = (uint32_t)le(p, w), size = (uint32_t)le(p + w, w);
-    if (size > len)
+    int large = type == J_LARGE_OBJ || type == J_LARGE_ARR, w = large ? 4 : 2;
+    bx->is_obj = type == J_SMALL_OBJ || type == J_LARGE_OBJ;
+    bx->large = large;
+    if (len < (size_t)(2 * w))
         return -1;
+    bx->p = p;
+    bx->count = (uint32_t)le(p, w);
+    bx->size = (uint32_t)le(p + w, w);
+    if (bx->size > len)
+        return -1;
+    size_t hdr = 2 * (size_t)w + (bx->is_obj ? bx->count * ((size_t)w + 2) : 0) + bx->count * (1 + (size_t)w);
+    return hdr > bx->size ? -1 : 0;
+}
+
+int sl_mysql_json_box_item(const sl_mysql_json_box *bx, uint32_t i, const char **key, uint32_t *klen, int *vt,
+                           const uint8_t **vp, size_t *vlen)
+{
+    int w = bx->large ? 4 : 2;
     size_t key_entry = (size_t)w + 2, val_entry = 1 + (size_t)w;
-    size_t hdr = 2 * (size_t)w + (is_obj ? count * key_entry : 0) + count * val_entry;
-    if (hdr > size)
+    const uint8_t *p = bx->p;
+    *key = NULL;
+    *klen = 0;
+    if (bx->is_obj) {
+        const uint8_t *ke = p + 2 * w + i * key_entry;
+        uint32_t koff = (uint32_t)le(ke, w), kl = (uint32_t)le(ke + w, 2);
+        if ((size_t)koff + kl > bx->size)
+            return -1;
+        *key = (const char *)p + koff;
+        *klen = kl;
+    }
+    const uint8_t *ve = p + 2 * w + (bx->is_obj ? bx->count * key_entry : 0) + i * val_entry;
+    *vt = ve[0];
+    if (inlined(*vt, bx->large)) {
+        *vp = ve + 1;
+        *vlen = (size_t)w;
+        return 0;
+    }
+    uint32_t voff = (uint32_t)le(ve + 1, w);
+    if (voff >= bx->size)
         return -1;
-    sl_buf_addc(b, is_obj ? '{' : '[');
-    for (uint32_t i = 0; i < count; i++) {
+    *vp = p + voff;
+    *vlen = bx->size - voff;
+    return 0;
+}
+
+static int container(sl_buf *b, int type, const uint8_t *p, size_t len, int depth)
+{
+    sl_mysql_json_box bx;
+    if (depth > SL_MYSQL_JSON_MAX_DEPTH || sl_mysql_json_box_open(&bx, type, p, len))
+        return -1;
+    sl_buf_addc(b, bx.is_obj ? '{' : '[');
+    for (uint32_t i = 0; i < bx.count; i++) {
+        const char *key;
+        uint32_t klen;
+        int vt;
+        const uint8_t *vp;
+        size_t vlen;
+        if (sl_mysql_json_box_item(&bx, i, &key, &klen, &vt, &vp, &vlen))
+            return -1;
         if (i)
             sl_buf_adds(b, ", ");
-        if (is_obj) {
-            const uint8_t *ke = p + 2 * w + i * key_entry;
-            uint32_t koff = (uint32_t)le(ke, w), klen = (uint32_t)le(ke + w, 2);
-            if ((size_t)koff + klen > size)
-                return -1;
-            json_str(b, (const char *)p + koff, klen);
+        if (bx.is_obj) {
+            json_str(b, key, klen);
             sl_buf_adds(b, ": ");
         }
-        const uint8_t *ve = p + 2 * w + (is_obj ? count * key_entry : 0) + i * val_entry;
-        int vt = ve[0];
-        if (inlined(vt, large)) {
-            if (value(b, vt, ve + 1, (size_t)w, depth + 1))
-                return -1;
-        } else {
-            uint32_t voff = (uint32_t)le(ve + 1, w);
-            if (voff >= size)
-                return -1;
-            if (value(b, vt, p + voff, size - voff, depth + 1))
-                return -1;
-        }
+        if (value(b, vt, vp, vlen, depth + 1))
+            return -1;
     }
-    sl_buf_addc(b, is_obj ? '}' : ']');
+    sl_buf_addc(b, bx.is_obj ? '}' : ']');
     return 0;
 }
 
@@ -157,10 +192,10 @@ static int value(sl_buf *b, int type, const uint8_t *p, size_t len, int depth)
 {
     char num[40];
     switch (type) {
-    case J_SMALL_OBJ: return container(b, p, len, 1, 0, depth);
-    case J_LARGE_OBJ: return container(b, p, len, 1, 1, depth);
-    case J_SMALL_ARR: return container(b, p, len, 0, 0, depth);
-    case J_LARGE_ARR: return container(b, p, len, 0, 1, depth);
+    case J_SMALL_OBJ:
+    case J_LARGE_OBJ:
+    case J_SMALL_ARR:
+    case J_LARGE_ARR: return container(b, type, p, len, depth);
     case J_LITERAL:
         if (len < 1)
             return -1;
@@ -223,6 +258,11 @@ static int value(sl_buf *b, int type, const uint8_t *p, size_t len, int depth)
     }
     sl_buf_adds(b, num);
     return 0;
+}
+
+int sl_mysql_json_value_text(sl_buf *b, int type, const uint8_t *p, size_t len)
+{
+    return value(b, type, p, len, 0);
 }
 
 int sl_mysql_json_to_text(const uint8_t *p, size_t len, sl_arena *a, const char **out, uint32_t *outlen)

@@ -8,8 +8,7 @@
  *    decoded in payload_event.c; only a compression type other than zstd
  *    or none is refused there;
  *  - PARTIAL_UPDATE_ROWS_EVENT (39, binlog_row_value_options=PARTIAL_JSON)
- *    is refused rather than skipped (skipping would lose rows without a
- *    word): JSON columns come as diffs against the before image.
+ *    is decoded in rows.c, its JSON diffs applied in json_diff.c.
  * Layouts from MySQL's libs/mysql/binlog/event (control_events.h:
  * Gtid_event and its define_fields; binlog_event.h: Log_event_type) and
  * libs/mysql/serialization (readme.md, variable_length_integers.h,
@@ -149,16 +148,4 @@ int sl_mysql_gtid_tagged_text(const uint8_t *body, size_t len, char *out, size_t
         o += snprintf(o, outlen - (size_t)(o - out), ":%.*s", (int)tag_len, (const char *)p);
     snprintf(o, outlen - (size_t)(o - out), ":%" PRIu64, gno);
     return 0;
-}
-
-const char *sl_mysql_refused_event(int type)
-{
-    switch (type) {
-    case SL_MYSQL_PARTIAL_UPDATE_ROWS_EVENT:
-        return "the binlog holds partial JSON updates (binlog_row_value_options=PARTIAL_JSON), which carry JSON "
-               "columns as diffs sluice does not apply; fix: SET GLOBAL binlog_row_value_options = ''; and "
-               "binlog_row_value_options='' in my.cnf [mysqld]";
-    default:
-        return NULL;
-    }
 }

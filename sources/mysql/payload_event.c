@@ -35,27 +35,6 @@ enum { HDR = 19, OTW_END = 0, OTW_PAYLOAD_SIZE = 1, OTW_COMPRESSION = 2, OTW_UNC
 
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
-/* net_field_length: < 251 itself; 252, 253, 254 then 2, 3, 8 bytes. 251
- * (SQL NULL in result sets) has no meaning here. -1 past the end. */
-static int netlen(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    if (*p >= end)
-        return -1;
-    unsigned b = **p;
-    size_t n = b < 251 ? 0 : b == 252 ? 2 : b == 253 ? 3 : b == 251 ? 99 : 8;
-    if (n == 99 || (size_t)(end - *p) < 1 + n)
-        return -1;
-    if (!n) {
-        *v = b;
-    } else {
-        *v = 0;
-        for (size_t i = n; i >= 1; i--)
-            *v = *v << 8 | (*p)[i];
-    }
-    *p += 1 + n;
-    return 0;
-}
-
 int sl_mysql_payload_header(const uint8_t *body, size_t len, sl_mysql_payload_info *info, sl_err *err)
 {
     const uint8_t *p = body, *end = body + len;
@@ -63,14 +42,14 @@ int sl_mysql_payload_header(const uint8_t *body, size_t len, sl_mysql_payload_in
     *info = (sl_mysql_payload_info){.compression = -1};
     for (;;) {
         uint64_t type, flen, v;
-        if (netlen(&p, end, &type))
+        if (sl_mysql_netlen(&p, end, &type))
             return sl_errf(err, SL_ERUNTIME, "compressed transaction: its header ends without an end mark");
         if (type == OTW_END)
             break;
-        if (netlen(&p, end, &flen))
+        if (sl_mysql_netlen(&p, end, &flen))
             return sl_errf(err, SL_ERUNTIME, "compressed transaction: its header is cut short");
         if (type == OTW_PAYLOAD_SIZE || type == OTW_COMPRESSION || type == OTW_UNCOMPRESSED_SIZE) {
-            if (netlen(&p, end, &v))
+            if (sl_mysql_netlen(&p, end, &v))
                 return sl_errf(err, SL_ERUNTIME, "compressed transaction: its header is cut short");
             if (type == OTW_PAYLOAD_SIZE)
                 info->payload_size = v, have_size = 1;

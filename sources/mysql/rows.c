@@ -46,12 +46,12 @@ static uint64_t be(const uint8_t *p, int n)
     return v;
 }
 
-static int lenenc(const uint8_t **p, const uint8_t *end, uint64_t *v)
+int sl_mysql_netlen(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
     if (*p >= end)
         return -1;
     uint8_t c = *(*p)++;
-    int n = c < 251 ? 0 : c == 252 ? 2 : c == 253 ? 3 : c == 254 ? 8 : -1;
+    int n = c < 251 ? 0 : c == 252 ? 2 : c == 253 ? 3 : c == 251 ? -1 : 8;
     if (n < 0 || end - *p < n)
         return -1;
     *v = n ? le(*p, n) : c;
@@ -68,13 +68,12 @@ int sl_mysql_rows_open(sl_mysql_rows *it, int type, const uint8_t *body, size_t 
         return sl_errf(err, SL_ERUNTIME, "compressed rows event without a buffer to inflate it into");
     if (compressed) /* the same layout as the plain kind, its row data deflated */
         type = type >= EV_WRITE_C ? EV_WRITE + (type - EV_WRITE_C) : EV_WRITE_V1 + (type - EV_WRITE_C_V1);
-    if (type == EV_PARTIAL_UPDATE)
-        return sl_errf(err, SL_ECONFIG, "%s", sl_mysql_refused_event(type));
+    it->partial = type == EV_PARTIAL_UPDATE;
     const uint8_t *p = body, *end = body + len;
     if (len < 8)
         return sl_errf(err, SL_ERUNTIME, "rows event too short");
     p += 8;
-    if (type >= EV_WRITE && type <= EV_DELETE) {
+    if ((type >= EV_WRITE && type <= EV_DELETE) || it->partial) {
         if (end - p < 2)
             return sl_errf(err, SL_ERUNTIME, "rows event too short");
         uint64_t extra = le(p, 2);
@@ -83,7 +82,7 @@ int sl_mysql_rows_open(sl_mysql_rows *it, int type, const uint8_t *body, size_t 
         p += extra;
     }
     uint64_t ncols = 0;
-    if (lenenc(&p, end, &ncols) || ncols != (uint64_t)schema->ncols)
+    if (sl_mysql_netlen(&p, end, &ncols) || ncols != (uint64_t)schema->ncols)
         return sl_errf(err, SL_ERUNTIME, "rows event has %llu columns, the table map %d",
                        (unsigned long long)ncols, schema->ncols);
     size_t bm = (ncols + 7) / 8;
@@ -113,6 +112,8 @@ int sl_mysql_rows_open(sl_mysql_rows *it, int type, const uint8_t *body, size_t 
     it->end = end;
     it->schema = schema;
     it->opts = opts;
+    for (int i = 0; i < schema->ncols; i++)
+        it->n_json += schema->cols[i].src_type == MT_JSON;
     return 0;
 }
 
@@ -558,10 +559,77 @@ static int decode_value(const sl_mysql_rows *it, const sl_column *c, const uint8
     return 0;
 }
 
-static int decode_image(sl_mysql_rows *it, const uint8_t *present, int npresent, sl_arena *a, sl_value **out,
-                        sl_err *err)
+/* A JSON column of a PARTIAL_UPDATE_ROWS_EVENT's after image written as
+ * a diff (json_diff.c): its length (the column's length width), then the
+ * diffs, applied to the column's binary before value. */
+static int partial_json(const sl_mysql_rows *it, const sl_column *c, int col, const sl_value *before,
+                        const uint8_t **pp, sl_value *v, sl_arena *a, char *why, size_t whylen)
+{
+    const uint8_t *p = *pp;
+    int lb = (int)c->src_meta;
+    if (lb < 1 || lb > 4) {
+        snprintf(why, whylen, "column %s: bad length width %d", c->name, lb);
+        return -1;
+    }
+    if ((size_t)(it->end - p) < (size_t)lb) {
+        snprintf(why, whylen, "column %s: JSON diff truncated in its length", c->name);
+        return -1;
+    }
+    size_t n = (size_t)le(p, lb);
+    p += lb;
+    if ((size_t)(it->end - p) < n) {
+        snprintf(why, whylen, "column %s: JSON diff of %zu bytes with %zu left in the event", c->name, n,
+                 (size_t)(it->end - p));
+        return -1;
+    }
+    if (before[col].kind == SL_UNCHANGED) {
+        snprintf(why, whylen,
+                 "column %s: a partial JSON update without the column's before value; sluice needs "
+                 "binlog_row_image=FULL",
+                 c->name);
+        return -1;
+    }
+    if (before[col].kind == SL_NULL || !it->json_before[col]) {
+        snprintf(why, whylen, "column %s: a partial JSON update of a NULL before value", c->name);
+        return -1;
+    }
+    const uint8_t *b = it->json_before[col];
+    size_t bn = (size_t)le(b, lb);
+    const char *txt;
+    uint32_t tl;
+    if (sl_mysql_json_apply_diff(b + lb, bn, p, n, c->name, a, &txt, &tl, why, whylen))
+        return -1;
+    *v = sl_val_text(SL_JSON, txt, tl);
+    *pp = p + n;
+    return 0;
+}
+
+/* after: the after image of an update; before: its decoded before image
+ * (for a PARTIAL_UPDATE_ROWS_EVENT's JSON diffs) */
+static int decode_image(sl_mysql_rows *it, const uint8_t *present, int npresent, const sl_value *before,
+                        sl_arena *a, sl_value **out, sl_err *err)
 {
     const sl_table_schema *s = it->schema;
+    /* PARTIAL_UPDATE_ROWS_EVENT after image: value_options (net_field
+     * length; 1 = PARTIAL_JSON), then if set one bit per JSON column of
+     * the table, present in the image or not (sql/rpl_record.cc:
+     * pack_row, start_partial_bit_reader) */
+    const uint8_t *partial_bits = NULL;
+    if (it->partial && before) {
+        uint64_t vopts;
+        if (sl_mysql_netlen(&it->p, it->end, &vopts))
+            return sl_errf(err, SL_ERUNTIME, "partial update row truncated in its value options");
+        if (vopts > 1)
+            return sl_errf(err, SL_ERUNTIME, "partial update row with unknown value options %llu",
+                           (unsigned long long)vopts);
+        if (vopts) {
+            size_t pb = ((size_t)it->n_json + 7) / 8;
+            if ((size_t)(it->end - it->p) < pb)
+                return sl_errf(err, SL_ERUNTIME, "partial update row truncated in its partial bits");
+            partial_bits = it->p;
+            it->p += pb;
+        }
+    }
     size_t nb = ((size_t)npresent + 7) / 8;
     if ((size_t)(it->end - it->p) < nb)
         return sl_errf(err, SL_ERUNTIME, "row image truncated");
@@ -570,9 +638,14 @@ static int decode_image(sl_mysql_rows *it, const uint8_t *present, int npresent,
     sl_value *row = sl_arena_alloc(a, (size_t)(s->ncols ? s->ncols : 1) * sizeof *row);
     if (!row)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
-    int k = 0;
-    char why[256];
+    int k = 0, j = 0;
+    char why[320];
     for (int i = 0; i < s->ncols; i++) {
+        int diff = 0;
+        if (s->cols[i].src_type == MT_JSON) {
+            diff = partial_bits && ((partial_bits[j / 8] >> (j % 8)) & 1);
+            j++;
+        }
         if (!((present[i / 8] >> (i % 8)) & 1)) {
             memset(&row[i], 0, sizeof row[i]);
             row[i].kind = SL_UNCHANGED;
@@ -584,7 +657,10 @@ static int decode_image(sl_mysql_rows *it, const uint8_t *present, int npresent,
             row[i] = sl_val_null();
             continue;
         }
-        if (decode_value(it, &s->cols[i], &p, &row[i], a, why, sizeof why))
+        if (it->partial && !before && s->cols[i].src_type == MT_JSON)
+            it->json_before[i] = p;
+        if (diff ? partial_json(it, &s->cols[i], i, before, &p, &row[i], a, why, sizeof why)
+                 : decode_value(it, &s->cols[i], &p, &row[i], a, why, sizeof why))
             return sl_errf(err, SL_ERUNTIME, "%s", why);
     }
     it->p = p;
@@ -602,13 +678,21 @@ int sl_mysql_rows_next(sl_mysql_rows *it, sl_arena *a, sl_value **before, sl_val
     if (!it->n_before || (it->update && !it->n_after))
         return sl_errf(err, SL_ERUNTIME, "rows event with an empty row image and %zu bytes left",
                        (size_t)(it->end - it->p));
+    if (it->partial) {
+        /* where each JSON column's binary before value starts (its
+         * length), for the after image's diffs */
+        it->json_before = sl_arena_alloc(a, (size_t)(it->schema->ncols ? it->schema->ncols : 1) * sizeof *it->json_before);
+        if (!it->json_before)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        memset(it->json_before, 0, (size_t)it->schema->ncols * sizeof *it->json_before);
+    }
     if (it->update) {
-        if (decode_image(it, it->present_before, it->n_before, a, before, err) ||
-            decode_image(it, it->present_after, it->n_after, a, after, err))
+        if (decode_image(it, it->present_before, it->n_before, NULL, a, before, err) ||
+            decode_image(it, it->present_after, it->n_after, *before, a, after, err))
             return -1;
         return 1;
     }
-    if (decode_image(it, it->present_before, it->n_before, a, it->op == 'c' ? after : before, err))
+    if (decode_image(it, it->present_before, it->n_before, NULL, a, it->op == 'c' ? after : before, err))
         return -1;
     return 1;
 }

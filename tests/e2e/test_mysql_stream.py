@@ -201,6 +201,137 @@ def test_server_restart_mid_stream(mariadb, tmp_path, db, repo_root):
 
 
 
+def _tx_writer(mariadb, db, stop, counter):
+    """Transactions of three statements each, one after another, until stop
+    is set; a lost connection (the server going down) is retried until it
+    comes back. The database is the reference: a commit whose answer was
+    lost may or may not have happened, and the comparison reads the source."""
+    rnd = random.Random(31)
+    conn = None
+    i = 0
+    while not stop.is_set():
+        try:
+            if conn is None:
+                conn = mysql_connect(mariadb, autocommit=False)
+            with conn.cursor() as cur:
+                for _ in range(3):
+                    k = rnd.randrange(1, 300)
+                    op = rnd.random()
+                    if op < 0.6:
+                        cur.execute(f"INSERT INTO {db}.kv VALUES ({k}, {i}) ON DUPLICATE KEY UPDATE v = {i}")
+                    elif op < 0.85:
+                        cur.execute(f"UPDATE {db}.kv SET v = v + 1 WHERE id = {k}")
+                    else:
+                        cur.execute(f"DELETE FROM {db}.kv WHERE id = {k}")
+                    i += 1
+            conn.commit()
+            counter[0] += 1
+        except Exception:  # the server is going down or starting: reconnect
+            try:
+                if conn is not None:
+                    conn.close()
+            except Exception:
+                pass
+            conn = None
+            time.sleep(0.05)
+    if conn is not None:
+        conn.close()
+
+
+BIG = 100_000
+
+
+def _server_gone(pid, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"mariadbd {pid} still running")
+
+
+@pytest.mark.parametrize("how", ["shutdown", "kill9"])
+def test_gtid_strict_mode_and_restart_mid_transaction_stream(mariadb, tmp_path, db, repo_root, how):
+    """gtid_strict_mode=ON, and the server stopped (a clean shutdown, or
+    kill -9 of mariadbd the moment a 100k-row transaction commits) and
+    started again while a writer commits transactions without pause: the
+    restart rotates the binlog, sluice reconnects (after kill -9 from
+    inside the big transaction, which it reads again from its start), and
+    the sink ends equal to the source, every binlog row once, GTIDs in
+    strictly increasing order per transaction."""
+    import threading
+    script = str(repo_root / "tests/services/mariadb.sh")
+    env = dict(os.environ, MARIADB_PORT=str(mariadb.port), MARIADB_EXTRA_CNF="gtid_strict_mode = ON")
+    mysql_exec(mariadb, "SET GLOBAL gtid_strict_mode = ON",
+               f"CREATE TABLE {db}.kv (id INT PRIMARY KEY, v BIGINT)",
+               f"CREATE TABLE {db}.big (id INT PRIMARY KEY, pad CHAR(200))")
+    try:
+        file_before = mysql_rows(mariadb, "SHOW MASTER STATUS")[0][0]
+        s, out = new_pipeline(mariadb, tmp_path, db)
+        s.start()
+        stop, counter = threading.Event(), [0]
+        w = threading.Thread(target=_tx_writer, args=(mariadb, db, stop, counter))
+        w.start()
+        try:
+            while counter[0] < 200:
+                time.sleep(0.05)
+            pid = int(open(os.path.join(mariadb.dir, "mariadbd.pid")).read())  # our own server
+            mysql_exec(mariadb, f"INSERT INTO {db}.big SELECT seq, REPEAT('p', 200) FROM {db}.seq_1_to_{BIG}")
+            if how == "kill9":
+                os.kill(pid, signal.SIGKILL)
+                _server_gone(pid)
+            else:
+                subprocess.run(["bash", script, "stop", mariadb.dir], check=True, capture_output=True)
+            at_stop = counter[0]
+            time.sleep(1.0)
+            subprocess.run(["bash", script, "start", mariadb.dir], check=True, capture_output=True, env=env)
+            deadline = time.time() + 60
+            while counter[0] < at_stop + 200 and time.time() < deadline:
+                time.sleep(0.05)
+            assert counter[0] >= at_stop + 200, "the writer did not resume after the restart"
+        finally:
+            stop.set()
+            w.join(30)
+        assert mysql_rows(mariadb, "SELECT @@GLOBAL.gtid_strict_mode")[0][0] == 1
+        file_after = mysql_rows(mariadb, "SHOW MASTER STATUS")[0][0]
+        assert file_after != file_before
+        mysql_exec(mariadb, f"INSERT INTO {db}.kv VALUES (100000, 1)")
+        wait_for_key(out, 100000, s, timeout=120)
+        assert s.stop() == 0
+        lost = re.search(r"binlog stream lost .*; reconnecting from (binlog\.\d+):(\d+)", s.log_text())
+        assert lost, s.log_text()[-3000:]
+        evs = changes(out)
+        kv = [e for e in evs if e["source"]["table"] == "kv"]
+        state = {k[1]: v for k, v in replay(kv).items()}
+        source = {r[0]: {"id": r[0], "v": r[1]} for r in mysql_rows(mariadb, f"SELECT id, v FROM {db}.kv")}
+        assert state == source
+        assert [e["after"]["id"] for e in evs if e["source"]["table"] == "big"] == list(range(1, BIG + 1))
+        keys = [(e["source"]["file"], e["source"]["pos"], e["source"]["row"]) for e in evs]
+        assert len(keys) == len(set(keys))
+        # after kill -9 sluice was inside the big transaction when the
+        # server went away: it resumed from before it, read it again from
+        # its start (a clean shutdown lets it read to the end first)
+        if how == "kill9":
+            big_at = next(e["source"]["pos"] for e in evs if e["source"]["table"] == "big")
+            assert lost.group(1) == file_before and int(lost.group(2)) <= big_at, (lost.group(0), big_at)
+        # the stream crossed into the binlog the restart opened
+        assert {e["source"]["file"] for e in kv} >= {file_before, file_after}
+        # strict mode: one domain, sequence numbers rising with each transaction
+        seqs = []
+        for e in evs:
+            domain, _, seq = e["source"]["gtid"].split("-")
+            assert domain == "0"
+            if not seqs or seqs[-1] != int(seq):
+                seqs.append(int(seq))
+        assert seqs == sorted(set(seqs)), "GTIDs out of order or repeated"
+    finally:
+        mysql_exec(mariadb, "SET GLOBAL gtid_strict_mode = OFF")
+
+
 def test_sigterm_while_the_server_is_down_stops_cleanly(mariadb, tmp_path, db, repo_root):
     """The server goes away, sluice backs off reconnecting (connect.max-retries
     20, so it would go on for minutes): SIGTERM ends it at once with exit 0,

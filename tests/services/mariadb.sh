@@ -4,7 +4,8 @@
 # loopback port, binlog in ROW/FULL/FULL so the binlog source sees complete
 # row images and column metadata. Never touches the system instance.
 #
-# Usage: mariadb.sh start DIR     # env: MARIADB_PORT (default: a free port)
+# Usage: mariadb.sh start DIR     # env: MARIADB_PORT (default: a free port),
+#                                 #  MARIADB_EXTRA_CNF (lines added to [mariadbd])
 #        mariadb.sh stop  DIR
 #        mariadb.sh status DIR
 #
@@ -138,6 +139,8 @@ ssl_ca = $DIR/tls/ca.pem
 ssl_cert = $DIR/tls/live.pem
 ssl_key = $DIR/tls/live.key
 EOF
+    # a test may add server options for this start (e.g. gtid_strict_mode)
+    [[ -z "${MARIADB_EXTRA_CNF:-}" ]] || printf '%s\n' "$MARIADB_EXTRA_CNF" >>"$CNF"
 
     if [[ ! -f "$DIR/.initialized" ]]; then
         rm -rf "$DATA"

@@ -11,7 +11,20 @@
  * answered by [OK byte][event] packets, then EOF) and sends a binlog built
  * from MySQL's formats as in test_mysql8_events.c: FORMAT_DESCRIPTION
  * (MySQL 8.4, CRC32), GTID_LOG, TRANSACTION_PAYLOAD (BEGIN, TABLE_MAP,
- * WRITE_ROWS, XID, zstd), GTID_TAGGED_LOG, QUERY COMMIT. */
+ * WRITE_ROWS, XID, zstd), GTID_TAGGED_LOG, QUERY COMMIT.
+ *
+ * It also asks for caching_sha2_password, MySQL 8's default, and sluice's
+ * connect (sl_mysql_connect, ssl-mode disabled) gets through with the
+ * library's plugin (Debian's libmariadb3 loads caching_sha2_password.so,
+ * built on OpenSSL): the fast path (the server holds the password's hash
+ * in its cache: the client's 32-byte scramble, then 0x01 0x03), and full
+ * authentication over the plain connection (0x01 0x04: the client asks
+ * for the RSA public key with 0x02, the server sends it as PEM, the
+ * client sends the password XOR the nonce, RSA-OAEP encrypted). Facts
+ * from MySQL's sql/auth/sha2_password.cc and sha2_password_common.cc
+ * (the scramble XOR(SHA256(pw), SHA256(SHA256(SHA256(pw)), nonce)), the
+ * 0x01-prefixed status bytes) and the plugin's source in MariaDB
+ * Connector/C (plugins/auth/caching_sha2_pw.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +44,11 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/sha.h>
 
 #include "../../sources/mysql/binlog_decode.h"
 #include "../../sources/mysql/mysql_source.h"
@@ -143,8 +161,9 @@ static int read_full(int fd, uint8_t *p, size_t n)
     return 0;
 }
 
-/* one packet's payload into buf (at most cap); its length, -1 at EOF */
-static long read_packet(int fd, uint8_t *buf, size_t cap)
+/* one packet's payload into buf (at most cap); its length, -1 at EOF;
+ * *seq: its sequence number */
+static long read_packet(int fd, uint8_t *buf, size_t cap, uint8_t *seq)
 {
     uint8_t h[4];
     if (read_full(fd, h, 4))
@@ -152,20 +171,119 @@ static long read_packet(int fd, uint8_t *buf, size_t cap)
     size_t n = (size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16;
     if (n > cap || read_full(fd, buf, n))
         return -1;
+    *seq = h[3];
     return (long)n;
+}
+
+enum { AUTH_NATIVE, AUTH_SHA2_FAST, AUTH_SHA2_FULL };
+
+/* what the stand-in serves and what it saw */
+typedef struct stand_in {
+    int lfd;
+    int auth;              /* AUTH_* */
+    const char *password;  /* the account's password (caching_sha2_password) */
+    EVP_PKEY *key;         /* the server's RSA key (full authentication) */
+    int asked_for_key;     /* the client sent 0x02 */
+    int verified;          /* 1 the password checked out, -1 it did not */
+} stand_in;
+
+static const uint8_t nonce[20] = "abcdefghijklmnopqrst";
+static const uint8_t ok_pkt[] = {0, 0, 0, 2, 0, 0, 0};
+
+/* the auth response of a HandshakeResponse41 (CLIENT_SECURE_CONNECTION: a
+ * one-byte length, the server offers no CLIENT_PLUGIN_AUTH_LENENC_DATA) */
+static const uint8_t *auth_response(const uint8_t *p, long n, size_t *len)
+{
+    long at = 32;
+    while (at < n && p[at])
+        at++;
+    at++;
+    if (at >= n || at + 1 + p[at] > n)
+        return NULL;
+    *len = p[at];
+    return p + at + 1;
+}
+
+static void send_err(int fd, uint8_t seq)
+{
+    static const uint8_t err[] = {0xff, 0x15, 0x04, '#', '2', '8', '0', '0', '0', 'A', 'c', 'c', 'e', 's', 's', ' ',
+                                  'd', 'e', 'n', 'i', 'e', 'd'};
+    send_packet(fd, seq, err, sizeof err);
+}
+
+/* caching_sha2_password after the client's first answer (its scramble);
+ * 0 authenticated (OK sent), -1 refused (ERR sent) */
+static int sha2_auth(stand_in *st, int fd, const uint8_t *resp, size_t rlen, uint8_t seq)
+{
+    uint8_t stage1[32], stored[32], mix[32], buf[1 << 12];
+    SHA256((const uint8_t *)st->password, strlen(st->password), stage1);
+    SHA256(stage1, 32, stored); /* what the server's cache holds */
+    if (st->auth == AUTH_SHA2_FAST) {
+        /* scramble XOR SHA256(stored, nonce) gives SHA256(pw) back, whose
+         * hash must be the stored one */
+        uint8_t cat[52], back[32], check[32];
+        memcpy(cat, stored, 32);
+        memcpy(cat + 32, nonce, 20);
+        SHA256(cat, 52, mix);
+        for (int i = 0; i < 32 && rlen == 32; i++)
+            back[i] = resp[i] ^ mix[i];
+        SHA256(back, 32, check);
+        st->verified = rlen == 32 && memcmp(check, stored, 32) == 0 ? 1 : -1;
+        if (st->verified < 0) {
+            send_err(fd, seq);
+            return -1;
+        }
+        static const uint8_t fast_ok[] = {0x01, 0x03};
+        send_packet(fd, seq++, fast_ok, sizeof fast_ok);
+        send_packet(fd, seq, ok_pkt, sizeof ok_pkt);
+        return 0;
+    }
+    static const uint8_t full[] = {0x01, 0x04};
+    send_packet(fd, seq++, full, sizeof full);
+    long n = read_packet(fd, buf, sizeof buf, &seq);
+    if (n == 1 && buf[0] == 0x02) { /* the public key, please */
+        st->asked_for_key = 1;
+        BIO *b = BIO_new(BIO_s_mem());
+        PEM_write_bio_PUBKEY(b, st->key);
+        char *pem;
+        long pl = BIO_get_mem_data(b, &pem);
+        vec pk = {0};
+        put8(&pk, 0x01);
+        put(&pk, pem, (size_t)pl);
+        send_packet(fd, (uint8_t)(seq + 1), pk.p, pk.n);
+        free(pk.p);
+        BIO_free(b);
+        n = read_packet(fd, buf, sizeof buf, &seq);
+    }
+    uint8_t plain[512];
+    size_t pn = sizeof plain;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(st->key, NULL);
+    int ok = n > 0 && EVP_PKEY_decrypt_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
+             EVP_PKEY_decrypt(ctx, plain, &pn, buf, (size_t)n) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    for (size_t i = 0; ok && i < pn; i++)
+        plain[i] ^= nonce[i % 20];
+    /* the password and its terminating NUL */
+    st->verified = ok && pn == strlen(st->password) + 1 && memcmp(plain, st->password, pn) == 0 ? 1 : -1;
+    if (st->verified < 0) {
+        send_err(fd, (uint8_t)(seq + 1));
+        return -1;
+    }
+    send_packet(fd, (uint8_t)(seq + 1), ok_pkt, sizeof ok_pkt);
+    return 0;
 }
 
 static void *server(void *arg)
 {
-    int lfd = *(int *)arg;
-    int fd = accept(lfd, NULL, NULL);
+    stand_in *st = arg;
+    int fd = accept(st->lfd, NULL, NULL);
     if (fd < 0)
         return NULL;
     vec hs = {0};
     put8(&hs, 10);
     put(&hs, "8.4.3", 6);
     put_le(&hs, 7, 4);
-    put(&hs, "abcdefgh", 8);
+    put(&hs, nonce, 8);
     put8(&hs, 0);
     put_le(&hs, 0xa201, 2); /* LONG_PASSWORD, PROTOCOL_41, TRANSACTIONS, SECURE_CONNECTION */
     put8(&hs, 0x21);
@@ -174,21 +292,35 @@ static void *server(void *arg)
     put8(&hs, 21);
     uint8_t zero[10] = {0};
     put(&hs, zero, 10);
-    put(&hs, "ijklmnopqrst", 13);
-    put(&hs, "mysql_native_password", 22);
+    put(&hs, nonce + 8, 12);
+    put8(&hs, 0);
+    const char *plugin = st->auth == AUTH_NATIVE ? "mysql_native_password" : "caching_sha2_password";
+    put(&hs, plugin, strlen(plugin) + 1);
     send_packet(fd, 0, hs.p, hs.n);
     free(hs.p);
     static uint8_t buf[1 << 16];
-    static const uint8_t ok[] = {0, 0, 0, 2, 0, 0, 0};
-    if (read_packet(fd, buf, sizeof buf) < 0)
+    uint8_t seq;
+    long n = read_packet(fd, buf, sizeof buf, &seq);
+    if (n < 0)
         goto out;
-    send_packet(fd, 2, ok, sizeof ok);
+    if (st->auth == AUTH_NATIVE) {
+        send_packet(fd, 2, ok_pkt, sizeof ok_pkt);
+    } else {
+        size_t rlen = 0;
+        const uint8_t *resp = auth_response(buf, n, &rlen);
+        uint8_t copy[64];
+        if (!resp || rlen > sizeof copy)
+            goto out;
+        memcpy(copy, resp, rlen);
+        if (sha2_auth(st, fd, copy, rlen, (uint8_t)(seq + 1)))
+            goto out;
+    }
     for (;;) {
-        long n = read_packet(fd, buf, sizeof buf);
+        n = read_packet(fd, buf, sizeof buf, &seq);
         if (n < 1 || buf[0] == 0x01) /* COM_QUIT */
             break;
         if (buf[0] == 0x03 && n > 4 && strncasecmp((const char *)buf + 1, "SET ", 4) == 0) {
-            send_packet(fd, 1, ok, sizeof ok);
+            send_packet(fd, 1, ok_pkt, sizeof ok_pkt);
         } else if (buf[0] == 0x03) { /* COM_QUERY: one column, one row "0" */
             static const uint8_t count[] = {1};
             static const uint8_t coldef[] = {3, 'd', 'e', 'f', 0, 0, 0, 1, 'x', 0, 0x0c, 0x21, 0,
@@ -201,7 +333,7 @@ static void *server(void *arg)
             send_packet(fd, 4, row, sizeof row);
             send_packet(fd, 5, eof, sizeof eof);
         } else if (buf[0] == 0x12) { /* COM_BINLOG_DUMP */
-            uint8_t seq = 1;
+            seq = 1;
             {
                 /* the artificial ROTATE a server sends first */
                 vec rot = {0}, pk = {0};
@@ -231,7 +363,7 @@ static void *server(void *arg)
             static const uint8_t eof[] = {0xfe, 0, 0, 2, 0};
             send_packet(fd, seq, eof, sizeof eof);
         } else {
-            send_packet(fd, 1, ok, sizeof ok);
+            send_packet(fd, 1, ok_pkt, sizeof ok_pkt);
         }
     }
 out:
@@ -239,24 +371,32 @@ out:
     return NULL;
 }
 
+/* a stand-in listening on a loopback port, served by its own thread */
+static unsigned start_stand_in(stand_in *st, pthread_t *th)
+{
+    st->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_int_equal(bind(st->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(st->lfd, 1), 0);
+    assert_int_equal(getsockname(st->lfd, (struct sockaddr *)&a, &al), 0);
+    assert_int_equal(pthread_create(th, NULL, server, st), 0);
+    return ntohs(a.sin_port);
+}
+
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
 static void refused_mysql8_events_are_taken_from_the_buffer(void **state)
 {
     build_binlog();
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(lfd, 1), 0);
-    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+    stand_in st = {.auth = AUTH_NATIVE};
     pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, server, &lfd), 0);
+    unsigned port = start_stand_in(&st, &th);
 
     MYSQL *m = mysql_init(NULL);
     unsigned timeout = 10;
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
-    assert_non_null(mysql_real_connect(m, "127.0.0.1", "u", "", NULL, ntohs(a.sin_port), NULL, 0));
+    assert_non_null(mysql_real_connect(m, "127.0.0.1", "u", "", NULL, port, NULL, 0));
     MARIADB_RPL *rpl = mariadb_rpl_init(m);
     assert_non_null(rpl);
     mariadb_rpl_optionsv(rpl, MARIADB_RPL_FILENAME, "binlog.000001", (size_t)13);
@@ -321,15 +461,70 @@ static void refused_mysql8_events_are_taken_from_the_buffer(void **state)
     mariadb_rpl_close(rpl);
     mysql_close(m);
     pthread_join(th, NULL);
-    close(lfd);
+    close(st.lfd);
     for (int i = 0; i < 5; i++)
         free(events[i].p);
+}
+
+/* sluice's own connect against the stand-in asking for
+ * caching_sha2_password; 0 or the error code, err.msg set */
+static int sluice_connects(stand_in *st, const char *password, sl_err *err)
+{
+    pthread_t th;
+    unsigned port = start_stand_in(st, &th);
+    sl_mysql_conf c = {.host = "127.0.0.1", .port = port, .user = "u", .password = password,
+                       .connect_timeout_ms = 10000, .max_retries = 0, .ssl_mode = SL_MYSQL_SSL_DISABLED};
+    MYSQL *m = NULL;
+    int rc = sl_mysql_connect(&c, &m, err);
+    if (!rc) {
+        char *v = NULL;
+        assert_int_equal(sl_mysql_query_value(m, "SELECT 1", &v, err), 0);
+        assert_string_equal(v, "0");
+        free(v);
+        mysql_close(m);
+    }
+    pthread_join(th, NULL);
+    close(st->lfd);
+    return rc;
+}
+
+static void caching_sha2_password_fast_path(void **state)
+{
+    stand_in st = {.auth = AUTH_SHA2_FAST, .password = "s3cret"};
+    sl_err err;
+    assert_int_equal(sluice_connects(&st, "s3cret", &err), 0);
+    assert_int_equal(st.verified, 1);
+    assert_int_equal(st.asked_for_key, 0);
+    /* a wrong password does not get through (the check is real) */
+    stand_in bad = {.auth = AUTH_SHA2_FAST, .password = "s3cret"};
+    assert_int_not_equal(sluice_connects(&bad, "wrong", &err), 0);
+    assert_int_equal(bad.verified, -1);
+    assert_non_null(strstr(err.msg, "Access denied (error 1045)"));
+}
+
+static void caching_sha2_password_full_auth_with_the_servers_rsa_key(void **state)
+{
+    EVP_PKEY *key = EVP_RSA_gen(2048);
+    assert_non_null(key);
+    stand_in st = {.auth = AUTH_SHA2_FULL, .password = "s3cret", .key = key};
+    sl_err err;
+    assert_int_equal(sluice_connects(&st, "s3cret", &err), 0);
+    assert_int_equal(st.asked_for_key, 1);
+    assert_int_equal(st.verified, 1);
+    stand_in bad = {.auth = AUTH_SHA2_FULL, .password = "s3cret", .key = key};
+    assert_int_not_equal(sluice_connects(&bad, "wrong", &err), 0);
+    assert_int_equal(bad.asked_for_key, 1);
+    assert_int_equal(bad.verified, -1);
+    assert_non_null(strstr(err.msg, "Access denied (error 1045)"));
+    EVP_PKEY_free(key);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(refused_mysql8_events_are_taken_from_the_buffer),
+        cmocka_unit_test(caching_sha2_password_fast_path),
+        cmocka_unit_test(caching_sha2_password_full_auth_with_the_servers_rsa_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

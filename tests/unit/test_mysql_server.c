@@ -6,8 +6,7 @@
  * SHOW MASTER STATUS; a compressed rows event (log_bin_compress=ON,
  * captured from MariaDB 10.11.19) decodes to the rows its plain twin
  * would, and a damaged one is an error, not a read past the buffer; MySQL
- * 8 GTIDs as uuid:n, and the MySQL 8 event sluice refuses (partial JSON
- * updates) named with its fix. */
+ * 8 GTIDs as uuid:n (partial JSON updates: test_mysql8_partial_json.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -168,28 +167,6 @@ static void mysql8_gtid_text(void **state)
     assert_int_equal(sl_mysql_gtid_text(gtid, 24, out, sizeof out), -1); /* cut short */
 }
 
-static void mysql8_partial_json_refused_with_the_setting(void **state)
-{
-    /* compressed transactions are decoded (test_mysql8_events.c), tagged
-     * GTIDs too */
-    assert_null(sl_mysql_refused_event(40));
-    assert_non_null(strstr(sl_mysql_refused_event(39), "fix: SET GLOBAL binlog_row_value_options = '';"));
-    assert_null(sl_mysql_refused_event(30));
-    assert_null(sl_mysql_refused_event(42));
-    /* a PARTIAL_UPDATE_ROWS_EVENT reaching the rows decoder is refused
-     * before any byte of it is read as a row */
-    static const sl_mysql_server srv = {0, 80036};
-    sl_err err;
-    uint64_t id;
-    sl_table_schema *s;
-    assert_int_equal(sl_mysql_parse_table_map(tm, sizeof tm, &srv, &id, &s, &err), 0);
-    sl_mysql_decode_opts opts = {SL_ZERO_DATE_NULL, NULL, NULL};
-    sl_mysql_rows it;
-    assert_int_equal(sl_mysql_rows_open(&it, 39, upd, sizeof upd, s, &opts, &err), SL_ECONFIG);
-    assert_string_equal(err.msg, sl_mysql_refused_event(39));
-    sl_schema_free(s);
-}
-
 /* The events libmariadb refuses (CR_UNKNOWN_BINLOG_EVENT or
  * CR_BINLOG_ERROR for MySQL 8's types 39, 40, 42) are taken from the connection's read buffer only when
  * the failed fetch read a packet, the error says so, and the bytes are such
@@ -244,7 +221,6 @@ int main(void)
         cmocka_unit_test(compressed_rows_events_decode),
         cmocka_unit_test(compressed_query_text),
         cmocka_unit_test(mysql8_gtid_text),
-        cmocka_unit_test(mysql8_partial_json_refused_with_the_setting),
         cmocka_unit_test(refused_events_from_the_read_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
