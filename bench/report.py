@@ -101,6 +101,7 @@ def main() -> None:
     ap.add_argument("--topic-bytes", nargs=2, default=["null", "null"],
                     help="bench/topic_bytes.py of the JSON and the Avro binlog -> kafka topics")
     ap.add_argument("--ha", default="null", help="bench/ha_failover.py results (a JSON list), or null")
+    ap.add_argument("--writer", default="null", help="bench/writer.py's result (JSON), or null")
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--chart", type=Path, required=True)
     ap.add_argument("--workdir", type=Path, required=True)
@@ -173,6 +174,19 @@ def main() -> None:
               f"{fmt_rate(a.rows / xf['wall_s'])} rows/s, {transform_ratio:.2f}x the rate without "
               f"(goal 0.8x) {'ok' if transform_ratio >= 0.8 else 'MISSED'}; "
               f"{xf['cpu_s']:.1f} CPU s against {plain['cpu_s']:.1f}")
+    def best_of(prefix):  # the runs of one algorithm, taken in turns with the other's
+        runs = [f for k, f in figures.items() if k.startswith(prefix) and f.get("wall_s")]
+        return min(runs, key=lambda f: f["wall_s"]) if runs else {}
+    sp, wm = best_of("snapshot_writes_snapshot_position_"), best_of("snapshot_writes_watermark_")
+    watermark_ratio = None
+    writer = json.loads(a.writer)
+    if sp.get("wall_s") and wm.get("wall_s"):
+        watermark_ratio = sp["wall_s"] / wm["wall_s"]
+        w = f"{writer['rate']} rows/s" if writer else "rate unknown"
+        print(f"mariadb snapshot p=2 under a writer (goal 5k rows/s, reached {w}): snapshot-position "
+              f"{fmt_rate(a.rows / sp['wall_s'])} rows/s, watermark {fmt_rate(a.rows / wm['wall_s'])} rows/s, "
+              f"{watermark_ratio:.2f}x (goal 0.9x) {'ok' if watermark_ratio >= 0.9 else 'MISSED'}; "
+              f"{wm['cpu_s']:.1f} CPU s against {sp['cpu_s']:.1f}")
     jb, ab = (json.loads(x) for x in a.topic_bytes)
     avro = None
     if jb and ab and jb["records"] and ab["records"]:
@@ -233,6 +247,7 @@ def main() -> None:
     out = {"sizes": counts, "load_average": {"start": a.load[0], "end": a.load[1]}, "snapshot_envelope_bytes": a.snapshot_bytes, "runs": a.runs,
            "debezium_runs": a.debezium_runs, "debezium_heap": a.debezium_heap, "figures": figures,
            "table": table, "latency": latency, "latency_pg": latency_pg, "transform_ratio": transform_ratio,
+           "watermark_ratio": watermark_ratio, "writer": writer,
            "avro": avro, "failover": json.loads(a.ha)}
     a.json.write_text(json.dumps(out, indent=2))
     print(f"all figures: {a.json}")

@@ -13,6 +13,9 @@
 #   transform      the p=1 snapshot through a transform of three computed
 #                  columns and a filter; compared with the p=1 snapshot
 #   snapshot wide  a 20-column table of mixed types -> blackhole
+#   snapshot under writes  the p=2 snapshot while bench/writer.py updates
+#                  5k rows/s of the table, algorithm snapshot-position and
+#                  watermark (group `watermark`; goal: watermark >= 0.9x)
 #   snapshot kafka the sysbench-like table into Kafka (exactly-once);
 #                  limit bench/raw_produce with the same message count and
 #                  sluice's average envelope size
@@ -43,7 +46,7 @@
 # BENCH_RUNS (default 3) runs; Debezium of BENCH_DEBEZIUM_RUNS (default 1).
 # BENCH_DEBEZIUM=0 skips the peer; DEBEZIUM_HEAP (default 512m) is its -Xmx.
 # BENCH_KEEP=1 keeps the work directory (logs of every run) for inspection.
-# BENCH_ONLY=mariadb,kafka,postgres,clickhouse,ha runs only those groups
+# BENCH_ONLY=mariadb,watermark,kafka,postgres,clickhouse,ha runs only those groups
 # (ha: failover time of a high-availability group, bench/ha_failover.py;
 # BENCH_FAILOVERS, default 20, kills per mode).
 set -euo pipefail
@@ -297,6 +300,32 @@ if [[ "$DBZ" == 1 ]]; then
     PREP=""
 fi
 fi  # want mariadb
+
+# the snapshot under a writer updating 5k rows/s of the same table, with
+# each snapshot algorithm (scan.incremental.snapshot.algorithm), parallelism
+# 2; the writer runs through both so each sees the same load
+writer_json=null
+if want watermark; then
+    "$REPO/.venv/bin/python" "$REPO/bench/writer.py" --mysql-port "$MARIADB_PORT" --table snap.sbtest \
+        --rows "$ROWS" --rate 5000 >"$DIR/writer.json" 2>"$DIR/writer.err" &
+    writer_pid=$!
+    sleep 2
+    # the algorithms take turns, run by run, so that a change of the
+    # machine's load hits both alike; the report takes each one's best
+    for ((i = 1; i <= RUNS; i++)); do
+        for algo in snapshot-position watermark; do
+            y="$DIR/p-writes-$algo.yaml"
+            sed "s/^  scan.startup.mode: initial$/&\n  scan.incremental.snapshot.algorithm: $algo/" \
+                "$(pipeline initial 2 'snap.sbtest')" >"$y"
+            log "snapshot under a writer at 5k rows/s: sluice migrate, parallelism 2, algorithm $algo (run $i)"
+            run "snapshot_writes_${algo//-/_}_$i" 1 "$SLUICE" migrate "$y"
+        done
+    done
+    kill "$writer_pid"
+    wait "$writer_pid" || true
+    writer_json="$(cat "$DIR/writer.json")"
+    [[ -n "$writer_json" ]] || { log "the writer failed: $(tail -n 5 "$DIR/writer.err")"; writer_json=null; }
+fi  # want watermark
 
 log "generating $CHANGES binlog row changes"
 read -r bfile bpos < <(sql -N -e "SHOW MASTER STATUS" | awk '{print $1, $2}')
@@ -691,5 +720,5 @@ stamp=$(date +%Y%m%dT%H%M%S)
 "$REPO/.venv/bin/python" "$REPO/bench/report.py" --figures "$FIG" --rows "$ROWS" --wide-rows "$WIDE_ROWS" \
     --events "$events" --snapshot-bytes "$snap_bytes" --runs "$RUNS" --debezium-runs "$DBZ_RUNS" \
     --debezium-heap "$DBZ_HEAP" --latency "$latency_json" --latency-pg "$latency_pg" \
-    --topic-bytes "$json_bytes" "$avro_bytes" --ha "$ha_json" --json "$OUT/results-$stamp.json" \
+    --topic-bytes "$json_bytes" "$avro_bytes" --ha "$ha_json" --writer "$writer_json" --json "$OUT/results-$stamp.json" \
     --chart "$OUT/chart-$stamp.png" --workdir "$DIR" --load "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"

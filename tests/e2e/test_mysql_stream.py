@@ -257,7 +257,8 @@ def _server_gone(pid, timeout=30):
 @pytest.mark.parametrize("how", ["shutdown", "kill9"])
 def test_gtid_strict_mode_and_restart_mid_transaction_stream(mariadb, tmp_path, db, repo_root, how):
     """gtid_strict_mode=ON, and the server stopped (a clean shutdown, or
-    kill -9 of mariadbd the moment a 100k-row transaction commits) and
+    kill -9 of mariadbd once a 100k-row transaction committed, sluice paused
+    meanwhile so that it can have read only part of it) and
     started again while a writer commits transactions without pause: the
     restart rotates the binlog, sluice reconnects (after kill -9 from
     inside the big transaction, which it reads again from its start), and
@@ -280,10 +281,16 @@ def test_gtid_strict_mode_and_restart_mid_transaction_stream(mariadb, tmp_path, 
             while counter[0] < 200:
                 time.sleep(0.05)
             pid = int(open(os.path.join(mariadb.dir, "mariadbd.pid")).read())  # our own server
+            if how == "kill9":
+                # sluice paused: the server can hand over no more of the
+                # ~25 MB transaction than the socket buffers hold before it
+                # dies, so sluice is surely inside it when the stream ends
+                os.kill(s.proc.pid, signal.SIGSTOP)
             mysql_exec(mariadb, f"INSERT INTO {db}.big SELECT seq, REPEAT('p', 200) FROM {db}.seq_1_to_{BIG}")
             if how == "kill9":
                 os.kill(pid, signal.SIGKILL)
                 _server_gone(pid)
+                os.kill(s.proc.pid, signal.SIGCONT)
             else:
                 subprocess.run(["bash", script, "stop", mariadb.dir], check=True, capture_output=True)
             at_stop = counter[0]

@@ -5,7 +5,8 @@
  * FORMAT_DESCRIPTION sets the server flavour, TABLE_MAP replaces the
  * current schema, ROWS events decode every row against it and render each
  * value as the sinks do, QUERY and GTID events (MariaDB's, MySQL's and
- * MySQL's tagged ones) are parsed; a TRANSACTION_PAYLOAD_EVENT (MySQL 8's
+ * MySQL's tagged ones) are parsed (a PARTIAL_UPDATE_ROWS_EVENT applies
+ * its JSON diffs); a TRANSACTION_PAYLOAD_EVENT (MySQL 8's
  * compressed transaction) is inflated and each event inside it goes the
  * same way. Seeds are captured from a real MariaDB by capture_seeds.py,
  * plus MySQL 8 events built from MySQL's formats by mysql8_seeds.py.
@@ -25,7 +26,8 @@
 enum { EV_QUERY = 2, EV_FORMAT = 15, EV_TABLE_MAP = 19, EV_GTID_MYSQL = 33, EV_PAYLOAD = 40, EV_GTID_TAGGED = 42,
        EV_GTID_MARIADB = 162 };
 
-static int is_rows(int t) { return (t >= 23 && t <= 25) || (t >= 30 && t <= 32) || (t >= 166 && t <= 171); }
+/* 39: MySQL 8's PARTIAL_UPDATE_ROWS_EVENT (JSON diffs, json_diff.c) */
+static int is_rows(int t) { return (t >= 23 && t <= 25) || (t >= 30 && t <= 32) || t == 39 || (t >= 166 && t <= 171); }
 
 static void decode_rows(int type, const uint8_t *body, size_t len, const sl_table_schema *sc,
                         const sl_mysql_decode_opts *o, sl_buf *out)

@@ -4,8 +4,10 @@ events no MariaDB writes (so capture_seeds.py cannot capture them), built
 from MySQL's formats as tests/unit/test_mysql8_events.c builds them: a
 TRANSACTION_PAYLOAD_EVENT (zstd and uncompressed) holding BEGIN,
 TABLE_MAP, WRITE_ROWS and XID (libs/mysql/binlog/event/codecs/binary.cpp),
-and a GTID_TAGGED_LOG_EVENT (mysql::serialization, control_events.h
-Gtid_event::define_fields). Needs the zstd command. Seeds are
+a GTID_TAGGED_LOG_EVENT (mysql::serialization, control_events.h
+Gtid_event::define_fields), and a PARTIAL_UPDATE_ROWS_EVENT whose JSON
+column is a diff vector (sql/rpl_record.cc, sql/json_diff.cc; as
+tests/unit/test_mysql8_partial_json.c builds it). Needs the zstd command. Seeds are
 content-addressed like capture_seeds.py's.
 
 Usage: python3 tests/fuzz/mysql8_seeds.py
@@ -80,6 +82,53 @@ def tagged_gtid(tag, gno):
     return varlen(1) + varlen(size) + varlen(12) + f
 
 
+# TABLE_MAP of j.t (id INT PRIMARY KEY, a JSON, n INT, b JSON), table id 0x21
+TM_JSON = (bytes([0x21, 0, 0, 0, 0, 0, 1, 0, 1]) + b"j\0" + bytes([1]) + b"t\0" + bytes([4, 0x03, 0xf5, 0x03, 0xf5, 2, 4, 4,
+           0x0a, 1, 1, 0, 4, 9, 2]) + b"id" + bytes([1]) + b"a" + bytes([1]) + b"n" + bytes([1]) + b"b" +
+           bytes([8, 1, 0]))
+
+
+def j_small(is_obj, items):
+    """a small binary JSON object or array: items are (key, type, body);
+    int16 (5) and literals (4) inlined"""
+    n = len(items)
+    hdr = 4 + (4 * n if is_obj else 0) + 3 * n
+    keys = b"".join(k.encode() for k, _, _ in items) if is_obj else b""
+    at = hdr + len(keys)
+    kent, vent, tail = b"", b"", b""
+    koff = hdr
+    for k, t, body in items:
+        if is_obj:
+            kent += struct.pack("<HH", koff, len(k))
+            koff += len(k)
+        if t in (4, 5):
+            vent += bytes([t]) + body.ljust(2, b"\0")
+        else:
+            vent += bytes([t]) + struct.pack("<H", at + len(tail))
+            tail += body
+    body = kent + vent + keys + tail
+    return struct.pack("<HH", n, hdr + len(keys) + len(tail)) + body
+
+
+def partial_update():
+    """{"k": 1, "arr": [1, 2, 3], "obj": {"x": "y"}} updated by INSERT
+    $.arr[3] 9, REPLACE $.obj."x" "z", REMOVE $.k"""
+    arr = j_small(False, [("", 5, struct.pack("<h", v)) for v in (1, 2, 3)])
+    obj = j_small(True, [("x", 12, b"\x01y")])
+    doc = bytes([0]) + j_small(True, [("k", 5, struct.pack("<h", 1)), ("arr", 2, arr), ("obj", 0, obj)])
+    diffs = b""
+    for op, path, val in ((1, b"$.arr[3]", bytes([5]) + struct.pack("<h", 9)), (0, b'$.obj."x"', b"\x0c\x01z"),
+                          (2, b"$.k", None)):
+        diffs += bytes([op, len(path)]) + path + (bytes([len(val)]) + val if val else b"")
+    b = bytes([2]) + j_small(False, [("", 5, struct.pack("<h", 1))])
+    ev = bytes([0x21, 0, 0, 0, 0, 0]) + struct.pack("<HH", 1, 2) + bytes([4, 0x0f, 0x0f])
+    ev += bytes([0]) + struct.pack("<I", 1) + struct.pack("<I", len(doc)) + doc + struct.pack("<I", 7)
+    ev += struct.pack("<I", len(b)) + b
+    ev += bytes([1, 0x01, 0]) + struct.pack("<I", 1) + struct.pack("<I", len(diffs)) + diffs + struct.pack("<I", 8)
+    ev += struct.pack("<I", len(b)) + b
+    return ev
+
+
 def frame(etype, body):
     return bytes([etype]) + struct.pack("<H", len(body)) + body
 
@@ -95,6 +144,7 @@ def main():
     for zstd in (True, False):
         put(fde + frame(42, tagged_gtid(b"blue", 42)) + frame(40, payload(tx, zstd)))
     put(frame(42, tagged_gtid(b"_abcdefghijklmnopqrstuvwxyz01234", 2 ** 63 - 1)))
+    put(fde + frame(19, TM_JSON) + frame(39, partial_update()))
 
 
 if __name__ == "__main__":

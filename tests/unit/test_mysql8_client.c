@@ -1,8 +1,9 @@
 /* test_mysql8_client.c — what the client library (MariaDB Connector/C,
  * the one sluice links) does with MySQL 8's binlog events, against a
- * stand-in server on loopback: it refuses TRANSACTION_PAYLOAD_EVENT and
- * GTID_TAGGED_LOG_EVENT (CR_UNKNOWN_BINLOG_EVENT: neither is in its event
- * switch nor flagged ignorable), the refused event is still whole in the
+ * stand-in server on loopback: it refuses PARTIAL_UPDATE_ROWS_EVENT,
+ * TRANSACTION_PAYLOAD_EVENT (CR_UNKNOWN_BINLOG_EVENT: neither is in its
+ * event switch nor flagged ignorable) and GTID_TAGGED_LOG_EVENT
+ * (CR_BINLOG_ERROR), the refused event is still whole in the
  * connection's read buffer (rpl_refused.c takes it from there), and the
  * stream goes on with the next event.
  *
@@ -11,7 +12,8 @@
  * answered by [OK byte][event] packets, then EOF) and sends a binlog built
  * from MySQL's formats as in test_mysql8_events.c: FORMAT_DESCRIPTION
  * (MySQL 8.4, CRC32), GTID_LOG, TRANSACTION_PAYLOAD (BEGIN, TABLE_MAP,
- * WRITE_ROWS, XID, zstd), GTID_TAGGED_LOG, QUERY COMMIT.
+ * WRITE_ROWS, XID, zstd), GTID_TAGGED_LOG, TABLE_MAP, PARTIAL_UPDATE_ROWS
+ * (a JSON diff), QUERY COMMIT.
  *
  * It also asks for caching_sha2_password, MySQL 8's default, and sluice's
  * connect (sl_mysql_connect, ssl-mode disabled) gets through with the
@@ -59,8 +61,32 @@ static const uint8_t rows[] = {0x15, 0, 0, 0, 0, 0, 1, 0, 2, 0, 2, 3, 0, 7, 0, 0
 static const uint8_t begin_q[] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'B', 'E', 'G', 'I', 'N'};
 static const uint8_t commit_q[] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'C', 'O', 'M', 'M', 'I', 'T'};
 
+/* TABLE_MAP of j.t (id INT PRIMARY KEY, a JSON, n INT, b JSON) and a
+ * PARTIAL_UPDATE_ROWS_EVENT of it: a = {"k": 1, "arr": [1, 2, 3], "obj":
+ * {"x": "y"}} changed by the diffs INSERT $.arr[3] 9, REPLACE $.obj."x"
+ * "z", REMOVE $.k (sql/rpl_record.cc, sql/json_diff.cc; the bytes of
+ * tests/fuzz/mysql8_seeds.py's partial_update()) */
+static const uint8_t tm_jt[] = {
+    0x21, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x6a, 0x00, 0x01, 0x74, 0x00,
+    0x04, 0x03, 0xf5, 0x03, 0xf5, 0x02, 0x04, 0x04, 0x0a, 0x01, 0x01, 0x00, 0x04, 0x09,
+    0x02, 0x69, 0x64, 0x01, 0x61, 0x01, 0x6e, 0x01, 0x62, 0x08, 0x01, 0x00};
+static const uint8_t partial_rows[] = {
+    0x21, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 0x00, 0x04, 0x0f, 0x0f, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x3b, 0x00, 0x19,
+    0x00, 0x01, 0x00, 0x1a, 0x00, 0x03, 0x00, 0x1d, 0x00, 0x03, 0x00, 0x05, 0x01, 0x00,
+    0x02, 0x20, 0x00, 0x00, 0x2d, 0x00, 0x6b, 0x61, 0x72, 0x72, 0x6f, 0x62, 0x6a, 0x03,
+    0x00, 0x0d, 0x00, 0x05, 0x01, 0x00, 0x05, 0x02, 0x00, 0x05, 0x03, 0x00, 0x01, 0x00,
+    0x0e, 0x00, 0x0b, 0x00, 0x01, 0x00, 0x0c, 0x0c, 0x00, 0x78, 0x01, 0x79, 0x07, 0x00,
+    0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x02, 0x01, 0x00, 0x07, 0x00, 0x05, 0x01, 0x00,
+    0x01, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x22, 0x00, 0x00, 0x00, 0x01, 0x08, 0x24,
+    0x2e, 0x61, 0x72, 0x72, 0x5b, 0x33, 0x5d, 0x03, 0x05, 0x09, 0x00, 0x00, 0x09, 0x24,
+    0x2e, 0x6f, 0x62, 0x6a, 0x2e, 0x22, 0x78, 0x22, 0x03, 0x0c, 0x01, 0x7a, 0x02, 0x03,
+    0x24, 0x2e, 0x6b, 0x08, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x02, 0x01, 0x00,
+    0x07, 0x00, 0x05, 0x01, 0x00};
+
 /* the events of the binlog, each one packet */
-static vec events[5];
+enum { NEV = 7 };
+static vec events[NEV];
 
 static void build_binlog(void)
 {
@@ -139,6 +165,12 @@ static void build_binlog(void)
     put_event(e, 42, TS, body.p, body.n, pos + 19 + (uint32_t)body.n + 4, 1);
     pos += (uint32_t)e->n;
     e = &events[4];
+    put_event(e, 19, TS, tm_jt, sizeof tm_jt, pos + 19 + (uint32_t)sizeof tm_jt + 4, 1);
+    pos += (uint32_t)e->n;
+    e = &events[5];
+    put_event(e, 39, TS, partial_rows, sizeof partial_rows, pos + 19 + (uint32_t)sizeof partial_rows + 4, 1);
+    pos += (uint32_t)e->n;
+    e = &events[6];
     put_event(e, 2, TS, commit_q, sizeof commit_q, pos + 19 + (uint32_t)sizeof commit_q + 4, 1);
     free(body.p);
 }
@@ -353,7 +385,7 @@ static void *server(void *arg)
                 free(pk.p);
                 free(rot.p);
             }
-            for (int i = 0; i < 5; i++) {
+            for (int i = 0; i < NEV; i++) {
                 vec pk = {0};
                 put8(&pk, 0);
                 put(&pk, events[i].p, events[i].n);
@@ -404,14 +436,15 @@ static void refused_mysql8_events_are_taken_from_the_buffer(void **state)
     mariadb_rpl_optionsv(rpl, MARIADB_RPL_SERVER_ID, (uint32_t)77);
     assert_int_equal(mariadb_rpl_open(rpl), 0);
 
-    int got[5];
+    int got[NEV];
     char gtid[128] = "";
+    char after[128] = "";
     int nrows_events = 0;
     MARIADB_RPL_EVENT *ev = NULL;
     ev = mariadb_rpl_fetch(rpl, ev);
     assert_non_null(ev);
     assert_int_equal(ev->event_type, 4); /* ROTATE */
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < NEV; i++) {
         unsigned before = m->net.pkt_nr;
         ev = mariadb_rpl_fetch(rpl, ev);
         if (ev) {
@@ -430,7 +463,23 @@ static void refused_mysql8_events_are_taken_from_the_buffer(void **state)
         assert_memory_equal(raw, events[i].p, len);
         assert_int_equal(crc32(0, raw, (uInt)(len - 4)), rd32(raw + len - 4));
         got[i] = raw[4];
-        if (raw[4] == 42) {
+        if (raw[4] == 39) { /* decoded against the TABLE_MAP before it */
+            static const sl_mysql_server srv = {0, 80403};
+            static const sl_mysql_decode_opts o = {SL_ZERO_DATE_NULL, NULL, NULL};
+            sl_err err;
+            uint64_t id;
+            sl_table_schema *s;
+            assert_int_equal(sl_mysql_parse_table_map(events[4].p + 19, events[4].n - 19 - 4, &srv, &id, &s, &err), 0);
+            sl_mysql_rows it;
+            sl_arena ar;
+            sl_arena_init(&ar);
+            sl_value *bv, *av;
+            assert_int_equal(sl_mysql_rows_open(&it, 39, raw + 19, len - 19 - 4, s, &o, &err), 0);
+            assert_int_equal(sl_mysql_rows_next(&it, &ar, &bv, &av, &err), 1);
+            snprintf(after, sizeof after, "%.*s", (int)av[1].len, av[1].v.s);
+            sl_arena_free(&ar);
+            sl_schema_free(s);
+        } else if (raw[4] == 42) {
             assert_int_equal(sl_mysql_gtid_tagged_text(raw + 19, len - 19 - 4, gtid, sizeof gtid), 0);
         } else if (raw[4] == 40) {
             sl_mysql_payload_reader r;
@@ -449,7 +498,10 @@ static void refused_mysql8_events_are_taken_from_the_buffer(void **state)
     assert_int_equal(got[1], 33);
     assert_int_equal(got[2], 40);
     assert_int_equal(got[3], 42);
-    assert_int_equal(got[4], 2); /* the stream went on after the refusals */
+    assert_int_equal(got[4], 19);
+    assert_int_equal(got[5], 39);
+    assert_int_equal(got[6], 2); /* the stream went on after the refusals */
+    assert_string_equal(after, "{\"arr\": [1, 2, 3, 9], \"obj\": {\"x\": \"z\"}}");
     assert_int_equal(nrows_events, 1);
     assert_string_equal(gtid, "3e11fa47-71ca-11e1-9e33-c80aa9429562:blue:43");
     /* the end of the stream is not taken for a refused event */
@@ -462,7 +514,7 @@ static void refused_mysql8_events_are_taken_from_the_buffer(void **state)
     mysql_close(m);
     pthread_join(th, NULL);
     close(st.lfd);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < NEV; i++)
         free(events[i].p);
 }
 
