@@ -3,6 +3,7 @@
  * the buffer's growth, table-driven escaping. */
 #include "envelope.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +315,21 @@ static const char *snapshot_text(uint8_t snap)
     }
 }
 
+/* Debezium's PostgreSQL source.sequence: the JSON text of [last commit
+ * LSN, the change's LSN], each a decimal string or null (the field itself
+ * is a Connect string holding that text). */
+const char *sl_pg_sequence(const sl_event *e, char *buf, size_t len)
+{
+    uint64_t last = e->tx ? e->tx->last_commit : 0;
+    char a[24] = "null", c[24] = "null";
+    if (last)
+        snprintf(a, sizeof a, "\"%" PRIu64 "\"", last);
+    if (e->offset)
+        snprintf(c, sizeof c, "\"%" PRIu64 "\"", e->offset);
+    snprintf(buf, len, "[%s,%s]", a, c);
+    return buf;
+}
+
 void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
 {
     const sl_txinfo *tx = e->tx;
@@ -338,7 +354,11 @@ void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
     sl_buf_i64(b, us * 1000);
     if (s->schema) {
         /* PostgreSQL */
-        sl_buf_adds(b, ",\"sequence\":null,\"schema\":");
+        char seq[64];
+        sl_buf_adds(b, ",\"sequence\":");
+        sl_pg_sequence(e, seq, sizeof seq);
+        sl_json_string(b, seq, strlen(seq));
+        sl_buf_adds(b, ",\"schema\":");
         opt_string(b, s->schema);
         sl_buf_adds(b, ",\"table\":");
         opt_string(b, s->table);

@@ -485,8 +485,9 @@ static void put_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
     sl_avro_put_union(b, 0); /* [Enum string, null] */
     sl_avro_put_cstr(b, snap[e->snapshot < 4 ? e->snapshot : 0]);
     sl_avro_put_cstr(b, s->db ? s->db : "");
-    sl_avro_put_union(b, 0); /* sequence */
     if (s->schema) {
+        char seq[64];
+        opt_str(b, sl_pg_sequence(e, seq, sizeof seq));
         sl_avro_put_cstr(b, s->schema);
         sl_avro_put_cstr(b, s->table ? s->table : "");
         opt_long(b, tx && tx->xid, tx ? (int64_t)tx->xid : 0);
@@ -494,6 +495,7 @@ static void put_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
         sl_avro_put_union(b, 0); /* xmin */
         return;
     }
+    sl_avro_put_union(b, 0); /* sequence */
     opt_str(b, s->table);
     sl_avro_put_long(b, tx ? tx->server_id : 0);
     opt_str(b, tx ? tx->gtid : NULL);

@@ -177,7 +177,8 @@ static void pg_source_origin(void **state)
 }
 
 /* the source block of a PostgreSQL change as Debezium 3.5 writes it:
- * the commit's microseconds in ts_us / ts_ns (ts_ms truncated) */
+ * the commit's microseconds in ts_us / ts_ns (ts_ms truncated), sequence
+ * the text of [last commit LSN, change LSN] as decimal strings */
 static char *pg_source_text(const sl_event *e)
 {
     sl_envelope_opts env = {.connector = "postgresql", .name = "p"};
@@ -196,12 +197,14 @@ static void pg_source_commit_micros(void **state)
     sl_table_schema *s = sl_schema_new("db", "public", "t", 1);
     assert_non_null(s);
     set_col(&s->cols[0], "id", "integer", SL_INT);
-    sl_txinfo tx = {.xid = 750, .lsn = 30722800, .ts_ms = 1796245188163, .ts_us = 1796245188163335};
+    sl_txinfo tx = {.xid = 750, .lsn = 30722800, .ts_ms = 1796245188163, .ts_us = 1796245188163335,
+                    .last_commit = 30722720};
     sl_event e = {.schema = s, .tx = &tx, .op = 'c', .offset = 30722760};
     char *got = pg_source_text(&e);
     assert_string_equal(got, "\"connector\":\"postgresql\",\"name\":\"p\",\"ts_ms\":1796245188163,"
                              "\"snapshot\":\"false\",\"db\":\"db\",\"ts_us\":1796245188163335,"
-                             "\"ts_ns\":1796245188163335000,\"sequence\":null,\"schema\":\"public\","
+                             "\"ts_ns\":1796245188163335000,\"sequence\":\"[\\\"30722720\\\",\\\"30722760\\\"]\","
+                             "\"schema\":\"public\","
                              "\"table\":\"t\",\"txId\":750,\"lsn\":30722760,\"xmin\":null,\"origin\":null,"
                              "\"origin_lsn\":null}");
     free(got);
@@ -210,6 +213,11 @@ static void pg_source_commit_micros(void **state)
     got = pg_source_text(&e);
     assert_non_null(strstr(got, "\"ts_us\":1796245188163000,\"ts_ns\":1796245188163000000,"));
     free(got);
+    /* no commit read yet (a snapshot row, the first transaction after a
+     * start): the first LSN is null */
+    tx.last_commit = 0;
+    char seq[64];
+    assert_string_equal(sl_pg_sequence(&e, seq, sizeof seq), "[null,\"30722760\"]");
     sl_schema_free(s);
 }
 
