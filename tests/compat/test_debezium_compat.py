@@ -153,11 +153,10 @@ ALLOW = [
           when=lambda s, d: s["decimal.handling.mode"] == "precise", status="not yet",
           reason="VariableScaleDecimal: Debezium drops trailing zeros (-0.000100 at scale 4), sluice keeps the "
                  "server's scale (6); the same number"),
-    Allow("pg-snapshot-tx", "value.source.txId value.source.lsn", db="postgres", ops="r", both=True,
-          status="not yet", reason="snapshot rows: Debezium gives the snapshot's transaction and LSN, sluice no "
-                                   "txId and its slot's start LSN"),
-    Allow("pg-snapshot-slot", "value.source.sequence", db="postgres", ops="r", both=True, same_shape=True,
-          reason="snapshot rows: each tool's own slot's LSN in the sequence, of the same form"),
+    Allow("pg-snapshot-slot", "value.source.txId value.source.lsn value.source.sequence", db="postgres", ops="r",
+          both=True, same_shape=True,
+          reason="snapshot rows: each tool's own snapshot transaction (txId) and slot (lsn, sequence), of the same "
+                 "form"),
 ]
 
 USED = Counter()  # allowance id -> differences it let pass in this session

@@ -371,6 +371,11 @@ def test_postgres_type_zoo_decodes_to_the_source_values(pg, kafka, registry):
     upd = next(e for e in evs if e["op"] == "u")
     assert upd["before"]["i2"] == -32768 and upd["after"]["i2"] == 1
     assert upd["source"]["schema"] == "public" and upd["source"]["table"] == "zoo"
+    # the source fields the JSON envelope carries too (test_pg_types)
+    snap_src = [e["source"] for e in evs if e["op"] == "r"]
+    assert len({(x["txId"], x["lsn"]) for x in snap_src}) == 1 and snap_src[0]["txId"] > 0, snap_src
+    assert all(x["sequence"] == f'[null,"{x["lsn"]}"]' for x in snap_src)
+    assert json.loads(upd["source"]["sequence"])[1] == str(upd["source"]["lsn"])
     schema = json.loads(registry.client().get_latest_version(f"{topic}-value").schema.schema_str)
     fastavro.parse_schema(schema)
     assert schema["fields"][2]["type"]["connect.name"] == "io.debezium.connector.postgresql.Source"

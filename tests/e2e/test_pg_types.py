@@ -9,6 +9,7 @@ literals."""
 from __future__ import annotations
 
 import base64
+import json
 
 from sluice_run import PG_STREAMING, changes, read_events, wait_events
 
@@ -147,6 +148,7 @@ def test_type_zoo_snapshot_and_stream_agree(pg):
             + ", ".join(f"{c[0]} {c[1]}" for c in COLUMNS) + ")",
             "ALTER TABLE zoo REPLICA IDENTITY FULL")
     insert_rows(pg, 0)
+    xid_before = pg.rows("SELECT txid_current()")[0][0]
     s, out = pg.pipeline("public.zoo", "zoo", startup="initial")
     s.start(wait_for=PG_STREAMING)
     wait_events(out, 4, proc=s)
@@ -161,6 +163,22 @@ def test_type_zoo_snapshot_and_stream_agree(pg):
     assert sorted(snap) == [1, 2, 3, 4] and sorted(stream) == [1, 2, 3, 4]
     # Debezium's markers: the one table's rows are the snapshot's first .. last
     assert [e["source"]["snapshot"] for e in evs if e["op"] == "r"] == ["first", "true", "true", "last"]
+    # Debezium's source of snapshot rows: a transaction of the snapshot (newer
+    # than one that ran before), the snapshot's LSN, and no commit read yet
+    snap_src = [e["source"] for e in evs if e["op"] == "r"]
+    assert len({(x["txId"], x["lsn"]) for x in snap_src}) == 1, snap_src
+    assert snap_src[0]["txId"] > xid_before and snap_src[0]["lsn"] > 0
+    assert all(x["sequence"] == f'[null,"{x["lsn"]}"]' for x in snap_src)
+    # changes: [last commit or heartbeat position, the change's LSN] as
+    # strings, and the commit's microseconds (ts_ms truncated)
+    for e in evs:
+        if e["op"] == "r":
+            continue
+        x = e["source"]
+        last, lsn = json.loads(x["sequence"])
+        assert lsn == str(x["lsn"]) and (last is None or int(last) <= x["lsn"]), x
+        assert x["ts_us"] // 1000 == x["ts_ms"] and x["ts_ns"] == x["ts_us"] * 1000, x
+    assert any(e["source"]["ts_us"] % 1000 for e in evs if e["op"] != "r")  # not milliseconds scaled
     mismatches = []
     for rid in (1, 2, 3, 4):
         for name, typ, _, _ in COLUMNS:
