@@ -57,6 +57,10 @@ int sl_is_interval(const sl_column *c)
     return !c->is_array && c->type_name && strncmp(c->type_name, "interval", 8) == 0;
 }
 
+/* uuid's type OID; MySQL type codes, the other meaning of src_type, are
+ * all below 256 */
+int sl_is_pg_uuid(const sl_column *c) { return !c->is_array && c->src_type == 2950; }
+
 int sl_time_in_ms(const sl_column *c, const sl_value_modes *m)
 {
     return m && (m->time_precision == SL_TIME_CONNECT || (m->time_precision == SL_TIME_ADAPTIVE && c->scale <= 3));

@@ -69,6 +69,9 @@ int sl_bigint_as_decimal(const sl_column *c, const sl_value_modes *m);
 /* PostgreSQL numeric without precision: Debezium's VariableScaleDecimal */
 int sl_decimal_variable(const sl_column *c);
 int sl_is_interval(const sl_column *c);
+/* a PostgreSQL uuid column (or a domain over uuid): Debezium names its
+ * string io.debezium.data.Uuid */
+int sl_is_pg_uuid(const sl_column *c);
 /* a TIME column in milliseconds (io.debezium.time.Time / Connect Time) */
 int sl_time_in_ms(const sl_column *c, const sl_value_modes *m);
 /* a DATETIME / timestamp column in milliseconds */

@@ -225,8 +225,13 @@ static void column_type(sl_buf *b, const sl_column *c, const kafka_avro_opts *o,
         break;
     default:
         *enc = AV_STRING;
-        sl_buf_adds(b, "\"string\"");
-        return;
+        if (!sl_is_pg_uuid(c)) {
+            sl_buf_adds(b, "\"string\"");
+            return;
+        }
+        sl_buf_adds(b, "{\"type\":\"string\"");
+        name = "io.debezium.data.Uuid";
+        break;
     }
     connect_name(b, name);
     sl_buf_addc(b, '}');

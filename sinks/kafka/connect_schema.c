@@ -152,7 +152,10 @@ static void column_field(sl_buf *b, const sl_column *c, const sl_value_modes *m)
             type = "boolean";
         }
         break;
-    default: break;
+    default:
+        if (sl_is_pg_uuid(c))
+            name = "io.debezium.data.Uuid";
+        break;
     }
     field(b, type, c->nullable, name, c->name);
     if (c->kind == SL_ENUM || c->kind == SL_SET) {
