@@ -145,8 +145,6 @@ ALLOW = [
     Allow("zoned-fraction", cols("value.before value.after", "ts0 ts6 ttz ttz2 ttzs"), both=True, status="not yet",
           reason="ZonedTimestamp (MariaDB) and ZonedTime: Debezium drops trailing zero fraction digits "
                  "(.5Z, none for whole seconds), sluice writes the column's precision"),
-    Allow("pg-domain-type", cols("schema.before schema.after", "dm"), db="postgres", status="not yet",
-          reason="a domain over int: Debezium uses the base type (int32), sluice int64"),
     Allow("pg-variable-scale", cols("value.before value.after", "n2 nsmall"), db="postgres", both=True,
           when=lambda s, d: s["decimal.handling.mode"] == "precise", status="not yet",
           reason="VariableScaleDecimal: Debezium drops trailing zeros (-0.000100 at scale 4), sluice keeps the "

@@ -379,6 +379,11 @@ def test_postgres_type_zoo_decodes_to_the_source_values(pg, kafka, registry):
     schema = json.loads(registry.client().get_latest_version(f"{topic}-value").schema.schema_str)
     fastavro.parse_schema(schema)
     assert schema["fields"][2]["type"]["connect.name"] == "io.debezium.connector.postgresql.Source"
+    # Debezium's uuid name; a domain over int is its base type
+    row = schema["fields"][0]["type"][1]  # the Value record, defined at before (after names it)
+    after = {f["name"]: f["type"] for f in row["fields"]}
+    assert after["u"][1] == {"type": "string", "connect.version": 1, "connect.name": "io.debezium.data.Uuid"}
+    assert after["dm"][1] == "int"
 
 
 # ---------------------------------------------------------------------------
