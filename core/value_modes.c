@@ -170,7 +170,7 @@ void sl_render_decimal(sl_buf *b, const sl_column *c, const char *s, size_t n, c
         return;
     }
     /* precise: the unscaled digits at the column's scale (a variable-scale
-     * numeric keeps the scale the server printed) */
+     * numeric at the scale of its significant fraction digits) */
     int neg = s[0] == '-';
     size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
     char *digits = malloc(n + (size_t)c->scale + 2);
@@ -198,6 +198,12 @@ void sl_render_decimal(sl_buf *b, const sl_column *c, const char *s, size_t n, c
     while (!variable && frac < c->scale) {
         digits[nd++] = '0';
         frac++;
+    }
+    /* Debezium's VariableScaleDecimal drops the fraction's trailing zeros
+     * (-0.000100 at scale 4; the scale never below 0): the same number */
+    while (variable && frac > 0 && digits[nd - 1] == '0') {
+        nd--;
+        frac--;
     }
     size_t cap = nd / 2 + 4;
     unsigned char *mag = malloc(cap);

@@ -145,10 +145,6 @@ ALLOW = [
     Allow("zoned-fraction", cols("value.before value.after", "ts0 ts6 ttz ttz2 ttzs"), both=True, status="not yet",
           reason="ZonedTimestamp (MariaDB) and ZonedTime: Debezium drops trailing zero fraction digits "
                  "(.5Z, none for whole seconds), sluice writes the column's precision"),
-    Allow("pg-variable-scale", cols("value.before value.after", "n2 nsmall"), db="postgres", both=True,
-          when=lambda s, d: s["decimal.handling.mode"] == "precise", status="not yet",
-          reason="VariableScaleDecimal: Debezium drops trailing zeros (-0.000100 at scale 4), sluice keeps the "
-                 "server's scale (6); the same number"),
     Allow("pg-snapshot-slot", "value.source.txId value.source.lsn value.source.sequence", db="postgres", ops="r",
           both=True, same_shape=True,
           reason="snapshot rows: each tool's own snapshot transaction (txId) and slot (lsn, sequence), of the same "

@@ -266,7 +266,8 @@ static char *render_text(const sl_column *c, uint8_t kind, const char *text, con
 
 /* decimal.handling.mode: precise is the unscaled value at the column's
  * scale as Connect Decimal bytes (PostgreSQL's unconstrained numeric as
- * VariableScaleDecimal with the printed scale); double a float64 */
+ * VariableScaleDecimal at the scale of its significant fraction digits, as
+ * Debezium); double a float64 */
 static void decimal_modes(void **state)
 {
     sl_table_schema *s = table(2);
@@ -287,6 +288,10 @@ static void decimal_modes(void **state)
         {0, "5", "\"AfQ=\"", "5"},                 /* 500 at scale 2 */
         {1, "3.14159", "{\"scale\":5,\"value\":\"BMsv\"}", "3.14159"},
         {1, "-100", "{\"scale\":0,\"value\":\"nA==\"}", "-100"},
+        /* Debezium drops the fraction's trailing zeros, never the integer's */
+        {1, "-0.000100", "{\"scale\":4,\"value\":\"/w==\"}", "-0.0001"},
+        {1, "0.0", "{\"scale\":0,\"value\":\"AA==\"}", "0"},
+        {1, "2.50", "{\"scale\":1,\"value\":\"GQ==\"}", "2.5"},
         {1, "NaN", "null", "\"NaN\""},
         {1, "123456789012345678901234567890", "{\"scale\":0,\"value\":\"AY7pD/bDc+DuTj8K0g==\"}",
          "1.2345678901234568e+29"},
