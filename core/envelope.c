@@ -117,7 +117,7 @@ void sl_format_double(sl_buf *b, double d, int is_float)
 
 /* ISO-8601 as Java prints it: years beyond 0000..9999 with a sign and at
  * least four digits (-0043, +10000) */
-static void iso_timestamp(sl_buf *b, const sl_value *v, int digits, int zulu)
+static void iso_timestamp(sl_buf *b, const sl_value *v, int digits, int zulu, int trimmed)
 {
     int64_t days, tod;
     sl_value_day_us(v, &days, &tod);
@@ -134,6 +134,8 @@ static void iso_timestamp(sl_buf *b, const sl_value *v, int digits, int zulu)
         n += snprintf(tmp + n, sizeof tmp - (size_t)n, ".%.*s", digits > 6 ? 6 : digits, f);
     }
     n += snprintf(tmp + n, sizeof tmp - (size_t)n, zulu ? "Z\"" : "\"");
+    if (trimmed)
+        n = (int)sl_trim_fraction(tmp, (size_t)n);
     sl_buf_add(b, tmp, (size_t)n);
 }
 
@@ -201,7 +203,7 @@ void sl_json_value_m(sl_buf *b, const sl_column *col, const sl_value *v, const s
         }
         return;
     case SL_TIMESTAMP:
-        iso_timestamp(b, v, col ? col->scale : 6, 1);
+        iso_timestamp(b, v, col ? col->scale : 6, 1, m && sl_zoned_trimmed(col, v));
         return;
     case SL_BIT:
         if (v->aux == 1) {
@@ -228,6 +230,12 @@ void sl_json_value_m(sl_buf *b, const sl_column *col, const sl_value *v, const s
         }
         if (m && col && sl_is_interval(col) && sl_render_interval(b, v->v.s, v->len, m) == 0)
             return;
+        if (m && sl_zoned_trimmed(col, v) && v->len < 64) {
+            char t[64];
+            memcpy(t, v->v.s, v->len);
+            sl_json_string(b, t, sl_trim_fraction(t, v->len));
+            return;
+        }
         sl_json_string(b, v->v.s, v->len);
         return;
     case SL_DECIMAL:

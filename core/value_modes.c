@@ -57,6 +57,33 @@ int sl_is_interval(const sl_column *c)
     return !c->is_array && c->type_name && strncmp(c->type_name, "interval", 8) == 0;
 }
 
+int sl_zoned_trimmed(const sl_column *c, const sl_value *v)
+{
+    if (v->kind == SL_TIMESTAMP)
+        return (v->flags & SL_VF_ZONED_TRIM) != 0;
+    return c && !c->is_array && c->kind == SL_TEXTUAL && c->type_name && strncmp(c->type_name, "time", 4) == 0 &&
+           strstr(c->type_name, "with time zone") != NULL;
+}
+
+size_t sl_trim_fraction(char *s, size_t n)
+{
+    /* the seconds' fraction is the text's only '.' */
+    const char *p = memchr(s, '.', n);
+    size_t dot = p ? (size_t)(p - s) : n;
+    if (dot == n)
+        return n;
+    size_t end = dot + 1;
+    while (end < n && s[end] >= '0' && s[end] <= '9')
+        end++;
+    size_t keep = end;
+    while (keep > dot + 1 && s[keep - 1] == '0')
+        keep--;
+    if (keep == dot + 1)
+        keep = dot;
+    memmove(s + keep, s + end, n - end);
+    return n - (end - keep);
+}
+
 /* uuid's type OID; MySQL type codes, the other meaning of src_type, are
  * all below 256 */
 int sl_is_pg_uuid(const sl_column *c) { return !c->is_array && c->src_type == 2950; }

@@ -156,6 +156,13 @@ static int put_plain(enc_ctx *x, sl_buf *b, const avro_col *ac, uint8_t enc, con
     case AV_DEC_STRING:
     case AV_ZONED:
         value_text(x, v, &p, &n);
+        if (n < 64 && sl_zoned_trimmed(&x->s->cols[x->col], v)) {
+            /* Debezium's ZonedTime / MySQL ZonedTimestamp, as the JSON envelope */
+            char t[64];
+            memcpy(t, p, n);
+            sl_avro_put_string(b, t, sl_trim_fraction(t, n));
+            return 0;
+        }
         sl_avro_put_string(b, p, n);
         return 0;
     case AV_BYTES:

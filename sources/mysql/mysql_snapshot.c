@@ -375,6 +375,8 @@ static int convert_row(MYSQL_STMT *st, row_binds *r, const sl_table_schema *s, i
             int64_t days = sl_days_from_civil(t->year, t->month, t->day);
             v->kind = c->kind;
             v->aux = c->scale;
+            if (c->kind == SL_TIMESTAMP)
+                v->flags |= SL_VF_ZONED_TRIM;
             if (c->kind == SL_DATE)
                 v->v.i = days;
             else

@@ -142,9 +142,6 @@ ALLOW = [
                  "sluice keeps array elements as exact text"),
     Allow("snapshot-row", "value.source.row", db="mariadb", ops="r", both=True, status="not yet",
           reason="snapshot rows: Debezium writes row 0, sluice the row's index in its chunk"),
-    Allow("zoned-fraction", cols("value.before value.after", "ts0 ts6 ttz ttz2 ttzs"), both=True, status="not yet",
-          reason="ZonedTimestamp (MariaDB) and ZonedTime: Debezium drops trailing zero fraction digits "
-                 "(.5Z, none for whole seconds), sluice writes the column's precision"),
     Allow("pg-snapshot-slot", "value.source.txId value.source.lsn value.source.sequence", db="postgres", ops="r",
           both=True, same_shape=True,
           reason="snapshot rows: each tool's own snapshot transaction (txId) and slot (lsn, sequence), of the same "
