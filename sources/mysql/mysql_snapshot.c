@@ -692,7 +692,7 @@ static int read_chunk_once(reader *r, sl_snap_chunk *c, sl_err *err)
     tx->file = sl_arena_strdup(&b->arena, file);
     tx->ts_ms = sl_wall_ms();
     tx->mariadb = strstr(mysql_get_server_info(r->conn), "MariaDB") != NULL;
-    for (uint32_t row = 0;; row++) {
+    for (;;) {
         int f = mysql_stmt_fetch(st);
         if (f == MYSQL_NO_DATA)
             break;
@@ -711,7 +711,7 @@ static int read_chunk_once(reader *r, sl_snap_chunk *c, sl_err *err)
         e->snapshot = SL_SNAP_TRUE;
         e->pos = at;
         e->offset = fpos;
-        e->row = row;
+        e->row = 0; /* Debezium's snapshot rows are all row 0 of their position */
         if (sl_emit_should_stop(ms->out)) {
             rc = 0;
             sl_batch_free(b);

@@ -140,8 +140,6 @@ ALLOW = [
     Allow("pg-numeric-array", cols("value.before value.after schema.before schema.after", "na"), db="postgres",
           reason="numeric[]: Debezium's items follow decimal.handling.mode (an array holding NaN becomes null); "
                  "sluice keeps array elements as exact text"),
-    Allow("snapshot-row", "value.source.row", db="mariadb", ops="r", both=True, status="not yet",
-          reason="snapshot rows: Debezium writes row 0, sluice the row's index in its chunk"),
     Allow("pg-snapshot-slot", "value.source.txId value.source.lsn value.source.sequence", db="postgres", ops="r",
           both=True, same_shape=True,
           reason="snapshot rows: each tool's own snapshot transaction (txId) and slot (lsn, sequence), of the same "
