@@ -365,6 +365,63 @@ static void interval_binary_time_modes(void **state)
     sl_schema_free(s);
 }
 
+/* as Debezium prints and names them: timetz (ZonedTime) and a MySQL
+ * snapshot row's TIMESTAMP (ZonedTimestamp) with the fraction's significant
+ * digits only, a binlog TIMESTAMP with the column's; uuid named
+ * io.debezium.data.Uuid; a domain over integer (OID 23 as its base) int32 */
+static void zoned_uuid_domain(void **state)
+{
+    sl_table_schema *s = table(4);
+    set_col(&s->cols[0], "tz", "time with time zone", SL_TEXTUAL);
+    set_col(&s->cols[1], "ts", "timestamp(6)", SL_TIMESTAMP);
+    s->cols[1].scale = 6;
+    set_col(&s->cols[2], "u", "uuid", SL_STRING);
+    s->cols[2].src_type = 2950;
+    set_col(&s->cols[3], "dm", "posint", SL_INT);
+    s->cols[3].src_type = 23;
+    sl_value_modes m = {0};
+    struct {
+        const char *in, *out;
+    } tz[] = {
+        {"02:30:00.500000Z", "\"02:30:00.5Z\""},
+        {"10:00:00.000000Z", "\"10:00:00Z\""},
+        {"01:30:00.00Z", "\"01:30:00Z\""},
+        {"23:59:59.99Z", "\"23:59:59.99Z\""},
+        {"10:00:00Z", "\"10:00:00Z\""},
+    };
+    for (size_t i = 0; i < sizeof tz / sizeof tz[0]; i++) {
+        char *got = render_text(&s->cols[0], SL_TEXTUAL, tz[i].in, &m);
+        assert_string_equal(got, tz[i].out);
+        free(got);
+    }
+    sl_value ts = {.kind = SL_TIMESTAMP, .v.i = 1609459200500000, .flags = SL_VF_ZONED_TRIM};
+    char *snap = render(&s->cols[1], &ts, &m);
+    ts.flags = 0;
+    char *binlog = render(&s->cols[1], &ts, &m);
+    ts.v.i = 1609459200000000;
+    ts.flags = SL_VF_ZONED_TRIM;
+    char *whole = render(&s->cols[1], &ts, &m);
+    assert_string_equal(snap, "\"2021-01-01T00:00:00.5Z\"");
+    assert_string_equal(binlog, "\"2021-01-01T00:00:00.500000Z\"");
+    assert_string_equal(whole, "\"2021-01-01T00:00:00Z\"");
+    free(snap);
+    free(binlog);
+    free(whole);
+    sl_envelope_opts env = {.connector = "postgresql"};
+    sl_buf b;
+    sl_buf_init(&b);
+    sl_connect_value_schema(&b, s, "p.public.t", &env, env.connector);
+    sl_buf_addc(&b, 0);
+    json_t *u = after_field(b.data, "u"), *dm = after_field(b.data, "dm");
+    assert_string_equal(json_string_value(json_object_get(u, "name")), "io.debezium.data.Uuid");
+    assert_int_equal(json_integer_value(json_object_get(u, "version")), 1);
+    assert_string_equal(json_string_value(json_object_get(dm, "type")), "int32");
+    json_decref(u);
+    json_decref(dm);
+    sl_buf_free(&b);
+    sl_schema_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +432,7 @@ int main(void)
         cmocka_unit_test(arrays_and_infinity),
         cmocka_unit_test(decimal_modes),
         cmocka_unit_test(interval_binary_time_modes),
+        cmocka_unit_test(zoned_uuid_domain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
