@@ -305,21 +305,21 @@ static void opt_string(sl_buf *b, const char *s)
         sl_buf_adds(b, "null");
 }
 
-static const char *snapshot_text(uint8_t snap)
+const char *sl_snapshot_marker(uint8_t snap)
 {
     switch (snap) {
     case SL_SNAP_TRUE:
-        return "\"true\"";
+        return "true";
     case SL_SNAP_FIRST:
-        return "\"first\"";
+        return "first";
     case SL_SNAP_LAST:
-        return "\"last\"";
+        return "last";
     case SL_SNAP_FIRST_IN_TABLE:
-        return "\"first_in_data_collection\"";
+        return "first_in_data_collection";
     case SL_SNAP_LAST_IN_TABLE:
-        return "\"last_in_data_collection\"";
+        return "last_in_data_collection";
     default:
-        return "\"false\"";
+        return "false";
     }
 }
 
@@ -350,7 +350,7 @@ void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
     sl_buf_adds(b, ",\"ts_ms\":");
     sl_buf_i64(b, ts);
     sl_buf_adds(b, ",\"snapshot\":");
-    sl_buf_adds(b, snapshot_text(e->snapshot));
+    opt_string(b, sl_snapshot_marker(e->snapshot));
     sl_buf_adds(b, ",\"db\":");
     opt_string(b, s->db);
     /* Debezium 3: the same instant in micro- and nanoseconds, with the

@@ -482,7 +482,6 @@ static void opt_long(sl_buf *b, int have, int64_t v)
 
 static void put_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
 {
-    static const char *const snap[] = {"false", "true", "first", "last"};
     const sl_txinfo *tx = e->tx;
     const sl_table_schema *s = e->schema;
     sl_avro_put_cstr(b, SL_VERSION);
@@ -490,7 +489,7 @@ static void put_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
     sl_avro_put_cstr(b, o->name ? o->name : "");
     sl_avro_put_long(b, tx ? tx->ts_ms : 0);
     sl_avro_put_union(b, 0); /* [Enum string, null] */
-    sl_avro_put_cstr(b, snap[e->snapshot < 4 ? e->snapshot : 0]);
+    sl_avro_put_cstr(b, sl_snapshot_marker(e->snapshot));
     sl_avro_put_cstr(b, s->db ? s->db : "");
     if (s->schema) {
         char seq[64];

@@ -348,7 +348,8 @@ static void source_record(sl_buf *b, const sl_table_schema *s, const char *conne
     sl_buf_addc(b, ',');
     req_field(b, "ts_ms", "long");
     sl_buf_adds(b, ",{\"name\":\"snapshot\",\"type\":[{\"type\":\"string\",\"connect.version\":1,"
-                   "\"connect.parameters\":{\"allowed\":\"true,first,last,false,incremental\"},"
+                   "\"connect.parameters\":{\"allowed\":\"true,first,first_in_data_collection,last_in_data_collection,last,"
+                   "false,incremental\"},"
                    "\"connect.default\":\"false\",\"connect.name\":\"io.debezium.data.Enum\"},\"null\"],"
                    "\"default\":\"false\"},");
     req_field(b, "db", "string");

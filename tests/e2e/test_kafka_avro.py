@@ -632,3 +632,21 @@ route:
     assert sorted((r[3]["source"]["table"], r[3]["after"]["id"]) for r in recs) == [("a", 1), ("a", 3), ("b", 2)]
     assert {r[3]["after"].get("y") for r in recs} == {None, "two"}
     assert registry.get("/subjects") == sorted(f"{db}.{db}.{t}.{r}" for t in "ab" for r in ("Envelope", "Key"))
+
+
+def test_snapshot_markers_of_two_tables_as_in_json(mariadb, kafka, tmp_path, db, registry):
+    """source.snapshot in Avro names a table's first and last rows as the
+    JSON envelope does (first_in_data_collection / last_in_data_collection)."""
+    mysql_exec(mariadb, f"CREATE TABLE {db}.a (id INT PRIMARY KEY, x INT)",
+               f"CREATE TABLE {db}.b (id INT PRIMARY KEY, y VARCHAR(5))",
+               f"INSERT INTO {db}.a VALUES (1, 10), (3, 30)", f"INSERT INTO {db}.b VALUES (2, 'two'), (4, 'four')")
+    yaml = kafka_yaml(mariadb, kafka, db, startup="initial", extra_sink=avro_sink(registry.url))
+    s = start(tmp_path, yaml, mariadb)
+    marks = {t: [r[3]["source"]["snapshot"] for r in wait_count(kafka, f"{db}.{db}.{t}", registry, 2, s)]
+             for t in "ab"}
+    assert s.stop() == 0
+    assert sorted(marks["a"] + marks["b"]) == sorted(["first", "first_in_data_collection", "last_in_data_collection",
+                                                      "last"]), marks
+    for t in "ab":
+        assert len({"first", "first_in_data_collection"} & set(marks[t])) == 1, marks
+        assert len({"last", "last_in_data_collection"} & set(marks[t])) == 1, marks
