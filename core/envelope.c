@@ -3,6 +3,7 @@
  * the buffer's growth, table-driven escaping. */
 #include "envelope.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +117,7 @@ void sl_format_double(sl_buf *b, double d, int is_float)
 
 /* ISO-8601 as Java prints it: years beyond 0000..9999 with a sign and at
  * least four digits (-0043, +10000) */
-static void iso_timestamp(sl_buf *b, const sl_value *v, int digits, int zulu)
+static void iso_timestamp(sl_buf *b, const sl_value *v, int digits, int zulu, int trimmed)
 {
     int64_t days, tod;
     sl_value_day_us(v, &days, &tod);
@@ -133,6 +134,8 @@ static void iso_timestamp(sl_buf *b, const sl_value *v, int digits, int zulu)
         n += snprintf(tmp + n, sizeof tmp - (size_t)n, ".%.*s", digits > 6 ? 6 : digits, f);
     }
     n += snprintf(tmp + n, sizeof tmp - (size_t)n, zulu ? "Z\"" : "\"");
+    if (trimmed)
+        n = (int)sl_trim_fraction(tmp, (size_t)n);
     sl_buf_add(b, tmp, (size_t)n);
 }
 
@@ -200,7 +203,7 @@ void sl_json_value_m(sl_buf *b, const sl_column *col, const sl_value *v, const s
         }
         return;
     case SL_TIMESTAMP:
-        iso_timestamp(b, v, col ? col->scale : 6, 1);
+        iso_timestamp(b, v, col ? col->scale : 6, 1, m && sl_zoned_trimmed(col, v));
         return;
     case SL_BIT:
         if (v->aux == 1) {
@@ -227,6 +230,12 @@ void sl_json_value_m(sl_buf *b, const sl_column *col, const sl_value *v, const s
         }
         if (m && col && sl_is_interval(col) && sl_render_interval(b, v->v.s, v->len, m) == 0)
             return;
+        if (m && sl_zoned_trimmed(col, v) && v->len < 64) {
+            char t[64];
+            memcpy(t, v->v.s, v->len);
+            sl_json_string(b, t, sl_trim_fraction(t, v->len));
+            return;
+        }
         sl_json_string(b, v->v.s, v->len);
         return;
     case SL_DECIMAL:
@@ -296,22 +305,37 @@ static void opt_string(sl_buf *b, const char *s)
         sl_buf_adds(b, "null");
 }
 
-static const char *snapshot_text(uint8_t snap)
+const char *sl_snapshot_marker(uint8_t snap)
 {
     switch (snap) {
     case SL_SNAP_TRUE:
-        return "\"true\"";
+        return "true";
     case SL_SNAP_FIRST:
-        return "\"first\"";
+        return "first";
     case SL_SNAP_LAST:
-        return "\"last\"";
+        return "last";
     case SL_SNAP_FIRST_IN_TABLE:
-        return "\"first_in_data_collection\"";
+        return "first_in_data_collection";
     case SL_SNAP_LAST_IN_TABLE:
-        return "\"last_in_data_collection\"";
+        return "last_in_data_collection";
     default:
-        return "\"false\"";
+        return "false";
     }
+}
+
+/* Debezium's PostgreSQL source.sequence: the JSON text of [last commit
+ * LSN, the change's LSN], each a decimal string or null (the field itself
+ * is a Connect string holding that text). */
+const char *sl_pg_sequence(const sl_event *e, char *buf, size_t len)
+{
+    uint64_t last = e->tx ? e->tx->last_commit : 0;
+    char a[24] = "null", c[24] = "null";
+    if (last)
+        snprintf(a, sizeof a, "\"%" PRIu64 "\"", last);
+    if (e->offset)
+        snprintf(c, sizeof c, "\"%" PRIu64 "\"", e->offset);
+    snprintf(buf, len, "[%s,%s]", a, c);
+    return buf;
 }
 
 void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
@@ -326,7 +350,7 @@ void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
     sl_buf_adds(b, ",\"ts_ms\":");
     sl_buf_i64(b, ts);
     sl_buf_adds(b, ",\"snapshot\":");
-    sl_buf_adds(b, snapshot_text(e->snapshot));
+    opt_string(b, sl_snapshot_marker(e->snapshot));
     sl_buf_adds(b, ",\"db\":");
     opt_string(b, s->db);
     /* Debezium 3: the same instant in micro- and nanoseconds, with the
@@ -338,7 +362,11 @@ void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
     sl_buf_i64(b, us * 1000);
     if (s->schema) {
         /* PostgreSQL */
-        sl_buf_adds(b, ",\"sequence\":null,\"schema\":");
+        char seq[64];
+        sl_buf_adds(b, ",\"sequence\":");
+        sl_pg_sequence(e, seq, sizeof seq);
+        sl_json_string(b, seq, strlen(seq));
+        sl_buf_adds(b, ",\"schema\":");
         opt_string(b, s->schema);
         sl_buf_adds(b, ",\"table\":");
         opt_string(b, s->table);

@@ -34,6 +34,11 @@ void sl_json_row_m(sl_buf *b, const sl_table_schema *s, const sl_value *row, con
 void sl_json_key(sl_buf *b, const sl_table_schema *s, const sl_value *row);
 void sl_json_key_m(sl_buf *b, const sl_table_schema *s, const sl_value *row, const sl_value_modes *m);
 void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o);
+/* Debezium's source.snapshot text of an SL_SNAP_* marker ("false" for none) */
+const char *sl_snapshot_marker(uint8_t snap);
+/* Debezium's PostgreSQL source.sequence, the text ["<last commit LSN>","<LSN>"]
+ * (null for an unknown one), written into buf (64 bytes hold it) */
+const char *sl_pg_sequence(const sl_event *e, char *buf, size_t len);
 /* the whole change event: {"before":..,"after":..,"source":..,"op":..,"ts_ms":..} */
 void sl_json_envelope(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms);
 /* Debezium's transaction block of an event (provide.transaction.metadata) */

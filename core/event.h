@@ -49,6 +49,10 @@ typedef struct sl_txinfo {
     const char *gtid;   /* MySQL GTID "0-1-42" / "uuid:n" */
     uint64_t xid;       /* PostgreSQL xid */
     uint64_t lsn;       /* PostgreSQL commit LSN */
+    uint64_t last_commit; /* PostgreSQL: where the stream read the last commit
+                             (its end LSN) or non-transactional logical
+                             message before this transaction (Debezium's
+                             source.sequence[0]); 0: none since the start */
     uint32_t server_id;
     uint32_t thread_id;
     int64_t ts_ms;      /* commit time at the source */

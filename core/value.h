@@ -44,6 +44,10 @@ enum {
     /* SL_DATETIME / SL_TIMESTAMP past the int64 range of microseconds since
      * 1970 (PostgreSQL reaches year 294276): v.u holds the value */
     SL_VF_U64 = 4,
+    /* SL_TIMESTAMP read by the MySQL/MariaDB snapshot: Debezium's snapshot
+     * prints its ZonedTimestamp with the fraction's significant digits only
+     * (its binlog reading keeps the column's digits) */
+    SL_VF_ZONED_TRIM = 8,
 };
 
 typedef struct sl_value {

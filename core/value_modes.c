@@ -57,6 +57,37 @@ int sl_is_interval(const sl_column *c)
     return !c->is_array && c->type_name && strncmp(c->type_name, "interval", 8) == 0;
 }
 
+int sl_zoned_trimmed(const sl_column *c, const sl_value *v)
+{
+    if (v->kind == SL_TIMESTAMP)
+        return (v->flags & SL_VF_ZONED_TRIM) != 0;
+    return c && !c->is_array && c->kind == SL_TEXTUAL && c->type_name && strncmp(c->type_name, "time", 4) == 0 &&
+           strstr(c->type_name, "with time zone") != NULL;
+}
+
+size_t sl_trim_fraction(char *s, size_t n)
+{
+    /* the seconds' fraction is the text's only '.' */
+    const char *p = memchr(s, '.', n);
+    size_t dot = p ? (size_t)(p - s) : n;
+    if (dot == n)
+        return n;
+    size_t end = dot + 1;
+    while (end < n && s[end] >= '0' && s[end] <= '9')
+        end++;
+    size_t keep = end;
+    while (keep > dot + 1 && s[keep - 1] == '0')
+        keep--;
+    if (keep == dot + 1)
+        keep = dot;
+    memmove(s + keep, s + end, n - end);
+    return n - (end - keep);
+}
+
+/* uuid's type OID; MySQL type codes, the other meaning of src_type, are
+ * all below 256 */
+int sl_is_pg_uuid(const sl_column *c) { return !c->is_array && c->src_type == 2950; }
+
 int sl_time_in_ms(const sl_column *c, const sl_value_modes *m)
 {
     return m && (m->time_precision == SL_TIME_CONNECT || (m->time_precision == SL_TIME_ADAPTIVE && c->scale <= 3));
@@ -166,7 +197,7 @@ void sl_render_decimal(sl_buf *b, const sl_column *c, const char *s, size_t n, c
         return;
     }
     /* precise: the unscaled digits at the column's scale (a variable-scale
-     * numeric keeps the scale the server printed) */
+     * numeric at the scale of its significant fraction digits) */
     int neg = s[0] == '-';
     size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
     char *digits = malloc(n + (size_t)c->scale + 2);
@@ -194,6 +225,12 @@ void sl_render_decimal(sl_buf *b, const sl_column *c, const char *s, size_t n, c
     while (!variable && frac < c->scale) {
         digits[nd++] = '0';
         frac++;
+    }
+    /* Debezium's VariableScaleDecimal drops the fraction's trailing zeros
+     * (-0.000100 at scale 4; the scale never below 0): the same number */
+    while (variable && frac > 0 && digits[nd - 1] == '0') {
+        nd--;
+        frac--;
     }
     size_t cap = nd / 2 + 4;
     unsigned char *mag = malloc(cap);

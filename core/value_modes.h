@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "schema.h"
+#include "value.h"
 
 enum { SL_BIGINT_PRECISE = 0, SL_BIGINT_LONG };
 enum { SL_DECIMAL_STRING = 0, SL_DECIMAL_PRECISE, SL_DECIMAL_DOUBLE };
@@ -69,6 +70,19 @@ int sl_bigint_as_decimal(const sl_column *c, const sl_value_modes *m);
 /* PostgreSQL numeric without precision: Debezium's VariableScaleDecimal */
 int sl_decimal_variable(const sl_column *c);
 int sl_is_interval(const sl_column *c);
+/* Debezium's ZonedTime, and the ZonedTimestamp of a MySQL/MariaDB
+ * snapshot row (java.time's ISO formatters, SL_VF_ZONED_TRIM): the fraction
+ * keeps its significant digits only, none for whole seconds ("10:00:00Z",
+ * "…T00:00:00.5Z"). PostgreSQL's timestamptz and the binlog's TIMESTAMP
+ * keep the column's digits (Debezium's own formatters). */
+int sl_zoned_trimmed(const sl_column *c, const sl_value *v);
+/* text (HH:MM:SS[.fff…] then a zone, or ...THH:MM:SS[.fff…]Z) without the
+ * fraction's trailing zeros, and without the '.' when nothing is left:
+ * the new length (the text is changed in place) */
+size_t sl_trim_fraction(char *s, size_t n);
+/* a PostgreSQL uuid column (or a domain over uuid): Debezium names its
+ * string io.debezium.data.Uuid */
+int sl_is_pg_uuid(const sl_column *c);
 /* a TIME column in milliseconds (io.debezium.time.Time / Connect Time) */
 int sl_time_in_ms(const sl_column *c, const sl_value_modes *m);
 /* a DATETIME / timestamp column in milliseconds */

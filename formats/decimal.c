@@ -147,6 +147,10 @@ int sl_decimal_to_be_text(const char *s, size_t n, int scale, sl_buf *out, int *
         return SL_DEC_SYNTAX;
     size_t nfrac = d.nfrac, nint = d.nint;
     if (scale < 0) {
+        /* Debezium's VariableScaleDecimal: the scale without the fraction's
+         * trailing zeros (never below 0) */
+        while (nfrac > 0 && d.frac_digits[nfrac - 1] == '0')
+            nfrac--;
         scale = (int)nfrac;
         if (own_scale)
             *own_scale = scale;

@@ -48,7 +48,8 @@ typedef struct sl_decimal_parts {
 int sl_decimal_split(const char *s, size_t n, sl_decimal_parts *out);
 
 /* Any size (DECIMAL(65,30), PostgreSQL numeric): the unscaled value of
- * text at scale (scale < 0: the text's own scale, stored in *own_scale) as
+ * text at scale (scale < 0: the text's own scale without trailing zeros,
+ * as Debezium's VariableScaleDecimal, stored in *own_scale) as
  * the shortest big-endian two's complement, appended to out. SL_DEC_SYNTAX,
  * SL_DEC_SCALE (nonzero digits beyond scale), or -4 out of memory. */
 int sl_decimal_to_be_text(const char *s, size_t n, int scale, sl_buf *out, int *own_scale);

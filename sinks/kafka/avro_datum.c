@@ -156,6 +156,13 @@ static int put_plain(enc_ctx *x, sl_buf *b, const avro_col *ac, uint8_t enc, con
     case AV_DEC_STRING:
     case AV_ZONED:
         value_text(x, v, &p, &n);
+        if (n < 64 && sl_zoned_trimmed(&x->s->cols[x->col], v)) {
+            /* Debezium's ZonedTime / MySQL ZonedTimestamp, as the JSON envelope */
+            char t[64];
+            memcpy(t, p, n);
+            sl_avro_put_string(b, t, sl_trim_fraction(t, n));
+            return 0;
+        }
         sl_avro_put_string(b, p, n);
         return 0;
     case AV_BYTES:
@@ -475,7 +482,6 @@ static void opt_long(sl_buf *b, int have, int64_t v)
 
 static void put_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
 {
-    static const char *const snap[] = {"false", "true", "first", "last"};
     const sl_txinfo *tx = e->tx;
     const sl_table_schema *s = e->schema;
     sl_avro_put_cstr(b, SL_VERSION);
@@ -483,10 +489,11 @@ static void put_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
     sl_avro_put_cstr(b, o->name ? o->name : "");
     sl_avro_put_long(b, tx ? tx->ts_ms : 0);
     sl_avro_put_union(b, 0); /* [Enum string, null] */
-    sl_avro_put_cstr(b, snap[e->snapshot < 4 ? e->snapshot : 0]);
+    sl_avro_put_cstr(b, sl_snapshot_marker(e->snapshot));
     sl_avro_put_cstr(b, s->db ? s->db : "");
-    sl_avro_put_union(b, 0); /* sequence */
     if (s->schema) {
+        char seq[64];
+        opt_str(b, sl_pg_sequence(e, seq, sizeof seq));
         sl_avro_put_cstr(b, s->schema);
         sl_avro_put_cstr(b, s->table ? s->table : "");
         opt_long(b, tx && tx->xid, tx ? (int64_t)tx->xid : 0);
@@ -496,6 +503,7 @@ static void put_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
         sl_avro_put_union(b, 0); /* origin_lsn */
         return;
     }
+    sl_avro_put_union(b, 0); /* sequence */
     opt_str(b, s->table);
     sl_avro_put_long(b, tx ? tx->server_id : 0);
     opt_str(b, tx ? tx->gtid : NULL);

@@ -225,8 +225,13 @@ static void column_type(sl_buf *b, const sl_column *c, const kafka_avro_opts *o,
         break;
     default:
         *enc = AV_STRING;
-        sl_buf_adds(b, "\"string\"");
-        return;
+        if (!sl_is_pg_uuid(c)) {
+            sl_buf_adds(b, "\"string\"");
+            return;
+        }
+        sl_buf_adds(b, "{\"type\":\"string\"");
+        name = "io.debezium.data.Uuid";
+        break;
     }
     connect_name(b, name);
     sl_buf_addc(b, '}');
@@ -343,7 +348,8 @@ static void source_record(sl_buf *b, const sl_table_schema *s, const char *conne
     sl_buf_addc(b, ',');
     req_field(b, "ts_ms", "long");
     sl_buf_adds(b, ",{\"name\":\"snapshot\",\"type\":[{\"type\":\"string\",\"connect.version\":1,"
-                   "\"connect.parameters\":{\"allowed\":\"true,first,last,false,incremental\"},"
+                   "\"connect.parameters\":{\"allowed\":\"true,first,first_in_data_collection,last_in_data_collection,last,"
+                   "false,incremental\"},"
                    "\"connect.default\":\"false\",\"connect.name\":\"io.debezium.data.Enum\"},\"null\"],"
                    "\"default\":\"false\"},");
     req_field(b, "db", "string");

@@ -25,6 +25,12 @@ static const char *int_type(const sl_column *c)
     if ((starts(t, "int") && !starts(t, "int8") && !starts(t, "integer unsigned")) || starts(t, "integer") ||
         starts(t, "int4") || starts(t, "serial"))
         return c->is_unsigned ? "int64" : "int32";
+    /* a PostgreSQL domain keeps its own name: its base type's OID says
+     * (int2, int4; MySQL type codes never reach 21) */
+    if (c->src_type == 21)
+        return "int16";
+    if (c->src_type == 23)
+        return "int32";
     return "int64";
 }
 
@@ -152,7 +158,10 @@ static void column_field(sl_buf *b, const sl_column *c, const sl_value_modes *m)
             type = "boolean";
         }
         break;
-    default: break;
+    default:
+        if (sl_is_pg_uuid(c))
+            name = "io.debezium.data.Uuid";
+        break;
     }
     field(b, type, c->nullable, name, c->name);
     if (c->kind == SL_ENUM || c->kind == SL_SET) {

@@ -375,6 +375,8 @@ static int convert_row(MYSQL_STMT *st, row_binds *r, const sl_table_schema *s, i
             int64_t days = sl_days_from_civil(t->year, t->month, t->day);
             v->kind = c->kind;
             v->aux = c->scale;
+            if (c->kind == SL_TIMESTAMP)
+                v->flags |= SL_VF_ZONED_TRIM;
             if (c->kind == SL_DATE)
                 v->v.i = days;
             else
@@ -690,7 +692,7 @@ static int read_chunk_once(reader *r, sl_snap_chunk *c, sl_err *err)
     tx->file = sl_arena_strdup(&b->arena, file);
     tx->ts_ms = sl_wall_ms();
     tx->mariadb = strstr(mysql_get_server_info(r->conn), "MariaDB") != NULL;
-    for (uint32_t row = 0;; row++) {
+    for (;;) {
         int f = mysql_stmt_fetch(st);
         if (f == MYSQL_NO_DATA)
             break;
@@ -709,7 +711,7 @@ static int read_chunk_once(reader *r, sl_snap_chunk *c, sl_err *err)
         e->snapshot = SL_SNAP_TRUE;
         e->pos = at;
         e->offset = fpos;
-        e->row = row;
+        e->row = 0; /* Debezium's snapshot rows are all row 0 of their position */
         if (sl_emit_should_stop(ms->out)) {
             rc = 0;
             sl_batch_free(b);

@@ -26,7 +26,7 @@ static int cache_find(const sl_pg_type_cache *c, uint32_t oid)
     return -1;
 }
 
-static int cache_add(sl_pg_type_cache *c, uint32_t oid, uint8_t cls, uint8_t elem)
+static int cache_add(sl_pg_type_cache *c, uint32_t oid, uint8_t cls, uint8_t elem, uint32_t base)
 {
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 32;
@@ -39,13 +39,17 @@ static int cache_add(sl_pg_type_cache *c, uint32_t oid, uint8_t cls, uint8_t ele
         uint8_t *e = realloc(c->elem, cap);
         if (e)
             c->elem = e;
-        if (!o || !k || !e)
+        uint32_t *b = realloc(c->base, cap * sizeof *b);
+        if (b)
+            c->base = b;
+        if (!o || !k || !e || !b)
             return -1;
         c->cap = cap;
     }
     c->oids[c->n] = oid;
     c->cls[c->n] = cls;
     c->elem[c->n] = elem;
+    c->base[c->n] = base;
     c->n++;
     return 0;
 }
@@ -55,13 +59,15 @@ void sl_pg_type_cache_free(sl_pg_type_cache *c)
     free(c->oids);
     free(c->cls);
     free(c->elem);
+    free(c->base);
     memset(c, 0, sizeof *c);
 }
 
 static int resolve(sl_pg_source *src, PGconn *conn, uint32_t oid, int depth, uint8_t *cls, uint8_t *elem,
-                   sl_err *err)
+                   uint32_t *base_out, sl_err *err)
 {
     *elem = 0;
+    *base_out = oid;
     int builtin = sl_pg_builtin_class(oid);
     if (builtin != SL_PGV_TEXT) {
         *cls = (uint8_t)builtin;
@@ -71,6 +77,7 @@ static int resolve(sl_pg_source *src, PGconn *conn, uint32_t oid, int depth, uin
     if (at >= 0) {
         *cls = src->types.cls[at];
         *elem = src->types.elem[at];
+        *base_out = src->types.base[at];
         return 0;
     }
     if (depth > 8) {
@@ -91,11 +98,12 @@ static int resolve(sl_pg_source *src, PGconn *conn, uint32_t oid, int depth, uin
         uint32_t typelem = (uint32_t)strtoul(PQgetvalue(res, 0, 2), NULL, 10);
         uint32_t base = (uint32_t)strtoul(PQgetvalue(res, 0, 3), NULL, 10);
         uint8_t sub_elem;
+        uint32_t elem_base;
         if (typtype == 'd' && base) {
-            rc = resolve(src, conn, base, depth + 1, cls, elem, err);
+            rc = resolve(src, conn, base, depth + 1, cls, elem, base_out, err);
         } else if (category == 'A' && typelem) {
             *cls = SL_PGV_ARRAY;
-            rc = resolve(src, conn, typelem, depth + 1, elem, &sub_elem, err);
+            rc = resolve(src, conn, typelem, depth + 1, elem, &sub_elem, &elem_base, err);
             if (*elem == SL_PGV_ARRAY)
                 *elem = SL_PGV_TEXT;
         } else if (typtype == 'e') {
@@ -103,14 +111,15 @@ static int resolve(sl_pg_source *src, PGconn *conn, uint32_t oid, int depth, uin
         }
     }
     PQclear(res);
-    if (!rc && cache_add(&src->types, oid, *cls, *elem))
+    if (!rc && cache_add(&src->types, oid, *cls, *elem, *base_out))
         rc = sl_errf(err, SL_ERUNTIME, "out of memory");
     return rc;
 }
 
-int sl_pg_type_class(sl_pg_source *src, PGconn *conn, uint32_t oid, uint8_t *cls, uint8_t *elem, sl_err *err)
+int sl_pg_type_class(sl_pg_source *src, PGconn *conn, uint32_t oid, uint8_t *cls, uint8_t *elem, uint32_t *base,
+                     sl_err *err)
 {
-    return resolve(src, conn, oid, 0, cls, elem, err);
+    return resolve(src, conn, oid, 0, cls, elem, base, err);
 }
 
 /* Columns in attnum order; the key is the primary key, else the replica
@@ -214,7 +223,11 @@ int sl_pg_table_schema(sl_pg_source *src, PGconn *conn, const char *nsp, const c
             break;
         }
         uint8_t cls, elem;
-        rc = sl_pg_type_class(src, conn, oid, &cls, &elem, err);
+        uint32_t base;
+        rc = sl_pg_type_class(src, conn, oid, &cls, &elem, &base, err);
+        /* a domain is described as its base type (Debezium: a domain over
+         * int is int32); the name stays the domain's */
+        c->src_type = base;
         c->conv = cls;
         c->charset = elem;
         sl_pg_column_finish(c);

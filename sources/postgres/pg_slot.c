@@ -145,6 +145,21 @@ static int snapshot_all_done(sl_pg_source *src, PGconn *side, const char *state,
     return 0;
 }
 
+/* The xid of the setup transaction, which imported the snapshot: Debezium
+ * gives snapshot rows its snapshot transaction's txid_current(). A standby
+ * assigns no xids: none there. */
+static int snapshot_xid(PGconn *setup, uint64_t *xid, sl_err *err)
+{
+    PGresult *res = NULL;
+    int rc = sl_pg_exec(setup, "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE txid_current() END", &res,
+                        err);
+    *xid = 0;
+    if (!rc && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        *xid = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return rc;
+}
+
 int sl_pg_snapshot_open(sl_pg_source *src, PGconn *side, const char *state, uint64_t start_lsn, int resnapshot,
                         int fresh, sl_boundary *b, sl_emitter *out, sl_pg_snap **snap, sl_err *err)
 {
@@ -173,6 +188,8 @@ int sl_pg_snapshot_open(sl_pg_source *src, PGconn *side, const char *state, uint
         rc = sl_pg_import_snapshot(setup, snapname, err);
     if (!rc)
         rc = sl_pg_snapshot_prepare(src, setup, snapname, at, state, start, snap, err);
+    if (!rc)
+        rc = snapshot_xid(setup, &(*snap)->xid, err);
     if (!rc) {
         b->snap = &(*snap)->snap;
         rc = sl_boundary_start(b, start, err);

@@ -296,6 +296,7 @@ static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err)
         } else {
             memset(tx, 0, sizeof *tx);
             tx->lsn = ps->at_lsn;
+            tx->xid = ps->xid;
             tx->ts_ms = sl_wall_ms();
         }
         char *line = NULL;

@@ -26,6 +26,9 @@ typedef struct sl_pg_snap {
     sl_emitter *out;
     char snapshot_name[128]; /* exported snapshot the readers import */
     uint64_t at_lsn;         /* its consistent point */
+    uint64_t xid;            /* a transaction inside the snapshot, for the
+                                rows' source.txId as Debezium gives its
+                                snapshot transaction's (0: none, a standby) */
     PGconn *exporter;        /* keeps the exported snapshot importable */
     sl_reader_pool pool;
 } sl_pg_snap;

@@ -54,6 +54,7 @@ typedef struct sl_pg_conf {
 /* type OID -> parse class (and element class for arrays) */
 typedef struct sl_pg_type_cache {
     uint32_t *oids;
+    uint32_t *base; /* a domain's base type (through domains over domains); else the type itself */
     uint8_t *cls, *elem;
     size_t n, cap;
 } sl_pg_type_cache;
@@ -119,7 +120,8 @@ void sl_pg_quote_ident(char *out, size_t len, const char *name);
 
 /* Resolves a type OID (domains to their base type, arrays to their
  * element) into the parse class of pg_types.h. */
-int sl_pg_type_class(sl_pg_source *src, PGconn *conn, uint32_t oid, uint8_t *cls, uint8_t *elem, sl_err *err);
+int sl_pg_type_class(sl_pg_source *src, PGconn *conn, uint32_t oid, uint8_t *cls, uint8_t *elem, uint32_t *base,
+                     sl_err *err);
 void sl_pg_type_cache_free(sl_pg_type_cache *c);
 /* A table's schema: its columns from rel (a Relation message) when given,
  * else from the catalog; key, nullability and type names from the catalog.

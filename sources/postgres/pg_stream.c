@@ -60,6 +60,8 @@ typedef struct stream {
     uint64_t received;   /* highest WAL position heard of */
     uint64_t idle_lsn;   /* a keepalive position not yet turned into a boundary */
     uint64_t reported_flush;
+    uint64_t last_commit; /* position of the last commit or non-transactional
+                             logical message read (0: none since start) */
     int64_t last_status_ms, last_heartbeat_ms, last_idle_commit_ms, last_poll_ms;
     /* current transaction */
     int in_tx;
@@ -208,6 +210,7 @@ static const sl_txinfo *tx_info(stream *s, sl_batch *b)
     t->xid = s->tx_xid;
     t->lsn = s->tx_lsn;
     t->ts_us = s->tx_ts_us;
+    t->last_commit = s->last_commit;
     t->ts_ms = s->tx_ts_us / 1000;
     s->tx = t;
     s->tx_batch = b;
@@ -248,6 +251,8 @@ static int end_tx(stream *s, uint64_t end_lsn, sl_err *err)
     s->in_tx = 0;
     s->tx = NULL;
     s->tx_batch = NULL;
+    /* pgoutput sends a commit at its end LSN: Debezium's last commit LSN */
+    s->last_commit = end_lsn;
     if (end_lsn > s->received)
         s->received = end_lsn;
     return stand_at(s, end_lsn, err);
@@ -542,8 +547,14 @@ static int on_xlogdata(stream *s, const uint8_t *msg, size_t len, uint64_t wal, 
     case 'D':
     case 'T':
         return on_tx_message(s, msg, len, 0, wal, err);
+    case 'M':
+        /* a non-transactional logical message (a heartbeat) stands for a
+         * commit of its own: Debezium's last commit LSN is its position */
+        if (!(sl_pgo_u8(&r) & 1) && !r.bad)
+            s->last_commit = wal;
+        return 0;
     default:
-        return 0; /* 'Y' type, 'O' origin, 'M' logical message */
+        return 0; /* 'Y' type, 'O' origin */
     }
 }
 

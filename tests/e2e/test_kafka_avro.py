@@ -73,8 +73,9 @@ def wait_count(kafka, topic, registry, n, proc, timeout=90):
 # ---------------------------------------------------------------------------
 # MariaDB type zoo (the rows of test_mysql_types) decoded by AvroDeserializer
 
-def mysql_expected(name, v, col_type):
-    """The value AvroDeserializer must return for what the server returned."""
+def mysql_expected(name, v, col_type, snapshot=True):
+    """The value AvroDeserializer must return for what the server returned
+    (snapshot: as a snapshot row, see test_mysql_types.expected_json)."""
     from test_mysql_types import expected_json
     if v is None:
         return None
@@ -88,7 +89,7 @@ def mysql_expected(name, v, col_type):
         return bool(n) if width == 1 else n.to_bytes((width + 7) // 8, "little")
     if col_type.startswith(("binary", "varbinary", "blob")):
         return bytes(v)
-    return expected_json(name, v, col_type)
+    return expected_json(name, v, col_type, snapshot)
 
 
 def test_mysql_type_zoo_decodes_to_the_source_values(mariadb, kafka, tmp_path, db, registry):
@@ -115,7 +116,7 @@ def test_mysql_type_zoo_decodes_to_the_source_values(mariadb, kafka, tmp_path, d
             assert key == {"id": got["id"]}
             assert val["before"] is None and val["source"]["db"] == db
             for name in NAMES:
-                w = mysql_expected(name, want[got["id"]][name], types[name])
+                w = mysql_expected(name, want[got["id"]][name], types[name], op == "r")
                 h = got[name]
                 if name == "js" and w is not None:
                     ok = json.loads(h) == json.loads(w)
@@ -381,6 +382,16 @@ def test_postgres_type_zoo_decodes_to_the_source_values(pg, kafka, registry):
     assert schema["fields"][2]["type"]["fields"][-2:] == [
         {"name": "origin", "type": ["null", "string"], "default": None},
         {"name": "origin_lsn", "type": ["null", "long"], "default": None}]
+    # the source fields the JSON envelope carries too (test_pg_types)
+    snap_src = [e["source"] for e in evs if e["op"] == "r"]
+    assert len({(x["txId"], x["lsn"]) for x in snap_src}) == 1 and snap_src[0]["txId"] > 0, snap_src
+    assert all(x["sequence"] == f'[null,"{x["lsn"]}"]' for x in snap_src)
+    assert json.loads(upd["source"]["sequence"])[1] == str(upd["source"]["lsn"])
+    # Debezium's uuid name; a domain over int is its base type
+    row = schema["fields"][0]["type"][1]  # the Value record, defined at before (after names it)
+    after = {f["name"]: f["type"] for f in row["fields"]}
+    assert after["u"][1] == {"type": "string", "connect.version": 1, "connect.name": "io.debezium.data.Uuid"}
+    assert after["dm"][1] == "int"
 
 
 # ---------------------------------------------------------------------------
@@ -628,3 +639,21 @@ route:
     assert sorted((r[3]["source"]["table"], r[3]["after"]["id"]) for r in recs) == [("a", 1), ("a", 3), ("b", 2)]
     assert {r[3]["after"].get("y") for r in recs} == {None, "two"}
     assert registry.get("/subjects") == sorted(f"{db}.{db}.{t}.{r}" for t in "ab" for r in ("Envelope", "Key"))
+
+
+def test_snapshot_markers_of_two_tables_as_in_json(mariadb, kafka, tmp_path, db, registry):
+    """source.snapshot in Avro names a table's first and last rows as the
+    JSON envelope does (first_in_data_collection / last_in_data_collection)."""
+    mysql_exec(mariadb, f"CREATE TABLE {db}.a (id INT PRIMARY KEY, x INT)",
+               f"CREATE TABLE {db}.b (id INT PRIMARY KEY, y VARCHAR(5))",
+               f"INSERT INTO {db}.a VALUES (1, 10), (3, 30)", f"INSERT INTO {db}.b VALUES (2, 'two'), (4, 'four')")
+    yaml = kafka_yaml(mariadb, kafka, db, startup="initial", extra_sink=avro_sink(registry.url))
+    s = start(tmp_path, yaml, mariadb)
+    marks = {t: [r[3]["source"]["snapshot"] for r in wait_count(kafka, f"{db}.{db}.{t}", registry, 2, s)]
+             for t in "ab"}
+    assert s.stop() == 0
+    assert sorted(marks["a"] + marks["b"]) == sorted(["first", "first_in_data_collection", "last_in_data_collection",
+                                                      "last"]), marks
+    for t in "ab":
+        assert len({"first", "first_in_data_collection"} & set(marks[t])) == 1, marks
+        assert len({"last", "last_in_data_collection"} & set(marks[t])) == 1, marks

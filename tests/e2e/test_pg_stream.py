@@ -100,6 +100,13 @@ def test_change_sequence_and_envelope(pg):
     assert all(lsn0 <= l < lsn1 for l in first_tx), (lsn0, first_tx, lsn1)
     all_lsns = [e["source"]["lsn"] for e in evs]
     assert all_lsns == sorted(all_lsns) and len(set(all_lsns)) == len(all_lsns), all_lsns
+    # Debezium's sequence: [the last commit (or heartbeat) read before the
+    # transaction, the change's LSN], decimal strings; one transaction shares
+    # the first; the second transaction's follows the first one's commit
+    seqs = [json.loads(e["source"]["sequence"]) for e in evs]
+    assert [q[1] for q in seqs] == [str(x) for x in all_lsns]
+    assert len({q[0] for q in seqs[:4]}) == 1 and (seqs[0][0] is None or int(seqs[0][0]) <= first_tx[0])
+    assert first_tx[-1] < int(seqs[4][0]) <= evs[4]["source"]["lsn"], (first_tx, seqs[4])
 
 
 def toast_value(pg, seed):

@@ -177,7 +177,8 @@ static void pg_source_origin(void **state)
 }
 
 /* the source block of a PostgreSQL change as Debezium 3.5 writes it:
- * the commit's microseconds in ts_us / ts_ns (ts_ms truncated) */
+ * the commit's microseconds in ts_us / ts_ns (ts_ms truncated), sequence
+ * the text of [last commit LSN, change LSN] as decimal strings */
 static char *pg_source_text(const sl_event *e)
 {
     sl_envelope_opts env = {.connector = "postgresql", .name = "p"};
@@ -196,12 +197,14 @@ static void pg_source_commit_micros(void **state)
     sl_table_schema *s = sl_schema_new("db", "public", "t", 1);
     assert_non_null(s);
     set_col(&s->cols[0], "id", "integer", SL_INT);
-    sl_txinfo tx = {.xid = 750, .lsn = 30722800, .ts_ms = 1796245188163, .ts_us = 1796245188163335};
+    sl_txinfo tx = {.xid = 750, .lsn = 30722800, .ts_ms = 1796245188163, .ts_us = 1796245188163335,
+                    .last_commit = 30722720};
     sl_event e = {.schema = s, .tx = &tx, .op = 'c', .offset = 30722760};
     char *got = pg_source_text(&e);
     assert_string_equal(got, "\"connector\":\"postgresql\",\"name\":\"p\",\"ts_ms\":1796245188163,"
                              "\"snapshot\":\"false\",\"db\":\"db\",\"ts_us\":1796245188163335,"
-                             "\"ts_ns\":1796245188163335000,\"sequence\":null,\"schema\":\"public\","
+                             "\"ts_ns\":1796245188163335000,\"sequence\":\"[\\\"30722720\\\",\\\"30722760\\\"]\","
+                             "\"schema\":\"public\","
                              "\"table\":\"t\",\"txId\":750,\"lsn\":30722760,\"xmin\":null,\"origin\":null,"
                              "\"origin_lsn\":null}");
     free(got);
@@ -210,6 +213,11 @@ static void pg_source_commit_micros(void **state)
     got = pg_source_text(&e);
     assert_non_null(strstr(got, "\"ts_us\":1796245188163000,\"ts_ns\":1796245188163000000,"));
     free(got);
+    /* no commit read yet (a snapshot row, the first transaction after a
+     * start): the first LSN is null */
+    tx.last_commit = 0;
+    char seq[64];
+    assert_string_equal(sl_pg_sequence(&e, seq, sizeof seq), "[null,\"30722760\"]");
     sl_schema_free(s);
 }
 
@@ -258,7 +266,8 @@ static char *render_text(const sl_column *c, uint8_t kind, const char *text, con
 
 /* decimal.handling.mode: precise is the unscaled value at the column's
  * scale as Connect Decimal bytes (PostgreSQL's unconstrained numeric as
- * VariableScaleDecimal with the printed scale); double a float64 */
+ * VariableScaleDecimal at the scale of its significant fraction digits, as
+ * Debezium); double a float64 */
 static void decimal_modes(void **state)
 {
     sl_table_schema *s = table(2);
@@ -279,6 +288,10 @@ static void decimal_modes(void **state)
         {0, "5", "\"AfQ=\"", "5"},                 /* 500 at scale 2 */
         {1, "3.14159", "{\"scale\":5,\"value\":\"BMsv\"}", "3.14159"},
         {1, "-100", "{\"scale\":0,\"value\":\"nA==\"}", "-100"},
+        /* Debezium drops the fraction's trailing zeros, never the integer's */
+        {1, "-0.000100", "{\"scale\":4,\"value\":\"/w==\"}", "-0.0001"},
+        {1, "0.0", "{\"scale\":0,\"value\":\"AA==\"}", "0"},
+        {1, "2.50", "{\"scale\":1,\"value\":\"GQ==\"}", "2.5"},
         {1, "NaN", "null", "\"NaN\""},
         {1, "123456789012345678901234567890", "{\"scale\":0,\"value\":\"AY7pD/bDc+DuTj8K0g==\"}",
          "1.2345678901234568e+29"},
@@ -352,6 +365,63 @@ static void interval_binary_time_modes(void **state)
     sl_schema_free(s);
 }
 
+/* as Debezium prints and names them: timetz (ZonedTime) and a MySQL
+ * snapshot row's TIMESTAMP (ZonedTimestamp) with the fraction's significant
+ * digits only, a binlog TIMESTAMP with the column's; uuid named
+ * io.debezium.data.Uuid; a domain over integer (OID 23 as its base) int32 */
+static void zoned_uuid_domain(void **state)
+{
+    sl_table_schema *s = table(4);
+    set_col(&s->cols[0], "tz", "time with time zone", SL_TEXTUAL);
+    set_col(&s->cols[1], "ts", "timestamp(6)", SL_TIMESTAMP);
+    s->cols[1].scale = 6;
+    set_col(&s->cols[2], "u", "uuid", SL_STRING);
+    s->cols[2].src_type = 2950;
+    set_col(&s->cols[3], "dm", "posint", SL_INT);
+    s->cols[3].src_type = 23;
+    sl_value_modes m = {0};
+    struct {
+        const char *in, *out;
+    } tz[] = {
+        {"02:30:00.500000Z", "\"02:30:00.5Z\""},
+        {"10:00:00.000000Z", "\"10:00:00Z\""},
+        {"01:30:00.00Z", "\"01:30:00Z\""},
+        {"23:59:59.99Z", "\"23:59:59.99Z\""},
+        {"10:00:00Z", "\"10:00:00Z\""},
+    };
+    for (size_t i = 0; i < sizeof tz / sizeof tz[0]; i++) {
+        char *got = render_text(&s->cols[0], SL_TEXTUAL, tz[i].in, &m);
+        assert_string_equal(got, tz[i].out);
+        free(got);
+    }
+    sl_value ts = {.kind = SL_TIMESTAMP, .v.i = 1609459200500000, .flags = SL_VF_ZONED_TRIM};
+    char *snap = render(&s->cols[1], &ts, &m);
+    ts.flags = 0;
+    char *binlog = render(&s->cols[1], &ts, &m);
+    ts.v.i = 1609459200000000;
+    ts.flags = SL_VF_ZONED_TRIM;
+    char *whole = render(&s->cols[1], &ts, &m);
+    assert_string_equal(snap, "\"2021-01-01T00:00:00.5Z\"");
+    assert_string_equal(binlog, "\"2021-01-01T00:00:00.500000Z\"");
+    assert_string_equal(whole, "\"2021-01-01T00:00:00Z\"");
+    free(snap);
+    free(binlog);
+    free(whole);
+    sl_envelope_opts env = {.connector = "postgresql"};
+    sl_buf b;
+    sl_buf_init(&b);
+    sl_connect_value_schema(&b, s, "p.public.t", &env, env.connector);
+    sl_buf_addc(&b, 0);
+    json_t *u = after_field(b.data, "u"), *dm = after_field(b.data, "dm");
+    assert_string_equal(json_string_value(json_object_get(u, "name")), "io.debezium.data.Uuid");
+    assert_int_equal(json_integer_value(json_object_get(u, "version")), 1);
+    assert_string_equal(json_string_value(json_object_get(dm, "type")), "int32");
+    json_decref(u);
+    json_decref(dm);
+    sl_buf_free(&b);
+    sl_schema_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +432,7 @@ int main(void)
         cmocka_unit_test(arrays_and_infinity),
         cmocka_unit_test(decimal_modes),
         cmocka_unit_test(interval_binary_time_modes),
+        cmocka_unit_test(zoned_uuid_domain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
