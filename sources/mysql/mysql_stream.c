@@ -84,6 +84,7 @@ typedef struct stream {
     struct pending_ddl {
         char *table, *ddl; /* qualified name, statement */
         int kind;
+        uint32_t start;    /* the statement's QUERY event (source.pos) */
     } *pending;
     size_t npending;
     sl_buf scratch;        /* inflated payload of the last compressed event */
@@ -338,7 +339,7 @@ static int mark_mariadb_types(stream *s, sl_table_schema *sc, sl_err *err)
  * frees it), or one with table NULL */
 static struct pending_ddl take_pending(stream *s, const char *q)
 {
-    struct pending_ddl none = {NULL, NULL, 0};
+    struct pending_ddl none = {NULL, NULL, 0, 0};
     for (size_t i = 0; i < s->npending; i++)
         if (strcmp(s->pending[i].table, q) == 0) {
             struct pending_ddl p = s->pending[i];
@@ -349,7 +350,7 @@ static struct pending_ddl take_pending(stream *s, const char *q)
 }
 
 /* q's statement waits for its TABLE_MAP; a later one replaces it */
-static int add_pending(stream *s, const char *q, const char *ddl, int kind)
+static int add_pending(stream *s, const char *q, const char *ddl, int kind, uint32_t start)
 {
     struct pending_ddl old = take_pending(s, q);
     free(old.table);
@@ -358,7 +359,7 @@ static int add_pending(stream *s, const char *q, const char *ddl, int kind)
     if (!n)
         return -1;
     s->pending = n;
-    n[s->npending] = (struct pending_ddl){strdup(q), strdup(ddl), kind};
+    n[s->npending] = (struct pending_ddl){strdup(q), strdup(ddl), kind, start};
     if (!n[s->npending].table || !n[s->npending].ddl) {
         free(n[s->npending].table);
         free(n[s->npending].ddl);
@@ -441,6 +442,7 @@ static int on_table_map(stream *s, const uint8_t *body, size_t len, uint32_t sta
         if (pd.ddl) {
             e->ddl = sl_arena_strdup(&b->arena, pd.ddl);
             e->change = (uint8_t)pd.kind;
+            e->offset = pd.start;
         }
         free(pd.table);
         free(pd.ddl);
@@ -812,14 +814,12 @@ static int on_ddl(stream *s, int kind, const char *db, const char *tb, const cha
         if (!s->meta && sl_mysql_connect(&s->src->conf, &s->meta, err))
             return sl_err_prefix(err, SL_ERUNTIME, SL_LOG_PREFIX "reading the columns of %s: ", q);
         sl_err cerr = {0};
-        if (sl_mysql_catalog_schema(s->meta, db, tb, &fresh, &cerr)) {
-            sl_warn("%s changed at %s:%u but the catalog cannot tell its columns now (%s); its rows will",
-                    q, s->file, start, cerr.msg);
-            return 0;
-        }
-        if (!at_binlog_end(s, next_pos)) {
+        int rc = sl_mysql_catalog_schema(s->meta, db, tb, &fresh, &cerr);
+        if (rc || !at_binlog_end(s, next_pos)) {
+            sl_debug("%s changed at %s:%u; its next rows tell the new shape (%s)", q, s->file, start,
+                     rc ? cerr.msg : "the binlog went on past the statement");
             sl_schema_free(fresh);
-            if (add_pending(s, q, ddl, kind))
+            if (add_pending(s, q, ddl, kind, start))
                 return sl_errf(err, SL_ERUNTIME, "out of memory");
             return 0;
         }
