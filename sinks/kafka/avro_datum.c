@@ -486,6 +486,9 @@ static void put_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
     sl_avro_put_cstr(b, snap[e->snapshot < 4 ? e->snapshot : 0]);
     sl_avro_put_cstr(b, s->db ? s->db : "");
     sl_avro_put_union(b, 0); /* sequence */
+    int64_t ts = tx ? tx->ts_ms : 0;
+    opt_long(b, 1, ts * 1000);
+    opt_long(b, 1, ts * 1000000);
     if (s->schema) {
         sl_avro_put_cstr(b, s->schema);
         sl_avro_put_cstr(b, s->table ? s->table : "");
