@@ -560,6 +560,10 @@ sink:
         assert s.stop() == 0
     finally:
         peer.kill()
+    # the snapshot's record too names the MariaDB connector
+    assert {(r[0]["schema"]["name"], r[1]["schema"]["name"], r[1]["payload"]["source"]["connector"]) for r in slc} \
+        == {("io.debezium.connector.mariadb.SchemaChangeKey", "io.debezium.connector.mariadb.SchemaChangeValue",
+             "mariadb")}
     streamed = lambda recs: [r for r in recs if r[1]["payload"]["source"]["snapshot"] == "false"]
     dbz, slc = streamed(dbz), streamed(slc)
     assert [change_of(r[1]) for r in dbz] == [("CREATE", f'"{db}"."t"'), ("ALTER", f'"{db}"."t"'),
