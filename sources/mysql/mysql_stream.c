@@ -373,14 +373,11 @@ static int add_pending(stream *s, const char *q, const char *ddl, int kind, uint
  * after it was logged, so the catalog shows the table as it made it */
 static int at_binlog_end(stream *s, uint32_t next_pos)
 {
-    MYSQL_RES *res;
-    MYSQL_ROW row;
-    if (mysql_query(s->meta, "SHOW MASTER STATUS") || !(res = mysql_store_result(s->meta)))
-        return 0;
-    int at = (row = mysql_fetch_row(res)) && row[0] && row[1] && strcmp(row[0], s->file) == 0 &&
-             strtoull(row[1], NULL, 10) == next_pos;
-    mysql_free_result(res);
-    return at;
+    char file[256] = "";
+    uint64_t pos = 0;
+    sl_err e = {0};
+    return !sl_mysql_binlog_end(s->meta, file, sizeof file, &pos, &e) && strcmp(file, s->file) == 0 &&
+           pos == next_pos;
 }
 
 static int on_table_map(stream *s, const uint8_t *body, size_t len, uint32_t start, sl_err *err)
