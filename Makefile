@@ -133,7 +133,8 @@ e2e: $(BUILD)/sluice $(FORMAT_TOOLS)
 # Debezium 3.5's embedded engine (bench/peers, built by Maven through
 # bench/peers/build.sh) beside sluice on the MariaDB and PostgreSQL type
 # zoos, every field of every record diffed per value-mode set; the allowed
-# differences are listed in tests/compat and README.md. About 70 s (plus
+# differences are listed in tests/compat and README.md; and the schema-change
+# records of a CREATE, ALTER and DROP TABLE. About 100 s (plus
 # the peer's first Maven build), so `make test` runs it after the e2e
 # suite (its own directory, which `pytest tests/e2e` does not collect).
 compat: $(BUILD)/sluice

@@ -440,7 +440,7 @@ void sl_json_envelope_tx(sl_buf *b, const sl_event *e, const sl_envelope_opts *o
     }
 }
 
-void sl_json_schema_change(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms)
+void sl_json_schema_change_head(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms)
 {
     const sl_table_schema *s = e->schema;
     sl_buf_adds(b, "{\"source\":");
@@ -451,9 +451,19 @@ void sl_json_schema_change(sl_buf *b, const sl_event *e, const sl_envelope_opts 
     opt_string(b, s->db);
     sl_buf_adds(b, ",\"schemaName\":");
     opt_string(b, s->schema);
-    sl_buf_adds(b, ",\"ddl\":null,\"tableChanges\":[{\"type\":\"");
-    sl_buf_adds(b, s->version > 1 ? "ALTER" : "CREATE");
+    sl_buf_adds(b, ",\"ddl\":");
+    opt_string(b, e->ddl);
+    sl_buf_adds(b, ",\"tableChanges\":[{\"type\":\"");
+    /* a shape learnt from rows: the table's first is a CREATE */
+    static const char *const types[] = {NULL, "CREATE", "ALTER", "DROP"};
+    sl_buf_adds(b, e->change && e->change <= SL_CHANGE_DROP ? types[e->change] : s->version > 1 ? "ALTER" : "CREATE");
     sl_buf_adds(b, "\",\"id\":");
+}
+
+void sl_json_schema_change(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms)
+{
+    const sl_table_schema *s = e->schema;
+    sl_json_schema_change_head(b, e, o, now_ms);
     opt_string(b, s->qualified);
     sl_buf_adds(b, ",\"schemaVersion\":");
     sl_buf_u64(b, s->version);

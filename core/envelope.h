@@ -49,6 +49,10 @@ typedef struct sl_txblock {
 /* the same with a transaction block (NULL: "transaction":null) */
 void sl_json_envelope_tx(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms,
                          const sl_txblock *tb);
+/* a schema-change record up to its first table change's "id": (source,
+ * ts_ms, databaseName, schemaName, ddl, tableChanges[{type), shared by the
+ * file sink's lines and the Kafka sink's Debezium records */
+void sl_json_schema_change_head(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms);
 /* a schema-change record in Debezium's tableChanges shape */
 void sl_json_schema_change(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms);
 

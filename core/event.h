@@ -61,6 +61,11 @@ typedef struct sl_txinfo {
     uint8_t mariadb;    /* written by MariaDB (Debezium 3's "mariadb" connector) */
 } sl_txinfo;
 
+/* What a schema-change event announces (Debezium's tableChanges type):
+ * NONE = learnt from the rows (the table's first shape is a CREATE, a later
+ * one an ALTER); the others come from a DDL statement in the log */
+enum { SL_CHANGE_NONE = 0, SL_CHANGE_CREATE, SL_CHANGE_ALTER, SL_CHANGE_DROP };
+
 /* Debezium's source.snapshot: the snapshot's first and last rows, each
  * table's first and last rows, and the rest */
 enum { SL_SNAP_NONE = 0, SL_SNAP_TRUE, SL_SNAP_FIRST, SL_SNAP_LAST, SL_SNAP_FIRST_IN_TABLE, SL_SNAP_LAST_IN_TABLE };
@@ -74,8 +79,10 @@ typedef struct sl_event {
     sl_pos pos;
     uint64_t offset;        /* MySQL: position of the row event; PG: LSN of the change */
     uint32_t row;           /* row index inside the source event */
+    const char *ddl;        /* SL_OP_SCHEMA: the statement that changed the table, or NULL */
     char op;                /* sl_op */
     uint8_t snapshot;       /* SL_SNAP_* */
+    uint8_t change;         /* SL_OP_SCHEMA: SL_CHANGE_* */
 } sl_event;
 
 typedef struct sl_batch {

@@ -91,6 +91,9 @@ int sl_column_copy(sl_column *dst, const sl_column *src, const char *name)
     *dst = *src;
     dst->name = strdup(name ? name : src->name);
     dst->type_name = src->type_name ? strdup(src->type_name) : NULL;
+    dst->charset_name = dup_or_null(src->charset_name);
+    dst->comment = dup_or_null(src->comment);
+    dst->default_expr = dup_or_null(src->default_expr);
     dst->enum_values = NULL;
     dst->n_enum_values = 0;
     dst->is_pk = 0;
@@ -113,6 +116,9 @@ void sl_schema_free(sl_table_schema *s)
         sl_column *c = &s->cols[i];
         free(c->name);
         free(c->type_name);
+        free(c->charset_name);
+        free(c->comment);
+        free(c->default_expr);
         for (uint32_t k = 0; k < c->n_enum_values; k++)
             free(c->enum_values[k]);
         free(c->enum_values);
@@ -123,6 +129,8 @@ void sl_schema_free(sl_table_schema *s)
     free(s->schema);
     free(s->table);
     free(s->qualified);
+    free(s->charset_name);
+    free(s->comment);
     free(s);
 }
 

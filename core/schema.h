@@ -31,6 +31,12 @@ typedef struct sl_column {
     uint8_t conv;       /* decoder's charset conversion class (source-private) */
     char **enum_values; /* ENUM/SET members in ordinal order */
     uint32_t n_enum_values;
+    /* what only the catalog knows (NULL / 0 when the schema came from the
+     * log): Debezium's tableChanges column metadata */
+    char *charset_name; /* "utf8mb4" for text columns */
+    char *comment;
+    char *default_expr; /* the default as written, quotes removed; NULL: none or NULL */
+    uint8_t auto_inc;
 } sl_column;
 
 typedef struct sl_table_schema {
@@ -43,6 +49,8 @@ typedef struct sl_table_schema {
     sl_column *cols;
     int npk;
     int *pk; /* column indexes of the primary key, in key order */
+    char *charset_name;  /* the table's default charset (catalog), or NULL */
+    char *comment;       /* the table's comment (catalog), or NULL */
 } sl_table_schema;
 
 /* Owns schema versions. Not thread-safe: one source thread adds, and

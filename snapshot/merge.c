@@ -123,6 +123,8 @@ static int finish_chunk(sl_snapshot *s, sl_emitter *out, sl_snap_result *r, sl_e
         if (se) {
             se->pos = s->reader_pos;
             se->snapshot = SL_SNAP_TRUE;
+            /* the server that wrote it (source.connector mariadb) as its rows */
+            se->tx = se->next ? se->next->tx : NULL;
             t->announced = 1;
         }
     }

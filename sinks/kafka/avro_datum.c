@@ -494,6 +494,13 @@ static void put_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
     if (s->schema) {
         char seq[64];
         opt_str(b, sl_pg_sequence(e, seq, sizeof seq));
+    } else {
+        sl_avro_put_union(b, 0); /* sequence */
+    }
+    int64_t us = tx ? sl_txinfo_ts_us(tx) : 0;
+    opt_long(b, 1, us);
+    opt_long(b, 1, us * 1000);
+    if (s->schema) {
         sl_avro_put_cstr(b, s->schema);
         sl_avro_put_cstr(b, s->table ? s->table : "");
         opt_long(b, tx && tx->xid, tx ? (int64_t)tx->xid : 0);
@@ -503,7 +510,6 @@ static void put_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
         sl_avro_put_union(b, 0); /* origin_lsn */
         return;
     }
-    sl_avro_put_union(b, 0); /* sequence */
     opt_str(b, s->table);
     sl_avro_put_long(b, tx ? tx->server_id : 0);
     opt_str(b, tx ? tx->gtid : NULL);

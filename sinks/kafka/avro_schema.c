@@ -356,6 +356,11 @@ static void source_record(sl_buf *b, const sl_table_schema *s, const char *conne
     sl_buf_addc(b, ',');
     opt_field(b, "sequence", "string");
     sl_buf_addc(b, ',');
+    /* Debezium 3: the source time in micro- and nanoseconds */
+    opt_field(b, "ts_us", "long");
+    sl_buf_addc(b, ',');
+    opt_field(b, "ts_ns", "long");
+    sl_buf_addc(b, ',');
     if (pg) {
         req_field(b, "schema", "string");
         sl_buf_addc(b, ',');

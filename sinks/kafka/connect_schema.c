@@ -313,5 +313,10 @@ void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *to
     sl_buf_adds(b, ",\"version\":2}");
 }
 
+void sl_connect_source_schema(sl_buf *b, const sl_table_schema *s, const char *connector)
+{
+    source_schema(b, s, connector);
+}
+
 /* the Connect integer type of an integer column (the Avro schemas use it too) */
 const char *sl_connect_int_type(const sl_column *c) { return int_type(c); }

@@ -451,11 +451,26 @@ static int write_schema_change(kafka_sink *k, const sl_event *e, int64_t now, sl
     }
     sl_buf_reset(&k->key);
     sl_buf_reset(&k->value);
-    sl_buf_adds(&k->key, "{\"databaseName\":");
-    const char *db = e->schema->db ? e->schema->db : "";
-    sl_json_string(&k->key, db, strlen(db));
-    sl_buf_addc(&k->key, '}');
-    sl_json_schema_change(&k->value, e, &k->env, now);
+    sl_kafka_schema_change_key(&k->key, e);
+    sl_kafka_schema_change_value(&k->value, e, &k->env, now);
+    if (k->schemas) {
+        const char *connector = sl_envelope_connector(k->env.connector, e->tx && e->tx->mariadb, &k->env.modes);
+        sl_buf s;
+        sl_buf_init(&s);
+        sl_kafka_schema_change_key_schema(&s, e->schema, connector);
+        sl_buf_addc(&s, 0);
+        if (!s.failed)
+            wrap_schema(&k->key, 0, s.data);
+        sl_buf_reset(&s);
+        sl_kafka_schema_change_value_schema(&s, e->schema, connector);
+        sl_buf_addc(&s, 0);
+        if (!s.failed)
+            wrap_schema(&k->value, 0, s.data);
+        int failed = s.failed;
+        sl_buf_free(&s);
+        if (failed || k->key.failed || k->value.failed)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
     return produce(k, k->schema_rkt, 0, &k->key, &k->value, e->schema->qualified, err);
 }
 

@@ -131,7 +131,16 @@ void sl_connect_key_schema(sl_buf *b, const sl_table_schema *s, const char *topi
 /* connector: the events' source.connector ("mariadb" names the Source schema io.debezium.connector.mariadb.Source) */
 void sl_connect_value_schema(sl_buf *b, const sl_table_schema *s, const char *topic, const sl_envelope_opts *env,
                              const char *connector);
+/* the Connect schema of the envelope's source block, as field "source" */
+void sl_connect_source_schema(sl_buf *b, const sl_table_schema *s, const char *connector);
 /* "int16", "int32" or "int64" for an SL_INT column, as Debezium types it */
 const char *sl_connect_int_type(const sl_column *c);
+
+/* kafka_schema_change.c: a schema-change record as Debezium writes it to
+ * the <topic.prefix> topic, and the Connect schemas of its key and value */
+void sl_kafka_schema_change_key(sl_buf *b, const sl_event *e);
+void sl_kafka_schema_change_value(sl_buf *b, const sl_event *e, const sl_envelope_opts *o, int64_t now_ms);
+void sl_kafka_schema_change_key_schema(sl_buf *b, const sl_table_schema *s, const char *connector);
+void sl_kafka_schema_change_value_schema(sl_buf *b, const sl_table_schema *s, const char *connector);
 
 #endif

@@ -1,4 +1,7 @@
-/* mysql_catalog.c — table shapes from information_schema, for snapshots.
+/* mysql_catalog.c — table shapes from information_schema, for snapshots
+ * and for the CREATE / ALTER TABLE statements the binlog shows (with what
+ * only the catalog knows: defaults, comments, auto-increment, charsets,
+ * which Debezium's tableChanges carry).
  *
  * A snapshot reads rows before the binlog has shown the table's TABLE_MAP,
  * so the schema its rows carry comes from the catalog. It must describe
@@ -136,19 +139,75 @@ static const type_map types[] = {
     {NULL, 0, 0},
 };
 
+/* A COLUMN_DEFAULT as Debezium's defaultValueExpression: MariaDB quotes
+ * string literals ('x', with '' inside) and writes NULL for "no default or
+ * NULL"; MySQL gives the bare literal and SQL NULL. */
+static char *default_text(const char *d)
+{
+    if (!d || strcmp(d, "NULL") == 0)
+        return NULL;
+    size_t n = strlen(d);
+    if (n < 2 || d[0] != '\'' || d[n - 1] != '\'')
+        return strdup(d);
+    char *out = malloc(n);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 1; i + 1 < n; i++) {
+        out[o++] = d[i];
+        if (d[i] == '\'' && d[i + 1] == '\'' && i + 2 < n)
+            i++;
+    }
+    out[o] = 0;
+    return out;
+}
+
+static int set_text(char **dst, const char *v)
+{
+    if (!v || !*v)
+        return 0;
+    *dst = strdup(v);
+    return *dst ? 0 : -1;
+}
+
+/* What tableChanges describes beyond the shape (columns 7 and 11-15 of the
+ * query below): the column's charset, default, auto-increment and comment,
+ * the table's charset (its collation's prefix) and comment. */
+static int ddl_metadata(sl_table_schema *s, sl_column *c, MYSQL_ROW row)
+{
+    if (c->kind != SL_BYTES && set_text(&c->charset_name, row[7]))
+        return -1;
+    if (row[11] && !(c->default_expr = default_text(row[11])))
+        if (strcmp(row[11], "NULL") != 0)
+            return -1;
+    c->auto_inc = row[12] && strstr(row[12], "auto_increment") != NULL;
+    if (set_text(&c->comment, row[13]))
+        return -1;
+    if (!s->charset_name && row[14]) {
+        size_t n = strcspn(row[14], "_");
+        if (!(s->charset_name = strndup(row[14], n)))
+            return -1;
+    }
+    if (!s->comment && set_text(&s->comment, row[15]))
+        return -1;
+    return 0;
+}
+
 int sl_mysql_catalog_schema(MYSQL *m, const char *db, const char *table, sl_table_schema **out, sl_err *err)
 {
     *out = NULL;
-    char edb[256], etb[256], sql[1200];
+    char edb[256], etb[256], sql[1500];
     mysql_real_escape_string(m, edb, db, strlen(db) > 120 ? 120 : strlen(db));
     mysql_real_escape_string(m, etb, table, strlen(table) > 120 ? 120 : strlen(table));
     snprintf(sql, sizeof sql,
              "SELECT c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE, c.NUMERIC_PRECISION, c.NUMERIC_SCALE, "
              "c.DATETIME_PRECISION, c.CHARACTER_SET_NAME, c.COLLATION_NAME, c.CHARACTER_MAXIMUM_LENGTH, "
              "(SELECT k.SEQ_IN_INDEX FROM information_schema.STATISTICS k WHERE k.TABLE_SCHEMA=c.TABLE_SCHEMA "
-             "AND k.TABLE_NAME=c.TABLE_NAME AND k.INDEX_NAME='PRIMARY' AND k.COLUMN_NAME=c.COLUMN_NAME) "
-             "FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA='%s' AND c.TABLE_NAME='%s' "
-             "ORDER BY c.ORDINAL_POSITION",
+             "AND k.TABLE_NAME=c.TABLE_NAME AND k.INDEX_NAME='PRIMARY' AND k.COLUMN_NAME=c.COLUMN_NAME), "
+             "c.COLUMN_DEFAULT, c.EXTRA, c.COLUMN_COMMENT, t.TABLE_COLLATION, t.TABLE_COMMENT "
+             "FROM information_schema.COLUMNS c LEFT JOIN information_schema.TABLES t ON "
+             "t.TABLE_SCHEMA=c.TABLE_SCHEMA AND t.TABLE_NAME=c.TABLE_NAME "
+             "WHERE c.TABLE_SCHEMA='%s' AND c.TABLE_NAME='%s' ORDER BY c.ORDINAL_POSITION",
              edb, etb);
     if (mysql_query(m, sql))
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "reading the columns of %s.%s: %s", db, table, mysql_error(m));
@@ -206,7 +265,8 @@ int sl_mysql_catalog_schema(MYSQL *m, const char *db, const char *table, sl_tabl
             c->kind = SL_BYTES;
         c->is_pk = row[10] != NULL;
         pk_pos[i] = row[10] ? atoi(row[10]) : 0;
-        if (!c->name || !c->type_name) {
+        int meta_rc = ddl_metadata(s, c, row);
+        if (!c->name || !c->type_name || meta_rc) {
             sl_schema_free(s);
             mysql_free_result(res);
             return sl_errf(err, SL_ERUNTIME, "out of memory");

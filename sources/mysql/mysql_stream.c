@@ -78,6 +78,15 @@ typedef struct stream {
     const sl_table_schema **latest;
     size_t nlatest, latest_cap;
     sl_mysql_decode_opts dopts;
+    /* CREATE / ALTER TABLE statements read while the binlog already went
+     * on past them (the catalog may hold a later shape): each one's text
+     * waits for the table's next shape from TABLE_MAP */
+    struct pending_ddl {
+        char *table, *ddl; /* qualified name, statement */
+        int kind;
+        uint32_t start;    /* the statement's QUERY event (source.pos) */
+    } *pending;
+    size_t npending;
     sl_buf scratch;        /* inflated payload of the last compressed event */
     sl_mysql_payload_reader payload; /* MySQL 8 compressed transactions */
     MYSQL *meta;           /* for catalog questions the binlog cannot answer, opened when first needed */
@@ -326,6 +335,51 @@ static int mark_mariadb_types(stream *s, sl_table_schema *sc, sl_err *err)
     return 0;
 }
 
+/* the waiting statement of table q (removed from the list; the caller
+ * frees it), or one with table NULL */
+static struct pending_ddl take_pending(stream *s, const char *q)
+{
+    struct pending_ddl none = {NULL, NULL, 0, 0};
+    for (size_t i = 0; i < s->npending; i++)
+        if (strcmp(s->pending[i].table, q) == 0) {
+            struct pending_ddl p = s->pending[i];
+            s->pending[i] = s->pending[--s->npending];
+            return p;
+        }
+    return none;
+}
+
+/* q's statement waits for its TABLE_MAP; a later one replaces it */
+static int add_pending(stream *s, const char *q, const char *ddl, int kind, uint32_t start)
+{
+    struct pending_ddl old = take_pending(s, q);
+    free(old.table);
+    free(old.ddl);
+    struct pending_ddl *n = realloc(s->pending, (s->npending + 1) * sizeof *n);
+    if (!n)
+        return -1;
+    s->pending = n;
+    n[s->npending] = (struct pending_ddl){strdup(q), strdup(ddl), kind, start};
+    if (!n[s->npending].table || !n[s->npending].ddl) {
+        free(n[s->npending].table);
+        free(n[s->npending].ddl);
+        return -1;
+    }
+    s->npending++;
+    return 0;
+}
+
+/* 1 when the server's binlog ends where this event ends: no statement
+ * after it was logged, so the catalog shows the table as it made it */
+static int at_binlog_end(stream *s, uint32_t next_pos)
+{
+    char file[256] = "";
+    uint64_t pos = 0;
+    sl_err e = {0};
+    return !sl_mysql_binlog_end(s->meta, file, sizeof file, &pos, &e) && strcmp(file, s->file) == 0 &&
+           pos == next_pos;
+}
+
 static int on_table_map(stream *s, const uint8_t *body, size_t len, uint32_t start, sl_err *err)
 {
     if (len < 6)
@@ -381,6 +435,14 @@ static int on_table_map(stream *s, const uint8_t *body, size_t len, uint32_t sta
             return sl_errf(err, SL_ERUNTIME, "out of memory");
         e->tx = tx_info(s, b, 0);
         e->pos = (sl_pos){s->file_seq, 0, 0};
+        struct pending_ddl pd = take_pending(s, use->qualified);
+        if (pd.ddl) {
+            e->ddl = sl_arena_strdup(&b->arena, pd.ddl);
+            e->change = (uint8_t)pd.kind;
+            e->offset = pd.start;
+        }
+        free(pd.table);
+        free(pd.ddl);
         if (s->snap) /* chunks read before this are in the old shape */
             sl_snapshot_reshape(&s->snap->snap, use, (sl_pos){s->file_seq, start, 0});
         if (s->snap)
@@ -532,23 +594,52 @@ static int parse_truncate(const char *q, size_t qlen, const char *defdb, char *d
     return 1;
 }
 
+/* fresh (a schema read from the catalog) becomes its table's latest; the
+ * cache owns it, also on failure (-1: out of memory) */
+static int adopt_latest(stream *s, sl_table_schema *fresh)
+{
+    if (sl_schema_cache_add(&s->src->schemas, fresh)) {
+        sl_schema_free(fresh);
+        return -1;
+    }
+    sl_emit_batch(s->out); /* the latest-schema map is shared with snapshot merges */
+    const sl_table_schema **slot = latest_slot(s, fresh);
+    if (!slot)
+        return -1;
+    *slot = fresh;
+    return 0;
+}
+
+/* A statement on table db.tb at start: 0 when the table is not captured
+ * or the statement was handed over before a reconnect; else 1, with its
+ * position, its qualified name in q and its latest schema (or NULL) */
+static int statement_table(stream *s, const char *db, const char *tb, uint32_t start, sl_pos *p, char *q,
+                           size_t qsize, const sl_table_schema **latest)
+{
+    if (!sl_table_filter_match(&s->src->filter, db, tb))
+        return 0;
+    *p = (sl_pos){s->file_seq, start, 0};
+    if (s->have_emitted && sl_pos_cmp(*p, s->last_emitted) <= 0)
+        return 0;
+    snprintf(q, qsize, "%s.%s", db, tb);
+    *latest = NULL;
+    for (size_t i = 0; i < s->nlatest && !*latest; i++)
+        if (strcmp(s->latest[i]->qualified, q) == 0)
+            *latest = s->latest[i];
+    return 1;
+}
+
 /* TRUNCATE of a captured table: a 't' event (the sinks empty the table)
  * and, while the table is snapshotted, chunks read before it are dropped
  * whole (a per-key touch cannot tell). The schema is the last one seen, or
  * the catalog's for a table this run has not met yet. */
 static int on_truncate(stream *s, const char *db, const char *tb, uint32_t start, uint32_t ts, sl_err *err)
 {
-    if (!sl_table_filter_match(&s->src->filter, db, tb))
-        return 0;
-    sl_pos p = {s->file_seq, start, 0};
-    if (s->have_emitted && sl_pos_cmp(p, s->last_emitted) <= 0)
-        return 0; /* already handed over before a reconnect */
+    sl_pos p;
     char q[520];
-    snprintf(q, sizeof q, "%s.%s", db, tb);
-    const sl_table_schema *sc = NULL;
-    for (size_t i = 0; i < s->nlatest && !sc; i++)
-        if (strcmp(s->latest[i]->qualified, q) == 0)
-            sc = s->latest[i];
+    const sl_table_schema *sc;
+    if (!statement_table(s, db, tb, start, &p, q, sizeof q, &sc))
+        return 0;
     int announce = 0;
     if (!sc) {
         sl_table_schema *fresh = NULL;
@@ -558,15 +649,8 @@ static int on_truncate(stream *s, const char *db, const char *tb, uint32_t start
         if (rc)
             return rc;
         fresh->version = 1;
-        if (sl_schema_cache_add(&s->src->schemas, fresh)) {
-            sl_schema_free(fresh);
+        if (adopt_latest(s, fresh))
             return sl_errf(err, SL_ERUNTIME, "out of memory");
-        }
-        sl_emit_batch(s->out); /* the latest-schema map is shared with snapshot merges */
-        const sl_table_schema **slot = latest_slot(s, fresh);
-        if (!slot)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        *slot = fresh;
         sc = fresh;
         announce = 1;
     }
@@ -596,6 +680,213 @@ static int on_truncate(stream *s, const char *db, const char *tb, uint32_t start
     return 0;
 }
 
+/* Skips the words of seq (each case-insensitively, spaces between) when
+ * they come next: the text after them, or NULL */
+static const char *skip_words(const char *p, const char *end, const char *const *seq)
+{
+    for (; *seq; seq++) {
+        p = skip_space(p, end);
+        size_t n = strlen(*seq);
+        if (!sl_mysql_is_word(p, (size_t)(end - p), *seq))
+            return NULL;
+        p += n;
+    }
+    return skip_space(p, end);
+}
+
+static const char *opt_words(const char *p, const char *end, const char *const *seq)
+{
+    const char *q = skip_words(p, end, seq);
+    return q ? q : skip_space(p, end);
+}
+
+/* "[db.]name" into db, tb (db defaults to defdb): the text after it, or NULL */
+static const char *table_name(const char *p, const char *end, const char *defdb, char *db, char *tb)
+{
+    char a[256], b[256];
+    if (!(p = ident(skip_space(p, end), end, a)))
+        return NULL;
+    const char *q = skip_space(p, end);
+    if (q < end && *q == '.') {
+        if (!(p = ident(skip_space(q + 1, end), end, b)))
+            return NULL;
+        snprintf(db, 256, "%s", a);
+        snprintf(tb, 256, "%s", b);
+        return p;
+    }
+    if (!defdb[0])
+        return NULL;
+    snprintf(db, 256, "%s", defdb);
+    snprintf(tb, 256, "%s", a);
+    return p;
+}
+
+/* The table statements Debezium reports as schema changes: CREATE TABLE,
+ * ALTER TABLE, DROP TABLE (each table of the list, *more says another
+ * follows at the returned text). SL_CHANGE_NONE for anything else
+ * (temporary tables, views, indexes, databases). */
+static int ddl_kind(const char *p, const char *end, const char *defdb, char *db, char *tb, int *if_exists,
+                    const char **rest)
+{
+    static const char *const create[] = {"CREATE", NULL}, *const alter[] = {"ALTER", NULL},
+                             *const drop[] = {"DROP", NULL}, *const table[] = {"TABLE", NULL},
+                             *const or_replace[] = {"OR", "REPLACE", NULL}, *const online[] = {"ONLINE", NULL},
+                             *const ignore[] = {"IGNORE", NULL}, *const if_not[] = {"IF", "NOT", "EXISTS", NULL},
+                             *const if_ex[] = {"IF", "EXISTS", NULL};
+    const char *q;
+    int kind;
+    *if_exists = 0;
+    if ((q = skip_words(p, end, create))) {
+        kind = SL_CHANGE_CREATE;
+        q = opt_words(q, end, or_replace);
+        if (!(q = skip_words(q, end, table)))
+            return SL_CHANGE_NONE;
+        q = opt_words(q, end, if_not);
+    } else if ((q = skip_words(p, end, alter))) {
+        kind = SL_CHANGE_ALTER;
+        q = opt_words(opt_words(q, end, online), end, ignore);
+        if (!(q = skip_words(q, end, table)))
+            return SL_CHANGE_NONE;
+        q = opt_words(q, end, if_ex);
+    } else if ((q = skip_words(p, end, drop))) {
+        kind = SL_CHANGE_DROP;
+        if (!(q = skip_words(q, end, table)))
+            return SL_CHANGE_NONE;
+        const char *r = skip_words(q, end, if_ex);
+        if (r) {
+            *if_exists = 1;
+            q = r;
+        }
+    } else {
+        return SL_CHANGE_NONE;
+    }
+    if (!(q = table_name(q, end, defdb, db, tb)))
+        return SL_CHANGE_NONE;
+    *rest = q;
+    return kind;
+}
+
+/* "DROP TABLE [IF EXISTS] `db`.`tb`", as Debezium writes each table of a
+ * DROP TABLE statement */
+static void drop_text(char *q, size_t qsize, const char *db, const char *tb, int if_exists)
+{
+    size_t o = (size_t)snprintf(q, qsize, "DROP TABLE %s", if_exists ? "IF EXISTS " : "");
+    const char *parts[2] = {db, tb};
+    for (int k = 0; k < 2; k++) {
+        q[o++] = '`';
+        for (const char *c = parts[k]; *c && o + 4 < qsize; c++) {
+            if (*c == '`')
+                q[o++] = '`';
+            q[o++] = *c;
+        }
+        q[o++] = '`';
+        if (!k)
+            q[o++] = '.';
+    }
+    q[o] = 0;
+}
+
+/* A CREATE / ALTER / DROP TABLE of a captured table becomes a schema-change
+ * event at its QUERY event, carrying the statement (Debezium's ddl) and,
+ * for CREATE and ALTER, the table as the catalog shows it now (with what
+ * only the catalog knows: defaults, comments, auto-increment, charsets).
+ * That shape becomes the table's latest, so the rows after it (whose
+ * TABLE_MAP shows the same shape) announce nothing more. The catalog is
+ * believed only while the server's binlog ends at this statement (read
+ * after the catalog): otherwise a later statement may already have changed
+ * the table, and the statement's text waits for the table's next shape
+ * from TABLE_MAP (pending), as does a statement whose table the catalog no
+ * longer has. A DROP of a table this run never saw is not reported. */
+static int on_ddl(stream *s, int kind, const char *db, const char *tb, const char *ddl, uint32_t start,
+                  uint32_t next_pos, uint32_t ts, sl_err *err)
+{
+    sl_pos p;
+    char q[520];
+    const sl_table_schema *old;
+    if (!statement_table(s, db, tb, start, &p, q, sizeof q, &old))
+        return 0;
+    const sl_table_schema *use = old;
+    if (kind != SL_CHANGE_DROP) {
+        sl_table_schema *fresh = NULL;
+        if (!s->meta && sl_mysql_connect(&s->src->conf, &s->meta, err))
+            return sl_err_prefix(err, SL_ERUNTIME, SL_LOG_PREFIX "reading the columns of %s: ", q);
+        sl_err cerr = {0};
+        int rc = sl_mysql_catalog_schema(s->meta, db, tb, &fresh, &cerr);
+        if (rc || !at_binlog_end(s, next_pos)) {
+            sl_debug("%s changed at %s:%u; its next rows tell the new shape (%s)", q, s->file, start,
+                     rc ? cerr.msg : "the binlog went on past the statement");
+            sl_schema_free(fresh);
+            if (add_pending(s, q, ddl, kind, start))
+                return sl_errf(err, SL_ERUNTIME, "out of memory");
+            return 0;
+        }
+        int changed = !old || !sl_schema_same_shape(old, fresh);
+        fresh->version = old ? old->version + (changed ? 1 : 0) : 1;
+        if (adopt_latest(s, fresh))
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        use = fresh;
+        if (changed && s->snap) /* chunks read before this are in the old shape */
+            sl_snapshot_reshape(&s->snap->snap, fresh, p);
+        if (changed)
+            sl_info("schema of %s is now version %u (%d columns)", q, fresh->version, fresh->ncols);
+    }
+    if (kind == SL_CHANGE_DROP) {
+        struct pending_ddl pd = take_pending(s, q);
+        free(pd.table);
+        free(pd.ddl);
+    }
+    if (!use)
+        return 0;
+    sl_batch *b = sl_emit_batch(s->out);
+    if (!b)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    if (s->snap)
+        sl_snapshot_take_announce(&s->snap->snap, use);
+    sl_event *e = sl_batch_add_event(b, SL_OP_SCHEMA, use);
+    const sl_txinfo *tx = tx_info(s, b, ts);
+    sl_txinfo *dtx = tx ? sl_arena_alloc(&b->arena, sizeof *dtx) : NULL;
+    if (!e || !dtx || !(e->ddl = sl_arena_strdup(&b->arena, ddl)))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    *dtx = *tx;
+    dtx->thread_id = 0; /* Debezium: no thread for a statement's schema change */
+    e->tx = dtx;
+    e->change = (uint8_t)kind;
+    e->pos = p;
+    e->offset = start;
+    s->last_emitted = p;
+    s->have_emitted = 1;
+    return 0;
+}
+
+/* Every table a CREATE / ALTER / DROP TABLE statement names */
+static int on_table_ddl(stream *s, const char *sql, size_t len, const char *defdb, uint32_t start,
+                        uint32_t next_pos, uint32_t ts, sl_err *err)
+{
+    const char *end = sql + len, *rest;
+    char db[256], tb[256];
+    int if_exists, kind = ddl_kind(sql, end, defdb, db, tb, &if_exists, &rest);
+    if (kind == SL_CHANGE_NONE)
+        return 0;
+    if (kind != SL_CHANGE_DROP) {
+        char *text = strndup(sql, len);
+        if (!text)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        int rc = on_ddl(s, kind, db, tb, text, start, next_pos, ts, err);
+        free(text);
+        return rc;
+    }
+    for (;;) {
+        char text[1100]; /* two names of at most 255 bytes, each quote doubled */
+        drop_text(text, sizeof text, db, tb, if_exists);
+        int rc = on_ddl(s, kind, db, tb, text, start, next_pos, ts, err);
+        if (rc)
+            return rc;
+        rest = skip_space(rest, end);
+        if (rest >= end || *rest != ',' || !(rest = table_name(rest + 1, end, defdb, db, tb)))
+            return 0;
+    }
+}
+
 static int on_query(stream *s, int compressed, const uint8_t *body, size_t len, uint32_t start, uint32_t next_pos,
                     uint32_t ts, sl_err *err)
 {
@@ -619,6 +910,10 @@ static int on_query(stream *s, int compressed, const uint8_t *body, size_t len, 
     snprintf(defdb, sizeof defdb, "%.*s", (int)q.db_len, q.db);
     if (!s->skipping_tx && parse_truncate(q.sql, q.len, defdb, db, tb)) {
         int rc = on_truncate(s, db, tb, start, ts, err);
+        if (rc)
+            return rc;
+    } else if (!s->skipping_tx) {
+        int rc = on_table_ddl(s, q.sql, q.len, defdb, start, next_pos, ts, err);
         if (rc)
             return rc;
     }
@@ -1241,6 +1536,11 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
         free(s.tables[i].tm_raw);
     free(s.tables);
     free(s.latest);
+    for (size_t i = 0; i < s.npending; i++) {
+        free(s.pending[i].table);
+        free(s.pending[i].ddl);
+    }
+    free(s.pending);
     sl_buf_free(&s.scratch);
     sl_mysql_payload_free(&s.payload);
     if (s.meta)

@@ -115,6 +115,12 @@ def test_mysql_type_zoo_decodes_to_the_source_values(mariadb, kafka, tmp_path, d
             got = val["after"]
             assert key == {"id": got["id"]}
             assert val["before"] is None and val["source"]["db"] == db
+            # the JSON envelope's source fields, in its Connect schema's order
+            assert list(val["source"]) == ["version", "connector", "name", "ts_ms", "snapshot", "db", "sequence",
+                                           "ts_us", "ts_ns", "table", "server_id", "gtid", "file", "pos", "row",
+                                           "thread", "query"]
+            src = val["source"]
+            assert (src["ts_us"], src["ts_ns"]) == (src["ts_ms"] * 1000, src["ts_ms"] * 1000000)
             for name in NAMES:
                 w = mysql_expected(name, want[got["id"]][name], types[name], op == "r")
                 h = got[name]
@@ -375,7 +381,10 @@ def test_postgres_type_zoo_decodes_to_the_source_values(pg, kafka, registry):
     # the PostgreSQL source block has the JSON envelope's fields (the
     # replication origin, null without one)
     assert upd["source"]["origin"] is None and upd["source"]["origin_lsn"] is None
-    assert list(upd["source"])[-6:] == ["table", "txId", "lsn", "xmin", "origin", "origin_lsn"]
+    assert list(upd["source"]) == ["version", "connector", "name", "ts_ms", "snapshot", "db", "sequence", "ts_us",
+                                   "ts_ns", "schema", "table", "txId", "lsn", "xmin", "origin", "origin_lsn"]
+    assert upd["source"]["ts_us"] == upd["source"]["ts_ms"] * 1000 > 0
+    assert upd["source"]["ts_ns"] == upd["source"]["ts_ms"] * 1000000
     schema = json.loads(registry.client().get_latest_version(f"{topic}-value").schema.schema_str)
     fastavro.parse_schema(schema)
     assert schema["fields"][2]["type"]["connect.name"] == "io.debezium.connector.postgresql.Source"

@@ -201,7 +201,7 @@ def test_change_sequence_across_tables(mariadb, kafka, tmp_path, db):
     assert ck and ck[-1]["pipeline"] == db and ck[-1]["source"]["file"].startswith("binlog.")
     # schema changes go to the topic named by the prefix
     schema = change_events(read_topic(kafka.bootstrap, db))
-    assert {c["tableChanges"][0]["id"] for c in schema} == {f"{db}.a", f"{db}.b", f"{db}.nk"}
+    assert {c["tableChanges"][0]["id"] for c in schema} == {f'"{db}"."a"', f'"{db}"."b"', f'"{db}"."nk"'}
 
     # a restart resumes from the committed checkpoint: nothing is sent again
     s2 = start(tmp_path, kafka_yaml(mariadb, kafka, db, startup="initial"), mariadb, sub="again")

@@ -22,7 +22,10 @@
  *                        {"topic", "key", "value", "headers"}: key, value and
  *                        each header as the JSON converter rendered them, so
  *                        the compatibility suite (tests/compat) can diff
- *                        them field by field with sluice's Kafka records
+ *                        them field by field with sluice's Kafka records;
+ *                        the schema-change topic (named by topic.prefix,
+ *                        include.schema.changes) is written too, but its
+ *                        records are not counted as events
  * Every other key goes to the engine unchanged.
  *
  * Prints one line to stderr: events, rendered bytes, seconds from start to
@@ -109,6 +112,7 @@ public final class DebeziumPeer {
                 : null;
 
         String dataPrefix = props.getProperty("topic.prefix", "") + ".";
+        String schemaTopic = props.getProperty("topic.prefix", "");
         AtomicLong events = new AtomicLong();
         AtomicLong bytes = new AtomicLong();
         AtomicLong firstNs = new AtomicLong();
@@ -118,7 +122,7 @@ public final class DebeziumPeer {
         DebeziumEngine.ChangeConsumer<ChangeEvent<String, String>> consumer = (records, committer) -> {
             for (ChangeEvent<String, String> r : records) {
                 String v = r.value();
-                if (lines != null && r.destination().startsWith(dataPrefix))
+                if (lines != null && (r.destination().startsWith(dataPrefix) || r.destination().equals(schemaTopic)))
                     writeLine(lines, r);
                 if (v != null && r.destination().startsWith(dataPrefix)) {
                     if (events.get() == 0)
