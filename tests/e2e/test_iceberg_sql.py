@@ -168,8 +168,18 @@ def test_changes_arrive_exactly_and_pyiceberg_reads_the_catalog(mariadb, sqlcat,
     mysql_exec(mariadb, f"UPDATE {db}.t SET n = -1", f"INSERT INTO {db}.t VALUES (6, 'f', 6)")
     want = source(mariadb, db)
     wait_rows(sqlcat, f"{db}.t", want, s)
+    # a column added mid-stream: a new schema committed through the catalog
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t ADD COLUMN extra VARCHAR(5)", f"INSERT INTO {db}.t VALUES (7, 'g', 7, 'x')",
+               f"UPDATE {db}.t SET extra = 'y' WHERE id = 1")
+    want = [{"id": r[0], "name": r[1], "n": r[2], "extra": r[3]}
+            for r in mysql_rows(mariadb, f"SELECT id, name, n, extra FROM {db}.t ORDER BY id")]
+    assert [r["extra"] for r in want] == ["y", None, None, None, "x", None]
+    wait_rows(sqlcat, f"{db}.t", want, s)
     assert s.stop() == 0
     assert duck_rows(sqlcat, f"{db}.t") == want
+    t = sqlcat.catalog().load_table(f"{db}.t")
+    assert [(f.field_id, f.name) for f in t.schema().fields] == [(1, "id"), (2, "name"), (3, "n"), (4, "extra")]
+    assert t.schema().schema_id == 1 and len(t.schemas()) == 2
 
 
 def test_another_writer_between_epochs_is_refused(mariadb, sqlcat, tmp_path):
@@ -225,6 +235,14 @@ def test_kill9_and_restart_exact(mariadb, sqlcat, tmp_path):
     assert len({r["id"] for r in got}) == len(got)
     assert duck_rows(sqlcat, f"{db}.t") == want
     assert kills == 4
+    # sluice migrate reads the table back through the SQL catalog and verifies it
+    import re
+    s.command = "migrate"
+    s.start(wait_for=None)
+    assert s.wait_exit(180) == 0, s.log_text()[-4000:]
+    n = len(want)
+    assert re.search(rf"{db}\.t\s+{n}\s+{n}\s+[0-9a-f]{{16}}\s+[0-9a-f]{{16}}\s+ok", s.log_text()), s.log_text()[-3000:]
+    assert "verification ok" in s.log_text()
 
 
 def test_java_jdbc_catalog_reads_what_sluice_wrote(mariadb, iceberg, tmp_path):
