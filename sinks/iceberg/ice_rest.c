@@ -171,6 +171,8 @@ int ice_rest_call(ice_rest *r, const char *method, const char *path, json_t *bod
     int rc = request(r, method, url.data, path, text, "application/json", out, err);
     if (rc == 401 && r->credential) {
         /* the issued token expired: ask for another once */
+        sl_info("the catalog refused the OAuth2 token (HTTP 401 on %s %s): asking %s for a new one", method, path,
+                r->token_url);
         json_decref(*out);
         rc = fetch_token(r, err);
         if (rc == 0)
