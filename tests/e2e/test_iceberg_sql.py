@@ -315,3 +315,44 @@ pipeline:
     assert bad.returncode == 2
     assert ("iceberg sink: catalog.properties.uri jdbc:mysql://127.0.0.1/x names no database the SQL catalog "
             "knows: use jdbc:sqlite:<path> or jdbc:postgresql://host:port/db") in bad.stdout, bad.stdout
+
+
+def test_swap_lost_to_a_concurrent_writer_is_refused(mariadb, postgres, tmp_path):
+    """PostgreSQL: another writer swaps the metadata_location while sluice's
+    commit is under way (its UPDATE waits for the other transaction's row
+    lock, then matches no row): the whole commit rolls back, the metadata
+    file sluice wrote for it is removed, and the error names the location
+    sluice expected."""
+    import shutil
+    from sluice_run import pg_connect
+
+    cat = SqlCat("postgres", tmp_path, postgres, name="swap")
+    db = "icesql_swap"
+    make_source(mariadb, db, "(1, 'a', 1)")
+    s = Sluice(tmp_path / "run", pipeline(mariadb, cat, f"{db}.t", "icesql_swap", 6306), env=env(mariadb)).start()
+    wait_rows(cat, f"{db}.t", [{"id": 1, "name": "a", "n": 1}], s)
+    time.sleep(1)
+    (old,) = cat.rows(f"SELECT metadata_location FROM iceberg_tables WHERE table_name = 't'")[0]
+    meta_dir = cat.warehouse / db / "t" / "metadata"
+    theirs = meta_dir / "99999-theirs.metadata.json"
+    shutil.copy(meta_dir / old.rsplit("/", 1)[1], theirs)
+    before = sorted(p.name for p in meta_dir.glob("*.metadata.json"))
+    ck_sql = "SELECT metadata_location FROM iceberg_tables WHERE table_namespace = 'sluice'"
+    ck = cat.rows(ck_sql)
+    with pg_connect(postgres, database=cat.dbname, autocommit=False) as conn:
+        conn.execute("UPDATE iceberg_tables SET metadata_location = %s, previous_metadata_location = %s "
+                     "WHERE table_name = 't'", (f"file://{theirs}", old))
+        # sluice's next commit reads the committed location (old), passes its
+        # requirements, writes its file and waits on the row lock
+        mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (2, 'b', 2)")
+        time.sleep(3)
+        assert s.proc.poll() is None
+        conn.commit()
+    assert s.wait_exit(60) == 1
+    assert (f"iceberg sink: commit of {db}.t refused: another writer changed a table since sluice loaded it "
+            f"({db}.t: its metadata_location is no longer {old} (another writer committed meanwhile)); sluice must "
+            f"be the only writer of its tables") in s.log_text(), s.log_text()[-3000:]
+    # rolled back: the checkpoint table did not move either, and no file of the lost commit is left
+    assert sorted(p.name for p in meta_dir.glob("*.metadata.json")) == before
+    assert cat.rows(ck_sql) == ck
+    assert [r["id"] for r in py_rows(cat, f"{db}.t")] == [1]
