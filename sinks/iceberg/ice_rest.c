@@ -67,13 +67,13 @@ static int request(ice_rest *r, const char *method, const char *url, const char 
                    const char *ctype, json_t **out, sl_err *err)
 {
     *out = NULL;
-    char hdr[64], auth[2048], detail[CURL_ERROR_SIZE] = "";
+    char hdr[64], *auth = NULL, detail[CURL_ERROR_SIZE] = "";
     snprintf(hdr, sizeof hdr, "Content-Type: %s", ctype);
     struct curl_slist *h = curl_slist_append(NULL, hdr);
-    if (r->token && strcmp(ctype, "application/json") == 0) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", r->token);
+    /* the bearer goes to the catalog, not to the token endpoint; tokens
+     * (JWTs) can be kilobytes long */
+    if (r->token && strcmp(ctype, "application/json") == 0 && asprintf(&auth, "Authorization: Bearer %s", r->token) > 0)
         h = curl_slist_append(h, auth);
-    }
     sl_buf_reset(&r->body);
     CURL *c = r->curl;
     curl_easy_reset(c);
@@ -99,8 +99,9 @@ static int request(ice_rest *r, const char *method, const char *url, const char 
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(h);
+    free(auth);
     int rc = (int)status;
-    if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CONNECT_ERROR) {
+    if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
         /* a certificate the CAs do not vouch for is a configuration error:
          * retrying cannot fix it */
         rc = sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "TLS with %s failed (%s: %s); the catalog's certificate must be "
@@ -108,8 +109,11 @@ static int request(ice_rest *r, const char *method, const char *url, const char 
                      r->cafile ? "the CA in catalog.properties.ssl.cabundle (" : "a CA the system trusts",
                      r->cafile ? r->cafile : "", r->cafile ? ")" : " (or name one in catalog.properties.ssl.cabundle)");
     } else if (cc != CURLE_OK) {
-        rc = sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "the Iceberg REST catalog at %s did not answer %s %s: %s", r->root,
-                     method, what, curl_easy_strerror(cc));
+        /* a handshake cut short is retried like a catalog that is down;
+         * curl's detail says more than its code there */
+        rc = sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "the Iceberg REST catalog at %s did not answer %s %s: %s%s%s", r->root,
+                     method, what, curl_easy_strerror(cc), cc == CURLE_SSL_CONNECT_ERROR && detail[0] ? ": " : "",
+                     cc == CURLE_SSL_CONNECT_ERROR ? detail : "");
     } else if (r->body.len) {
         *out = json_loadb(r->body.data, r->body.len, 0, NULL);
     }
@@ -171,6 +175,8 @@ int ice_rest_call(ice_rest *r, const char *method, const char *path, json_t *bod
     int rc = request(r, method, url.data, path, text, "application/json", out, err);
     if (rc == 401 && r->credential) {
         /* the issued token expired: ask for another once */
+        sl_info("the catalog refused the OAuth2 token (HTTP 401 on %s %s): asking %s for a new one", method, path,
+                r->token_url);
         json_decref(*out);
         rc = fetch_token(r, err);
         if (rc == 0)

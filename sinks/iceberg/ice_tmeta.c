@@ -78,9 +78,9 @@ json_t *ice_md_create(json_t *req, const char *location, sl_err *err)
         props = json_object();
     const char *fv = json_string_value(json_object_get(props, "format-version"));
     if (fv && strcmp(fv, "2")) {
+        sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "format-version %s: the SQL catalog creates format v2 tables", fv);
         json_decref(schema);
         json_decref(props);
-        sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "format-version %s: the SQL catalog creates format v2 tables", fv);
         return NULL;
     }
     /* a reserved property: the metadata's own field, not a table property */

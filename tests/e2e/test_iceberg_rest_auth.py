@@ -28,7 +28,7 @@ CLIENT_TOKEN = "client-credentials-token:sub=sluice-client"  # what the jar issu
 def front(iceberg, mariadb):
     procs = []
 
-    def start(tls=False, tokens=(), client_secret=None):
+    def start(tls=False, tokens=(), client_secret=None, token_uses=0):
         port = free_port()
         cmd = [sys.executable, str(SERVICES_DIR / "iceberg_front.py"), "--port", str(port), "--upstream", iceberg.uri]
         tls_dir = Path(mariadb.env["MARIADB_TLS_DIR"])
@@ -38,6 +38,8 @@ def front(iceberg, mariadb):
             cmd += ["--token", t]
         if client_secret:
             cmd += ["--client-secret", client_secret]
+        if token_uses:
+            cmd += ["--token-uses", str(token_uses)]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         procs.append(p)
         assert p.stdout.readline().startswith("listening")
@@ -104,6 +106,18 @@ def test_oauth2_client_credentials_from_the_catalog(mariadb, iceberg, front, tmp
     assert (f"iceberg sink: OAuth2 token request to {uri}/v1/oauth/tokens refused: HTTP 401 invalid_client: wrong "
             f"client_secret; check catalog.properties.credential (client_id:client_secret) and "
             f"catalog.properties.scope") in log, log
+
+
+def test_oauth2_token_asked_again_when_it_expires(mariadb, iceberg, front, tmp_path):
+    """the front lets a token serve 4 catalog requests: sluice, told 401,
+    asks the jar for a new token and carries on exactly"""
+    uri, _ = front(tokens=[CLIENT_TOKEN], token_uses=4)
+    s = run_until_rows(mariadb, iceberg, tmp_path, uri, "ice_auth_exp", "ice_auth_exp", 6408,
+                       "  catalog.properties.credential: sluice-client:x")
+    import re
+    asked = re.findall(r"iceberg sink: the catalog refused the OAuth2 token \(HTTP 401 on (GET|POST) [^)]+\): asking "
+                       + re.escape(f"{uri}/v1/oauth/tokens") + " for a new one", s.log_text())
+    assert len(asked) >= 2, s.log_text()
 
 
 def test_https_verified_with_the_ca_bundle(mariadb, iceberg, front, tmp_path):

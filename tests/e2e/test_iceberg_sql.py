@@ -168,8 +168,18 @@ def test_changes_arrive_exactly_and_pyiceberg_reads_the_catalog(mariadb, sqlcat,
     mysql_exec(mariadb, f"UPDATE {db}.t SET n = -1", f"INSERT INTO {db}.t VALUES (6, 'f', 6)")
     want = source(mariadb, db)
     wait_rows(sqlcat, f"{db}.t", want, s)
+    # a column added mid-stream: a new schema committed through the catalog
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t ADD COLUMN extra VARCHAR(5)", f"INSERT INTO {db}.t VALUES (7, 'g', 7, 'x')",
+               f"UPDATE {db}.t SET extra = 'y' WHERE id = 1")
+    want = [{"id": r[0], "name": r[1], "n": r[2], "extra": r[3]}
+            for r in mysql_rows(mariadb, f"SELECT id, name, n, extra FROM {db}.t ORDER BY id")]
+    assert [r["extra"] for r in want] == ["y", None, None, None, "x", None]
+    wait_rows(sqlcat, f"{db}.t", want, s)
     assert s.stop() == 0
     assert duck_rows(sqlcat, f"{db}.t") == want
+    t = sqlcat.catalog().load_table(f"{db}.t")
+    assert [(f.field_id, f.name) for f in t.schema().fields] == [(1, "id"), (2, "name"), (3, "n"), (4, "extra")]
+    assert t.schema().schema_id == 1 and len(t.schemas()) == 2
 
 
 def test_another_writer_between_epochs_is_refused(mariadb, sqlcat, tmp_path):
@@ -225,6 +235,14 @@ def test_kill9_and_restart_exact(mariadb, sqlcat, tmp_path):
     assert len({r["id"] for r in got}) == len(got)
     assert duck_rows(sqlcat, f"{db}.t") == want
     assert kills == 4
+    # sluice migrate reads the table back through the SQL catalog and verifies it
+    import re
+    s.command = "migrate"
+    s.start(wait_for=None)
+    assert s.wait_exit(180) == 0, s.log_text()[-4000:]
+    n = len(want)
+    assert re.search(rf"{db}\.t\s+{n}\s+{n}\s+[0-9a-f]{{16}}\s+[0-9a-f]{{16}}\s+ok", s.log_text()), s.log_text()[-3000:]
+    assert "verification ok" in s.log_text()
 
 
 def test_java_jdbc_catalog_reads_what_sluice_wrote(mariadb, iceberg, tmp_path):
@@ -297,3 +315,44 @@ pipeline:
     assert bad.returncode == 2
     assert ("iceberg sink: catalog.properties.uri jdbc:mysql://127.0.0.1/x names no database the SQL catalog "
             "knows: use jdbc:sqlite:<path> or jdbc:postgresql://host:port/db") in bad.stdout, bad.stdout
+
+
+def test_swap_lost_to_a_concurrent_writer_is_refused(mariadb, postgres, tmp_path):
+    """PostgreSQL: another writer swaps the metadata_location while sluice's
+    commit is under way (its UPDATE waits for the other transaction's row
+    lock, then matches no row): the whole commit rolls back, the metadata
+    file sluice wrote for it is removed, and the error names the location
+    sluice expected."""
+    import shutil
+    from sluice_run import pg_connect
+
+    cat = SqlCat("postgres", tmp_path, postgres, name="swap")
+    db = "icesql_swap"
+    make_source(mariadb, db, "(1, 'a', 1)")
+    s = Sluice(tmp_path / "run", pipeline(mariadb, cat, f"{db}.t", "icesql_swap", 6306), env=env(mariadb)).start()
+    wait_rows(cat, f"{db}.t", [{"id": 1, "name": "a", "n": 1}], s)
+    time.sleep(1)
+    (old,) = cat.rows(f"SELECT metadata_location FROM iceberg_tables WHERE table_name = 't'")[0]
+    meta_dir = cat.warehouse / db / "t" / "metadata"
+    theirs = meta_dir / "99999-theirs.metadata.json"
+    shutil.copy(meta_dir / old.rsplit("/", 1)[1], theirs)
+    before = sorted(p.name for p in meta_dir.glob("*.metadata.json"))
+    ck_sql = "SELECT metadata_location FROM iceberg_tables WHERE table_namespace = 'sluice'"
+    ck = cat.rows(ck_sql)
+    with pg_connect(postgres, database=cat.dbname, autocommit=False) as conn:
+        conn.execute("UPDATE iceberg_tables SET metadata_location = %s, previous_metadata_location = %s "
+                     "WHERE table_name = 't'", (f"file://{theirs}", old))
+        # sluice's next commit reads the committed location (old), passes its
+        # requirements, writes its file and waits on the row lock
+        mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (2, 'b', 2)")
+        time.sleep(3)
+        assert s.proc.poll() is None
+        conn.commit()
+    assert s.wait_exit(60) == 1
+    assert (f"iceberg sink: commit of {db}.t refused: another writer changed a table since sluice loaded it "
+            f"({db}.t: its metadata_location is no longer {old} (another writer committed meanwhile)); sluice must "
+            f"be the only writer of its tables") in s.log_text(), s.log_text()[-3000:]
+    # rolled back: the checkpoint table did not move either, and no file of the lost commit is left
+    assert sorted(p.name for p in meta_dir.glob("*.metadata.json")) == before
+    assert cat.rows(ck_sql) == ck
+    assert [r["id"] for r in py_rows(cat, f"{db}.t")] == [1]

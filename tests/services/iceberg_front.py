@@ -9,6 +9,8 @@ not one of the accepted tokens (401, the REST spec's error body) and, when
 
 Usage: iceberg_front.py --port P --upstream http://127.0.0.1:N
            [--cert server.pem --key server.key] [--token T ...] [--client-secret S]
+           [--token-uses N]   (a token expires after N catalog requests, until
+                               the next token request: clients must ask again)
 Prints "listening <port>" once it accepts connections; the test owns the
 process and ends it."""
 
@@ -18,6 +20,7 @@ import argparse
 import json
 import ssl
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,7 +35,10 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--token", action="append", default=[])
     ap.add_argument("--client-secret")
+    ap.add_argument("--token-uses", type=int, default=0)
     a = ap.parse_args()
+    uses = {"n": 0}
+    lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -52,6 +58,8 @@ def main():
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else None
             if self.path.startswith("/v1/oauth/tokens"):
+                with lock:
+                    uses["n"] = 0
                 form = urllib.parse.parse_qs((body or b"").decode())
                 if a.client_secret and form.get("client_secret") != [a.client_secret]:
                     # an OAuth2 error body (RFC 6749 5.2), not the catalog's
@@ -65,6 +73,11 @@ def main():
                 auth = self.headers.get("Authorization", "")
                 if not auth.startswith("Bearer ") or auth[7:] not in a.token:
                     return self.refuse(401, "NotAuthorizedException", "no valid bearer token")
+                with lock:
+                    uses["n"] += 1
+                    expired = a.token_uses and uses["n"] > a.token_uses
+                if expired:
+                    return self.refuse(401, "NotAuthorizedException", "token expired")
             req = urllib.request.Request(a.upstream + self.path, data=body, method=self.command)
             for h in ("Content-Type", "Authorization"):
                 if self.headers.get(h):
