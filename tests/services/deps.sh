@@ -24,7 +24,7 @@ APT_PACKAGES=(
     # build
     gcc make pkg-config libmariadb-dev libpq-dev librdkafka-dev libavro-dev
     libjansson-dev libyaml-dev libcmocka-dev libcurl4-openssl-dev libzstd-dev
-    libsnappy-dev zlib1g-dev liblmdb-dev libsqlite3-dev
+    libsnappy-dev zlib1g-dev liblmdb-dev libsqlite3-dev libssl-dev
     # transform expressions: time zones, Java date patterns and regexes
     libicu-dev
     # fuzzing (libFuzzer) and the TSan build: clang and its sanitizer runtimes
