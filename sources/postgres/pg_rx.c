@@ -19,8 +19,9 @@
  * SO_RCVBUF would switch it off); it grows far past RX_PIECE on its own.
  *
  * libpq's own waits (PQgetResult) look at the socket and at the TLS record
- * being read, not at records read ahead: sl_pg_rx_settle hands those to
- * libpq first.
+ * being read, not at records read ahead, and would take a raised low-water
+ * mark for silence: sl_pg_rx_settle lowers the mark and hands those
+ * records to libpq first.
  */
 #include "pg_rx.h"
 
@@ -114,6 +115,9 @@ int sl_pg_rx_fill(sl_pg_rx *rx, int idle_ms)
 
 void sl_pg_rx_settle(sl_pg_rx *rx)
 {
+    /* libpq's poll must see the last few bytes of the stream as readable */
+    set_lowat(rx, 1);
+    rx->batching = 0;
     while (rx->ssl && SSL_has_pending(rx->ssl)) {
         if (PQconsumeInput(rx->conn) == 0 || SSL_want_read((SSL *)rx->ssl))
             return;

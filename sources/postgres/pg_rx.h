@@ -27,7 +27,8 @@ int sl_pg_rx_get(sl_pg_rx *rx, char **buf);
 int sl_pg_rx_fill(sl_pg_rx *rx, int idle_ms);
 
 /* Before a call of libpq that waits on the socket itself (PQgetResult):
- * hand libpq every byte the TLS layer holds, which its own wait cannot see. */
+ * the low-water mark back to one byte, and every byte the TLS layer holds
+ * handed to libpq, which its own wait cannot see. */
 void sl_pg_rx_settle(sl_pg_rx *rx);
 
 #endif
