@@ -5,7 +5,7 @@ CC          ?= cc
 # pkg-config modules the binary links. Evaluated when make parses this file,
 # which is why `test`, `demo` and `bench` run `make deps` and then a fresh
 # sub-make: on a new machine the -dev packages appear only after deps.
-PKGS        := libmariadb libpq rdkafka jansson yaml-0.1 libzstd zlib icu-uc icu-i18n libcurl sqlite3
+PKGS        := libmariadb libpq libssl rdkafka jansson yaml-0.1 libzstd zlib icu-uc icu-i18n libcurl sqlite3
 PKG_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
 PKG_CFLAGS  := $(if $(PKG_MISSING),,$(shell pkg-config --cflags $(PKGS)))
 PKG_LIBS    := $(if $(PKG_MISSING),,$(shell pkg-config --libs $(PKGS)))

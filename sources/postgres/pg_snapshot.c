@@ -89,6 +89,8 @@ int sl_pg_copy_row(const char *line, size_t len, const sl_table_schema *s, sl_ar
     sl_buf tmp;
     sl_buf_init(&tmp);
     size_t pos = 0;
+    /* most rows have no escape at all: one search for the row, not one per field */
+    int escapes = memchr(line, '\\', len) != NULL;
     int rc = 0;
     for (int i = 0; i < s->ncols && !rc; i++) {
         if (pos > len) {
@@ -104,7 +106,7 @@ int sl_pg_copy_row(const char *line, size_t len, const sl_table_schema *s, sl_ar
             vals[i] = sl_val_null();
             continue;
         }
-        if (memchr(f, '\\', flen)) {
+        if (escapes && memchr(f, '\\', flen)) {
             if (unescape(f, flen, &tmp)) {
                 snprintf(errbuf, errlen, "out of memory");
                 rc = -1;
@@ -229,21 +231,52 @@ static int split_next(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl
 
 /* ------------------------------------------------------------ readers -- */
 
-static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err);
-
 /* Each chunk is read in a short transaction of its own that imports the
  * shared snapshot, so the ACCESS SHARE lock it takes on the table lasts one
  * chunk: a TRUNCATE or ALTER TABLE waits for one chunk at most, never for
  * the whole snapshot (which would also queue every later writer of the
- * table behind it). */
+ * table behind it). The transaction, the import, the COPY and the commit
+ * go in one query string: one round trip per chunk, during which the
+ * server would otherwise wait for the reader. */
+static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err);
+
 static int read_chunk(sl_snap_reader *base, sl_snap_chunk *c, sl_err *err)
 {
     reader *r = (reader *)base;
-    int rc = sl_pg_import_snapshot(r->conn, snap_of(r)->snapshot_name, err) ? SL_ERETRY : 0;
-    if (!rc)
-        rc = read_chunk_in_tx(r, c, err);
-    sl_pg_exec_quiet(r->conn, rc ? "ROLLBACK" : "COMMIT");
+    int rc = read_chunk_in_tx(r, c, err);
+    if (rc)
+        sl_pg_exec_quiet(r->conn, "ROLLBACK");
     return rc;
+}
+
+/* The results before the COPY's: BEGIN and SET TRANSACTION SNAPSHOT. A
+ * failure there is the import's (the exporter gone, the connection lost):
+ * worth a new connection. */
+static int chunk_preamble(reader *r, const sl_snap_table *t, sl_err *err)
+{
+    static const char *const steps[] = {"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "SET TRANSACTION SNAPSHOT"};
+    for (int i = 0; i < 3; i++) {
+        PGresult *res = PQgetResult(r->conn);
+        ExecStatusType st = PQresultStatus(res);
+        if ((i < 2 && st == PGRES_COMMAND_OK) || (i == 2 && st == PGRES_COPY_OUT)) {
+            PQclear(res);
+            continue;
+        }
+        char msg[512], conn_msg[512];
+        snprintf(msg, sizeof msg, "%s", res && *PQresultErrorMessage(res)
+                                            ? PQresultErrorMessage(res)
+                                            : sl_pg_errmsg(r->conn, conn_msg, sizeof conn_msg));
+        size_t n = strlen(msg);
+        while (n && msg[n - 1] == '\n')
+            msg[--n] = 0;
+        PQclear(res);
+        while ((res = PQgetResult(r->conn)) != NULL)
+            PQclear(res);
+        if (i < 2)
+            return sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "%s: %s", steps[i], msg);
+        return sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "snapshot of %s: %s", t->name, msg);
+    }
+    return 0;
 }
 
 static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err)
@@ -255,7 +288,8 @@ static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err)
     sl_buf_init(&sql);
     char ref[700];
     table_ref(ref, sizeof ref, s);
-    sl_buf_adds(&sql, "COPY (SELECT ");
+    sl_buf_printf(&sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '%s'; COPY (SELECT ",
+                  ps->snapshot_name);
     for (int i = 0; i < s->ncols; i++) {
         char q[300];
         sl_pg_quote_ident(q, sizeof q, s->cols[i].name);
@@ -271,21 +305,20 @@ static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err)
         sl_buf_adds(&sql, " AND ");
     if (!rc && c->hi)
         rc = key_predicate(r->conn, &sql, t, c->hi, "<", err);
-    sl_buf_adds(&sql, ") TO STDOUT");
+    sl_buf_adds(&sql, ") TO STDOUT; COMMIT");
     sl_buf_addc(&sql, 0);
     if (!rc && sql.failed)
         rc = sl_errf(err, SL_ERUNTIME, "out of memory");
     sl_batch *b = NULL;
     PGresult *res = NULL;
     if (!rc) {
-        res = PQexec(r->conn, sql.data);
-        if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        if (!PQsendQuery(r->conn, sql.data)) {
             char msg[512];
             rc = sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "snapshot of %s: %s", t->name,
-                         res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
-                                                          : sl_pg_errmsg(r->conn, msg, sizeof msg));
+                         sl_pg_errmsg(r->conn, msg, sizeof msg));
+        } else {
+            rc = chunk_preamble(r, t, err);
         }
-        PQclear(res);
     }
     sl_pos at = {ps->at_lsn, 0, 0};
     if (!rc) {
@@ -323,6 +356,7 @@ static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err)
         /* drain the COPY on failure so the connection stays usable */
         while (rc && PQgetCopyData(r->conn, &line, 0) >= 0)
             PQfreemem(line);
+        /* the COPY's result, then the COMMIT's */
         while ((res = PQgetResult(r->conn)) != NULL) {
             if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
                 rc = sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "snapshot of %s: %s", t->name,

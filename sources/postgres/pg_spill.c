@@ -12,7 +12,7 @@
 #include "../../core/buf.h"
 #include "../../core/log.h"
 
-enum { HDR = 12 };
+enum { HDR = 12, SPILL_BUF = 1 << 20 };
 
 void sl_pg_spills_init(sl_pg_spills *ss)
 {
@@ -40,6 +40,7 @@ void sl_pg_spill_drop(sl_pg_spills *ss, sl_pg_spill *sp)
 {
     if (sp->f)
         fclose(sp->f);
+    free(sp->fbuf);
     free(sp->aborted);
     *sp = ss->items[--ss->n];
 }
@@ -56,9 +57,11 @@ int sl_pg_spill_start(sl_pg_spills *ss, uint32_t xid, sl_err *err)
         memset(sp, 0, sizeof *sp);
         sp->xid = xid;
         sp->f = tmpfile();
-        /* large transactions: write the spill in big pieces */
-        if (sp->f)
-            setvbuf(sp->f, NULL, _IOFBF, 1 << 20);
+        /* large transactions: write and read the spill in big pieces
+         * (a buffer of our own: given NULL, glibc keeps its 4 KiB one) */
+        sp->fbuf = sp->f ? malloc(SPILL_BUF) : NULL;
+        if (sp->fbuf)
+            setvbuf(sp->f, sp->fbuf, _IOFBF, SPILL_BUF);
         if (!sp->f)
             return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot create a spill file for streamed transaction "
                            "%u: %s", xid, strerror(errno));

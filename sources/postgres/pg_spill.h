@@ -18,6 +18,7 @@
 typedef struct sl_pg_spill {
     uint32_t xid;
     FILE *f;
+    char *fbuf;        /* f's buffer: glibc ignores the size given with a NULL buffer */
     uint32_t *aborted; /* subtransactions rolled back */
     size_t naborted, cap;
     uint64_t bytes;

@@ -28,8 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +38,7 @@
 #include "pg_slot.h"
 #include "pg_spill.h"
 #include "pg_source.h"
+#include "pg_rx.h"
 #include "pg_types.h"
 
 #define PG_EPOCH_MS 946684800000LL /* 2000-01-01 in Unix milliseconds */
@@ -55,6 +54,7 @@ typedef struct stream {
     sl_pg_source *src;
     sl_emitter *out;
     PGconn *repl, *side;
+    sl_pg_rx rx; /* how repl is read */
     uint64_t start_lsn;
     uint64_t commit_end; /* where the reader stands between transactions */
     uint64_t received;   /* highest WAL position heard of */
@@ -693,21 +693,6 @@ static int on_keepalive(stream *s, const uint8_t *msg, size_t len, sl_err *err)
     return rc;
 }
 
-static int wait_readable(stream *s, int ms)
-{
-    int fd = PQsocket(s->repl);
-    if (fd < 0)
-        return -1;
-    fd_set rf;
-    FD_ZERO(&rf);
-    FD_SET(fd, &rf);
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    int n = select(fd + 1, &rf, NULL, NULL, &tv);
-    if (n < 0 && errno != EINTR)
-        return -1;
-    return 0;
-}
-
 /* After a lost stream: wait (up to connect.timeout, at least 30 s) until
  * the server takes connections again, so that the restart from the last
  * checkpoint that follows finds it (a server restart takes seconds). */
@@ -753,6 +738,7 @@ static int lost(stream *s, sl_err *err)
 {
     char m[512], l[32];
     lsn_text(s->commit_end, l, sizeof l);
+    sl_pg_rx_settle(&s->rx);
     PGresult *res = PQgetResult(s->repl);
     const char *why = res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res) : sl_pg_errmsg(s->repl, m, sizeof m);
     if (!*why)
@@ -799,6 +785,8 @@ int sl_pg_stream(sl_pg_source *src, const char *resume, sl_emitter *out, sl_err 
         rc = setup(&s, resume, err);
     if (!rc && !finished(&s))
         rc = sl_pg_start_replication(src, s.repl, s.start_lsn, err);
+    if (!rc && s.repl)
+        sl_pg_rx_init(&s.rx, s.repl);
     s.last_status_ms = s.last_heartbeat_ms = s.last_idle_commit_ms = sl_mono_ms();
     unsigned since_duties = 0;
     while (!rc && !sl_emit_should_stop(out)) {
@@ -811,7 +799,7 @@ int sl_pg_stream(sl_pg_source *src, const char *resume, sl_emitter *out, sl_err 
         if (s.snap && s.snap->exporter && sl_snapshot_complete(&s.snap->snap))
             sl_pg_snapshot_release_exporter(s.snap);
         char *buf = NULL;
-        int n = PQgetCopyData(s.repl, &buf, 1);
+        int n = sl_pg_rx_get(&s.rx, &buf);
         if (n > 0) {
             const uint8_t *m = (const uint8_t *)buf;
             if (m[0] == 'w' && n >= 25) {
@@ -836,7 +824,7 @@ int sl_pg_stream(sl_pg_source *src, const char *resume, sl_emitter *out, sl_err 
         if (n == 0) {
             since_duties = 0;
             rc = idle_duties(&s, err);
-            if (!rc && (wait_readable(&s, 100) || !PQconsumeInput(s.repl)))
+            if (!rc && sl_pg_rx_fill(&s.rx, 100))
                 rc = sl_emit_should_stop(out) ? 0 : lost(&s, err);
             continue;
         }

@@ -467,6 +467,17 @@ int sl_pg_text_value(const sl_column *c, const char *s, size_t n, sl_arena *a, s
     case SL_PGV_INT: {
         if (n == 0 || n >= 32)
             return fail(err, errlen, c, "an integer", s, n);
+        /* up to 18 digits cannot overflow: read them here (the common
+         * case, and strtoll's copy and locale lookups cost more than the
+         * digits); anything else goes through strtoll */
+        size_t neg = s[0] == '-', i = neg;
+        int64_t fast = 0;
+        while (i < n && i - neg < 18 && s[i] >= '0' && s[i] <= '9')
+            fast = fast * 10 + (s[i++] - '0');
+        if (i == n && n > neg) {
+            *out = sl_val_int(neg ? -fast : fast);
+            return 0;
+        }
         memcpy(num, s, n);
         num[n] = 0;
         char *end;

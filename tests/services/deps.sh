@@ -25,7 +25,8 @@ APT_PACKAGES=(
     gcc make pkg-config libmariadb-dev libpq-dev librdkafka-dev libavro-dev
     libjansson-dev libyaml-dev libcmocka-dev libcurl4-openssl-dev libzstd-dev
     libsnappy-dev zlib1g-dev liblmdb-dev libsqlite3-dev
-    # the unit test's stand-in MySQL 8.4 server (caching_sha2_password)
+    # TLS read-ahead of the PostgreSQL stream; the unit test's stand-in
+    # MySQL 8.4 server (caching_sha2_password)
     libssl-dev
     # transform expressions: time zones, Java date patterns and regexes
     libicu-dev

@@ -88,7 +88,15 @@ static void value_renderings(void **state)
     sl_buf_init(&b);
     sl_column c = col(SL_PGV_INT, 20, -1);
     assert_string_equal(render(&c, "-9223372036854775808", &a, &b), "-9223372036854775808");
+    assert_string_equal(render(&c, "9223372036854775807", &a, &b), "9223372036854775807");
+    /* 18 digits: the last length read without strtoll */
+    assert_string_equal(render(&c, "-999999999999999999", &a, &b), "-999999999999999999");
+    assert_string_equal(render(&c, "0", &a, &b), "0");
+    assert_string_equal(render(&c, "-0", &a, &b), "0");
     assert_null(render(&c, "12x", &a, &b));
+    assert_null(render(&c, "-", &a, &b));
+    assert_null(render(&c, "9223372036854775808", &a, &b));
+    assert_null(render(&c, "1 ", &a, &b));
     c = col(SL_PGV_NUMERIC, 1700, ((10 << 16) | 2) + 4);
     assert_int_equal(c.precision, 10);
     assert_int_equal(c.scale, 2);
@@ -186,6 +194,14 @@ static void copy_lines(void **state)
     assert_int_equal(sl_pg_copy_row(empty, strlen(empty), s, &a, v, err, sizeof err), 0);
     assert_int_equal(v[1].len, 0);
     assert_int_equal(v[2].len, 0);
+    /* an escape in the last field only: the fields before it stay as sent */
+    const char late[] = "10\tab\tc\\td\n";
+    assert_int_equal(sl_pg_copy_row(late, strlen(late), s, &a, v, err, sizeof err), 0);
+    assert_int_equal(v[0].v.i, 10);
+    assert_int_equal(v[1].len, 2);
+    assert_memory_equal(v[1].v.s, "ab", 2);
+    assert_int_equal(v[2].len, 3);
+    assert_memory_equal(v[2].v.s, "c\td", 3);
     const char short_line[] = "9\tx\n";
     assert_int_equal(sl_pg_copy_row(short_line, strlen(short_line), s, &a, v, err, sizeof err), -1);
     assert_non_null(strstr(err, "expected 3"));
