@@ -435,6 +435,10 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         int64_t wait = epoch_start + interval - now;
         if (wait > 20 || wait < 1)
             wait = 20;
+        /* a pipelined commit in flight: notice its end soon, the next
+         * epoch's data may be waiting on it */
+        if (sink.inflight_token && wait > 2)
+            wait = 2;
         sl_batch *b = sl_queue_pop(&queue, (int)wait);
         if (!b)
             b = sl_emit_take_idle(&emitter);

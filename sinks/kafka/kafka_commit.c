@@ -246,10 +246,16 @@ int sl_kafka_commit_done(void *self, int wait, int *done, sl_err *err)
 int sl_kafka_hold(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key, const sl_buf *value,
                   rd_kafka_headers_t *headers, const char *table, sl_err *err)
 {
-    if (k->held.len >= HOLD_MAX) {
+    /* a commit that is done lets the next transaction begin right away */
+    int finished = __atomic_load_n(&k->commit_finished, __ATOMIC_ACQUIRE);
+    if (finished || k->held.len >= HOLD_MAX) {
         int64_t t0 = sl_mono_ms();
         int done, rc = settle(k, 1, &done, err);
-        k->ep.stall_ms += sl_mono_ms() - t0;
+        if (!finished)
+            k->ep.stall_ms += sl_mono_ms() - t0;
+        /* settle began the next transaction only if something was held */
+        if (!rc)
+            rc = sl_kafka_begin(k, err);
         return rc ? rc : sl_kafka_produce_h(k, rkt, partition, key, value, headers, table, err);
     }
     held_msg m = {.rkt = rkt,
