@@ -51,7 +51,8 @@
 # BENCH_FAILOVERS, default 20, kills per mode).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-BUILT_SLUICE="$REPO/build/sluice"
+# BENCH_SLUICE: another build to measure (e.g. the previous commit's, for a before/after)
+BUILT_SLUICE="${BENCH_SLUICE:-$REPO/build/sluice}"
 ROWS="${BENCH_ROWS:-2000000}"
 WIDE_ROWS="${BENCH_WIDE_ROWS:-500000}"
 CHANGES="${BENCH_CHANGES:-1000000}"

@@ -115,6 +115,9 @@ int sl_sink_plugin_check(const sl_sink_plugin *p, sl_err *err)
     REQUIRE(p, "sink", destroy);
     if (p->guarantee > SL_GUARANTEE_NONE)
         return sl_errf(err, SL_ERUNTIME, "sink plugin '%s' names an unknown guarantee %d", p->name, (int)p->guarantee);
+    if (!p->commit_start != !p->commit_done)
+        return sl_errf(err, SL_ERUNTIME, "sink plugin '%s' has %s without %s", p->name,
+                       p->commit_start ? "commit_start" : "commit_done", p->commit_start ? "commit_done" : "commit_start");
     return 0;
 }
 

@@ -136,7 +136,45 @@ typedef struct sink_state {
     int identity_checked;  /* the source reported its identity this run */
     const sl_run_opts *ro; /* the HA commit gate, if any */
     int lease_refused;     /* the gate refused a commit: the epoch must be rolled back */
+    char *inflight_token;  /* a pipelined commit (commit_start) in flight: its token */
+    int64_t inflight_t0;   /* ... and when it started */
 } sink_state;
+
+/* A commit is durable: the metrics, the source and the next checkpoint
+ * hear of it. token is malloc'd and taken over. */
+static void committed(sink_state *s, char *token, int64_t t0, const sl_source_plugin *src, void *src_self,
+                      sl_run_stats *stats, sl_run_metrics *rm)
+{
+    sl_run_metrics_commit(rm, token, (double)(sl_mono_ms() - t0) / 1000.0);
+    stats->commits++;
+    free(s->committed_token);
+    s->committed_token = token;
+    if (src->committed)
+        src->committed(src_self, token);
+    sl_debug("checkpoint committed at %s", token);
+}
+
+/* The pipelined commit in flight, if any: finished (wait = 0) or waited
+ * for (wait = 1); its failure is the run's failure. */
+static int settle(sink_state *s, int wait, const sl_source_plugin *src, void *src_self, sl_run_stats *stats,
+                  sl_run_metrics *rm, sl_err *err)
+{
+    if (!s->inflight_token)
+        return 0;
+    int done = 0;
+    int rc = s->plugin->commit_done(s->self, wait, &done, err);
+    if (rc || !done) {
+        if (rc) {
+            free(s->inflight_token);
+            s->inflight_token = NULL;
+        }
+        return rc;
+    }
+    char *token = s->inflight_token;
+    s->inflight_token = NULL;
+    committed(s, token, s->inflight_t0, src, src_self, stats, rm);
+    return 0;
+}
 
 static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin *src, void *src_self,
                      sl_run_stats *stats, sl_run_metrics *rm, sl_err *err)
@@ -153,19 +191,40 @@ static int do_commit(sink_state *s, const sl_config *cfg, const sl_source_plugin
     char *ck = sl_checkpoint_compose(name, s->last_token, id ? id : s->identity);
     if (!ck)
         return sl_errf(err, SL_ERUNTIME, "cannot serialise checkpoint for token %s", s->last_token);
+    char *token = strdup(s->last_token);
+    if (!token) {
+        free(ck);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    int rc = 0;
+    if (s->plugin->commit_start) {
+        /* pipelined: one commit in flight at a time; the epoch's data
+         * is the sink's from here, what follows belongs to the next */
+        rc = settle(s, 1, src, src_self, stats, rm, err);
+        int64_t t0 = sl_mono_ms();
+        if (!rc)
+            rc = s->plugin->commit_start(s->self, ck, err);
+        free(ck);
+        if (rc) {
+            free(token);
+            return rc;
+        }
+        s->dirty = 0;
+        s->inflight_token = token;
+        s->inflight_t0 = t0;
+        /* a fresh start's first checkpoint is durable before any row is
+         * written (see the loop) */
+        return s->committed_token ? 0 : settle(s, 1, src, src_self, stats, rm, err);
+    }
     int64_t t0 = sl_mono_ms();
-    int rc = s->plugin->commit(s->self, ck, err);
+    rc = s->plugin->commit(s->self, ck, err);
     free(ck);
-    if (rc)
+    if (rc) {
+        free(token);
         return rc;
-    sl_run_metrics_commit(rm, s->last_token, (double)(sl_mono_ms() - t0) / 1000.0);
-    stats->commits++;
-    free(s->committed_token);
-    s->committed_token = strdup(s->last_token);
+    }
     s->dirty = 0;
-    if (src->committed)
-        src->committed(src_self, s->last_token);
-    sl_debug("checkpoint committed at %s", s->last_token);
+    committed(s, token, t0, src, src_self, stats, rm);
     return 0;
 }
 
@@ -175,6 +234,15 @@ static void abort_epoch(sink_state *s, sl_run_metrics *rm)
 {
     sl_run_metrics_abort(rm);
     sl_err err;
+    if (s->inflight_token) {
+        /* the commit in flight is settled first (the contract); whether it
+         * made it, the next run reads back from the sink */
+        int done = 0;
+        if (s->plugin->commit_done(s->self, 1, &done, &err))
+            sl_warn("%s sink: the commit in flight failed: %s", s->plugin->name, err.msg);
+        free(s->inflight_token);
+        s->inflight_token = NULL;
+    }
     if (s->plugin->abort(s->self, &err))
         sl_warn("%s sink: rolling back the open epoch failed: %s", s->plugin->name, err.msg);
 }
@@ -367,6 +435,10 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         int64_t wait = epoch_start + interval - now;
         if (wait > 20 || wait < 1)
             wait = 20;
+        /* a pipelined commit in flight: notice its end soon, the next
+         * epoch's data may be waiting on it */
+        if (sink.inflight_token && wait > 2)
+            wait = 2;
         sl_batch *b = sl_queue_pop(&queue, (int)wait);
         if (!b)
             b = sl_emit_take_idle(&emitter);
@@ -396,6 +468,11 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
             sink.identity_checked = 1;
             if (!sink.identity && sink.last_token)
                 sink.dirty = 1;
+        }
+        /* a pipelined commit that has finished: the source hears of it */
+        if (sink.inflight_token && (rc = settle(&sink, 0, src, src_self, stats, rm, err))) {
+            sink_failed = 1;
+            break;
         }
         now = sl_mono_ms();
         /* the first checkpoint of a fresh start (the source's start
@@ -455,13 +532,21 @@ static int run_once(const sl_config *cfg, const sl_run_opts *ro, const volatile 
         sl_err cerr;
         if (sink.dirty && sink.at_boundary && sink.last_token) {
             int crc = do_commit(&sink, cfg, src, src_self, stats, rm, rc ? &cerr : err);
+            if (!crc)
+                crc = settle(&sink, 1, src, src_self, stats, rm, rc ? &cerr : err);
             if (crc && !rc)
                 rc = crc;
             if (crc && sink.lease_refused)
                 abort_epoch(&sink, rm);
-        } else if (sink.dirty) {
-            sl_info("stopping inside a transaction: the open epoch is rolled back and replayed on restart");
-            abort_epoch(&sink, rm);
+        } else {
+            /* the last pipelined commit completes before the stop */
+            int crc = settle(&sink, 1, src, src_self, stats, rm, rc ? &cerr : err);
+            if (crc && !rc)
+                rc = crc;
+            if (sink.dirty) {
+                sl_info("stopping inside a transaction: the open epoch is rolled back and replayed on restart");
+                abort_epoch(&sink, rm);
+            }
         }
     } else {
         abort_epoch(&sink, rm);
@@ -478,6 +563,7 @@ out_nothread:
     sl_stages_free(stages);
     free(sink.last_token);
     free(sink.committed_token);
+    free(sink.inflight_token);
     sl_checkpoint_info_free(&info);
     free(checkpoint);
     free(resume);

@@ -146,6 +146,19 @@ typedef struct sl_sink_plugin {
      * together with checkpoint (JSON text: pipeline, source token), in one
      * step. Only after it returns 0 does the source hear of it. */
     int (*commit)(void *self, const char *checkpoint, sl_err *err);
+    /* Optional, both or neither: a pipelined commit. commit_start() does
+     * what commit() does but returns once the commit is under way (the
+     * checkpoint text is valid during the call only); write() may then be
+     * called for the next epoch while it is in flight, and the sink must
+     * not let that data become visible before the epoch being committed.
+     * commit_done() reports the outcome: *done = 1 once the commit is
+     * durable (or failed: its error class), 0 while in flight; wait = 1
+     * blocks until it is settled. The runtime tells the source of the
+     * checkpoint only after *done = 1, never starts a commit while one is
+     * in flight, and settles the one in flight before abort(). Errors as
+     * for commit(). */
+    int (*commit_start)(void *self, const char *checkpoint, sl_err *err);
+    int (*commit_done)(void *self, int wait, int *done, sl_err *err);
     /* Required. Forgets everything written since the last commit. */
     int (*abort)(void *self, sl_err *err);
     /* Optional, for `sluice migrate`: digests of what the sink holds now

@@ -144,7 +144,7 @@ static int fatal_error(kafka_sink *k, const char *what, sl_err *err)
 
 /* Classifies a transactional API error; retriable ones return 1 so the
  * caller tries again. */
-static int txn_error(kafka_sink *k, rd_kafka_error_t *e, const char *what, sl_err *err)
+int sl_kafka_txn_error(kafka_sink *k, rd_kafka_error_t *e, const char *what, sl_err *err)
 {
     int rc;
     if (rd_kafka_error_is_fatal(e)) {
@@ -173,6 +173,8 @@ void sl_kafka_free(kafka_sink *k)
 {
     if (!k)
         return;
+    sl_kafka_commit_drop(k);
+    sl_buf_free(&k->held);
     sl_kafka_topics_free(k);
     if (k->schema_rkt)
         rd_kafka_topic_destroy(k->schema_rkt);
@@ -293,7 +295,7 @@ static int kafka_create(const sl_options *o, const sl_sink_env *env, void **self
             rd_kafka_error_t *e = rd_kafka_init_transactions(k->rk, (int)(left > 100 ? left : 100));
             if (!e)
                 break;
-            rc = txn_error(k, e, "init_transactions", err);
+            rc = sl_kafka_txn_error(k, e, "init_transactions", err);
             if (rc != 1)
                 break;
             rc = 0;
@@ -341,13 +343,15 @@ static int kafka_load_checkpoint(void *self, char **out, sl_err *err)
     return sl_kafka_read_checkpoint(self, out, err);
 }
 
-static int begin(kafka_sink *k, sl_err *err)
+int sl_kafka_begin(kafka_sink *k, sl_err *err)
 {
-    if (!k->exactly_once || k->in_txn)
+    /* while a pipelined commit is in flight the next epoch's messages are
+     * held (kafka_commit.c): its transaction begins when that one is done */
+    if (!k->exactly_once || k->committing || k->in_txn)
         return 0;
     rd_kafka_error_t *e = rd_kafka_begin_transaction(k->rk);
     if (e) {
-        int rc = txn_error(k, e, "begin_transaction", err);
+        int rc = sl_kafka_txn_error(k, e, "begin_transaction", err);
         return rc == 1 ? sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "begin_transaction failed") : rc;
     }
     k->in_txn = 1;
@@ -355,9 +359,11 @@ static int begin(kafka_sink *k, sl_err *err)
 }
 
 /* One message; waits for room when librdkafka's queue is full. */
-static int produce_h(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key,
-                     const sl_buf *value, rd_kafka_headers_t *headers, const char *table, sl_err *err)
+int sl_kafka_produce_h(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key,
+                       const sl_buf *value, rd_kafka_headers_t *headers, const char *table, sl_err *err)
 {
+    if (k->committing)
+        return sl_kafka_hold(k, rkt, partition, key, value, headers, table, err);
     for (;;) {
         /* the producer owns the headers once it accepts the message */
         rd_kafka_headers_t *h = headers ? rd_kafka_headers_copy(headers) : NULL;
@@ -368,10 +374,14 @@ static int produce_h(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, co
             RD_KAFKA_V_END);
         if (e && h)
             rd_kafka_headers_destroy(h);
-        if (!e)
+        if (!e) {
+            k->ep.msgs++;
             return 0;
+        }
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            int64_t t0 = sl_mono_ms();
             rd_kafka_poll(k->rk, 10);
+            k->ep.full_ms += sl_mono_ms() - t0;
             continue;
         }
         if (e == RD_KAFKA_RESP_ERR__FATAL)
@@ -391,7 +401,7 @@ static int produce_h(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, co
 static int produce(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key, const sl_buf *value,
                    const char *table, sl_err *err)
 {
-    return produce_h(k, rkt, partition, key, value, NULL, table, err);
+    return sl_kafka_produce_h(k, rkt, partition, key, value, NULL, table, err);
 }
 
 int sl_kafka_produce(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key,
@@ -525,20 +535,32 @@ static int send_event(kafka_sink *k, kafka_topic *t, const sl_event *e, int64_t 
         h = rd_kafka_headers_new(1);
     if (hdr_key && h)
         rd_kafka_header_add(h, hdr_key, -1, hdr_val, -1);
-    rc = produce_h(k, t->rkt, part, &k->key, &k->value, h, s->qualified, err);
+    rc = sl_kafka_produce_h(k, t->rkt, part, &k->key, &k->value, h, s->qualified, err);
     /* Debezium follows every delete with a tombstone, a keyless table's
      * too (null key) */
     if (!rc && e->op == SL_OP_DELETE && k->tombstones)
-        rc = produce_h(k, t->rkt, part, &k->key, NULL, h, s->qualified, err);
+        rc = sl_kafka_produce_h(k, t->rkt, part, &k->key, NULL, h, s->qualified, err);
     if (h)
         rd_kafka_headers_destroy(h);
     return rc;
 }
 
+static int write_batch(kafka_sink *k, const sl_batch *b, sl_err *err);
+
 static int kafka_write(void *self, const sl_batch *b, sl_err *err)
 {
     kafka_sink *k = self;
-    int rc = begin(k, err);
+    int64_t t0 = sl_mono_ms();
+    if (!k->ep.start_ms)
+        k->ep.start_ms = t0;
+    int rc = write_batch(k, b, err);
+    k->ep.write_ms += sl_mono_ms() - t0;
+    return rc;
+}
+
+static int write_batch(kafka_sink *k, const sl_batch *b, sl_err *err)
+{
+    int rc = sl_kafka_begin(k, err);
     if (rc)
         return rc;
     int64_t now = sl_wall_ms();
@@ -604,73 +626,19 @@ static int kafka_write(void *self, const sl_batch *b, sl_err *err)
     /* the source transaction ends with the batch (epochs end only there) */
     if (k->txmeta.on && sl_batch_at_boundary(b) && (rc = sl_kafka_tx_end(k, err)))
         return rc;
+    /* while a commit is in flight its thread serves the delivery reports */
+    if (k->committing)
+        return 0;
     rd_kafka_poll(k->rk, 0);
     if (k->delivery_error[0])
         return sl_errf(err, SL_ERUNTIME, "%s", k->delivery_error);
     return 0;
 }
 
-static int put_checkpoint(kafka_sink *k, const char *checkpoint, sl_err *err)
-{
-    sl_buf key = {0}, value = {0};
-    key.data = k->pipeline;
-    key.len = strlen(k->pipeline);
-    value.data = (char *)checkpoint;
-    value.len = strlen(checkpoint);
-    return produce(k, k->ckpt_rkt, RD_KAFKA_PARTITION_UA, &key, &value, "(checkpoint)", err);
-}
-
-static int kafka_commit(void *self, const char *checkpoint, sl_err *err)
-{
-    kafka_sink *k = self;
-    int rc;
-    if (!k->exactly_once) {
-        /* the data first, then the checkpoint that covers it */
-        rd_kafka_resp_err_t e = rd_kafka_flush(k->rk, (int)k->commit_timeout_ms);
-        if (!e && k->delivery_error[0])
-            return sl_errf(err, SL_ERUNTIME, "%s", k->delivery_error);
-        if (!e && (rc = put_checkpoint(k, checkpoint, err)))
-            return rc;
-        if (!e)
-            e = rd_kafka_flush(k->rk, (int)k->commit_timeout_ms);
-        if (e)
-            return sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "messages not acknowledged within %lld ms: %s%s%s",
-                           (long long)k->commit_timeout_ms, rd_kafka_err2str(e), k->last_error[0] ? "; " : "",
-                           k->last_error);
-        return k->delivery_error[0] ? sl_errf(err, SL_ERUNTIME, "%s", k->delivery_error) : 0;
-    }
-    if ((rc = begin(k, err)) || (rc = put_checkpoint(k, checkpoint, err)))
-        return rc;
-    int64_t deadline = sl_mono_ms() + k->commit_timeout_ms;
-    for (;;) {
-        int64_t left = deadline - sl_mono_ms();
-        rd_kafka_error_t *e = rd_kafka_commit_transaction(k->rk, (int)(left > 1000 ? left : 1000));
-        if (!e)
-            break;
-        if (k->delivery_error[0] && !rd_kafka_error_is_fatal(e)) {
-            /* name the message that failed rather than the transaction */
-            rd_kafka_error_destroy(e);
-            rd_kafka_error_t *ae = rd_kafka_abort_transaction(k->rk, (int)k->commit_timeout_ms);
-            if (ae)
-                rd_kafka_error_destroy(ae);
-            k->in_txn = 0;
-            return sl_errf(err, SL_ERUNTIME, "%s", k->delivery_error);
-        }
-        rc = txn_error(k, e, "commit_transaction", err);
-        if (rc != 1)
-            return rc;
-        if (sl_mono_ms() >= deadline)
-            return sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "the transaction did not commit within %lld ms%s%s",
-                           (long long)k->commit_timeout_ms, k->last_error[0] ? ": " : "", k->last_error);
-        sl_info("commit_transaction will be retried (%s)", k->last_error);
-    }
-    k->in_txn = 0;
-    return 0;
-}
-
 static int kafka_abort(void *self, sl_err *err)
 {
     kafka_sink *k = self;
+    sl_kafka_commit_drop(k);
     if (!k->exactly_once || !k->in_txn)
         return 0;
     k->in_txn = 0;
@@ -691,7 +659,8 @@ static void kafka_metrics(void *self, sl_metrics *m)
     sl_metrics_declare(m, "sluice_kafka_transaction_open", SL_METRIC_GAUGE,
                        "1 while the epoch's producer transaction is open (exactly-once).", NULL, 0);
     sl_metrics_set(m, "sluice_kafka_outbound_queue_messages", NULL, k->rk ? rd_kafka_outq_len(k->rk) : 0);
-    sl_metrics_set(m, "sluice_kafka_transaction_open", NULL, k->in_txn);
+    /* in_txn belongs to the commit thread while one runs */
+    sl_metrics_set(m, "sluice_kafka_transaction_open", NULL, k->committing ? 1 : k->in_txn);
 }
 
 const sl_sink_plugin sl_sink_kafka = {
@@ -704,7 +673,9 @@ const sl_sink_plugin sl_sink_kafka = {
     .check_connect = sl_kafka_check,
     .load_checkpoint = kafka_load_checkpoint,
     .write = kafka_write,
-    .commit = kafka_commit,
+    .commit = sl_kafka_commit,
+    .commit_start = sl_kafka_commit_start,
+    .commit_done = sl_kafka_commit_done,
     .abort = kafka_abort,
     .metrics = kafka_metrics,
     .destroy = kafka_destroy,

@@ -1,8 +1,9 @@
 /* kafka_sink.h — state shared by the files of the kafka sink.
  *
  * kafka_sink.c owns the producer, the epoch transaction and the plugin
- * callbacks; kafka_conf.c turns the option table (properties.* included)
- * into librdkafka configuration; kafka_topics.c names and creates topics;
+ * callbacks; kafka_commit.c commits an epoch, pipelined with the next;
+ * kafka_conf.c turns the option table (properties.* included) into
+ * librdkafka configuration; kafka_topics.c names and creates topics;
  * kafka_checkpoint.c reads the last committed checkpoint back;
  * kafka_check.c is `sluice check --connect`;
  * connect_schema.c renders the optional Kafka Connect schema blocks;
@@ -48,6 +49,15 @@ typedef struct kafka_txmeta {
     size_t ntables, cap;
 } kafka_txmeta;
 
+/* one epoch's timeline (debug line at each commit) */
+typedef struct kafka_epoch_times {
+    int64_t start_ms;  /* its first write */
+    int64_t write_ms;  /* inside write(): rendering and producing */
+    int64_t full_ms;   /* of which waiting for room in librdkafka's queue */
+    int64_t stall_ms;  /* of which waiting for the previous commit (too much held) */
+    unsigned long long msgs;
+} kafka_epoch_times;
+
 typedef struct kafka_sink {
     const sl_options *opts;
     rd_kafka_t *rk;
@@ -75,6 +85,19 @@ typedef struct kafka_sink {
     kafka_flink flink; /* Flink CDC's Kafka sink options */
     kafka_avro avro;   /* Avro and the schema registry (kafka_avro.h) */
     kafka_txmeta txmeta;
+    /* the open epoch's timeline, for the debug line each commit logs */
+    kafka_epoch_times ep, ep_committing;
+    /* kafka_commit.c: the pipelined commit. While `committing`, a thread
+     * of its own runs commit_transaction and write() holds the next
+     * epoch's messages in `held` (rendered, not produced) */
+    int committing;       /* runtime thread only; the thread runs meanwhile */
+    pthread_t committer;
+    int commit_finished;  /* atomic: the thread has its result */
+    int commit_rc;        /* the thread's result and message */
+    sl_err commit_err;
+    int64_t commit_flush_ms, commit_endtxn_ms, commit_span_ms;
+    sl_buf held;
+    unsigned long long nheld;
 } kafka_sink;
 
 /* kafka_sink.c: the sink's settings from its options, not connected yet,
@@ -104,9 +127,26 @@ int sl_kafka_tx_event(kafka_sink *k, const sl_event *e, sl_txblock *tb, sl_err *
 int sl_kafka_tx_end(kafka_sink *k, sl_err *err);
 void sl_kafka_tx_id(const sl_event *e, char *buf, size_t n);
 void sl_kafka_tx_free(kafka_txmeta *t);
-/* kafka_sink.c: one message into the open epoch */
+/* kafka_sink.c: one message into the open epoch (held while a pipelined
+ * commit is in flight), with headers (the producer copies them) or
+ * without; begin_transaction unless one is open; a transactional API
+ * error as an error class, 1 when the call may be retried */
 int sl_kafka_produce(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key,
                      const sl_buf *value, const char *table, sl_err *err);
+int sl_kafka_produce_h(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key,
+                       const sl_buf *value, rd_kafka_headers_t *headers, const char *table, sl_err *err);
+int sl_kafka_begin(kafka_sink *k, sl_err *err);
+int sl_kafka_txn_error(kafka_sink *k, rd_kafka_error_t *e, const char *what, sl_err *err);
+
+/* kafka_commit.c: the plugin's commit, commit_start and commit_done; a
+ * message held for the next epoch while a commit is in flight; waiting
+ * out the commit in flight and dropping what is held (abort, destroy) */
+int sl_kafka_commit(void *self, const char *checkpoint, sl_err *err);
+int sl_kafka_commit_start(void *self, const char *checkpoint, sl_err *err);
+int sl_kafka_commit_done(void *self, int wait, int *done, sl_err *err);
+int sl_kafka_hold(kafka_sink *k, rd_kafka_topic_t *rkt, int32_t partition, const sl_buf *key, const sl_buf *value,
+                  rd_kafka_headers_t *headers, const char *table, sl_err *err);
+void sl_kafka_commit_drop(kafka_sink *k);
 
 /* kafka_topics.c */
 /* characters Kafka does not allow in a topic name become '_' */

@@ -165,6 +165,8 @@ void mem_store_free(mem_store *s)
     free(s->pending);
     free(s->commits);
     free(s->checkpoint);
+    free(s->inflight);
+    free(s->inflight_ck);
     gate_free(&s->commit_gate);
     memset(s, 0, sizeof *s);
 }
@@ -427,6 +429,7 @@ static int sink_write(void *self, const sl_batch *b, sl_err *err)
         st->max_batch_bytes = bytes;
     if (b->count && !sl_batch_at_boundary(b))
         st->mid_tx_writes++;
+    st->writes_in_flight += st->inflight_ck != NULL;
     if (grow((void **)&st->pending, &st->pcap, st->npending + b->count, sizeof *st->pending))
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     for (const sl_event *e = b->head; e; e = e->next) {
@@ -442,12 +445,11 @@ static int sink_write(void *self, const sl_batch *b, sl_err *err)
     return 0;
 }
 
-static int sink_commit(void *self, const char *checkpoint, sl_err *err)
+/* events[0..n) and checkpoint durable in one step (commit number call) */
+static int commit_events(mem_store *st, int call, mem_event *events, size_t *n, const char *checkpoint, sl_err *err)
 {
-    mem_store *st = ((mem_sink *)self)->st;
-    int call = ++st->commit_calls;
     if (call == st->fail_commit_at) {
-        journal_add(st->journal, MEM_COMMIT_FAIL, st->npending, NULL);
+        journal_add(st->journal, MEM_COMMIT_FAIL, *n, NULL);
         return sl_errf(err, st->fail_commit_code, "memory sink: injected commit failure (commit %d)", call);
     }
     if (call == st->block_commit_at)
@@ -457,16 +459,16 @@ static int sink_commit(void *self, const char *checkpoint, sl_err *err)
     if (rc)
         return rc;
     char *ck = strdup(checkpoint);
-    if (!ck || grow((void **)&st->committed, &st->ccap, st->ncommitted + st->npending, sizeof *st->committed) ||
+    if (!ck || grow((void **)&st->committed, &st->ccap, st->ncommitted + *n, sizeof *st->committed) ||
         grow((void **)&st->commits, &st->kcap, st->ncommits + 1, sizeof *st->commits)) {
         free(ck);
         free(token);
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
     /* data and checkpoint become durable in this one step */
-    memcpy(st->committed + st->ncommitted, st->pending, st->npending * sizeof *st->pending);
-    st->ncommitted += st->npending;
-    st->npending = 0;
+    memcpy(st->committed + st->ncommitted, events, *n * sizeof *events);
+    st->ncommitted += *n;
+    *n = 0;
     free(st->checkpoint);
     st->checkpoint = ck;
     mem_commit_rec *r = &st->commits[st->ncommits++];
@@ -477,9 +479,58 @@ static int sink_commit(void *self, const char *checkpoint, sl_err *err)
     return 0;
 }
 
+static int sink_commit(void *self, const char *checkpoint, sl_err *err)
+{
+    mem_store *st = ((mem_sink *)self)->st;
+    return commit_events(st, ++st->commit_calls, st->pending, &st->npending, checkpoint, err);
+}
+
+/* the pipelined sink: the open epoch moves aside; later writes are the
+ * next epoch's */
+static int sink_commit_start(void *self, const char *checkpoint, sl_err *err)
+{
+    mem_store *st = ((mem_sink *)self)->st;
+    if (st->inflight_ck)
+        return sl_errf(err, SL_ERUNTIME, "memory sink: commit_start with a commit in flight");
+    if (!(st->inflight_ck = strdup(checkpoint)))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    mem_event *t = st->inflight;
+    size_t tc = st->icap;
+    st->inflight = st->pending;
+    st->icap = st->pcap;
+    st->ninflight = st->npending;
+    st->pending = t;
+    st->pcap = tc;
+    st->npending = 0;
+    st->inflight_call = ++st->commit_calls;
+    st->inflight_polls_left = st->inflight_polls;
+    return 0;
+}
+
+static int sink_commit_done(void *self, int wait, int *done, sl_err *err)
+{
+    mem_store *st = ((mem_sink *)self)->st;
+    *done = 1;
+    if (!st->inflight_ck)
+        return 0;
+    if (!wait && st->inflight_polls_left > 0) {
+        st->inflight_polls_left--;
+        *done = 0;
+        return 0;
+    }
+    int rc = commit_events(st, st->inflight_call, st->inflight, &st->ninflight, st->inflight_ck, err);
+    /* a failed commit leaves nothing of its epoch */
+    st->aborted_events += st->ninflight;
+    st->ninflight = 0;
+    free(st->inflight_ck);
+    st->inflight_ck = NULL;
+    return rc;
+}
+
 static int sink_abort(void *self, sl_err *err)
 {
     mem_store *st = ((mem_sink *)self)->st;
+    st->aborts_in_flight += st->inflight_ck != NULL;
     st->aborts++;
     st->aborted_events += st->npending;
     journal_add(st->journal, MEM_ABORT, st->npending, NULL);
@@ -493,8 +544,10 @@ static void sink_destroy(void *self)
     if (!k)
         return;
     /* like a crash: an epoch neither committed nor aborted is lost */
-    k->st->dropped_events += k->st->npending;
-    k->st->npending = 0;
+    k->st->dropped_events += k->st->npending + k->st->ninflight;
+    k->st->npending = k->st->ninflight = 0;
+    free(k->st->inflight_ck);
+    k->st->inflight_ck = NULL;
     free(k);
 }
 
@@ -507,6 +560,21 @@ const sl_sink_plugin mem_sink_plugin = {
     .load_checkpoint = sink_load,
     .write = sink_write,
     .commit = sink_commit,
+    .abort = sink_abort,
+    .destroy = sink_destroy,
+};
+
+const sl_sink_plugin mem_sink_pipelined_plugin = {
+    .name = "memory",
+    .description = "Keeps written batches and checkpoints in memory, commits pipelined (unit tests only)",
+    .options = sink_options,
+    .guarantee = SL_GUARANTEE_EXACTLY_ONCE,
+    .create = sink_create,
+    .load_checkpoint = sink_load,
+    .write = sink_write,
+    .commit = sink_commit,
+    .commit_start = sink_commit_start,
+    .commit_done = sink_commit_done,
     .abort = sink_abort,
     .destroy = sink_destroy,
 };

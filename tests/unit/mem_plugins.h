@@ -120,8 +120,19 @@ typedef struct mem_store {
     mem_gate commit_gate;
     int write_delay_us;  /* a slow sink */
 
+    /* the pipelined sink (mem_sink_pipelined_plugin): the epoch whose
+     * commit is in flight, and how many times commit_done(wait = 0)
+     * answers "not yet" for each commit */
+    mem_event *inflight;
+    size_t ninflight, icap;
+    char *inflight_ck;
+    int inflight_call;
+    int inflight_polls, inflight_polls_left;
+
     /* records */
     int creates, loads, write_calls, commit_calls, aborts;
+    int writes_in_flight;  /* write() calls while a commit was in flight */
+    int aborts_in_flight;  /* abort() while one was (the runtime must settle it first) */
     int mid_tx_writes;       /* batches written that ended inside a transaction */
     size_t aborted_events;   /* pending events forgotten by abort() */
     size_t dropped_events;   /* pending events left at destroy (must stay 0) */
@@ -137,6 +148,9 @@ typedef struct mem_journal {
 
 extern const sl_source_plugin mem_source_plugin;
 extern const sl_sink_plugin mem_sink_plugin;
+/* the same sink with commit_start/commit_done: the commit completes in
+ * commit_done, after inflight_polls polls, while write() goes on */
+extern const sl_sink_plugin mem_sink_pipelined_plugin;
 
 void mem_journal_init(mem_journal *j);
 void mem_journal_free(mem_journal *j);

@@ -334,6 +334,53 @@ static void sink_commit_failing_once_restarts_from_the_checkpoint(void **state)
     world_free(w);
 }
 
+/* A sink that commits pipelined (commit_start, commit_done): the runtime
+ * goes on writing the next epoch while a commit is in flight, tells the
+ * source of a checkpoint only once commit_done says it is durable, and
+ * never starts a second commit or aborts with one in flight. */
+static world *pipelined_world(int fail_commit_at)
+{
+    world *w = world_new();
+    w->script.ntx = 40;
+    w->script.tx_size = 5;
+    w->script.push_every_tx = 1;
+    w->script.tx_gap_us = 300;
+    w->script.end_of_stream = 1;
+    w->store.write_delay_us = 200;
+    w->store.inflight_polls = 3;
+    w->store.fail_commit_at = fail_commit_at;
+    w->store.fail_commit_code = SL_ERETRY;
+    world_config(w, NULL);
+    w->cfg.sink_plugin = &mem_sink_pipelined_plugin;
+    return w;
+}
+
+static void pipelined_commits_overlap_the_next_epoch(void **state)
+{
+    world *w = pipelined_world(0);
+    assert_int_equal(run(w), 0);
+    assert_exactly_once(w);
+    assert_true(w->store.ncommits >= 3);
+    assert_true(w->store.writes_in_flight > 0);
+    assert_int_equal(w->store.aborts, 0);
+    assert_int_equal(w->store.aborts_in_flight, 0);
+    assert_int_equal(w->stats.commits, w->store.ncommits);
+    world_free(w);
+}
+
+static void pipelined_commit_failing_restarts_from_the_checkpoint(void **state)
+{
+    world *w = pipelined_world(3);
+    assert_int_equal(run(w), 0);
+    assert_int_equal(journal_count(w, MEM_COMMIT_FAIL), 1);
+    assert_int_equal(w->script.runs, 2);
+    assert_int_equal(w->store.aborts_in_flight, 0);
+    /* the second run resumes at the last commit that completed */
+    assert_string_equal(run_resume(w, 2), w->store.commits[1].token);
+    assert_exactly_once(w);
+    world_free(w);
+}
+
 /* ten transactions of three events, one batch each; the fifth write fails */
 static world *run_with_fifth_write_failing(int code)
 {
@@ -603,6 +650,8 @@ int main(void)
         cmocka_unit_test(epochs_end_only_on_transaction_boundaries),
         cmocka_unit_test(large_transactions_are_never_split),
         cmocka_unit_test(sink_commit_failing_once_restarts_from_the_checkpoint),
+        cmocka_unit_test(pipelined_commits_overlap_the_next_epoch),
+        cmocka_unit_test(pipelined_commit_failing_restarts_from_the_checkpoint),
         cmocka_unit_test(sink_write_failing_once_restarts),
         cmocka_unit_test(sink_write_failing_hard_ends_the_run),
         cmocka_unit_test(source_retry_mid_transaction_replays_the_open_epoch),
