@@ -47,13 +47,14 @@
 # BENCH_CHANGES (default 1000000). sluice and the limits are the best of
 # BENCH_RUNS (default 3) runs; Debezium of BENCH_DEBEZIUM_RUNS (default 1).
 # BENCH_DEBEZIUM=0 skips the peer; DEBEZIUM_HEAP (default 512m) is its -Xmx.
+# BENCH_SLUICE=path benchmarks another sluice binary (default build/sluice).
 # BENCH_KEEP=1 keeps the work directory (logs of every run) for inspection.
 # BENCH_ONLY=mariadb,kafka,postgres,clickhouse,iceberg,ha runs only those groups
 # (ha: failover time of a high-availability group, bench/ha_failover.py;
 # BENCH_FAILOVERS, default 20, kills per mode).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-BUILT_SLUICE="$REPO/build/sluice"
+BUILT_SLUICE="${BENCH_SLUICE:-$REPO/build/sluice}"
 ROWS="${BENCH_ROWS:-2000000}"
 WIDE_ROWS="${BENCH_WIDE_ROWS:-500000}"
 CHANGES="${BENCH_CHANGES:-1000000}"
@@ -502,7 +503,9 @@ bash "$REPO/tests/services/iceberg.sh" start "$DIR/iceberg" >/dev/null
 # shellcheck disable=SC1091
 source "$DIR/iceberg/env.sh"
 ice_sink="  type: iceberg
-  catalog.properties.uri: $ICEBERG_URI
+  catalog.properties.uri: $ICEBERG_URI"
+# (an older binary given as BENCH_SLUICE keeps its index in memory)
+! "$SLUICE" describe iceberg 2>/dev/null | grep -q key-index.dir || ice_sink="$ice_sink
   key-index.dir: $DIR/ice-index"
 bh_sink="  type: blackhole
   render: true"
