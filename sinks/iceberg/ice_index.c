@@ -328,6 +328,35 @@ int ice_index_put(ice_index *x, const void *key, size_t n, ice_loc loc, sl_err *
     return rc ? lmdb_fail(err, x, "put", rc) : 0;
 }
 
+int ice_index_swap(ice_index *x, const void *key, size_t n, ice_loc loc, ice_loc *old, sl_err *err)
+{
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    MDB_val k = lkey(x, key, n);
+    if (is_long(x, &k, n)) { /* the value holds the key too: the plain way */
+        if ((rc = ice_index_get(x, key, n, old, err)) < 0)
+            return rc;
+        int had = rc;
+        return (rc = ice_index_put(x, key, n, loc, err)) ? rc : had;
+    }
+    uint8_t buf[12];
+    memcpy(buf, &loc.file, 4);
+    memcpy(buf + 4, &loc.pos, 8);
+    MDB_val v = {12, buf};
+    /* one descent for a new key; an existing one hands back its value */
+    rc = mdb_put(x->txn, x->keys, &k, &v, MDB_NOOVERWRITE);
+    if (rc == 0)
+        return 0;
+    if (rc != MDB_KEYEXIST)
+        return lmdb_fail(err, x, "put", rc);
+    memcpy(&old->file, v.mv_data, 4);
+    memcpy(&old->pos, (char *)v.mv_data + 4, 8);
+    v = (MDB_val){12, buf};
+    rc = mdb_put(x->txn, x->keys, &k, &v, 0);
+    return rc ? lmdb_fail(err, x, "put", rc) : 1;
+}
+
 int ice_index_del(ice_index *x, const void *key, size_t n, sl_err *err)
 {
     int rc = begin(x, err);

@@ -49,6 +49,8 @@ static void ice_destroy(void *self);
 
 static void drop_tables(ice_sink *k, int discard)
 {
+    k->last_src = NULL;
+    k->last_table = NULL;
     while (k->tables) {
         ice_table *t = k->tables;
         k->tables = t->next;

@@ -113,6 +113,9 @@ const char *ice_index_file_name(ice_index *x, int32_t file, sl_buf *out);
 /* 1 and *out when key is live, 0 when not, < 0 on error */
 int ice_index_get(ice_index *x, const void *key, size_t n, ice_loc *out, sl_err *err);
 int ice_index_put(ice_index *x, const void *key, size_t n, ice_loc loc, sl_err *err);
+/* puts key -> loc: 1 and *old when key was live (its previous location),
+ * 0 when it was not, < 0 on error */
+int ice_index_swap(ice_index *x, const void *key, size_t n, ice_loc loc, ice_loc *old, sl_err *err);
 /* 1 when key was live, 0 when not, < 0 on error */
 int ice_index_del(ice_index *x, const void *key, size_t n, sl_err *err);
 int64_t ice_index_count(ice_index *x);
@@ -203,6 +206,11 @@ struct ice_sink {
     int has_epoch_pos;
     uint64_t file_seq;
     char *index_dir;        /* key indexes: <index_dir>/<table-uuid> */
+    /* the table the last event's schema was bound to: a batch's events
+     * mostly share one, and routing (regular expressions) per event was a
+     * tenth of the sink's CPU */
+    const sl_table_schema *last_src;
+    ice_table *last_table;
     sl_wfile_batch batch;   /* the epoch's files, made durable before the commit */
     /* where the epochs' time goes (microseconds, summed; logged per epoch
      * at debug and in total at the end): rows into Parquet pages and the key

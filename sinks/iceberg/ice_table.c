@@ -262,6 +262,10 @@ static int bind_key(ice_table *t, const sl_table_schema *s, sl_err *err)
 
 int ice_table_bind(ice_sink *k, const sl_table_schema *s, ice_table **out, sl_err *err)
 {
+    if (s == k->last_src && k->last_table && k->last_table->src == s && k->last_table->index) {
+        *out = k->last_table;
+        return 0;
+    }
     char target[512];
     if (sl_route_target(k->env->routes, s, target, sizeof target) < 0)
         snprintf(target, sizeof target, "%s", s->qualified);
@@ -300,6 +304,8 @@ int ice_table_bind(ice_sink *k, const sl_table_schema *s, ice_table **out, sl_er
     /* the index after the columns: a rebuild reads the key columns */
     if (!t->index && (rc = ice_table_index(t, err)))
         return rc;
+    k->last_src = s;
+    k->last_table = t;
     *out = t;
     return 0;
 }
@@ -412,11 +418,11 @@ static int remove_key(ice_table *t, const sl_buf *key, sl_err *err)
     return 0;
 }
 
+/* the row's new image into the epoch's file; the key's previous row, if
+ * live, gets a position delete */
 static int upsert(ice_table *t, const sl_buf *key, const sl_value *row, sl_err *err)
 {
-    int rc = remove_key(t, key, err);
-    if (rc)
-        return rc;
+    int rc = 0;
     if (!t->w && (rc = open_data_file(t, err)))
         return rc;
     int64_t pos = sl_pq_num_rows(t->w);
@@ -425,7 +431,10 @@ static int upsert(ice_table *t, const sl_buf *key, const sl_value *row, sl_err *
             return rc;
     if ((rc = sl_pq_end_row(t->w, err)))
         return rc;
-    if ((rc = ice_index_put(t->index, key->data, key->len, (ice_loc){t->w_file, pos}, err)))
+    ice_loc old;
+    if ((rc = ice_index_swap(t->index, key->data, key->len, (ice_loc){t->w_file, pos}, &old, err)) < 0)
+        return rc;
+    if (rc == 1 && (rc = add_delete(t, old, err)))
         return rc;
     t->dirty = 1;
     return 0;

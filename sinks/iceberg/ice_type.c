@@ -211,7 +211,8 @@ int ice_put_value(sl_pq_writer *w, int pc, const ice_col *c, const sl_value *v, 
  * read back from a data file (a rebuild of the index) are the same bytes:
  * 'i' integers, booleans, dates and times (8 bytes), 'd' floating point
  * (the double, 8 bytes), 'x' decimals (the unscaled 128-bit integer), 'b'
- * bytes (u32 length, bytes), 'n' null. A column promoted int -> long or
+ * bytes (u32 length, bytes), 'n' null; integers and decimals in an order
+ * preserving form (key_int). A column promoted int -> long or
  * float -> double keeps its keys. */
 static char key_class(int physical, int decimal)
 {
@@ -241,6 +242,19 @@ static void key_fixed(sl_buf *b, char cls, const void *p, size_t n)
     sl_buf_add(b, p, n);
 }
 
+/* an integer part big-endian with its sign bit flipped, so that byte order
+ * is numeric order: ascending keys (a snapshot, auto-increment inserts)
+ * append at the right edge of the index's B-tree instead of touching a
+ * random leaf each */
+static void key_int(sl_buf *b, char cls, sl_i128 v, int bytes)
+{
+    uint8_t out[16];
+    unsigned __int128 u = (unsigned __int128)v ^ ((unsigned __int128)1 << (8 * bytes - 1));
+    for (int i = 0; i < bytes; i++)
+        out[i] = (uint8_t)(u >> (8 * (bytes - 1 - i)));
+    key_fixed(b, cls, out, (size_t)bytes);
+}
+
 void ice_key_encode(sl_buf *b, const ice_col *cols, const int *pk, int npk, const sl_value *vals)
 {
     for (int k = 0; k < npk; k++) {
@@ -265,14 +279,14 @@ void ice_key_encode(sl_buf *b, const ice_col *cols, const int *pk, int npk, cons
                 key_bytes(b, v->v.s, v->len); /* not written either: ice_put_value refuses it */
                 break;
             }
-            key_fixed(b, 'x', &x, sizeof x);
+            key_int(b, 'x', x, 16);
             break;
         }
         case 'i': {
             int64_t i = v->kind == SL_UINT || v->kind == SL_BIT ? (int64_t)v->v.u
                         : v->kind == SL_BOOL                    ? v->v.i != 0
                                                                 : v->v.i;
-            key_fixed(b, 'i', &i, 8);
+            key_int(b, 'i', i, 8);
             break;
         }
         case 'd': {
@@ -311,11 +325,10 @@ void ice_key_part_read(sl_buf *b, int physical, int decimal, const sl_pq_rvalue 
     }
     switch (key_class(physical, decimal)) {
     case 'x': {
-        sl_i128 x = ice_unscaled(physical, v);
-        key_fixed(b, 'x', &x, sizeof x);
+        key_int(b, 'x', ice_unscaled(physical, v), 16);
         break;
     }
-    case 'i': key_fixed(b, 'i', &v->i, 8); break;
+    case 'i': key_int(b, 'i', v->i, 8); break;
     case 'd': key_fixed(b, 'd', &v->d, 8); break;
     default: key_bytes(b, v->p, v->n);
     }
