@@ -357,6 +357,33 @@ int ice_index_swap(ice_index *x, const void *key, size_t n, ice_loc loc, ice_loc
     return rc ? lmdb_fail(err, x, "put", rc) : 1;
 }
 
+int ice_index_take(ice_index *x, const void *key, size_t n, ice_loc *old, sl_err *err)
+{
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    MDB_val k = lkey(x, key, n), v;
+    if (is_long(x, &k, n)) {
+        if ((rc = ice_index_get(x, key, n, old, err)) <= 0)
+            return rc;
+        return (rc = ice_index_del(x, key, n, err)) < 0 ? rc : 1;
+    }
+    /* one descent: the cursor finds the entry, reads it and deletes it */
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(x->txn, x->keys, &c)))
+        return lmdb_fail(err, x, "cursor", rc);
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+    if (rc == 0 && v.mv_size >= 12) {
+        memcpy(&old->file, v.mv_data, 4);
+        memcpy(&old->pos, (char *)v.mv_data + 4, 8);
+        rc = mdb_cursor_del(c, 0);
+        mdb_cursor_close(c);
+        return rc ? lmdb_fail(err, x, "del", rc) : 1;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : lmdb_fail(err, x, "get", rc);
+}
+
 int ice_index_del(ice_index *x, const void *key, size_t n, sl_err *err)
 {
     int rc = begin(x, err);

@@ -116,6 +116,8 @@ int ice_index_put(ice_index *x, const void *key, size_t n, ice_loc loc, sl_err *
 /* puts key -> loc: 1 and *old when key was live (its previous location),
  * 0 when it was not, < 0 on error */
 int ice_index_swap(ice_index *x, const void *key, size_t n, ice_loc loc, ice_loc *old, sl_err *err);
+/* removes key: 1 and *old (where it was) when it was live, 0 when not */
+int ice_index_take(ice_index *x, const void *key, size_t n, ice_loc *old, sl_err *err);
 /* 1 when key was live, 0 when not, < 0 on error */
 int ice_index_del(ice_index *x, const void *key, size_t n, sl_err *err);
 int64_t ice_index_count(ice_index *x);

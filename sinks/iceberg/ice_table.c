@@ -409,10 +409,10 @@ static int add_delete(ice_table *t, ice_loc loc, sl_err *err)
 static int remove_key(ice_table *t, const sl_buf *key, sl_err *err)
 {
     ice_loc loc;
-    int rc = ice_index_get(t->index, key->data, key->len, &loc, err);
+    int rc = ice_index_take(t->index, key->data, key->len, &loc, err);
     if (rc <= 0)
         return rc;
-    if ((rc = add_delete(t, loc, err)) || (rc = ice_index_del(t->index, key->data, key->len, err)) < 0)
+    if ((rc = add_delete(t, loc, err)))
         return rc;
     t->dirty = 1;
     return 0;

@@ -3,7 +3,8 @@
  * its key, a re-put moves a key, clear forgets everything, file names are
  * interned once; the tag is what the last commit wrote, an aborted epoch
  * leaves the index as it was, a reopened index keeps its keys and tag;
- * keys longer than LMDB allows work. */
+ * keys longer than LMDB allows work; swap and take hand back where a key
+ * was. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,6 +144,36 @@ static void keys_differ_by_bytes_not_by_prefix(void **state)
     remove_dir();
 }
 
+/* swap puts and hands back the previous location; take removes and
+ * hands it back; both for short and for long keys */
+static void swap_and_take(void **state)
+{
+    ice_index *x = open_fresh();
+    ice_loc old;
+    char big[700];
+    memset(big, 'q', sizeof big);
+    const struct {
+        const void *k;
+        size_t n;
+    } keys[] = {{"k", 1}, {"\xff", 1}, {big, sizeof big}};
+    for (int i = 0; i < 3; i++) {
+        old = (ice_loc){-7, -7};
+        assert_int_equal(ice_index_swap(x, keys[i].k, keys[i].n, (ice_loc){1, 10 + i}, &old, &err), 0);
+        assert_int_equal(old.pos, -7);
+        assert_int_equal(ice_index_swap(x, keys[i].k, keys[i].n, (ice_loc){2, 20 + i}, &old, &err), 1);
+        assert_int_equal(old.file, 1);
+        assert_int_equal(old.pos, 10 + i);
+        assert_int_equal(ice_index_take(x, keys[i].k, keys[i].n, &old, &err), 1);
+        assert_int_equal(old.file, 2);
+        assert_int_equal(old.pos, 20 + i);
+        assert_int_equal(ice_index_take(x, keys[i].k, keys[i].n, &old, &err), 0);
+        assert_int_equal(ice_index_get(x, keys[i].k, keys[i].n, &old, &err), 0);
+    }
+    assert_int_equal(ice_index_count(x), 0);
+    ice_index_free(x);
+    remove_dir();
+}
+
 /* a rebuild's deletes: asked for by (file, position), dropped at the end */
 static void rebuild_deletes(void **state)
 {
@@ -167,6 +198,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(keys_survive_growth_and_deletes),
         cmocka_unit_test(keys_differ_by_bytes_not_by_prefix),
+        cmocka_unit_test(swap_and_take),
         cmocka_unit_test(rebuild_deletes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
