@@ -26,6 +26,10 @@ def catalog(ice):
 
 
 def sink_yaml(ice, extra=""):
+    """the sink block; the key indexes go next to the catalog's files (the
+    session's temp dir), not into ~/.cache, unless extra names a place"""
+    if "key-index.dir" not in extra:
+        extra = f"  key-index.dir: {ice.dir}/key-index\n{extra}"
     return f"""  type: iceberg
   catalog.properties.uri: {ice.uri}
 {extra}"""
