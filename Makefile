@@ -5,7 +5,7 @@ CC          ?= cc
 # pkg-config modules the binary links. Evaluated when make parses this file,
 # which is why `test`, `demo` and `bench` run `make deps` and then a fresh
 # sub-make: on a new machine the -dev packages appear only after deps.
-PKGS        := libmariadb libpq libssl rdkafka jansson yaml-0.1 libzstd zlib icu-uc icu-i18n libcurl sqlite3
+PKGS        := libmariadb libpq libssl rdkafka jansson yaml-0.1 libzstd zlib icu-uc icu-i18n libcurl sqlite3 lmdb
 PKG_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
 PKG_CFLAGS  := $(if $(PKG_MISSING),,$(shell pkg-config --cflags $(PKGS)))
 PKG_LIBS    := $(if $(PKG_MISSING),,$(shell pkg-config --libs $(PKGS)))
@@ -44,7 +44,7 @@ help:
 	@echo "make bench      benchmarks against the physical limit and Debezium"
 	@echo "make compat     Debezium 3.5 beside sluice on both type zoos, every field diffed (tests/compat)"
 	@echo "make bench-parquet  the Parquet writer beside DuckDB's COPY TO parquet"
-	@echo "make bench-iceberg  a MariaDB snapshot into Iceberg beside the blackhole"
+	@echo "make bench-iceberg  make bench's Iceberg scenarios alone (BENCH_ONLY=iceberg)"
 	@echo "make asan       build with AddressSanitizer + UBSan into build-asan/"
 	@echo "make tsan       build with ThreadSanitizer (clang) into build-tsan/"
 	@echo "make sanitize-e2e  crash/snapshot/large-transaction e2e on the ASan and TSan builds"
@@ -179,9 +179,10 @@ $(BUILD)/bench/pq_bench: bench/pq_bench.c $(LIB_OBJS)
 bench-parquet: $(BUILD)/bench/pq_bench
 	$(VENV)/bin/python bench/parquet_vs_duckdb.py --bin $(BUILD)/bench/pq_bench
 
-# a MariaDB snapshot into Iceberg beside the blackhole, and DuckDB reading it (bench/iceberg.sh)
-bench-iceberg: all
-	@bash bench/iceberg.sh
+# make bench's Iceberg scenarios alone (BENCH_ONLY=iceberg): a MariaDB snapshot
+# and binlog range into Iceberg beside the blackhole, and DuckDB reading them
+bench-iceberg:
+	@BENCH_ONLY=iceberg $(MAKE) --no-print-directory bench
 
 bench:
 	@$(MAKE) --no-print-directory deps

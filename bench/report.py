@@ -38,6 +38,8 @@ SCENARIOS = [
     ("postgres wal -> kafka", "events", "events", "pg_kafka", "pg_kafka_limit", "dbz_pg_kafka", "stream"),
     ("mariadb snapshot -> clickhouse", "rows", "rows", "ch_snapshot", "ch_snapshot_limit", None, "snapshot"),
     ("mariadb binlog -> clickhouse", "events", "events", "ch_binlog", "ch_binlog_limit", None, "stream"),
+    ("mariadb snapshot -> iceberg", "rows", "rows", "ice_snapshot", "ice_bh_snapshot", None, "snapshot"),
+    ("mariadb binlog -> iceberg", "events", "events", "ice_binlog", "ice_bh_binlog", None, "stream"),
 ]
 
 LIMITS = {
@@ -53,6 +55,8 @@ LIMITS = {
     "pg_kafka_limit": "bench/raw_produce: events + tombstones, 440-byte values",
     "ch_snapshot_limit": "bench/ch_replay.py: the INSERTs sluice sent (RowBinary, captured) POSTed into a copy",
     "ch_binlog_limit": "bench/ch_replay.py: the INSERTs sluice sent (RowBinary, captured) POSTed into a copy",
+    "ice_bh_snapshot": "the same sluice run into the blackhole (render: true)",
+    "ice_bh_binlog": "the same sluice migrate --follow-until into the blackhole (render: true)",
 }
 
 
@@ -102,6 +106,7 @@ def main() -> None:
                     help="bench/topic_bytes.py of the JSON and the Avro binlog -> kafka topics")
     ap.add_argument("--ha", default="null", help="bench/ha_failover.py results (a JSON list), or null")
     ap.add_argument("--writer", default="null", help="bench/writer.py's result (JSON), or null")
+    ap.add_argument("--iceberg", default="null", help="bench/iceberg_read.py results (a JSON list), or null")
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--chart", type=Path, required=True)
     ap.add_argument("--workdir", type=Path, required=True)
@@ -214,6 +219,11 @@ def main() -> None:
             print(f"failover {f['mode']} (ha.session.timeout {f['session']}, kill -9 of the active to the first later "
                   f"row visible read_committed, {f['failovers']} kills): p50 {f['p50_s']:.2f} s, "
                   f"p99 {f['p99_s']:.2f} s, min {f['min_s']:.2f} s, max {f['max_s']:.2f} s")
+    iceberg = [x for x in json.loads(a.iceberg) or [] if x]
+    for x in iceberg:
+        print(f"iceberg {x['table']}: {x['files']} files ({x['data_files']} data, {x['delete_files']} position "
+              f"deletes), {x['bytes'] / 1e6:.1f} MB; DuckDB count(*) {x['count_ms']:.1f} ms against "
+              f"{x['one_parquet_ms']:.1f} ms on one Parquet file of the same {x['rows']} rows; sink: {x['phases']}")
     print(f"rates: count / wall time of the whole process, start-up included; sluice and limits best of {a.runs}, "
           f"Debezium 3.5 embedded (JSON converter, -Xmx{a.debezium_heap}) best of {a.debezium_runs}; "
           f"kafka: sluice exactly-once, Debezium's driver an idempotent producer (at-least-once)")
@@ -236,6 +246,16 @@ def main() -> None:
         r, rss = t["sluice_over_limit"], (t["sluice"]["rss_kib"] or 0) / 1024
         goals.append(f"{t['scenario']}: {r:.2f}x the limit (goal 0.7x) {'ok' if r >= 0.7 else 'MISSED'}; "
                      f"peak RSS {rss:.1f} MiB (goal 64) {'ok' if rss <= 64 else 'MISSED'}")
+    for t in table:  # the iceberg sink: 0.7x the blackhole, 128 MiB with the key index on disk
+        if not t["scenario"].endswith("iceberg") or t["sluice_over_limit"] is None:
+            continue
+        r, rss = t["sluice_over_limit"], (t["sluice"]["rss_kib"] or 0) / 1024
+        goals.append(f"{t['scenario']}: {r:.2f}x the blackhole (goal 0.7x) {'ok' if r >= 0.7 else 'MISSED'}; "
+                     f"peak RSS {rss:.1f} MiB (goal 128) {'ok' if rss <= 128 else 'MISSED'}")
+    for x in iceberg:
+        r = x["count_ms"] / x["one_parquet_ms"]
+        goals.append(f"iceberg {x['table']}: DuckDB count(*) {r:.1f}x one Parquet file (goal 2x) "
+                     f"{'ok' if r <= 2 else 'MISSED'}")
     if goals:
         print("goals:")
         for g in goals:
@@ -248,7 +268,7 @@ def main() -> None:
            "debezium_runs": a.debezium_runs, "debezium_heap": a.debezium_heap, "figures": figures,
            "table": table, "latency": latency, "latency_pg": latency_pg, "transform_ratio": transform_ratio,
            "watermark_ratio": watermark_ratio, "writer": writer,
-           "avro": avro, "failover": json.loads(a.ha)}
+           "avro": avro, "failover": json.loads(a.ha), "iceberg": iceberg}
     a.json.write_text(json.dumps(out, indent=2))
     print(f"all figures: {a.json}")
 

@@ -29,6 +29,11 @@
 #                  POSTing the very INSERTs sluice sent (captured by the front
 #                  in an untimed run) into a copy of the table
 #   binlog ch      the change range into ClickHouse; limit the same replay
+#   snapshot ice   the sysbench-like table into Iceberg (exactly-once, a REST
+#                  catalog from tests/services/iceberg.sh); compared with the
+#                  same `sluice run` into the blackhole, plus files, bytes and
+#                  DuckDB's count(*) on the table (bench/iceberg_read.py)
+#   binlog ice     the change range into Iceberg (25% deletes); the same
 # Scenarios (PostgreSQL 15):
 #   snapshot       the sysbench-like table -> blackhole, parallelism 1 and 2;
 #                  limit `COPY (SELECT *) TO STDOUT`
@@ -45,13 +50,13 @@
 # BENCH_CHANGES (default 1000000). sluice and the limits are the best of
 # BENCH_RUNS (default 3) runs; Debezium of BENCH_DEBEZIUM_RUNS (default 1).
 # BENCH_DEBEZIUM=0 skips the peer; DEBEZIUM_HEAP (default 512m) is its -Xmx.
+# BENCH_SLUICE=path benchmarks another sluice binary (default build/sluice).
 # BENCH_KEEP=1 keeps the work directory (logs of every run) for inspection.
-# BENCH_ONLY=mariadb,watermark,kafka,postgres,clickhouse,ha runs only those groups
+# BENCH_ONLY=mariadb,watermark,kafka,postgres,clickhouse,iceberg,ha runs only those groups
 # (ha: failover time of a high-availability group, bench/ha_failover.py;
 # BENCH_FAILOVERS, default 20, kills per mode).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-# BENCH_SLUICE: another build to measure (e.g. the previous commit's, for a before/after)
 BUILT_SLUICE="${BENCH_SLUICE:-$REPO/build/sluice}"
 ROWS="${BENCH_ROWS:-2000000}"
 WIDE_ROWS="${BENCH_WIDE_ROWS:-500000}"
@@ -79,6 +84,7 @@ cleanup() {
     bash "$REPO/tests/services/kafka.sh" stop "$DIR/kafka" >/dev/null 2>&1 || true
     bash "$REPO/tests/services/schema_registry.sh" stop "$DIR/registry" >/dev/null 2>&1 || true
     bash "$REPO/tests/services/clickhouse.sh" stop "$DIR/clickhouse" >/dev/null 2>&1 || true
+    bash "$REPO/tests/services/iceberg.sh" stop "$DIR/iceberg" >/dev/null 2>&1 || true
     if [[ "${BENCH_KEEP:-0}" == 1 ]]; then log "kept $DIR"; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
@@ -511,6 +517,58 @@ done
 ha_json="${ha_json%,}]"
 fi  # want ha
 
+# ------------------------------------------------------------------ Iceberg
+# The iceberg sink (a real REST catalog, tests/services/iceberg.sh) beside the
+# very same scenario into the blackhole in this run: the snapshot of
+# snap.sbtest (`sluice run`, scan.startup.mode snapshot) and the binlog
+# range of chg.t (`sluice migrate --follow-until`, 25% of the rows deleted);
+# then what a reader pays (bench/iceberg_read.py: DuckDB's count(*) on the
+# table against one Parquet file of the same rows written by DuckDB), the
+# files and bytes written, and where the sink's time went.
+ice_json=null
+if want iceberg; then
+log "starting the Iceberg REST catalog"
+bash "$REPO/tests/services/iceberg.sh" start "$DIR/iceberg" >/dev/null
+# shellcheck disable=SC1091
+source "$DIR/iceberg/env.sh"
+ice_sink="  type: iceberg
+  catalog.properties.uri: $ICEBERG_URI"
+# (an older binary given as BENCH_SLUICE keeps its index in memory)
+! "$SLUICE" describe iceberg 2>/dev/null | grep -q key-index.dir || ice_sink="$ice_sink
+  key-index.dir: $DIR/ice-index"
+bh_sink="  type: blackhole
+  render: true"
+# every run starts from nothing (its table dropped, its files and key index
+# removed), untimed
+ice_drop() {
+    curl -sS -o /dev/null -X DELETE "$ICEBERG_URI/v1/namespaces/$1/tables/$2" || true
+    rm -rf "$DIR/ice-index" "${ICEBERG_WAREHOUSE:?}/$1"
+}
+ice_prep_snap() { ice_drop snap sbtest; }
+ice_prep_chg() { ice_drop chg t; }
+snap_src="$(mysql_source snap.sbtest '  scan.startup.mode: snapshot')"
+chg_src="$(mysql_source chg.t "  scan.startup.mode: specific-offset
+  scan.startup.specific-offset.file: $bfile
+  scan.startup.specific-offset.pos: $bpos")"
+log "snapshot -> blackhole and -> iceberg (exactly-once): sluice run, scan.startup.mode snapshot"
+run ice_bh_snapshot "$RUNS" bash "$(sink_script ice_bh_snapshot "$snap_src" "$bh_sink" run)"
+PREP=ice_prep_snap run ice_snapshot "$RUNS" bash "$(sink_script ice_snapshot "$snap_src" "$ice_sink" run)"
+ice_read() { # TABLE ROWS KEY
+    "$REPO/.venv/bin/python" "$REPO/bench/iceberg_read.py" --uri "$ICEBERG_URI" --table "$1" --rows "$2" \
+        --files "$ICEBERG_WAREHOUSE/${1%%.*}" --log "$DIR/$3.1.err" --workdir "$DIR" ||
+        { log "reading $1 back failed"; echo null; }
+}
+one_snap="$(ice_read snap.sbtest "$ROWS" ice_snapshot)"
+log "binlog -> blackhole and -> iceberg: sluice migrate --follow-until=$efile:$epos"
+run ice_bh_binlog "$RUNS" bash "$(sink_script ice_bh_binlog "$chg_src" "$bh_sink" "migrate --follow-until=$efile:$epos")"
+PREP=ice_prep_chg run ice_binlog "$RUNS" bash "$(sink_script ice_binlog "$chg_src" "$ice_sink" \
+    "migrate --follow-until=$efile:$epos")"
+live=$((third - (third + 3) / 4))   # rows left after DELETE ... WHERE id % 4 = 1
+one_chg="$(ice_read chg.t "$live" ice_binlog)"
+ice_json="[$one_snap,$one_chg]"
+bash "$REPO/tests/services/iceberg.sh" stop "$DIR/iceberg" >/dev/null 2>&1 || true
+fi  # want iceberg
+
 # --------------------------------------------------------------- ClickHouse
 if want clickhouse; then
 log "starting ClickHouse (26.9's engine, chDB, behind tests/services/clickhouse_front.py)"
@@ -721,5 +779,5 @@ stamp=$(date +%Y%m%dT%H%M%S)
 "$REPO/.venv/bin/python" "$REPO/bench/report.py" --figures "$FIG" --rows "$ROWS" --wide-rows "$WIDE_ROWS" \
     --events "$events" --snapshot-bytes "$snap_bytes" --runs "$RUNS" --debezium-runs "$DBZ_RUNS" \
     --debezium-heap "$DBZ_HEAP" --latency "$latency_json" --latency-pg "$latency_pg" \
-    --topic-bytes "$json_bytes" "$avro_bytes" --ha "$ha_json" --writer "$writer_json" --json "$OUT/results-$stamp.json" \
+    --topic-bytes "$json_bytes" "$avro_bytes" --ha "$ha_json" --writer "$writer_json" --iceberg "$ice_json" --json "$OUT/results-$stamp.json" \
     --chart "$OUT/chart-$stamp.png" --workdir "$DIR" --load "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -12,6 +12,7 @@
 
 typedef struct local_file {
     sl_wfile base;
+    sl_wfile_batch *batch;  /* durability deferred to it, or NULL */
     int fd;
     size_t used;
     char buf[LOCAL_BUF];
@@ -66,9 +67,61 @@ static void local_free(local_file *lf)
     free(lf);
 }
 
+static char *dir_of(const char *path)
+{
+    char *d = strdup(path);
+    return d ? (memmove(d, dirname(d), strlen(dirname(d)) + 1), d) : NULL;
+}
+
+/* hands the open descriptor and its directory to the batch */
+static int batch_add(sl_wfile_batch *b, local_file *lf, sl_err *err)
+{
+    char *dir = dir_of(lf->base.name);
+    int known = 0;
+    for (size_t i = 0; dir && i < b->ndirs && !known; i++)
+        known = !strcmp(b->dirs[i], dir);
+    if (b->nfds == b->capfds) {
+        size_t cap = b->capfds ? b->capfds * 2 : 16;
+        int *n = realloc(b->fds, cap * sizeof *n);
+        if (n) {
+            b->fds = n;
+            b->capfds = cap;
+        }
+    }
+    if (!known && dir && b->ndirs == b->capdirs) {
+        size_t cap = b->capdirs ? b->capdirs * 2 : 4;
+        char **n = realloc(b->dirs, cap * sizeof *n);
+        if (n) {
+            b->dirs = n;
+            b->capdirs = cap;
+        }
+    }
+    if (!dir || b->nfds == b->capfds || (!known && b->ndirs == b->capdirs)) {
+        free(dir);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    b->fds[b->nfds++] = lf->fd;
+    if (known)
+        free(dir);
+    else
+        b->dirs[b->ndirs++] = dir;
+    return 0;
+}
+
 static int local_close(sl_wfile *f, sl_err *err)
 {
     local_file *lf = (local_file *)f;
+    if (lf->batch) {
+        int rc = local_flush(lf, err);
+        if (rc == 0)
+            rc = batch_add(lf->batch, lf, err);
+        if (rc) {
+            close(lf->fd);
+            unlink(f->name);
+        }
+        local_free(lf);
+        return rc;
+    }
     int rc = local_flush(lf, err);
     if (rc == 0 && fsync(lf->fd))
         rc = sl_errf(err, SL_ERUNTIME, "cannot fsync %s: %s", f->name, strerror(errno));
@@ -99,6 +152,45 @@ static void local_abort(sl_wfile *f)
 }
 
 static const sl_wfile_ops local_ops = {local_write, local_close, local_abort};
+
+int sl_wfile_open_local_batch(const char *path, sl_wfile_batch *b, sl_wfile **out, sl_err *err)
+{
+    int rc = sl_wfile_open_local(path, out, err);
+    if (rc == 0)
+        ((local_file *)*out)->batch = b;
+    return rc;
+}
+
+int sl_wfile_batch_sync(sl_wfile_batch *b, sl_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < b->nfds; i++) {
+        if (rc == 0 && fsync(b->fds[i]))
+            rc = sl_errf(err, SL_ERUNTIME, "cannot fsync a written file: %s", strerror(errno));
+        close(b->fds[i]);
+    }
+    for (size_t i = 0; i < b->ndirs; i++) {
+        int dfd = rc ? -1 : open(b->dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rc == 0 && (dfd < 0 || fsync(dfd)))
+            rc = sl_errf(err, SL_ERUNTIME, "cannot fsync the directory %s: %s", b->dirs[i], strerror(errno));
+        if (dfd >= 0)
+            close(dfd);
+        free(b->dirs[i]);
+    }
+    b->nfds = b->ndirs = 0;
+    return rc;
+}
+
+void sl_wfile_batch_free(sl_wfile_batch *b)
+{
+    for (size_t i = 0; i < b->nfds; i++)
+        close(b->fds[i]);
+    for (size_t i = 0; i < b->ndirs; i++)
+        free(b->dirs[i]);
+    free(b->fds);
+    free(b->dirs);
+    memset(b, 0, sizeof *b);
+}
 
 int sl_wfile_open_local(const char *path, sl_wfile **out, sl_err *err)
 {

@@ -48,6 +48,24 @@ static inline void sl_wfile_abort(sl_wfile *f) { f->ops->abort(f); }
  * Writes are buffered (64 KiB) so small appends cost no system call. */
 int sl_wfile_open_local(const char *path, sl_wfile **out, sl_err *err);
 
+/* Files whose durability waits for one sl_wfile_batch_sync: the iceberg
+ * sink's files of an epoch are made durable together right before the
+ * commit that names them (each file, then each directory once) instead of
+ * two fsyncs as each file closes. A file opened with
+ * sl_wfile_open_local_batch is complete but not yet durable after close;
+ * the batch keeps its descriptor until sync (or free, which syncs nothing). */
+typedef struct sl_wfile_batch {
+    int *fds;
+    size_t nfds, capfds;
+    char **dirs;
+    size_t ndirs, capdirs;
+} sl_wfile_batch;
+int sl_wfile_open_local_batch(const char *path, sl_wfile_batch *b, sl_wfile **out, sl_err *err);
+/* fsyncs every file closed into b since the last sync, then their
+ * directories; b is empty afterwards (also on failure) */
+int sl_wfile_batch_sync(sl_wfile_batch *b, sl_err *err);
+void sl_wfile_batch_free(sl_wfile_batch *b);
+
 /* Appends into a caller-owned buffer (tests, and small files the caller
  * wants in memory). close leaves the bytes in *dst; abort truncates *dst
  * back to where it was when opened. */

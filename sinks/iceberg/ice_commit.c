@@ -1,6 +1,6 @@
 /* ice_commit.c — the end of one table's epoch: the open data file closed,
- * the position deletes sorted into their file, the manifests, the key index
- * delta and the manifest list written, and the table's part of the
+ * the position deletes sorted into their file, the manifests and the
+ * manifest list written, and the table's part of the
  * transactions/commit (add-snapshot + set-snapshot-ref, guarded by
  * assert-ref-snapshot-id) built; then, once the catalog took it, the epoch
  * state reset. */
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../core/clock.h"
 #include "../../core/log.h"
 #include "../../formats/parquet/parquet.h"
 #include "ice_sink.h"
@@ -19,26 +20,56 @@
 #define POS_FILE_ID 2147483546
 #define POS_POS_ID 2147483545
 
-/* the spec wants position deletes sorted by file path, then position */
-static int by_file_pos(const void *a, const void *b, void *arg)
+static int by_file_pos(const void *a, const void *b)
 {
     const ice_loc *x = a, *y = b;
-    const ice_index *ix = arg;
-    if (x->file != y->file) {
-        int c = strcmp(ice_index_file_name(ix, x->file), ice_index_file_name(ix, y->file));
-        if (c)
-            return c;
-    }
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
+/* the deletes of one data file: t->dels[at .. at + n) after sorting by number */
+typedef struct del_run {
+    char *path;
+    size_t at, n;
+} del_run;
+
+static int by_path(const void *a, const void *b)
+{
+    return strcmp(((const del_run *)a)->path, ((const del_run *)b)->path);
+}
+
+/* The spec wants position deletes sorted by file path, then position: the
+ * deletes sorted by file number and position, cut into one run per data
+ * file, the runs sorted by path (one index lookup per file, not per
+ * comparison). */
 static int write_deletes(ice_table *t, ice_datafile *out, sl_err *err)
 {
-    qsort_r(t->dels, t->ndels, sizeof *t->dels, by_file_pos, t->index);
-    char *local;
-    char *uri = ice_new_file(t, "data", "-deletes.parquet", &local);
-    if (!uri)
+    qsort(t->dels, t->ndels, sizeof *t->dels, by_file_pos);
+    size_t nruns = 0;
+    for (size_t i = 0; i < t->ndels; i++)
+        nruns += i == 0 || t->dels[i].file != t->dels[i - 1].file;
+    del_run *runs = calloc(nruns + 1, sizeof *runs);
+    if (!runs)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
+    int rc = 0;
+    size_t r = 0;
+    for (size_t i = 0; i < t->ndels && !rc; i++) {
+        if (i && t->dels[i].file == t->dels[i - 1].file) {
+            runs[r - 1].n++;
+            continue;
+        }
+        const char *p = ice_index_file_name(t->index, t->dels[i].file, &t->sink->name);
+        runs[r] = (del_run){.path = p ? strdup(p) : NULL, .at = i, .n = 1};
+        if (!runs[r++].path)
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: data file number %d is not in the key index",
+                         t->target, t->dels[i].file);
+    }
+    qsort(runs, rc ? 0 : nruns, sizeof *runs, by_path);
+    char *local;
+    char *uri = rc ? NULL : ice_new_file(t, "data", "-deletes.parquet", &local);
+    if (!rc && !uri)
+        rc = sl_errf(err, SL_ERUNTIME, "out of memory");
     sl_pq_column pc[2] = {
         {.name = "file_path", .field_id = POS_FILE_ID, .type = sl_pq_t_string(), .element_id = -1},
         {.name = "pos", .field_id = POS_POS_ID, .type = sl_pq_t_int64(), .element_id = -1},
@@ -47,22 +78,23 @@ static int write_deletes(ice_table *t, ice_datafile *out, sl_err *err)
     sl_pq_options_default(&o);
     o.codec = t->sink->codec;
     sl_wfile *f;
-    sl_pq_writer *w;
-    int rc = sl_wfile_open_local(local, &f, err);
-    if (rc == 0)
+    sl_pq_writer *w = NULL;
+    if (rc == 0 && (rc = sl_wfile_open_local_batch(local, &t->sink->batch, &f, err)) == 0)
         rc = sl_pq_open(&w, f, pc, 2, &o, err);
-    for (size_t i = 0; rc == 0 && i < t->ndels; i++) {
-        const char *p = ice_index_file_name(t->index, t->dels[i].file);
-        if ((rc = sl_pq_put_bytes(w, 0, p, strlen(p))) == 0 && (rc = sl_pq_put_i64(w, 1, t->dels[i].pos)) == 0)
-            rc = sl_pq_end_row(w, err);
-        if (rc) {
-            sl_pq_abort(w);
-            break;
-        }
+    for (size_t i = 0; rc == 0 && i < nruns; i++) {
+        size_t len = strlen(runs[i].path);
+        for (size_t j = runs[i].at; rc == 0 && j < runs[i].at + runs[i].n; j++)
+            if ((rc = sl_pq_put_bytes(w, 0, runs[i].path, len)) == 0 && (rc = sl_pq_put_i64(w, 1, t->dels[j].pos)) == 0)
+                rc = sl_pq_end_row(w, err);
     }
+    for (size_t i = 0; i < nruns; i++)
+        free(runs[i].path);
+    free(runs);
     sl_pq_result *res = NULL;
     if (rc == 0)
         rc = sl_pq_close(w, &res, err);
+    else if (w)
+        sl_pq_abort(w);
     if (rc) {
         free(uri);
         return rc;
@@ -82,12 +114,17 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
     ice_sink *k = t->sink;
     if (!t->dirty)
         return 0;
+    int64_t t0 = sl_mono_us();
     int rc = ice_table_close_data(t, err);
     if (rc)
         return rc;
+    int64_t t1 = sl_mono_us();
     ice_datafile del = {0};
     if (t->ndels && (rc = write_deletes(t, &del, err)))
         return rc;
+    int64_t t2 = sl_mono_us();
+    k->us_data += t1 - t0;
+    k->us_dels += t2 - t1;
     int64_t snap = ice_random_id(), seq = t->last_seq + 1;
     char *schema_json = json_dumps(t->schema, JSON_COMPACT);
     ice_manifest_info m[2];
@@ -96,29 +133,26 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
     rc = 0;
     if (t->nfiles) {
         uri = ice_new_file(t, "metadata", "-m0.avro", &local);
-        rc = ice_manifest_write(local, uri, schema_json, t->schema_id, t->files, t->nfiles, snap, seq, t->cols,
+        rc = ice_manifest_write(&k->batch, local, uri, schema_json, t->schema_id, t->files, t->nfiles, snap, seq, t->cols,
                                 t->ncols, &m[nm], err);
         nm += rc == 0;
         free(uri);
     }
     if (rc == 0 && del.path) {
         uri = ice_new_file(t, "metadata", "-m1.avro", &local);
-        rc = ice_manifest_write(local, uri, schema_json, t->schema_id, &del, 1, snap, seq, t->cols, t->ncols, &m[nm],
+        rc = ice_manifest_write(&k->batch, local, uri, schema_json, t->schema_id, &del, 1, snap, seq, t->cols, t->ncols, &m[nm],
                                 err);
         nm += rc == 0;
         free(uri);
     }
     free(schema_json);
-    char *index_uri = NULL, *list_uri = NULL;
-    if (rc == 0) {
-        index_uri = ice_new_file(t, "metadata", "-sluice-keys.avro", &local);
-        rc = ice_index_write_delta(t, local, err);
-    }
+    char *list_uri = NULL;
     if (rc == 0) {
         list_uri = ice_new_file(t, "metadata", "-snap.avro", &local);
-        rc = ice_manifest_list_write(local, t->manifest_list ? ice_local_path(t->manifest_list) : NULL, m, nm, snap,
+        rc = ice_manifest_list_write(&k->batch, local, t->manifest_list ? ice_local_path(t->manifest_list) : NULL, m, nm, snap,
                                      t->snapshot_id, seq, err);
     }
+    k->us_meta += sl_mono_us() - t2;
     int64_t added = 0;
     for (int i = 0; i < t->nfiles; i++)
         added += t->files[i].res->num_rows;
@@ -128,11 +162,10 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
         snprintf(n1, sizeof n1, "%d", t->nfiles);
         snprintf(n2, sizeof n2, "%" PRId64, added);
         snprintf(n3, sizeof n3, "%zu", t->ndels);
-        json_t *summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "operation",
+        json_t *summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "operation",
                                     t->ndels ? "overwrite" : "append", "sluice.pipeline", k->pipeline,
-                                    "sluice.checkpoint", checkpoint, "sluice.position", pos, "sluice.key-index",
-                                    index_uri, "added-data-files", n1, "added-records", n2, "added-position-deletes",
-                                    n3);
+                                    "sluice.checkpoint", checkpoint, "sluice.position", pos, "added-data-files", n1,
+                                    "added-records", n2, "added-position-deletes", n3);
         json_t *snapshot = json_pack("{s:I, s:I, s:I, s:s, s:o, s:i}", "snapshot-id", (json_int_t)snap,
                                      "sequence-number", (json_int_t)seq, "timestamp-ms",
                                      (json_int_t)(time(NULL) * 1000LL), "manifest-list", list_uri, "summary", summary,
@@ -156,27 +189,30 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
         t->snapshot_id = snap;
     }
     free_info(m, nm);
-    free(index_uri);
     free(list_uri);
     free(del.path);
     sl_pq_result_free(del.res);
     return rc;
 }
 
-void ice_table_committed(ice_table *t)
+int ice_table_committed(ice_table *t, sl_err *err)
 {
     ice_sink *k = t->sink;
+    /* the index describes the snapshot the catalog just made current; a
+     * crash before this commit leaves it tagged with the previous one, so
+     * the next start sees it stale and rebuilds it */
+    int rc = t->dirty ? ice_index_commit(t->index, t->snapshot_id, err) : 0;
     for (int i = 0; i < t->nfiles; i++) {
         free(t->files[i].path);
         sl_pq_result_free(t->files[i].res);
     }
     t->nfiles = 0;
     t->ndels = 0;
-    sl_buf_reset(&t->log);
     if (t->dirty && k->has_epoch_pos) {
         t->pos = k->epoch_pos;
         t->has_pos = 1;
     }
     t->dirty = 0;
+    return rc;
 }
 

@@ -3,213 +3,503 @@
  * which every reader understands, instead of an equality delete, which
  * pyiceberg cannot read (DESIGN.md §8).
  *
- * An open-addressing hash table (linear probing, tombstones) over keys
- * copied into one growing byte pool; data file paths are interned so an
- * entry is 12 bytes plus its key. The index lives in memory; it is rebuilt
- * on start from the per-snapshot delta files (ice_table.c). */
+ * On local disk in LMDB (one environment per table, <dir>/<table-uuid>), so
+ * memory stays bounded whatever the table size: the map's pages are the
+ * kernel's page cache, and after each commit they are dropped from this
+ * process (madvise) once the file is larger than a few MiB. The index is a
+ * cache of the table. Its tag is the snapshot id it describes, written in
+ * the same LMDB transaction as the epoch's changes, and that transaction
+ * commits only after the catalog accepted the snapshot: a crash between the
+ * two leaves the previous tag, which no longer is the table's current
+ * snapshot, so the next start rebuilds the index from the table
+ * (ice_rebuild.c) instead of trusting it.
+ *
+ * Writes are not fsynced (MDB_NOSYNC): a process crash keeps what the
+ * kernel has, a machine crash may not. So the tag also names the boot
+ * (/proc/sys/kernel/random/boot_id) whose page cache holds the commits; an
+ * index written in another boot and not synced at a clean close is stale.
+ *
+ * Databases: keys (key -> u32 file, i64 pos; a key longer than LMDB allows
+ * is stored under its prefix and a 128-bit hash, the whole key in the
+ * value to compare), files (u32 id -> path), paths (path -> u32 id), meta
+ * (tag, boot), dels (position deletes during a rebuild). One write
+ * transaction spans an epoch; gets read through it. */
+#define SL_LOG_COMPONENT "iceberg sink"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "../../core/log.h"
 #include "ice_sink.h"
 
-typedef struct slot {
-    uint64_t hash;   /* 0: empty, 1: tombstone */
-    size_t key;      /* offset of the key in pool: u32 length, bytes */
-    ice_loc loc;
-} slot;
+#define MAP_SIZE (1ULL << 38)         /* address space only: the file grows as it fills */
+#define DROP_PAGES_ABOVE (8u << 20)   /* map bytes beyond which committed pages leave RSS */
+#define LONG_KEY_PREFIX 400
 
 struct ice_index {
-    slot *slots;
-    size_t cap, used, live; /* used counts tombstones too */
-    sl_buf pool;
-    size_t garbage; /* pool bytes of deleted keys */
-    char **files;
-    size_t nfiles, capfiles;
+    MDB_env *env;
+    MDB_txn *txn;          /* the open write transaction, or NULL */
+    MDB_dbi keys, files, paths, meta, dels;
+    char boot[40];
+    int boot_written;      /* this process's boot id is in meta */
+    unsigned maxkey;
+    uint32_t nfiles;       /* entries in files */
+    sl_buf kbuf;
+    char path[4096];
 };
 
-static uint64_t hash_key(const void *p, size_t n)
+static int lmdb_fail(sl_err *err, const ice_index *x, const char *what, int rc)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a, then a finalizer */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ ((const uint8_t *)p)[i]) * 1099511628211ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h < 2 ? h + 2 : h;
+    return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "key index %s: %s: %s", x->path, what, mdb_strerror(rc));
 }
 
-ice_index *ice_index_new(void)
+static void read_boot(char out[40])
 {
+    out[0] = 0;
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!f)
+        return;
+    if (!fgets(out, 40, f))
+        out[0] = 0;
+    fclose(f);
+    out[strcspn(out, "\n")] = 0;
+}
+
+static int begin(ice_index *x, sl_err *err)
+{
+    if (x->txn)
+        return 0;
+    int rc = mdb_txn_begin(x->env, NULL, 0, &x->txn);
+    if (rc) {
+        x->txn = NULL;
+        return lmdb_fail(err, x, "begin", rc);
+    }
+    if (!x->boot_written) {
+        MDB_val k = {4, "boot"}, v = {strlen(x->boot), x->boot};
+        if ((rc = mdb_put(x->txn, x->meta, &k, &v, 0)))
+            return lmdb_fail(err, x, "put", rc);
+    }
+    return 0;
+}
+
+int ice_index_open(const char *dir, ice_index **out, sl_err *err)
+{
+    *out = NULL;
     ice_index *x = calloc(1, sizeof *x);
     if (!x)
-        return NULL;
-    sl_buf_init(&x->pool);
-    return x;
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    sl_buf_init(&x->kbuf);
+    snprintf(x->path, sizeof x->path, "%s", dir);
+    read_boot(x->boot);
+    if (ice_mkdirs(dir)) {
+        int rc = sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "cannot create the key index directory %s: %s", dir,
+                         strerror(errno));
+        free(x);
+        return rc;
+    }
+    int rc = mdb_env_create(&x->env);
+    if (!rc)
+        rc = mdb_env_set_mapsize(x->env, (size_t)MAP_SIZE);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(x->env, 5);
+    if (!rc)
+        rc = mdb_env_open(x->env, dir, MDB_NOSYNC | MDB_NOTLS | MDB_NORDAHEAD, 0644);
+    if (rc) {
+        int e = lmdb_fail(err, x, "open", rc);
+        ice_index_free(x);
+        return e;
+    }
+    x->maxkey = (unsigned)mdb_env_get_maxkeysize(x->env);
+    MDB_txn *txn;
+    if ((rc = mdb_txn_begin(x->env, NULL, 0, &txn)) == 0) {
+        if (!(rc = mdb_dbi_open(txn, "keys", MDB_CREATE, &x->keys)) &&
+            !(rc = mdb_dbi_open(txn, "files", MDB_CREATE | MDB_INTEGERKEY, &x->files)) &&
+            !(rc = mdb_dbi_open(txn, "paths", MDB_CREATE, &x->paths)) &&
+            !(rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &x->meta)) &&
+            !(rc = mdb_dbi_open(txn, "dels", MDB_CREATE, &x->dels))) {
+            MDB_stat st;
+            if (!(rc = mdb_stat(txn, x->files, &st)))
+                x->nfiles = (uint32_t)st.ms_entries;
+        }
+        rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
+    }
+    if (rc) {
+        int e = lmdb_fail(err, x, "open", rc);
+        ice_index_free(x);
+        return e;
+    }
+    *out = x;
+    return 0;
 }
 
 void ice_index_free(ice_index *x)
 {
     if (!x)
         return;
-    for (size_t i = 0; i < x->nfiles; i++)
-        free(x->files[i]);
-    free(x->files);
-    free(x->slots);
-    sl_buf_free(&x->pool);
+    if (x->txn)
+        mdb_txn_abort(x->txn);
+    if (x->env) {
+        /* a clean close: what the kernel holds goes to disk, and the
+         * index is good in any boot */
+        MDB_txn *txn;
+        if (x->boot_written && !mdb_env_sync(x->env, 1) && !mdb_txn_begin(x->env, NULL, 0, &txn)) {
+            MDB_val k = {4, "boot"}, v = {6, "synced"};
+            if (mdb_put(txn, x->meta, &k, &v, 0) || mdb_txn_commit(txn))
+                mdb_txn_abort(txn);
+            else
+                mdb_env_sync(x->env, 1);
+        }
+        mdb_env_close(x->env);
+    }
+    sl_buf_free(&x->kbuf);
     free(x);
 }
 
-int32_t ice_index_file(ice_index *x, const char *path)
+int64_t ice_index_tag(ice_index *x)
 {
-    for (size_t i = x->nfiles; i-- > 0;)
-        if (!strcmp(x->files[i], path))
-            return (int32_t)i;
-    if (x->nfiles == x->capfiles) {
-        size_t cap = x->capfiles ? x->capfiles * 2 : 16;
-        char **f = realloc(x->files, cap * sizeof *f);
-        if (!f)
-            return -1;
-        x->files = f;
-        x->capfiles = cap;
-    }
-    if (!(x->files[x->nfiles] = strdup(path)))
+    MDB_txn *txn;
+    if (mdb_txn_begin(x->env, NULL, MDB_RDONLY, &txn))
         return -1;
-    return (int32_t)x->nfiles++;
+    MDB_val k = {4, "boot"}, v;
+    int64_t tag = -1;
+    int boot_ok = !mdb_get(txn, x->meta, &k, &v) &&
+                  ((v.mv_size == 6 && !memcmp(v.mv_data, "synced", 6)) ||
+                   (v.mv_size == strlen(x->boot) && !memcmp(v.mv_data, x->boot, v.mv_size)));
+    k = (MDB_val){3, "tag"};
+    if (boot_ok && !mdb_get(txn, x->meta, &k, &v) && v.mv_size == 8)
+        memcpy(&tag, v.mv_data, 8);
+    mdb_txn_abort(txn);
+    return tag;
 }
 
-const char *ice_index_file_name(const ice_index *x, int32_t file)
+int ice_index_commit(ice_index *x, int64_t tag, sl_err *err)
 {
-    return file >= 0 && (size_t)file < x->nfiles ? x->files[file] : NULL;
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    MDB_val k = {3, "tag"}, v = {8, &tag};
+    if ((rc = mdb_put(x->txn, x->meta, &k, &v, 0))) {
+        ice_index_abort(x);
+        return lmdb_fail(err, x, "put", rc);
+    }
+    rc = mdb_txn_commit(x->txn);
+    x->txn = NULL;
+    if (rc)
+        return lmdb_fail(err, x, "commit", rc);
+    x->boot_written = 1;
+    /* the pages this epoch read stay in the page cache, not in our RSS */
+    MDB_envinfo info;
+    MDB_stat st;
+    if (!mdb_env_info(x->env, &info) && !mdb_env_stat(x->env, &st)) {
+        size_t used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+        if (used > DROP_PAGES_ABOVE)
+            madvise(info.me_mapaddr, used, MADV_DONTNEED);
+    }
+    return 0;
 }
 
-static int key_eq(const ice_index *x, const slot *s, const void *key, size_t n)
+void ice_index_abort(ice_index *x)
 {
-    uint32_t len;
-    memcpy(&len, x->pool.data + s->key, 4);
-    return len == n && memcmp(x->pool.data + s->key + 4, key, n) == 0;
+    if (x->txn) {
+        mdb_txn_abort(x->txn);
+        x->txn = NULL;
+        /* the file count may have grown in the aborted transaction */
+        MDB_txn *txn;
+        MDB_stat st;
+        if (!mdb_txn_begin(x->env, NULL, MDB_RDONLY, &txn)) {
+            if (!mdb_stat(txn, x->files, &st))
+                x->nfiles = (uint32_t)st.ms_entries;
+            mdb_txn_abort(txn);
+        }
+    }
 }
 
-static slot *find(const ice_index *x, const void *key, size_t n, uint64_t h)
+int32_t ice_index_file(ice_index *x, const char *path, sl_err *err)
 {
-    if (!x->cap)
+    if (begin(x, err))
+        return -1;
+    MDB_val k = {strlen(path), (void *)path}, v;
+    int rc = mdb_get(x->txn, x->paths, &k, &v);
+    if (rc == 0 && v.mv_size == 4) {
+        uint32_t id;
+        memcpy(&id, v.mv_data, 4);
+        return (int32_t)id;
+    }
+    if (k.mv_size > x->maxkey) {
+        sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "data file path longer than %u bytes: %s", x->maxkey, path);
+        return -1;
+    }
+    uint32_t id = x->nfiles;
+    MDB_val idk = {sizeof id, &id}, pv = {k.mv_size, (void *)path}, iv = {4, &id};
+    if ((rc = mdb_put(x->txn, x->files, &idk, &pv, 0)) || (rc = mdb_put(x->txn, x->paths, &k, &iv, 0))) {
+        lmdb_fail(err, x, "put", rc);
+        return -1;
+    }
+    x->nfiles++;
+    return (int32_t)id;
+}
+
+const char *ice_index_file_name(ice_index *x, int32_t file, sl_buf *out)
+{
+    uint32_t id = (uint32_t)file;
+    MDB_val k = {sizeof id, &id}, v;
+    sl_err e;
+    if (file < 0 || begin(x, &e) || mdb_get(x->txn, x->files, &k, &v))
         return NULL;
-    for (size_t i = h & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
-        slot *s = &x->slots[i];
-        if (s->hash == 0)
-            return NULL;
-        if (s->hash == h && key_eq(x, s, key, n))
-            return s;
-    }
+    sl_buf_reset(out);
+    sl_buf_add(out, v.mv_data, v.mv_size);
+    sl_buf_addc(out, 0);
+    return out->failed ? NULL : out->data;
 }
 
-static int grow(ice_index *x)
+/* 128-bit FNV-1a style pair of hashes, for keys too long for LMDB */
+static void hash128(const uint8_t *p, size_t n, uint8_t out[16])
 {
-    size_t cap = x->cap ? (x->live * 2 >= x->cap / 2 ? x->cap * 2 : x->cap) : 1024;
-    slot *ns = calloc(cap, sizeof *ns);
-    if (!ns)
-        return -1;
-    /* compact the pool as well when deleted keys make up half of it */
-    sl_buf pool;
-    int compact = x->garbage > x->pool.len / 2;
-    if (compact)
-        sl_buf_init(&pool);
-    for (size_t i = 0; i < x->cap; i++) {
-        slot s = x->slots[i];
-        if (s.hash < 2)
-            continue;
-        if (compact) {
-            uint32_t len;
-            memcpy(&len, x->pool.data + s.key, 4);
-            size_t at = pool.len;
-            sl_buf_add(&pool, x->pool.data + s.key, 4 + (size_t)len);
-            s.key = at;
-        }
-        size_t j = s.hash & (cap - 1);
-        while (ns[j].hash)
-            j = (j + 1) & (cap - 1);
-        ns[j] = s;
+    uint64_t a = 1469598103934665603ULL, b = 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < n; i++) {
+        a = (a ^ p[i]) * 1099511628211ULL;
+        b = (b ^ p[i]) * 0xff51afd7ed558ccdULL;
+        b ^= b >> 29;
     }
-    if (compact) {
-        if (pool.failed) {
-            sl_buf_free(&pool);
-            free(ns);
-            return -1;
-        }
-        sl_buf_free(&x->pool);
-        x->pool = pool;
-        x->garbage = 0;
-    }
-    free(x->slots);
-    x->slots = ns;
-    x->cap = cap;
-    x->used = x->live;
-    return 0;
+    memcpy(out, &a, 8);
+    memcpy(out + 8, &b, 8);
 }
 
-int ice_index_get(const ice_index *x, const void *key, size_t n, ice_loc *out)
+/* the LMDB key of key: itself, or when too long a marker, its prefix and hash */
+static MDB_val lkey(ice_index *x, const void *key, size_t n)
 {
-    slot *s = find(x, key, n, hash_key(key, n));
-    if (!s)
+    if (n <= x->maxkey && (n == 0 || ((const uint8_t *)key)[0] != 0xff))
+        return (MDB_val){n, (void *)key};
+    sl_buf_reset(&x->kbuf);
+    sl_buf_addc(&x->kbuf, (char)0xff);
+    sl_buf_add(&x->kbuf, key, n < LONG_KEY_PREFIX ? n : LONG_KEY_PREFIX);
+    uint8_t h[16];
+    hash128(key, n, h);
+    sl_buf_add(&x->kbuf, h, 16);
+    return (MDB_val){x->kbuf.len, x->kbuf.data};
+}
+
+static int is_long(ice_index *x, const MDB_val *k, size_t n) { return k->mv_size != n || n > x->maxkey; }
+
+int ice_index_get(ice_index *x, const void *key, size_t n, ice_loc *out, sl_err *err)
+{
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    MDB_val k = lkey(x, key, n), v;
+    if ((rc = mdb_get(x->txn, x->keys, &k, &v)) == MDB_NOTFOUND)
         return 0;
-    *out = s->loc;
+    if (rc)
+        return lmdb_fail(err, x, "get", rc);
+    if (v.mv_size < 12 || (v.mv_size > 12 && (v.mv_size - 12 != n || memcmp((char *)v.mv_data + 12, key, n))))
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "key index %s: two long keys share a hash; delete the "
+                       "directory to rebuild it", x->path);
+    memcpy(&out->file, v.mv_data, 4);
+    memcpy(&out->pos, (char *)v.mv_data + 4, 8);
     return 1;
 }
 
-int ice_index_put(ice_index *x, const void *key, size_t n, ice_loc loc)
+int ice_index_put(ice_index *x, const void *key, size_t n, ice_loc loc, sl_err *err)
 {
-    uint64_t h = hash_key(key, n);
-    slot *s = find(x, key, n, h);
-    if (s) {
-        s->loc = loc;
-        return 0;
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    MDB_val k = lkey(x, key, n);
+    int lng = is_long(x, &k, n);
+    uint8_t small[12];
+    sl_buf big;
+    sl_buf_init(&big);
+    MDB_val v = {12, small};
+    memcpy(small, &loc.file, 4);
+    memcpy(small + 4, &loc.pos, 8);
+    if (lng) {
+        sl_buf_add(&big, small, 12);
+        sl_buf_add(&big, key, n);
+        v = (MDB_val){big.len, big.data};
     }
-    if ((x->used + 1) * 4 > x->cap * 3 && grow(x))
-        return -1;
-    size_t i = h & (x->cap - 1);
-    while (x->slots[i].hash >= 2)
-        i = (i + 1) & (x->cap - 1);
-    if (x->slots[i].hash == 0)
-        x->used++;
-    uint32_t len = (uint32_t)n;
-    size_t at = x->pool.len;
-    sl_buf_add(&x->pool, &len, 4);
-    sl_buf_add(&x->pool, key, n);
-    if (x->pool.failed)
-        return -1;
-    x->slots[i] = (slot){.hash = h, .key = at, .loc = loc};
-    x->live++;
-    return 0;
+    rc = mdb_put(x->txn, x->keys, &k, &v, 0);
+    sl_buf_free(&big);
+    return rc ? lmdb_fail(err, x, "put", rc) : 0;
 }
 
-int ice_index_del(ice_index *x, const void *key, size_t n)
+int ice_index_swap(ice_index *x, const void *key, size_t n, ice_loc loc, ice_loc *old, sl_err *err)
 {
-    slot *s = find(x, key, n, hash_key(key, n));
-    if (!s)
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    MDB_val k = lkey(x, key, n);
+    if (is_long(x, &k, n)) { /* the value holds the key too: the plain way */
+        if ((rc = ice_index_get(x, key, n, old, err)) < 0)
+            return rc;
+        int had = rc;
+        return (rc = ice_index_put(x, key, n, loc, err)) ? rc : had;
+    }
+    uint8_t buf[12];
+    memcpy(buf, &loc.file, 4);
+    memcpy(buf + 4, &loc.pos, 8);
+    MDB_val v = {12, buf};
+    /* one descent for a new key; an existing one hands back its value */
+    rc = mdb_put(x->txn, x->keys, &k, &v, MDB_NOOVERWRITE);
+    if (rc == 0)
         return 0;
-    x->garbage += 4 + n;
-    s->hash = 1;
-    x->live--;
-    return 1;
+    if (rc != MDB_KEYEXIST)
+        return lmdb_fail(err, x, "put", rc);
+    memcpy(&old->file, v.mv_data, 4);
+    memcpy(&old->pos, (char *)v.mv_data + 4, 8);
+    v = (MDB_val){12, buf};
+    rc = mdb_put(x->txn, x->keys, &k, &v, 0);
+    return rc ? lmdb_fail(err, x, "put", rc) : 1;
 }
 
-size_t ice_index_count(const ice_index *x) { return x->live; }
-
-int ice_index_each(const ice_index *x, int (*fn)(ice_loc loc, void *arg), void *arg)
+int ice_index_take(ice_index *x, const void *key, size_t n, ice_loc *old, sl_err *err)
 {
-    for (size_t i = 0; i < x->cap; i++)
-        if (x->slots[i].hash >= 2) {
-            int rc = fn(x->slots[i].loc, arg);
-            if (rc)
-                return rc;
-        }
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    MDB_val k = lkey(x, key, n), v;
+    if (is_long(x, &k, n)) {
+        if ((rc = ice_index_get(x, key, n, old, err)) <= 0)
+            return rc;
+        return (rc = ice_index_del(x, key, n, err)) < 0 ? rc : 1;
+    }
+    /* one descent: the cursor finds the entry, reads it and deletes it */
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(x->txn, x->keys, &c)))
+        return lmdb_fail(err, x, "cursor", rc);
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+    if (rc == 0 && v.mv_size >= 12) {
+        memcpy(&old->file, v.mv_data, 4);
+        memcpy(&old->pos, (char *)v.mv_data + 4, 8);
+        rc = mdb_cursor_del(c, 0);
+        mdb_cursor_close(c);
+        return rc ? lmdb_fail(err, x, "del", rc) : 1;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : lmdb_fail(err, x, "get", rc);
+}
+
+int ice_index_del(ice_index *x, const void *key, size_t n, sl_err *err)
+{
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    MDB_val k = lkey(x, key, n);
+    rc = mdb_del(x->txn, x->keys, &k, NULL);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return rc ? lmdb_fail(err, x, "del", rc) : 1;
+}
+
+int64_t ice_index_count(ice_index *x)
+{
+    MDB_stat st;
+    sl_err e;
+    if (begin(x, &e) || mdb_stat(x->txn, x->keys, &st))
+        return -1;
+    return (int64_t)st.ms_entries;
+}
+
+int ice_index_each(ice_index *x, int (*fn)(ice_loc loc, void *arg), void *arg, sl_err *err)
+{
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(x->txn, x->keys, &c)))
+        return lmdb_fail(err, x, "cursor", rc);
+    MDB_val k, v;
+    int got = 0;
+    for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
+        ice_loc loc;
+        memcpy(&loc.file, v.mv_data, 4);
+        memcpy(&loc.pos, (char *)v.mv_data + 4, 8);
+        if ((got = fn(loc, arg)))
+            break;
+    }
+    mdb_cursor_close(c);
+    if (got)
+        return got;
+    return rc == MDB_NOTFOUND ? 0 : lmdb_fail(err, x, "cursor", rc);
+}
+
+int ice_index_clear(ice_index *x, int all, sl_err *err)
+{
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    if ((rc = mdb_drop(x->txn, x->keys, 0)))
+        return lmdb_fail(err, x, "clear", rc);
+    if (all) {
+        MDB_val k = {3, "tag"};
+        if ((rc = mdb_drop(x->txn, x->files, 0)) || (rc = mdb_drop(x->txn, x->paths, 0)) ||
+            (rc = mdb_drop(x->txn, x->dels, 0)) ||
+            ((rc = mdb_del(x->txn, x->meta, &k, NULL)) && rc != MDB_NOTFOUND))
+            return lmdb_fail(err, x, "clear", rc);
+        x->nfiles = 0;
+    }
     return 0;
 }
 
-void ice_index_clear(ice_index *x)
+int ice_index_checkpoint(ice_index *x, sl_err *err)
 {
-    free(x->slots);
-    x->slots = NULL;
-    x->cap = x->used = x->live = 0;
-    sl_buf_reset(&x->pool);
-    x->garbage = 0;
+    if (!x->txn)
+        return 0;
+    int rc = mdb_txn_commit(x->txn);
+    x->txn = NULL;
+    if (rc)
+        return lmdb_fail(err, x, "commit", rc);
+    x->boot_written = 1;
+    return 0;
+}
+
+/* ------------------------------------------------- rebuild's deletes -- */
+
+static void del_key(uint8_t out[12], int32_t file, int64_t pos)
+{
+    /* big-endian, so the cursor walks deletes by file, then position */
+    for (int i = 0; i < 4; i++)
+        out[i] = (uint8_t)((uint32_t)file >> (24 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        out[4 + i] = (uint8_t)((uint64_t)pos >> (56 - 8 * i));
+}
+
+int ice_index_add_del(ice_index *x, int32_t file, int64_t pos, sl_err *err)
+{
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    uint8_t kb[12];
+    del_key(kb, file, pos);
+    MDB_val k = {12, kb}, v = {0, ""};
+    rc = mdb_put(x->txn, x->dels, &k, &v, 0);
+    return rc ? lmdb_fail(err, x, "put", rc) : 0;
+}
+
+int ice_index_is_deleted(ice_index *x, int32_t file, int64_t pos, sl_err *err)
+{
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    uint8_t kb[12];
+    del_key(kb, file, pos);
+    MDB_val k = {12, kb}, v;
+    rc = mdb_get(x->txn, x->dels, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return rc ? lmdb_fail(err, x, "get", rc) : 1;
+}
+
+int ice_index_drop_dels(ice_index *x, sl_err *err)
+{
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    rc = mdb_drop(x->txn, x->dels, 0);
+    return rc ? lmdb_fail(err, x, "clear", rc) : 0;
 }

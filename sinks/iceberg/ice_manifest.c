@@ -174,13 +174,13 @@ static void put_bounds(sl_buf *d, const sl_pq_result *r, const ice_col *cols, in
     sl_buf_free(&items);
 }
 
-int ice_manifest_write(const char *local, const char *uri, const char *schema_json, int schema_id,
+int ice_manifest_write(sl_wfile_batch *b, const char *local, const char *uri, const char *schema_json, int schema_id,
                        const ice_datafile *files, int nfiles, int64_t snapshot_id, int64_t seq,
                        const ice_col *cols, int ncols, ice_manifest_info *out, sl_err *err)
 {
     memset(out, 0, sizeof *out);
     sl_wfile *f;
-    int rc = sl_wfile_open_local(local, &f, err);
+    int rc = sl_wfile_open_local_batch(local, b, &f, err);
     if (rc)
         return rc;
     char sid[16];
@@ -261,7 +261,7 @@ static int64_t get_long(const sl_avro_value *rec, const char *name)
     return sl_avro_is_null(v) ? 0 : v->u.l;
 }
 
-int ice_manifest_list_write(const char *local, const char *prev_local, const ice_manifest_info *add, int nadd,
+int ice_manifest_list_write(sl_wfile_batch *b, const char *local, const char *prev_local, const ice_manifest_info *add, int nadd,
                             int64_t snapshot_id, int64_t parent_id, int64_t seq, sl_err *err)
 {
     sl_avro_reader *r = NULL;
@@ -269,7 +269,7 @@ int ice_manifest_list_write(const char *local, const char *prev_local, const ice
     if (prev_local && (rc = sl_avro_read_file(prev_local, &r, err)))
         return sl_err_prefix(err, rc, "iceberg sink: the previous manifest list %s: ", prev_local);
     sl_wfile *f;
-    if ((rc = sl_wfile_open_local(local, &f, err))) {
+    if ((rc = sl_wfile_open_local_batch(local, b, &f, err))) {
         sl_avro_read_close(r);
         return rc;
     }
@@ -319,4 +319,61 @@ int ice_manifest_list_write(const char *local, const char *prev_local, const ice
     }
     uint64_t size;
     return sl_avro_close(w, &size, err);
+}
+
+/* the live entries of one manifest */
+static int manifest_files(const char *mlocal, int (*fn)(int content, const char *uri, void *arg, sl_err *err),
+                          void *arg, sl_err *err)
+{
+    sl_avro_reader *r;
+    int rc = sl_avro_read_file(mlocal, &r, err);
+    if (rc)
+        return rc;
+    const sl_avro_value *e;
+    int got;
+    while ((got = sl_avro_read_next(r, &e, err)) == 1) {
+        const sl_avro_value *st = sl_avro_get(e, "status"), *df = sl_avro_get(e, "data_file");
+        const sl_avro_value *ct = df ? sl_avro_get(df, "content") : NULL, *fp = df ? sl_avro_get(df, "file_path") : NULL;
+        if (!st || !fp) {
+            rc = sl_errf(err, SL_ERUNTIME, "%s is not an Iceberg manifest", mlocal);
+            break;
+        }
+        if (st->u.l == 2) /* DELETED */
+            continue;
+        char *uri = strndup((const char *)fp->u.bytes.p, fp->u.bytes.n);
+        rc = uri ? fn(ct && !sl_avro_is_null(ct) ? (int)ct->u.l : 0, uri, arg, err)
+                 : sl_errf(err, SL_ERUNTIME, "out of memory");
+        free(uri);
+        if (rc)
+            break;
+    }
+    if (!rc && got < 0)
+        rc = got;
+    sl_avro_read_close(r);
+    return rc;
+}
+
+int ice_manifest_files(const char *list_local, int (*fn)(int content, const char *uri, void *arg, sl_err *err),
+                       void *arg, sl_err *err)
+{
+    sl_avro_reader *lr;
+    int rc = sl_avro_read_file(list_local, &lr, err);
+    if (rc)
+        return rc;
+    const sl_avro_value *m;
+    int got;
+    while ((got = sl_avro_read_next(lr, &m, err)) == 1) {
+        const sl_avro_value *mp = sl_avro_get(m, "manifest_path");
+        char *uri = mp ? strndup((const char *)mp->u.bytes.p, mp->u.bytes.n) : NULL;
+        const char *local = uri ? ice_local_path(uri) : NULL;
+        rc = local ? manifest_files(local, fn, arg, err)
+                   : sl_errf(err, SL_ERUNTIME, "manifest %s is not on the local filesystem", uri ? uri : "?");
+        free(uri);
+        if (rc)
+            break;
+    }
+    if (!rc && got < 0)
+        rc = got;
+    sl_avro_read_close(lr);
+    return rc;
 }

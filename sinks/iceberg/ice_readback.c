@@ -115,19 +115,6 @@ static void column_of(json_t *f, sl_column *c, rb_col *rc)
         c->kind = SL_STRING;
 }
 
-/* the unscaled value of a decimal from its Parquet form */
-static sl_i128 unscaled(const sl_pq_rcolumn *pc, const sl_pq_rvalue *v)
-{
-    if (pc->physical == SL_PQ_INT32 || pc->physical == SL_PQ_INT64)
-        return v->i;
-    if (!v->n)
-        return 0;
-    sl_i128 x = (int8_t)v->p[0];
-    for (uint32_t k = 1; k < v->n && k < 16; k++)
-        x = x * 256 + v->p[k];
-    return x;
-}
-
 /* one Parquet value as the value the source produced for column c */
 static void to_value(rb_table *t, int i, const sl_pq_rcolumn *pc, const sl_pq_rvalue *v, char *tmp)
 {
@@ -159,7 +146,7 @@ static void to_value(rb_table *t, int i, const sl_pq_rcolumn *pc, const sl_pq_rv
         return;
     }
     if (rc->dec_scale >= 0) {
-        sl_i128 x = unscaled(pc, v);
+        sl_i128 x = ice_unscaled(pc->physical, v);
         if (k == SL_UINT || k == SL_BIT) {
             o->kind = k;
             o->v.u = (uint64_t)x;
@@ -317,79 +304,20 @@ static int read_data(rb_table *t, const char *local, sl_err *err)
     return rc;
 }
 
-/* the path part of a file URI into *arr, or an error when it is not local */
-static int push_local(char ***arr, size_t *n, size_t *cap, const sl_avro_value *fp, sl_err *err)
+/* one live file of the snapshot: its local path into the data or delete list */
+static int add_file(int content, const char *uri, void *arg, sl_err *err)
 {
-    char *uri = strndup((const char *)fp->u.bytes.p, fp->u.bytes.n);
-    const char *local = uri ? ice_local_path(uri) : NULL;
-    int rc = 0;
-    if (!uri)
-        rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-    else if (!local)
-        rc = sl_errf(err, SL_ERUNTIME, "file %s is not on the local filesystem", uri);
-    else if (push_path(arr, n, cap, local, strlen(local)))
-        rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-    free(uri);
-    return rc;
-}
-
-/* the live entries of one manifest */
-static int read_manifest(rb_table *t, const char *mlocal, sl_err *err)
-{
-    sl_avro_reader *r;
-    int rc = sl_avro_read_file(mlocal, &r, err);
-    if (rc)
-        return rc;
-    const sl_avro_value *e;
-    int got;
-    while ((got = sl_avro_read_next(r, &e, err)) == 1) {
-        const sl_avro_value *st = sl_avro_get(e, "status"), *df = sl_avro_get(e, "data_file");
-        const sl_avro_value *ct = df ? sl_avro_get(df, "content") : NULL, *fp = df ? sl_avro_get(df, "file_path") : NULL;
-        if (!st || !fp) {
-            rc = sl_errf(err, SL_ERUNTIME, "%s is not an Iceberg manifest", mlocal);
-            break;
-        }
-        if (st->u.l == 2) /* DELETED */
-            continue;
-        int64_t content = ct && !sl_avro_is_null(ct) ? ct->u.l : 0;
-        if (content == 2) {
-            rc = sl_errf(err, SL_ERUNTIME, "%.*s is an equality delete file; sluice reads back position deletes "
-                         "only", (int)fp->u.bytes.n, (const char *)fp->u.bytes.p);
-            break;
-        }
-        if ((rc = content == 0 ? push_local(&t->data, &t->ndata, &t->capdata, fp, err)
-                               : push_local(&t->delf, &t->ndelf, &t->capdelf, fp, err)))
-            break;
-    }
-    if (!rc && got < 0)
-        rc = got;
-    sl_avro_read_close(r);
-    return rc;
-}
-
-/* the live data and delete files of the snapshot whose manifest list is at list */
-static int list_files(rb_table *t, const char *list, sl_err *err)
-{
-    sl_avro_reader *lr;
-    int rc = sl_avro_read_file(list, &lr, err);
-    if (rc)
-        return rc;
-    const sl_avro_value *m;
-    int got;
-    while ((got = sl_avro_read_next(lr, &m, err)) == 1) {
-        const sl_avro_value *mp = sl_avro_get(m, "manifest_path");
-        char *uri = mp ? strndup((const char *)mp->u.bytes.p, mp->u.bytes.n) : NULL;
-        const char *local = uri ? ice_local_path(uri) : NULL;
-        rc = local ? read_manifest(t, local, err)
-                   : sl_errf(err, SL_ERUNTIME, "manifest %s is not on the local filesystem", uri ? uri : "?");
-        free(uri);
-        if (rc)
-            break;
-    }
-    if (!rc && got < 0)
-        rc = got;
-    sl_avro_read_close(lr);
-    return rc;
+    rb_table *t = arg;
+    const char *local = ice_local_path(uri);
+    if (content == 2)
+        return sl_errf(err, SL_ERUNTIME, "%s is an equality delete file; sluice reads back position deletes only",
+                       uri);
+    if (!local)
+        return sl_errf(err, SL_ERUNTIME, "file %s is not on the local filesystem", uri);
+    if (content == 0 ? push_path(&t->data, &t->ndata, &t->capdata, local, strlen(local))
+                     : push_path(&t->delf, &t->ndelf, &t->capdelf, local, strlen(local)))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    return 0;
 }
 
 static int read_table(rb_table *t, json_t *md, sl_err *err)
@@ -416,7 +344,7 @@ static int read_table(rb_table *t, json_t *md, sl_err *err)
     if (!local)
         return sl_errf(err, SL_ERUNTIME, "the current snapshot's manifest list %s is not on the local filesystem",
                        list ? list : "(none)");
-    int rc = list_files(t, local, err);
+    int rc = ice_manifest_files(local, add_file, t, err);
     for (size_t k = 0; !rc && k < t->ndelf; k++)
         rc = read_deletes(t, t->delf[k], err);
     for (size_t k = 0; !rc && k < t->ndels; k++)

@@ -58,6 +58,9 @@ static const sl_option_def options[] = {
      "same commit as the data)."},
     {"write.parquet.compression-codec", SL_OPT_ENUM, "zstd", 0, 0, 0, "zstd|snappy|uncompressed",
      "Compression of the Parquet data and delete files."},
+    {"key-index.dir", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Local directory of the key indexes (LMDB, one per table, a cache rebuilt from the table when missing or "
+     "stale); default $XDG_CACHE_HOME/sluice/iceberg-index (~/.cache/...), else /var/tmp/sluice-iceberg-index."},
     {"table.properties.", SL_OPT_PREFIX, NULL, 0, 0, 0, NULL,
      "Properties of the tables sluice creates (table.properties.write.metadata.compression-codec: gzip ...)."},
     SL_OPTION_END,
@@ -67,6 +70,8 @@ static void ice_destroy(void *self);
 
 static void drop_tables(ice_sink *k, int discard)
 {
+    k->last_src = NULL;
+    k->last_table = NULL;
     while (k->tables) {
         ice_table *t = k->tables;
         k->tables = t->next;
@@ -88,7 +93,15 @@ static int ice_create(const sl_options *o, const sl_sink_env *env, void **self, 
     k->codec = codecs[sl_opt_num(o, "write.parquet.compression-codec")];
     sl_buf_init(&k->key);
     sl_buf_init(&k->key2);
-    if (!k->pipeline || !k->ckpt_ns) {
+    sl_buf_init(&k->name);
+    const char *dir = sl_opt_str(o, "key-index.dir"), *cache = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int n = dir ? asprintf(&k->index_dir, "%s/%s", dir, env->pipeline_name)
+            : cache && *cache ? asprintf(&k->index_dir, "%s/sluice/iceberg-index/%s", cache, env->pipeline_name)
+            : home && *home ? asprintf(&k->index_dir, "%s/.cache/sluice/iceberg-index/%s", home, env->pipeline_name)
+                            : asprintf(&k->index_dir, "/var/tmp/sluice-iceberg-index/%s", env->pipeline_name);
+    if (n < 0)
+        k->index_dir = NULL;
+    if (!k->pipeline || !k->ckpt_ns || !k->index_dir) {
         ice_destroy(k);
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
@@ -148,6 +161,7 @@ static int ice_load(void *self, char **out, sl_err *err)
 static int ice_write(void *self, const sl_batch *b, sl_err *err)
 {
     ice_sink *k = self;
+    int64_t t0 = sl_mono_us();
     size_t n = 0;
     for (const sl_event *e = b->head; e; e = e->next, n++) {
         if (!e->op)
@@ -156,9 +170,12 @@ static int ice_write(void *self, const sl_batch *b, sl_err *err)
         int rc = ice_table_bind(k, e->schema, &t, err);
         if (rc == 0 && e->op != SL_OP_SCHEMA)
             rc = ice_table_apply(t, e, err);
-        if (rc)
+        if (rc) {
+            k->us_rows += sl_mono_us() - t0;
             return rc;
+        }
     }
+    k->us_rows += sl_mono_us() - t0;
     if (b->commit_token) {
         k->epoch_pos = b->commit_pos;
         k->has_epoch_pos = 1;
@@ -171,10 +188,15 @@ static int ice_commit(void *self, const char *checkpoint, sl_err *err)
     ice_sink *k = self;
     json_t *changes = json_array();
     int rc = 0;
-    int64_t t0 = sl_mono_ms();
+    int64_t t0 = sl_mono_us();
     for (ice_table *t = k->tables; t && !rc; t = t->next)
         rc = ice_table_prepare(t, checkpoint, changes, err);
-    int64_t t1 = sl_mono_ms();
+    /* every file the commit names is durable before the catalog sees it */
+    int64_t t1 = sl_mono_us();
+    if (rc == 0)
+        rc = sl_wfile_batch_sync(&k->batch, err);
+    int64_t t2 = sl_mono_us();
+    k->us_sync += t2 - t1;
     size_t nt = json_array_size(changes);
     if (rc) {
         json_decref(changes);
@@ -195,13 +217,25 @@ static int ice_commit(void *self, const char *checkpoint, sl_err *err)
                      "since sluice loaded it (%s); sluice must be the only writer of its tables",
                      n ? names : "the checkpoint table", m);
     }
+    int64_t t3 = sl_mono_us();
+    k->us_catalog += t3 - t2;
     if (rc)
         return rc;
-    for (ice_table *t = k->tables; t; t = t->next)
-        ice_table_committed(t);
-    /* where an epoch's end goes: closing files, or the catalog */
-    sl_debug("epoch committed: %zu tables, files %" PRId64 " ms, catalog %" PRId64 " ms", nt, t1 - t0,
-             sl_mono_ms() - t1);
+    for (ice_table *t = k->tables; t; t = t->next) {
+        sl_err e;
+        if (ice_table_committed(t, &e)) {
+            /* the snapshot is in; only the cache is behind: it rebuilds */
+            sl_warn("%s; the key index of %s is rebuilt from the table", e.msg, t->target);
+            ice_index_free(t->index);
+            t->index = NULL;
+        }
+    }
+    int64_t t4 = sl_mono_us();
+    k->us_index += t4 - t3;
+    k->epochs++;
+    /* where an epoch's end goes: writing files, fsyncs, the catalog, the index */
+    sl_debug("epoch committed: %zu tables, files %.1f ms, fsync %.1f ms, catalog %.1f ms, key index %.1f ms", nt,
+             (double)(t1 - t0) / 1000, (double)(t2 - t1) / 1000, (double)(t3 - t2) / 1000, (double)(t4 - t3) / 1000);
     return 0;
 }
 
@@ -209,7 +243,9 @@ static int ice_abort(void *self, sl_err *err)
 {
     /* forget every table: the next event reloads it (and its key index)
      * from the catalog as last committed */
-    drop_tables(self, 1);
+    ice_sink *k = self;
+    drop_tables(k, 1);
+    sl_wfile_batch_free(&k->batch);
     return 0;
 }
 
@@ -218,10 +254,18 @@ static void ice_destroy(void *self)
     ice_sink *k = self;
     if (!k)
         return;
+    if (k->epochs)
+        sl_info("%" PRId64 " epochs, time in ms: rows %.0f, data files %.0f, delete files %.0f, manifests %.0f, "
+                "fsync %.0f, catalog %.0f, key index commit %.0f", k->epochs, (double)k->us_rows / 1000,
+                (double)k->us_data / 1000, (double)k->us_dels / 1000, (double)k->us_meta / 1000,
+                (double)k->us_sync / 1000, (double)k->us_catalog / 1000, (double)k->us_index / 1000);
     drop_tables(k, 1);
+    sl_wfile_batch_free(&k->batch);
     ice_catalog_close(&k->cat);
     sl_buf_free(&k->key);
     sl_buf_free(&k->key2);
+    sl_buf_free(&k->name);
+    free(k->index_dir);
     free(k->pipeline);
     free(k->ckpt_ns);
     free(k->ckpt_uuid);

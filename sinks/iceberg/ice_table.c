@@ -1,6 +1,6 @@
 /* ice_table.c — one Iceberg table: loaded from (or created in) the REST
- * catalog, its key index rebuilt from the delta files its snapshots name,
- * and one epoch's changes turned into data rows and position deletes
+ * catalog, its key index opened (ice_index.c, rebuilt by ice_rebuild.c
+ * when stale), and one epoch's changes turned into data rows and position deletes
  * (ice_schema.c binds the columns, ice_commit.c ends the epoch).
  *
  * How changes become files. Every insert, snapshot row and update appends
@@ -14,8 +14,7 @@
  * What a snapshot carries (summary): sluice.pipeline, sluice.checkpoint
  * (the pipeline's checkpoint at this commit), sluice.position (the source
  * position the table holds up to: streaming changes at or before it are
- * skipped on replay, so a replayed epoch writes nothing), and
- * sluice.key-index (the Avro file of this epoch's index changes). */
+ * skipped on replay, so a replayed epoch writes nothing). */
 #define SL_LOG_COMPONENT "iceberg sink"
 
 #include <errno.h>
@@ -33,12 +32,6 @@
 #include "../../formats/avro/avro.h"
 #include "../../formats/parquet/parquet.h"
 #include "ice_sink.h"
-
-static const char INDEX_SCHEMA[] =
-    "{\"type\":\"record\",\"name\":\"sluice_key_index\",\"fields\":["
-    "{\"name\":\"key\",\"type\":\"bytes\"},"
-    "{\"name\":\"file\",\"type\":[\"null\",\"string\"]},"
-    "{\"name\":\"pos\",\"type\":\"long\"}]}";
 
 void ice_table_path(sl_buf *b, const char *ns, const char *name)
 {
@@ -72,90 +65,6 @@ int ice_mkdirs(const char *path)
             *p = '/';
         }
     return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
-}
-
-/* ------------------------------------------------------ the index log -- */
-
-static void log_change(ice_table *t, const void *key, size_t n, int32_t file, int64_t pos)
-{
-    uint32_t len = (uint32_t)n;
-    sl_buf_add(&t->log, &len, 4);
-    sl_buf_add(&t->log, key, n);
-    sl_buf_add(&t->log, &file, 4);
-    sl_buf_add(&t->log, &pos, 8);
-}
-
-int ice_index_write_delta(ice_table *t, const char *local, sl_err *err)
-{
-    sl_wfile *f;
-    int rc = sl_wfile_open_local(local, &f, err);
-    if (rc)
-        return rc;
-    sl_avro_writer *w;
-    if ((rc = sl_avro_open(&w, f, INDEX_SCHEMA, NULL, 0, SL_AVRO_CODEC_DEFLATE, err)))
-        return rc;
-    for (size_t at = 0; at < t->log.len;) {
-        uint32_t n;
-        int32_t file;
-        int64_t pos;
-        memcpy(&n, t->log.data + at, 4);
-        const char *key = t->log.data + at + 4;
-        memcpy(&file, key + n, 4);
-        memcpy(&pos, key + n + 4, 8);
-        at += 4 + n + 12;
-        sl_buf *d = sl_avro_datum(w);
-        sl_avro_put_bytes(d, key, n);
-        if (file < 0) {
-            sl_avro_put_union(d, 0);
-        } else {
-            sl_avro_put_union(d, 1);
-            sl_avro_put_cstr(d, ice_index_file_name(t->index, file));
-        }
-        sl_avro_put_long(d, pos);
-        if ((rc = sl_avro_end_datum(w, err))) {
-            sl_avro_abort(w);
-            return rc;
-        }
-    }
-    uint64_t size;
-    return sl_avro_close(w, &size, err);
-}
-
-static int read_index_delta(ice_table *t, const char *uri, sl_err *err)
-{
-    const char *local = ice_local_path(uri);
-    if (!local)
-        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: key index file %s is not on the local filesystem",
-                       t->target, uri);
-    sl_avro_reader *r;
-    int rc = sl_avro_read_file(local, &r, err);
-    if (rc)
-        return sl_err_prefix(err, rc, SL_LOG_PREFIX "%s: rebuilding the key index from %s: ", t->target, local);
-    const sl_avro_value *v;
-    while ((rc = sl_avro_read_next(r, &v, err)) == 1) {
-        const sl_avro_value *key = sl_avro_get(v, "key"), *file = sl_avro_get(v, "file"),
-                            *pos = sl_avro_get(v, "pos");
-        if (!key || !pos) {
-            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: %s is not a sluice key index file", t->target, local);
-            break;
-        }
-        if (sl_avro_is_null(file)) {
-            if (key->u.bytes.n == 0 && pos->u.l == -1)
-                ice_index_clear(t->index); /* a TRUNCATE */
-            else
-                ice_index_del(t->index, key->u.bytes.p, key->u.bytes.n);
-            continue;
-        }
-        char *path = strndup((const char *)file->u.bytes.p, file->u.bytes.n);
-        int32_t fid = path ? ice_index_file(t->index, path) : -1;
-        free(path);
-        if (fid < 0 || ice_index_put(t->index, key->u.bytes.p, key->u.bytes.n, (ice_loc){fid, pos->u.l})) {
-            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-            break;
-        }
-    }
-    sl_avro_read_close(r);
-    return rc < 0 ? rc : 0;
 }
 
 /* ------------------------------------------------------- load / create -- */
@@ -205,48 +114,35 @@ static int adopt(ice_table *t, json_t *md, sl_err *err)
     t->last_seq = json_integer_value(json_object_get(md, "last-sequence-number"));
     json_t *cur = json_object_get(md, "current-snapshot-id");
     t->snapshot_id = json_is_integer(cur) && json_integer_value(cur) > 0 ? json_integer_value(cur) : 0;
-    /* the sluice.* chain back to the first snapshot, oldest first */
-    json_t *chain = json_array();
+    const char *uuid = json_string_value(json_object_get(md, "table-uuid"));
+    free(t->uuid);
+    if (!uuid || !(t->uuid = strdup(uuid)))
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: the catalog's table metadata has no table-uuid",
+                       t->target);
+    /* every snapshot back to the first is this pipeline's: the key index
+     * must have seen every row */
     int64_t id = t->snapshot_id;
     while (id > 0) {
         json_t *s = ice_find_snapshot(md, id);
-        if (!s) {
-            json_decref(chain);
+        if (!s)
             return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: snapshot %" PRId64 " is gone from the table's "
                            "history (expired?); the key index cannot be rebuilt", t->target, id);
-        }
         json_t *sum = json_object_get(s, "summary");
         const char *who = json_string_value(json_object_get(sum, "sluice.pipeline"));
-        if (!who || strcmp(who, k->pipeline)) {
-            json_decref(chain);
+        if (!who || strcmp(who, k->pipeline))
             return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: snapshot %" PRId64 " was written by %s%s, not by "
                            "pipeline %s; sluice must be the table's only writer (its key index follows every "
                            "row): write to another table or drop this one", t->target, id,
                            who ? "pipeline " : "another writer", who ? who : "", k->pipeline);
-        }
         if (id == t->snapshot_id) {
             free(t->manifest_list);
             t->manifest_list = strdup(json_string_value(json_object_get(s, "manifest-list")));
             t->has_pos = parse_pos(json_string_value(json_object_get(sum, "sluice.position")), &t->pos) == 0;
         }
-        json_array_insert(chain, 0, sum);
         json_t *parent = json_object_get(s, "parent-snapshot-id");
         id = json_is_integer(parent) ? json_integer_value(parent) : 0;
     }
-    ice_index_free(t->index);
-    t->index = ice_index_new();
-    size_t i;
-    json_t *sum;
-    int rc = t->index ? 0 : sl_errf(err, SL_ERUNTIME, "out of memory");
-    json_array_foreach(chain, i, sum) {
-        const char *f = json_string_value(json_object_get(sum, "sluice.key-index"));
-        if (rc == 0 && f)
-            rc = read_index_delta(t, f, err);
-    }
-    json_decref(chain);
-    if (rc == 0 && t->snapshot_id)
-        sl_info("%s: snapshot %" PRId64 ", %zu live keys", t->target, t->snapshot_id, ice_index_count(t->index));
-    return rc;
+    return 0;
 }
 
 static int create_table(ice_table *t, const sl_table_schema *s, json_t **md, sl_err *err)
@@ -303,8 +199,34 @@ static int load_or_create(ice_table *t, const sl_table_schema *s, sl_err *err)
     return rc;
 }
 
+/* t->pk: the columns of s's primary key, by field id (the order a rebuild
+ * reads them in, whatever order the source lists them) */
+static int bind_key(ice_table *t, const sl_table_schema *s, sl_err *err)
+{
+    int *pk = realloc(t->pk, (size_t)(t->ncols + 1) * sizeof *pk);
+    if (!pk)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    t->pk = pk;
+    t->npk = 0;
+    for (int i = 0; i < t->ncols; i++) {
+        if (!s->cols[t->cols[i].src].is_pk)
+            continue;
+        int j = t->npk++;
+        while (j > 0 && t->cols[pk[j - 1]].field_id > t->cols[i].field_id) {
+            pk[j] = pk[j - 1];
+            j--;
+        }
+        pk[j] = i;
+    }
+    return 0;
+}
+
 int ice_table_bind(ice_sink *k, const sl_table_schema *s, ice_table **out, sl_err *err)
 {
+    if (s == k->last_src && k->last_table && k->last_table->src == s && k->last_table->index) {
+        *out = k->last_table;
+        return 0;
+    }
     char target[512];
     if (sl_route_target(k->env->routes, s, target, sizeof target) < 0)
         snprintf(target, sizeof target, "%s", s->qualified);
@@ -325,7 +247,6 @@ int ice_table_bind(ice_sink *k, const sl_table_schema *s, ice_table **out, sl_er
         t->ns = strndup(target, (size_t)(dot - target));
         t->name = strdup(dot + 1);
         t->w_file = -1;
-        sl_buf_init(&t->log);
         if ((rc = load_or_create(t, s, err))) {
             ice_table_free(t, 1);
             return rc;
@@ -337,10 +258,15 @@ int ice_table_bind(ice_sink *k, const sl_table_schema *s, ice_table **out, sl_er
         /* rows of the old shape go into their own file */
         if ((rc = ice_table_close_data(t, err)))
             return rc;
-        if ((rc = ice_bind_columns(t, s, err)))
+        if ((rc = ice_bind_columns(t, s, err)) || (rc = bind_key(t, s, err)))
             return rc;
     }
     t->src = s;
+    /* the index after the columns: a rebuild reads the key columns */
+    if (!t->index && (rc = ice_table_index(t, err)))
+        return rc;
+    k->last_src = s;
+    k->last_table = t;
     *out = t;
     return 0;
 }
@@ -412,7 +338,7 @@ static int open_data_file(ice_table *t, sl_err *err)
     sl_pq_options_default(&o);
     o.codec = t->sink->codec;
     sl_wfile *f;
-    int rc = sl_wfile_open_local(local, &f, err);
+    int rc = sl_wfile_open_local_batch(local, &t->sink->batch, &f, err);
     if (rc == 0)
         rc = sl_pq_open(&t->w, f, pc, t->ncols, &o, err);
     free(pc);
@@ -422,8 +348,8 @@ static int open_data_file(ice_table *t, sl_err *err)
         return rc;
     }
     t->w_uri = uri;
-    t->w_file = ice_index_file(t->index, uri);
-    return t->w_file < 0 ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
+    t->w_file = ice_index_file(t->index, uri, err);
+    return t->w_file < 0 ? SL_ERUNTIME : 0;
 }
 
 static int add_delete(ice_table *t, ice_loc loc, sl_err *err)
@@ -444,22 +370,20 @@ static int add_delete(ice_table *t, ice_loc loc, sl_err *err)
 static int remove_key(ice_table *t, const sl_buf *key, sl_err *err)
 {
     ice_loc loc;
-    if (!ice_index_get(t->index, key->data, key->len, &loc))
-        return 0;
-    int rc = add_delete(t, loc, err);
-    if (rc)
+    int rc = ice_index_take(t->index, key->data, key->len, &loc, err);
+    if (rc <= 0)
         return rc;
-    ice_index_del(t->index, key->data, key->len);
-    log_change(t, key->data, key->len, -1, 0);
+    if ((rc = add_delete(t, loc, err)))
+        return rc;
     t->dirty = 1;
     return 0;
 }
 
+/* the row's new image into the epoch's file; the key's previous row, if
+ * live, gets a position delete */
 static int upsert(ice_table *t, const sl_buf *key, const sl_value *row, sl_err *err)
 {
-    int rc = remove_key(t, key, err);
-    if (rc)
-        return rc;
+    int rc = 0;
     if (!t->w && (rc = open_data_file(t, err)))
         return rc;
     int64_t pos = sl_pq_num_rows(t->w);
@@ -468,17 +392,24 @@ static int upsert(ice_table *t, const sl_buf *key, const sl_value *row, sl_err *
             return rc;
     if ((rc = sl_pq_end_row(t->w, err)))
         return rc;
-    if (ice_index_put(t->index, key->data, key->len, (ice_loc){t->w_file, pos}))
-        return sl_errf(err, SL_ERUNTIME, "out of memory");
-    log_change(t, key->data, key->len, t->w_file, pos);
+    ice_loc old;
+    if ((rc = ice_index_swap(t->index, key->data, key->len, (ice_loc){t->w_file, pos}, &old, err)) < 0)
+        return rc;
+    if (rc == 1 && (rc = add_delete(t, old, err)))
+        return rc;
     t->dirty = 1;
     return 0;
 }
 
+typedef struct trunc_arg {
+    ice_table *t;
+    sl_err *err;
+} trunc_arg;
+
 static int truncate_one(ice_loc loc, void *arg)
 {
-    sl_err ignored;
-    return add_delete(arg, loc, &ignored);
+    trunc_arg *a = arg;
+    return add_delete(a->t, loc, a->err);
 }
 
 int ice_table_apply(ice_table *t, const sl_event *e, sl_err *err)
@@ -490,13 +421,13 @@ int ice_table_apply(ice_table *t, const sl_event *e, sl_err *err)
     switch (e->op) {
     case SL_OP_READ:
     case SL_OP_CREATE:
-        ice_key_encode(&k->key, e->schema, e->after);
+        ice_key_encode(&k->key, t->cols, t->pk, t->npk, e->after);
         return upsert(t, &k->key, e->after, err);
     case SL_OP_UPDATE:
-        ice_key_encode(&k->key, e->schema, e->after);
+        ice_key_encode(&k->key, t->cols, t->pk, t->npk, e->after);
         if (e->before) {
             sl_buf_reset(&k->key2);
-            ice_key_encode(&k->key2, e->schema, e->before);
+            ice_key_encode(&k->key2, t->cols, t->pk, t->npk, e->before);
             int rc;
             if ((k->key2.len != k->key.len || memcmp(k->key2.data, k->key.data, k->key.len)) &&
                 (rc = remove_key(t, &k->key2, err)))
@@ -504,16 +435,14 @@ int ice_table_apply(ice_table *t, const sl_event *e, sl_err *err)
         }
         return upsert(t, &k->key, e->after, err);
     case SL_OP_DELETE:
-        ice_key_encode(&k->key, e->schema, e->before);
+        ice_key_encode(&k->key, t->cols, t->pk, t->npk, e->before);
         return remove_key(t, &k->key, err);
     case SL_OP_TRUNCATE: {
-        /* every live row gets a position delete; the index log records a
-         * clear (an empty key with pos -1) so a rebuild forgets them too */
-        int rc = ice_index_each(t->index, truncate_one, t);
-        if (rc)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        ice_index_clear(t->index);
-        log_change(t, "", 0, -1, -1);
+        /* every live row gets a position delete */
+        trunc_arg a = {t, err};
+        int rc = ice_index_each(t->index, truncate_one, &a, err);
+        if (rc || (rc = ice_index_clear(t->index, 0, err)))
+            return rc;
         t->dirty = 1;
         return 0;
     }
@@ -538,8 +467,9 @@ void ice_table_free(ice_table *t, int discard)
     free(t->files);
     free(t->w_uri);
     free(t->dels);
-    sl_buf_free(&t->log);
     ice_index_free(t->index);
+    free(t->pk);
+    free(t->uuid);
     json_decref(t->schema);
     free(t->cols);
     free(t->target);

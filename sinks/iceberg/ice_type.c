@@ -206,25 +206,130 @@ int ice_put_value(sl_pq_writer *w, int pc, const ice_col *c, const sl_value *v, 
     return bad(s, c, why, err);
 }
 
-void ice_key_encode(sl_buf *b, const sl_table_schema *s, const sl_value *vals)
+/* How Parquet holds a column's values decides a key part's form, so that
+ * the key of a row about to be written (from source values) and of a row
+ * read back from a data file (a rebuild of the index) are the same bytes:
+ * 'i' integers, booleans, dates and times (8 bytes), 'd' floating point
+ * (the double, 8 bytes), 'x' decimals (the unscaled 128-bit integer), 'b'
+ * bytes (u32 length, bytes), 'n' null; integers and decimals in an order
+ * preserving form (key_int). A column promoted int -> long or
+ * float -> double keeps its keys. */
+static char key_class(int physical, int decimal)
 {
-    for (int k = 0; k < s->npk; k++) {
-        const sl_value *v = &vals[s->pk[k]];
-        sl_buf_addc(b, (char)v->kind);
-        switch (v->kind) {
-        case SL_NULL: break;
-        case SL_INT: case SL_UINT: case SL_DATE: case SL_TIME: case SL_DATETIME: case SL_TIMESTAMP:
-        case SL_BIT: case SL_YEAR: case SL_BOOL: case SL_FLOAT: case SL_DOUBLE:
-            if (v->flags & SL_VF_INVALID_DATE) {
-                sl_buf_add(b, &v->len, sizeof v->len);
-                sl_buf_add(b, v->v.s, v->len);
-            } else {
-                sl_buf_add(b, &v->v.u, 8);
-            }
-            break;
-        default:
-            sl_buf_add(b, &v->len, sizeof v->len);
-            sl_buf_add(b, v->v.s, v->len);
+    if (decimal)
+        return 'x';
+    switch (physical) {
+    case SL_PQ_BOOLEAN:
+    case SL_PQ_INT32:
+    case SL_PQ_INT64: return 'i';
+    case SL_PQ_FLOAT:
+    case SL_PQ_DOUBLE: return 'd';
+    default: return 'b';
+    }
+}
+
+static void key_bytes(sl_buf *b, const void *p, size_t n)
+{
+    uint32_t len = (uint32_t)n;
+    sl_buf_addc(b, 'b');
+    sl_buf_add(b, &len, 4);
+    sl_buf_add(b, p, n);
+}
+
+static void key_fixed(sl_buf *b, char cls, const void *p, size_t n)
+{
+    sl_buf_addc(b, cls);
+    sl_buf_add(b, p, n);
+}
+
+/* an integer part big-endian with its sign bit flipped, so that byte order
+ * is numeric order: ascending keys (a snapshot, auto-increment inserts)
+ * append at the right edge of the index's B-tree instead of touching a
+ * random leaf each */
+static void key_int(sl_buf *b, char cls, sl_i128 v, int bytes)
+{
+    uint8_t out[16];
+    unsigned __int128 u = (unsigned __int128)v ^ ((unsigned __int128)1 << (8 * bytes - 1));
+    for (int i = 0; i < bytes; i++)
+        out[i] = (uint8_t)(u >> (8 * (bytes - 1 - i)));
+    key_fixed(b, cls, out, (size_t)bytes);
+}
+
+void ice_key_encode(sl_buf *b, const ice_col *cols, const int *pk, int npk, const sl_value *vals)
+{
+    for (int k = 0; k < npk; k++) {
+        const ice_col *c = &cols[pk[k]];
+        const sl_value *v = &vals[c->src];
+        if (v->kind == SL_NULL || (v->flags & SL_VF_INVALID_DATE)) {
+            sl_buf_addc(b, 'n');
+            continue;
         }
+        int text = v->kind == SL_STRING || v->kind == SL_JSON || v->kind == SL_ENUM || v->kind == SL_SET ||
+                   v->kind == SL_TEXTUAL || v->kind == SL_DECIMAL || v->kind == SL_BYTES;
+        if (!strcmp(c->itype, "string") && !text) { /* as ice_put_value writes it */
+            char buf[128];
+            int n = sl_value_sql_text(v, buf, sizeof buf);
+            key_bytes(b, buf, n > 0 ? (size_t)n : 0);
+            continue;
+        }
+        switch (key_class(c->pq.physical, c->pq.logical == SL_PQ_LT_DECIMAL)) {
+        case 'x': {
+            sl_i128 x = (sl_i128)v->v.u;
+            if (v->kind == SL_DECIMAL && sl_decimal_parse(v->v.s, v->len, c->pq.precision, c->pq.scale, &x)) {
+                key_bytes(b, v->v.s, v->len); /* not written either: ice_put_value refuses it */
+                break;
+            }
+            key_int(b, 'x', x, 16);
+            break;
+        }
+        case 'i': {
+            int64_t i = v->kind == SL_UINT || v->kind == SL_BIT ? (int64_t)v->v.u
+                        : v->kind == SL_BOOL                    ? v->v.i != 0
+                                                                : v->v.i;
+            key_int(b, 'i', i, 8);
+            break;
+        }
+        case 'd': {
+            double d = v->kind == SL_FLOAT ? (double)(float)v->v.d : v->v.d;
+            key_fixed(b, 'd', &d, 8);
+            break;
+        }
+        default: {
+            uint8_t u[16];
+            if (c->pq.logical == SL_PQ_LT_UUID && !uuid_bytes(v->v.s, v->len, u))
+                key_bytes(b, u, 16);
+            else
+                key_bytes(b, v->v.s, v->len);
+        }
+        }
+    }
+}
+
+sl_i128 ice_unscaled(int physical, const sl_pq_rvalue *v)
+{
+    if (physical == SL_PQ_INT32 || physical == SL_PQ_INT64)
+        return v->i;
+    if (!v->n)
+        return 0;
+    sl_i128 x = (int8_t)v->p[0];
+    for (uint32_t k = 1; k < v->n && k < 16; k++)
+        x = x * 256 + v->p[k];
+    return x;
+}
+
+void ice_key_part_read(sl_buf *b, int physical, int decimal, const sl_pq_rvalue *v)
+{
+    if (!v) {
+        sl_buf_addc(b, 'n');
+        return;
+    }
+    switch (key_class(physical, decimal)) {
+    case 'x': {
+        key_int(b, 'x', ice_unscaled(physical, v), 16);
+        break;
+    }
+    case 'i': key_int(b, 'i', v->i, 8); break;
+    case 'd': key_fixed(b, 'd', &v->d, 8); break;
+    default: key_bytes(b, v->p, v->n);
     }
 }

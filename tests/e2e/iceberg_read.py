@@ -1,10 +1,15 @@
 """Readers of the Iceberg tables the iceberg sink writes, all independent of
 sluice: pyiceberg through the REST catalog, DuckDB's iceberg extension
-(loaded from the wheel's file, offline) through the same catalog. Both must
-agree with the source row for row (issue 14)."""
+(loaded from the wheel's file, offline) through the same catalog, and
+chDB's icebergLocal (ClickHouse's reader) on the table's directory. They
+must agree with the source row for row (issue 14)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import pickle
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +26,10 @@ def catalog(ice):
 
 
 def sink_yaml(ice, extra=""):
+    """the sink block; the key indexes go next to the catalog's files (the
+    session's temp dir), not into ~/.cache, unless extra names a place"""
+    if "key-index.dir" not in extra:
+        extra = f"  key-index.dir: {ice.dir}/key-index\n{extra}"
     return f"""  type: iceberg
   catalog.properties.uri: {ice.uri}
 {extra}"""
@@ -61,6 +70,44 @@ def duck_select(con, source, key="id"):
         return [dict(zip(names, r)) for r in cur.fetchall()]
     finally:
         con.close()
+
+
+_CH_READ = """
+import pickle, sys, chdb
+t = chdb.query(f"SELECT * FROM icebergLocal('{sys.argv[1]}') ORDER BY {sys.argv[2]} "
+               "SETTINGS output_format_arrow_string_as_string = 0", "ArrowTable")
+sys.stdout.buffer.write(pickle.dumps(t.to_pylist()))
+"""
+
+
+def ch_rows(ice, table, key="id"):
+    """every row of table by chDB's icebergLocal (ClickHouse 26.9's Iceberg
+    reader: the table's metadata files and manifests, position deletes
+    applied), sorted by key. chDB reads only below its working directory,
+    so it runs in a process of its own in the warehouse. ClickHouse has one
+    String type for Iceberg's string and binary, and reads an Iceberg
+    timestamp (without zone) as UTC and a time as whole seconds (an
+    integer): strings are decoded, the zone dropped and seconds made a time
+    of day here by the Iceberg type, so values compare with pyiceberg's."""
+    t = catalog(ice).load_table(table)
+    loc = Path(t.location().removeprefix("file://").removeprefix("file:"))
+    out = subprocess.run([sys.executable, "-c", _CH_READ, f"{loc.parent.name}/{loc.name}", key],
+                         cwd=loc.parent.parent, capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr.decode(errors="replace")[-3000:]
+    rows = pickle.loads(out.stdout)
+    types = {f.name: str(f.field_type) for f in t.schema().fields}
+    for r in rows:
+        for n, v in r.items():
+            if v is None:
+                continue
+            if types.get(n) == "timestamp":
+                r[n] = v.replace(tzinfo=None)
+            elif types.get(n) == "string" and isinstance(v, bytes):
+                r[n] = v.decode()
+            elif types.get(n) == "time" and isinstance(v, int):
+                # ClickHouse 26.9 reads Iceberg time as whole seconds of the day
+                r[n] = (dt.datetime.min + dt.timedelta(seconds=v)).time()
+    return rows
 
 
 def checkpoint(ice, pipeline, namespace="sluice"):
