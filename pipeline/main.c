@@ -645,11 +645,13 @@ int main(int argc, char **argv)
         }
         return 2;
     }
-    /* before any thread exists, so that every thread inherits the mask */
-    install_signals(strcmp(cmd, "run") == 0 || strcmp(cmd, "migrate") == 0);
+    /* the log settings first: the signal thread logs, and they are written
+     * once before any thread exists (TSan saw the level written after) */
     int prc = parse_args(argc - 1, argv + 1, usage, &c);
     if (prc)
         return prc == 1 ? 0 : 2;
+    /* before any other thread exists, so that every thread inherits the mask */
+    install_signals(strcmp(cmd, "run") == 0 || strcmp(cmd, "migrate") == 0);
     if (strcmp(cmd, "version") == 0) {
         printf("sluice %s\n", SL_VERSION);
         return 0;
