@@ -19,12 +19,13 @@ static void lsn_text(uint64_t lsn, char *buf, size_t len) { sl_pg_lsn_format(lsn
 
 typedef struct slot_info {
     int exists, active;
+    int creating; /* no confirmed_flush_lsn yet: CREATE_REPLICATION_SLOT in progress */
     int lost; /* invalidated: wal_status = 'lost' (PostgreSQL 13+, max_slot_wal_keep_size) */
     uint64_t confirmed;
     char plugin[64], database[128];
 } slot_info;
 
-static int read_slot(sl_pg_source *src, PGconn *side, slot_info *si, sl_err *err)
+static int read_slot_once(sl_pg_source *src, PGconn *side, slot_info *si, sl_err *err)
 {
     memset(si, 0, sizeof *si);
     const char *params[] = {src->slot_name};
@@ -43,6 +44,7 @@ static int read_slot(sl_pg_source *src, PGconn *side, slot_info *si, sl_err *err
         return rc;
     if (PQntuples(res) == 1) {
         si->exists = 1;
+        si->creating = PQgetvalue(res, 0, 0)[0] == '\0';
         sl_pg_lsn_parse(PQgetvalue(res, 0, 0), &si->confirmed);
         snprintf(si->plugin, sizeof si->plugin, "%s", PQgetvalue(res, 0, 1));
         snprintf(si->database, sizeof si->database, "%s", PQgetvalue(res, 0, 2));
@@ -57,6 +59,30 @@ static int read_slot(sl_pg_source *src, PGconn *side, slot_info *si, sl_err *err
                        "pg_drop_replication_slot('%s'))",
                        src->slot_name, si->plugin, si->database, src->conf.dbname, src->slot_name);
     return 0;
+}
+
+/* A slot without confirmed_flush_lsn is still being created: by a process
+ * that was killed in CREATE_REPLICATION_SLOT, whose walsender has not exited
+ * yet (the server drops the half-made slot when it does), or by another
+ * process right now. Reading its position then would give 0/0 and a start
+ * at a slot about to vanish, so wait until it is either made or gone. */
+static int read_slot(sl_pg_source *src, PGconn *side, slot_info *si, sl_err *err)
+{
+    for (int waited_ms = 0;; waited_ms += 100) {
+        int rc = read_slot_once(src, side, si, err);
+        if (rc || !si->exists || !si->creating)
+            return rc;
+        if (waited_ms >= 30000)
+            return sl_errf(err, SL_ERUNTIME,
+                           SL_LOG_PREFIX "replication slot '%s' has been in creation for 30 s (no "
+                           "confirmed_flush_lsn): another process is creating it; give each pipeline its own "
+                           "slot.name, or drop it: SELECT pg_drop_replication_slot('%s')",
+                           src->slot_name, src->slot_name);
+        if (waited_ms == 0)
+            sl_info("replication slot %s is still being created (a killed run's walsender exiting?); waiting",
+                    src->slot_name);
+        usleep(100 * 1000);
+    }
 }
 
 /* CREATE_REPLICATION_SLOT on a walsender connection; returns the

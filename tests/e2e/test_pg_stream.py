@@ -830,3 +830,48 @@ def test_column_names_needing_json_escapes(pg):
     ]
     schema = next(e for e in lines if "tableChanges" in e)["tableChanges"][0]
     assert schema["table"]["primaryKeyColumnNames"] == ['i"d']
+
+
+def test_fresh_start_waits_for_a_slot_still_being_created(pg):
+    """A run killed inside CREATE_REPLICATION_SLOT leaves a slot without
+    confirmed_flush_lsn until its walsender exits (the server then drops it).
+    The next fresh start must not read 0/0 from it and start at a slot about
+    to vanish (seen under TSan in the ClickHouse kill loop: `START_REPLICATION
+    of slot ... at 0/0: ... does not exist`); it waits, then makes its own."""
+    pg.exec("CREATE TABLE half (id int PRIMARY KEY, v int)", "ALTER TABLE half REPLICA IDENTITY FULL",
+            "INSERT INTO half SELECT i, i FROM generate_series(1, 50) i")
+    holder = pg.connect(autocommit=False)   # an open transaction with an xid:
+    holder.execute("SELECT txid_current()")  # slot creation waits for it
+    svc = pg.svc
+    creator = subprocess.Popen(
+        ["psql", f"host={svc.host} port={svc.port} user={svc.user} dbname={pg.db} replication=database",
+         "-c", 'CREATE_REPLICATION_SLOT "sl_half" LOGICAL pgoutput NOEXPORT_SNAPSHOT'],
+        env={**os.environ, "PGPASSWORD": svc.password}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 20
+        while not pg.rows("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'sl_half' "
+                          "AND confirmed_flush_lsn IS NULL"):
+            assert time.time() < deadline and creator.poll() is None, "the slot never showed up half-made"
+            time.sleep(0.05)
+        s, out = pg.pipeline("public.half", "half", startup="initial")
+        s.start(wait_for="replication slot sl_half is still being created", timeout=30)
+        time.sleep(0.5)
+        assert s.proc.poll() is None, s.log_text()
+        # the creator dies, as a killed run's walsender does: the half-made slot goes
+        pg.exec("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'sl_half'")
+        creator.wait(10)
+    finally:
+        holder.rollback()
+        holder.close()
+        if creator.poll() is None:
+            creator.kill()
+    s.wait_log(PG_STREAMING, timeout=60)
+    pg.exec("INSERT INTO half VALUES (51, 51)", "UPDATE half SET v = 0 WHERE id = 1")
+    wait_events(out, 52, proc=s)
+    time.sleep(0.5)
+    assert s.stop() == 0, s.log_text()
+    assert "created replication slot sl_half at 0/0" not in s.log_text()
+    got = [(e["op"], (e["after"] or e["before"])["id"]) for e in changes(out)]
+    assert sorted(got[:50]) == [("r", i) for i in range(1, 51)] and got[50:] == [("c", 51), ("u", 1)], got
+    assert {k[1]: v for k, v in replay(changes(out)).items()} == \
+        {r[0]: {"id": r[0], "v": r[1]} for r in pg.rows("SELECT id, v FROM half")}
