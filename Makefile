@@ -53,7 +53,7 @@ help:
 	@echo "make install    install the binary into PREFIX (default /usr/local)"
 	@echo "make deb        a Debian package: binary, man page, systemd unit sluice@.service"
 
-$(BUILD)/sluice: $(LIB_OBJS) $(MAIN_OBJ)
+$(BUILD)/sluice: $(LIB_OBJS) $(MAIN_OBJ) $(SANITIZER_OBJS)
 	$(need_pkgs)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/%.o: %.c
@@ -77,7 +77,7 @@ asan:
 # ThreadSanitizer, built by clang like the fuzzers
 tsan:
 	$(MAKE) BUILD=build-tsan CC=clang OPT="-O1 -g -fsanitize=thread -fno-omit-frame-pointer" \
-	        EXTRA_LDFLAGS="-fsanitize=thread" all unit-bins
+	        EXTRA_LDFLAGS="-fsanitize=thread" SANITIZER_OBJS=build-tsan/tests/tsan_thrd.o all unit-bins
 
 unit-bins: $(TEST_OBJS) $(UNIT_BINS)
 
