@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import subprocess
 import time
 
@@ -148,6 +149,22 @@ def checkpoint_after_data(log, db):
 
 
 def restart_front(clickhouse):
+    """Starts the front again on its port once the killed one let go of it:
+    a process with chDB's memory takes a while to die after SIGKILL (its
+    memory goes before its sockets), and a start during that time finds the
+    port taken and fails, leaving every later test without a server."""
+    deadline = time.time() + 60
+    while True:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", clickhouse.port))
+            break
+        except OSError:
+            assert time.time() < deadline, f"port {clickhouse.port} still taken 60 s after the front was killed"
+            time.sleep(0.1)
+        finally:
+            probe.close()
     env = dict(os.environ, CLICKHOUSE_PORT=str(clickhouse.port))
     subprocess.run(["bash", str(SERVICES_DIR / "clickhouse.sh"), "start", clickhouse.dir], env=env, check=True,
                    capture_output=True, timeout=90)

@@ -16,6 +16,7 @@ import time
 
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import NoSuchTableError
 
 from iceberg_read import duck_plain, duck_select
 from sluice_run import Sluice, mysql_exec, mysql_rows, mysql_source_yaml, pg_exec, pg_rows
@@ -272,8 +273,23 @@ pipeline:
                f"INSERT INTO {db}.t VALUES (7, 'g', 7)")
     want = source(mariadb, db)
     assert [r["id"] for r in want] == [1, 3, 7]
-    iceberg_read.wait_rows(iceberg, f"{db}.t", want, proc=s)
+    # wait through pyiceberg's own SqlCatalog on the same database: the jar
+    # caches a table it loaded (expiring only after 30 s without access), so
+    # polling it over REST while sluice commits could keep reading the first
+    # snapshot it saw
+    direct = SqlCatalog("rest_backend", uri=f"sqlite:///{iceberg.env['ICEBERG_CATALOG_DB']}",
+                        warehouse=f"file://{iceberg.warehouse}")
+    deadline, got = time.time() + 60, None
+    while got != want:
+        assert time.time() < deadline and s.proc.poll() is None, (got, s.log_text()[-3000:])
+        time.sleep(0.3)
+        try:
+            got = sorted(direct.load_table(f"{db}.t").scan().to_arrow().to_pylist(), key=lambda r: r["id"])
+        except NoSuchTableError:
+            pass
     assert s.stop() == 0
+    # Java's JdbcCatalog, first asked now, reads what sluice committed
+    assert iceberg_read.py_rows(iceberg, f"{db}.t") == want
     assert iceberg_read.duck_rows(iceberg, f"{db}.t") == want
     assert iceberg_read.checkpoint(iceberg, "icesql_java")
 
