@@ -165,10 +165,25 @@ def restart_front(clickhouse):
             time.sleep(0.1)
         finally:
             probe.close()
+    # and once the killed process is gone (or a zombie): clickhouse.sh takes
+    # a live pid file for a running front and reuses it, so a start while the
+    # killed one was still exiting "succeeded" without a server
+    while True:
+        try:
+            with open(f"/proc/{clickhouse.pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            break
+        if state == "Z":
+            break
+        assert time.time() < deadline, f"the killed front (pid {clickhouse.pid}) still exits after 60 s ({state})"
+        time.sleep(0.1)
     env = dict(os.environ, CLICKHOUSE_PORT=str(clickhouse.port))
     subprocess.run(["bash", str(SERVICES_DIR / "clickhouse.sh"), "start", clickhouse.dir], env=env, check=True,
                    capture_output=True, timeout=90)
-    clickhouse["pid"] = int(parse_env_file(os.path.join(clickhouse.dir, "env.sh"))["CLICKHOUSE_PID"])
+    pid = int(parse_env_file(os.path.join(clickhouse.dir, "env.sh"))["CLICKHOUSE_PID"])
+    assert pid != clickhouse.pid, f"clickhouse.sh reused the killed front (pid {pid})"
+    clickhouse["pid"] = pid
 
 
 def test_server_killed_and_restarted_mid_epoch(mariadb, clickhouse, tmp_path):
