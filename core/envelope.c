@@ -297,7 +297,7 @@ void sl_json_key_m(sl_buf *b, const sl_table_schema *s, const sl_value *row, con
     sl_buf_addc(b, '}');
 }
 
-static void opt_string(sl_buf *b, const char *s)
+void sl_json_cstr_or_null(sl_buf *b, const char *s)
 {
     if (s)
         sl_json_string(b, s, strlen(s));
@@ -343,16 +343,16 @@ void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
     const sl_txinfo *tx = e->tx;
     const sl_table_schema *s = e->schema;
     sl_buf_adds(b, "{\"version\":\"" SL_VERSION "\",\"connector\":");
-    opt_string(b, sl_envelope_connector(o->connector, tx && tx->mariadb, &o->modes));
+    sl_json_cstr_or_null(b, sl_envelope_connector(o->connector, tx && tx->mariadb, &o->modes));
     sl_buf_adds(b, ",\"name\":");
-    opt_string(b, o->name);
+    sl_json_cstr_or_null(b, o->name);
     int64_t ts = tx ? tx->ts_ms : 0;
     sl_buf_adds(b, ",\"ts_ms\":");
     sl_buf_i64(b, ts);
     sl_buf_adds(b, ",\"snapshot\":");
-    opt_string(b, sl_snapshot_marker(e->snapshot));
+    sl_json_cstr_or_null(b, sl_snapshot_marker(e->snapshot));
     sl_buf_adds(b, ",\"db\":");
-    opt_string(b, s->db);
+    sl_json_cstr_or_null(b, s->db);
     /* Debezium 3: the same instant in micro- and nanoseconds, with the
      * source's microseconds where it has them */
     int64_t us = sl_txinfo_ts_us(tx);
@@ -367,9 +367,9 @@ void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
         sl_pg_sequence(e, seq, sizeof seq);
         sl_json_string(b, seq, strlen(seq));
         sl_buf_adds(b, ",\"schema\":");
-        opt_string(b, s->schema);
+        sl_json_cstr_or_null(b, s->schema);
         sl_buf_adds(b, ",\"table\":");
-        opt_string(b, s->table);
+        sl_json_cstr_or_null(b, s->table);
         sl_buf_adds(b, ",\"txId\":");
         if (tx && tx->xid)
             sl_buf_u64(b, tx->xid);
@@ -385,13 +385,13 @@ void sl_json_source(sl_buf *b, const sl_event *e, const sl_envelope_opts *o)
         return;
     }
     sl_buf_adds(b, ",\"sequence\":null,\"table\":");
-    opt_string(b, s->table);
+    sl_json_cstr_or_null(b, s->table);
     sl_buf_adds(b, ",\"server_id\":");
     sl_buf_u64(b, tx ? tx->server_id : 0);
     sl_buf_adds(b, ",\"gtid\":");
-    opt_string(b, tx ? tx->gtid : NULL);
+    sl_json_cstr_or_null(b, tx ? tx->gtid : NULL);
     sl_buf_adds(b, ",\"file\":");
-    opt_string(b, tx && tx->file ? tx->file : "");
+    sl_json_cstr_or_null(b, tx && tx->file ? tx->file : "");
     sl_buf_adds(b, ",\"pos\":");
     sl_buf_u64(b, e->offset);
     sl_buf_adds(b, ",\"row\":");
@@ -429,7 +429,7 @@ void sl_json_envelope_tx(sl_buf *b, const sl_event *e, const sl_envelope_opts *o
     sl_buf_i64(b, now_ms * 1000000);
     if (tb) {
         sl_buf_adds(b, ",\"transaction\":{\"id\":");
-        opt_string(b, tb->id);
+        sl_json_cstr_or_null(b, tb->id);
         sl_buf_adds(b, ",\"total_order\":");
         sl_buf_i64(b, tb->total_order);
         sl_buf_adds(b, ",\"data_collection_order\":");
@@ -448,11 +448,11 @@ void sl_json_schema_change_head(sl_buf *b, const sl_event *e, const sl_envelope_
     sl_buf_adds(b, ",\"ts_ms\":");
     sl_buf_i64(b, now_ms);
     sl_buf_adds(b, ",\"databaseName\":");
-    opt_string(b, s->db);
+    sl_json_cstr_or_null(b, s->db);
     sl_buf_adds(b, ",\"schemaName\":");
-    opt_string(b, s->schema);
+    sl_json_cstr_or_null(b, s->schema);
     sl_buf_adds(b, ",\"ddl\":");
-    opt_string(b, e->ddl);
+    sl_json_cstr_or_null(b, e->ddl);
     sl_buf_adds(b, ",\"tableChanges\":[{\"type\":\"");
     /* a shape learnt from rows: the table's first is a CREATE */
     static const char *const types[] = {NULL, "CREATE", "ALTER", "DROP"};
@@ -464,14 +464,14 @@ void sl_json_schema_change(sl_buf *b, const sl_event *e, const sl_envelope_opts 
 {
     const sl_table_schema *s = e->schema;
     sl_json_schema_change_head(b, e, o, now_ms);
-    opt_string(b, s->qualified);
+    sl_json_cstr_or_null(b, s->qualified);
     sl_buf_adds(b, ",\"schemaVersion\":");
     sl_buf_u64(b, s->version);
     sl_buf_adds(b, ",\"table\":{\"primaryKeyColumnNames\":[");
     for (int k = 0; k < s->npk; k++) {
         if (k)
             sl_buf_addc(b, ',');
-        opt_string(b, s->cols[s->pk[k]].name);
+        sl_json_cstr_or_null(b, s->cols[s->pk[k]].name);
     }
     sl_buf_adds(b, "],\"columns\":[");
     for (int i = 0; i < s->ncols; i++) {
@@ -479,9 +479,9 @@ void sl_json_schema_change(sl_buf *b, const sl_event *e, const sl_envelope_opts 
         if (i)
             sl_buf_addc(b, ',');
         sl_buf_adds(b, "{\"name\":");
-        opt_string(b, c->name);
+        sl_json_cstr_or_null(b, c->name);
         sl_buf_adds(b, ",\"typeName\":");
-        opt_string(b, c->type_name);
+        sl_json_cstr_or_null(b, c->type_name);
         sl_buf_adds(b, ",\"position\":");
         sl_buf_u64(b, (uint64_t)i + 1);
         sl_buf_adds(b, ",\"optional\":");
@@ -499,7 +499,7 @@ void sl_json_schema_change(sl_buf *b, const sl_event *e, const sl_envelope_opts 
             for (uint32_t k = 0; k < c->n_enum_values; k++) {
                 if (k)
                     sl_buf_addc(b, ',');
-                opt_string(b, c->enum_values[k]);
+                sl_json_cstr_or_null(b, c->enum_values[k]);
             }
             sl_buf_addc(b, ']');
         }

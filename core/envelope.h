@@ -25,6 +25,8 @@ typedef struct sl_envelope_opts {
 } sl_envelope_opts;
 
 void sl_json_string(sl_buf *b, const char *s, size_t len);
+/* a NUL-terminated string as a JSON string, NULL as null */
+void sl_json_cstr_or_null(sl_buf *b, const char *s);
 void sl_json_value(sl_buf *b, const sl_column *col, const sl_value *v);
 void sl_json_value_m(sl_buf *b, const sl_column *col, const sl_value *v, const sl_value_modes *m);
 /* {"col": value, ...} for every column */

@@ -19,14 +19,6 @@
 #include "../../core/envelope.h"
 #include "kafka_sink.h"
 
-static void str_or_null(sl_buf *b, const char *s)
-{
-    if (s)
-        sl_json_string(b, s, strlen(s));
-    else
-        sl_buf_adds(b, "null");
-}
-
 static void num_or_null(sl_buf *b, int have, long v)
 {
     if (have)
@@ -138,15 +130,15 @@ static void column(sl_buf *b, const sl_column *c, int position)
     long len = 0, scale = 0;
     length_scale(c, &has_len, &len, &has_scale, &scale);
     sl_buf_adds(b, "{\"name\":");
-    str_or_null(b, c->name);
+    sl_json_cstr_or_null(b, c->name);
     sl_buf_adds(b, ",\"jdbcType\":");
     sl_buf_i64(b, jdbc_code(base, c));
     sl_buf_adds(b, ",\"nativeType\":null,\"typeName\":");
-    str_or_null(b, base);
+    sl_json_cstr_or_null(b, base);
     sl_buf_adds(b, ",\"typeExpression\":");
-    str_or_null(b, base);
+    sl_json_cstr_or_null(b, base);
     sl_buf_adds(b, ",\"charsetName\":");
-    str_or_null(b, c->charset_name);
+    sl_json_cstr_or_null(b, c->charset_name);
     sl_buf_adds(b, ",\"length\":");
     num_or_null(b, has_len, len);
     sl_buf_adds(b, ",\"scale\":");
@@ -158,9 +150,9 @@ static void column(sl_buf *b, const sl_column *c, int position)
     sl_buf_adds(b, c->auto_inc ? ",\"autoIncremented\":true,\"generated\":true"
                                : ",\"autoIncremented\":false,\"generated\":false");
     sl_buf_adds(b, ",\"comment\":");
-    str_or_null(b, c->comment);
+    sl_json_cstr_or_null(b, c->comment);
     sl_buf_adds(b, ",\"defaultValueExpression\":");
-    str_or_null(b, c->default_expr);
+    sl_json_cstr_or_null(b, c->default_expr);
     sl_buf_adds(b, ",\"enumValues\":");
     if (c->kind == SL_ENUM || c->kind == SL_SET) {
         /* as the statement writes them: quoted */
@@ -206,12 +198,12 @@ void sl_kafka_schema_change_value(sl_buf *b, const sl_event *e, const sl_envelop
         return;
     }
     sl_buf_adds(b, ",\"table\":{\"defaultCharsetName\":");
-    str_or_null(b, s->charset_name);
+    sl_json_cstr_or_null(b, s->charset_name);
     sl_buf_adds(b, ",\"primaryKeyColumnNames\":[");
     for (int k = 0; k < s->npk; k++) {
         if (k)
             sl_buf_addc(b, ',');
-        str_or_null(b, s->cols[s->pk[k]].name);
+        sl_json_cstr_or_null(b, s->cols[s->pk[k]].name);
     }
     sl_buf_adds(b, "],\"columns\":[");
     for (int i = 0; i < s->ncols; i++) {
@@ -220,7 +212,7 @@ void sl_kafka_schema_change_value(sl_buf *b, const sl_event *e, const sl_envelop
         column(b, &s->cols[i], i + 1);
     }
     sl_buf_adds(b, "],\"comment\":");
-    str_or_null(b, s->comment);
+    sl_json_cstr_or_null(b, s->comment);
     sl_buf_adds(b, "}}]}");
 }
 
