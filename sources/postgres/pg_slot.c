@@ -81,7 +81,9 @@ static int read_slot(sl_pg_source *src, PGconn *side, slot_info *si, sl_err *err
         if (waited_ms == 0)
             sl_info("replication slot %s is still being created (a killed run's walsender exiting?); waiting",
                     src->slot_name);
-        usleep(100 * 1000);
+        if (sl_live_sleep(src->conf.stop, 100))
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "stopped while waiting for replication slot '%s'",
+                           src->slot_name);
     }
 }
 
