@@ -41,6 +41,7 @@ FULL_TESTS=(
     tests/e2e/test_pg_stream.py::test_server_restart_mid_stream
     tests/e2e/test_pg_operations.py::test_kill9_before_the_second_checkpoint
     tests/e2e/test_kafka_sink.py::test_crash_loop_exactly_once
+    tests/e2e/test_kafka_sink.py::test_pipelined_epochs_keep_per_key_order_across_crashes
     tests/e2e/test_pg_kafka.py::test_crash_loop_exactly_once
     tests/e2e/test_clickhouse_crash.py
     tests/e2e/test_clickhouse_pg.py::test_kill9_loop_during_snapshot_and_streaming
