@@ -535,10 +535,12 @@ int sl_avro_envelope(sl_buf *b, const kafka_avro_table *t, const sl_event *e, co
     }
     if (!rc) {
         put_source(b, e, o);
+        sl_avro_put_union(b, 0); /* transaction */
         char op[2] = {e->op, 0};
         sl_avro_put_cstr(b, op);
         opt_long(b, 1, now_ms);
-        sl_avro_put_union(b, 0); /* transaction */
+        opt_long(b, 1, now_ms * 1000);
+        opt_long(b, 1, now_ms * 1000000);
     }
     return finish(&x, b, rc);
 }

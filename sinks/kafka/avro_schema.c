@@ -4,8 +4,8 @@
  * debezium-avro-confluent format and ClickHouse's AvroConfluent read them:
  *
  *   record <ns>.Envelope {before: [null, <ns>.Value], after: [null, <ns>.Value],
- *                         source: io.debezium.connector.<c>.Source, op: string,
- *                         ts_ms: [null, long], transaction: [null, event.block]}
+ *                         source: io.debezium.connector.<c>.Source, transaction: [null, event.block],
+ *                         op: string, ts_ms, ts_us, ts_ns: [null, long]}
  *
  * with <ns> = <topic.prefix>.<db or schema>.<table> of the source table, as
  * Debezium names them (the topic's name unless a route renames it), made a
@@ -457,15 +457,21 @@ int sl_avro_table_build(kafka_avro_table *t, const sl_table_schema *s, const kaf
     sl_buf_adds(&vb, ns.data);
     sl_buf_adds(&vb, ".Value\"],\"default\":null},{\"name\":\"source\",\"type\":");
     source_record(&vb, s, o->connector);
-    sl_buf_adds(&vb, "},");
-    req_field(&vb, "op", "string");
-    sl_buf_addc(&vb, ',');
-    opt_field(&vb, "ts_ms", "long");
-    sl_buf_adds(&vb, ",{\"name\":\"transaction\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"block\","
+    /* Debezium's order (its Connect schema, which AvroConverter follows):
+     * the transaction block, then op and the ts_* */
+    sl_buf_adds(&vb, "},{\"name\":\"transaction\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"block\","
                      "\"namespace\":\"event\",\"fields\":[{\"name\":\"id\",\"type\":\"string\"},"
                      "{\"name\":\"total_order\",\"type\":\"long\"},{\"name\":\"data_collection_order\","
                      "\"type\":\"long\"}],\"connect.version\":1,\"connect.name\":\"event.block\"}],"
-                     "\"default\":null}],\"connect.version\":1,\"connect.name\":\"");
+                     "\"default\":null},");
+    req_field(&vb, "op", "string");
+    sl_buf_addc(&vb, ',');
+    opt_field(&vb, "ts_ms", "long");
+    sl_buf_addc(&vb, ',');
+    opt_field(&vb, "ts_us", "long");
+    sl_buf_addc(&vb, ',');
+    opt_field(&vb, "ts_ns", "long");
+    sl_buf_adds(&vb, "],\"connect.version\":1,\"connect.name\":\"");
     sl_buf_adds(&vb, ns.data);
     sl_buf_adds(&vb, ".Envelope\"}");
     sl_buf_printf(&name, "%s.Key", ns.data);
