@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from iceberg_read import catalog, ch_rows, checkpoint, drop_tables, duck, duck_rows, py_rows, sink_yaml, snapshots, wait_rows
+from iceberg_read import (catalog, ch_rows, checkpoint, drop_tables, duck, duck_rows, py_rows, sink_yaml, snapshots,
+                          truncate_snapshot, wait_rows)
 from sluice_run import Sluice, mysql_exec, mysql_rows, mysql_source_yaml
 
 
@@ -456,4 +457,57 @@ def test_a_table_created_by_others_with_wider_types_is_written_in_them(mariadb, 
     assert duck_rows(iceberg, f"{db}.t") == want
     assert [str(f.field_type) for f in catalog(iceberg).load_table(f"{db}.t").schema().fields] == \
         ["long", "decimal(20, 0)"]
+    assert s.stop() == 0
+
+
+def test_truncate_is_one_snapshot_removing_files_and_later_rows_stay(mariadb, iceberg, tmp_path):
+    """TRUNCATE TABLE: one snapshot that removes every file of the table (no
+    position delete per row); rows inserted before it in its epoch vanish,
+    those after it stay, and their updates and deletes in the same and a
+    later epoch land exactly"""
+    from test_operations import METRICS, endpoint, metric, wait_metrics
+
+    db = "ice_trunc"
+    drop_tables(iceberg, f"{db}.t")
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10))",
+               f"INSERT INTO {db}.t SELECT seq, CONCAT('r', seq) FROM {db}.seq_1_to_400")
+    cols = ["id", "v"]
+
+    def same(s):
+        want = source_rows(mariadb, f"{db}.t", cols)
+        wait_rows(iceberg, f"{db}.t", want, proc=s)
+        assert duck_rows(iceberg, f"{db}.t") == want
+        return want
+
+    s = Sluice(tmp_path / "a", pipeline(mariadb, iceberg, f"{db}.t", "ice_trunc", 6111), env=env(mariadb)).start()
+    same(s)
+    mysql_exec(mariadb, f"DELETE FROM {db}.t WHERE id <= 3")  # a delete file before the TRUNCATE
+    same(s)
+    assert s.stop() == 0
+    # one epoch (an hour's interval; the stop commits it) holds an insert,
+    # the TRUNCATE, inserts, an update and a delete after it
+    s = Sluice(tmp_path / "b", pipeline(mariadb, iceberg, f"{db}.t", "ice_trunc", 6111, interval="1h") + METRICS,
+               env=env(mariadb)).start()
+    base = endpoint(s)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1000, 'before')", f"TRUNCATE TABLE {db}.t",
+               f"INSERT INTO {db}.t VALUES (2000, 'a'), (2001, 'b'), (2002, 'c')",
+               f"UPDATE {db}.t SET v = 'a2' WHERE id = 2000", f"DELETE FROM {db}.t WHERE id = 2002")
+    want_ops = {"insert": 4, "truncate": 1, "update": 1, "delete": 1}
+    wait_metrics(base, lambda m: all(metric(m, "sluice_events_total", table=f"{db}.t", op=op) == n
+                                     for op, n in want_ops.items()), s, "the epoch's changes")
+    assert s.stop() == 0
+    assert same(None) == [{"id": 2000, "v": "a2"}, {"id": 2001, "v": "b"}]
+    snap, old_data, old_dels = truncate_snapshot(iceberg, f"{db}.t")
+    props = snap.summary.additional_properties
+    assert snap.summary.operation.value == "overwrite"
+    assert props["deleted-records"] == "400" and props["removed-position-deletes"] == "3" and len(old_dels) == 1
+    # no position delete for the 397 truncated rows: only the update and delete after the TRUNCATE
+    assert props["added-records"] == "4" and props["added-position-deletes"] == "2"
+    # a later epoch: the rows written after the TRUNCATE updated and deleted
+    s = Sluice(tmp_path / "c", pipeline(mariadb, iceberg, f"{db}.t", "ice_trunc", 6111), env=env(mariadb)).start()
+    mysql_exec(mariadb, f"UPDATE {db}.t SET v = 'b2' WHERE id = 2001", f"DELETE FROM {db}.t WHERE id = 2000",
+               f"INSERT INTO {db}.t VALUES (3000, 'd')", f"UPDATE {db}.t SET v = 'd2' WHERE id = 3000")
+    assert same(s) == [{"id": 2001, "v": "b2"}, {"id": 3000, "v": "d2"}]
+    assert py_rows(iceberg, f"{db}.t") == source_rows(mariadb, f"{db}.t", cols)
     assert s.stop() == 0
