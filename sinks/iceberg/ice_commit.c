@@ -182,8 +182,8 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
                                 (json_int_t)t->snapshot_id);
         if (!t->snapshot_id)
             json_object_set_new(req, "snapshot-id", json_null());
-        json_t *change = json_pack("{s:{s:[s], s:s}, s:[o], s:[{s:s, s:o}, {s:s, s:s, s:s, s:I}]}", "identifier",
-                                   "namespace", t->ns, "name", t->name, "requirements", req, "updates", "action",
+        json_t *change = json_pack("{s:{s:o, s:s}, s:[o], s:[{s:s, s:o}, {s:s, s:s, s:s, s:I}]}", "identifier",
+                                   "namespace", ice_ns_json(t->ns), "name", t->name, "requirements", req, "updates", "action",
                                    "add-snapshot", "snapshot", snapshot, "action", "set-snapshot-ref", "ref-name",
                                    "main", "type", "branch", "snapshot-id", (json_int_t)snap);
         json_array_append_new(changes, change);

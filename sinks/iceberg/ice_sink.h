@@ -92,6 +92,12 @@ typedef struct ice_catalog {
     char *desc;   /* "the Iceberg REST catalog at http://..." for messages */
 } ice_catalog;
 
+/* a namespace's levels: "a.b" -> ["a", "b"] (identifiers, REST bodies) */
+json_t *ice_ns_json(const char *ns);
+/* the dotted form of an identifier's namespace levels (malloc'd), NULL when
+ * empty or not strings */
+char *ice_ns_join(json_t *levels);
+
 /* the catalog of the sink options (catalog.properties.type) */
 int ice_catalog_open(ice_catalog *c, const sl_options *o, sl_err *err);
 void ice_catalog_close(ice_catalog *c);
@@ -251,7 +257,7 @@ typedef struct ice_table {
     struct ice_table *next;
     ice_sink *sink;
     char *target;           /* "ns.table" as routed, for messages */
-    char *ns, *name;        /* the Iceberg identifier (one namespace level) */
+    char *ns, *name;        /* the Iceberg identifier (ns dotted: "a.b") */
     char *location;         /* table location URI */
     json_t *schema;         /* the current Iceberg schema */
     int schema_id;
@@ -371,7 +377,8 @@ int ice_table_close_data(ice_table *t, sl_err *err);
 struct sl_digest_set;
 int ice_read_back(void *self, const struct sl_digest_set *want, struct sl_digest_set *out, sl_err *err);
 
-/* namespace and table path "namespaces/<ns>/tables/<name>" into b */
+/* namespace and table path "namespaces/<ns>/tables/<name>" into b (the
+ * levels of a multi-level ns "a.b" joined by %1F) */
 void ice_table_path(sl_buf *b, const char *ns, const char *name);
 
 /* local path of a file URI ("file:/x", "file:///x", "/x"), or NULL when the

@@ -36,7 +36,15 @@
 void ice_table_path(sl_buf *b, const char *ns, const char *name)
 {
     sl_buf_adds(b, "namespaces/");
-    ice_url_segment(b, ns);
+    /* levels joined by the unit separator, as the REST spec has it */
+    json_t *levels = ice_ns_json(ns), *l;
+    size_t i;
+    json_array_foreach(levels, i, l) {
+        if (i)
+            sl_buf_adds(b, "%1F");
+        ice_url_segment(b, json_string_value(l));
+    }
+    json_decref(levels);
     if (name) {
         sl_buf_adds(b, "/tables/");
         ice_url_segment(b, name);

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from iceberg_read import (catalog, ch_rows, checkpoint, drop_tables, duck, duck_rows, py_rows, sink_yaml, snapshots,
-                          truncate_snapshot, wait_rows)
+from iceberg_read import (catalog, ch_rows, checkpoint, drop_tables, duck, duck_plain, duck_rows, duck_select, py_rows,
+                          sink_yaml, snapshots, truncate_snapshot, wait_rows)
 from sluice_run import Sluice, mysql_exec, mysql_rows, mysql_source_yaml
 
 
@@ -511,3 +511,31 @@ def test_truncate_is_one_snapshot_removing_files_and_later_rows_stay(mariadb, ic
     assert same(s) == [{"id": 2001, "v": "b2"}, {"id": 3000, "v": "d2"}]
     assert py_rows(iceberg, f"{db}.t") == source_rows(mariadb, f"{db}.t", cols)
     assert s.stop() == 0
+
+
+def test_multi_level_namespace_through_rest(mariadb, iceberg, tmp_path):
+    """a route to lake.sales.t and the checkpoint table in ops.ck: the REST
+    catalog gets the levels as arrays (URLs joined by 0x1F), parents are
+    created first, and pyiceberg and DuckDB read the table by its three-part
+    name"""
+    db = "ice_mlns"
+    drop_tables(iceberg, "lake.sales.t", "ops.ck.ice_mlns")
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10))",
+               f"INSERT INTO {db}.t VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    yaml = pipeline(mariadb, iceberg, f"{db}.t", "ice_mlns", 6112, extra_sink="  checkpoint.namespace: ops.ck\n")
+    yaml = yaml.replace("pipeline:\n", f"route:\n  - source-table: {db}.t\n    sink-table: lake.sales.t\npipeline:\n")
+    s = Sluice(tmp_path, yaml, env=env(mariadb)).start()
+    cols = ["id", "v"]
+    wait_rows(iceberg, "lake.sales.t", source_rows(mariadb, f"{db}.t", cols), proc=s)
+    mysql_exec(mariadb, f"UPDATE {db}.t SET v = 'b2' WHERE id = 2", f"DELETE FROM {db}.t WHERE id = 3",
+               f"INSERT INTO {db}.t VALUES (4, 'd')")
+    want = source_rows(mariadb, f"{db}.t", cols)
+    wait_rows(iceberg, "lake.sales.t", want, proc=s)
+    assert s.stop() == 0
+    cat = catalog(iceberg)
+    assert ("lake", "sales") in cat.list_namespaces(("lake",))
+    assert ("lake", "sales", "t") in cat.list_tables(("lake", "sales"))
+    assert checkpoint(iceberg, "ice_mlns", namespace="ops.ck")
+    t = cat.load_table("lake.sales.t")
+    assert duck_select(duck_plain(), f"iceberg_scan('{t.metadata_location}')") == want
