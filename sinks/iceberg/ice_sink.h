@@ -39,6 +39,7 @@ typedef struct ice_rest {
     char *root;   /* "http://host:port/v1/" */
     char *token;  /* bearer token (given, or issued for the OAuth2 credential), or NULL */
     char *cafile; /* catalog.properties.ssl.cabundle, or NULL: the system's CAs */
+    char *certfile, *keyfile; /* catalog.properties.ssl.client.cert / .key (mutual TLS), or NULL */
     char *credential, *scope, *token_url; /* OAuth2 client credentials */
     long timeout_ms;
     sl_buf body;
