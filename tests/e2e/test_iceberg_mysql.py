@@ -464,7 +464,10 @@ def test_truncate_is_one_snapshot_removing_files_and_later_rows_stay(mariadb, ic
     """TRUNCATE TABLE: one snapshot that removes every file of the table (no
     position delete per row); rows inserted before it in its epoch vanish,
     those after it stay, and their updates and deletes in the same and a
-    later epoch land exactly"""
+    later epoch land exactly, also with the key index of before the TRUNCATE
+    put back (a crash between the catalog's commit and the index's)"""
+    import shutil
+
     from test_operations import METRICS, endpoint, metric, wait_metrics
 
     db = "ice_trunc"
@@ -473,6 +476,8 @@ def test_truncate_is_one_snapshot_removing_files_and_later_rows_stay(mariadb, ic
                f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10))",
                f"INSERT INTO {db}.t SELECT seq, CONCAT('r', seq) FROM {db}.seq_1_to_400")
     cols = ["id", "v"]
+    idx = tmp_path / "index"
+    extra = f"  key-index.dir: {idx}\n"
 
     def same(s):
         want = source_rows(mariadb, f"{db}.t", cols)
@@ -480,15 +485,17 @@ def test_truncate_is_one_snapshot_removing_files_and_later_rows_stay(mariadb, ic
         assert duck_rows(iceberg, f"{db}.t") == want
         return want
 
-    s = Sluice(tmp_path / "a", pipeline(mariadb, iceberg, f"{db}.t", "ice_trunc", 6111), env=env(mariadb)).start()
+    s = Sluice(tmp_path / "a", pipeline(mariadb, iceberg, f"{db}.t", "ice_trunc", 6111, extra_sink=extra),
+               env=env(mariadb)).start()
     same(s)
     mysql_exec(mariadb, f"DELETE FROM {db}.t WHERE id <= 3")  # a delete file before the TRUNCATE
     same(s)
     assert s.stop() == 0
+    shutil.copytree(idx, tmp_path / "index-before")
     # one epoch (an hour's interval; the stop commits it) holds an insert,
     # the TRUNCATE, inserts, an update and a delete after it
-    s = Sluice(tmp_path / "b", pipeline(mariadb, iceberg, f"{db}.t", "ice_trunc", 6111, interval="1h") + METRICS,
-               env=env(mariadb)).start()
+    s = Sluice(tmp_path / "b", pipeline(mariadb, iceberg, f"{db}.t", "ice_trunc", 6111, interval="1h",
+                                        extra_sink=extra) + METRICS, env=env(mariadb)).start()
     base = endpoint(s)
     mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1000, 'before')", f"TRUNCATE TABLE {db}.t",
                f"INSERT INTO {db}.t VALUES (2000, 'a'), (2001, 'b'), (2002, 'c')",
@@ -504,12 +511,24 @@ def test_truncate_is_one_snapshot_removing_files_and_later_rows_stay(mariadb, ic
     assert props["deleted-records"] == "400" and props["removed-position-deletes"] == "3" and len(old_dels) == 1
     # no position delete for the 397 truncated rows: only the update and delete after the TRUNCATE
     assert props["added-records"] == "4" and props["added-position-deletes"] == "2"
+    # the index of before the TRUNCATE put back, as a crash between the
+    # catalog's commit and the index's leaves it: stale, rebuilt
+    shutil.rmtree(idx)
+    shutil.copytree(tmp_path / "index-before", idx)
     # a later epoch: the rows written after the TRUNCATE updated and deleted
-    s = Sluice(tmp_path / "c", pipeline(mariadb, iceberg, f"{db}.t", "ice_trunc", 6111), env=env(mariadb)).start()
+    s = Sluice(tmp_path / "c", pipeline(mariadb, iceberg, f"{db}.t", "ice_trunc", 6111, extra_sink=extra),
+               env=env(mariadb)).start()
     mysql_exec(mariadb, f"UPDATE {db}.t SET v = 'b2' WHERE id = 2001", f"DELETE FROM {db}.t WHERE id = 2000",
-               f"INSERT INTO {db}.t VALUES (3000, 'd')", f"UPDATE {db}.t SET v = 'd2' WHERE id = 3000")
-    assert same(s) == [{"id": 2001, "v": "b2"}, {"id": 3000, "v": "d2"}]
+               f"INSERT INTO {db}.t VALUES (3000, 'd')", f"UPDATE {db}.t SET v = 'd2' WHERE id = 3000",
+               f"INSERT INTO {db}.t VALUES (5, 'new5')")
+    assert same(s) == [{"id": 5, "v": "new5"}, {"id": 2001, "v": "b2"}, {"id": 3000, "v": "d2"}]
     assert py_rows(iceberg, f"{db}.t") == source_rows(mariadb, f"{db}.t", cols)
+    assert "(the index was of another snapshot)" in s.log_text()
+    # key 5 lived before the TRUNCATE: a stale index would have made its
+    # insert a position delete into a removed file; the scan reads none of them
+    t = catalog(iceberg).load_table(f"{db}.t")
+    for task in t.scan().plan_files():
+        assert task.file.file_path not in old_data
     assert s.stop() == 0
 
 
