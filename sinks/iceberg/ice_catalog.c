@@ -23,3 +23,42 @@ void ice_catalog_close(ice_catalog *c)
     free(c->desc);
     memset(c, 0, sizeof *c);
 }
+
+/* Namespaces travel inside the sink as their dotted form ("a.b", what
+ * the SQL catalog's table_namespace holds); the REST spec wants the levels
+ * as a JSON array, and in URLs joined by the unit separator (0x1F). */
+json_t *ice_ns_json(const char *ns)
+{
+    json_t *a = json_array();
+    for (const char *p = ns;;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        json_array_append_new(a, json_stringn(p, n));
+        if (!dot)
+            return a;
+        p = dot + 1;
+    }
+}
+
+char *ice_ns_join(json_t *levels)
+{
+    sl_buf b;
+    sl_buf_init(&b);
+    size_t i;
+    json_t *l;
+    json_array_foreach(levels, i, l) {
+        if (!json_is_string(l)) {
+            sl_buf_free(&b);
+            return NULL;
+        }
+        if (i)
+            sl_buf_addc(&b, '.');
+        sl_buf_adds(&b, json_string_value(l));
+    }
+    sl_buf_addc(&b, 0);
+    if (b.failed || !i) {
+        sl_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}

@@ -53,7 +53,7 @@ json_t *ice_ckpt_change(ice_sink *k, const char *checkpoint)
 {
     json_t *req = k->ckpt_uuid ? json_pack("[{s:s, s:s}]", "type", "assert-table-uuid", "uuid", k->ckpt_uuid)
                                : json_array();
-    return json_pack("{s:{s:[s], s:s}, s:o, s:[{s:s, s:{s:s}}]}", "identifier", "namespace", k->ckpt_ns, "name",
+    return json_pack("{s:{s:o, s:s}, s:o, s:[{s:s, s:{s:s}}]}", "identifier", "namespace", ice_ns_json(k->ckpt_ns), "name",
                      k->pipeline, "requirements", req, "updates", "action", "set-properties", "updates",
                      "sluice.checkpoint", checkpoint);
 }

@@ -127,11 +127,12 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
     k->us_dels += t2 - t1;
     int64_t snap = ice_random_id(), seq = t->last_seq + 1;
     char *schema_json = json_dumps(t->schema, JSON_COMPACT);
-    ice_manifest_info m[2];
+    ice_manifest_info m[4];
     int nm = 0;
     char *local, *uri;
-    rc = 0;
-    if (t->nfiles) {
+    ice_truncate_stats gone = {0};
+    rc = t->truncated ? ice_truncate_manifests(t, schema_json, snap, seq, m, &nm, &gone, err) : 0;
+    if (rc == 0 && t->nfiles) {
         uri = ice_new_file(t, "metadata", "-m0.avro", &local);
         rc = ice_manifest_write(&k->batch, local, uri, schema_json, t->schema_id, t->files, t->nfiles, snap, seq, t->cols,
                                 t->ncols, &m[nm], err);
@@ -149,7 +150,9 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
     char *list_uri = NULL;
     if (rc == 0) {
         list_uri = ice_new_file(t, "metadata", "-snap.avro", &local);
-        rc = ice_manifest_list_write(&k->batch, local, t->manifest_list ? ice_local_path(t->manifest_list) : NULL, m, nm, snap,
+        /* a TRUNCATE's list starts afresh: nothing before it stays live */
+        const char *prev = t->manifest_list && !t->truncated ? ice_local_path(t->manifest_list) : NULL;
+        rc = ice_manifest_list_write(&k->batch, local, prev, m, nm, snap,
                                      t->snapshot_id, seq, err);
     }
     k->us_meta += sl_mono_us() - t2;
@@ -162,10 +165,13 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
         snprintf(n1, sizeof n1, "%d", t->nfiles);
         snprintf(n2, sizeof n2, "%" PRId64, added);
         snprintf(n3, sizeof n3, "%zu", t->ndels);
-        json_t *summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "operation",
-                                    t->ndels ? "overwrite" : "append", "sluice.pipeline", k->pipeline,
+        const char *op = t->truncated ? (t->nfiles || t->ndels ? "overwrite" : "delete")
+                                      : t->ndels ? "overwrite" : "append";
+        json_t *summary = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "operation", op, "sluice.pipeline", k->pipeline,
                                     "sluice.checkpoint", checkpoint, "sluice.position", pos, "added-data-files", n1,
                                     "added-records", n2, "added-position-deletes", n3);
+        if (t->truncated)
+            ice_truncate_summary(summary, &gone);
         json_t *snapshot = json_pack("{s:I, s:I, s:I, s:s, s:o, s:i}", "snapshot-id", (json_int_t)snap,
                                      "sequence-number", (json_int_t)seq, "timestamp-ms",
                                      (json_int_t)(time(NULL) * 1000LL), "manifest-list", list_uri, "summary", summary,
@@ -176,8 +182,8 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
                                 (json_int_t)t->snapshot_id);
         if (!t->snapshot_id)
             json_object_set_new(req, "snapshot-id", json_null());
-        json_t *change = json_pack("{s:{s:[s], s:s}, s:[o], s:[{s:s, s:o}, {s:s, s:s, s:s, s:I}]}", "identifier",
-                                   "namespace", t->ns, "name", t->name, "requirements", req, "updates", "action",
+        json_t *change = json_pack("{s:{s:o, s:s}, s:[o], s:[{s:s, s:o}, {s:s, s:s, s:s, s:I}]}", "identifier",
+                                   "namespace", ice_ns_json(t->ns), "name", t->name, "requirements", req, "updates", "action",
                                    "add-snapshot", "snapshot", snapshot, "action", "set-snapshot-ref", "ref-name",
                                    "main", "type", "branch", "snapshot-id", (json_int_t)snap);
         json_array_append_new(changes, change);
@@ -208,6 +214,7 @@ int ice_table_committed(ice_table *t, sl_err *err)
     }
     t->nfiles = 0;
     t->ndels = 0;
+    t->truncated = 0;
     if (t->dirty && k->has_epoch_pos) {
         t->pos = k->epoch_pos;
         t->has_pos = 1;

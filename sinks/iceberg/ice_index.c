@@ -405,29 +405,6 @@ int64_t ice_index_count(ice_index *x)
     return (int64_t)st.ms_entries;
 }
 
-int ice_index_each(ice_index *x, int (*fn)(ice_loc loc, void *arg), void *arg, sl_err *err)
-{
-    int rc = begin(x, err);
-    if (rc)
-        return rc;
-    MDB_cursor *c;
-    if ((rc = mdb_cursor_open(x->txn, x->keys, &c)))
-        return lmdb_fail(err, x, "cursor", rc);
-    MDB_val k, v;
-    int got = 0;
-    for (int op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &v, op)) == 0; op = MDB_NEXT) {
-        ice_loc loc;
-        memcpy(&loc.file, v.mv_data, 4);
-        memcpy(&loc.pos, (char *)v.mv_data + 4, 8);
-        if ((got = fn(loc, arg)))
-            break;
-    }
-    mdb_cursor_close(c);
-    if (got)
-        return got;
-    return rc == MDB_NOTFOUND ? 0 : lmdb_fail(err, x, "cursor", rc);
-}
-
 int ice_index_clear(ice_index *x, int all, sl_err *err)
 {
     int rc = begin(x, err);

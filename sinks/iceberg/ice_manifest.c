@@ -6,7 +6,8 @@
  * deletes) with their per-column statistics; entries leave sequence numbers
  * null so they inherit the manifest's (the spec's inheritance rule). A
  * manifest list is the previous snapshot's list, entry for entry, plus the
- * new manifests: sluice only appends, so nothing else changes. */
+ * new manifests: sluice only appends, so nothing else changes (a
+ * TRUNCATE starts a new list: ice_truncate.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@
     "{\"name\":\"key\",\"type\":\"int\",\"field-id\":" #k "},{\"name\":\"value\",\"type\":\"" vt            \
     "\",\"field-id\":" #v "}]}}]}"
 
-static const char MANIFEST_SCHEMA[] =
+const char ice_manifest_entry_schema[] =
     "{\"type\":\"record\",\"name\":\"manifest_entry\",\"fields\":["
     "{\"name\":\"status\",\"type\":\"int\",\"field-id\":0},"
     "{\"name\":\"snapshot_id\",\"type\":[\"null\",\"long\"],\"default\":null,\"field-id\":1},"
@@ -192,7 +193,7 @@ int ice_manifest_write(sl_wfile_batch *b, const char *local, const char *uri, co
         {"format-version", "2"},       {"content", content ? "deletes" : "data"},
     };
     sl_avro_writer *w;
-    if ((rc = sl_avro_open(&w, f, MANIFEST_SCHEMA, meta, 6, SL_AVRO_CODEC_DEFLATE, err)))
+    if ((rc = sl_avro_open(&w, f, ice_manifest_entry_schema, meta, 6, SL_AVRO_CODEC_DEFLATE, err)))
         return rc;
     for (int i = 0; i < nfiles; i++) {
         const sl_pq_result *r = files[i].res;
@@ -249,10 +250,10 @@ static void put_entry(sl_buf *d, const ice_manifest_info *m)
     sl_avro_put_long(d, m->snapshot_id);
     sl_avro_put_int(d, m->added_files);
     sl_avro_put_int(d, 0);
-    sl_avro_put_int(d, 0);
+    sl_avro_put_int(d, m->deleted_files);
     sl_avro_put_long(d, m->added_rows);
     sl_avro_put_long(d, 0);
-    sl_avro_put_long(d, 0);
+    sl_avro_put_long(d, m->deleted_rows);
 }
 
 static int64_t get_long(const sl_avro_value *rec, const char *name)
@@ -299,10 +300,14 @@ int ice_manifest_list_write(sl_wfile_batch *b, const char *local, const char *pr
             .snapshot_id = get_long(v, "added_snapshot_id"),
             .added_files = (int32_t)get_long(v, "added_files_count"),
             .added_rows = get_long(v, "added_rows_count"),
+            .deleted_files = (int32_t)get_long(v, "deleted_files_count"),
+            .deleted_rows = get_long(v, "deleted_rows_count"),
         };
-        put_entry(sl_avro_datum(w), &m);
+        int removed_only = !m.added_files && !get_long(v, "existing_files_count") && m.deleted_files;
+        if (!removed_only)
+            put_entry(sl_avro_datum(w), &m);
         free(path);
-        if ((rc = sl_avro_end_datum(w, err)))
+        if (!removed_only && (rc = sl_avro_end_datum(w, err)))
             break;
     }
     sl_avro_read_close(r);
@@ -321,9 +326,8 @@ int ice_manifest_list_write(sl_wfile_batch *b, const char *local, const char *pr
     return sl_avro_close(w, &size, err);
 }
 
-/* the live entries of one manifest */
-static int manifest_files(const char *mlocal, int (*fn)(int content, const char *uri, void *arg, sl_err *err),
-                          void *arg, sl_err *err)
+/* the live entries of one manifest (m: its entry in the list) */
+static int manifest_entries(const char *mlocal, const sl_avro_value *m, ice_entry_fn fn, void *arg, sl_err *err)
 {
     sl_avro_reader *r;
     int rc = sl_avro_read_file(mlocal, &r, err);
@@ -333,18 +337,13 @@ static int manifest_files(const char *mlocal, int (*fn)(int content, const char 
     int got;
     while ((got = sl_avro_read_next(r, &e, err)) == 1) {
         const sl_avro_value *st = sl_avro_get(e, "status"), *df = sl_avro_get(e, "data_file");
-        const sl_avro_value *ct = df ? sl_avro_get(df, "content") : NULL, *fp = df ? sl_avro_get(df, "file_path") : NULL;
-        if (!st || !fp) {
+        if (!st || !df || !sl_avro_get(df, "file_path")) {
             rc = sl_errf(err, SL_ERUNTIME, "%s is not an Iceberg manifest", mlocal);
             break;
         }
         if (st->u.l == 2) /* DELETED */
             continue;
-        char *uri = strndup((const char *)fp->u.bytes.p, fp->u.bytes.n);
-        rc = uri ? fn(ct && !sl_avro_is_null(ct) ? (int)ct->u.l : 0, uri, arg, err)
-                 : sl_errf(err, SL_ERUNTIME, "out of memory");
-        free(uri);
-        if (rc)
+        if ((rc = fn(m, e, arg, err)))
             break;
     }
     if (!rc && got < 0)
@@ -353,8 +352,7 @@ static int manifest_files(const char *mlocal, int (*fn)(int content, const char 
     return rc;
 }
 
-int ice_manifest_files(const char *list_local, int (*fn)(int content, const char *uri, void *arg, sl_err *err),
-                       void *arg, sl_err *err)
+int ice_manifest_each(const char *list_local, ice_entry_fn fn, void *arg, sl_err *err)
 {
     sl_avro_reader *lr;
     int rc = sl_avro_read_file(list_local, &lr, err);
@@ -366,7 +364,7 @@ int ice_manifest_files(const char *list_local, int (*fn)(int content, const char
         const sl_avro_value *mp = sl_avro_get(m, "manifest_path");
         char *uri = mp ? strndup((const char *)mp->u.bytes.p, mp->u.bytes.n) : NULL;
         const char *local = uri ? ice_local_path(uri) : NULL;
-        rc = local ? manifest_files(local, fn, arg, err)
+        rc = local ? manifest_entries(local, m, fn, arg, err)
                    : sl_errf(err, SL_ERUNTIME, "manifest %s is not on the local filesystem", uri ? uri : "?");
         free(uri);
         if (rc)
@@ -376,4 +374,28 @@ int ice_manifest_files(const char *list_local, int (*fn)(int content, const char
         rc = got;
     sl_avro_read_close(lr);
     return rc;
+}
+
+typedef struct files_arg {
+    int (*fn)(int content, const char *uri, void *arg, sl_err *err);
+    void *arg;
+} files_arg;
+
+static int file_of(const sl_avro_value *m, const sl_avro_value *e, void *arg, sl_err *err)
+{
+    files_arg *a = arg;
+    const sl_avro_value *df = sl_avro_get(e, "data_file");
+    const sl_avro_value *ct = sl_avro_get(df, "content"), *fp = sl_avro_get(df, "file_path");
+    char *uri = strndup((const char *)fp->u.bytes.p, fp->u.bytes.n);
+    int rc = uri ? a->fn(ct && !sl_avro_is_null(ct) ? (int)ct->u.l : 0, uri, a->arg, err)
+                 : sl_errf(err, SL_ERUNTIME, "out of memory");
+    free(uri);
+    return rc;
+}
+
+int ice_manifest_files(const char *list_local, int (*fn)(int content, const char *uri, void *arg, sl_err *err),
+                       void *arg, sl_err *err)
+{
+    files_arg a = {fn, arg};
+    return ice_manifest_each(list_local, file_of, &a, err);
 }

@@ -3,7 +3,9 @@
  * given (catalog.properties.token) or issued for an OAuth2 client credential
  * (catalog.properties.credential, client_credentials grant, asked again when
  * the catalog answers 401), TLS verified against the system's CAs or
- * catalog.properties.ssl.cabundle (verification is never turned off).
+ * catalog.properties.ssl.cabundle (verification is never turned off), and a
+ * client certificate for catalogs that want mutual TLS
+ * (catalog.properties.ssl.client.cert / client.key).
  * A catalog that cannot be reached is SL_ERETRY (the runtime restarts the
  * pipeline from its checkpoint); an HTTP error status goes back to the
  * caller, who knows what it means for its request. */
@@ -91,6 +93,10 @@ static int request(ice_rest *r, const char *method, const char *url, const char 
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (r->cafile)
         curl_easy_setopt(c, CURLOPT_CAINFO, r->cafile);
+    if (r->certfile) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, r->certfile);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, r->keyfile);
+    }
     if (text) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
@@ -108,6 +114,19 @@ static int request(ice_rest *r, const char *method, const char *url, const char 
                      "signed by %s%s%s", url, curl_easy_strerror(cc), detail,
                      r->cafile ? "the CA in catalog.properties.ssl.cabundle (" : "a CA the system trusts",
                      r->cafile ? r->cafile : "", r->cafile ? ")" : " (or name one in catalog.properties.ssl.cabundle)");
+    } else if (cc == CURLE_SSL_CERTPROBLEM) {
+        rc = sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "TLS with %s failed (%s: %s); check "
+                     "catalog.properties.ssl.client.cert (%s) and catalog.properties.ssl.client.key (%s): a PEM "
+                     "certificate and its key", url, curl_easy_strerror(cc), detail, r->certfile, r->keyfile);
+    } else if (cc != CURLE_OK && strstr(detail, "alert") && strstr(detail, "certificate")) {
+        /* the catalog refused the handshake over the client certificate
+         * (TLS 1.3 says so at the first read): configuration, not weather */
+        rc = sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "TLS with %s failed (%s: %s); %s%s%s", url,
+                     curl_easy_strerror(cc), detail,
+                     r->certfile ? "the catalog refused the client certificate in catalog.properties.ssl.client.cert ("
+                                 : "the catalog wants a client certificate (mutual TLS): set "
+                                   "catalog.properties.ssl.client.cert and catalog.properties.ssl.client.key",
+                     r->certfile ? r->certfile : "", r->certfile ? "): it must be signed by a CA the catalog trusts" : "");
     } else if (cc != CURLE_OK) {
         /* a handshake cut short is retried like a catalog that is down;
          * curl's detail says more than its code there */
@@ -210,6 +229,8 @@ int ice_rest_init(ice_rest *r, const sl_options *o, sl_err *err)
     r->credential = dup_opt(o, "catalog.properties.credential");
     r->scope = dup_opt(o, "catalog.properties.scope");
     r->cafile = dup_opt(o, "catalog.properties.ssl.cabundle");
+    r->certfile = dup_opt(o, "catalog.properties.ssl.client.cert");
+    r->keyfile = dup_opt(o, "catalog.properties.ssl.client.key");
     r->token_url = dup_opt(o, "catalog.properties.oauth2-server-uri");
     if (!r->token_url && asprintf(&r->token_url, "%soauth/tokens", r->root ? r->root : "") < 0)
         r->token_url = NULL;
@@ -221,6 +242,15 @@ int ice_rest_init(ice_rest *r, const sl_options *o, sl_err *err)
     if (r->cafile && access(r->cafile, R_OK) != 0)
         return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "catalog.properties.ssl.cabundle %s cannot be read: %m",
                        r->cafile);
+    if (!r->certfile != !r->keyfile)
+        return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "catalog.properties.ssl.%s is set without "
+                       "catalog.properties.ssl.%s; mutual TLS needs both (PEM certificate and its key)",
+                       r->certfile ? "client.cert" : "client.key", r->certfile ? "client.key" : "client.cert");
+    const char *pem[] = {r->certfile, r->keyfile}, *pem_opt[] = {"client.cert", "client.key"};
+    for (int i = 0; i < 2; i++)
+        if (pem[i] && access(pem[i], R_OK) != 0)
+            return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "catalog.properties.ssl.%s %s cannot be read: %m",
+                           pem_opt[i], pem[i]);
     if (r->token && r->credential)
         return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "catalog.properties.token and catalog.properties.credential "
                        "both set; give one (a token, or the OAuth2 client credential sluice exchanges for one)");
@@ -277,6 +307,8 @@ void ice_rest_free(ice_rest *r)
     free(r->credential);
     free(r->scope);
     free(r->cafile);
+    free(r->certfile);
+    free(r->keyfile);
     free(r->token_url);
     sl_buf_free(&r->body);
     memset(r, 0, sizeof *r);

@@ -32,17 +32,27 @@ static int rc_load(void *self, const char *ns, const char *name, json_t **md, sl
     return rc;
 }
 
+/* creates ns and each missing parent ("a", then "a.b"): 409 is one that exists */
 static int rc_create_namespace(void *self, const char *ns, sl_err *err)
 {
-    json_t *body = json_pack("{s:[s]}", "namespace", ns), *resp;
-    int st = ice_rest_call(self, "POST", "namespaces", body, &resp, err);
-    json_decref(body);
-    if (st < 0)
-        return st;
+    json_t *levels = ice_ns_json(ns);
     int rc = 0;
-    if (st != 200 && st != 409)
-        rc = ice_rest_fail(err, st, resp, "creating Iceberg namespace %s", ns);
-    json_decref(resp);
+    for (size_t n = 1; rc == 0 && n <= json_array_size(levels); n++) {
+        json_t *prefix = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append(prefix, json_array_get(levels, i));
+        json_t *body = json_pack("{s:o}", "namespace", prefix), *resp;
+        int st = ice_rest_call(self, "POST", "namespaces", body, &resp, err);
+        json_decref(body);
+        if (st < 0) {
+            rc = st;
+            break;
+        }
+        if (st != 200 && st != 409)
+            rc = ice_rest_fail(err, st, resp, "creating Iceberg namespace %s", ns);
+        json_decref(resp);
+    }
+    json_decref(levels);
     return rc;
 }
 
@@ -79,8 +89,9 @@ static int rc_commit(void *self, json_t *changes, json_t **md, sl_err *err)
         json_t *c = json_array_get(changes, 0), *id = json_object_get(c, "identifier");
         sl_buf path;
         sl_buf_init(&path);
-        ice_table_path(&path, json_string_value(json_array_get(json_object_get(id, "namespace"), 0)),
-                       json_string_value(json_object_get(id, "name")));
+        char *ns = ice_ns_join(json_object_get(id, "namespace"));
+        ice_table_path(&path, ns ? ns : "", json_string_value(json_object_get(id, "name")));
+        free(ns);
         body = json_pack("{s:O, s:O}", "requirements", json_object_get(c, "requirements"), "updates",
                          json_object_get(c, "updates"));
         st = ice_rest_call(self, "POST", path.data, body, &resp, err);

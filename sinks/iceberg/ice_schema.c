@@ -184,8 +184,8 @@ int ice_bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err)
                                json_object_get(t->schema, "identifier-field-ids") ? json_object_get(t->schema,
                                "identifier-field-ids") : json_array());
         fields = NULL;
-        json_t *change = json_pack("[{s:{s:[s], s:s}, s:[{s:s, s:i}], s:[{s:s, s:O, s:I}, {s:s, s:i}]}]",
-                                   "identifier", "namespace", t->ns, "name", t->name, "requirements", "type",
+        json_t *change = json_pack("[{s:{s:o, s:s}, s:[{s:s, s:i}], s:[{s:s, s:O, s:I}, {s:s, s:i}]}]",
+                                   "identifier", "namespace", ice_ns_json(t->ns), "name", t->name, "requirements", "type",
                                    "assert-current-schema-id", "current-schema-id", t->schema_id, "updates", "action",
                                    "add-schema", "schema", ns, "last-column-id", (json_int_t)next_id, "action",
                                    "set-current-schema", "schema-id", -1);

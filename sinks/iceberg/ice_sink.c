@@ -51,6 +51,11 @@ static const sl_option_def options[] = {
     {"catalog.properties.ssl.cabundle", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
      "rest over https: PEM file of the CA(s) that sign the catalog's certificate (default: the system's CAs). "
      "Certificates and host names are always verified."},
+    {"catalog.properties.ssl.client.cert", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "rest over https: PEM client certificate for catalogs that require mutual TLS (with "
+     "catalog.properties.ssl.client.key)."},
+    {"catalog.properties.ssl.client.key", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "rest over https: PEM private key of catalog.properties.ssl.client.cert."},
     {"catalog.properties.timeout", SL_OPT_DURATION, "30s", 0, 100, 3600000, NULL,
      "Connect and request timeout of one catalog call (sql: how long to wait for a locked catalog database)."},
     {"checkpoint.namespace", SL_OPT_STRING, "sluice", 0, 0, 0, NULL,

@@ -14,7 +14,8 @@
  * ice_table.c loading and creating one table, rebuilding its key index
  * and turning changes into rows and position deletes; ice_schema.c binding
  * source columns to field ids and evolving the schema; ice_commit.c an
- * epoch's files and commit; ice_checkpoint.c the checkpoint table;
+ * epoch's files and commit; ice_truncate.c a TRUNCATE's removal of every
+ * file; ice_checkpoint.c the checkpoint table;
  * ice_readback.c reading tables back for `sluice migrate`.
  */
 #ifndef SL_ICE_SINK_H
@@ -38,6 +39,7 @@ typedef struct ice_rest {
     char *root;   /* "http://host:port/v1/" */
     char *token;  /* bearer token (given, or issued for the OAuth2 credential), or NULL */
     char *cafile; /* catalog.properties.ssl.cabundle, or NULL: the system's CAs */
+    char *certfile, *keyfile; /* catalog.properties.ssl.client.cert / .key (mutual TLS), or NULL */
     char *credential, *scope, *token_url; /* OAuth2 client credentials */
     long timeout_ms;
     sl_buf body;
@@ -90,6 +92,12 @@ typedef struct ice_catalog {
     void *self;
     char *desc;   /* "the Iceberg REST catalog at http://..." for messages */
 } ice_catalog;
+
+/* a namespace's levels: "a.b" -> ["a", "b"] (identifiers, REST bodies) */
+json_t *ice_ns_json(const char *ns);
+/* the dotted form of an identifier's namespace levels (malloc'd), NULL when
+ * empty or not strings */
+char *ice_ns_join(json_t *levels);
 
 /* the catalog of the sink options (catalog.properties.type) */
 int ice_catalog_open(ice_catalog *c, const sl_options *o, sl_err *err);
@@ -201,8 +209,6 @@ int ice_index_take(ice_index *x, const void *key, size_t n, ice_loc *old, sl_err
 /* 1 when key was live, 0 when not, < 0 on error */
 int ice_index_del(ice_index *x, const void *key, size_t n, sl_err *err);
 int64_t ice_index_count(ice_index *x);
-/* calls fn for every live entry (any order) until it returns nonzero */
-int ice_index_each(ice_index *x, int (*fn)(ice_loc loc, void *arg), void *arg, sl_err *err);
 /* forgets every key (TRUNCATE); all: also the files and the tag (a rebuild) */
 int ice_index_clear(ice_index *x, int all, sl_err *err);
 /* a rebuild's position deletes: added, asked for, dropped at the end */
@@ -225,7 +231,12 @@ typedef struct ice_manifest_info {
     int64_t seq, min_seq, snapshot_id;
     int32_t added_files;
     int64_t added_rows;
+    int32_t deleted_files;  /* a TRUNCATE's manifests (ice_truncate.c) */
+    int64_t deleted_rows;
 } ice_manifest_info;
+
+/* the Avro schema of manifest entries (with the spec's field ids) */
+extern const char ice_manifest_entry_schema[];
 
 /* Writes a manifest of added files (all of one content) at local path
  * `local`, recorded as `uri`, durable at b's sync. schema_json is the table
@@ -234,7 +245,8 @@ int ice_manifest_write(sl_wfile_batch *b, const char *local, const char *uri, co
                        const ice_datafile *files, int nfiles, int64_t snapshot_id, int64_t seq,
                        const ice_col *cols, int ncols, ice_manifest_info *out, sl_err *err);
 /* Writes a manifest list: the previous list's entries (prev_local, or NULL)
- * followed by the new manifests. */
+ * followed by the new manifests. Manifests with only DELETED entries (a
+ * TRUNCATE's) are not carried over: they matter to their snapshot only. */
 int ice_manifest_list_write(sl_wfile_batch *b, const char *local, const char *prev_local, const ice_manifest_info *add, int nadd,
                             int64_t snapshot_id, int64_t parent_id, int64_t seq, sl_err *err);
 
@@ -246,7 +258,7 @@ typedef struct ice_table {
     struct ice_table *next;
     ice_sink *sink;
     char *target;           /* "ns.table" as routed, for messages */
-    char *ns, *name;        /* the Iceberg identifier (one namespace level) */
+    char *ns, *name;        /* the Iceberg identifier (ns dotted: "a.b") */
     char *location;         /* table location URI */
     json_t *schema;         /* the current Iceberg schema */
     int schema_id;
@@ -273,6 +285,7 @@ typedef struct ice_table {
     int npk;
     char *uuid;             /* table-uuid: names the key index's directory */
     int dirty;
+    int truncated;          /* the epoch removes every file committed before it */
 } ice_table;
 
 struct ice_sink {
@@ -334,6 +347,13 @@ int ice_table_index(ice_table *t, sl_err *err);
  * list_local, until fn returns nonzero */
 int ice_manifest_files(const char *list_local, int (*fn)(int content, const char *uri, void *arg, sl_err *err),
                        void *arg, sl_err *err);
+/* calls fn for each live entry (status not DELETED, its data_file has a
+ * file_path) of every manifest of the list at list_local, with the list's
+ * entry of its manifest, until fn returns nonzero */
+struct sl_avro_value;
+typedef int (*ice_entry_fn)(const struct sl_avro_value *manifest, const struct sl_avro_value *entry, void *arg,
+                            sl_err *err);
+int ice_manifest_each(const char *list_local, ice_entry_fn fn, void *arg, sl_err *err);
 /* the snapshot of table metadata md with that id, or NULL */
 json_t *ice_find_snapshot(json_t *md, int64_t id);
 /* the current schema of table metadata md (and its id) */
@@ -341,6 +361,16 @@ json_t *ice_current_schema(json_t *md, int *id);
 json_t *ice_field_json(int32_t id, const ice_col *c, const sl_column *sc, int required);
 /* binds t's columns to s, evolving the table's schema when needed */
 int ice_bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err);
+/* a TRUNCATE's manifests (ice_truncate.c): every live file of t's current
+ * snapshot marked DELETED by snapshot snap (sequence number seq); up to two
+ * (data, deletes) into out, *nout of them */
+typedef struct ice_truncate_stats {
+    int64_t data_files, records, delete_files, position_deletes;
+} ice_truncate_stats;
+int ice_truncate_manifests(ice_table *t, const char *schema_json, int64_t snap, int64_t seq, ice_manifest_info out[2],
+                           int *nout, ice_truncate_stats *stats, sl_err *err);
+/* the spec's summary fields of what a TRUNCATE removed */
+void ice_truncate_summary(json_t *summary, const ice_truncate_stats *st);
 /* closes the open data file (if any) into t->files */
 int ice_table_close_data(ice_table *t, sl_err *err);
 
@@ -348,7 +378,8 @@ int ice_table_close_data(ice_table *t, sl_err *err);
 struct sl_digest_set;
 int ice_read_back(void *self, const struct sl_digest_set *want, struct sl_digest_set *out, sl_err *err);
 
-/* namespace and table path "namespaces/<ns>/tables/<name>" into b */
+/* namespace and table path "namespaces/<ns>/tables/<name>" into b (the
+ * levels of a multi-level ns "a.b" joined by %1F) */
 void ice_table_path(sl_buf *b, const char *ns, const char *name);
 
 /* local path of a file URI ("file:/x", "file:///x", "/x"), or NULL when the

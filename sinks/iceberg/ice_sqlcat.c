@@ -76,7 +76,21 @@ static int sc_load(void *self, const char *ns, const char *name, json_t **md, sl
     return *md ? 0 : SL_ERUNTIME;
 }
 
+static int create_one_namespace(void *self, const char *ns, sl_err *err);
+
+/* ns and each missing parent ("a", then "a.b"), as pyiceberg lists them */
 static int sc_create_namespace(void *self, const char *ns, sl_err *err)
+{
+    int rc = 0;
+    for (const char *dot = strchr(ns, '.'); rc == 0 && dot; dot = strchr(dot + 1, '.')) {
+        char *parent = strndup(ns, (size_t)(dot - ns));
+        rc = parent ? create_one_namespace(self, parent, err) : sl_errf(err, SL_ERUNTIME, "out of memory");
+        free(parent);
+    }
+    return rc ? rc : create_one_namespace(self, ns, err);
+}
+
+static int create_one_namespace(void *self, const char *ns, sl_err *err)
 {
     sqlcat *c = self;
     const char *p[] = {c->name, ns};
@@ -140,15 +154,28 @@ static int sc_create_table(void *self, const char *ns, json_t *req, json_t **md,
     return rc;
 }
 
+static int commit_table(sqlcat *c, json_t *change, const char *ns, const char *name, json_t *written,
+                        json_t *dropped, json_t **md_out, sl_err *err);
+
 /* one table's change inside the commit's transaction; the metadata file it
  * wrote goes to written, the ones its log dropped to dropped */
 static int commit_one(sqlcat *c, json_t *change, json_t *written, json_t *dropped, json_t **md_out, sl_err *err)
 {
     json_t *id = json_object_get(change, "identifier");
-    const char *ns = json_string_value(json_array_get(json_object_get(id, "namespace"), 0));
+    char *ns = ice_ns_join(json_object_get(id, "namespace"));
     const char *name = json_string_value(json_object_get(id, "name"));
-    if (!ns || !name || json_array_size(json_object_get(id, "namespace")) != 1)
-        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "a commit names no table of one namespace level");
+    if (!ns || !name) {
+        free(ns);
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "a commit names no table");
+    }
+    int rc = commit_table(c, change, ns, name, written, dropped, md_out, err);
+    free(ns);
+    return rc;
+}
+
+static int commit_table(sqlcat *c, json_t *change, const char *ns, const char *name, json_t *written,
+                        json_t *dropped, json_t **md_out, sl_err *err)
+{
     char *loc;
     int rc = current(c, ns, name, &loc, err);
     if (rc == ICE_NOTFOUND)

@@ -36,7 +36,15 @@
 void ice_table_path(sl_buf *b, const char *ns, const char *name)
 {
     sl_buf_adds(b, "namespaces/");
-    ice_url_segment(b, ns);
+    /* levels joined by the unit separator, as the REST spec has it */
+    json_t *levels = ice_ns_json(ns), *l;
+    size_t i;
+    json_array_foreach(levels, i, l) {
+        if (i)
+            sl_buf_adds(b, "%1F");
+        ice_url_segment(b, json_string_value(l));
+    }
+    json_decref(levels);
     if (name) {
         sl_buf_adds(b, "/tables/");
         ice_url_segment(b, name);
@@ -401,15 +409,34 @@ static int upsert(ice_table *t, const sl_buf *key, const sl_value *row, sl_err *
     return 0;
 }
 
-typedef struct trunc_arg {
-    ice_table *t;
-    sl_err *err;
-} trunc_arg;
-
-static int truncate_one(ice_loc loc, void *arg)
+/* TRUNCATE: the files committed before go in the epoch's snapshot
+ * (ice_truncate.c), the epoch's own rows so far with the files holding
+ * them, the keys with them; rows after it in the epoch stay. The index is
+ * cleared in the epoch's transaction, committed with the new snapshot's tag
+ * (or, after a crash, found stale and rebuilt). */
+static int truncate_table(ice_table *t, sl_err *err)
 {
-    trunc_arg *a = arg;
-    return add_delete(a->t, loc, a->err);
+    if (t->w) {
+        sl_pq_abort(t->w);
+        t->w = NULL;
+        free(t->w_uri);
+        t->w_uri = NULL;
+    }
+    for (int i = 0; i < t->nfiles; i++) {
+        const char *local = ice_local_path(t->files[i].path);
+        if (local)
+            unlink(local);
+        free(t->files[i].path);
+        sl_pq_result_free(t->files[i].res);
+    }
+    t->nfiles = 0;
+    t->ndels = 0;
+    int rc = ice_index_clear(t->index, 0, err);
+    if (rc)
+        return rc;
+    t->truncated = 1;
+    t->dirty = 1;
+    return 0;
 }
 
 int ice_table_apply(ice_table *t, const sl_event *e, sl_err *err)
@@ -437,15 +464,8 @@ int ice_table_apply(ice_table *t, const sl_event *e, sl_err *err)
     case SL_OP_DELETE:
         ice_key_encode(&k->key, t->cols, t->pk, t->npk, e->before);
         return remove_key(t, &k->key, err);
-    case SL_OP_TRUNCATE: {
-        /* every live row gets a position delete */
-        trunc_arg a = {t, err};
-        int rc = ice_index_each(t->index, truncate_one, &a, err);
-        if (rc || (rc = ice_index_clear(t->index, 0, err)))
-            return rc;
-        t->dirty = 1;
-        return 0;
-    }
+    case SL_OP_TRUNCATE:
+        return truncate_table(t, err);
     default:
         return 0;
     }

@@ -155,3 +155,28 @@ def wait_rows(ice, table, want, proc=None, timeout=60, key="id"):
         time.sleep(0.3)
     raise AssertionError(f"{table}: wanted {want[:5]}... ({len(want)} rows), got {got and got[:5]}... "
                          f"({got and len(got)} rows)")
+
+
+def scan_files(table, snapshot_id):
+    """(data files, delete files) a scan of table (a pyiceberg Table) at snapshot_id reads"""
+    data, dels = set(), set()
+    for task in table.scan(snapshot_id=snapshot_id).plan_files():
+        data.add(task.file.file_path)
+        dels.update(d.file_path for d in task.delete_files)
+    return data, dels
+
+
+def truncate_snapshot(ice, table):
+    """the latest snapshot of table that removed files (a TRUNCATE), checked:
+    a scan of it reads none of the files its parent read, and its summary
+    counts what it removed; returns (snapshot, parent's data files, parent's
+    delete files)"""
+    t = catalog(ice).load_table(table)
+    snap = [s for s in t.snapshots() if "deleted-data-files" in s.summary.additional_properties][-1]
+    old_data, old_dels = scan_files(t, snap.parent_snapshot_id)
+    new_data, new_dels = scan_files(t, snap.snapshot_id)
+    assert not (new_data | new_dels) & (old_data | old_dels), "the truncated snapshot still reads old files"
+    props = snap.summary.additional_properties
+    assert int(props["deleted-data-files"]) == len(old_data)
+    assert int(props["removed-delete-files"]) == len(old_dels)
+    return snap, old_data, old_dels

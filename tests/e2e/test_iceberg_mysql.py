@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from iceberg_read import catalog, ch_rows, checkpoint, drop_tables, duck, duck_rows, py_rows, sink_yaml, snapshots, wait_rows
+from iceberg_read import (catalog, ch_rows, checkpoint, drop_tables, duck, duck_plain, duck_rows, duck_select, py_rows,
+                          sink_yaml, snapshots, truncate_snapshot, wait_rows)
 from sluice_run import Sluice, mysql_exec, mysql_rows, mysql_source_yaml
 
 
@@ -457,3 +458,103 @@ def test_a_table_created_by_others_with_wider_types_is_written_in_them(mariadb, 
     assert [str(f.field_type) for f in catalog(iceberg).load_table(f"{db}.t").schema().fields] == \
         ["long", "decimal(20, 0)"]
     assert s.stop() == 0
+
+
+def test_truncate_is_one_snapshot_removing_files_and_later_rows_stay(mariadb, iceberg, tmp_path):
+    """TRUNCATE TABLE: one snapshot that removes every file of the table (no
+    position delete per row); rows inserted before it in its epoch vanish,
+    those after it stay, and their updates and deletes in the same and a
+    later epoch land exactly, also with the key index of before the TRUNCATE
+    put back (a crash between the catalog's commit and the index's)"""
+    import shutil
+
+    from test_operations import METRICS, endpoint, metric, wait_metrics
+
+    db = "ice_trunc"
+    drop_tables(iceberg, f"{db}.t")
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10))",
+               f"INSERT INTO {db}.t SELECT seq, CONCAT('r', seq) FROM {db}.seq_1_to_400")
+    cols = ["id", "v"]
+    idx = tmp_path / "index"
+    extra = f"  key-index.dir: {idx}\n"
+
+    def same(s):
+        want = source_rows(mariadb, f"{db}.t", cols)
+        wait_rows(iceberg, f"{db}.t", want, proc=s)
+        assert duck_rows(iceberg, f"{db}.t") == want
+        return want
+
+    s = Sluice(tmp_path / "a", pipeline(mariadb, iceberg, f"{db}.t", "ice_trunc", 6111, extra_sink=extra),
+               env=env(mariadb)).start()
+    same(s)
+    mysql_exec(mariadb, f"DELETE FROM {db}.t WHERE id <= 3")  # a delete file before the TRUNCATE
+    same(s)
+    assert s.stop() == 0
+    shutil.copytree(idx, tmp_path / "index-before")
+    # one epoch (an hour's interval; the stop commits it) holds an insert,
+    # the TRUNCATE, inserts, an update and a delete after it
+    s = Sluice(tmp_path / "b", pipeline(mariadb, iceberg, f"{db}.t", "ice_trunc", 6111, interval="1h",
+                                        extra_sink=extra) + METRICS, env=env(mariadb)).start()
+    base = endpoint(s)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (1000, 'before')", f"TRUNCATE TABLE {db}.t",
+               f"INSERT INTO {db}.t VALUES (2000, 'a'), (2001, 'b'), (2002, 'c')",
+               f"UPDATE {db}.t SET v = 'a2' WHERE id = 2000", f"DELETE FROM {db}.t WHERE id = 2002")
+    want_ops = {"insert": 4, "truncate": 1, "update": 1, "delete": 1}
+    wait_metrics(base, lambda m: all(metric(m, "sluice_events_total", table=f"{db}.t", op=op) == n
+                                     for op, n in want_ops.items()), s, "the epoch's changes")
+    assert s.stop() == 0
+    assert same(None) == [{"id": 2000, "v": "a2"}, {"id": 2001, "v": "b"}]
+    snap, old_data, old_dels = truncate_snapshot(iceberg, f"{db}.t")
+    props = snap.summary.additional_properties
+    assert snap.summary.operation.value == "overwrite"
+    assert props["deleted-records"] == "400" and props["removed-position-deletes"] == "3" and len(old_dels) == 1
+    # no position delete for the 397 truncated rows: only the update and delete after the TRUNCATE
+    assert props["added-records"] == "4" and props["added-position-deletes"] == "2"
+    # the index of before the TRUNCATE put back, as a crash between the
+    # catalog's commit and the index's leaves it: stale, rebuilt
+    shutil.rmtree(idx)
+    shutil.copytree(tmp_path / "index-before", idx)
+    # a later epoch: the rows written after the TRUNCATE updated and deleted
+    s = Sluice(tmp_path / "c", pipeline(mariadb, iceberg, f"{db}.t", "ice_trunc", 6111, extra_sink=extra),
+               env=env(mariadb)).start()
+    mysql_exec(mariadb, f"UPDATE {db}.t SET v = 'b2' WHERE id = 2001", f"DELETE FROM {db}.t WHERE id = 2000",
+               f"INSERT INTO {db}.t VALUES (3000, 'd')", f"UPDATE {db}.t SET v = 'd2' WHERE id = 3000",
+               f"INSERT INTO {db}.t VALUES (5, 'new5')")
+    assert same(s) == [{"id": 5, "v": "new5"}, {"id": 2001, "v": "b2"}, {"id": 3000, "v": "d2"}]
+    assert py_rows(iceberg, f"{db}.t") == source_rows(mariadb, f"{db}.t", cols)
+    assert "(the index was of another snapshot)" in s.log_text()
+    # key 5 lived before the TRUNCATE: a stale index would have made its
+    # insert a position delete into a removed file; the scan reads none of them
+    t = catalog(iceberg).load_table(f"{db}.t")
+    for task in t.scan().plan_files():
+        assert task.file.file_path not in old_data
+    assert s.stop() == 0
+
+
+def test_multi_level_namespace_through_rest(mariadb, iceberg, tmp_path):
+    """a route to lake.sales.t and the checkpoint table in ops.ck: the REST
+    catalog gets the levels as arrays (URLs joined by 0x1F), parents are
+    created first, and pyiceberg and DuckDB read the table by its three-part
+    name"""
+    db = "ice_mlns"
+    drop_tables(iceberg, "lake.sales.t", "ops.ck.ice_mlns")
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10))",
+               f"INSERT INTO {db}.t VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    yaml = pipeline(mariadb, iceberg, f"{db}.t", "ice_mlns", 6112, extra_sink="  checkpoint.namespace: ops.ck\n")
+    yaml = yaml.replace("pipeline:\n", f"route:\n  - source-table: {db}.t\n    sink-table: lake.sales.t\npipeline:\n")
+    s = Sluice(tmp_path, yaml, env=env(mariadb)).start()
+    cols = ["id", "v"]
+    wait_rows(iceberg, "lake.sales.t", source_rows(mariadb, f"{db}.t", cols), proc=s)
+    mysql_exec(mariadb, f"UPDATE {db}.t SET v = 'b2' WHERE id = 2", f"DELETE FROM {db}.t WHERE id = 3",
+               f"INSERT INTO {db}.t VALUES (4, 'd')")
+    want = source_rows(mariadb, f"{db}.t", cols)
+    wait_rows(iceberg, "lake.sales.t", want, proc=s)
+    assert s.stop() == 0
+    cat = catalog(iceberg)
+    assert ("lake", "sales") in cat.list_namespaces(("lake",))
+    assert ("lake", "sales", "t") in cat.list_tables(("lake", "sales"))
+    assert checkpoint(iceberg, "ice_mlns", namespace="ops.ck")
+    t = cat.load_table("lake.sales.t")
+    assert duck_select(duck_plain(), f"iceberg_scan('{t.metadata_location}')") == want

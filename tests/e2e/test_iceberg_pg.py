@@ -9,7 +9,7 @@ import datetime as dt
 import decimal
 import uuid
 
-from iceberg_read import checkpoint, drop_tables, duck_rows, py_rows, sink_yaml, wait_rows
+from iceberg_read import checkpoint, drop_tables, duck_rows, py_rows, sink_yaml, truncate_snapshot, wait_rows
 from sluice_run import PG_STREAMING
 
 UTC = dt.timezone.utc
@@ -105,6 +105,64 @@ def test_truncate_empties_the_table_also_after_a_restart(pg, iceberg):
     want = [{"id": 1, "v": "again"}, {"id": 3, "v": "c2"}]
     wait_rows(iceberg, "public.tr", want, proc=s)
     assert duck_rows(iceberg, "public.tr") == want
+    assert s.stop() == 0
+
+
+def test_truncate_removes_files_and_keeps_later_rows_of_its_epoch(pg, iceberg, tmp_path):
+    """a TRUNCATE is one snapshot removing every data and delete file (no
+    position delete per row): inserts before it in its transaction vanish,
+    rows after it in the same epoch stay, and their later updates and
+    deletes land exactly, also after the key index is lost"""
+    drop_tables(iceberg, "public.trf")
+    pg.exec("DROP TABLE IF EXISTS trf", "CREATE TABLE trf (id int PRIMARY KEY, v text)",
+            "INSERT INTO trf SELECT g, 'r' || g FROM generate_series(1, 300) g")
+    idx = tmp_path / "trf-index"
+    s, _ = pg.pipeline("public.trf", "ice_pg_trf", startup="initial",
+                       sink=sink_yaml(iceberg, f"  key-index.dir: {idx}\n"))
+    s.start(wait_for=PG_STREAMING, timeout=60)
+
+    def same():
+        want = [{"id": i, "v": v} for i, v in pg.rows("SELECT id, v FROM trf ORDER BY id")]
+        wait_rows(iceberg, "public.trf", want, proc=s)
+        assert duck_rows(iceberg, "public.trf") == want
+        return want
+
+    same()
+    pg.exec("UPDATE trf SET v = 'u' WHERE id <= 5")  # a position delete file before the TRUNCATE
+    same()
+    with pg.connect(autocommit=False) as conn:  # one transaction: one epoch
+        conn.execute("INSERT INTO trf VALUES (1000, 'before')")
+        conn.execute("TRUNCATE trf")
+        conn.execute("INSERT INTO trf VALUES (2000, 'a'), (2001, 'b'), (2002, 'c')")
+        conn.execute("UPDATE trf SET v = 'a2' WHERE id = 2000")
+        conn.execute("DELETE FROM trf WHERE id = 2002")
+    assert same() == [{"id": 2000, "v": "a2"}, {"id": 2001, "v": "b"}]
+    snap, old_data, old_dels = truncate_snapshot(iceberg, "public.trf")
+    props = snap.summary.additional_properties
+    assert snap.summary.operation.value == "overwrite"
+    # the removed files' counts: 300 rows and 5 updated images, 5 position deletes
+    assert props["deleted-records"] == "305" and props["removed-position-deletes"] == "5" and len(old_dels) == 1
+    # the epoch's file holds the three rows after the TRUNCATE and the
+    # update's new image (not the insert before it); the two position
+    # deletes are the update and delete after it, none for the 300 rows
+    assert props["added-records"] == "4" and props["added-position-deletes"] == "2"
+    # a later epoch: updates and deletes of the rows written after the TRUNCATE
+    pg.exec("UPDATE trf SET v = 'b2' WHERE id = 2001", "DELETE FROM trf WHERE id = 2000",
+            "INSERT INTO trf VALUES (3000, 'd')")
+    same()
+    assert s.stop() == 0
+    # the key index lost: rebuilt from the table, which holds no row of before the TRUNCATE
+    import shutil
+    shutil.rmtree(idx)
+    s.start(wait_for=PG_STREAMING, timeout=60)
+    pg.exec("INSERT INTO trf VALUES (1, 'again')", "UPDATE trf SET v = 'd2' WHERE id = 3000")
+    assert same() == [{"id": 1, "v": "again"}, {"id": 2001, "v": "b2"}, {"id": 3000, "v": "d2"}]
+    assert "key index rebuilt from snapshot" in s.log_text()
+    # a TRUNCATE alone in its epoch is a "delete" snapshot
+    pg.exec("TRUNCATE trf")
+    assert same() == []
+    snap, _, _ = truncate_snapshot(iceberg, "public.trf")
+    assert snap.summary.operation.value == "delete"
     assert s.stop() == 0
 
 

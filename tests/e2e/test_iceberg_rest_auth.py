@@ -1,6 +1,7 @@
 """The iceberg sink's REST catalog behind authentication and TLS: a bearer
 token, OAuth2 client credentials (the token issued by the REST catalog jar's
-own /v1/oauth/tokens), https verified against catalog.properties.ssl.cabundle.
+own /v1/oauth/tokens), https verified against catalog.properties.ssl.cabundle,
+mutual TLS with catalog.properties.ssl.client.cert / .key.
 
 The jar checks no token and serves no TLS, so tests/services/iceberg_front.py
 stands in front of it: TLS with the test PKI (lib.sh make_test_tls, the one
@@ -28,12 +29,14 @@ CLIENT_TOKEN = "client-credentials-token:sub=sluice-client"  # what the jar issu
 def front(iceberg, mariadb):
     procs = []
 
-    def start(tls=False, tokens=(), client_secret=None, token_uses=0):
+    def start(tls=False, tokens=(), client_secret=None, token_uses=0, client_ca=False):
         port = free_port()
         cmd = [sys.executable, str(SERVICES_DIR / "iceberg_front.py"), "--port", str(port), "--upstream", iceberg.uri]
         tls_dir = Path(mariadb.env["MARIADB_TLS_DIR"])
         if tls:
             cmd += ["--cert", str(tls_dir / "server.pem"), "--key", str(tls_dir / "server.key")]
+        if client_ca:
+            cmd += ["--client-ca", str(tls_dir / "ca.pem")]
         for t in tokens:
             cmd += ["--token", t]
         if client_secret:
@@ -139,3 +142,24 @@ def test_https_verified_with_the_ca_bundle(mariadb, iceberg, front, tmp_path):
     assert rc == 2, log
     assert (f"iceberg sink: catalog.properties.ssl.cabundle {tls / 'missing.pem'} cannot be read: No such file or "
             f"directory") in log, log
+
+
+def test_mutual_tls_with_a_client_certificate(mariadb, iceberg, front, tmp_path):
+    """a catalog that requires a client certificate: sluice's (signed by the
+    CA the front trusts) lets the run through exactly; without one, or with
+    only the certificate, the run stops naming the options"""
+    uri, tls = front(tls=True, client_ca=True)
+    ca = f"  catalog.properties.ssl.cabundle: {tls / 'ca.pem'}\n"
+    run_until_rows(mariadb, iceberg, tmp_path, uri, "ice_auth_mtls", "ice_auth_mtls", 6409,
+                   ca + f"  catalog.properties.ssl.client.cert: {tls / 'client.pem'}\n"
+                   f"  catalog.properties.ssl.client.key: {tls / 'client.key'}")
+    rc, log = failing_run(mariadb, tmp_path, uri, "ice_auth_nocert", 6410, ca)
+    assert rc == 2, log
+    assert f"iceberg sink: TLS with {uri}/v1/config failed (" in log, log
+    assert ("the catalog wants a client certificate (mutual TLS): set catalog.properties.ssl.client.cert and "
+            "catalog.properties.ssl.client.key") in log, log
+    rc, log = failing_run(mariadb, tmp_path, uri, "ice_auth_halfcert", 6411,
+                          ca + f"  catalog.properties.ssl.client.cert: {tls / 'client.pem'}")
+    assert rc == 2, log
+    assert ("iceberg sink: catalog.properties.ssl.client.cert is set without catalog.properties.ssl.client.key; "
+            "mutual TLS needs both (PEM certificate and its key)") in log, log

@@ -80,7 +80,7 @@ def py_rows(cat, table, key="id"):
 
 def duck_rows(cat, table, key="id"):
     """DuckDB's iceberg extension on the metadata file the catalog row names"""
-    ns, name = table.split(".")
+    ns, name = table.rsplit(".", 1)
     (loc,) = cat.rows(f"SELECT metadata_location FROM iceberg_tables WHERE catalog_name = '{CATALOG}' "
                       f"AND table_namespace = '{ns}' AND table_name = '{name}'")[0]
     return duck_select(duck_plain(), f"iceberg_scan('{loc}')", key)
@@ -372,3 +372,31 @@ def test_swap_lost_to_a_concurrent_writer_is_refused(mariadb, postgres, tmp_path
     assert sorted(p.name for p in meta_dir.glob("*.metadata.json")) == before
     assert cat.rows(ck_sql) == ck
     assert [r["id"] for r in py_rows(cat, f"{db}.t")] == [1]
+
+
+def test_multi_level_namespace_with_parents_created(mariadb, sqlcat, tmp_path):
+    """a route to lake.sales.t (and the checkpoint table in ops.ck): the
+    namespaces and their parents exist as pyiceberg keeps them, and its
+    SqlCatalog reads the table by its three-part name"""
+    db = "ice_sql_mlns"
+    make_source(mariadb, db)
+    yaml = pipeline(mariadb, sqlcat, f"{db}.t", "ice_sql_mlns", 6220) + "  # routed\n"
+    yaml = yaml.replace("pipeline:\n", f"route:\n  - source-table: {db}.t\n    sink-table: lake.sales.t\n"
+                        "pipeline:\n").replace(f"catalog-name: {CATALOG}\n",
+                                                f"catalog-name: {CATALOG}\n  checkpoint.namespace: ops.ck\n")
+    s = Sluice(tmp_path, yaml, env=env(mariadb)).start()
+    wait_rows(sqlcat, "lake.sales.t", source(mariadb, db), s)
+    mysql_exec(mariadb, f"UPDATE {db}.t SET n = n + 1 WHERE id = 2", f"DELETE FROM {db}.t WHERE id = 3",
+               f"INSERT INTO {db}.t VALUES (4, 'd', 40)")
+    want = source(mariadb, db)
+    wait_rows(sqlcat, "lake.sales.t", want, s)
+    assert s.stop() == 0
+    assert duck_rows(sqlcat, "lake.sales.t") == want
+    cat = sqlcat.catalog()
+    assert ("lake", "sales") in cat.list_namespaces(("lake",))
+    assert cat.list_tables(("lake", "sales")) == [("lake", "sales", "t")]
+    assert cat.load_table("ops.ck.ice_sql_mlns").properties.get("sluice.checkpoint")
+    assert sqlcat.rows(f"SELECT table_namespace, table_name FROM iceberg_tables WHERE catalog_name = '{CATALOG}' "
+                       "ORDER BY 1") == [("lake.sales", "t"), ("ops.ck", "ice_sql_mlns")]
+    assert sorted(r[0] for r in sqlcat.rows("SELECT namespace FROM iceberg_namespace_properties WHERE "
+                                            f"catalog_name = '{CATALOG}'")) == ["lake", "lake.sales", "ops", "ops.ck"]

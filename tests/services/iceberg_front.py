@@ -5,10 +5,12 @@ jar unchanged, the OAuth2 token endpoint /v1/oauth/tokens included: the jar
 issues the tokens (client_credentials grant: "client-credentials-token:sub=
 <client_id>"), the front only refuses catalog requests whose Authorization is
 not one of the accepted tokens (401, the REST spec's error body) and, when
---client-secret is given, token requests without that client_secret.
+--client-secret is given, token requests without that client_secret. With
+--client-ca the TLS handshake requires a client certificate signed by that
+CA (mutual TLS).
 
 Usage: iceberg_front.py --port P --upstream http://127.0.0.1:N
-           [--cert server.pem --key server.key] [--token T ...] [--client-secret S]
+           [--cert server.pem --key server.key [--client-ca ca.pem]] [--token T ...] [--client-secret S]
            [--token-uses N]   (a token expires after N catalog requests, until
                                the next token request: clients must ask again)
 Prints "listening <port>" once it accepts connections; the test owns the
@@ -33,6 +35,7 @@ def main():
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--client-ca")
     ap.add_argument("--token", action="append", default=[])
     ap.add_argument("--client-secret")
     ap.add_argument("--token-uses", type=int, default=0)
@@ -100,6 +103,9 @@ def main():
     if a.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(a.cert, a.key)
+        if a.client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(a.client_ca)
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print(f"listening {srv.server_address[1]}", flush=True)
     srv.serve_forever()
