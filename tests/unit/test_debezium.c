@@ -245,6 +245,26 @@ static void arrays_and_infinity(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(items, "items"), "type")), "int32");
     json_decref(m);
     sl_buf_free(&b);
+    /* a date[]'s items are named as the mode names a date (days either way) */
+    free((void *)s->cols[0].name);
+    free((void *)s->cols[0].type_name);
+    set_col(&s->cols[0], "da", "date[]", SL_TEXTUAL);
+    s->cols[0].is_array = 1;
+    s->cols[0].elem_kind = SL_DATE;
+    s->cols[0].array_dims = 1;
+    const char *date_names[2] = {"io.debezium.time.Date", "org.apache.kafka.connect.data.Date"};
+    for (int connect = 0; connect < 2; connect++) {
+        env.modes.time_precision = connect ? SL_TIME_CONNECT : SL_TIME_ADAPTIVE;
+        sl_buf_init(&b);
+        sl_connect_value_schema(&b, s, "p.public.t", &env, env.connector);
+        sl_buf_addc(&b, 0);
+        json_t *da = after_field(b.data, "da");
+        json_t *item = json_object_get(da, "items");
+        assert_string_equal(json_string_value(json_object_get(item, "type")), "int32");
+        assert_string_equal(json_string_value(json_object_get(item, "name")), date_names[connect]);
+        json_decref(da);
+        sl_buf_free(&b);
+    }
     sl_value_modes modes = {0};
     const char *texts[] = {"infinity", "-infinity"};
     const char *want[2][2] = {{"2147483647", "-2147483648"}, {"9223372036854775807", "-9223372036854775808"}};
