@@ -65,8 +65,10 @@ static void column_field(sl_buf *b, const sl_column *c, const sl_value_modes *m)
         if (elem.is_array)
             elem.kind = c->kind;
         sl_buf_adds(b, "{\"type\":\"array\",\"items\":");
-        /* elements are rendered by the source in sluice's own forms */
-        column_field(b, &elem, NULL);
+        /* elements are rendered by the source in sluice's own forms; a
+         * date is days since the epoch in every form, and only its name
+         * follows time.precision.mode (connect: Connect's Date, as Debezium) */
+        column_field(b, &elem, elem.kind == SL_DATE ? m : NULL);
         sl_buf_adds(b, c->nullable ? ",\"optional\":true" : ",\"optional\":false");
         if (c->name) {
             sl_buf_adds(b, ",\"field\":");

@@ -100,6 +100,16 @@ int sl_mysql_tls_fix(const sl_mysql_conf *c, unsigned code, sl_err *err, int rc)
     if (code == ER_ACCESS_DENIED_ERROR && c->ssl_mode == SL_MYSQL_SSL_DISABLED)
         return sl_err_fix(err, rc, "check username and password; an account created REQUIRE SSL (or X509) is "
                                    "refused the same way over plaintext: set ssl-mode to required or stricter");
+    /* the server answers a missing or unmatched client certificate like a
+     * wrong password: name the other cause too */
+    if (code == ER_ACCESS_DENIED_ERROR && !c->ssl_cert)
+        return sl_err_fix(err, rc, "check username and password; an account created REQUIRE X509, SUBJECT or ISSUER "
+                                   "is refused the same way without a client certificate: set ssl-cert and ssl-key");
+    if (code == ER_ACCESS_DENIED_ERROR)
+        return sl_err_fix(err, rc, "check username and password; an account created REQUIRE SUBJECT or ISSUER is "
+                                   "refused the same way when the certificate in ssl-cert %s has another subject or "
+                                   "issuer",
+                          c->ssl_cert);
     if (code != CR_SSL_CONNECTION_ERROR || c->ssl_mode == SL_MYSQL_SSL_DISABLED)
         return rc;
     /* the library reports every TLS failure with one code: ask the server

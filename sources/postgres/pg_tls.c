@@ -74,9 +74,33 @@ static int works_with(const sl_pg_conf *c, int mode)
     return 1;
 }
 
+/* the server's own words (pg_hba.conf method cert, clientcert=verify-*)
+ * say when a client certificate is missing or does not match the role */
+static int client_cert_fix(const sl_pg_conf *c, sl_err *err)
+{
+    if (strstr(err->msg, "requires a valid client certificate"))
+        return sl_err_fix(err, SL_ECONFIG,
+                          "the server admits this role only with a client certificate (pg_hba.conf method cert or "
+                          "clientcert=verify-ca/verify-full)%s",
+                          c->sslcert ? "; the server did not accept the one in sslcert: it must be signed by a CA "
+                                       "in the server's ssl_ca_file"
+                                     : ": set sslcert and sslkey");
+    if (strstr(err->msg, "certificate authentication failed") || strstr(err->msg, "certificate validation"))
+        return sl_err_fix(err, SL_ECONFIG,
+                          "the certificate in sslcert %s does not name role '%s': its CN must be the role name "
+                          "(or mapped to it in pg_ident.conf)",
+                          c->sslcert ? c->sslcert : "(none)", c->user);
+    return 0;
+}
+
 int sl_pg_tls_diagnose(const sl_pg_conf *c, sl_err *err, int rc)
 {
-    if (c->tls_diagnosed || c->ssl_mode < SL_PG_SSL_REQUIRE)
+    if (c->tls_diagnosed)
+        return rc;
+    int cert_rc = client_cert_fix(c, err);
+    if (cert_rc)
+        return cert_rc;
+    if (c->ssl_mode < SL_PG_SSL_REQUIRE)
         return rc;
     const char *root = c->sslrootcert ? c->sslrootcert : "~/.postgresql/root.crt (libpq's default)";
     if (c->ssl_mode == SL_PG_SSL_VERIFY_FULL && works_with(c, SL_PG_SSL_VERIFY_CA))

@@ -48,9 +48,10 @@ from test_mysql_types import COLUMNS as MY_COLUMNS, ROWS as MY_ROWS, insert as m
 from test_pg_types import COLUMNS as PG_COLUMNS, insert_rows as pg_insert
 
 PEERS = REPO_ROOT / "bench" / "peers"
-# sluice's defaults and two mode sets of test_debezium_modes (set 2 names
-# mariadb.source.connector: mysql, a connector the peer does not run)
-RUN_SETS = [0, 1, 3]
+# sluice's defaults and every mode set of test_debezium_modes (run_modes
+# drops set 2's mariadb.source.connector: mysql, a connector the peer does
+# not run, and its time.precision.mode connect on MariaDB)
+RUN_SETS = [0, 1, 2, 3]
 MODE_OPTIONS = ("decimal.handling.mode", "bigint.unsigned.handling.mode", "time.precision.mode",
                 "interval.handling.mode", "binary.handling.mode")
 SLUICE_DEFAULTS = {"decimal.handling.mode": "string", "bigint.unsigned.handling.mode": "precise",
@@ -377,6 +378,18 @@ def finish_both(peer, kafka, topic, expected, s):
     return dbz, slc
 
 
+def mariadb_peer_props(mariadb, server_id, prefix, db, tables, workdir, **extra):
+    """The Debezium MariaDB connector's settings for one run over tables of db."""
+    return {"connector.class": "io.debezium.connector.mariadb.MariaDbConnector",
+            "database.hostname": mariadb.host, "database.port": mariadb.port,
+            "database.user": mariadb.user, "database.password": mariadb.password,
+            "database.server.id": server_id, "topic.prefix": prefix,
+            "database.include.list": db, "table.include.list": tables,
+            "include.schema.changes": "false", "snapshot.mode": "initial",
+            "schema.history.internal": "io.debezium.storage.file.history.FileSchemaHistory",
+            "schema.history.internal.file.filename": str(workdir / "history"), **extra}
+
+
 def dbz_modes(db, modes):
     """Debezium's settings for sluice's modes. Debezium 3.5's MariaDB
     connector refuses time.precision.mode=adaptive ("no longer supported");
@@ -406,16 +419,8 @@ def test_mariadb_zoo_matches_debezium(request, mariadb, kafka, peer_classpath, t
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}", f"CREATE TABLE {table} ({MY_COLUMNS})")
     my_insert(mariadb, table, MY_ROWS)
     expected = 2 * len(MY_ROWS) + 5  # snapshot, inserts, update, delete, move (delete + create), last insert
-    peer = Peer(peer_classpath, tmp_path / "dbz", {
-        "connector.class": "io.debezium.connector.mariadb.MariaDbConnector",
-        "database.hostname": mariadb.host, "database.port": mariadb.port,
-        "database.user": mariadb.user, "database.password": mariadb.password,
-        "database.server.id": 8100 + k, "topic.prefix": prefix,
-        "database.include.list": db, "table.include.list": table,
-        "include.schema.changes": "false", "snapshot.mode": "initial",
-        "schema.history.internal": "io.debezium.storage.file.history.FileSchemaHistory",
-        "schema.history.internal.file.filename": str(tmp_path / "dbz" / "history"),
-        **dbz_modes("mariadb", modes)}, f"{prefix}.{table}")
+    peer = Peer(peer_classpath, tmp_path / "dbz", mariadb_peer_props(
+        mariadb, 8100 + k, prefix, db, table, tmp_path / "dbz", **dbz_modes("mariadb", modes)), f"{prefix}.{table}")
     try:
         yaml = mysql_source_yaml(mariadb, table, 8200 + k, "initial") + f"""
 sink:
@@ -511,15 +516,9 @@ def test_mariadb_schema_changes_match_debezium(request, mariadb, kafka, peer_cla
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.marker (id INT PRIMARY KEY)", f"INSERT INTO {db}.marker VALUES (1)")
     tables = f"{db}.marker,{db}.t"
-    peer = Peer(peer_classpath, tmp_path / "dbz", {
-        "connector.class": "io.debezium.connector.mariadb.MariaDbConnector",
-        "database.hostname": mariadb.host, "database.port": mariadb.port,
-        "database.user": mariadb.user, "database.password": mariadb.password,
-        "database.server.id": 8150, "topic.prefix": prefix,
-        "database.include.list": db, "table.include.list": tables,
-        "include.schema.changes": "true", "snapshot.mode": "initial",
-        "schema.history.internal": "io.debezium.storage.file.history.FileSchemaHistory",
-        "schema.history.internal.file.filename": str(tmp_path / "dbz" / "history")}, f"{prefix}.{db}.marker")
+    peer = Peer(peer_classpath, tmp_path / "dbz", mariadb_peer_props(
+        mariadb, 8150, prefix, db, tables, tmp_path / "dbz", **{"include.schema.changes": "true"}),
+        f"{prefix}.{db}.marker")
     try:
         yaml = mysql_source_yaml(mariadb, f"{db}.marker,{db}.t", 8250, "initial") + f"""
 sink:
@@ -566,6 +565,89 @@ sink:
         f"ALTER TABLE {db}.t ADD COLUMN extra INT NOT NULL DEFAULT 7 COMMENT 'added'",
         f"DROP TABLE `{db}`.`t`"]
     judge_schema_changes(request, dbz, slc)
+
+
+# ------------------------------------------------------------ transaction metadata
+
+def flatten_any(prefix, x, out):
+    """Every leaf of a JSON value under its dotted path (list items by index)."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            flatten_any(f"{prefix}.{k}", v, out)
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            flatten_any(f"{prefix}[{i}]", v, out)
+    else:
+        out[prefix] = x
+    return out
+
+
+def test_mariadb_transaction_metadata_matches_debezium(request, mariadb, kafka, peer_classpath, tmp_path):
+    """provide.transaction.metadata on both tools: the BEGIN/END records of
+    <prefix>.transaction (key, value, schemas, per-table counts) and each
+    streamed change's transaction block compared field by field."""
+    db, prefix = "cmp_tx", f"cmptx_{uuid.uuid4().hex[:6]}"
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.a (id INT PRIMARY KEY, v INT)", f"CREATE TABLE {db}.b (id INT PRIMARY KEY)",
+               f"INSERT INTO {db}.a VALUES (1, 1)")
+    tables = f"{db}.a,{db}.b"
+    peer = Peer(peer_classpath, tmp_path / "dbz", mariadb_peer_props(
+        mariadb, 8160, prefix, db, tables, tmp_path / "dbz", **{"provide.transaction.metadata": "true"}),
+        f"{prefix}.{db}.b")
+    try:
+        yaml = mysql_source_yaml(mariadb, tables, 8260, "initial") + f"""
+sink:
+{kafka_sink(kafka, prefix, {"provide.transaction.metadata": "true"})}pipeline:
+  name: {prefix}
+  checkpoint.interval: 200ms
+"""
+        s = Sluice(tmp_path / "sluice", yaml, env={"TEST_MYSQL_PASSWORD": mariadb.password})
+        s.start(wait_for="mysql source: streaming", timeout=90)
+        deadline = time.time() + 240
+        while not [r for r in peer.all_records() if r[3] == f"{prefix}.{db}.a"]:  # Debezium's snapshot
+            assert time.time() < deadline and peer.proc.poll() is None, peer.log.read_text()[-3000:]
+            time.sleep(0.3)
+        mysql_exec(mariadb, "BEGIN", f"INSERT INTO {db}.a VALUES (2, 2)", f"INSERT INTO {db}.b VALUES (7)",
+                   f"UPDATE {db}.a SET v = 3 WHERE id = 2", "COMMIT", f"INSERT INTO {db}.b VALUES (8)")
+        deadline = time.time() + 120
+        while True:  # BEGIN and END of both transactions
+            dbz_tx = [r for r in peer.all_records() if r[3] == f"{prefix}.transaction"]
+            if len(dbz_tx) >= 4:
+                break
+            assert time.time() < deadline and peer.proc.poll() is None, peer.log.read_text()[-3000:]
+            time.sleep(0.3)
+        peer.kill()
+        dbz_ch = [r for r in peer.all_records() if r[3] in (f"{prefix}.{db}.a", f"{prefix}.{db}.b")]
+        slc_tx = sluice_records(kafka, f"{prefix}.transaction", 4, s)  # the last END commits with every change
+        slc_ch = sluice_records(kafka, f"{prefix}.{db}.a", 3, s) + sluice_records(kafka, f"{prefix}.{db}.b", 2, s)
+        assert s.stop() == 0
+    finally:
+        peer.kill()
+
+    def by_tx(recs):
+        out = {}
+        for key, value, _ in recs:
+            p = value["payload"]
+            flat = flatten_any("key", key, flatten_any("value", value, {}))
+            # each tool's own clock for ts_ms (Debezium's END had the next
+            # transaction's binlog time); Debezium lists an END's tables in
+            # its map's order, sluice in first-seen order
+            flat.pop("value.payload.ts_ms")
+            flat = {k: v for k, v in flat.items() if not k.startswith("value.payload.data_collections")}
+            cols = sorted((c["data_collection"], c["event_count"]) for c in p["data_collections"] or [])
+            out[(p["status"], p["id"])] = (flat, cols)
+        return out
+    want, got = by_tx([r[:3] for r in dbz_tx]), by_tx(slc_tx)
+    assert sorted(want) == sorted(got) and len(want) == 4, (sorted(want), sorted(got))
+    for k in want:
+        assert want[k][1] == got[k][1], (k, want[k][1], got[k][1])
+        diff = {p: (want[k][0].get(p, ABSENT), got[k][0].get(p, ABSENT))
+                for p in set(want[k][0]) | set(got[k][0]) if want[k][0].get(p, ABSENT) != got[k][0].get(p, ABSENT)}
+        assert not diff, (k, diff)
+    ends = sorted(cols for (status, _), (_, cols) in want.items() if status == "END")
+    assert ends == [[(f"{db}.a", 2), (f"{db}.b", 1)], [(f"{db}.b", 1)]]
+    block = lambda recs: sorted(json.dumps(v["payload"]["transaction"], sort_keys=True) for v in recs if v)
+    assert block(r[1] for r in dbz_ch) == block(r[1] for r in slc_ch)
 
 
 def change_of(value):

@@ -278,6 +278,60 @@ def test_aborted_epoch_visible_only_to_read_uncommitted(mariadb, kafka, tmp_path
     assert [e["after"]["id"] for e in uncommitted] == [0] + list(range(1, 501)) * 2 + [999]
 
 
+def tx_records(kafka, topic, isolation="read_committed"):
+    """The transaction topic as {id: [(status, event_count), ...]}: one id's
+    records share a key and so a partition, in the order written."""
+    out = {}
+    for v in change_events(read_topic(kafka.bootstrap, topic, isolation)):
+        out.setdefault(v["id"], []).append((v["status"], v["event_count"]))
+    return out
+
+
+def test_aborted_epoch_takes_its_transaction_records_along(mariadb, kafka, tmp_path, db):
+    """provide.transaction.metadata: the BEGIN/END records of a transaction
+    travel in the Kafka transaction of its changes, so an epoch aborted by
+    kill -9 takes them along: read_committed sees each source transaction's
+    BEGIN and END once (the resent epoch's, same id), read_uncommitted the
+    aborted copy too."""
+    mysql_exec(mariadb, f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")
+    topic, txt = f"{db}.{db}.t", f"{db}.transaction"
+    meta = "  provide.transaction.metadata: true\n"
+    s0 = start(tmp_path, kafka_yaml(mariadb, kafka, db, extra_sink=meta), mariadb, sub="zero")
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (0, 0)")
+    wait_marker(kafka, topic, 0, s0)
+    assert s0.stop() == 0
+    first = tx_records(kafka, txt)
+    assert list(first.values()) == [[("BEGIN", None), ("END", 1)]]
+    s = start(tmp_path, kafka_yaml(mariadb, kafka, db, interval="10min", extra_sink=meta), mariadb)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t SELECT seq, seq FROM {db}.seq_1_to_300")
+    deadline = time.time() + 60
+    while len(read_topic(kafka.bootstrap, txt, "read_uncommitted")) < 4:
+        assert time.time() < deadline and s.proc.poll() is None, s.log_text()[-3000:]
+        time.sleep(0.2)
+    assert tx_records(kafka, txt) == first
+    open_tx = {i: r for i, r in tx_records(kafka, txt, "read_uncommitted").items() if i not in first}
+    assert list(open_tx.values()) == [[("BEGIN", None), ("END", 300)]]
+    (big,) = open_tx
+    s.kill9()
+    s2 = start(tmp_path, kafka_yaml(mariadb, kafka, db, extra_sink=meta), mariadb, sub="second")
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (999, 0)")
+    wait_marker(kafka, topic, 999, s2)
+    deadline = time.time() + 60
+    while len(read_topic(kafka.bootstrap, txt)) < 6:
+        assert time.time() < deadline and s2.proc.poll() is None, s2.log_text()[-3000:]
+        time.sleep(0.2)
+    assert s2.stop() == 0
+    committed = tx_records(kafka, txt)
+    assert len(committed) == 3 and committed[big] == [("BEGIN", None), ("END", 300)]  # the resent one, same id
+    assert sorted(committed.values()) == [[("BEGIN", None), ("END", 1)]] * 2 + [[("BEGIN", None), ("END", 300)]]
+    uncommitted = tx_records(kafka, txt, "read_uncommitted")
+    assert uncommitted[big] == [("BEGIN", None), ("END", 300)] * 2
+    assert {i: r for i, r in uncommitted.items() if i != big} == {i: r for i, r in committed.items() if i != big}
+    # every committed change points at a transaction whose BEGIN/END are committed
+    evs = change_events(read_topic(kafka.bootstrap, topic))
+    assert sorted(e["after"]["id"] for e in evs) == list(range(0, 301)) + [999]
+    assert {e["transaction"]["id"] for e in evs} == set(committed)
+
 def chain_check(events):
     """Every change of a key continues from the key's previous state: an
     update's or delete's before image equals what the stream said last, a

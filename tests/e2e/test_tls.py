@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import sluice_binary
-from sluice_run import (PG_STREAMING, Sluice, mysql_exec, pg_exec, pg_rows, replay, wait_events)
+from sluice_run import (PG_STREAMING, Sluice, mysql_exec, pg_drop_slot, pg_exec, pg_rows, replay, wait_events)
 
 _ids = itertools.count(7700)
 
@@ -178,6 +178,54 @@ def test_mysql_pipeline_over_tls_snapshot_and_binlog(mariadb, mtls, tmp_path):
     assert sorted(k[1] for k in state) == list(range(2, 52))
 
 
+def x509_user(mariadb):
+    """sluice_x509: refused without a client certificate whose subject and
+    issuer are those of the services' client.pem (CN=sluice, the test CA)."""
+    mysql_exec(mariadb, f"CREATE USER IF NOT EXISTS 'sluice_x509'@'%' IDENTIFIED BY '{mariadb.password}'",
+               f"ALTER USER 'sluice_x509'@'%' IDENTIFIED BY '{mariadb.password}' "
+               "REQUIRE SUBJECT '/CN=sluice' AND ISSUER '/CN=sluice test CA'",
+               "GRANT ALL PRIVILEGES ON *.* TO 'sluice_x509'@'%'")
+    return "sluice_x509"
+
+
+def test_mysql_client_certificate_snapshot_and_binlog(mariadb, mtls, tmp_path):
+    """A REQUIRE SUBJECT/ISSUER account: with ssl-cert/ssl-key, check reports
+    TLS and every connection of a run (snapshot readers in parallel, binlog)
+    gets in; without them the account is refused and the error names the
+    options to set."""
+    user = x509_user(mariadb)
+    ca = f"  ssl-mode: verify-identity\n  ssl-ca: {mtls / 'ca.pem'}\n"
+    cert = f"  ssl-cert: {mtls / 'client.pem'}\n  ssl-key: {mtls / 'client.key'}\n"
+    proc, _ = check(tmp_path, mysql_yaml(mariadb, "sluice.nothing", ca + cert, user=user))
+    assert re.search(r"ok    connection: TLSv1\.[23], \S+ \(ssl-mode verify-identity\)", proc.stdout), \
+        proc.stdout + proc.stderr
+    proc, _ = check(tmp_path, mysql_yaml(mariadb, "sluice.nothing", ca, user=user))
+    assert proc.returncode != 0, proc.stderr
+    assert error_text(proc).endswith(
+        "(error 1045); fix: check username and password; an account created REQUIRE X509, SUBJECT or ISSUER is "
+        "refused the same way without a client certificate: set ssl-cert and ssl-key"), proc.stderr
+    other = f"  ssl-cert: {mtls / 'otherhost.pem'}\n  ssl-key: {mtls / 'otherhost.key'}\n"
+    proc, _ = check(tmp_path, mysql_yaml(mariadb, "sluice.nothing", ca + other, user=user))
+    assert error_text(proc).endswith(
+        "(error 1045); fix: check username and password; an account created REQUIRE SUBJECT or ISSUER is refused "
+        f"the same way when the certificate in ssl-cert {mtls / 'otherhost.pem'} has another subject or issuer"), \
+        proc.stderr
+
+    db = "tls_x509"
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)",
+               f"INSERT INTO {db}.t SELECT seq, seq FROM {db}.seq_1_to_50")
+    out = tmp_path / "out.jsonl"
+    s = Sluice(tmp_path, mysql_yaml(mariadb, f"{db}.t", ca + cert, user=user, startup="initial", out=out,
+                                    name="tlsx509")).start()
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (51, 51)", f"DELETE FROM {db}.t WHERE id = 1")
+    evs = wait_events(out, 52, proc=s)
+    assert s.stop() == 0
+    assert sum(e["op"] == "r" for e in evs) == 50
+    state = replay(evs)
+    assert sorted(k[1] for k in state) == list(range(2, 52))
+
+
 # --------------------------------------------------------------- postgres
 
 @pytest.fixture
@@ -270,6 +318,82 @@ def test_pg_pipeline_over_tls_snapshot_and_stream(postgres, pgdb, ptls, tmp_path
         s.stop()
         for (slot,) in pg_rows(postgres, "SELECT slot_name FROM pg_replication_slots WHERE slot_name = 'sl_tlspipe'"):
             pg_exec(postgres, f"SELECT pg_drop_replication_slot('{slot}')")
+
+
+def pg_cert_user(postgres, ptls: Path, tmp_path: Path):
+    """Role sluice_cert, admitted only by `hostssl ... cert` (TLS and a client
+    certificate from the test CA whose CN is the role name, for normal and
+    replication connections); returns (role, cert, key) with a certificate
+    issued for it in tmp_path."""
+    role = "sluice_cert"
+    pg_exec(postgres, f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+                      f"CREATE ROLE {role}; END IF; END $$",
+            f"ALTER ROLE {role} WITH LOGIN SUPERUSER REPLICATION PASSWORD '{postgres.password}'")
+    hba = Path(postgres.env["PG_DIR"]) / "data" / "pg_hba.conf"
+    rules = "".join(f"hostnossl {d} {role} 0.0.0.0/0 reject\nhostssl {d} {role} 127.0.0.1/32 cert\n"
+                    for d in ("all", "replication"))
+    text = hba.read_text()
+    if rules not in text:
+        hba.write_text(rules + text)  # before the md5 rules: the first matching line decides
+        pg_exec(postgres, "SELECT pg_reload_conf()")
+    key, csr, cert = tmp_path / f"{role}.key", tmp_path / f"{role}.csr", tmp_path / f"{role}.pem"
+    for cmd in (["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key],
+                ["req", "-new", "-key", key, "-subj", f"/CN={role}", "-out", csr],
+                ["x509", "-req", "-in", csr, "-CA", ptls / "ca.pem", "-CAkey", ptls / "ca.key",
+                 "-CAcreateserial", "-CAserial", tmp_path / "ca.srl", "-days", "1", "-out", cert]):
+        subprocess.run(["openssl", *map(str, cmd)], check=True, capture_output=True)
+    key.chmod(0o600)  # libpq refuses a key others can read
+    return role, cert, key
+
+
+def test_pg_client_certificate_snapshot_and_stream(postgres, pgdb, ptls, tmp_path):
+    """A role admitted only with a client certificate (pg_hba `cert`): with
+    sslcert/sslkey, check reports TLS and the walsender, the snapshot
+    exporter and readers get in; without them the role is refused and the
+    error names the options to set."""
+    role, cert, key = pg_cert_user(postgres, ptls, tmp_path)
+    pg_exec(postgres, "DROP TABLE IF EXISTS tls_x",
+            "CREATE TABLE tls_x (id INT PRIMARY KEY, v INT)",
+            "INSERT INTO tls_x SELECT g, g FROM generate_series(1, 50) g", database=pgdb)
+    ca = f"  sslmode: verify-full\n  sslrootcert: {ptls / 'ca.pem'}\n"
+    certs = f"  sslcert: {cert}\n  sslkey: {key}\n"
+    deadline = time.time() + 30
+    while True:  # until the postmaster has reloaded pg_hba.conf
+        proc, _ = check(tmp_path, pg_yaml(postgres, pgdb, "public.tls_x", ca + certs, user=role))
+        if proc.returncode == 0 or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert re.search(r"ok    connection: TLSv1\.[23], \S+ \(sslmode verify-full\)", proc.stdout), \
+        proc.stdout + proc.stderr
+    assert "ok    replication connection accepted" in proc.stdout, proc.stdout
+
+    proc, _ = check(tmp_path, pg_yaml(postgres, pgdb, "public.tls_x", ca, user=role))
+    assert proc.returncode == 2, proc.stderr
+    assert error_text(proc).endswith(
+        "connection requires a valid client certificate; fix: the server admits this role only with a client "
+        "certificate (pg_hba.conf method cert or clientcert=verify-ca/verify-full): set sslcert and sslkey"), \
+        proc.stderr
+    other = f"  sslcert: {ptls / 'client.pem'}\n  sslkey: {ptls / 'client.key'}\n"  # CN=sluice
+    proc, _ = check(tmp_path, pg_yaml(postgres, pgdb, "public.tls_x", ca + other, user=role))
+    assert proc.returncode == 2, proc.stderr
+    assert error_text(proc).endswith(
+        f"fix: the certificate in sslcert {ptls / 'client.pem'} does not name role 'sluice_cert': its CN must be "
+        "the role name (or mapped to it in pg_ident.conf)"), proc.stderr
+
+    out = tmp_path / "out.jsonl"
+    yaml = pg_yaml(postgres, pgdb, "public.tls_x", ca + certs, user=role, startup="initial", out=out,
+                   name="tlscert")
+    s = Sluice(tmp_path, yaml).start(wait_for=PG_STREAMING)
+    try:
+        pg_exec(postgres, "INSERT INTO tls_x VALUES (51, 51)", "DELETE FROM tls_x WHERE id = 1", database=pgdb)
+        evs = wait_events(out, 52, proc=s)
+        assert s.stop() == 0
+        assert sum(e["op"] == "r" for e in evs) == 50
+        state = replay(evs)
+        assert sorted(k[1] for k in state) == list(range(2, 52))
+    finally:
+        s.stop()
+        pg_drop_slot(postgres, "sl_tlscert")
 
 
 # ------------------------------------------------------------------ kafka

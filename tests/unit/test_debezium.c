@@ -99,6 +99,18 @@ static json_t *after_field(const char *schema_json, const char *name)
     return NULL;
 }
 
+/* the Connect schema of the after-image field `name` of s under env */
+static json_t *value_schema_field(const sl_table_schema *s, const sl_envelope_opts *env, const char *name)
+{
+    sl_buf b;
+    sl_buf_init(&b);
+    sl_connect_value_schema(&b, s, "p.public.t", env, env->connector);
+    sl_buf_addc(&b, 0);
+    json_t *f = after_field(b.data, name);
+    sl_buf_free(&b);
+    return f;
+}
+
 /* JsonConverter knows float/double, not float32/float64; a decimal kept as
  * text is a plain string (no Decimal parameters); BIGINT UNSIGNED follows
  * its mode; smaller unsigned integers take the next wider signed type, as
@@ -234,17 +246,28 @@ static void arrays_and_infinity(void **state)
     set_col(&s->cols[2], "ts", "timestamp(3) without time zone", SL_DATETIME);
     s->cols[2].scale = 3;
     sl_envelope_opts env = {.connector = "postgresql"};
-    sl_buf b;
-    sl_buf_init(&b);
-    sl_connect_value_schema(&b, s, "p.public.t", &env, env.connector);
-    sl_buf_addc(&b, 0);
-    json_t *m = after_field(b.data, "m");
+    json_t *m = value_schema_field(s, &env, "m");
     json_t *items = json_object_get(m, "items");
     assert_string_equal(json_string_value(json_object_get(items, "type")), "array");
     assert_null(json_object_get(items, "field"));
     assert_string_equal(json_string_value(json_object_get(json_object_get(items, "items"), "type")), "int32");
     json_decref(m);
-    sl_buf_free(&b);
+    /* a date[]'s items are named as the mode names a date (days either way) */
+    free((void *)s->cols[0].name);
+    free((void *)s->cols[0].type_name);
+    set_col(&s->cols[0], "da", "date[]", SL_TEXTUAL);
+    s->cols[0].is_array = 1;
+    s->cols[0].elem_kind = SL_DATE;
+    s->cols[0].array_dims = 1;
+    const char *date_names[2] = {"io.debezium.time.Date", "org.apache.kafka.connect.data.Date"};
+    for (int connect = 0; connect < 2; connect++) {
+        env.modes.time_precision = connect ? SL_TIME_CONNECT : SL_TIME_ADAPTIVE;
+        json_t *da = value_schema_field(s, &env, "da");
+        json_t *item = json_object_get(da, "items");
+        assert_string_equal(json_string_value(json_object_get(item, "type")), "int32");
+        assert_string_equal(json_string_value(json_object_get(item, "name")), date_names[connect]);
+        json_decref(da);
+    }
     sl_value_modes modes = {0};
     const char *texts[] = {"infinity", "-infinity"};
     const char *want[2][2] = {{"2147483647", "-2147483648"}, {"9223372036854775807", "-9223372036854775808"}};
