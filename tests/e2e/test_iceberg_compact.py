@@ -1,0 +1,149 @@
+"""Iceberg sink compaction (ice_compact.c): the small data files and
+position deletes that many small epochs leave are rewritten into a few
+files in a replace snapshot. Readers (pyiceberg, DuckDB, chDB) still see the
+source row by row; the key index follows the rows into the new files, so
+later updates and deletes stay exact; a kill -9 at any moment (also during a
+compaction) loses and doubles nothing."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from clickhouse_read import wait_for
+from iceberg_read import catalog, ch_rows, drop_tables, duck_rows, py_rows, sink_yaml, wait_rows
+from sluice_run import Sluice, mysql_exec, mysql_rows, mysql_source_yaml
+from test_mysql_snapshot import Writer, fill
+
+STARTED = "iceberg sink: connected"
+
+
+def yaml(mariadb, ice, table, name, server_id, min_files=4):
+    extra = (f"  compaction.min-input-files: {min_files}\n"
+             "  compaction.delete-ratio-percent: 1\n")
+    return f"""
+{mysql_source_yaml(mariadb, table, server_id, "initial")}
+sink:
+{sink_yaml(ice, extra)}
+pipeline:
+  name: {name}
+  checkpoint.interval: 200ms
+"""
+
+
+def source_state(mariadb, db):
+    return [{"id": r[0], "v": r[1], "pad": r[2]}
+            for r in mysql_rows(mariadb, f"SELECT id, v, pad FROM {db}.t ORDER BY id")]
+
+
+def files(ice, table):
+    """(data files, position delete files) of the table's current snapshot"""
+    rows = catalog(ice).load_table(table).inspect.files().to_pylist()
+    return sum(r["content"] == 0 for r in rows), sum(r["content"] == 1 for r in rows)
+
+
+def operation(ice, table):
+    snap = catalog(ice).load_table(table).current_snapshot()
+    return snap.summary.operation.value if snap else None
+
+
+def round_of_changes(mariadb, db, rnd, n, r):
+    ids = rnd.sample(range(1, n + 1), 6)
+    mysql_exec(mariadb,
+               f"INSERT INTO {db}.t VALUES ({n + 1000 + r}, {r}, 'new') ON DUPLICATE KEY UPDATE v = {r}",
+               f"UPDATE {db}.t SET v = v + 1, pad = 'upd' WHERE id IN ({ids[0]}, {ids[1]}, {ids[2]})",
+               f"DELETE FROM {db}.t WHERE id IN ({ids[3]}, {ids[4]})",
+               f"INSERT INTO {db}.t VALUES ({ids[4]}, -{r}, 'again')")
+
+
+def test_small_epochs_are_compacted_and_stay_exact(mariadb, iceberg, tmp_path):
+    db = "ice_compact"
+    table = f"{db}.t"
+    drop_tables(iceberg, table)
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}")
+    n = 300
+    fill(mariadb, db, n)
+    s = Sluice(tmp_path, yaml(mariadb, iceberg, table, "ice_compact", 6301), env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    s.start(wait_for=STARTED, timeout=60)
+    wait_rows(iceberg, table, source_state(mariadb, db), proc=s)
+    rnd = random.Random(5)
+    # one epoch per round (each waits for its rows), until a compaction is
+    # the table's current snapshot after at least 8 rounds
+    for r in range(60):
+        round_of_changes(mariadb, db, rnd, n, r)
+        want = source_state(mariadb, db)
+        wait_rows(iceberg, table, want, proc=s)
+        if r >= 8 and "compacted" in s.log_text():
+            wait_for(lambda: operation(iceberg, table) in ("replace", "overwrite", "append"), 30, s, "a snapshot")
+            if operation(iceberg, table) == "replace":
+                break
+    else:
+        raise AssertionError(f"no compaction became current:\n{s.log_text()[-4000:]}")
+    data, dels = files(iceberg, table)
+    assert dels == 0, f"{dels} delete files left after compaction"
+    assert 1 <= data <= 4, f"{data} data files after compaction"
+    snap = catalog(iceberg).load_table(table).current_snapshot()
+    assert snap.summary["sluice.pipeline"] == "ice_compact"
+    assert snap.summary["sluice.checkpoint"]
+    want = source_state(mariadb, db)
+    assert py_rows(iceberg, table) == want
+    assert duck_rows(iceberg, table) == want
+    assert ch_rows(iceberg, table) == want
+    # the key index points into the compacted files: updates and deletes of
+    # rows that were rewritten land on them
+    mysql_exec(mariadb, f"UPDATE {db}.t SET v = 7777 WHERE id % 10 = 3", f"DELETE FROM {db}.t WHERE id % 10 = 4")
+    want = source_state(mariadb, db)
+    wait_rows(iceberg, table, want, proc=s)
+    assert s.stop() == 0
+    got = py_rows(iceberg, table)
+    assert len({r["id"] for r in got}) == len(got)
+    assert duck_rows(iceberg, table) == want
+    assert ch_rows(iceberg, table) == want
+    # a restart trusts (or rebuilds) the index and stays exact
+    s.start(wait_for=STARTED, timeout=60)
+    mysql_exec(mariadb, f"UPDATE {db}.t SET v = 8888 WHERE id % 10 = 5")
+    want = source_state(mariadb, db)
+    wait_rows(iceberg, table, want, proc=s)
+    assert s.stop() == 0
+    assert duck_rows(iceberg, table) == want
+
+
+def test_kill9_during_compaction_loses_and_doubles_nothing(mariadb, iceberg, tmp_path):
+    db = "ice_compact_kill"
+    table = f"{db}.t"
+    drop_tables(iceberg, table)
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}")
+    n = 3000
+    fill(mariadb, db, n)
+    s = Sluice(tmp_path, yaml(mariadb, iceberg, table, "ice_compact_kill", 6302, min_files=3),
+               env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    writer = Writer(mariadb, db, n, seed=11)
+    s.start(wait_for=STARTED, timeout=60)
+    wait_for(lambda: len(py_rows(iceberg, table)) == n, 120, s, "the snapshot")
+    writer.start()
+    rnd = random.Random(13)
+    kills = 0
+    deadline = time.time() + 240
+    # crash at random moments until enough of them came while compactions
+    # ran (the log's "compacted" lines grow between restarts)
+    while kills < 12 and time.time() < deadline:
+        time.sleep(rnd.uniform(0.2, 1.5))
+        if s.proc.poll() is not None:
+            raise AssertionError(f"sluice exited ({s.proc.returncode}):\n{s.log_text()[-4000:]}")
+        s.kill9()
+        kills += 1
+        s.start(wait_for=STARTED, timeout=60)
+    writer.stop_evt.set()
+    writer.join()
+    assert writer.error is None, writer.error
+    assert kills >= 8
+    assert s.log_text().count("compacted") >= 2, s.log_text()[-4000:]
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (9999999, 0, 'marker')")
+    wait_for(lambda: any(r["id"] == 9999999 for r in py_rows(iceberg, table)), 300, s, "the marker")
+    assert s.stop() == 0
+    want = source_state(mariadb, db)
+    got = py_rows(iceberg, table)
+    assert len({r["id"] for r in got}) == len(got), "a key appears twice"
+    assert got == want
+    assert duck_rows(iceberg, table) == want
+    assert ch_rows(iceberg, table) == want
