@@ -404,8 +404,8 @@ static int keep_manifest(const char *path, void *arg)
 {
     const plan *p = arg;
     for (size_t i = 0; i < p->nm; i++)
-        if (p->m[i].sel && !strcmp(p->m[i].ref.path, path))
-            return 0;
+        if (!strcmp(p->m[i].ref.path, path))
+            return !p->m[i].sel;
     return 1;
 }
 
@@ -539,23 +539,39 @@ int ice_compact_table(ice_table *t, const char *checkpoint, sl_err *err)
     const char *list = ice_local_path(t->manifest_list);
     if (!list)
         return 0;
+    /* a field the source dropped is still in the table (optional) and in
+     * older files: rewriting with the bound columns only would lose its
+     * values, so such a table is not compacted */
+    if (json_array_size(json_object_get(t->schema, "fields")) != (size_t)t->ncols) {
+        if (t->compact_dels_seen != 1 << 30)
+            sl_info("%s: not compacted: the table has columns the source no longer has", t->target);
+        t->compact_dels_seen = 1 << 30;
+        return 0;
+    }
     int64_t t0 = sl_mono_us();
     plan p = {.t = t};
     int rc = ice_manifest_entries(list, collect, &p, err);
     size_t ndel = 0;
-    for (size_t i = 0; i < p.nf; i++)
+    int64_t data_rows = 0, del_rows = 0;
+    for (size_t i = 0; i < p.nf; i++) {
         ndel += p.f[i].e.content == 1;
+        *(p.f[i].e.content ? &del_rows : &data_rows) += p.f[i].e.record_count;
+    }
     size_t nsel = rc ? 0 : choose_small(&p, target);
-    int read_dels = ndel && ((int64_t)nsel >= min_files || (int64_t)ndel >= t->compact_dels_seen + min_files);
+    /* the deletes are read (a cost per epoch) when files are due anyway,
+     * when delete files piled up, or when they remove enough rows that some
+     * file must be over the ratio — each only once per new delete file
+     * since the last look found nothing */
+    int read_dels = ndel && ((int64_t)nsel >= min_files || (int64_t)ndel >= t->compact_dels_seen + min_files ||
+                             ((int)ndel > t->compact_dels_seen && ice_compact_ratio_due(data_rows, del_rows, ratio)));
     if (rc || (!read_dels && (int64_t)nsel < min_files)) {
         plan_free(&p);
         return rc;
     }
     /* from here the index is untagged until the replace commits: a crash
      * leaves it to be rebuilt */
-    int untagged = 0;
-    if (!(rc = ice_index_commit(t->index, -1, err)))
-        untagged = 1;
+    int untagged = 1;
+    rc = ice_index_commit(t->index, -1, err);
     if (!rc && read_dels)
         rc = read_deletes(&p, err);
     int due = 0;

@@ -315,7 +315,9 @@ int ice_manifest_list_rewrite(sl_wfile_batch *b, const char *local, const char *
             rc = sl_errf(err, SL_ERUNTIME, "out of memory");
             break;
         }
-        if (keep && !keep(path, arg)) {
+        /* a manifest of nothing but DELETED entries tells only the
+         * snapshot that wrote it what went: later lists leave it out */
+        if ((keep && !keep(path, arg)) || (m.added_files + m.existing_files == 0 && m.deleted_files > 0)) {
             free(path);
             continue;
         }

@@ -69,7 +69,7 @@ static const sl_option_def options[] = {
      "are in the table's current snapshot."},
     {"compaction.target-file-size", SL_OPT_SIZE, "512MiB", 0, 1 << 20, 1LL << 40, NULL,
      "Size of the Parquet data files compaction writes (Iceberg's write.target-file-size-bytes)."},
-    {"compaction.delete-ratio-percent", SL_OPT_INT, "30", 0, 1, 100, NULL,
+    {"compaction.delete-ratio-percent", SL_OPT_INT, "10", 0, 1, 100, NULL,
      "Also rewrite a data file of any size once position deletes remove this share of its rows."},
     {"table.properties.", SL_OPT_PREFIX, NULL, 0, 0, 0, NULL,
      "Properties of the tables sluice creates (table.properties.write.metadata.compression-codec: gzip ...)."},
