@@ -577,7 +577,7 @@ int ice_compact_table(ice_table *t, const char *checkpoint, sl_err *err)
     int due = 0;
     for (size_t i = 0; !rc && i < p.nf; i++) {
         cfile *f = &p.f[i];
-        if (f->e.content == 0 && !p.m[f->man].sel && ice_compact_ratio_due(f->e.record_count, f->deleted, ratio))
+        if (f->e.content == 0 && ice_compact_ratio_due(f->e.record_count, f->deleted, ratio))
             p.m[f->man].sel = due = 1;
     }
     int64_t in_files = 0, in_dels = 0;

@@ -18,9 +18,9 @@ from test_mysql_snapshot import Writer, fill
 STARTED = "iceberg sink: connected"
 
 
-def yaml(mariadb, ice, table, name, server_id, min_files=4):
+def yaml(mariadb, ice, table, name, server_id, min_files=4, ratio=1):
     extra = (f"  compaction.min-input-files: {min_files}\n"
-             "  compaction.delete-ratio-percent: 1\n")
+             f"  compaction.delete-ratio-percent: {ratio}\n") if min_files else ""
     return f"""
 {mysql_source_yaml(mariadb, table, server_id, "initial")}
 sink:
@@ -148,3 +148,27 @@ def test_kill9_during_compaction_loses_and_doubles_nothing(mariadb, iceberg, tmp
     assert got == want
     assert duck_rows(iceberg, table) == want
     assert ch_rows(iceberg, table) == want
+
+
+def test_one_epoch_with_many_deletes_is_compacted_at_the_default_ratio(mariadb, iceberg, tmp_path):
+    """one data file and its own deletes (an epoch of inserts, updates and
+    deletes, as the bench's binlog range): the deletes remove more than
+    compaction.delete-ratio-percent (default 10) of its rows, so it is
+    rewritten without them although it is a single file"""
+    db = "ice_compact_ratio"
+    table = f"{db}.t"
+    drop_tables(iceberg, table)
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(40))")
+    s = Sluice(tmp_path, yaml(mariadb, iceberg, table, "ice_compact_ratio", 6303, min_files=0),
+               env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    s.start(wait_for=STARTED, timeout=60)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t SELECT seq, seq, 'x' FROM {db}.seq_1_to_4000",
+               f"UPDATE {db}.t SET v = -v WHERE id % 2 = 0", f"DELETE FROM {db}.t WHERE id % 4 = 1")
+    want = source_state(mariadb, db)
+    wait_for(lambda: " compacted " in s.log_text(), 120, s, "a compaction")
+    wait_rows(iceberg, table, want, proc=s)
+    assert s.stop() == 0
+    assert files(iceberg, table) == (1, 0)
+    assert operation(iceberg, table) == "replace"
+    assert duck_rows(iceberg, table) == want
