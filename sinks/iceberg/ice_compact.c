@@ -51,7 +51,7 @@
 #include "ice_compact.h"
 #include "ice_sink.h"
 
-#define ROWS_PER_TXN 200000
+#define ROWS_PER_TXN 50000
 
 typedef struct cfile {
     ice_entry e;       /* uri owned; manifest points into plan.mans */
@@ -385,8 +385,11 @@ static int rewrite_file(out *o, const cfile *f, sl_buf *key, sl_err *err)
                     rc = 0;
             }
             o->rows++;
+            /* committed (still untagged) every so many rows: the
+             * transaction's dirty pages and the map's pages it read leave
+             * RSS */
             if (!rc && ++o->ops % ROWS_PER_TXN == 0)
-                rc = ice_index_checkpoint(t->index, err);
+                rc = ice_index_commit(t->index, -1, err);
             if (!rc && sl_pq_size_estimate(o->w) >= (uint64_t)o->target)
                 rc = out_close(o, err);
         }
