@@ -123,16 +123,18 @@ def test_kill9_during_compaction_loses_and_doubles_nothing(mariadb, iceberg, tmp
     writer.start()
     rnd = random.Random(13)
     kills = 0
-    deadline = time.time() + 240
-    # crash at random moments until enough of them came while compactions
-    # ran (the log's "compacted" lines grow between restarts)
-    while kills < 10 and time.time() < deadline:
-        time.sleep(rnd.uniform(0.5, 3.5))
+    # crash at random moments: after a random number of this run's epochs
+    # (progress, whatever the machine's speed) and a random pause, so some
+    # kills fall into a compaction (it runs right after an epoch's commit)
+    while kills < 10:
+        epochs = rnd.randint(1, 5)
+        wait_for(lambda: s.log_text().count("epoch committed: 1 tables") >= epochs, 300, s, f"{epochs} epochs")
+        time.sleep(rnd.uniform(0, 0.5))
         if s.proc.poll() is not None:
             raise AssertionError(f"sluice exited ({s.proc.returncode}):\n{s.log_text()[-4000:]}")
         s.kill9()
         kills += 1
-        s.start(wait_for=STARTED, timeout=60)
+        s.start(wait_for=STARTED, timeout=120)
     writer.stop_evt.set()
     writer.join()
     assert writer.error is None, writer.error
@@ -162,7 +164,8 @@ def test_one_epoch_with_many_deletes_is_compacted_at_the_default_ratio(mariadb, 
                f"CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(40))")
     s = Sluice(tmp_path, yaml(mariadb, iceberg, table, "ice_compact_ratio", 6303, min_files=0),
                env={"TEST_MYSQL_PASSWORD": mariadb.password})
-    s.start(wait_for=STARTED, timeout=60)
+    # the changes come through the binlog (a snapshot would see only the end)
+    s.start(wait_for="mysql source: streaming", timeout=60)
     mysql_exec(mariadb, f"INSERT INTO {db}.t SELECT seq, seq, 'x' FROM {db}.seq_1_to_4000",
                f"UPDATE {db}.t SET v = -v WHERE id % 2 = 0", f"DELETE FROM {db}.t WHERE id % 4 = 1")
     want = source_state(mariadb, db)
