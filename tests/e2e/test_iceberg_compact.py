@@ -13,6 +13,7 @@ import time
 from clickhouse_read import wait_for
 from iceberg_read import catalog, ch_rows, drop_tables, duck_rows, py_rows, sink_yaml, wait_rows
 from sluice_run import Sluice, mysql_exec, mysql_rows, mysql_source_yaml
+from test_iceberg_sql import sqlcat  # noqa: F401  (the fixture)
 from test_mysql_snapshot import Writer, fill
 
 STARTED = "iceberg sink: connected"
@@ -175,3 +176,36 @@ def test_one_epoch_with_many_deletes_is_compacted_at_the_default_ratio(mariadb, 
     assert files(iceberg, table) == (1, 0)
     assert operation(iceberg, table) == "replace"
     assert duck_rows(iceberg, table) == want
+
+
+def test_compaction_through_the_sql_catalog(mariadb, sqlcat, tmp_path):
+    """the replace snapshot goes through the SQL catalog's swap as an
+    epoch's does (sqlite and PostgreSQL catalogs); pyiceberg's SqlCatalog and
+    DuckDB on the metadata file read the source's rows"""
+    from test_iceberg_sql import duck_rows as sql_duck_rows, wait_rows as sql_wait_rows
+
+    db = f"ice_compact_sql_{sqlcat.kind}"
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(40))")
+    y = f"""
+{mysql_source_yaml(mariadb, f"{db}.t", 6304 if sqlcat.kind == "sqlite" else 6305, "initial")}
+sink:
+{sqlcat.sink_yaml()}  compaction.min-input-files: 3
+pipeline:
+  name: ice_compact_sql_{sqlcat.kind}
+  checkpoint.interval: 200ms
+"""
+    s = Sluice(tmp_path, y, env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    s.start(wait_for="mysql source: streaming", timeout=60)
+    for r in range(8):
+        mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES ({r * 10 + 1}, {r}, 'a'), ({r * 10 + 2}, {r}, 'b')",
+                   f"UPDATE {db}.t SET v = v + 100 WHERE id % 10 = 1", f"DELETE FROM {db}.t WHERE id = {r * 10 - 8}")
+        want = source_state(mariadb, db)
+        sql_wait_rows(sqlcat, f"{db}.t", want, s)
+    wait_for(lambda: " compacted " in s.log_text(), 60, s, "a compaction")
+    assert s.stop() == 0
+    want = source_state(mariadb, db)
+    t = sqlcat.catalog().load_table(f"{db}.t")
+    assert any(sn.summary.operation.value == "replace" for sn in t.snapshots())
+    assert sorted(t.scan().to_arrow().to_pylist(), key=lambda r: r["id"]) == want
+    assert sql_duck_rows(sqlcat, f"{db}.t") == want
