@@ -1,8 +1,13 @@
 """bench/iceberg_read.py — what one Iceberg table of the bench costs: the files
-and bytes sluice wrote for it, DuckDB's count(*) on it (best of three)
-against the same rows written as one Parquet file by DuckDB itself, and
-where the sink's time went (its last log line: epochs, ms per phase).
-Prints one JSON object for bench/report.py."""
+and bytes sluice wrote for it (all of them, and those of the current
+snapshot, which is what a reader opens: compaction leaves the files it
+replaced in place), DuckDB's count(*) on it (best of three) against the same
+rows written as one Parquet file by DuckDB itself and as a one-file Iceberg
+table written by pyiceberg in the same catalog (DuckDB's Iceberg path reads
+the metadata JSON, the manifest list and the manifests before any Parquet:
+that one is the floor of any Iceberg table), and where the sink's time went
+(its last log line: epochs, ms per phase). Prints one JSON object for
+bench/report.py."""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ import duckdb
 import duckdb_extension_avro
 import duckdb_extension_httpfs
 import duckdb_extension_iceberg
+from pyiceberg.catalog import load_catalog
+from pyiceberg.exceptions import NoSuchTableError
 
 
 def main() -> None:
@@ -45,6 +52,20 @@ def main() -> None:
     one = a.workdir / (a.table.replace(".", "_") + "-one.parquet")
     con.execute(f"COPY (SELECT * FROM ic.{a.table}) TO '{one}' (FORMAT parquet)")
     flat = best(f"SELECT count(*) FROM '{one}'")
+    # the same rows as a one-file Iceberg table by pyiceberg (one append)
+    cat = load_catalog("rest", **{"type": "rest", "uri": a.uri})
+    ref = "bench_ref." + a.table.replace(".", "_")
+    try:
+        cat.drop_table(ref)
+    except NoSuchTableError:
+        pass
+    cat.create_namespace_if_not_exists("bench_ref")
+    arrow = con.execute(f"SELECT * FROM '{one}'").fetch_arrow_table()
+    reft = cat.create_table(ref, schema=arrow.schema)
+    reft.append(arrow)
+    del arrow
+    ref_ms = best(f"SELECT count(*) FROM ic.{ref}")
+    cur = cat.load_table(a.table).inspect.files().select(["content"]).to_pylist()
     files = [p for p in a.files.rglob("*") if p.is_file()]
     phases = None
     m = re.findall(r"iceberg sink: (\d+ epochs, time in ms: .*)", a.log.read_text(errors="replace"))
@@ -54,6 +75,9 @@ def main() -> None:
                       "data_files": sum(1 for p in files if p.suffix == ".parquet" and "deletes" not in p.name),
                       "delete_files": sum(1 for p in files if p.name.endswith("-deletes.parquet")),
                       "bytes": sum(p.stat().st_size for p in files), "count_ms": ice, "one_parquet_ms": flat,
+                      "one_file_iceberg_ms": ref_ms,
+                      "current_data_files": sum(1 for r in cur if r["content"] == 0),
+                      "current_delete_files": sum(1 for r in cur if r["content"] == 1),
                       "phases": phases}))
 
 

@@ -6,8 +6,7 @@
  * deletes) with their per-column statistics; entries leave sequence numbers
  * null so they inherit the manifest's (the spec's inheritance rule). A
  * manifest list is the previous snapshot's list, entry for entry, plus the
- * new manifests: sluice only appends, so nothing else changes (a
- * TRUNCATE starts a new list: ice_truncate.c). */
+ * new manifests: sluice only appends, so nothing else changes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +19,7 @@
     "{\"name\":\"key\",\"type\":\"int\",\"field-id\":" #k "},{\"name\":\"value\",\"type\":\"" vt            \
     "\",\"field-id\":" #v "}]}}]}"
 
-const char ice_manifest_entry_schema[] =
+static const char MANIFEST_SCHEMA[] =
     "{\"type\":\"record\",\"name\":\"manifest_entry\",\"fields\":["
     "{\"name\":\"status\",\"type\":\"int\",\"field-id\":0},"
     "{\"name\":\"snapshot_id\",\"type\":[\"null\",\"long\"],\"default\":null,\"field-id\":1},"
@@ -193,7 +192,7 @@ int ice_manifest_write(sl_wfile_batch *b, const char *local, const char *uri, co
         {"format-version", "2"},       {"content", content ? "deletes" : "data"},
     };
     sl_avro_writer *w;
-    if ((rc = sl_avro_open(&w, f, ice_manifest_entry_schema, meta, 6, SL_AVRO_CODEC_DEFLATE, err)))
+    if ((rc = sl_avro_open(&w, f, MANIFEST_SCHEMA, meta, 6, SL_AVRO_CODEC_DEFLATE, err)))
         return rc;
     for (int i = 0; i < nfiles; i++) {
         const sl_pq_result *r = files[i].res;
@@ -249,10 +248,10 @@ static void put_entry(sl_buf *d, const ice_manifest_info *m)
     sl_avro_put_long(d, m->min_seq);
     sl_avro_put_long(d, m->snapshot_id);
     sl_avro_put_int(d, m->added_files);
-    sl_avro_put_int(d, 0);
+    sl_avro_put_int(d, m->existing_files);
     sl_avro_put_int(d, m->deleted_files);
     sl_avro_put_long(d, m->added_rows);
-    sl_avro_put_long(d, 0);
+    sl_avro_put_long(d, m->existing_rows);
     sl_avro_put_long(d, m->deleted_rows);
 }
 
@@ -264,6 +263,13 @@ static int64_t get_long(const sl_avro_value *rec, const char *name)
 
 int ice_manifest_list_write(sl_wfile_batch *b, const char *local, const char *prev_local, const ice_manifest_info *add, int nadd,
                             int64_t snapshot_id, int64_t parent_id, int64_t seq, sl_err *err)
+{
+    return ice_manifest_list_rewrite(b, local, prev_local, NULL, NULL, add, nadd, snapshot_id, parent_id, seq, err);
+}
+
+int ice_manifest_list_rewrite(sl_wfile_batch *b, const char *local, const char *prev_local,
+                              int (*keep)(const char *path, void *arg), void *arg, const ice_manifest_info *add,
+                              int nadd, int64_t snapshot_id, int64_t parent_id, int64_t seq, sl_err *err)
 {
     sl_avro_reader *r = NULL;
     int rc;
@@ -299,15 +305,25 @@ int ice_manifest_list_write(sl_wfile_batch *b, const char *local, const char *pr
             .min_seq = get_long(v, "min_sequence_number"),
             .snapshot_id = get_long(v, "added_snapshot_id"),
             .added_files = (int32_t)get_long(v, "added_files_count"),
-            .added_rows = get_long(v, "added_rows_count"),
+            .existing_files = (int32_t)get_long(v, "existing_files_count"),
             .deleted_files = (int32_t)get_long(v, "deleted_files_count"),
+            .added_rows = get_long(v, "added_rows_count"),
+            .existing_rows = get_long(v, "existing_rows_count"),
             .deleted_rows = get_long(v, "deleted_rows_count"),
         };
-        int removed_only = !m.added_files && !get_long(v, "existing_files_count") && m.deleted_files;
-        if (!removed_only)
-            put_entry(sl_avro_datum(w), &m);
+        if (!path) {
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+            break;
+        }
+        /* a manifest of nothing but DELETED entries tells only the
+         * snapshot that wrote it what went: later lists leave it out */
+        if ((keep && !keep(path, arg)) || (m.added_files + m.existing_files == 0 && m.deleted_files > 0)) {
+            free(path);
+            continue;
+        }
+        put_entry(sl_avro_datum(w), &m);
         free(path);
-        if (!removed_only && (rc = sl_avro_end_datum(w, err)))
+        if ((rc = sl_avro_end_datum(w, err)))
             break;
     }
     sl_avro_read_close(r);
@@ -327,8 +343,12 @@ int ice_manifest_list_write(sl_wfile_batch *b, const char *local, const char *pr
 }
 
 /* the live entries of one manifest (m: its entry in the list) */
-static int manifest_entries(const char *mlocal, const sl_avro_value *m, ice_entry_fn fn, void *arg, sl_err *err)
+static int manifest_entries(const ice_manifest_ref *m, int (*fn)(const ice_entry *e, void *arg, sl_err *err),
+                            void *arg, sl_err *err)
 {
+    const char *mlocal = ice_local_path(m->path);
+    if (!mlocal)
+        return sl_errf(err, SL_ERUNTIME, "manifest %s is not on the local filesystem", m->path);
     sl_avro_reader *r;
     int rc = sl_avro_read_file(mlocal, &r, err);
     if (rc)
@@ -337,13 +357,28 @@ static int manifest_entries(const char *mlocal, const sl_avro_value *m, ice_entr
     int got;
     while ((got = sl_avro_read_next(r, &e, err)) == 1) {
         const sl_avro_value *st = sl_avro_get(e, "status"), *df = sl_avro_get(e, "data_file");
-        if (!st || !df || !sl_avro_get(df, "file_path")) {
+        const sl_avro_value *ct = df ? sl_avro_get(df, "content") : NULL, *fp = df ? sl_avro_get(df, "file_path") : NULL;
+        if (!st || !fp) {
             rc = sl_errf(err, SL_ERUNTIME, "%s is not an Iceberg manifest", mlocal);
             break;
         }
         if (st->u.l == 2) /* DELETED */
             continue;
-        if ((rc = fn(m, e, arg, err)))
+        char *uri = strndup((const char *)fp->u.bytes.p, fp->u.bytes.n);
+        const sl_avro_value *sq = sl_avro_get(e, "sequence_number"), *fs = sl_avro_get(e, "file_sequence_number");
+        ice_entry en = {
+            .manifest = m,
+            .content = ct && !sl_avro_is_null(ct) ? (int)ct->u.l : 0,
+            .uri = uri,
+            .record_count = get_long(df, "record_count"),
+            .file_size = get_long(df, "file_size_in_bytes"),
+            /* null: inherited from the manifest (the spec's rule) */
+            .seq = sq && !sl_avro_is_null(sq) ? sq->u.l : m->seq,
+            .file_seq = fs && !sl_avro_is_null(fs) ? fs->u.l : m->seq,
+        };
+        rc = uri ? fn(&en, arg, err) : sl_errf(err, SL_ERUNTIME, "out of memory");
+        free(uri);
+        if (rc)
             break;
     }
     if (!rc && got < 0)
@@ -352,7 +387,8 @@ static int manifest_entries(const char *mlocal, const sl_avro_value *m, ice_entr
     return rc;
 }
 
-int ice_manifest_each(const char *list_local, ice_entry_fn fn, void *arg, sl_err *err)
+int ice_manifest_entries(const char *list_local, int (*fn)(const ice_entry *e, void *arg, sl_err *err), void *arg,
+                         sl_err *err)
 {
     sl_avro_reader *lr;
     int rc = sl_avro_read_file(list_local, &lr, err);
@@ -363,9 +399,8 @@ int ice_manifest_each(const char *list_local, ice_entry_fn fn, void *arg, sl_err
     while ((got = sl_avro_read_next(lr, &m, err)) == 1) {
         const sl_avro_value *mp = sl_avro_get(m, "manifest_path");
         char *uri = mp ? strndup((const char *)mp->u.bytes.p, mp->u.bytes.n) : NULL;
-        const char *local = uri ? ice_local_path(uri) : NULL;
-        rc = local ? manifest_entries(local, m, fn, arg, err)
-                   : sl_errf(err, SL_ERUNTIME, "manifest %s is not on the local filesystem", uri ? uri : "?");
+        ice_manifest_ref ref = {.path = uri, .content = (int)get_long(m, "content"), .seq = get_long(m, "sequence_number")};
+        rc = uri ? manifest_entries(&ref, fn, arg, err) : sl_errf(err, SL_ERUNTIME, "%s is not a manifest list", list_local);
         free(uri);
         if (rc)
             break;
@@ -381,21 +416,71 @@ typedef struct files_arg {
     void *arg;
 } files_arg;
 
-static int file_of(const sl_avro_value *m, const sl_avro_value *e, void *arg, sl_err *err)
+static int file_of(const ice_entry *e, void *arg, sl_err *err)
 {
-    files_arg *a = arg;
-    const sl_avro_value *df = sl_avro_get(e, "data_file");
-    const sl_avro_value *ct = sl_avro_get(df, "content"), *fp = sl_avro_get(df, "file_path");
-    char *uri = strndup((const char *)fp->u.bytes.p, fp->u.bytes.n);
-    int rc = uri ? a->fn(ct && !sl_avro_is_null(ct) ? (int)ct->u.l : 0, uri, a->arg, err)
-                 : sl_errf(err, SL_ERUNTIME, "out of memory");
-    free(uri);
-    return rc;
+    const files_arg *a = arg;
+    return a->fn(e->content, e->uri, a->arg, err);
 }
 
 int ice_manifest_files(const char *list_local, int (*fn)(int content, const char *uri, void *arg, sl_err *err),
                        void *arg, sl_err *err)
 {
     files_arg a = {fn, arg};
-    return ice_manifest_each(list_local, file_of, &a, err);
+    return ice_manifest_entries(list_local, file_of, &a, err);
+}
+
+int ice_manifest_write_deleted(sl_wfile_batch *b, const char *local, const char *uri, const char *schema_json,
+                               int schema_id, int content, const ice_entry *const *gone, int n, int64_t snapshot_id,
+                               int64_t seq, ice_manifest_info *out, sl_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sl_wfile *f;
+    int rc = sl_wfile_open_local_batch(local, b, &f, err);
+    if (rc)
+        return rc;
+    char sid[16];
+    snprintf(sid, sizeof sid, "%d", schema_id);
+    sl_avro_meta meta[] = {
+        {"schema", schema_json},       {"schema-id", sid},
+        {"partition-spec", "[]"},      {"partition-spec-id", "0"},
+        {"format-version", "2"},       {"content", content ? "deletes" : "data"},
+    };
+    sl_avro_writer *w;
+    if ((rc = sl_avro_open(&w, f, MANIFEST_SCHEMA, meta, 6, SL_AVRO_CODEC_DEFLATE, err)))
+        return rc;
+    for (int i = 0; i < n; i++) {
+        const ice_entry *e = gone[i];
+        sl_buf *d = sl_avro_datum(w);
+        sl_avro_put_int(d, 2); /* DELETED, by this snapshot; its data sequence numbers kept */
+        sl_avro_put_union(d, 1);
+        sl_avro_put_long(d, snapshot_id);
+        sl_avro_put_union(d, 1);
+        sl_avro_put_long(d, e->seq);
+        sl_avro_put_union(d, 1);
+        sl_avro_put_long(d, e->file_seq);
+        sl_avro_put_int(d, e->content);
+        sl_avro_put_cstr(d, e->uri);
+        sl_avro_put_cstr(d, "PARQUET");
+        sl_avro_put_long(d, e->record_count);
+        sl_avro_put_long(d, e->file_size);
+        for (int k = 0; k < 6; k++) /* no column statistics: nobody reads a deleted entry's */
+            sl_avro_put_union(d, 0);
+        sl_avro_put_union(d, 0); /* split_offsets */
+        sl_avro_put_union(d, 0); /* sort_order_id */
+        if ((rc = sl_avro_end_datum(w, err))) {
+            sl_avro_abort(w);
+            return rc;
+        }
+        out->deleted_rows += e->record_count;
+    }
+    uint64_t size;
+    if ((rc = sl_avro_close(w, &size, err)))
+        return rc;
+    out->path = strdup(uri);
+    out->length = (int64_t)size;
+    out->content = content;
+    out->seq = out->min_seq = seq;
+    out->snapshot_id = snapshot_id;
+    out->deleted_files = n;
+    return out->path ? 0 : sl_errf(err, SL_ERUNTIME, "out of memory");
 }

@@ -83,7 +83,8 @@ static int tick(ice_table *t, int64_t *n, sl_err *err)
     return ++*n % ROWS_PER_TXN ? 0 : ice_index_checkpoint(t->index, err);
 }
 
-static int read_deletes(ice_table *t, const char *uri, int64_t *ops, sl_err *err)
+int ice_read_pos_deletes(ice_table *t, const char *uri, int64_t *ops,
+                         int (*hook)(int32_t file, int64_t pos, void *arg, sl_err *err), void *arg, sl_err *err)
 {
     sl_pq_reader *r;
     int rc = open_local(t, uri, &r, err);
@@ -113,12 +114,34 @@ static int read_deletes(ice_table *t, const char *uri, int64_t *ops, sl_err *err
                     break;
                 }
             }
-            if (!(rc = ice_index_add_del(t->index, id, q->i, err)))
-                rc = tick(t, ops, err);
+            if (!(rc = ice_index_add_del(t->index, id, q->i, err)) && !(rc = tick(t, ops, err)) && hook)
+                rc = hook(id, q->i, arg, err);
         }
     }
     sl_pq_reader_close(r);
     return rc;
+}
+
+int ice_key_columns(const ice_table *t, const sl_pq_reader *r, const char *uri, int **out, sl_err *err)
+{
+    int *pc = *out = calloc((size_t)t->npk + 1, sizeof *pc);
+    if (!pc)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    for (int k = 0; k < t->npk; k++)
+        if ((pc[k] = sl_pq_reader_find(r, t->cols[t->pk[k]].field_id)) < 0)
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: data file %s has no key column %s (field id %d)",
+                           t->target, uri, t->cols[t->pk[k]].name, t->cols[t->pk[k]].field_id);
+    return 0;
+}
+
+void ice_key_read(const ice_table *t, const sl_pq_reader *r, const int *pc, int64_t row, sl_buf *key)
+{
+    sl_buf_reset(key);
+    for (int k = 0; k < t->npk; k++) {
+        const ice_col *c = &t->cols[t->pk[k]];
+        ice_key_part_read(key, sl_pq_reader_column(r, pc[k])->physical, c->pq.logical == SL_PQ_LT_DECIMAL,
+                          sl_pq_reader_value(r, pc[k], row));
+    }
 }
 
 static int read_data(ice_table *t, const char *uri, int64_t *ops, int64_t *live, sl_err *err)
@@ -127,13 +150,9 @@ static int read_data(ice_table *t, const char *uri, int64_t *ops, int64_t *live,
     int rc = open_local(t, uri, &r, err);
     if (rc)
         return rc;
-    int *pc = calloc((size_t)t->npk + 1, sizeof *pc);
-    if (!pc)
-        rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-    for (int k = 0; !rc && k < t->npk; k++)
-        if ((pc[k] = sl_pq_reader_find(r, t->cols[t->pk[k]].field_id)) < 0)
-            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: data file %s has no key column %s (field id %d)",
-                         t->target, uri, t->cols[t->pk[k]].name, t->cols[t->pk[k]].field_id);
+    int *pc = NULL;
+    if (!rc)
+        rc = ice_key_columns(t, r, uri, &pc, err);
     int32_t id = rc ? -1 : ice_index_file(t->index, uri, err);
     if (!rc && id < 0)
         rc = SL_ERUNTIME;
@@ -149,12 +168,7 @@ static int read_data(ice_table *t, const char *uri, int64_t *ops, int64_t *live,
                 rc = del < 0 ? del : 0;
                 continue;
             }
-            sl_buf_reset(key);
-            for (int k = 0; k < t->npk; k++) {
-                const ice_col *c = &t->cols[t->pk[k]];
-                ice_key_part_read(key, sl_pq_reader_column(r, pc[k])->physical, c->pq.logical == SL_PQ_LT_DECIMAL,
-                                  sl_pq_reader_value(r, pc[k], row));
-            }
+            ice_key_read(t, r, pc, row, key);
             if (key->failed)
                 rc = sl_errf(err, SL_ERUNTIME, "out of memory");
             else if (!(rc = ice_index_put(t->index, key->data, key->len, (ice_loc){id, base + row}, err)))
@@ -181,7 +195,7 @@ static int rebuild(ice_table *t, int64_t tag, sl_err *err)
         rc = ice_manifest_files(list, collect, &f, err);
     int64_t ops = 0, live = 0;
     for (size_t i = 0; !rc && i < f.ndels; i++)
-        rc = read_deletes(t, f.dels[i], &ops, err);
+        rc = ice_read_pos_deletes(t, f.dels[i], &ops, NULL, NULL, err);
     for (size_t i = 0; !rc && i < f.ndata; i++)
         rc = read_data(t, f.data[i], &ops, &live, err);
     if (!rc)

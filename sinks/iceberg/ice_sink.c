@@ -66,6 +66,16 @@ static const sl_option_def options[] = {
     {"key-index.dir", SL_OPT_STRING, NULL, 0, 0, 0, NULL,
      "Local directory of the key indexes (LMDB, one per table, a cache rebuilt from the table when missing or "
      "stale); default $XDG_CACHE_HOME/sluice/iceberg-index (~/.cache/...), else /var/tmp/sluice-iceberg-index."},
+    {"compaction.enabled", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "After an epoch's commit, rewrite a table's small data files and their position deletes into "
+     "target-sized files (an Iceberg replace snapshot), so readers open a few files, not one per epoch."},
+    {"compaction.min-input-files", SL_OPT_INT, "5", 0, 2, 1000000, NULL,
+     "Compact when this many small data files (below 3/4 of compaction.target-file-size, chosen size-tiered) "
+     "are in the table's current snapshot."},
+    {"compaction.target-file-size", SL_OPT_SIZE, "512MiB", 0, 1 << 20, 1LL << 40, NULL,
+     "Size of the Parquet data files compaction writes (Iceberg's write.target-file-size-bytes)."},
+    {"compaction.delete-ratio-percent", SL_OPT_INT, "10", 0, 1, 100, NULL,
+     "Also rewrite a data file of any size once position deletes remove this share of its rows."},
     {"table.properties.", SL_OPT_PREFIX, NULL, 0, 0, 0, NULL,
      "Properties of the tables sluice creates (table.properties.write.metadata.compression-codec: gzip ...)."},
     SL_OPTION_END,
@@ -228,11 +238,14 @@ static int ice_commit(void *self, const char *checkpoint, sl_err *err)
         return rc;
     for (ice_table *t = k->tables; t; t = t->next) {
         sl_err e;
+        int changed = t->dirty;
         if (ice_table_committed(t, &e)) {
             /* the snapshot is in; only the cache is behind: it rebuilds */
             sl_warn("%s; the key index of %s is rebuilt from the table", e.msg, t->target);
             ice_index_free(t->index);
             t->index = NULL;
+        } else if (changed && (rc = ice_compact_table(t, checkpoint, err))) {
+            return rc;
         }
     }
     int64_t t4 = sl_mono_us();

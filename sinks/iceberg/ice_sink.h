@@ -229,14 +229,24 @@ typedef struct ice_manifest_info {
     int64_t length;
     int content;
     int64_t seq, min_seq, snapshot_id;
-    int32_t added_files;
-    int64_t added_rows;
-    int32_t deleted_files;  /* a TRUNCATE's manifests (ice_truncate.c) */
-    int64_t deleted_rows;
+    int32_t added_files, existing_files, deleted_files;
+    int64_t added_rows, existing_rows, deleted_rows;
 } ice_manifest_info;
 
-/* the Avro schema of manifest entries (with the spec's field ids) */
-extern const char ice_manifest_entry_schema[];
+/* a manifest as its list names it, and one live entry of it */
+typedef struct ice_manifest_ref {
+    const char *path;
+    int content;
+    int64_t seq;
+} ice_manifest_ref;
+
+typedef struct ice_entry {
+    const ice_manifest_ref *manifest;
+    int content;            /* 0 data, 1 position deletes, 2 equality deletes */
+    const char *uri;
+    int64_t record_count, file_size;
+    int64_t seq, file_seq;  /* data and file sequence numbers (inherited ones resolved) */
+} ice_entry;
 
 /* Writes a manifest of added files (all of one content) at local path
  * `local`, recorded as `uri`, durable at b's sync. schema_json is the table
@@ -249,6 +259,20 @@ int ice_manifest_write(sl_wfile_batch *b, const char *local, const char *uri, co
  * TRUNCATE's) are not carried over: they matter to their snapshot only. */
 int ice_manifest_list_write(sl_wfile_batch *b, const char *local, const char *prev_local, const ice_manifest_info *add, int nadd,
                             int64_t snapshot_id, int64_t parent_id, int64_t seq, sl_err *err);
+
+/* the same, leaving out the previous list's manifests keep() refuses */
+int ice_manifest_list_rewrite(sl_wfile_batch *b, const char *local, const char *prev_local,
+                              int (*keep)(const char *path, void *arg), void *arg, const ice_manifest_info *add,
+                              int nadd, int64_t snapshot_id, int64_t parent_id, int64_t seq, sl_err *err);
+/* calls fn for each live entry of the snapshot whose manifest list is at
+ * list_local (ice_manifest_files is the short form) */
+int ice_manifest_entries(const char *list_local, int (*fn)(const ice_entry *e, void *arg, sl_err *err), void *arg,
+                         sl_err *err);
+/* A manifest whose entries are the files gone (all of one content) marked
+ * DELETED by snapshot_id (a replace snapshot's record of what it removed). */
+int ice_manifest_write_deleted(sl_wfile_batch *b, const char *local, const char *uri, const char *schema_json,
+                               int schema_id, int content, const ice_entry *const *gone, int n, int64_t snapshot_id,
+                               int64_t seq, ice_manifest_info *out, sl_err *err);
 
 /* ------------------------------------------------------------- table -- */
 
@@ -286,6 +310,7 @@ typedef struct ice_table {
     char *uuid;             /* table-uuid: names the key index's directory */
     int dirty;
     int truncated;          /* the epoch removes every file committed before it */
+    int compact_dels_seen;  /* delete files when compaction last found nothing to do */
 } ice_table;
 
 struct ice_sink {
@@ -347,13 +372,6 @@ int ice_table_index(ice_table *t, sl_err *err);
  * list_local, until fn returns nonzero */
 int ice_manifest_files(const char *list_local, int (*fn)(int content, const char *uri, void *arg, sl_err *err),
                        void *arg, sl_err *err);
-/* calls fn for each live entry (status not DELETED, its data_file has a
- * file_path) of every manifest of the list at list_local, with the list's
- * entry of its manifest, until fn returns nonzero */
-struct sl_avro_value;
-typedef int (*ice_entry_fn)(const struct sl_avro_value *manifest, const struct sl_avro_value *entry, void *arg,
-                            sl_err *err);
-int ice_manifest_each(const char *list_local, ice_entry_fn fn, void *arg, sl_err *err);
 /* the snapshot of table metadata md with that id, or NULL */
 json_t *ice_find_snapshot(json_t *md, int64_t id);
 /* the current schema of table metadata md (and its id) */
@@ -371,8 +389,25 @@ int ice_truncate_manifests(ice_table *t, const char *schema_json, int64_t snap, 
                            int *nout, ice_truncate_stats *stats, sl_err *err);
 /* the spec's summary fields of what a TRUNCATE removed */
 void ice_truncate_summary(json_t *summary, const ice_truncate_stats *st);
+/* a Parquet writer of t's columns at local (durable at the batch's sync) */
+int ice_open_writer(ice_table *t, const char *local, sl_pq_writer **w, sl_err *err);
 /* closes the open data file (if any) into t->files */
 int ice_table_close_data(ice_table *t, sl_err *err);
+
+/* after an epoch's commit: compacts t's small data files and their
+ * position deletes into target-sized files in a replace snapshot of its
+ * own, when the options ask for it (ice_compact.c) */
+int ice_compact_table(ice_table *t, const char *checkpoint, sl_err *err);
+/* the position deletes of delete file uri into the key index's delete set
+ * (files interned); hook (if not NULL) sees each (file, pos) too; every
+ * so many rows commits the index untagged (ice_rebuild.c) */
+int ice_read_pos_deletes(ice_table *t, const char *uri, int64_t *ops,
+                         int (*hook)(int32_t file, int64_t pos, void *arg, sl_err *err), void *arg, sl_err *err);
+
+/* the columns of r holding t's key (*out: npk of them, the caller frees
+ * it, even on error), and the key of a row of r's loaded row group */
+int ice_key_columns(const ice_table *t, const sl_pq_reader *r, const char *uri, int **out, sl_err *err);
+void ice_key_read(const ice_table *t, const sl_pq_reader *r, const int *pc, int64_t row, sl_buf *key);
 
 /* sluice migrate's verification: want's tables read back (ice_readback.c) */
 struct sl_digest_set;

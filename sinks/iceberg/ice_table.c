@@ -316,25 +316,17 @@ char *ice_new_file(ice_table *t, const char *dir, const char *ext, char **local)
     return uri;
 }
 
-static int open_data_file(ice_table *t, sl_err *err)
+int ice_open_writer(ice_table *t, const char *local, sl_pq_writer **w, sl_err *err)
 {
-    char *local;
-    char *uri = ice_new_file(t, "data", ".parquet", &local);
-    if (!uri)
-        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    *w = NULL;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", local);
     *strrchr(dir, '/') = 0;
-    if (ice_mkdirs(dir)) {
-        int rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: cannot create %s: %s", t->target, dir, strerror(errno));
-        free(uri);
-        return rc;
-    }
-    sl_pq_column *pc = calloc((size_t)t->ncols, sizeof *pc);
-    if (!pc) {
-        free(uri);
+    if (ice_mkdirs(dir))
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: cannot create %s: %s", t->target, dir, strerror(errno));
+    sl_pq_column *pc = calloc((size_t)t->ncols + 1, sizeof *pc);
+    if (!pc)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
-    }
     for (int i = 0; i < t->ncols; i++) {
         pc[i].name = t->cols[i].name;
         pc[i].field_id = t->cols[i].field_id;
@@ -348,10 +340,21 @@ static int open_data_file(ice_table *t, sl_err *err)
     sl_wfile *f;
     int rc = sl_wfile_open_local_batch(local, &t->sink->batch, &f, err);
     if (rc == 0)
-        rc = sl_pq_open(&t->w, f, pc, t->ncols, &o, err);
+        rc = sl_pq_open(w, f, pc, t->ncols, &o, err);
     free(pc);
+    if (rc)
+        *w = NULL;
+    return rc;
+}
+
+static int open_data_file(ice_table *t, sl_err *err)
+{
+    char *local;
+    char *uri = ice_new_file(t, "data", ".parquet", &local);
+    if (!uri)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    int rc = ice_open_writer(t, local, &t->w, err);
     if (rc) {
-        t->w = NULL;
         free(uri);
         return rc;
     }
