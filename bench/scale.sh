@@ -76,9 +76,9 @@ PY
     fi
 }
 
-scale_sink() { # blackhole|kafka KEY
+scale_sink() { # blackhole|kafka KEY [EXTRA-SINK-YAML]
     if [[ "$1" == kafka ]]; then
-        printf '%s\n' "  type: kafka" "  properties.bootstrap.servers: $KAFKA_BOOTSTRAP" "  topic.prefix: $2\$n"
+        printf '%s\n' "  type: kafka" "  properties.bootstrap.servers: $KAFKA_BOOTSTRAP" "  topic.prefix: $2\$n" ${3:+"$3"}
     else
         printf '%s\n' "  type: blackhole" "  render: true"
     fi
@@ -110,7 +110,12 @@ scale_prep
 sql -e "DROP TABLE snap.sbtest" >/dev/null
 ! want_src postgres || psql -d bench -c "TRUNCATE sbtest" >/dev/null
 
-# one transaction of SCALE_TX_ROWS rows, streamed from the log into Kafka
+# one transaction of SCALE_TX_ROWS rows, streamed from the log into Kafka;
+# it is one Kafka transaction too, which the broker aborts (fencing the
+# producer) once it is older than transaction.timeout (60s by default): on a
+# loaded machine 2M rows already took longer, so these runs allow the
+# broker's maximum
+TX_TIMEOUT="  transaction.timeout: 900s"
 if ((SCALE_TX_ROWS > 0)); then
     if want_src mariadb; then
         log "scale: one MariaDB transaction of $SCALE_TX_ROWS rows"
@@ -122,7 +127,7 @@ if ((SCALE_TX_ROWS > 0)); then
         PREP=scale_prep run scale_tx_mariadb "$SCALE_RUNS" bash "$(sink_script scale_tx_mariadb \
             "$(mysql_source bigtx.t "  scan.startup.mode: specific-offset
   scan.startup.specific-offset.file: $bfile
-  scan.startup.specific-offset.pos: $bpos")" "$(scale_sink kafka scale_tx_mariadb)" "migrate --follow-until=$efile:$epos")"
+  scan.startup.specific-offset.pos: $bpos")" "$(scale_sink kafka scale_tx_mariadb "$TX_TIMEOUT")" "migrate --follow-until=$efile:$epos")"
         sql -e "DROP DATABASE bigtx; PURGE BINARY LOGS BEFORE NOW() + INTERVAL 1 DAY" >/dev/null || true
     fi
     if want_src postgres; then
@@ -135,7 +140,7 @@ if ((SCALE_TX_ROWS > 0)); then
         }
         log "scale: the transaction -> kafka: sluice migrate --follow-until=now (exactly-once)"
         PREP=tx_prep run scale_tx_postgres "$SCALE_RUNS" bash "$(sink_script scale_tx_postgres \
-            "$(pg_source bigtx committed-offset scale_tx_postgres)" "$(scale_sink kafka scale_tx_postgres)" \
+            "$(pg_source bigtx committed-offset scale_tx_postgres)" "$(scale_sink kafka scale_tx_postgres "$TX_TIMEOUT")" \
             "migrate --follow-until=now")"
         psql -d bench -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active" >/dev/null
         psql -d bench -c "TRUNCATE bigtx" >/dev/null
