@@ -53,6 +53,8 @@
 # BENCH_SLUICE=path benchmarks another sluice binary (default build/sluice).
 # BENCH_KEEP=1 keeps the work directory (logs of every run) for inspection.
 # BENCH_ONLY=mariadb,watermark,kafka,postgres,clickhouse,iceberg,ha runs only those groups
+# (BENCH_ONLY=scale, `make bench-scale`: the scale curve, a big transaction and
+# the latency under load, alone; bench/scale.sh)
 # (ha: failover time of a high-availability group, bench/ha_failover.py;
 # BENCH_FAILOVERS, default 20, kills per mode).
 set -euo pipefail
