@@ -186,7 +186,7 @@ bench-iceberg:
 	@BENCH_ONLY=iceberg $(MAKE) --no-print-directory bench
 
 # the scale curve, a big transaction and the latency under load
-# (BENCH_ONLY=scale, bench/scale.sh); about an hour with the default sizes
+# (BENCH_ONLY=scale, bench/scale.sh); an hour or more with the default sizes
 bench-scale:
 	@BENCH_ONLY=scale $(MAKE) --no-print-directory bench
 
