@@ -32,7 +32,7 @@ TEST_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),$(wildcard 
 FORMAT_TOOLS := $(patsubst tests/formats/%.c,$(BUILD)/tests/formats/%,$(wildcard tests/formats/*.c))
 
 .PHONY: all asan tsan deps test unit e2e demo bench install clean help check-configs format-tools bench-parquet \
-        bench-iceberg fuzz fuzz-bins fuzz-ci sanitize-e2e deb test-long compat compat-run
+        bench-iceberg bench-scale fuzz fuzz-bins fuzz-ci sanitize-e2e deb test-long compat compat-run
 
 all: $(BUILD)/sluice
 
@@ -45,6 +45,7 @@ help:
 	@echo "make compat     Debezium 3.5 beside sluice on both type zoos, every field diffed (tests/compat)"
 	@echo "make bench-parquet  the Parquet writer beside DuckDB's COPY TO parquet"
 	@echo "make bench-iceberg  make bench's Iceberg scenarios alone (BENCH_ONLY=iceberg)"
+	@echo "make bench-scale    scale curve (1M..20M rows), a 10M-row transaction, latency at 10k/50k rows/s"
 	@echo "make asan       build with AddressSanitizer + UBSan into build-asan/"
 	@echo "make tsan       build with ThreadSanitizer (clang) into build-tsan/"
 	@echo "make sanitize-e2e  crash/snapshot/large-transaction e2e on the ASan and TSan builds"
@@ -183,6 +184,11 @@ bench-parquet: $(BUILD)/bench/pq_bench
 # and binlog range into Iceberg beside the blackhole, and DuckDB reading them
 bench-iceberg:
 	@BENCH_ONLY=iceberg $(MAKE) --no-print-directory bench
+
+# the scale curve, a big transaction and the latency under load
+# (BENCH_ONLY=scale, bench/scale.sh); an hour or more with the default sizes
+bench-scale:
+	@BENCH_ONLY=scale $(MAKE) --no-print-directory bench
 
 bench:
 	@$(MAKE) --no-print-directory deps

@@ -6,7 +6,7 @@ Prints one JSON line with p50/p99/max in ms, the rate achieved, and
 sluice's CPU seconds and peak RSS.
 
 usage: latency.py (--mysql-port P | --pg-port P) --bootstrap B --sluice BIN --workdir D
-                  [--rate 10000] [--seconds 20] [--interval 100ms]
+                  [--rate 10000] [--seconds 20] [--interval 100ms] [--writers 1]
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=3)
     ap.add_argument("--interval", default="100ms")
+    ap.add_argument("--writers", type=int, default=1, help="writer connections sharing the rate")
     a = ap.parse_args()
     work = Path(a.workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -44,8 +45,10 @@ def main():
         raise SystemExit("give exactly one of --mysql-port and --pg-port")
     prefix = f"lat{int(time.time())}"
     if pg:
-        conn = psycopg.connect(host="127.0.0.1", port=a.pg_port, user="sluice", password="sluice",
-                               dbname="bench", autocommit=True)
+        def connect():
+            return psycopg.connect(host="127.0.0.1", port=a.pg_port, user="sluice", password="sluice",
+                                   dbname="bench", autocommit=True)
+        conn = connect()
         with conn.cursor() as cur:
             cur.execute("DROP TABLE IF EXISTS lat_t")
             cur.execute("CREATE TABLE lat_t (id BIGSERIAL PRIMARY KEY, t_us BIGINT NOT NULL, pad CHAR(80) NOT NULL)")
@@ -64,8 +67,10 @@ def main():
   publication.name: lat_pub
   scan.startup.mode: latest-offset"""
     else:
-        conn = pymysql.connect(host="127.0.0.1", port=a.mysql_port, user="sluice", password="sluice",
-                               autocommit=True)
+        def connect():
+            return pymysql.connect(host="127.0.0.1", port=a.mysql_port, user="sluice", password="sluice",
+                                   autocommit=True)
+        conn = connect()
         with conn.cursor() as cur:
             cur.execute("DROP DATABASE IF EXISTS lat")
             cur.execute("CREATE DATABASE lat")
@@ -137,21 +142,35 @@ pipeline:
     th = threading.Thread(target=consume, daemon=True)
     th.start()
     time.sleep(1)
-    # 100 transactions a second, rate/100 rows each
+    # 100 transactions a second, rate/100 rows each, from --writers
+    # connections taking turns (one Python writer alone cannot reach 50k
+    # rows/s on a loaded machine)
     per_tx = max(1, a.rate // 100)
     pad = "p" * 80
-    sent = 0
+    sent = [0] * a.writers
     t_start[0] = time.time()
-    next_at = t_start[0]
-    with conn.cursor() as cur:
-        while time.time() < t_start[0] + a.seconds:
-            now_us = time.time_ns() // 1000
-            cur.execute(f"INSERT INTO {table} (t_us, pad) VALUES " + ",".join([f"({now_us},'{pad}')"] * per_tx))
-            sent += per_tx
-            next_at += 0.01
-            delay = next_at - time.time()
-            if delay > 0:
-                time.sleep(delay)
+
+    def write(w):
+        c = conn if w == 0 else connect()
+        next_at = t_start[0] + w * 0.01
+        with c.cursor() as cur:
+            while time.time() < t_start[0] + a.seconds:
+                now_us = time.time_ns() // 1000
+                cur.execute(f"INSERT INTO {table} (t_us, pad) VALUES " + ",".join([f"({now_us},'{pad}')"] * per_tx))
+                sent[w] += per_tx
+                next_at += 0.01 * a.writers
+                delay = next_at - time.time()
+                if delay > 0:
+                    time.sleep(delay)
+        if c is not conn:
+            c.close()
+
+    writers = [threading.Thread(target=write, args=(w,)) for w in range(a.writers)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    sent = sum(sent)
     elapsed = time.time() - t_start[0]
     # let the last epochs arrive
     deadline = time.time() + 30

@@ -53,6 +53,8 @@
 # BENCH_SLUICE=path benchmarks another sluice binary (default build/sluice).
 # BENCH_KEEP=1 keeps the work directory (logs of every run) for inspection.
 # BENCH_ONLY=mariadb,watermark,kafka,postgres,clickhouse,iceberg,ha runs only those groups
+# (BENCH_ONLY=scale, `make bench-scale`: the scale curve, a big transaction and
+# the latency under load, alone; bench/scale.sh)
 # (ha: failover time of a high-availability group, bench/ha_failover.py;
 # BENCH_FAILOVERS, default 20, kills per mode).
 set -euo pipefail
@@ -250,6 +252,47 @@ YAML
     echo "$DIR/p-$1-$2.yaml"
 }
 
+mysql_source() { # TABLE-REGEX STARTUP-YAML
+    printf '%s\n' "  type: mysql" "  hostname: 127.0.0.1" "  port: $MARIADB_PORT" "  username: sluice" \
+        "  password: sluice" "  tables: $1" "  server-id: 6102" "$2"
+}
+
+# sink_script KEY SOURCE-YAML SINK-YAML COMMAND [PIPELINE-YAML] — a script running sluice on a
+# pipeline of its own per run (\$n in SINK-YAML is the run's number), so that
+# /usr/bin/time measures sluice itself (exec)
+sink_script() {
+    cat >"$DIR/$1.sh" <<SH
+#!/usr/bin/env bash
+n=\$(( \$(cat "$DIR/$1.runs" 2>/dev/null || echo 0) + 1 ))
+echo \$n >"$DIR/$1.runs"
+cat >"$DIR/p-$1-\$n.yaml" <<YAML
+source:
+$2
+sink:
+$3
+pipeline:
+  name: $1\$n${5:+
+$5}
+YAML
+exec "$SLUICE" $4 "$DIR/p-$1-\$n.yaml"
+SH
+    echo "$DIR/$1.sh"
+}
+
+psql() { command psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U sluice -v ON_ERROR_STOP=1 "$@"; }
+pg_source() { # TABLE STARTUP SLOT
+    printf '%s\n' "  type: postgres" "  hostname: 127.0.0.1" "  port: $PG_PORT" "  username: sluice" \
+        "  password: sluice" "  database-name: bench" "  tables: public.$1" "  slot.name: $3" \
+        "  publication.name: sluice_bench" "  scan.startup.mode: $2"
+}
+# BENCH_ONLY=scale (make bench-scale): the scale curve, the big transaction
+# and the latency under load run alone, on tables of their own
+if [[ ",$ONLY," == *",scale,"* ]]; then
+    # shellcheck source=bench/scale.sh
+    source "$REPO/bench/scale.sh"
+    exit 0
+fi
+
 log "generating $ROWS rows (sysbench-like id, k, c, pad)"
 sql -e "CREATE DATABASE snap; CREATE TABLE snap.sbtest (id BIGINT PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL);
         INSERT INTO snap.sbtest SELECT seq, seq * 7919 % 1000003, RPAD(CONCAT(seq, '-', seq * 31), 120, 'c'), RPAD(seq, 60, 'p') FROM snap.seq_1_to_$ROWS;
@@ -380,32 +423,6 @@ if [[ "$DBZ" == 1 ]]; then
     PREP=dbz_prep run dbz_binlog "$DBZ_RUNS" bash "$(dbz_script dbz_binlog "$(dbz_binlog_props dbz_binlog)" "$events")"
 fi
 fi  # want mariadb
-
-mysql_source() { # TABLE-REGEX STARTUP-YAML
-    printf '%s\n' "  type: mysql" "  hostname: 127.0.0.1" "  port: $MARIADB_PORT" "  username: sluice" \
-        "  password: sluice" "  tables: $1" "  server-id: 6102" "$2"
-}
-
-# sink_script KEY SOURCE-YAML SINK-YAML COMMAND — a script running sluice on a
-# pipeline of its own per run (\$n in SINK-YAML is the run's number), so that
-# /usr/bin/time measures sluice itself (exec)
-sink_script() {
-    cat >"$DIR/$1.sh" <<SH
-#!/usr/bin/env bash
-n=\$(( \$(cat "$DIR/$1.runs" 2>/dev/null || echo 0) + 1 ))
-echo \$n >"$DIR/$1.runs"
-cat >"$DIR/p-$1-\$n.yaml" <<YAML
-source:
-$2
-sink:
-$3
-pipeline:
-  name: $1\$n
-YAML
-exec "$SLUICE" $4 "$DIR/p-$1-\$n.yaml"
-SH
-    echo "$DIR/$1.sh"
-}
 
 # -------------------------------------------------------------------- Kafka
 snap_bytes=0 latency_json=null latency_pg=null json_bytes=null avro_bytes=null
@@ -636,7 +653,6 @@ bash "$REPO/tests/services/postgres.sh" start "$DIR/pg" >/dev/null
 # shellcheck disable=SC1091
 source "$DIR/pg/env.sh"
 export PGPASSWORD=sluice
-psql() { command psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U sluice -v ON_ERROR_STOP=1 "$@"; }
 psql -d sluice -c "CREATE DATABASE bench" >/dev/null
 pg_sluice=1
 if ! "$SLUICE" describe postgres >/dev/null 2>&1; then
@@ -667,11 +683,6 @@ pg_drop_slots() {
     psql -d bench -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
                       WHERE slot_name <> 'bench_template' AND NOT active" >/dev/null
     dbz_prep "$@"
-}
-pg_source() { # TABLE STARTUP SLOT
-    printf '%s\n' "  type: postgres" "  hostname: 127.0.0.1" "  port: $PG_PORT" "  username: sluice" \
-        "  password: sluice" "  database-name: bench" "  tables: public.$1" "  slot.name: $3" \
-        "  publication.name: sluice_bench" "  scan.startup.mode: $2"
 }
 pg_pipeline() { # name startup slot table parallelism
     cat >"$DIR/p-$1.yaml" <<YAML

@@ -57,6 +57,18 @@ int sl_emit_commit(sl_emitter *e, sl_pos pos, const char *token);
 /* Pushes the current batch now, inside or outside a transaction (large
  * transactions stream through in several batches). */
 int sl_emit_flush(sl_emitter *e);
+/* Whether a source should push b (the current batch) now, in the middle of
+ * a transaction. sl_emit_commit pushes a batch that reached target_bytes at
+ * the end of its transaction; a batch pushed mid-transaction ends off a
+ * boundary, and the runtime can end an epoch only after a batch that ends
+ * on one. Under a steady load the source never idles, so if every batch
+ * were cut at target_bytes wherever that fell, epochs (and commits) would
+ * starve for as long as the load lasted. So only a transaction bigger than
+ * the target spills over, at twice it. */
+static inline int sl_emit_spill_due(const sl_emitter *e, const sl_batch *b)
+{
+    return sl_batch_bytes(b) >= 2 * e->target_bytes;
+}
 /* Source is done: flush and push an end-of-stream marker. */
 int sl_emit_end(sl_emitter *e);
 int sl_emit_should_stop(const sl_emitter *e);

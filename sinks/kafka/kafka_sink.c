@@ -127,6 +127,22 @@ static int is_fencing(rd_kafka_resp_err_t code)
            code == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
 }
 
+int sl_kafka_fenced_error(const kafka_sink *k, int64_t now_ms, const char *what, const char *reason, sl_err *err)
+{
+    int64_t open_ms = now_ms - k->txn_begin_ms;
+    if (k->in_txn && open_ms >= k->commit_timeout_ms)
+        return sl_errf(err, SL_ERUNTIME,
+                       SL_LOG_PREFIX "the broker aborted the open transaction during %s: it was open for %lld ms, "
+                       "longer than the kafka sink's transaction.timeout (%lld ms), which happens when one source "
+                       "transaction takes longer than that to send; raise transaction.timeout (up to the "
+                       "broker's transaction.max.timeout.ms, 15 minutes by default) (%s)",
+                       what, (long long)open_ms, (long long)k->commit_timeout_ms, reason);
+    return sl_errf(err, SL_ERUNTIME,
+                   SL_LOG_PREFIX "this process was fenced during %s: another sluice with pipeline '%s' "
+                   "(transactional.id %s) has started and took over; this one stops (%s)",
+                   what, k->pipeline, k->txn_id, reason);
+}
+
 /* The producer is in a fatal state: fenced (another sluice took over) is
  * final; anything else a new producer can get past. */
 static int fatal_error(kafka_sink *k, const char *what, sl_err *err)
@@ -134,10 +150,7 @@ static int fatal_error(kafka_sink *k, const char *what, sl_err *err)
     char reason[512];
     rd_kafka_resp_err_t code = rd_kafka_fatal_error(k->rk, reason, sizeof reason);
     if (is_fencing(code))
-        return sl_errf(err, SL_ERUNTIME,
-                       SL_LOG_PREFIX "this process was fenced during %s: another sluice with pipeline '%s' "
-                       "(transactional.id %s) has started and took over; this one stops (%s)",
-                       what, k->pipeline, k->txn_id, reason);
+        return sl_kafka_fenced_error(k, sl_mono_ms(), what, reason, err);
     return sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "producer failed during %s: %s", what,
                    code ? reason : "fatal error");
 }
@@ -355,6 +368,7 @@ int sl_kafka_begin(kafka_sink *k, sl_err *err)
         return rc == 1 ? sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "begin_transaction failed") : rc;
     }
     k->in_txn = 1;
+    k->txn_begin_ms = sl_mono_ms();
     return 0;
 }
 

@@ -63,6 +63,7 @@ typedef struct kafka_sink {
     rd_kafka_t *rk;
     int exactly_once;
     int in_txn;
+    int64_t txn_begin_ms; /* monotonic; when the open transaction began */
     int tombstones, schemas, schema_changes;
     int64_t connect_timeout_ms, commit_timeout_ms;
     int topic_partitions, topic_replication;
@@ -119,6 +120,10 @@ typedef struct kafka_source {
     size_t first, n; /* its topics: k->topics[first .. first + n) */
 } kafka_source;
 
+/* The error for a fenced producer: when the open transaction is older than
+ * transaction.timeout the broker aborted it (a source transaction too big
+ * to send within the timeout), otherwise another sluice took over. */
+int sl_kafka_fenced_error(const kafka_sink *k, int64_t now_ms, const char *what, const char *reason, sl_err *err);
 /* kafka_txmeta.c: an event of a source transaction (BEGIN first when it
  * opens one, ending the previous), filling its block; the END of the open
  * transaction; the transaction id of an event ("" when the source has

@@ -518,7 +518,7 @@ static int on_rows(stream *s, int type, const uint8_t *body, size_t len, uint32_
         e->row = row;
         s->last_emitted = p;
         s->have_emitted = 1;
-        if (sl_batch_bytes(b) >= s->out->target_bytes && sl_emit_flush(s->out))
+        if (sl_emit_spill_due(s->out, b) && sl_emit_flush(s->out))
             return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "pipeline closed");
     }
     return 0;

@@ -396,7 +396,7 @@ static int add_event(stream *s, rel_entry *e, char op, const sl_value *before, c
     ev->offset = wal;
     if (!ev->tx)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
-    if (sl_batch_bytes(b) >= s->out->target_bytes && sl_emit_flush(s->out))
+    if (sl_emit_spill_due(s->out, b) && sl_emit_flush(s->out))
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "pipeline closed");
     return 0;
 }

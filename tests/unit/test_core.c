@@ -234,6 +234,55 @@ static int take_events(sl_batch *b, uint64_t *next, int *k, int *ended)
     return 0;
 }
 
+/* A source at a steady load never idles: its batches must still end on
+ * transaction boundaries, or the runtime could never end an epoch (commits
+ * starved for as long as the load lasted). Only a transaction bigger than
+ * the target spills over mid-transaction, and then at twice the target. */
+static void emitter_batches_end_on_boundaries_under_steady_load(void **state)
+{
+    (void)state;
+    static sl_table_schema dummy;
+    enum { TARGET = 64 << 10, ROW = 1000 };
+    sl_queue q;
+    sl_emitter e;
+    sl_queue_init(&q, (size_t)1 << 30);
+    sl_emitter_init(&e, &q, TARGET, NULL);
+    for (int tx = 0; tx < 401; tx++) {
+        int rows = tx == 400 ? 400 : 10; /* the last one is bigger than the target */
+        for (int k = 0; k < rows; k++) {
+            sl_batch *b = sl_emit_batch(&e);
+            sl_event *ev = sl_batch_add_event(b, SL_OP_CREATE, &dummy);
+            ev->pos = (sl_pos){1, (uint64_t)tx, (uint32_t)k};
+            assert_non_null(sl_arena_alloc(&b->arena, ROW));
+            if (sl_emit_spill_due(&e, b))
+                assert_int_equal(sl_emit_flush(&e), 0);
+        }
+        assert_int_equal(sl_emit_commit(&e, (sl_pos){1, (uint64_t)tx, 999}, "{}"), 0);
+    }
+    assert_int_equal(sl_emit_end(&e), 0);
+    int steady = 0, spilled = 0;
+    sl_batch *b;
+    while ((b = sl_queue_pop(&q, 0))) {
+        const sl_event *last = b->head;
+        while (last && last->next)
+            last = last->next;
+        if (last && last->pos.lo < 400) {
+            /* every batch of the steady part ends where a transaction does */
+            assert_true(sl_batch_at_boundary(b));
+            steady++;
+        }
+        if (b->count && !b->commit_token) {
+            spilled++;
+            assert_true(sl_batch_bytes(b) >= 2 * TARGET); /* not cut at the target */
+        }
+        sl_batch_free(b);
+    }
+    assert_true(steady >= 10);
+    assert_true(spilled >= 1); /* the big transaction streamed through */
+    sl_emitter_destroy(&e);
+    sl_queue_destroy(&q);
+}
+
 static void emitter_shared_by_source_and_sink_threads(void **state)
 {
     sl_queue q;
@@ -501,6 +550,7 @@ int main(void)
         cmocka_unit_test(emitter_idle_take_only_at_boundary),
         cmocka_unit_test(emitter_numbers_batches_across_address_reuse),
         cmocka_unit_test(emitter_shared_by_source_and_sink_threads),
+        cmocka_unit_test(emitter_batches_end_on_boundaries_under_steady_load),
         cmocka_unit_test(sql_text_of_far_dates),
         cmocka_unit_test(table_filter_flink_rule),
         cmocka_unit_test(atomic_file_replaces),
