@@ -5,7 +5,10 @@
  * murmur2 partitioner). Whatever sluice does beyond this — reading the
  * binlog, decoding, rendering JSON, transactions — shows as the gap.
  *
- * usage: raw_produce BOOTSTRAP TOPIC COUNT VALUE_BYTES
+ * usage: raw_produce BOOTSTRAP TOPIC COUNT VALUE_BYTES [PROPERTY=VALUE...]
+ * (the extra librdkafka properties let a bench compare settings; with
+ * transactional.id every message goes into one transaction, committed at
+ * the end, so the cost of the transactions themselves can be told apart)
  * prints: {"messages":N,"seconds":S}
  */
 #include <librdkafka/rdkafka.h>
@@ -45,8 +48,8 @@ static int set(rd_kafka_conf_t *c, const char *k, const char *v)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: raw_produce BOOTSTRAP TOPIC COUNT VALUE_BYTES\n");
+    if (argc < 5) {
+        fprintf(stderr, "usage: raw_produce BOOTSTRAP TOPIC COUNT VALUE_BYTES [PROPERTY=VALUE...]\n");
         return 2;
     }
     long count = atol(argv[3]);
@@ -55,8 +58,21 @@ int main(int argc, char **argv)
     if (set(conf, "bootstrap.servers", argv[1]) || set(conf, "enable.idempotence", "true") ||
         set(conf, "linger.ms", "5") || set(conf, "partitioner", "murmur2_random"))
         return 2;
+    for (int i = 5; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq) {
+            fprintf(stderr, "raw_produce: %s: expected PROPERTY=VALUE\n", argv[i]);
+            return 2;
+        }
+        *eq = 0;
+        if (set(conf, argv[i], eq + 1))
+            return 2;
+    }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     char errstr[512];
+    int txn = 0;
+    for (int i = 5; i < argc; i++)
+        txn |= strcmp(argv[i], "transactional.id") == 0;
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!rk) {
         fprintf(stderr, "raw_produce: %s\n", errstr);
@@ -73,6 +89,15 @@ int main(int argc, char **argv)
     const struct rd_kafka_metadata *md;
     if (rd_kafka_metadata(rk, 0, rkt, &md, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR)
         rd_kafka_metadata_destroy(md);
+    if (txn) {
+        rd_kafka_error_t *e = rd_kafka_init_transactions(rk, 30000);
+        if (!e)
+            e = rd_kafka_begin_transaction(rk);
+        if (e) {
+            fprintf(stderr, "raw_produce: %s\n", rd_kafka_error_string(e));
+            return 1;
+        }
+    }
     double t0 = now_s();
     char key[32];
     for (long i = 0; i < count; i++) {
@@ -91,6 +116,13 @@ int main(int argc, char **argv)
             rd_kafka_poll(rk, 0);
     }
     rd_kafka_flush(rk, 120000);
+    if (txn) {
+        rd_kafka_error_t *e = rd_kafka_commit_transaction(rk, 120000);
+        if (e) {
+            fprintf(stderr, "raw_produce: %s\n", rd_kafka_error_string(e));
+            return 1;
+        }
+    }
     double secs = now_s() - t0;
     printf("{\"messages\":%ld,\"seconds\":%.3f}\n", count, secs);
     rd_kafka_topic_destroy(rkt);

@@ -52,6 +52,8 @@
 # BENCH_DEBEZIUM=0 skips the peer; DEBEZIUM_HEAP (default 512m) is its -Xmx.
 # BENCH_SLUICE=path benchmarks another sluice binary (default build/sluice).
 # BENCH_KEEP=1 keeps the work directory (logs of every run) for inspection.
+# BENCH_KAFKA_CURVE=1 adds binlog -> Kafka runs at four producer queue sizes
+# (throughput against peak RSS).
 # BENCH_ONLY=mariadb,watermark,kafka,postgres,clickhouse,iceberg,ha runs only those groups
 # (BENCH_ONLY=scale, `make bench-scale`: the scale curve, a big transaction and
 # the latency under load, alone; bench/scale.sh)
@@ -431,6 +433,18 @@ log "starting a Kafka broker"
 bash "$REPO/tests/services/kafka.sh" start "$DIR/kafka" >/dev/null
 # shellcheck disable=SC1091
 source "$DIR/kafka/env.sh"
+# the bare producer, with the one producer setting sluice sets beyond
+# raw_produce's own (sinks/kafka/kafka_conf.c): its 16 MiB queue cap
+RAW="$REPO/build/bench/raw_produce"
+RAW_CONF=(queue.buffering.max.kbytes=16384)
+topic_bytes() { "$REPO/.venv/bin/python" "$REPO/bench/topic_bytes.py" "$KAFKA_BOOTSTRAP" "$1"; }
+# avg_value TOPIC-BYTES-JSON FALLBACK — the value bytes per message of a
+# topic sluice wrote (tombstones count as empty values), so the bare
+# producer sends as many messages with as many bytes as sluice did
+avg_value() {
+    "$REPO/.venv/bin/python" -c 'import json,sys; b=json.loads(sys.argv[1]); print(b["value_bytes"] // b["records"])' \
+        "$1" 2>/dev/null || echo "$2"
+}
 kafka_script() { # KEY SOURCE-YAML FOLLOW-ARGS — every run writes its own topics (a fresh prefix)
     sink_script "$1" "$2" "  type: kafka
   properties.bootstrap.servers: $KAFKA_BOOTSTRAP
@@ -461,17 +475,37 @@ sql -e "CREATE DATABASE sample; CREATE TABLE sample.sbtest LIKE snap.sbtest;
 snap_bytes="$(envelope_bytes "$(mysql_source sample.sbtest '  scan.startup.mode: snapshot')")"
 
 log "snapshot -> kafka limit: raw librdkafka producer, $ROWS messages of $snap_bytes bytes"
-run kafka_snapshot_limit "$RUNS" "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw_snapshot "$ROWS" "$snap_bytes"
+run kafka_snapshot_limit "$RUNS" "$RAW" "$KAFKA_BOOTSTRAP" raw_snapshot "$ROWS" "$snap_bytes" "${RAW_CONF[@]}"
 log "snapshot -> kafka: sluice migrate (exactly-once), parallelism 1"
 run kafka_snapshot "$RUNS" bash "$(kafka_script kafka_snapshot "$(mysql_source snap.sbtest '  scan.startup.mode: initial')" '')"
 
 kmsgs=$((events + third / 4))  # every delete is followed by its tombstone
-log "binlog -> kafka limit: raw librdkafka producer, $kmsgs messages of 440 bytes"
-run kafka_limit "$RUNS" "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw "$kmsgs" 440
 log "binlog -> kafka: sluice migrate (exactly-once)"
 run kafka "$RUNS" bash "$(kafka_script kafka "$(mysql_source chg.t "  scan.startup.mode: specific-offset
   scan.startup.specific-offset.file: $bfile
   scan.startup.specific-offset.pos: $bpos")" "--follow-until=$efile:$epos")"
+json_bytes="$(topic_bytes kafka1.chg.t)" || json_bytes=null
+kafka_value="$(avg_value "$json_bytes" 440)"
+log "binlog -> kafka limit: raw librdkafka producer, $kmsgs messages of $kafka_value bytes"
+run kafka_limit "$RUNS" "$RAW" "$KAFKA_BOOTSTRAP" raw "$kmsgs" "$kafka_value" "${RAW_CONF[@]}"
+
+# BENCH_KAFKA_CURVE=1: the throughput/memory trade-off of the producer's
+# queue (properties.queue.buffering.max.kbytes; sluice's default 16384)
+# on the same binlog range; a table on stderr, the figures as kafka_q<KiB>
+if [[ "${BENCH_KAFKA_CURVE:-0}" == 1 ]]; then
+    for q in 2048 4096 16384 65536; do
+        log "binlog -> kafka, queue.buffering.max.kbytes $q"
+        run "kafka_q$q" "$RUNS" bash "$(sink_script "kafka_q$q" "$(mysql_source chg.t "  scan.startup.mode: specific-offset
+  scan.startup.specific-offset.file: $bfile
+  scan.startup.specific-offset.pos: $bpos")" "  type: kafka
+  properties.bootstrap.servers: $KAFKA_BOOTSTRAP
+  properties.queue.buffering.max.kbytes: $q
+  topic.prefix: kafka_q$q\$n" "migrate --follow-until=$efile:$epos")"
+    done
+    log "producer queue curve (binlog -> kafka, $events events, best of $RUNS): KiB, events/s, CPU s, peak RSS MiB"
+    awk -v ev="$events" '$1 ~ /^kafka_q[0-9]+$/ && $2 > 0 {
+        printf "[bench] %8s %8.0f %6.2f %6.0f\n", substr($1, 8), ev / $2, $3, $4 / 1024 }' "$FIG" >&2
+fi
 
 # Avro beside JSON: the same binlog range with value.format/key.format avro
 # (a registry from tests/services), the bytes both left in their topics, and
@@ -489,13 +523,11 @@ sink_script kafka_avro "$(mysql_source chg.t "  scan.startup.mode: specific-offs
   key.format: avro
   schema.registry.url: $SCHEMA_REGISTRY_URL" "migrate --follow-until=$efile:$epos" >/dev/null
 run kafka_avro "$RUNS" bash "$DIR/kafka_avro.sh"
-topic_bytes() { "$REPO/.venv/bin/python" "$REPO/bench/topic_bytes.py" "$KAFKA_BOOTSTRAP" "$1"; }
-json_bytes="$(topic_bytes kafka1.chg.t)" || json_bytes=null
 avro_bytes="$(topic_bytes kafka_avro1.chg.t)" || avro_bytes=null
-avro_value="$("$REPO/.venv/bin/python" -c 'import json,sys; b=json.loads(sys.argv[1]); print(b["value_bytes"] // max(b["values"], 1))' "$avro_bytes" 2>/dev/null || echo 0)"
+avro_value="$(avg_value "$avro_bytes" 0)"
 if [[ "$avro_value" -gt 0 ]]; then
     log "binlog -> kafka avro limit: raw librdkafka producer, $kmsgs messages of $avro_value bytes"
-    run kafka_avro_limit "$RUNS" "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw_avro "$kmsgs" "$avro_value"
+    run kafka_avro_limit "$RUNS" "$RAW" "$KAFKA_BOOTSTRAP" raw_avro "$kmsgs" "$avro_value" "${RAW_CONF[@]}"
 fi
 bash "$REPO/tests/services/schema_registry.sh" stop "$DIR/registry" >/dev/null
 if [[ "$DBZ" == 1 ]]; then
@@ -726,8 +758,8 @@ if [[ "$pg_sluice" == 1 ]]; then
     pg_snap_bytes="$(envelope_bytes "$(pg_source sample_sbtest snapshot bench_sample)")" || pg_snap_bytes="$snap_bytes"
 fi
 log "PostgreSQL snapshot -> kafka limit: raw librdkafka producer, $ROWS messages of $pg_snap_bytes bytes"
-run pg_kafka_snapshot_limit "$RUNS" "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw_pg_snapshot "$ROWS" \
-    "$pg_snap_bytes"
+run pg_kafka_snapshot_limit "$RUNS" "$RAW" "$KAFKA_BOOTSTRAP" raw_pg_snapshot "$ROWS" \
+    "$pg_snap_bytes" "${RAW_CONF[@]}"
 if [[ "$pg_sluice" == 1 ]]; then
     log "PostgreSQL snapshot -> kafka: sluice migrate (exactly-once), parallelism 1"
     PREP=pg_drop_slots run pg_kafka_snapshot "$RUNS" bash "$(kafka_script pg_kafka_snapshot \
@@ -761,13 +793,15 @@ if [[ "$DBZ" == 1 ]]; then
     PREP=pg_dbz_prep run dbz_pg_wal "$DBZ_RUNS" bash "$(dbz_script dbz_pg_wal "$(dbz_postgres dbz_pg_wal public.chg \
         no_data dbz_pg_wal 'peer.seed.partition={"server":"bench"}' "peer.seed.offset={\"lsn\":$wal_start_num}")" "$events")"
 fi
-log "WAL -> kafka limit: raw librdkafka producer, $kmsgs messages of 440 bytes"
-run pg_kafka_limit "$RUNS" "$REPO/build/bench/raw_produce" "$KAFKA_BOOTSTRAP" raw_pg "$kmsgs" 440
+pg_value=440
 if [[ "$pg_sluice" == 1 ]]; then
     log "WAL -> kafka: sluice migrate --follow-until=now (exactly-once)"
     PREP=pg_prep run pg_kafka "$RUNS" bash "$(kafka_script pg_kafka "$(pg_source chg committed-offset pg_kafka)" \
         --follow-until=now)"
+    pg_value="$(avg_value "$(topic_bytes pg_kafka1.public.chg)" 440)"
 fi
+log "WAL -> kafka limit: raw librdkafka producer, $kmsgs messages of $pg_value bytes"
+run pg_kafka_limit "$RUNS" "$RAW" "$KAFKA_BOOTSTRAP" raw_pg "$kmsgs" "$pg_value" "${RAW_CONF[@]}"
 if [[ "$DBZ" == 1 ]]; then
     log "WAL -> kafka: Debezium"
     PREP=pg_dbz_prep run dbz_pg_kafka "$DBZ_RUNS" bash "$(dbz_script dbz_pg_kafka "$(dbz_postgres dbz_pg_kafka public.chg \

@@ -149,12 +149,30 @@ int sl_mysql_claim_server_id(sl_mysql_source *s, MYSQL *m, sl_err *err)
                    s->conf.server_id, s->conf.host, s->conf.port, who, where);
 }
 
-void sl_mysql_release_server_id(const sl_mysql_source *s, unsigned long dump_thread)
+/* 1 when the KILL got an answer from the server on m (done, or the
+ * thread had already gone), 0 when m itself failed */
+static int kill_dump(MYSQL *m, unsigned long dump_thread)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "KILL CONNECTION %lu", dump_thread);
+    if (!mysql_query(m, sql))
+        return 1;
+    sl_debug("%s: %s", sql, mysql_error(m));
+    /* client errors (CR_*, 2000 and up): the connection is broken */
+    return mysql_errno(m) < 2000;
+}
+
+void sl_mysql_release_server_id(const sl_mysql_source *s, MYSQL *open, unsigned long dump_thread)
 {
     /* the server's dump thread waits for new events and only notices a
      * closed client when it next writes (up to heartbeat.interval later):
-     * until then the id looks taken. End it from a short side connection;
-     * it is ours, so no privilege beyond our own user is needed. */
+     * until then the id looks taken. End it from the stream's metadata
+     * connection when one is open (a new one costs a TLS handshake and,
+     * in libmariadb, a parse of the system CA bundle), else from a short
+     * side connection; it is ours, so no privilege beyond our own user is
+     * needed. */
+    if (open && kill_dump(open, dump_thread))
+        return;
     sl_mysql_conf c = s->conf;
     c.stop = NULL;
     c.max_retries = 0;
@@ -163,9 +181,6 @@ void sl_mysql_release_server_id(const sl_mysql_source *s, unsigned long dump_thr
     sl_err e;
     if (sl_mysql_connect(&c, &m, &e))
         return;
-    char sql[64];
-    snprintf(sql, sizeof sql, "KILL CONNECTION %lu", dump_thread);
-    if (mysql_query(m, sql))
-        sl_debug("%s: %s", sql, mysql_error(m));
+    kill_dump(m, dump_thread);
     mysql_close(m);
 }

@@ -141,8 +141,9 @@ int sl_mysql_replica_holder(MYSQL *m, uint32_t server_id, const char *own_tag, c
  * another replica uses our server-id. */
 int sl_mysql_claim_server_id(sl_mysql_source *s, MYSQL *m, sl_err *err);
 /* After the binlog connection closed: ends its dump thread on the server
- * (best effort, one short attempt), which frees the server-id at once. */
-void sl_mysql_release_server_id(const sl_mysql_source *s, unsigned long dump_thread);
+ * (best effort, one short attempt), which frees the server-id at once;
+ * over `open` (a connection already made, or NULL) when it still works. */
+void sl_mysql_release_server_id(const sl_mysql_source *s, MYSQL *open, unsigned long dump_thread);
 
 int sl_mysql_stream(sl_mysql_source *s, const char *resume, sl_emitter *out, sl_err *err);
 int sl_mysql_check(sl_mysql_source *s, FILE *out, sl_err *err);

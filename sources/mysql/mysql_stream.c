@@ -1515,7 +1515,7 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
     unsigned long dump_thread = s.rpl && s.conn ? mysql_thread_id(s.conn) : 0;
     close_conn(&s);
     if (dump_thread)
-        sl_mysql_release_server_id(src, dump_thread);
+        sl_mysql_release_server_id(src, s.meta, dump_thread);
     if (rc && rc != SL_ECONFIG && sl_emit_should_stop(out)) {
         /* a stop during an outage: nothing past the last checkpoint was
          * handed over, so this is a clean stop, not a failure */
