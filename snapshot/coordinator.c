@@ -167,7 +167,10 @@ static int take_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, 
             return -1;
         }
         /* memory bound: at most `parallelism` chunks wait for the merge */
-        if (sl_snapshot_waiting(s) >= (size_t)s->parallelism) {
+        if (sl_snapshot_waiting(s) >= (size_t)s->parallelism || (!wait && !s->rows_emitted)) {
+            /* a later chunk of a group only once chunks go out as they are
+             * read (the changelog reader has passed them): its reader then
+             * does not wait for room in the middle of a group */
             if (!wait) {
                 pthread_mutex_unlock(&s->mu);
                 return 0;
@@ -239,6 +242,16 @@ int sl_snapshot_next_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn sp
 int sl_snapshot_more_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, void *ctx, sl_err *err)
 {
     return take_chunk(s, c, split, ctx, 0, err);
+}
+
+int sl_snapshot_wait_room(sl_snapshot *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (!s->failed && sl_snapshot_waiting(s) >= (size_t)s->parallelism)
+        pthread_cond_wait(&s->cv, &s->mu);
+    int failed = s->failed;
+    pthread_mutex_unlock(&s->mu);
+    return failed ? -1 : 0;
 }
 
 void sl_snap_inflight_remove(sl_snapshot *s, const sl_snap_chunk *c)

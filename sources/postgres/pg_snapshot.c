@@ -431,6 +431,12 @@ static int read_group(reader *r, sl_snap_chunk *c, sl_err *err)
     int i = 0;
     for (; i <= nmore && !rc; i++) {
         if (i > 0) {
+            /* the memory bound holds within a group too (the server
+             * waits on a full socket meanwhile) */
+            if (sl_snapshot_wait_room(&ps->snap)) {
+                abandon_rest(ps, more, i - 1, nmore);
+                return 0; /* the reader pool sees the failure */
+            }
             /* c was handed over: it now stands for the chunk being read */
             *c = more[i - 1];
             more[i - 1] = (sl_snap_chunk){0};
