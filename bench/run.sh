@@ -57,6 +57,8 @@
 # BENCH_ONLY=mariadb,watermark,kafka,postgres,clickhouse,iceberg,ha runs only those groups
 # (BENCH_ONLY=scale, `make bench-scale`: the scale curve, a big transaction and
 # the latency under load, alone; bench/scale.sh)
+# (pgsnap alone: only the PostgreSQL snapshot into the blackhole and its COPY
+# limit, without MariaDB, Kafka or the WAL scenarios);
 # (ha: failover time of a high-availability group, bench/ha_failover.py;
 # BENCH_FAILOVERS, default 20, kills per mode).
 set -euo pipefail
@@ -227,9 +229,12 @@ EOF
 }
 
 # ------------------------------------------------------------------ MariaDB
+events=0
+if [[ "$ONLY" != pgsnap ]]; then
 bash "$REPO/tests/services/mariadb.sh" start "$DIR/mariadb" >/dev/null
 # shellcheck disable=SC1091
 source "$DIR/mariadb/env.sh"
+fi  # not pgsnap alone
 sql() { mariadb --no-defaults -h 127.0.0.1 -P "$MARIADB_PORT" -u sluice -psluice "$@"; }
 
 pipeline() { # startup parallelism table-regex
@@ -295,10 +300,12 @@ if [[ ",$ONLY," == *",scale,"* ]]; then
     exit 0
 fi
 
+if [[ "$ONLY" != pgsnap ]]; then
 log "generating $ROWS rows (sysbench-like id, k, c, pad)"
 sql -e "CREATE DATABASE snap; CREATE TABLE snap.sbtest (id BIGINT PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL);
         INSERT INTO snap.sbtest SELECT seq, seq * 7919 % 1000003, RPAD(CONCAT(seq, '-', seq * 31), 120, 'c'), RPAD(seq, 60, 'p') FROM snap.seq_1_to_$ROWS;
         ANALYZE TABLE snap.sbtest;" >/dev/null
+fi  # not pgsnap alone
 
 if want mariadb; then
 log "generating $WIDE_ROWS rows of a 20-column table of mixed types"
@@ -379,16 +386,18 @@ if want watermark; then
     [[ -n "$writer_json" ]] || { log "the writer failed: $(tail -n 5 "$DIR/writer.err")"; writer_json=null; }
 fi  # want watermark
 
+third=$((CHANGES / 2))
+if [[ "$ONLY" != pgsnap ]]; then
 log "generating $CHANGES binlog row changes"
 read -r bfile bpos < <(sql -N -e "SHOW MASTER STATUS" | awk '{print $1, $2}')
 bgtid="$(sql -N -e "SELECT BINLOG_GTID_POS('$bfile', $bpos)")"
 sql -e "CREATE DATABASE chg; CREATE TABLE chg.t (id BIGINT PRIMARY KEY, k INT NOT NULL, c CHAR(100) NOT NULL);" >/dev/null
-third=$((CHANGES / 2))
 sql -e "INSERT INTO chg.t SELECT seq, seq, RPAD(seq, 100, 'x') FROM chg.seq_1_to_$third;
         UPDATE chg.t SET k = k + 1 WHERE id % 2 = 0;
         DELETE FROM chg.t WHERE id % 4 = 1;" >/dev/null
 events=$((third + third / 2 + third / 4))
 read -r efile epos < <(sql -N -e "SHOW MASTER STATUS" | awk '{print $1, $2}')
+fi  # not pgsnap alone
 
 if want mariadb; then
 log "binlog limit: mariadb-binlog --read-from-remote-server > /dev/null"
@@ -680,7 +689,7 @@ fi  # want clickhouse
 bash "$REPO/tests/services/mariadb.sh" stop "$DIR/mariadb" >/dev/null 2>&1 || true
 
 # --------------------------------------------------------------- PostgreSQL
-if want postgres; then
+if want postgres || want pgsnap; then
 bash "$REPO/tests/services/postgres.sh" start "$DIR/pg" >/dev/null
 # shellcheck disable=SC1091
 source "$DIR/pg/env.sh"
@@ -752,6 +761,7 @@ if [[ "$DBZ" == 1 ]]; then
     PREP=pg_drop_slots run dbz_pg_snapshot "$DBZ_RUNS" bash "$(dbz_script dbz_pg_snapshot \
         "$(dbz_postgres dbz_pg_snapshot public.sbtest initial_only dbz_snap)" "$ROWS")"
 fi
+if want postgres; then
 pg_snap_bytes="$snap_bytes"
 if [[ "$pg_sluice" == 1 ]]; then
     pg_drop_slots sample 1
@@ -818,6 +828,7 @@ if [[ "$pg_sluice" == 1 ]]; then
 fi
 
 fi  # want postgres
+fi  # want postgres or pgsnap
 
 # ------------------------------------------------------------------- report
 stamp=$(date +%Y%m%dT%H%M%S)

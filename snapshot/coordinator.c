@@ -157,7 +157,8 @@ static char *arith_bound(int64_t v)
     return strdup(buf);
 }
 
-int sl_snapshot_next_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, void *ctx, sl_err *err)
+/* wait: block while the memory bound is reached; otherwise return 0 then */
+static int take_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, void *ctx, int wait, sl_err *err)
 {
     pthread_mutex_lock(&s->mu);
     for (;;) {
@@ -166,7 +167,14 @@ int sl_snapshot_next_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn sp
             return -1;
         }
         /* memory bound: at most `parallelism` chunks wait for the merge */
-        if (sl_snapshot_waiting(s) >= (size_t)s->parallelism) {
+        if (sl_snapshot_waiting(s) >= (size_t)s->parallelism || (!wait && !s->rows_emitted)) {
+            /* a later chunk of a group only once chunks go out as they are
+             * read (the changelog reader has passed them): its reader then
+             * does not wait for room in the middle of a group */
+            if (!wait) {
+                pthread_mutex_unlock(&s->mu);
+                return 0;
+            }
             pthread_cond_wait(&s->cv, &s->mu);
             continue;
         }
@@ -224,6 +232,26 @@ int sl_snapshot_next_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn sp
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
     return 1;
+}
+
+int sl_snapshot_next_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, void *ctx, sl_err *err)
+{
+    return take_chunk(s, c, split, ctx, 1, err);
+}
+
+int sl_snapshot_more_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, void *ctx, sl_err *err)
+{
+    return take_chunk(s, c, split, ctx, 0, err);
+}
+
+int sl_snapshot_wait_room(sl_snapshot *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (!s->failed && sl_snapshot_waiting(s) >= (size_t)s->parallelism)
+        pthread_cond_wait(&s->cv, &s->mu);
+    int failed = s->failed;
+    pthread_mutex_unlock(&s->mu);
+    return failed ? -1 : 0;
 }
 
 void sl_snap_inflight_remove(sl_snapshot *s, const sl_snap_chunk *c)

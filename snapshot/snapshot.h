@@ -131,6 +131,14 @@ int sl_snapshot_find_table(const sl_snapshot *s, const char *name);
  * split(cb) computes the chunk's upper bound on the reader's connection. */
 typedef int (*sl_snap_split_fn)(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl_err *err);
 int sl_snapshot_next_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, void *ctx, sl_err *err);
+/* The same without waiting: 0 also when the memory bound is reached or no
+ * chunk went out yet. A reader that reads several chunks per round trip
+ * takes the later ones so. */
+int sl_snapshot_more_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, void *ctx, sl_err *err);
+/* Waits until fewer than `parallelism` chunks wait for the merge (the
+ * memory bound next_chunk keeps), before such a later chunk is read; -1
+ * once the snapshot failed. */
+int sl_snapshot_wait_room(sl_snapshot *s);
 /* Hands over a chunk read at position at; rows are 'r' events in batch
  * (ownership passes). */
 int sl_snapshot_submit(sl_snapshot *s, sl_snap_chunk *c, sl_pos at, sl_batch *batch, sl_err *err);

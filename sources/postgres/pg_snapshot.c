@@ -236,17 +236,38 @@ static int split_next(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl
  * chunk: a TRUNCATE or ALTER TABLE waits for one chunk at most, never for
  * the whole snapshot (which would also queue every later writer of the
  * table behind it). The transaction, the import, the COPY and the commit
- * go in one query string: one round trip per chunk, during which the
- * server would otherwise wait for the reader. */
-static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err);
+ * go in one query string, and a reader sends the next few chunks' in the
+ * same string (a group of GROUP_ROWS rows at most): one round trip per
+ * group, and the server reads the next chunk while the reader parses and
+ * hands over the one before, instead of waiting for the reader's next
+ * query after every chunk (on a loaded machine each such wait is a
+ * wake-up of both processes). Each chunk still commits on its own and is
+ * handed over as soon as its COPY ends. */
+enum { GROUP_ROWS = 65536, GROUP_MAX = 8 };
 
-static int read_chunk(sl_snap_reader *base, sl_snap_chunk *c, sl_err *err)
+static int group_size(const sl_pg_snap *ps)
 {
-    reader *r = (reader *)base;
-    int rc = read_chunk_in_tx(r, c, err);
-    if (rc)
-        sl_pg_exec_quiet(r->conn, "ROLLBACK");
-    return rc;
+    size_t n = ps->snap.chunk_size ? GROUP_ROWS / ps->snap.chunk_size : 1;
+    if (n > GROUP_MAX)
+        n = GROUP_MAX;
+    /* several readers share the last chunks of a table rather than one
+     * taking them all */
+    n /= (size_t)(ps->snap.parallelism > 0 ? ps->snap.parallelism : 1);
+    return n < 1 ? 1 : (int)n;
+}
+
+/* Everything still coming on the connection: COPY data and results, up to
+ * the end of the query string, so that the connection stays usable. */
+static void drain(PGconn *conn)
+{
+    PGresult *res;
+    while ((res = PQgetResult(conn)) != NULL) {
+        int copy = PQresultStatus(res) == PGRES_COPY_OUT;
+        PQclear(res);
+        char *line = NULL;
+        while (copy && PQgetCopyData(conn, &line, 0) >= 0)
+            PQfreemem(line);
+    }
 }
 
 /* The results before the COPY's: BEGIN and SET TRANSACTION SNAPSHOT. A
@@ -270,8 +291,7 @@ static int chunk_preamble(reader *r, const sl_snap_table *t, sl_err *err)
         while (n && msg[n - 1] == '\n')
             msg[--n] = 0;
         PQclear(res);
-        while ((res = PQgetResult(r->conn)) != NULL)
-            PQclear(res);
+        drain(r->conn);
         if (i < 2)
             return sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "%s: %s", steps[i], msg);
         return sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "snapshot of %s: %s", t->name, msg);
@@ -279,104 +299,183 @@ static int chunk_preamble(reader *r, const sl_snap_table *t, sl_err *err)
     return 0;
 }
 
-static int read_chunk_in_tx(reader *r, sl_snap_chunk *c, sl_err *err)
+/* One chunk's statements, appended to sql. */
+static int chunk_sql(reader *r, const sl_snap_chunk *c, sl_buf *sql, sl_err *err)
 {
     sl_pg_snap *ps = snap_of(r);
     sl_snap_table *t = &ps->snap.tables[c->table];
     const sl_table_schema *s = t->schema;
-    sl_buf sql;
-    sl_buf_init(&sql);
     char ref[700];
     table_ref(ref, sizeof ref, s);
-    sl_buf_printf(&sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '%s'; COPY (SELECT ",
+    sl_buf_printf(sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '%s'; COPY (SELECT ",
                   ps->snapshot_name);
     for (int i = 0; i < s->ncols; i++) {
         char q[300];
         sl_pg_quote_ident(q, sizeof q, s->cols[i].name);
-        sl_buf_printf(&sql, "%s%s", i ? ", " : "", q);
+        sl_buf_printf(sql, "%s%s", i ? ", " : "", q);
     }
-    sl_buf_printf(&sql, " FROM %s", ref);
+    sl_buf_printf(sql, " FROM %s", ref);
     int rc = 0;
     if (c->lo || c->hi)
-        sl_buf_adds(&sql, " WHERE ");
+        sl_buf_adds(sql, " WHERE ");
     if (c->lo)
-        rc = key_predicate(r->conn, &sql, t, c->lo, ">=", err);
+        rc = key_predicate(r->conn, sql, t, c->lo, ">=", err);
     if (!rc && c->lo && c->hi)
-        sl_buf_adds(&sql, " AND ");
+        sl_buf_adds(sql, " AND ");
     if (!rc && c->hi)
-        rc = key_predicate(r->conn, &sql, t, c->hi, "<", err);
-    sl_buf_adds(&sql, ") TO STDOUT; COMMIT");
-    sl_buf_addc(&sql, 0);
-    if (!rc && sql.failed)
+        rc = key_predicate(r->conn, sql, t, c->hi, "<", err);
+    sl_buf_adds(sql, ") TO STDOUT; COMMIT; ");
+    return rc;
+}
+
+/* The rows of one chunk whose COPY the server is sending, then its COPY's
+ * and COMMIT's results; on failure everything else on the connection is
+ * drained. */
+static int chunk_rows(reader *r, const sl_snap_chunk *c, sl_batch **out, sl_err *err)
+{
+    sl_pg_snap *ps = snap_of(r);
+    sl_snap_table *t = &ps->snap.tables[c->table];
+    const sl_table_schema *s = t->schema;
+    *out = NULL;
+    int rc = chunk_preamble(r, t, err);
+    if (rc)
+        return rc;
+    sl_pos at = {ps->at_lsn, 0, 0};
+    sl_batch *b = sl_batch_new();
+    sl_txinfo *tx = b ? sl_arena_alloc(&b->arena, sizeof *tx) : NULL;
+    if (!tx) {
         rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-    sl_batch *b = NULL;
-    PGresult *res = NULL;
-    if (!rc) {
-        if (!PQsendQuery(r->conn, sql.data)) {
+    } else {
+        memset(tx, 0, sizeof *tx);
+        tx->lsn = ps->at_lsn;
+        tx->xid = ps->xid;
+        tx->ts_ms = sl_wall_ms();
+    }
+    char *line = NULL;
+    int n;
+    for (uint32_t row = 0; !rc && (n = PQgetCopyData(r->conn, &line, 0)) >= 0; row++) {
+        sl_value *vals = sl_batch_row(b, s->ncols);
+        sl_event *e = vals ? sl_batch_add_event(b, SL_OP_READ, s) : NULL;
+        char msg[256];
+        if (!e)
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+        else if (sl_pg_copy_row(line, (size_t)n, s, &b->arena, vals, msg, sizeof msg))
+            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "snapshot of %s: %s", t->name, msg);
+        PQfreemem(line);
+        line = NULL;
+        if (rc)
+            break;
+        e->after = vals;
+        e->tx = tx;
+        e->snapshot = SL_SNAP_TRUE;
+        e->pos = at;
+        e->offset = ps->at_lsn;
+        e->row = row;
+    }
+    /* the COPY's result, then the COMMIT's */
+    for (int i = 0; i < 2 && !rc; i++) {
+        PGresult *res = PQgetResult(r->conn);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             char msg[512];
             rc = sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "snapshot of %s: %s", t->name,
-                         sl_pg_errmsg(r->conn, msg, sizeof msg));
-        } else {
-            rc = chunk_preamble(r, t, err);
+                         res ? PQresultErrorMessage(res) : sl_pg_errmsg(r->conn, msg, sizeof msg));
         }
+        PQclear(res);
     }
-    sl_pos at = {ps->at_lsn, 0, 0};
-    if (!rc) {
-        b = sl_batch_new();
-        sl_txinfo *tx = b ? sl_arena_alloc(&b->arena, sizeof *tx) : NULL;
-        if (!tx) {
-            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-        } else {
-            memset(tx, 0, sizeof *tx);
-            tx->lsn = ps->at_lsn;
-            tx->xid = ps->xid;
-            tx->ts_ms = sl_wall_ms();
-        }
-        char *line = NULL;
-        int n;
-        for (uint32_t row = 0; !rc && (n = PQgetCopyData(r->conn, &line, 0)) >= 0; row++) {
-            sl_value *vals = sl_batch_row(b, s->ncols);
-            sl_event *e = vals ? sl_batch_add_event(b, SL_OP_READ, s) : NULL;
-            char msg[256];
-            if (!e)
-                rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-            else if (sl_pg_copy_row(line, (size_t)n, s, &b->arena, vals, msg, sizeof msg))
-                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "snapshot of %s: %s", t->name, msg);
-            PQfreemem(line);
-            line = NULL;
-            if (rc)
-                break;
-            e->after = vals;
-            e->tx = tx;
-            e->snapshot = SL_SNAP_TRUE;
-            e->pos = at;
-            e->offset = ps->at_lsn;
-            e->row = row;
-        }
-        /* drain the COPY on failure so the connection stays usable */
-        while (rc && PQgetCopyData(r->conn, &line, 0) >= 0)
-            PQfreemem(line);
-        /* the COPY's result, then the COMMIT's */
-        while ((res = PQgetResult(r->conn)) != NULL) {
-            if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
-                rc = sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "snapshot of %s: %s", t->name,
-                             PQresultErrorMessage(res));
-            PQclear(res);
-        }
-    }
-    sl_buf_free(&sql);
     if (rc) {
+        drain(r->conn);
         sl_batch_free(b);
         return rc;
     }
-    if (sl_emit_should_stop(ps->out)) {
-        sl_batch_free(b);
-        sl_snapshot_abandon(&ps->snap, c);
-        return 0;
+    *out = b;
+    return 0;
+}
+
+/* The chunks in more[from..n) go back to be read again. */
+static void abandon_rest(sl_pg_snap *ps, sl_snap_chunk *more, int from, int n)
+{
+    for (int i = from; i < n; i++) {
+        sl_snapshot_abandon(&ps->snap, &more[i]);
+        free(more[i].lo);
+        free(more[i].hi);
     }
-    sl_debug("snapshot of %s: chunk [%s, %s) read, %zu rows", t->name, c->lo ? c->lo : "null",
-             c->hi ? c->hi : "null", b->count);
-    return sl_snapshot_submit(&ps->snap, c, at, b, err);
+}
+
+/* Reads c and the chunks taken beside it; a failure is reported as c's:
+ * c then names the chunk that failed (the ones before it are handed over),
+ * and the reader pool puts it back. */
+static int read_group(reader *r, sl_snap_chunk *c, sl_err *err)
+{
+    sl_pg_snap *ps = snap_of(r);
+    sl_snap_chunk more[GROUP_MAX - 1];
+    int nmore = 0, want = group_size(ps) - 1;
+    sl_err ignored = {{0}};
+    /* a later chunk that cannot be taken now (the memory bound, a split
+     * the next call reports) is simply left for the next group */
+    while (nmore < want && sl_snapshot_more_chunk(&ps->snap, &more[nmore], split_next, r, &ignored) == 1)
+        nmore++;
+    sl_buf sql;
+    sl_buf_init(&sql);
+    int rc = chunk_sql(r, c, &sql, err);
+    for (int i = 0; i < nmore && !rc; i++)
+        rc = chunk_sql(r, &more[i], &sql, err);
+    sl_buf_addc(&sql, 0);
+    if (!rc && sql.failed)
+        rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+    if (!rc && !PQsendQuery(r->conn, sql.data)) {
+        char msg[512];
+        rc = sl_errf(err, SL_ERETRY, SL_LOG_PREFIX "snapshot of %s: %s", ps->snap.tables[c->table].name,
+                     sl_pg_errmsg(r->conn, msg, sizeof msg));
+    }
+    sl_buf_free(&sql);
+    int i = 0;
+    for (; i <= nmore && !rc; i++) {
+        if (i > 0) {
+            /* the memory bound holds within a group too (the server
+             * waits on a full socket meanwhile) */
+            if (sl_snapshot_wait_room(&ps->snap)) {
+                abandon_rest(ps, more, i - 1, nmore);
+                return 0; /* the reader pool sees the failure */
+            }
+            /* c was handed over: it now stands for the chunk being read */
+            *c = more[i - 1];
+            more[i - 1] = (sl_snap_chunk){0};
+        }
+        sl_batch *b = NULL;
+        rc = chunk_rows(r, c, &b, err);
+        if (rc)
+            break;
+        sl_snap_table *t = &ps->snap.tables[c->table];
+        if (sl_emit_should_stop(ps->out)) {
+            sl_batch_free(b);
+            sl_snapshot_abandon(&ps->snap, c);
+            abandon_rest(ps, more, i, nmore);
+            return 0;
+        }
+        sl_debug("snapshot of %s: chunk [%s, %s) read, %zu rows", t->name, c->lo ? c->lo : "null",
+                 c->hi ? c->hi : "null", b->count);
+        rc = sl_snapshot_submit(&ps->snap, c, (sl_pos){ps->at_lsn, 0, 0}, b, err);
+        /* handed over as it is read, within the memory bound */
+        if (!rc && i < nmore)
+            rc = sl_snapshot_merge(&ps->snap, ps->out, err);
+    }
+    if (rc)
+        abandon_rest(ps, more, i, nmore);
+    else if (PQgetResult(r->conn) != NULL) {
+        drain(r->conn);
+        rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "snapshot of %s: unexpected results after the last chunk",
+                     ps->snap.tables[c->table].name);
+    }
+    return rc;
+}
+
+static int read_chunk(sl_snap_reader *base, sl_snap_chunk *c, sl_err *err)
+{
+    reader *r = (reader *)base;
+    int rc = read_group(r, c, err);
+    if (rc)
+        sl_pg_exec_quiet(r->conn, "ROLLBACK");
+    return rc;
 }
 
 static int reader_connect(sl_snap_reader *base, sl_err *err)

@@ -192,6 +192,58 @@ static void unassigned_chunk_keeps_its_touches(void **state)
     fixture_free(&f);
 }
 
+/* chunks of 5 keys up to 20: [start, 5), [5, 10), [10, 15), [15, 20), [20, end) */
+static int split_5_to_20(void *ctx, sl_snap_table *t, const char *lo, char **hi, sl_err *err)
+{
+    long v = lo ? strtol(lo + 4, NULL, 10) : 0;
+    char buf[32];
+    snprintf(buf, sizeof buf, "[\"s:%ld\"]", v + 5);
+    *hi = v + 5 > 20 ? NULL : strdup(buf);
+    return 0;
+}
+
+/* A reader that reads several chunks per round trip (PostgreSQL) takes the
+ * later ones with more_chunk: never before rows go out (the changelog
+ * reader has not passed the read position: they would wait, held in
+ * memory), never past the memory bound, and it never blocks. */
+static void more_chunk_waits_for_nothing(void **state)
+{
+    fixture f;
+    fixture_init(&f, 5, 100, 1 << 20);
+    f.snap.single_position = 1;
+    sl_snap_chunk c = {0}, more = {0};
+    assert_int_equal(sl_snapshot_next_chunk(&f.snap, &c, split_5_to_20, NULL, &f.err), 1);
+    /* nothing went out yet */
+    assert_int_equal(sl_snapshot_more_chunk(&f.snap, &more, split_5_to_20, NULL, &f.err), 0);
+    const int64_t first[] = {1, 2};
+    assert_int_equal(sl_snapshot_submit(&f.snap, &c, (sl_pos){200, 0, 0},
+                                        chunk_rows(f.s, first, 2, (sl_pos){200, 0, 0}), &f.err), 0);
+    reader_at(&f, 300);
+    assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), 0); /* held: is it the table's last? */
+    assert_int_equal(sl_snapshot_more_chunk(&f.snap, &more, split_5_to_20, NULL, &f.err), 0);
+    const int64_t second[] = {5, 6};
+    read_chunk(&f, split_5_to_20, second, 2, 200);
+    assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), 0);
+    int64_t got[16];
+    assert_int_equal(drained_rows(&f.q, got, 16), 2); /* chunk 1 out, chunk 2 held */
+    /* rows went out, nothing waits: the next chunk, [10, 15) */
+    assert_int_equal(sl_snapshot_more_chunk(&f.snap, &more, split_5_to_20, NULL, &f.err), 1);
+    assert_string_equal(more.lo, "[\"s:10\"]");
+    assert_string_equal(more.hi, "[\"s:15\"]");
+    const int64_t third[] = {10};
+    assert_int_equal(sl_snapshot_submit(&f.snap, &more, (sl_pos){200, 0, 0},
+                                        chunk_rows(f.s, third, 1, (sl_pos){200, 0, 0}), &f.err), 0);
+    /* one chunk waits for the merge (parallelism 1): 0 at once, no wait */
+    assert_int_equal(sl_snapshot_more_chunk(&f.snap, &more, split_5_to_20, NULL, &f.err), 0);
+    assert_int_equal(sl_snapshot_merge(&f.snap, &f.em, &f.err), 0);
+    assert_int_equal(sl_snapshot_wait_room(&f.snap), 0);
+    assert_int_equal(sl_snapshot_more_chunk(&f.snap, &more, split_5_to_20, NULL, &f.err), 1);
+    assert_string_equal(more.lo, "[\"s:15\"]");
+    free(more.lo);
+    free(more.hi);
+    fixture_free(&f);
+}
+
 static void overflow_restarts_instead_of_rereading(void **state)
 {
     fixture f;
@@ -545,6 +597,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unassigned_chunk_keeps_its_touches),
         cmocka_unit_test(snapshot_markers_survive_empty_final_chunks),
+        cmocka_unit_test(more_chunk_waits_for_nothing),
         cmocka_unit_test(overflow_restarts_instead_of_rereading),
         cmocka_unit_test(chunk_older_than_truncate_is_dropped),
         cmocka_unit_test(abandoned_chunk_read_again_completes_the_table),
