@@ -36,7 +36,7 @@ def db(mariadb, request):
 
 
 def kafka_yaml(mariadb, kafka, db, startup="latest-offset", interval="100ms", parallelism=1, chunk=1000,
-               extra_sink="", name=None, server_id=None):
+               extra_sink="", name=None, server_id=None, extra_source=""):
     return f"""
 source:
   type: mysql
@@ -50,7 +50,7 @@ source:
   scan.incremental.snapshot.chunk.size: {chunk}
   connect.max-retries: 30
   heartbeat.interval: 1s
-sink:
+{extra_source}sink:
   type: kafka
   properties.bootstrap.servers: {kafka.bootstrap}
   connect.timeout: 20s
@@ -372,10 +372,18 @@ def chain_check(events):
     return state
 
 
-def test_crash_loop_exactly_once(mariadb, kafka, tmp_path, db):
+# `auto` is snapshot-position on MariaDB; the watermark run takes as long
+# again (6 min on a loaded machine), so only `make test-long` (SLUICE_LONG=1)
+# runs it: test_mysql_snapshot.py's crash loop covers watermark in `make test`
+@pytest.mark.parametrize("algorithm", [
+    "auto",
+    pytest.param("watermark", marks=pytest.mark.skipif(not os.environ.get("SLUICE_LONG"),
+                                                       reason="make test-long (SLUICE_LONG=1) only"))])
+def test_crash_loop_exactly_once(mariadb, kafka, tmp_path, db, algorithm):
     n = 200_000
     fill(mariadb, db, n)
-    yaml = kafka_yaml(mariadb, kafka, db, startup="initial", interval="200ms", parallelism=2, chunk=2000)
+    yaml = kafka_yaml(mariadb, kafka, db, startup="initial", interval="200ms", parallelism=2, chunk=2000,
+                      extra_source=f"  scan.incremental.snapshot.algorithm: {algorithm}\n")
     s = Sluice(tmp_path, yaml, env={"TEST_MYSQL_PASSWORD": mariadb.password})
     writer = Writer(mariadb, db, n, seed=11)
     writer.start()
@@ -426,6 +434,13 @@ def test_crash_loop_exactly_once(mariadb, kafka, tmp_path, db):
     # the aborted epochs really were there: read_uncommitted holds more
     raw = read_topic(kafka.bootstrap, f"{db}.{db}.t", "read_uncommitted", timeout=120)
     assert len(change_events(raw)) > len(events)
+    # every run that launched chunk readers used the algorithm asked for
+    logs = [(tmp_path / f"sluice-{i}.log").read_text() for i in range(1, s.runs + 1)]
+    said, other = "placed by binlog watermarks", "each at its exact binlog position"
+    if algorithm == "auto":
+        said, other = other, said
+    assert any(said in log for log in logs)
+    assert not any(other in log for log in logs)
 
 
 def test_pipelined_epochs_keep_per_key_order_across_crashes(mariadb, kafka, tmp_path, db):

@@ -26,7 +26,14 @@
  * from MySQL's sql/auth/sha2_password.cc and sha2_password_common.cc
  * (the scramble XOR(SHA256(pw), SHA256(SHA256(SHA256(pw)), nonce)), the
  * 0x01-prefixed status bytes) and the plugin's source in MariaDB
- * Connector/C (plugins/auth/caching_sha2_pw.c). */
+ * Connector/C (plugins/auth/caching_sha2_pw.c).
+ *
+ * And where the snapshot starts on such a server: MySQL has no
+ * binlog_snapshot_file/position status (MariaDB's, from its binlog group
+ * commit: sql/log.cc, binlog_snapshot_file), so SHOW STATUS LIKE
+ * 'binlog_snapshot_%' is empty there; scan.incremental.snapshot.algorithm
+ * auto then places chunks by watermarks from SHOW BINARY LOG STATUS, and
+ * snapshot-position refuses with the fix. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,6 +60,7 @@
 #include <openssl/sha.h>
 
 #include "../../sources/mysql/binlog_decode.h"
+#include "../../sources/mysql/mysql_snapshot.h"
 #include "../../sources/mysql/mysql_source.h"
 #include "binlog_bytes.h"
 
@@ -217,6 +225,9 @@ typedef struct stand_in {
     EVP_PKEY *key;         /* the server's RSA key (full authentication) */
     int asked_for_key;     /* the client sent 0x02 */
     int verified;          /* 1 the password checked out, -1 it did not */
+    /* Binlog_snapshot_file/position it reports (NULL: none, as MySQL) */
+    const char *snap_file, *snap_pos;
+    int status_asked;      /* SHOW STATUS LIKE 'binlog_snapshot_%' came */
 } stand_in;
 
 static const uint8_t nonce[20] = "abcdefghijklmnopqrst";
@@ -305,6 +316,47 @@ static int sha2_auth(stand_in *st, int fd, const uint8_t *resp, size_t rlen, uin
     return 0;
 }
 
+static void put_lenenc_str(vec *v, const char *t)
+{
+    put8(v, (uint8_t)strlen(t));
+    put(v, t, strlen(t));
+}
+
+/* a text result set of string columns: ncols names, nrows rows of cells */
+static void send_result(int fd, int ncols, const char *const *names, int nrows, const char *const *cells)
+{
+    static const uint8_t eof[] = {0xfe, 0, 0, 2, 0};
+    uint8_t seq = 1, count = (uint8_t)ncols;
+    send_packet(fd, seq++, &count, 1);
+    for (int c = 0; c < ncols; c++) {
+        vec def = {0};
+        put_lenenc_str(&def, "def");
+        for (int i = 0; i < 3; i++) /* schema, table, org_table */
+            put8(&def, 0);
+        put_lenenc_str(&def, names[c]);
+        put8(&def, 0); /* org_name */
+        static const uint8_t fixed[] = {0x0c, 0x21, 0, 0, 1, 0, 0, 0xfd, 0, 0, 0, 0, 0};
+        put(&def, fixed, sizeof fixed);
+        send_packet(fd, seq++, def.p, def.n);
+        free(def.p);
+    }
+    send_packet(fd, seq++, eof, sizeof eof);
+    for (int r = 0; r < nrows; r++) {
+        vec row = {0};
+        for (int c = 0; c < ncols; c++)
+            put_lenenc_str(&row, cells[r * ncols + c]);
+        send_packet(fd, seq++, row.p, row.n);
+        free(row.p);
+    }
+    send_packet(fd, seq, eof, sizeof eof);
+}
+
+static int query_is(const uint8_t *buf, long n, const char *sql)
+{
+    size_t l = strlen(sql);
+    return n > (long)l && strncasecmp((const char *)buf + 1, sql, l) == 0;
+}
+
 static void *server(void *arg)
 {
     stand_in *st = arg;
@@ -351,8 +403,19 @@ static void *server(void *arg)
         n = read_packet(fd, buf, sizeof buf, &seq);
         if (n < 1 || buf[0] == 0x01) /* COM_QUIT */
             break;
-        if (buf[0] == 0x03 && n > 4 && strncasecmp((const char *)buf + 1, "SET ", 4) == 0) {
+        if (buf[0] == 0x03 && (query_is(buf, n, "SET ") || query_is(buf, n, "START TRANSACTION") ||
+                               query_is(buf, n, "COMMIT"))) {
             send_packet(fd, 1, ok_pkt, sizeof ok_pkt);
+        } else if (buf[0] == 0x03 && query_is(buf, n, "SHOW STATUS LIKE 'binlog_snapshot_%'")) {
+            static const char *const names[] = {"Variable_name", "Value"};
+            const char *const cells[] = {"Binlog_snapshot_file", st->snap_file, "Binlog_snapshot_position",
+                                         st->snap_pos};
+            st->status_asked = 1;
+            send_result(fd, 2, names, st->snap_file ? 2 : 0, cells);
+        } else if (buf[0] == 0x03 && query_is(buf, n, "SHOW BINARY LOG STATUS")) {
+            static const char *const names[] = {"File", "Position"};
+            static const char *const cells[] = {"binlog.000007", "1234"};
+            send_result(fd, 2, names, 1, cells);
         } else if (buf[0] == 0x03) { /* COM_QUERY: one column, one row "0" */
             static const uint8_t count[] = {1};
             static const uint8_t coldef[] = {3, 'd', 'e', 'f', 0, 0, 0, 1, 'x', 0, 0x0c, 0x21, 0,
@@ -571,12 +634,74 @@ static void caching_sha2_password_full_auth_with_the_servers_rsa_key(void **stat
     EVP_PKEY_free(key);
 }
 
+/* sl_mysql_snapshot_begin against the stand-in (MySQL 8.4.3) under one
+ * algorithm: its return code; *p, *at and *watermark as it left them */
+static int snapshot_begins(stand_in *st, int algo, sl_mysql_pos *p, sl_pos *at, int *watermark, sl_err *err)
+{
+    pthread_t th;
+    unsigned port = start_stand_in(st, &th);
+    sl_mysql_source src;
+    memset(&src, 0, sizeof src);
+    src.conf = (sl_mysql_conf){.host = "127.0.0.1", .port = port, .user = "u", .password = "",
+                               .connect_timeout_ms = 10000, .max_retries = 0, .ssl_mode = SL_MYSQL_SSL_DISABLED,
+                               .snap_algo = algo};
+    MYSQL *m = NULL;
+    assert_int_equal(sl_mysql_connect(&src.conf, &m, err), 0);
+    memset(p, 0, sizeof *p);
+    *watermark = -1;
+    int rc = sl_mysql_snapshot_begin(&src, m, p, at, watermark, err);
+    mysql_close(m);
+    pthread_join(th, NULL);
+    close(st->lfd);
+    return rc;
+}
+
+static void no_snapshot_position_auto_turns_to_watermarks(void **state)
+{
+    sl_mysql_pos p;
+    sl_pos at;
+    int wm;
+    sl_err err;
+    /* MySQL: no binlog_snapshot_% status; auto starts at the binlog's end */
+    stand_in mysql = {.auth = AUTH_NATIVE};
+    assert_int_equal(snapshot_begins(&mysql, SL_MYSQL_ALGO_AUTO, &p, &at, &wm, &err), 0);
+    assert_int_equal(mysql.status_asked, 1);
+    assert_int_equal(wm, 1);
+    assert_string_equal(p.file, "binlog.000007");
+    assert_int_equal(p.pos, 1234);
+    assert_int_equal(at.hi, 7);
+    assert_int_equal(at.lo, 1234);
+    /* snapshot-position has nothing to stand on there: refused with the fix */
+    stand_in strict = {.auth = AUTH_NATIVE};
+    assert_int_equal(snapshot_begins(&strict, SL_MYSQL_ALGO_POSITION, &p, &at, &wm, &err), SL_ECONFIG);
+    assert_string_equal(err.msg, "mysql source: the server does not report binlog_snapshot_file/position "
+                                 "(MariaDB does; MySQL does not), which scan.incremental.snapshot.algorithm: "
+                                 "snapshot-position needs; set scan.incremental.snapshot.algorithm: watermark "
+                                 "(or auto)");
+    /* a server that reports one (MariaDB) keeps auto on the exact position */
+    stand_in mariadb = {.auth = AUTH_NATIVE, .snap_file = "binlog.000005", .snap_pos = "777"};
+    assert_int_equal(snapshot_begins(&mariadb, SL_MYSQL_ALGO_AUTO, &p, &at, &wm, &err), 0);
+    assert_int_equal(wm, 0);
+    assert_string_equal(p.file, "binlog.000005");
+    assert_int_equal(p.pos, 777);
+    assert_int_equal(at.hi, 5);
+    assert_int_equal(at.lo, 777);
+    /* watermark asks for no snapshot position at all */
+    stand_in wmark = {.auth = AUTH_NATIVE, .snap_file = "binlog.000005", .snap_pos = "777"};
+    assert_int_equal(snapshot_begins(&wmark, SL_MYSQL_ALGO_WATERMARK, &p, &at, &wm, &err), 0);
+    assert_int_equal(wmark.status_asked, 0);
+    assert_int_equal(wm, 1);
+    assert_string_equal(p.file, "binlog.000007");
+    assert_int_equal(p.pos, 1234);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(refused_mysql8_events_are_taken_from_the_buffer),
         cmocka_unit_test(caching_sha2_password_fast_path),
         cmocka_unit_test(caching_sha2_password_full_auth_with_the_servers_rsa_key),
+        cmocka_unit_test(no_snapshot_position_auto_turns_to_watermarks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
