@@ -534,7 +534,8 @@ int ice_compact_table(ice_table *t, const char *checkpoint, sl_err *err)
 {
     ice_sink *k = t->sink;
     const sl_options *opts = k->opts;
-    if (!sl_opt_num(opts, "compaction.enabled") || !t->manifest_list || !t->index || !t->src || !t->npk)
+    if (!sl_opt_num(opts, "compaction.enabled") || t->compact_off || !t->manifest_list || !t->index || !t->src ||
+        !t->npk)
         return 0;
     int64_t min_files = sl_opt_num(opts, "compaction.min-input-files"),
             target = sl_opt_num(opts, "compaction.target-file-size");
@@ -545,12 +546,21 @@ int ice_compact_table(ice_table *t, const char *checkpoint, sl_err *err)
     /* a field the source dropped is still in the table (optional) and in
      * older files: rewriting with the bound columns only would lose its
      * values, so such a table is not compacted */
-    if (json_array_size(json_object_get(t->schema, "fields")) != (size_t)t->ncols) {
-        if (t->compact_dels_seen != 1 << 30)
-            sl_info("%s: not compacted: the table has columns the source no longer has", t->target);
-        t->compact_dels_seen = 1 << 30;
+    json_t *fields = json_object_get(t->schema, "fields");
+    if (json_array_size(fields) != (size_t)t->ncols) {
+        sl_info("%s: not compacted: the table has columns the source no longer has", t->target);
+        t->compact_off = 1;
         return 0;
     }
+    /* compaction copies primitive columns only (a PostgreSQL array is a
+     * list): such a table keeps its files as written */
+    for (size_t i = 0; i < json_array_size(fields); i++)
+        if (json_is_object(json_object_get(json_array_get(fields, i), "type"))) {
+            sl_info("%s: not compacted: column %s is a list", t->target,
+                    json_string_value(json_object_get(json_array_get(fields, i), "name")));
+            t->compact_off = 1;
+            return 0;
+        }
     int64_t t0 = sl_mono_us();
     plan p = {.t = t};
     int rc = ice_manifest_entries(list, collect, &p, err);

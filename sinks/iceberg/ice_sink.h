@@ -311,6 +311,7 @@ typedef struct ice_table {
     int dirty;
     int truncated;          /* the epoch removes every file committed before it */
     int compact_dels_seen;  /* delete files when compaction last found nothing to do */
+    int compact_off;        /* compaction failed or cannot apply: off until the next start */
 } ice_table;
 
 struct ice_sink {

@@ -454,10 +454,20 @@ static int read_group(reader *r, sl_snap_chunk *c, sl_err *err)
         }
         sl_debug("snapshot of %s: chunk [%s, %s) read, %zu rows", t->name, c->lo ? c->lo : "null",
                  c->hi ? c->hi : "null", b->count);
-        rc = sl_snapshot_submit(&ps->snap, c, (sl_pos){ps->at_lsn, 0, 0}, b, err);
-        /* handed over as it is read, within the memory bound */
-        if (!rc && i < nmore)
-            rc = sl_snapshot_merge(&ps->snap, ps->out, err);
+        if ((rc = sl_snapshot_submit(&ps->snap, c, (sl_pos){ps->at_lsn, 0, 0}, b, err)))
+            break; /* c was not handed over: the pool puts it back */
+        /* handed over as it is read, within the memory bound. c is handed
+         * over now, so a merge failure is not c's: the rest of the group is
+         * put back, its results drained, and the pool's own merge after
+         * this read (which it does after every read) reports the failure */
+        if (i < nmore) {
+            sl_err merr = {{0}};
+            if (sl_snapshot_merge(&ps->snap, ps->out, &merr)) {
+                abandon_rest(ps, more, i, nmore);
+                drain(r->conn);
+                return 0;
+            }
+        }
     }
     if (rc)
         abandon_rest(ps, more, i, nmore);
