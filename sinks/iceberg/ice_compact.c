@@ -481,8 +481,9 @@ static int commit_replace(plan *p, out *o, const char *checkpoint, int64_t in_fi
                                      "parent-snapshot-id", (json_int_t)t->snapshot_id, "sequence-number",
                                      (json_int_t)seq, "timestamp-ms", (json_int_t)(time(NULL) * 1000LL),
                                      "manifest-list", list_uri, "summary", summary, "schema-id", t->schema_id);
-        change = json_pack("[{s:{s:[s], s:s}, s:[{s:s, s:s, s:I}], s:[{s:s, s:o}, {s:s, s:s, s:s, s:I}]}]",
-                           "identifier", "namespace", t->ns, "name", t->name, "requirements", "type",
+        /* the namespace as the epoch's commit sends it (levels split) */
+        change = json_pack("[{s:{s:o, s:s}, s:[{s:s, s:s, s:I}], s:[{s:s, s:o}, {s:s, s:s, s:s, s:I}]}]",
+                           "identifier", "namespace", ice_ns_json(t->ns), "name", t->name, "requirements", "type",
                            "assert-ref-snapshot-id", "ref", "main", "snapshot-id", (json_int_t)t->snapshot_id,
                            "updates", "action", "add-snapshot", "snapshot", snapshot, "action", "set-snapshot-ref",
                            "ref-name", "main", "type", "branch", "snapshot-id", (json_int_t)snap);
