@@ -64,7 +64,7 @@ def test_small_epochs_are_compacted_and_stay_exact(mariadb, iceberg, tmp_path):
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}")
     n = 300
     fill(mariadb, db, n)
-    s = Sluice(tmp_path, yaml(mariadb, iceberg, table, "ice_compact", 6301), env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    s = Sluice(tmp_path, yaml(mariadb, iceberg, table, "ice_compact", 6321), env={"TEST_MYSQL_PASSWORD": mariadb.password})
     s.start(wait_for=STARTED, timeout=60)
     wait_rows(iceberg, table, source_state(mariadb, db), proc=s)
     rnd = random.Random(5)
@@ -116,7 +116,7 @@ def test_kill9_during_compaction_loses_and_doubles_nothing(mariadb, iceberg, tmp
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}")
     n = 3000
     fill(mariadb, db, n)
-    s = Sluice(tmp_path, yaml(mariadb, iceberg, table, "ice_compact_kill", 6302, min_files=3),
+    s = Sluice(tmp_path, yaml(mariadb, iceberg, table, "ice_compact_kill", 6322, min_files=3),
                env={"TEST_MYSQL_PASSWORD": mariadb.password})
     writer = Writer(mariadb, db, n, seed=11)
     s.start(wait_for=STARTED, timeout=60)
@@ -163,7 +163,7 @@ def test_one_epoch_with_many_deletes_is_compacted_at_the_default_ratio(mariadb, 
     drop_tables(iceberg, table)
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(40))")
-    s = Sluice(tmp_path, yaml(mariadb, iceberg, table, "ice_compact_ratio", 6303, min_files=0),
+    s = Sluice(tmp_path, yaml(mariadb, iceberg, table, "ice_compact_ratio", 6323, min_files=0),
                env={"TEST_MYSQL_PASSWORD": mariadb.password})
     # the changes come through the binlog (a snapshot would see only the end)
     s.start(wait_for="mysql source: streaming", timeout=60)
@@ -188,7 +188,7 @@ def test_compaction_through_the_sql_catalog(mariadb, sqlcat, tmp_path):
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(40))")
     y = f"""
-{mysql_source_yaml(mariadb, f"{db}.t", 6304 if sqlcat.kind == "sqlite" else 6305, "initial")}
+{mysql_source_yaml(mariadb, f"{db}.t", 6324 if sqlcat.kind == "sqlite" else 6325, "initial")}
 sink:
 {sqlcat.sink_yaml()}  compaction.min-input-files: 3
 pipeline:

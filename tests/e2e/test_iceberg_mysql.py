@@ -309,7 +309,7 @@ def test_promotions_int_long_float_double_decimal_precision_and_a_narrowing_refu
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id INT PRIMARY KEY, i INT, f FLOAT, d DECIMAL(8,2))",
                f"INSERT INTO {db}.t VALUES (1, -2147483648, 1.5, 999999.99), (2, NULL, NULL, NULL)")
-    yaml = pipeline(mariadb, iceberg, f"{db}.t", "ice_promote", 6106)
+    yaml = pipeline(mariadb, iceberg, f"{db}.t", "ice_promote", 6113)
     s = Sluice(tmp_path, yaml, env=env(mariadb)).start()
     cols = ["id", "i", "f", "d"]
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import sluice_binary
 from sluice_run import Sluice, changes, mysql_exec, mysql_pipeline_yaml, wait_events
 
-_ids = itertools.count(6100)
+_ids = itertools.count(6700)
 
 
 @pytest.fixture

@@ -164,7 +164,7 @@ def test_every_type_snapshot_and_binlog_agree_with_the_server(mariadb, tmp_path,
                f"CREATE TABLE {db}.snap ({COLUMNS})", f"CREATE TABLE {db}.stream ({COLUMNS})")
     insert(mariadb, f"{db}.snap", ROWS)
     out = tmp_path / "out.jsonl"
-    yaml = mysql_pipeline_yaml(mariadb, f"{db}.\\.*", out, name=db, startup="initial", server_id=5999,
+    yaml = mysql_pipeline_yaml(mariadb, f"{db}.\\.*", out, name=db, startup="initial", server_id=5990,
                                extra_source=f"  scan.incremental.snapshot.algorithm: {algorithm}\n")
     s = Sluice(tmp_path, yaml, env={"TEST_MYSQL_PASSWORD": mariadb.password})
     s.start()

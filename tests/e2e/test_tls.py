@@ -23,7 +23,7 @@ import pytest
 from conftest import sluice_binary
 from sluice_run import (PG_STREAMING, Sluice, mysql_exec, pg_drop_slot, pg_exec, pg_rows, replay, wait_events)
 
-_ids = itertools.count(7700)
+_ids = itertools.count(7900)
 
 
 def sluice(*args):
