@@ -88,6 +88,8 @@ class Allow:
     both: bool = False     # the field exists on both sides (only its value differs)
     status: str = "by design"
     same_shape: bool = False  # the values differ in their numbers only (both null where one is)
+    pair: object = None    # (Debezium's value, sluice's) -> bool: only such pairs
+    sometimes: bool = False  # depends on timing: a run may not need it
 
     def matches(self, db, op, path, dv, sv, smodes, dmodes):
         if self.db not in ("*", db) or (self.ops != "*" and op not in self.ops.split()):
@@ -98,11 +100,24 @@ class Allow:
             return False
         if self.when is not None and not self.when(smodes, dmodes):
             return False
+        if self.pair is not None and not self.pair(dv, sv):
+            return False
         return any(fnmatch.fnmatchcase(path, g) for g in self.paths.split())
 
 
 MY_DECIMALS = "d1 d2 d3 d4"
 PG_DECIMALS = "n1 n2 n3 nsmall m na"
+
+
+def first_unread(dv, sv):
+    """PostgreSQL source.sequence pairs that differ only in the first element,
+    Debezium's being null: ('[null,"30869744"]', '["30867600","30869744"]')"""
+    try:
+        d, v = json.loads(dv), json.loads(sv)
+    except (TypeError, ValueError):
+        return False
+    return (isinstance(d, list) and isinstance(v, list) and len(d) == len(v) == 2 and d[0] is None
+            and d[1] == v[1])
 
 
 def shape(v):
@@ -149,6 +164,10 @@ ALLOW = [
     Allow("pg-numeric-array", cols("value.before value.after schema.before schema.after", "na"), db="postgres",
           reason="numeric[]: Debezium's items follow decimal.handling.mode (an array holding NaN becomes null); "
                  "sluice keeps array elements as exact text"),
+    Allow("pg-sequence-start", "value.source.sequence", db="postgres", ops="c u d", both=True, sometimes=True,
+          pair=lambda dv, sv: first_unread(dv, sv),
+          reason="the first element is the last commit each tool's stream read since its own slot's start: "
+                 "Debezium's is null until its stream read one, sluice's slot may start earlier"),
     Allow("pg-snapshot-slot", "value.source.txId value.source.lsn value.source.sequence", db="postgres", ops="r",
           both=True, same_shape=True,
           reason="snapshot rows: each tool's own snapshot transaction (txId) and slot (lsn, sequence), of the same "
@@ -736,4 +755,4 @@ def test_every_allowance_was_needed():
     want = {(db, k) for db in ("mariadb", "postgres") for k in RUN_SETS} | {("mariadb", "ddl")}
     if PASSED != want:
         pytest.skip(f"runs not passed in this session: {sorted(want - PASSED)}")
-    assert [a.id for a in ALLOW if not USED[a.id]] == []
+    assert [a.id for a in ALLOW if not USED[a.id] and not a.sometimes] == []

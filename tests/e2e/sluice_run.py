@@ -84,7 +84,22 @@ pipeline:
 LIVE: list = []
 
 
+# background writer threads (the snapshot tests' Writer) of the running
+# test: a test that fails before it stops its writer must not leave it
+# writing into the next tests (once it moved every later test's binlog
+# position under its feet: five failures in one CI run)
+WRITERS: list = []
+
+
+def stop_writers():
+    while WRITERS:
+        w = WRITERS.pop()
+        w.stop_evt.set()
+        w.join(timeout=30)
+
+
 def kill_leftovers():
+    stop_writers()
     while LIVE:
         s = LIVE.pop()
         if s.proc and s.proc.poll() is None:

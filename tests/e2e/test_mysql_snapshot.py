@@ -15,7 +15,7 @@ import time
 import pymysql
 import pytest
 
-from sluice_run import (Sluice, changes, mysql_connect, mysql_exec, mysql_pipeline_yaml, mysql_rows,
+from sluice_run import (WRITERS, Sluice, changes, mysql_connect, mysql_exec, mysql_pipeline_yaml, mysql_rows,
                         read_events, replay, wait_for_key)
 
 _ids = itertools.count(6500)
@@ -61,6 +61,7 @@ class Writer(threading.Thread):
 
     def __init__(self, mariadb, db, n, seed):
         super().__init__(daemon=True)
+        WRITERS.append(self)  # stopped after the test whatever happens (sluice_run)
         self.mariadb, self.db, self.n = mariadb, db, n
         self.rnd = random.Random(seed)
         self.stop_evt = threading.Event()

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from sluice_run import PG_STREAMING, changes, wait_for_key
+from sluice_run import WRITERS, PG_STREAMING, changes, wait_for_key
 
 
 def committed_checkpoint(out):
@@ -38,6 +38,7 @@ class Writer(threading.Thread):
 
     def __init__(self, pg, n, seed, table="t", tx_size=1, lo=1, move_base=None):
         super().__init__(daemon=True)
+        WRITERS.append(self)  # stopped after the test whatever happens (sluice_run)
         self.pg, self.n, self.table, self.tx_size = pg, n, table, tx_size
         self.lo, self.move_base = lo, (n + 1 if move_base is None else move_base)
         self.rnd = random.Random(seed)
