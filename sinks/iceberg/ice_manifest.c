@@ -174,9 +174,10 @@ static void put_bounds(sl_buf *d, const sl_pq_result *r, const ice_col *cols, in
     sl_buf_free(&items);
 }
 
-int ice_manifest_write(sl_wfile_batch *b, const char *local, const char *uri, const char *schema_json, int schema_id,
-                       const ice_datafile *files, int nfiles, int64_t snapshot_id, int64_t seq,
-                       const ice_col *cols, int ncols, ice_manifest_info *out, sl_err *err)
+/* a manifest file of one content (0 data, 1 deletes) at local, durable at
+ * b's sync; out is cleared for the caller's counts */
+static int manifest_open(sl_wfile_batch *b, const char *local, const char *schema_json, int schema_id, int content,
+                         sl_avro_writer **w, ice_manifest_info *out, sl_err *err)
 {
     memset(out, 0, sizeof *out);
     sl_wfile *f;
@@ -185,14 +186,38 @@ int ice_manifest_write(sl_wfile_batch *b, const char *local, const char *uri, co
         return rc;
     char sid[16];
     snprintf(sid, sizeof sid, "%d", schema_id);
-    int content = nfiles ? files[0].content : 0;
     sl_avro_meta meta[] = {
         {"schema", schema_json},       {"schema-id", sid},
         {"partition-spec", "[]"},      {"partition-spec-id", "0"},
         {"format-version", "2"},       {"content", content ? "deletes" : "data"},
     };
+    return sl_avro_open(w, f, MANIFEST_SCHEMA, meta, 6, SL_AVRO_CODEC_DEFLATE, err);
+}
+
+/* closes w and describes it in out as the manifest list names it */
+static int manifest_close(sl_avro_writer *w, const char *uri, int content, int64_t seq, int64_t snapshot_id,
+                          ice_manifest_info *out, sl_err *err)
+{
+    uint64_t size;
+    int rc = sl_avro_close(w, &size, err);
+    if (rc)
+        return rc;
+    out->path = strdup(uri);
+    out->length = (int64_t)size;
+    out->content = content;
+    out->seq = out->min_seq = seq;
+    out->snapshot_id = snapshot_id;
+    return out->path ? 0 : sl_errf(err, SL_ERUNTIME, "out of memory");
+}
+
+int ice_manifest_write(sl_wfile_batch *b, const char *local, const char *uri, const char *schema_json, int schema_id,
+                       const ice_datafile *files, int nfiles, int64_t snapshot_id, int64_t seq,
+                       const ice_col *cols, int ncols, ice_manifest_info *out, sl_err *err)
+{
+    int content = nfiles ? files[0].content : 0;
     sl_avro_writer *w;
-    if ((rc = sl_avro_open(&w, f, MANIFEST_SCHEMA, meta, 6, SL_AVRO_CODEC_DEFLATE, err)))
+    int rc = manifest_open(b, local, schema_json, schema_id, content, &w, out, err);
+    if (rc)
         return rc;
     for (int i = 0; i < nfiles; i++) {
         const sl_pq_result *r = files[i].res;
@@ -226,16 +251,8 @@ int ice_manifest_write(sl_wfile_batch *b, const char *local, const char *uri, co
         }
         out->added_rows += r->num_rows;
     }
-    uint64_t size;
-    if ((rc = sl_avro_close(w, &size, err)))
-        return rc;
-    out->path = strdup(uri);
-    out->length = (int64_t)size;
-    out->content = content;
-    out->seq = out->min_seq = seq;
-    out->snapshot_id = snapshot_id;
     out->added_files = nfiles;
-    return out->path ? 0 : sl_errf(err, SL_ERUNTIME, "out of memory");
+    return manifest_close(w, uri, content, seq, snapshot_id, out, err);
 }
 
 static void put_entry(sl_buf *d, const ice_manifest_info *m)
@@ -433,20 +450,9 @@ int ice_manifest_write_deleted(sl_wfile_batch *b, const char *local, const char 
                                int schema_id, int content, const ice_entry *const *gone, int n, int64_t snapshot_id,
                                int64_t seq, ice_manifest_info *out, sl_err *err)
 {
-    memset(out, 0, sizeof *out);
-    sl_wfile *f;
-    int rc = sl_wfile_open_local_batch(local, b, &f, err);
-    if (rc)
-        return rc;
-    char sid[16];
-    snprintf(sid, sizeof sid, "%d", schema_id);
-    sl_avro_meta meta[] = {
-        {"schema", schema_json},       {"schema-id", sid},
-        {"partition-spec", "[]"},      {"partition-spec-id", "0"},
-        {"format-version", "2"},       {"content", content ? "deletes" : "data"},
-    };
     sl_avro_writer *w;
-    if ((rc = sl_avro_open(&w, f, MANIFEST_SCHEMA, meta, 6, SL_AVRO_CODEC_DEFLATE, err)))
+    int rc = manifest_open(b, local, schema_json, schema_id, content, &w, out, err);
+    if (rc)
         return rc;
     for (int i = 0; i < n; i++) {
         const ice_entry *e = gone[i];
@@ -473,14 +479,6 @@ int ice_manifest_write_deleted(sl_wfile_batch *b, const char *local, const char 
         }
         out->deleted_rows += e->record_count;
     }
-    uint64_t size;
-    if ((rc = sl_avro_close(w, &size, err)))
-        return rc;
-    out->path = strdup(uri);
-    out->length = (int64_t)size;
-    out->content = content;
-    out->seq = out->min_seq = seq;
-    out->snapshot_id = snapshot_id;
     out->deleted_files = n;
-    return out->path ? 0 : sl_errf(err, SL_ERUNTIME, "out of memory");
+    return manifest_close(w, uri, content, seq, snapshot_id, out, err);
 }
