@@ -18,6 +18,9 @@ CFLAGS      := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-p
 LDLIBS      := $(PKG_LIBS) -lsnappy -lm -pthread $(EXTRA_LDFLAGS)
 VENV        := .venv
 PYTEST      := $(VENV)/bin/pytest
+# a failed e2e/compat test runs once more and shows as RERUN in the summary
+# (-rR); RERUNS= (empty) runs every test exactly once
+RERUNS      ?= --reruns 1 --reruns-delay 5 -rR
 
 SRC_DIRS    := core pipeline pipeline/expr pipeline/ha sources sources/mysql sources/postgres snapshot sinks sinks/file \
                sinks/blackhole sinks/kafka sinks/clickhouse sinks/iceberg formats formats/parquet formats/avro
@@ -129,7 +132,7 @@ check-configs: $(BUILD)/sluice
 	@set -e; for f in configs/*.yaml; do MYSQL_PASSWORD=example PG_PASSWORD=example CLICKHOUSE_PASSWORD=example $(BUILD)/sluice check "$$f"; done
 
 e2e: $(BUILD)/sluice $(FORMAT_TOOLS)
-	$(PYTEST) -q --durations=30 tests/e2e
+	$(PYTEST) -q --durations=30 $(RERUNS) tests/e2e
 
 # Debezium 3.5's embedded engine (bench/peers, built by Maven through
 # bench/peers/build.sh) beside sluice on the MariaDB and PostgreSQL type
@@ -144,7 +147,7 @@ compat: $(BUILD)/sluice
 
 compat-run: $(BUILD)/sluice
 	@bash bench/peers/build.sh >/dev/null
-	$(PYTEST) -q --durations=30 tests/compat
+	$(PYTEST) -q --durations=30 $(RERUNS) tests/compat
 
 # the kill loops and failovers at full length (SLUICE_LONG=1: every kill
 # count as the issues ask; make test runs them shorter)

@@ -35,6 +35,14 @@ int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err)
         if (rc == 0)
             sl_info("created the checkpoint table %s.%s", k->ckpt_ns, k->pipeline);
     }
+    /* the table this process already saw (or created) answering 404 is not
+     * "no checkpoint yet": starting over would re-read the source from its
+     * beginning; a catalog that lost the table or answers wrongly stops us */
+    if (rc == ICE_NOTFOUND && k->ckpt_uuid)
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "the checkpoint table %s.%s (uuid %s) was there when sluice "
+                       "connected and the catalog now says it does not exist; not starting over from no checkpoint "
+                       "(was it dropped? restore it, or drop the pipeline's tables to start afresh)",
+                       k->ckpt_ns, k->pipeline, k->ckpt_uuid);
     if (rc == ICE_NOTFOUND)
         return 0;
     if (rc)
