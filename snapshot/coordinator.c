@@ -126,16 +126,24 @@ int sl_snapshot_find_table(const sl_snapshot *s, const char *name)
     return -1;
 }
 
+/* room for one more chunk in arr (n used of *cap) */
+static int chunk_reserve(sl_snap_chunk **arr, size_t n, size_t *cap)
+{
+    if (n < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    sl_snap_chunk *a = realloc(*arr, ncap * sizeof *a);
+    if (!a)
+        return -1;
+    *arr = a;
+    *cap = ncap;
+    return 0;
+}
+
 int sl_snap_chunk_push(sl_snap_chunk **arr, size_t *n, size_t *cap, const sl_snap_chunk *c)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        sl_snap_chunk *a = realloc(*arr, ncap * sizeof *a);
-        if (!a)
-            return -1;
-        *arr = a;
-        *cap = ncap;
-    }
+    if (chunk_reserve(arr, *n, cap))
+        return -1;
     (*arr)[(*n)++] = *c;
     return 0;
 }
@@ -157,9 +165,34 @@ static char *arith_bound(int64_t v)
     return strdup(buf);
 }
 
-/* wait: block while the memory bound is reached; otherwise return 0 then */
+/* room for one more in-flight chunk, so that recording a taken chunk
+ * cannot fail after the table's cursor moved past it */
+static int reserve_inflight(sl_snapshot *s)
+{
+    return chunk_reserve(&s->inflight, s->ninflight, &s->inflight_cap);
+}
+
+/* copies of a chunk's bounds (NULL stays NULL); on failure neither */
+static int dup_bounds(const char *lo, const char *hi, char **lo2, char **hi2)
+{
+    *lo2 = sl_snap_dup(lo);
+    *hi2 = sl_snap_dup(hi);
+    if ((lo && !*lo2) || (hi && !*hi2)) {
+        free(*lo2);
+        free(*hi2);
+        *lo2 = *hi2 = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* wait: block while the memory bound is reached; otherwise return 0 then.
+ * Every allocation comes before the coordinator changes: out of memory
+ * leaves the chunk where it was (the cursor, the re-read list), never
+ * taken but recorded nowhere. */
 static int take_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, void *ctx, int wait, sl_err *err)
 {
+    char *clo = NULL, *chi = NULL; /* the in-flight record's bounds */
     pthread_mutex_lock(&s->mu);
     for (;;) {
         if (s->failed) {
@@ -179,6 +212,9 @@ static int take_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, 
             continue;
         }
         if (s->nreread) {
+            const sl_snap_chunk *r = &s->reread[s->nreread - 1];
+            if (reserve_inflight(s) || dup_bounds(r->lo, r->hi, &clo, &chi))
+                goto oom;
             *c = s->reread[--s->nreread];
             c->lower_bound = s->max_seen;
             break;
@@ -198,8 +234,8 @@ static int take_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, 
             if (__builtin_add_overflow(t->arith_next, t->arith_step, &next) || next <= t->arith_next ||
                 next > t->arith_max)
                 hi = NULL;
-            else
-                hi = arith_bound(next);
+            else if (!(hi = arith_bound(next)))
+                goto oom;
         } else {
             int rc = split(ctx, t, t->next_lo, &hi, err);
             if (rc) {
@@ -207,13 +243,24 @@ static int take_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, 
                 return rc;
             }
         }
+        char *lo, *next_lo;
+        if (reserve_inflight(s) || dup_bounds(t->next_lo, hi, &lo, &next_lo)) {
+            free(hi);
+            goto oom;
+        }
+        if (dup_bounds(t->next_lo, hi, &clo, &chi)) {
+            free(lo);
+            free(next_lo);
+            free(hi);
+            goto oom;
+        }
         c->table = s->cur_table;
         c->seq = t->next_seq++;
-        c->lo = sl_snap_dup(t->next_lo);
+        c->lo = lo;
         c->hi = hi;
         c->lower_bound = s->max_seen;
         free(t->next_lo);
-        t->next_lo = sl_snap_dup(hi);
+        t->next_lo = next_lo;
         if (t->arith && hi)
             t->arith_next += t->arith_step;
         if (!hi)
@@ -223,15 +270,13 @@ static int take_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, 
     /* a chunk read again may still be listed in flight (abandoned, or
      * older than the touch log): it is in flight once */
     sl_snap_inflight_remove(s, c);
-    sl_snap_chunk copy = {c->table, c->seq, sl_snap_dup(c->lo), sl_snap_dup(c->hi), c->lower_bound};
-    int rc = sl_snap_chunk_push(&s->inflight, &s->ninflight, &s->inflight_cap, &copy);
+    s->inflight[s->ninflight++] = (sl_snap_chunk){c->table, c->seq, clo, chi, c->lower_bound};
     s->state_dirty = 1;
     pthread_mutex_unlock(&s->mu);
-    if (rc) {
-        sl_snap_chunk_free(&copy);
-        return sl_errf(err, SL_ERUNTIME, "out of memory");
-    }
     return 1;
+oom:
+    pthread_mutex_unlock(&s->mu);
+    return sl_errf(err, SL_ERUNTIME, "out of memory taking a snapshot chunk");
 }
 
 int sl_snapshot_next_chunk(sl_snapshot *s, sl_snap_chunk *c, sl_snap_split_fn split, void *ctx, sl_err *err)
