@@ -90,6 +90,9 @@ for t in build-tsan/tests/test_*; do
 done
 check_reports "$REPORTS/tsan-unit" "unit tests (TSan)"
 
+# a failed test runs once more, listed as RERUN (as in make e2e); a sanitizer
+# report of either try still fails the run (check_reports reads them all);
+# SANITIZE_RERUNS= runs each test exactly once
 run_e2e() {
     local name="$1" bin="$2" dir="$REPORTS/$1"
     shift 2
@@ -99,7 +102,7 @@ run_e2e() {
         ASAN_OPTIONS="log_path=$dir/asan:detect_leaks=1:abort_on_error=1" \
         UBSAN_OPTIONS="log_path=$dir/ubsan:print_stacktrace=1" \
         TSAN_OPTIONS="$TSAN_BASE:log_path=$dir/tsan" \
-        .venv/bin/pytest -q -p no:cacheprovider "$@" || failed=1
+        .venv/bin/pytest -q -p no:cacheprovider ${SANITIZE_RERUNS---reruns 1 --reruns-delay 5 -rR} "$@" || failed=1
     check_reports "$dir" "e2e $name"
 }
 ONLY="${SANITIZE_ONLY:-}"
