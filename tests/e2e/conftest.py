@@ -191,6 +191,29 @@ def iceberg(request):
     yield from _service(request, "iceberg", "iceberg.sh", 600, build)
 
 
+@pytest.fixture
+def own_iceberg(tmp_path):
+    """A REST catalog jar of the test's own, for a test that stops it or
+    writes into its sqlite database from another process. The session's jar
+    must never restart over its database: a started jar keeps a read
+    snapshot of the database open on one pooled JDBC connection (seen: after
+    a restart, its first drop failed with SQLITE_BUSY_SNAPSHOT), so that
+    connection answers 404 for tables created later and fails writes; in CI
+    this hit later tests at random (a load of an existing table answered
+    404, DuckDB told "schema does not exist"), and a table another process
+    wrote stayed invisible through it. A fresh jar on a fresh directory
+    showed none of this (tests/services/iceberg.sh)."""
+    d = tmp_path / "own-iceberg"
+    d.mkdir()
+    _run_script("iceberg.sh", "start", d, 300)
+    try:
+        env = parse_env_file(d / "env.sh")
+        yield Service(uri=env["ICEBERG_URI"], port=int(env["ICEBERG_PORT"]),
+                      warehouse=env["ICEBERG_WAREHOUSE"], dir=env["ICEBERG_DIR"], env=env)
+    finally:
+        _run_script("iceberg.sh", "stop", d, 90)
+
+
 @pytest.fixture(autouse=True)
 def _no_sluice_left_behind():
     """A test that fails half-way must not leave a sluice process running."""

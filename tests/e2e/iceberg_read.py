@@ -23,12 +23,12 @@ from pyiceberg.exceptions import NoSuchTableError
 
 class _RetryingRestCatalog(RestCatalog):
     """The REST catalog with a load that asks again before it believes a 404.
-    Twice in CI (load 20+) the test catalog (RESTCatalogServer over a
-    JdbcCatalog in sqlite) answered one load of a table that existed, and was
-    being committed to at that moment, with 404 NoSuchTableException, the
-    requests before and after it finding the table (its log); not reproduced
-    by 60 s of loads against concurrent single- and multi-table commits on a
-    quiet machine. A table that really is missing still fails, 2 s later."""
+    In CI the test catalog answered loads of existing tables with 404 at
+    random, after a test had restarted the session's jar over its sqlite
+    database: the restarted jar kept a stale read snapshot open on one pooled
+    JDBC connection (conftest.own_iceberg; such tests now use a jar of their
+    own). The retry stays as a guard against another such answer; a table
+    that really is missing still fails, 2 s later."""
 
     def load_table(self, identifier):
         for attempt in range(3):

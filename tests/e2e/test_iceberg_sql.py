@@ -246,15 +246,15 @@ def test_kill9_and_restart_exact(mariadb, sqlcat, tmp_path):
     assert "verification ok" in s.log_text()
 
 
-def test_java_jdbc_catalog_reads_what_sluice_wrote(mariadb, iceberg, tmp_path):
+def test_java_jdbc_catalog_reads_what_sluice_wrote(mariadb, own_iceberg, tmp_path):
     """The REST catalog jar keeps its tables with Java's JdbcCatalog in a
     sqlite database: sluice writing into that same database as a SQL catalog
     (the jar's catalog name) makes its tables readable through Java's
     JdbcCatalog, by pyiceberg and DuckDB over REST."""
     import iceberg_read
 
+    iceberg = own_iceberg
     db = "icesql_java"
-    iceberg_read.drop_tables(iceberg, f"{db}.t", "sluice.icesql_java")
     make_source(mariadb, db)
     yaml = f"""
 {mysql_source_yaml(mariadb, f"{db}.t", 6304, "initial")}
