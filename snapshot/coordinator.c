@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/buf.h"
 #include "../core/clock.h"
 #include "coordinator.h"
 #include "rowkey.h"
@@ -126,23 +127,9 @@ int sl_snapshot_find_table(const sl_snapshot *s, const char *name)
     return -1;
 }
 
-/* room for one more chunk in arr (n used of *cap) */
-static int chunk_reserve(sl_snap_chunk **arr, size_t n, size_t *cap)
-{
-    if (n < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    sl_snap_chunk *a = realloc(*arr, ncap * sizeof *a);
-    if (!a)
-        return -1;
-    *arr = a;
-    *cap = ncap;
-    return 0;
-}
-
 int sl_snap_chunk_push(sl_snap_chunk **arr, size_t *n, size_t *cap, const sl_snap_chunk *c)
 {
-    if (chunk_reserve(arr, *n, cap))
+    if (sl_grow((void **)arr, cap, *n + 1, sizeof **arr))
         return -1;
     (*arr)[(*n)++] = *c;
     return 0;
@@ -169,7 +156,7 @@ static char *arith_bound(int64_t v)
  * cannot fail after the table's cursor moved past it */
 static int reserve_inflight(sl_snapshot *s)
 {
-    return chunk_reserve(&s->inflight, s->ninflight, &s->inflight_cap);
+    return sl_grow((void **)&s->inflight, &s->inflight_cap, s->ninflight + 1, sizeof *s->inflight);
 }
 
 /* copies of a chunk's bounds (NULL stays NULL); on failure neither */

@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../core/buf.h"
 #include "../../core/clock.h"
 #include "../../core/log.h"
 #include "../../formats/parquet/pq_reader.h"
@@ -98,28 +99,16 @@ static int collect(const ice_entry *e, void *arg, sl_err *err)
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s is an equality delete file; sluice's compaction "
                        "handles position deletes only", e->uri);
     if (!p->nm || strcmp(p->m[p->nm - 1].ref.path, e->manifest->path)) {
-        if (p->nm == p->capm) {
-            size_t c = p->capm ? p->capm * 2 : 16;
-            cman *m = realloc(p->m, c * sizeof *m);
-            if (!m)
-                return sl_errf(err, SL_ERUNTIME, "out of memory");
-            p->m = m;
-            p->capm = c;
-        }
+        if (sl_grow((void **)&p->m, &p->capm, p->nm + 1, sizeof *p->m))
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
         cman *m = &p->m[p->nm];
         *m = (cman){.ref = *e->manifest};
         if (!(m->ref.path = strdup(e->manifest->path)))
             return sl_errf(err, SL_ERUNTIME, "out of memory");
         p->nm++;
     }
-    if (p->nf == p->capf) {
-        size_t c = p->capf ? p->capf * 2 : 16;
-        cfile *f = realloc(p->f, c * sizeof *f);
-        if (!f)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        p->f = f;
-        p->capf = c;
-    }
+    if (sl_grow((void **)&p->f, &p->capf, p->nf + 1, sizeof *p->f))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
     cfile *f = &p->f[p->nf];
     *f = (cfile){.e = *e, .man = (int)p->nm - 1, .id = -1};
     if (!(f->e.uri = strdup(e->uri)))
@@ -206,14 +195,8 @@ static int on_delete(int32_t id, int64_t pos, void *arg, sl_err *err)
     cfile *d = &p->f[p->cur_del];
     if (d->nrefs && d->refs[d->nrefs - 1] == id)
         return 0;
-    if (d->nrefs == d->caprefs) {
-        size_t c = d->caprefs ? d->caprefs * 2 : 8;
-        int32_t *r = realloc(d->refs, c * sizeof *r);
-        if (!r)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        d->refs = r;
-        d->caprefs = c;
-    }
+    if (sl_grow((void **)&d->refs, &d->caprefs, d->nrefs + 1, sizeof *d->refs))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
     d->refs[d->nrefs++] = id;
     return 0;
 }
@@ -230,15 +213,10 @@ static int read_deletes(plan *p, sl_err *err)
         if (id < 0)
             return SL_ERUNTIME;
         p->f[i].id = id;
-        if ((size_t)id >= p->nidmap) {
-            size_t n = (size_t)id * 2 + 16;
-            int32_t *m = realloc(p->idmap, n * sizeof *m);
-            if (!m)
-                return sl_errf(err, SL_ERUNTIME, "out of memory");
-            memset(m + p->nidmap, 0, (n - p->nidmap) * sizeof *m);
-            p->idmap = m;
-            p->nidmap = n;
-        }
+        size_t had = p->nidmap;
+        if (sl_grow((void **)&p->idmap, &p->nidmap, (size_t)id + 1, sizeof *p->idmap))
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        memset(p->idmap + had, 0, (p->nidmap - had) * sizeof *p->idmap);
         p->idmap[id] = (int32_t)i + 1;
     }
     int64_t ops = 0;

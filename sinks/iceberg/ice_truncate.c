@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../core/buf.h"
 #include "../../core/log.h"
 #include "ice_sink.h"
 
@@ -28,14 +29,8 @@ static int collect(const ice_entry *e, void *arg, sl_err *err)
 {
     trunc_state *s = arg;
     int which = e->content ? 1 : 0;
-    if (s->n[which] == s->cap[which]) {
-        size_t cap = s->cap[which] ? 2 * s->cap[which] : 64;
-        ice_entry *ne = realloc(s->e[which], cap * sizeof *ne);
-        if (!ne)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        s->e[which] = ne;
-        s->cap[which] = cap;
-    }
+    if (sl_grow((void **)&s->e[which], &s->cap[which], s->n[which] + 1, sizeof *s->e[which]))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
     ice_entry c = *e;
     c.manifest = NULL;
     if (!(c.uri = strdup(e->uri)))
