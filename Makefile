@@ -21,6 +21,9 @@ PYTEST      := $(VENV)/bin/pytest
 # a failed e2e/compat test runs once more and shows as RERUN in the summary
 # (-rR); RERUNS= (empty) runs every test exactly once
 RERUNS      ?= --reruns 1 --reruns-delay 5 -rR
+# one test's limit in seconds (the longest passes in ~150 s on 2 cores): a
+# hang fails that test with every thread's stack instead of the whole run
+TEST_TIMEOUT ?= 600
 
 SRC_DIRS    := core pipeline pipeline/expr pipeline/ha sources sources/mysql sources/postgres snapshot sinks sinks/file \
                sinks/blackhole sinks/kafka sinks/clickhouse sinks/iceberg formats formats/parquet formats/avro
@@ -132,7 +135,7 @@ check-configs: $(BUILD)/sluice
 	@set -e; for f in configs/*.yaml; do MYSQL_PASSWORD=example PG_PASSWORD=example CLICKHOUSE_PASSWORD=example $(BUILD)/sluice check "$$f"; done
 
 e2e: $(BUILD)/sluice $(FORMAT_TOOLS)
-	$(PYTEST) -q --durations=30 $(RERUNS) tests/e2e
+	$(PYTEST) -q --durations=30 --timeout $(TEST_TIMEOUT) $(RERUNS) tests/e2e
 
 # Debezium 3.5's embedded engine (bench/peers, built by Maven through
 # bench/peers/build.sh) beside sluice on the MariaDB and PostgreSQL type
@@ -147,13 +150,13 @@ compat: $(BUILD)/sluice
 
 compat-run: $(BUILD)/sluice
 	@bash bench/peers/build.sh >/dev/null
-	$(PYTEST) -q --durations=30 $(RERUNS) tests/compat
+	$(PYTEST) -q --durations=30 --timeout $(TEST_TIMEOUT) $(RERUNS) tests/compat
 
 # the kill loops and failovers at full length (SLUICE_LONG=1: every kill
 # count as the issues ask; make test runs them shorter)
 test-long: $(BUILD)/sluice $(FORMAT_TOOLS)
 	@$(MAKE) --no-print-directory deps
-	SLUICE_LONG=1 $(PYTEST) -q --durations=30 -k "kill or crash or failover or fenced" tests/e2e
+	SLUICE_LONG=1 $(PYTEST) -q --durations=30 --timeout $$(( $(TEST_TIMEOUT) * 4 )) -k "kill or crash or failover or fenced" tests/e2e
 
 # deps first, then a new make that parses this file with the packages present
 test:

@@ -92,7 +92,9 @@ check_reports "$REPORTS/tsan-unit" "unit tests (TSan)"
 
 # a failed test runs once more, listed as RERUN (as in make e2e); a sanitizer
 # report of either try still fails the run (check_reports reads them all);
-# SANITIZE_RERUNS= runs each test exactly once
+# SANITIZE_RERUNS= runs each test exactly once; a test that hangs fails
+# alone after SANITIZE_TIMEOUT seconds (the sanitized binaries run slower
+# than make e2e's TEST_TIMEOUT allows)
 run_e2e() {
     local name="$1" bin="$2" dir="$REPORTS/$1"
     shift 2
@@ -102,7 +104,8 @@ run_e2e() {
         ASAN_OPTIONS="log_path=$dir/asan:detect_leaks=1:abort_on_error=1" \
         UBSAN_OPTIONS="log_path=$dir/ubsan:print_stacktrace=1" \
         TSAN_OPTIONS="$TSAN_BASE:log_path=$dir/tsan" \
-        .venv/bin/pytest -q -p no:cacheprovider ${SANITIZE_RERUNS---reruns 1 --reruns-delay 5 -rR} "$@" || failed=1
+        .venv/bin/pytest -q -p no:cacheprovider --timeout "${SANITIZE_TIMEOUT:-1800}" \
+        ${SANITIZE_RERUNS---reruns 1 --reruns-delay 5 -rR} "$@" || failed=1
     check_reports "$dir" "e2e $name"
 }
 ONLY="${SANITIZE_ONLY:-}"
