@@ -35,13 +35,37 @@ static void drop_touched(const void *key, size_t len, uint64_t hash, void *arg)
     }
 }
 
-/* Drops the chunk rows whose keys the changelog touched at or after r->at. */
+/* Where the chunk's rows stop being trusted: its own position, or the
+ * lower bound it was handed out with, which is earlier. A server's
+ * position can run ahead of the read it names: MariaDB has been seen to
+ * report a consistent snapshot's binlog position past a transaction the
+ * snapshot did not see (the last one of a group commit, still on its way
+ * into InnoDB), for binlog_snapshot_position and for the binlog end read
+ * before a watermark chunk alike. A change the stream has already sent
+ * between the lower bound (the position of chunks read before this one
+ * was handed out) and the chunk's position may be newer than the row the
+ * chunk holds, so its key goes too: its newest state is the stream's own
+ * change. Dropping a touched key is always safe; it only costs the key
+ * its `r` event. The touch log keeps this far back while the chunk is in
+ * flight; where it does not (a chunk restored from a checkpoint), the
+ * chunk's own position is used. */
+static sl_pos trusted_from(const sl_snapshot *s, const sl_snap_result *r)
+{
+    sl_pos lb = r->chunk.lower_bound;
+    if (sl_pos_cmp(lb, r->at) < 0 && sl_touch_covers(&s->touches, lb))
+        return lb;
+    return r->at;
+}
+
+/* Drops the chunk rows whose keys the changelog touched at or after
+ * trusted_from. */
 static int drop_superseded(sl_snapshot *s, sl_snap_result *r, const sl_snap_table *t)
 {
+    sl_pos from = trusted_from(s, r);
     int any = 0;
     for (size_t i = 0; i < s->touches.n && !any; i++) {
         const sl_touch *x = &s->touches.items[s->touches.head + i];
-        any = x->table == r->chunk.table && sl_pos_cmp(x->pos, r->at) >= 0;
+        any = x->table == r->chunk.table && sl_pos_cmp(x->pos, from) >= 0;
     }
     if (!any)
         return 0;
@@ -74,7 +98,7 @@ static int drop_superseded(sl_snapshot *s, sl_snap_result *r, const sl_snap_tabl
         d.lens[h] = (uint32_t)(d.keys.len - off);
     }
     if (!rc)
-        sl_touch_each(&s->touches, r->chunk.table, r->at, drop_touched, &d);
+        sl_touch_each(&s->touches, r->chunk.table, from, drop_touched, &d);
     if (!rc && d.dropped) {
         sl_event **link = &r->batch->head;
         r->batch->tail = NULL;

@@ -559,6 +559,29 @@ static int snapshot_position(MYSQL *m, sl_pos *at, char *file, size_t flen, uint
     return 0;
 }
 
+/* A watermark lowered to the snapshot's exact position where that is
+ * lower. MariaDB writes a transaction to the binlog before InnoDB commits
+ * it (group commit: binlog, then the engine), so the binlog end read just
+ * before a snapshot opens can already lie past a change the snapshot does
+ * not see; a window starting there would not drop that key from the chunk,
+ * and the chunk's older row would overwrite the change (a deleted row came
+ * back: seen once in CI's crash loop). Every change before the snapshot's
+ * own position is visible to it, so the lower of the two is a safe low
+ * watermark (a lower one only drops more keys, which the binlog brings). */
+static int lower_to_snapshot_position(MYSQL *m, sl_pos *at, char *file, size_t flen, uint64_t *pos, sl_err *err)
+{
+    sl_pos snap_at;
+    char snap_file[256];
+    uint64_t snap_pos;
+    int rc = snapshot_position(m, &snap_at, snap_file, sizeof snap_file, &snap_pos, err);
+    if (rc || sl_pos_cmp(snap_at, *at) >= 0)
+        return rc;
+    *at = snap_at;
+    snprintf(file, flen, "%s", snap_file);
+    *pos = snap_pos;
+    return 0;
+}
+
 int sl_mysql_snapshot_position(MYSQL *m, sl_mysql_pos *p, sl_pos *at, sl_err *err)
 {
     if (mysql_query(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT"))
@@ -567,6 +590,16 @@ int sl_mysql_snapshot_position(MYSQL *m, sl_mysql_pos *p, sl_pos *at, sl_err *er
     int rc = snapshot_position(m, at, p->file, sizeof p->file, &p->pos, err);
     mysql_query(m, "COMMIT");
     return rc;
+}
+
+int sl_mysql_reports_snapshot_position(MYSQL *m, int *yes, sl_err *err)
+{
+    sl_mysql_pos probe;
+    sl_pos probe_at;
+    memset(&probe, 0, sizeof probe);
+    int rc = sl_mysql_snapshot_position(m, &probe, &probe_at, err);
+    *yes = rc == 0;
+    return rc == SL_ECONFIG ? 0 : rc;
 }
 
 int sl_mysql_snapshot_begin(sl_mysql_source *src, MYSQL *m, sl_mysql_pos *p, sl_pos *at, int *watermark,
@@ -587,8 +620,20 @@ int sl_mysql_snapshot_begin(sl_mysql_source *src, MYSQL *m, sl_mysql_pos *p, sl_
     if (!p)
         return 0;
     int rc = sl_mysql_binlog_end(m, p->file, sizeof p->file, &p->pos, err);
-    if (!rc)
-        *at = (sl_pos){sl_mysql_file_seq(p->file), p->pos, 0};
+    if (rc)
+        return rc;
+    *at = (sl_pos){sl_mysql_file_seq(p->file), p->pos, 0};
+    /* the reader starts no later than the first chunk's low watermark */
+    int exact = 0;
+    if ((rc = sl_mysql_reports_snapshot_position(m, &exact, err)))
+        return rc;
+    if (exact) {
+        if (mysql_query(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT"))
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "START TRANSACTION WITH CONSISTENT SNAPSHOT: %s",
+                           mysql_error(m));
+        rc = lower_to_snapshot_position(m, at, p->file, sizeof p->file, &p->pos, err);
+        mysql_query(m, "COMMIT");
+    }
     return rc;
 }
 
@@ -636,7 +681,11 @@ static int read_chunk_once(reader *r, sl_snap_chunk *c, sl_err *err)
     if (mysql_query(r->conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"))
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "START TRANSACTION WITH CONSISTENT SNAPSHOT: %s",
                        mysql_error(r->conn));
-    int rc = ms->watermark ? 0 : snapshot_position(r->conn, &at, file, sizeof file, &fpos, err);
+    int rc = 0;
+    if (!ms->watermark)
+        rc = snapshot_position(r->conn, &at, file, sizeof file, &fpos, err);
+    else if (ms->exact_low)
+        rc = lower_to_snapshot_position(r->conn, &at, file, sizeof file, &fpos, err);
     sl_buf sql;
     sl_buf_init(&sql);
     bound_vals lo = {0}, hi = {0};
@@ -920,6 +969,9 @@ int sl_mysql_snapshot_prepare(sl_mysql_source *src, MYSQL *m, const char *state_
     sl_reader_pool_setup(&ms->pool, &ms->snap, src->opts, src->env.pipeline, start);
     ms->snap.metrics = src->env.metrics;
     int rc = discover(ms, m, err);
+    /* after discover: a non-InnoDB table turns auto to watermarks */
+    if (!rc && ms->watermark)
+        rc = sl_mysql_reports_snapshot_position(m, &ms->exact_low, err);
     if (!rc && state_json)
         rc = sl_snapshot_restore(&ms->snap, state_json, err);
     if (rc) {

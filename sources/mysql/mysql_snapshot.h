@@ -13,11 +13,16 @@ typedef struct sl_mysql_snap {
     sl_emitter *out;
     sl_reader_pool pool;
     int watermark; /* chunks are placed by watermarks, not an exact position */
+    int exact_low; /* watermarks, and the server reports snapshot positions:
+                    * a low watermark is never past the snapshot's own */
 } sl_mysql_snap;
 
 /* Exact binlog position of a consistent snapshot taken now; SL_ECONFIG
  * when the server does not report one (MySQL). */
 int sl_mysql_snapshot_position(MYSQL *m, sl_mysql_pos *p, sl_pos *at, sl_err *err);
+/* *yes: the server reports a consistent snapshot's binlog position
+ * (MariaDB) or not (MySQL); nonzero only when the probe itself failed */
+int sl_mysql_reports_snapshot_position(MYSQL *m, int *yes, sl_err *err);
 /* Where the binlog reader of a new snapshot starts, per
  * scan.incremental.snapshot.algorithm: the exact position of a consistent
  * snapshot, or (watermark, or auto where the server reports none) the end

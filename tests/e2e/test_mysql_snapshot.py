@@ -15,8 +15,8 @@ import time
 import pymysql
 import pytest
 
-from sluice_run import (WRITERS, Sluice, changes, mysql_connect, mysql_exec, mysql_pipeline_yaml, mysql_rows,
-                        read_events, replay, wait_for_key)
+from sluice_run import (WRITERS, Sluice, changes, iter_changes, iter_events, mysql_connect, mysql_exec,
+                        mysql_pipeline_yaml, mysql_rows, read_events, replay, wait_for_key)
 
 _ids = itertools.count(6500)
 
@@ -68,29 +68,45 @@ class Writer(threading.Thread):
         self.ops = 0
         self.error = None
 
+    def step(self, cur):
+        k = self.rnd.randrange(1, self.n + 1)
+        op = self.rnd.random()
+        if op < 0.5:
+            cur.execute(f"UPDATE t SET v = v + 1 WHERE id = {k}")
+        elif op < 0.7:
+            cur.execute(f"DELETE FROM t WHERE id = {k}")
+        elif op < 0.85:
+            cur.execute(f"INSERT INTO t VALUES ({k}, {self.ops}, 'again') "
+                        f"ON DUPLICATE KEY UPDATE v = {self.ops}")
+        else:
+            # primary-key change: move the row to a fresh key above the table
+            new = self.n + 1 + self.ops
+            cur.execute(f"UPDATE t SET id = {new} WHERE id = {k}")
+
     def run(self):
         conn = mysql_connect(self.mariadb, self.db)
         try:
             with conn.cursor() as cur:
                 while not self.stop_evt.is_set():
-                    k = self.rnd.randrange(1, self.n + 1)
-                    op = self.rnd.random()
-                    if op < 0.5:
-                        cur.execute(f"UPDATE t SET v = v + 1 WHERE id = {k}")
-                    elif op < 0.7:
-                        cur.execute(f"DELETE FROM t WHERE id = {k}")
-                    elif op < 0.85:
-                        cur.execute(f"INSERT INTO t VALUES ({k}, {self.ops}, 'again') "
-                                    f"ON DUPLICATE KEY UPDATE v = {self.ops}")
-                    else:
-                        # primary-key change: move the row to a fresh key above the table
-                        new = self.n + 1 + self.ops
-                        cur.execute(f"UPDATE t SET id = {new} WHERE id = {k}")
+                    self.step(cur)
                     self.ops += 1
         except Exception as exc:  # surfaced by the test
             self.error = exc
         finally:
             conn.close()
+
+
+class Incrementer(Writer):
+    """UPDATE v = v + 1 on every key ≡ part (mod parts), one transaction
+    after the other: a key's v only grows, so an older row is one with a
+    smaller v, and every commit touches a key of almost every chunk."""
+
+    def __init__(self, mariadb, db, part, parts):
+        super().__init__(mariadb, db, 0, seed=part)
+        self.part, self.parts = part, parts
+
+    def step(self, cur):
+        cur.execute(f"UPDATE t SET v = v + 1 WHERE id % {self.parts} = {self.part}")
 
 
 def assert_algorithm(s, algorithm):
@@ -101,7 +117,7 @@ def assert_algorithm(s, algorithm):
 
 
 def sink_state(out):
-    return {k[1]: v for k, v in replay(changes(out)).items()}
+    return {k[1]: v for k, v in replay(iter_changes(out)).items()}
 
 
 def source_state(mariadb, db, table="t"):
@@ -117,7 +133,7 @@ def assert_no_stale_after_newer(out):
     no 'r' row for the key appears again."""
     seen_change_after_read = set()
     seen_read = set()
-    for e in changes(out):
+    for e in iter_changes(out):
         key = (e["after"] or e["before"])["id"]
         if e["op"] == "r":
             assert key not in seen_change_after_read, f"snapshot row for {key} after a newer change"
@@ -150,6 +166,45 @@ def test_snapshot_under_concurrent_writes_matches_source(mariadb, tmp_path, db, 
     assert len(got) == len(want)
     assert got == want
     assert_no_stale_after_newer(out)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_no_chunk_row_older_than_a_change_already_sent(mariadb, tmp_path, db, algorithm):
+    """MariaDB writes a commit to the binlog before InnoDB makes it visible:
+    the binlog end read before a chunk, and even the snapshot's reported
+    binlog_snapshot_position, were seen to lie past a change the chunk's
+    snapshot did not see, and the chunk's older row then overwrote it (a
+    deleted row came back in CI). With many concurrent commits and
+    sync_binlog = 1 (a wider gap), every snapshot row must be at least as
+    new as every change of its key sent before it. Before chunks were
+    trusted only from their lower bound, this failed 7 of 10 runs under
+    watermarks and 2 of 6 under snapshot-position."""
+    n = 400
+    fill(mariadb, db, n)
+    mysql_exec(mariadb, "SET GLOBAL sync_binlog = 1", "SET GLOBAL innodb_flush_log_at_trx_commit = 1")
+    writers = [Incrementer(mariadb, db, part, 6) for part in range(6)]
+    try:
+        for w in writers:
+            w.start()
+        for rnd in range(5):
+            s, out = pipeline(mariadb, tmp_path / f"run{rnd}", db, parallelism=2, chunk=4, algorithm=algorithm)
+            s.start()
+            s.wait_log(f"snapshot of {db}.t done", timeout=120)
+            s.stop()
+            newest = {}  # key -> the largest v a change has sent so far
+            for e in iter_changes(out):
+                k, v = e["after"]["id"], e["after"]["v"]
+                if e["op"] == "r":
+                    assert v >= newest.get(k, v), \
+                        f"run {rnd}: snapshot row {e['after']} sent after a change to v={newest[k]}"
+                newest[k] = max(v, newest.get(k, v))
+    finally:
+        for w in writers:
+            w.stop_evt.set()
+        for w in writers:
+            w.join(30)
+        mysql_exec(mariadb, "SET GLOBAL sync_binlog = 0", "SET GLOBAL innodb_flush_log_at_trx_commit = 2")
+    assert all(w.error is None for w in writers), [w.error for w in writers]
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -479,7 +534,7 @@ def test_alter_table_during_snapshot(mariadb, tmp_path, db, algorithm):
     assert_algorithm(s, algorithm)
     # once the new shape is announced, every row carries it
     new_shape = False
-    for e in read_events(out):
+    for e in iter_events(out):
         if "tableChanges" in e:
             cols = [c["name"] for c in e["tableChanges"][0]["table"]["columns"]]
             new_shape = "extra" in cols

@@ -686,11 +686,24 @@ static void no_snapshot_position_auto_turns_to_watermarks(void **state)
     assert_int_equal(p.pos, 777);
     assert_int_equal(at.hi, 5);
     assert_int_equal(at.lo, 777);
-    /* watermark asks for no snapshot position at all */
+    /* watermark on a server that reports a snapshot position starts at the
+     * lower of it and the binlog's end: the end can lie past a commit that
+     * InnoDB does not show yet */
     stand_in wmark = {.auth = AUTH_NATIVE, .snap_file = "binlog.000005", .snap_pos = "777"};
     assert_int_equal(snapshot_begins(&wmark, SL_MYSQL_ALGO_WATERMARK, &p, &at, &wm, &err), 0);
-    assert_int_equal(wmark.status_asked, 0);
+    assert_int_equal(wmark.status_asked, 1);
     assert_int_equal(wm, 1);
+    assert_string_equal(p.file, "binlog.000005");
+    assert_int_equal(p.pos, 777);
+    assert_int_equal(at.hi, 5);
+    assert_int_equal(at.lo, 777);
+    stand_in ahead = {.auth = AUTH_NATIVE, .snap_file = "binlog.000008", .snap_pos = "4"};
+    assert_int_equal(snapshot_begins(&ahead, SL_MYSQL_ALGO_WATERMARK, &p, &at, &wm, &err), 0);
+    assert_string_equal(p.file, "binlog.000007");
+    assert_int_equal(p.pos, 1234);
+    /* MySQL under watermark: the binlog's end */
+    stand_in mysql_wm = {.auth = AUTH_NATIVE};
+    assert_int_equal(snapshot_begins(&mysql_wm, SL_MYSQL_ALGO_WATERMARK, &p, &at, &wm, &err), 0);
     assert_string_equal(p.file, "binlog.000007");
     assert_int_equal(p.pos, 1234);
 }
