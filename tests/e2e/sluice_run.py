@@ -247,6 +247,21 @@ def wait_events(path: Path, count: int, timeout=60, proc: Sluice | None = None):
                          + (f":\n{proc.log_text()}" if proc else ""))
 
 
+def assert_same_rows(got: dict, want: dict, what="the sink"):
+    """got == want for tables of a million rows, failing with a short
+    message: pytest's own diff of two such dicts (pprint and difflib, not
+    abridged when CI is set) runs for minutes and prints every row."""
+    if got == want:
+        return
+    missing = [k for k in want if k not in got]
+    extra = [k for k in got if k not in want]
+    differ = [k for k in want if k in got and got[k] != want[k]]
+    raise AssertionError(
+        f"{what} differs from the source ({len(got)} rows against {len(want)}): "
+        f"{len(missing)} missing {missing[:5]}, {len(extra)} extra {[(k, got[k]) for k in extra[:5]]}, "
+        f"{len(differ)} different {[(k, got[k], want[k]) for k in differ[:5]]}")
+
+
 def replay(events, key="id"):
     """Applies change events to a dict keyed by primary key: the sink's state."""
     state = {}

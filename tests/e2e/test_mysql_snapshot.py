@@ -15,8 +15,8 @@ import time
 import pymysql
 import pytest
 
-from sluice_run import (WRITERS, Sluice, changes, iter_changes, iter_events, mysql_connect, mysql_exec,
-                        mysql_pipeline_yaml, mysql_rows, read_events, replay, wait_for_key)
+from sluice_run import (WRITERS, Sluice, assert_same_rows, changes, iter_changes, iter_events, mysql_connect,
+                        mysql_exec, mysql_pipeline_yaml, mysql_rows, read_events, replay, wait_for_key)
 
 _ids = itertools.count(6500)
 
@@ -163,8 +163,7 @@ def test_snapshot_under_concurrent_writes_matches_source(mariadb, tmp_path, db, 
     assert_algorithm(s, algorithm)
     got = sink_state(out)
     want = source_state(mariadb, db)
-    assert len(got) == len(want)
-    assert got == want
+    assert_same_rows(got, want)
     assert_no_stale_after_newer(out)
 
 
@@ -262,8 +261,7 @@ def test_reader_connection_killed_reads_the_chunk_again(mariadb, tmp_path, db, a
     assert_algorithm(s, algorithm)
     got = sink_state(out)
     want = source_state(mariadb, db)
-    assert len(got) == len(want)
-    assert got == want
+    assert_same_rows(got, want)
     assert_no_stale_after_newer(out)
 
 
@@ -314,7 +312,7 @@ def test_crash_loop_during_snapshot(mariadb, tmp_path, db, algorithm):
                 continue
             assert nxt is not None and lo != "null", (run, lo, hi, state)
             assert int(json.loads(lo)[0][2:]) >= int(nxt[0][2:]), (run, lo, state)
-    assert sink_state(out) == source_state(mariadb, db)
+    assert_same_rows(sink_state(out), source_state(mariadb, db))
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
