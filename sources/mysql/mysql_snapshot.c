@@ -623,16 +623,17 @@ int sl_mysql_snapshot_begin(sl_mysql_source *src, MYSQL *m, sl_mysql_pos *p, sl_
     if (rc)
         return rc;
     *at = (sl_pos){sl_mysql_file_seq(p->file), p->pos, 0};
-    /* the reader starts no later than the first chunk's low watermark */
-    int exact = 0;
-    if ((rc = sl_mysql_reports_snapshot_position(m, &exact, err)))
-        return rc;
-    if (exact) {
-        if (mysql_query(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT"))
-            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "START TRANSACTION WITH CONSISTENT SNAPSHOT: %s",
-                           mysql_error(m));
-        rc = lower_to_snapshot_position(m, at, p->file, sizeof p->file, &p->pos, err);
-        mysql_query(m, "COMMIT");
+    /* the reader starts no later than the first chunk's low watermark:
+     * where the server reports a snapshot position, the lower of the two */
+    sl_mysql_pos snap;
+    sl_pos snap_at;
+    rc = sl_mysql_snapshot_position(m, &snap, &snap_at, err);
+    if (rc == SL_ECONFIG)
+        return 0;
+    if (!rc && sl_pos_cmp(snap_at, *at) < 0) {
+        memcpy(p->file, snap.file, sizeof p->file);
+        p->pos = snap.pos;
+        *at = snap_at;
     }
     return rc;
 }
