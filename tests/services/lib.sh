@@ -44,11 +44,26 @@ sluice_python() {
 # the usual small race between picking and the server binding them.
 free_ports() {
     "$(sluice_python)" - "${1:-1}" <<'EOF'
-import socket, sys
+import random, socket, sys
+# below the kernel's ephemeral range: while a test has a server stopped,
+# its port could otherwise go to any outgoing connection (sluice's own
+# retries to that very port included), and the restart then finds it
+# taken (a ClickHouse front restart failed so in one CI run)
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+first = 10000 if low > 15000 else 1024
+rnd = random.SystemRandom()
 socks = []
-for _ in range(int(sys.argv[1])):
+while len(socks) < int(sys.argv[1]):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
+    try:
+        s.bind(("127.0.0.1", rnd.randrange(first, low)))
+    except OSError:
+        s.close()
+        continue
     socks.append(s)
 for s in socks:
     print(s.getsockname()[1])
