@@ -141,11 +141,14 @@ def wait_committed(proc, after, timeout=60):
     wait_for(lambda: commits(proc) > after, timeout, proc, "a checkpoint")
 
 
-def kill_loop(proc, table, rnd, during_snapshot=10, total=22, while_streaming=5, started="clickhouse sink: connected"):
+def kill_loop(proc, table, rnd, during_snapshot=10, total=22, while_streaming=5, started="clickhouse sink: connected",
+              snapshot_longest=0.6):
     """kill -9 at random moments: up to `during_snapshot` times while the
-    snapshot of `table` runs, then, once it is done, while streaming until
-    `total` crashes (at least `while_streaming` of them). Returns the number
-    of crashes during the snapshot and while streaming."""
+    snapshot of `table` runs (each within `snapshot_longest` seconds of the
+    restart: a sink that takes the snapshot in about a second needs shorter
+    ones), then, once it is done, while streaming until `total` crashes (at
+    least `while_streaming` of them). Returns the number of crashes during
+    the snapshot and while streaming."""
     def snapshot_done():
         log = proc.log_text()
         return f"snapshot of {table} done" in log or "finished before the restart" in log
@@ -161,7 +164,7 @@ def kill_loop(proc, table, rnd, during_snapshot=10, total=22, while_streaming=5,
 
     snap = stream = 0
     while snap < during_snapshot:
-        if crash(0.6):
+        if crash(snapshot_longest):
             stream += 1
             break
         snap += 1
