@@ -174,7 +174,7 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
             ice_truncate_summary(summary, &gone);
         json_t *snapshot = json_pack("{s:I, s:I, s:I, s:s, s:o, s:i}", "snapshot-id", (json_int_t)snap,
                                      "sequence-number", (json_int_t)seq, "timestamp-ms",
-                                     (json_int_t)(time(NULL) * 1000LL), "manifest-list", list_uri, "summary", summary,
+                                     (json_int_t)sl_wall_ms(), "manifest-list", list_uri, "summary", summary,
                                      "schema-id", t->schema_id);
         if (t->snapshot_id)
             json_object_set_new(snapshot, "parent-snapshot-id", json_integer(t->snapshot_id));
@@ -223,3 +223,16 @@ int ice_table_committed(ice_table *t, sl_err *err)
     return rc;
 }
 
+
+int ice_table_commit_own(ice_table *t, json_t *change, const char *what, sl_err *err)
+{
+    ice_sink *k = t->sink;
+    int rc = k->cat.ops->commit(k->cat.self, change, NULL, err);
+    if (rc == ICE_CONFLICT) {
+        char msg[SL_ERRLEN];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s of %s refused: another writer changed the table since "
+                     "sluice loaded it (%s); sluice must be the only writer of its tables", what, t->target, msg);
+    }
+    return rc;
+}

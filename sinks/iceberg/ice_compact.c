@@ -457,7 +457,7 @@ static int commit_replace(plan *p, out *o, const char *checkpoint, int64_t in_fi
             json_object_set_new(summary, "sluice.position", json_string(pos));
         json_t *snapshot = json_pack("{s:I, s:I, s:I, s:I, s:s, s:o, s:i}", "snapshot-id", (json_int_t)snap,
                                      "parent-snapshot-id", (json_int_t)t->snapshot_id, "sequence-number",
-                                     (json_int_t)seq, "timestamp-ms", (json_int_t)(time(NULL) * 1000LL),
+                                     (json_int_t)seq, "timestamp-ms", (json_int_t)sl_wall_ms(),
                                      "manifest-list", list_uri, "summary", summary, "schema-id", t->schema_id);
         /* the namespace as the epoch's commit sends it (levels split) */
         change = json_pack("[{s:{s:o, s:s}, s:[{s:s, s:s, s:I}], s:[{s:s, s:o}, {s:s, s:s, s:s, s:I}]}]",
@@ -470,14 +470,8 @@ static int commit_replace(plan *p, out *o, const char *checkpoint, int64_t in_fi
     }
     if (!rc) {
         *sent = 1;
-        rc = k->cat.ops->commit(k->cat.self, change, NULL, err);
-        if (rc == ICE_CONFLICT) {
-            char msg[SL_ERRLEN];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "compaction commit of %s refused: another writer changed "
-                         "the table since sluice loaded it (%s); sluice must be the only writer of its tables",
-                         t->target, msg);
-        } else if (rc == 0) {
+        rc = ice_table_commit_own(t, change, "compaction commit", err);
+        if (rc == 0) {
             t->last_seq = seq;
             free(t->manifest_list);
             t->manifest_list = list_uri;

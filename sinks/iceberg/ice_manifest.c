@@ -359,9 +359,8 @@ int ice_manifest_list_rewrite(sl_wfile_batch *b, const char *local, const char *
     return sl_avro_close(w, &size, err);
 }
 
-/* the live entries of one manifest (m: its entry in the list) */
-static int manifest_entries(const ice_manifest_ref *m, int (*fn)(const ice_entry *e, void *arg, sl_err *err),
-                            void *arg, sl_err *err)
+int ice_manifest_each_entry(const ice_manifest_ref *m, int with_deleted,
+                            int (*fn)(const ice_entry *e, void *arg, sl_err *err), void *arg, sl_err *err)
 {
     const char *mlocal = ice_local_path(m->path);
     if (!mlocal)
@@ -379,7 +378,7 @@ static int manifest_entries(const ice_manifest_ref *m, int (*fn)(const ice_entry
             rc = sl_errf(err, SL_ERUNTIME, "%s is not an Iceberg manifest", mlocal);
             break;
         }
-        if (st->u.l == 2) /* DELETED */
+        if (st->u.l == 2 && !with_deleted) /* DELETED */
             continue;
         char *uri = strndup((const char *)fp->u.bytes.p, fp->u.bytes.n);
         const sl_avro_value *sq = sl_avro_get(e, "sequence_number"), *fs = sl_avro_get(e, "file_sequence_number");
@@ -404,8 +403,8 @@ static int manifest_entries(const ice_manifest_ref *m, int (*fn)(const ice_entry
     return rc;
 }
 
-int ice_manifest_entries(const char *list_local, int (*fn)(const ice_entry *e, void *arg, sl_err *err), void *arg,
-                         sl_err *err)
+int ice_manifest_list_each(const char *list_local, int (*fn)(const ice_manifest_ref *m, void *arg, sl_err *err),
+                           void *arg, sl_err *err)
 {
     sl_avro_reader *lr;
     int rc = sl_avro_read_file(list_local, &lr, err);
@@ -417,7 +416,7 @@ int ice_manifest_entries(const char *list_local, int (*fn)(const ice_entry *e, v
         const sl_avro_value *mp = sl_avro_get(m, "manifest_path");
         char *uri = mp ? strndup((const char *)mp->u.bytes.p, mp->u.bytes.n) : NULL;
         ice_manifest_ref ref = {.path = uri, .content = (int)get_long(m, "content"), .seq = get_long(m, "sequence_number")};
-        rc = uri ? manifest_entries(&ref, fn, arg, err) : sl_errf(err, SL_ERUNTIME, "%s is not a manifest list", list_local);
+        rc = uri ? fn(&ref, arg, err) : sl_errf(err, SL_ERUNTIME, "%s is not a manifest list", list_local);
         free(uri);
         if (rc)
             break;
@@ -426,6 +425,24 @@ int ice_manifest_entries(const char *list_local, int (*fn)(const ice_entry *e, v
         rc = got;
     sl_avro_read_close(lr);
     return rc;
+}
+
+typedef struct entries_arg {
+    int (*fn)(const ice_entry *e, void *arg, sl_err *err);
+    void *arg;
+} entries_arg;
+
+static int live_entries(const ice_manifest_ref *m, void *arg, sl_err *err)
+{
+    const entries_arg *a = arg;
+    return ice_manifest_each_entry(m, 0, a->fn, a->arg, err);
+}
+
+int ice_manifest_entries(const char *list_local, int (*fn)(const ice_entry *e, void *arg, sl_err *err), void *arg,
+                         sl_err *err)
+{
+    entries_arg a = {fn, arg};
+    return ice_manifest_list_each(list_local, live_entries, &a, err);
 }
 
 typedef struct files_arg {

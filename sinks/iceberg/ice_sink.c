@@ -76,6 +76,18 @@ static const sl_option_def options[] = {
      "Size of the Parquet data files compaction writes (Iceberg's write.target-file-size-bytes)."},
     {"compaction.delete-ratio-percent", SL_OPT_INT, "10", 0, 1, 100, NULL,
      "Also rewrite a data file of any size once position deletes remove this share of its rows."},
+    {"expire-snapshots.enabled", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Remove snapshots past the retention from each table's history, and delete the files only they reached "
+     "(the data files compaction and TRUNCATE replaced, old manifests), so metadata stays small."},
+    {"expire-snapshots.max-age", SL_OPT_DURATION, "1h", 0, 0, 3153600000000LL, NULL,
+     "Keep the snapshots younger than this (time travel and readers still scanning them); a table's own "
+     "history.expire.max-snapshot-age-ms property wins."},
+    {"expire-snapshots.min-keep", SL_OPT_INT, "1", 0, 1, 100000000, NULL,
+     "Keep at least this many of the newest snapshots whatever their age; a table's own "
+     "history.expire.min-snapshots-to-keep property wins."},
+    {"expire-snapshots.check-interval", SL_OPT_DURATION, "1min", 0, 0, 86400000, NULL,
+     "How often after an epoch a table's history is looked at (one catalog load; a commit when snapshots are "
+     "due)."},
     {"table.properties.", SL_OPT_PREFIX, NULL, 0, 0, 0, NULL,
      "Properties of the tables sluice creates (table.properties.write.metadata.compression-codec: gzip ...)."},
     SL_OPTION_END,
@@ -252,6 +264,11 @@ static int ice_commit(void *self, const char *checkpoint, sl_err *err)
              * run, so a cause that persists costs no rebuild per epoch */
             sl_warn("%s; compaction of %s is off until the next start", e.msg, t->target);
             t->compact_off = 1;
+        }
+        if (changed && t->index && ice_expire_table(t, &e)) {
+            /* committed already; what is not expired now is next time */
+            sl_warn("%s; snapshot expiration of %s is off until the next start", e.msg, t->target);
+            t->expire_off = 1;
         }
     }
     int64_t t4 = sl_mono_us();

@@ -264,6 +264,13 @@ int ice_manifest_list_write(sl_wfile_batch *b, const char *local, const char *pr
 int ice_manifest_list_rewrite(sl_wfile_batch *b, const char *local, const char *prev_local,
                               int (*keep)(const char *path, void *arg), void *arg, const ice_manifest_info *add,
                               int nadd, int64_t snapshot_id, int64_t parent_id, int64_t seq, sl_err *err);
+/* calls fn with each manifest the list at list_local names */
+int ice_manifest_list_each(const char *list_local, int (*fn)(const ice_manifest_ref *m, void *arg, sl_err *err),
+                           void *arg, sl_err *err);
+/* calls fn with each entry of manifest m: the live ones, and with_deleted
+ * also those marked DELETED */
+int ice_manifest_each_entry(const ice_manifest_ref *m, int with_deleted,
+                            int (*fn)(const ice_entry *e, void *arg, sl_err *err), void *arg, sl_err *err);
 /* calls fn for each live entry of the snapshot whose manifest list is at
  * list_local (ice_manifest_files is the short form) */
 int ice_manifest_entries(const char *list_local, int (*fn)(const ice_entry *e, void *arg, sl_err *err), void *arg,
@@ -312,6 +319,8 @@ typedef struct ice_table {
     int truncated;          /* the epoch removes every file committed before it */
     int compact_dels_seen;  /* delete files when compaction last found nothing to do */
     int compact_off;        /* compaction failed or cannot apply: off until the next start */
+    int64_t expire_checked_us; /* when expiration last looked (monotonic), 0 before */
+    int expire_off;         /* the history is not one expiration can cut: off until the next start */
 } ice_table;
 
 struct ice_sink {
@@ -380,6 +389,15 @@ json_t *ice_current_schema(json_t *md, int *id);
 json_t *ice_field_json(int32_t id, const ice_col *c, const sl_column *sc, int required);
 /* binds t's columns to s, evolving the table's schema when needed */
 int ice_bind_columns(ice_table *t, const sl_table_schema *s, sl_err *err);
+/* one table's own commit after its epoch (compaction, expiration): a
+ * conflict becomes the message naming `what`, the table and the rule that
+ * sluice is its only writer */
+int ice_table_commit_own(ice_table *t, json_t *change, const char *what, sl_err *err);
+/* snapshot expiration after an epoch (ice_expire.c): at most once per
+ * expire-snapshots.check-interval, the snapshots past the retention are
+ * removed in a guarded commit and the files only they reached deleted */
+int ice_expire_table(ice_table *t, sl_err *err);
+
 /* a TRUNCATE's manifests (ice_truncate.c): every live file of t's current
  * snapshot marked DELETED by snapshot snap (sequence number seq); up to two
  * (data, deletes) into out, *nout of them */

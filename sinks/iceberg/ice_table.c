@@ -127,14 +127,16 @@ static int adopt(ice_table *t, json_t *md, sl_err *err)
     if (!uuid || !(t->uuid = strdup(uuid)))
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: the catalog's table metadata has no table-uuid",
                        t->target);
-    /* every snapshot back to the first is this pipeline's: the key index
-     * must have seen every row */
+    /* every snapshot back to the first still kept (older ones expired) is
+     * this pipeline's: the key index must have seen every row */
     int64_t id = t->snapshot_id;
     while (id > 0) {
         json_t *s = ice_find_snapshot(md, id);
+        if (!s && id == t->snapshot_id)
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: the current snapshot %" PRId64 " is not in the "
+                           "table's metadata", t->target, id);
         if (!s)
-            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: snapshot %" PRId64 " is gone from the table's "
-                           "history (expired?); the key index cannot be rebuilt", t->target, id);
+            break;
         json_t *sum = json_object_get(s, "summary");
         const char *who = json_string_value(json_object_get(sum, "sluice.pipeline"));
         if (!who || strcmp(who, k->pipeline))

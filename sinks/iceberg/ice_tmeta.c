@@ -3,7 +3,7 @@
  * a new table's format v2 metadata, the REST spec's requirements checked
  * and its updates applied (the subset the sink sends: add-snapshot,
  * set-snapshot-ref, set-properties, remove-properties, add-schema,
- * set-current-schema), the metadata-log kept to
+ * set-current-schema, remove-snapshots), the metadata-log kept to
  * write.metadata.previous-versions-max, and metadata files named
  * <version>-<uuid>.metadata.json as Java and pyiceberg name theirs, so
  * their next commit continues the numbering. Field ids are kept as the
@@ -19,16 +19,10 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "../../core/clock.h"
 #include "../../core/log.h"
 #include "../../formats/wfile.h"
 #include "ice_sink.h"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void new_uuid(char out[37])
 {
@@ -91,7 +85,7 @@ json_t *ice_md_create(json_t *req, const char *location, sl_err *err)
     json_t *md = json_pack("{s:i, s:s, s:s, s:i, s:I, s:I, s:i, s:[o], s:i, s:[{s:i, s:[]}], s:i, s:i, "
                            "s:[{s:i, s:[]}], s:o, s:i, s:{}, s:[], s:[], s:[]}",
                            "format-version", 2, "table-uuid", uuid, "location", location, "last-sequence-number", 0,
-                           "last-updated-ms", (json_int_t)now_ms(), "last-column-id", (json_int_t)max_id(schema),
+                           "last-updated-ms", (json_int_t)sl_wall_ms(), "last-column-id", (json_int_t)max_id(schema),
                            "current-schema-id", 0, "schemas", schema, "default-spec-id", 0, "partition-specs",
                            "spec-id", 0, "fields", "last-partition-id", 999, "default-sort-order-id", 0,
                            "sort-orders", "order-id", 0, "fields", "properties", props, "current-snapshot-id", -1,
@@ -169,6 +163,16 @@ static int64_t prop_int(json_t *md, const char *key, int64_t dflt)
     return v && *v ? strtoll(v, NULL, 10) : dflt;
 }
 
+static int in_ids(json_t *ids, json_int_t id)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(ids, i, x)
+        if (json_integer_value(x) == id)
+            return 1;
+    return 0;
+}
+
 /* one update; *added is the schema id an add-schema gave (for
  * set-current-schema -1) */
 static int apply_one(json_t *md, json_t *u, int64_t *added, sl_err *err)
@@ -198,8 +202,25 @@ static int apply_one(json_t *md, json_t *u, int64_t *added, sl_err *err)
             json_array_append_new(array_of(md, "snapshot-log"),
                                   json_pack("{s:I, s:O}", "timestamp-ms",
                                             (json_int_t)(s ? json_integer_value(json_object_get(s, "timestamp-ms"))
-                                                           : now_ms()),
+                                                           : sl_wall_ms()),
                                             "snapshot-id", id));
+        }
+    } else if (!strcmp(a, "remove-snapshots")) {
+        /* expiration (ice_expire.c): the snapshots, their snapshot-log
+         * entries; a ref still naming one refuses the update */
+        json_t *ids = json_object_get(u, "snapshot-ids");
+        const char *ref;
+        json_t *r;
+        json_object_foreach(json_object_get(md, "refs"), ref, r)
+            if (in_ids(ids, json_integer_value(json_object_get(r, "snapshot-id"))))
+                return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "remove-snapshots: ref %s names snapshot %"
+                               JSON_INTEGER_FORMAT, ref, json_integer_value(json_object_get(r, "snapshot-id")));
+        static const char *const lists[] = {"snapshots", "snapshot-log"};
+        for (int l = 0; l < 2; l++) {
+            json_t *arr = array_of(md, lists[l]);
+            for (size_t i = json_array_size(arr); i-- > 0;)
+                if (in_ids(ids, json_integer_value(json_object_get(json_array_get(arr, i), "snapshot-id"))))
+                    json_array_remove(arr, i);
         }
     } else if (!strcmp(a, "set-properties") || !strcmp(a, "remove-properties")) {
         json_t *props = json_object_get(md, "properties");
@@ -252,7 +273,7 @@ int ice_md_apply(json_t *md, json_t *updates, const char *prev_location, json_t 
             return rc;
     }
     json_int_t before = json_integer_value(json_object_get(md, "last-updated-ms"));
-    int64_t now = now_ms();
+    int64_t now = sl_wall_ms();
     json_object_set_new(md, "last-updated-ms", json_integer(now > before ? now : before + 1));
     if (prev_location) {
         json_t *log = array_of(md, "metadata-log");

@@ -178,21 +178,18 @@ def test_one_epoch_with_many_deletes_is_compacted_at_the_default_ratio(mariadb, 
     assert duck_rows(iceberg, table) == want
 
 
-def test_compaction_through_the_sql_catalog(mariadb, sqlcat, tmp_path):
-    """the replace snapshot goes through the SQL catalog's swap as an
-    epoch's does (sqlite and PostgreSQL catalogs); pyiceberg's SqlCatalog and
-    DuckDB on the metadata file read the source's rows"""
-    from test_iceberg_sql import duck_rows as sql_duck_rows, wait_rows as sql_wait_rows
+def sql_rounds(mariadb, sqlcat, db, server_id, tmp_path, sink_extra):
+    """db.t streamed into the SQL catalog through 8 epochs of inserts,
+    updates and deletes, each waited for; the running Sluice"""
+    from test_iceberg_sql import wait_rows as sql_wait_rows
 
-    db = f"ice_compact_sql_{sqlcat.kind}"
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(40))")
     y = f"""
-{mysql_source_yaml(mariadb, f"{db}.t", 6324 if sqlcat.kind == "sqlite" else 6325, "initial")}
+{mysql_source_yaml(mariadb, f"{db}.t", server_id, "initial")}
 sink:
-{sqlcat.sink_yaml()}  compaction.min-input-files: 3
-pipeline:
-  name: ice_compact_sql_{sqlcat.kind}
+{sqlcat.sink_yaml()}{sink_extra}pipeline:
+  name: {db}
   checkpoint.interval: 200ms
 """
     s = Sluice(tmp_path, y, env={"TEST_MYSQL_PASSWORD": mariadb.password})
@@ -200,8 +197,19 @@ pipeline:
     for r in range(8):
         mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES ({r * 10 + 1}, {r}, 'a'), ({r * 10 + 2}, {r}, 'b')",
                    f"UPDATE {db}.t SET v = v + 100 WHERE id % 10 = 1", f"DELETE FROM {db}.t WHERE id = {r * 10 - 8}")
-        want = source_state(mariadb, db)
-        sql_wait_rows(sqlcat, f"{db}.t", want, s)
+        sql_wait_rows(sqlcat, f"{db}.t", source_state(mariadb, db), s)
+    return s
+
+
+def test_compaction_through_the_sql_catalog(mariadb, sqlcat, tmp_path):
+    """the replace snapshot goes through the SQL catalog's swap as an
+    epoch's does (sqlite and PostgreSQL catalogs); pyiceberg's SqlCatalog and
+    DuckDB on the metadata file read the source's rows"""
+    from test_iceberg_sql import duck_rows as sql_duck_rows
+
+    db = f"ice_compact_sql_{sqlcat.kind}"
+    s = sql_rounds(mariadb, sqlcat, db, 6324 if sqlcat.kind == "sqlite" else 6325, tmp_path,
+                   "  compaction.min-input-files: 3\n")
     wait_for(lambda: " compacted " in s.log_text(), 60, s, "a compaction")
     assert s.stop() == 0
     want = source_state(mariadb, db)

@@ -141,6 +141,35 @@ static void a_new_schema_becomes_current(void **state)
     json_decref(md);
 }
 
+static void expired_snapshots_leave_snapshots_and_log(void **state)
+{
+    sl_err e;
+    json_t *req = create_req(), *md = ice_md_create(req, "file:///w/ns/t", &e);
+    json_decref(req);
+    for (int i = 0; i < 3; i++) {
+        json_t *c = snapshot_change(i ? 100 + i - 1 : -1, 100 + i, i + 1);
+        assert_int_equal(ice_md_apply(md, json_object_get(c, "updates"), NULL, NULL, &e), 0);
+        json_decref(c);
+    }
+    json_t *rm = json_pack("[{s:s, s:[I, I]}]", "action", "remove-snapshots", "snapshot-ids", (json_int_t)100,
+                           (json_int_t)101);
+    assert_int_equal(ice_md_apply(md, rm, NULL, NULL, &e), 0);
+    json_t *snaps = json_object_get(md, "snapshots"), *log = json_object_get(md, "snapshot-log");
+    assert_int_equal(json_array_size(snaps), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(snaps, 0), "snapshot-id")), 102);
+    assert_int_equal(json_array_size(log), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(log, 0), "snapshot-id")), 102);
+    assert_int_equal(json_integer_value(json_object_get(md, "current-snapshot-id")), 102);
+    json_decref(rm);
+    /* main's own snapshot cannot go */
+    rm = json_pack("[{s:s, s:[I]}]", "action", "remove-snapshots", "snapshot-ids", (json_int_t)102);
+    assert_int_equal(ice_md_apply(md, rm, NULL, NULL, &e), SL_ERUNTIME);
+    assert_string_equal(e.msg, "iceberg sink: remove-snapshots: ref main names snapshot 102");
+    assert_int_equal(json_array_size(json_object_get(md, "snapshots")), 1);
+    json_decref(rm);
+    json_decref(md);
+}
+
 static void metadata_file_names_continue_the_numbering(void **state)
 {
     char *a = ice_md_next_location("file:///w/t", NULL);
@@ -165,6 +194,7 @@ int main(void)
         cmocka_unit_test(created_table_keeps_field_ids),
         cmocka_unit_test(snapshots_refs_and_the_other_writer),
         cmocka_unit_test(a_new_schema_becomes_current),
+        cmocka_unit_test(expired_snapshots_leave_snapshots_and_log),
         cmocka_unit_test(metadata_file_names_continue_the_numbering),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

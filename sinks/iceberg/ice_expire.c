@@ -1,0 +1,327 @@
+/* ice_expire.c — snapshot expiration: every epoch (and every compaction)
+ * adds a snapshot, and a daemon that commits each second would grow the
+ * table's metadata JSON, rewritten on every commit, without end, and keep
+ * every data file compaction or a TRUNCATE replaced. After an epoch, at
+ * most once per check interval, the snapshots of main's history older than
+ * the retention (the table's history.expire.* properties, else the sink's
+ * expire-snapshots.* options) are removed in one guarded catalog commit
+ * (remove-snapshots, asserting main is still this sink's snapshot), then
+ * the files only they reached are deleted.
+ *
+ * Which files. The history is linear (sluice is the only writer; a table
+ * with other refs, or snapshots off main's history, is left alone), and
+ * files and manifests are never re-added under the same path, so a file
+ * one of the expired snapshots reached is still needed only if the oldest
+ * kept snapshot reaches it: whatever a newer snapshot reaches is either
+ * live in that one or added after it. Deleted: the expired snapshots'
+ * manifest lists, the manifests they name that the oldest kept snapshot's
+ * list does not, and every file those manifests list (ADDED, EXISTING or
+ * DELETED) that is not live in the oldest kept snapshot.
+ *
+ * Files go only after the catalog accepted the commit; a crash in between
+ * leaves unreferenced files (as Iceberg's own expiration does), never a
+ * reference to a missing one. */
+#define SL_LOG_COMPONENT "iceberg sink"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../core/clock.h"
+#include "../../core/log.h"
+#include "ice_expire.h"
+#include "ice_sink.h"
+
+int ice_expire_keep(const int64_t *ts, int n, int64_t min_keep, int64_t cutoff_ms)
+{
+    int keep = 0;
+    while (keep < n && (keep < min_keep || ts[keep] >= cutoff_ms))
+        keep++;
+    return keep;
+}
+
+/* a set of paths: appended, then sorted once for lookups */
+typedef struct paths {
+    char **p;
+    size_t n, cap;
+} paths;
+
+static int paths_add(paths *s, const char *uri, sl_err *err)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        char **p = realloc(s->p, cap * sizeof *p);
+        if (!p)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        s->p = p;
+        s->cap = cap;
+    }
+    if (!(s->p[s->n] = strdup(uri)))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    s->n++;
+    return 0;
+}
+
+static int by_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* sorted, each path once */
+static void paths_seal(paths *s)
+{
+    if (!s->n)
+        return;
+    qsort(s->p, s->n, sizeof *s->p, by_str);
+    size_t w = 1;
+    for (size_t i = 1; i < s->n; i++) {
+        if (strcmp(s->p[i], s->p[w - 1]))
+            s->p[w++] = s->p[i];
+        else
+            free(s->p[i]);
+    }
+    s->n = w;
+}
+
+static int paths_has(const paths *s, const char *uri)
+{
+    return s->n && bsearch(&uri, s->p, s->n, sizeof *s->p, by_str) != NULL;
+}
+
+static void paths_free(paths *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->p[i]);
+    free(s->p);
+    *s = (paths){0};
+}
+
+static int add_manifest(const ice_manifest_ref *m, void *arg, sl_err *err)
+{
+    return paths_add(arg, m->path, err);
+}
+
+static int add_entry(const ice_entry *e, void *arg, sl_err *err)
+{
+    return paths_add(arg, e->uri, err);
+}
+
+typedef struct plan {
+    ice_table *t;
+    int64_t *ids;           /* the expired snapshots */
+    char **lists;           /* their manifest lists */
+    int n;
+    const char *kept_list;  /* the oldest kept snapshot's manifest list */
+    int kept;
+} plan;
+
+static void plan_free(plan *p)
+{
+    for (int i = 0; i < p->n; i++)
+        free(p->lists[i]);
+    free(p->ids);
+    free(p->lists);
+}
+
+/* the table's retention: its own history.expire.* properties first (what
+ * every Iceberg tool reads), the sink's options otherwise */
+static void retention(ice_table *t, json_t *md, int64_t *max_age_ms, int64_t *min_keep)
+{
+    json_t *props = json_object_get(md, "properties");
+    const char *a = json_string_value(json_object_get(props, "history.expire.max-snapshot-age-ms"));
+    const char *k = json_string_value(json_object_get(props, "history.expire.min-snapshots-to-keep"));
+    *max_age_ms = a && *a ? strtoll(a, NULL, 10) : sl_opt_num(t->sink->opts, "expire-snapshots.max-age");
+    *min_keep = k && *k ? strtoll(k, NULL, 10) : sl_opt_num(t->sink->opts, "expire-snapshots.min-keep");
+    if (*min_keep < 1)
+        *min_keep = 1;
+}
+
+/* what to expire from md; p->n stays 0 when nothing is due or the table's
+ * history is not the linear one this sink writes */
+static int choose(ice_table *t, json_t *md, plan *p, sl_err *err)
+{
+    const char *ref;
+    json_t *r;
+    json_object_foreach(json_object_get(md, "refs"), ref, r)
+        if (strcmp(ref, "main")) {
+            sl_info("%s: snapshots not expired: the table has the ref %s besides main", t->target, ref);
+            t->expire_off = 1;
+            return 0;
+        }
+    json_t *all = json_object_get(md, "snapshots");
+    size_t total = json_array_size(all);
+    if (total < 2)
+        return 0;
+    int64_t *ts = malloc(total * sizeof *ts), *ids = malloc(total * sizeof *ids);
+    json_t **snaps = malloc(total * sizeof *snaps);
+    if (!ts || !ids || !snaps) {
+        free(ts);
+        free(ids);
+        free(snaps);
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    /* main's history, newest first, to the first parent no longer kept */
+    int n = 0;
+    for (int64_t id = t->snapshot_id; id > 0 && (size_t)n < total;) {
+        json_t *s = ice_find_snapshot(md, id);
+        if (!s)
+            break;
+        snaps[n] = s;
+        ids[n] = id;
+        ts[n++] = json_integer_value(json_object_get(s, "timestamp-ms"));
+        json_t *parent = json_object_get(s, "parent-snapshot-id");
+        id = json_is_integer(parent) ? json_integer_value(parent) : 0;
+    }
+    int rc = 0;
+    if ((size_t)n != total) {
+        sl_info("%s: snapshots not expired: %zu of the table's %zu snapshots are not in main's history", t->target,
+                total - (size_t)n, total);
+        t->expire_off = 1;
+    } else {
+        int64_t max_age, min_keep;
+        retention(t, md, &max_age, &min_keep);
+        int64_t now = sl_wall_ms();
+        int keep = ice_expire_keep(ts, n, min_keep, now - max_age);
+        if (keep < n) {
+            p->ids = malloc((size_t)(n - keep) * sizeof *p->ids);
+            p->lists = calloc((size_t)(n - keep), sizeof *p->lists);
+            if (!p->ids || !p->lists)
+                rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+            else
+                p->n = n - keep;
+            p->kept = keep;
+            for (int i = 0; !rc && i < p->n; i++) {
+                p->ids[i] = ids[keep + i];
+                const char *l = json_string_value(json_object_get(snaps[keep + i], "manifest-list"));
+                if (!l || !(p->lists[i] = strdup(l)))
+                    rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: snapshot %" PRId64 " has no manifest list",
+                                 t->target, ids[keep + i]);
+            }
+            p->kept_list = json_string_value(json_object_get(snaps[keep - 1], "manifest-list"));
+            if (!rc && !p->kept_list)
+                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: snapshot %" PRId64 " has no manifest list",
+                             t->target, ids[keep - 1]);
+        }
+    }
+    free(ts);
+    free(ids);
+    free(snaps);
+    return rc;
+}
+
+typedef struct doomed {
+    const paths *kept_manifests, *live;
+    paths *files;
+} doomed;
+
+/* every file of a manifest the oldest kept snapshot no longer names */
+static int dead_manifest_files(const ice_manifest_ref *m, void *arg, sl_err *err)
+{
+    doomed *d = arg;
+    if (paths_has(d->kept_manifests, m->path))
+        return 0;
+    int rc = paths_add(d->files, m->path, err);
+    return rc ? rc : ice_manifest_each_entry(m, 1, add_entry, d->files, err);
+}
+
+/* unlinks the files of `gone` inside the table's location that nothing kept
+ * reaches; the count and bytes removed */
+static void unlink_unreached(ice_table *t, const paths *gone, const paths *live, int64_t *files, int64_t *bytes)
+{
+    const char *root = ice_local_path(t->location);
+    size_t rl = root ? strlen(root) : 0;
+    for (size_t i = 0; root && i < gone->n; i++) {
+        const char *local = ice_local_path(gone->p[i]);
+        if (paths_has(live, gone->p[i]) || !local || strncmp(local, root, rl) || local[rl] != '/')
+            continue;
+        struct stat st;
+        int64_t size = stat(local, &st) == 0 ? (int64_t)st.st_size : 0;
+        if (unlink(local) == 0) {
+            (*files)++;
+            *bytes += size;
+        } else if (errno != ENOENT) {
+            sl_warn("%s: could not delete %s of an expired snapshot: %s", t->target, local, strerror(errno));
+        }
+    }
+}
+
+static int expire(ice_table *t, plan *p, sl_err *err)
+{
+    /* what the oldest kept snapshot reaches, read before anything changes */
+    paths kept_manifests = {0}, live = {0}, gone = {0};
+    const char *kept_local = ice_local_path(p->kept_list);
+    int rc = kept_local ? ice_manifest_list_each(kept_local, add_manifest, &kept_manifests, err)
+                        : sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: manifest list %s is not a local file",
+                                  t->target, p->kept_list);
+    if (!rc)
+        rc = ice_manifest_entries(kept_local, add_entry, &live, err);
+    paths_seal(&kept_manifests);
+    doomed d = {&kept_manifests, &live, &gone};
+    for (int i = 0; !rc && i < p->n; i++) {
+        const char *l = ice_local_path(p->lists[i]);
+        if (!l)
+            continue;
+        if ((rc = paths_add(&gone, p->lists[i], err)))
+            break;
+        /* a list already deleted (a crash after an earlier expiration's
+         * commit cannot leave one, but a user's cleanup can) has nothing
+         * more to give */
+        if (access(l, F_OK) == 0)
+            rc = ice_manifest_list_each(l, dead_manifest_files, &d, err);
+    }
+    paths_seal(&live);
+    paths_seal(&gone);
+    json_t *change = NULL;
+    if (!rc) {
+        json_t *ids = json_array();
+        for (int i = 0; i < p->n; i++)
+            json_array_append_new(ids, json_integer(p->ids[i]));
+        change = json_pack("[{s:{s:o, s:s}, s:[{s:s, s:s, s:I}], s:[{s:s, s:o}]}]", "identifier", "namespace",
+                           ice_ns_json(t->ns), "name", t->name, "requirements", "type", "assert-ref-snapshot-id",
+                           "ref", "main", "snapshot-id", (json_int_t)t->snapshot_id, "updates", "action",
+                           "remove-snapshots", "snapshot-ids", ids);
+        if (!change)
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    if (!rc) {
+        rc = ice_table_commit_own(t, change, "expiring snapshots", err);
+    }
+    if (!rc) {
+        int64_t files = 0, bytes = 0;
+        unlink_unreached(t, &gone, &live, &files, &bytes);
+        sl_info("%s: expired %d snapshots (%d kept), deleted %" PRId64 " files of %" PRId64 " bytes", t->target,
+                p->n, p->kept, files, bytes);
+    }
+    json_decref(change);
+    paths_free(&kept_manifests);
+    paths_free(&live);
+    paths_free(&gone);
+    return rc;
+}
+
+int ice_expire_table(ice_table *t, sl_err *err)
+{
+    ice_sink *k = t->sink;
+    if (!sl_opt_num(k->opts, "expire-snapshots.enabled") || t->expire_off || !t->snapshot_id)
+        return 0;
+    int64_t now = sl_mono_us(), every = sl_opt_num(k->opts, "expire-snapshots.check-interval") * 1000;
+    if (t->expire_checked_us && now - t->expire_checked_us < every)
+        return 0;
+    t->expire_checked_us = now;
+    json_t *md = NULL;
+    int rc = k->cat.ops->load(k->cat.self, t->ns, t->name, &md, err);
+    if (rc)
+        return rc;
+    /* another writer's commit: the next epoch's guarded swap reports it */
+    json_t *cur = json_object_get(md, "current-snapshot-id");
+    plan p = {.t = t};
+    if (json_is_integer(cur) && json_integer_value(cur) == t->snapshot_id && !(rc = choose(t, md, &p, err)) && p.n)
+        rc = expire(t, &p, err);
+    plan_free(&p);
+    json_decref(md);
+    return rc;
+}
