@@ -99,12 +99,13 @@ int sl_mysql_rows_next(sl_mysql_rows *it, sl_arena *arena, sl_value **before, sl
 char sl_mysql_rows_op(int event_type);
 
 /* binlog_events.c: the events that frame transactions */
-enum { SL_QUERY_BEGIN = 1, SL_QUERY_COMMIT, SL_QUERY_OTHER };
+enum { SL_QUERY_BEGIN = 1, SL_QUERY_COMMIT, SL_QUERY_OTHER, SL_QUERY_XA_START, SL_QUERY_XA_END,
+       SL_QUERY_XA_COMMIT, SL_QUERY_XA_ROLLBACK };
 typedef struct sl_mysql_query {
     uint32_t thread_id;
     const char *sql; /* the statement, inside the body, without leading blanks */
     size_t len;
-    int kind;        /* SL_QUERY_*: BEGIN / XA START, COMMIT / ROLLBACK / XA END, or anything else */
+    int kind;        /* SL_QUERY_*: BEGIN, COMMIT / ROLLBACK, the XA statements, or anything else */
     const char *db;  /* the statement's default database (not NUL-terminated) */
     size_t db_len;
     const uint8_t *raw; /* the statement as stored: zlib-compressed in a MariaDB compressed QUERY event */
@@ -119,6 +120,17 @@ int sl_mysql_is_word(const char *q, size_t len, const char *w);
 /* "domain-server-seq" into out; *standalone: a statement outside BEGIN..COMMIT */
 int sl_mysql_gtid_mariadb(const uint8_t *body, size_t len, uint32_t server_id, char *out, size_t outlen,
                           int *standalone);
+/* XA transactions: the xid as the server writes it into XA statements,
+ * X'<gtrid hex>',X'<bqual hex>',<formatID>; compare with strcasecmp. */
+enum { SL_XID_TEXT_MAX = 300 };
+/* of an XA_PREPARE_LOG_EVENT body (one_phase(1) formatID(4) gtrid_length(4)
+ * bqual_length(4) data); -1 if malformed */
+int sl_mysql_xa_prepare_xid(const uint8_t *body, size_t len, int *one_phase, char *out, size_t outlen);
+/* of an "XA COMMIT <xid> [ONE PHASE]" / "XA ROLLBACK <xid>" statement (the
+ * text after the two keywords, blanks, a trailing ONE PHASE and ';' cut) */
+void sl_mysql_xa_statement_xid(const char *sql, size_t len, char *out, size_t outlen);
+/* MariaDB GTID event flag: the group is an XA transaction's PREPARE */
+enum { SL_MARIADB_GTID_PREPARED_XA = 0x40 };
 /* MySQL 8 event kinds MariaDB's headers do not name. */
 enum { SL_MYSQL_PARTIAL_UPDATE_ROWS_EVENT = 39, SL_MYSQL_TRANSACTION_PAYLOAD_EVENT = 40,
        SL_MYSQL_GTID_TAGGED_LOG_EVENT = 42 };

@@ -29,13 +29,72 @@ void sl_mysql_query_classify(sl_mysql_query *q, const char *sql, size_t n)
         sql++, n--;
     q->sql = sql;
     q->len = n;
-    if (sl_mysql_is_word(sql, n, "BEGIN") || sl_mysql_is_word(sql, n, "XA START"))
+    if (sl_mysql_is_word(sql, n, "BEGIN"))
         q->kind = SL_QUERY_BEGIN;
-    else if (sl_mysql_is_word(sql, n, "COMMIT") || sl_mysql_is_word(sql, n, "XA END") ||
-             sl_mysql_is_word(sql, n, "XA COMMIT") || sl_mysql_is_word(sql, n, "ROLLBACK"))
+    else if (sl_mysql_is_word(sql, n, "COMMIT") || sl_mysql_is_word(sql, n, "ROLLBACK"))
         q->kind = SL_QUERY_COMMIT;
+    else if (sl_mysql_is_word(sql, n, "XA START") || sl_mysql_is_word(sql, n, "XA BEGIN"))
+        q->kind = SL_QUERY_XA_START;
+    else if (sl_mysql_is_word(sql, n, "XA END"))
+        q->kind = SL_QUERY_XA_END;
+    else if (sl_mysql_is_word(sql, n, "XA COMMIT"))
+        q->kind = SL_QUERY_XA_COMMIT;
+    else if (sl_mysql_is_word(sql, n, "XA ROLLBACK"))
+        q->kind = SL_QUERY_XA_ROLLBACK;
     else
         q->kind = SL_QUERY_OTHER;
+}
+
+static void hex_into(char *out, size_t outlen, size_t *at, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n && *at + 2 < outlen; i++) {
+        out[(*at)++] = digits[p[i] >> 4];
+        out[(*at)++] = digits[p[i] & 15];
+    }
+    out[*at] = 0;
+}
+
+int sl_mysql_xa_prepare_xid(const uint8_t *body, size_t len, int *one_phase, char *out, size_t outlen)
+{
+    if (len < 13 || outlen < SL_XID_TEXT_MAX)
+        return -1;
+    uint32_t format = rd32(body + 1), gl = rd32(body + 5), bl = rd32(body + 9);
+    /* an XID holds at most 64 + 64 bytes */
+    if (gl > 64 || bl > 64 || 13 + (size_t)gl + bl > len)
+        return -1;
+    *one_phase = body[0] != 0;
+    size_t at = 0;
+    out[at++] = 'X';
+    out[at++] = '\'';
+    hex_into(out, outlen, &at, body + 13, gl);
+    at += (size_t)snprintf(out + at, outlen - at, "',X'");
+    hex_into(out, outlen, &at, body + 13 + gl, bl);
+    snprintf(out + at, outlen - at, "',%" PRIu32, format);
+    return 0;
+}
+
+void sl_mysql_xa_statement_xid(const char *sql, size_t len, char *out, size_t outlen)
+{
+    /* past "XA" and the second keyword */
+    size_t i = 0;
+    for (int word = 0; word < 2; word++) {
+        while (i < len && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n'))
+            i++;
+        while (i < len && sql[i] != ' ' && sql[i] != '\t' && sql[i] != '\n')
+            i++;
+    }
+    while (i < len && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n'))
+        i++;
+    size_t end = len;
+    while (end > i && (sql[end - 1] == ' ' || sql[end - 1] == ';' || sql[end - 1] == '\n' || sql[end - 1] == '\t'))
+        end--;
+    if (end - i >= 9 && !strncasecmp(sql + end - 9, "ONE PHASE", 9)) {
+        end -= 9;
+        while (end > i && (sql[end - 1] == ' ' || sql[end - 1] == '\t'))
+            end--;
+    }
+    snprintf(out, outlen, "%.*s", (int)(end - i), sql + i);
 }
 
 int sl_mysql_query_parse(const uint8_t *body, size_t len, sl_mysql_query *q)

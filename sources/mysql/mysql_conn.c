@@ -121,6 +121,8 @@ int sl_mysql_pos_format(const sl_mysql_pos *p, char *buf, size_t len)
     json_t *o = json_pack("{s:s, s:I, s:s}", "file", p->file, "pos", (json_int_t)p->pos, "gtid", p->gtid);
     if (!o)
         return -1;
+    if (p->xa_file[0])
+        json_object_set_new(o, "xa_from", json_pack("{s:s, s:I}", "file", p->xa_file, "pos", (json_int_t)p->xa_pos));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!s)
@@ -146,6 +148,12 @@ int sl_mysql_pos_parse(const char *text, sl_mysql_pos *p, sl_err *err)
     p->pos = (uint64_t)json_integer_value(pos);
     if (json_is_string(gtid))
         snprintf(p->gtid, sizeof p->gtid, "%s", json_string_value(gtid));
+    json_t *xa = json_object_get(o, "xa_from");
+    json_t *xf = json_object_get(xa, "file"), *xp = json_object_get(xa, "pos");
+    if (json_is_string(xf) && json_is_integer(xp)) {
+        snprintf(p->xa_file, sizeof p->xa_file, "%s", json_string_value(xf));
+        p->xa_pos = (uint64_t)json_integer_value(xp);
+    }
     json_decref(o);
     return 0;
 }

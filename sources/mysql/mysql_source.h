@@ -37,6 +37,10 @@ typedef struct sl_mysql_pos {
     char file[256];
     uint64_t pos;      /* start of the next event to read */
     char gtid[512];    /* GTID of the last committed transaction / set to resume from */
+    /* where the earliest prepared XA transaction still waiting for its
+     * outcome starts (xa_hold.h); xa_file empty when none waits */
+    char xa_file[256];
+    uint64_t xa_pos;
 } sl_mysql_pos;
 
 typedef struct sl_mysql_conf {

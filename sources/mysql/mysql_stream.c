@@ -39,6 +39,7 @@
 #include "binlog_decode.h"
 #include "mysql_snapshot.h"
 #include "mysql_source.h"
+#include "xa_hold.h"
 
 enum { HDR = 19 };
 
@@ -99,6 +100,13 @@ typedef struct stream {
     int have_until;        /* migrate: stop once past this position */
     sl_pos until;
     int ended;
+    /* prepared XA transactions until their outcome (xa_hold.h); after a
+     * restart the binlog is read from the earliest one still waiting
+     * (commit.xa_file / xa_pos) up to the checkpoint (commit.file / pos)
+     * only to take them back: xa_recovering */
+    sl_xa_hold xa;
+    int xa_replaying;
+    int xa_recovering;
 } stream;
 
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -203,6 +211,9 @@ static int end_tx(stream *s, uint32_t next_pos, sl_err *err)
     snprintf(s->commit.file, sizeof s->commit.file, "%s", s->file);
     s->commit.pos = next_pos;
     snprintf(s->commit.gtid, sizeof s->commit.gtid, "%s", s->gtid);
+    const sl_xa_txn *xa = sl_xa_earliest(&s->xa);
+    snprintf(s->commit.xa_file, sizeof s->commit.xa_file, "%s", xa ? xa->file : "");
+    s->commit.xa_pos = xa ? xa->pos : 0;
     if (s->skipping_tx) {
         s->skipping_tx = 0;
     }
@@ -212,7 +223,7 @@ static int end_tx(stream *s, uint32_t next_pos, sl_err *err)
 /* Between transactions at (file, pos): lets waiting snapshot chunks out. */
 static int between(stream *s, uint32_t next_pos, sl_err *err)
 {
-    if (s->in_tx || next_pos == 0)
+    if (s->in_tx || next_pos == 0 || s->xa_recovering)
         return 0;
     return sl_boundary_between(&s->boundary, (sl_pos){s->file_seq, next_pos, 0}, err);
 }
@@ -230,6 +241,8 @@ static int pos_token(void *ctx, sl_pos pos, char *buf, size_t len)
 
 static int finished(stream *s, uint32_t next_pos)
 {
+    if (s->xa_recovering)
+        return 0;
     if (s->snap && !sl_snapshot_complete(&s->snap->snap))
         return 0;
     if (s->snapshot_only)
@@ -887,19 +900,212 @@ static int on_table_ddl(stream *s, const char *sql, size_t len, const char *defd
     }
 }
 
+/* a QUERY event's statement (inflated if compressed): 1, 0 when the body
+ * is too short to hold one, <0 on error */
+static int read_query(stream *s, int compressed, const uint8_t *body, size_t len, uint32_t next_pos,
+                      sl_mysql_query *q, sl_err *err)
+{
+    if (sl_mysql_query_parse(body, len, q))
+        return 0;
+    if (compressed) {
+        int rc = sl_mysql_uncompress(q->raw, q->raw_len, &s->scratch, err);
+        if (rc)
+            return sl_err_prefix(err, rc, SL_LOG_PREFIX "%s at %u: ", s->file, next_pos);
+        sl_mysql_query_classify(q, s->scratch.data, s->scratch.len);
+    }
+    return 1;
+}
+
+static int handle_event(stream *s, int type, const uint8_t *body, size_t blen, uint32_t start, uint32_t next,
+                        uint32_t ts, uint32_t *row, sl_err *err);
+
+/* A prepared XA transaction's kept events, delivered now as the
+ * transaction its XA COMMIT (at start) makes: the rows take that event's
+ * position, told apart by their row index, and its GTID and time. */
+static int xa_replay(stream *s, const sl_xa_txn *t, uint32_t start, uint32_t next, uint32_t ts, sl_err *err)
+{
+    size_t off = 0, len;
+    int type, rc = 0;
+    uint32_t kept_ts, row = 0;
+    const uint8_t *body;
+    s->xa_replaying = 1;
+    while (!rc && sl_xa_next(t, &off, &type, &kept_ts, &body, &len))
+        rc = handle_event(s, type, body, len, start, next, ts, &row, err);
+    s->xa_replaying = 0;
+    return rc;
+}
+
+/* the kept group of events, dropped (a new group began, or it rolled back) */
+static void xa_drop_group(stream *s)
+{
+    sl_xa_txn t = sl_xa_end_group(&s->xa);
+    sl_xa_txn_free(&t);
+}
+
+/* A GTID event opens a group: MariaDB flags a prepared XA transaction's,
+ * whose events are then kept; a group still kept was cut short (never
+ * ended by PREPARE or a commit) and is dropped. */
+static void xa_group_starts(stream *s, int type, const uint8_t *body, size_t blen, uint32_t start)
+{
+    if (type == GTID_EVENT && blen >= 13 && (body[12] & SL_MARIADB_GTID_PREPARED_XA))
+        sl_xa_begin(&s->xa, s->file, s->file_seq, start);
+    else if (s->xa.holding)
+        xa_drop_group(s);
+}
+
+/* XA START (MySQL writes it; MariaDB flags the GTID instead), XA END, and
+ * the XA COMMIT / XA ROLLBACK that decide a prepared transaction */
+static int on_xa_statement(stream *s, const sl_mysql_query *q, uint32_t start, uint32_t next_pos, uint32_t ts,
+                           sl_err *err)
+{
+    char xid[SL_XID_TEXT_MAX];
+    sl_xa_txn t;
+    switch (q->kind) {
+    case SL_QUERY_XA_START:
+        begin_tx(s);
+        sl_xa_begin(&s->xa, s->file, s->file_seq, start);
+        return 0;
+    case SL_QUERY_XA_END:
+        return 0;
+    case SL_QUERY_XA_ROLLBACK:
+        if (s->xa.holding) {
+            xa_drop_group(s);
+        } else {
+            sl_mysql_xa_statement_xid(q->sql, q->len, xid, sizeof xid);
+            if (sl_xa_take(&s->xa, xid, &t)) {
+                sl_info("XA ROLLBACK %s at %s:%u: its prepared rows are dropped", xid, s->file, start);
+                sl_xa_txn_free(&t);
+            }
+        }
+        return end_tx(s, next_pos, err);
+    default: /* XA COMMIT: of the group just read (ONE PHASE) or of a prepared one */
+        if (s->xa.holding) {
+            t = sl_xa_end_group(&s->xa);
+        } else {
+            sl_mysql_xa_statement_xid(q->sql, q->len, xid, sizeof xid);
+            if (!sl_xa_take(&s->xa, xid, &t)) {
+                sl_warn("XA COMMIT %s at %s:%u: its XA PREPARE lies before where this pipeline started reading "
+                        "the binlog, so the rows it changed are not delivered; snapshot those tables again to "
+                        "have them", xid, s->file, start);
+                return end_tx(s, next_pos, err);
+            }
+        }
+        int rc = xa_replay(s, &t, start, next_pos, ts, err);
+        sl_xa_txn_free(&t);
+        return rc ? rc : end_tx(s, next_pos, err);
+    }
+}
+
+/* XA_PREPARE_LOG_EVENT: the group read since its GTID (or XA START) is a
+ * prepared transaction; it waits for its XA COMMIT */
+static int on_xa_prepare(stream *s, const uint8_t *body, size_t len, uint32_t start, uint32_t next, uint32_t ts,
+                         sl_err *err)
+{
+    char xid[SL_XID_TEXT_MAX];
+    int one_phase = 0;
+    if (sl_mysql_xa_prepare_xid(body, len, &one_phase, xid, sizeof xid))
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "malformed XA_PREPARE event in %s at %u", s->file, start);
+    if (!s->xa.holding) {
+        sl_warn("XA PREPARE %s at %s:%u: the transaction was not recognised as an XA transaction when it began, "
+                "so its rows were delivered before its outcome", xid, s->file, start);
+    } else if (one_phase) {
+        sl_xa_txn t = sl_xa_end_group(&s->xa);
+        int rc = xa_replay(s, &t, start, next, ts, err);
+        sl_xa_txn_free(&t);
+        if (rc)
+            return rc;
+    } else if (sl_xa_prepared(&s->xa, xid)) {
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    }
+    return end_tx(s, next, err);
+}
+
+/* the events of a group that may be a prepared XA transaction that are
+ * kept for its XA COMMIT: its tables and rows */
+static int is_rows_event(int type)
+{
+    switch (type) {
+    case WRITE_ROWS_EVENT_V1:
+    case UPDATE_ROWS_EVENT_V1:
+    case DELETE_ROWS_EVENT_V1:
+    case WRITE_ROWS_EVENT:
+    case UPDATE_ROWS_EVENT:
+    case DELETE_ROWS_EVENT:
+    case WRITE_ROWS_COMPRESSED_EVENT_V1:
+    case UPDATE_ROWS_COMPRESSED_EVENT_V1:
+    case DELETE_ROWS_COMPRESSED_EVENT_V1:
+    case WRITE_ROWS_COMPRESSED_EVENT:
+    case UPDATE_ROWS_COMPRESSED_EVENT:
+    case DELETE_ROWS_COMPRESSED_EVENT:
+    case SL_MYSQL_PARTIAL_UPDATE_ROWS_EVENT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int kept_in_xa(int type)
+{
+    return type == TABLE_MAP_EVENT || is_rows_event(type);
+}
+
+/* After a restart, between the earliest waiting XA transaction and the
+ * checkpoint: the events were delivered before, so only prepared groups
+ * are kept, and those whose outcome is also in this range forgotten. */
+static int recover_event(stream *s, int type, const uint8_t *body, size_t blen, uint32_t start, uint32_t next,
+                         sl_err *err)
+{
+    char xid[SL_XID_TEXT_MAX];
+    sl_mysql_query q;
+    sl_xa_txn t;
+    int one_phase, rc;
+    switch (type) {
+    case GTID_EVENT:
+    case GTID_LOG_EVENT:
+    case SL_MYSQL_GTID_TAGGED_LOG_EVENT:
+        xa_group_starts(s, type, body, blen, start);
+        return 0;
+    case QUERY_EVENT:
+    case QUERY_COMPRESSED_EVENT:
+        if ((rc = read_query(s, type == QUERY_COMPRESSED_EVENT, body, blen, next, &q, err)) <= 0)
+            return rc;
+        if (q.kind == SL_QUERY_XA_START) {
+            sl_xa_begin(&s->xa, s->file, s->file_seq, start);
+        } else if (q.kind == SL_QUERY_XA_COMMIT || q.kind == SL_QUERY_XA_ROLLBACK) {
+            if (s->xa.holding) {
+                xa_drop_group(s);
+            } else {
+                sl_mysql_xa_statement_xid(q.sql, q.len, xid, sizeof xid);
+                if (sl_xa_take(&s->xa, xid, &t))
+                    sl_xa_txn_free(&t);
+            }
+        }
+        return 0;
+    case XA_PREPARE_LOG_EVENT:
+        if (!s->xa.holding)
+            return 0;
+        if (sl_mysql_xa_prepare_xid(body, blen, &one_phase, xid, sizeof xid) || one_phase)
+            xa_drop_group(s);
+        else if (sl_xa_prepared(&s->xa, xid))
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        return 0;
+    default:
+        if (s->xa.holding && kept_in_xa(type) && sl_xa_keep(&s->xa, type, 0, body, blen))
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        return 0;
+    }
+}
+
 static int on_query(stream *s, int compressed, const uint8_t *body, size_t len, uint32_t start, uint32_t next_pos,
                     uint32_t ts, sl_err *err)
 {
     sl_mysql_query q;
-    if (sl_mysql_query_parse(body, len, &q))
-        return 0;
+    int got = read_query(s, compressed, body, len, next_pos, &q, err);
+    if (got <= 0)
+        return got;
     s->thread_id = q.thread_id;
-    if (compressed) {
-        int rc = sl_mysql_uncompress(q.raw, q.raw_len, &s->scratch, err);
-        if (rc)
-            return sl_err_prefix(err, rc, SL_LOG_PREFIX "%s at %u: ", s->file, next_pos);
-        sl_mysql_query_classify(&q, s->scratch.data, s->scratch.len);
-    }
+    if (q.kind >= SL_QUERY_XA_START)
+        return on_xa_statement(s, &q, start, next_pos, ts, err);
     if (q.kind == SL_QUERY_BEGIN) {
         begin_tx(s);
         return 0;
@@ -1059,8 +1265,14 @@ static int open_stream(stream *s, sl_err *err)
     if (!s->rpl)
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot initialise replication");
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_SERVER_ID, (uint32_t)c->server_id);
-    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FILENAME, s->commit.file, strlen(s->commit.file));
-    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_START, (unsigned long)s->commit.pos);
+    /* recovering prepared XA transactions: from the earliest one, read
+     * again whole (what an earlier connection kept is dropped) */
+    const char *from = s->xa_recovering ? s->commit.xa_file : s->commit.file;
+    uint64_t from_pos = s->xa_recovering ? s->commit.xa_pos : s->commit.pos;
+    if (s->xa_recovering)
+        sl_xa_free(&s->xa);
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FILENAME, from, strlen(from));
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_START, (unsigned long)from_pos);
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FLAGS, (uint32_t)0);
     /* registered, so that the next process with our server-id can see it */
     char tag[300];
@@ -1069,8 +1281,8 @@ static int open_stream(stream *s, sl_err *err)
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_PORT, (uint32_t)0);
     if (mariadb_rpl_open(s->rpl))
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "cannot start the binlog stream at %s:%" PRIu64 ": %s",
-                       s->commit.file, s->commit.pos, mysql_error(s->conn));
-    snprintf(s->file, sizeof s->file, "%s", s->commit.file);
+                       from, from_pos, mysql_error(s->conn));
+    snprintf(s->file, sizeof s->file, "%s", from);
     s->file_seq = sl_mysql_file_seq(s->file);
     s->in_tx = 0;
     return 0;
@@ -1281,6 +1493,12 @@ static int setup(stream *s, const char *resume, sl_err *err)
             }
         }
     }
+    /* prepared XA transactions waited at the checkpoint: read them again */
+    if (!rc && s->commit.xa_file[0]) {
+        s->xa_recovering = 1;
+        sl_info("reading the binlog from %s:%" PRIu64 " for prepared XA transactions, then from %s:%" PRIu64,
+                s->commit.xa_file, s->commit.xa_pos, s->commit.file, s->commit.pos);
+    }
     if (!rc && src->env.follow_until)
         rc = resolve_until(s, m, src->env.follow_until, err);
     free(snap_state);
@@ -1289,8 +1507,6 @@ static int setup(stream *s, const char *resume, sl_err *err)
     return rc;
 }
 
-static int handle_event(stream *s, int type, const uint8_t *body, size_t blen, uint32_t start, uint32_t next,
-                        uint32_t ts, uint32_t *row, sl_err *err);
 
 /* Events that frame the stream or a transaction from outside: inside a
  * compressed transaction they mean a damaged or hostile payload. */
@@ -1335,6 +1551,19 @@ static int on_payload(stream *s, const uint8_t *body, size_t len, uint32_t start
 static int handle_event(stream *s, int type, const uint8_t *body, size_t blen, uint32_t start, uint32_t next,
                         uint32_t ts, uint32_t *row, sl_err *err)
 {
+    if (s->xa_recovering && type != ROTATE_EVENT && type != FORMAT_DESCRIPTION_EVENT) {
+        sl_pos at = {s->file_seq, start, 0}, resume = {sl_mysql_file_seq(s->commit.file), s->commit.pos, 0};
+        if (start == 0 || sl_pos_cmp(at, resume) < 0)
+            return recover_event(s, type, body, blen, start, next, err);
+        s->xa_recovering = 0;
+        if (s->xa.holding)
+            xa_drop_group(s);
+        sl_info("%zu prepared XA transactions wait for their outcome", s->xa.n);
+    }
+    /* a group that may be a prepared XA transaction: its tables and rows
+     * wait for its outcome (they go through here again at its XA COMMIT) */
+    if (s->xa.holding && !s->xa_replaying && kept_in_xa(type))
+        return sl_xa_keep(&s->xa, type, ts, body, blen) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
     if (s->skip_until_ts && (type == GTID_EVENT || type == GTID_LOG_EVENT || type == SL_MYSQL_GTID_TAGGED_LOG_EVENT ||
                              type == QUERY_EVENT || type == QUERY_COMPRESSED_EVENT) && !s->in_tx) {
         /* binlog timestamps have whole seconds: start at the second */
@@ -1355,43 +1584,39 @@ static int handle_event(stream *s, int type, const uint8_t *body, size_t blen, u
         return 0;
     case GTID_EVENT:
         on_gtid_mariadb(s, body, blen);
+        xa_group_starts(s, type, body, blen, start);
         return 0;
     case GTID_LOG_EVENT:
-        on_gtid_mysql(s, body, blen, 0);
-        return 0;
     case SL_MYSQL_GTID_TAGGED_LOG_EVENT:
-        on_gtid_mysql(s, body, blen, 1);
+        xa_group_starts(s, type, body, blen, start);
+        on_gtid_mysql(s, body, blen, type == SL_MYSQL_GTID_TAGGED_LOG_EVENT);
         return 0;
+    case XA_PREPARE_LOG_EVENT:
+        return on_xa_prepare(s, body, blen, start, next, ts, err);
     case SL_MYSQL_TRANSACTION_PAYLOAD_EVENT:
         return on_payload(s, body, blen, start, next, err);
     case QUERY_EVENT:
     case QUERY_COMPRESSED_EVENT:
         return on_query(s, type == QUERY_COMPRESSED_EVENT, body, blen, start, next, ts, err);
     case XID_EVENT:
+        if (s->xa.holding) {
+            /* a group begun as XA that ended in a plain commit */
+            sl_xa_txn t = sl_xa_end_group(&s->xa);
+            int rc = xa_replay(s, &t, start, next, ts, err);
+            sl_xa_txn_free(&t);
+            if (rc)
+                return rc;
+        }
         return end_tx(s, next, err);
     case TABLE_MAP_EVENT:
         return on_table_map(s, body, blen, start, err);
-    case WRITE_ROWS_EVENT_V1:
-    case UPDATE_ROWS_EVENT_V1:
-    case DELETE_ROWS_EVENT_V1:
-    case WRITE_ROWS_EVENT:
-    case UPDATE_ROWS_EVENT:
-    case DELETE_ROWS_EVENT:
-    case WRITE_ROWS_COMPRESSED_EVENT_V1:
-    case UPDATE_ROWS_COMPRESSED_EVENT_V1:
-    case DELETE_ROWS_COMPRESSED_EVENT_V1:
-    case WRITE_ROWS_COMPRESSED_EVENT:
-    case UPDATE_ROWS_COMPRESSED_EVENT:
-    case DELETE_ROWS_COMPRESSED_EVENT:
-    case SL_MYSQL_PARTIAL_UPDATE_ROWS_EVENT:
-        return on_rows(s, type, body, blen, start, ts, row, err);
     case HEARTBEAT_LOG_EVENT:
         /* the server sends one only when it has nothing else to send */
         if (!s->in_tx)
             sl_emit_idle(s->out);
         return 0;
     default:
-        return 0;
+        return is_rows_event(type) ? on_rows(s, type, body, blen, start, ts, row, err) : 0;
     }
 }
 
@@ -1542,6 +1767,7 @@ int sl_mysql_stream(sl_mysql_source *src, const char *resume, sl_emitter *out, s
     }
     free(s.pending);
     sl_buf_free(&s.scratch);
+    sl_xa_free(&s.xa);
     sl_mysql_payload_free(&s.payload);
     if (s.meta)
         mysql_close(s.meta);

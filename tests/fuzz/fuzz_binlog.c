@@ -79,7 +79,13 @@ static void one_event(state *st, int type, const uint8_t *body, size_t len)
         decode_rows(type, body, len, st->sc, &st->o, &st->out);
     } else if (type == EV_QUERY) {
         sl_mysql_query q;
-        sl_mysql_query_parse(body, len, &q);
+        char xid[SL_XID_TEXT_MAX];
+        if (sl_mysql_query_parse(body, len, &q) == 0)
+            sl_mysql_xa_statement_xid(q.sql, q.len, xid, sizeof xid);
+    } else if (type == 38) { /* XA_PREPARE_LOG_EVENT */
+        char xid[SL_XID_TEXT_MAX];
+        int one_phase;
+        sl_mysql_xa_prepare_xid(body, len, &one_phase, xid, sizeof xid);
     } else if (type == EV_GTID_MARIADB) {
         char g[64];
         int standalone;
