@@ -281,6 +281,9 @@ int ice_manifest_write_deleted(sl_wfile_batch *b, const char *local, const char 
                                int schema_id, int content, const ice_entry *const *gone, int n, int64_t snapshot_id,
                                int64_t seq, ice_manifest_info *out, sl_err *err);
 
+/* rows per row group of the data files sluice writes (ice_open_writer) */
+enum { ICE_ROW_GROUP_ROWS = 65536 };
+
 /* ------------------------------------------------------------- table -- */
 
 typedef struct ice_sink ice_sink;

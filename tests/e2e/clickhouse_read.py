@@ -142,19 +142,19 @@ def wait_committed(proc, after, timeout=60):
 
 
 def kill_loop(proc, table, rnd, during_snapshot=10, total=22, while_streaming=5, started="clickhouse sink: connected",
-              snapshot_longest=0.6):
+              snapshot_longest=0.6, snapshot_shortest=0.1):
     """kill -9 at random moments: up to `during_snapshot` times while the
-    snapshot of `table` runs (each within `snapshot_longest` seconds of the
-    restart: a sink that takes the snapshot in about a second needs shorter
-    ones), then, once it is done, while streaming until `total` crashes (at
+    snapshot of `table` runs (each between `snapshot_shortest` and
+    `snapshot_longest` seconds after the restart: a sink that takes the
+    snapshot in under a second needs shorter ones), then, once it is done, while streaming until `total` crashes (at
     least `while_streaming` of them). Returns the number of crashes during
     the snapshot and while streaming."""
     def snapshot_done():
         log = proc.log_text()
         return f"snapshot of {table} done" in log or "finished before the restart" in log
 
-    def crash(longest):
-        time.sleep(rnd.uniform(0.1, longest))
+    def crash(longest, shortest=0.1):
+        time.sleep(rnd.uniform(shortest, longest))
         if proc.proc.poll() is not None:
             raise AssertionError(f"sluice exited ({proc.proc.returncode}):\n{proc.log_text()[-4000:]}")
         done = snapshot_done()
@@ -164,7 +164,7 @@ def kill_loop(proc, table, rnd, during_snapshot=10, total=22, while_streaming=5,
 
     snap = stream = 0
     while snap < during_snapshot:
-        if crash(snapshot_longest):
+        if crash(snapshot_longest, snapshot_shortest):
             stream += 1
             break
         snap += 1
