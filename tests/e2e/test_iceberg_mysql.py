@@ -569,3 +569,6 @@ def test_multi_level_namespace_through_rest(mariadb, iceberg, tmp_path):
     assert checkpoint(iceberg, "ice_mlns", namespace="ops.ck")
     t = cat.load_table("lake.sales.t")
     assert duck_select(duck_plain(), f"iceberg_scan('{t.metadata_location}')") == want
+    # DuckDB's ATTACH of the REST catalog names a nested namespace as one
+    # quoted schema, its levels joined by dots
+    assert duck_select(duck(iceberg), 'ic."lake.sales".t') == want
