@@ -125,3 +125,67 @@ def test_restart_between_prepare_and_commit_delivers_once(mariadb, tmp_path, sto
     assert replay(changes(out)) == want
     c.close()
     c2.close()
+
+
+@pytest.mark.parametrize("algorithm", ["snapshot-position", "watermark"])
+def test_xa_transactions_during_the_snapshot(mariadb, tmp_path, algorithm):
+    """prepared transactions committed or rolled back while the chunks are
+    read: the rows a chunk saw and the rows an XA COMMIT delivers later
+    meet in the snapshot merge like any transaction's; the sink ends equal
+    to the source, key by key"""
+    import random
+    import threading
+
+    from test_mysql_snapshot import fill, pipeline, sink_state
+    from test_mysql_snapshot import source_state as snap_source_state
+
+    db = f"xa_snap_{algorithm.replace('-', '_')}"
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}")
+    n = 20000
+    fill(mariadb, db, n)
+    s, out = pipeline(mariadb, tmp_path, db, chunk=200, algorithm=algorithm)
+    stop = threading.Event()
+    errors = []
+    counts = {"commit": 0, "rollback": 0}
+
+    def xa_writer(seed):
+        rnd = random.Random(seed)
+        c = mysql_connect(mariadb)
+        cur = c.cursor()
+        try:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                xid = f"w{seed}-{i}"
+                ids = rnd.sample(range(1, n + 1), 3)
+                xa(cur, xid, f"UPDATE {db}.t SET v = v + 1, pad = '{xid}' WHERE id = {ids[0]}",
+                   f"DELETE FROM {db}.t WHERE id = {ids[1]}",
+                   f"INSERT INTO {db}.t VALUES ({n + seed * 100000 + i}, {i}, '{xid}')",
+                   f"UPDATE {db}.t SET v = -v WHERE id = {ids[2]}")
+                time.sleep(rnd.uniform(0, 0.02))
+                outcome = "commit" if rnd.random() < 0.6 else "rollback"
+                cur.execute(f"XA {outcome.upper()} '{xid}'")
+                counts[outcome] += 1
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            errors.append(e)
+        finally:
+            c.close()
+
+    writers = [threading.Thread(target=xa_writer, args=(k,)) for k in (1, 2)]
+    for w in writers:
+        w.start()
+    try:
+        s.start()
+        s.wait_log(f"snapshot of {db}.t done", timeout=120)
+    finally:
+        stop.set()
+        for w in writers:
+            w.join()
+    assert not errors, errors
+    assert counts["commit"] >= 5 and counts["rollback"] >= 3, counts
+    mysql_exec(mariadb, f"INSERT INTO {db}.t VALUES (999999999, 0, 'marker')")
+    wait_for_key(out, 999999999, s)
+    assert s.stop() == 0
+    got, want = sink_state(out), snap_source_state(mariadb, db)
+    assert got == want, (len(got), len(want), [k for k in want if got.get(k) != want[k]][:5],
+                         [k for k in got if k not in want][:5])
