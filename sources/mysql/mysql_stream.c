@@ -1020,8 +1020,7 @@ static int on_xa_prepare(stream *s, const uint8_t *body, size_t len, uint32_t st
     return end_tx(s, next, err);
 }
 
-/* the events of a group that may be a prepared XA transaction that are
- * kept for its XA COMMIT: its tables and rows */
+/* every kind of rows event, MariaDB's and MySQL's */
 static int is_rows_event(int type)
 {
     switch (type) {
@@ -1044,6 +1043,8 @@ static int is_rows_event(int type)
     }
 }
 
+/* the events of a group that may be a prepared XA transaction that are
+ * kept for its XA COMMIT: its tables and rows */
 static int kept_in_xa(int type)
 {
     return type == TABLE_MAP_EVENT || is_rows_event(type);
