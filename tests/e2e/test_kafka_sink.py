@@ -396,7 +396,10 @@ def test_crash_loop_exactly_once(mariadb, kafka, tmp_path, db, algorithm):
         return f"snapshot of {db}.t done" in log or "finished before the restart" in log
 
     while kills < 22:
-        time.sleep(rnd.uniform(0.3, 2.5))
+        # the 200k-row snapshot takes 2-3 s on a quiet machine: kills while
+        # it runs come 0.1-0.6 s after a restart (0.3-2.5 s let it finish
+        # after one kill in a CI run), those while streaming 0.3-2.5 s
+        time.sleep(rnd.uniform(0.1, 0.6) if not snapshot_done() else rnd.uniform(0.3, 2.5))
         if s.proc.poll() is not None:
             raise AssertionError(f"sluice exited ({s.proc.returncode}):\n{s.log_text()[-4000:]}")
         if during_snapshot >= 16 and not snapshot_done():
