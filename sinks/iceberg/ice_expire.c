@@ -52,15 +52,7 @@ typedef struct paths {
 
 static int paths_add(paths *s, const char *uri, sl_err *err)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **p = realloc(s->p, cap * sizeof *p);
-        if (!p)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        s->p = p;
-        s->cap = cap;
-    }
-    if (!(s->p[s->n] = strdup(uri)))
+    if (sl_grow((void **)&s->p, &s->cap, s->n + 1, sizeof *s->p) || !(s->p[s->n] = strdup(uri)))
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     s->n++;
     return 0;
@@ -110,21 +102,16 @@ static int add_entry(const ice_entry *e, void *arg, sl_err *err)
     return paths_add(arg, e->uri, err);
 }
 
+/* main's history (newest first, pointing into the table's metadata), of
+ * which the first `keep` stay and the rest expire */
 typedef struct plan {
-    ice_table *t;
-    int64_t *ids;           /* the expired snapshots */
-    char **lists;           /* their manifest lists */
-    int n;
-    const char *kept_list;  /* the oldest kept snapshot's manifest list */
-    int kept;
+    json_t **hist;
+    size_t n, keep;
 } plan;
 
-static void plan_free(plan *p)
+static const char *manifest_list(json_t *snapshot)
 {
-    for (int i = 0; i < p->n; i++)
-        free(p->lists[i]);
-    free(p->ids);
-    free(p->lists);
+    return json_string_value(json_object_get(snapshot, "manifest-list"));
 }
 
 /* the table's retention: its own history.expire.* properties first (what
@@ -140,8 +127,8 @@ static void retention(ice_table *t, json_t *md, int64_t *max_age_ms, int64_t *mi
         *min_keep = 1;
 }
 
-/* what to expire from md; p->n stays 0 when nothing is due or the table's
- * history is not the linear one this sink writes */
+/* what to expire from md; nothing (keep == n) when nothing is due or the
+ * table's history is not the linear one this sink writes */
 static int choose(ice_table *t, json_t *md, plan *p, sl_err *err)
 {
     const char *ref;
@@ -152,69 +139,34 @@ static int choose(ice_table *t, json_t *md, plan *p, sl_err *err)
             t->expire_off = 1;
             return 0;
         }
-    json_t *all = json_object_get(md, "snapshots");
-    size_t total = json_array_size(all);
-    if (total < 2)
-        return 0;
-    int64_t *ts = malloc(total * sizeof *ts), *ids = malloc(total * sizeof *ids);
-    json_t **snaps = malloc(total * sizeof *snaps);
-    if (!ts || !ids || !snaps) {
-        free(ts);
-        free(ids);
-        free(snaps);
+    size_t total = json_array_size(json_object_get(md, "snapshots"));
+    if (!(p->hist = ice_history(md, t->snapshot_id, &p->n)))
         return sl_errf(err, SL_ERUNTIME, "out of memory");
-    }
-    /* main's history, newest first, to the first parent no longer kept */
-    int n = 0;
-    for (int64_t id = t->snapshot_id; id > 0 && (size_t)n < total;) {
-        json_t *s = ice_find_snapshot(md, id);
-        if (!s)
-            break;
-        snaps[n] = s;
-        ids[n] = id;
-        ts[n++] = json_integer_value(json_object_get(s, "timestamp-ms"));
-        json_t *parent = json_object_get(s, "parent-snapshot-id");
-        id = json_is_integer(parent) ? json_integer_value(parent) : 0;
-    }
-    int rc = 0;
-    if ((size_t)n != total) {
+    p->keep = p->n;
+    if (p->n != total) {
         sl_info("%s: snapshots not expired: %zu of the table's %zu snapshots are not in main's history", t->target,
-                total - (size_t)n, total);
+                total - p->n, total);
         t->expire_off = 1;
-    } else {
-        int64_t max_age, min_keep;
-        retention(t, md, &max_age, &min_keep);
-        int64_t now = sl_wall_ms();
-        int keep = ice_expire_keep(ts, n, min_keep, now - max_age);
-        if (keep < n) {
-            p->ids = malloc((size_t)(n - keep) * sizeof *p->ids);
-            p->lists = calloc((size_t)(n - keep), sizeof *p->lists);
-            if (!p->ids || !p->lists)
-                rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-            else
-                p->n = n - keep;
-            p->kept = keep;
-            for (int i = 0; !rc && i < p->n; i++) {
-                p->ids[i] = ids[keep + i];
-                const char *l = json_string_value(json_object_get(snaps[keep + i], "manifest-list"));
-                if (!l || !(p->lists[i] = strdup(l)))
-                    rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: snapshot %" PRId64 " has no manifest list",
-                                 t->target, ids[keep + i]);
-            }
-            p->kept_list = json_string_value(json_object_get(snaps[keep - 1], "manifest-list"));
-            if (!rc && !p->kept_list)
-                rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: snapshot %" PRId64 " has no manifest list",
-                             t->target, ids[keep - 1]);
-        }
+        return 0;
     }
+    int64_t *ts = malloc((p->n ? p->n : 1) * sizeof *ts);
+    if (!ts)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    for (size_t i = 0; i < p->n; i++)
+        ts[i] = json_integer_value(json_object_get(p->hist[i], "timestamp-ms"));
+    int64_t max_age, min_keep;
+    retention(t, md, &max_age, &min_keep);
+    p->keep = (size_t)ice_expire_keep(ts, (int)p->n, min_keep, sl_wall_ms() - max_age);
     free(ts);
-    free(ids);
-    free(snaps);
-    return rc;
+    for (size_t i = p->keep ? p->keep - 1 : p->n; i < p->n; i++)
+        if (!manifest_list(p->hist[i]))
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: snapshot %" JSON_INTEGER_FORMAT " has no manifest "
+                           "list", t->target, json_integer_value(json_object_get(p->hist[i], "snapshot-id")));
+    return 0;
 }
 
 typedef struct doomed {
-    const paths *kept_manifests, *live;
+    const paths *kept_manifests;
     paths *files;
 } doomed;
 
@@ -253,19 +205,19 @@ static int expire(ice_table *t, plan *p, sl_err *err)
 {
     /* what the oldest kept snapshot reaches, read before anything changes */
     paths kept_manifests = {0}, live = {0}, gone = {0};
-    const char *kept_local = ice_local_path(p->kept_list);
+    const char *kept_list = manifest_list(p->hist[p->keep - 1]), *kept_local = ice_local_path(kept_list);
     int rc = kept_local ? ice_manifest_list_each(kept_local, add_manifest, &kept_manifests, err)
                         : sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: manifest list %s is not a local file",
-                                  t->target, p->kept_list);
+                                  t->target, kept_list);
     if (!rc)
         rc = ice_manifest_entries(kept_local, add_entry, &live, err);
     paths_seal(&kept_manifests);
-    doomed d = {&kept_manifests, &live, &gone};
-    for (int i = 0; !rc && i < p->n; i++) {
-        const char *l = ice_local_path(p->lists[i]);
+    doomed d = {&kept_manifests, &gone};
+    for (size_t i = p->keep; !rc && i < p->n; i++) {
+        const char *list = manifest_list(p->hist[i]), *l = ice_local_path(list);
         if (!l)
             continue;
-        if ((rc = paths_add(&gone, p->lists[i], err)))
+        if ((rc = paths_add(&gone, list, err)))
             break;
         /* a list already deleted (a crash after an earlier expiration's
          * commit cannot leave one, but a user's cleanup can) has nothing
@@ -278,8 +230,8 @@ static int expire(ice_table *t, plan *p, sl_err *err)
     json_t *change = NULL;
     if (!rc) {
         json_t *ids = json_array();
-        for (int i = 0; i < p->n; i++)
-            json_array_append_new(ids, json_integer(p->ids[i]));
+        for (size_t i = p->keep; i < p->n; i++)
+            json_array_append(ids, json_object_get(p->hist[i], "snapshot-id"));
         change = json_pack("[{s:{s:o, s:s}, s:[{s:s, s:s, s:I}], s:[{s:s, s:o}]}]", "identifier", "namespace",
                            ice_ns_json(t->ns), "name", t->name, "requirements", "type", "assert-ref-snapshot-id",
                            "ref", "main", "snapshot-id", (json_int_t)t->snapshot_id, "updates", "action",
@@ -287,14 +239,13 @@ static int expire(ice_table *t, plan *p, sl_err *err)
         if (!change)
             rc = sl_errf(err, SL_ERUNTIME, "out of memory");
     }
-    if (!rc) {
+    if (!rc)
         rc = ice_table_commit_own(t, change, "expiring snapshots", err);
-    }
     if (!rc) {
         int64_t files = 0, bytes = 0;
         unlink_unreached(t, &gone, &live, &files, &bytes);
-        sl_info("%s: expired %d snapshots (%d kept), deleted %" PRId64 " files of %" PRId64 " bytes", t->target,
-                p->n, p->kept, files, bytes);
+        sl_info("%s: expired %zu snapshots (%zu kept), deleted %" PRId64 " files of %" PRId64 " bytes", t->target,
+                p->n - p->keep, p->keep, files, bytes);
     }
     json_decref(change);
     paths_free(&kept_manifests);
@@ -318,10 +269,11 @@ int ice_expire_table(ice_table *t, sl_err *err)
         return rc;
     /* another writer's commit: the next epoch's guarded swap reports it */
     json_t *cur = json_object_get(md, "current-snapshot-id");
-    plan p = {.t = t};
-    if (json_is_integer(cur) && json_integer_value(cur) == t->snapshot_id && !(rc = choose(t, md, &p, err)) && p.n)
+    plan p = {0};
+    if (json_is_integer(cur) && json_integer_value(cur) == t->snapshot_id && !(rc = choose(t, md, &p, err)) &&
+        p.keep < p.n)
         rc = expire(t, &p, err);
-    plan_free(&p);
+    free(p.hist);
     json_decref(md);
     return rc;
 }

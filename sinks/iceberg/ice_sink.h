@@ -387,6 +387,10 @@ int ice_manifest_files(const char *list_local, int (*fn)(int content, const char
                        void *arg, sl_err *err);
 /* the snapshot of table metadata md with that id, or NULL */
 json_t *ice_find_snapshot(json_t *md, int64_t id);
+/* main's history from snapshot current back to the first parent no longer
+ * in md (expired), newest first, in an array the caller frees; *n is 0 when
+ * current is not in md. NULL when out of memory. */
+json_t **ice_history(json_t *md, int64_t current, size_t *n);
 /* the current schema of table metadata md (and its id) */
 json_t *ice_current_schema(json_t *md, int *id);
 json_t *ice_field_json(int32_t id, const ice_col *c, const sl_column *sc, int required);

@@ -99,6 +99,22 @@ json_t *ice_find_snapshot(json_t *md, int64_t id)
     return NULL;
 }
 
+json_t **ice_history(json_t *md, int64_t current, size_t *n)
+{
+    size_t total = json_array_size(json_object_get(md, "snapshots"));
+    json_t **h = malloc((total ? total : 1) * sizeof *h);
+    *n = 0;
+    if (!h)
+        return NULL;
+    /* at most every snapshot once: a parent cycle in damaged metadata ends */
+    for (json_t *s = current > 0 ? ice_find_snapshot(md, current) : NULL; s && *n < total;) {
+        h[(*n)++] = s;
+        json_t *parent = json_object_get(s, "parent-snapshot-id");
+        s = json_is_integer(parent) ? ice_find_snapshot(md, json_integer_value(parent)) : NULL;
+    }
+    return h;
+}
+
 /* the table's state from its metadata; rebuilds the key index */
 static int adopt(ice_table *t, json_t *md, sl_err *err)
 {
@@ -129,29 +145,34 @@ static int adopt(ice_table *t, json_t *md, sl_err *err)
                        t->target);
     /* every snapshot back to the first still kept (older ones expired) is
      * this pipeline's: the key index must have seen every row */
-    int64_t id = t->snapshot_id;
-    while (id > 0) {
-        json_t *s = ice_find_snapshot(md, id);
-        if (!s && id == t->snapshot_id)
-            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: the current snapshot %" PRId64 " is not in the "
-                           "table's metadata", t->target, id);
-        if (!s)
-            break;
+    size_t n;
+    json_t **hist = ice_history(md, t->snapshot_id, &n);
+    if (!hist)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    if (t->snapshot_id && !n) {
+        free(hist);
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: the current snapshot %" PRId64 " is not in the "
+                       "table's metadata", t->target, t->snapshot_id);
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = hist[i];
+        int64_t id = json_integer_value(json_object_get(s, "snapshot-id"));
         json_t *sum = json_object_get(s, "summary");
         const char *who = json_string_value(json_object_get(sum, "sluice.pipeline"));
-        if (!who || strcmp(who, k->pipeline))
+        if (!who || strcmp(who, k->pipeline)) {
+            free(hist);
             return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: snapshot %" PRId64 " was written by %s%s, not by "
                            "pipeline %s; sluice must be the table's only writer (its key index follows every "
                            "row): write to another table or drop this one", t->target, id,
                            who ? "pipeline " : "another writer", who ? who : "", k->pipeline);
-        if (id == t->snapshot_id) {
+        }
+        if (i == 0) {
             free(t->manifest_list);
             t->manifest_list = strdup(json_string_value(json_object_get(s, "manifest-list")));
             t->has_pos = parse_pos(json_string_value(json_object_get(sum, "sluice.position")), &t->pos) == 0;
         }
-        json_t *parent = json_object_get(s, "parent-snapshot-id");
-        id = json_is_integer(parent) ? json_integer_value(parent) : 0;
     }
+    free(hist);
     return 0;
 }
 

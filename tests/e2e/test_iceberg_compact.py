@@ -19,9 +19,11 @@ from test_mysql_snapshot import Writer, fill
 STARTED = "iceberg sink: connected"
 
 
-def yaml(mariadb, ice, table, name, server_id, min_files=4, ratio=1):
+def yaml(mariadb, ice, table, name, server_id, min_files=4, ratio=1, more=""):
+    """more: further sink options, one indented line each"""
     extra = (f"  compaction.min-input-files: {min_files}\n"
              f"  compaction.delete-ratio-percent: {ratio}\n") if min_files else ""
+    extra += more
     return f"""
 {mysql_source_yaml(mariadb, table, server_id, "initial")}
 sink:

@@ -12,9 +12,9 @@ import random
 from pathlib import Path
 from urllib.parse import urlparse
 
-from iceberg_read import catalog, ch_rows, drop_tables, duck_rows, py_rows, sink_yaml, wait_rows
-from sluice_run import Sluice, mysql_exec, mysql_source_yaml
-from test_iceberg_compact import STARTED, round_of_changes, source_state, sql_rounds
+from iceberg_read import catalog, ch_rows, drop_tables, duck_rows, py_rows, wait_rows
+from sluice_run import Sluice, mysql_exec
+from test_iceberg_compact import STARTED, round_of_changes, source_state, sql_rounds, yaml
 from test_iceberg_sql import sqlcat  # noqa: F401  (the fixture)
 from test_mysql_snapshot import fill
 
@@ -44,18 +44,12 @@ def referenced(table):
 
 
 def expire_yaml(mariadb, ice, table, name, server_id, min_keep):
-    extra = ("  compaction.min-input-files: 3\n"
-             "  expire-snapshots.max-age: 0ms\n"
-             "  expire-snapshots.check-interval: 0ms\n"
-             f"  expire-snapshots.min-keep: {min_keep}\n")
-    return f"""
-{mysql_source_yaml(mariadb, table, server_id, "initial")}
-sink:
-{sink_yaml(ice, extra)}
-pipeline:
-  name: {name}
-  checkpoint.interval: 200ms
-"""
+    """compaction after 3 small files (the sink's default delete ratio);
+    every snapshot but the newest min_keep expired at every epoch"""
+    return yaml(mariadb, ice, table, name, server_id, min_files=3, ratio=10,
+                more="  expire-snapshots.max-age: 0ms\n"
+                     "  expire-snapshots.check-interval: 0ms\n"
+                     f"  expire-snapshots.min-keep: {min_keep}\n")
 
 
 def test_expired_snapshots_and_their_files_go(mariadb, iceberg, tmp_path):
