@@ -105,8 +105,8 @@ typedef struct stream {
      * (commit.xa_file / xa_pos) up to the checkpoint (commit.file / pos)
      * only to take them back: xa_recovering */
     sl_xa_hold xa;
-    int xa_replaying;
     int xa_recovering;
+    sl_pos xa_resume;      /* while recovering: the checkpoint's position */
 } stream;
 
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -211,8 +211,12 @@ static int end_tx(stream *s, uint32_t next_pos, sl_err *err)
     snprintf(s->commit.file, sizeof s->commit.file, "%s", s->file);
     s->commit.pos = next_pos;
     snprintf(s->commit.gtid, sizeof s->commit.gtid, "%s", s->gtid);
-    const sl_xa_txn *xa = sl_xa_earliest(&s->xa);
-    snprintf(s->commit.xa_file, sizeof s->commit.xa_file, "%s", xa ? xa->file : "");
+    /* where a restart must read from to take back what still waits */
+    const sl_xa_txn *xa = s->xa.n ? sl_xa_earliest(&s->xa) : NULL;
+    if (xa)
+        snprintf(s->commit.xa_file, sizeof s->commit.xa_file, "%s", xa->file);
+    else
+        s->commit.xa_file[0] = 0;
     s->commit.xa_pos = xa ? xa->pos : 0;
     if (s->skipping_tx) {
         s->skipping_tx = 0;
@@ -919,20 +923,21 @@ static int read_query(stream *s, int compressed, const uint8_t *body, size_t len
 static int handle_event(stream *s, int type, const uint8_t *body, size_t blen, uint32_t start, uint32_t next,
                         uint32_t ts, uint32_t *row, sl_err *err);
 
-/* A prepared XA transaction's kept events, delivered now as the
- * transaction its XA COMMIT (at start) makes: the rows take that event's
- * position, told apart by their row index, and its GTID and time. */
-static int xa_replay(stream *s, const sl_xa_txn *t, uint32_t start, uint32_t next, uint32_t ts, sl_err *err)
+/* An XA transaction's kept events, delivered now as the transaction its
+ * commit (the event at start) ends: the rows take that event's position,
+ * told apart by their row index, and its GTID and time. t is freed. */
+static int xa_commit(stream *s, sl_xa_txn *t, uint32_t start, uint32_t next, uint32_t ts, sl_err *err)
 {
     size_t off = 0, len;
     int type, rc = 0;
     uint32_t kept_ts, row = 0;
     const uint8_t *body;
-    s->xa_replaying = 1;
+    /* the group is no longer held (its outcome took it), so these events
+     * go through to the decoder */
     while (!rc && sl_xa_next(t, &off, &type, &kept_ts, &body, &len))
         rc = handle_event(s, type, body, len, start, next, ts, &row, err);
-    s->xa_replaying = 0;
-    return rc;
+    sl_xa_txn_free(t);
+    return rc ? rc : end_tx(s, next, err);
 }
 
 /* the kept group of events, dropped (a new group began, or it rolled back) */
@@ -990,9 +995,7 @@ static int on_xa_statement(stream *s, const sl_mysql_query *q, uint32_t start, u
                 return end_tx(s, next_pos, err);
             }
         }
-        int rc = xa_replay(s, &t, start, next_pos, ts, err);
-        sl_xa_txn_free(&t);
-        return rc ? rc : end_tx(s, next_pos, err);
+        return xa_commit(s, &t, start, next_pos, ts, err);
     }
 }
 
@@ -1010,10 +1013,7 @@ static int on_xa_prepare(stream *s, const uint8_t *body, size_t len, uint32_t st
                 "so its rows were delivered before its outcome", xid, s->file, start);
     } else if (one_phase) {
         sl_xa_txn t = sl_xa_end_group(&s->xa);
-        int rc = xa_replay(s, &t, start, next, ts, err);
-        sl_xa_txn_free(&t);
-        if (rc)
-            return rc;
+        return xa_commit(s, &t, start, next, ts, err);
     } else if (sl_xa_prepared(&s->xa, xid)) {
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
@@ -1497,6 +1497,7 @@ static int setup(stream *s, const char *resume, sl_err *err)
     /* prepared XA transactions waited at the checkpoint: read them again */
     if (!rc && s->commit.xa_file[0]) {
         s->xa_recovering = 1;
+        s->xa_resume = (sl_pos){sl_mysql_file_seq(s->commit.file), s->commit.pos, 0};
         sl_info("reading the binlog from %s:%" PRIu64 " for prepared XA transactions, then from %s:%" PRIu64,
                 s->commit.xa_file, s->commit.xa_pos, s->commit.file, s->commit.pos);
     }
@@ -1553,8 +1554,7 @@ static int handle_event(stream *s, int type, const uint8_t *body, size_t blen, u
                         uint32_t ts, uint32_t *row, sl_err *err)
 {
     if (s->xa_recovering && type != ROTATE_EVENT && type != FORMAT_DESCRIPTION_EVENT) {
-        sl_pos at = {s->file_seq, start, 0}, resume = {sl_mysql_file_seq(s->commit.file), s->commit.pos, 0};
-        if (start == 0 || sl_pos_cmp(at, resume) < 0)
+        if (start == 0 || sl_pos_cmp((sl_pos){s->file_seq, start, 0}, s->xa_resume) < 0)
             return recover_event(s, type, body, blen, start, next, err);
         s->xa_recovering = 0;
         if (s->xa.holding)
@@ -1563,7 +1563,7 @@ static int handle_event(stream *s, int type, const uint8_t *body, size_t blen, u
     }
     /* a group that may be a prepared XA transaction: its tables and rows
      * wait for its outcome (they go through here again at its XA COMMIT) */
-    if (s->xa.holding && !s->xa_replaying && kept_in_xa(type))
+    if (s->xa.holding && kept_in_xa(type))
         return sl_xa_keep(&s->xa, type, ts, body, blen) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
     if (s->skip_until_ts && (type == GTID_EVENT || type == GTID_LOG_EVENT || type == SL_MYSQL_GTID_TAGGED_LOG_EVENT ||
                              type == QUERY_EVENT || type == QUERY_COMPRESSED_EVENT) && !s->in_tx) {
@@ -1603,10 +1603,7 @@ static int handle_event(stream *s, int type, const uint8_t *body, size_t blen, u
         if (s->xa.holding) {
             /* a group begun as XA that ended in a plain commit */
             sl_xa_txn t = sl_xa_end_group(&s->xa);
-            int rc = xa_replay(s, &t, start, next, ts, err);
-            sl_xa_txn_free(&t);
-            if (rc)
-                return rc;
+            return xa_commit(s, &t, start, next, ts, err);
         }
         return end_tx(s, next, err);
     case TABLE_MAP_EVENT:
