@@ -114,17 +114,32 @@ static const char *manifest_list(json_t *snapshot)
     return json_string_value(json_object_get(snapshot, "manifest-list"));
 }
 
-/* the table's retention: its own history.expire.* properties first (what
- * every Iceberg tool reads), the sink's options otherwise */
+/* one retention setting: the table's property `prop` when it is set (what
+ * every Iceberg tool reads), else the sink's option; a property that is
+ * not a whole number of at least `least` is named in a warning and the
+ * option used, rather than read as 0 (which would expire everything) */
+static int64_t setting(ice_table *t, json_t *props, const char *prop, const char *option, int64_t least)
+{
+    const char *v = json_string_value(json_object_get(props, prop));
+    int64_t dflt = sl_opt_num(t->sink->opts, option);
+    if (!v)
+        return dflt;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (end == v || *end || errno || n < least) {
+        sl_warn("%s: table property %s = '%s' is not a whole number of at least %" PRId64 "; expiration uses "
+                "the sink's %s (%" PRId64 ") instead", t->target, prop, v, least, option, dflt);
+        return dflt;
+    }
+    return n;
+}
+
 static void retention(ice_table *t, json_t *md, int64_t *max_age_ms, int64_t *min_keep)
 {
     json_t *props = json_object_get(md, "properties");
-    const char *a = json_string_value(json_object_get(props, "history.expire.max-snapshot-age-ms"));
-    const char *k = json_string_value(json_object_get(props, "history.expire.min-snapshots-to-keep"));
-    *max_age_ms = a && *a ? strtoll(a, NULL, 10) : sl_opt_num(t->sink->opts, "expire-snapshots.max-age");
-    *min_keep = k && *k ? strtoll(k, NULL, 10) : sl_opt_num(t->sink->opts, "expire-snapshots.min-keep");
-    if (*min_keep < 1)
-        *min_keep = 1;
+    *max_age_ms = setting(t, props, "history.expire.max-snapshot-age-ms", "expire-snapshots.max-age", 0);
+    *min_keep = setting(t, props, "history.expire.min-snapshots-to-keep", "expire-snapshots.min-keep", 1);
 }
 
 /* what to expire from md; nothing (keep == n) when nothing is due or the

@@ -132,3 +132,30 @@ def test_expiration_through_the_sql_catalog(mariadb, sqlcat, tmp_path):
     sql_wait_rows(sqlcat, f"{db}.t", want, s)
     assert s.stop() == 0
     assert sql_duck_rows(sqlcat, f"{db}.t") == want
+
+
+def test_a_bad_retention_property_is_named_and_expires_nothing_early(mariadb, iceberg, tmp_path):
+    """history.expire.max-snapshot-age-ms that is not a number must not be
+    read as 0 (which would expire every snapshot but the newest): the sink
+    warns naming the table and the property and keeps to its own max-age"""
+    db = "ice_expire_bad"
+    table = f"{db}.t"
+    drop_tables(iceberg, table)
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}")
+    fill(mariadb, db, 50)
+    y = yaml(mariadb, iceberg, table, "ice_expire_bad", 6334, min_files=0,
+             more="  expire-snapshots.check-interval: 0ms\n"
+                  "  table.properties.history.expire.max-snapshot-age-ms: soon\n")
+    s = Sluice(tmp_path, y, env={"TEST_MYSQL_PASSWORD": mariadb.password})
+    s.start(wait_for=STARTED, timeout=60)
+    wait_rows(iceberg, table, source_state(mariadb, db), proc=s)
+    for r in range(3):
+        mysql_exec(mariadb, f"UPDATE {db}.t SET v = v + 1 WHERE id = {r + 1}")
+        wait_rows(iceberg, table, source_state(mariadb, db), proc=s)
+    assert s.stop() == 0
+    log = s.log_text()
+    assert (f"iceberg sink: {table}: table property history.expire.max-snapshot-age-ms = 'soon' is not a whole "
+            "number of at least 0; expiration uses the sink's expire-snapshots.max-age (3600000) instead") in log, \
+        log[-3000:]
+    assert " expired " not in log
+    assert len(catalog(iceberg).load_table(table).snapshots()) >= 4
