@@ -20,7 +20,7 @@ int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err)
         *checkpoint = NULL;
     json_t *md = NULL;
     const ice_catalog_ops *ops = k->cat.ops;
-    int rc = ops->load(k->cat.self, k->ckpt_ns, k->pipeline, &md, err);
+    int rc = ops->load(k->cat.self, k->ckpt_ns, k->pipeline, &md, NULL, err);
     if (rc == ICE_NOTFOUND && create) {
         if ((rc = ops->create_namespace(k->cat.self, k->ckpt_ns, err)))
             return rc;

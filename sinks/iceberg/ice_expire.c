@@ -34,6 +34,7 @@
 #include "../../core/clock.h"
 #include "../../core/log.h"
 #include "ice_expire.h"
+#include "ice_pathset.h"
 #include "ice_sink.h"
 
 int ice_expire_keep(const int64_t *ts, int n, int64_t min_keep, int64_t cutoff_ms)
@@ -44,62 +45,14 @@ int ice_expire_keep(const int64_t *ts, int n, int64_t min_keep, int64_t cutoff_m
     return keep;
 }
 
-/* a set of paths: appended, then sorted once for lookups */
-typedef struct paths {
-    char **p;
-    size_t n, cap;
-} paths;
-
-static int paths_add(paths *s, const char *uri, sl_err *err)
-{
-    if (sl_grow((void **)&s->p, &s->cap, s->n + 1, sizeof *s->p) || !(s->p[s->n] = strdup(uri)))
-        return sl_errf(err, SL_ERUNTIME, "out of memory");
-    s->n++;
-    return 0;
-}
-
-static int by_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* sorted, each path once */
-static void paths_seal(paths *s)
-{
-    if (!s->n)
-        return;
-    qsort(s->p, s->n, sizeof *s->p, by_str);
-    size_t w = 1;
-    for (size_t i = 1; i < s->n; i++) {
-        if (strcmp(s->p[i], s->p[w - 1]))
-            s->p[w++] = s->p[i];
-        else
-            free(s->p[i]);
-    }
-    s->n = w;
-}
-
-static int paths_has(const paths *s, const char *uri)
-{
-    return s->n && bsearch(&uri, s->p, s->n, sizeof *s->p, by_str) != NULL;
-}
-
-static void paths_free(paths *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->p[i]);
-    free(s->p);
-    *s = (paths){0};
-}
-
 static int add_manifest(const ice_manifest_ref *m, void *arg, sl_err *err)
 {
-    return paths_add(arg, m->path, err);
+    return ice_pathset_add(arg, m->path, err);
 }
 
 static int add_entry(const ice_entry *e, void *arg, sl_err *err)
 {
-    return paths_add(arg, e->uri, err);
+    return ice_pathset_add(arg, e->uri, err);
 }
 
 /* main's history (newest first, pointing into the table's metadata), of
@@ -181,29 +134,29 @@ static int choose(ice_table *t, json_t *md, plan *p, sl_err *err)
 }
 
 typedef struct doomed {
-    const paths *kept_manifests;
-    paths *files;
+    const ice_pathset *kept_manifests;
+    ice_pathset *files;
 } doomed;
 
 /* every file of a manifest the oldest kept snapshot no longer names */
 static int dead_manifest_files(const ice_manifest_ref *m, void *arg, sl_err *err)
 {
     doomed *d = arg;
-    if (paths_has(d->kept_manifests, m->path))
+    if (ice_pathset_has(d->kept_manifests, m->path))
         return 0;
-    int rc = paths_add(d->files, m->path, err);
+    int rc = ice_pathset_add(d->files, m->path, err);
     return rc ? rc : ice_manifest_each_entry(m, 1, add_entry, d->files, err);
 }
 
 /* unlinks the files of `gone` inside the table's location that nothing kept
  * reaches; the count and bytes removed */
-static void unlink_unreached(ice_table *t, const paths *gone, const paths *live, int64_t *files, int64_t *bytes)
+static void unlink_unreached(ice_table *t, const ice_pathset *gone, const ice_pathset *live, int64_t *files, int64_t *bytes)
 {
     const char *root = ice_local_path(t->location);
     size_t rl = root ? strlen(root) : 0;
     for (size_t i = 0; root && i < gone->n; i++) {
         const char *local = ice_local_path(gone->p[i]);
-        if (paths_has(live, gone->p[i]) || !local || strncmp(local, root, rl) || local[rl] != '/')
+        if (ice_pathset_has(live, gone->p[i]) || !local || strncmp(local, root, rl) || local[rl] != '/')
             continue;
         struct stat st;
         int64_t size = stat(local, &st) == 0 ? (int64_t)st.st_size : 0;
@@ -219,20 +172,20 @@ static void unlink_unreached(ice_table *t, const paths *gone, const paths *live,
 static int expire(ice_table *t, plan *p, sl_err *err)
 {
     /* what the oldest kept snapshot reaches, read before anything changes */
-    paths kept_manifests = {0}, live = {0}, gone = {0};
+    ice_pathset kept_manifests = {0}, live = {0}, gone = {0};
     const char *kept_list = manifest_list(p->hist[p->keep - 1]), *kept_local = ice_local_path(kept_list);
     int rc = kept_local ? ice_manifest_list_each(kept_local, add_manifest, &kept_manifests, err)
                         : sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: manifest list %s is not a local file",
                                   t->target, kept_list);
     if (!rc)
         rc = ice_manifest_entries(kept_local, add_entry, &live, err);
-    paths_seal(&kept_manifests);
+    ice_pathset_seal(&kept_manifests);
     doomed d = {&kept_manifests, &gone};
     for (size_t i = p->keep; !rc && i < p->n; i++) {
         const char *list = manifest_list(p->hist[i]), *l = ice_local_path(list);
         if (!l)
             continue;
-        if ((rc = paths_add(&gone, list, err)))
+        if ((rc = ice_pathset_add(&gone, list, err)))
             break;
         /* a list already deleted (a crash after an earlier expiration's
          * commit cannot leave one, but a user's cleanup can) has nothing
@@ -240,8 +193,8 @@ static int expire(ice_table *t, plan *p, sl_err *err)
         if (access(l, F_OK) == 0)
             rc = ice_manifest_list_each(l, dead_manifest_files, &d, err);
     }
-    paths_seal(&live);
-    paths_seal(&gone);
+    ice_pathset_seal(&live);
+    ice_pathset_seal(&gone);
     json_t *change = NULL;
     if (!rc) {
         json_t *ids = json_array();
@@ -263,9 +216,9 @@ static int expire(ice_table *t, plan *p, sl_err *err)
                 p->n - p->keep, p->keep, files, bytes);
     }
     json_decref(change);
-    paths_free(&kept_manifests);
-    paths_free(&live);
-    paths_free(&gone);
+    ice_pathset_free(&kept_manifests);
+    ice_pathset_free(&live);
+    ice_pathset_free(&gone);
     return rc;
 }
 
@@ -279,7 +232,7 @@ int ice_expire_table(ice_table *t, sl_err *err)
         return 0;
     t->expire_checked_us = now;
     json_t *md = NULL;
-    int rc = k->cat.ops->load(k->cat.self, t->ns, t->name, &md, err);
+    int rc = k->cat.ops->load(k->cat.self, t->ns, t->name, &md, NULL, err);
     if (rc)
         return rc;
     /* another writer's commit: the next epoch's guarded swap reports it */

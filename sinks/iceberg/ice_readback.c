@@ -388,7 +388,7 @@ int ice_read_back(void *self, const sl_digest_set *want, sl_digest_set *out, sl_
             continue;
         char *ns = strndup(name, (size_t)(dot - name));
         json_t *md = NULL;
-        int st = ns ? k->cat.ops->load(k->cat.self, ns, dot + 1, &md, err) : sl_errf(err, SL_ERUNTIME, "out of memory");
+        int st = ns ? k->cat.ops->load(k->cat.self, ns, dot + 1, &md, NULL, err) : sl_errf(err, SL_ERUNTIME, "out of memory");
         free(ns);
         if (st == ICE_NOTFOUND) {
             /* no such table: nothing arrived */

@@ -12,9 +12,11 @@
 #include "../../core/log.h"
 #include "ice_sink.h"
 
-static int rc_load(void *self, const char *ns, const char *name, json_t **md, sl_err *err)
+static int rc_load(void *self, const char *ns, const char *name, json_t **md, char **md_location, sl_err *err)
 {
     *md = NULL;
+    if (md_location)
+        *md_location = NULL;
     sl_buf path;
     sl_buf_init(&path);
     ice_table_path(&path, ns, name);
@@ -24,9 +26,15 @@ static int rc_load(void *self, const char *ns, const char *name, json_t **md, sl
     int rc = st < 0 ? st : 0;
     if (st == 404)
         rc = ICE_NOTFOUND;
-    else if (st == 200 && json_is_object(json_object_get(resp, "metadata")))
+    else if (st == 200 && json_is_object(json_object_get(resp, "metadata"))) {
         *md = json_incref(json_object_get(resp, "metadata"));
-    else if (st >= 0)
+        const char *loc = json_string_value(json_object_get(resp, "metadata-location"));
+        if (md_location && loc && !(*md_location = strdup(loc))) {
+            json_decref(*md);
+            *md = NULL;
+            rc = sl_errf(err, SL_ERUNTIME, "out of memory");
+        }
+    } else if (st >= 0)
         rc = ice_rest_fail(err, st, resp, "loading Iceberg table %s.%s", ns, name);
     json_decref(resp);
     return rc;

@@ -88,6 +88,15 @@ static const sl_option_def options[] = {
     {"expire-snapshots.check-interval", SL_OPT_DURATION, "1min", 0, 0, 86400000, NULL,
      "How often after an epoch a table's history is looked at (one catalog load; a commit when snapshots are "
      "due)."},
+    {"remove-orphan-files.enabled", SL_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Delete the files in each table's data and metadata directories that no snapshot reaches (an epoch cut "
+     "short by a crash, deletes a crash kept expiration from doing)."},
+    {"remove-orphan-files.older-than", SL_OPT_DURATION, "1d", 0, 0, 3153600000000LL, NULL,
+     "Only files last modified longer ago than this: a younger unreferenced file may be another writer's, not "
+     "yet committed."},
+    {"remove-orphan-files.check-interval", SL_OPT_DURATION, "1h", 0, 0, 3153600000000LL, NULL,
+     "How often after an epoch a table is looked at (one catalog load, every manifest read, the two "
+     "directories listed); the first epoch after a start always looks."},
     {"table.properties.", SL_OPT_PREFIX, NULL, 0, 0, 0, NULL,
      "Properties of the tables sluice creates (table.properties.write.metadata.compression-codec: gzip ...)."},
     SL_OPTION_END,
@@ -269,6 +278,12 @@ static int ice_commit(void *self, const char *checkpoint, sl_err *err)
             /* committed already; what is not expired now is next time */
             sl_warn("%s; snapshot expiration of %s is off until the next start", e.msg, t->target);
             t->expire_off = 1;
+        }
+        if (changed && t->index && ice_remove_orphans(t, &e)) {
+            /* committed already; nothing was deleted from an incomplete
+             * view of what the table reaches */
+            sl_warn("%s; orphan file removal of %s is off until the next start", e.msg, t->target);
+            t->orphans_off = 1;
         }
     }
     int64_t t4 = sl_mono_us();

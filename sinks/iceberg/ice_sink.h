@@ -75,7 +75,9 @@ void ice_url_segment(sl_buf *b, const char *s);
 enum { ICE_NOTFOUND = 1, ICE_CONFLICT = 2 };
 
 typedef struct ice_catalog_ops {
-    int (*load)(void *c, const char *ns, const char *name, json_t **md, sl_err *err);
+    /* md_location (if not NULL) receives the metadata file md was read
+     * from (malloc'd; NULL when the catalog does not say) */
+    int (*load)(void *c, const char *ns, const char *name, json_t **md, char **md_location, sl_err *err);
     /* creates namespace ns unless it exists */
     int (*create_namespace)(void *c, const char *ns, sl_err *err);
     /* creates table req.name in ns from a CreateTableRequest (name, schema
@@ -324,6 +326,8 @@ typedef struct ice_table {
     int compact_off;        /* compaction failed or cannot apply: off until the next start */
     int64_t expire_checked_us; /* when expiration last looked (monotonic), 0 before */
     int expire_off;         /* the history is not one expiration can cut: off until the next start */
+    int64_t orphans_checked_us; /* when orphan removal last looked (monotonic), 0 before */
+    int orphans_off;        /* orphan removal cannot run here: off until the next start */
 } ice_table;
 
 struct ice_sink {
@@ -404,6 +408,11 @@ int ice_table_commit_own(ice_table *t, json_t *change, const char *what, sl_err 
  * expire-snapshots.check-interval, the snapshots past the retention are
  * removed in a guarded commit and the files only they reached deleted */
 int ice_expire_table(ice_table *t, sl_err *err);
+/* orphan file removal after an epoch (ice_orphans.c): at most once per
+ * remove-orphan-files.check-interval, the files in the table's data and
+ * metadata directories that no snapshot reaches and that are older than
+ * remove-orphan-files.older-than are deleted */
+int ice_remove_orphans(ice_table *t, sl_err *err);
 
 /* a TRUNCATE's manifests (ice_truncate.c): every live file of t's current
  * snapshot marked DELETED by snapshot snap (sequence number seq); up to two

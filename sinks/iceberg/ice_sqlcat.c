@@ -64,15 +64,20 @@ static int current(sqlcat *c, const char *ns, const char *name, char **loc, sl_e
     return 0;
 }
 
-static int sc_load(void *self, const char *ns, const char *name, json_t **md, sl_err *err)
+static int sc_load(void *self, const char *ns, const char *name, json_t **md, char **md_location, sl_err *err)
 {
     *md = NULL;
+    if (md_location)
+        *md_location = NULL;
     char *loc;
     int rc = current(self, ns, name, &loc, err);
     if (rc)
         return rc;
     *md = ice_md_read(loc, err);
-    free(loc);
+    if (*md && md_location)
+        *md_location = loc;
+    else
+        free(loc);
     return *md ? 0 : SL_ERUNTIME;
 }
 

@@ -215,7 +215,7 @@ static int load_or_create(ice_table *t, const sl_table_schema *s, sl_err *err)
 {
     ice_sink *k = t->sink;
     json_t *md = NULL;
-    int rc = k->cat.ops->load(k->cat.self, t->ns, t->name, &md, err);
+    int rc = k->cat.ops->load(k->cat.self, t->ns, t->name, &md, NULL, err);
     if (rc == ICE_NOTFOUND) {
         if (!s->npk)
             return sl_errf(err, SL_ECONFIG, SL_LOG_PREFIX "table %s has no primary key; the iceberg sink needs one "

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import duckdb
 import duckdb_extension_avro
@@ -201,3 +202,21 @@ def truncate_snapshot(ice, table):
     assert int(props["deleted-data-files"]) == len(old_data)
     assert int(props["removed-delete-files"]) == len(old_dels)
     return snap, old_data, old_dels
+
+
+def local(uri):
+    return Path(urlparse(uri).path)
+
+
+def snapshot_files(table, discard_deleted=True):
+    """(data and delete files, manifests and lists) every snapshot of the
+    table reaches; discard_deleted=False also counts the files a manifest
+    lists as DELETED (read by no snapshot, but still named)"""
+    files, meta = set(), set()
+    for snap in table.snapshots():
+        meta.add(local(snap.manifest_list))
+        for m in snap.manifests(table.io):
+            meta.add(local(m.manifest_path))
+            for e in m.fetch_manifest_entry(table.io, discard_deleted=discard_deleted):
+                files.add(local(e.data_file.file_path))
+    return files, meta

@@ -9,18 +9,12 @@ exact."""
 from __future__ import annotations
 
 import random
-from pathlib import Path
-from urllib.parse import urlparse
 
-from iceberg_read import catalog, ch_rows, drop_tables, duck_rows, py_rows, wait_rows
+from iceberg_read import catalog, ch_rows, drop_tables, duck_rows, local, py_rows, snapshot_files, wait_rows
 from sluice_run import Sluice, mysql_exec
 from test_iceberg_compact import STARTED, round_of_changes, source_state, sql_rounds, yaml
 from test_iceberg_sql import sqlcat  # noqa: F401  (the fixture)
 from test_mysql_snapshot import fill
-
-
-def local(uri):
-    return Path(urlparse(uri).path)
 
 
 def on_disk(table):
@@ -33,14 +27,7 @@ def on_disk(table):
 def referenced(table):
     """the same, as the kept snapshots reach them (a file a kept snapshot
     lists as DELETED is read by none of them: it may be gone)"""
-    files, meta = set(), set()
-    for snap in table.snapshots():
-        meta.add(local(snap.manifest_list))
-        for m in snap.manifests(table.io):
-            meta.add(local(m.manifest_path))
-            for e in m.fetch_manifest_entry(table.io, discard_deleted=True):
-                files.add(local(e.data_file.file_path))
-    return files, meta
+    return snapshot_files(table)
 
 
 def expire_yaml(mariadb, ice, table, name, server_id, min_keep):

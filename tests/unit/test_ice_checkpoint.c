@@ -17,7 +17,7 @@ typedef struct fake_cat {
     int exists;
 } fake_cat;
 
-static int fake_load(void *c, const char *ns, const char *name, json_t **md, sl_err *err)
+static int fake_load(void *c, const char *ns, const char *name, json_t **md, char **md_location, sl_err *err)
 {
     if (!((fake_cat *)c)->exists)
         return ICE_NOTFOUND;
