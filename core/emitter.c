@@ -69,7 +69,9 @@ int sl_emit_commit(sl_emitter *e, sl_pos pos, const char *token)
     b->commit_pos = pos;
     b->commit_count = b->count;
     int rc = 0;
-    if (sl_batch_bytes(b) >= e->target_bytes)
+    /* a sink thread that found nothing to take gets this transaction
+     * without waiting for the batch to fill */
+    if (sl_batch_bytes(b) >= e->target_bytes || __atomic_exchange_n(&e->wanted, 0, __ATOMIC_ACQ_REL))
         rc = push_current(e);
     set_held(e, 0);
     pthread_mutex_unlock(&e->mu);
@@ -160,8 +162,10 @@ int sl_emit_should_stop(const sl_emitter *e)
 
 sl_batch *sl_emit_take_idle(sl_emitter *e)
 {
-    if (pthread_mutex_trylock(&e->mu))
+    if (pthread_mutex_trylock(&e->mu)) {
+        __atomic_store_n(&e->wanted, 1, __ATOMIC_RELEASE);
         return NULL;
+    }
     sl_batch *b = NULL;
     /* every push happens under mu, so an empty queue here stays ordered */
     if (!__atomic_load_n(&e->open, __ATOMIC_RELAXED) && e->cur && sl_batch_at_boundary(e->cur) && e->queue->count == 0) {
@@ -169,6 +173,8 @@ sl_batch *sl_emit_take_idle(sl_emitter *e)
         e->cur = NULL;
     }
     pthread_mutex_unlock(&e->mu);
+    if (!b)
+        __atomic_store_n(&e->wanted, 1, __ATOMIC_RELEASE);
     return b;
 }
 

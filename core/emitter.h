@@ -5,6 +5,12 @@
  * queue when they grow past the target size; a small batch that ends on a
  * boundary while the source waits for the server is taken by the sink
  * thread (sl_emit_take_idle), so an idle source never delays a commit.
+ * When the sink thread finds nothing to take because the source is inside
+ * a transaction (a source that reads in large pieces is inside one at
+ * nearly every moment: a piece rarely ends where a transaction does), it
+ * asks for the batch, and the next transaction end pushes it: under a
+ * steady load that is too light to fill batches, a change waits for its
+ * transaction's end, not for batch.size bytes to come in.
  * The mutex is held by a producer from its first event after a boundary
  * until the next boundary: the sink can only ever take whole transactions,
  * and a second producer of the same source (snapshot chunks merged into
@@ -37,6 +43,7 @@ typedef struct sl_emitter {
     uint64_t batches;            /* sl_batch.seq of the last batch created */
     int64_t idle_wall_ms;        /* last sl_emit_idle() (atomic), for the lag metric */
     int positioned;              /* the source knows where it starts (atomic) */
+    int wanted;                  /* the sink thread found nothing to take: the next transaction end pushes (atomic) */
 } sl_emitter;
 
 /* The source has fixed its start position: every change committed from now
@@ -97,7 +104,8 @@ void sl_emit_idle(sl_emitter *e);
 int sl_emit_pending(sl_emitter *e);
 
 /* Sink thread: takes the current batch if it is non-empty and ends on a
- * boundary, without waiting for the source. */
+ * boundary, without waiting for the source; when there is none to take,
+ * the source's next transaction end pushes its batch. */
 sl_batch *sl_emit_take_idle(sl_emitter *e);
 
 #endif

@@ -121,11 +121,23 @@ static void emitter_idle_take_only_at_boundary(void **state)
     pthread_mutex_lock(&e.mu);
     e.open = 1;
     sl_pos p = {1, 100, 0};
+    /* the sink found nothing to take: this transaction's end pushes its
+     * batch, far below the target size as it is */
     assert_int_equal(sl_emit_commit(&e, p, "{\"pos\":100}"), 0);
-    sl_batch *got = sl_emit_take_idle(&e);
+    sl_batch *got = sl_queue_pop(&q, 0);
     assert_non_null(got);
     assert_true(sl_batch_at_boundary(got));
     assert_string_equal(got->commit_token, "{\"pos\":100}");
+    sl_batch_free(got);
+    /* nobody asked: the next one stays in the current batch until taken */
+    b = sl_emit_batch(&e);
+    sl_batch_add_event(b, SL_OP_CREATE, &dummy);
+    assert_int_equal(sl_emit_commit(&e, p, "{\"pos\":150}"), 0);
+    assert_null(sl_queue_pop(&q, 0));
+    got = sl_emit_take_idle(&e);
+    assert_non_null(got);
+    assert_true(sl_batch_at_boundary(got));
+    assert_string_equal(got->commit_token, "{\"pos\":150}");
     sl_batch_free(got);
     /* a transaction spilling over: the flushed part is not a boundary */
     b = sl_emit_batch(&e);
