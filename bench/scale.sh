@@ -165,5 +165,5 @@ for rate in $SCALE_LAT_RATES; do
 done
 
 "$REPO/.venv/bin/python" "$REPO/bench/scale_report.py" --figures "$FIG" --loads "$DIR/scale.load" \
-    --latency "$lat" --rows $SCALE_ROWS --tx-rows "$SCALE_TX_ROWS" --runs "$SCALE_RUNS" \
+    --latency "$lat" --rows $SCALE_ROWS --tx-rows "${SCALE_TX_ROWS:-0}" --runs "$SCALE_RUNS" \
     --json "$OUT/scale-$(date +%Y%m%dT%H%M%S).json" --load "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
