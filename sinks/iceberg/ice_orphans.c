@@ -7,8 +7,7 @@
  *  - files an expiration's commit freed when a crash kept it from deleting
  *    them;
  *  - metadata files the catalog no longer lists (tables whose
- *    write.metadata.delete-after-commit.enabled is off), and the checksum
- *    files the Java catalogs leave beside the ones they delete.
+ *    write.metadata.delete-after-commit.enabled is off).
  *
  * When: after an epoch's commit, at most once per
  * remove-orphan-files.check-interval (the first epoch after a start
