@@ -227,10 +227,9 @@ int ice_expire_table(ice_table *t, sl_err *err)
     ice_sink *k = t->sink;
     if (!sl_opt_num(k->opts, "expire-snapshots.enabled") || t->expire_off || !t->snapshot_id)
         return 0;
-    int64_t now = sl_mono_us(), every = sl_opt_num(k->opts, "expire-snapshots.check-interval") * 1000;
-    if (t->expire_checked_us && now - t->expire_checked_us < every)
+    if (!ice_maintenance_due(&t->expire_checked_us, sl_mono_us(),
+                             sl_opt_num(k->opts, "expire-snapshots.check-interval")))
         return 0;
-    t->expire_checked_us = now;
     json_t *md = NULL;
     int rc = k->cat.ops->load(k->cat.self, t->ns, t->name, &md, NULL, err);
     if (rc)

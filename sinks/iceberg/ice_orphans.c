@@ -215,10 +215,9 @@ int ice_remove_orphans(ice_table *t, sl_err *err)
     ice_sink *k = t->sink;
     if (!sl_opt_num(k->opts, "remove-orphan-files.enabled") || t->orphans_off || !t->snapshot_id)
         return 0;
-    int64_t now = sl_mono_us(), every = sl_opt_num(k->opts, "remove-orphan-files.check-interval") * 1000;
-    if (t->orphans_checked_us && now - t->orphans_checked_us < every)
+    if (!ice_maintenance_due(&t->orphans_checked_us, sl_mono_us(),
+                             sl_opt_num(k->opts, "remove-orphan-files.check-interval")))
         return 0;
-    t->orphans_checked_us = now;
     json_t *md = NULL;
     char *md_location = NULL;
     int rc = k->cat.ops->load(k->cat.self, t->ns, t->name, &md, &md_location, err);
@@ -226,13 +225,13 @@ int ice_remove_orphans(ice_table *t, sl_err *err)
         return rc;
     /* another writer's commit: the next epoch's guarded swap reports it */
     json_t *cur = json_object_get(md, "current-snapshot-id");
-    if (!md_location)
+    if (!md_location) {
         sl_info("%s: orphan files not looked for: the catalog does not say which metadata file is current",
                 t->target);
-    else if (json_is_integer(cur) && json_integer_value(cur) == t->snapshot_id)
-        rc = sweep_table(t, md, md_location, err);
-    if (!md_location)
         t->orphans_off = 1;
+    } else if (json_is_integer(cur) && json_integer_value(cur) == t->snapshot_id) {
+        rc = sweep_table(t, md, md_location, err);
+    }
     free(md_location);
     json_decref(md);
     return rc;

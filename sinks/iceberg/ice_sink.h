@@ -408,6 +408,16 @@ int ice_table_commit_own(ice_table *t, json_t *change, const char *what, sl_err 
  * expire-snapshots.check-interval, the snapshots past the retention are
  * removed in a guarded commit and the files only they reached deleted */
 int ice_expire_table(ice_table *t, sl_err *err);
+/* the after-epoch maintenance gate (expiration, orphan removal): 1 when the
+ * step last ran (*checked_us, monotonic, 0 for never) at least every_ms ago,
+ * and then now is its new last run */
+static inline int ice_maintenance_due(int64_t *checked_us, int64_t now_us, int64_t every_ms)
+{
+    if (*checked_us && now_us - *checked_us < every_ms * 1000)
+        return 0;
+    *checked_us = now_us;
+    return 1;
+}
 /* orphan file removal after an epoch (ice_orphans.c): at most once per
  * remove-orphan-files.check-interval, the files in the table's data and
  * metadata directories that no snapshot reaches and that are older than
