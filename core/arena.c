@@ -1,4 +1,4 @@
-/* arena.c — block list behind sl_arena. */
+/* arena.c — block list behind sl_arena; big blocks from the pool when it has one. */
 #include "arena.h"
 
 #include <stdint.h>
@@ -9,6 +9,7 @@ struct sl_arena_block {
     sl_arena_block *next;
     size_t size;
     size_t used;
+    int pooled; /* from a->pool: its mapping is sizeof header + size bytes */
     _Alignas(16) unsigned char data[];
 };
 
@@ -20,16 +21,25 @@ void sl_arena_init(sl_arena *a)
     a->next_block = FIRST_BLOCK;
 }
 
+void sl_arena_init_pooled(sl_arena *a, sl_block_pool *pool)
+{
+    sl_arena_init(a);
+    a->pool = pool;
+}
+
 static sl_arena_block *new_block(sl_arena *a, size_t min)
 {
     size_t size = a->next_block;
     if (size < min)
         size = min;
-    sl_arena_block *b = malloc(sizeof *b + size);
+    /* only the growth steps are pooled: a few exact sizes that recur */
+    int pooled = SL_ARENA_USES_POOL && a->pool && size == a->next_block && size >= SL_ARENA_POOLED_MIN;
+    sl_arena_block *b = pooled ? sl_block_pool_get(a->pool, sizeof *b + size) : malloc(sizeof *b + size);
     if (!b)
         return NULL;
     b->size = size;
     b->used = 0;
+    b->pooled = pooled;
     a->reserved_bytes += size;
     if (a->next_block < MAX_BLOCK)
         a->next_block *= 2;
@@ -80,6 +90,14 @@ char *sl_arena_strndup(sl_arena *a, const char *s, size_t n)
 
 char *sl_arena_strdup(sl_arena *a, const char *s) { return sl_arena_strndup(a, s, strlen(s)); }
 
+static void free_block(sl_arena *a, sl_arena_block *b)
+{
+    if (b->pooled)
+        sl_block_pool_put(a->pool, b, sizeof *b + b->size);
+    else
+        free(b);
+}
+
 void sl_arena_reset(sl_arena *a)
 {
     sl_arena_block *keep = NULL;
@@ -88,7 +106,7 @@ void sl_arena_reset(sl_arena *a)
         if (!n && b->size <= MAX_BLOCK) {
             keep = b;
         } else {
-            free(b);
+            free_block(a, b);
         }
     }
     a->head = keep;
@@ -102,7 +120,7 @@ void sl_arena_free(sl_arena *a)
 {
     for (sl_arena_block *b = a->head, *n; b; b = n) {
         n = b->next;
-        free(b);
+        free_block(a, b);
     }
-    sl_arena_init(a);
+    sl_arena_init_pooled(a, a->pool);
 }

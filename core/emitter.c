@@ -5,11 +5,12 @@
 
 #include <string.h>
 
-int sl_emitter_init(sl_emitter *e, sl_queue *q, size_t target_bytes,
+int sl_emitter_init(sl_emitter *e, sl_queue *q, sl_block_pool *pool, size_t target_bytes,
                     const volatile sig_atomic_t *stop_flag)
 {
     memset(e, 0, sizeof *e);
     e->queue = q;
+    e->pool = pool;
     e->target_bytes = target_bytes;
     e->stop_flag = stop_flag;
     return pthread_mutex_init(&e->mu, NULL) ? -1 : 0;
@@ -42,7 +43,7 @@ sl_batch *sl_emit_batch(sl_emitter *e)
         pthread_mutex_lock(&e->mu);
         set_held(e, 1);
     }
-    if (!e->cur && (e->cur = sl_batch_new()))
+    if (!e->cur && (e->cur = sl_batch_new(e->pool)))
         e->cur->seq = ++e->batches;
     return e->cur;
 }

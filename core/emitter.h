@@ -28,6 +28,7 @@
 
 typedef struct sl_emitter {
     sl_queue *queue;
+    sl_block_pool *pool; /* of every batch of this source, or NULL */
     pthread_mutex_t mu;
     /* a producer holds mu inside a transaction, and which one: read
      * without mu by every thread asking whether it holds it, so both are
@@ -52,8 +53,11 @@ typedef struct sl_emitter {
 void sl_emit_positioned(sl_emitter *e);
 int sl_emit_is_positioned(sl_emitter *e);
 
-int sl_emitter_init(sl_emitter *e, sl_queue *q, size_t target_bytes,
+/* pool (NULL: malloc) must outlive every batch the emitter made */
+int sl_emitter_init(sl_emitter *e, sl_queue *q, sl_block_pool *pool, size_t target_bytes,
                     const volatile sig_atomic_t *stop_flag);
+/* A new batch for a producer that fills its own (a snapshot chunk). */
+static inline sl_batch *sl_emit_new_batch(sl_emitter *e) { return sl_batch_new(e->pool); }
 void sl_emitter_destroy(sl_emitter *e);
 
 /* Current batch for appending; opens the transaction (takes the mutex).

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-sl_batch *sl_batch_new(void)
+sl_batch *sl_batch_new(sl_block_pool *pool)
 {
     sl_batch *b = calloc(1, sizeof *b);
     if (b)
-        sl_arena_init(&b->arena);
+        sl_arena_init_pooled(&b->arena, pool);
     return b;
 }
 

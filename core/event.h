@@ -116,7 +116,8 @@ static inline int64_t sl_txinfo_ts_us(const sl_txinfo *tx)
     return tx->ts_us ? tx->ts_us : tx->ts_ms * 1000;
 }
 
-sl_batch *sl_batch_new(void);
+/* pool: where the batch's big blocks come from and go back to, or NULL */
+sl_batch *sl_batch_new(sl_block_pool *pool);
 void sl_batch_free(sl_batch *b);
 /* memory the batch holds, for queue accounting */
 size_t sl_batch_bytes(const sl_batch *b);

@@ -732,7 +732,7 @@ static int read_chunk_once(reader *r, sl_snap_chunk *c, sl_err *err)
         rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s", mysql_stmt_error(st));
         goto out;
     }
-    b = sl_batch_new();
+    b = sl_emit_new_batch(r->base.pool->out);
     sl_txinfo *tx = b ? sl_arena_alloc(&b->arena, sizeof *tx) : NULL;
     if (!tx) {
         rc = sl_errf(err, SL_ERUNTIME, "out of memory");

@@ -341,7 +341,7 @@ static int chunk_rows(reader *r, const sl_snap_chunk *c, sl_batch **out, sl_err 
     if (rc)
         return rc;
     sl_pos at = {ps->at_lsn, 0, 0};
-    sl_batch *b = sl_batch_new();
+    sl_batch *b = sl_emit_new_batch(r->base.pool->out);
     sl_txinfo *tx = b ? sl_arena_alloc(&b->arena, sizeof *tx) : NULL;
     if (!tx) {
         rc = sl_errf(err, SL_ERUNTIME, "out of memory");

@@ -44,6 +44,87 @@ static void arena_alignment_and_large_blocks(void **state)
     sl_arena_free(&a);
 }
 
+/* Batches of a pooled arena take their big blocks from the pool and give
+ * them back, whichever thread frees them; the pool keeps at most its cap. */
+static void *fill_and_free_batches(void *arg)
+{
+    sl_block_pool *pool = arg;
+    for (int i = 0; i < 50; i++) {
+        sl_batch *b = sl_batch_new(pool);
+        assert_non_null(b);
+        for (int j = 0; j < 3000; j++)
+            memset(sl_arena_alloc(&b->arena, 1000), j, 1000);
+        sl_batch_free(b);
+    }
+    return NULL;
+}
+
+static void pooled_arena_reuses_big_blocks_within_the_cap(void **state)
+{
+    sl_block_pool pool;
+    assert_int_equal(sl_block_pool_init(&pool, 4 << 20), 0);
+    /* the pool on its own: a kept block comes back, one over the cap is unmapped */
+    void *x = sl_block_pool_get(&pool, 3 << 20), *y = sl_block_pool_get(&pool, 3 << 20);
+    assert_non_null(x);
+    assert_non_null(y);
+    memset(x, 1, 3 << 20);
+    sl_block_pool_put(&pool, x, 3 << 20);
+    sl_block_pool_put(&pool, y, 3 << 20);
+    assert_int_equal(pool.cached_bytes, 3 << 20);
+    assert_ptr_equal(sl_block_pool_get(&pool, 3 << 20), x);
+    assert_int_equal(pool.cached_bytes, 0);
+    sl_block_pool_put(&pool, x, 3 << 20);
+    assert_int_equal(pool.mapped, 2);
+    assert_int_equal(pool.reused, 1);
+    sl_block_pool_destroy(&pool);
+    if (!SL_ARENA_USES_POOL)
+        return; /* AddressSanitizer: arenas keep to malloc (arena.h) */
+    assert_int_equal(sl_block_pool_init(&pool, 4 << 20), 0);
+    sl_arena a;
+    sl_arena_init_pooled(&a, &pool);
+    /* 16K, 32K and 64K come from malloc; 128K to 1M are the pool's */
+    for (int i = 0; i < 3000; i++)
+        memset(sl_arena_alloc(&a, 1000), 1, 1000);
+    size_t reserved = a.reserved_bytes;
+    assert_true(reserved >= 3000 * 1000);
+    uint64_t mapped = pool.mapped;
+    assert_true(mapped >= 2);
+    assert_int_equal(pool.reused, 0);
+    sl_arena_free(&a);
+    assert_ptr_equal(a.pool, &pool);
+    assert_true(pool.cached_bytes > 0 && pool.cached_bytes <= pool.cap_bytes);
+    /* the same growth again: every big block is a kept one */
+    for (int i = 0; i < 3000; i++)
+        memset(sl_arena_alloc(&a, 1000), 2, 1000);
+    assert_int_equal(a.reserved_bytes, reserved);
+    assert_int_equal(pool.mapped, mapped);
+    assert_int_equal(pool.reused, mapped);
+    /* an oversized request is malloc's, not the pool's */
+    assert_non_null(sl_arena_alloc(&a, 3 << 20));
+    assert_int_equal(pool.mapped, mapped);
+    sl_arena_reset(&a);
+    sl_arena_free(&a);
+    /* more freed than the cap: the rest is unmapped */
+    sl_arena many[8];
+    for (int k = 0; k < 8; k++) {
+        sl_arena_init_pooled(&many[k], &pool);
+        for (int i = 0; i < 3000; i++)
+            sl_arena_alloc(&many[k], 1000);
+    }
+    for (int k = 0; k < 8; k++)
+        sl_arena_free(&many[k]);
+    assert_true(pool.cached_bytes <= pool.cap_bytes);
+    /* filled on two threads, freed on them: the pool is shared */
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(pthread_create(&t[k], NULL, fill_and_free_batches, &pool), 0);
+    for (int k = 0; k < 2; k++)
+        pthread_join(t[k], NULL);
+    assert_true(pool.reused > 50);
+    assert_true(pool.cached_bytes <= pool.cap_bytes);
+    sl_block_pool_destroy(&pool);
+}
+
 static void calendar_round_trip(void **state)
 {
     assert_int_equal(sl_days_from_civil(1970, 1, 1), 0);
@@ -67,7 +148,7 @@ static void *producer(void *arg)
 {
     producer_arg *p = arg;
     for (int i = 0; i < p->n; i++) {
-        sl_batch *b = sl_batch_new();
+        sl_batch *b = sl_batch_new(NULL);
         sl_arena_alloc(&b->arena, 100);
         b->count = (size_t)i;
         if (sl_queue_push(p->q, b))
@@ -110,7 +191,7 @@ static void emitter_idle_take_only_at_boundary(void **state)
     sl_emitter e;
     volatile sig_atomic_t stop = 0;
     sl_queue_init(&q, 1 << 20);
-    sl_emitter_init(&e, &q, 1 << 20, &stop);
+    sl_emitter_init(&e, &q, NULL, 1 << 20, &stop);
     static sl_table_schema dummy;
     sl_batch *b = sl_emit_batch(&e);
     sl_batch_add_event(b, SL_OP_CREATE, &dummy);
@@ -258,7 +339,7 @@ static void emitter_batches_end_on_boundaries_under_steady_load(void **state)
     sl_queue q;
     sl_emitter e;
     sl_queue_init(&q, (size_t)1 << 30);
-    sl_emitter_init(&e, &q, TARGET, NULL);
+    sl_emitter_init(&e, &q, NULL, TARGET, NULL);
     for (int tx = 0; tx < 401; tx++) {
         int rows = tx == 400 ? 400 : 10; /* the last one is bigger than the target */
         for (int k = 0; k < rows; k++) {
@@ -301,7 +382,7 @@ static void emitter_shared_by_source_and_sink_threads(void **state)
     sl_emitter e;
     volatile sig_atomic_t stop = 0;
     sl_queue_init(&q, 1 << 20);
-    sl_emitter_init(&e, &q, 1 << 20, &stop);
+    sl_emitter_init(&e, &q, NULL, 1 << 20, &stop);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, committing_source, &e), 0);
     uint64_t next = 0;
@@ -333,7 +414,7 @@ static void emitter_numbers_batches_across_address_reuse(void **state)
     sl_emitter e;
     volatile sig_atomic_t stop = 0;
     sl_queue_init(&q, 1 << 20);
-    sl_emitter_init(&e, &q, 1 << 20, &stop);
+    sl_emitter_init(&e, &q, NULL, 1 << 20, &stop);
     static sl_table_schema dummy;
     int reused = 0;
     for (int i = 0; i < 16; i++) {
@@ -556,6 +637,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(arena_alignment_and_large_blocks),
+        cmocka_unit_test(pooled_arena_reuses_big_blocks_within_the_cap),
         cmocka_unit_test(error_hint_is_the_last_clause),
         cmocka_unit_test(calendar_round_trip),
         cmocka_unit_test(queue_is_fifo_and_bounded),

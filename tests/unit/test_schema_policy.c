@@ -71,7 +71,7 @@ static void render(const sl_batch *b, char *out, size_t len)
 static int run_with(int behavior, const char *include, const char *exclude, char *out, size_t len, sl_err *err)
 {
     sl_table_schema *v[4] = {shape("id,a,b", 1), shape("id,a,b,c", 2), shape("id,b,c", 3), shape("id,b,d", 4)};
-    sl_batch *b = sl_batch_new();
+    sl_batch *b = sl_batch_new(NULL);
     for (int i = 0; i < 4; i++) {
         add(b, SL_OP_SCHEMA, v[i], 0);
         add(b, 'c', v[i], 10 * (i + 1));

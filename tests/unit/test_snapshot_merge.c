@@ -67,7 +67,7 @@ static void fixture_init(fixture *f, size_t chunk_size, uint64_t est_rows, size_
     int key = 0;
     assert_int_equal(sl_snapshot_add_table(&f->snap, f->s->qualified, f->s, &key, 1, est_rows, &f->err), 0);
     sl_queue_init(&f->q, 64 << 20);
-    sl_emitter_init(&f->em, &f->q, target_bytes, NULL);
+    sl_emitter_init(&f->em, &f->q, NULL, target_bytes, NULL);
 }
 
 static void fixture_free(fixture *f)
@@ -94,7 +94,7 @@ static int whole_table(void *ctx, sl_snap_table *t, const char *lo, char **hi, s
 
 static sl_batch *chunk_rows(const sl_table_schema *s, const int64_t *ids, int n, sl_pos at)
 {
-    sl_batch *b = sl_batch_new();
+    sl_batch *b = sl_batch_new(NULL);
     for (int i = 0; i < n; i++) {
         sl_value *v = sl_batch_row(b, 1);
         v[0] = sl_val_int(ids[i]);

@@ -50,7 +50,7 @@ static void add_row(sl_batch *b, const sl_table_schema *s, char op, int64_t id, 
 /* a batch of ids 1..n as snapshot reads */
 static sl_batch *rows_1_to(const sl_table_schema *s, int n)
 {
-    sl_batch *b = sl_batch_new();
+    sl_batch *b = sl_batch_new(NULL);
     static const char *names[] = {"ann", "bob", "cid", "dan", "eve"};
     for (int i = 1; i <= n; i++)
         add_row(b, s, SL_OP_READ, i, names[(i - 1) % 5], "10.00");
@@ -188,7 +188,7 @@ static void computed_and_metadata_columns_with_their_types(void **state)
 static void updates_leaving_or_entering_the_filter_become_deletes_or_inserts(void **state)
 {
     sl_table_schema *s = orders_schema();
-    sl_batch *b = sl_batch_new();
+    sl_batch *b = sl_batch_new(NULL);
     const char *amounts[][2] = {{"150", "160"}, {"150", "50"}, {"50", "150"}, {"50", "60"}};
     for (int i = 0; i < 4; i++) {
         sl_event *e = sl_batch_add_event(b, SL_OP_UPDATE, s);
@@ -221,7 +221,7 @@ static void updates_leaving_or_entering_the_filter_become_deletes_or_inserts(voi
 static void soft_delete_writes_the_deleted_row_as_an_insert(void **state)
 {
     sl_table_schema *s = orders_schema();
-    sl_batch *b = sl_batch_new();
+    sl_batch *b = sl_batch_new(NULL);
     add_row(b, s, SL_OP_DELETE, 5, "eve", "10.00");
     sl_transform d = def("shop.orders", "\\*, __data_event_type__ AS op_type", NULL);
     d.converter = "SOFT_DELETE";
