@@ -192,6 +192,25 @@ def main() -> None:
               f"{fmt_rate(a.rows / sp['wall_s'])} rows/s, watermark {fmt_rate(a.rows / wm['wall_s'])} rows/s, "
               f"{watermark_ratio:.2f}x (goal 0.9x) {'ok' if watermark_ratio >= 0.9 else 'MISSED'}; "
               f"{wm['cpu_s']:.1f} CPU s against {sp['cpu_s']:.1f}")
+    kafka_pairs = {}
+    for label, key, count in (("snapshot", "kafka_pair_snapshot", a.rows), ("binlog", "kafka_pair", a.events)):
+        ratios = []
+        for i in range(1, 1000):
+            s_f, l_f = figures.get(f"{key}_{i}"), figures.get(f"{key}_limit_{i}")
+            if s_f is None or l_f is None:
+                break
+            if s_f.get("wall_s") and l_f.get("wall_s"):
+                ratios.append({"sluice_rate": count / s_f["wall_s"], "limit_rate": count / l_f["wall_s"],
+                               "ratio": l_f["wall_s"] / s_f["wall_s"]})
+        if ratios:
+            rs = sorted(r["ratio"] for r in ratios)
+            med = rs[len(rs) // 2] if len(rs) % 2 else (rs[len(rs) // 2 - 1] + rs[len(rs) // 2]) / 2
+            kafka_pairs[label] = {"pairs": ratios, "median_ratio": med}
+            print(f"mariadb {label} -> kafka, {len(rs)} runs in turns with the bare producer: median ratio "
+                  f"{med:.2f} (goal 0.8) {'ok' if med >= 0.8 else 'MISSED'}, range {rs[0]:.2f}-{rs[-1]:.2f}; sluice "
+                  f"{fmt_rate(min(r['sluice_rate'] for r in ratios))}-{fmt_rate(max(r['sluice_rate'] for r in ratios))}"
+                  f", bare producer {fmt_rate(min(r['limit_rate'] for r in ratios))}-"
+                  f"{fmt_rate(max(r['limit_rate'] for r in ratios))}")
     jb, ab = (json.loads(x) for x in a.topic_bytes)
     avro = None
     if jb and ab and jb["records"] and ab["records"]:
@@ -273,7 +292,7 @@ def main() -> None:
            "debezium_runs": a.debezium_runs, "debezium_heap": a.debezium_heap, "figures": figures,
            "table": table, "latency": latency, "latency_pg": latency_pg, "transform_ratio": transform_ratio,
            "watermark_ratio": watermark_ratio, "writer": writer,
-           "avro": avro, "failover": json.loads(a.ha), "iceberg": iceberg}
+           "avro": avro, "failover": json.loads(a.ha), "iceberg": iceberg, "kafka_pairs": kafka_pairs}
     a.json.write_text(json.dumps(out, indent=2))
     print(f"all figures: {a.json}")
 

@@ -53,7 +53,9 @@
 # BENCH_SLUICE=path benchmarks another sluice binary (default build/sluice).
 # BENCH_KEEP=1 keeps the work directory (logs of every run) for inspection.
 # BENCH_KAFKA_CURVE=1 adds binlog -> Kafka runs at four producer queue sizes
-# (throughput against peak RSS).
+# (throughput against peak RSS). BENCH_KAFKA_PAIRS=N adds N runs of the two
+# MariaDB -> Kafka scenarios with sluice and the bare producer in turns, for
+# the median ratio of neighbouring runs.
 # BENCH_ONLY=mariadb,watermark,kafka,postgres,clickhouse,iceberg,ha runs only those groups
 # (BENCH_ONLY=scale, `make bench-scale`: the scale curve, a big transaction and
 # the latency under load, alone; bench/scale.sh)
@@ -490,13 +492,34 @@ run kafka_snapshot "$RUNS" bash "$(kafka_script kafka_snapshot "$(mysql_source s
 
 kmsgs=$((events + third / 4))  # every delete is followed by its tombstone
 log "binlog -> kafka: sluice migrate (exactly-once)"
-run kafka "$RUNS" bash "$(kafka_script kafka "$(mysql_source chg.t "  scan.startup.mode: specific-offset
+binlog_range="$(mysql_source chg.t "  scan.startup.mode: specific-offset
   scan.startup.specific-offset.file: $bfile
-  scan.startup.specific-offset.pos: $bpos")" "--follow-until=$efile:$epos")"
+  scan.startup.specific-offset.pos: $bpos")"
+run kafka "$RUNS" bash "$(kafka_script kafka "$binlog_range" "--follow-until=$efile:$epos")"
 json_bytes="$(topic_bytes kafka1.chg.t)" || json_bytes=null
 kafka_value="$(avg_value "$json_bytes" 440)"
 log "binlog -> kafka limit: raw librdkafka producer, $kmsgs messages of $kafka_value bytes"
 run kafka_limit "$RUNS" "$RAW" "$KAFKA_BOOTSTRAP" raw "$kmsgs" "$kafka_value" "${RAW_CONF[@]}"
+
+# BENCH_KAFKA_PAIRS=N: N more runs of both MariaDB scenarios into Kafka, the
+# bare producer and sluice taking turns (which goes first alternates), for
+# the median of N ratios of neighbours: on a small machine the broker's
+# state moves the bare producer's rate between runs far more than sluice's,
+# and the best of each side, taken minutes apart, compares two moments
+for ((i = 1; i <= ${BENCH_KAFKA_PAIRS:-0}; i++)); do
+    log "kafka pair $i of $BENCH_KAFKA_PAIRS: snapshot and binlog, the bare producer and sluice in turns"
+    for half in 1 2; do
+        if (( (i + half) % 2 == 0 )); then
+            run "kafka_pair_snapshot_limit_$i" 1 "$RAW" "$KAFKA_BOOTSTRAP" raw_snapshot "$ROWS" "$snap_bytes" \
+                "${RAW_CONF[@]}"
+            run "kafka_pair_limit_$i" 1 "$RAW" "$KAFKA_BOOTSTRAP" raw "$kmsgs" "$kafka_value" "${RAW_CONF[@]}"
+        else
+            run "kafka_pair_snapshot_$i" 1 bash "$(kafka_script "kafka_pair_snapshot_$i" \
+                "$(mysql_source snap.sbtest '  scan.startup.mode: initial')" '')"
+            run "kafka_pair_$i" 1 bash "$(kafka_script "kafka_pair_$i" "$binlog_range" "--follow-until=$efile:$epos")"
+        fi
+    done
+done
 
 # BENCH_KAFKA_CURVE=1: the throughput/memory trade-off of the producer's
 # queue (properties.queue.buffering.max.kbytes; sluice's default 16384)
