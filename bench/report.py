@@ -13,8 +13,10 @@ scenario's row or event count divided by the wall time of the whole process
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
+import statistics
 import subprocess
 from pathlib import Path
 
@@ -195,7 +197,7 @@ def main() -> None:
     kafka_pairs = {}
     for label, key, count in (("snapshot", "kafka_pair_snapshot", a.rows), ("binlog", "kafka_pair", a.events)):
         ratios = []
-        for i in range(1, 1000):
+        for i in itertools.count(1):
             s_f, l_f = figures.get(f"{key}_{i}"), figures.get(f"{key}_limit_{i}")
             if s_f is None or l_f is None:
                 break
@@ -204,7 +206,7 @@ def main() -> None:
                                "ratio": l_f["wall_s"] / s_f["wall_s"]})
         if ratios:
             rs = sorted(r["ratio"] for r in ratios)
-            med = rs[len(rs) // 2] if len(rs) % 2 else (rs[len(rs) // 2 - 1] + rs[len(rs) // 2]) / 2
+            med = statistics.median(rs)
             kafka_pairs[label] = {"pairs": ratios, "median_ratio": med}
             print(f"mariadb {label} -> kafka, {len(rs)} runs in turns with the bare producer: median ratio "
                   f"{med:.2f} (goal 0.8) {'ok' if med >= 0.8 else 'MISSED'}, range {rs[0]:.2f}-{rs[-1]:.2f}; sluice "

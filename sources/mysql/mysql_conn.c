@@ -88,13 +88,15 @@ int sl_mysql_connect_rt(const sl_mysql_conf *c, unsigned read_timeout_s, MYSQL *
             code == ER_ACCESS_DENIED_NO_PASSWORD_ERROR || attempt >= c->max_retries)
             return sl_mysql_tls_fix(c, code, err, SL_ERUNTIME);
         /* a stop that came while this attempt failed (the back-off's end
-         * and the stop request can be milliseconds apart): no retry is
-         * announced that will never happen */
-        if (sl_live_stopped(c->stop))
-            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "stopped while waiting to reconnect to %s:%u", c->host,
-                           c->port);
-        sl_log(SL_LOG_WARN, "%s; retrying in %lld ms (%d of %d)", err->msg, (long long)backoff, attempt + 1, c->max_retries);
-        if (sl_live_sleep(c->stop, backoff))
+         * and the stop request can be milliseconds apart) announces no
+         * retry that will never happen */
+        int stopped = sl_live_stopped(c->stop);
+        if (!stopped) {
+            sl_log(SL_LOG_WARN, "%s; retrying in %lld ms (%d of %d)", err->msg, (long long)backoff, attempt + 1,
+                   c->max_retries);
+            stopped = sl_live_sleep(c->stop, backoff);
+        }
+        if (stopped)
             return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "stopped while waiting to reconnect to %s:%u", c->host,
                            c->port);
         backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
