@@ -23,7 +23,13 @@
  * is stored under its prefix and a 128-bit hash, the whole key in the
  * value to compare), files (u32 id -> path), paths (path -> u32 id), meta
  * (tag, boot), dels (position deletes during a rebuild). One write
- * transaction spans an epoch; gets read through it. */
+ * transaction spans an epoch; gets read through it.
+ *
+ * Keys and deletes go through one cursor each, kept open for the
+ * transaction: LMDB searches a positioned cursor's own leaf page first, so
+ * keys that come in order (an insert-heavy stream, a compaction walking a
+ * file, a rebuild's deletes) skip the descent from the root and the write
+ * transaction's dirty-page lookups on the way down. */
 #define SL_LOG_COMPONENT "iceberg sink"
 
 #include <errno.h>
@@ -45,6 +51,7 @@
 struct ice_index {
     MDB_env *env;
     MDB_txn *txn;          /* the open write transaction, or NULL */
+    MDB_cursor *kc, *dc;   /* on keys and dels in txn, opened on first use */
     MDB_dbi keys, files, paths, meta, dels;
     char boot[40];
     int boot_written;      /* this process's boot id is in meta */
@@ -57,6 +64,16 @@ struct ice_index {
 static int lmdb_fail(sl_err *err, const ice_index *x, const char *what, int rc)
 {
     return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "key index %s: %s: %s", x->path, what, mdb_strerror(rc));
+}
+
+/* before the transaction ends, and before a drop of what they walk */
+static void close_cursors(ice_index *x)
+{
+    if (x->kc)
+        mdb_cursor_close(x->kc);
+    if (x->dc)
+        mdb_cursor_close(x->dc);
+    x->kc = x->dc = NULL;
 }
 
 static void read_boot(char out[40])
@@ -86,6 +103,20 @@ static int begin(ice_index *x, sl_err *err)
             return lmdb_fail(err, x, "put", rc);
     }
     return 0;
+}
+
+/* the transaction's cursor on dbi (keys or dels), begun and opened on first use */
+static MDB_cursor *cursor(ice_index *x, MDB_dbi dbi, sl_err *err)
+{
+    if (begin(x, err))
+        return NULL;
+    MDB_cursor **c = dbi == x->keys ? &x->kc : &x->dc;
+    int rc = *c ? 0 : mdb_cursor_open(x->txn, dbi, c);
+    if (rc) {
+        *c = NULL;
+        lmdb_fail(err, x, "cursor", rc);
+    }
+    return *c;
 }
 
 int ice_index_open(const char *dir, ice_index **out, sl_err *err)
@@ -142,6 +173,7 @@ void ice_index_free(ice_index *x)
 {
     if (!x)
         return;
+    close_cursors(x);
     if (x->txn)
         mdb_txn_abort(x->txn);
     if (x->env) {
@@ -188,6 +220,7 @@ int ice_index_commit(ice_index *x, int64_t tag, sl_err *err)
         ice_index_abort(x);
         return lmdb_fail(err, x, "put", rc);
     }
+    close_cursors(x);
     rc = mdb_txn_commit(x->txn);
     x->txn = NULL;
     if (rc)
@@ -207,6 +240,7 @@ int ice_index_commit(ice_index *x, int64_t tag, sl_err *err)
 void ice_index_abort(ice_index *x)
 {
     if (x->txn) {
+        close_cursors(x);
         mdb_txn_abort(x->txn);
         x->txn = NULL;
         /* the file count may have grown in the aborted transaction */
@@ -289,11 +323,12 @@ static int is_long(ice_index *x, const MDB_val *k, size_t n) { return k->mv_size
 
 int ice_index_get(ice_index *x, const void *key, size_t n, ice_loc *out, sl_err *err)
 {
-    int rc = begin(x, err);
-    if (rc)
-        return rc;
+    MDB_cursor *c = cursor(x, x->keys, err);
+    if (!c)
+        return SL_ERUNTIME;
     MDB_val k = lkey(x, key, n), v;
-    if ((rc = mdb_get(x->txn, x->keys, &k, &v)) == MDB_NOTFOUND)
+    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+    if (rc == MDB_NOTFOUND)
         return 0;
     if (rc)
         return lmdb_fail(err, x, "get", rc);
@@ -307,9 +342,9 @@ int ice_index_get(ice_index *x, const void *key, size_t n, ice_loc *out, sl_err 
 
 int ice_index_put(ice_index *x, const void *key, size_t n, ice_loc loc, sl_err *err)
 {
-    int rc = begin(x, err);
-    if (rc)
-        return rc;
+    MDB_cursor *c = cursor(x, x->keys, err);
+    if (!c)
+        return SL_ERUNTIME;
     MDB_val k = lkey(x, key, n);
     int lng = is_long(x, &k, n);
     uint8_t small[12];
@@ -323,16 +358,17 @@ int ice_index_put(ice_index *x, const void *key, size_t n, ice_loc loc, sl_err *
         sl_buf_add(&big, key, n);
         v = (MDB_val){big.len, big.data};
     }
-    rc = mdb_put(x->txn, x->keys, &k, &v, 0);
+    int rc = mdb_cursor_put(c, &k, &v, 0);
     sl_buf_free(&big);
     return rc ? lmdb_fail(err, x, "put", rc) : 0;
 }
 
 int ice_index_swap(ice_index *x, const void *key, size_t n, ice_loc loc, ice_loc *old, sl_err *err)
 {
-    int rc = begin(x, err);
-    if (rc)
-        return rc;
+    MDB_cursor *c = cursor(x, x->keys, err);
+    if (!c)
+        return SL_ERUNTIME;
+    int rc;
     MDB_val k = lkey(x, key, n);
     if (is_long(x, &k, n)) { /* the value holds the key too: the plain way */
         if ((rc = ice_index_get(x, key, n, old, err)) < 0)
@@ -344,8 +380,9 @@ int ice_index_swap(ice_index *x, const void *key, size_t n, ice_loc loc, ice_loc
     memcpy(buf, &loc.file, 4);
     memcpy(buf + 4, &loc.pos, 8);
     MDB_val v = {12, buf};
-    /* one descent for a new key; an existing one hands back its value */
-    rc = mdb_put(x->txn, x->keys, &k, &v, MDB_NOOVERWRITE);
+    /* one search for a new key; an existing one hands back its value and
+     * leaves the cursor on it, to be overwritten in place */
+    rc = mdb_cursor_put(c, &k, &v, MDB_NOOVERWRITE);
     if (rc == 0)
         return 0;
     if (rc != MDB_KEYEXIST)
@@ -353,44 +390,42 @@ int ice_index_swap(ice_index *x, const void *key, size_t n, ice_loc loc, ice_loc
     memcpy(&old->file, v.mv_data, 4);
     memcpy(&old->pos, (char *)v.mv_data + 4, 8);
     v = (MDB_val){12, buf};
-    rc = mdb_put(x->txn, x->keys, &k, &v, 0);
+    rc = mdb_cursor_put(c, &k, &v, MDB_CURRENT);
     return rc ? lmdb_fail(err, x, "put", rc) : 1;
 }
 
 int ice_index_take(ice_index *x, const void *key, size_t n, ice_loc *old, sl_err *err)
 {
-    int rc = begin(x, err);
-    if (rc)
-        return rc;
+    MDB_cursor *c = cursor(x, x->keys, err);
+    if (!c)
+        return SL_ERUNTIME;
+    int rc;
     MDB_val k = lkey(x, key, n), v;
     if (is_long(x, &k, n)) {
         if ((rc = ice_index_get(x, key, n, old, err)) <= 0)
             return rc;
         return (rc = ice_index_del(x, key, n, err)) < 0 ? rc : 1;
     }
-    /* one descent: the cursor finds the entry, reads it and deletes it */
-    MDB_cursor *c;
-    if ((rc = mdb_cursor_open(x->txn, x->keys, &c)))
-        return lmdb_fail(err, x, "cursor", rc);
+    /* one search: the cursor finds the entry, reads it and deletes it */
     rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
     if (rc == 0 && v.mv_size >= 12) {
         memcpy(&old->file, v.mv_data, 4);
         memcpy(&old->pos, (char *)v.mv_data + 4, 8);
         rc = mdb_cursor_del(c, 0);
-        mdb_cursor_close(c);
         return rc ? lmdb_fail(err, x, "del", rc) : 1;
     }
-    mdb_cursor_close(c);
     return rc == MDB_NOTFOUND || rc == 0 ? 0 : lmdb_fail(err, x, "get", rc);
 }
 
 int ice_index_del(ice_index *x, const void *key, size_t n, sl_err *err)
 {
-    int rc = begin(x, err);
-    if (rc)
-        return rc;
-    MDB_val k = lkey(x, key, n);
-    rc = mdb_del(x->txn, x->keys, &k, NULL);
+    MDB_cursor *c = cursor(x, x->keys, err);
+    if (!c)
+        return SL_ERUNTIME;
+    MDB_val k = lkey(x, key, n), v;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+    if (rc == 0)
+        rc = mdb_cursor_del(c, 0);
     if (rc == MDB_NOTFOUND)
         return 0;
     return rc ? lmdb_fail(err, x, "del", rc) : 1;
@@ -410,6 +445,7 @@ int ice_index_clear(ice_index *x, int all, sl_err *err)
     int rc = begin(x, err);
     if (rc)
         return rc;
+    close_cursors(x);
     if ((rc = mdb_drop(x->txn, x->keys, 0)))
         return lmdb_fail(err, x, "clear", rc);
     if (all) {
@@ -427,6 +463,7 @@ int ice_index_checkpoint(ice_index *x, sl_err *err)
 {
     if (!x->txn)
         return 0;
+    close_cursors(x);
     int rc = mdb_txn_commit(x->txn);
     x->txn = NULL;
     if (rc)
@@ -448,25 +485,25 @@ static void del_key(uint8_t out[12], int32_t file, int64_t pos)
 
 int ice_index_add_del(ice_index *x, int32_t file, int64_t pos, sl_err *err)
 {
-    int rc = begin(x, err);
-    if (rc)
-        return rc;
+    MDB_cursor *c = cursor(x, x->dels, err);
+    if (!c)
+        return SL_ERUNTIME;
     uint8_t kb[12];
     del_key(kb, file, pos);
     MDB_val k = {12, kb}, v = {0, ""};
-    rc = mdb_put(x->txn, x->dels, &k, &v, 0);
+    int rc = mdb_cursor_put(c, &k, &v, 0);
     return rc ? lmdb_fail(err, x, "put", rc) : 0;
 }
 
 int ice_index_is_deleted(ice_index *x, int32_t file, int64_t pos, sl_err *err)
 {
-    int rc = begin(x, err);
-    if (rc)
-        return rc;
+    MDB_cursor *c = cursor(x, x->dels, err);
+    if (!c)
+        return SL_ERUNTIME;
     uint8_t kb[12];
     del_key(kb, file, pos);
     MDB_val k = {12, kb}, v;
-    rc = mdb_get(x->txn, x->dels, &k, &v);
+    int rc = mdb_cursor_get(c, &k, &v, MDB_SET);
     if (rc == MDB_NOTFOUND)
         return 0;
     return rc ? lmdb_fail(err, x, "get", rc) : 1;
@@ -477,6 +514,7 @@ int ice_index_drop_dels(ice_index *x, sl_err *err)
     int rc = begin(x, err);
     if (rc)
         return rc;
+    close_cursors(x);
     rc = mdb_drop(x->txn, x->dels, 0);
     return rc ? lmdb_fail(err, x, "clear", rc) : 0;
 }
