@@ -28,6 +28,56 @@ static int by_file_pos(const void *a, const void *b)
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
+static int loc_le(const ice_loc *a, const ice_loc *b)
+{
+    return a->file < b->file || (a->file == b->file && a->pos <= b->pos);
+}
+
+#define MAX_RUNS 64
+
+/* Deletes come in a few ascending runs: read back from a delete file, one
+ * run; an epoch's, about one per statement (an UPDATE's old rows, then a
+ * DELETE's). So the runs are found and merged pairwise, n log(runs), and
+ * qsort is left for many runs. */
+void ice_loc_sort(ice_loc *v, size_t n)
+{
+    size_t start[MAX_RUNS + 1], runs = 0;
+    for (size_t i = 0; i < n && runs <= MAX_RUNS; i++)
+        if (i == 0 || !loc_le(&v[i - 1], &v[i])) {
+            if (runs < MAX_RUNS)
+                start[runs] = i;
+            runs++;
+        }
+    if (runs <= 1)
+        return;
+    ice_loc *tmp = runs <= MAX_RUNS ? malloc(n * sizeof *tmp) : NULL;
+    if (!tmp) {
+        qsort(v, n, sizeof *v, by_file_pos);
+        return;
+    }
+    start[runs] = n;
+    while (runs > 1) {
+        size_t out = 0;
+        for (size_t r = 0; r < runs; r += 2) {
+            start[out++] = start[r];
+            if (r + 1 == runs)
+                break; /* the last run, unpaired, stays */
+            size_t a = start[r], m = start[r + 1], b = start[r + 2];
+            size_t i = a, j = m, k = a;
+            while (i < m && j < b)
+                tmp[k++] = loc_le(&v[i], &v[j]) ? v[i++] : v[j++];
+            while (i < m)
+                tmp[k++] = v[i++];
+            while (j < b)
+                tmp[k++] = v[j++];
+            memcpy(&v[a], &tmp[a], (b - a) * sizeof *v);
+        }
+        runs = out;
+        start[runs] = n;
+    }
+    free(tmp);
+}
+
 /* the deletes of one data file: t->dels[at .. at + n) after sorting by number */
 typedef struct del_run {
     char *path;
@@ -45,7 +95,7 @@ static int by_path(const void *a, const void *b)
  * comparison). */
 static int write_deletes(ice_table *t, ice_datafile *out, sl_err *err)
 {
-    qsort(t->dels, t->ndels, sizeof *t->dels, by_file_pos);
+    ice_loc_sort(t->dels, t->ndels);
     size_t nruns = 0;
     for (size_t i = 0; i < t->ndels; i++)
         nruns += i == 0 || t->dels[i].file != t->dels[i - 1].file;
@@ -116,7 +166,7 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
         return 0;
     int64_t t0 = sl_mono_us();
     int rc = ice_table_close_data(t, err);
-    if (rc)
+    if (rc || (rc = ice_compact_own(t, err)))
         return rc;
     int64_t t1 = sl_mono_us();
     ice_datafile del = {0};

@@ -21,8 +21,10 @@
  * others stay (they apply to older files only: the new files have a newer
  * sequence number).
  *
- * Streaming: one input row group and one output row group in memory; the
- * deletes go into the key index's on-disk delete set, as in a rebuild.
+ * Streaming: one input row group and one output row group in memory. The
+ * deletes are held in memory, sorted, when there are at most MEM_DELETES of
+ * them, and walked beside the rows; more go into the key index's on-disk
+ * delete set, as in a rebuild, so memory stays bounded.
  *
  * The key index. Each rewritten row's key moves to its new (file, row).
  * The index's tag is cleared (committed -1) before anything changes, the
@@ -53,6 +55,7 @@
 #include "ice_sink.h"
 
 #define ROWS_PER_TXN 50000
+#define MEM_DELETES (1 << 20) /* 16 MiB of (file, pos) */
 
 typedef struct cfile {
     ice_entry e;       /* uri owned; manifest points into plan.mans */
@@ -77,6 +80,9 @@ typedef struct plan {
     int32_t *idmap;    /* index file id -> data cfile + 1 */
     size_t nidmap;
     size_t cur_del;    /* the delete file being read */
+    int mem;           /* deletes in mdel, not in the index's delete set */
+    ice_loc *mdel;     /* sorted by file, then position */
+    size_t nmdel, capmdel;
 } plan;
 
 static void plan_free(plan *p)
@@ -90,6 +96,7 @@ static void plan_free(plan *p)
     free(p->f);
     free(p->m);
     free(p->idmap);
+    free(p->mdel);
 }
 
 static int collect(const ice_entry *e, void *arg, sl_err *err)
@@ -192,6 +199,11 @@ static int on_delete(int32_t id, int64_t pos, void *arg, sl_err *err)
     if (id < 0 || (size_t)id >= p->nidmap || !p->idmap[id])
         return 0; /* a file no longer live */
     p->f[p->idmap[id] - 1].deleted++;
+    if (p->mem) {
+        if (sl_grow((void **)&p->mdel, &p->capmdel, p->nmdel + 1, sizeof *p->mdel))
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        p->mdel[p->nmdel++] = (ice_loc){id, pos};
+    }
     cfile *d = &p->f[p->cur_del];
     if (d->nrefs && d->refs[d->nrefs - 1] == id)
         return 0;
@@ -201,8 +213,9 @@ static int on_delete(int32_t id, int64_t pos, void *arg, sl_err *err)
     return 0;
 }
 
-/* every data file interned, then every delete file read into the index's
- * delete set (and counted per data file) */
+/* every data file interned, then every delete file read (and counted per
+ * data file) into memory, or when there are too many into the index's
+ * delete set */
 static int read_deletes(plan *p, sl_err *err)
 {
     ice_table *t = p->t;
@@ -219,16 +232,54 @@ static int read_deletes(plan *p, sl_err *err)
         memset(p->idmap + had, 0, (p->nidmap - had) * sizeof *p->idmap);
         p->idmap[id] = (int32_t)i + 1;
     }
-    int64_t ops = 0;
+    int64_t ops = 0, total = 0;
+    for (size_t i = 0; i < p->nf; i++)
+        total += p->f[i].e.content ? p->f[i].e.record_count : 0;
+    p->mem = total <= MEM_DELETES;
     for (size_t i = 0; i < p->nf; i++) {
         if (!p->f[i].e.content)
             continue;
         p->cur_del = i;
-        int rc = ice_read_pos_deletes(t, p->f[i].e.uri, &ops, on_delete, p, err);
+        int rc = ice_read_pos_deletes(t, p->f[i].e.uri, !p->mem, &ops, on_delete, p, err);
         if (rc)
             return rc;
     }
+    if (p->nmdel)
+        ice_loc_sort(p->mdel, p->nmdel);
     return 0;
+}
+
+/* the in-memory deletes of file id from *at on, walked as its rows are */
+typedef struct del_walk {
+    const ice_loc *v, *end;
+} del_walk;
+
+static del_walk del_walk_of(const plan *p, int32_t id)
+{
+    size_t lo = 0, hi = p->nmdel;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->mdel[mid].file < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    del_walk w = {p->mdel + lo, p->mdel + lo};
+    while (w.end < p->mdel + p->nmdel && w.end->file == id)
+        w.end++;
+    return w;
+}
+
+/* 1 when row pos (rows come in order) is deleted, 0 when live, < 0 on error */
+static int row_deleted(const plan *p, del_walk *w, const cfile *f, int64_t pos, sl_err *err)
+{
+    if (!f->deleted)
+        return 0;
+    if (!p->mem)
+        return ice_index_is_deleted(p->t->index, f->id, pos, err);
+    while (w->v < w->end && w->v->pos < pos)
+        w->v++;
+    return w->v < w->end && w->v->pos == pos;
 }
 
 /* ---------------------------------------------------------- rewriting -- */
@@ -242,6 +293,7 @@ typedef struct out {
     ice_datafile *files;
     int n, cap;
     int64_t rows, ops;
+    int in_epoch;      /* index moves stay in the epoch's transaction */
 } out;
 
 static int out_close(out *o, sl_err *err)
@@ -306,7 +358,7 @@ static int put_value(sl_pq_writer *w, int col, const ice_col *c, int physical, c
     }
 }
 
-static int rewrite_file(out *o, const cfile *f, sl_buf *key, sl_err *err)
+static int rewrite_file(out *o, const plan *p, const cfile *f, sl_buf *key, sl_err *err)
 {
     ice_table *t = o->t;
     const char *local = ice_local_path(f->e.uri);
@@ -333,12 +385,13 @@ static int rewrite_file(out *o, const cfile *f, sl_buf *key, sl_err *err)
     if (!rc)
         rc = ice_key_columns(t, r, f->e.uri, &pk, err);
     int64_t base = 0;
+    del_walk dw = del_walk_of(p, f->id);
     for (int g = 0; !rc && g < sl_pq_reader_num_row_groups(r); g++) {
         int64_t n = sl_pq_reader_load(r, g, err);
         if (n < 0)
             rc = (int)n;
         for (int64_t row = 0; !rc && row < n; row++) {
-            if (f->deleted && (rc = ice_index_is_deleted(t->index, f->id, base + row, err))) {
+            if ((rc = row_deleted(p, &dw, f, base + row, err))) {
                 rc = rc < 0 ? rc : 0;
                 continue;
             }
@@ -366,7 +419,7 @@ static int rewrite_file(out *o, const cfile *f, sl_buf *key, sl_err *err)
             /* committed (still untagged) every so many rows: the
              * transaction's dirty pages and the map's pages it read leave
              * RSS */
-            if (!rc && ++o->ops % ROWS_PER_TXN == 0)
+            if (!rc && !o->in_epoch && ++o->ops % ROWS_PER_TXN == 0)
                 rc = ice_index_commit(t->index, -1, err);
             if (!rc && sl_pq_size_estimate(o->w) >= (uint64_t)o->target)
                 rc = out_close(o, err);
@@ -503,6 +556,90 @@ static void out_free(out *o, int unlink_files)
     free(o->uri);
 }
 
+/* the table's first list column, or NULL */
+static const char *list_column(const ice_table *t)
+{
+    json_t *fields = json_object_get(t->schema, "fields");
+    for (size_t i = 0; i < json_array_size(fields); i++)
+        if (json_is_object(json_object_get(json_array_get(fields, i), "type")))
+            return json_string_value(json_object_get(json_array_get(fields, i), "name"));
+    return NULL;
+}
+
+/* t->files[i] replaced by o's files (none when every row was deleted) */
+static int replace_own_file(ice_table *t, int i, out *o, sl_err *err)
+{
+    if (t->nfiles - 1 + o->n > t->capfiles) {
+        int cap = t->nfiles - 1 + o->n;
+        ice_datafile *nf = realloc(t->files, (size_t)cap * sizeof *nf);
+        if (!nf)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        t->files = nf;
+        t->capfiles = cap;
+    }
+    ice_datafile old = t->files[i];
+    memmove(&t->files[i + o->n], &t->files[i + 1], (size_t)(t->nfiles - i - 1) * sizeof *t->files);
+    memcpy(&t->files[i], o->files, (size_t)o->n * sizeof *o->files);
+    t->nfiles += o->n - 1;
+    o->n = 0;
+    /* never in a snapshot: it just goes */
+    if (ice_local_path(old.path))
+        unlink(ice_local_path(old.path));
+    free(old.path);
+    sl_pq_result_free(old.res);
+    return 0;
+}
+
+/* An epoch whose own rows it updated or deleted in bulk would otherwise
+ * commit a file and position deletes on it, and its compaction would read
+ * both back and commit again right after. Rewriting such a file before the
+ * commit, from the deletes still in memory, writes live rows only: no
+ * delete file, no read back, one commit. The key moves go into the epoch's
+ * index transaction, which commits with the epoch's snapshot or rolls back
+ * with it, so a refused or crashed epoch leaves the index as it was. */
+int ice_compact_own(ice_table *t, sl_err *err)
+{
+    ice_sink *k = t->sink;
+    const sl_options *opts = k->opts;
+    /* the same tables ice_compact_table rewrites: the epoch's files before
+     * a dropped column went hold its values, which the bound columns lack */
+    if (!t->ndels || !sl_opt_num(opts, "compaction.enabled") || t->compact_off || !t->index || !t->src ||
+        !t->npk || list_column(t) || json_array_size(json_object_get(t->schema, "fields")) != (size_t)t->ncols)
+        return 0;
+    double ratio = (double)sl_opt_num(opts, "compaction.delete-ratio-percent") / 100.0;
+    int64_t target = sl_opt_num(opts, "compaction.target-file-size");
+    ice_loc_sort(t->dels, t->ndels);
+    int rc = 0;
+    for (int i = 0; i < t->nfiles && !rc; i++) {
+        ice_datafile *d = &t->files[i];
+        if (d->content)
+            continue;
+        int32_t id = ice_index_file(t->index, d->path, err);
+        if (id < 0)
+            return SL_ERUNTIME;
+        plan p = {.t = t, .mem = 1, .mdel = t->dels, .nmdel = t->ndels};
+        del_walk w = del_walk_of(&p, id);
+        size_t at = (size_t)(w.v - t->dels), nd = (size_t)(w.end - w.v);
+        if (!ice_compact_ratio_due(d->res->num_rows, (int64_t)nd, ratio))
+            continue;
+        cfile f = {.e = {.uri = d->path}, .id = id, .deleted = (int64_t)nd};
+        out o = {.t = t, .target = target, .in_epoch = 1};
+        int64_t t0 = sl_mono_us();
+        if (!(rc = rewrite_file(&o, &p, &f, &k->key, err)) && !(rc = out_close(&o, err))) {
+            int n = o.n;
+            sl_info("%s: the epoch's file %s rewritten without its %zu deleted rows (%" PRId64 " rows, %d files), "
+                     "%.1f ms", t->target, d->path, nd, o.rows, n, (double)(sl_mono_us() - t0) / 1000);
+            if (!(rc = replace_own_file(t, i, &o, err))) {
+                memmove(&t->dels[at], &t->dels[at + nd], (t->ndels - at - nd) * sizeof *t->dels);
+                t->ndels -= nd;
+                i += n - 1;
+            }
+        }
+        out_free(&o, rc != 0);
+    }
+    return rc;
+}
+
 int ice_compact_table(ice_table *t, const char *checkpoint, sl_err *err)
 {
     ice_sink *k = t->sink;
@@ -527,13 +664,12 @@ int ice_compact_table(ice_table *t, const char *checkpoint, sl_err *err)
     }
     /* compaction copies primitive columns only (a PostgreSQL array is a
      * list): such a table keeps its files as written */
-    for (size_t i = 0; i < json_array_size(fields); i++)
-        if (json_is_object(json_object_get(json_array_get(fields, i), "type"))) {
-            sl_info("%s: not compacted: column %s is a list", t->target,
-                    json_string_value(json_object_get(json_array_get(fields, i), "name")));
-            t->compact_off = 1;
-            return 0;
-        }
+    const char *list_col = list_column(t);
+    if (list_col) {
+        sl_info("%s: not compacted: column %s is a list", t->target, list_col);
+        t->compact_off = 1;
+        return 0;
+    }
     int64_t t0 = sl_mono_us();
     plan p = {.t = t};
     int rc = ice_manifest_entries(list, collect, &p, err);
@@ -601,7 +737,7 @@ int ice_compact_table(ice_table *t, const char *checkpoint, sl_err *err)
             if (p.f[i].id < 0 && (p.f[i].id = ice_index_file(t->index, p.f[i].e.uri, err)) < 0)
                 rc = SL_ERUNTIME;
             else
-                rc = rewrite_file(&o, &p.f[i], &k->key, err);
+                rc = rewrite_file(&o, &p, &p.f[i], &k->key, err);
         }
     if (!rc)
         rc = out_close(&o, err);

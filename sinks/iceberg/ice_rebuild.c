@@ -83,7 +83,7 @@ static int tick(ice_table *t, int64_t *n, sl_err *err)
     return ++*n % ROWS_PER_TXN ? 0 : ice_index_checkpoint(t->index, err);
 }
 
-int ice_read_pos_deletes(ice_table *t, const char *uri, int64_t *ops,
+int ice_read_pos_deletes(ice_table *t, const char *uri, int into_index, int64_t *ops,
                          int (*hook)(int32_t file, int64_t pos, void *arg, sl_err *err), void *arg, sl_err *err)
 {
     sl_pq_reader *r;
@@ -114,7 +114,9 @@ int ice_read_pos_deletes(ice_table *t, const char *uri, int64_t *ops,
                     break;
                 }
             }
-            if (!(rc = ice_index_add_del(t->index, id, q->i, err)) && !(rc = tick(t, ops, err)) && hook)
+            if (into_index && !(rc = ice_index_add_del(t->index, id, q->i, err)))
+                rc = tick(t, ops, err);
+            if (!rc && hook)
                 rc = hook(id, q->i, arg, err);
         }
     }
@@ -195,7 +197,7 @@ static int rebuild(ice_table *t, int64_t tag, sl_err *err)
         rc = ice_manifest_files(list, collect, &f, err);
     int64_t ops = 0, live = 0;
     for (size_t i = 0; !rc && i < f.ndels; i++)
-        rc = ice_read_pos_deletes(t, f.dels[i], &ops, NULL, NULL, err);
+        rc = ice_read_pos_deletes(t, f.dels[i], 1, &ops, NULL, NULL, err);
     for (size_t i = 0; !rc && i < f.ndata; i++)
         rc = read_data(t, f.data[i], &ops, &live, err);
     if (!rc)

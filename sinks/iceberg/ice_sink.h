@@ -182,6 +182,9 @@ typedef struct ice_loc {
     int32_t file;  /* index into the table's file name list */
     int64_t pos;
 } ice_loc;
+/* sorts ice_locs by file number, then position, unless they already are
+ * (ice_commit.c) */
+void ice_loc_sort(ice_loc *v, size_t n);
 
 /* the key index on local disk (ice_index.c): tagged with the snapshot id
  * it describes; one write transaction per epoch, committed with the new
@@ -443,10 +446,15 @@ int ice_table_close_data(ice_table *t, sl_err *err);
  * position deletes into target-sized files in a replace snapshot of its
  * own, when the options ask for it (ice_compact.c) */
 int ice_compact_table(ice_table *t, const char *checkpoint, sl_err *err);
-/* the position deletes of delete file uri into the key index's delete set
- * (files interned); hook (if not NULL) sees each (file, pos) too; every
- * so many rows commits the index untagged (ice_rebuild.c) */
-int ice_read_pos_deletes(ice_table *t, const char *uri, int64_t *ops,
+/* before an epoch's commit (its data files closed): each of the epoch's own
+ * data files whose rows the epoch itself deleted past the delete ratio is
+ * rewritten without them and its deletes dropped (ice_compact.c) */
+int ice_compact_own(ice_table *t, sl_err *err);
+/* the position deletes of delete file uri (files interned in the key
+ * index); hook (if not NULL) sees each (file, pos). With into_index they go
+ * into the key index's delete set too, which commits untagged every so many
+ * rows (ice_rebuild.c) */
+int ice_read_pos_deletes(ice_table *t, const char *uri, int into_index, int64_t *ops,
                          int (*hook)(int32_t file, int64_t pos, void *arg, sl_err *err), void *arg, sl_err *err);
 
 /* the columns of r holding t's key (*out: npk of them, the caller frees

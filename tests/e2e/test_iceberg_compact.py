@@ -155,22 +155,30 @@ def test_kill9_during_compaction_loses_and_doubles_nothing(mariadb, iceberg, tmp
     assert ch_rows(iceberg, table) == want
 
 
-def test_one_epoch_with_many_deletes_is_compacted_at_the_default_ratio(mariadb, iceberg, tmp_path):
-    """one data file and its own deletes (an epoch of inserts, updates and
-    deletes, as the bench's binlog range): the deletes remove more than
-    compaction.delete-ratio-percent (default 10) of its rows, so it is
-    rewritten without them although it is a single file"""
-    db = "ice_compact_ratio"
+def streaming_into_empty_table(mariadb, iceberg, tmp_path, db, server_id):
+    """db.t created empty and a sluice streaming it (the changes come through
+    the binlog: a snapshot would see only the end) at the default delete
+    ratio; (table, the running Sluice)"""
     table = f"{db}.t"
     drop_tables(iceberg, table)
     mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
                f"CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(40))")
-    s = Sluice(tmp_path, yaml(mariadb, iceberg, table, "ice_compact_ratio", 6323, min_files=0),
+    s = Sluice(tmp_path, yaml(mariadb, iceberg, table, db, server_id, min_files=0),
                env={"TEST_MYSQL_PASSWORD": mariadb.password})
-    # the changes come through the binlog (a snapshot would see only the end)
     s.start(wait_for="mysql source: streaming", timeout=60)
-    mysql_exec(mariadb, f"INSERT INTO {db}.t SELECT seq, seq, 'x' FROM {db}.seq_1_to_4000",
-               f"UPDATE {db}.t SET v = -v WHERE id % 2 = 0", f"DELETE FROM {db}.t WHERE id % 4 = 1")
+    return table, s
+
+
+def test_one_file_with_many_deletes_is_compacted_at_the_default_ratio(mariadb, iceberg, tmp_path):
+    """one data file (one epoch's inserts) and the deletes a later epoch
+    puts on it: they remove more than compaction.delete-ratio-percent
+    (default 10) of its rows, so it is rewritten without them after that
+    epoch's commit although it is a single file"""
+    db = "ice_compact_ratio"
+    table, s = streaming_into_empty_table(mariadb, iceberg, tmp_path, db, 6323)
+    mysql_exec(mariadb, f"INSERT INTO {db}.t SELECT seq, seq, 'x' FROM {db}.seq_1_to_4000")
+    wait_rows(iceberg, table, source_state(mariadb, db), proc=s)
+    mysql_exec(mariadb, f"UPDATE {db}.t SET v = -v WHERE id % 2 = 0", f"DELETE FROM {db}.t WHERE id % 4 = 1")
     want = source_state(mariadb, db)
     wait_for(lambda: " compacted " in s.log_text(), 120, s, "a compaction")
     wait_rows(iceberg, table, want, proc=s)
@@ -178,6 +186,37 @@ def test_one_epoch_with_many_deletes_is_compacted_at_the_default_ratio(mariadb, 
     assert files(iceberg, table) == (1, 0)
     assert operation(iceberg, table) == "replace"
     assert duck_rows(iceberg, table) == want
+
+
+def test_an_epoch_that_changes_its_own_rows_in_bulk_commits_live_rows_only(mariadb, iceberg, tmp_path):
+    """one transaction (so one epoch) inserts 4000 rows, updates half and
+    deletes a quarter of them, as the bench's binlog range: the epoch's file
+    is rewritten without its own deleted rows before the commit, so no
+    snapshot ever holds a position delete and no compaction follows; later
+    changes still find every key where it is"""
+    db = "ice_compact_own"
+    table, s = streaming_into_empty_table(mariadb, iceberg, tmp_path, db, 6324)
+    mysql_exec(mariadb, "START TRANSACTION",
+               f"INSERT INTO {db}.t SELECT seq, seq, 'x' FROM {db}.seq_1_to_4000",
+               f"UPDATE {db}.t SET v = -v WHERE id % 2 = 0", f"DELETE FROM {db}.t WHERE id % 4 = 1", "COMMIT")
+    want = source_state(mariadb, db)
+    assert len(want) == 3000
+    wait_rows(iceberg, table, want, proc=s)
+    assert "rewritten without its 3000 deleted rows (3000 rows, 1 files)" in s.log_text()
+    assert files(iceberg, table) == (1, 0)
+    assert operation(iceberg, table) == "append"
+    # the keys moved with their rows: an update and a delete of rows the
+    # rewrite placed find them (a wrong position would delete another row)
+    mysql_exec(mariadb, f"UPDATE {db}.t SET pad = 'later' WHERE id IN (2, 3, 3999, 4000)",
+               f"DELETE FROM {db}.t WHERE id IN (7, 8)")
+    want = source_state(mariadb, db)
+    wait_rows(iceberg, table, want, proc=s)
+    assert s.stop() == 0
+    assert " compacted " not in s.log_text()
+    assert duck_rows(iceberg, table) == want
+    assert py_rows(iceberg, table) == want
+    first = catalog(iceberg).load_table(table).snapshots()[0].summary
+    assert (first.get("added-records"), first.get("added-position-deletes", "0")) == ("3000", "0")
 
 
 def sql_rounds(mariadb, sqlcat, db, server_id, tmp_path, sink_extra):

@@ -142,10 +142,13 @@ def test_truncate_removes_files_and_keeps_later_rows_of_its_epoch(pg, iceberg, t
     assert snap.summary.operation.value == "overwrite"
     # the removed files' counts: 300 rows and 5 updated images, 5 position deletes
     assert props["deleted-records"] == "305" and props["removed-position-deletes"] == "5" and len(old_dels) == 1
-    # the epoch's file holds the three rows after the TRUNCATE and the
-    # update's new image (not the insert before it); the two position
-    # deletes are the update and delete after it, none for the 300 rows
-    assert props["added-records"] == "4" and props["added-position-deletes"] == "2"
+    # the epoch's file held the three rows after the TRUNCATE and the
+    # update's new image (not the insert before it), and the update and
+    # delete after it removed two of those four: past the delete ratio, so
+    # it was rewritten before the commit with the two live rows and no
+    # position deletes (none for the 300 rows either)
+    assert props["added-records"] == "2" and props["added-position-deletes"] == "0"
+    assert "rewritten without its 2 deleted rows (2 rows, 1 files)" in s.log_text()
     # a later epoch: updates and deletes of the rows written after the TRUNCATE
     pg.exec("UPDATE trf SET v = 'b2' WHERE id = 2001", "DELETE FROM trf WHERE id = 2000",
             "INSERT INTO trf VALUES (3000, 'd')")
