@@ -256,6 +256,8 @@ typedef struct del_walk {
 
 static del_walk del_walk_of(const plan *p, int32_t id)
 {
+    if (!p->nmdel)
+        return (del_walk){NULL, NULL};
     size_t lo = 0, hi = p->nmdel;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -410,8 +412,8 @@ static int rewrite_file(out *o, const plan *p, const cfile *f, sl_buf *key, sl_e
             } else if ((rc = ice_index_swap(t->index, key->data, key->len, (ice_loc){o->id, pos}, &old, err)) >= 0) {
                 if (rc == 0 || old.file != f->id || old.pos != base + row)
                     rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: the key index does not place row %" PRId64
-                                 " of %s where it is; compaction stopped, the index is rebuilt", t->target,
-                                 base + row, f->e.uri);
+                                 " of %s where it is%s", t->target, base + row, f->e.uri,
+                                 o->in_epoch ? "" : "; compaction stopped, the index is rebuilt");
                 else
                     rc = 0;
             }
@@ -566,20 +568,28 @@ static const char *list_column(const ice_table *t)
     return NULL;
 }
 
-/* t->files[i] replaced by o's files (none when every row was deleted) */
-static int replace_own_file(ice_table *t, int i, out *o, sl_err *err)
+/* room in t->files for replacing one file by o's */
+static int reserve_files(ice_table *t, const out *o, sl_err *err)
 {
-    if (t->nfiles - 1 + o->n > t->capfiles) {
-        int cap = t->nfiles - 1 + o->n;
-        ice_datafile *nf = realloc(t->files, (size_t)cap * sizeof *nf);
-        if (!nf)
-            return sl_errf(err, SL_ERUNTIME, "out of memory");
-        t->files = nf;
-        t->capfiles = cap;
-    }
+    int need = t->nfiles - 1 + o->n;
+    if (need <= t->capfiles)
+        return 0;
+    ice_datafile *nf = realloc(t->files, (size_t)need * sizeof *nf);
+    if (!nf)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    t->files = nf;
+    t->capfiles = need;
+    return 0;
+}
+
+/* t->files[i] replaced by o's files (none when every row was deleted),
+ * room reserved */
+static void replace_own_file(ice_table *t, int i, out *o)
+{
     ice_datafile old = t->files[i];
     memmove(&t->files[i + o->n], &t->files[i + 1], (size_t)(t->nfiles - i - 1) * sizeof *t->files);
-    memcpy(&t->files[i], o->files, (size_t)o->n * sizeof *o->files);
+    if (o->n)
+        memcpy(&t->files[i], o->files, (size_t)o->n * sizeof *o->files);
     t->nfiles += o->n - 1;
     o->n = 0;
     /* never in a snapshot: it just goes */
@@ -587,7 +597,6 @@ static int replace_own_file(ice_table *t, int i, out *o, sl_err *err)
         unlink(ice_local_path(old.path));
     free(old.path);
     sl_pq_result_free(old.res);
-    return 0;
 }
 
 /* An epoch whose own rows it updated or deleted in bulk would otherwise
@@ -609,8 +618,7 @@ int ice_compact_own(ice_table *t, sl_err *err)
     double ratio = (double)sl_opt_num(opts, "compaction.delete-ratio-percent") / 100.0;
     int64_t target = sl_opt_num(opts, "compaction.target-file-size");
     ice_loc_sort(t->dels, t->ndels);
-    int rc = 0;
-    for (int i = 0; i < t->nfiles && !rc; i++) {
+    for (int i = 0; i < t->nfiles; i++) {
         ice_datafile *d = &t->files[i];
         if (d->content)
             continue;
@@ -625,19 +633,35 @@ int ice_compact_own(ice_table *t, sl_err *err)
         cfile f = {.e = {.uri = d->path}, .id = id, .deleted = (int64_t)nd};
         out o = {.t = t, .target = target, .in_epoch = 1};
         int64_t t0 = sl_mono_us();
-        if (!(rc = rewrite_file(&o, &p, &f, &k->key, err)) && !(rc = out_close(&o, err))) {
-            int n = o.n;
-            sl_info("%s: the epoch's file %s rewritten without its %zu deleted rows (%" PRId64 " rows, %d files), "
-                     "%.1f ms", t->target, d->path, nd, o.rows, n, (double)(sl_mono_us() - t0) / 1000);
-            if (!(rc = replace_own_file(t, i, &o, err))) {
-                memmove(&t->dels[at], &t->dels[at + nd], (t->ndels - at - nd) * sizeof *t->dels);
-                t->ndels -= nd;
-                i += n - 1;
-            }
+        /* the key moves in a nested transaction: a rewrite that fails (a
+         * key changed within the epoch, a full disk) drops them alone, and
+         * the epoch commits its file and deletes as written */
+        sl_err e, ue;
+        int rw = ice_index_nest(t->index, &e);
+        if (!rw && !(rw = rewrite_file(&o, &p, &f, &k->key, &e)) && !(rw = out_close(&o, &e)))
+            rw = reserve_files(t, &o, &e);
+        int un = ice_index_unnest(t->index, !rw, &ue);
+        if (!rw && un) {
+            rw = un;
+            e = ue;
         }
-        out_free(&o, rc != 0);
+        if (rw) {
+            sl_warn("%s: the epoch's file %s is committed with its position deletes: rewriting it failed (%s); "
+                    "compaction of the table is off until the next start", t->target, d->path, e.msg);
+            out_free(&o, 1);
+            t->compact_off = 1;
+            return 0;
+        }
+        int n = o.n;
+        sl_info("%s: the epoch's file %s rewritten without its %zu deleted rows (%" PRId64 " rows, %d files), "
+                "%.1f ms", t->target, d->path, nd, o.rows, n, (double)(sl_mono_us() - t0) / 1000);
+        replace_own_file(t, i, &o);
+        memmove(&t->dels[at], &t->dels[at + nd], (t->ndels - at - nd) * sizeof *t->dels);
+        t->ndels -= nd;
+        i += n - 1;
+        out_free(&o, 0);
     }
-    return rc;
+    return 0;
 }
 
 int ice_compact_table(ice_table *t, const char *checkpoint, sl_err *err)

@@ -29,7 +29,10 @@
  * transaction: LMDB searches a positioned cursor's own leaf page first, so
  * keys that come in order (an insert-heavy stream, a compaction walking a
  * file, a rebuild's deletes) skip the descent from the root and the write
- * transaction's dirty-page lookups on the way down. */
+ * transaction's dirty-page lookups on the way down.
+ *
+ * A nested transaction (ice_index_nest) lets work inside an epoch fail
+ * alone: its changes join the epoch's transaction or are dropped. */
 #define SL_LOG_COMPONENT "iceberg sink"
 
 #include <errno.h>
@@ -52,6 +55,8 @@ struct ice_index {
     MDB_env *env;
     MDB_txn *txn;          /* the open write transaction, or NULL */
     MDB_cursor *kc, *dc;   /* on keys and dels in txn, opened on first use */
+    MDB_txn *parent;       /* while a nested transaction is txn: the epoch's */
+    uint32_t parent_nfiles;
     MDB_dbi keys, files, paths, meta, dels;
     char boot[40];
     int boot_written;      /* this process's boot id is in meta */
@@ -74,6 +79,18 @@ static void close_cursors(ice_index *x)
     if (x->dc)
         mdb_cursor_close(x->dc);
     x->kc = x->dc = NULL;
+}
+
+/* a nested transaction still open is dropped, so txn is the epoch's again */
+static void drop_nest(ice_index *x)
+{
+    if (!x->parent)
+        return;
+    close_cursors(x);
+    mdb_txn_abort(x->txn);
+    x->txn = x->parent;
+    x->parent = NULL;
+    x->nfiles = x->parent_nfiles;
 }
 
 static void read_boot(char out[40])
@@ -173,6 +190,7 @@ void ice_index_free(ice_index *x)
 {
     if (!x)
         return;
+    drop_nest(x);
     close_cursors(x);
     if (x->txn)
         mdb_txn_abort(x->txn);
@@ -239,6 +257,7 @@ int ice_index_commit(ice_index *x, int64_t tag, sl_err *err)
 
 void ice_index_abort(ice_index *x)
 {
+    drop_nest(x);
     if (x->txn) {
         close_cursors(x);
         mdb_txn_abort(x->txn);
@@ -252,6 +271,43 @@ void ice_index_abort(ice_index *x)
             mdb_txn_abort(txn);
         }
     }
+}
+
+int ice_index_nest(ice_index *x, sl_err *err)
+{
+    int rc = begin(x, err);
+    if (rc)
+        return rc;
+    if (x->parent)
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "key index %s: nested transaction already open", x->path);
+    /* the parent may issue nothing while its child is open: its cursors go */
+    close_cursors(x);
+    MDB_txn *child;
+    if ((rc = mdb_txn_begin(x->env, x->txn, 0, &child)))
+        return lmdb_fail(err, x, "begin", rc);
+    x->parent = x->txn;
+    x->parent_nfiles = x->nfiles;
+    x->txn = child;
+    return 0;
+}
+
+int ice_index_unnest(ice_index *x, int keep, sl_err *err)
+{
+    if (!x->parent)
+        return 0;
+    if (!keep) {
+        drop_nest(x);
+        return 0;
+    }
+    close_cursors(x);
+    int rc = mdb_txn_commit(x->txn);
+    x->txn = x->parent;
+    x->parent = NULL;
+    if (rc) {
+        x->nfiles = x->parent_nfiles;
+        return lmdb_fail(err, x, "commit", rc);
+    }
+    return 0;
 }
 
 int32_t ice_index_file(ice_index *x, const char *path, sl_err *err)

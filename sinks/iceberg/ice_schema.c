@@ -98,7 +98,6 @@ static const ice_col *bound_col(const ice_table *t, int32_t field_id)
 }
 
 #define PROMOTIONS "Iceberg promotes only int to long, float to double and decimal(P, S) to a larger P"
-#define RESNAPSHOT "re-snapshot the table into a new Iceberg table (drop it, or route the table to a new name)"
 
 /* Binds source column i (mapped to c) to the existing field f: the same
  * type; a promotion of the table's type (f's type in fields is changed,
@@ -113,7 +112,7 @@ static int bind_type(ice_table *t, const sl_column *sc, ice_col *c, json_t *f, c
     const char *have = json_string_value(json_object_get(f, "type"));
     if (prev && !same_type(prev->mapped, c->itype) && !promotes(prev->mapped, c->itype))
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s column %s: the source type changed from %s (Iceberg %s) "
-                       "to %s (Iceberg %s), which Iceberg cannot do to a column (" PROMOTIONS "); " RESNAPSHOT,
+                       "to %s (Iceberg %s), which Iceberg cannot do to a column (" PROMOTIONS "); " ICE_RESNAPSHOT,
                        t->target, c->name, prev->stype, prev->mapped, sc->type_name ? sc->type_name : "?", c->itype);
     if (have && same_type(have, c->itype))
         return 0;
@@ -132,7 +131,7 @@ static int bind_type(ice_table *t, const sl_column *sc, ice_col *c, json_t *f, c
     if (have && sc->kind == SL_UINT && same_type(have, "decimal(20, 0)") && !ice_type_widen(c, have))
         return 0;
     return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s column %s: the source type %s maps to Iceberg %s but the "
-                   "table has %s, which Iceberg cannot change it to (" PROMOTIONS "); " RESNAPSHOT, t->target,
+                   "table has %s, which Iceberg cannot change it to (" PROMOTIONS "); " ICE_RESNAPSHOT, t->target,
                    c->name, sc->type_name ? sc->type_name : "?", c->itype, have ? have : "a nested type");
 }
 

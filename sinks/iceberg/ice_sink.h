@@ -186,6 +186,9 @@ typedef struct ice_loc {
  * (ice_commit.c) */
 void ice_loc_sort(ice_loc *v, size_t n);
 
+/* the way out of a change the table cannot take, in errors */
+#define ICE_RESNAPSHOT "re-snapshot the table into a new Iceberg table (drop it, or route the table to a new name)"
+
 /* the key index on local disk (ice_index.c): tagged with the snapshot id
  * it describes; one write transaction per epoch, committed with the new
  * tag once the catalog accepted the snapshot */
@@ -197,6 +200,10 @@ int64_t ice_index_tag(ice_index *x);
 /* commits the open transaction with tag; abort forgets it */
 int ice_index_commit(ice_index *x, int64_t tag, sl_err *err);
 void ice_index_abort(ice_index *x);
+/* a transaction nested in the open one (begun if needed); unnest with keep
+ * joins its changes to it, without drops them (the file count too) */
+int ice_index_nest(ice_index *x, sl_err *err);
+int ice_index_unnest(ice_index *x, int keep, sl_err *err);
 /* commits what the open transaction holds without a tag (a long rebuild) */
 int ice_index_checkpoint(ice_index *x, sl_err *err);
 /* the file number for a data file path (interned); -1 and err on failure */
@@ -322,6 +329,8 @@ typedef struct ice_table {
     size_t ndels, capdels;
     int *pk;                /* indexes into cols of the key columns, by field id */
     int npk;
+    int *key_ids;           /* the key's field ids the index is made of (sorted) */
+    int nkey_ids;           /* -1 until known */
     char *uuid;             /* table-uuid: names the key index's directory */
     int dirty;
     int truncated;          /* the epoch removes every file committed before it */

@@ -232,6 +232,60 @@ static int load_or_create(ice_table *t, const sl_table_schema *s, sl_err *err)
 
 /* t->pk: the columns of s's primary key, by field id (the order a rebuild
  * reads them in, whatever order the source lists them) */
+/* the name of field id in the table's schema, or "?" */
+static const char *field_name(const ice_table *t, int id)
+{
+    json_t *fields = json_object_get(t->schema, "fields");
+    for (size_t i = 0; i < json_array_size(fields); i++) {
+        json_t *f = json_array_get(fields, i);
+        if (json_integer_value(json_object_get(f, "id")) == id)
+            return json_string_value(json_object_get(f, "name")) ? json_string_value(json_object_get(f, "name"))
+                                                                  : "?";
+    }
+    return "?";
+}
+
+/* The index's keys are the key columns' values: a key made of other
+ * columns would miss every row written before, and updates and deletes
+ * would silently keep old rows. So the key's field ids are fixed when the
+ * table is first bound (the table's identifier-field-ids, which sluice
+ * writes, else the source's key then), and a source key over other columns
+ * stops the pipeline, naming both. */
+static int check_key(ice_table *t, sl_err *err)
+{
+    if (t->nkey_ids < 0) {
+        json_t *ids = json_object_get(t->schema, "identifier-field-ids");
+        size_t n = json_array_size(ids) ? json_array_size(ids) : (size_t)t->npk;
+        int *k = calloc(n + 1, sizeof *k);
+        if (!k)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+            k[i] = json_array_size(ids) ? (int)json_integer_value(json_array_get(ids, i)) : t->cols[t->pk[i]].field_id;
+            for (size_t j = i; j > 0 && k[j - 1] > k[j]; j--) {
+                int x = k[j];
+                k[j] = k[j - 1];
+                k[j - 1] = x;
+            }
+        }
+        t->key_ids = k;
+        t->nkey_ids = (int)n;
+    }
+    int same = t->nkey_ids == t->npk;
+    for (int i = 0; same && i < t->npk; i++)
+        same = t->key_ids[i] == t->cols[t->pk[i]].field_id;
+    if (same)
+        return 0;
+    char was[256] = "", now[256] = "";
+    size_t a = 0, b = 0;
+    for (int i = 0; i < t->nkey_ids && a < sizeof was; i++)
+        a += (size_t)snprintf(was + a, sizeof was - a, "%s%s", i ? ", " : "", field_name(t, t->key_ids[i]));
+    for (int i = 0; i < t->npk && b < sizeof now; i++)
+        b += (size_t)snprintf(now + b, sizeof now - b, "%s%s", i ? ", " : "", t->cols[t->pk[i]].name);
+    return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: the source's primary key is now (%s), but the table's rows "
+                   "are keyed by (%s); the sink finds the rows to update and delete by that key, so it stops rather "
+                   "than keep rows the source changed; " ICE_RESNAPSHOT, t->target, now, was);
+}
+
 static int bind_key(ice_table *t, const sl_table_schema *s, sl_err *err)
 {
     int *pk = realloc(t->pk, (size_t)(t->ncols + 1) * sizeof *pk);
@@ -249,7 +303,7 @@ static int bind_key(ice_table *t, const sl_table_schema *s, sl_err *err)
         }
         pk[j] = i;
     }
-    return 0;
+    return check_key(t, err);
 }
 
 int ice_table_bind(ice_sink *k, const sl_table_schema *s, ice_table **out, sl_err *err)
@@ -278,6 +332,7 @@ int ice_table_bind(ice_sink *k, const sl_table_schema *s, ice_table **out, sl_er
         t->ns = strndup(target, (size_t)(dot - target));
         t->name = strdup(dot + 1);
         t->w_file = -1;
+        t->nkey_ids = -1;
         if ((rc = load_or_create(t, s, err))) {
             ice_table_free(t, 1);
             return rc;
@@ -520,6 +575,7 @@ void ice_table_free(ice_table *t, int discard)
     free(t->dels);
     ice_index_free(t->index);
     free(t->pk);
+    free(t->key_ids);
     free(t->uuid);
     json_decref(t->schema);
     free(t->cols);

@@ -301,6 +301,37 @@ def test_dropped_column_reads_null_and_a_type_change_stops_naming_it(mariadb, ic
             "the table to a new name)") in s.log_text()
 
 
+def test_a_changed_primary_key_stops_naming_both_keys_and_keeps_what_was_committed(mariadb, iceberg, tmp_path):
+    """the key index finds rows by the key the table was written with: a
+    source key over other columns would miss them (deletes and updates
+    after it kept the old rows: 126 rows where the source had 76), so the
+    pipeline stops naming both keys, the table keeps its committed rows, and
+    a restart stops the same way"""
+    db = "ice_pkchange"
+    drop_tables(iceberg, f"{db}.t")
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(20))",
+               f"INSERT INTO {db}.t SELECT seq, seq, 'x' FROM {db}.seq_1_to_100")
+    cols = ["id", "v", "pad"]
+    y = pipeline(mariadb, iceberg, f"{db}.t", "ice_pkchange", 6112)
+    s = Sluice(tmp_path / "a", y, env=env(mariadb)).start()
+    before = source_rows(mariadb, f"{db}.t", cols)
+    wait_rows(iceberg, f"{db}.t", before, proc=s)
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t DROP PRIMARY KEY, ADD PRIMARY KEY (id, v)",
+               f"DELETE FROM {db}.t WHERE id % 4 = 1")
+    assert s.wait_exit(60) == 1
+    msg = (f"iceberg sink: {db}.t: the source's primary key is now (id, v), but the table's rows are keyed by (id); "
+           "the sink finds the rows to update and delete by that key, so it stops rather than keep rows the source "
+           "changed; re-snapshot the table into a new Iceberg table (drop it, or route the table to a new name)")
+    assert msg in s.log_text()
+    assert duck_rows(iceberg, f"{db}.t") == before
+    assert py_rows(iceberg, f"{db}.t") == before
+    s = Sluice(tmp_path / "b", y, env=env(mariadb)).start(wait_for=None)
+    assert s.wait_exit(60) == 1
+    assert msg in s.log_text()
+    assert duck_rows(iceberg, f"{db}.t") == before
+
+
 def test_promotions_int_long_float_double_decimal_precision_and_a_narrowing_refused(mariadb, iceberg, tmp_path):
     """INT -> BIGINT, FLOAT -> DOUBLE, DECIMAL(8,2) -> DECIMAL(12,2) become Iceberg promotions (a new
     schema, the same field ids); the files written before read in the wider type in both readers;

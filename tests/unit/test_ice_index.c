@@ -4,7 +4,7 @@
  * interned once; the tag is what the last commit wrote, an aborted epoch
  * leaves the index as it was, a reopened index keeps its keys and tag;
  * keys longer than LMDB allows work; swap and take hand back where a key
- * was. */
+ * was; a nested transaction's changes join the epoch's or go alone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -193,6 +193,53 @@ static void rebuild_deletes(void **state)
     remove_dir();
 }
 
+/* an epoch's own rewrite moves keys in a nested transaction: dropped, the
+ * epoch's changes before it stay and the file it interned is forgotten;
+ * kept, its moves commit with the epoch */
+static void nested_transaction_joins_or_goes_alone(void **state)
+{
+    ice_index *x = open_fresh();
+    ice_loc old, at;
+    assert_int_equal(ice_index_file(x, "file:/w/a.parquet", &err), 0);
+    assert_int_equal(ice_index_swap(x, "a", 1, (ice_loc){0, 1}, &old, &err), 0);
+    assert_int_equal(ice_index_nest(x, &err), 0);
+    assert_int_not_equal(ice_index_nest(x, &err), 0); /* one at a time */
+    assert_int_equal(ice_index_file(x, "file:/w/b.parquet", &err), 1);
+    assert_int_equal(ice_index_swap(x, "a", 1, (ice_loc){1, 7}, &old, &err), 1);
+    assert_int_equal(ice_index_swap(x, "b", 1, (ice_loc){1, 8}, &old, &err), 0);
+    assert_int_equal(ice_index_unnest(x, 0, &err), 0);
+    assert_int_equal(ice_index_get(x, "a", 1, &at, &err), 1);
+    assert_int_equal(at.file, 0);
+    assert_int_equal(at.pos, 1);
+    assert_int_equal(ice_index_get(x, "b", 1, &at, &err), 0);
+    sl_buf name;
+    sl_buf_init(&name);
+    assert_null(ice_index_file_name(x, 1, &name));
+    assert_int_equal(ice_index_file(x, "file:/w/c.parquet", &err), 1);
+    assert_int_equal(ice_index_nest(x, &err), 0);
+    assert_int_equal(ice_index_swap(x, "a", 1, (ice_loc){1, 9}, &old, &err), 1);
+    assert_int_equal(ice_index_unnest(x, 1, &err), 0);
+    assert_int_equal(ice_index_unnest(x, 1, &err), 0); /* none open: nothing */
+    assert_int_equal(ice_index_commit(x, 42, &err), 0);
+    ice_index_free(x);
+    assert_int_equal(ice_index_open(dir, &x, &err), 0);
+    assert_int_equal(ice_index_tag(x), 42);
+    assert_int_equal(ice_index_get(x, "a", 1, &at, &err), 1);
+    assert_int_equal(at.file, 1);
+    assert_int_equal(at.pos, 9);
+    assert_string_equal(ice_index_file_name(x, 1, &name), "file:/w/c.parquet");
+    /* an abort with a nested transaction open drops both */
+    assert_int_equal(ice_index_swap(x, "a", 1, (ice_loc){0, 3}, &old, &err), 1);
+    assert_int_equal(ice_index_nest(x, &err), 0);
+    assert_int_equal(ice_index_swap(x, "a", 1, (ice_loc){0, 4}, &old, &err), 1);
+    ice_index_abort(x);
+    assert_int_equal(ice_index_get(x, "a", 1, &at, &err), 1);
+    assert_int_equal(at.pos, 9);
+    sl_buf_free(&name);
+    ice_index_free(x);
+    remove_dir();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +247,7 @@ int main(void)
         cmocka_unit_test(keys_differ_by_bytes_not_by_prefix),
         cmocka_unit_test(swap_and_take),
         cmocka_unit_test(rebuild_deletes),
+        cmocka_unit_test(nested_transaction_joins_or_goes_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
