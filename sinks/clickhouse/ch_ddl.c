@@ -1093,6 +1093,35 @@ static int make_binding(ch_sink *k, ch_table *t, const sl_table_schema *s, const
 
 /* the binding of s to one target table (nth matching route, or the
  * default name when routed is 0) */
+/* ReplacingMergeTree keeps one row per ORDER BY key: a source whose
+ * primary key is not within it (a key moved to other columns, a table made
+ * with another key) would have rows it keeps apart merged into one, and a
+ * delete of one remove the others. Unless table.order-by chose the key, that
+ * stops the pipeline, naming both. */
+static int check_key(const ch_sink *k, const ch_table *t, const sl_table_schema *s, const int *match, sl_err *err)
+{
+    char spec[1024];
+    if (per_table(k->order_by, t, spec, sizeof spec) || !s->npk || !t->norder)
+        return 0;
+    int inside = 1;
+    for (int i = 0; inside && i < s->npk; i++) {
+        int c = s->pk[i];
+        inside = in_list(t->order_by, t->norder, match[c] >= 0 ? t->cols[match[c]].name : s->cols[c].name);
+    }
+    if (inside)
+        return 0;
+    char now[256] = "", have[256] = "";
+    size_t a = 0, b = 0;
+    for (int i = 0; i < s->npk && a < sizeof now; i++)
+        a += (size_t)snprintf(now + a, sizeof now - a, "%s%s", i ? ", " : "", s->cols[s->pk[i]].name);
+    for (int i = 0; i < t->norder && b < sizeof have; i++)
+        b += (size_t)snprintf(have + b, sizeof have - b, "%s%s", i ? ", " : "", t->order_by[i]);
+    return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "the primary key of source table %s is (%s), but table %s is "
+                   "ORDER BY (%s): ReplacingMergeTree would merge rows the source keeps apart; recreate the table "
+                   "or route the source table elsewhere (or choose the key with table.order-by)",
+                   s->qualified, now, t->display, have);
+}
+
 static int bind_target(ch_sink *k, const sl_table_schema *s, sl_pos pos, int dry, int routed, size_t nth,
                        const char *target, ch_binding **out, sl_err *err)
 {
@@ -1159,6 +1188,8 @@ static int bind_target(ch_sink *k, const sl_table_schema *s, sl_pos pos, int dry
         rc = sl_errf(err, SL_ERUNTIME, "out of memory");
     if (!rc)
         rc = reconcile(k, t, s, pos, dry, match, err);
+    if (!rc)
+        rc = check_key(k, t, s, match, err);
     if (!rc && !dry)
         rc = make_binding(k, t, s, match, out, err);
     free(match);

@@ -152,6 +152,26 @@ def test_table_without_primary_key_needs_an_order_by(mariadb, clickhouse, tmp_pa
     assert s.stop() == 0
 
 
+def test_a_primary_key_outside_the_order_by_stops_naming_both(mariadb, clickhouse, tmp_path):
+    """ReplacingMergeTree keeps one row per ORDER BY key: after the source's
+    key moved to (id, v), rows with the same id and another v would merge
+    into one, so the pipeline stops naming both keys and the rows committed
+    before stay"""
+    db = "ch_pkchange"
+    drop_databases(clickhouse, db)
+    mysql_exec(mariadb, f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}",
+               f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL)", f"INSERT INTO {db}.t VALUES (1, 1), (2, 2)")
+    s = start(mariadb, clickhouse, tmp_path / "a", db, f"{db}.t", "ch_pkchange", 5735).start()
+    wait_rows(clickhouse, f"{db}.t", 2, proc=s)
+    mysql_exec(mariadb, f"ALTER TABLE {db}.t DROP PRIMARY KEY, ADD PRIMARY KEY (id, v)",
+               f"INSERT INTO {db}.t VALUES (1, 10)")
+    assert s.wait_exit(60) == 1
+    assert ("error clickhouse sink: the primary key of source table ch_pkchange.t is (id, v), but table "
+            "ch_pkchange.t is ORDER BY (id): ReplacingMergeTree would merge rows the source keeps apart; recreate "
+            "the table or route the source table elsewhere (or choose the key with table.order-by)") in s.log_text()
+    assert final(clickhouse, f"{db}.t") == [{"id": 1, "v": 1}, {"id": 2, "v": 2}]
+
+
 def test_a_rejected_insert_names_table_and_key_and_keeps_what_was_committed(mariadb, clickhouse, tmp_path):
     db = "ch_reject"
     drop_databases(clickhouse, db)
