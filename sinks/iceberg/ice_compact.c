@@ -249,7 +249,7 @@ static int read_deletes(plan *p, sl_err *err)
     return 0;
 }
 
-/* the in-memory deletes of file id from *at on, walked as its rows are */
+/* the in-memory deletes of file id, walked as its rows are read */
 typedef struct del_walk {
     const ice_loc *v, *end;
 } del_walk;
@@ -295,7 +295,7 @@ typedef struct out {
     ice_datafile *files;
     int n, cap;
     int64_t rows, ops;
-    int in_epoch;      /* index moves stay in the epoch's transaction */
+    int in_epoch;      /* no interim index commits: the moves join the epoch's */
 } out;
 
 static int out_close(out *o, sl_err *err)
