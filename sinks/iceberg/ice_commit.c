@@ -28,11 +28,6 @@ static int by_file_pos(const void *a, const void *b)
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-static int loc_le(const ice_loc *a, const ice_loc *b)
-{
-    return a->file < b->file || (a->file == b->file && a->pos <= b->pos);
-}
-
 #define MAX_RUNS 64
 
 /* Deletes come in a few ascending runs: read back from a delete file, one
@@ -43,7 +38,7 @@ void ice_loc_sort(ice_loc *v, size_t n)
 {
     size_t start[MAX_RUNS + 1], runs = 0;
     for (size_t i = 0; i < n && runs <= MAX_RUNS; i++)
-        if (i == 0 || !loc_le(&v[i - 1], &v[i])) {
+        if (i == 0 || by_file_pos(&v[i - 1], &v[i]) > 0) {
             if (runs < MAX_RUNS)
                 start[runs] = i;
             runs++;
@@ -65,7 +60,7 @@ void ice_loc_sort(ice_loc *v, size_t n)
             size_t a = start[r], m = start[r + 1], b = start[r + 2];
             size_t i = a, j = m, k = a;
             while (i < m && j < b)
-                tmp[k++] = loc_le(&v[i], &v[j]) ? v[i++] : v[j++];
+                tmp[k++] = by_file_pos(&v[i], &v[j]) <= 0 ? v[i++] : v[j++];
             while (i < m)
                 tmp[k++] = v[i++];
             while (j < b)

@@ -81,17 +81,26 @@ static void close_cursors(ice_index *x)
     x->kc = x->dc = NULL;
 }
 
-/* a nested transaction still open is dropped, so txn is the epoch's again */
-static void drop_nest(ice_index *x)
+/* the nested transaction, if open, committed into the epoch's (keep) or
+ * dropped; txn is the epoch's again either way */
+static int end_nest(ice_index *x, int keep)
 {
     if (!x->parent)
-        return;
+        return 0;
     close_cursors(x);
-    mdb_txn_abort(x->txn);
+    int rc = 0;
+    if (keep)
+        rc = mdb_txn_commit(x->txn);
+    else
+        mdb_txn_abort(x->txn);
     x->txn = x->parent;
     x->parent = NULL;
-    x->nfiles = x->parent_nfiles;
+    if (!keep || rc)
+        x->nfiles = x->parent_nfiles;
+    return rc;
 }
+
+static void drop_nest(ice_index *x) { end_nest(x, 0); }
 
 static void read_boot(char out[40])
 {
@@ -293,21 +302,8 @@ int ice_index_nest(ice_index *x, sl_err *err)
 
 int ice_index_unnest(ice_index *x, int keep, sl_err *err)
 {
-    if (!x->parent)
-        return 0;
-    if (!keep) {
-        drop_nest(x);
-        return 0;
-    }
-    close_cursors(x);
-    int rc = mdb_txn_commit(x->txn);
-    x->txn = x->parent;
-    x->parent = NULL;
-    if (rc) {
-        x->nfiles = x->parent_nfiles;
-        return lmdb_fail(err, x, "commit", rc);
-    }
-    return 0;
+    int rc = end_nest(x, keep);
+    return rc ? lmdb_fail(err, x, "commit", rc) : 0;
 }
 
 int32_t ice_index_file(ice_index *x, const char *path, sl_err *err)
