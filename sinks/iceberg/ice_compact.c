@@ -295,7 +295,7 @@ typedef struct out {
     ice_datafile *files;
     int n, cap;
     int64_t rows, ops;
-    int in_epoch;      /* no interim index commits: the moves join the epoch's */
+    int in_epoch;      /* the epoch's own file: no key moves, a rewrite map instead */
 } out;
 
 static int out_close(out *o, sl_err *err)
@@ -360,6 +360,24 @@ static int put_value(sl_pq_writer *w, int col, const ice_col *c, int physical, c
     }
 }
 
+/* the key of row `row` of f, read into key, now names row pos of o's file */
+static int move_key(out *o, const cfile *f, int64_t row, int64_t pos, const sl_buf *key, sl_err *err)
+{
+    ice_table *t = o->t;
+    if (key->failed)
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
+    ice_loc old;
+    int rc = ice_index_swap(t->index, key->data, key->len, (ice_loc){o->id, pos}, &old, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0 || old.file != f->id || old.pos != row)
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: the key index does not place row %" PRId64 " of %s "
+                       "where it is; compaction stopped, the index is rebuilt", t->target, row, f->e.uri);
+    /* committed (still untagged) every so many rows: the transaction's
+     * dirty pages and the map's pages it read leave RSS */
+    return ++o->ops % ROWS_PER_TXN == 0 ? ice_index_commit(t->index, -1, err) : 0;
+}
+
 static int rewrite_file(out *o, const plan *p, const cfile *f, sl_buf *key, sl_err *err)
 {
     ice_table *t = o->t;
@@ -405,24 +423,11 @@ static int rewrite_file(out *o, const plan *p, const cfile *f, sl_buf *key, sl_e
                                pc[i] >= 0 ? sl_pq_reader_value(r, pc[i], row) : NULL);
             if (rc || (rc = sl_pq_end_row(o->w, err)))
                 break;
-            ice_key_read(t, r, pk, row, key);
-            ice_loc old;
-            if (key->failed) {
-                rc = sl_errf(err, SL_ERUNTIME, "out of memory");
-            } else if ((rc = ice_index_swap(t->index, key->data, key->len, (ice_loc){o->id, pos}, &old, err)) >= 0) {
-                if (rc == 0 || old.file != f->id || old.pos != base + row)
-                    rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: the key index does not place row %" PRId64
-                                 " of %s where it is%s", t->target, base + row, f->e.uri,
-                                 o->in_epoch ? "" : "; compaction stopped, the index is rebuilt");
-                else
-                    rc = 0;
-            }
             o->rows++;
-            /* committed (still untagged) every so many rows: the
-             * transaction's dirty pages and the map's pages it read leave
-             * RSS */
-            if (!rc && !o->in_epoch && ++o->ops % ROWS_PER_TXN == 0)
-                rc = ice_index_commit(t->index, -1, err);
+            if (!o->in_epoch) {
+                ice_key_read(t, r, pk, row, key);
+                rc = move_key(o, f, base + row, pos, key, err);
+            }
             if (!rc && sl_pq_size_estimate(o->w) >= (uint64_t)o->target)
                 rc = out_close(o, err);
         }
@@ -599,13 +604,34 @@ static void replace_own_file(ice_table *t, int i, out *o)
     sl_pq_result_free(old.res);
 }
 
+/* the key index told where f's live rows went: o's files, in order */
+static int remap_own_file(ice_table *t, const cfile *f, int64_t nrows, const ice_loc *dels, size_t nd, const out *o,
+                          sl_err *err)
+{
+    int32_t *ids = malloc((size_t)o->n * sizeof *ids);
+    int64_t *rows = malloc((size_t)o->n * sizeof *rows);
+    int rc = ids && rows ? 0 : sl_errf(err, SL_ERUNTIME, "out of memory");
+    for (int j = 0; !rc && j < o->n; j++) {
+        rows[j] = o->files[j].res->num_rows;
+        if ((ids[j] = ice_index_file(t->index, o->files[j].path, err)) < 0)
+            rc = SL_ERUNTIME;
+    }
+    if (!rc)
+        rc = ice_index_remap(t->index, f->id, nrows, dels, nd, ids, rows, o->n, err);
+    free(ids);
+    free(rows);
+    return rc;
+}
+
 /* An epoch whose own rows it updated or deleted in bulk would otherwise
  * commit a file and position deletes on it, and its compaction would read
  * both back and commit again right after. Rewriting such a file before the
  * commit, from the deletes still in memory, writes live rows only: no
- * delete file, no read back, one commit. The key moves go into the epoch's
- * index transaction, which commits with the epoch's snapshot or rolls back
- * with it, so a refused or crashed epoch leaves the index as it was. */
+ * delete file, no read back, one commit. The keys are not moved: one
+ * rewrite map in the epoch's index transaction tells where the rows went
+ * (ice_remap.c). It commits with the epoch's snapshot or rolls back with
+ * it, so a refused or crashed epoch leaves the index as it was, and a
+ * rewrite that fails before it leaves the index untouched. */
 int ice_compact_own(ice_table *t, sl_err *err)
 {
     ice_sink *k = t->sink;
@@ -633,18 +659,12 @@ int ice_compact_own(ice_table *t, sl_err *err)
         cfile f = {.e = {.uri = d->path}, .id = id, .deleted = (int64_t)nd};
         out o = {.t = t, .target = target, .in_epoch = 1};
         int64_t t0 = sl_mono_us();
-        /* the key moves in a nested transaction: a rewrite that fails (a
-         * key changed within the epoch, a full disk) drops them alone, and
-         * the epoch commits its file and deletes as written */
-        sl_err e, ue;
-        int rw = ice_index_nest(t->index, &e);
-        if (!rw && !(rw = rewrite_file(&o, &p, &f, &k->key, &e)) && !(rw = out_close(&o, &e)))
-            rw = reserve_files(t, &o, &e);
-        int un = ice_index_unnest(t->index, !rw, &ue);
-        if (!rw && un) {
-            rw = un;
-            e = ue;
-        }
+        /* a rewrite that fails (a full disk) leaves the epoch to commit its
+         * file and deletes as written */
+        sl_err e;
+        int rw = rewrite_file(&o, &p, &f, &k->key, &e);
+        if (!rw && !(rw = out_close(&o, &e)) && !(rw = reserve_files(t, &o, &e)) && o.n)
+            rw = remap_own_file(t, &f, d->res->num_rows, &t->dels[at], nd, &o, &e);
         if (rw) {
             sl_warn("%s: the epoch's file %s is committed with its position deletes: rewriting it failed (%s); "
                     "compaction of the table is off until the next start", t->target, d->path, e.msg);
@@ -765,6 +785,10 @@ int ice_compact_table(ice_table *t, const char *checkpoint, sl_err *err)
         }
     if (!rc)
         rc = out_close(&o, err);
+    /* the rewritten files' keys moved: no rewrite map need lead there */
+    for (size_t i = 0; i < p.nf && !rc; i++)
+        if (p.f[i].e.content == 0 && p.m[p.f[i].man].sel)
+            rc = ice_index_file_gone(t->index, p.f[i].id, err);
     if (!rc)
         rc = ice_index_drop_dels(t->index, err);
     int sent = 0;

@@ -22,17 +22,23 @@
  * Databases: keys (key -> u32 file, i64 pos; a key longer than LMDB allows
  * is stored under its prefix and a 128-bit hash, the whole key in the
  * value to compare), files (u32 id -> path), paths (path -> u32 id), meta
- * (tag, boot), dels (position deletes during a rebuild). One write
- * transaction spans an epoch; gets read through it.
+ * (tag, boot), dels (position deletes during a rebuild), remaps (u32 id ->
+ * where the rows of a file rewritten within its epoch went, ice_remap.c:
+ * a key naming such a file is read through it). One write transaction
+ * spans an epoch; gets read through it.
+ *
+ * The tag is kept under "tag2", with "tag" set to -2: a sluice from before
+ * rewrite maps reads "tag" only, finds no snapshot of that id, and
+ * rebuilds, rather than write position deletes without the maps. An index
+ * it left behind (its "tag" a snapshot id) is trusted only while it has
+ * no maps, which that sluice's rebuild does not drop.
  *
  * Keys and deletes go through one cursor each, kept open for the
  * transaction: LMDB searches a positioned cursor's own leaf page first, so
  * keys that come in order (an insert-heavy stream, a compaction walking a
  * file, a rebuild's deletes) skip the descent from the root and the write
  * transaction's dirty-page lookups on the way down.
- *
- * A nested transaction (ice_index_nest) lets work inside an epoch fail
- * alone: its changes join the epoch's transaction or are dropped. */
+ */
 #define SL_LOG_COMPONENT "iceberg sink"
 
 #include <errno.h>
@@ -55,9 +61,10 @@ struct ice_index {
     MDB_env *env;
     MDB_txn *txn;          /* the open write transaction, or NULL */
     MDB_cursor *kc, *dc;   /* on keys and dels in txn, opened on first use */
-    MDB_txn *parent;       /* while a nested transaction is txn: the epoch's */
-    uint32_t parent_nfiles;
-    MDB_dbi keys, files, paths, meta, dels;
+    MDB_dbi keys, files, paths, meta, dels, remaps;
+    uint8_t *remapped;     /* by file id: 1 when remaps holds it (as txn sees it) */
+    uint32_t remapped_cap;
+    sl_buf vbuf;
     char boot[40];
     int boot_written;      /* this process's boot id is in meta */
     unsigned maxkey;
@@ -81,26 +88,77 @@ static void close_cursors(ice_index *x)
     x->kc = x->dc = NULL;
 }
 
-/* the nested transaction, if open, committed into the epoch's (keep) or
- * dropped; txn is the epoch's again either way */
-static int end_nest(ice_index *x, int keep)
+/* mark file in remapped[] (grown as needed); 0, or ENOMEM */
+static int mark_remapped(uint8_t **m, uint32_t *cap, uint32_t id, uint8_t on)
 {
-    if (!x->parent)
-        return 0;
-    close_cursors(x);
-    int rc = 0;
-    if (keep)
-        rc = mdb_txn_commit(x->txn);
-    else
-        mdb_txn_abort(x->txn);
-    x->txn = x->parent;
-    x->parent = NULL;
-    if (!keep || rc)
-        x->nfiles = x->parent_nfiles;
-    return rc;
+    if (id >= *cap) {
+        if (!on)
+            return 0;
+        uint32_t n = id + 1024;
+        uint8_t *g = realloc(*m, n);
+        if (!g)
+            return ENOMEM;
+        memset(g + *cap, 0, n - *cap);
+        *m = g;
+        *cap = n;
+    }
+    (*m)[id] = on;
+    return 0;
 }
 
-static void drop_nest(ice_index *x) { end_nest(x, 0); }
+/* remapped[] as txn sees remaps (at open, after an abort); on failure the
+ * old one stays, a superset of what is committed, which only costs a
+ * lookup that finds nothing */
+static int load_remapped(ice_index *x, MDB_txn *txn)
+{
+    uint8_t *m = NULL;
+    uint32_t cap = 0;
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, x->remaps, &c);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint32_t id;
+        memcpy(&id, k.mv_data, 4);
+        if ((rc = mark_remapped(&m, &cap, id, 1)))
+            break;
+    }
+    mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND) {
+        free(m);
+        return rc;
+    }
+    free(x->remapped);
+    x->remapped = m;
+    x->remapped_cap = cap;
+    return 0;
+}
+
+static int is_remapped(const ice_index *x, int32_t file)
+{
+    return file >= 0 && (uint32_t)file < x->remapped_cap && x->remapped[file];
+}
+
+/* where the row *loc names is now, through the rewrite maps of its file
+ * (and of the file that leads to, should that ever be one) */
+static int translate(ice_index *x, ice_loc *loc, sl_err *err)
+{
+    for (int hop = 0; is_remapped(x, loc->file); hop++) {
+        uint32_t id = (uint32_t)loc->file;
+        MDB_val k = {4, &id}, v;
+        int rc = hop < 64 ? mdb_get(x->txn, x->remaps, &k, &v) : -1;
+        if (rc == MDB_NOTFOUND)
+            return 0;
+        ice_loc at = *loc;
+        if (rc || (rc = ice_remap_apply(v.mv_data, v.mv_size, &at)))
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "key index %s: a key names row %lld of file %u, which "
+                           "its rewrite map does not place; delete the directory to rebuild the index", x->path,
+                           (long long)loc->pos, id);
+        *loc = at;
+    }
+    return 0;
+}
 
 static void read_boot(char out[40])
 {
@@ -152,6 +210,7 @@ int ice_index_open(const char *dir, ice_index **out, sl_err *err)
     if (!x)
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     sl_buf_init(&x->kbuf);
+    sl_buf_init(&x->vbuf);
     snprintf(x->path, sizeof x->path, "%s", dir);
     read_boot(x->boot);
     if (ice_mkdirs(dir)) {
@@ -164,7 +223,7 @@ int ice_index_open(const char *dir, ice_index **out, sl_err *err)
     if (!rc)
         rc = mdb_env_set_mapsize(x->env, (size_t)MAP_SIZE);
     if (!rc)
-        rc = mdb_env_set_maxdbs(x->env, 5);
+        rc = mdb_env_set_maxdbs(x->env, 6);
     if (!rc)
         rc = mdb_env_open(x->env, dir, MDB_NOSYNC | MDB_NOTLS | MDB_NORDAHEAD, 0644);
     if (rc) {
@@ -179,10 +238,13 @@ int ice_index_open(const char *dir, ice_index **out, sl_err *err)
             !(rc = mdb_dbi_open(txn, "files", MDB_CREATE | MDB_INTEGERKEY, &x->files)) &&
             !(rc = mdb_dbi_open(txn, "paths", MDB_CREATE, &x->paths)) &&
             !(rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &x->meta)) &&
-            !(rc = mdb_dbi_open(txn, "dels", MDB_CREATE, &x->dels))) {
+            !(rc = mdb_dbi_open(txn, "dels", MDB_CREATE, &x->dels)) &&
+            !(rc = mdb_dbi_open(txn, "remaps", MDB_CREATE | MDB_INTEGERKEY, &x->remaps))) {
             MDB_stat st;
             if (!(rc = mdb_stat(txn, x->files, &st)))
                 x->nfiles = (uint32_t)st.ms_entries;
+            if (!rc)
+                rc = load_remapped(x, txn);
         }
         rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
     }
@@ -199,7 +261,6 @@ void ice_index_free(ice_index *x)
 {
     if (!x)
         return;
-    drop_nest(x);
     close_cursors(x);
     if (x->txn)
         mdb_txn_abort(x->txn);
@@ -217,6 +278,8 @@ void ice_index_free(ice_index *x)
         mdb_env_close(x->env);
     }
     sl_buf_free(&x->kbuf);
+    sl_buf_free(&x->vbuf);
+    free(x->remapped);
     free(x);
 }
 
@@ -233,6 +296,15 @@ int64_t ice_index_tag(ice_index *x)
     k = (MDB_val){3, "tag"};
     if (boot_ok && !mdb_get(txn, x->meta, &k, &v) && v.mv_size == 8)
         memcpy(&tag, v.mv_data, 8);
+    if (tag == -2) {
+        k = (MDB_val){4, "tag2"};
+        tag = !mdb_get(txn, x->meta, &k, &v) && v.mv_size == 8 ? (memcpy(&tag, v.mv_data, 8), tag) : -1;
+    } else {
+        /* written by a sluice without rewrite maps: good while it has none */
+        MDB_stat st;
+        if (mdb_stat(txn, x->remaps, &st) || st.ms_entries)
+            tag = -1;
+    }
     mdb_txn_abort(txn);
     return tag;
 }
@@ -242,8 +314,9 @@ int ice_index_commit(ice_index *x, int64_t tag, sl_err *err)
     int rc = begin(x, err);
     if (rc)
         return rc;
-    MDB_val k = {3, "tag"}, v = {8, &tag};
-    if ((rc = mdb_put(x->txn, x->meta, &k, &v, 0))) {
+    int64_t compat = -2;
+    MDB_val k = {3, "tag"}, v = {8, &compat}, k2 = {4, "tag2"}, v2 = {8, &tag};
+    if ((rc = mdb_put(x->txn, x->meta, &k, &v, 0)) || (rc = mdb_put(x->txn, x->meta, &k2, &v2, 0))) {
         ice_index_abort(x);
         return lmdb_fail(err, x, "put", rc);
     }
@@ -266,7 +339,6 @@ int ice_index_commit(ice_index *x, int64_t tag, sl_err *err)
 
 void ice_index_abort(ice_index *x)
 {
-    drop_nest(x);
     if (x->txn) {
         close_cursors(x);
         mdb_txn_abort(x->txn);
@@ -277,33 +349,11 @@ void ice_index_abort(ice_index *x)
         if (!mdb_txn_begin(x->env, NULL, MDB_RDONLY, &txn)) {
             if (!mdb_stat(txn, x->files, &st))
                 x->nfiles = (uint32_t)st.ms_entries;
+            /* a failed reload leaves more marked, which only costs a lookup */
+            load_remapped(x, txn);
             mdb_txn_abort(txn);
         }
     }
-}
-
-int ice_index_nest(ice_index *x, sl_err *err)
-{
-    int rc = begin(x, err);
-    if (rc)
-        return rc;
-    if (x->parent)
-        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "key index %s: nested transaction already open", x->path);
-    /* the parent may issue nothing while its child is open: its cursors go */
-    close_cursors(x);
-    MDB_txn *child;
-    if ((rc = mdb_txn_begin(x->env, x->txn, 0, &child)))
-        return lmdb_fail(err, x, "begin", rc);
-    x->parent = x->txn;
-    x->parent_nfiles = x->nfiles;
-    x->txn = child;
-    return 0;
-}
-
-int ice_index_unnest(ice_index *x, int keep, sl_err *err)
-{
-    int rc = end_nest(x, keep);
-    return rc ? lmdb_fail(err, x, "commit", rc) : 0;
 }
 
 int32_t ice_index_file(ice_index *x, const char *path, sl_err *err)
@@ -389,7 +439,7 @@ int ice_index_get(ice_index *x, const void *key, size_t n, ice_loc *out, sl_err 
                        "directory to rebuild it", x->path);
     memcpy(&out->file, v.mv_data, 4);
     memcpy(&out->pos, (char *)v.mv_data + 4, 8);
-    return 1;
+    return (rc = translate(x, out, err)) ? rc : 1;
 }
 
 int ice_index_put(ice_index *x, const void *key, size_t n, ice_loc loc, sl_err *err)
@@ -443,7 +493,9 @@ int ice_index_swap(ice_index *x, const void *key, size_t n, ice_loc loc, ice_loc
     memcpy(&old->pos, (char *)v.mv_data + 4, 8);
     v = (MDB_val){12, buf};
     rc = mdb_cursor_put(c, &k, &v, MDB_CURRENT);
-    return rc ? lmdb_fail(err, x, "put", rc) : 1;
+    if (rc)
+        return lmdb_fail(err, x, "put", rc);
+    return (rc = translate(x, old, err)) ? rc : 1;
 }
 
 int ice_index_take(ice_index *x, const void *key, size_t n, ice_loc *old, sl_err *err)
@@ -464,7 +516,9 @@ int ice_index_take(ice_index *x, const void *key, size_t n, ice_loc *old, sl_err
         memcpy(&old->file, v.mv_data, 4);
         memcpy(&old->pos, (char *)v.mv_data + 4, 8);
         rc = mdb_cursor_del(c, 0);
-        return rc ? lmdb_fail(err, x, "del", rc) : 1;
+        if (rc)
+            return lmdb_fail(err, x, "del", rc);
+        return (rc = translate(x, old, err)) ? rc : 1;
     }
     return rc == MDB_NOTFOUND || rc == 0 ? 0 : lmdb_fail(err, x, "get", rc);
 }
@@ -498,8 +552,11 @@ int ice_index_clear(ice_index *x, int all, sl_err *err)
     if (rc)
         return rc;
     close_cursors(x);
-    if ((rc = mdb_drop(x->txn, x->keys, 0)))
+    /* no key is left to read through a rewrite map */
+    if ((rc = mdb_drop(x->txn, x->keys, 0)) || (rc = mdb_drop(x->txn, x->remaps, 0)))
         return lmdb_fail(err, x, "clear", rc);
+    if (x->remapped)
+        memset(x->remapped, 0, x->remapped_cap);
     if (all) {
         MDB_val k = {3, "tag"};
         if ((rc = mdb_drop(x->txn, x->files, 0)) || (rc = mdb_drop(x->txn, x->paths, 0)) ||
@@ -522,6 +579,57 @@ int ice_index_checkpoint(ice_index *x, sl_err *err)
         return lmdb_fail(err, x, "commit", rc);
     x->boot_written = 1;
     return 0;
+}
+
+/* ------------------------------------------------------ rewrite maps -- */
+
+int ice_index_remap(ice_index *x, int32_t file, int64_t nrows, const ice_loc *dels, size_t ndel,
+                    const int32_t *files, const int64_t *rows, int nout, sl_err *err)
+{
+    int rc = begin(x, err);
+    if (rc || (rc = ice_remap_encode(&x->vbuf, nrows, dels, ndel, files, rows, nout, err)))
+        return rc;
+    uint32_t id = (uint32_t)file;
+    MDB_val k = {4, &id}, v = {x->vbuf.len, x->vbuf.data};
+    if ((rc = mdb_put(x->txn, x->remaps, &k, &v, 0)))
+        return lmdb_fail(err, x, "put", rc);
+    return mark_remapped(&x->remapped, &x->remapped_cap, id, 1) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
+}
+
+int ice_index_file_gone(ice_index *x, int32_t file, sl_err *err)
+{
+    int rc = begin(x, err);
+    for (uint32_t id = 0; !rc && id < x->remapped_cap; id++) {
+        if (!x->remapped[id])
+            continue;
+        MDB_val k = {4, &id}, v;
+        if ((rc = mdb_get(x->txn, x->remaps, &k, &v)) == MDB_NOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (rc)
+            return lmdb_fail(err, x, "get", rc);
+        sl_buf_reset(&x->vbuf);
+        sl_buf_add(&x->vbuf, v.mv_data, v.mv_size);
+        if (x->vbuf.failed)
+            return sl_errf(err, SL_ERUNTIME, "out of memory");
+        int changed, live = ice_remap_forget(x->vbuf.data, x->vbuf.len, file, &changed);
+        if (live < 0)
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "key index %s: the rewrite map of file %u is damaged; "
+                           "delete the directory to rebuild the index", x->path, id);
+        if (!changed)
+            continue;
+        if (live == 0) {
+            rc = mdb_del(x->txn, x->remaps, &k, NULL);
+            x->remapped[id] = 0;
+        } else {
+            v = (MDB_val){x->vbuf.len, x->vbuf.data};
+            rc = mdb_put(x->txn, x->remaps, &k, &v, 0);
+        }
+        if (rc)
+            return lmdb_fail(err, x, "put", rc);
+    }
+    return rc;
 }
 
 /* ------------------------------------------------- rebuild's deletes -- */

@@ -200,10 +200,6 @@ int64_t ice_index_tag(ice_index *x);
 /* commits the open transaction with tag; abort forgets it */
 int ice_index_commit(ice_index *x, int64_t tag, sl_err *err);
 void ice_index_abort(ice_index *x);
-/* a transaction nested in the open one (begun if needed); unnest with keep
- * joins its changes to it, without drops them (the file count too) */
-int ice_index_nest(ice_index *x, sl_err *err);
-int ice_index_unnest(ice_index *x, int keep, sl_err *err);
 /* commits what the open transaction holds without a tag (a long rebuild) */
 int ice_index_checkpoint(ice_index *x, sl_err *err);
 /* the file number for a data file path (interned); -1 and err on failure */
@@ -223,6 +219,22 @@ int ice_index_del(ice_index *x, const void *key, size_t n, sl_err *err);
 int64_t ice_index_count(ice_index *x);
 /* forgets every key (TRUNCATE); all: also the files and the tag (a rebuild) */
 int ice_index_clear(ice_index *x, int all, sl_err *err);
+/* file's rows, less the positions dels[0..ndel) (sorted), now lie in
+ * files[0..nout) in order, rows[j] in each: keys that name file are read
+ * through this from now on (ice_remap.c) */
+int ice_index_remap(ice_index *x, int32_t file, int64_t nrows, const ice_loc *dels, size_t ndel,
+                    const int32_t *files, const int64_t *rows, int nout, sl_err *err);
+/* file left the table by a compaction that moved its live keys: the
+ * rewrite maps that lead into it forget it, and go with their last one */
+int ice_index_file_gone(ice_index *x, int32_t file, sl_err *err);
+/* a rewrite map's value (ice_remap.c): encoded; a location read through it
+ * (0, or 1 when it names a removed row, -1 when the value is malformed);
+ * an output marked gone (the outputs still live, -1 malformed; *changed
+ * when file was one) */
+int ice_remap_encode(sl_buf *out, int64_t nrows, const ice_loc *dels, size_t ndel, const int32_t *files,
+                     const int64_t *rows, int nout, sl_err *err);
+int ice_remap_apply(const void *v, size_t n, ice_loc *loc);
+int ice_remap_forget(void *v, size_t n, int32_t file, int *changed);
 /* a rebuild's position deletes: added, asked for, dropped at the end */
 int ice_index_add_del(ice_index *x, int32_t file, int64_t pos, sl_err *err);
 int ice_index_is_deleted(ice_index *x, int32_t file, int64_t pos, sl_err *err);
@@ -382,8 +394,10 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
  * committed with the new snapshot id as its tag */
 int ice_table_committed(ice_table *t, sl_err *err);
 void ice_table_free(ice_table *t, int discard);
-/* loads (create: or creates) the checkpoint table; *checkpoint (if not
- * NULL) receives its sluice.checkpoint property, NULL when none */
+/* loads the checkpoint table; create 1: or creates it, 2: creates it and
+ * it must not have appeared since it was found missing (a fresh
+ * pipeline's first commit); *checkpoint (if not NULL) receives its
+ * sluice.checkpoint property, NULL when none */
 int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err);
 /* the checkpoint table's part of an epoch's transactions/commit */
 json_t *ice_ckpt_change(ice_sink *k, const char *checkpoint);

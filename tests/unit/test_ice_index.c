@@ -4,7 +4,8 @@
  * interned once; the tag is what the last commit wrote, an aborted epoch
  * leaves the index as it was, a reopened index keeps its keys and tag;
  * keys longer than LMDB allows work; swap and take hand back where a key
- * was; a nested transaction's changes join the epoch's or go alone. */
+ * was; keys read through the rewrite map of a file its epoch rewrote; an
+ * index an older sluice wrote is trusted only without maps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <lmdb.h>
 #include <unistd.h>
 
 #include "../../sinks/iceberg/ice_sink.h"
@@ -193,51 +195,159 @@ static void rebuild_deletes(void **state)
     remove_dir();
 }
 
-/* an epoch's own rewrite moves keys in a nested transaction: dropped, the
- * epoch's changes before it stay and the file it interned is forgotten;
- * kept, its moves commit with the epoch */
-static void nested_transaction_joins_or_goes_alone(void **state)
+/* where row i of a 2000-row file lands when every third row is removed
+ * and the rest split 700 / the others between files 1 and 2 */
+static ice_loc landing(int i)
+{
+    int64_t at = i - (i + 2) / 3;
+    return at < 700 ? (ice_loc){1, at} : (ice_loc){2, at - 700};
+}
+
+static void remap_every_third(ice_index *x)
+{
+    ice_loc dels[667];
+    size_t nd = 0;
+    for (int i = 0; i < 2000; i++)
+        if (i % 3 == 0)
+            dels[nd++] = (ice_loc){0, i};
+    int32_t files[2] = {1, 2};
+    int64_t rows[2] = {700, 1333 - 700};
+    assert_int_equal(ice_index_remap(x, 0, 2000, dels, nd, files, rows, 2, &err), 0);
+}
+
+/* an epoch's own rewrite leaves its keys naming the old file and one map
+ * of where the rows went: get, swap and take read through it; an abort
+ * forgets it, a commit keeps it across a reopen; it goes once every file
+ * it leads to is gone */
+static void keys_read_through_a_rewrite_map(void **state)
 {
     ice_index *x = open_fresh();
-    ice_loc old, at;
-    assert_int_equal(ice_index_file(x, "file:/w/a.parquet", &err), 0);
-    assert_int_equal(ice_index_swap(x, "a", 1, (ice_loc){0, 1}, &old, &err), 0);
-    assert_int_equal(ice_index_nest(x, &err), 0);
-    assert_int_not_equal(ice_index_nest(x, &err), 0); /* one at a time */
-    assert_int_equal(ice_index_file(x, "file:/w/b.parquet", &err), 1);
-    assert_int_equal(ice_index_swap(x, "a", 1, (ice_loc){1, 7}, &old, &err), 1);
-    assert_int_equal(ice_index_swap(x, "b", 1, (ice_loc){1, 8}, &old, &err), 0);
-    assert_int_equal(ice_index_unnest(x, 0, &err), 0);
-    assert_int_equal(ice_index_get(x, "a", 1, &at, &err), 1);
+    ice_loc at;
+    char k[32];
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "file:/w/%d.parquet", i);
+        assert_int_equal(ice_index_file(x, name, &err), i);
+    }
+    for (int i = 0; i < 2000; i++)
+        if (i % 3)
+            assert_int_equal(ice_index_put(x, k, (size_t)key(k, i), (ice_loc){0, i}, &err), 0);
+    assert_int_equal(ice_index_commit(x, 1, &err), 0);
+    remap_every_third(x);
+    ice_index_abort(x);
+    assert_int_equal(ice_index_get(x, k, (size_t)key(k, 5), &at, &err), 1);
     assert_int_equal(at.file, 0);
-    assert_int_equal(at.pos, 1);
-    assert_int_equal(ice_index_get(x, "b", 1, &at, &err), 0);
-    sl_buf name;
-    sl_buf_init(&name);
-    assert_null(ice_index_file_name(x, 1, &name));
-    assert_int_equal(ice_index_file(x, "file:/w/c.parquet", &err), 1);
-    assert_int_equal(ice_index_nest(x, &err), 0);
-    assert_int_equal(ice_index_swap(x, "a", 1, (ice_loc){1, 9}, &old, &err), 1);
-    assert_int_equal(ice_index_unnest(x, 1, &err), 0);
-    assert_int_equal(ice_index_unnest(x, 1, &err), 0); /* none open: nothing */
-    assert_int_equal(ice_index_commit(x, 42, &err), 0);
+    assert_int_equal(at.pos, 5);
+    remap_every_third(x);
+    assert_int_equal(ice_index_commit(x, 2, &err), 0);
     ice_index_free(x);
     assert_int_equal(ice_index_open(dir, &x, &err), 0);
-    assert_int_equal(ice_index_tag(x), 42);
-    assert_int_equal(ice_index_get(x, "a", 1, &at, &err), 1);
-    assert_int_equal(at.file, 1);
-    assert_int_equal(at.pos, 9);
-    assert_string_equal(ice_index_file_name(x, 1, &name), "file:/w/c.parquet");
-    /* an abort with a nested transaction open drops both */
-    assert_int_equal(ice_index_swap(x, "a", 1, (ice_loc){0, 3}, &old, &err), 1);
-    assert_int_equal(ice_index_nest(x, &err), 0);
-    assert_int_equal(ice_index_swap(x, "a", 1, (ice_loc){0, 4}, &old, &err), 1);
-    ice_index_abort(x);
-    assert_int_equal(ice_index_get(x, "a", 1, &at, &err), 1);
-    assert_int_equal(at.pos, 9);
-    sl_buf_free(&name);
+    assert_int_equal(ice_index_tag(x), 2);
+    for (int i = 1; i < 2000; i++) {
+        if (i % 3 == 0)
+            continue;
+        ice_loc want = landing(i);
+        assert_int_equal(ice_index_get(x, k, (size_t)key(k, i), &at, &err), 1);
+        assert_int_equal(at.file, want.file);
+        assert_int_equal(at.pos, want.pos);
+    }
+    ice_loc old;
+    assert_int_equal(ice_index_swap(x, k, (size_t)key(k, 1999), (ice_loc){3, 0}, &old, &err), 1);
+    assert_int_equal(old.file, 2);
+    assert_int_equal(old.pos, 1332 - 700);
+    assert_int_equal(ice_index_get(x, k, (size_t)key(k, 1999), &at, &err), 1);
+    assert_int_equal(at.file, 3);
+    assert_int_equal(ice_index_take(x, k, (size_t)key(k, 1), &old, &err), 1);
+    assert_int_equal(old.file, 1);
+    assert_int_equal(old.pos, 0);
+    /* a key the map says was removed is an error naming the file */
+    assert_int_equal(ice_index_put(x, "bad", 3, (ice_loc){0, 3}, &err), 0);
+    assert_true(ice_index_get(x, "bad", 3, &at, &err) < 0);
+    assert_non_null(strstr(err.msg, "names row 3 of file 0, which its rewrite map does not place"));
+    assert_int_equal(ice_index_del(x, "bad", 3, &err), 1);
+    /* the map stays while a file it leads to is in the table */
+    assert_int_equal(ice_index_file_gone(x, 1, &err), 0);
+    assert_int_equal(landing(1501).file, 2);
+    assert_int_equal(ice_index_get(x, k, (size_t)key(k, 1501), &at, &err), 1);
+    assert_int_equal(at.file, landing(1501).file);
+    assert_int_equal(at.pos, landing(1501).pos);
+    assert_int_equal(ice_index_file_gone(x, 2, &err), 0);
+    assert_int_equal(ice_index_get(x, k, (size_t)key(k, 1501), &at, &err), 1);
+    assert_int_equal(at.file, 0);
+    assert_int_equal(at.pos, 1501);
+    assert_int_equal(ice_index_commit(x, 3, &err), 0);
     ice_index_free(x);
     remove_dir();
+}
+
+/* an index a sluice without rewrite maps wrote ("tag" a snapshot id) is
+ * trusted while it holds no map; one of ours reads as stale to it */
+static void tag_written_without_maps(void **state)
+{
+    ice_index *x = open_fresh();
+    assert_int_equal(ice_index_commit(x, 9, &err), 0);
+    ice_index_free(x);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    int64_t v;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 6), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_NOSYNC, 0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    MDB_val k = {3, "tag"}, d;
+    assert_int_equal(mdb_get(txn, meta, &k, &d), 0);
+    memcpy(&v, d.mv_data, 8);
+    assert_int_equal(v, -2); /* what an older sluice reads: no snapshot */
+    v = 7;                   /* what it writes */
+    d = (MDB_val){8, &v};
+    assert_int_equal(mdb_put(txn, meta, &k, &d, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    assert_int_equal(ice_index_open(dir, &x, &err), 0);
+    assert_int_equal(ice_index_tag(x), 7);
+    assert_int_equal(ice_index_file(x, "file:/w/0.parquet", &err), 0);
+    int32_t out = 1;
+    int64_t rows = 1;
+    ice_loc del = {0, 0};
+    assert_int_equal(ice_index_remap(x, 0, 2, &del, 1, &out, &rows, 1, &err), 0);
+    assert_int_equal(ice_index_checkpoint(x, &err), 0);
+    assert_int_equal(ice_index_tag(x), -1);
+    ice_index_free(x);
+    remove_dir();
+}
+
+/* the map's own checks: the new files must hold the rows the old one kept */
+static void rewrite_map_values(void **state)
+{
+    sl_buf b;
+    sl_buf_init(&b);
+    ice_loc dels[2] = {{0, 1}, {0, 64}};
+    int32_t files[1] = {5};
+    int64_t rows[1] = {70 - 2};
+    assert_int_equal(ice_remap_encode(&b, 70, dels, 2, files, rows, 1, &err), 0);
+    ice_loc at = {0, 65};
+    assert_int_equal(ice_remap_apply(b.data, b.len, &at), 0);
+    assert_int_equal(at.file, 5);
+    assert_int_equal(at.pos, 63);
+    at = (ice_loc){0, 64};
+    assert_int_equal(ice_remap_apply(b.data, b.len, &at), 1);
+    at = (ice_loc){0, 70};
+    assert_int_equal(ice_remap_apply(b.data, b.len, &at), 1);
+    assert_int_equal(ice_remap_apply(b.data, b.len - 1, &at), -1);
+    int changed;
+    assert_int_equal(ice_remap_forget(b.data, b.len, 4, &changed), 1);
+    assert_int_equal(changed, 0);
+    assert_int_equal(ice_remap_forget(b.data, b.len, 5, &changed), 0);
+    assert_int_equal(changed, 1);
+    rows[0] = 69;
+    assert_int_not_equal(ice_remap_encode(&b, 70, dels, 2, files, rows, 1, &err), 0);
+    assert_string_equal(err.msg, "rewrite map: the new files hold 69 rows, the old one kept 68");
+    dels[1].pos = 70;
+    assert_int_not_equal(ice_remap_encode(&b, 70, dels, 2, files, rows, 1, &err), 0);
+    assert_string_equal(err.msg, "rewrite map: removed row 70 is outside the file's 70 rows");
+    sl_buf_free(&b);
 }
 
 int main(void)
@@ -247,7 +357,9 @@ int main(void)
         cmocka_unit_test(keys_differ_by_bytes_not_by_prefix),
         cmocka_unit_test(swap_and_take),
         cmocka_unit_test(rebuild_deletes),
-        cmocka_unit_test(nested_transaction_joins_or_goes_alone),
+        cmocka_unit_test(keys_read_through_a_rewrite_map),
+        cmocka_unit_test(tag_written_without_maps),
+        cmocka_unit_test(rewrite_map_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
