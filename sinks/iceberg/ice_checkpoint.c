@@ -20,7 +20,7 @@ int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err)
         *checkpoint = NULL;
     json_t *md = NULL;
     const ice_catalog_ops *ops = k->cat.ops;
-    int rc = ops->load(k->cat.self, k->ckpt_ns, k->pipeline, &md, NULL, err);
+    int created = 0, rc = ops->load(k->cat.self, k->ckpt_ns, k->pipeline, &md, NULL, err);
     if (rc == ICE_NOTFOUND && create) {
         if ((rc = ops->create_namespace(k->cat.self, k->ckpt_ns, err)))
             return rc;
@@ -32,7 +32,8 @@ int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err)
             "sluice's checkpoint of the pipeline of this name (property sluice.checkpoint); holds no rows");
         rc = ops->create_table(k->cat.self, k->ckpt_ns, body, &md, err);
         json_decref(body);
-        if (rc == 0)
+        created = rc == 0;
+        if (created)
             sl_info("created the checkpoint table %s.%s", k->ckpt_ns, k->pipeline);
     }
     /* the table this process already saw (or created) answering 404 is not
@@ -47,6 +48,12 @@ int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err)
         return 0;
     if (rc)
         return rc;
+    if (create == 2 && !created) {
+        json_decref(md);
+        return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "the checkpoint table %s.%s did not exist when sluice started "
+                       "and now does: is another sluice running pipeline %s? Stop it (or name this pipeline "
+                       "differently) and start again", k->ckpt_ns, k->pipeline, k->pipeline);
+    }
     const char *uuid = json_string_value(json_object_get(md, "table-uuid"));
     const char *c = json_string_value(json_object_get(json_object_get(md, "properties"), "sluice.checkpoint"));
     free(k->ckpt_uuid);

@@ -141,9 +141,11 @@ static int ice_create(const sl_options *o, const sl_sink_env *env, void **self, 
         ice_destroy(k);
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     }
+    /* a checkpoint table that is not there yet is created by the first
+     * commit, which overlaps the source's start instead of preceding it */
     int rc = ice_catalog_open(&k->cat, o, err);
     if (rc == 0 && !env->read_only)
-        rc = ice_ckpt_open(k, 1, NULL, err);
+        rc = ice_ckpt_open(k, 0, NULL, err);
     if (rc) {
         ice_destroy(k);
         return rc;
@@ -222,6 +224,11 @@ static int ice_write(void *self, const sl_batch *b, sl_err *err)
 static int ice_commit(void *self, const char *checkpoint, sl_err *err)
 {
     ice_sink *k = self;
+    if (!k->ckpt_uuid) {
+        int rc = ice_ckpt_open(k, 2, NULL, err);
+        if (rc)
+            return rc;
+    }
     json_t *changes = json_array();
     int rc = 0;
     int64_t t0 = sl_mono_us();
