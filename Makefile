@@ -73,6 +73,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka
 
+# fails realloc on demand (the key index when memory runs out)
+$(BUILD)/tests/test_ice_index_oom: LDFLAGS += -Wl,--wrap=realloc
+
 $(BUILD)/tests/formats/%: tests/formats/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS)

@@ -64,6 +64,7 @@ struct ice_index {
     MDB_dbi keys, files, paths, meta, dels, remaps;
     uint8_t *remapped;     /* by file id: 1 when remaps holds it (as txn sees it) */
     uint32_t remapped_cap;
+    int remapped_unknown;  /* remapped[] could not be reloaded: look every file up */
     sl_buf vbuf;
     char boot[40];
     int boot_written;      /* this process's boot id is in meta */
@@ -106,9 +107,9 @@ static int mark_remapped(uint8_t **m, uint32_t *cap, uint32_t id, uint8_t on)
     return 0;
 }
 
-/* remapped[] as txn sees remaps (at open, after an abort); on failure the
- * old one stays, a superset of what is committed, which only costs a
- * lookup that finds nothing */
+/* remapped[] as txn sees remaps (at open, after a transaction ended
+ * without committing); on failure every file is looked up until the next
+ * reload, which only costs a lookup that mostly finds nothing */
 static int load_remapped(ice_index *x, MDB_txn *txn)
 {
     uint8_t *m = NULL;
@@ -127,17 +128,35 @@ static int load_remapped(ice_index *x, MDB_txn *txn)
     mdb_cursor_close(c);
     if (rc != MDB_NOTFOUND) {
         free(m);
+        x->remapped_unknown = 1;
         return rc;
     }
     free(x->remapped);
     x->remapped = m;
     x->remapped_cap = cap;
+    x->remapped_unknown = 0;
     return 0;
 }
 
 static int is_remapped(const ice_index *x, int32_t file)
 {
-    return file >= 0 && (uint32_t)file < x->remapped_cap && x->remapped[file];
+    return file >= 0 && (x->remapped_unknown || ((uint32_t)file < x->remapped_cap && x->remapped[file]));
+}
+
+/* after a transaction ended without its changes (aborted, or its commit
+ * failed): the file count and remapped[] as committed */
+static void resync(ice_index *x)
+{
+    MDB_txn *txn;
+    MDB_stat st;
+    if (mdb_txn_begin(x->env, NULL, MDB_RDONLY, &txn)) {
+        x->remapped_unknown = 1;
+        return;
+    }
+    if (!mdb_stat(txn, x->files, &st))
+        x->nfiles = (uint32_t)st.ms_entries;
+    load_remapped(x, txn);
+    mdb_txn_abort(txn);
 }
 
 /* where the row *loc names is now, through the rewrite maps of its file
@@ -323,8 +342,10 @@ int ice_index_commit(ice_index *x, int64_t tag, sl_err *err)
     close_cursors(x);
     rc = mdb_txn_commit(x->txn);
     x->txn = NULL;
-    if (rc)
+    if (rc) {
+        resync(x);
         return lmdb_fail(err, x, "commit", rc);
+    }
     x->boot_written = 1;
     /* the pages this epoch read stay in the page cache, not in our RSS */
     MDB_envinfo info;
@@ -343,16 +364,7 @@ void ice_index_abort(ice_index *x)
         close_cursors(x);
         mdb_txn_abort(x->txn);
         x->txn = NULL;
-        /* the file count may have grown in the aborted transaction */
-        MDB_txn *txn;
-        MDB_stat st;
-        if (!mdb_txn_begin(x->env, NULL, MDB_RDONLY, &txn)) {
-            if (!mdb_stat(txn, x->files, &st))
-                x->nfiles = (uint32_t)st.ms_entries;
-            /* a failed reload leaves more marked, which only costs a lookup */
-            load_remapped(x, txn);
-            mdb_txn_abort(txn);
-        }
+        resync(x);
     }
 }
 
@@ -575,8 +587,10 @@ int ice_index_checkpoint(ice_index *x, sl_err *err)
     close_cursors(x);
     int rc = mdb_txn_commit(x->txn);
     x->txn = NULL;
-    if (rc)
+    if (rc) {
+        resync(x);
         return lmdb_fail(err, x, "commit", rc);
+    }
     x->boot_written = 1;
     return 0;
 }
@@ -589,11 +603,14 @@ int ice_index_remap(ice_index *x, int32_t file, int64_t nrows, const ice_loc *de
     int rc = begin(x, err);
     if (rc || (rc = ice_remap_encode(&x->vbuf, nrows, dels, ndel, files, rows, nout, err)))
         return rc;
+    /* marked first: a map in the transaction is always read through (a
+     * mark without one only costs a lookup) */
     uint32_t id = (uint32_t)file;
+    if (mark_remapped(&x->remapped, &x->remapped_cap, id, 1))
+        return sl_errf(err, SL_ERUNTIME, "out of memory");
     MDB_val k = {4, &id}, v = {x->vbuf.len, x->vbuf.data};
-    if ((rc = mdb_put(x->txn, x->remaps, &k, &v, 0)))
-        return lmdb_fail(err, x, "put", rc);
-    return mark_remapped(&x->remapped, &x->remapped_cap, id, 1) ? sl_errf(err, SL_ERUNTIME, "out of memory") : 0;
+    rc = mdb_put(x->txn, x->remaps, &k, &v, 0);
+    return rc ? lmdb_fail(err, x, "put", rc) : 0;
 }
 
 int ice_index_file_gone(ice_index *x, int32_t file, sl_err *err)
@@ -609,16 +626,19 @@ int ice_index_file_gone(ice_index *x, int32_t file, sl_err *err)
         }
         if (rc)
             return lmdb_fail(err, x, "get", rc);
+        /* most maps lead elsewhere: only one that names file is copied */
+        int leads = ice_remap_leads_to(v.mv_data, v.mv_size, file), changed = 0, live = -1;
+        if (leads == 0)
+            continue;
         sl_buf_reset(&x->vbuf);
         sl_buf_add(&x->vbuf, v.mv_data, v.mv_size);
         if (x->vbuf.failed)
             return sl_errf(err, SL_ERUNTIME, "out of memory");
-        int changed, live = ice_remap_forget(x->vbuf.data, x->vbuf.len, file, &changed);
+        if (leads > 0)
+            live = ice_remap_forget(x->vbuf.data, x->vbuf.len, file, &changed);
         if (live < 0)
             return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "key index %s: the rewrite map of file %u is damaged; "
                            "delete the directory to rebuild the index", x->path, id);
-        if (!changed)
-            continue;
         if (live == 0) {
             rc = mdb_del(x->txn, x->remaps, &k, NULL);
             x->remapped[id] = 0;

@@ -153,6 +153,17 @@ int ice_remap_apply(const void *v, size_t n, ice_loc *loc)
     return 1;
 }
 
+int ice_remap_leads_to(const void *v, size_t n, int32_t file)
+{
+    view m;
+    if (parse(v, n, &m))
+        return -1;
+    for (uint32_t j = 0; j < m.nout; j++)
+        if ((int32_t)u32_at(m.outs + (size_t)j * OUT_SIZE) == file)
+            return 1;
+    return 0;
+}
+
 int ice_remap_forget(void *v, size_t n, int32_t file, int *changed)
 {
     view m;

@@ -235,6 +235,8 @@ int ice_remap_encode(sl_buf *out, int64_t nrows, const ice_loc *dels, size_t nde
                      const int64_t *rows, int nout, sl_err *err);
 int ice_remap_apply(const void *v, size_t n, ice_loc *loc);
 int ice_remap_forget(void *v, size_t n, int32_t file, int *changed);
+/* 1 when file is one of the map's outputs, 0 when not, -1 malformed */
+int ice_remap_leads_to(const void *v, size_t n, int32_t file);
 /* a rebuild's position deletes: added, asked for, dropped at the end */
 int ice_index_add_del(ice_index *x, int32_t file, int64_t pos, sl_err *err);
 int ice_index_is_deleted(ice_index *x, int32_t file, int64_t pos, sl_err *err);

@@ -336,6 +336,9 @@ static void rewrite_map_values(void **state)
     at = (ice_loc){0, 70};
     assert_int_equal(ice_remap_apply(b.data, b.len, &at), 1);
     assert_int_equal(ice_remap_apply(b.data, b.len - 1, &at), -1);
+    assert_int_equal(ice_remap_leads_to(b.data, b.len, 5), 1);
+    assert_int_equal(ice_remap_leads_to(b.data, b.len, 4), 0);
+    assert_int_equal(ice_remap_leads_to(b.data, 3, 5), -1);
     int changed;
     assert_int_equal(ice_remap_forget(b.data, b.len, 4, &changed), 1);
     assert_int_equal(changed, 0);
