@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../../sinks/iceberg/ice_sink.h"
+#include "index_dir.h"
 
 static int key(char *buf, int i) { return snprintf(buf, 32, "k%d", i); }
 
@@ -33,15 +34,7 @@ static ice_index *open_fresh(void)
     return x;
 }
 
-static void remove_dir(void)
-{
-    char p[128];
-    snprintf(p, sizeof p, "%s/data.mdb", dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", dir);
-    unlink(p);
-    rmdir(dir);
-}
+static void remove_dir(void) { sl_test_remove_index_dir(dir); }
 
 static void keys_survive_growth_and_deletes(void **state)
 {

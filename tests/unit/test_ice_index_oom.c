@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../sinks/iceberg/ice_sink.h"
+#include "index_dir.h"
 
 static int fail_realloc;
 void *__real_realloc(void *p, size_t n);
@@ -24,15 +25,7 @@ void *__wrap_realloc(void *p, size_t n) { return fail_realloc ? NULL : __real_re
 static char dir[64];
 static sl_err err;
 
-static void remove_dir(void)
-{
-    char p[128];
-    snprintf(p, sizeof p, "%s/data.mdb", dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", dir);
-    unlink(p);
-    rmdir(dir);
-}
+static void remove_dir(void) { sl_test_remove_index_dir(dir); }
 
 /* file 0 holds k at row 1 (committed); file 1 is the rewrite's output */
 static ice_index *one_key(void)
