@@ -1091,8 +1091,6 @@ static int make_binding(ch_sink *k, ch_table *t, const sl_table_schema *s, const
     return 0;
 }
 
-/* the binding of s to one target table (nth matching route, or the
- * default name when routed is 0) */
 /* ReplacingMergeTree keeps one row per ORDER BY key: a source whose
  * primary key is not within it (a key moved to other columns, a table made
  * with another key) would have rows it keeps apart merged into one, and a
@@ -1122,6 +1120,8 @@ static int check_key(const ch_sink *k, const ch_table *t, const sl_table_schema 
                    s->qualified, now, t->display, have);
 }
 
+/* the binding of s to one target table (nth matching route, or the
+ * default name when routed is 0) */
 static int bind_target(ch_sink *k, const sl_table_schema *s, sl_pos pos, int dry, int routed, size_t nth,
                        const char *target, ch_binding **out, sl_err *err)
 {

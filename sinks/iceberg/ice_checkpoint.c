@@ -48,7 +48,7 @@ int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err)
         return 0;
     if (rc)
         return rc;
-    if (create == 2 && !created) {
+    if (create && !created) {
         json_decref(md);
         return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "the checkpoint table %s.%s did not exist when sluice started "
                        "and now does: is another sluice running pipeline %s? Stop it (or name this pipeline "

@@ -402,7 +402,7 @@ static int rewrite_file(out *o, const plan *p, const cfile *f, sl_buf *key, sl_e
             rc = sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "%s: data file %s has no column %s, which is required",
                          t->target, f->e.uri, t->cols[i].name);
     }
-    if (!rc)
+    if (!rc && !o->in_epoch)
         rc = ice_key_columns(t, r, f->e.uri, &pk, err);
     int64_t base = 0;
     del_walk dw = del_walk_of(p, f->id);

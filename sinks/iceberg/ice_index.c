@@ -89,12 +89,10 @@ static void close_cursors(ice_index *x)
     x->kc = x->dc = NULL;
 }
 
-/* mark file in remapped[] (grown as needed); 0, or ENOMEM */
-static int mark_remapped(uint8_t **m, uint32_t *cap, uint32_t id, uint8_t on)
+/* marks file id in remapped[] (grown as needed); 0, or ENOMEM */
+static int mark_remapped(uint8_t **m, uint32_t *cap, uint32_t id)
 {
     if (id >= *cap) {
-        if (!on)
-            return 0;
         uint32_t n = id + 1024;
         uint8_t *g = realloc(*m, n);
         if (!g)
@@ -103,7 +101,7 @@ static int mark_remapped(uint8_t **m, uint32_t *cap, uint32_t id, uint8_t on)
         *m = g;
         *cap = n;
     }
-    (*m)[id] = on;
+    (*m)[id] = 1;
     return 0;
 }
 
@@ -122,7 +120,7 @@ static int load_remapped(ice_index *x, MDB_txn *txn)
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         uint32_t id;
         memcpy(&id, k.mv_data, 4);
-        if ((rc = mark_remapped(&m, &cap, id, 1)))
+        if ((rc = mark_remapped(&m, &cap, id)))
             break;
     }
     mdb_cursor_close(c);
@@ -317,7 +315,9 @@ int64_t ice_index_tag(ice_index *x)
         memcpy(&tag, v.mv_data, 8);
     if (tag == -2) {
         k = (MDB_val){4, "tag2"};
-        tag = !mdb_get(txn, x->meta, &k, &v) && v.mv_size == 8 ? (memcpy(&tag, v.mv_data, 8), tag) : -1;
+        tag = -1;
+        if (!mdb_get(txn, x->meta, &k, &v) && v.mv_size == 8)
+            memcpy(&tag, v.mv_data, 8);
     } else {
         /* written by a sluice without rewrite maps: good while it has none */
         MDB_stat st;
@@ -606,7 +606,7 @@ int ice_index_remap(ice_index *x, int32_t file, int64_t nrows, const ice_loc *de
     /* marked first: a map in the transaction is always read through (a
      * mark without one only costs a lookup) */
     uint32_t id = (uint32_t)file;
-    if (mark_remapped(&x->remapped, &x->remapped_cap, id, 1))
+    if (mark_remapped(&x->remapped, &x->remapped_cap, id))
         return sl_errf(err, SL_ERUNTIME, "out of memory");
     MDB_val k = {4, &id}, v = {x->vbuf.len, x->vbuf.data};
     rc = mdb_put(x->txn, x->remaps, &k, &v, 0);
@@ -627,19 +627,17 @@ int ice_index_file_gone(ice_index *x, int32_t file, sl_err *err)
         if (rc)
             return lmdb_fail(err, x, "get", rc);
         /* most maps lead elsewhere: only one that names file is copied */
-        int leads = ice_remap_leads_to(v.mv_data, v.mv_size, file), changed = 0, live = -1;
+        int leads = ice_remap_leads_to(v.mv_data, v.mv_size, file);
         if (leads == 0)
             continue;
+        if (leads < 0)
+            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "key index %s: the rewrite map of file %u is damaged; "
+                           "delete the directory to rebuild the index", x->path, id);
         sl_buf_reset(&x->vbuf);
         sl_buf_add(&x->vbuf, v.mv_data, v.mv_size);
         if (x->vbuf.failed)
             return sl_errf(err, SL_ERUNTIME, "out of memory");
-        if (leads > 0)
-            live = ice_remap_forget(x->vbuf.data, x->vbuf.len, file, &changed);
-        if (live < 0)
-            return sl_errf(err, SL_ERUNTIME, SL_LOG_PREFIX "key index %s: the rewrite map of file %u is damaged; "
-                           "delete the directory to rebuild the index", x->path, id);
-        if (live == 0) {
+        if (ice_remap_forget(x->vbuf.data, x->vbuf.len, file) == 0) {
             rc = mdb_del(x->txn, x->remaps, &k, NULL);
             x->remapped[id] = 0;
         } else {

@@ -164,10 +164,9 @@ int ice_remap_leads_to(const void *v, size_t n, int32_t file)
     return 0;
 }
 
-int ice_remap_forget(void *v, size_t n, int32_t file, int *changed)
+int ice_remap_forget(void *v, size_t n, int32_t file)
 {
     view m;
-    *changed = 0;
     if (parse(v, n, &m))
         return -1;
     int live = 0;
@@ -177,7 +176,6 @@ int ice_remap_forget(void *v, size_t n, int32_t file, int *changed)
         if (id == file) {
             id = -1;
             memcpy(o, &id, 4);
-            *changed = 1;
         }
         live += id >= 0 && i64_at(o + 8) > 0;
     }

@@ -225,7 +225,7 @@ static int ice_commit(void *self, const char *checkpoint, sl_err *err)
 {
     ice_sink *k = self;
     if (!k->ckpt_uuid) {
-        int rc = ice_ckpt_open(k, 2, NULL, err);
+        int rc = ice_ckpt_open(k, 1, NULL, err);
         if (rc)
             return rc;
     }

@@ -229,12 +229,11 @@ int ice_index_remap(ice_index *x, int32_t file, int64_t nrows, const ice_loc *de
 int ice_index_file_gone(ice_index *x, int32_t file, sl_err *err);
 /* a rewrite map's value (ice_remap.c): encoded; a location read through it
  * (0, or 1 when it names a removed row, -1 when the value is malformed);
- * an output marked gone (the outputs still live, -1 malformed; *changed
- * when file was one) */
+ * an output marked gone (the outputs still live, -1 malformed) */
 int ice_remap_encode(sl_buf *out, int64_t nrows, const ice_loc *dels, size_t ndel, const int32_t *files,
                      const int64_t *rows, int nout, sl_err *err);
 int ice_remap_apply(const void *v, size_t n, ice_loc *loc);
-int ice_remap_forget(void *v, size_t n, int32_t file, int *changed);
+int ice_remap_forget(void *v, size_t n, int32_t file);
 /* 1 when file is one of the map's outputs, 0 when not, -1 malformed */
 int ice_remap_leads_to(const void *v, size_t n, int32_t file);
 /* a rebuild's position deletes: added, asked for, dropped at the end */
@@ -396,10 +395,10 @@ int ice_table_prepare(ice_table *t, const char *checkpoint, json_t *changes, sl_
  * committed with the new snapshot id as its tag */
 int ice_table_committed(ice_table *t, sl_err *err);
 void ice_table_free(ice_table *t, int discard);
-/* loads the checkpoint table; create 1: or creates it, 2: creates it and
- * it must not have appeared since it was found missing (a fresh
- * pipeline's first commit); *checkpoint (if not NULL) receives its
- * sluice.checkpoint property, NULL when none */
+/* loads the checkpoint table; create: creates it instead, and it must not
+ * have appeared since it was found missing (a fresh pipeline's first
+ * commit); *checkpoint (if not NULL) receives its sluice.checkpoint
+ * property, NULL when none */
 int ice_ckpt_open(ice_sink *k, int create, char **checkpoint, sl_err *err);
 /* the checkpoint table's part of an epoch's transactions/commit */
 json_t *ice_ckpt_change(ice_sink *k, const char *checkpoint);

@@ -230,8 +230,6 @@ static int load_or_create(ice_table *t, const sl_table_schema *s, sl_err *err)
     return rc;
 }
 
-/* t->pk: the columns of s's primary key, by field id (the order a rebuild
- * reads them in, whatever order the source lists them) */
 /* the name of field id in the table's schema, or "?" */
 static const char *field_name(const ice_table *t, int id)
 {
@@ -286,6 +284,8 @@ static int check_key(ice_table *t, sl_err *err)
                    "than keep rows the source changed; " ICE_RESNAPSHOT, t->target, now, was);
 }
 
+/* t->pk: the columns of s's primary key, by field id (the order a rebuild
+ * reads them in, whatever order the source lists them) */
 static int bind_key(ice_table *t, const sl_table_schema *s, sl_err *err)
 {
     int *pk = realloc(t->pk, (size_t)(t->ncols + 1) * sizeof *pk);

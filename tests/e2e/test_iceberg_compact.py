@@ -39,6 +39,15 @@ def source_state(mariadb, db):
             for r in mysql_rows(mariadb, f"SELECT id, v, pad FROM {db}.t ORDER BY id")]
 
 
+def changes_arrive(mariadb, iceberg, table, db, s, *statements):
+    """statements run on the source, then waited for until the table holds
+    the source's rows; those rows"""
+    mysql_exec(mariadb, *statements)
+    want = source_state(mariadb, db)
+    wait_rows(iceberg, table, want, proc=s)
+    return want
+
+
 def files(ice, table):
     """(data files, position delete files) of the table's current snapshot"""
     rows = catalog(ice).load_table(table).inspect.files().to_pylist()
@@ -94,9 +103,8 @@ def test_small_epochs_are_compacted_and_stay_exact(mariadb, iceberg, tmp_path):
     assert ch_rows(iceberg, table) == want
     # the key index points into the compacted files: updates and deletes of
     # rows that were rewritten land on them
-    mysql_exec(mariadb, f"UPDATE {db}.t SET v = 7777 WHERE id % 10 = 3", f"DELETE FROM {db}.t WHERE id % 10 = 4")
-    want = source_state(mariadb, db)
-    wait_rows(iceberg, table, want, proc=s)
+    want = changes_arrive(mariadb, iceberg, table, db, s, f"UPDATE {db}.t SET v = 7777 WHERE id % 10 = 3",
+                          f"DELETE FROM {db}.t WHERE id % 10 = 4")
     assert s.stop() == 0
     got = py_rows(iceberg, table)
     assert len({r["id"] for r in got}) == len(got)
@@ -104,9 +112,7 @@ def test_small_epochs_are_compacted_and_stay_exact(mariadb, iceberg, tmp_path):
     assert ch_rows(iceberg, table) == want
     # a restart trusts (or rebuilds) the index and stays exact
     s.start(wait_for=STARTED, timeout=60)
-    mysql_exec(mariadb, f"UPDATE {db}.t SET v = 8888 WHERE id % 10 = 5")
-    want = source_state(mariadb, db)
-    wait_rows(iceberg, table, want, proc=s)
+    want = changes_arrive(mariadb, iceberg, table, db, s, f"UPDATE {db}.t SET v = 8888 WHERE id % 10 = 5")
     assert s.stop() == 0
     assert duck_rows(iceberg, table) == want
 
@@ -210,10 +216,9 @@ def test_an_epoch_that_changes_its_own_rows_in_bulk_commits_live_rows_only(maria
     assert operation(iceberg, table) == "append"
     # the keys moved with their rows: an update and a delete of rows the
     # rewrite placed find them (a wrong position would delete another row)
-    mysql_exec(mariadb, f"UPDATE {db}.t SET pad = 'later' WHERE id IN (2, 3, 3999, 4000)",
-               f"DELETE FROM {db}.t WHERE id IN (7, 8)")
-    want = source_state(mariadb, db)
-    wait_rows(iceberg, table, want, proc=s)
+    want = changes_arrive(mariadb, iceberg, table, db, s,
+                          f"UPDATE {db}.t SET pad = 'later' WHERE id IN (2, 3, 3999, 4000)",
+                          f"DELETE FROM {db}.t WHERE id IN (7, 8)")
     assert s.stop() == 0
     assert " compacted " not in s.log_text()
     assert duck_rows(iceberg, table) == want
@@ -235,9 +240,8 @@ def test_an_epoch_that_changes_its_own_rows_in_bulk_commits_live_rows_only(maria
     assert "key index rebuilt" not in s.log_text()
     assert "does not place" not in s.log_text()
     # after it the keys name the compacted file directly (the map is gone)
-    mysql_exec(mariadb, f"UPDATE {db}.t SET v = v * 10 WHERE id % 16 = 6", f"DELETE FROM {db}.t WHERE id % 16 = 10")
-    want = source_state(mariadb, db)
-    wait_rows(iceberg, table, want, proc=s)
+    want = changes_arrive(mariadb, iceberg, table, db, s, f"UPDATE {db}.t SET v = v * 10 WHERE id % 16 = 6",
+                          f"DELETE FROM {db}.t WHERE id % 16 = 10")
     assert s.stop() == 0
     assert "key index rebuilt" not in s.log_text()
     assert duck_rows(iceberg, table) == want

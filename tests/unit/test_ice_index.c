@@ -332,11 +332,10 @@ static void rewrite_map_values(void **state)
     assert_int_equal(ice_remap_leads_to(b.data, b.len, 5), 1);
     assert_int_equal(ice_remap_leads_to(b.data, b.len, 4), 0);
     assert_int_equal(ice_remap_leads_to(b.data, 3, 5), -1);
-    int changed;
-    assert_int_equal(ice_remap_forget(b.data, b.len, 4, &changed), 1);
-    assert_int_equal(changed, 0);
-    assert_int_equal(ice_remap_forget(b.data, b.len, 5, &changed), 0);
-    assert_int_equal(changed, 1);
+    assert_int_equal(ice_remap_forget(b.data, b.len, 4), 1);
+    assert_int_equal(ice_remap_leads_to(b.data, b.len, 5), 1);
+    assert_int_equal(ice_remap_forget(b.data, b.len, 5), 0);
+    assert_int_equal(ice_remap_leads_to(b.data, b.len, 5), 0);
     rows[0] = 69;
     assert_int_not_equal(ice_remap_encode(&b, 70, dels, 2, files, rows, 1, &err), 0);
     assert_string_equal(err.msg, "rewrite map: the new files hold 69 rows, the old one kept 68");
